@@ -1,0 +1,3 @@
+module github.com/healthcode/healthcode
+
+go 1.26.8
