@@ -1,0 +1,251 @@
+// Package db opens the store (embedded SQLite or PostgreSQL), applies the
+// migrations and runs transactions. Feature packages write their own SQL in
+// the dialect both engines share: $N placeholders, BIGINT unix milliseconds
+// for times, BYTEA for bytes, BOOLEAN, TEXT, ON CONFLICT, RETURNING.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Engine names the database engine behind a DB.
+type Engine string
+
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Querier is what a store function that only reads needs: a *DB (reads go
+// to the read pool, which on SQLite is read-only) or a Tx. A function that
+// writes takes a Tx.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is the store. On SQLite, writes go through a single connection (SQLite
+// has one writer; letting many connections fight for the lock only adds
+// SQLITE_BUSY retries) and reads through a pool that sees committed data (WAL).
+// On PostgreSQL both are the same pool.
+type DB struct {
+	engine Engine
+	w      *sql.DB
+	r      *sql.DB
+	dsn    string
+}
+
+// Open opens the database named by url: "sqlite:PATH" (or a plain path ending
+// in .db) or "postgres://...". The SQLite file's directory is created if
+// missing. Open does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return openPostgres(ctx, dsn)
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasSuffix(dsn, ".db"):
+		return openSQLite(ctx, dsn)
+	}
+	return nil, fmt.Errorf("db: unsupported database URL %q (want sqlite:PATH or postgres://...)", Redact(dsn))
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("db: empty sqlite path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("db: create directory for %s: %w", path, err)
+		}
+	}
+	// synchronous(NORMAL) in WAL mode survives a killed process (the WAL is in
+	// the OS page cache); only a power loss can drop the last commits.
+	base := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-65536)&_time_format=sqlite"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("db: open sqlite writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(ON)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: open sqlite reader: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxLifetime(0)
+	d := &DB{engine: SQLite, w: w, r: r, dsn: "sqlite:" + path}
+	if err := w.PingContext(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: ping sqlite %s: %w", path, err)
+	}
+	return d, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: open postgres: %w", err)
+	}
+	p.SetMaxOpenConns(32)
+	p.SetMaxIdleConns(32)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	d := &DB{engine: Postgres, w: p, r: p, dsn: dsn}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := p.PingContext(pctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("db: connect to %s: %w", Redact(dsn), err)
+	}
+	return d, nil
+}
+
+// Redact hides the password in a database URL so it can be logged.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Engine reports which engine this is.
+func (d *DB) Engine() Engine { return d.engine }
+
+// String is the redacted URL.
+func (d *DB) String() string { return Redact(d.dsn) }
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	err := d.w.Close()
+	if d.r != d.w {
+		err = errors.Join(err, d.r.Close())
+	}
+	return err
+}
+
+// ExecContext runs a statement on the writer.
+func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.w.ExecContext(ctx, query, args...)
+}
+
+// QueryContext reads committed data.
+func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.r.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext reads one row of committed data.
+func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.r.QueryRowContext(ctx, query, args...)
+}
+
+// Writer is the pool that writes, for the rare caller that must read its
+// own uncommitted writes outside InTx (none should need it).
+func (d *DB) Writer() *sql.DB { return d.w }
+
+// InTx runs fn in a write transaction and commits it if fn returns nil.
+func (d *DB) InTx(ctx context.Context, fn func(tx Tx) error) error {
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("db: rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a unique or primary-key constraint
+// failure on either engine, so callers can turn a race into a 409.
+func IsUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
+}
+
+// NextVal advances the named counter by n and returns its new value; the
+// numbers last-n+1 .. last are the caller's. The counter row is locked until
+// the transaction ends, so numbers become visible in the order they were taken
+// (which is what lets other nodes tail a log by sequence without gaps).
+func NextVal(ctx context.Context, tx Tx, name string, n int64) (int64, error) {
+	var v int64
+	err := tx.QueryRowContext(ctx,
+		`INSERT INTO counters (name, value) VALUES ($1, $2)
+		 ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value
+		 RETURNING value`, name, n).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("db: next value of %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// Millis converts a time to the stored form; the zero time is stored as 0.
+func Millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// Time converts a stored time back; 0 is the zero time.
+func Time(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// NullMillis stores an optional time as NULL when zero.
+func NullMillis(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// NullTime reads an optional time.
+func NullTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(n.Int64).UTC()
+}
+
+// Tx is a write transaction.
+type Tx = *sql.Tx

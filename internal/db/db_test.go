@@ -1,0 +1,142 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		before, err := d.Version(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, _ := db.Migrations(d.Engine())
+		if before != ms[len(ms)-1].Version {
+			t.Fatalf("version %d after migrate, want %d", before, ms[len(ms)-1].Version)
+		}
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+		after, _ := d.Version(ctx)
+		if after != before {
+			t.Fatalf("version moved from %d to %d on a no-op migrate", before, after)
+		}
+	})
+}
+
+func TestNextValHandsOutEachNumberOnce(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const workers, per = 4, 25
+		var mu sync.Mutex
+		seen := map[int64]bool{}
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < per; i++ {
+					var v int64
+					err := d.InTx(ctx, func(tx db.Tx) error {
+						var err error
+						v, err = db.NextVal(ctx, tx, "test", 1)
+						return err
+					})
+					if err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					if seen[v] {
+						errs <- errors.New("duplicate value")
+					}
+					seen[v] = true
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		for i := int64(1); i <= workers*per; i++ {
+			if !seen[i] {
+				t.Fatalf("value %d never handed out", i)
+			}
+		}
+		var last int64
+		err := d.InTx(ctx, func(tx db.Tx) (err error) {
+			last, err = db.NextVal(ctx, tx, "test", 10)
+			return err
+		})
+		if err != nil || last != workers*per+10 {
+			t.Fatalf("NextVal by 10 = %d, %v; want %d", last, err, workers*per+10)
+		}
+	})
+}
+
+func TestRollbackLeavesNothing(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		err := d.InTx(ctx, func(tx db.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('x', 1)`); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx returned %v, want the callback's error", err)
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM counters WHERE name = 'x'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatal("rolled-back insert is visible")
+		}
+	})
+}
+
+func TestUniqueViolationIsRecognised(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('u', 1)`); err != nil {
+			t.Fatal(err)
+		}
+		_, err := d.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('u', 2)`)
+		if !db.IsUniqueViolation(err) {
+			t.Fatalf("IsUniqueViolation(%v) = false", err)
+		}
+		if db.IsUniqueViolation(errors.New("other")) {
+			t.Fatal("IsUniqueViolation true for an unrelated error")
+		}
+	})
+}
+
+func TestTimesRoundTrip(t *testing.T) {
+	now := time.Date(2026, 11, 21, 8, 30, 0, 123e6, time.UTC)
+	if got := db.Time(db.Millis(now)); !got.Equal(now) {
+		t.Fatalf("round trip %v -> %v", now, got)
+	}
+	if db.Millis(time.Time{}) != 0 || !db.Time(0).IsZero() {
+		t.Fatal("zero time is not stored as 0")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	got := db.Redact("postgres://hc:s3cret@db.example/hc?sslmode=require")
+	if got != "postgres://hc:xxxxx@db.example/hc?sslmode=require" {
+		t.Fatalf("Redact = %q", got)
+	}
+}
