@@ -164,15 +164,16 @@ CREATE TABLE audit_log (
     subject     TEXT NOT NULL,
     region_code TEXT NOT NULL,
     detail      TEXT NOT NULL,
-    prev_hash   BYTEA NOT NULL,
-    hash        BYTEA NOT NULL
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
 );
 CREATE INDEX audit_log_region ON audit_log (region_code, seq);
 CREATE TABLE audit_head (
     id   BIGINT PRIMARY KEY,
     seq  BIGINT NOT NULL,
-    hash BYTEA NOT NULL
+    hash TEXT NOT NULL
 );
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '');
 
 -- Resident population per region, for the coverage task table.
 CREATE TABLE populations (

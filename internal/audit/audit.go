@@ -1,0 +1,205 @@
+// Package audit is the append-only audit log. Every operator read of a
+// person, every ID-number lookup at a checkpoint and every change is written
+// here, in the same transaction as the change where there is one. Each entry
+// carries the SHA-256 of the entry before it, and a single head row holds the
+// tip, so `healthcode audit verify` finds an edited, deleted, inserted or
+// truncated entry.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/db"
+)
+
+// Entry is one audited event.
+type Entry struct {
+	Seq      int64          `json:"seq"`
+	At       time.Time      `json:"at"`
+	Actor    string         `json:"actor"`   // "operator:ID", "resident:ID", "apikey:ID", "system"
+	Action   string         `json:"action"`  // "person.read", "person.create", "rules.activate", ...
+	Subject  string         `json:"subject"` // "person:ID", "venue:ID", ...
+	Region   string         `json:"region"`  // region of the subject, for scoped views
+	Detail   map[string]any `json:"detail,omitempty"`
+	PrevHash string         `json:"prev_hash"`
+	Hash     string         `json:"hash"`
+}
+
+// Append writes e in tx. The caller's transaction makes the audit entry and
+// the change it records commit or fail together.
+func Append(ctx context.Context, tx db.Tx, e Entry) (Entry, error) {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	e.At = e.At.UTC().Truncate(time.Millisecond)
+	// Taking the head row's lock first serialises appends across nodes.
+	if err := tx.QueryRowContext(ctx,
+		`UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).Scan(&e.Seq, &e.PrevHash); err != nil {
+		return e, fmt.Errorf("audit: advance head: %w", err)
+	}
+	detail, err := encodeDetail(e.Detail)
+	if err != nil {
+		return e, err
+	}
+	e.Hash = hashEntry(e, detail)
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO audit_log (seq, at, actor, action, subject, region_code, detail, prev_hash, hash)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		e.Seq, e.At.UnixMilli(), e.Actor, e.Action, e.Subject, e.Region, detail, e.PrevHash, e.Hash); err != nil {
+		return e, fmt.Errorf("audit: insert entry: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash); err != nil {
+		return e, fmt.Errorf("audit: move head: %w", err)
+	}
+	return e, nil
+}
+
+// Record appends e in a transaction of its own, for events that change
+// nothing else (a read).
+func Record(ctx context.Context, d *db.DB, e Entry) error {
+	return d.InTx(ctx, func(tx db.Tx) error {
+		_, err := Append(ctx, tx, e)
+		return err
+	})
+}
+
+func encodeDetail(d map[string]any) (string, error) {
+	if len(d) == 0 {
+		return "{}", nil
+	}
+	// encoding/json sorts map keys, so the stored text is canonical.
+	b, err := json.Marshal(d)
+	if err != nil {
+		return "", fmt.Errorf("audit: encode detail: %w", err)
+	}
+	return string(b), nil
+}
+
+// hashEntry covers every stored field and the previous hash, each length-
+// prefixed so that moving bytes between fields changes the hash.
+func hashEntry(e Entry, detail string) string {
+	h := sha256.New()
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(e.Seq))
+	h.Write(buf[:])
+	binary.BigEndian.PutUint64(buf[:], uint64(e.At.UnixMilli()))
+	h.Write(buf[:])
+	for _, f := range []string{e.PrevHash, e.Actor, e.Action, e.Subject, e.Region, detail} {
+		binary.BigEndian.PutUint64(buf[:], uint64(len(f)))
+		h.Write(buf[:])
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Problem is one place where the chain does not hold.
+type Problem struct {
+	Seq    int64  `json:"seq"`
+	Reason string `json:"reason"`
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Entries  int64     `json:"entries"`
+	OK       bool      `json:"ok"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Verify walks the whole log and reports every entry whose hash, link or
+// sequence does not hold, and a head that does not match the last entry.
+func Verify(ctx context.Context, q db.Querier) (Report, error) {
+	var r Report
+	rows, err := q.QueryContext(ctx,
+		`SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log ORDER BY seq`)
+	if err != nil {
+		return r, fmt.Errorf("audit: read log: %w", err)
+	}
+	defer rows.Close()
+	var prev Entry
+	for rows.Next() {
+		var e Entry
+		var at int64
+		var detail string
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Region, &detail, &e.PrevHash, &e.Hash); err != nil {
+			return r, fmt.Errorf("audit: read entry: %w", err)
+		}
+		e.At = db.Time(at)
+		r.Entries++
+		if e.Seq != prev.Seq+1 {
+			r.Problems = append(r.Problems, Problem{e.Seq, fmt.Sprintf("entries %d to %d are missing", prev.Seq+1, e.Seq-1)})
+		}
+		if e.PrevHash != prev.Hash {
+			r.Problems = append(r.Problems, Problem{e.Seq, "does not link to the entry before it"})
+		}
+		if got := hashEntry(e, detail); got != e.Hash {
+			r.Problems = append(r.Problems, Problem{e.Seq, "content does not match its hash (edited)"})
+		}
+		prev = e
+	}
+	if err := rows.Err(); err != nil {
+		return r, fmt.Errorf("audit: read log: %w", err)
+	}
+	var headSeq int64
+	var headHash string
+	err = q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		r.Problems = append(r.Problems, Problem{0, "the head row is missing"})
+	case err != nil:
+		return r, fmt.Errorf("audit: read head: %w", err)
+	case headSeq != prev.Seq || headHash != prev.Hash:
+		r.Problems = append(r.Problems, Problem{headSeq, fmt.Sprintf("the log ends at entry %d but the head records entry %d (entries removed from the end)", prev.Seq, headSeq)})
+	}
+	r.OK = len(r.Problems) == 0
+	return r, nil
+}
+
+// Filter selects entries for the console.
+type Filter struct {
+	Lo, Hi  string // region bounds of the reader's scope ("" and "" for all)
+	Subject string
+	Before  int64 // seq; 0 for the newest
+	Limit   int
+}
+
+// List returns entries newest first within the reader's region bounds.
+func List(ctx context.Context, q db.Querier, f Filter) ([]Entry, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	before := f.Before
+	if before <= 0 {
+		before = 1 << 62
+	}
+	query := `SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log
+		WHERE seq < $1 AND region_code >= $2 AND ($3 = '' OR region_code < $3) AND ($4 = '' OR subject = $4)
+		ORDER BY seq DESC LIMIT $5`
+	rows, err := q.QueryContext(ctx, query, before, f.Lo, f.Hi, f.Subject, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var at int64
+		var detail string
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Region, &detail, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("audit: list: %w", err)
+		}
+		e.At = db.Time(at)
+		if detail != "{}" {
+			json.Unmarshal([]byte(detail), &e.Detail)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
