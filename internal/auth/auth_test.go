@@ -1,0 +1,273 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/secret"
+	"github.com/healthcode/healthcode/internal/sms"
+)
+
+type anyRegion struct{}
+
+func (anyRegion) Validate(code string) error {
+	if code == "999999" {
+		return apierr.BadRequest("region_unknown", "no region %s", code)
+	}
+	return nil
+}
+
+type fixture struct {
+	svc    *auth.Service
+	outbox *sms.Outbox
+	now    time.Time
+	db     *db.DB
+}
+
+func newFixture(t *testing.T, d *db.DB, cfg auth.Config) *fixture {
+	keys, err := secret.New(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{outbox: sms.NewOutbox(d, keys), now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC), db: d}
+	cfg.Region = "341881"
+	f.svc = auth.New(d, keys, f.outbox, anyRegion{}, cfg)
+	f.svc.SetClock(func() time.Time { return f.now })
+	return f
+}
+
+var sixDigits = regexp.MustCompile(`\d{6}`)
+
+func (f *fixture) lastCode(t *testing.T, phone string) string {
+	t.Helper()
+	items, err := f.outbox.List(context.Background(), sms.Filter{To: phone, Limit: 1})
+	if err != nil || len(items) == 0 {
+		t.Fatalf("no message to %s in the outbox (%v)", phone, err)
+	}
+	return sixDigits.FindString(items[0].Body)
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if !apierr.Is(err, code) {
+		t.Fatalf("err = %v, want %s", err, code)
+	}
+}
+
+func TestResidentLoginByOneTimeCode(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{})
+		const phone = "13800000001"
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatal(err)
+		}
+		code := f.lastCode(t, phone)
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		_, err := f.svc.Login(ctx, phone, wrong)
+		wantCode(t, err, "otp_wrong")
+		login, err := f.svc.Login(ctx, phone, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.svc.Authenticate(ctx, login.Token)
+		if err != nil || p.Kind != auth.Resident || p.ID != login.AccountID {
+			t.Fatalf("Authenticate = %+v, %v", p, err)
+		}
+		_, err = f.svc.Login(ctx, phone, code)
+		wantCode(t, err, "otp_invalid") // single use
+
+		// A second login from the same phone is the same account.
+		f.now = f.now.Add(2 * time.Minute)
+		f.svc.SendOTP(ctx, phone)
+		again, err := f.svc.Login(ctx, phone, f.lastCode(t, phone))
+		if err != nil || again.AccountID != login.AccountID {
+			t.Fatalf("second login account %v (%v), want %s", again, err, login.AccountID)
+		}
+		if err := f.svc.Logout(ctx, login.Token); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.Authenticate(ctx, login.Token)
+		wantCode(t, err, "token_invalid")
+	})
+}
+
+func TestOneTimeCodeLimits(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{OTPPerDay: 3, OTPAttempts: 2})
+		const phone = "13800000002"
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, f.svc.SendOTP(ctx, phone), "otp_too_soon")
+		code := f.lastCode(t, phone)
+		f.svc.Login(ctx, phone, "999999x")
+		_, err := f.svc.Login(ctx, phone, "999999y")
+		wantCode(t, err, "otp_wrong")
+		_, err = f.svc.Login(ctx, phone, code)
+		wantCode(t, err, "otp_attempts") // void after two wrong guesses, even with the right code
+
+		f.now = f.now.Add(61 * time.Second)
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatal(err)
+		}
+		f.now = f.now.Add(6 * time.Minute)
+		_, err = f.svc.Login(ctx, phone, f.lastCode(t, phone))
+		wantCode(t, err, "otp_expired")
+
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatal(err)
+		}
+		f.now = f.now.Add(2 * time.Minute)
+		wantCode(t, f.svc.SendOTP(ctx, phone), "otp_daily_limit")
+		f.now = f.now.Add(24 * time.Hour)
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatalf("next day: %v", err)
+		}
+		if err := f.svc.PurgeExpired(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestRateLimitsCanBeTurnedOff(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, auth.Config{OTPInterval: -1, OTPPerDay: -1})
+		for i := 0; i < 15; i++ {
+			if err := f.svc.SendOTP(context.Background(), "13800000003"); err != nil {
+				t.Fatalf("send %d: %v", i, err)
+			}
+		}
+	})
+}
+
+func TestOperators(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{LoginFailures: 3})
+		created, pw, err := f.svc.EnsureAdmin(ctx, "341881", "")
+		if err != nil || !created || len(pw) < 20 {
+			t.Fatalf("EnsureAdmin = %v %q %v", created, pw, err)
+		}
+		if again, _, _ := f.svc.EnsureAdmin(ctx, "341881", ""); again {
+			t.Fatal("EnsureAdmin created a second admin")
+		}
+		token, op, err := f.svc.OperatorLogin(ctx, "admin", pw)
+		if err != nil || op.Role != auth.Admin || op.Region != "341881" {
+			t.Fatalf("admin login: %+v %v", op, err)
+		}
+		admin, err := f.svc.Authenticate(ctx, token)
+		if err != nil || admin.Kind != auth.Operator || !admin.Can(auth.OperatorWrite) {
+			t.Fatalf("admin principal %+v %v", admin, err)
+		}
+		officer := auth.NewOperator{Username: "cdc.xijin", Password: "long enough pw", Role: "health_officer", Region: "341881001"}
+		if _, err := f.svc.CreateOperator(ctx, admin, officer); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.CreateOperator(ctx, admin, officer)
+		wantCode(t, err, "username_taken")
+		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "far", Password: "long enough pw", Role: "viewer", Region: "110101"})
+		wantCode(t, err, "out_of_scope")
+		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "x", Password: "long enough pw", Role: "viewer"})
+		wantCode(t, err, "username_invalid")
+		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "short", Role: "viewer"})
+		wantCode(t, err, "password_too_short")
+		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "long enough pw", Role: "king"})
+		wantCode(t, err, "role_unknown")
+
+		tok, _, err := f.svc.OperatorLogin(ctx, "cdc.xijin", "long enough pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cdc, _ := f.svc.Authenticate(ctx, tok)
+		if cdc.Can(auth.OperatorWrite) || !cdc.Can(auth.FactWrite) {
+			t.Fatalf("health officer permissions wrong: %+v", cdc)
+		}
+		if !cdc.InScope("341881001002") || cdc.InScope("341881100") {
+			t.Fatal("health officer scope wrong")
+		}
+		_, err = f.svc.CreateOperator(ctx, cdc, auth.NewOperator{Username: "abc", Password: "long enough pw", Role: "viewer"})
+		wantCode(t, err, "forbidden")
+		list, _ := f.svc.Operators(ctx, cdc)
+		if len(list) != 1 || list[0].Username != "cdc.xijin" {
+			t.Fatalf("scoped operator list = %+v", list)
+		}
+
+		for i := 0; i < 3; i++ {
+			_, _, err = f.svc.OperatorLogin(ctx, "cdc.xijin", "wrong password")
+			wantCode(t, err, "login_failed")
+		}
+		_, _, err = f.svc.OperatorLogin(ctx, "cdc.xijin", "long enough pw")
+		wantCode(t, err, "login_locked")
+		f.now = f.now.Add(16 * time.Minute)
+		if _, _, err = f.svc.OperatorLogin(ctx, "cdc.xijin", "long enough pw"); err != nil {
+			t.Fatalf("after the lock: %v", err)
+		}
+		_, _, err = f.svc.OperatorLogin(ctx, "nobody", "whatever")
+		wantCode(t, err, "login_failed")
+	})
+}
+
+func TestAPIKeys(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{})
+		by := &auth.Principal{Kind: auth.Operator, ID: "op", Role: auth.Admin, Region: "341881"}
+		var id, key string
+		err := d.InTx(ctx, func(tx db.Tx) (err error) {
+			id, key, err = f.svc.CreateAPIKey(ctx, tx, by, auth.NewKey{Kind: "integrator", Name: "药店", Scopes: []string{"facts:pharmacy.purchase"}, Region: "341881"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.svc.Authenticate(ctx, key)
+		if err != nil || !p.HasScope("facts:pharmacy.purchase") || p.HasScope("verify") {
+			t.Fatalf("key principal %+v %v", p, err)
+		}
+		d.InTx(ctx, func(tx db.Tx) error { return f.svc.RevokeAPIKey(ctx, tx, id) })
+		_, err = f.svc.Authenticate(ctx, key)
+		wantCode(t, err, "api_key_revoked")
+		_, err = f.svc.Authenticate(ctx, "hck_unknown")
+		wantCode(t, err, "api_key_invalid")
+		_, err = f.svc.Authenticate(ctx, "Basic abc")
+		wantCode(t, err, "token_invalid")
+		_, err = auth.ParseScopes([]string{"admin"})
+		wantCode(t, err, "scope_unknown")
+	})
+}
+
+func TestBounds(t *testing.T) {
+	for _, tc := range []struct{ scope, lo, hi string }{
+		{"", "", ""}, {"34", "34", "35"}, {"3418", "3418", "3419"}, {"341889", "341889", "34188:"},
+	} {
+		lo, hi := auth.Bounds(tc.scope)
+		if lo != tc.lo || hi != tc.hi {
+			t.Errorf("Bounds(%q) = %q, %q", tc.scope, lo, hi)
+		}
+	}
+}
+
+func TestPasswordHash(t *testing.T) {
+	h := auth.HashPassword("correct horse")
+	if ok, err := auth.CheckPassword(h, "correct horse"); !ok || err != nil {
+		t.Fatal("right password refused")
+	}
+	if ok, _ := auth.CheckPassword(h, "wrong horse"); ok {
+		t.Fatal("wrong password accepted")
+	}
+	if _, err := auth.CheckPassword("$argon2id$garbage", "x"); err == nil {
+		t.Fatal("malformed hash accepted")
+	}
+}

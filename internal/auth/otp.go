@@ -1,0 +1,161 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/ids"
+	"github.com/healthcode/healthcode/internal/sms"
+)
+
+// SendOTP sends a six-digit one-time code to a normalised mobile number,
+// within the per-phone rate limits.
+func (s *Service) SendOTP(ctx context.Context, phone string) error {
+	code, err := sixDigits()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	today := s.day(now)
+	ph := s.keys.BlindIndex("phone", phone)
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		var sentAt, day, dayCount int64
+		err := tx.QueryRowContext(ctx, `SELECT sent_at, day, day_count FROM otps WHERE phone_hash = $1`, ph).
+			Scan(&sentAt, &day, &dayCount)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("auth: read one-time code: %w", err)
+		}
+		if err == nil {
+			if wait := time.UnixMilli(sentAt).Add(s.cfg.OTPInterval).Sub(now); s.cfg.OTPInterval > 0 && wait > 0 {
+				return apierr.TooMany("otp_too_soon", "a code was sent less than %s ago; try again in %d s",
+					s.cfg.OTPInterval, int(wait.Seconds())+1)
+			}
+			if day != today {
+				dayCount = 0
+			}
+			if s.cfg.OTPPerDay > 0 && dayCount >= int64(s.cfg.OTPPerDay) {
+				return apierr.TooMany("otp_daily_limit", "this phone has had %d codes today; try again tomorrow", dayCount)
+			}
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO otps (phone_hash, code_hash, expires_at, attempts, sent_at, day, day_count)
+			 VALUES ($1, $2, $3, 0, $4, $5, $6)
+			 ON CONFLICT (phone_hash) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at,
+			   attempts = 0, sent_at = excluded.sent_at, day = excluded.day, day_count = excluded.day_count`,
+			ph, s.otpHash(phone, code), now.Add(s.cfg.OTPTTL).UnixMilli(), now.UnixMilli(), today, dayCount+1)
+		if err != nil {
+			return fmt.Errorf("auth: store one-time code: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	msg := sms.Message{To: phone, Purpose: "otp", Region: s.cfg.Region,
+		Body: fmt.Sprintf("【健康码】您的验证码是%s，%d分钟内有效，请勿告诉他人。Your healthcode login code is %s.",
+			code, int(s.cfg.OTPTTL.Minutes()), code)}
+	if err := s.sms.Send(ctx, msg); err != nil {
+		return fmt.Errorf("auth: send one-time code: %w", err)
+	}
+	return nil
+}
+
+func sixDigits() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+func (s *Service) otpHash(phone, code string) []byte { return s.keys.BlindIndex("otp", phone+":"+code) }
+
+// Login is a successful resident login.
+type Login struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	AccountID string    `json:"-"`
+}
+
+// Login exchanges a one-time code for a resident session. The code is single
+// use; wrong guesses are counted and void the code after OTPAttempts.
+func (s *Service) Login(ctx context.Context, phone, code string) (*Login, error) {
+	now := s.now()
+	ph := s.keys.BlindIndex("phone", phone)
+	var login *Login
+	var refused error
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		var stored []byte
+		var exp, attempts int64
+		err := tx.QueryRowContext(ctx, `SELECT code_hash, expires_at, attempts FROM otps WHERE phone_hash = $1`, ph).
+			Scan(&stored, &exp, &attempts)
+		switch {
+		case errors.Is(err, sql.ErrNoRows), err == nil && len(stored) == 0:
+			refused = apierr.Unauthorized("otp_invalid", "no code is pending for this phone; request one")
+			return nil
+		case err != nil:
+			return fmt.Errorf("auth: read one-time code: %w", err)
+		case exp <= now.UnixMilli():
+			refused = apierr.Unauthorized("otp_expired", "the code has expired; request a new one")
+			return nil
+		case attempts >= int64(s.cfg.OTPAttempts):
+			refused = apierr.TooMany("otp_attempts", "too many wrong codes; request a new one")
+			return nil
+		}
+		if subtle.ConstantTimeCompare(stored, s.otpHash(phone, code)) != 1 {
+			// The failed attempt is committed; the caller still gets an error.
+			if _, err := tx.ExecContext(ctx, `UPDATE otps SET attempts = attempts + 1 WHERE phone_hash = $1`, ph); err != nil {
+				return fmt.Errorf("auth: count attempt: %w", err)
+			}
+			refused = apierr.Unauthorized("otp_wrong", "the code is wrong; %d attempts left", int64(s.cfg.OTPAttempts)-attempts-1)
+			return nil
+		}
+		// Keep the row (it carries the day's send count) but void the code.
+		if _, err := tx.ExecContext(ctx, `UPDATE otps SET code_hash = $1, expires_at = 0 WHERE phone_hash = $2`, []byte{}, ph); err != nil {
+			return fmt.Errorf("auth: use one-time code: %w", err)
+		}
+		accountID, err := s.accountFor(ctx, tx, phone, ph)
+		if err != nil {
+			return err
+		}
+		token, exp2, err := s.newSession(ctx, tx, Resident, accountID)
+		if err != nil {
+			return err
+		}
+		login = &Login{Token: token, ExpiresAt: exp2, AccountID: accountID}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
+	}
+	return login, nil
+}
+
+func (s *Service) accountFor(ctx context.Context, tx db.Tx, phone string, ph []byte) (string, error) {
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE phone_hash = $1`, ph).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("auth: find account: %w", err)
+	}
+	id = ids.New()
+	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (id, phone_hash, phone_enc, created_at) VALUES ($1, $2, $3, $4)`,
+		id, ph, s.keys.SealString(phone, "accounts.phone:"+id), s.now().UnixMilli())
+	if err != nil {
+		return "", fmt.Errorf("auth: create account: %w", err)
+	}
+	return id, nil
+}

@@ -1,0 +1,69 @@
+package auth
+
+import (
+	"slices"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+)
+
+// Role is an operator's job. What a role may do is fixed here, in one table,
+// so that a review of who can do what reads one screen.
+type Role string
+
+const (
+	Admin         Role = "admin"          // the data bureau: everything in scope
+	HealthOfficer Role = "health_officer" // CDC staff: cases, contacts, rules, appeals, tracing
+	Sampler       Role = "sampler"        // sampling staff: register people, fill tubes
+	Lab           Role = "lab"            // laboratory: post and correct results
+	Viewer        Role = "viewer"         // read-only: dashboards and masked lists
+)
+
+// Roles lists the roles in the order the console shows them.
+var Roles = []Role{Admin, HealthOfficer, Sampler, Lab, Viewer}
+
+// ParseRole checks a role name from input.
+func ParseRole(s string) (Role, error) {
+	if slices.Contains(Roles, Role(s)) {
+		return Role(s), nil
+	}
+	return "", apierr.BadRequest("role_unknown", "unknown role %q (want one of admin, health_officer, sampler, lab, viewer)", s)
+}
+
+// Permission is one thing an operator may do, always within their region.
+type Permission string
+
+const (
+	PersonRead     Permission = "person.read"      // search and view persons, masked
+	PersonReadFull Permission = "person.read_full" // see full name, ID number and phone
+	PersonWrite    Permission = "person.write"     // register on behalf; issue care codes
+	FactWrite      Permission = "fact.write"
+	RulesRead      Permission = "rules.read"
+	RulesWrite     Permission = "rules.write" // create and dry-run rule sets
+	RulesActivate  Permission = "rules.activate"
+	TracingRun     Permission = "tracing.run"
+	AppealDecide   Permission = "appeal.decide"
+	VenueWrite     Permission = "venue.write"
+	CheckpointEdit Permission = "checkpoint.write"
+	SiteWrite      Permission = "site.write"
+	TubeWrite      Permission = "tube.write"
+	ResultWrite    Permission = "result.write"
+	StatsRead      Permission = "stats.read"
+	OutboxRead     Permission = "outbox.read"
+	AuditRead      Permission = "audit.read"
+	OperatorWrite  Permission = "operator.write"
+	TaskWrite      Permission = "task.write" // grid follow-up tasks
+)
+
+var rolePerms = map[Role][]Permission{
+	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
+		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite},
+	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite},
+	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead},
+	Lab:     {PersonRead, ResultWrite, StatsRead},
+	Viewer:  {PersonRead, RulesRead, StatsRead},
+}
+
+// Can reports whether the role has the permission.
+func (r Role) Can(p Permission) bool { return slices.Contains(rolePerms[r], p) }
