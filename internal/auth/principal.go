@@ -34,7 +34,7 @@ func (p *Principal) Can(perm Permission) bool { return p.Kind == Operator && p.R
 func (p *Principal) InScope(region string) bool { return strings.HasPrefix(region, p.Region) }
 
 // Bounds returns the half-open range of region codes in scope, for SQL
-// (region_code >= lo AND (hi = '' OR region_code < hi)). Region codes are
+// (region_code >= lo AND (hi = ” OR region_code < hi)). Region codes are
 // digit strings in which a child starts with its parent's code, so the
 // subtree of "3418" is every code in ["3418", "3419").
 func (p *Principal) Bounds() (lo, hi string) { return Bounds(p.Region) }

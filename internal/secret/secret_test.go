@@ -31,10 +31,14 @@ func TestSealOpen(t *testing.T) {
 		t.Fatal("two seals of the same value are equal: nonce reused")
 	}
 	cases := map[string]func() ([]byte, error){
-		"other row":   func() ([]byte, error) { return k.Open(sealed, []byte("persons.name:p2")) },
-		"other key":   func() ([]byte, error) { return testKeyring(t, 2).Open(sealed, []byte("persons.name:p1")) },
-		"flipped bit": func() ([]byte, error) { s := bytes.Clone(sealed); s[len(s)-1] ^= 1; return k.Open(s, []byte("persons.name:p1")) },
-		"truncated":   func() ([]byte, error) { return k.Open(sealed[:5], []byte("persons.name:p1")) },
+		"other row": func() ([]byte, error) { return k.Open(sealed, []byte("persons.name:p2")) },
+		"other key": func() ([]byte, error) { return testKeyring(t, 2).Open(sealed, []byte("persons.name:p1")) },
+		"flipped bit": func() ([]byte, error) {
+			s := bytes.Clone(sealed)
+			s[len(s)-1] ^= 1
+			return k.Open(s, []byte("persons.name:p1"))
+		},
+		"truncated": func() ([]byte, error) { return k.Open(sealed[:5], []byte("persons.name:p1")) },
 	}
 	for name, open := range cases {
 		if _, err := open(); !errors.Is(err, ErrOpen) {
