@@ -159,3 +159,14 @@ func (s *Service) accountFor(ctx context.Context, tx db.Tx, phone string, ph []b
 	}
 	return id, nil
 }
+
+// EnsureAccount returns the account of a phone, creating it; for the demo
+// and for imports, which register residents before their first login.
+func (s *Service) EnsureAccount(ctx context.Context, phone string) (string, error) {
+	var id string
+	err := s.db.InTx(ctx, func(tx db.Tx) (err error) {
+		id, err = s.accountFor(ctx, tx, phone, s.keys.BlindIndex("phone", phone))
+		return err
+	})
+	return id, err
+}

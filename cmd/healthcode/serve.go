@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/server"
+)
+
+// storeFlags are the flags every command that opens the store shares.
+func storeFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.StringVar(&cfg.DB, "db", "", "database: sqlite:PATH or postgres://... (default sqlite:DATA-DIR/healthcode.db)")
+	fs.StringVar(&cfg.DataDir, "data-dir", "data", "directory for the embedded database and the generated master key")
+	fs.StringVar(&cfg.KeyFile, "key-file", "", "master key file (default DATA-DIR/master.key; created if missing)")
+	fs.StringVar(&cfg.MasterKey, "master-key", "", "master key, base64 (overrides --key-file; every node needs the same)")
+	fs.StringVar(&cfg.Region, "region", "341881", "the deployment's region code (GB/T 2260)")
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg server.Config
+	storeFlags(fs, &cfg)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL residents' phones reach, for venue QR codes (default http://ADDR)")
+	fs.StringVar(&cfg.AdminPassword, "admin-password", "", "password of the first operator 'admin' (generated and printed if empty)")
+	fs.IntVar(&cfg.MaxDependents, "max-dependents", 4, "dependents one phone may manage")
+	fs.Float64Var(&cfg.CoverageRatio, "coverage-ratio", 0.9, "target share of the population in the registration task table")
+	fs.DurationVar(&cfg.Auth.OTPTTL, "otp-ttl", 5*time.Minute, "how long a one-time code is valid")
+	fs.IntVar(&cfg.Auth.OTPAttempts, "otp-attempts", 5, "wrong guesses before a one-time code is void")
+	fs.DurationVar(&cfg.Auth.OTPInterval, "otp-interval", time.Minute, "minimum time between codes to one phone (-1s: no limit, for load tests)")
+	fs.IntVar(&cfg.Auth.OTPPerDay, "otp-per-day", 10, "codes per phone per day (-1: no limit, for load tests)")
+	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
+	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	cfg.Log = log
+	if *withDemo {
+		if err := demo.Prepare(ctx, &cfg); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	log.Info("store ready", "db", srv.DB.String(), "engine", srv.DB.Engine())
+	if srv.KeyCreated {
+		fmt.Fprintf(stdout, "Generated a new master key in %s. Back it up: without it the personal data cannot be read.\n", srv.Config.KeyFile)
+	}
+	generated, err := srv.EnsureAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "Created the first operator: username admin, password %s (shown once; set HEALTHCODE_ADMIN_PASSWORD to choose it)\n", generated)
+	}
+	var logins []demo.Login
+	if *withDemo {
+		if logins, err = demo.Load(ctx, srv); err != nil {
+			return err
+		}
+	}
+	return srv.ListenAndServe(ctx, func(addr net.Addr) {
+		url := "http://" + addr.String()
+		log.Info("listening", "addr", addr.String())
+		fmt.Fprintf(stdout, "healthcode is running at %s (API under %s/api/v1, metrics at /metrics)\n", url, url)
+		if *withDemo {
+			demo.Print(stdout, url, logins)
+		}
+	})
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json")
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg server.Config
+	storeFlags(fs, &cfg)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv, err := server.New(ctx, cfg) // New migrates
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	v, err := srv.DB.Version(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is at schema version %d\n", srv.DB, v)
+	return nil
+}

@@ -1,0 +1,296 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/skip2/go-qrcode"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/coverage"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in person.Input
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Relation != "" {
+		return apierr.BadRequest("unknown_field", "unknown field \"relation\"")
+	}
+	p, err := s.Persons.Create(r.Context(), pr, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.view(p, pr.Can(auth.PersonReadFull)))
+	return nil
+}
+
+func (s *Server) searchPersons(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"), 50)
+	if err != nil {
+		return err
+	}
+	ps, err := s.Persons.Search(r.Context(), pr, person.Query{IDType: q.Get("id_type"), IDNumber: q.Get("id_number"),
+		Phone: q.Get("phone"), Name: q.Get("name"), Region: q.Get("region"), After: q.Get("after"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	out := make([]personView, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, s.view(p, pr.Can(auth.PersonReadFull)))
+	}
+	next := ""
+	if len(ps) == limit {
+		next = ps[len(ps)-1].ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"persons": out, "next": next})
+	return nil
+}
+
+func (s *Server) getPerson(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	p, err := s.Persons.Lookup(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.view(p, pr.Can(auth.PersonReadFull)))
+	return nil
+}
+
+func intParam(v string, def int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, apierr.BadRequest("invalid_parameter", "%q is not a non-negative integer", v)
+	}
+	return n, nil
+}
+
+// venueView adds the links a venue's staff need.
+type venueView struct {
+	*venue.Venue
+	CheckinURL string `json:"checkin_url"`
+	PosterURL  string `json:"poster_url"`
+}
+
+func (s *Server) venueView(v *venue.Venue) venueView {
+	return venueView{Venue: v, CheckinURL: s.CheckinURL(v.Token), PosterURL: Prefix + "/venues/" + v.Token + "/poster.png"}
+}
+
+// CheckinURL is what a venue's QR code holds: the check-in page for its token.
+func (s *Server) CheckinURL(token string) string { return s.Config.PublicURL + "/c/" + token }
+
+func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in venue.Input
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	v, err := s.Venues.Create(r.Context(), pr, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.venueView(v))
+	return nil
+}
+
+func (s *Server) listVenues(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	limit, err := intParam(r.URL.Query().Get("limit"), 200)
+	if err != nil {
+		return err
+	}
+	vs, err := s.Venues.List(r.Context(), pr, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]venueView, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, s.venueView(v))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"venues": out})
+	return nil
+}
+
+func (s *Server) getVenue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	v, err := s.Venues.Get(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.venueView(v))
+	return nil
+}
+
+func (s *Server) rotateVenueToken(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	v, err := s.Venues.RotateToken(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.venueView(v))
+	return nil
+}
+
+// venuePoster is the venue's QR as a PNG. The token is printed on the poster
+// anyway, so the image is public; a revoked token gets no poster.
+func (s *Server) venuePoster(w http.ResponseWriter, r *http.Request) error {
+	token := r.PathValue("token")
+	_, revoked, err := s.Venues.ByToken(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	if revoked {
+		return apierr.NotFound("venue_token_revoked", "this venue code was replaced; print the new poster")
+	}
+	png, err := qrcode.Encode(s.CheckinURL(token), qrcode.Medium, 512)
+	if err != nil {
+		return fmt.Errorf("api: venue QR: %w", err)
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	http.ServeContent(w, r, "poster.png", timeZero, bytes.NewReader(png))
+	return nil
+}
+
+func (s *Server) createCheckpoint(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in checkpoint.Input
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	c, key, err := s.Checkpoints.Create(r.Context(), pr, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": c.ID, "api_key": key, "checkpoint": c})
+	return nil
+}
+
+func (s *Server) listCheckpoints(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	t, err := s.Checkpoints.List(r.Context(), pr)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		Built   *bool `json:"built"`
+		Enabled *bool `json:"enabled"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	c, key, err := s.Checkpoints.Update(r.Context(), pr, r.PathValue("id"), in.Built, in.Enabled)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"checkpoint": c}
+	if key != "" {
+		out["api_key"] = key
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	q := r.URL.Query()
+	f := sms.Filter{}
+	if to := q.Get("to"); to != "" {
+		phone, err := idnum.NormalizePhone(to)
+		if err != nil {
+			return err
+		}
+		f.To = phone
+	}
+	var err error
+	if f.Limit, err = intParam(q.Get("limit"), 100); err != nil {
+		return err
+	}
+	before, err := intParam(q.Get("before"), 0)
+	if err != nil {
+		return err
+	}
+	f.Before = int64(before)
+	f.Lo, f.Hi = pr.Bounds()
+	items, err := s.Outbox.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []sms.Item{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": items})
+	return nil
+}
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"), 100)
+	if err != nil {
+		return err
+	}
+	before, err := intParam(q.Get("before"), 0)
+	if err != nil {
+		return err
+	}
+	lo, hi := pr.Bounds()
+	entries, err := audit.List(r.Context(), s.DB, audit.Filter{Lo: lo, Hi: hi, Subject: q.Get("subject"), Before: int64(before), Limit: limit})
+	if err != nil {
+		return err
+	}
+	if entries == nil {
+		entries = []audit.Entry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	return nil
+}
+
+func (s *Server) coverage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	ratio := s.Config.CoverageRatio
+	if v := r.URL.Query().Get("ratio"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return apierr.BadRequest("ratio_invalid", "ratio must be a number such as 0.9")
+		}
+		ratio = f
+	}
+	t, err := coverage.Compute(r.Context(), s.DB, s.Persons, pr, ratio)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) regionChildren(w http.ResponseWriter, r *http.Request) error {
+	code := r.PathValue("code")
+	if code == "root" {
+		code = ""
+	} else if err := s.Regions.Validate(code); err != nil {
+		return apierr.NotFound("region_unknown", "no region %q", code)
+	}
+	type item struct {
+		Code string `json:"code"`
+		Name string `json:"name"`
+	}
+	children := []item{}
+	for _, c := range s.Regions.Children(code) {
+		children = append(children, item{c.Code, c.Name})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"code": code, "name": s.Regions.FullName(code), "children": children})
+	return nil
+}
+
+var timeZero time.Time

@@ -1,0 +1,98 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/person"
+)
+
+// personView is a person as the API shows it: masked, with the region's name.
+type personView struct {
+	person.Masked
+	RegionName string `json:"region_name"`
+	Relation   string `json:"relation,omitempty"`
+}
+
+func (s *Server) view(p *person.Person, full bool) personView {
+	m := p.Masked()
+	if full {
+		m = p.Full()
+	}
+	return personView{Masked: m, RegionName: s.Regions.FullName(p.Region)}
+}
+
+func (s *Server) register_(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		Name     string `json:"name"`
+		IDType   string `json:"id_type"`
+		IDNumber string `json:"id_number"`
+		Region   string `json:"region"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	p, err := s.Persons.Register(r.Context(), pr.ID, person.Input{Name: in.Name, IDType: in.IDType, IDNumber: in.IDNumber, Region: in.Region})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.view(p, false))
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	p, err := s.Persons.ForAccount(r.Context(), pr.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.view(p, false))
+	return nil
+}
+
+func (s *Server) addDependent(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		Name     string `json:"name"`
+		IDType   string `json:"id_type"`
+		IDNumber string `json:"id_number"`
+		Region   string `json:"region"`
+		Relation string `json:"relation"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	p, err := s.Persons.AddDependent(r.Context(), pr.ID, person.Input{Name: in.Name, IDType: in.IDType,
+		IDNumber: in.IDNumber, Region: in.Region, Relation: in.Relation})
+	if err != nil {
+		return err
+	}
+	v := s.view(p, false)
+	v.Relation = in.Relation
+	if v.Relation == "" {
+		v.Relation = "other"
+	}
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (s *Server) listDependents(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	ds, err := s.Persons.Dependents(r.Context(), pr.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]personView, 0, len(ds))
+	for _, d := range ds {
+		v := s.view(d.Person, false)
+		v.Relation = d.Relation
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dependents": out})
+	return nil
+}
+
+func (s *Server) removeDependent(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	if err := s.Persons.RemoveDependent(r.Context(), pr.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+)
+
+// maxBody bounds every JSON request body; uploads have their own limits.
+const maxBody = 1 << 20
+
+// decode reads exactly one JSON object into v, refusing unknown fields,
+// trailing data and bodies over maxBody, each with its own precise error.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+				Message: "send the body as application/json"}
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apierr.BadRequest("invalid_json", "the body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var big *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return apierr.BadRequest("empty_body", "the request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apierr.BadRequest("invalid_json", "the JSON body ends too early")
+	case errors.As(err, &syn):
+		return apierr.BadRequest("invalid_json", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return apierr.BadRequest("invalid_json", "the body must be a JSON object")
+		}
+		return apierr.BadRequest("invalid_field", "field %q must be %s, not %s", typ.Field, jsonType(typ.Type.Kind().String()), typ.Value)
+	case errors.As(err, &big):
+		return &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Message: fmt.Sprintf("the body is over %d bytes", big.Limit)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return apierr.BadRequest("unknown_field", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return apierr.BadRequest("invalid_json", "the body is not valid JSON for this request: %v", err)
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	}
+	return "a number"
+}
+
+// writeJSON writes v with the status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeError answers with the error's status, or 500 for anything that is
+// not a caller's error, which is then logged (never with the request body).
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if e, ok := apierr.As(err); ok {
+		if e.Status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "60")
+		}
+		writeJSON(w, e.Status, errorBody{errorDetail{e.Code, e.Message}})
+		return
+	}
+	log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeJSON(w, http.StatusInternalServerError, errorBody{errorDetail{"internal", "the server failed; the error was logged"}})
+}

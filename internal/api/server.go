@@ -1,0 +1,237 @@
+// Package api is the JSON API under /api/v1 (DESIGN.md, "The API contract"):
+// routing, authentication of each request, strict decoding, and errors as
+// {"error":{"code","message"}}. Handlers are thin: they decode, call a feature
+// service and encode.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+// Config is what handlers need to know about the deployment.
+type Config struct {
+	Region        string  // the deployment's region
+	PublicURL     string  // base URL residents' phones reach, for venue QR codes
+	CoverageRatio float64 // default target ratio of the coverage table
+}
+
+// Server holds the services the handlers call.
+type Server struct {
+	Config      Config
+	Log         *slog.Logger
+	DB          *db.DB
+	Regions     *region.Table
+	Auth        *auth.Service
+	Persons     *person.Service
+	Venues      *venue.Service
+	Checkpoints *checkpoint.Service
+	Outbox      *sms.Outbox
+
+	metrics *metrics
+	routes  []route
+}
+
+// route is one endpoint; the table drives the mux, the metrics labels and
+// the check that the OpenAPI document lists every endpoint.
+type route struct {
+	method, path string
+	h            http.HandlerFunc
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "healthcode_http_requests_total", Help: "API requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "healthcode_http_request_duration_seconds", Help: "API request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.duration)
+	}
+	return m
+}
+
+// Handler returns the API's handler; reg receives its metrics (nil for none).
+func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	s.metrics = newMetrics(reg)
+	s.routes = nil
+	s.register()
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		pattern := rt.method + " " + Prefix + rt.path
+		mux.Handle(pattern, s.instrument(pattern, rt.h))
+	}
+	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Log, apierr.NotFound("route_not_found", "no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func (s *Server) handle(method, path string, h http.HandlerFunc) {
+	s.routes = append(s.routes, route{method, path, h})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// codeLabels avoids formatting the status code on every request.
+var codeLabels = func() map[int]string {
+	m := map[int]string{}
+	for c := 100; c < 600; c++ {
+		m[c] = strconv.Itoa(c)
+	}
+	return m
+}()
+
+// instrument counts, times and guards a route: a panic becomes a logged 500.
+func (s *Server) instrument(pattern string, h http.Handler) http.Handler {
+	counter := s.metrics.requests.MustCurryWith(prometheus.Labels{"route": pattern})
+	timer := s.metrics.duration.WithLabelValues(pattern)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Log.Error("panic in handler", "route", pattern, "panic", p, "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					writeJSON(sw, http.StatusInternalServerError, errorBody{errorDetail{"internal", "the server failed; the error was logged"}})
+				}
+			}
+			code := sw.status
+			if code == 0 {
+				code = http.StatusOK
+			}
+			counter.WithLabelValues(codeLabels[code]).Inc()
+			timer.Observe(time.Since(start).Seconds())
+			if code >= 500 {
+				s.Log.Warn("request", "route", pattern, "status", code, "took", time.Since(start))
+			} else if s.Log.Enabled(r.Context(), slog.LevelDebug) {
+				s.Log.Debug("request", "route", pattern, "status", code, "took", time.Since(start))
+			}
+		}()
+		h.ServeHTTP(sw, r)
+	})
+}
+
+// bearer extracts the credential from "Authorization: Bearer X".
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// call adapts a handler that returns an error.
+func (s *Server) call(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.Log, err)
+		}
+	}
+}
+
+type authed func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
+	return s.Auth.Authenticate(r.Context(), bearer(r))
+}
+
+// resident requires a resident session.
+func (s *Server) resident(h authed) http.HandlerFunc {
+	return s.call(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		if p.Kind != auth.Resident {
+			return apierr.Forbidden("resident_only", "this endpoint is for residents logged in by phone")
+		}
+		return h(w, r, p)
+	})
+}
+
+// operator requires an operator session with the permission.
+func (s *Server) operator(perm auth.Permission, h authed) http.HandlerFunc {
+	return s.call(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		if p.Kind != auth.Operator {
+			return apierr.Forbidden("operator_only", "this endpoint is for operators")
+		}
+		if perm != "" && !p.Can(perm) {
+			return apierr.Forbidden("forbidden", "your role (%s) may not do this (needs %s)", p.Role, perm)
+		}
+		return h(w, r, p)
+	})
+}
+
+// apiKey requires an API key with the scope.
+func (s *Server) apiKey(scope string, h authed) http.HandlerFunc {
+	return s.call(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		if p.Kind != auth.APIKey {
+			return apierr.Forbidden("api_key_only", "this endpoint needs a checkpoint or integrator API key")
+		}
+		if !p.HasScope(scope) {
+			return apierr.Forbidden("scope_missing", "this API key lacks the %q scope", scope)
+		}
+		return h(w, r, p)
+	})
+}

@@ -1,0 +1,239 @@
+// Package checkpoint keeps the table of checkpoints (核验点): the places
+// where staff verify codes, each with an API key its scanner uses, and
+// whether it is built and enabled (the table a rollout plan tracks).
+package checkpoint
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/ids"
+)
+
+// Checkpoint is one row of the checkpoint table.
+type Checkpoint struct {
+	ID        string    `json:"id"`
+	Seq       int64     `json:"seq,omitempty"`
+	Name      string    `json:"name"`
+	Region    string    `json:"region"`
+	Address   string    `json:"address"`
+	Built     bool      `json:"built"`
+	Enabled   bool      `json:"enabled"`
+	APIKeyID  string    `json:"api_key_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// KeyMaker issues and revokes API keys (the auth service).
+type KeyMaker interface {
+	CreateAPIKey(ctx context.Context, tx db.Tx, by *auth.Principal, k auth.NewKey) (id, key string, err error)
+	RevokeAPIKey(ctx context.Context, tx db.Tx, id string) error
+}
+
+// RegionValidator checks region codes.
+type RegionValidator interface {
+	Validate(code string) error
+}
+
+// Service manages checkpoints.
+type Service struct {
+	db      *db.DB
+	keys    KeyMaker
+	regions RegionValidator
+	now     func() time.Time
+}
+
+// New returns the service.
+func New(d *db.DB, keys KeyMaker, regions RegionValidator) *Service {
+	return &Service{db: d, keys: keys, regions: regions, now: time.Now}
+}
+
+// Input creates a checkpoint. Built and Enabled default to true.
+type Input struct {
+	Seq     int64    `json:"seq,omitempty"`
+	Name    string   `json:"name"`
+	Region  string   `json:"region"`
+	Address string   `json:"address"`
+	Built   *bool    `json:"built,omitempty"`
+	Enabled *bool    `json:"enabled,omitempty"`
+	Scopes  []string `json:"scopes,omitempty"` // default: verify and verify_id
+}
+
+// Create adds a checkpoint and its API key; the key is returned once.
+func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Checkpoint, string, error) {
+	if !by.Can(auth.CheckpointEdit) {
+		return nil, "", apierr.Forbidden("forbidden", "your role may not manage checkpoints")
+	}
+	c := &Checkpoint{ID: ids.New(), Seq: in.Seq, Name: strings.TrimSpace(in.Name), Region: in.Region,
+		Address: strings.TrimSpace(in.Address), Built: true, Enabled: true, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	if n := utf8.RuneCountInString(c.Name); n == 0 || n > 100 {
+		return nil, "", apierr.BadRequest("name_invalid", "name must be 1-100 characters")
+	}
+	if utf8.RuneCountInString(c.Address) > 200 {
+		return nil, "", apierr.BadRequest("address_too_long", "address must be at most 200 characters")
+	}
+	if in.Built != nil {
+		c.Built = *in.Built
+	}
+	if in.Enabled != nil {
+		c.Enabled = *in.Enabled
+	}
+	if c.Enabled && !c.Built {
+		return nil, "", apierr.BadRequest("enabled_not_built", "a checkpoint that is not built cannot be enabled")
+	}
+	if c.Region == "" {
+		c.Region = by.Region
+	}
+	if err := s.regions.Validate(c.Region); err != nil {
+		return nil, "", err
+	}
+	if !by.InScope(c.Region) {
+		return nil, "", apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", c.Region, by.Region)
+	}
+	scopes := in.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{auth.ScopeVerify, auth.ScopeVerifyID}
+	}
+	var key string
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		var err error
+		if c.APIKeyID, key, err = s.keys.CreateAPIKey(ctx, tx, by, auth.NewKey{Kind: "checkpoint", Name: c.Name, Scopes: scopes, Region: c.Region}); err != nil {
+			return err
+		}
+		if !c.Enabled {
+			if err := s.keys.RevokeAPIKey(ctx, tx, c.APIKeyID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (id, seq, name, region_code, address, built, enabled, api_key_id, created_at, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			c.ID, sql.NullInt64{Int64: c.Seq, Valid: c.Seq != 0}, c.Name, c.Region, c.Address, c.Built, c.Enabled, c.APIKeyID,
+			c.CreatedAt.UnixMilli(), by.Actor()); err != nil {
+			return fmt.Errorf("checkpoint: insert: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "checkpoint.create",
+			Subject: "checkpoint:" + c.ID, Region: c.Region, Detail: map[string]any{"name": c.Name}})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return c, key, nil
+}
+
+const cols = `id, COALESCE(seq, 0), name, region_code, address, built, enabled, COALESCE(api_key_id, ''), created_at`
+
+func scan(row interface{ Scan(...any) error }) (*Checkpoint, error) {
+	var c Checkpoint
+	var at int64
+	if err := row.Scan(&c.ID, &c.Seq, &c.Name, &c.Region, &c.Address, &c.Built, &c.Enabled, &c.APIKeyID, &at); err != nil {
+		return nil, err
+	}
+	c.CreatedAt = db.Time(at)
+	return &c, nil
+}
+
+// Table is the checkpoint table with its totals.
+type Table struct {
+	Checkpoints []*Checkpoint `json:"checkpoints"`
+	Total       int           `json:"total"`
+	Built       int           `json:"built"`
+	Enabled     int           `json:"enabled"`
+}
+
+// List returns the checkpoints in the operator's scope, in table order.
+func (s *Service) List(ctx context.Context, by *auth.Principal) (*Table, error) {
+	lo, hi := by.Bounds()
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM checkpoints
+		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) ORDER BY COALESCE(seq, 1000000000), created_at, id`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: list: %w", err)
+	}
+	defer rows.Close()
+	t := &Table{Checkpoints: []*Checkpoint{}}
+	for rows.Next() {
+		c, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: list: %w", err)
+		}
+		t.Checkpoints = append(t.Checkpoints, c)
+		t.Total++
+		if c.Built {
+			t.Built++
+		}
+		if c.Enabled {
+			t.Enabled++
+		}
+	}
+	return t, rows.Err()
+}
+
+// ByAPIKey returns the checkpoint that owns an API key, for verification events.
+func (s *Service) ByAPIKey(ctx context.Context, keyID string) (*Checkpoint, error) {
+	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE api_key_id = $1`, keyID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apierr.NotFound("checkpoint_not_found", "no checkpoint has this key")
+	}
+	return c, err
+}
+
+// Update sets whether a checkpoint is built and enabled. Disabling revokes
+// its key (scanners stop within the auth cache time); enabling again issues
+// a new key, returned once.
+func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, built, enabled *bool) (*Checkpoint, string, error) {
+	if !by.Can(auth.CheckpointEdit) {
+		return nil, "", apierr.Forbidden("forbidden", "your role may not manage checkpoints")
+	}
+	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(c.Region)) {
+		return nil, "", apierr.NotFound("checkpoint_not_found", "no such checkpoint")
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("checkpoint: get: %w", err)
+	}
+	wasEnabled := c.Enabled
+	if built != nil {
+		c.Built = *built
+	}
+	if enabled != nil {
+		c.Enabled = *enabled
+	}
+	if c.Enabled && !c.Built {
+		return nil, "", apierr.BadRequest("enabled_not_built", "a checkpoint that is not built cannot be enabled")
+	}
+	var key string
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		if wasEnabled && !c.Enabled && c.APIKeyID != "" {
+			if err := s.keys.RevokeAPIKey(ctx, tx, c.APIKeyID); err != nil {
+				return err
+			}
+		}
+		if !wasEnabled && c.Enabled {
+			var err error
+			c.APIKeyID, key, err = s.keys.CreateAPIKey(ctx, tx, by, auth.NewKey{Kind: "checkpoint", Name: c.Name,
+				Scopes: []string{auth.ScopeVerify, auth.ScopeVerifyID}, Region: c.Region})
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET built = $1, enabled = $2, api_key_id = $3 WHERE id = $4`,
+			c.Built, c.Enabled, sql.NullString{String: c.APIKeyID, Valid: c.APIKeyID != ""}, c.ID); err != nil {
+			return fmt.Errorf("checkpoint: update: %w", err)
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "checkpoint.update",
+			Subject: "checkpoint:" + c.ID, Region: c.Region, Detail: map[string]any{"built": c.Built, "enabled": c.Enabled}})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return c, key, nil
+}

@@ -1,0 +1,282 @@
+// Package demo loads the Ningguo demo (宁国市, 341881) from the city's 2020
+// rollout plan for the Ankang code: the 19 towns with their populations and
+// registration targets, the 88 government checkpoints with whether each was
+// built and enabled, and a few operators, venues, residents and dependents so
+// that every screen has something to show. Loading is idempotent; each start
+// gives the demo operators fresh passwords and prints them.
+package demo
+
+import (
+	"context"
+	"embed"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/coverage"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+//go:embed data/*.csv
+var data embed.FS
+
+// Region is the demo city.
+const Region = "341881"
+
+// tianhu is the local code the demo gives 天湖街道, which the GB/T 2260
+// table lacks (see data/SOURCE.md).
+var tianhu = region.Region{Code: "341881900", Name: "天湖街道", Level: region.Street, Parent: Region}
+
+// Prepare adjusts the configuration before the server is built: the demo's
+// region and the local region it needs.
+func Prepare(_ context.Context, cfg *server.Config) error {
+	if cfg.Region == "" || cfg.Region == Region {
+		cfg.Region = Region
+	} else {
+		return fmt.Errorf("demo: --demo loads Ningguo (%s) but --region is %s", Region, cfg.Region)
+	}
+	cfg.LocalRegions = append(cfg.LocalRegions, tianhu)
+	return nil
+}
+
+// Login is a demo credential to print.
+type Login struct {
+	Username, Password, Role, Region string
+}
+
+// loader acts as a system operator scoped to the city.
+var loader = &auth.Principal{Kind: auth.Operator, ID: "demo-loader", Name: "demo", Role: auth.Admin, Region: Region}
+
+// Load seeds the demo data once and resets the demo operators' passwords.
+func Load(ctx context.Context, s *server.Server) ([]Login, error) {
+	var loaded int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM counters WHERE name = 'demo_loaded'`).Scan(&loaded); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if loaded == 0 {
+		start := time.Now()
+		steps := []struct {
+			name string
+			fn   func(context.Context, *server.Server) error
+		}{
+			{"populations", loadPopulations}, {"checkpoints", loadCheckpoints}, {"operators", loadOperators},
+			{"venues", loadVenues}, {"residents", loadResidents},
+		}
+		for _, st := range steps {
+			if err := st.fn(ctx, s); err != nil {
+				return nil, fmt.Errorf("demo: load %s: %w", st.name, err)
+			}
+		}
+		if err := s.DB.InTx(ctx, func(tx db.Tx) error { _, err := db.NextVal(ctx, tx, "demo_loaded", 1); return err }); err != nil {
+			return nil, err
+		}
+		s.Log.Info("demo data loaded", "region", Region, "took", time.Since(start).Round(time.Millisecond))
+	}
+	var logins []Login
+	for _, op := range operators {
+		pw := auth.GeneratePassword()
+		if op.username == "admin" && s.Config.AdminPassword != "" {
+			pw = s.Config.AdminPassword
+		}
+		if err := s.Auth.SetPassword(ctx, op.username, pw); err != nil {
+			return nil, fmt.Errorf("demo: password of %s: %w", op.username, err)
+		}
+		logins = append(logins, Login{op.username, pw, op.role, op.region})
+	}
+	return logins, nil
+}
+
+// Print tells the person at the terminal how to use the demo.
+func Print(w io.Writer, url string, logins []Login) {
+	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s). Operator logins (passwords are new at every start):\n", Region)
+	for _, l := range logins {
+		fmt.Fprintf(w, "  %-8s %-28s role %-15s region %s\n", l.Username, l.Password, l.Role, l.Region)
+	}
+	fmt.Fprintf(w, "Residents log in by phone: 13800000001 ... 13800000008 are registered. The one-time code goes to\n")
+	fmt.Fprintf(w, "the SMS outbox: GET %s/api/v1/admin/outbox?to=PHONE as admin.\n\n", url)
+}
+
+func readCSV(name string) ([]map[string]string, error) {
+	f, err := data.Open("data/" + name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var out []map[string]string
+	for _, rec := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = strings.TrimSpace(rec[i])
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func loadPopulations(ctx context.Context, s *server.Server) error {
+	rows, err := readCSV("towns.csv")
+	if err != nil {
+		return err
+	}
+	var ps []coverage.Population
+	for _, r := range rows {
+		code := r["region_code"]
+		if code == "" && r["name"] == tianhu.Name {
+			code = tianhu.Code
+		}
+		if _, ok := s.Regions.Lookup(code); !ok {
+			return fmt.Errorf("town %s: region %q unknown", r["name"], code)
+		}
+		pop, err1 := strconv.ParseInt(r["population"], 10, 64)
+		target, err2 := strconv.ParseInt(r["target"], 10, 64)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("town %s: bad numbers", r["name"])
+		}
+		ps = append(ps, coverage.Population{Region: code, Name: r["name"], Population: pop, PublishedTarget: target,
+			Source: "宁国市安康码推广应用工作方案（2020）附件1"})
+	}
+	return s.DB.InTx(ctx, func(tx db.Tx) error { return coverage.Save(ctx, tx, ps) })
+}
+
+// townOf finds the town a checkpoint belongs to from its name ("梅林镇政府"
+// is in 梅林镇); city-level units are in the city.
+func townOf(s *server.Server, name string) string {
+	best, bestLen := Region, 0
+	for _, t := range append(s.Regions.Children(Region), tianhu) {
+		for _, n := range []string{t.Name, strings.TrimSuffix(t.Name, "街道"), strings.Replace(t.Name, "畲族乡", "乡", 1)} {
+			if len([]rune(n)) >= 2 && strings.Contains(name, n) && len(n) > bestLen {
+				best, bestLen = t.Code, len(n)
+			}
+		}
+	}
+	return best
+}
+
+func loadCheckpoints(ctx context.Context, s *server.Server) error {
+	rows, err := readCSV("checkpoints.csv")
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		seq, _ := strconv.ParseInt(r["seq"], 10, 64)
+		built, enabled := r["built"] == "yes", r["enabled"] == "yes"
+		_, _, err := s.Checkpoints.Create(ctx, loader, checkpoint.Input{Seq: seq, Name: r["name"], Region: townOf(s, r["name"]),
+			Built: &built, Enabled: &enabled})
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: %w", r["name"], err)
+		}
+	}
+	return nil
+}
+
+var operators = []struct{ username, display, role, region string }{
+	{"admin", "管理员", "admin", Region},
+	{"cdc", "市疾控中心", "health_officer", Region},
+	{"xijin", "西津街道社区卫生服务中心", "health_officer", "341881001"},
+	{"sampler", "西津街道采样点", "sampler", "341881001"},
+	{"lab", "市人民医院检验科", "lab", Region},
+	{"viewer", "市数据资源局", "viewer", Region},
+}
+
+func loadOperators(ctx context.Context, s *server.Server) error {
+	for _, op := range operators {
+		if op.username == "admin" {
+			continue
+		}
+		_, err := s.Auth.CreateOperator(ctx, loader, auth.NewOperator{Username: op.username, DisplayName: op.display,
+			Password: auth.GeneratePassword(), Role: op.role, Region: op.region})
+		if err != nil {
+			return fmt.Errorf("operator %s: %w", op.username, err)
+		}
+	}
+	return nil
+}
+
+var venues = []venue.Input{
+	{Name: "宁国市人民医院", Kind: "hospital", Address: "宁国市西津街道宁阳西路", Region: "341881001", UnitUSCC: "12341881485720110B", UnitName: "宁国市人民医院"},
+	{Name: "西津农贸市场", Kind: "market", Address: "宁国市西津街道", Region: "341881001"},
+	{Name: "宁国汽车站", Kind: "transport", Address: "宁国市南山街道", Region: "341881002"},
+	{Name: "港口镇中心小学", Kind: "school", Address: "宁国市港口镇", Region: "341881100"},
+	{Name: "河沥溪超市", Kind: "supermarket", Address: "宁国市河沥溪街道", Region: "341881003"},
+}
+
+func loadVenues(ctx context.Context, s *server.Server) error {
+	for _, in := range venues {
+		if in.UnitUSCC != "" {
+			if _, err := idnum.ParseUSCC(in.UnitUSCC); err != nil {
+				in.UnitUSCC, in.UnitName = "", "" // keep the demo loading if a sample code is wrong
+			}
+		}
+		if _, err := s.Venues.Create(ctx, loader, in); err != nil {
+			return fmt.Errorf("venue %s: %w", in.Name, err)
+		}
+	}
+	return nil
+}
+
+// residentID builds a valid GB 11643 number for a demo person.
+func residentID(birth string, seq int) string {
+	first17 := fmt.Sprintf("%s%s%03d", Region, birth, seq)
+	c, err := idnum.ResidentCheckChar(first17)
+	if err != nil {
+		panic(err) // the demo's own constants are wrong
+	}
+	return first17 + string(c)
+}
+
+var residents = []struct {
+	name, birth, region string
+	seq                 int
+}{
+	{"张三丰", "19850312", "341881001", 31}, {"李秀英", "19900721", "341881001", 42},
+	{"王建国", "19781105", "341881002", 13}, {"陈静", "19950218", "341881003", 24},
+	{"刘洋", "20010930", "341881100", 35}, {"赵敏", "19880614", "341881101", 46},
+	{"孙志强", "19720403", "341881004", 57}, {"周丽", "19930827", "341881900", 68},
+}
+
+var dependents = []struct {
+	name, birth, relation string
+	seq                   int
+}{
+	{"张老汉", "19480101", "parent", 11}, {"张小宝", "20180606", "child", 22},
+}
+
+func loadResidents(ctx context.Context, s *server.Server) error {
+	var first string
+	for i, r := range residents {
+		acct, err := s.Auth.EnsureAccount(ctx, fmt.Sprintf("138000000%02d", i+1))
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			first = acct
+		}
+		_, err = s.Persons.Register(ctx, acct, person.Input{Name: r.name, IDType: string(idnum.ResidentID),
+			IDNumber: residentID(r.birth, r.seq), Region: r.region})
+		if err != nil {
+			return fmt.Errorf("resident %s: %w", r.name, err)
+		}
+	}
+	for _, d := range dependents {
+		_, err := s.Persons.AddDependent(ctx, first, person.Input{Name: d.name, IDType: string(idnum.ResidentID),
+			IDNumber: residentID(d.birth, d.seq), Region: residents[0].region, Relation: d.relation})
+		if err != nil {
+			return fmt.Errorf("dependent %s: %w", d.name, err)
+		}
+	}
+	return nil
+}

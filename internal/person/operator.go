@@ -1,0 +1,184 @@
+package person
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
+)
+
+var errForbidden = apierr.Forbidden("forbidden", "your role may not do this")
+
+// Create registers a person on their behalf (at a service desk, a sampling
+// site), in the operator's scope.
+func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Person, error) {
+	if !by.Can(auth.PersonWrite) {
+		return nil, errForbidden
+	}
+	if in.Region == "" {
+		in.Region = by.Region
+		if in.Region == "" {
+			in.Region = s.cfg.Region
+		}
+	}
+	c, err := s.check(in)
+	if err != nil {
+		return nil, err
+	}
+	if !by.InScope(c.region) {
+		return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", c.region, by.Region)
+	}
+	var p *Person
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		var err error
+		if p, err = s.insert(ctx, tx, c, by.Actor()); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "person.create",
+			Subject: "person:" + p.ID, Region: p.Region})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Lookup returns a person for an operator: in scope only (a person outside
+// it is "not found", so scope cannot be probed), and audited.
+func (s *Service) Lookup(ctx context.Context, by *auth.Principal, id string) (*Person, error) {
+	if !by.Can(auth.PersonRead) {
+		return nil, errForbidden
+	}
+	p, err := s.GetByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !by.InScope(p.Region) {
+		return nil, errNotFound
+	}
+	err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "person.read",
+		Subject: "person:" + p.ID, Region: p.Region, Detail: map[string]any{"full": by.Can(auth.PersonReadFull)}})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Query searches persons. Identity number, phone and name match exactly
+// (they are sealed; only their blind indexes can be compared).
+type Query struct {
+	IDType   string
+	IDNumber string
+	Phone    string
+	Name     string
+	Region   string // narrow to a region inside the operator's scope
+	After    string // public id of the last person of the previous page
+	Limit    int
+}
+
+// Search finds persons in the operator's scope. The search and the ids it
+// returned are audited (the search terms are not: they are personal data).
+func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*Person, error) {
+	if !by.Can(auth.PersonRead) {
+		return nil, errForbidden
+	}
+	if q.Limit <= 0 || q.Limit > 200 {
+		q.Limit = 50
+	}
+	lo, hi := by.Bounds()
+	if q.Region != "" {
+		if !by.InScope(q.Region) {
+			return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", q.Region, by.Region)
+		}
+		lo, hi = auth.Bounds(q.Region)
+	}
+	where := []string{`p.region_code >= $1`, `($2 = '' OR p.region_code < $2)`}
+	args := []any{lo, hi}
+	used := []string{}
+	add := func(cond string, v any, field string) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+		used = append(used, field)
+	}
+	if q.IDNumber != "" {
+		t := q.IDType
+		if t == "" {
+			t = string(idnum.ResidentID)
+		}
+		typ, err := idnum.ParseType(t)
+		if err != nil {
+			return nil, err
+		}
+		id, err := idnum.ParseAt(typ, q.IDNumber, s.now())
+		if err != nil {
+			return nil, err
+		}
+		add(`p.id_hash = ?`, s.idHash(id), "id_number")
+	}
+	if q.Phone != "" {
+		phone, err := idnum.NormalizePhone(q.Phone)
+		if err != nil {
+			return nil, err
+		}
+		add(`p.phone_hash = ?`, s.keys.BlindIndex("phone", phone), "phone")
+	}
+	if q.Name != "" {
+		add(`p.name_hash = ?`, s.nameHash(strings.TrimSpace(q.Name)), "name")
+	}
+	if q.After != "" {
+		num, err := s.handles.ParseID(q.After)
+		if err != nil {
+			return nil, apierr.BadRequest("after_invalid", "after must be a person id from the previous page")
+		}
+		add(`p.num > ?`, num, "after")
+	}
+	args = append(args, q.Limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons p WHERE `+strings.Join(where, " AND ")+
+		fmt.Sprintf(` ORDER BY p.num LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("person: search: %w", err)
+	}
+	defer rows.Close()
+	var out []*Person
+	var idsOut []string
+	for rows.Next() {
+		p, err := s.scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("person: search: %w", err)
+		}
+		out = append(out, p)
+		idsOut = append(idsOut, p.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("person: search: %w", err)
+	}
+	err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "person.search",
+		Subject: "persons", Region: lo, Detail: map[string]any{"fields": used, "results": idsOut}})
+	return out, err
+}
+
+// CountByRegion counts registered persons per region code within bounds.
+func (s *Service) CountByRegion(ctx context.Context, lo, hi string) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT region_code, COUNT(*) FROM persons
+		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) GROUP BY region_code`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("person: count by region: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var r string
+		var n int64
+		if err := rows.Scan(&r, &n); err != nil {
+			return nil, err
+		}
+		out[r] = n
+	}
+	return out, rows.Err()
+}

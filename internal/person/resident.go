@@ -1,0 +1,278 @@
+package person
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
+)
+
+// Profile is the little a hot path needs about the person behind an
+// account: it is cached per node, so showing a code does not read the database.
+type Profile struct {
+	Num        int64
+	ID         string
+	MaskedName string
+	Region     string
+}
+
+var errNotRegistered = apierr.NotFound("not_registered", "this phone has not registered a person yet; POST /api/v1/me/register first")
+
+func (s *Service) accountPhone(ctx context.Context, q db.Querier, accountID string) (string, sql.NullInt64, error) {
+	var enc []byte
+	var num sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT phone_enc, person_num FROM accounts WHERE id = $1`, accountID).Scan(&enc, &num)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", num, apierr.Unauthorized("token_invalid", "unknown account; log in again")
+	}
+	if err != nil {
+		return "", num, fmt.Errorf("person: read account: %w", err)
+	}
+	phone, err := s.keys.OpenString(enc, "accounts.phone:"+accountID)
+	return phone, num, err
+}
+
+// Register creates the person behind a logged-in phone. If the identity
+// number is already registered without a phone of its own (by an operator,
+// or as someone's dependent) and the name matches, the account takes that
+// person over; otherwise a registered number is a 409.
+func (s *Service) Register(ctx context.Context, accountID string, in Input) (*Person, error) {
+	in.Relation = ""
+	var p *Person
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		phone, num, err := s.accountPhone(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		if num.Valid {
+			return apierr.Conflict("already_registered", "this phone has already registered a person")
+		}
+		in.Phone = ""
+		c, err := s.check(in)
+		if err != nil {
+			return err
+		}
+		c.phone = phone
+		action := "person.register"
+		existing, err := s.one(ctx, tx, `p.id_hash = $1`, s.idHash(c.id))
+		switch {
+		case err == nil:
+			if existing.HasPhone || existing.Name != c.name {
+				return errDuplicate
+			}
+			p, action = existing, "person.claim"
+			p.Phone = phone
+			if _, err := tx.ExecContext(ctx, `UPDATE persons SET phone_hash = $1, phone_enc = $2 WHERE num = $3`,
+				s.keys.BlindIndex("phone", phone), s.keys.SealString(phone, "persons.phone:"+p.ID), p.Num); err != nil {
+				return fmt.Errorf("person: set phone: %w", err)
+			}
+		case apierr.Is(err, "person_not_found"):
+			if p, err = s.insert(ctx, tx, c, "resident:"+accountID); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_num = $1 WHERE id = $2`, p.Num, accountID); err != nil {
+			if db.IsUniqueViolation(err) {
+				return errDuplicate
+			}
+			return fmt.Errorf("person: link account: %w", err)
+		}
+		p.HasPhone = true
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: "resident:" + accountID, Action: action,
+			Subject: "person:" + p.ID, Region: p.Region})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Profile returns the cached profile of the account's person, or a 404
+// not_registered.
+func (s *Service) Profile(ctx context.Context, accountID string) (Profile, error) {
+	if pr, ok := s.byAcct.get(accountID); ok {
+		return pr, nil
+	}
+	p, err := s.ForAccount(ctx, accountID)
+	if err != nil {
+		return Profile{}, err
+	}
+	pr := p.Profile()
+	s.byAcct.put(accountID, pr)
+	return pr, nil
+}
+
+// Profile is the hot-path view of a person.
+func (p *Person) Profile() Profile {
+	return Profile{Num: p.Num, ID: p.ID, MaskedName: idnum.MaskName(p.Name), Region: p.Region}
+}
+
+// ForAccount returns the account's person, or a 404 not_registered.
+func (s *Service) ForAccount(ctx context.Context, accountID string) (*Person, error) {
+	p, err := s.one(ctx, s.db, `p.num = (SELECT person_num FROM accounts WHERE id = $1)`, accountID)
+	if apierr.Is(err, "person_not_found") {
+		return nil, errNotRegistered
+	}
+	return p, err
+}
+
+// Relations a dependent may have to the account holder.
+var Relations = []string{"parent", "child", "spouse", "grandparent", "grandchild", "sibling", "relative", "other"}
+
+// AddDependent registers a person an account manages (an elderly parent, a
+// child), up to MaxDependents. A person already registered may be added when
+// the name matches and they have no phone registration of their own: such a
+// person can be managed by several family members.
+func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) (*Person, error) {
+	if in.Relation == "" {
+		in.Relation = "other"
+	}
+	if !slices.Contains(Relations, in.Relation) {
+		return nil, apierr.BadRequest("relation_invalid", "relation must be one of %v", Relations)
+	}
+	var p *Person
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		_, own, err := s.accountPhone(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		var count int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM dependents WHERE account_id = $1`, accountID).Scan(&count); err != nil {
+			return fmt.Errorf("person: count dependents: %w", err)
+		}
+		if count >= s.cfg.MaxDependents {
+			return apierr.Unprocessable("dependents_limit", "an account may manage at most %d dependents", s.cfg.MaxDependents)
+		}
+		in.Phone = ""
+		c, err := s.check(in)
+		if err != nil {
+			return err
+		}
+		existing, err := s.one(ctx, tx, `p.id_hash = $1`, s.idHash(c.id))
+		switch {
+		case err == nil:
+			if own.Valid && existing.Num == own.Int64 {
+				return apierr.Conflict("dependent_is_self", "you cannot add yourself as a dependent")
+			}
+			if existing.HasPhone || existing.Name != c.name {
+				return errDuplicate
+			}
+			p = existing
+		case apierr.Is(err, "person_not_found"):
+			if p, err = s.insert(ctx, tx, c, "resident:"+accountID); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO dependents (account_id, person_num, relation, created_at) VALUES ($1, $2, $3, $4)`,
+			accountID, p.Num, in.Relation, s.now().UnixMilli())
+		if db.IsUniqueViolation(err) {
+			return apierr.Conflict("dependent_exists", "this person is already one of your dependents")
+		}
+		if err != nil {
+			return fmt.Errorf("person: add dependent: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: "resident:" + accountID, Action: "dependent.add",
+			Subject: "person:" + p.ID, Region: p.Region, Detail: map[string]any{"relation": in.Relation}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Dependent is a person an account manages.
+type Dependent struct {
+	*Person
+	Relation string
+}
+
+// Dependents lists the account's dependents in the order they were added.
+func (s *Service) Dependents(ctx context.Context, accountID string) ([]Dependent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+`, d.relation FROM dependents d JOIN persons p ON p.num = d.person_num
+		WHERE d.account_id = $1 ORDER BY d.created_at, p.num`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("person: list dependents: %w", err)
+	}
+	defer rows.Close()
+	var out []Dependent
+	for rows.Next() {
+		var rel string
+		p, err := s.scan(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &rel)...) }))
+		if err != nil {
+			return nil, fmt.Errorf("person: list dependents: %w", err)
+		}
+		out = append(out, Dependent{Person: p, Relation: rel})
+	}
+	return out, rows.Err()
+}
+
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// Dependent returns one of the account's dependents by public id; anyone
+// else's is a 404.
+func (s *Service) Dependent(ctx context.Context, accountID, personID string) (*Person, error) {
+	num, err := s.handles.ParseID(personID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.one(ctx, s.db, `p.num = $1 AND EXISTS (SELECT 1 FROM dependents d WHERE d.account_id = $2 AND d.person_num = p.num)`, num, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// RemoveDependent stops managing a dependent; the person stays registered.
+func (s *Service) RemoveDependent(ctx context.Context, accountID, personID string) error {
+	p, err := s.Dependent(ctx, accountID, personID)
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM dependents WHERE account_id = $1 AND person_num = $2`, accountID, p.Num); err != nil {
+			return fmt.Errorf("person: remove dependent: %w", err)
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: "resident:" + accountID, Action: "dependent.remove",
+			Subject: "person:" + p.ID, Region: p.Region})
+		return err
+	})
+}
+
+// Phones returns the phones that should hear about a person: their own
+// and those of the accounts managing them (notifications of colour changes).
+func (s *Service) Phones(ctx context.Context, num int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.phone_enc FROM accounts a WHERE a.person_num = $1
+		UNION SELECT a.id, a.phone_enc FROM dependents d JOIN accounts a ON a.id = d.account_id WHERE d.person_num = $1`, num)
+	if err != nil {
+		return nil, fmt.Errorf("person: phones: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		var enc []byte
+		if err := rows.Scan(&id, &enc); err != nil {
+			return nil, fmt.Errorf("person: phones: %w", err)
+		}
+		phone, err := s.keys.OpenString(enc, "accounts.phone:"+id)
+		if err != nil {
+			return nil, fmt.Errorf("person: phone of account %s: %w", id, err)
+		}
+		out = append(out, phone)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,285 @@
+// Package server assembles the product: it opens the store, builds the
+// services in dependency order, mounts the API and the pages, and runs the
+// background workers. cmd/healthcode only turns flags into a Config.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/healthcode/healthcode/internal/api"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/secret"
+	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+// Config is everything the product can be told at start.
+type Config struct {
+	Addr          string // listen address, default 127.0.0.1:8080
+	DB            string // sqlite:PATH or postgres://..., default sqlite:DATADIR/healthcode.db
+	DataDir       string // default ./data
+	MasterKey     string // base64; if empty, read or create DATADIR/master.key
+	KeyFile       string // default DATADIR/master.key
+	Region        string // the deployment's region (GB/T 2260), default 341881
+	PublicURL     string // base URL phones reach; default http://ADDR
+	AdminPassword string // first operator's password; generated and printed if empty
+	MaxDependents int
+	CoverageRatio float64
+	Auth          auth.Config
+	Log           *slog.Logger
+	// LocalRegions are regions the deployment knows that GB/T 2260 lacks;
+	// they are stored and then loaded at every start.
+	LocalRegions []region.Region
+}
+
+func (c *Config) defaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "healthcode.db")
+	}
+	if c.KeyFile == "" {
+		c.KeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if c.Region == "" {
+		c.Region = "341881"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if c.CoverageRatio == 0 {
+		c.CoverageRatio = 0.9
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	c.Auth.Region = c.Region
+}
+
+// Server is the assembled product.
+type Server struct {
+	Config Config
+	Log    *slog.Logger
+
+	DB          *db.DB
+	Keys        *secret.Keyring
+	Regions     *region.Table
+	Outbox      *sms.Outbox
+	Auth        *auth.Service
+	Persons     *person.Service
+	Venues      *venue.Service
+	Checkpoints *checkpoint.Service
+	API         *api.Server
+
+	// KeyCreated is true when this start generated the master key.
+	KeyCreated bool
+
+	registry *prometheus.Registry
+	handler  http.Handler
+	workers  sync.WaitGroup
+}
+
+// New opens the store, migrates it and builds the services.
+func New(ctx context.Context, cfg Config) (s *Server, err error) {
+	cfg.defaults()
+	s = &Server{Config: cfg, Log: cfg.Log, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.DB, err = db.Open(ctx, cfg.DB); err != nil {
+		return nil, err
+	}
+	if err = s.DB.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.MasterKey != "" {
+		var master []byte
+		if master, err = secret.Parse(cfg.MasterKey); err != nil {
+			return nil, err
+		}
+		if s.Keys, err = secret.New(master); err != nil {
+			return nil, err
+		}
+	} else if s.Keys, s.KeyCreated, err = secret.LoadOrCreate(cfg.KeyFile); err != nil {
+		return nil, err
+	}
+	if err = saveLocalRegions(ctx, s.DB, cfg.LocalRegions); err != nil {
+		return nil, err
+	}
+	if s.Regions, err = loadRegions(ctx, s.DB); err != nil {
+		return nil, err
+	}
+	if err = s.Regions.Validate(cfg.Region); err != nil {
+		return nil, fmt.Errorf("server: --region: %w", err)
+	}
+	s.Outbox = sms.NewOutbox(s.DB, s.Keys)
+	s.Auth = auth.New(s.DB, s.Keys, s.Outbox, s.Regions, cfg.Auth)
+	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
+		return nil, err
+	}
+	s.Venues = venue.New(s.DB, s.Regions)
+	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
+	s.API = &api.Server{
+		Config:  api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
+		Log:     s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
+		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
+	}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.handler = s.routes()
+	return s, nil
+}
+
+func saveLocalRegions(ctx context.Context, d *db.DB, rs []region.Region) error {
+	return d.InTx(ctx, func(tx db.Tx) error {
+		for _, r := range rs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO local_regions (code, name, parent) VALUES ($1, $2, $3)
+				ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent = excluded.parent`, r.Code, r.Name, r.Parent); err != nil {
+				return fmt.Errorf("server: save local region %s: %w", r.Code, err)
+			}
+		}
+		return nil
+	})
+}
+
+// loadRegions is the GB/T 2260 table plus the regions this deployment added.
+func loadRegions(ctx context.Context, d *db.DB) (*region.Table, error) {
+	rows, err := d.QueryContext(ctx, `SELECT code, name, parent FROM local_regions ORDER BY code`)
+	if err != nil {
+		return nil, fmt.Errorf("server: read local regions: %w", err)
+	}
+	defer rows.Close()
+	var extra []region.Region
+	for rows.Next() {
+		var r region.Region
+		if err := rows.Scan(&r.Code, &r.Name, &r.Parent); err != nil {
+			return nil, err
+		}
+		extra = append(extra, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(extra) == 0 {
+		return region.Default(), nil
+	}
+	return region.Default().With(extra...)
+}
+
+// EnsureAdmin creates the first operator; the generated password, if any,
+// is returned for printing once.
+func (s *Server) EnsureAdmin(ctx context.Context) (generated string, err error) {
+	_, generated, err = s.Auth.EnsureAdmin(ctx, s.Config.Region, s.Config.AdminPassword)
+	return generated, err
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix+"/", s.API.Handler(s.registry))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		var one int
+		if err := s.DB.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+			http.Error(w, `{"status":"database unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+	return mux
+}
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Registry receives metrics of other components.
+func (s *Server) Registry() prometheus.Registerer { return s.registry }
+
+// Start runs the background workers until ctx ends.
+func (s *Server) Start(ctx context.Context) {
+	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
+}
+
+// every runs fn now and then every period until ctx ends, logging failures.
+func (s *Server) every(ctx context.Context, name string, period time.Duration, fn func(context.Context) error) {
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Error("background task failed", "task", name, "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// ListenAndServe serves until ctx ends, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to 15 s), stops the workers.
+// ready, if not nil, receives the bound address once listening.
+func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", s.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.Config.Addr, err)
+	}
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	s.Start(wctx)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		s.Log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = hs.Shutdown(sctx)
+		cancel()
+	}
+	stopWorkers()
+	s.workers.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the store.
+func (s *Server) Close() error {
+	if s.DB != nil {
+		return s.DB.Close()
+	}
+	return nil
+}

@@ -1,0 +1,282 @@
+// Package venue registers venues (场所) and their venue codes (场所码): an
+// opaque token whose QR holds the URL of the check-in page, so any phone
+// camera opens it. A venue sees counts, never people. Rotating a token keeps
+// the old one on record (revoked), so check-ins made with it stay attached.
+package venue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/ids"
+)
+
+// Kinds of venue. Tracing windows can be configured per kind (a bus is not a
+// supermarket).
+var Kinds = []string{"restaurant", "supermarket", "market", "mall", "office", "factory", "school", "hospital",
+	"pharmacy", "hotel", "transport", "government", "residential", "entertainment", "religious", "other"}
+
+// Venue is a place with a venue code.
+type Venue struct {
+	ID        string    `json:"id"`
+	UnitID    string    `json:"unit_id,omitempty"`
+	UnitUSCC  string    `json:"unit_uscc,omitempty"`
+	UnitName  string    `json:"unit_name,omitempty"`
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"`
+	Address   string    `json:"address"`
+	Region    string    `json:"region"`
+	Token     string    `json:"venue_token"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// RegionValidator checks region codes.
+type RegionValidator interface {
+	Validate(code string) error
+}
+
+// Service manages venues. It is safe for concurrent use.
+type Service struct {
+	db      *db.DB
+	regions RegionValidator
+	now     func() time.Time
+	tokens  sync.Map // token -> *tokenEntry, the check-in hot path
+}
+
+type tokenEntry struct {
+	v       *Venue
+	revoked bool
+	until   time.Time
+}
+
+// New returns the service.
+func New(d *db.DB, regions RegionValidator) *Service {
+	return &Service{db: d, regions: regions, now: time.Now}
+}
+
+// Input registers a venue.
+type Input struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Address  string `json:"address"`
+	Region   string `json:"region"`
+	UnitUSCC string `json:"unit_uscc,omitempty"` // unified social credit code of the unit that runs it
+	UnitName string `json:"unit_name,omitempty"`
+}
+
+func text(field, v string, max int, required bool) (string, error) {
+	v = strings.TrimSpace(v)
+	if required && v == "" {
+		return "", apierr.BadRequest(field+"_missing", "%s is required", field)
+	}
+	if utf8.RuneCountInString(v) > max {
+		return "", apierr.BadRequest(field+"_too_long", "%s must be at most %d characters", field, max)
+	}
+	return v, nil
+}
+
+// Create registers a venue in the operator's scope and gives it a token.
+func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Venue, error) {
+	if !by.Can(auth.VenueWrite) {
+		return nil, apierr.Forbidden("forbidden", "your role may not register venues")
+	}
+	var err error
+	v := &Venue{ID: ids.New(), Token: ids.New(), Kind: in.Kind, Region: in.Region, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	if v.Name, err = text("name", in.Name, 100, true); err != nil {
+		return nil, err
+	}
+	if v.Address, err = text("address", in.Address, 200, false); err != nil {
+		return nil, err
+	}
+	if v.Kind == "" {
+		v.Kind = "other"
+	}
+	if !slices.Contains(Kinds, v.Kind) {
+		return nil, apierr.BadRequest("kind_invalid", "kind must be one of %v", Kinds)
+	}
+	if v.Region == "" {
+		v.Region = by.Region
+	}
+	if err := s.regions.Validate(v.Region); err != nil {
+		return nil, err
+	}
+	if !by.InScope(v.Region) {
+		return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", v.Region, by.Region)
+	}
+	if in.UnitUSCC != "" {
+		if v.UnitUSCC, err = idnum.ParseUSCC(in.UnitUSCC); err != nil {
+			return nil, err
+		}
+		if v.UnitName, err = text("unit_name", in.UnitName, 100, false); err != nil {
+			return nil, err
+		}
+		if v.UnitName == "" {
+			v.UnitName = v.Name
+		}
+	}
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		if v.UnitUSCC != "" {
+			if v.UnitID, err = s.unit(ctx, tx, by, v); err != nil {
+				return err
+			}
+		}
+		now := v.CreatedAt.UnixMilli()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO venues (id, unit_id, name, kind, address, region_code, created_at, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			v.ID, sql.NullString{String: v.UnitID, Valid: v.UnitID != ""}, v.Name, v.Kind, v.Address, v.Region, now, by.Actor()); err != nil {
+			return fmt.Errorf("venue: insert: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO venue_tokens (token, venue_id, created_at) VALUES ($1, $2, $3)`, v.Token, v.ID, now); err != nil {
+			return fmt.Errorf("venue: insert token: %w", err)
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "venue.create",
+			Subject: "venue:" + v.ID, Region: v.Region, Detail: map[string]any{"name": v.Name, "kind": v.Kind}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// unit finds or creates the unit by its credit code.
+func (s *Service) unit(ctx context.Context, tx db.Tx, by *auth.Principal, v *Venue) (string, error) {
+	var id, name string
+	err := tx.QueryRowContext(ctx, `SELECT id, name FROM units WHERE uscc = $1`, v.UnitUSCC).Scan(&id, &name)
+	if err == nil {
+		v.UnitName = name
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("venue: find unit: %w", err)
+	}
+	id = ids.New()
+	_, err = tx.ExecContext(ctx, `INSERT INTO units (id, uscc, name, region_code, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, v.UnitUSCC, v.UnitName, v.Region, s.now().UnixMilli(), by.Actor())
+	if err != nil {
+		return "", fmt.Errorf("venue: create unit: %w", err)
+	}
+	return id, nil
+}
+
+const venueCols = `v.id, COALESCE(v.unit_id, ''), COALESCE(u.uscc, ''), COALESCE(u.name, ''), v.name, v.kind, v.address,
+	v.region_code, v.disabled, v.created_at,
+	COALESCE((SELECT t.token FROM venue_tokens t WHERE t.venue_id = v.id AND t.revoked_at IS NULL ORDER BY t.created_at DESC LIMIT 1), '')`
+
+func scan(row interface{ Scan(...any) error }) (*Venue, error) {
+	var v Venue
+	var at int64
+	if err := row.Scan(&v.ID, &v.UnitID, &v.UnitUSCC, &v.UnitName, &v.Name, &v.Kind, &v.Address, &v.Region, &v.Disabled, &at, &v.Token); err != nil {
+		return nil, err
+	}
+	v.CreatedAt = db.Time(at)
+	return &v, nil
+}
+
+var errNotFound = apierr.NotFound("venue_not_found", "no such venue")
+
+// Get returns a venue in the operator's scope.
+func (s *Service) Get(ctx context.Context, by *auth.Principal, id string) (*Venue, error) {
+	v, err := scan(s.db.QueryRowContext(ctx, `SELECT `+venueCols+` FROM venues v LEFT JOIN units u ON u.id = v.unit_id WHERE v.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && by != nil && !by.InScope(v.Region)) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("venue: get: %w", err)
+	}
+	return v, nil
+}
+
+// List returns the venues in the operator's scope, newest first.
+func (s *Service) List(ctx context.Context, by *auth.Principal, limit int) ([]*Venue, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	lo, hi := by.Bounds()
+	rows, err := s.db.QueryContext(ctx, `SELECT `+venueCols+` FROM venues v LEFT JOIN units u ON u.id = v.unit_id
+		WHERE v.region_code >= $1 AND ($2 = '' OR v.region_code < $2) ORDER BY v.created_at DESC, v.id LIMIT $3`, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("venue: list: %w", err)
+	}
+	defer rows.Close()
+	var out []*Venue
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("venue: list: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// ByToken resolves a scanned venue token: the check-in hot path, so answers
+// are cached for a short while. A revoked token still names its venue
+// (revoked = true) so callers can say "this code was replaced".
+func (s *Service) ByToken(ctx context.Context, token string) (v *Venue, revoked bool, err error) {
+	now := s.now()
+	if e, ok := s.tokens.Load(token); ok {
+		te := e.(*tokenEntry)
+		if now.Before(te.until) {
+			return te.v, te.revoked, nil
+		}
+	}
+	var venueID string
+	var rev sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT venue_id, revoked_at FROM venue_tokens WHERE token = $1`, token).Scan(&venueID, &rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, apierr.NotFound("venue_token_unknown", "this venue code is not known")
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("venue: resolve token: %w", err)
+	}
+	if v, err = s.Get(ctx, nil, venueID); err != nil {
+		return nil, false, err
+	}
+	s.tokens.Store(token, &tokenEntry{v: v, revoked: rev.Valid || v.Disabled, until: now.Add(30 * time.Second)})
+	return v, rev.Valid || v.Disabled, nil
+}
+
+// RotateToken revokes the venue's current token and issues a new one (a
+// poster was photographed and shared, say). Old check-ins keep their venue.
+func (s *Service) RotateToken(ctx context.Context, by *auth.Principal, id string) (*Venue, error) {
+	if !by.Can(auth.VenueWrite) {
+		return nil, apierr.Forbidden("forbidden", "your role may not manage venues")
+	}
+	v, err := s.Get(ctx, by, id)
+	if err != nil {
+		return nil, err
+	}
+	old := v.Token
+	v.Token = ids.New()
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		now := s.now().UnixMilli()
+		if _, err := tx.ExecContext(ctx, `UPDATE venue_tokens SET revoked_at = $1 WHERE venue_id = $2 AND revoked_at IS NULL`, now, v.ID); err != nil {
+			return fmt.Errorf("venue: revoke token: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO venue_tokens (token, venue_id, created_at) VALUES ($1, $2, $3)`, v.Token, v.ID, now); err != nil {
+			return fmt.Errorf("venue: insert token: %w", err)
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "venue.rotate_token",
+			Subject: "venue:" + v.ID, Region: v.Region})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.tokens.Delete(old)
+	return v, nil
+}
