@@ -250,7 +250,7 @@ func TestAPIKeys(t *testing.T) {
 
 func TestBounds(t *testing.T) {
 	for _, tc := range []struct{ scope, lo, hi string }{
-		{"", "", ""}, {"34", "34", "35"}, {"3418", "3418", "3419"}, {"341889", "341889", "34188:"},
+		{"", "", ""}, {"34", "34", "35"}, {"3418", "3418", "3419"}, {"341889", "341889", "34189"}, {"3499", "3499", "35"},
 	} {
 		lo, hi := auth.Bounds(tc.scope)
 		if lo != tc.lo || hi != tc.hi {

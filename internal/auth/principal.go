@@ -39,12 +39,17 @@ func (p *Principal) InScope(region string) bool { return strings.HasPrefix(regio
 // subtree of "3418" is every code in ["3418", "3419").
 func (p *Principal) Bounds() (lo, hi string) { return Bounds(p.Region) }
 
-// Bounds is the region-code range of a scope ("" = everything).
+// Bounds is the region-code range of a scope ("" = everything). The upper
+// bound is digits only (3499 gives 35, not "349:"), so the range means the
+// same under any SQL collation, even ones that ignore punctuation.
 func Bounds(scope string) (lo, hi string) {
 	if scope == "" {
 		return "", ""
 	}
-	b := []byte(scope)
+	b := []byte(strings.TrimRight(scope, "9"))
+	if len(b) == 0 {
+		return scope, ""
+	}
 	b[len(b)-1]++
 	return scope, string(b)
 }

@@ -207,7 +207,7 @@ func loadOperators(ctx context.Context, s *server.Server) error {
 }
 
 var venues = []venue.Input{
-	{Name: "宁国市人民医院", Kind: "hospital", Address: "宁国市西津街道宁阳西路", Region: "341881001", UnitUSCC: "12341881485720110B", UnitName: "宁国市人民医院"},
+	{Name: "宁国市人民医院", Kind: "hospital", Address: "宁国市西津街道宁阳西路", Region: "341881001", UnitUSCC: "1234188148572011XC", UnitName: "宁国市人民医院"},
 	{Name: "西津农贸市场", Kind: "market", Address: "宁国市西津街道", Region: "341881001"},
 	{Name: "宁国汽车站", Kind: "transport", Address: "宁国市南山街道", Region: "341881002"},
 	{Name: "港口镇中心小学", Kind: "school", Address: "宁国市港口镇", Region: "341881100"},
@@ -216,11 +216,6 @@ var venues = []venue.Input{
 
 func loadVenues(ctx context.Context, s *server.Server) error {
 	for _, in := range venues {
-		if in.UnitUSCC != "" {
-			if _, err := idnum.ParseUSCC(in.UnitUSCC); err != nil {
-				in.UnitUSCC, in.UnitName = "", "" // keep the demo loading if a sample code is wrong
-			}
-		}
 		if _, err := s.Venues.Create(ctx, loader, in); err != nil {
 			return fmt.Errorf("venue %s: %w", in.Name, err)
 		}

@@ -15,8 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/healthcode/healthcode/internal/apierr"
-	"github.com/healthcode/healthcode/internal/audit"
-	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/secret"

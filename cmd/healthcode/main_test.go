@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// startServe runs `healthcode serve` in-process and returns its URL once it
+// prints it, and a function that stops it (as SIGINT would) and waits.
+func startServe(t *testing.T, args ...string) (url string, stop func() error, out *bytes.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		pw.Close()
+	}()
+	out = &bytes.Buffer{}
+	urlRe := regexp.MustCompile(`running at (http://\S+)`)
+	sc := bufio.NewScanner(pr)
+	found := make(chan string, 1)
+	go func() {
+		sent := false
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if m := urlRe.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+		if !sent {
+			close(found)
+		}
+	}()
+	select {
+	case url = <-found:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited early: %v\n%s", err, out)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("serve did not start in 60 s")
+	}
+	return url, func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			return context.DeadlineExceeded
+		}
+	}, out
+}
+
+func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	url, stop, out := startServe(t, "--demo", "--data-dir", dir)
+	res, err := http.Get(url + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	if err := stop(); err != nil {
+		t.Fatalf("serve did not shut down cleanly: %v", err)
+	}
+	for _, want := range []string{"Generated a new master key", "Demo: Ningguo", "admin ", "13800000001"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// The second start keeps the data and the key and prints new demo passwords.
+	_, stop, out = startServe(t, "--demo", "--data-dir", dir)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "Generated a new master key") {
+		t.Fatal("a second start generated another master key")
+	}
+
+	var stdout, stderr bytes.Buffer
+	if err := realMain(context.Background(), []string{"audit", "verify", "--data-dir", dir}, &stdout, &stderr); err != nil {
+		t.Fatalf("audit verify on an untouched log: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "healthcode.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE audit_log SET actor = 'operator:nobody' WHERE seq = 3`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	err = realMain(context.Background(), []string{"audit", "verify", "--data-dir", dir}, &stdout, &stderr)
+	if code, ok := err.(exitCode); !ok || code != 1 || !strings.Contains(stdout.String(), "edited") {
+		t.Fatalf("audit verify after an edit: %v\n%s", err, stdout.String())
+	}
+}
+
+func TestFlagsFromEnvironment(t *testing.T) {
+	t.Setenv("HEALTHCODE_ADDR", "127.0.0.1:notaport") // cannot be bound: proves the variable was read
+	dir := t.TempDir()
+	err := realMain(context.Background(), []string{"serve", "--data-dir", dir}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "notaport") {
+		t.Fatalf("HEALTHCODE_ADDR not used: %v", err)
+	}
+	t.Setenv("HEALTHCODE_OTP_PER_DAY", "many")
+	err = realMain(context.Background(), []string{"serve", "--data-dir", dir}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "HEALTHCODE_OTP_PER_DAY") {
+		t.Fatalf("a bad environment value was not reported: %v", err)
+	}
+}
+
+func TestMigrateAndUnknownCommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := realMain(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "schema version") {
+		t.Fatalf("migrate printed %q", out.String())
+	}
+	if err := realMain(context.Background(), []string{"frobnicate"}, io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
+
+func TestMain(m *testing.M) {
+	os.Unsetenv("HEALTHCODE_DB")
+	os.Exit(m.Run())
+}

@@ -1,0 +1,136 @@
+package demo_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/server"
+)
+
+func TestDemoLoadsNingguo(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			cfg := server.Config{DataDir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			if engine == db.Postgres {
+				cfg.DB = dbtest.PostgresURL(t)
+			}
+			if err := demo.Prepare(ctx, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			srv, err := server.New(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			if _, err := srv.EnsureAdmin(ctx); err != nil {
+				t.Fatal(err)
+			}
+			logins, err := demo.Load(ctx, srv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Loading twice changes nothing but the passwords.
+			if logins, err = demo.Load(ctx, srv); err != nil {
+				t.Fatal(err)
+			}
+			hs := httptest.NewServer(srv.Handler())
+			defer hs.Close()
+			var adminPW string
+			for _, l := range logins {
+				if l.Username == "admin" {
+					adminPW = l.Password
+				}
+			}
+			token := post(t, hs.URL+"/api/v1/auth/operator", `{"username":"admin","password":"`+adminPW+`"}`)["token"].(string)
+
+			var cov struct {
+				Rows []struct {
+					Name                           string
+					Population, Target, Registered int64
+					PublishedTarget                int64 `json:"published_target"`
+				}
+				Total struct{ Population, Target int64 }
+			}
+			get(t, hs.URL+"/api/v1/admin/coverage", token, &cov)
+			if len(cov.Rows) != 19 {
+				t.Fatalf("coverage has %d towns, want 19", len(cov.Rows))
+			}
+			found := false
+			for _, r := range cov.Rows {
+				if r.Name == "西津街道" {
+					found = true
+					if r.Population != 59377 || r.Target != 53440 {
+						t.Fatalf("西津街道 %d / %d, want 59377 / 53440", r.Population, r.Target)
+					}
+					if r.Registered != 4 { // 张三丰, 李秀英 and 张三丰's two dependents
+						t.Fatalf("西津街道 registered %d, want 4", r.Registered)
+					}
+				}
+				if r.Name == "南极乡" && (r.Target != 10161 || r.PublishedTarget != 10162) {
+					t.Fatalf("南极乡 target %d (published %d); the plan's rule gives 10161, the plan printed 10162", r.Target, r.PublishedTarget)
+				}
+				if r.Name == "天湖街道" && r.Registered != 1 {
+					t.Fatalf("天湖街道 (local region) registered %d, want 1", r.Registered)
+				}
+			}
+			if !found {
+				t.Fatal("no 西津街道 row")
+			}
+			var cps struct{ Total, Built, Enabled int }
+			get(t, hs.URL+"/api/v1/admin/checkpoints", token, &cps)
+			if cps.Total != 88 || cps.Built != 72 || cps.Enabled != 70 {
+				t.Fatalf("checkpoint table %d/%d/%d, want 88 rows, 72 built, 70 enabled", cps.Total, cps.Built, cps.Enabled)
+			}
+			var ops struct{ Operators []struct{ Username string } }
+			get(t, hs.URL+"/api/v1/admin/operators", token, &ops)
+			if len(ops.Operators) != 6 {
+				t.Fatalf("%d operators, want 6", len(ops.Operators))
+			}
+		})
+	}
+}
+
+func post(t *testing.T, url, body string) map[string]any {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	if res.StatusCode != 200 {
+		t.Fatalf("POST %s: %d %v", url, res.StatusCode, out)
+	}
+	return out
+}
+
+func get(t *testing.T, url, token string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("GET %s: %d %s", url, res.StatusCode, b)
+	}
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
