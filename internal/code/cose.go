@@ -55,12 +55,16 @@ type wireSign1 struct {
 // SignCOSE wraps payload in a tagged COSE_Sign1 signed by s. With a non-empty
 // macKey it also puts the region MAC in the unprotected header.
 func SignCOSE(payload []byte, s *Signer, macKey []byte) ([]byte, error) {
-	protected, err := encMode.Marshal(wireProtected{Alg: int64(s.alg), KID: s.kid[:]})
+	return signCOSE(payload, s.alg, s.kid, s.Sign, macKey)
+}
+
+func signCOSE(payload []byte, alg Alg, kid KeyID, sign func([]byte) ([]byte, error), macKey []byte) ([]byte, error) {
+	protected, err := encMode.Marshal(wireProtected{Alg: int64(alg), KID: kid[:]})
 	if err != nil {
 		return nil, err
 	}
 	tbs := AppendSigStructure(nil, protected, payload)
-	sig, err := s.Sign(tbs)
+	sig, err := sign(tbs)
 	if err != nil {
 		return nil, fmt.Errorf("code: sign: %w", err)
 	}
