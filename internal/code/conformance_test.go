@@ -513,10 +513,13 @@ func vectorSpecs() map[string]spec {
 		"valid_sm2":               {desc: "VALID: SM2 with SM3 (alg -65539, default user id), red, status version 0, no MAC", alg: AlgSM2, claims: red},
 		"valid_sm2_mac":           {desc: "VALID: SM2 with SM3 and the region MAC, verified by MAC", alg: AlgSM2, claims: red, mac: true, macKeys: true, byMAC: true},
 		"valid_care":              {desc: "VALID: care code (no colour, 14 days), online verifier with a revocation check that does not list it", claims: careClaims(), clock: iat.Add(10 * 24 * time.Hour), revocation: true, mac: true, macKeys: true, byMAC: true},
-		"valid_skew_early":        {desc: "VALID: validation clock 30 s before issued-at, inside the default clock-skew allowance", clock: iat.Add(-DefaultSkew)},
-		"valid_skew_late":         {desc: "VALID: validation clock 29 s after expiry, inside the default clock-skew allowance", clock: exp.Add(DefaultSkew - time.Second)},
-		"valid_mac_only":          {desc: "VALID (online only): correct MAC, signature zeroed; the issuing region's node does not check the signature", mac: true, macKeys: true, byMAC: true, cose: resign(func(m *Sign1, _ []byte) { m.Signature = make([]byte, 64) }, testMACKey), fail: []string{"VERIFY"}},
-		"valid_wrong_mac_signed":  {desc: "VALID: MAC wrong (e.g. made before a MAC key rotation), signature good: falls back to the signature", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) { m.MAC = ComputeMAC([]byte("previous MAC key"), tbs) }, testMACKey), fail: []string{"MAC"}},
+		"valid_gocose_es256": {desc: "VALID: COSE layer made by go-cose (an independent implementation), ES256 with the region MAC, verified offline by signature", alg: AlgES256, cose: func(g *generator, payload []byte) []byte {
+			return goCOSESign1(g.t, AlgES256, g.signer(AlgES256, "a"), payload, testMACKey)
+		}},
+		"valid_skew_early":       {desc: "VALID: validation clock 30 s before issued-at, inside the default clock-skew allowance", clock: iat.Add(-DefaultSkew)},
+		"valid_skew_late":        {desc: "VALID: validation clock 29 s after expiry, inside the default clock-skew allowance", clock: exp.Add(DefaultSkew - time.Second)},
+		"valid_mac_only":         {desc: "VALID (online only): correct MAC, signature zeroed; the issuing region's node does not check the signature", mac: true, macKeys: true, byMAC: true, cose: resign(func(m *Sign1, _ []byte) { m.Signature = make([]byte, 64) }, testMACKey), fail: []string{"VERIFY"}},
+		"valid_wrong_mac_signed": {desc: "VALID: MAC wrong (e.g. made before a MAC key rotation), signature good: falls back to the signature", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) { m.MAC = ComputeMAC([]byte("previous MAC key"), tbs) }, testMACKey), fail: []string{"MAC"}},
 
 		// invalid, one per reason
 		"bad_prefix_hc1":        {desc: "INVALID: EU DCC prefix HC1: instead of JKM1:", prefix: func(s string) string { return "HC1:" + s }, fail: []string{"UNPREFIX"}, reasons: []Reason{ReasonBadPrefix}},

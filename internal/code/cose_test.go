@@ -48,12 +48,8 @@ func TestGoCOSEVerifiesOurs(t *testing.T) {
 	}
 }
 
-// goCOSECode makes a whole code whose COSE layer go-cose signed.
-func goCOSECode(t testing.TB, alg Alg, s *Signer, c Claims, mac []byte) string {
-	payload, err := MarshalClaims(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+// goCOSESign1 has go-cose make the COSE_Sign1 of payload, adding our MAC.
+func goCOSESign1(t testing.TB, alg Alg, s *Signer, payload, mac []byte) []byte {
 	signer, err := cose.NewSigner(coseAlg[alg], s.key)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +76,16 @@ func goCOSECode(t testing.TB, alg Alg, s *Signer, c Claims, mac []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wrap(b)
+	return b
+}
+
+// goCOSECode makes a whole code whose COSE layer go-cose signed.
+func goCOSECode(t testing.TB, alg Alg, s *Signer, c Claims, mac []byte) string {
+	payload, err := MarshalClaims(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wrap(goCOSESign1(t, alg, s, payload, mac))
 }
 
 // We verify codes whose COSE layer go-cose made, by signature and by MAC.

@@ -50,8 +50,11 @@ type Verifier struct {
 	kinds   [KindCare + 1]bool
 }
 
-// NewVerifier returns a verifier trusting keys.
+// NewVerifier returns a verifier trusting keys (nil: none).
 func NewVerifier(keys Keys, o Options) *Verifier {
+	if keys == nil {
+		keys = TrustList{}
+	}
 	v := &Verifier{keys: keys, skew: o.Skew, revoked: o.Revoked}
 	switch {
 	case v.skew == 0:
