@@ -175,8 +175,8 @@ func (c *Claims) validate() error {
 		return errors.New("code: claims need an issuer")
 	case c.MaskedName == "" || !utf8.ValidString(c.MaskedName):
 		return errors.New("code: claims need a masked name")
-	case c.IssuedAt.Unix() <= 0 || c.Expires.Unix() <= c.IssuedAt.Unix():
-		return errors.New("code: claims need issued-at before expiry, both after 1970")
+	case c.IssuedAt.Unix() <= 0 || c.Expires.Unix() <= c.IssuedAt.Unix() || c.Expires.Unix() > maxNumericDate:
+		return errors.New("code: claims need issued-at before expiry, both within 1970-9999")
 	case c.ID == [8]byte{}:
 		return errors.New("code: claims need an ID (see NewID)")
 	case c.Kind == KindDynamic && (c.Color < ColorGreen || c.Color > ColorRed):
