@@ -133,4 +133,3 @@ func get(t *testing.T, url, token string, v any) {
 		t.Fatal(err)
 	}
 }
-

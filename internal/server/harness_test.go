@@ -172,4 +172,3 @@ func (e *env) get(path string) (*http.Response, []byte) {
 	b, _ := io.ReadAll(res.Body)
 	return res, b
 }
-
