@@ -108,6 +108,7 @@ const (
 	CodeTypeCheck        = "type_check"
 	CodeResultType       = "result_type"
 	CodeExprInvalid      = "expression_invalid"
+	CodeTooCostly        = "too_costly"
 	CodeExampleName      = "example_name"
 	CodeExampleNow       = "example_now"
 	CodeExampleColor     = "example_color"
@@ -233,6 +234,17 @@ func compileExpr(env *cel.Env, src string, want *cel.Type) (cel.Program, *cel.As
 	}
 	if got := checked.OutputType(); !got.IsExactType(want) {
 		return nil, nil, &Problem{Code: CodeResultType, Message: fmt.Sprintf("must be of type %s, is %s", want, got)}
+	}
+	est, err := env.EstimateCost(checked, costEstimator{})
+	switch {
+	case err != nil:
+		return nil, nil, &Problem{Code: CodeTooCostly, Message: "its cost cannot be estimated: " + err.Error()}
+	case est.Min > minCost:
+		return nil, nil, &Problem{Code: CodeTooCostly, Message: fmt.Sprintf(
+			"costs at least %d for every person, more than the %d allowed; avoid comprehensions over literals", est.Min, minCost)}
+	case est.Max > maxCost:
+		return nil, nil, &Problem{Code: CodeTooCostly, Message: fmt.Sprintf(
+			"may cost %d for a person with %d facts, more than the %d allowed; avoid nesting comprehensions over facts", est.Max, maxFacts, maxCost)}
 	}
 	// OptOptimize folds constants (duration('336h'), list literals) once here
 	// instead of on every evaluation, and reports bad constants now.

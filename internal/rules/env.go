@@ -300,7 +300,7 @@ func count(facts []fact.Fact, kind, attr string, want ref.Val, since time.Time) 
 }
 
 // activeUntil reports whether a fact of the kind holds at now and, if so, the
-// latest end among those that do (Never for an open one).
+// latest end among those that do (never for an open one).
 func activeUntil(facts []fact.Fact, kind string, now time.Time) (time.Time, bool) {
 	var until time.Time
 	found := false
@@ -312,7 +312,7 @@ func activeUntil(facts []fact.Fact, kind string, now time.Time) (time.Time, bool
 		found = true
 		end := f.Until
 		if end.IsZero() {
-			end = Never
+			end = never
 		}
 		if end.After(until) {
 			until = end

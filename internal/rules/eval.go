@@ -59,7 +59,7 @@ type RuleError struct {
 func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 	var next time.Time
 	consider := func(t time.Time) {
-		if t.After(now) && t.Before(Never) && (next.IsZero() || t.Before(next)) {
+		if t.After(now) && t.Before(never) && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
 	}

@@ -23,9 +23,9 @@ const factTypeName = "Fact"
 
 var factType = types.NewObjectType(factTypeName)
 
-// Never is the latest time an until can name; an until at or after it means
+// never is the latest time an until can name; an until at or after it means
 // the rule does not end by time (an open fact), so no re-evaluation is due.
-var Never = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+var never = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // noFact is what latest() returns when there is none: kind "" and every time
 // the zero timestamp, so "latest(x).at > y" is false without a guard.
