@@ -68,7 +68,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if generated != "" {
+	if generated != "" && !*withDemo { // the demo prints every login below
 		fmt.Fprintf(stdout, "Created the first operator: username admin, password %s (shown once; set HEALTHCODE_ADMIN_PASSWORD to choose it)\n", generated)
 	}
 	var logins []demo.Login
