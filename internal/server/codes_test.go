@@ -704,8 +704,8 @@ func secondNode(t *testing.T, cfg server.Config) *codesEnv {
 
 type benchEnv struct {
 	url, resident, apiKey, code string
-	client                     *http.Client
-	bare                       *httptest.Server
+	client                      *http.Client
+	bare                        *httptest.Server
 }
 
 func newBenchEnv(b *testing.B) *benchEnv {
@@ -791,7 +791,9 @@ func (be *benchEnv) bareReq(b *testing.B) { be.do(b, "POST", be.bare.URL, "", []
 func (be *benchEnv) verifyReq(b *testing.B, body []byte) {
 	be.do(b, "POST", be.url+"/api/v1/verify", be.apiKey, body, 200)
 }
-func (be *benchEnv) codeReq(b *testing.B) { be.do(b, "GET", be.url+"/api/v1/me/code", be.resident, nil, 200) }
+func (be *benchEnv) codeReq(b *testing.B) {
+	be.do(b, "GET", be.url+"/api/v1/me/code", be.resident, nil, 200)
+}
 
 // BenchmarkHotPaths measures each path alone (requests/s from the ns/op of
 // parallel clients).
