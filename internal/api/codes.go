@@ -525,37 +525,89 @@ func (p *jsonScanner) wrongType(field, want string) error {
 	return p.syntax("expected a value")
 }
 
-// str reads a string at p.i. Strings without escapes are returned in
-// place; the rare one with escapes is decoded by encoding/json, which
-// also replaces invalid UTF-8 as decode would.
+// str reads a string at p.i. A string without escapes is returned in
+// place; the simple escapes (a scanner's CR/LF arrives as \r\n) are undone
+// here; one with \u escapes or invalid UTF-8 is decoded by encoding/json,
+// which replaces invalid UTF-8 as decode would.
 func (p *jsonScanner) str() ([]byte, error) {
 	if !p.eat('"') {
 		return nil, p.syntax("expected a string")
 	}
-	start, simple := p.i, true
+	start := p.i
+	var out []byte // nil until the first escape
 	for i := start; i < len(p.b); i++ {
 		switch c := p.b[i]; {
 		case c == '"':
+			if out == nil {
+				out = p.b[start:i]
+			}
+			if !utf8.Valid(out) {
+				return p.slowStr(start)
+			}
 			p.i = i + 1
-			if simple && utf8.Valid(p.b[start:i]) {
-				return p.b[start:i], nil
-			}
-			var s string
-			if err := json.Unmarshal(p.b[start-1:i+1], &s); err != nil {
-				p.i = start
-				return nil, p.syntax("invalid string")
-			}
-			return []byte(s), nil
+			return out, nil
 		case c == '\\':
-			simple = false
+			if i+1 == len(p.b) {
+				break
+			}
+			var r byte
+			switch e := p.b[i+1]; e {
+			case '"', '\\', '/':
+				r = e
+			case 'n':
+				r = '\n'
+			case 'r':
+				r = '\r'
+			case 't':
+				r = '\t'
+			case 'b':
+				r = '\b'
+			case 'f':
+				r = '\f'
+			default:
+				return p.slowStr(start)
+			}
+			if out == nil {
+				out = append(make([]byte, 0, len(p.b)-start), p.b[start:i]...)
+			}
+			out = append(out, r)
 			i++
 		case c < 0x20:
 			p.i = i
 			return nil, p.syntax("control character in a string")
+		default:
+			if out != nil {
+				out = append(out, c)
+			}
 		}
 	}
 	p.i = len(p.b)
 	return nil, p.syntax("unterminated string")
+}
+
+// slowStr decodes the string starting after the quote at start-1 with
+// encoding/json.
+func (p *jsonScanner) slowStr(start int) ([]byte, error) {
+	end := -1
+	for i := start; i < len(p.b); i++ {
+		if p.b[i] == '\\' {
+			i++
+		} else if p.b[i] == '"' {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		p.i = len(p.b)
+		return nil, p.syntax("unterminated string")
+	}
+	var s string
+	if err := json.Unmarshal(p.b[start-1:end+1], &s); err != nil {
+		p.i = start
+		return nil, p.syntax("invalid string")
+	}
+	p.i = end + 1
+	return []byte(s), nil
 }
 
 // number reads a JSON number (RFC 8259 grammar) at p.i.
