@@ -54,6 +54,11 @@ func (c *CareCode) setState(now time.Time) {
 	}
 }
 
+// MaxLiveCareCodes bounds the valid care codes of one person: each is a
+// paper credential valid for days, so a lost one is revoked, not
+// outnumbered.
+const MaxLiveCareCodes = 3
+
 func careAAD(id string) []byte { return []byte("care_codes.code:" + id) }
 
 // IssueCare issues a care code for a person; by is the audit actor (the
@@ -68,6 +73,14 @@ func (s *Service) IssueCare(ctx context.Context, p *person.Person, by string) (*
 	c := &CareCode{ID: hex.EncodeToString(cti[:]), PersonID: p.ID, Kind: code.KindCare.String(), MaskedName: iss.MaskedName,
 		Code: iss.Code, IssuedAt: iss.IssuedAt, ExpiresAt: iss.ExpiresAt, State: CareValid, PersonNum: p.Num, Region: p.Region}
 	err = s.DB.InTx(ctx, func(tx db.Tx) error {
+		var live int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM care_codes WHERE person_num = $1 AND revoked_at IS NULL AND expires_at > $2`,
+			p.Num, c.IssuedAt.UnixMilli()).Scan(&live); err != nil {
+			return fmt.Errorf("codes: count care codes: %w", err)
+		}
+		if live >= MaxLiveCareCodes {
+			return apierr.Unprocessable("care_codes_limit", "this person already has %d valid care codes; revoke one (a lost paper, say) before issuing another", live)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO care_codes (id, person_num, kid, code_enc, issued_at, expires_at, issued_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, p.Num, keys.KID(signer.KeyID()),
 			s.Keyring.Seal([]byte(c.Code), careAAD(c.ID)), c.IssuedAt.UnixMilli(), c.ExpiresAt.UnixMilli(), by); err != nil {

@@ -511,6 +511,10 @@ func TestCareCodes(t *testing.T) {
 		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", viewer, nil), 403, "forbidden")
 		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", gangkou, nil), 404, "person_not_found")
 		desk := e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
+		// A person holds at most three valid care codes at once.
+		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
+		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
+		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 422, "care_codes_limit")
 		e.wantVerdict(e.verify(key, desk.str("code"), nil), true, true, "green")
 		if scanned, _ := e.getPNG("/api/v1/admin/care-codes/"+desk.str("id")+"/qr.png", xijin); scanned != desk.str("code") {
 			t.Fatal("the reprinted QR does not hold the care code")
@@ -521,14 +525,18 @@ func TestCareCodes(t *testing.T) {
 		e.want(e.do("POST", "/api/v1/admin/care-codes/"+desk.str("id")+"/revoke", xijin, nil), 200, "")
 		e.wantVerdict(e.verify(key, desk.str("code"), nil), false, false, "", "revoked")
 		listed := e.want(e.do("GET", "/api/v1/admin/persons/"+p+"/care-codes", viewer, nil), 200, "")
-		if cs := listed.body["care_codes"].([]any); len(cs) != 1 || cs[0].(map[string]any)["state"] != "revoked" {
+		states := map[string]int{}
+		for _, c := range listed.body["care_codes"].([]any) {
+			states[c.(map[string]any)["state"].(string)]++
+		}
+		if states["valid"] != 2 || states["revoked"] != 1 || len(states) != 2 {
 			t.Fatalf("admin list: %s", listed.raw)
 		}
 		var audits int
 		e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action IN
 			('care_code.issue', 'care_code.revoke', 'care_code.print')`).Scan(&audits)
-		if audits != 5 { // two issued, two revoked, one reprint
-			t.Fatalf("%d care-code audit entries, want 5", audits)
+		if audits != 7 { // four issued, two revoked, one reprint
+			t.Fatalf("%d care-code audit entries, want 7", audits)
 		}
 	})
 }
