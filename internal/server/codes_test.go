@@ -254,11 +254,18 @@ func alter(t *testing.T, c string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := bytes.Index(cose, []byte("*"))
-	if i < 0 {
-		t.Fatal("no masked name in the code")
+	d, err := code.Decode(c)
+	if err != nil {
+		t.Fatal(err)
 	}
-	cose[i] = '_'
+	// The masked name in the signed payload; a lone '*' byte could as well
+	// be in the unsigned MAC.
+	name := []byte(d.Claims.MaskedName)
+	i := bytes.Index(cose, name)
+	if i < 0 || bytes.Count(cose, name) != 1 {
+		t.Fatal("the masked name is not once in the code")
+	}
+	cose[i+bytes.IndexByte(name, '*')] = '_'
 	return code.Prefix + code.Base45Encode(code.Compress(cose))
 }
 
