@@ -18,6 +18,7 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -45,6 +46,7 @@ type Server struct {
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
 	Outbox      *sms.Outbox
+	NAT         *nat.Service
 
 	metrics *metrics
 	routes  []route

@@ -10,8 +10,6 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/code"
 	"github.com/healthcode/healthcode/internal/db"
-	"github.com/healthcode/healthcode/internal/idnum"
-	"github.com/healthcode/healthcode/internal/person"
 )
 
 // Test is one of a person's tests as the resident sees it.
@@ -144,8 +142,10 @@ type Certificate struct {
 // same pipeline and keys as health codes, kind certificate, verifiable
 // offline with the trust list. Only a negative result qualifies, and only
 // until the certificate validity after sampling has passed.
-func (s *Service) IssueCertificate(ctx context.Context, p *person.Person, testID string) (*Certificate, error) {
-	t, err := s.scanTest(s.db.QueryRowContext(ctx, `SELECT `+testCols+testFrom+` WHERE s.id = $1 AND s.person_num = $2`, testID, p.Num))
+// The caller has established that num is the resident or a dependent, and
+// gives the masked name the certificate shows.
+func (s *Service) IssueCertificate(ctx context.Context, num int64, maskedName, testID string) (*Certificate, error) {
+	t, err := s.scanTest(s.db.QueryRowContext(ctx, `SELECT `+testCols+testFrom+` WHERE s.id = $1 AND s.person_num = $2`, testID, num))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errTestNotFound
 	}
@@ -180,7 +180,7 @@ func (s *Service) IssueCertificate(ctx context.Context, p *person.Person, testID
 	}
 	c := code.Claims{
 		Issuer: s.cfg.Region, IssuedAt: issued, Expires: expires.Truncate(time.Second), ID: code.NewID(),
-		Handle: s.persons.Handles().Handle(p.Num), MaskedName: idnum.MaskName(p.Name), Kind: code.KindCertificate,
+		Handle: s.persons.Handles().Handle(num), MaskedName: maskedName, Kind: code.KindCertificate,
 		Result: code.TestNegative, SampledAt: sampled, Site: truncate(t.Site.Name, 64),
 	}
 	if !c.Expires.After(c.IssuedAt) {

@@ -22,6 +22,7 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
@@ -89,6 +90,7 @@ type Server struct {
 	Persons     *person.Service
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
+	NAT         *nat.Service
 	API         *api.Server
 
 	// KeyCreated is true when this start generated the master key.
@@ -141,11 +143,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
 	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
+	// The status engine, the codes service and the key store come from
+	// other features; until they are assembled here, NAT.Wire takes them.
+	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{}, nat.Config{Region: cfg.Region}, s.Log)
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 	}
+	s.API.NAT = s.NAT
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.handler = s.routes()
 	return s, nil
@@ -221,6 +227,7 @@ func (s *Server) Registry() prometheus.Registerer { return s.registry }
 // Start runs the background workers until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
+	s.every(ctx, "nat: record facts of results left pending", time.Minute, s.NAT.RecordPending)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.
