@@ -27,7 +27,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 var t0 = time.Date(2022, 4, 10, 0, 30, 0, 0, time.UTC)
 
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	d       *db.DB
 	svc     *nat.Service
@@ -45,7 +45,7 @@ type fixture struct {
 	seq     int
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	keys, err := secret.New(make([]byte, secret.KeySize))
 	if err != nil {

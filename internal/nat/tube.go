@@ -414,7 +414,7 @@ func (s *Service) CreateTransfer(ctx context.Context, by *auth.Principal, barcod
 			VALUES ($1, $2, $3, $4, $5, $6)`, tr.ID, tr.Lab, tr.Region, len(tr.Barcodes), tr.CreatedAt.UnixMilli(), tr.CreatedBy); err != nil {
 			return fmt.Errorf("nat: insert transfer: %w", err)
 		}
-		for _, chunk := range chunks(tr.Barcodes, 500) {
+		for _, chunk := range chunks(tr.Barcodes, s.inParams()) {
 			q, args := inList(`UPDATE nat_tubes SET transfer_id = $1 WHERE transfer_id IS NULL AND barcode IN `, 2, chunk)
 			if _, err := tx.ExecContext(ctx, q, append([]any{tr.ID}, args...)...); err != nil {
 				return fmt.Errorf("nat: transfer tubes: %w", err)
@@ -468,7 +468,7 @@ func labName(v string) (string, error) {
 // thousand; the caller chunks).
 func (s *Service) tubesByBarcode(ctx context.Context, q db.Querier, barcodes []string) (map[string]*Tube, error) {
 	out := make(map[string]*Tube, len(barcodes))
-	for _, chunk := range chunks(barcodes, 1000) {
+	for _, chunk := range chunks(barcodes, s.inParams()) {
 		query, args := inList(`SELECT `+tubeCols+tubeFrom+` WHERE t.barcode IN `, 1, chunk)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
