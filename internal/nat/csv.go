@@ -54,6 +54,10 @@ func readCSV(body []byte) []csvLine {
 		fields, err := splitCSV(line)
 		out = append(out, csvLine{num: n, fields: fields, err: err})
 	}
+	if err := sc.Err(); err != nil {
+		// Only a line longer than the whole upload limit gets here.
+		out = append(out, csvLine{num: n + 1, err: err})
+	}
 	return out
 }
 
