@@ -348,12 +348,9 @@ func listQuery(r *http.Request) (nat.ListQuery, error) {
 		}
 		lq.Open = b
 	}
+	lq.After = q.Get("after")
 	var err error
-	if lq.Limit, err = intParam(q.Get("limit"), 50); err != nil {
-		return lq, err
-	}
-	before, err := intParam(q.Get("before"), 0)
-	lq.Before = int64(before)
+	lq.Limit, err = intParam(q.Get("limit"), 50)
 	return lq, err
 }
 
@@ -362,11 +359,11 @@ func (s *Server) natAlerts(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	al, err := s.NAT.Alerts(r.Context(), pr, lq)
+	al, next, err := s.NAT.Alerts(r.Context(), pr, lq)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alerts": al})
+	writeJSON(w, http.StatusOK, map[string]any{"alerts": al, "next": next})
 	return nil
 }
 
@@ -383,11 +380,11 @@ func (s *Server) natTasks(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	ts, err := s.NAT.Tasks(r.Context(), pr, lq)
+	ts, next, err := s.NAT.Tasks(r.Context(), pr, lq)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tasks": ts})
+	writeJSON(w, http.StatusOK, map[string]any{"tasks": ts, "next": next})
 	return nil
 }
 

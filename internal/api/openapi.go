@@ -61,9 +61,9 @@ var docs = map[string]struct {
 	"GET /me/dependents/{id}/tests":                        {"A dependent's test results", "resident"},
 	"GET /me/dependents/{id}/tests/{test}/certificate":     {"A certificate of a dependent's negative test", "resident"},
 	"GET /me/dependents/{id}/tests/{test}/certificate.png": {"The dependent's certificate as a QR PNG", "resident"},
-	"GET /admin/nat/alerts":                                {"Single-tube positives of persons in scope, newest first; ?open=true, ?region=, ?before=, ?limit=; audited", "operator: alert.read"},
+	"GET /admin/nat/alerts":                                {"Single-tube positives of persons in scope, newest first; ?open=true, ?region=, ?limit=, ?after= (the next of the previous page); audited", "operator: alert.read"},
 	"POST /admin/nat/alerts/{id}/ack":                      {"Take an alert in hand", "operator: alert.read"},
-	"GET /admin/nat/tasks":                                 {"Retest and resample tasks of persons in scope (masked); ?kind=, ?open=true, ?region=; audited", "operator: person.read"},
+	"GET /admin/nat/tasks":                                 {"Retest and resample tasks of persons in scope (masked), newest first; ?kind=, ?open=true, ?region=, ?limit=, ?after=; audited", "operator: person.read"},
 	"GET /admin/nat/coverage":                              {"应检未检: residents without a negative result in the last ?hours=48, counts per town and a page of them (masked); ?region=, ?after=, ?limit=; audited", "operator: person.read"},
 }
 

@@ -174,3 +174,21 @@ func must[T any](t *testing.T) func(v T, err error) T {
 		return v
 	}
 }
+
+func (f *fixture) tasks(t *testing.T, by *auth.Principal, q nat.ListQuery) []nat.GridTask {
+	t.Helper()
+	ts, _, err := f.svc.Tasks(f.ctx, by, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+func (f *fixture) alerts(t *testing.T, by *auth.Principal, q nat.ListQuery) []nat.Alert {
+	t.Helper()
+	as, _, err := f.svc.Alerts(f.ctx, by, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
@@ -45,13 +47,32 @@ type Alert struct {
 	RetractedAt *time.Time `json:"retracted_at,omitempty"` // the lab corrected the result
 }
 
-// ListQuery pages an operator's list.
+// ListQuery pages an operator's list, newest first.
 type ListQuery struct {
 	Region string // narrow to a region in scope
 	Open   bool   // only unacknowledged alerts / open tasks
 	Kind   string // tasks: retest or resample
-	Before int64  // created_at (ms) of the last item of the previous page
+	After  string // the Next of the previous page
 	Limit  int
+}
+
+// A page ends at an item (created_at, id); the next page starts after it in
+// the order created_at DESC, id DESC. The id breaks ties: a tube's tasks
+// are all made in the same instant.
+func cursor(c string) (ms int64, id string, err error) {
+	if c == "" {
+		return 1 << 62, "", nil
+	}
+	a, b, ok := strings.Cut(c, ".")
+	ms, perr := strconv.ParseInt(a, 10, 64)
+	if !ok || perr != nil || b == "" {
+		return 0, "", apierr.BadRequest("after_invalid", "after must be the next value of the previous page")
+	}
+	return ms, b, nil
+}
+
+func nextCursor(at time.Time, id string) string {
+	return strconv.FormatInt(at.UnixMilli(), 10) + "." + id
 }
 
 func (s *Service) scope(by *auth.Principal, region string) (lo, hi string, err error) {
@@ -94,24 +115,29 @@ func (s *Service) personsByNum(ctx context.Context, nums []int64) (map[int64]*pe
 
 // Alerts lists the alerts of persons in the operator's scope, newest first.
 // The persons listed are audited as an operator's read of them.
-func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) ([]Alert, error) {
+func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (alerts []Alert, next string, err error) {
 	if !by.Can(auth.AlertRead) {
-		return nil, errForbidden
+		return nil, "", errForbidden
 	}
 	lo, hi, err := s.scope(by, q.Region)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	where := `a.region_code >= $1 AND ($2 = '' OR a.region_code < $2) AND ($3 = 0 OR a.created_at < $3)`
+	ms, id, err := cursor(q.After)
+	if err != nil {
+		return nil, "", err
+	}
+	where := `a.region_code >= $1 AND ($2 = '' OR a.region_code < $2) AND (a.created_at < $3 OR (a.created_at = $3 AND a.id < $4))`
 	if q.Open {
 		where += ` AND a.acked_at IS NULL AND a.retracted_at IS NULL`
 	}
+	lim := limit(q.Limit)
 	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.person_num, a.barcode, a.sampled_at, a.created_at, a.acked_at,
 		COALESCE(a.acked_by, ''), a.retracted_at, st.id, st.name, st.address
-		FROM nat_alerts a JOIN nat_sites st ON st.id = a.site_id WHERE `+where+` ORDER BY a.created_at DESC, a.id LIMIT $4`,
-		lo, hi, q.Before, limit(q.Limit))
+		FROM nat_alerts a JOIN nat_sites st ON st.id = a.site_id WHERE `+where+` ORDER BY a.created_at DESC, a.id DESC LIMIT $5`,
+		lo, hi, ms, id, lim)
 	if err != nil {
-		return nil, fmt.Errorf("nat: list alerts: %w", err)
+		return nil, "", fmt.Errorf("nat: list alerts: %w", err)
 	}
 	defer rows.Close()
 	type row struct {
@@ -125,7 +151,7 @@ func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (
 		var acked, retracted sql.NullInt64
 		if err := rows.Scan(&r.a.ID, &r.num, &r.a.Tube, &sampled, &created, &acked, &r.a.AckedBy, &retracted,
 			&r.a.Site.ID, &r.a.Site.Name, &r.a.Site.Address); err != nil {
-			return nil, fmt.Errorf("nat: list alerts: %w", err)
+			return nil, "", fmt.Errorf("nat: list alerts: %w", err)
 		}
 		r.a.SampledAt, r.a.CreatedAt = db.Time(sampled), db.Time(created)
 		if acked.Valid {
@@ -139,7 +165,7 @@ func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (
 		list = append(list, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	rows.Close()
 	nums := make([]int64, len(list))
@@ -148,7 +174,7 @@ func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (
 	}
 	ps, err := s.personsByNum(ctx, nums)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out := make([]Alert, len(list))
 	listed := make([]string, len(list))
@@ -158,9 +184,12 @@ func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (
 	}
 	if err := audit.Record(ctx, s.db, audit.Entry{At: s.clock(), Actor: by.Actor(), Action: "nat.alerts.read",
 		Subject: "nat_alerts", Region: lo, Detail: map[string]any{"results": listed}}); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return out, nil
+	if len(out) == lim {
+		next = nextCursor(out[lim-1].CreatedAt, out[lim-1].ID)
+	}
+	return out, next, nil
 }
 
 // AckAlert records that a health officer has taken an alert in hand.
@@ -200,25 +229,31 @@ type GridTask struct {
 
 // Tasks lists follow-up tasks of persons in the operator's scope, newest
 // first; audited as a read of the persons listed.
-func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) ([]GridTask, error) {
+func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) (tasks []GridTask, next string, err error) {
 	if !by.Can(auth.PersonRead) {
-		return nil, errForbidden
+		return nil, "", errForbidden
 	}
 	lo, hi, err := s.scope(by, q.Region)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if q.Kind != "" && q.Kind != "retest" && q.Kind != "resample" {
-		return nil, apierr.BadRequest("kind_invalid", "kind must be retest or resample")
+		return nil, "", apierr.BadRequest("kind_invalid", "kind must be retest or resample")
 	}
-	where := `region_code >= $1 AND ($2 = '' OR region_code < $2) AND ($3 = 0 OR created_at < $3) AND ($4 = '' OR kind = $4)`
+	ms, id, err := cursor(q.After)
+	if err != nil {
+		return nil, "", err
+	}
+	where := `region_code >= $1 AND ($2 = '' OR region_code < $2) AND (created_at < $3 OR (created_at = $3 AND id < $4))
+		AND ($5 = '' OR kind = $5)`
 	if q.Open {
 		where += ` AND closed_at IS NULL`
 	}
+	lim := limit(q.Limit)
 	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, barcode, created_at, person_num, closed_at, COALESCE(closed_reason, '')
-		FROM nat_tasks WHERE `+where+` ORDER BY created_at DESC, id LIMIT $5`, lo, hi, q.Before, q.Kind, limit(q.Limit))
+		FROM nat_tasks WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT $6`, lo, hi, ms, id, q.Kind, lim)
 	if err != nil {
-		return nil, fmt.Errorf("nat: list tasks: %w", err)
+		return nil, "", fmt.Errorf("nat: list tasks: %w", err)
 	}
 	defer rows.Close()
 	var list []GridTask
@@ -229,7 +264,7 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) ([
 		var num int64
 		var closed sql.NullInt64
 		if err := rows.Scan(&t.ID, &t.Kind, &t.Tube, &created, &num, &closed, &t.ClosedReason); err != nil {
-			return nil, fmt.Errorf("nat: list tasks: %w", err)
+			return nil, "", fmt.Errorf("nat: list tasks: %w", err)
 		}
 		t.CreatedAt = db.Time(created)
 		if closed.Valid {
@@ -239,12 +274,12 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) ([
 		list, nums = append(list, t), append(nums, num)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	rows.Close()
 	ps, err := s.personsByNum(ctx, nums)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	listed := make([]string, len(list))
 	for i := range list {
@@ -256,7 +291,10 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) ([
 	}
 	if err := audit.Record(ctx, s.db, audit.Entry{At: s.clock(), Actor: by.Actor(), Action: "nat.tasks.read",
 		Subject: "nat_tasks", Region: lo, Detail: map[string]any{"results": listed}}); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return list, nil
+	if len(list) == lim {
+		next = nextCursor(list[lim-1].CreatedAt, list[lim-1].ID)
+	}
+	return list, next, nil
 }

@@ -513,7 +513,10 @@ func (s *Service) Correct(ctx context.Context, by *auth.Principal, barcode, resu
 	var pend pendingResult
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		var err error
-		if t, err = s.tube(ctx, tx, b); err != nil || !by.InScope(t.Region) {
+		if t, err = s.tube(ctx, tx, b); err != nil {
+			return err
+		}
+		if !by.InScope(t.Region) {
 			return errTubeNotFound
 		}
 		if t.Result == "" {

@@ -48,14 +48,38 @@ func TestMixedTubePositive(t *testing.T) {
 			}
 		}
 		// Everyone has a single-tube retest task; no alert (not a single positive).
-		tasks := must[[]nat.GridTask](t)(f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Open: true, Kind: "retest"}))
+		tasks := f.tasks(t, f.admin, nat.ListQuery{Open: true, Kind: "retest"})
 		if len(tasks) != 10 {
 			t.Fatalf("%d retest tasks", len(tasks))
 		}
-		if al := must[[]nat.Alert](t)(f.svc.Alerts(f.ctx, f.admin, nat.ListQuery{})); len(al) != 0 {
+		if al := f.alerts(t, f.admin, nat.ListQuery{}); len(al) != 0 {
 			t.Fatalf("alerts for a mixed tube: %+v", al)
 		}
 
+		// Pages of 4: the tasks of a tube share their created_at, and no
+		// task is lost or repeated at a page boundary.
+		seen := map[string]bool{}
+		after := ""
+		for pages := 0; ; pages++ {
+			page, next, err := f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{After: after, Limit: 4})
+			if err != nil || pages > 3 {
+				t.Fatalf("page %d: %v", pages, err)
+			}
+			for _, x := range page {
+				if seen[x.ID] {
+					t.Fatalf("task %s on two pages", x.ID)
+				}
+				seen[x.ID] = true
+			}
+			if after = next; after == "" {
+				break
+			}
+		}
+		if len(seen) != 10 {
+			t.Fatalf("pages of 4 gave %d of the 10 tasks", len(seen))
+		}
+		_, _, err := f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{After: "yesterday"})
+		wantErr(t, err, 400, "after_invalid")
 		// A negative retest in another mixed tube does not clear anyone, nor
 		// does it close their retest task.
 		f.advance(2 * time.Hour)
@@ -66,7 +90,7 @@ func TestMixedTubePositive(t *testing.T) {
 				t.Fatal("a mixed negative cleared a mixed positive")
 			}
 		}
-		if n := len(must[[]nat.GridTask](t)(f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Open: true}))); n != 10 {
+		if n := len(f.tasks(t, f.admin, nat.ListQuery{Open: true})); n != 10 {
 			t.Fatalf("%d open tasks after a mixed retest, want 10", n)
 		}
 
@@ -85,10 +109,10 @@ func TestMixedTubePositive(t *testing.T) {
 				}
 			}
 		}
-		if n := len(must[[]nat.GridTask](t)(f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Open: true}))); n != 0 {
+		if n := len(f.tasks(t, f.admin, nat.ListQuery{Open: true})); n != 0 {
 			t.Fatalf("%d tasks still open after everyone's single-tube retest", n)
 		}
-		closed := must[[]nat.GridTask](t)(f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Kind: "retest"}))
+		closed := f.tasks(t, f.admin, nat.ListQuery{Kind: "retest"})
 		if len(closed) != 10 || closed[0].ClosedReason != "sampled" || closed[0].ClosedAt == nil || closed[0].Person.Name[:3] != "张" {
 			t.Fatalf("closed tasks: %+v", closed[0])
 		}
@@ -111,17 +135,17 @@ func TestSinglePositiveAlertsOfficers(t *testing.T) {
 				t.Fatalf("single positive: %s by %s", d.Color, d.RuleID)
 			}
 		}
-		al := must[[]nat.Alert](t)(f.svc.Alerts(f.ctx, f.officer, nat.ListQuery{Open: true}))
+		al := f.alerts(t, f.officer, nat.ListQuery{Open: true})
 		if len(al) != 1 || al[0].Person.ID != local.ID || al[0].Tube != a || al[0].Person.Name != "张*"+local.Name[len("张三"):] ||
 			al[0].Site.ID != f.site.ID || !al[0].SampledAt.Equal(t0) {
 			t.Fatalf("officer's alerts: %+v", al)
 		}
-		if all := must[[]nat.Alert](t)(f.svc.Alerts(f.ctx, f.admin, nat.ListQuery{})); len(all) != 2 {
+		if all := f.alerts(t, f.admin, nat.ListQuery{}); len(all) != 2 {
 			t.Fatalf("admin sees %d alerts", len(all))
 		}
-		_, err := f.svc.Alerts(f.ctx, f.lab, nat.ListQuery{})
+		_, _, err := f.svc.Alerts(f.ctx, f.lab, nat.ListQuery{})
 		wantErr(t, err, 403, "forbidden")
-		_, err = f.svc.Alerts(f.ctx, f.officer, nat.ListQuery{Region: "341881002"})
+		_, _, err = f.svc.Alerts(f.ctx, f.officer, nat.ListQuery{Region: "341881002"})
 		wantErr(t, err, 404, "region_not_found")
 		// Reading the list is a read of the persons on it.
 		entries, _ := audit.List(f.ctx, d, audit.Filter{Subject: "nat_alerts", Limit: 1})
@@ -134,7 +158,7 @@ func TestSinglePositiveAlertsOfficers(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantErr(t, f.svc.AckAlert(f.ctx, f.officer, al[0].ID), 409, "alert_acked")
-		if open := must[[]nat.Alert](t)(f.svc.Alerts(f.ctx, f.officer, nat.ListQuery{Open: true})); len(open) != 0 {
+		if open := f.alerts(t, f.officer, nat.ListQuery{Open: true}); len(open) != 0 {
 			t.Fatalf("acked alert still open: %+v", open)
 		}
 		// A negative single-tube retest clears the person.
@@ -245,11 +269,11 @@ func TestInvalidOpensResampleTasks(t *testing.T) {
 		}
 		f.advance(time.Hour)
 		f.tube(10, ps[0])
-		tasks := must[[]nat.GridTask](t)(f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Open: true, Kind: "resample"}))
+		tasks := f.tasks(t, f.admin, nat.ListQuery{Open: true, Kind: "resample"})
 		if len(tasks) != 1 || tasks[0].Person.ID != ps[1].ID {
 			t.Fatalf("open resample tasks: %+v", tasks)
 		}
-		_, err := f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Kind: "recall"})
+		_, _, err := f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Kind: "recall"})
 		wantErr(t, err, 400, "kind_invalid")
 	})
 }
@@ -291,10 +315,10 @@ func TestCorrection(t *testing.T) {
 			}
 		}
 		// The retest tasks of the withdrawn result are closed as superseded.
-		if open := must[[]nat.GridTask](t)(f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Open: true})); len(open) != 0 {
+		if open := f.tasks(t, f.admin, nat.ListQuery{Open: true}); len(open) != 0 {
 			t.Fatalf("tasks of a corrected result still open: %d", len(open))
 		}
-		all := must[[]nat.GridTask](t)(f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{}))
+		all := f.tasks(t, f.admin, nat.ListQuery{})
 		if len(all) != 10 || all[0].ClosedReason != "superseded" {
 			t.Fatalf("tasks: %+v", all[0])
 		}
@@ -306,7 +330,7 @@ func TestCorrection(t *testing.T) {
 		// Correcting back: red again, with new retest tasks.
 		f.advance(time.Hour)
 		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, b, "positive", "二次复核为阳性"))
-		if f.colour(ps[0]) != rules.Red || len(must[[]nat.GridTask](t)(f.svc.Tasks(f.ctx, f.admin, nat.ListQuery{Open: true}))) != 10 {
+		if f.colour(ps[0]) != rules.Red || len(f.tasks(t, f.admin, nat.ListQuery{Open: true})) != 10 {
 			t.Fatal("a correction back to positive did not turn red and reopen retests")
 		}
 		// A single positive corrected away retracts its alert.
@@ -314,11 +338,11 @@ func TestCorrection(t *testing.T) {
 		sb := f.tube(1, single)
 		f.result(sb, "positive")
 		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, sb, "negative", "仪器故障，复检阴性"))
-		al := must[[]nat.Alert](t)(f.svc.Alerts(f.ctx, f.officer, nat.ListQuery{}))
+		al := f.alerts(t, f.officer, nat.ListQuery{})
 		if len(al) != 1 || al[0].RetractedAt == nil || f.colour(single) != rules.Green {
 			t.Fatalf("alert after correction: %+v, colour %s", al, f.colour(single))
 		}
-		if open := must[[]nat.Alert](t)(f.svc.Alerts(f.ctx, f.officer, nat.ListQuery{Open: true})); len(open) != 0 {
+		if open := f.alerts(t, f.officer, nat.ListQuery{Open: true}); len(open) != 0 {
 			t.Fatal("a retracted alert is still open")
 		}
 		tests := must[*nat.Tests](t)(f.svc.ListTests(f.ctx, single.Num))
