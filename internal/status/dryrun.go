@@ -37,7 +37,7 @@ type DryRun struct {
 	Scope       string       `json:"scope"`
 	At          time.Time    `json:"at"`
 	Evaluated   int64        `json:"evaluated"`
-	Unchanged   int64        `json:"unchanged"`   // same colour
+	Unchanged   int64        `json:"unchanged"`    // same colour
 	RuleChanged int64        `json:"rule_changed"` // same colour, another deciding rule
 	Transitions []Transition `json:"transitions"`
 	Sample      []Sample     `json:"sample"`
