@@ -170,7 +170,11 @@ func (s *Service) FileAppeal(ctx context.Context, accountID string, num int64, i
 		if err != nil || !clears {
 			return err
 		}
-		note := fmt.Sprintf("系统核验：所附阴性核酸检测结果已满足解除条件（%s），申诉自动通过。", strings.TrimSuffix(st.reason.ZH, "。"))
+		text, err := s.ruleText(ctx, tx, st.rulesVer, st.ruleID)
+		if err != nil {
+			return err
+		}
+		note := fmt.Sprintf("系统核验：所附阴性核酸检测结果已满足解除条件（%s），申诉自动通过。", strings.TrimSuffix(text.reason.ZH, "。"))
 		w, err = s.grant(ctx, tx, a, "system", note, now.Add(s.cfg.AppealTTL), now)
 		if err != nil {
 			return err
@@ -235,7 +239,7 @@ func (s *Service) evidenceClears(ctx context.Context, tx db.Tx, ver int64, st ro
 		// A rule the active set no longer has: the recompute settles it.
 		return false, err
 	}
-	stored, err := s.factsOf(ctx, tx, []int64{st.num})
+	stored, _, err := s.packsOf(ctx, tx, []int64{st.num})
 	if err != nil {
 		return false, err
 	}

@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -156,9 +157,9 @@ func (s *Service) readBatch(ctx context.Context, q db.Querier, people []personRe
 	var facts []storedFact
 	var err error
 	if contiguous {
-		facts, err = factsInRange(ctx, q, lo, hi)
+		facts, err = packsInRange(ctx, q, lo, hi, math.MaxInt64)
 	} else {
-		facts, err = s.factsOf(ctx, q, nums(people))
+		facts, _, err = s.packsOf(ctx, q, nums(people))
 	}
 	if err != nil {
 		return nil, nil, err

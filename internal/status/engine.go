@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -31,14 +30,15 @@ type personRef struct {
 }
 
 // row is a person's stored decision. A person without a row has the zero
-// decision: green, no rule, no re-evaluation.
+// decision: green, no rule, no re-evaluation. The reason and advice are not
+// read with it: they follow from the rule and the version that decided
+// (versions are immutable), and reading four text columns per person would
+// be a good part of a recompute's cost.
 type row struct {
 	num       int64
 	region    string
 	color     rules.Color
 	ruleID    string
-	reason    rules.Text
-	advice    rules.Text
 	nextEval  int64 // unix ms, 0 for none
 	version   int64
 	rulesVer  int64
@@ -47,16 +47,14 @@ type row struct {
 
 func defaultRow(p personRef) row { return row{num: p.num, region: p.region, color: rules.Green} }
 
-const rowCols = `person_num, region_code, color, rule_id, reason_zh, reason_en, advice_zh, advice_en,
-	COALESCE(next_eval_at, 0), version, rules_version, updated_at`
+const rowCols = `person_num, region_code, color, rule_id, COALESCE(next_eval_at, 0), version, rules_version, updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRow(sc scanner) (row, error) {
 	var r row
 	var c int64
-	err := sc.Scan(&r.num, &r.region, &c, &r.ruleID, &r.reason.ZH, &r.reason.EN, &r.advice.ZH, &r.advice.EN,
-		&r.nextEval, &r.version, &r.rulesVer, &r.updatedAt)
+	err := sc.Scan(&r.num, &r.region, &c, &r.ruleID, &r.nextEval, &r.version, &r.rulesVer, &r.updatedAt)
 	r.color = rules.Color(c)
 	return r, err
 }
@@ -84,11 +82,11 @@ func scanFact(sc scanner) (storedFact, error) {
 
 func (f *storedFact) fact() (fact.Fact, error) {
 	out := fact.Fact{Kind: f.kind, At: db.Time(f.at), Until: db.Time(f.until), Source: f.source, RecordedAt: db.Time(f.recorded)}
-	if f.attrs != "" && f.attrs != "{}" {
-		if err := json.Unmarshal([]byte(f.attrs), &out.Attrs); err != nil {
-			return out, fmt.Errorf("status: fact %d: attrs: %w", f.id, err)
-		}
+	attrs, err := decodeAttrs(f.attrs)
+	if err != nil {
+		return out, fmt.Errorf("status: fact %d: attrs: %w", f.id, err)
 	}
+	out.Attrs = attrs
 	return out, nil
 }
 
@@ -262,8 +260,9 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 	return out, nil
 }
 
-// factsOf reads the facts of persons (sorted) in recording order.
-func (s *Service) factsOf(ctx context.Context, q db.Querier, ns []int64) ([]storedFact, error) {
+// factRowsOf reads the facts of persons (sorted) from the facts table, in
+// recording order. Evaluation reads packs instead (pack.go).
+func (s *Service) factRowsOf(ctx context.Context, q db.Querier, ns []int64) ([]storedFact, error) {
 	var out []storedFact
 	for i := 0; i < len(ns); i += chunk {
 		part := ns[i:min(i+chunk, len(ns))]
@@ -281,15 +280,6 @@ func (s *Service) factsOf(ctx context.Context, q db.Querier, ns []int64) ([]stor
 		}
 	}
 	return out, nil
-}
-
-// factsInRange reads the facts of persons lo <= num < hi in recording order.
-func factsInRange(ctx context.Context, q db.Querier, lo, hi int64) ([]storedFact, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+factCols+` FROM facts WHERE person_num >= $1 AND person_num < $2 ORDER BY person_num, id`, lo, hi)
-	if err != nil {
-		return nil, fmt.Errorf("status: read facts: %w", err)
-	}
-	return appendFacts(nil, rows)
 }
 
 func appendFacts(out []storedFact, rows interface {
@@ -417,8 +407,12 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			return w, err
 		}
 	}
-	var upd []row
-	var logged []int // indexes into upd
+	type upd struct {
+		row
+		reason, advice rules.Text
+	}
+	var upds []upd
+	var logged []int // indexes into upds
 	for i, p := range people {
 		d := &ds[i]
 		if len(d.Errors) > 0 {
@@ -430,21 +424,26 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			old = defaultRow(p)
 		}
 		next := ceilMillis(d.NextEval)
-		if old.color == d.Color && old.ruleID == d.RuleID && old.reason == d.Reason && old.advice == d.Advice &&
-			old.nextEval == next && old.region == p.region {
-			continue
+		if old.color == d.Color && old.ruleID == d.RuleID && old.nextEval == next && old.region == p.region {
+			same, err := s.sameTexts(ctx, tx, old, d)
+			if err != nil {
+				return w, err
+			}
+			if same {
+				continue
+			}
 		}
-		nr := row{num: p.num, region: p.region, color: d.Color, ruleID: d.RuleID, reason: d.Reason, advice: d.Advice,
-			nextEval: next, version: old.version, rulesVer: ver, updatedAt: old.updatedAt}
+		nr := upd{row: row{num: p.num, region: p.region, color: d.Color, ruleID: d.RuleID,
+			nextEval: next, version: old.version, rulesVer: ver, updatedAt: old.updatedAt}, reason: d.Reason, advice: d.Advice}
 		if old.color != d.Color || old.ruleID != d.RuleID {
 			nr.updatedAt = nowMs
-			logged = append(logged, len(upd))
+			logged = append(logged, len(upds))
 		}
-		upd = append(upd, nr)
+		upds = append(upds, nr)
 		// Keep the old row for the change log.
 		cur[p.num] = old
 	}
-	if len(upd) == 0 {
+	if len(upds) == 0 {
 		return w, nil
 	}
 	var first int64
@@ -458,7 +457,7 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 	changeArgs := make([]any, 0, 12*len(logged))
 	var noteArgs []any
 	for k, i := range logged {
-		nr := &upd[i]
+		nr := &upds[i]
 		old := cur[nr.num]
 		nr.version = first + int64(k)
 		changeArgs = append(changeArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color), old.ruleID, nr.ruleID,
@@ -469,8 +468,8 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		}
 		w.changes = append(w.changes, change{num: nr.num, color: nr.color, seq: nr.version})
 	}
-	args := make([]any, 0, 13*len(upd))
-	for _, nr := range upd {
+	args := make([]any, 0, 13*len(upds))
+	for _, nr := range upds {
 		var next any
 		if nr.nextEval != 0 {
 			next = nr.nextEval
@@ -499,15 +498,57 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			return w, fmt.Errorf("status: queue notifications: %w", err)
 		}
 	}
-	w.rows = len(upd)
+	w.rows = len(upds)
 	return w, nil
 }
 
 // settle re-evaluates persons (sorted, distinct) in tx under the active
 // version and writes what changed. The caller has already read the active
 // version with activeProgram as the transaction's first statement.
+// added are facts this transaction stored (sorted by person, then id): they
+// are appended to the persons' packs and evaluated with the rest.
+// sameTexts reports whether a row's reason and advice equal a decision's
+// with the same rule: the row's are those of its rule in its version.
+func (s *Service) sameTexts(ctx context.Context, q db.Querier, old row, d *rules.Decision) (bool, error) {
+	switch old.ruleID {
+	case "":
+		return d.Reason == (rules.Text{}) && d.Advice == (rules.Text{}), nil
+	case rules.AppealRuleID:
+		return true, nil // fixed by the rules package, the same in every version
+	}
+	t, err := s.ruleText(ctx, q, old.rulesVer, old.ruleID)
+	if err != nil {
+		return false, err
+	}
+	return t.reason == d.Reason && t.advice == d.Advice, nil
+}
+
+type ruleText struct{ reason, advice rules.Text }
+
+// ruleText returns the reason and advice of a rule in a version ("" rule,
+// or a rule the version lacks: none).
+func (s *Service) ruleText(ctx context.Context, q db.Querier, version int64, ruleID string) (ruleText, error) {
+	s.progMu.Lock()
+	m, ok := s.texts[version]
+	s.progMu.Unlock()
+	if !ok {
+		set, err := s.loadSet(ctx, q, version)
+		if err != nil {
+			return ruleText{}, err
+		}
+		m = make(map[string]ruleText, len(set.Rules))
+		for _, r := range set.Rules {
+			m[r.ID] = ruleText{r.Reason, r.Advice}
+		}
+		s.progMu.Lock()
+		s.texts[version] = m
+		s.progMu.Unlock()
+	}
+	return m[ruleID], nil
+}
+
 func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.Program, people []personRef,
-	now time.Time, cause string) (written, error) {
+	now time.Time, cause string, added []storedFact) (written, error) {
 	if len(people) == 0 {
 		return written{}, nil
 	}
@@ -515,9 +556,15 @@ func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.P
 	if err != nil {
 		return written{}, err
 	}
-	facts, err := s.factsOf(ctx, tx, nums(people))
+	facts, raw, err := s.packsOf(ctx, tx, nums(people))
 	if err != nil {
 		return written{}, err
+	}
+	if len(added) > 0 {
+		if err := s.appendPacks(ctx, tx, raw, added); err != nil {
+			return written{}, err
+		}
+		facts = mergeFacts(facts, added, 0, 0)
 	}
 	ds, err := s.evaluate(prog, people, facts, now)
 	if err != nil {

@@ -359,11 +359,19 @@ func TestRecomputeResumesAfterANodeDies(t *testing.T) {
 		if err != nil || j == nil {
 			t.Fatalf("claim: %v %v", j, err)
 		}
+		prog, err := a.program(ctx, d, j.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches := make(chan prefetch, 1)
+		pctx, stop := context.WithCancel(ctx)
+		go a.prefetch(pctx, prog, j.Cursor, batches)
 		for i := 0; i < 2; i++ {
-			if more, err := a.recomputeStep(ctx, j); err != nil || !more {
+			if more, err := a.recomputeStep(ctx, j, prog, <-batches); err != nil || !more {
 				t.Fatalf("step: %v %v", more, err)
 			}
 		}
+		stop()
 		// Node a dies here. While its lease runs, b leaves the job alone.
 		if err := b.RunRecompute(ctx); err != nil {
 			t.Fatal(err)
@@ -489,7 +497,7 @@ func TestConcurrentWritersAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range people {
-			facts, err := a.factsOf(ctx, d, []int64{p})
+			facts, err := a.factRowsOf(ctx, d, []int64{p})
 			if err != nil {
 				t.Fatal(err)
 			}

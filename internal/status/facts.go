@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -117,6 +118,7 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 		args = append(args, nf.Person, first+int64(i), nf.Fact.Kind, db.Millis(nf.Fact.At), db.NullMillis(nf.Fact.Until),
 			string(attrs), nf.Fact.Source, key, nowMs, nf.RecordedBy)
 	}
+	var added []storedFact
 	// Inserted rows come back; a (person, key) already stored does not.
 	type groupKey struct{ by, region string }
 	type group struct {
@@ -145,6 +147,8 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 			}
 			nf := &facts[id-first]
 			created++
+			added = append(added, storedFact{num: nf.Person, id: id, kind: nf.Fact.Kind, at: db.Millis(nf.Fact.At),
+				until: db.Millis(nf.Fact.Until), attrs: args[(id-first)*cols+5].(string), source: nf.Fact.Source, recorded: nowMs})
 			touched[nf.Person] = true
 			k := groupKey{nf.RecordedBy, region[nf.Person]}
 			g := groups[k]
@@ -175,7 +179,13 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 			changed = append(changed, p)
 		}
 	}
-	w, err := s.settle(ctx, tx, ver, prog, changed, now, cause)
+	sort.Slice(added, func(i, j int) bool {
+		if added[i].num != added[j].num {
+			return added[i].num < added[j].num
+		}
+		return added[i].id < added[j].id
+	})
+	w, err := s.settle(ctx, tx, ver, prog, changed, now, cause, added)
 	if err != nil {
 		return 0, written{}, err
 	}
@@ -268,15 +278,18 @@ var (
 // deciding rule, reason and advice (zh-CN and English), next evaluation,
 // version. A person never evaluated is green with no rule.
 func (s *Service) Status(ctx context.Context, num int64) (Status, error) {
-	r, err := scanRow(s.db.QueryRowContext(ctx, `SELECT `+rowCols+` FROM status WHERE person_num = $1`, num))
-	if errors.Is(err, sql.ErrNoRows) {
-		r, err = row{num: num, color: rules.Green}, nil
-	}
-	if err != nil {
+	var st Status
+	var color, next, version, updated int64
+	err := s.db.QueryRowContext(ctx, `SELECT color, rule_id, reason_zh, reason_en, advice_zh, advice_en, COALESCE(next_eval_at, 0),
+		version, rules_version, updated_at FROM status WHERE person_num = $1`, num).
+		Scan(&color, &st.RuleID, &st.Reason.ZH, &st.Reason.EN, &st.Advice.ZH, &st.Advice.EN, &next, &version, &st.RulesVersion, &updated)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		color = int64(rules.Green)
+	case err != nil:
 		return Status{}, fmt.Errorf("status: read status: %w", err)
 	}
-	st := Status{Color: r.color, RuleID: r.ruleID, Reason: r.reason, Advice: r.advice, NextEval: db.Time(r.nextEval),
-		Version: uint64(r.version), UpdatedAt: db.Time(r.updatedAt), RulesVersion: r.rulesVer}
+	st.Color, st.NextEval, st.Version, st.UpdatedAt = rules.Color(color), db.Time(next), uint64(version), db.Time(updated)
 	if st.RuleID == "" && st.Reason == (rules.Text{}) {
 		st.Reason, st.Advice = greenReason, greenAdvice
 	}

@@ -70,7 +70,7 @@ func (s *Service) dueBatch(ctx context.Context) (int, error) {
 			return nil
 		}
 		sort.Slice(people, func(i, j int) bool { return people[i].num < people[j].num })
-		facts, err := s.factsOf(ctx, tx, nums(people))
+		facts, _, err := s.packsOf(ctx, tx, nums(people))
 		if err != nil {
 			return err
 		}
