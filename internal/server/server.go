@@ -26,6 +26,7 @@ import (
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	// LocalRegions are regions the deployment knows that GB/T 2260 lacks;
 	// they are stored and then loaded at every start.
 	LocalRegions []region.Region
+
+	// AppealTTL is how long a granted appeal lasts when the operator gives
+	// no end (default 7 days).
+	AppealTTL time.Duration
 }
 
 func (c *Config) defaults() {
@@ -89,6 +94,7 @@ type Server struct {
 	Persons     *person.Service
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
+	Status      *status.Service
 	API         *api.Server
 
 	// KeyCreated is true when this start generated the master key.
@@ -139,6 +145,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
+	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
+		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL}); err != nil {
+		return nil, err
+	}
 	s.Venues = venue.New(s.DB, s.Regions)
 	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
 	s.API = &api.Server{
@@ -146,6 +156,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 	}
+	s.API.Status = s.Status
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.handler = s.routes()
 	return s, nil
@@ -221,6 +232,10 @@ func (s *Server) Registry() prometheus.Registerer { return s.registry }
 // Start runs the background workers until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
+	s.every(ctx, "status cache tail", 250*time.Millisecond, s.Status.Tail)
+	s.every(ctx, "status scheduler", time.Second, s.Status.RunDue)
+	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
+	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.
