@@ -134,7 +134,10 @@ func (s *Service) FileAppeal(ctx context.Context, accountID string, num int64, i
 		if err != nil {
 			return err
 		}
-		st := cur[num]
+		st, ok := cur[num]
+		if !ok {
+			st = defaultRow(people[0])
+		}
 		if st.color == rules.Green {
 			return apierr.Conflict("appeal_not_needed", "the code is green: there is nothing to appeal")
 		}

@@ -144,7 +144,9 @@ func BenchmarkRecompute(b *testing.B) {
 		b.Fatal(err)
 	}
 	f := newFixture(b, d)
-	f.clock.set(t0)
+	if v, _ := strconv.Atoi(os.Getenv("HEALTHCODE_BENCH_BATCH")); v > 0 {
+		f.svc = f.node(Config{Batch: v}, nil)
+	}
 	start := time.Now()
 	populate(b, f, n)
 	def, err := f.svc.CreateRuleSet(ctx, admin, rules.DefaultJSON())

@@ -221,12 +221,42 @@ func (s *Service) personRegions(ctx context.Context, q db.Querier, ns []int64) (
 	return out, nil
 }
 
-// lockRows makes sure each person has a status row and locks it (PostgreSQL
-// row locks; SQLite's writer is exclusive anyway), returning the rows as
-// they are once locked. A concurrent writer of the same persons either
-// finished before (and its decision is what we read) or waits for us.
+// lockRows makes sure each person has a status row and locks it, returning
+// the rows as they are once locked. A concurrent writer of the same persons
+// either finished before (and its decision and fact pack are what we read)
+// or waits for us. Locking a row that did not exist needs the row, hence the
+// insert.
+//
+// On SQLite there is nothing to lock, and rows are only read: a person
+// without a row gets one when their decision is written.
 func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (map[int64]row, error) {
 	out := make(map[int64]row, len(people))
+	if s.db.Engine() == db.SQLite {
+		for i := 0; i < len(people); i += chunk {
+			part := people[i:min(i+chunk, len(people))]
+			args := make([]any, len(part))
+			for j, p := range part {
+				args[j] = p.num
+			}
+			rows, err := tx.QueryContext(ctx, s.positional(`SELECT `+rowCols+` FROM status WHERE person_num IN (`+inList(1, len(part))+`)`), args...)
+			if err != nil {
+				return nil, fmt.Errorf("status: read status rows: %w", err)
+			}
+			for rows.Next() {
+				r, err := scanRow(rows)
+				if err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("status: read status rows: %w", err)
+				}
+				out[r.num] = r
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("status: read status rows: %w", err)
+			}
+		}
+		return out, nil
+	}
 	for i := 0; i < len(people); i += chunk {
 		part := people[i:min(i+chunk, len(people))]
 		args := make([]any, 0, 2*len(part))
