@@ -269,7 +269,7 @@ func TestNotificationsAreRetried(t *testing.T) {
 			t.Fatalf("outbox %v, %v", msgs, err)
 		}
 		body := msgs[0].Body
-		for _, part := range []string{"测*", "绿码转为红码", "密切接触者", "请您"} {
+		for _, part := range []string{"测*", "绿码转为红码", "密切接触者", "处理建议："} {
 			if !strings.Contains(body, part) {
 				t.Errorf("message %q lacks %q", body, part)
 			}

@@ -120,7 +120,7 @@ func noteBody(name string, n *note) string {
 	}
 	b.WriteString("原因：" + reason)
 	if n.advice != "" {
-		b.WriteString("请您：" + n.advice)
+		b.WriteString("处理建议：" + n.advice)
 	}
 	return b.String()
 }
