@@ -119,6 +119,9 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
+	if in.Kind == fact.AppealGranted {
+		return apierr.BadRequest("fact_kind_reserved", "appeal.granted is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision")
+	}
 	if pr.Kind == auth.APIKey && !pr.HasScope(auth.ScopeFactsPref+in.Kind) {
 		return apierr.Forbidden("scope_missing", "this API key may not post %q facts (it needs the scope %s%s)", in.Kind, auth.ScopeFactsPref, in.Kind)
 	}

@@ -122,6 +122,7 @@ func TestFactsMoveColoursThroughTheAPI(t *testing.T) {
 
 		// Refusals, each precise, none storing anything.
 		e.want(e.fact(xijin, id, "case.suspected", now, nil), 400, "fact_kind_unknown")
+		e.want(e.fact(xijin, id, "appeal.granted", now, map[string]any{"appeal": "a1"}), 400, "fact_kind_reserved")
 		e.want(e.fact(xijin, id, "nat.result", now, map[string]any{"result": "neg"}), 400, "fact_attr_not_allowed")
 		e.want(e.fact(xijin, id, "nat.result", now, map[string]any{"result": "negative", "ct": 30}), 400, "fact_attr_unknown")
 		e.want(e.fact(xijin, id, "nat.result", time.Time{}, map[string]any{"result": "negative"}), 400, "fact_at_missing")

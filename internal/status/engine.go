@@ -443,11 +443,18 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 	}
 	var upds []upd
 	var logged []int // indexes into upds
+	failed := 0
 	for i, p := range people {
 		d := &ds[i]
 		if len(d.Errors) > 0 {
-			s.log.Warn("rule failed at run time", "person", p.num, "rule", d.Errors[0].RuleID, "field", d.Errors[0].Field,
-				"err", d.Errors[0].Message, "rules_version", ver)
+			// One line per batch: a broken rule fails for everyone it reaches.
+			if failed == 0 {
+				defer func(first rules.RuleError, num int64) {
+					s.log.Warn("rules failed at run time", "persons", failed, "first_person", num, "rule", first.RuleID,
+						"field", first.Field, "err", first.Message, "rules_version", ver)
+				}(d.Errors[0], p.num)
+			}
+			failed++
 		}
 		old, ok := cur[p.num]
 		if !ok {

@@ -17,12 +17,15 @@ import (
 
 // Notification retry policy: the first retry after 10 s, doubling up to an
 // hour, and after 12 failed attempts (about 5 hours) the message is marked
-// failed and left for operators to see.
+// failed and left for operators to see. A node claims 50 messages for two
+// minutes: enough for a gateway that takes two seconds a message before
+// another node may take them over.
 const (
 	notifyFirstRetry  = 10 * time.Second
 	notifyMaxBackoff  = time.Hour
 	notifyMaxAttempts = 12
-	notifyBatch       = 100
+	notifyBatch       = 50
+	notifyLease       = 2 * time.Minute
 )
 
 // Notification states.
@@ -87,7 +90,7 @@ func (s *Service) claimNotes(ctx context.Context) ([]note, error) {
 			WHERE seq IN (SELECT seq FROM notifications WHERE state = 'pending' AND next_at <= $2 ORDER BY next_at LIMIT $3`+s.forUpdate(true)+`)
 			AND state = 'pending' AND next_at <= $2
 			RETURNING seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh, attempts, delivered`,
-			now+s.cfg.Lease.Milliseconds(), now, notifyBatch)
+			now+notifyLease.Milliseconds(), now, notifyBatch)
 		if err != nil {
 			return fmt.Errorf("status: claim notifications: %w", err)
 		}
