@@ -515,3 +515,42 @@ func TestStatsPerTown(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkersChangeColoursWithoutRequests runs the server's background
+// workers: an isolation order ending turns the person green, and the text
+// about it is sent, with no request doing it.
+func TestWorkersChangeColoursWithoutRequests(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		tok := e.residentToken("13900000041")
+		id := e.want(e.do("POST", "/api/v1/me/register", tok, map[string]any{
+			"name": "周到", "id_type": "resident_id", "id_number": rid("19660606", 66), "region": "341881001"}), 201, "").str("id")
+		now := time.Now()
+		r := e.want(e.do("POST", "/api/v1/admin/facts", e.admin(), map[string]any{"person_id": id, "kind": "isolation",
+			"at": now.Add(-time.Hour), "until": now.Add(1500 * time.Millisecond), "attrs": map[string]any{"mode": "home"}}), 201, "")
+		if colorOf(r) != "red" {
+			t.Fatalf("isolation: %s", r.raw)
+		}
+		e.srv.Start(ctx)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			me := e.want(e.do("GET", "/api/v1/me", tok, nil), 200, "")
+			out := e.want(e.do("GET", "/api/v1/admin/outbox?to=13900000041", e.admin(), nil), 200, "")
+			texts := 0
+			for _, m := range out.body["messages"].([]any) {
+				if m.(map[string]any)["purpose"] == "status" && strings.Contains(m.(map[string]any)["body"].(string), "由红码转为绿码") {
+					texts++
+				}
+			}
+			if me.str("color") == "green" && texts == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("20 s after the order ended: %s, %d texts", me.str("color"), texts)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		e.agree(id)
+	})
+}
