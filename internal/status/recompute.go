@@ -240,7 +240,7 @@ func (s *Service) recomputeStep(ctx context.Context, j *Job, prog *rules.Program
 			lost = true
 			return nil
 		}
-		srs, err := tx.QueryContext(ctx, `SELECT `+rowCols+` FROM status WHERE person_num >= $1 AND person_num < $2 ORDER BY person_num`+
+		srs, err := tx.QueryContext(ctx, `SELECT `+rowLine+` FROM status WHERE person_num >= $1 AND person_num < $2 ORDER BY person_num`+
 			s.forUpdate(false), b.lo, b.hi)
 		if err != nil {
 			return fmt.Errorf("status: recompute: read status: %w", err)
@@ -248,7 +248,7 @@ func (s *Service) recomputeStep(ctx context.Context, j *Job, prog *rules.Program
 		cur := make(map[int64]row, s.cfg.Batch)
 		var people []personRef
 		for srs.Next() {
-			r, err := scanRow(srs)
+			r, err := scanRowLine(srs)
 			if err != nil {
 				srs.Close()
 				return fmt.Errorf("status: recompute: read status: %w", err)
@@ -294,8 +294,10 @@ func (s *Service) recomputeStep(ctx context.Context, j *Job, prog *rules.Program
 		}
 		var missing []int64
 		if isDefault(&b.empty) {
-			for n := range decided {
-				if !hasRow(cur, n) {
+			// A person without a row whose decision is the default keeps
+			// having none: only the others need reading.
+			for n, d := range decided {
+				if !hasRow(cur, n) && !isDefault(d) {
 					missing = append(missing, n)
 				}
 			}
