@@ -519,3 +519,46 @@ func TestConcurrentWritersAgree(t *testing.T) {
 		}
 	})
 }
+
+// TestRecomputeCoversPersonsWithoutRows: a recompute reaches persons whose
+// facts never gave them a status row, and, when a set decides something
+// for an empty history, persons with no facts at all.
+func TestRecomputeCoversPersonsWithoutRows(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		vaccinated, nobody, tested := f.person(""), f.person(""), f.person("")
+		rec(t, f.svc, vaccinated, fact.VaccineDose, t0, map[string]any{"dose": 3})
+		rec(t, f.svc, tested, fact.NATResult, t0, negative)
+		rule := func(id, cond string) rules.Rule {
+			return rules.Rule{ID: id, Color: rules.Yellow, Condition: cond, Reason: rules.Text{ZH: "测试规则", EN: "test rule"}}
+		}
+		activate := func(rs ...rules.Rule) {
+			t.Helper()
+			v, err := f.svc.CreateRuleSet(ctx, admin, mustJSON(t, rules.Set{Rules: rs}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Activate(ctx, admin, v.Version); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.RunRecompute(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if j, _ := f.svc.LatestJob(ctx); j.State != "done" || j.Done != 3 || j.Total != 3 {
+				t.Fatalf("job %+v", j)
+			}
+		}
+		activate(rule("vaccinated", "facts.any('vaccine.dose')"))
+		want(t, f.svc, vaccinated, Y, "vaccinated")
+		want(t, f.svc, nobody, G, "")
+		want(t, f.svc, tested, G, "")
+		activate(rule("untested", "!facts.any('nat.result')"))
+		want(t, f.svc, vaccinated, Y, "untested")
+		want(t, f.svc, nobody, Y, "untested")
+		want(t, f.svc, tested, G, "")
+		if n := count(t, d, `SELECT COUNT(*) FROM status_changes WHERE cause = 'rules'`); n != 3 {
+			t.Fatalf("%d changes logged by the recomputes, want 3", n)
+		}
+	})
+}
