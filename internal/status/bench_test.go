@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -168,7 +167,6 @@ func BenchmarkRecompute(b *testing.B) {
 	versions := []int64{off.Version, def.Version}
 	b.ResetTimer()
 	var changed int64
-	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		if _, err := f.svc.Activate(ctx, admin, versions[i%2]); err != nil {
 			b.Fatal(err)
@@ -183,24 +181,10 @@ func BenchmarkRecompute(b *testing.B) {
 		changed += j.Changed
 	}
 	b.StopTimer()
-	cpu := (cpuTime() - cpu0).Seconds() / float64(b.N)
 	perOp := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(n)/perOp, "persons/s")
 	b.ReportMetric(perOp*1e6/float64(n), "s/1M")
-	// On a shared machine the wall clock depends on the neighbours; the CPU
-	// time the process spent does not (much). Two idle cores give at best
-	// half of it as wall time.
-	b.ReportMetric(cpu*1e6/float64(n), "cpu-s/1M")
 	b.ReportMetric(float64(changed)/float64(b.N), "changed/op")
-}
-
-// cpuTime is the user and system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkRecordLabFile records a lab upload: 1,000 mixed tubes of 10

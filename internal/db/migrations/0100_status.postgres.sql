@@ -30,8 +30,9 @@ CREATE TABLE fact_packs (
     data       BYTEA NOT NULL
 );
 
--- One row per person who has ever had a fact or a decision other than plain
--- green. A person without a row is green, with no rule. version is the seq of
+-- One row per person whose decision was ever other than plain green (and on
+-- PostgreSQL every person Record wrote facts for: it inserts the row to lock
+-- it). A person without a row is green, with no rule. version is the seq of
 -- the person's last change-log entry (0: never changed).
 CREATE TABLE status (
     person_num    BIGINT PRIMARY KEY,
