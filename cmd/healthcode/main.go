@@ -48,6 +48,7 @@ func commands() []command {
 		{"audit", "audit log tools: verify", auditCmd},
 		{"keys", "code-signing keys: generate, rotate, list", keysCmd},
 		{"verify", "check a code offline against a trust list", verifyCmd},
+		{"loadgen", "measure a server against a bare net/http handler (docs/PERFORMANCE.md)", loadgenCmd},
 	}
 }
 

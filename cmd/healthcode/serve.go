@@ -41,6 +41,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	codeFlags(fs, &cfg)
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
 	fs.DurationVar(&cfg.AppealTTL, "appeal-ttl", 7*24*time.Hour, "how long a granted appeal lasts when the operator gives no end")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (never on --addr)")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
@@ -83,6 +84,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		url := "http://" + addr.String()
 		log.Info("listening", "addr", addr.String())
 		fmt.Fprintf(stdout, "healthcode is running at %s (API under %s/api/v1, metrics at /metrics)\n", url, url)
+		if pa := srv.PprofAddr(); pa != nil {
+			fmt.Fprintf(stdout, "profiler at http://%s/debug/pprof/\n", pa)
+		}
 		if *withDemo {
 			demo.Print(stdout, url, logins)
 		}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"sync"
 	"time"
@@ -65,6 +66,9 @@ type Config struct {
 	// AppealTTL is how long a granted appeal lasts when the operator gives
 	// no end (default 7 days).
 	AppealTTL time.Duration
+	// PprofAddr, when set, serves the Go profiler (/debug/pprof/) on a
+	// listener of its own at this address, never on the public one.
+	PprofAddr string
 }
 
 func (c *Config) defaults() {
@@ -120,6 +124,7 @@ type Server struct {
 	registry *prometheus.Registry
 	handler  http.Handler
 	workers  sync.WaitGroup
+	pprof    net.Addr
 }
 
 // New opens the store, migrates it and builds the services.
@@ -317,6 +322,18 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	}
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+	var ps *http.Server
+	if s.Config.PprofAddr != "" {
+		pln, err := net.Listen("tcp", s.Config.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("server: listen on %s for pprof: %w", s.Config.PprofAddr, err)
+		}
+		s.pprof = pln.Addr()
+		ps = &http.Server{Handler: pprofHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go ps.Serve(pln)
+		defer ps.Close()
+	}
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	s.Start(wctx)
 	errc := make(chan error, 1)
@@ -338,6 +355,22 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 		err = nil
 	}
 	return err
+}
+
+// PprofAddr is where the profiler listens (ListenAndServe with
+// Config.PprofAddr), or nil.
+func (s *Server) PprofAddr() net.Addr { return s.pprof }
+
+// pprofHandler serves the Go profiler on a mux of its own: the public
+// handler never routes to it.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // Close releases the store.

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/healthcode/healthcode/internal/loadgen"
+)
+
+// asBinary, set in the environment, makes the test binary run as
+// healthcode itself (TestMain), so that loadgen can start its children
+// from it.
+const asBinary = "HEALTHCODE_TEST_AS_BINARY"
+
+// TestLoadgenCommand runs `healthcode loadgen` as a user would: it starts
+// the bare handler and the server as child processes, measures briefly,
+// writes the table, the JSON report and the server's profiles, and stops
+// its children.
+func TestLoadgenCommand(t *testing.T) {
+	t.Setenv(asBinary, "1")
+	dir := t.TempDir()
+	var out, errs bytes.Buffer
+	err := realMain(context.Background(), []string{"loadgen", "--duration", "400ms", "--slice", "200ms", "--warmup", "50ms",
+		"--residents", "6", "--concurrency", "2", "--checkpoints", "2", "--paths", "code,verify",
+		"--json", filepath.Join(dir, "report.json"), "--profile", filepath.Join(dir, "prof")}, &out, &errs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	for _, s := range []string{"machine:", "bare", "code", "verify", "% of bare"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, out.String())
+		}
+	}
+	if !strings.Contains(errs.String(), "--otp-interval -1s --otp-per-day -1") {
+		t.Errorf("loadgen did not say how it started the server:\n%s", errs.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 3 {
+		t.Fatalf("results: %+v", rep.Results)
+	}
+	for _, r := range rep.Results {
+		if r.Errors != 0 || r.Requests == 0 {
+			t.Errorf("%s: %d requests, %d errors %v", r.Path, r.Requests, r.Errors, r.ErrorSamples)
+		}
+		if r.ServerCPUMicros <= 0 {
+			t.Errorf("%s: no CPU time of the answering process: %+v", r.Path, r)
+		}
+	}
+	for _, f := range []string{"code.cpu.pprof", "code.allocs.pprof", "verify.cpu.pprof", "verify.allocs.pprof"} {
+		if st, err := os.Stat(filepath.Join(dir, "prof", f)); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s: %v", f, err)
+		}
+	}
+}
+
+func TestLoadgenFlags(t *testing.T) {
+	if m, err := parseMix("verify=70, code=20,checkin=10"); err != nil || m["verify"] != 70 || m["code"] != 20 || m["checkin"] != 10 {
+		t.Fatalf("parseMix: %v %v", m, err)
+	}
+	for _, bad := range []string{"verify", "verify=x", "verify=-1"} {
+		if _, err := parseMix(bad); err == nil {
+			t.Errorf("parseMix(%q) accepted", bad)
+		}
+	}
+	err := realMain(context.Background(), []string{"loadgen", "--url", "http://127.0.0.1:1"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--admin-password") {
+		t.Fatalf("--url without a password: %v", err)
+	}
+}

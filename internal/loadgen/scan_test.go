@@ -1,0 +1,63 @@
+package loadgen
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// Every code is scanned once or twice, never more; the Rescan share twice,
+// the second time later and at another checkpoint.
+func TestScanList(t *testing.T) {
+	for _, rescan := range []float64{0, 0.3, 0.5, 1} {
+		g := &gen{cfg: &Config{URL: "http://x", Rescan: rescan, Concurrency: 4}, pop: &population{keys: []string{"k1", "k2", "k3"}}}
+		codes := make([]string, 1000)
+		for i := range codes {
+			codes[i] = fmt.Sprintf("JKM1:%04d", i)
+		}
+		scans := g.scanList(codes)
+		seen := map[string][]int{}
+		keyOf := map[string]string{}
+		for i, r := range scans {
+			c := strings.TrimSuffix(codeOf(r.body), `\r\n`)
+			seen[c] = append(seen[c], i)
+			if len(seen[c]) == 2 && keyOf[c] == r.token {
+				t.Fatalf("rescan %v: %s scanned twice at the same checkpoint", rescan, c)
+			}
+			keyOf[c] = r.token
+		}
+		twice := 0
+		for _, c := range codes {
+			switch n := len(seen[c]); n {
+			case 1:
+			case 2:
+				twice++
+				if seen[c][1]-seen[c][0] < 2 {
+					t.Errorf("rescan %v: %s scanned again at once", rescan, c)
+				}
+			default:
+				t.Fatalf("rescan %v: %s scanned %d times", rescan, c, n)
+			}
+		}
+		if want := int(rescan * 1000); twice < want-1 || twice > want+1 {
+			t.Errorf("rescan %v: %d of 1000 codes scanned twice", rescan, twice)
+		}
+		if len(scans) != 1000+twice {
+			t.Errorf("rescan %v: %d scans", rescan, len(scans))
+		}
+	}
+}
+
+func TestSpread(t *testing.T) {
+	got := spread([]string{"v", "v", "v", "v", "c", "c", "k"})
+	count := map[string]int{}
+	for _, x := range got {
+		count[x]++
+	}
+	if len(got) != 7 || count["v"] != 4 || count["c"] != 2 || count["k"] != 1 {
+		t.Fatalf("spread lost or made kinds: %v", got)
+	}
+	if got[0] == got[1] && got[1] == got[2] {
+		t.Fatalf("not spread: %v", got)
+	}
+}
