@@ -27,6 +27,7 @@ import (
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/venue"
+	"github.com/healthcode/healthcode/internal/web"
 )
 
 // Config is everything the product can be told at start.
@@ -90,6 +91,7 @@ type Server struct {
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
 	API         *api.Server
+	Web         *web.Server
 
 	// KeyCreated is true when this start generated the master key.
 	KeyCreated bool
@@ -146,6 +148,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 	}
+	s.Web, err = web.New(web.Deps{
+		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
+		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
+		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
+	})
+	if err != nil {
+		return nil, err
+	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.handler = s.routes()
 	return s, nil
@@ -197,6 +207,7 @@ func (s *Server) EnsureAdmin(ctx context.Context) (generated string, err error) 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", s.API.Handler(s.registry))
+	mux.Handle("/", s.Web.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

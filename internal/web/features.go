@@ -1,0 +1,33 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+// This file is where the pages of features built on the foundation meet
+// the console: their menu entries, routes and dashboard panels.
+
+func (s *Server) navList() []navEntry { return navEntries }
+
+func (s *Server) moreList() []navItem { return moreEntries }
+
+func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {}
+
+func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {
+	if err := s.registrationPanel(r, p, d); err != nil {
+		return err
+	}
+	return s.checkpointTiles(r, p, d)
+}
+
+// venueCounts is how many checked in at a venue, by hour.
+type venueCounts struct {
+	Chart string
+	Total int64
+}
+
+func (s *Server) venueCounts(r *http.Request, p *page, v *venue.Venue) (*venueCounts, error) {
+	return nil, nil
+}
