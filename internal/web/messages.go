@@ -81,7 +81,7 @@ var catalog = map[string][2]string{
 	"form.name":           {"姓名", "Name"},
 	"form.id_type":        {"证件类型", "ID type"},
 	"form.id_number":      {"证件号码", "ID number"},
-	"form.region":         {"居住地区", "Region"},
+	"form.region":         {"所在地区", "Region"},
 	"form.relation":       {"关系", "Relation"},
 	"form.phone":          {"手机号码", "Phone"},
 	"form.phone_optional": {"手机号码（可不填）", "Phone (optional)"},
