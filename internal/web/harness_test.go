@@ -165,7 +165,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tab opens a new tab of the shared browser sized like device, or skips
+// tab opens a new tab of the shared browser, sized width x height,, or skips
 // (fails under CI=true) when there is no Chromium.
 func tab(t *testing.T, width, height int64) context.Context {
 	t.Helper()
@@ -210,7 +210,9 @@ func tab(t *testing.T, width, height int64) context.Context {
 	if browserErr != nil {
 		t.Fatalf("start Chromium: %v", browserErr)
 	}
-	ctx, cancel := chromedp.NewContext(browserCtx)
+	// Each tab is its own browser context, like a separate phone: cookies
+	// ignore ports, so tabs of one profile would share sessions.
+	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
 		t.Fatal(err)
