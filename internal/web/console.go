@@ -79,7 +79,14 @@ type consoleLoginData struct {
 }
 
 func (s *Server) consoleLoginPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	return s.showConsoleLogin(w, r, p, http.StatusOK, consoleLoginData{Next: localPath(r.URL.Query().Get("next"), consolePath)})
+	next := localPath(r.URL.Query().Get("next"), consolePath)
+	if tok := cookie(r, operatorCookie); tok != "" {
+		if pr, err := s.Auth.Authenticate(r.Context(), tok); err == nil && pr.Kind == auth.Operator && strings.HasPrefix(next, consolePath) {
+			redirect(w, r, next)
+			return nil
+		}
+	}
+	return s.showConsoleLogin(w, r, p, http.StatusOK, consoleLoginData{Next: next})
 }
 
 func (s *Server) showConsoleLogin(w http.ResponseWriter, r *http.Request, p *page, status int, d consoleLoginData) error {
