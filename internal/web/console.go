@@ -28,6 +28,9 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/persons", s.console(auth.PersonWrite, s.createPerson))
 	mux.HandleFunc("GET /console/persons/{id}", s.console(auth.PersonRead, s.personPage))
 
+	mux.HandleFunc("GET /console/facts", s.console(auth.FactWrite, s.factsPage))
+	mux.HandleFunc("POST /console/facts", s.console(auth.FactWrite, s.recordFact))
+
 	mux.HandleFunc("GET /console/venues", s.console("", s.venuesPage))
 	mux.HandleFunc("POST /console/venues", s.console(auth.VenueWrite, s.createVenue))
 	mux.HandleFunc("GET /console/venues/{id}", s.console("", s.venuePage))
@@ -56,6 +59,7 @@ type navEntry struct {
 var navEntries = []navEntry{
 	{"nav.dashboard", "/console", ""},
 	{"nav.persons", "/console/persons", auth.PersonRead},
+	{"nav.facts", "/console/facts", auth.FactWrite},
 	{"nav.venues", "/console/venues", ""},
 	{"nav.checkpoints", "/console/checkpoints", auth.StatsRead},
 	{"nav.coverage", "/console/coverage", auth.StatsRead},

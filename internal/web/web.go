@@ -59,6 +59,7 @@ type Deps struct {
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
 	Outbox      *sms.Outbox
+	Facts       FactRecorder // the status service
 }
 
 // Server renders the pages.
