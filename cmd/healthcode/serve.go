@@ -38,6 +38,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Auth.OTPAttempts, "otp-attempts", 5, "wrong guesses before a one-time code is void")
 	fs.DurationVar(&cfg.Auth.OTPInterval, "otp-interval", time.Minute, "minimum time between codes to one phone (-1s: no limit, for load tests)")
 	fs.IntVar(&cfg.Auth.OTPPerDay, "otp-per-day", 10, "codes per phone per day (-1: no limit, for load tests)")
+	codeFlags(fs, &cfg)
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")

@@ -40,6 +40,23 @@ var docs = map[string]struct {
 	"GET /admin/outbox":                    {"Messages held by the default SMS provider, newest first; ?to=PHONE", "operator: outbox.read"},
 	"GET /admin/audit":                     {"The audit log in scope, newest first", "operator: audit.read"},
 	"GET /admin/coverage":                  {"The registration task table per town: population, target, registered, share; ?ratio=0.9", "operator: stats.read"},
+
+	"GET /trust-list":                                  {"The region's public code-signing keys {keys:[{kid, alg, public_key, issuer, not_before, not_after}]} (docs/CODE-FORMAT.md §9)", ""},
+	"GET /me/code":                                     {"A fresh dynamic code: {code, kind, color, masked_name, issued_at, expires_at}", "resident"},
+	"GET /me/code.png":                                 {"A fresh dynamic code as a QR image (?size=100..2000); expiry in X-Code-Expires-At", "resident"},
+	"GET /me/dependents/{id}/code":                     {"A fresh dynamic code of a dependent", "resident"},
+	"GET /me/dependents/{id}/code.png":                 {"A fresh dynamic code of a dependent as a QR image", "resident"},
+	"POST /me/dependents/{id}/care-code":               {"Issue a printable care code (爱心码) for a dependent: {id, code, masked_name, issued_at, expires_at, state}", "resident"},
+	"GET /me/dependents/{id}/care-codes":               {"A dependent's care codes, newest first", "resident"},
+	"GET /me/dependents/{id}/care-codes/{cid}/qr.png":  {"A dependent's valid care code as a QR image, for printing", "resident"},
+	"POST /me/dependents/{id}/care-codes/{cid}/revoke": {"Revoke a dependent's care code (idempotent)", "resident"},
+	"POST /admin/persons/{id}/care-code":               {"Issue a care code at a service desk; audited", "operator: person.write"},
+	"GET /admin/persons/{id}/care-codes":               {"A person's care codes; audited", "operator: person.read"},
+	"GET /admin/care-codes/{id}/qr.png":                {"Print a valid care code again; audited", "operator: person.write"},
+	"POST /admin/care-codes/{id}/revoke":               {"Revoke a care code (idempotent); audited", "operator: person.write"},
+	"POST /verify":                                     {"Verify a scanned code {code, temperature?} → {valid, admitted, color, masked_name, kind, issuer, expires_at, reasons[]}; an invalid code is a 200 with reasons", "API key: verify"},
+	"POST /verify/id":                                  {"Verify by identity number {id_type, id_number, temperature?}, same answer; audited; 404 id_not_registered", "API key: verify_id"},
+	"GET /verify/reasons":                              {"What each verification reason means, in zh-CN and English", ""},
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)

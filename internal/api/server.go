@@ -17,7 +17,9 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -45,6 +47,8 @@ type Server struct {
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
 	Outbox      *sms.Outbox
+	Codes       *codes.Service
+	CodeKeys    *keys.Store
 
 	metrics *metrics
 	routes  []route

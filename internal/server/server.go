@@ -21,9 +21,13 @@ import (
 	"github.com/healthcode/healthcode/internal/api"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/venue"
@@ -47,6 +51,19 @@ type Config struct {
 	// LocalRegions are regions the deployment knows that GB/T 2260 lacks;
 	// they are stored and then loaded at every start.
 	LocalRegions []region.Region
+
+	// Signed codes: lifetimes of dynamic and care codes (defaults 3 minutes
+	// and 14 days).
+	CodeTTL, CareCodeTTL time.Duration
+	// Colours is the status cache the codes answer colours from, Facts
+	// records temperature facts and Verifications the verification events.
+	// The status engine (status.Service) and the check-in recorder
+	// (checkin.Service) provide them once wired here; tests give fakes.
+	// Without Colours every person reads as never evaluated (green, version
+	// 0); without the others those records are not kept (logged at start).
+	Colours       codes.Colours
+	Facts         codes.FactRecorder
+	Verifications codes.VerificationRecorder
 }
 
 func (c *Config) defaults() {
@@ -90,6 +107,8 @@ type Server struct {
 	Persons     *person.Service
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
+	CodeKeys    *keys.Store
+	Codes       *codes.Service
 	API         *api.Server
 	Web         *web.Server
 
@@ -143,10 +162,31 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
 	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
+	codeCfg := codes.Config{Region: cfg.Region, TTL: cfg.CodeTTL, CareTTL: cfg.CareCodeTTL, CacheTTL: cfg.Auth.CacheTTL}
+	if s.CodeKeys, err = keys.Open(ctx, s.DB, s.Keys, keys.Config{Region: cfg.Region, Retain: codeCfg.MaxLifetime()}); err != nil {
+		return nil, err
+	}
+	if created, err := s.CodeKeys.EnsureKey(ctx, code.AlgEdDSA, "system"); err != nil {
+		return nil, err
+	} else if created {
+		s.Log.Info("generated the region's first code-signing key", "alg", code.AlgEdDSA, "kid", keys.KID(s.CodeKeys.Signer().KeyID()))
+	}
+	colours := cfg.Colours
+	if colours == nil {
+		colours = unevaluated{}
+	}
+	if cfg.Facts == nil || cfg.Verifications == nil {
+		s.Log.Warn("codes: no status engine or check-in recorder wired: checkpoint temperatures and verification events are not recorded")
+	}
+	if s.Codes, err = codes.New(ctx, codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
+		Checkpoints: s.Checkpoints, Colours: colours, Facts: cfg.Facts, Verifications: cfg.Verifications}, codeCfg); err != nil {
+		return nil, err
+	}
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
+		Codes: s.Codes, CodeKeys: s.CodeKeys,
 	}
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
@@ -223,6 +263,13 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
+// unevaluated is the status cache of a server without the status engine:
+// every person reads as never evaluated, which the status contract defines
+// as green, version 0.
+type unevaluated struct{}
+
+func (unevaluated) Colour(int64) (rules.Color, uint64) { return rules.Green, 0 }
+
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -232,6 +279,9 @@ func (s *Server) Registry() prometheus.Registerer { return s.registry }
 // Start runs the background workers until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
+	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
+	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
+	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.
