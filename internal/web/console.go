@@ -27,6 +27,9 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/persons", s.console(auth.PersonRead, s.personsPage))
 	mux.HandleFunc("POST /console/persons", s.console(auth.PersonWrite, s.createPerson))
 	mux.HandleFunc("GET /console/persons/{id}", s.console(auth.PersonRead, s.personPage))
+	mux.HandleFunc("POST /console/persons/{id}/care", s.console(auth.PersonWrite, s.issuePersonCare))
+	mux.HandleFunc("GET /console/care/{cid}", s.console(auth.PersonWrite, s.printCare))
+	mux.HandleFunc("POST /console/care/{cid}/revoke", s.console(auth.PersonWrite, s.revokePersonCare))
 
 	mux.HandleFunc("GET /console/facts", s.console(auth.FactWrite, s.factsPage))
 	mux.HandleFunc("POST /console/facts", s.console(auth.FactWrite, s.recordFact))

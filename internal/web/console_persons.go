@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
@@ -81,6 +84,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, p *page) e
 // personData is the person page.
 type personData struct {
 	Person personRow
+	Care   []*codes.CareCode
 }
 
 func (s *Server) personPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -89,7 +93,58 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, p *page) err
 		return err
 	}
 	d := personData{Person: s.personRow(p.Op, x)}
+	if d.Care, err = s.Codes.CareCodes(r.Context(), x.Num); err != nil {
+		return err
+	}
 	p.Title, p.NavOn, p.Data = d.Person.Name, "/console/persons", d
 	s.render(w, r, http.StatusOK, "console_person", p)
+	return nil
+}
+
+// careInScope is the operator's view of care codes: out of scope is not found.
+func careInScope(op *auth.Principal) func(*codes.CareCode) bool {
+	return func(c *codes.CareCode) bool { return op.InScope(c.Region) }
+}
+
+// issuePersonCare issues a care code at a service desk.
+func (s *Server) issuePersonCare(w http.ResponseWriter, r *http.Request, p *page) error {
+	x, err := s.Persons.GetByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !p.Op.InScope(x.Region) {
+		return apierr.NotFound("person_not_found", "no such person")
+	}
+	c, err := s.Codes.IssueCare(r.Context(), x, p.Op.Actor())
+	if err != nil {
+		return err
+	}
+	redirect(w, r, "/console/care/"+c.ID)
+	return nil
+}
+
+// printCare shows a care code for printing; a reprint hands out a
+// credential valid for days, so it is audited.
+func (s *Server) printCare(w http.ResponseWriter, r *http.Request, p *page) error {
+	c, err := s.Codes.CareCode(r.Context(), r.PathValue("cid"), careInScope(p.Op))
+	if err != nil {
+		return err
+	}
+	if c.State == codes.CareValid {
+		if err := audit.Record(r.Context(), s.DB, audit.Entry{At: s.now(), Actor: p.Op.Actor(), Action: "care_code.print",
+			Subject: "person:" + c.PersonID, Region: c.Region, Detail: map[string]any{"care_code": c.ID}}); err != nil {
+			return err
+		}
+	}
+	return s.showCarePrint(w, r, p, c, "/console/persons/"+c.PersonID)
+}
+
+func (s *Server) revokePersonCare(w http.ResponseWriter, r *http.Request, p *page) error {
+	c, err := s.Codes.RevokeCare(r.Context(), r.PathValue("cid"), p.Op.Actor(), careInScope(p.Op))
+	if err != nil {
+		return err
+	}
+	s.flash(w, r, "flash.care_revoked", "")
+	redirect(w, r, "/console/persons/"+c.PersonID)
 	return nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -29,5 +30,18 @@ type venueCounts struct {
 }
 
 func (s *Server) venueCounts(r *http.Request, p *page, v *venue.Venue) (*venueCounts, error) {
+	return nil, nil
+}
+
+// statusView is why a person has their colour, in the reader's language.
+type statusView struct {
+	Color   string
+	Rule    string
+	Reason  string
+	Advice  string
+	Updated time.Time
+}
+
+func (s *Server) statusOf(r *http.Request, p *page, num int64) (*statusView, error) {
 	return nil, nil
 }

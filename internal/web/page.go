@@ -33,8 +33,9 @@ type page struct {
 	Nav      []navItem
 	NavOn    string
 
-	Data   any
-	assets map[string]string
+	Data      any
+	MoreLinks []navItem // the resident's other pages, for the code page
+	assets    map[string]string
 	now    time.Time
 	loc    *time.Location
 }

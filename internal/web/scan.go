@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/idnum"
 )
 
@@ -12,6 +13,7 @@ func (s *Server) scanRoutes(mux *http.ServeMux) {
 
 type scanData struct {
 	Strings map[string]string
+	Reasons map[string]string
 	Types   []idnum.Type
 }
 
@@ -21,7 +23,17 @@ type scanData struct {
 // and never appears in a server log.
 func (s *Server) scanPage(w http.ResponseWriter, r *http.Request, p *page) error {
 	p.Title, p.Body = p.T("scan.title"), "scan"
-	p.Data = scanData{Strings: p.Lang.subset("js."), Types: idnum.Types()}
+	d := scanData{Strings: p.Lang.subset("js."), Reasons: map[string]string{}, Types: idnum.Types()}
+	// The scanner says why in the same words every device uses.
+	for _, x := range codes.Reasons() {
+		if t, ok := codes.ReasonText(x); ok {
+			d.Reasons[x] = t.ZH
+			if p.Lang == EN {
+				d.Reasons[x] = t.EN
+			}
+		}
+	}
+	p.Data = d
 	s.render(w, r, http.StatusOK, "scan", p)
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
@@ -60,6 +61,7 @@ type Deps struct {
 	Checkpoints *checkpoint.Service
 	Outbox      *sms.Outbox
 	Facts       FactRecorder // the status service
+	Codes       *codes.Service
 }
 
 // Server renders the pages.
@@ -219,12 +221,18 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *page, err error
 
 // render writes a page with its status.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	s.renderNamed(w, r, status, name, "page", p)
+}
+
+// renderNamed writes one template of a page's set: the whole page, or a
+// fragment that a script swaps in.
+func (s *Server) renderNamed(w http.ResponseWriter, r *http.Request, status int, name, tmpl string, p *page) {
 	t, ok := s.pages[name]
 	if !ok {
 		panic(fmt.Sprintf("web: no template %q", name))
 	}
 	var b strings.Builder
-	if err := t.ExecuteTemplate(&b, "page", p); err != nil {
+	if err := t.ExecuteTemplate(&b, tmpl, p); err != nil {
 		s.Log.ErrorContext(r.Context(), "template failed", "page", name, "err", err)
 		http.Error(w, "internal error / 服务器内部错误", http.StatusInternalServerError)
 		return

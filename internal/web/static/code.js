@@ -45,7 +45,9 @@
         left = document.getElementById("left");
         read();
         failures = 0;
-        document.body.className = document.body.className.replace(/\bband-\w+/g, "");
+        // The colour may have changed since the last code.
+        var band = document.getElementById("band");
+        if (band) band.className = "band " + card.getAttribute("data-color");
       })
       .catch(function () {
         failures++;
