@@ -36,8 +36,8 @@ type page struct {
 	Data      any
 	MoreLinks []navItem // the resident's other pages, for the code page
 	assets    map[string]string
-	now    time.Time
-	loc    *time.Location
+	now       time.Time
+	loc       *time.Location
 }
 
 type navItem struct {
