@@ -15,6 +15,7 @@ type scanData struct {
 	Strings map[string]string
 	Reasons map[string]string
 	Types   []idnum.Type
+	Offset  int // minutes east of UTC of the deployment's zone
 }
 
 // scanPage is the checkpoint scanner. It is a shell: the checkpoint's API
@@ -33,6 +34,8 @@ func (s *Server) scanPage(w http.ResponseWriter, r *http.Request, p *page) error
 			}
 		}
 	}
+	_, off := s.now().In(s.Config.Location).Zone()
+	d.Offset = off / 60
 	p.Data = d
 	s.render(w, r, http.StatusOK, "scan", p)
 	return nil

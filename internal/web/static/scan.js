@@ -113,6 +113,14 @@
 
   function reasonText(r) { return R[r] || r; }
 
+  // Times in the deployment's zone, whatever the tablet's zone is.
+  var offset = Number($("scanner").getAttribute("data-offset")) || 0;
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(ms) {
+    var d = new Date(ms + offset * 60000);
+    return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+  }
+
   function render(r) {
     if (r.status === 401 || r.status === 403) {
       showResult("invalid", t("key_invalid"), "", "");
@@ -140,7 +148,7 @@
     if (b.admitted) {
       detail = b.kind === "care" ? t("care") : b.kind === "id" ? t("by_id") : "";
       if (b.expires_at && b.kind !== "id") {
-        detail += (detail ? " · " : "") + t("valid_until", new Date(b.expires_at).toLocaleTimeString());
+        detail += (detail ? " · " : "") + t("valid_until", clock(Date.parse(b.expires_at)));
       }
     }
     showResult(fever ? "red" : b.color, word, b.masked_name || "", detail);
