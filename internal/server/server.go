@@ -283,6 +283,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
 	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
 	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
+	s.every(ctx, "count code shows", 15*time.Second, s.Web.FlushShows)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

@@ -104,9 +104,11 @@ type column struct {
 	Values []float64
 }
 
-// columnChart draws stacked columns over time (hours, days). Every label
-// is printed when there are few columns, every few otherwise.
-func columnChart(title string, ser []series, cols []column) string {
+// columnChart draws columns over time (hours, days): the series stacked,
+// or side by side when grouped (counts that do not add up, such as codes
+// shown and codes checked). Every label is printed when there are few
+// columns, every few otherwise.
+func columnChart(title string, ser []series, cols []column, grouped bool) string {
 	const (
 		left   = 48.0
 		right  = 12.0
@@ -121,11 +123,19 @@ func columnChart(title string, ser []series, cols []column) string {
 	}
 	width := left + right + colW*float64(max(n, 1))
 	height := top + plotH + bottom
+	if grouped && len(ser) > 1 {
+		colW = math.Max(colW, 10*float64(len(ser))+6)
+		width = left + right + colW*float64(max(n, 1))
+	}
 	maxV := 0.0
 	for _, c := range cols {
 		sum := 0.0
 		for _, v := range c.Values {
-			sum += v
+			if grouped {
+				sum = math.Max(sum, v)
+			} else {
+				sum += v
+			}
 		}
 		maxV = math.Max(maxV, sum)
 	}
@@ -151,6 +161,10 @@ func columnChart(title string, ser []series, cols []column) string {
 	for i, c := range cols {
 		x := left + colW*float64(i)
 		y := top + plotH
+		barW := colW - 4
+		if grouped && len(ser) > 1 {
+			barW = (colW - 4) / float64(len(ser))
+		}
 		for j, v := range c.Values {
 			h := plotH * v / axisMax
 			if h <= 0 {
@@ -161,9 +175,14 @@ func columnChart(title string, ser []series, cols []column) string {
 			if j < len(ser) {
 				col, name = ser[j].Color, ser[j].Name
 			}
-			y -= h
+			bx, by := x+2, y-h
+			if grouped && len(ser) > 1 {
+				bx = x + 2 + barW*float64(j)
+			} else {
+				y -= h
+			}
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`,
-				x+2, y, colW-4, h, col, html.EscapeString(c.Label), html.EscapeString(name), num(v))
+				bx, by, barW, h, col, html.EscapeString(c.Label), html.EscapeString(name), num(v))
 		}
 		if i%every == 0 {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle" font-size="11" fill="#555">%s</text>`,

@@ -63,25 +63,23 @@ func refreshMargin(ttl time.Duration) time.Duration {
 func (s *Server) issue(r *http.Request, p *page, accountID, depID string) (card, error) {
 	var iss codes.Issued
 	var err error
-	var num int64
+	var pr person.Profile
 	if depID == "" {
-		var pr person.Profile
 		if pr, err = s.Persons.Profile(r.Context(), accountID); err != nil {
 			return card{}, err
 		}
-		num = pr.Num
-		iss, err = s.Codes.Dynamic(pr)
 	} else {
 		var dep *person.Person
 		if dep, err = s.Persons.Dependent(r.Context(), accountID, depID); err != nil {
 			return card{}, err
 		}
-		num = dep.Num
-		iss, err = s.Codes.Dynamic(dep.Profile())
+		pr = dep.Profile()
 	}
-	if err != nil {
+	if iss, err = s.Codes.Dynamic(pr); err != nil {
 		return card{}, err
 	}
+	num := pr.Num
+	s.shows.add(iss.IssuedAt, pr.Region)
 	c := card{For: depID, Color: iss.Color.String(), Name: iss.MaskedName, Code: iss.Code, IssuedAt: iss.IssuedAt, ExpiresAt: iss.ExpiresAt}
 	if c.QR, err = qrSVGSized(iss.Code, codeQR, p.T("code.qr_label", iss.MaskedName), 4); err != nil {
 		return card{}, err

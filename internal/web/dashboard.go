@@ -85,3 +85,46 @@ func (s *Server) checkpointTiles(r *http.Request, p *page, d *dashboardData) err
 	}
 	return nil
 }
+
+// activityPanel is codes shown (and, with check-ins, codes verified) per
+// hour over the last day.
+func (s *Server) activityPanel(r *http.Request, p *page, d *dashboardData, extra ...hourSeries) error {
+	hs := hours(s.now(), s.Config.Location, 24)
+	lo, hi := p.Op.Bounds()
+	shows, err := s.showsPerHour(r.Context(), lo, hi, hs[0])
+	if err != nil {
+		return err
+	}
+	all := append([]hourSeries{{Name: p.T("dash.shows"), Color: chartGreen, Counts: shows}}, extra...)
+	var ser []series
+	for _, x := range all {
+		ser = append(ser, series{x.Name, x.Color})
+	}
+	tbl := &numTable{Head: []string{p.T("col.hour")}}
+	for _, x := range all {
+		tbl.Head = append(tbl.Head, x.Name)
+	}
+	var cols []column
+	var total int64
+	for _, h := range hs {
+		c := column{Label: h.Format("15")}
+		row := []string{h.Format("01-02 15:04")}
+		for _, x := range all {
+			n := x.Counts[h.UnixMilli()]
+			c.Values = append(c.Values, float64(n))
+			row = append(row, num(float64(n)))
+		}
+		total += shows[h.UnixMilli()]
+		cols = append(cols, c)
+		tbl.Rows = append(tbl.Rows, row)
+	}
+	d.Tiles = append(d.Tiles, tile{Label: p.T("dash.shows_today"), Value: num(float64(total))})
+	d.Panels = append(d.Panels, panel{Title: p.T("dash.activity"), Chart: columnChart(p.T("dash.activity"), ser, cols, true), Table: tbl})
+	return nil
+}
+
+// hourSeries is a count per hour start (unix ms).
+type hourSeries struct {
+	Name, Color string
+	Counts      map[int64]int64
+}

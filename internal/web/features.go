@@ -17,6 +17,9 @@ func (s *Server) moreList() []navItem { return moreEntries }
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {}
 
 func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {
+	if err := s.activityPanel(r, p, d); err != nil {
+		return err
+	}
 	if err := s.registrationPanel(r, p, d); err != nil {
 		return err
 	}

@@ -130,6 +130,10 @@ var catalog = map[string][2]string{
 	"dash.target":              {"申领目标", "Target"},
 	"dash.registrations":       {"各乡镇申领进度", "Registrations by town"},
 	"dash.checkpoints_enabled": {"已启用核验点", "Checkpoints enabled"},
+	"dash.shows":               {"亮码次数", "Codes shown"},
+	"dash.shows_today":         {"近24小时亮码", "Codes shown, 24 h"},
+	"dash.activity":            {"每小时亮码与核验", "Codes shown and checked per hour"},
+	"col.hour":                 {"小时", "Hour"},
 	"dash.numbers":             {"查看数字", "Show the numbers"},
 	"dash.empty":               {"暂无数据。", "No data yet."},
 

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/healthcode/healthcode/internal/auth"
 )
 
 func findCookie(res *http.Response, name string) *http.Cookie {
@@ -160,5 +162,48 @@ func TestPagesNeedTheirSession(t *testing.T) {
 	}
 	if st, body := e.get(c, "/no/such/page?lang=en"); st != 404 || !strings.Contains(body, "There is no such page") {
 		t.Fatalf("unknown page in English: %d", st)
+	}
+}
+
+// residentClient logs a phone in through the pages.
+func residentClient(t *testing.T, e *env, phone string) *http.Client {
+	t.Helper()
+	c := e.client()
+	_, body := e.get(c, "/login")
+	e.post(c, "/login/otp", url.Values{"phone": {phone}, "csrf": {csrfOf(body)}})
+	res, _ := e.post(c, "/login", url.Values{"phone": {phone}, "otp": {e.otp(phone)}, "csrf": {csrfOf(body)}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	return c
+}
+
+// Every code a page shows is counted for the dashboard, in the holder's
+// region, and only operators whose scope holds the region see it.
+func TestCodeShowsAreCounted(t *testing.T) {
+	e := newEnv(t, true)
+	c := residentClient(t, e, "13800000001") // 西津街道
+	for _, path := range []string{"/me", "/me/card", "/me/card"} {
+		if st, _ := e.get(c, path); st != 200 {
+			t.Fatalf("%s: %d", path, st)
+		}
+	}
+	admin := consoleClient(t, e, "admin", adminPassword)
+	_, body := e.get(admin, "/console")
+	if !strings.Contains(body, `<span class="tile-value">3</span><span class="tile-label">近24小时亮码</span>`) {
+		t.Fatalf("the dashboard does not count 3 shows:\n%s", body)
+	}
+	e.srv.Auth.SetPassword(t.Context(), "viewer", "a long password")
+	_, body = e.get(consoleClient(t, e, "viewer", "a long password"), "/console")
+	if !strings.Contains(body, `<span class="tile-value">3</span><span class="tile-label">近24小时亮码</span>`) {
+		t.Fatal("a city viewer does not see the shows")
+	}
+	admin2 := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
+	if _, err := e.srv.Auth.CreateOperator(t.Context(), admin2, auth.NewOperator{Username: "meilin", Password: "a long password", Role: "viewer", Region: "341881101"}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = e.get(consoleClient(t, e, "meilin", "a long password"), "/console")
+	if !strings.Contains(body, `<span class="tile-value">0</span><span class="tile-label">近24小时亮码</span>`) {
+		t.Fatal("a 梅林镇 viewer sees shows of 西津街道")
 	}
 }

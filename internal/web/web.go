@@ -72,6 +72,7 @@ type Server struct {
 	assets  map[string]string // file name -> versioned URL
 	handler http.Handler
 	now     func() time.Time
+	shows   showCounter
 
 	demoMu    sync.Mutex
 	demo      bool
