@@ -20,6 +20,7 @@ import (
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/keys"
+	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -49,6 +50,7 @@ type Server struct {
 	Outbox      *sms.Outbox
 	Codes       *codes.Service
 	CodeKeys    *keys.Store
+	NAT         *nat.Service
 
 	metrics *metrics
 	routes  []route

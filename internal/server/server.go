@@ -25,6 +25,7 @@ import (
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/keys"
+	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -109,6 +110,7 @@ type Server struct {
 	Checkpoints *checkpoint.Service
 	CodeKeys    *keys.Store
 	Codes       *codes.Service
+	NAT         *nat.Service
 	API         *api.Server
 	Web         *web.Server
 
@@ -182,12 +184,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Checkpoints: s.Checkpoints, Colours: colours, Facts: cfg.Facts, Verifications: cfg.Verifications}, codeCfg); err != nil {
 		return nil, err
 	}
+	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: cfg.Facts, Codes: s.Codes, Keys: s.CodeKeys},
+		nat.Config{Region: cfg.Region}, s.Log)
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 		Codes: s.Codes, CodeKeys: s.CodeKeys,
 	}
+	s.API.NAT = s.NAT
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -283,6 +288,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
 	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
 	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
+	s.every(ctx, "nat: record facts of results left pending", time.Minute, s.NAT.RecordPending)
 	s.every(ctx, "count code shows", 15*time.Second, s.Web.FlushShows)
 }
 
