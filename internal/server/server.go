@@ -197,7 +197,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
-		Codes: s.Codes,
+		Codes: s.Codes, NAT: s.NAT, Facts: cfg.Facts,
 	})
 	if err != nil {
 		return nil, err

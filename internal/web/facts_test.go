@@ -11,6 +11,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/server"
 	"github.com/healthcode/healthcode/internal/status"
 )
 
@@ -42,6 +43,9 @@ func (r *recorder) Record(_ context.Context, facts ...status.NewFact) (int, erro
 	}
 	return n, nil
 }
+
+// withFacts wires a fact recorder in place of the status engine.
+func withFacts(r *recorder) envOpt { return func(c *server.Config) { c.Facts = r } }
 
 func consoleClient(t *testing.T, e *env, username, password string) *http.Client {
 	t.Helper()

@@ -10,9 +10,16 @@ import (
 // This file is where the pages of features built on the foundation meet
 // the console: their menu entries, routes and dashboard panels.
 
-func (s *Server) navList() []navEntry { return navEntries }
+func (s *Server) navList() []navEntry {
+	// The feature pages go after persons and facts, before the tables.
+	out := append([]navEntry{}, navEntries[:3]...)
+	out = append(out, natNav...)
+	return append(out, navEntries[3:]...)
+}
 
-func (s *Server) moreList() []navItem { return moreEntries }
+func (s *Server) moreList() []navItem {
+	return append(append([]navItem{}, moreEntries...), navItem{"more.tests", "/me/tests"})
+}
 
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {}
 

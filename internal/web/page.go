@@ -166,6 +166,12 @@ var funcs = template.FuncMap{
 		return out
 	},
 	"join": strings.Join,
+	"deref": func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	},
 	"svg":  func(s string) template.HTML { return template.HTML(s) }, // only for SVG this package draws
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}

@@ -27,6 +27,7 @@ import (
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
@@ -62,6 +63,7 @@ type Deps struct {
 	Outbox      *sms.Outbox
 	Facts       FactRecorder // the status service
 	Codes       *codes.Service
+	NAT         *nat.Service
 }
 
 // Server renders the pages.
@@ -175,6 +177,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.venueRoutes(mux)
 	s.scanRoutes(mux)
+	s.natRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
