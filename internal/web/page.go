@@ -172,7 +172,7 @@ var funcs = template.FuncMap{
 		}
 		return *t
 	},
-	"svg":  func(s string) template.HTML { return template.HTML(s) }, // only for SVG this package draws
+	"svg": func(s string) template.HTML { return template.HTML(s) }, // only for SVG this package draws
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
