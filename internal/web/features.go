@@ -27,6 +27,9 @@ func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) err
 	if err := s.activityPanel(r, p, d); err != nil {
 		return err
 	}
+	if err := s.testsPanel(r, p, d); err != nil {
+		return err
+	}
 	if err := s.registrationPanel(r, p, d); err != nil {
 		return err
 	}
