@@ -40,6 +40,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Auth.OTPPerDay, "otp-per-day", 10, "codes per phone per day (-1: no limit, for load tests)")
 	codeFlags(fs, &cfg)
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
+	fs.DurationVar(&cfg.AppealTTL, "appeal-ttl", 7*24*time.Hour, "how long a granted appeal lasts when the operator gives no end")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")

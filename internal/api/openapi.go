@@ -81,6 +81,20 @@ var docs = map[string]struct {
 	"POST /admin/nat/alerts/{id}/ack":                      {"Take an alert in hand", "operator: alert.read"},
 	"GET /admin/nat/tasks":                                 {"Retest and resample tasks of persons in scope (masked), newest first; ?kind=, ?open=true, ?region=, ?limit=, ?after=; audited", "operator: person.read"},
 	"GET /admin/nat/coverage":                              {"应检未检: residents without a negative result in the last ?hours=48, counts per town and a page of them (masked); ?region=, ?after=, ?limit=; audited", "operator: person.read"},
+	"POST /admin/facts":                                    {"Append a fact {person_id, kind, at, until?, attrs, source?, key?}; the colour is recomputed before the answer", "operator: fact.write, or API key with facts:KIND"},
+	"GET /admin/rules":                                     {"The active rule set, every version, the activation history and the latest recompute", "operator: rules.read"},
+	"POST /admin/rules":                                    {"Store a new rule-set version (body: the set); 400 rules_invalid lists error.problems", "operator: rules.write"},
+	"GET /admin/rules/recompute":                           {"Progress of the latest recompute: done/total, started, finished", "operator: rules.read"},
+	"GET /admin/rules/{version}":                           {"A stored rule-set version", "operator: rules.read"},
+	"POST /admin/rules/{version}/dry-run":                  {"Who in your scope would change from which colour to which under a version; a masked sample", "operator: rules.write"},
+	"POST /admin/rules/{version}/activate":                 {"Activate a version (audited); everyone is recomputed in the background", "operator: rules.activate"},
+	"GET /admin/stats":                                     {"Colour counts per town in scope", "operator: stats.read"},
+	"GET /admin/appeals":                                   {"The appeals queue in scope, oldest first; ?state=pending|granted|rejected", "operator: appeal.decide"},
+	"POST /admin/appeals/{id}/decision":                    {"Decide an appeal: {decision: granted|rejected, note, until?}", "operator: appeal.decide"},
+	"POST /me/declarations":                                {"Daily health declaration: {temperature?, symptoms?, exposure?, person_id?}", "resident"},
+	"GET /me/facts":                                        {"The resident's (or a dependent's, ?person_id=) records with their ids, newest first", "resident"},
+	"POST /me/appeals":                                     {"Appeal a colour: {reason, evidence: [fact ids of own test results], person_id?}", "resident"},
+	"GET /me/appeals":                                      {"The appeals this account filed", "resident"},
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)

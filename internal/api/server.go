@@ -24,6 +24,7 @@ import (
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -51,6 +52,7 @@ type Server struct {
 	Codes       *codes.Service
 	CodeKeys    *keys.Store
 	NAT         *nat.Service
+	Status      *status.Service
 
 	metrics *metrics
 	routes  []route

@@ -28,9 +28,9 @@ import (
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
-	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
 	"github.com/healthcode/healthcode/internal/web"
 )
@@ -56,15 +56,16 @@ type Config struct {
 	// Signed codes: lifetimes of dynamic and care codes (defaults 3 minutes
 	// and 14 days).
 	CodeTTL, CareCodeTTL time.Duration
-	// Colours is the status cache the codes answer colours from, Facts
-	// records temperature facts and Verifications the verification events.
-	// The status engine (status.Service) and the check-in recorder
-	// (checkin.Service) provide them once wired here; tests give fakes.
-	// Without Colours every person reads as never evaluated (green, version
-	// 0); without the others those records are not kept (logged at start).
+	// Colours, Facts and Verifications replace, for tests, the status cache
+	// the codes answer colours from, the recorder of temperature facts and
+	// the recorder of verification events; nil means the product's own
+	// (status.Service, status.Service, checkin.Service).
 	Colours       codes.Colours
 	Facts         codes.FactRecorder
 	Verifications codes.VerificationRecorder
+	// AppealTTL is how long a granted appeal lasts when the operator gives
+	// no end (default 7 days).
+	AppealTTL time.Duration
 }
 
 func (c *Config) defaults() {
@@ -111,6 +112,7 @@ type Server struct {
 	CodeKeys    *keys.Store
 	Codes       *codes.Service
 	NAT         *nat.Service
+	Status      *status.Service
 	API         *api.Server
 	Web         *web.Server
 
@@ -162,6 +164,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
+	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
+		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL}); err != nil {
+		return nil, err
+	}
 	s.Venues = venue.New(s.DB, s.Regions)
 	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
 	codeCfg := codes.Config{Region: cfg.Region, TTL: cfg.CodeTTL, CareTTL: cfg.CareCodeTTL, CacheTTL: cfg.Auth.CacheTTL}
@@ -173,18 +179,22 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	} else if created {
 		s.Log.Info("generated the region's first code-signing key", "alg", code.AlgEdDSA, "kid", keys.KID(s.CodeKeys.Signer().KeyID()))
 	}
-	colours := cfg.Colours
+	// Tests may put fakes in the Config; the product uses its own services.
+	colours, facts, verifications := cfg.Colours, cfg.Facts, cfg.Verifications
 	if colours == nil {
-		colours = unevaluated{}
+		colours = s.Status
 	}
-	if cfg.Facts == nil || cfg.Verifications == nil {
-		s.Log.Warn("codes: no status engine or check-in recorder wired: checkpoint temperatures and verification events are not recorded")
+	if facts == nil {
+		facts = s.Status
+	}
+	if verifications == nil {
+		s.Log.Warn("codes: no check-in recorder wired: verification events are not recorded")
 	}
 	if s.Codes, err = codes.New(ctx, codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
-		Checkpoints: s.Checkpoints, Colours: colours, Facts: cfg.Facts, Verifications: cfg.Verifications}, codeCfg); err != nil {
+		Checkpoints: s.Checkpoints, Colours: colours, Facts: facts, Verifications: verifications}, codeCfg); err != nil {
 		return nil, err
 	}
-	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: cfg.Facts, Codes: s.Codes, Keys: s.CodeKeys},
+	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys},
 		nat.Config{Region: cfg.Region}, s.Log)
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
@@ -193,11 +203,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Codes: s.Codes, CodeKeys: s.CodeKeys,
 	}
 	s.API.NAT = s.NAT
+	s.API.Status = s.Status
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
-		Codes: s.Codes, NAT: s.NAT, Facts: cfg.Facts,
+		Codes: s.Codes, NAT: s.NAT, Facts: facts, Status: s.Status,
 	})
 	if err != nil {
 		return nil, err
@@ -269,13 +280,6 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// unevaluated is the status cache of a server without the status engine:
-// every person reads as never evaluated, which the status contract defines
-// as green, version 0.
-type unevaluated struct{}
-
-func (unevaluated) Colour(int64) (rules.Color, uint64) { return rules.Green, 0 }
-
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -289,6 +293,10 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
 	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
 	s.every(ctx, "nat: record facts of results left pending", time.Minute, s.NAT.RecordPending)
+	s.every(ctx, "status cache tail", 250*time.Millisecond, s.Status.Tail)
+	s.every(ctx, "status scheduler", time.Second, s.Status.RunDue)
+	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
+	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 	s.every(ctx, "count code shows", 15*time.Second, s.Web.FlushShows)
 }
 

@@ -85,6 +85,8 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, p *page) e
 type personData struct {
 	Person personRow
 	Care   []*codes.CareCode
+	Status *statusView
+	Facts  []factView
 }
 
 func (s *Server) personPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -94,6 +96,9 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, p *page) err
 	}
 	d := personData{Person: s.personRow(p.Op, x)}
 	if d.Care, err = s.Codes.CareCodes(r.Context(), x.Num); err != nil {
+		return err
+	}
+	if err := s.personStatus(r, p, x.Num, &d); err != nil {
 		return err
 	}
 	p.Title, p.NavOn, p.Data = d.Person.Name, "/console/persons", d

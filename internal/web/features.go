@@ -13,17 +13,22 @@ import (
 func (s *Server) navList() []navEntry {
 	// The feature pages go after persons and facts, before the tables.
 	out := append([]navEntry{}, navEntries[:3]...)
+	out = append(out, statusNav...)
 	out = append(out, natNav...)
 	return append(out, navEntries[3:]...)
 }
 
 func (s *Server) moreList() []navItem {
-	return append(append([]navItem{}, moreEntries...), navItem{"more.tests", "/me/tests"})
+	out := append(append([]navItem{}, moreEntries...), statusMore...)
+	return append(out, navItem{"more.tests", "/me/tests"})
 }
 
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {}
 
 func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {
+	if err := s.colourPanel(r, p, d); err != nil {
+		return err
+	}
 	if err := s.activityPanel(r, p, d); err != nil {
 		return err
 	}
@@ -48,13 +53,10 @@ func (s *Server) venueCounts(r *http.Request, p *page, v *venue.Venue) (*venueCo
 
 // statusView is why a person has their colour, in the reader's language.
 type statusView struct {
-	Color   string
-	Rule    string
-	Reason  string
-	Advice  string
-	Updated time.Time
-}
-
-func (s *Server) statusOf(r *http.Request, p *page, num int64) (*statusView, error) {
-	return nil, nil
+	Color    string
+	Rule     string
+	Reason   string
+	Advice   string
+	Updated  time.Time
+	NextEval time.Time
 }

@@ -166,6 +166,7 @@ var funcs = template.FuncMap{
 		return out
 	},
 	"join": strings.Join,
+	"list": func(v ...string) []string { return v },
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}

@@ -32,6 +32,7 @@ import (
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -64,6 +65,7 @@ type Deps struct {
 	Facts       FactRecorder // the status service
 	Codes       *codes.Service
 	NAT         *nat.Service
+	Status      *status.Service
 }
 
 // Server renders the pages.
@@ -178,6 +180,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.venueRoutes(mux)
 	s.scanRoutes(mux)
 	s.natRoutes(mux)
+	s.statusRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
