@@ -75,6 +75,11 @@ func newEnv(t *testing.T, withDemo bool, opts ...envOpt) *env {
 			t.Fatal(err)
 		}
 	}
+	// The background workers: status recompute and scheduler, code-show
+	// counts, ... as `serve` runs them.
+	wctx, stop := context.WithCancel(context.Background())
+	srv.Start(wctx)
+	t.Cleanup(stop)
 	hs := httptest.NewUnstartedServer(srv.Handler())
 	hs.Listener.Close()
 	hs.Listener = ln

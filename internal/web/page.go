@@ -14,6 +14,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/region"
 )
 
 // page is what every template receives.
@@ -36,6 +37,7 @@ type page struct {
 	Data      any
 	MoreLinks []navItem // the resident's other pages, for the code page
 	assets    map[string]string
+	regions   *region.Table
 	now       time.Time
 	loc       *time.Location
 }
@@ -45,7 +47,7 @@ type navItem struct {
 }
 
 func (s *Server) newPage(r *http.Request) *page {
-	return &page{Lang: langOf(r), Path: r.URL.RequestURI(), assets: s.assets, now: s.now(), loc: s.Config.Location, Body: "resident"}
+	return &page{Lang: langOf(r), Path: r.URL.RequestURI(), assets: s.assets, regions: s.Regions, now: s.now(), loc: s.Config.Location, Body: "resident"}
 }
 
 // T is the message key in the page's language.
@@ -110,6 +112,14 @@ func (p *page) Date(t time.Time) string {
 		return "—"
 	}
 	return t.In(p.loc).Format("2006-01-02")
+}
+
+// Region is the short name of a region code.
+func (p *page) Region(code string) string {
+	if r, ok := p.regions.Lookup(code); ok {
+		return r.Name
+	}
+	return code
 }
 
 // Now is the page's time.

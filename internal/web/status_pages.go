@@ -624,11 +624,14 @@ func (s *Server) colourPanel(r *http.Request, p *page, d *dashboardData) error {
 
 // prettyJSON is a rule set as an operator edits it.
 func prettyJSON(v any) string {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // conditions hold && and >, and read as written
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return ""
 	}
-	return string(b)
+	return b.String()
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
