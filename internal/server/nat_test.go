@@ -24,7 +24,7 @@ import (
 
 // The nat tests wire in-memory stand-ins for the status engine (a recorder
 // evaluated with the real default rules) and the codes service (real signed
-// codes). The lead adds the end-to-end test with the real services at merge.
+// codes); e2e_test.go runs the same flows with the real services.
 
 type natEnv struct {
 	*env
