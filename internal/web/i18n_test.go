@@ -9,8 +9,13 @@ import (
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -73,6 +78,25 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 	}
 	for _, k := range venue.Kinds {
 		dynamic = append(dynamic, "kind."+k)
+	}
+	for _, c := range []rules.Color{rules.Green, rules.Yellow, rules.Red} {
+		dynamic = append(dynamic, "color."+c.String())
+	}
+	for _, st := range []string{status.AppealPending, status.AppealGranted, status.AppealRejected} {
+		dynamic = append(dynamic, "appeal."+st)
+	}
+	for _, st := range []string{codes.CareValid, codes.CareRevoked, codes.CareExpired} {
+		dynamic = append(dynamic, "care.state."+st)
+	}
+	for _, r := range []string{nat.Pending, nat.Negative, nat.Positive, fact.ResultMixedPositive, nat.Invalid} {
+		dynamic = append(dynamic, "result."+r)
+	}
+	for _, st := range []string{"open", "full", "sealed", "transferred", "reported"} {
+		dynamic = append(dynamic, "tube.state."+st)
+	}
+	for _, k := range []string{"task.retest", "task.resample", "report.accepted", "report.unchanged", "report.corrected",
+		"job.running", "job.done", "job.superseded"} {
+		dynamic = append(dynamic, k)
 	}
 	for _, k := range dynamic {
 		if _, ok := catalog[k]; !ok {
