@@ -40,6 +40,15 @@ var docs = map[string]struct {
 	"GET /admin/outbox":                    {"Messages held by the default SMS provider, newest first; ?to=PHONE", "operator: outbox.read"},
 	"GET /admin/audit":                     {"The audit log in scope, newest first", "operator: audit.read"},
 	"GET /admin/coverage":                  {"The registration task table per town: population, target, registered, share; ?ratio=0.9", "operator: stats.read"},
+
+	"POST /checkins":                     {"Check in at a venue: {venue_token, dependents?: [person ids]} → {venue_name, checked_in_at, color}; answered once durable", "resident"},
+	"GET /admin/venues/{id}/counts":      {"Check-ins per hour at a venue, never who: ?from&to (RFC 3339, default the last 24 h, at most 31 days)", "operator: stats.read"},
+	"POST /admin/tracing":                {"Start a tracing run: {person_ids[] | venue_id, from, to; lookback?, window?} → {id, status}", "operator: tracing.run"},
+	"GET /admin/tracing/{id}":            {"A tracing run: status, progress and a page of its report (?after&limit); audited", "operator: tracing.run"},
+	"GET /admin/tracing/{id}/report.csv": {"The run's report as CSV, names masked (?lang=zh|en for the header); audited", "operator: tracing.run"},
+	"GET /admin/tasks":                   {"Follow-up tasks in scope, oldest first: ?status&region&operator_id&after&limit; audited", "operator: task.write"},
+	"POST /admin/tasks/{id}/assign":      {"Assign a task to a grid worker whose region covers the person's: {operator_id}", "operator: task.write"},
+	"POST /admin/tasks/{id}/visited":     {"Close a task after the visit: {note}", "operator: task.write"},
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)

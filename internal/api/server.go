@@ -16,11 +16,13 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -45,6 +47,8 @@ type Server struct {
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
 	Outbox      *sms.Outbox
+	Checkins    *checkin.Service
+	Tracing     *tracing.Service
 
 	metrics *metrics
 	routes  []route

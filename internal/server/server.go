@@ -20,12 +20,15 @@ import (
 
 	"github.com/healthcode/healthcode/internal/api"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -46,6 +49,25 @@ type Config struct {
 	// LocalRegions are regions the deployment knows that GB/T 2260 lacks;
 	// they are stored and then loaded at every start.
 	LocalRegions []region.Region
+
+	// Retention is how long check-ins and verifications are kept (default 28 days).
+	Retention time.Duration
+	// GroupCommitDelay is how long a check-in waits for others to share its
+	// transaction (default 2 ms).
+	GroupCommitDelay time.Duration
+	// Tracing defaults: lookback (14 days) and overlap window (30 minutes),
+	// and windows per venue kind.
+	TracingLookback time.Duration
+	TracingWindow   time.Duration
+	TracingWindows  map[string]time.Duration
+	// Colours and Facts are the status engine (issue 3): check-ins answer
+	// with its cached colour, tracing records contact.companion facts
+	// through it. Until it is wired in here they may be given by the caller
+	// (tests give fakes); without them a check-in answers green, as the
+	// status contract does for a person never evaluated, and a tracing run
+	// keeps its report and tasks but fails at the facts, saying why.
+	Colours checkin.Colours
+	Facts   tracing.Facts
 }
 
 func (c *Config) defaults() {
@@ -89,6 +111,8 @@ type Server struct {
 	Persons     *person.Service
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
+	Checkins    *checkin.Service
+	Tracing     *tracing.Service
 	API         *api.Server
 
 	// KeyCreated is true when this start generated the master key.
@@ -141,15 +165,38 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
 	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
+	colours := cfg.Colours
+	if colours == nil {
+		colours = neverEvaluated{}
+	}
+	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colours, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention})
+	if err = s.Checkins.Prepare(ctx); err != nil {
+		return nil, err
+	}
+	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, cfg.Facts, tracing.Config{
+		Lookback: cfg.TracingLookback, Window: cfg.TracingWindow, Windows: cfg.TracingWindows,
+		MaxLookback: s.Checkins.Retention(), Log: s.Log,
+	}); err != nil {
+		return nil, err
+	}
+	s.Tracing.Start()
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
+		Checkins: s.Checkins, Tracing: s.Tracing,
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.handler = s.routes()
 	return s, nil
 }
+
+// neverEvaluated answers every colour as the status contract does for a
+// person the engine has never evaluated (green, version 0): the truth on a
+// node without a status engine.
+type neverEvaluated struct{}
+
+func (neverEvaluated) Colour(int64) (rules.Color, uint64) { return rules.Green, 0 }
 
 func saveLocalRegions(ctx context.Context, d *db.DB, rs []region.Region) error {
 	return d.InTx(ctx, func(tx db.Tx) error {
@@ -221,6 +268,7 @@ func (s *Server) Registry() prometheus.Registerer { return s.registry }
 // Start runs the background workers until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
+	s.every(ctx, "purge old check-ins and verifications", time.Hour, s.Checkins.Purge)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.
@@ -276,8 +324,16 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	return err
 }
 
-// Close releases the store.
+// Close releases the store. The tracing worker hands its run back to the
+// queue, and the group-commit writers commit and answer whatever is queued
+// before the store closes, so nothing acknowledged is lost.
 func (s *Server) Close() error {
+	if s.Tracing != nil {
+		s.Tracing.Close()
+	}
+	if s.Checkins != nil {
+		s.Checkins.Close()
+	}
 	if s.DB != nil {
 		return s.DB.Close()
 	}

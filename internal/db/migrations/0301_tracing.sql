@@ -1,0 +1,63 @@
+-- Tracing runs, their reports, and the follow-up tasks they create.
+
+-- A run is queued by an operator and executed by whichever node claims it;
+-- lease_until lets another node take over a run whose node died.
+CREATE TABLE tracing_runs (
+    id          TEXT PRIMARY KEY,
+    region_code TEXT NOT NULL,    -- the scope of the operator who started it
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    params      TEXT NOT NULL,    -- JSON: cases or venue window, lookback, windows
+    status      TEXT NOT NULL,    -- queued, running, done, failed
+    total       BIGINT NOT NULL,  -- cases (or venue windows) to walk
+    done        BIGINT NOT NULL,
+    companions  BIGINT NOT NULL,
+    facts       BIGINT NOT NULL,  -- contact.companion facts newly recorded
+    tasks       BIGINT NOT NULL,  -- follow-up tasks newly opened
+    error       TEXT NOT NULL,
+    started_at  BIGINT,
+    finished_at BIGINT,
+    lease_until BIGINT,
+    node        TEXT
+);
+CREATE INDEX tracing_runs_status ON tracing_runs (status, created_at);
+CREATE INDEX tracing_runs_region ON tracing_runs (region_code, created_at);
+
+-- The report: one row per (companion, case), with the latest encounter.
+-- case_num is 0 for a venue window without a known case.
+CREATE TABLE tracing_contacts (
+    run_id          TEXT NOT NULL REFERENCES tracing_runs (id),
+    seq             BIGINT NOT NULL,
+    person_num      BIGINT NOT NULL,
+    person_region   TEXT NOT NULL,
+    case_num        BIGINT NOT NULL,
+    place           BIGINT NOT NULL,
+    case_at         BIGINT NOT NULL,
+    person_at       BIGINT NOT NULL,
+    overlap_minutes BIGINT NOT NULL,
+    encounters      BIGINT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+
+-- Follow-up tasks for the grid worker of a person's residential region.
+-- A person has at most one unvisited task of a kind, however many runs or
+-- cases find them.
+CREATE TABLE followup_tasks (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,    -- 'companion'
+    person_num  BIGINT NOT NULL,
+    region_code TEXT NOT NULL,
+    run_id      TEXT NOT NULL,
+    case_num    BIGINT NOT NULL,
+    exposure_at BIGINT NOT NULL,
+    status      TEXT NOT NULL,    -- open, assigned, visited
+    operator_id TEXT,
+    note        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    assigned_at BIGINT,
+    assigned_by TEXT,
+    visited_at  BIGINT,
+    visited_by  TEXT
+);
+CREATE UNIQUE INDEX followup_tasks_open ON followup_tasks (person_num, kind) WHERE status <> 'visited';
+CREATE INDEX followup_tasks_region ON followup_tasks (region_code, created_at);
