@@ -62,9 +62,9 @@ type writer struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	// batches and requests committed, for the metrics and the tests that
-	// check requests really share transactions.
-	batches, requests atomic.Int64
+	// Requests accepted, and batches and requests committed: for the tests
+	// that check requests really share transactions.
+	accepted, batches, requests atomic.Int64
 }
 
 func newWriter(d *db.DB, delay time.Duration, maxBatch, writers int) *writer {
@@ -87,6 +87,7 @@ func (w *writer) submit(ctx context.Context, p *pending) error {
 	}
 	select {
 	case w.in <- p:
+		w.accepted.Add(1)
 	case <-ctx.Done():
 		w.mu.RUnlock()
 		return ctx.Err()

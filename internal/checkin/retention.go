@@ -18,9 +18,9 @@ var presenceTables = []string{"checkins", "verifications"}
 const (
 	dayMs = int64(24 * time.Hour / time.Millisecond)
 	// daysAhead is how many days of partitions exist before they are needed,
-	// so a purge worker that stops for a while does not send rows to the
-	// default partition.
-	daysAhead = 7
+	// so an hourly purge worker that stops for a while does not send rows to
+	// the default partition.
+	daysAhead = 3
 	// purgeBatch is the rows one SQLite delete removes; at a few
 	// milliseconds each, writers queued behind it barely notice.
 	purgeBatch = 2000
@@ -49,11 +49,13 @@ func (s *Service) Purge(ctx context.Context) error {
 	return err
 }
 
-// Prepare creates the daily partitions (PostgreSQL) from the start of the
-// retention period to a week ahead. It does nothing on SQLite.
+// Prepare creates the daily partitions (PostgreSQL) from today to a few
+// days ahead. Past days need none: rows are written as they happen (a row
+// from a skewed clock lands in the default partition and is purged from
+// there). It does nothing on SQLite.
 func (s *Service) Prepare(ctx context.Context) error {
 	now := s.now()
-	return s.EnsureDays(ctx, now.Add(-s.cfg.Retention), now.Add(daysAhead*24*time.Hour))
+	return s.EnsureDays(ctx, now, now.Add(daysAhead*24*time.Hour))
 }
 
 // EnsureDays creates the daily partitions (PostgreSQL) covering [from, to].
