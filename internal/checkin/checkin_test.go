@@ -151,7 +151,7 @@ func TestPurgeRemovesExactlyTheOldRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		ages := []time.Duration{
-			60 * 24 * time.Hour, // before every partition: the default partition on PostgreSQL
+			60 * 24 * time.Hour,                                           // before every partition: the default partition on PostgreSQL
 			40 * 24 * time.Hour, 30 * 24 * time.Hour, 29 * 24 * time.Hour, // whole days that get dropped
 			28*24*time.Hour + 3*time.Hour, 28*24*time.Hour + time.Millisecond, // the cut day, before the cutoff
 			28 * 24 * time.Hour, // at the cutoff: kept
