@@ -169,12 +169,12 @@ func TestPurgeRemovesExactlyTheOldRows(t *testing.T) {
 				p.checkins = append(p.checkins, row{place: 1, at: at, person: int64(1000*i + j + 1)})
 			}
 			if err := d.InTx(ctx, func(tx db.Tx) error {
-				return insert(ctx, tx, []*pending{{verif: &verRow{at: at, place: 2, person: int64(i + 1), keyID: "k", kind: "id"}}})
+				return insert(ctx, d.Engine(), tx, []*pending{{verif: &verRow{at: at, place: 2, person: int64(i + 1), keyID: "k", kind: "id"}}})
 			}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := d.InTx(ctx, func(tx db.Tx) error { return insert(ctx, tx, []*pending{&p}) }); err != nil {
+		if err := d.InTx(ctx, func(tx db.Tx) error { return insert(ctx, d.Engine(), tx, []*pending{&p}) }); err != nil {
 			t.Fatal(err)
 		}
 		wantKept := func(table string) (kept, old int) {
@@ -242,7 +242,7 @@ func TestPartitionTakesInRowsFromTheDefault(t *testing.T) {
 	// and moves to its day when the day is created.
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC).UnixMilli()
 	if err := d.InTx(ctx, func(tx db.Tx) error {
-		return insert(ctx, tx, []*pending{{checkins: []row{{place: 1, at: at, person: 1}}}})
+		return insert(ctx, d.Engine(), tx, []*pending{{checkins: []row{{place: 1, at: at, person: 1}}}})
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -159,7 +159,7 @@ func (w *writer) loop() {
 // the others of its batch.
 func (w *writer) commit(batch []*pending) {
 	ctx := context.Background()
-	err := w.db.InTx(ctx, func(tx db.Tx) error { return insert(ctx, tx, batch) })
+	err := w.db.InTx(ctx, func(tx db.Tx) error { return insert(ctx, w.db.Engine(), tx, batch) })
 	if err == nil || len(batch) == 1 {
 		if err == nil {
 			w.batches.Add(1)
@@ -172,11 +172,11 @@ func (w *writer) commit(batch []*pending) {
 	}
 	for _, p := range batch {
 		one := []*pending{p}
-		p.done <- w.db.InTx(ctx, func(tx db.Tx) error { return insert(ctx, tx, one) })
+		p.done <- w.db.InTx(ctx, func(tx db.Tx) error { return insert(ctx, w.db.Engine(), tx, one) })
 	}
 }
 
-func insert(ctx context.Context, tx db.Tx, batch []*pending) error {
+func insert(ctx context.Context, e db.Engine, tx db.Tx, batch []*pending) error {
 	var rows []row
 	var vers []verRow
 	for _, p := range batch {
@@ -191,7 +191,7 @@ func insert(ctx context.Context, tx db.Tx, batch []*pending) error {
 		for _, r := range rows[:n] {
 			args = append(args, r.place, r.at, r.person)
 		}
-		if _, err := tx.ExecContext(ctx, checkinSQL(n), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, checkinSQL(e, n), args...); err != nil {
 			return fmt.Errorf("checkin: insert %d check-ins: %w", n, err)
 		}
 		rows = rows[n:]
@@ -202,7 +202,7 @@ func insert(ctx context.Context, tx db.Tx, batch []*pending) error {
 		for _, v := range vers[:n] {
 			args = append(args, v.at, v.place, v.person, v.keyID, v.valid, v.reason, v.color, v.kind)
 		}
-		if _, err := tx.ExecContext(ctx, verificationSQL(n), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, verificationSQL(e, n), args...); err != nil {
 			return fmt.Errorf("checkin: insert %d verifications: %w", n, err)
 		}
 		vers = vers[n:]
@@ -222,10 +222,14 @@ func chunk(n int) int {
 	return 1
 }
 
-var sqlCache sync.Map // string key -> statement text
+var sqlCache sync.Map // statement key -> text
 
-func multiInsert(head, tail string, cols, n int) string {
-	key := head + strconv.Itoa(n)
+// multiInsert is head followed by n rows of cols parameters, then tail. On
+// SQLite the parameters are anonymous (?): the driver looks each named
+// parameter up by a linear scan, so $N costs time quadratic in the
+// parameters of a statement, which for a multi-row insert is most of it.
+func multiInsert(e db.Engine, head, tail string, cols, n int) string {
+	key := string(e) + head + strconv.Itoa(n)
 	if s, ok := sqlCache.Load(key); ok {
 		return s.(string)
 	}
@@ -235,15 +239,7 @@ func multiInsert(head, tail string, cols, n int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteByte('(')
-		for c := range cols {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i*cols + c + 1))
-		}
-		b.WriteByte(')')
+		b.WriteString(Values(e, i*cols, cols))
 	}
 	b.WriteString(tail)
 	s := b.String()
@@ -251,13 +247,33 @@ func multiInsert(head, tail string, cols, n int) string {
 	return s
 }
 
+// Values is one row of cols parameters for a multi-row statement, numbered
+// from from+1 on PostgreSQL and anonymous on SQLite (see multiInsert).
+func Values(e db.Engine, from, cols int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for c := range cols {
+		if c > 0 {
+			b.WriteByte(',')
+		}
+		if e == db.SQLite {
+			b.WriteByte('?')
+			continue
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + c + 1))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
 // A check-in that is already stored (same person, place and millisecond)
 // is the same check-in sent twice; the conflict clause makes it a no-op on
 // SQLite, whose primary key would otherwise refuse the whole batch.
-func checkinSQL(n int) string {
-	return multiInsert(`INSERT INTO checkins (place, at, person) VALUES `, ` ON CONFLICT DO NOTHING`, 3, n)
+func checkinSQL(e db.Engine, n int) string {
+	return multiInsert(e, `INSERT INTO checkins (place, at, person) VALUES `, ` ON CONFLICT DO NOTHING`, 3, n)
 }
 
-func verificationSQL(n int) string {
-	return multiInsert(`INSERT INTO verifications (at, place, person, key_id, valid, reason, color, kind) VALUES `, ``, 8, n)
+func verificationSQL(e db.Engine, n int) string {
+	return multiInsert(e, `INSERT INTO verifications (at, place, person, key_id, valid, reason, color, kind) VALUES `, ``, 8, n)
 }

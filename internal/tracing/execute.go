@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/status"
 )
 
@@ -112,10 +117,144 @@ type found struct {
 	person, cse, place int64
 	caseAt, personAt   int64
 	overlap, n         int64
-	caseOrder          int
+	region             string // the companion's home region
 }
 
-type pair struct{ person, cse int64 }
+// walkers is how many cases are walked at once: each walk is a few index
+// seeks and a scan on a read connection, so the CPUs can share them.
+var walkers = max(2, runtime.GOMAXPROCS(0))
+
+// shared is what the walkers of one run share: the kinds of the places met
+// and the home regions of the people found.
+type shared struct {
+	mu      sync.Mutex
+	kinds   map[int64]string // place -> venue kind or "checkpoint"
+	regions map[int64]string // person -> home region
+}
+
+func (s *Service) kindOf(ctx context.Context, sh *shared, place int64) (string, error) {
+	sh.mu.Lock()
+	k, ok := sh.kinds[place]
+	sh.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	pl, err := s.presence.Place(ctx, place)
+	if err != nil {
+		return "", err
+	}
+	k = CheckpointKind
+	if pl.Kind == checkin.PlaceVenue {
+		v, err := s.venues.Get(ctx, nil, pl.Ref)
+		if err != nil {
+			return "", err
+		}
+		k = v.Kind
+	}
+	sh.mu.Lock()
+	sh.kinds[place] = k
+	sh.mu.Unlock()
+	return k, nil
+}
+
+// locate fills in the home region of each link, looking up the people not
+// met before.
+func (s *Service) locate(ctx context.Context, sh *shared, links []*found) error {
+	var missing []int64
+	sh.mu.Lock()
+	for _, f := range links {
+		if _, ok := sh.regions[f.person]; !ok {
+			missing = append(missing, f.person)
+		}
+	}
+	sh.mu.Unlock()
+	if len(missing) > 0 {
+		homes, err := s.homeRegions(ctx, missing)
+		if err != nil {
+			return err
+		}
+		sh.mu.Lock()
+		maps.Copy(sh.regions, homes)
+		sh.mu.Unlock()
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for _, f := range links {
+		f.region = sh.regions[f.person]
+	}
+	return nil
+}
+
+// walkCase finds the companions of one case: everyone at a place the case
+// was, within that place's window, with their latest encounter.
+func (s *Service) walkCase(ctx context.Context, p *params, sh *shared, c int64, isCase map[int64]bool) ([]*found, error) {
+	var encs []checkin.Encounter
+	err := s.presence.Encounters(ctx, c, p.From, p.To, maxWindow(p), func(e checkin.Encounter) {
+		if !isCase[e.Person] {
+			encs = append(encs, e)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	links := map[int64]*found{}
+	for _, e := range encs {
+		k, err := s.kindOf(ctx, sh, e.Place)
+		if err != nil {
+			return nil, err
+		}
+		w := windowOf(p, k)
+		gap := abs(e.PersonAt - e.CaseAt)
+		if gap > w {
+			continue
+		}
+		link(links, e.Person, found{person: e.Person, cse: c, place: e.Place, caseAt: e.CaseAt, personAt: e.PersonAt,
+			overlap: (w - gap) / 60000})
+	}
+	out := sorted(links)
+	return out, s.locate(ctx, sh, out)
+}
+
+// walkVenue finds everyone at the venue during the run's period, or within
+// the venue's window of it: someone who arrived up to a window before was
+// still there when it began, someone up to a window after came while the
+// exposure was fresh.
+func (s *Service) walkVenue(ctx context.Context, p *params, sh *shared) ([]*found, error) {
+	place, err := s.presence.VenuePlace(ctx, p.Venue)
+	if err != nil || place == 0 {
+		return nil, err
+	}
+	k, err := s.kindOf(ctx, sh, place)
+	if err != nil {
+		return nil, err
+	}
+	w := windowOf(p, k)
+	links := map[int64]*found{}
+	err = s.presence.Visitors(ctx, place, p.From-w, p.To+w, func(v checkin.Presence) {
+		caseAt := min(max(v.At, p.From), p.To)
+		overlap := max(0, min(v.At+w, p.To)-max(v.At, p.From)) / 60000
+		link(links, v.Person, found{person: v.Person, place: place, caseAt: caseAt, personAt: v.At, overlap: overlap})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := sorted(links)
+	return out, s.locate(ctx, sh, out)
+}
+
+func sorted(links map[int64]*found) []*found {
+	out := make([]*found, 0, len(links))
+	for _, f := range links {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].personAt != out[j].personAt {
+			return out[i].personAt < out[j].personAt
+		}
+		return out[i].person < out[j].person
+	})
+	return out
+}
 
 func (s *Service) execute(ctx context.Context, id string) error {
 	r, err := s.loadRun(ctx, s.db, id)
@@ -124,85 +263,17 @@ func (s *Service) execute(ctx context.Context, id string) error {
 	}
 	p := &r.params
 	pr := &progress{s: s, id: id}
-	links := map[pair]*found{}
-	kinds := map[int64]string{} // place -> venue kind or "checkpoint"
-	kindOf := func(place int64) (string, error) {
-		if k, ok := kinds[place]; ok {
-			return k, nil
-		}
-		pl, err := s.presence.Place(ctx, place)
-		if err != nil {
-			return "", err
-		}
-		k := CheckpointKind
-		if pl.Kind == checkin.PlaceVenue {
-			v, err := s.venues.Get(ctx, nil, pl.Ref)
-			if err != nil {
-				return "", err
-			}
-			k = v.Kind
-		}
-		kinds[place] = k
-		return k, nil
-	}
-
+	began := time.Now()
+	sh := &shared{kinds: map[int64]string{}, regions: map[int64]string{}}
+	var list []*found
 	switch p.Mode {
 	case ModePersons:
-		isCase := make(map[int64]bool, len(p.Cases))
-		for _, c := range p.Cases {
-			isCase[c] = true
-		}
-		wmax := maxWindow(p)
-		var encs []checkin.Encounter
-		for i, c := range p.Cases {
-			encs = encs[:0]
-			err := s.presence.Encounters(ctx, c, p.From, p.To, wmax, func(e checkin.Encounter) {
-				if !isCase[e.Person] {
-					encs = append(encs, e)
-				}
-			})
-			if err != nil {
-				return err
-			}
-			for _, e := range encs {
-				k, err := kindOf(e.Place)
-				if err != nil {
-					return err
-				}
-				w := windowOf(p, k)
-				gap := abs(e.PersonAt - e.CaseAt)
-				if gap > w {
-					continue
-				}
-				link(links, pair{e.Person, c}, found{person: e.Person, cse: c, place: e.Place, caseAt: e.CaseAt,
-					personAt: e.PersonAt, overlap: (w - gap) / 60000, caseOrder: i})
-			}
-			if err := pr.set(ctx, int64(i+1), false); err != nil {
-				return err
-			}
-		}
-	case ModeVenue:
-		place, err := s.presence.VenuePlace(ctx, p.Venue)
-		if err != nil {
+		if list, err = s.walkCases(ctx, p, sh, pr); err != nil {
 			return err
 		}
-		if place != 0 {
-			k, err := kindOf(place)
-			if err != nil {
-				return err
-			}
-			w := windowOf(p, k)
-			// Someone who arrived up to a window before the period was still
-			// there when it began; someone up to a window after it came while
-			// the exposure was fresh.
-			err = s.presence.Visitors(ctx, place, p.From-w, p.To+w, func(v checkin.Presence) {
-				caseAt := min(max(v.At, p.From), p.To)
-				overlap := max(0, min(v.At+w, p.To)-max(v.At, p.From)) / 60000
-				link(links, pair{v.Person, 0}, found{person: v.Person, place: place, caseAt: caseAt, personAt: v.At, overlap: overlap})
-			})
-			if err != nil {
-				return err
-			}
+	case ModeVenue:
+		if list, err = s.walkVenue(ctx, p, sh); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("tracing: run %s has unknown mode %q", id, p.Mode)
@@ -210,31 +281,84 @@ func (s *Service) execute(ctx context.Context, id string) error {
 	if err := pr.set(ctx, r.Progress.Total, true); err != nil {
 		return err
 	}
-
-	list := make([]*found, 0, len(links))
-	for _, f := range links {
-		list = append(list, f)
+	walked := time.Now()
+	stats, err := s.record(ctx, r, list, pr)
+	if err != nil {
+		return err
 	}
-	sort.Slice(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		if a.caseOrder != b.caseOrder {
-			return a.caseOrder < b.caseOrder
-		}
-		if a.personAt != b.personAt {
-			return a.personAt < b.personAt
-		}
-		return a.person < b.person
-	})
-	return s.record(ctx, r, list, pr)
+	s.cfg.Log.Info("tracing run done", "run", id, "cases", len(p.Cases), "companions", len(list), "facts", stats.facts,
+		"tasks", stats.tasks, "walk", walked.Sub(began).Round(time.Millisecond), "save", stats.saved.Sub(walked).Round(time.Millisecond),
+		"record_facts", time.Since(stats.saved).Round(time.Millisecond))
+	return nil
 }
 
-// link keeps, per (companion, case), the latest encounter and how many
+// recorded is what record did, for the log.
+type recorded struct {
+	facts, tasks int64
+	saved        time.Time
+}
+
+// walkCases walks the cases on several walkers, reporting progress, and
+// returns the links in case order.
+func (s *Service) walkCases(ctx context.Context, p *params, sh *shared, pr *progress) ([]*found, error) {
+	isCase := make(map[int64]bool, len(p.Cases))
+	for _, c := range p.Cases {
+		isCase[c] = true
+	}
+	perCase := make([][]*found, len(p.Cases))
+	var next, done atomic.Int64
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for range min(walkers, len(p.Cases)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(p.Cases) || wctx.Err() != nil {
+					return
+				}
+				links, err := s.walkCase(wctx, p, sh, p.Cases[i], isCase)
+				if err != nil {
+					cancel(err)
+					return
+				}
+				perCase[i] = links
+				done.Add(1)
+			}
+		}()
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-finished:
+			if err := context.Cause(wctx); err != nil {
+				return nil, err
+			}
+			var list []*found
+			for _, links := range perCase {
+				list = append(list, links...)
+			}
+			return list, nil
+		case <-tick.C:
+			if err := pr.set(ctx, done.Load(), true); err != nil {
+				cancel(err)
+			}
+		}
+	}
+}
+
+// link keeps, per companion of one case, the latest encounter and how many
 // there were: the latest is the one the companion rule counts from.
-func link(links map[pair]*found, k pair, f found) {
-	cur := links[k]
+func link(links map[int64]*found, person int64, f found) {
+	cur := links[person]
 	if cur == nil {
 		f.n = 1
-		links[k] = &f
+		links[person] = &f
 		return
 	}
 	cur.n++
@@ -252,85 +376,84 @@ func abs(x int64) int64 {
 	return x
 }
 
-// saveChunk is the rows written per transaction, so a large report does not
-// hold SQLite's single writer (and the check-ins queued behind it) for long.
-const saveChunk = 1000
+// saveChunk is the rows written per transaction: large enough that the
+// prepared statements pay off, small enough that the report does not hold
+// SQLite's single writer (and the check-ins queued behind it) for more than
+// a few tens of milliseconds.
+const saveChunk = 2000
+
+// saveRows is the rows of one multi-row statement.
+const saveRows = 200
 
 // record stores the report and the tasks, then records the facts, then
 // marks the run done. Every step can be repeated: a run resumed on another
 // node rewrites its report, finds the tasks already open and the facts
 // already recorded (by key).
-func (s *Service) record(ctx context.Context, r *Run, list []*found, pr *progress) error {
-	rv := s.resolver()
+func (s *Service) record(ctx context.Context, r *Run, list []*found, pr *progress) (recorded, error) {
+	var st recorded
 	now := s.now().UnixMilli()
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM tracing_contacts WHERE run_id = $1`, r.ID); err != nil {
-		return fmt.Errorf("tracing: clear report: %w", err)
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM tracing_reports WHERE run_id = $1`, r.ID); err != nil {
+		return st, fmt.Errorf("tracing: clear report: %w", err)
 	}
+	e := s.db.Engine()
+	taskSQL := `INSERT INTO followup_tasks (id, kind, person_num, region_code, run_id, case_num, exposure_at,
+		status, note, created_at) VALUES `
 	var tasks int64
+	seen := map[int64]bool{} // one task per person per run
 	for start := 0; start < len(list); start += saveChunk {
 		part := list[start:min(start+saveChunk, len(list))]
-		regions := make([]string, len(part))
-		for i, f := range part {
-			ref, err := rv.person(ctx, f.person)
-			if err != nil {
-				return err
-			}
-			regions[i] = ref.Region
-		}
 		err := s.db.InTx(ctx, func(tx db.Tx) error {
-			for off := 0; off < len(part); off += 100 {
-				sub := part[off:min(off+100, len(part))]
-				var b strings.Builder
-				args := make([]any, 0, 10*len(sub))
-				b.WriteString(`INSERT INTO tracing_contacts (run_id, seq, person_num, person_region, case_num, place, case_at,
-					person_at, overlap_minutes, encounters) VALUES `)
-				for i, f := range sub {
-					if i > 0 {
-						b.WriteByte(',')
-					}
-					b.WriteString(placeholders(len(args), 10))
-					args = append(args, r.ID, int64(start+off+i+1), f.person, regions[off+i], f.cse, f.place, f.caseAt,
-						f.personAt, f.overlap, f.n)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tracing_reports (run_id, first_seq, lines, data) VALUES ($1, $2, $3, $4)`,
+				r.ID, start+1, len(part), encodeLines(part)); err != nil {
+				return fmt.Errorf("tracing: save report: %w", err)
+			}
+			task := newBulk(ctx, tx, e, taskSQL, ` ON CONFLICT DO NOTHING`, 10, saveRows)
+			defer task.close()
+			for _, f := range part {
+				if seen[f.person] {
+					continue
 				}
-				if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-					return fmt.Errorf("tracing: save report: %w", err)
+				seen[f.person] = true
+				if err := task.add(ids.New(), TaskCompanion, f.person, f.region, r.ID, f.cse, f.personAt, TaskOpen, "", now); err != nil {
+					return fmt.Errorf("tracing: open tasks: %w", err)
 				}
 			}
+			if err := task.flush(); err != nil {
+				return fmt.Errorf("tracing: open tasks: %w", err)
+			}
+			tasks += task.affected
 			return nil
 		})
 		if err != nil {
-			return err
+			return st, err
 		}
-		n, err := s.openTasks(ctx, r.ID, part, regions, now)
-		if err != nil {
-			return err
-		}
-		tasks += n
 		if err := pr.set(ctx, r.Progress.Total, false); err != nil {
-			return err
+			return st, err
 		}
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE tracing_runs SET companions = $1, tasks = $2 WHERE id = $3`,
 		len(list), tasks, r.ID); err != nil {
-		return fmt.Errorf("tracing: save counts: %w", err)
+		return st, fmt.Errorf("tracing: save counts: %w", err)
 	}
+	st.tasks, st.saved = tasks, time.Now()
 
 	if len(list) > 0 && s.facts == nil {
-		return errNoFacts
+		return st, errNoFacts
 	}
-	created, err := s.recordFacts(ctx, r, list, rv, pr)
+	created, err := s.recordFacts(ctx, r, list, s.resolver(), pr)
 	if err != nil {
-		return err
+		return st, err
 	}
+	st.facts = created
 	res, err := s.db.ExecContext(ctx, `UPDATE tracing_runs SET status = $1, facts = $2, finished_at = $3, lease_until = NULL
 		WHERE id = $4 AND node = $5 AND status = $6`, StatusDone, created, s.now().UnixMilli(), r.ID, s.cfg.Node, StatusRunning)
 	if err != nil {
-		return fmt.Errorf("tracing: finish run: %w", err)
+		return st, fmt.Errorf("tracing: finish run: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return errLeaseLost
+		return st, errLeaseLost
 	}
-	return nil
+	return st, nil
 }
 
 // factChunk is the facts handed to the status engine per call (one
@@ -386,16 +509,48 @@ func (s *Service) recordFacts(ctx context.Context, r *Run, list []*found, rv *re
 	return created, flush()
 }
 
-func placeholders(from, n int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
+// homeRegions returns the residential region of each person. It reads the
+// persons table itself, in bulk: the person service offers only whole
+// persons one at a time, which decrypts three fields per companion and, at
+// a hundred thousand companions, costs more than the rest of the run.
+func (s *Service) homeRegions(ctx context.Context, nums []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(nums))
+	const per = 500
+	for start := 0; start < len(nums); start += per {
+		part := nums[start:min(start+per, len(nums))]
+		var b strings.Builder
+		args := make([]any, len(part))
+		b.WriteString(`SELECT num, region_code FROM persons WHERE num IN (`)
+		for i, n := range part {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strings.Trim(checkin.Values(s.db.Engine(), i, 1), "()"))
+			args[i] = n
 		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(from + i + 1))
+		b.WriteByte(')')
+		rows, err := s.db.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("tracing: home regions: %w", err)
+		}
+		for rows.Next() {
+			var n int64
+			var region string
+			if err := rows.Scan(&n, &region); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("tracing: home regions: %w", err)
+			}
+			out[n] = region
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("tracing: home regions: %w", err)
+		}
 	}
-	b.WriteByte(')')
-	return b.String()
+	for _, n := range nums {
+		if _, ok := out[n]; !ok {
+			return nil, fmt.Errorf("tracing: person %d was present but is not registered", n)
+		}
+	}
+	return out, nil
 }

@@ -416,48 +416,36 @@ func (s *Service) Get(ctx context.Context, by *auth.Principal, id string, after 
 	return r, nil
 }
 
-// contacts calls fn for the report rows after seq after (all if limit is 0).
+// contacts calls fn for the report lines after seq after (all if limit is 0).
 func (s *Service) contacts(ctx context.Context, rv *resolver, id string, after int64, limit int, fn func(Contact) error) error {
-	q := `SELECT seq, person_num, case_num, place, case_at, person_at, overlap_minutes, encounters FROM tracing_contacts
-		WHERE run_id = $1 AND seq > $2 ORDER BY seq`
-	args := []any{id, after}
-	if limit > 0 {
-		q += ` LIMIT $3`
-		args = append(args, limit)
+	type line struct {
+		seq int64
+		f   found
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	var lines []line
+	err := s.reportLines(ctx, id, after, limit, func(seq int64, f found) error {
+		lines = append(lines, line{seq, f})
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("tracing: report: %w", err)
-	}
-	type raw struct{ seq, person, cse, place, caseAt, personAt, overlap, n int64 }
-	var rs []raw
-	for rows.Next() {
-		var r raw
-		if err := rows.Scan(&r.seq, &r.person, &r.cse, &r.place, &r.caseAt, &r.personAt, &r.overlap, &r.n); err != nil {
-			rows.Close()
-			return fmt.Errorf("tracing: report: %w", err)
-		}
-		rs = append(rs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("tracing: report: %w", err)
+		return err
 	}
 	loc := s.cfg.Location
-	for _, r := range rs {
-		c := Contact{Seq: r.seq, CaseAt: db.Time(r.caseAt).In(loc), PersonAt: db.Time(r.personAt).In(loc),
-			OverlapMinutes: r.overlap, Encounters: r.n}
-		if c.Person, err = rv.person(ctx, r.person); err != nil {
+	for _, l := range lines {
+		f := l.f
+		c := Contact{Seq: l.seq, CaseAt: db.Time(f.caseAt).In(loc), PersonAt: db.Time(f.personAt).In(loc),
+			OverlapMinutes: f.overlap, Encounters: f.n}
+		if c.Person, err = rv.person(ctx, f.person); err != nil {
 			return err
 		}
-		if r.cse != 0 {
-			ref, err := rv.person(ctx, r.cse)
+		if f.cse != 0 {
+			ref, err := rv.person(ctx, f.cse)
 			if err != nil {
 				return err
 			}
 			c.Case = &ref
 		}
-		if c.Venue, err = rv.place(ctx, r.place); err != nil {
+		if c.Venue, err = rv.place(ctx, f.place); err != nil {
 			return err
 		}
 		if err := fn(c); err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
-	"github.com/healthcode/healthcode/internal/ids"
 )
 
 // Task kinds and statuses.
@@ -44,35 +43,6 @@ type Task struct {
 	VisitedBy  string     `json:"visited_by,omitempty"`
 	personNum  int64
 	caseNum    int64
-}
-
-// openTasks opens a task per companion, unless the person already has an
-// unvisited one (from this run's other cases, an earlier run, a re-run).
-func (s *Service) openTasks(ctx context.Context, runID string, part []*found, regions []string, now int64) (int64, error) {
-	var b strings.Builder
-	args := make([]any, 0, 10*len(part))
-	seen := map[int64]bool{}
-	b.WriteString(`INSERT INTO followup_tasks (id, kind, person_num, region_code, run_id, case_num, exposure_at, status, note, created_at) VALUES `)
-	for i, f := range part {
-		if seen[f.person] {
-			continue
-		}
-		seen[f.person] = true
-		if len(args) > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(placeholders(len(args), 10))
-		args = append(args, ids.New(), TaskCompanion, f.person, regions[i], runID, f.cse, f.personAt, TaskOpen, "", now)
-	}
-	if len(args) == 0 {
-		return 0, nil
-	}
-	res, err := s.db.ExecContext(ctx, b.String()+` ON CONFLICT DO NOTHING`, args...)
-	if err != nil {
-		return 0, fmt.Errorf("tracing: open tasks: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
 }
 
 var errTaskNotFound = apierr.NotFound("task_not_found", "no such task")

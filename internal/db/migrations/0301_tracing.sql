@@ -23,20 +23,17 @@ CREATE TABLE tracing_runs (
 CREATE INDEX tracing_runs_status ON tracing_runs (status, created_at);
 CREATE INDEX tracing_runs_region ON tracing_runs (region_code, created_at);
 
--- The report: one row per (companion, case), with the latest encounter.
--- case_num is 0 for a venue window without a known case.
-CREATE TABLE tracing_contacts (
-    run_id          TEXT NOT NULL REFERENCES tracing_runs (id),
-    seq             BIGINT NOT NULL,
-    person_num      BIGINT NOT NULL,
-    person_region   TEXT NOT NULL,
-    case_num        BIGINT NOT NULL,
-    place           BIGINT NOT NULL,
-    case_at         BIGINT NOT NULL,
-    person_at       BIGINT NOT NULL,
-    overlap_minutes BIGINT NOT NULL,
-    encounters      BIGINT NOT NULL,
-    PRIMARY KEY (run_id, seq)
+-- The report: one line per (companion, case) with the latest encounter,
+-- stored in chunks of consecutive lines (first_seq .. first_seq+lines-1),
+-- each encoded as in internal/tracing/report.go. A report is only ever read
+-- in order, a page at a time, and a run can find hundreds of thousands of
+-- companions: a row per chunk rather than per line makes saving it cheap.
+CREATE TABLE tracing_reports (
+    run_id    TEXT NOT NULL REFERENCES tracing_runs (id),
+    first_seq BIGINT NOT NULL,
+    lines     BIGINT NOT NULL,
+    data      BYTEA NOT NULL,
+    PRIMARY KEY (run_id, first_seq)
 );
 
 -- Follow-up tasks for the grid worker of a person's residential region.
