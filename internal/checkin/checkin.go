@@ -41,8 +41,9 @@ type Config struct {
 	Delay time.Duration
 	// MaxBatch caps the rows of one transaction (default 2000).
 	MaxBatch int
-	// Writers is the number of batches committed in parallel (default 1 on
-	// SQLite, which has one writer anyway, and 4 on PostgreSQL).
+	// Writers is the number of batches in flight (default 1 on SQLite, whose
+	// single connection commits one at a time anyway: a second writer only
+	// halves the batches; 4 on PostgreSQL, which commits them in parallel).
 	Writers int
 	// Retention is how long check-ins and verifications are kept (default
 	// 28 days).

@@ -53,7 +53,7 @@ type green struct{}
 
 func (green) Colour(int64) (rules.Color, uint64) { return rules.Green, 0 }
 
-func newService(t *testing.T, d *db.DB, cfg Config) *Service {
+func newService(t testing.TB, d *db.DB, cfg Config) *Service {
 	t.Helper()
 	s := New(d, fakeVenues{"tok1": {ID: "v1", Name: "one", Region: "341881001"}, "tok2": {ID: "v2", Name: "two", Region: "341881002"}},
 		fakePersons{}, green{}, cfg)

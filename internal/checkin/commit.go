@@ -47,9 +47,9 @@ func (p *pending) size() int {
 var errClosed = errors.New("checkin: the writer is shut down")
 
 // writer is the group commit: requests queue on a channel; a writer
-// goroutine takes the first, keeps collecting for up to delay (or until the
-// batch is full), commits the whole batch in one transaction and only then
-// answers every request in it. One fsync (or WAL append) is shared by the
+// goroutine takes the first, keeps collecting for up to delay (until the
+// batch is full, or requests stop coming for a moment), commits the whole
+// batch in one transaction and only then answers every request in it. One fsync (or WAL append) is shared by the
 // batch, which is where the throughput comes from; nobody is answered before
 // their rows are durable, which is where the guarantee comes from.
 type writer struct {
@@ -113,11 +113,14 @@ func (w *writer) close() {
 	w.wg.Wait()
 }
 
+// gap ends the collection of a batch early: once no request has arrived
+// for this long, the clients that were going to join have joined, and
+// waiting out the rest of the delay would only add latency.
+const gap = 300 * time.Microsecond
+
 func (w *writer) loop() {
 	defer w.wg.Done()
 	batch := make([]*pending, 0, 64)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	for {
 		first, ok := <-w.in
 		if !ok {
@@ -125,7 +128,8 @@ func (w *writer) loop() {
 		}
 		batch = append(batch[:0], first)
 		n := first.size()
-		timer.Reset(w.delay)
+		deadline := time.Now().Add(w.delay)
+		idle := time.NewTimer(min(gap, w.delay))
 		open := true
 	collect:
 		for n < w.maxBatch {
@@ -137,16 +141,12 @@ func (w *writer) loop() {
 				}
 				batch = append(batch, p)
 				n += p.size()
-			case <-timer.C:
+				idle.Reset(min(gap, time.Until(deadline)))
+			case <-idle.C:
 				break collect
 			}
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
+		idle.Stop()
 		w.commit(batch)
 		if !open {
 			return
