@@ -72,13 +72,20 @@ func (green) Colour(int64) (rules.Color, uint64) { return rules.Green, 0 }
 // countingFacts validates facts as the status engine would and keeps their
 // keys, so re-recording is idempotent; it stores nothing else.
 type countingFacts struct {
-	mu    sync.Mutex
-	keys  map[string]bool
-	calls int
-	block chan struct{} // if set, Record waits for it (or the context)
+	mu      sync.Mutex
+	keys    map[string]bool
+	calls   int
+	block   chan struct{} // if set, Record waits for it (or the context)
+	entered chan struct{} // if set, Record signals it on entry
 }
 
 func (f *countingFacts) Record(ctx context.Context, nfs ...status.NewFact) (int, error) {
+	if f.entered != nil {
+		select {
+		case f.entered <- struct{}{}:
+		default:
+		}
+	}
 	if f.block != nil {
 		select {
 		case <-f.block:
