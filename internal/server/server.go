@@ -173,6 +173,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err = s.Checkins.Prepare(ctx); err != nil {
 		return nil, err
 	}
+	s.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "healthcode_checkin_commits_total",
+			Help: "Group-commit transactions of check-ins and verification events."},
+			func() float64 { t, _ := s.Checkins.Batches(); return float64(t) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "healthcode_checkin_committed_requests_total",
+			Help: "Check-in and verification requests committed by the group commit (divided by commits: the batch size)."},
+			func() float64 { _, r := s.Checkins.Batches(); return float64(r) }),
+	)
 	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, cfg.Facts, tracing.Config{
 		Lookback: cfg.TracingLookback, Window: cfg.TracingWindow, Windows: cfg.TracingWindows,
 		MaxLookback: s.Checkins.Retention(), Log: s.Log,
