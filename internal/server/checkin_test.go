@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/fact"
@@ -492,4 +495,111 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 	w.p.mu.Lock()
 	defer w.p.mu.Unlock()
 	return w.p.out.Write(b)
+}
+
+// BenchmarkCheckinHTTP compares durable check-ins over HTTP (auth, venue
+// token, group commit, colour) with a bare net/http handler that answers a
+// constant, through the same client and the same number of concurrent
+// clients, alternating within each iteration. DESIGN.md asks for at least
+// 30% of the bare rate.
+func BenchmarkCheckinHTTP(b *testing.B) {
+	const clients, each = 32, 4
+	dir := b.TempDir()
+	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
+		AdminPassword: adminPassword, Region: "341881", Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	full := httptest.NewServer(srv.Handler())
+	defer full.Close()
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"venue_name":"x","checked_in_at":"2022-04-01T10:00:00+08:00","color":"green"}`))
+	}))
+	defer bare.Close()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	call := func(method, url, token, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, out
+	}
+	field := func(body []byte, name string) string {
+		m := regexp.MustCompile(`"` + name + `":"([^"]*)"`).FindSubmatch(body)
+		if m == nil {
+			b.Fatalf("no %s in %s", name, body)
+		}
+		return string(m[1])
+	}
+	_, out := call("POST", full.URL+"/api/v1/auth/operator", "", `{"username":"admin","password":"`+adminPassword+`"}`)
+	admin := field(out, "token")
+	_, out = call("POST", full.URL+"/api/v1/admin/venues", admin, `{"name":"基准超市","kind":"supermarket","region":"341881001"}`)
+	venueTok := field(out, "venue_token")
+	tokens := make([]string, clients)
+	for i := range clients {
+		phone := fmt.Sprintf("1360000%04d", i)
+		call("POST", full.URL+"/api/v1/auth/otp", "", `{"phone":"`+phone+`"}`)
+		_, out = call("GET", full.URL+"/api/v1/admin/outbox?limit=1&to="+phone, admin, "")
+		otp := otpRe.FindString(field(out, "body"))
+		_, out = call("POST", full.URL+"/api/v1/auth/login", "", `{"phone":"`+phone+`","otp":"`+otp+`"}`)
+		tokens[i] = field(out, "token")
+		if code, out := call("POST", full.URL+"/api/v1/me/register", tokens[i],
+			`{"name":"基准`+string(rune('甲'+i))+`","id_type":"resident_id","id_number":"`+rid("19900101", 300+i)+`"}`); code != 201 {
+			b.Fatalf("register: %d %s", code, out)
+		}
+	}
+	round := func(url string, check bool) {
+		var wg sync.WaitGroup
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					code, out := call("POST", url, tokens[c], `{"venue_token":"`+venueTok+`"}`)
+					if check && code != 201 {
+						b.Errorf("check-in: %d %s", code, out)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	var tFull, tBare time.Duration
+	i := 0
+	for b.Loop() {
+		t0 := time.Now()
+		if i&1 == 0 {
+			round(full.URL+"/api/v1/checkins", true)
+			t1 := time.Now()
+			round(bare.URL, false)
+			tFull += t1.Sub(t0)
+			tBare += time.Since(t1)
+		} else {
+			round(bare.URL, false)
+			t1 := time.Now()
+			round(full.URL+"/api/v1/checkins", true)
+			tBare += t1.Sub(t0)
+			tFull += time.Since(t1)
+		}
+		i++
+	}
+	n := float64(clients * each * i)
+	b.ReportMetric(n/tFull.Seconds(), "checkins/s")
+	b.ReportMetric(n/tBare.Seconds(), "bare/s")
+	b.ReportMetric(100*tBare.Seconds()/tFull.Seconds(), "%-of-bare")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +82,8 @@ func TestTracingFindsCompanions(t *testing.T) {
 		checkIn(lateTok, restaurantTok, base.Add(-16*24*time.Hour))              // outside the lookback
 
 		run := e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{caseID}}), 202, "")
-		if run.str("id") == "" || run.str("status") != "queued" && run.str("status") != "running" {
+		// The run is queued; a fast worker may already have picked it up.
+		if run.str("id") == "" || !slices.Contains([]string{"queued", "running", "done"}, run.str("status")) {
 			t.Fatalf("tracing answer: %s", run.raw)
 		}
 		done := e.waitRun(admin, run.str("id"))

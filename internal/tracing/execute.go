@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -17,7 +18,6 @@ import (
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/fact"
-	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/status"
 )
 
@@ -65,10 +65,10 @@ func (s *Service) claim(ctx context.Context) (string, error) {
 		err := s.db.QueryRowContext(ctx, `SELECT id FROM tracing_runs
 			WHERE status = $1 OR (status = $2 AND lease_until < $3) ORDER BY created_at, id LIMIT 1`,
 			StatusQueued, StatusRunning, now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) || ctx.Err() != nil {
+			return "", nil
+		}
 		if err != nil {
-			if errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "no rows") {
-				return "", nil
-			}
 			return "", fmt.Errorf("tracing: find queued run: %w", err)
 		}
 		// The conditional update is the claim: of nodes racing for the same
@@ -395,41 +395,19 @@ func (s *Service) record(ctx context.Context, r *Run, list []*found, pr *progres
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM tracing_reports WHERE run_id = $1`, r.ID); err != nil {
 		return st, fmt.Errorf("tracing: clear report: %w", err)
 	}
-	e := s.db.Engine()
-	taskSQL := `INSERT INTO followup_tasks (id, kind, person_num, region_code, run_id, case_num, exposure_at,
-		status, note, created_at) VALUES `
-	var tasks int64
-	seen := map[int64]bool{} // one task per person per run
 	for start := 0; start < len(list); start += saveChunk {
 		part := list[start:min(start+saveChunk, len(list))]
-		err := s.db.InTx(ctx, func(tx db.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO tracing_reports (run_id, first_seq, lines, data) VALUES ($1, $2, $3, $4)`,
-				r.ID, start+1, len(part), encodeLines(part)); err != nil {
-				return fmt.Errorf("tracing: save report: %w", err)
-			}
-			task := newBulk(ctx, tx, e, taskSQL, ` ON CONFLICT DO NOTHING`, 10, saveRows)
-			defer task.close()
-			for _, f := range part {
-				if seen[f.person] {
-					continue
-				}
-				seen[f.person] = true
-				if err := task.add(ids.New(), TaskCompanion, f.person, f.region, r.ID, f.cse, f.personAt, TaskOpen, "", now); err != nil {
-					return fmt.Errorf("tracing: open tasks: %w", err)
-				}
-			}
-			if err := task.flush(); err != nil {
-				return fmt.Errorf("tracing: open tasks: %w", err)
-			}
-			tasks += task.affected
-			return nil
-		})
-		if err != nil {
-			return st, err
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO tracing_reports (run_id, first_seq, lines, data) VALUES ($1, $2, $3, $4)`,
+			r.ID, start+1, len(part), encodeLines(part)); err != nil {
+			return st, fmt.Errorf("tracing: save report: %w", err)
 		}
 		if err := pr.set(ctx, r.Progress.Total, false); err != nil {
 			return st, err
 		}
+	}
+	tasks, err := s.openTasks(ctx, r, list, now, pr)
+	if err != nil {
+		return st, err
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE tracing_runs SET companions = $1, tasks = $2 WHERE id = $3`,
 		len(list), tasks, r.ID); err != nil {
@@ -454,6 +432,55 @@ func (s *Service) record(ctx context.Context, r *Run, list []*found, pr *progres
 		return st, errLeaseLost
 	}
 	return st, nil
+}
+
+// openTasks opens a follow-up task for each companion (the first link of
+// each person), unless they already have an unvisited one. The tasks are
+// written in order of person with ids in creation order, so each index of
+// the table takes its new entries in a few places rather than all over and
+// a transaction of thousands of tasks dirties few pages.
+func (s *Service) openTasks(ctx context.Context, r *Run, list []*found, now int64, pr *progress) (int64, error) {
+	seen := make(map[int64]bool, len(list))
+	first := make([]*found, 0, len(list))
+	for _, f := range list {
+		if !seen[f.person] {
+			seen[f.person] = true
+			first = append(first, f)
+		}
+	}
+	sort.Slice(first, func(i, j int) bool { return first[i].person < first[j].person })
+	insert := `INSERT INTO followup_tasks (id, kind, person_num, region_code, run_id, case_num, exposure_at,
+		status, note, created_at) VALUES `
+	var opened int64
+	for start := 0; start < len(first); start += saveChunk {
+		part := first[start:min(start+saveChunk, len(first))]
+		err := s.db.InTx(ctx, func(tx db.Tx) error {
+			last, err := db.NextVal(ctx, tx, "followup_tasks", int64(len(part)))
+			if err != nil {
+				return err
+			}
+			// One row per statement: a multi-row INSERT ... ON CONFLICT needs a
+			// statement journal on SQLite, which costs more than it saves.
+			task := newBulk(ctx, tx, s.db.Engine(), insert, ` ON CONFLICT DO NOTHING`, 10, 1)
+			defer task.close()
+			id := last - int64(len(part))
+			for _, f := range part {
+				id++
+				if err := task.add(id, TaskCompanion, f.person, f.region, r.ID, f.cse, f.personAt, TaskOpen, "", now); err != nil {
+					return err
+				}
+			}
+			opened += task.affected
+			return nil
+		})
+		if err != nil {
+			return opened, fmt.Errorf("tracing: open tasks: %w", err)
+		}
+		if err := pr.set(ctx, r.Progress.Total, false); err != nil {
+			return opened, err
+		}
+	}
+	return opened, nil
 }
 
 // factChunk is the facts handed to the status engine per call (one

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,6 +42,7 @@ type Task struct {
 	AssignedAt *time.Time `json:"assigned_at,omitempty"`
 	VisitedAt  *time.Time `json:"visited_at,omitempty"`
 	VisitedBy  string     `json:"visited_by,omitempty"`
+	num        int64
 	personNum  int64
 	caseNum    int64
 }
@@ -52,13 +54,14 @@ const taskCols = `id, kind, status, person_num, region_code, run_id, case_num, e
 
 func (s *Service) scanTask(row interface{ Scan(...any) error }) (*Task, error) {
 	var t Task
-	var exposure, created int64
+	var id, exposure, created int64
 	var assigned, visited sql.NullInt64
-	if err := row.Scan(&t.ID, &t.Kind, &t.Status, &t.personNum, &t.Region, &t.RunID, &t.caseNum, &exposure, &t.OperatorID,
+	if err := row.Scan(&id, &t.Kind, &t.Status, &t.personNum, &t.Region, &t.RunID, &t.caseNum, &exposure, &t.OperatorID,
 		&t.Note, &created, &assigned, &visited, &t.VisitedBy); err != nil {
 		return nil, err
 	}
 	loc := s.cfg.Location
+	t.ID, t.num = strconv.FormatInt(id, 10), id
 	t.ExposureAt, t.CreatedAt = db.Time(exposure).In(loc), db.Time(created).In(loc)
 	if assigned.Valid {
 		a := db.Time(assigned.Int64).In(loc)
@@ -95,7 +98,13 @@ type TaskFilter struct {
 	Limit      int
 }
 
-// Tasks lists the tasks of the operator's scope, oldest first. The list
+// taskNum reads a task id; anything else is an unknown task.
+func taskNum(id string) (int64, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil && n > 0
+}
+
+// Tasks lists the tasks of the operator's scope, oldest first (by id). The list
 // shows persons (masked), so it is audited.
 func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) ([]*Task, error) {
 	if !by.Can(auth.TaskWrite) {
@@ -116,15 +125,16 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 	default:
 		return nil, apierr.BadRequest("status_invalid", "status must be open, assigned or visited")
 	}
-	q := `SELECT ` + taskCols + ` FROM followup_tasks WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
-		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4)`
-	args := []any{lo, hi, f.Status, f.OperatorID}
+	after := int64(0)
 	if f.After != "" {
-		q += ` AND (created_at > (SELECT created_at FROM followup_tasks WHERE id = $5)
-			OR created_at = (SELECT created_at FROM followup_tasks WHERE id = $5) AND id > $5)`
-		args = append(args, f.After)
+		var ok bool
+		if after, ok = taskNum(f.After); !ok {
+			return nil, apierr.BadRequest("after_invalid", "after must be the id of a task")
+		}
 	}
-	q += fmt.Sprintf(` ORDER BY created_at, id LIMIT %d`, f.Limit)
+	q := `SELECT ` + taskCols + ` FROM followup_tasks WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
+		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4) AND id > $5 ORDER BY id LIMIT $6`
+	args := []any{lo, hi, f.Status, f.OperatorID, after, f.Limit}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: list tasks: %w", err)
@@ -159,7 +169,11 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 }
 
 func (s *Service) task(ctx context.Context, q db.Querier, by *auth.Principal, id string) (*Task, error) {
-	t, err := s.scanTask(q.QueryRowContext(ctx, `SELECT `+taskCols+` FROM followup_tasks WHERE id = $1`, id))
+	num, ok := taskNum(id)
+	if !ok {
+		return nil, errTaskNotFound
+	}
+	t, err := s.scanTask(q.QueryRowContext(ctx, `SELECT `+taskCols+` FROM followup_tasks WHERE id = $1`, num))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !by.InScope(t.Region) {
 		return nil, errTaskNotFound
 	}
@@ -209,7 +223,7 @@ func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE followup_tasks SET status = $1, operator_id = $2, assigned_at = $3, assigned_by = $4
-			WHERE id = $5 AND status <> $6`, TaskAssigned, op.ID, now.UnixMilli(), by.Actor(), t.ID, TaskVisited)
+			WHERE id = $5 AND status <> $6`, TaskAssigned, op.ID, now.UnixMilli(), by.Actor(), t.num, TaskVisited)
 		if err != nil {
 			return fmt.Errorf("tracing: assign task: %w", err)
 		}
@@ -248,7 +262,7 @@ func (s *Service) Visited(ctx context.Context, by *auth.Principal, id, note stri
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE followup_tasks SET status = $1, note = $2, visited_at = $3, visited_by = $4
-			WHERE id = $5 AND status <> $1`, TaskVisited, note, now.UnixMilli(), by.Actor(), t.ID)
+			WHERE id = $5 AND status <> $1`, TaskVisited, note, now.UnixMilli(), by.Actor(), t.num)
 		if err != nil {
 			return fmt.Errorf("tracing: close task: %w", err)
 		}

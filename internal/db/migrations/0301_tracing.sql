@@ -1,4 +1,4 @@
--- Tracing runs, their reports, and the follow-up tasks they create.
+-- Tracing runs and their reports (the follow-up tasks they create are in 0302).
 
 -- A run is queued by an operator and executed by whichever node claims it;
 -- lease_until lets another node take over a run whose node died.
@@ -35,26 +35,3 @@ CREATE TABLE tracing_reports (
     data      BYTEA NOT NULL,
     PRIMARY KEY (run_id, first_seq)
 );
-
--- Follow-up tasks for the grid worker of a person's residential region.
--- A person has at most one unvisited task of a kind, however many runs or
--- cases find them.
-CREATE TABLE followup_tasks (
-    id          TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL,    -- 'companion'
-    person_num  BIGINT NOT NULL,
-    region_code TEXT NOT NULL,
-    run_id      TEXT NOT NULL,
-    case_num    BIGINT NOT NULL,
-    exposure_at BIGINT NOT NULL,
-    status      TEXT NOT NULL,    -- open, assigned, visited
-    operator_id TEXT,
-    note        TEXT NOT NULL,
-    created_at  BIGINT NOT NULL,
-    assigned_at BIGINT,
-    assigned_by TEXT,
-    visited_at  BIGINT,
-    visited_by  TEXT
-);
-CREATE UNIQUE INDEX followup_tasks_open ON followup_tasks (person_num, kind) WHERE status <> 'visited';
-CREATE INDEX followup_tasks_region ON followup_tasks (region_code, created_at);
