@@ -46,6 +46,8 @@ func commands() []command {
 		{"serve", "run the server (API, pages, background work)", serve},
 		{"migrate", "apply database migrations and exit", migrate},
 		{"audit", "audit log tools: verify", auditCmd},
+		{"keys", "code-signing keys: generate, rotate, list", keysCmd},
+		{"verify", "check a code offline against a trust list", verifyCmd},
 	}
 }
 

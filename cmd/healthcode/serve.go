@@ -40,12 +40,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Auth.OTPAttempts, "otp-attempts", 5, "wrong guesses before a one-time code is void")
 	fs.DurationVar(&cfg.Auth.OTPInterval, "otp-interval", time.Minute, "minimum time between codes to one phone (-1s: no limit, for load tests)")
 	fs.IntVar(&cfg.Auth.OTPPerDay, "otp-per-day", 10, "codes per phone per day (-1: no limit, for load tests)")
+	codeFlags(fs, &cfg)
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
 	fs.DurationVar(&cfg.Retention, "retention", checkin.DefaultRetention, "how long check-ins and verification events are kept")
 	fs.DurationVar(&cfg.GroupCommitDelay, "group-commit-delay", 2*time.Millisecond, "how long a check-in waits for others to share its transaction")
 	fs.DurationVar(&cfg.TracingLookback, "tracing-lookback", tracing.DefaultLookback, "default lookback of a tracing run")
 	fs.DurationVar(&cfg.TracingWindow, "tracing-window", tracing.DefaultWindow, "default overlap window of a tracing run")
 	tracingWindows := fs.String("tracing-windows", "", "overlap windows per venue kind, e.g. restaurant=60m,transport=15m,checkpoint=10m")
+	fs.DurationVar(&cfg.AppealTTL, "appeal-ttl", 7*24*time.Hour, "how long a granted appeal lasts when the operator gives no end")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
@@ -78,7 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if generated != "" {
+	if generated != "" && !*withDemo { // the demo prints every login below
 		fmt.Fprintf(stdout, "Created the first operator: username admin, password %s (shown once; set HEALTHCODE_ADMIN_PASSWORD to choose it)\n", generated)
 	}
 	var logins []demo.Login

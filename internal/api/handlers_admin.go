@@ -64,8 +64,7 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.view(p, pr.Can(auth.PersonReadFull)))
-	return nil
+	return s.writeAdminPerson(w, r, p, pr.Can(auth.PersonReadFull))
 }
 
 func intParam(v string, def int) (int, error) {

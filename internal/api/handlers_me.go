@@ -45,8 +45,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, pr *auth.Principal) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.view(p, false))
-	return nil
+	return s.writeMe(w, r, p)
 }
 
 func (s *Server) addDependent(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {

@@ -18,10 +18,14 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/keys"
+	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -49,6 +53,10 @@ type Server struct {
 	Outbox      *sms.Outbox
 	Checkins    *checkin.Service
 	Tracing     *tracing.Service
+	Codes       *codes.Service
+	CodeKeys    *keys.Store
+	NAT         *nat.Service
+	Status      *status.Service
 
 	metrics *metrics
 	routes  []route

@@ -52,14 +52,15 @@ const (
 	AuditRead      Permission = "audit.read"
 	OperatorWrite  Permission = "operator.write"
 	TaskWrite      Permission = "task.write" // grid follow-up tasks
+	AlertRead      Permission = "alert.read" // positive test alerts: read and take in hand
 )
 
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
-		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite},
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead},
 	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead},
 	Lab:     {PersonRead, ResultWrite, StatsRead},
 	Viewer:  {PersonRead, RulesRead, StatsRead},

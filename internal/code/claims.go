@@ -21,6 +21,12 @@ const (
 	// days, carry no colour and are only valid with an online check that
 	// can see revocations and the current colour.
 	KindCare Kind = 2
+	// KindCertificate codes certify a negative nucleic-acid test: who
+	// (handle, masked name), the result, when the swab was taken and where.
+	// They carry no colour, live days, and are verified offline like any
+	// code, but only by verifiers that ask for them (Options.Kinds), so a
+	// certificate is never mistaken for a health code at a checkpoint.
+	KindCertificate Kind = 3
 )
 
 func (k Kind) String() string {
@@ -29,13 +35,15 @@ func (k Kind) String() string {
 		return "dynamic"
 	case KindCare:
 		return "care"
+	case KindCertificate:
+		return "certificate"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // MarshalText writes the API spelling.
 func (k Kind) MarshalText() ([]byte, error) {
-	if k != KindDynamic && k != KindCare {
+	if k != KindDynamic && k != KindCare && k != KindCertificate {
 		return nil, fmt.Errorf("code: invalid kind %d", uint8(k))
 	}
 	return []byte(k.String()), nil
@@ -48,6 +56,8 @@ func (k *Kind) UnmarshalText(b []byte) error {
 		*k = KindDynamic
 	case "care":
 		*k = KindCare
+	case "certificate":
+		*k = KindCertificate
 	default:
 		return fmt.Errorf("code: unknown kind %q", b)
 	}
@@ -104,6 +114,46 @@ func (c *Color) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// TestResult is the result a certificate states. Only negative results are
+// certified; other values are reserved.
+type TestResult uint8
+
+const (
+	TestNone     TestResult = 0 // not a certificate
+	TestNegative TestResult = 1
+)
+
+func (r TestResult) String() string {
+	switch r {
+	case TestNone:
+		return ""
+	case TestNegative:
+		return "negative"
+	}
+	return fmt.Sprintf("result(%d)", uint8(r))
+}
+
+// MarshalText writes the API spelling; TestNone is the empty string.
+func (r TestResult) MarshalText() ([]byte, error) {
+	if r > TestNegative {
+		return nil, fmt.Errorf("code: invalid test result %d", uint8(r))
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText reads the API spelling.
+func (r *TestResult) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "":
+		*r = TestNone
+	case "negative":
+		*r = TestNegative
+	default:
+		return fmt.Errorf("code: unknown test result %q", b)
+	}
+	return nil
+}
+
 // Claims is what a code asserts. Times have one-second resolution on the
 // wire (CWT NumericDate); Encode truncates.
 type Claims struct {
@@ -112,10 +162,15 @@ type Claims struct {
 	Expires       time.Time
 	ID            [8]byte // cti: random per code; care codes are revoked by it
 	Handle        [8]byte // opaque person handle, never an ID number
-	Color         Color   // ColorNone exactly when Kind is KindCare
+	Color         Color   // set exactly when Kind is KindDynamic
 	MaskedName    string  // e.g. 张*离
 	Kind          Kind
-	StatusVersion uint64
+	StatusVersion uint64 // 0 on certificates
+
+	// Certificates only (KindCertificate); zero on other kinds.
+	Result    TestResult // the certified result
+	SampledAt time.Time  // when the swab was taken
+	Site      string     // name of the sampling site
 }
 
 // NewID returns a random code id for Claims.ID.
@@ -141,6 +196,9 @@ const (
 	hcName    = 3
 	hcKind    = 4
 	hcVersion = 5
+	hcResult  = 6 // certificates
+	hcSampled = 7 // certificates
+	hcSite    = 8 // certificates
 )
 
 type wireHC struct {
@@ -149,6 +207,9 @@ type wireHC struct {
 	Name    string `cbor:"3,keyasint"`
 	Kind    uint8  `cbor:"4,keyasint"`
 	Version uint64 `cbor:"5,keyasint"`
+	Result  uint8  `cbor:"6,keyasint,omitempty"`
+	Sampled uint64 `cbor:"7,keyasint,omitempty"`
+	Site    string `cbor:"8,keyasint,omitempty"`
 }
 
 type wireClaims struct {
@@ -183,8 +244,24 @@ func (c *Claims) validate() error {
 		return errors.New("code: a dynamic code needs a colour")
 	case c.Kind == KindCare && c.Color != ColorNone:
 		return errors.New("code: a care code carries no colour")
-	case c.Kind != KindDynamic && c.Kind != KindCare:
+	case c.Kind == KindCertificate && c.Color != ColorNone:
+		return errors.New("code: a certificate carries no colour")
+	case c.Kind != KindDynamic && c.Kind != KindCare && c.Kind != KindCertificate:
 		return fmt.Errorf("code: invalid kind %d", c.Kind)
+	}
+	if c.Kind != KindCertificate {
+		if c.Result != TestNone || !c.SampledAt.IsZero() || c.Site != "" {
+			return errors.New("code: only a certificate carries a test result, sampling time and site")
+		}
+		return nil
+	}
+	switch {
+	case c.Result != TestNegative:
+		return errors.New("code: a certificate needs a result, and only negative results are certified")
+	case c.SampledAt.Unix() <= 0 || c.SampledAt.Unix() > c.IssuedAt.Unix():
+		return errors.New("code: a certificate needs a sampling time, not after issued-at")
+	case c.Site == "" || !utf8.ValidString(c.Site):
+		return errors.New("code: a certificate needs a sampling site")
 	}
 	return nil
 }
@@ -194,18 +271,22 @@ func MarshalClaims(c Claims) ([]byte, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	hc := wireHC{
+		Handle:  c.Handle[:],
+		Color:   uint8(c.Color),
+		Name:    c.MaskedName,
+		Kind:    uint8(c.Kind),
+		Version: c.StatusVersion,
+	}
+	if c.Kind == KindCertificate {
+		hc.Result, hc.Sampled, hc.Site = uint8(c.Result), uint64(c.SampledAt.Unix()), c.Site
+	}
 	return encMode.Marshal(wireClaims{
 		Iss: c.Issuer,
 		Exp: uint64(c.Expires.Unix()),
 		Iat: uint64(c.IssuedAt.Unix()),
 		Cti: c.ID[:],
-		HC: wireHC{
-			Handle:  c.Handle[:],
-			Color:   uint8(c.Color),
-			Name:    c.MaskedName,
-			Kind:    uint8(c.Kind),
-			Version: c.StatusVersion,
-		},
+		HC:  hc,
 	})
 }
 
@@ -231,6 +312,9 @@ type rawClaims struct {
 	iat, exp, ver uint64
 	cti, handle   []byte
 	color, kind   uint64
+	// certificates
+	result, sampled uint64
+	site            []byte
 }
 
 // fill copies raw into c. The caller passes the issuer string when it
@@ -248,6 +332,11 @@ func (raw *rawClaims) fill(c *Claims, issuer string) {
 	c.Color = Color(raw.color)
 	c.Kind = Kind(raw.kind)
 	c.StatusVersion = raw.ver
+	if raw.kind == uint64(KindCertificate) {
+		c.Result = TestResult(raw.result)
+		c.SampledAt = time.Unix(int64(raw.sampled), 0).UTC()
+		c.Site = string(raw.site)
+	}
 }
 
 // maxNumericDate keeps times inside what time.Unix and int64 arithmetic on
@@ -329,15 +418,15 @@ func (raw *rawClaims) parseHC(r *cborReader) (Reason, error) {
 	if !ok {
 		return ReasonBadCOSE, errClaimsShape
 	}
-	var seen uint8
+	var seen uint16
 	for ; n > 0; n-- {
 		key, isInt, ok := r.label()
 		if !ok {
 			return ReasonBadCOSE, errClaimsShape
 		}
-		var bit uint8
+		var bit uint16
 		switch {
-		case !isInt || key < hcHandle || key > hcVersion:
+		case !isInt || key < hcHandle || key > hcSite:
 			ok = r.skip()
 		case key == hcHandle:
 			raw.handle, ok = r.bytes()
@@ -349,11 +438,20 @@ func (raw *rawClaims) parseHC(r *cborReader) (Reason, error) {
 			raw.name, ok = r.text()
 		case key == hcKind:
 			raw.kind, ok = r.uint()
-			ok = ok && (raw.kind == uint64(KindDynamic) || raw.kind == uint64(KindCare))
+			ok = ok && raw.kind >= uint64(KindDynamic) && raw.kind <= uint64(KindCertificate)
 		case key == hcVersion:
 			raw.ver, ok = r.uint()
+		case key == hcResult:
+			raw.result, ok = r.uint()
+			ok = ok && raw.result == uint64(TestNegative)
+		case key == hcSampled:
+			raw.sampled, ok = r.uint()
+			ok = ok && raw.sampled <= maxNumericDate
+		case key == hcSite:
+			raw.site, ok = r.text()
+			ok = ok && len(raw.site) > 0
 		}
-		if isInt && key >= hcHandle && key <= hcVersion {
+		if isInt && key >= hcHandle && key <= hcSite {
 			bit = 1 << key
 		}
 		if !ok {
@@ -374,6 +472,16 @@ func (raw *rawClaims) parseHC(r *cborReader) (Reason, error) {
 	// The colour is present exactly on dynamic codes: a care code showing a
 	// colour would outlive the colour by days.
 	if hasColor := seen&(1<<hcColor) != 0; hasColor != (raw.kind == uint64(KindDynamic)) {
+		return ReasonBadCOSE, errClaimType
+	}
+	// The test fields are present exactly on certificates: all three, or
+	// the certificate says nothing a verifier could check.
+	const test = 1<<hcResult | 1<<hcSampled | 1<<hcSite
+	if raw.kind == uint64(KindCertificate) {
+		if seen&test != test {
+			return ReasonBadCOSE, errClaimsShape
+		}
+	} else if seen&test != 0 {
 		return ReasonBadCOSE, errClaimType
 	}
 	return "", nil

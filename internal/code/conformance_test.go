@@ -42,6 +42,10 @@ type vectorClaims struct {
 	MaskedName    string    `json:"masked_name"`
 	Kind          Kind      `json:"kind"`
 	StatusVersion uint64    `json:"status_version"`
+	// certificates only
+	Result    TestResult `json:"result,omitempty"`
+	SampledAt time.Time  `json:"sampled_at,omitzero"`
+	Site      string     `json:"site,omitempty"`
 }
 
 func toVectorClaims(c Claims) *vectorClaims {
@@ -49,12 +53,17 @@ func toVectorClaims(c Claims) *vectorClaims {
 		Issuer: c.Issuer, IssuedAt: c.IssuedAt.UTC(), Expires: c.Expires.UTC(),
 		ID: hex.EncodeToString(c.ID[:]), Handle: hex.EncodeToString(c.Handle[:]),
 		Color: c.Color, MaskedName: c.MaskedName, Kind: c.Kind, StatusVersion: c.StatusVersion,
+		Result: c.Result, SampledAt: c.SampledAt.UTC(), Site: c.Site,
 	}
 }
 
 func (v *vectorClaims) claims() (Claims, error) {
 	c := Claims{Issuer: v.Issuer, IssuedAt: v.IssuedAt.UTC(), Expires: v.Expires.UTC(),
-		Color: v.Color, MaskedName: v.MaskedName, Kind: v.Kind, StatusVersion: v.StatusVersion}
+		Color: v.Color, MaskedName: v.MaskedName, Kind: v.Kind, StatusVersion: v.StatusVersion,
+		Result: v.Result, Site: v.Site}
+	if !v.SampledAt.IsZero() {
+		c.SampledAt = v.SampledAt.UTC()
+	}
 	id, err := hex.DecodeString(v.ID)
 	if err != nil || len(id) != 8 {
 		return c, &Error{Reason: ReasonBadCOSE}
@@ -572,6 +581,11 @@ func vectorSpecs() map[string]spec {
 		"revoked":                 {desc: "INVALID: care code whose cti is in the revocation list", claims: careClaims(), clock: iat.Add(time.Hour), revocation: true, revoked: true, reasons: []Reason{ReasonRevoked}},
 		"wrong_kind_care_offline": {desc: "INVALID: care code checked offline (no revocation check): care codes need an online check", claims: careClaims(), clock: iat.Add(time.Hour), reasons: []Reason{ReasonWrongKind}},
 		"wrong_kind_dynamic":      {desc: "INVALID: dynamic code where only care codes are accepted", revocation: true, kinds: []Kind{KindCare}, reasons: []Reason{ReasonWrongKind}},
+
+		// test certificates
+		"valid_certificate":            {desc: "VALID: certificate of a negative test (kind 3: result, sampling time, site; no colour), verified offline by a verifier that accepts certificates", claims: certClaims(), clock: iat.Add(24 * time.Hour), kinds: []Kind{KindCertificate}},
+		"wrong_kind_certificate":       {desc: "INVALID: certificate shown to a verifier of health codes (default kinds): a certificate is never a health code", claims: certClaims(), clock: iat.Add(time.Hour), reasons: []Reason{ReasonWrongKind}},
+		"wrong_kind_dynamic_for_certs": {desc: "INVALID: dynamic health code shown to a verifier of certificates", kinds: []Kind{KindCertificate}, reasons: []Reason{ReasonWrongKind}},
 	}
 }
 

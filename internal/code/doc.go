@@ -9,6 +9,10 @@
 // about as much as a whole HTTP request. docs/CODE-FORMAT.md is the
 // specification; testdata/codes holds the conformance vectors.
 //
+// The same pipeline and keys also sign certificates of negative
+// nucleic-acid tests (KindCertificate); verifiers accept them only when
+// asked to (Options.Kinds).
+//
 // Verification is the hottest path of the platform. Decode and Verify work
 // in pooled buffers, read the few CBOR shapes of the format by hand after a
 // well-formedness check, and allocate only the strings of the result.

@@ -43,11 +43,15 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if d.Claims.Issuer == "" || (d.Claims.Kind != KindDynamic && d.Claims.Kind != KindCare) {
-			t.Fatalf("Decode accepted claims %+v", d.Claims)
+		c := d.Claims
+		if c.Issuer == "" || (c.Kind != KindDynamic && c.Kind != KindCare && c.Kind != KindCertificate) {
+			t.Fatalf("Decode accepted claims %+v", c)
 		}
-		if (d.Claims.Color == ColorNone) != (d.Claims.Kind == KindCare) {
-			t.Fatalf("colour %v on a %v code", d.Claims.Color, d.Claims.Kind)
+		if (c.Color == ColorNone) != (c.Kind != KindDynamic) {
+			t.Fatalf("colour %v on a %v code", c.Color, c.Kind)
+		}
+		if cert := c.Kind == KindCertificate; cert != (c.Result == TestNegative) || cert != (c.Site != "") || cert != !c.SampledAt.IsZero() {
+			t.Fatalf("test fields %v %v %q on a %v code", c.Result, c.SampledAt, c.Site, c.Kind)
 		}
 		if d.MAC != nil && len(d.MAC) != MACSize {
 			t.Fatalf("MAC of %d bytes", len(d.MAC))

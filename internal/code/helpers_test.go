@@ -76,6 +76,16 @@ func careClaims() Claims {
 	return c
 }
 
+// certClaims certify a negative test sampled two hours before issue.
+func certClaims() Claims {
+	c := testClaims()
+	c.Kind, c.Color, c.StatusVersion = KindCertificate, ColorNone, 0
+	c.Expires = c.IssuedAt.Add(7 * 24 * time.Hour)
+	c.ID = [8]byte{0xce, 0x27, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05}
+	c.Result, c.SampledAt, c.Site = TestNegative, c.IssuedAt.Add(-2*time.Hour), "宁国市人民医院采样点"
+	return c
+}
+
 func trustFor(tb testing.TB, signers ...*Signer) TrustList {
 	tb.Helper()
 	tl := TrustList{}

@@ -35,9 +35,11 @@ type Options struct {
 	// codes are revoked by Claims.ID). It is not called for codes whose
 	// signature or MAC failed.
 	Revoked func(c *Claims) bool
-	// Kinds lists the kinds this verifier accepts; nil means both. A care
-	// code is never accepted without a Revoked check: it lives for days and
-	// is only valid with an online check.
+	// Kinds lists the kinds this verifier accepts; nil means dynamic and
+	// care codes. A care code is never accepted without a Revoked check: it
+	// lives for days and is only valid with an online check. Certificates
+	// (KindCertificate) are accepted only when listed, so a verifier of
+	// health codes never takes a test certificate for one.
 	Kinds []Kind
 }
 
@@ -47,7 +49,7 @@ type Verifier struct {
 	macs    map[string]*macKey
 	skew    time.Duration
 	revoked func(*Claims) bool
-	kinds   [KindCare + 1]bool
+	kinds   [KindCertificate + 1]bool
 }
 
 // NewVerifier returns a verifier trusting keys (nil: none).
@@ -66,7 +68,7 @@ func NewVerifier(keys Keys, o Options) *Verifier {
 		v.kinds[KindDynamic], v.kinds[KindCare] = true, true
 	}
 	for _, k := range o.Kinds {
-		if k == KindDynamic || k == KindCare {
+		if k >= KindDynamic && k <= KindCertificate {
 			v.kinds[k] = true
 		}
 	}

@@ -103,6 +103,8 @@ func TestValidateRejects(t *testing.T) {
 		{"mixed positive in single tube", with(NATResult, func(f *Fact) { f.Attrs["tube_capacity"] = 1 }), "fact_attr_conflict", "mixed tube"},
 		{"mixed positive without capacity", with(NATResult, func(f *Fact) { delete(f.Attrs, "tube_capacity") }), "fact_attr_conflict", "mixed tube"},
 		{"positive in mixed tube", with(NATResult, func(f *Fact) { f.Attrs["result"] = "positive" }), "fact_attr_conflict", "mixed_positive"},
+		{"correction without tube", with(NATResult, func(f *Fact) { delete(f.Attrs, "tube"); f.Attrs["correction"] = true }), "fact_attr_conflict", "correction"},
+		{"correction not a bool", with(NATResult, func(f *Fact) { f.Attrs["correction"] = "yes" }), "fact_attr_type", "correction"},
 		{"level low is not a risk area", with(VisitRiskArea, func(f *Fact) { f.Attrs["level"] = "low" }), "fact_attr_not_allowed", "medium, high"},
 	}
 	for _, tt := range tests {
@@ -137,6 +139,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"country origin", with(ArrivalInbound, func(f *Fact) { f.Attrs["origin"] = "USA"; f.Attrs["international"] = true })},
 		{"companion on a grid", with(ContactCompanion, func(f *Fact) { delete(f.Attrs, "venue"); f.Attrs["grid"] = "cd-800-1234" })},
 		{"null optional", with(NATResult, func(f *Fact) { f.Attrs["site"] = nil })},
+		{"correction of a tube", with(NATResult, func(f *Fact) { f.Attrs["correction"] = true })},
 	}
 	for _, tt := range tests {
 		if err := tt.f.Validate(); err != nil {

@@ -290,8 +290,13 @@ var kinds = []KindInfo{
 				Doc: "Sampling site id."},
 			{Name: "lab", Type: TypeString, Max: f64(128), Label: Text{"检测机构", "lab"},
 				Doc: "Lab that tested the tube."},
+			{Name: "correction", Type: TypeBool, Default: false, Label: Text{"更正", "correction"},
+				Doc: "The lab corrected the tube's result: this fact replaces every nat.result of the same tube recorded before it, which the rules no longer see. Needs tube."},
 		},
 		check: func(attrs map[string]any) error {
+			if attrs["correction"] == true && attrs["tube"] == nil {
+				return conflict(NATResult, "correction", "a correction must name the tube whose result it corrects")
+			}
 			capacity := int64(1)
 			if v, ok := attrs["tube_capacity"]; ok {
 				capacity, _ = toInt(v)

@@ -55,7 +55,9 @@ type RuleError struct {
 // Facts dated after now are not yet true and are hidden. While an
 // appeal.granted is active (at <= now < until) the facts recorded before the
 // grant are hidden too, so the appeal clears what the operator reviewed but
-// not what arrives later; when it expires they count again.
+// not what arrives later; when it expires they count again. A nat.result
+// that a lab corrected (a later nat.result of the same tube with correction
+// true) is hidden for good.
 func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 	var next time.Time
 	consider := func(t time.Time) {
@@ -65,6 +67,7 @@ func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 	}
 
 	var grant *fact.Fact
+	var corrections map[string]int // tube -> index of the correction that applies
 	future := false
 	for i := range facts {
 		f := &facts[i]
@@ -73,16 +76,29 @@ func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 			consider(f.At)
 			continue
 		}
-		if f.Kind == fact.AppealGranted && f.ActiveAt(now) && (grant == nil || f.Recorded().After(grant.Recorded())) {
-			grant = f
+		switch f.Kind {
+		case fact.AppealGranted:
+			if f.ActiveAt(now) && (grant == nil || f.Recorded().After(grant.Recorded())) {
+				grant = f
+			}
+		case fact.NATResult:
+			if tube, ok := correctedTube(f); ok {
+				if corrections == nil {
+					corrections = map[string]int{}
+				}
+				if j, seen := corrections[tube]; !seen || !f.Recorded().Before(facts[j].Recorded()) {
+					corrections[tube] = i
+				}
+			}
 		}
 	}
 	visible := facts
-	if future || grant != nil {
+	if future || grant != nil || corrections != nil {
 		visible = make([]fact.Fact, 0, len(facts))
 		for i := range facts {
 			f := &facts[i]
-			if f.At.After(now) || (grant != nil && f.Recorded().Before(grant.Recorded())) {
+			if f.At.After(now) || (grant != nil && f.Recorded().Before(grant.Recorded())) ||
+				superseded(facts, i, corrections) {
 				continue
 			}
 			visible = append(visible, *f)
@@ -150,6 +166,35 @@ func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 		d.Color = Green
 	}
 	return d
+}
+
+// correctedTube returns the tube a correcting nat.result corrects.
+func correctedTube(f *fact.Fact) (string, bool) {
+	if f.Attrs["correction"] != true {
+		return "", false
+	}
+	tube, ok := f.Attrs["tube"].(string)
+	return tube, ok && tube != ""
+}
+
+// superseded reports whether facts[i] is a result of a tube whose result a
+// lab corrected after it was recorded. Facts are append-only, so a
+// correction cannot edit the result it replaces; it hides it instead, the
+// way an appeal hides what it reviewed. The correction recorded last
+// applies (the later in the list on a tie), and hides earlier corrections
+// of the same tube too.
+func superseded(facts []fact.Fact, i int, corrections map[string]int) bool {
+	f := &facts[i]
+	if corrections == nil || f.Kind != fact.NATResult {
+		return false
+	}
+	tube, _ := f.Attrs["tube"].(string)
+	j, ok := corrections[tube]
+	if !ok || j == i {
+		return false
+	}
+	c := &facts[j]
+	return f.Recorded().Before(c.Recorded()) || (f.Recorded().Equal(c.Recorded()) && i < j)
 }
 
 func errText(out ref.Val, err error) string {

@@ -24,84 +24,13 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
-	"github.com/healthcode/healthcode/internal/fact"
-	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/server"
-	"github.com/healthcode/healthcode/internal/status"
 )
 
-// fakeStatus stands in for the status engine (issue 3) exactly as its
-// contract says: Record validates, stores idempotently by (person, key) and
-// recomputes colours with the default rules; Colour reads the cache.
-type fakeStatus struct {
-	mu      sync.Mutex
-	prog    *rules.Program
-	facts   map[int64][]status.NewFact
-	keys    map[string]bool
-	colours map[int64]rules.Color
-}
-
-func newFakeStatus(t *testing.T) *fakeStatus {
-	prog, err := rules.Compile(rules.Default(), rules.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fakeStatus{prog: prog, facts: map[int64][]status.NewFact{}, keys: map[string]bool{}, colours: map[int64]rules.Color{}}
-}
-
-func (f *fakeStatus) Record(ctx context.Context, nfs ...status.NewFact) (int, error) {
-	for _, nf := range nfs {
-		if err := fact.Validate(nf.Fact.Kind, nf.Fact.At, nf.Fact.Until, nf.Fact.Attrs); err != nil {
-			return 0, err
-		}
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	created := 0
-	touched := map[int64]bool{}
-	for _, nf := range nfs {
-		k := fmt.Sprint(nf.Person, "|", nf.Key)
-		if nf.Key != "" && f.keys[k] {
-			continue
-		}
-		f.keys[k] = true
-		f.facts[nf.Person] = append(f.facts[nf.Person], nf)
-		touched[nf.Person] = true
-		created++
-	}
-	for p := range touched {
-		var fs []fact.Fact
-		for _, nf := range f.facts[p] {
-			fs = append(fs, nf.Fact)
-		}
-		f.colours[p] = f.prog.Eval(fs, time.Now()).Color
-	}
-	return created, nil
-}
-
-func (f *fakeStatus) Colour(num int64) (rules.Color, uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if c, ok := f.colours[num]; ok {
-		return c, 1
-	}
-	return rules.Green, 0
-}
-
-func (f *fakeStatus) of(num int64) []status.NewFact {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.facts[num])
-}
-
-// forEachWithStatus runs fn on each engine with the fake status engine wired.
-func forEachWithStatus(t *testing.T, fn func(t *testing.T, e *env, st *fakeStatus), mod ...func(*server.Config)) {
+// forEachWith runs fn on a fresh server on each engine, configured by mod.
+func forEachWith(t *testing.T, mod func(*server.Config), fn func(t *testing.T, e *env)) {
 	for _, engine := range dbtest.Engines {
-		t.Run(string(engine), func(t *testing.T) {
-			st := newFakeStatus(t)
-			mods := append([]func(*server.Config){func(c *server.Config) { c.Colours, c.Facts = st, st }}, mod...)
-			fn(t, newEnv(t, engine, mods...), st)
-		})
+		t.Run(string(engine), func(t *testing.T) { fn(t, newEnv(t, engine, mod)) })
 	}
 }
 
@@ -124,7 +53,7 @@ func (e *env) venue(admin, name, kind, region string) (string, string) {
 }
 
 func TestCheckIn(t *testing.T) {
-	forEachWithStatus(t, func(t *testing.T, e *env, st *fakeStatus) {
+	forEach(t, func(t *testing.T, e *env) {
 		admin := e.admin()
 		venueID, token := e.venue(admin, "西津农贸市场", "market", "341881001")
 		tok, me := e.resident("13900000101", "王小明", rid("19800101", 101), "341881001")
@@ -151,14 +80,12 @@ func TestCheckIn(t *testing.T) {
 			t.Fatalf("%d check-ins stored, want 3", n)
 		}
 
-		// The colour is the status engine's.
-		num := personNum(t, e.srv.DB, me)
-		st.mu.Lock()
-		st.colours[num] = rules.Yellow
-		st.mu.Unlock()
+		// The colour is the status engine's: a fever-clinic visit makes it yellow.
+		e.want(e.do("POST", "/api/v1/admin/facts", admin, map[string]any{"person_id": me, "kind": "clinic.fever",
+			"at": time.Now().Add(-time.Hour).Format(time.RFC3339), "attrs": map[string]any{"clinic": "宁国市人民医院"}}), 201, "")
 		r = e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 201, "")
 		if r.str("color") != "yellow" {
-			t.Fatalf("colour %q, want the cached yellow", r.str("color"))
+			t.Fatalf("colour %q, want yellow after a fever-clinic visit", r.str("color"))
 		}
 		stored := e.count("checkins")
 
@@ -217,7 +144,7 @@ func personNum(t *testing.T, d *db.DB, id string) int64 {
 }
 
 func TestVenueCountsCarryNoPersonalData(t *testing.T) {
-	forEachWithStatus(t, func(t *testing.T, e *env, _ *fakeStatus) {
+	forEach(t, func(t *testing.T, e *env) {
 		admin := e.admin()
 		venueID, token := e.venue(admin, "南山超市", "supermarket", "341881002")
 		otherID, otherToken := e.venue(admin, "西津饭店", "restaurant", "341881001")

@@ -245,9 +245,7 @@ func TestVenuesAndCheckpoints(t *testing.T) {
 			t.Fatalf("checkpoint table totals: %s", table.raw)
 		}
 		// Disabling revokes the key.
-		var raw map[string]any
-		raw = table.body["checkpoints"].([]any)[0].(map[string]any)
-		e.want(e.do("PATCH", "/api/v1/admin/checkpoints/"+raw["id"].(string), admin, map[string]any{"enabled": false}), 200, "")
+		e.want(e.do("PATCH", "/api/v1/admin/checkpoints/"+c.str("id"), admin, map[string]any{"enabled": false}), 200, "")
 		var revoked int
 		e.srv.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL`).Scan(&revoked)
 		if revoked != 2 {

@@ -22,12 +22,16 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/keys"
+	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
-	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -50,6 +54,21 @@ type Config struct {
 	// they are stored and then loaded at every start.
 	LocalRegions []region.Region
 
+	// Signed codes: lifetimes of dynamic and care codes (defaults 3 minutes
+	// and 14 days).
+	CodeTTL, CareCodeTTL time.Duration
+	// Colours, Facts and Verifications replace, for tests, the status cache
+	// the codes and check-ins answer colours from, the recorder of facts
+	// (temperatures, test results, tracing's companions) and the recorder of
+	// verification events; nil means the product's own (status.Service,
+	// status.Service, checkin.Service).
+	Colours       codes.Colours
+	Facts         codes.FactRecorder
+	Verifications codes.VerificationRecorder
+	// AppealTTL is how long a granted appeal lasts when the operator gives
+	// no end (default 7 days).
+	AppealTTL time.Duration
+
 	// Retention is how long check-ins and verifications are kept (default 28 days).
 	Retention time.Duration
 	// GroupCommitDelay is how long a check-in waits for others to share its
@@ -60,14 +79,6 @@ type Config struct {
 	TracingLookback time.Duration
 	TracingWindow   time.Duration
 	TracingWindows  map[string]time.Duration
-	// Colours and Facts are the status engine (issue 3): check-ins answer
-	// with its cached colour, tracing records contact.companion facts
-	// through it. Until it is wired in here they may be given by the caller
-	// (tests give fakes); without them a check-in answers green, as the
-	// status contract does for a person never evaluated, and a tracing run
-	// keeps its report and tasks but fails at the facts, saying why.
-	Colours checkin.Colours
-	Facts   tracing.Facts
 }
 
 func (c *Config) defaults() {
@@ -111,6 +122,10 @@ type Server struct {
 	Persons     *person.Service
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
+	CodeKeys    *keys.Store
+	Codes       *codes.Service
+	NAT         *nat.Service
+	Status      *status.Service
 	Checkins    *checkin.Service
 	Tracing     *tracing.Service
 	API         *api.Server
@@ -163,11 +178,28 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
+	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
+		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL}); err != nil {
+		return nil, err
+	}
 	s.Venues = venue.New(s.DB, s.Regions)
 	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
-	colours := cfg.Colours
+	codeCfg := codes.Config{Region: cfg.Region, TTL: cfg.CodeTTL, CareTTL: cfg.CareCodeTTL, CacheTTL: cfg.Auth.CacheTTL}
+	if s.CodeKeys, err = keys.Open(ctx, s.DB, s.Keys, keys.Config{Region: cfg.Region, Retain: codeCfg.MaxLifetime()}); err != nil {
+		return nil, err
+	}
+	if created, err := s.CodeKeys.EnsureKey(ctx, code.AlgEdDSA, "system"); err != nil {
+		return nil, err
+	} else if created {
+		s.Log.Info("generated the region's first code-signing key", "alg", code.AlgEdDSA, "kid", keys.KID(s.CodeKeys.Signer().KeyID()))
+	}
+	// Tests may put fakes in the Config; the product uses its own services.
+	colours, facts, verifications := cfg.Colours, cfg.Facts, cfg.Verifications
 	if colours == nil {
-		colours = neverEvaluated{}
+		colours = s.Status
+	}
+	if facts == nil {
+		facts = s.Status
 	}
 	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colours, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention})
 	if err = s.Checkins.Prepare(ctx); err != nil {
@@ -181,7 +213,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			Help: "Check-in and verification requests committed by the group commit (divided by commits: the batch size)."},
 			func() float64 { _, r := s.Checkins.Batches(); return float64(r) }),
 	)
-	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, cfg.Facts, tracing.Config{
+	if verifications == nil {
+		verifications = s.Checkins
+	}
+	if s.Codes, err = codes.New(ctx, codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
+		Checkpoints: s.Checkpoints, Colours: colours, Facts: facts, Verifications: verifications}, codeCfg); err != nil {
+		return nil, err
+	}
+	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys},
+		nat.Config{Region: cfg.Region}, s.Log)
+	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, facts, tracing.Config{
 		Lookback: cfg.TracingLookback, Window: cfg.TracingWindow, Windows: cfg.TracingWindows,
 		MaxLookback: s.Checkins.Retention(), Log: s.Log,
 	}); err != nil {
@@ -192,19 +233,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
+		Codes: s.Codes, CodeKeys: s.CodeKeys,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 	}
+	s.API.NAT = s.NAT
+	s.API.Status = s.Status
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.handler = s.routes()
 	return s, nil
 }
-
-// neverEvaluated answers every colour as the status contract does for a
-// person the engine has never evaluated (green, version 0): the truth on a
-// node without a status engine.
-type neverEvaluated struct{}
-
-func (neverEvaluated) Colour(int64) (rules.Color, uint64) { return rules.Green, 0 }
 
 func saveLocalRegions(ctx context.Context, d *db.DB, rs []region.Region) error {
 	return d.InTx(ctx, func(tx db.Tx) error {
@@ -277,6 +314,14 @@ func (s *Server) Registry() prometheus.Registerer { return s.registry }
 func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
 	s.every(ctx, "purge old check-ins and verifications", time.Hour, s.Checkins.Purge)
+	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
+	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
+	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
+	s.every(ctx, "nat: record facts of results left pending", time.Minute, s.NAT.RecordPending)
+	s.every(ctx, "status cache tail", 250*time.Millisecond, s.Status.Tail)
+	s.every(ctx, "status scheduler", time.Second, s.Status.RunDue)
+	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
+	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

@@ -2,8 +2,7 @@ package server_test
 
 import (
 	"context"
-	"io"
-	"net/http"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/status"
 )
 
 // at pins the check-in clock: the next check-ins happen at t.
@@ -49,8 +49,19 @@ func reportOf(r resp) []map[string]any {
 	return out
 }
 
+// factsOf is what the status engine holds about a person.
+func (e *env) factsOf(id string) []status.Stored {
+	e.t.Helper()
+	fs, err := e.srv.Status.Facts(context.Background(), personNum(e.t, e.srv.DB, id), 500)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return fs
+}
+
 func TestTracingFindsCompanions(t *testing.T) {
-	forEachWithStatus(t, func(t *testing.T, e *env, st *fakeStatus) {
+	restaurants15 := func(c *server.Config) { c.TracingWindows = map[string]time.Duration{"restaurant": 15 * time.Minute} }
+	forEachWith(t, restaurants15, func(t *testing.T, e *env) {
 		admin := e.admin()
 		clk := &clock{}
 		e.srv.Checkins.SetClock(clk.now)
@@ -120,23 +131,23 @@ func TestTracingFindsCompanions(t *testing.T) {
 		}
 
 		// The companion got the fact with its evidence, and turned yellow.
-		compNum := personNum(t, e.srv.DB, compID)
-		facts := st.of(compNum)
+		facts := e.factsOf(compID)
 		if len(facts) != 1 {
 			t.Fatalf("%d facts for the companion, want 1", len(facts))
 		}
-		f := facts[0].Fact
+		f := facts[0]
+		caseAt, _ := time.Parse(time.RFC3339, fmt.Sprint(f.Attrs["case_at"]))
 		if f.Kind != fact.ContactCompanion || f.Attrs["case_person"] != caseID || f.Attrs["venue"] != restaurant ||
-			f.Attrs["overlap_minutes"] != int64(5) || f.Attrs["tracing_run"] != run.str("id") || !f.At.Equal(base.Add(10*time.Minute)) ||
-			facts[0].Key == "" || !strings.HasPrefix(facts[0].RecordedBy, "operator:") {
-			t.Fatalf("companion fact: %+v", facts[0])
+			f.Attrs["overlap_minutes"] != 5.0 || f.Attrs["tracing_run"] != run.str("id") || !f.At.Equal(base.Add(10*time.Minute)) ||
+			!caseAt.Equal(base) || f.Source != "tracing:"+run.str("id") || !strings.HasPrefix(f.RecordedBy, "operator:") {
+			t.Fatalf("companion fact: %+v", f)
 		}
 		clk.set(time.Now().Add(-15 * 24 * time.Hour)) // outside later runs' lookback
 		if c := e.want(e.do("POST", "/api/v1/checkins", compTok, map[string]any{"venue_token": parkTok}), 201, "").str("color"); c != "yellow" {
 			t.Fatalf("the companion is %s, want yellow", c)
 		}
 		for _, who := range []struct{ tok, id string }{{thirdTok, thirdID}, {lateTok, lateID}, {caseTok, caseID}} {
-			if len(st.of(personNum(t, e.srv.DB, who.id))) != 0 {
+			if len(e.factsOf(who.id)) != 0 {
 				t.Fatalf("person %s got a fact", who.id)
 			}
 			if c := e.want(e.do("POST", "/api/v1/checkins", who.tok, map[string]any{"venue_token": parkTok}), 201, "").str("color"); c != "green" {
@@ -146,7 +157,7 @@ func TestTracingFindsCompanions(t *testing.T) {
 
 		// Re-running records nothing twice and opens no second task.
 		again := e.waitRun(admin, e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{caseID}}), 202, "").str("id"))
-		if again.body["companions"] != 2.0 || again.body["facts"] != 0.0 || again.body["tasks"] != 0.0 || len(st.of(compNum)) != 1 {
+		if again.body["companions"] != 2.0 || again.body["facts"] != 0.0 || again.body["tasks"] != 0.0 || len(e.factsOf(compID)) != 1 {
 			t.Fatalf("re-run: %s", again.raw)
 		}
 		// A run's own window overrides the per-kind one: 30 min takes in the
@@ -187,25 +198,11 @@ func TestTracingFindsCompanions(t *testing.T) {
 		e.want(e.do("GET", "/api/v1/admin/tracing/"+run.str("id")+"/report.csv", outsider, nil), 404, "tracing_run_not_found")
 		viewer := e.newOperator("looker", "viewer", "341881")
 		e.want(e.do("GET", "/api/v1/admin/tracing/"+run.str("id"), viewer, nil), 403, "forbidden")
-	}, func(c *server.Config) { c.TracingWindows = map[string]time.Duration{"restaurant": 15 * time.Minute} })
-}
-
-// getAuth fetches a URL with a bearer token, for non-JSON answers.
-func (e *env) getAuth(path, tok string) (*http.Response, []byte) {
-	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, b
+	})
 }
 
 func TestTracingTasks(t *testing.T) {
-	forEachWithStatus(t, func(t *testing.T, e *env, _ *fakeStatus) {
+	forEach(t, func(t *testing.T, e *env) {
 		admin := e.admin()
 		_, tok := e.venue(admin, "竹峰茶楼", "restaurant", "341881005")
 		caseTok, caseID := e.resident("13900000301", "高病例", rid("19750101", 301), "341881005")
@@ -281,7 +278,7 @@ func TestTracingTasks(t *testing.T) {
 }
 
 func TestTracingByVenueAndCheckpoint(t *testing.T) {
-	forEachWithStatus(t, func(t *testing.T, e *env, st *fakeStatus) {
+	forEach(t, func(t *testing.T, e *env) {
 		admin := e.admin()
 		clk := &clock{}
 		e.srv.Checkins.SetClock(clk.now)
@@ -316,7 +313,7 @@ func TestTracingByVenueAndCheckpoint(t *testing.T) {
 		if byID[aID]["overlap_minutes"] != 10.0 || byID[bID]["overlap_minutes"] != 0.0 {
 			t.Fatalf("overlaps: a %v, b %v", byID[aID], byID[bID])
 		}
-		if f := st.of(personNum(t, e.srv.DB, aID)); len(f) != 1 || f[0].Fact.Attrs["case_person"] != "venue:"+venueID {
+		if f := e.factsOf(aID); len(f) != 1 || f[0].Attrs["case_person"] != "venue:"+venueID {
 			t.Fatalf("venue companion fact: %+v", f)
 		}
 
@@ -348,7 +345,7 @@ func TestTracingByVenueAndCheckpoint(t *testing.T) {
 }
 
 func TestTracingBadInput(t *testing.T) {
-	forEachWithStatus(t, func(t *testing.T, e *env, _ *fakeStatus) {
+	forEach(t, func(t *testing.T, e *env) {
 		admin := e.admin()
 		venueID, _ := e.venue(admin, "汪溪小吃", "restaurant", "341881004")
 		_, caseID := e.resident("13900000501", "钟病例", rid("19750101", 501), "341881004")
@@ -398,18 +395,33 @@ func TestTracingBadInput(t *testing.T) {
 	})
 }
 
-// TestTracingWithoutStatusEngine: a node without the status engine keeps
-// the report and tasks and says why the run could not finish.
-func TestTracingWithoutStatusEngine(t *testing.T) {
-	e := newEnv(t, "sqlite")
-	admin := e.admin()
-	_, tok := e.venue(admin, "宁国一中", "school", "341881001")
-	caseTok, caseID := e.resident("13900000601", "朱病例", rid("19750101", 601), "341881001")
-	compTok, _ := e.resident("13900000602", "秦同学", rid("19750101", 602), "341881001")
-	e.want(e.do("POST", "/api/v1/checkins", caseTok, map[string]any{"venue_token": tok}), 201, "")
-	e.want(e.do("POST", "/api/v1/checkins", compTok, map[string]any{"venue_token": tok}), 201, "")
-	r := e.waitRun(admin, e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{caseID}}), 202, "").str("id"))
-	if r.str("status") != "failed" || !strings.Contains(r.str("error"), "status engine") || len(reportOf(r)) != 1 || r.body["tasks"] != 1.0 {
-		t.Fatalf("run without a status engine: %s", r.raw)
-	}
+// TestScansAtACheckpointArePresence: codes verified at a checkpoint through
+// POST /verify are recorded (group commit) and traced like check-ins.
+func TestScansAtACheckpointArePresence(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		cp := e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "南山卡口", "region": "341881002"}), 201, "")
+		key := cp.str("api_key")
+		caseTok, caseID := e.resident("13900000701", "石病例", rid("19750101", 701), "341881002")
+		compTok, compID := e.resident("13900000702", "叶同行", rid("19750101", 702), "341881002")
+		for _, tok := range []string{caseTok, compTok} {
+			code := e.want(e.do("GET", "/api/v1/me/code", tok, nil), 200, "").str("code")
+			if v := e.want(e.do("POST", "/api/v1/verify", key, map[string]any{"code": code}), 200, ""); v.body["valid"] != true {
+				t.Fatalf("verify: %s", v.raw)
+			}
+		}
+		e.want(e.do("POST", "/api/v1/verify", key, map[string]any{"code": "HC9:nonsense"}), 200, "") // unattributed: no one
+		if n := e.count("verifications"); n != 3 {
+			t.Fatalf("%d verification events stored, want 3", n)
+		}
+		run := e.waitRun(admin, e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{caseID}}), 202, "").str("id"))
+		rows := reportOf(run)
+		if len(rows) != 1 || rows[0]["person"].(map[string]any)["id"] != compID || rows[0]["venue"].(map[string]any)["kind"] != "checkpoint" ||
+			rows[0]["venue"].(map[string]any)["id"] != cp.str("id") || rows[0]["venue"].(map[string]any)["name"] != "南山卡口" {
+			t.Fatalf("run over checkpoint scans: %s", run.raw)
+		}
+		if f := e.factsOf(compID); len(f) != 1 || f[0].Attrs["venue"] != cp.str("id") {
+			t.Fatalf("companion fact: %+v", f)
+		}
+	})
 }

@@ -24,9 +24,6 @@ import (
 // errLeaseLost stops a run another node has taken over.
 var errLeaseLost = errors.New("tracing: the run's lease passed to another node")
 
-// errNoFacts is the failure of a run on a node without a status engine.
-var errNoFacts = errors.New("no status engine is wired to record contact.companion facts; the report and tasks were kept, re-run once it is")
-
 // RunNext claims the oldest queued run (or one whose node stopped renewing
 // its lease) and executes it. It reports whether it found one.
 func (s *Service) RunNext(ctx context.Context) (bool, error) {
@@ -50,8 +47,6 @@ func (s *Service) RunNext(ctx context.Context) (bool, error) {
 	msg := "internal error; see the server log"
 	if e, ok := apierr.As(err); ok {
 		msg = e.Message
-	} else if errors.Is(err, errNoFacts) {
-		msg = errNoFacts.Error()
 	}
 	_, uerr := s.db.ExecContext(ctx, `UPDATE tracing_runs SET status = $1, error = $2, finished_at = $3, lease_until = NULL
 		WHERE id = $4 AND node = $5`, StatusFailed, msg, s.now().UnixMilli(), id, s.cfg.Node)
@@ -415,9 +410,6 @@ func (s *Service) record(ctx context.Context, r *Run, list []*found, pr *progres
 	}
 	st.tasks, st.saved = tasks, time.Now()
 
-	if len(list) > 0 && s.facts == nil {
-		return st, errNoFacts
-	}
 	created, err := s.recordFacts(ctx, r, list, s.resolver(), pr)
 	if err != nil {
 		return st, err

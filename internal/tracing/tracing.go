@@ -13,6 +13,7 @@ package tracing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -186,6 +187,9 @@ func New(d *db.DB, presence Presence, persons Persons, venues Venues, checkpoint
 	cfg.defaults()
 	if err := ValidateWindows(cfg.Windows); err != nil {
 		return nil, err
+	}
+	if facts == nil {
+		return nil, errors.New("tracing: a status engine is needed to record the companions' facts")
 	}
 	return &Service{db: d, presence: presence, persons: persons, venues: venues, checkpoints: checkpoints,
 		operators: operators, facts: facts, cfg: cfg, now: time.Now, wake: make(chan struct{}, 1)}, nil

@@ -1,0 +1,412 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/nat"
+)
+
+// Nucleic-acid testing: sampling sites (open data), tubes, results,
+// residents' tests and certificates, alerts, tasks and coverage.
+
+func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	format := q.Get("format")
+	switch format {
+	case "", "json", "csv", "geojson":
+	default:
+		return apierr.BadRequest("format_unknown", "format must be json, csv or geojson")
+	}
+	sq := nat.SiteQuery{Region: q.Get("region")}
+	if v := q.Get("near"); v != "" {
+		ll, err := nat.ParseLatLng(v)
+		if err != nil {
+			return err
+		}
+		sq.Near = &ll
+	}
+	if v := q.Get("open"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return apierr.BadRequest("open_invalid", "open must be true or false")
+		}
+		sq.Open = &b
+	}
+	var err error
+	if sq.Limit, err = intParam(q.Get("limit"), 0); err != nil {
+		return err
+	}
+	sites, err := s.NAT.ListSites(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	// Open data: anyone may cache it for a minute.
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	switch format {
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8; header=present")
+		w.Header().Set("Content-Disposition", `attachment; filename="sites.csv"`)
+		var buf bytes.Buffer
+		if err := nat.WriteSitesCSV(&buf, sites, sq.Near != nil); err != nil {
+			return fmt.Errorf("api: sites csv: %w", err)
+		}
+		w.Write(buf.Bytes())
+	case "geojson":
+		w.Header().Set("Content-Type", "application/geo+json")
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.Encode(nat.SitesGeoJSON(sites))
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"sites": sites, "count": len(sites)})
+	}
+	return nil
+}
+
+func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.NAT.GetSite(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) createSite(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in nat.SiteInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	st, err := s.NAT.CreateSite(r.Context(), pr, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, st)
+	return nil
+}
+
+func (s *Server) updateSite(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in nat.SiteInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	st, err := s.NAT.UpdateSite(r.Context(), pr, r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// readCSV reads a text/csv request body of at most nat.MaxUploadBytes.
+func readCSV(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "text/csv" && mt != "text/plain") {
+		return nil, &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: "send the file as text/csv (UTF-8)"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, nat.MaxUploadBytes))
+	var big *http.MaxBytesError
+	if errors.As(err, &big) {
+		return nil, &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Message: fmt.Sprintf("the file is over %d bytes; split it", big.Limit)}
+	}
+	if err != nil {
+		return nil, apierr.BadRequest("body_unreadable", "the file could not be read: %v", err)
+	}
+	return body, nil
+}
+
+func (s *Server) importSites(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	body, err := readCSV(w, r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.NAT.ImportSites(r.Context(), pr, body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) openTube(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		Barcode  string `json:"barcode"`
+		Capacity int    `json:"capacity"`
+		SiteID   string `json:"site_id"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	t, err := s.NAT.OpenTube(r.Context(), pr, in.Barcode, in.Capacity, in.SiteID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, t)
+	return nil
+}
+
+func (s *Server) getTube(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	t, err := s.NAT.Tube(r.Context(), pr, r.PathValue("barcode"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) addSample(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in nat.SampleInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	smp, err := s.NAT.AddSample(r.Context(), pr, r.PathValue("barcode"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, smp)
+	return nil
+}
+
+func (s *Server) sealTube(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	t, err := s.NAT.Seal(r.Context(), pr, r.PathValue("barcode"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		Barcodes []string `json:"barcodes"`
+		Lab      string   `json:"lab"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	tr, err := s.NAT.CreateTransfer(r.Context(), pr, in.Barcodes, in.Lab)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, tr)
+	return nil
+}
+
+func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	tr, err := s.NAT.GetTransfer(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tr)
+	return nil
+}
+
+func (s *Server) postResult(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		Barcode string `json:"barcode"`
+		Result  string `json:"result"`
+		Lab     string `json:"lab"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	rep, err := s.NAT.PostResult(r.Context(), pr, in.Barcode, in.Result, in.Lab)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if rep.Status == "unchanged" {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, rep)
+	return nil
+}
+
+func (s *Server) uploadResults(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	body, err := readCSV(w, r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.NAT.Upload(r.Context(), pr, body, r.URL.Query().Get("lab"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) correctResult(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		Result string `json:"result"`
+		Reason string `json:"reason"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	rep, err := s.NAT.Correct(r.Context(), pr, r.PathValue("barcode"), in.Result, in.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// testPerson is the person whose tests a resident asks about: their own,
+// or, on the /me/dependents/{id}/... paths, a dependent's.
+func (s *Server) testPerson(r *http.Request, pr *auth.Principal, dependent bool) (num int64, maskedName string, err error) {
+	if dependent {
+		p, err := s.Persons.Dependent(r.Context(), pr.ID, r.PathValue("id"))
+		if err != nil {
+			return 0, "", err
+		}
+		pf := p.Profile()
+		return pf.Num, pf.MaskedName, nil
+	}
+	pf, err := s.Persons.Profile(r.Context(), pr.ID)
+	if err != nil {
+		return 0, "", err
+	}
+	return pf.Num, pf.MaskedName, nil
+}
+
+func (s *Server) tests(dependent bool) authed {
+	return func(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+		num, _, err := s.testPerson(r, pr, dependent)
+		if err != nil {
+			return err
+		}
+		t, err := s.NAT.ListTests(r.Context(), num)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, t)
+		return nil
+	}
+}
+
+func (s *Server) certificate(r *http.Request, pr *auth.Principal, dependent bool) (*nat.Certificate, error) {
+	num, masked, err := s.testPerson(r, pr, dependent)
+	if err != nil {
+		return nil, err
+	}
+	return s.NAT.IssueCertificate(r.Context(), num, masked, r.PathValue("test"))
+}
+
+// testCertificate signs a certificate of a negative test; the QR image of
+// the same certificate is at the same path plus ".png".
+func (s *Server) testCertificate(dependent bool) authed {
+	return func(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+		c, err := s.certificate(r, pr, dependent)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, struct {
+			*nat.Certificate
+			PNGURL string `json:"png_url"`
+		}{c, r.URL.Path + ".png"})
+		return nil
+	}
+}
+
+func (s *Server) testCertificatePNG(dependent bool) authed {
+	return func(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+		c, err := s.certificate(r, pr, dependent)
+		if err != nil {
+			return err
+		}
+		png, err := code.PNG(c.Code, 512)
+		if err != nil {
+			return fmt.Errorf("api: certificate QR: %w", err)
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(png)
+		return nil
+	}
+}
+
+func listQuery(r *http.Request) (nat.ListQuery, error) {
+	q := r.URL.Query()
+	lq := nat.ListQuery{Region: q.Get("region"), Kind: q.Get("kind")}
+	if v := q.Get("open"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return lq, apierr.BadRequest("open_invalid", "open must be true or false")
+		}
+		lq.Open = b
+	}
+	lq.After = q.Get("after")
+	var err error
+	lq.Limit, err = intParam(q.Get("limit"), 50)
+	return lq, err
+}
+
+func (s *Server) natAlerts(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	lq, err := listQuery(r)
+	if err != nil {
+		return err
+	}
+	al, next, err := s.NAT.Alerts(r.Context(), pr, lq)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alerts": al, "next": next})
+	return nil
+}
+
+func (s *Server) ackAlert(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	if err := s.NAT.AckAlert(r.Context(), pr, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) natTasks(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	lq, err := listQuery(r)
+	if err != nil {
+		return err
+	}
+	ts, next, err := s.NAT.Tasks(r.Context(), pr, lq)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tasks": ts, "next": next})
+	return nil
+}
+
+func (s *Server) natCoverage(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	q := r.URL.Query()
+	cq := nat.CoverageQuery{Region: q.Get("region"), After: q.Get("after")}
+	cq.Hours = 48
+	if v := q.Get("hours"); v != "" {
+		h, err := strconv.Atoi(v)
+		if err != nil || h < 1 || h > nat.MaxCoverageHours {
+			return apierr.BadRequest("hours_invalid", "hours must be a whole number of hours, 1-%d", nat.MaxCoverageHours)
+		}
+		cq.Hours = h
+	}
+	var err error
+	if cq.Limit, err = intParam(q.Get("limit"), 50); err != nil {
+		return err
+	}
+	c, err := s.NAT.Coverage(r.Context(), pr, cq)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}

@@ -1,0 +1,442 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/status"
+)
+
+// statusView is a person's decision as the API shows it. Residents see the
+// colour, why and what to do; operators also the deciding rule and when the
+// engine looks again.
+type statusView struct {
+	Color     rules.Color `json:"color"`
+	Reason    fact.Text   `json:"reason"`
+	Advice    fact.Text   `json:"advice"`
+	RuleID    *string     `json:"rule_id,omitempty"`
+	NextEval  time.Time   `json:"next_eval,omitzero"`
+	Version   uint64      `json:"version"`
+	UpdatedAt time.Time   `json:"updated_at,omitzero"`
+}
+
+func viewStatus(st status.Status, operator bool) statusView {
+	v := statusView{Color: st.Color, Reason: st.Reason, Advice: st.Advice, Version: st.Version, UpdatedAt: st.UpdatedAt}
+	if operator {
+		rule := st.RuleID
+		v.RuleID, v.NextEval = &rule, st.NextEval
+	}
+	return v
+}
+
+// adminPersonView is GET /admin/persons/{id}: the person, the colour, the
+// reason and the rule that decided it, and the facts behind it.
+type adminPersonView struct {
+	personView
+	Color  rules.Color     `json:"color"`
+	Reason fact.Text       `json:"reason"`
+	Advice fact.Text       `json:"advice"`
+	RuleID string          `json:"rule_id"`
+	Status statusView      `json:"status"`
+	Facts  []status.Stored `json:"facts"`
+}
+
+func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, p *person.Person, full bool) error {
+	st, err := s.Status.Status(r.Context(), p.Num)
+	if err != nil {
+		return err
+	}
+	facts, err := s.Status.Facts(r.Context(), p.Num, 200)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, adminPersonView{personView: s.view(p, full), Color: st.Color, Reason: st.Reason, Advice: st.Advice,
+		RuleID: st.RuleID, Status: viewStatus(st, true), Facts: facts})
+	return nil
+}
+
+// meView is GET /me: the masked profile, the colour, why, and what to do.
+type meView struct {
+	personView
+	Color     rules.Color `json:"color"`
+	Reason    fact.Text   `json:"reason"`
+	Advice    fact.Text   `json:"advice"`
+	UpdatedAt time.Time   `json:"updated_at,omitzero"`
+}
+
+func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, p *person.Person) error {
+	st, err := s.Status.Status(r.Context(), p.Num)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, meView{personView: s.view(p, false), Color: st.Color, Reason: st.Reason, Advice: st.Advice, UpdatedAt: st.UpdatedAt})
+	return nil
+}
+
+// factPoster admits operators with fact.write and API keys; which kinds a
+// key may post is checked once the body says the kind.
+func (s *Server) factPoster(h authed) http.HandlerFunc {
+	return s.call(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		switch p.Kind {
+		case auth.Operator:
+			if !p.Can(auth.FactWrite) {
+				return apierr.Forbidden("forbidden", "your role (%s) may not do this (needs %s)", p.Role, auth.FactWrite)
+			}
+		case auth.APIKey:
+		default:
+			return apierr.Forbidden("operator_only", "this endpoint is for operators and integrators with an API key")
+		}
+		return h(w, r, p)
+	})
+}
+
+// postFact is POST /admin/facts.
+func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		PersonID string         `json:"person_id"`
+		Kind     string         `json:"kind"`
+		At       time.Time      `json:"at"`
+		Until    *time.Time     `json:"until"`
+		Attrs    map[string]any `json:"attrs"`
+		Source   string         `json:"source"`
+		Key      string         `json:"key"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Kind == fact.AppealGranted {
+		return apierr.BadRequest("fact_kind_reserved", "appeal.granted is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision")
+	}
+	if pr.Kind == auth.APIKey && !pr.HasScope(auth.ScopeFactsPref+in.Kind) {
+		return apierr.Forbidden("scope_missing", "this API key may not post %q facts (it needs the scope %s%s)", in.Kind, auth.ScopeFactsPref, in.Kind)
+	}
+	if in.PersonID == "" {
+		return apierr.BadRequest("person_id_missing", "person_id is required")
+	}
+	p, err := s.Persons.GetByID(r.Context(), in.PersonID)
+	if err != nil {
+		return err
+	}
+	if !pr.InScope(p.Region) {
+		return apierr.NotFound("person_not_found", "no such person")
+	}
+	f := fact.Fact{Kind: in.Kind, At: in.At, Attrs: in.Attrs, Source: in.Source}
+	if in.Until != nil {
+		f.Until = *in.Until
+	}
+	n, err := s.Status.Record(r.Context(), status.NewFact{Person: p.Num, Fact: f, RecordedBy: pr.Actor(), Key: in.Key})
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"person_id": p.ID, "created": n == 1}
+	// A pharmacy reporting a purchase learns nothing about the buyer's
+	// colour unless its key may look colours up anyway.
+	if pr.Kind == auth.Operator || pr.HasScope(auth.ScopeStatus) {
+		st, err := s.Status.Status(r.Context(), p.Num)
+		if err != nil {
+			return err
+		}
+		out["status"] = viewStatus(st, pr.Kind == auth.Operator)
+	}
+	code := http.StatusCreated
+	if n == 0 {
+		code = http.StatusOK // the key was already recorded
+	}
+	writeJSON(w, code, out)
+	return nil
+}
+
+// actingFor resolves the person a resident acts for: their own, or one of
+// their dependents when personID is given.
+func (s *Server) actingFor(r *http.Request, pr *auth.Principal, personID string) (int64, string, error) {
+	own, err := s.Persons.Profile(r.Context(), pr.ID)
+	if err != nil {
+		return 0, "", err
+	}
+	if personID == "" || personID == own.ID {
+		return own.Num, own.ID, nil
+	}
+	p, err := s.Persons.Dependent(r.Context(), pr.ID, personID)
+	if err != nil {
+		return 0, "", err
+	}
+	return p.Num, p.ID, nil
+}
+
+// postDeclaration is POST /me/declarations: the daily health declaration
+// (打卡), stored as a declaration fact.
+func (s *Server) postDeclaration(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		PersonID    string   `json:"person_id"`
+		Temperature *float64 `json:"temperature"`
+		Symptoms    []string `json:"symptoms"`
+		Exposure    *bool    `json:"exposure"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	num, id, err := s.actingFor(r, pr, in.PersonID)
+	if err != nil {
+		return err
+	}
+	attrs := map[string]any{}
+	if in.Temperature != nil {
+		attrs["temperature"] = *in.Temperature
+	}
+	if in.Symptoms != nil {
+		attrs["symptoms"] = in.Symptoms
+	}
+	if in.Exposure != nil {
+		attrs["exposure"] = *in.Exposure
+	}
+	f := fact.Fact{Kind: fact.Declaration, At: time.Now(), Attrs: attrs, Source: "declaration"}
+	if _, err := s.Status.Record(r.Context(), status.NewFact{Person: num, Fact: f, RecordedBy: pr.Actor()}); err != nil {
+		return err
+	}
+	st, err := s.Status.Status(r.Context(), num)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"person_id": id, "declared_at": f.At.UTC().Truncate(time.Millisecond),
+		"status": viewStatus(st, false)})
+	return nil
+}
+
+// privateAttrs are the attributes that name other people or internal
+// records; a resident's timeline leaves them out.
+var privateAttrs = []string{"case_person", "via_person", "tracing_run", "grid"}
+
+// myFacts is GET /me/facts: the resident's own (or a dependent's) records,
+// newest first, with the ids an appeal refers to.
+func (s *Server) myFacts(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	num, id, err := s.actingFor(r, pr, r.URL.Query().Get("person_id"))
+	if err != nil {
+		return err
+	}
+	facts, err := s.Status.Facts(r.Context(), num, 200)
+	if err != nil {
+		return err
+	}
+	type item struct {
+		ID    string         `json:"id"`
+		Kind  string         `json:"kind"`
+		Label fact.Text      `json:"label"`
+		At    time.Time      `json:"at"`
+		Until time.Time      `json:"until,omitzero"`
+		Attrs map[string]any `json:"attrs"`
+	}
+	out := make([]item, 0, len(facts))
+	for _, f := range facts {
+		info, _ := fact.Lookup(f.Kind)
+		for _, a := range privateAttrs {
+			delete(f.Attrs, a)
+		}
+		out = append(out, item{ID: f.ID, Kind: f.Kind, Label: info.Label, At: f.At, Until: f.Until, Attrs: f.Attrs})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": id, "facts": out})
+	return nil
+}
+
+// version reads the {version} path parameter; a malformed one is unknown.
+func version(r *http.Request) (int64, error) {
+	v, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, apierr.NotFound("rules_version_not_found", "no rule set version %q", r.PathValue("version"))
+	}
+	return v, nil
+}
+
+func (s *Server) listRules(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	o, err := s.Status.Rules(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func (s *Server) getRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	v, err := version(r)
+	if err != nil {
+		return err
+	}
+	info, set, err := s.Status.RuleSet(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": info, "set": set})
+	return nil
+}
+
+// createRuleSet is POST /admin/rules: the body is a rule set (docs/RULES.md).
+// A set that does not compile, type-check or pass its own examples is a 400
+// that lists every problem under error.problems.
+func (s *Server) createRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return jsonError(err)
+	}
+	v, err := s.Status.CreateRuleSet(r.Context(), pr, body)
+	var inv *rules.InvalidError
+	if errors.As(err, &inv) {
+		e, _ := apierr.As(err)
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message, "problems": inv.Problems}})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (s *Server) dryRunRules(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	v, err := version(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Status.DryRunRules(r.Context(), pr, v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) activateRules(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	v, err := version(r)
+	if err != nil {
+		return err
+	}
+	job, err := s.Status.Activate(r.Context(), pr, v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"version": v, "recompute": job})
+	return nil
+}
+
+func (s *Server) recomputeProgress(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	job, err := s.Status.LatestJob(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recompute": job})
+	return nil
+}
+
+// stats is GET /admin/stats: colour counts per town in scope.
+func (s *Server) stats(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	lo, hi := pr.Bounds()
+	towns, err := s.Status.Stats(r.Context(), lo, hi)
+	if err != nil {
+		return err
+	}
+	type town struct {
+		status.TownCount
+		Name string `json:"name"`
+	}
+	out := make([]town, 0, len(towns))
+	var total status.TownCount
+	total.Region = pr.Region
+	for _, t := range towns {
+		out = append(out, town{TownCount: t, Name: s.Regions.FullName(t.Region)})
+		total.Registered += t.Registered
+		total.Green += t.Green
+		total.Yellow += t.Yellow
+		total.Red += t.Red
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Region < out[j].Region })
+	writeJSON(w, http.StatusOK, map[string]any{"towns": out, "total": total})
+	return nil
+}
+
+// postAppeal is POST /me/appeals.
+func (s *Server) postAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		PersonID string   `json:"person_id"`
+		Reason   string   `json:"reason"`
+		Evidence []string `json:"evidence"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	num, _, err := s.actingFor(r, pr, in.PersonID)
+	if err != nil {
+		return err
+	}
+	a, err := s.Status.FileAppeal(r.Context(), pr.ID, num, status.AppealInput{Reason: in.Reason, Evidence: in.Evidence})
+	if err != nil {
+		return err
+	}
+	st, err := s.Status.Status(r.Context(), num)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"appeal": a, "status": viewStatus(st, false)})
+	return nil
+}
+
+func (s *Server) myAppeals(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	as, err := s.Status.Appeals(r.Context(), pr.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"appeals": as})
+	return nil
+}
+
+func (s *Server) appealQueue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"), 100)
+	if err != nil {
+		return err
+	}
+	as, err := s.Status.AppealQueue(r.Context(), pr, strings.TrimSpace(q.Get("state")), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"appeals": as})
+	return nil
+}
+
+func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in struct {
+		Decision string     `json:"decision"`
+		Note     string     `json:"note"`
+		Until    *time.Time `json:"until"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	d := status.Decision{Decision: in.Decision, Note: in.Note}
+	if in.Until != nil {
+		d.Until = *in.Until
+	}
+	a, err := s.Status.Decide(r.Context(), pr, r.PathValue("id"), d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"appeal": a})
+	return nil
+}

@@ -1,0 +1,269 @@
+package codes
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/keys"
+	"github.com/healthcode/healthcode/internal/person"
+)
+
+// CareCode is a care code (爱心码): printed for a person without a phone,
+// valid for days, carrying no colour (the scanner gets the current one
+// online), revocable.
+type CareCode struct {
+	ID         string    `json:"id"`
+	PersonID   string    `json:"person_id"`
+	Kind       string    `json:"kind"`
+	MaskedName string    `json:"masked_name"`
+	Code       string    `json:"code,omitempty"` // only when issued or asked for
+	IssuedAt   time.Time `json:"issued_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	State      string    `json:"state"` // valid, revoked or expired
+
+	// PersonNum and Region say whose it is, for permission checks.
+	PersonNum int64  `json:"-"`
+	Region    string `json:"-"`
+}
+
+// Care code states.
+const (
+	CareValid   = "valid"
+	CareRevoked = "revoked"
+	CareExpired = "expired"
+)
+
+func (c *CareCode) setState(now time.Time) {
+	switch {
+	case !c.RevokedAt.IsZero():
+		c.State = CareRevoked
+	case !now.Before(c.ExpiresAt):
+		c.State = CareExpired
+	default:
+		c.State = CareValid
+	}
+}
+
+// MaxLiveCareCodes bounds the valid care codes of one person: each is a
+// paper credential valid for days, so a lost one is revoked, not
+// outnumbered.
+const MaxLiveCareCodes = 3
+
+func careAAD(id string) []byte { return []byte("care_codes.code:" + id) }
+
+// IssueCare issues a care code for a person; by is the audit actor (the
+// resident managing the dependent, or the operator at a service desk, whose
+// permission and scope the caller has checked).
+func (s *Service) IssueCare(ctx context.Context, p *person.Person, by string) (*CareCode, error) {
+	_, v := s.colour(p.Num)
+	iss, signer, cti, err := s.encode(code.KindCare, p.Num, maskedName(p), 0, v, s.cfg.CareTTL)
+	if err != nil {
+		return nil, err
+	}
+	c := &CareCode{ID: hex.EncodeToString(cti[:]), PersonID: p.ID, Kind: code.KindCare.String(), MaskedName: iss.MaskedName,
+		Code: iss.Code, IssuedAt: iss.IssuedAt, ExpiresAt: iss.ExpiresAt, State: CareValid, PersonNum: p.Num, Region: p.Region}
+	err = s.DB.InTx(ctx, func(tx db.Tx) error {
+		var live int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM care_codes WHERE person_num = $1 AND revoked_at IS NULL AND expires_at > $2`,
+			p.Num, c.IssuedAt.UnixMilli()).Scan(&live); err != nil {
+			return fmt.Errorf("codes: count care codes: %w", err)
+		}
+		if live >= MaxLiveCareCodes {
+			return apierr.Unprocessable("care_codes_limit", "this person already has %d valid care codes; revoke one (a lost paper, say) before issuing another", live)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO care_codes (id, person_num, kid, code_enc, issued_at, expires_at, issued_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, p.Num, keys.KID(signer.KeyID()),
+			s.Keyring.Seal([]byte(c.Code), careAAD(c.ID)), c.IssuedAt.UnixMilli(), c.ExpiresAt.UnixMilli(), by); err != nil {
+			return fmt.Errorf("codes: store care code: %w", err)
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by, Action: "care_code.issue",
+			Subject: "person:" + p.ID, Region: p.Region,
+			Detail: map[string]any{"care_code": c.ID, "expires_at": c.ExpiresAt.Format(time.RFC3339)}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+const careCols = `c.id, p.id, p.region_code, c.person_num, c.code_enc, c.issued_at, c.expires_at, c.revoked_at`
+
+func (s *Service) scanCare(row interface{ Scan(...any) error }, withCode bool) (*CareCode, error) {
+	c := &CareCode{Kind: code.KindCare.String()}
+	var enc []byte
+	var issued, expires int64
+	var revoked sql.NullInt64
+	if err := row.Scan(&c.ID, &c.PersonID, &c.Region, &c.PersonNum, &enc, &issued, &expires, &revoked); err != nil {
+		return nil, err
+	}
+	c.IssuedAt, c.ExpiresAt, c.RevokedAt = db.Time(issued), db.Time(expires), db.NullTime(revoked)
+	text, err := s.Keyring.Open(enc, careAAD(c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("codes: care code %s: %w", c.ID, err)
+	}
+	// The masked name is read from the code itself: it is what the paper
+	// shows, and it spares decrypting the person's name.
+	d, err := code.Decode(string(text))
+	if err != nil {
+		return nil, fmt.Errorf("codes: care code %s: %w", c.ID, err)
+	}
+	c.MaskedName = d.Claims.MaskedName
+	if withCode {
+		c.Code = string(text)
+	}
+	c.setState(s.now())
+	return c, nil
+}
+
+var errCareNotFound = apierr.NotFound("care_code_not_found", "no such care code")
+
+// CareCode returns one care code with its text, for printing; allowed
+// decides whether the caller may see it (otherwise it is not found).
+func (s *Service) CareCode(ctx context.Context, id string, allowed func(*CareCode) bool) (*CareCode, error) {
+	if !validCareID(id) {
+		return nil, errCareNotFound
+	}
+	c, err := s.scanCare(s.DB.QueryRowContext(ctx, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
+		WHERE c.id = $1`, id), true)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !allowed(c)) {
+		return nil, errCareNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("codes: read care code: %w", err)
+	}
+	return c, nil
+}
+
+// CareCodes lists a person's care codes, newest first, without their text.
+func (s *Service) CareCodes(ctx context.Context, num int64) ([]*CareCode, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
+		WHERE c.person_num = $1 ORDER BY c.issued_at DESC, c.id`, num)
+	if err != nil {
+		return nil, fmt.Errorf("codes: list care codes: %w", err)
+	}
+	defer rows.Close()
+	out := []*CareCode{}
+	for rows.Next() {
+		c, err := s.scanCare(rows, false)
+		if err != nil {
+			return nil, fmt.Errorf("codes: list care codes: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func validCareID(id string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// RevokeCare revokes a care code; allowed decides whether the caller may
+// (otherwise it is not found), by is the audit actor. Revoking a revoked
+// code changes nothing and answers it as it is. This node refuses the code
+// at once; other nodes within their revocation refresh period.
+func (s *Service) RevokeCare(ctx context.Context, id string, by string, allowed func(*CareCode) bool) (*CareCode, error) {
+	if !validCareID(id) {
+		return nil, errCareNotFound
+	}
+	var c *CareCode
+	err := s.DB.InTx(ctx, func(tx db.Tx) error {
+		var err error
+		c, err = s.scanCare(tx.QueryRowContext(ctx, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
+			WHERE c.id = $1`, id), false)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !allowed(c)) {
+			return errCareNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("codes: read care code: %w", err)
+		}
+		if !c.RevokedAt.IsZero() {
+			return nil
+		}
+		c.RevokedAt = s.now().UTC().Truncate(time.Millisecond)
+		c.setState(s.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE care_codes SET revoked_at = $1, revoked_by = $2 WHERE id = $3`,
+			c.RevokedAt.UnixMilli(), by, id); err != nil {
+			return fmt.Errorf("codes: revoke care code: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by, Action: "care_code.revoke",
+			Subject: "person:" + c.PersonID, Region: c.Region, Detail: map[string]any{"care_code": id}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.addRevoked(c.ID)
+	return c, nil
+}
+
+// isRevoked is the verifier's revocation check: only care codes are
+// revocable, by their cti.
+func (s *Service) isRevoked(c *code.Claims) bool {
+	if c.Kind != code.KindCare {
+		return false
+	}
+	_, ok := (*s.revoked.Load())[c.ID]
+	return ok
+}
+
+func (s *Service) addRevoked(id string) {
+	b, err := hex.DecodeString(id)
+	if err != nil || len(b) != 8 {
+		return
+	}
+	s.revMu.Lock()
+	defer s.revMu.Unlock()
+	next := maps.Clone(*s.revoked.Load())
+	next[[8]byte(b)] = struct{}{}
+	s.revoked.Store(&next)
+}
+
+// RefreshRevocations reloads the revoked care codes that have not expired,
+// so that a revocation made on another node reaches this one. The server
+// runs it periodically; revocations are rare, so the set is small.
+func (s *Service) RefreshRevocations(ctx context.Context) error {
+	// Held across the query: a revocation committed while it runs is added
+	// after the swap rather than lost by it.
+	s.revMu.Lock()
+	defer s.revMu.Unlock()
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM care_codes WHERE revoked_at IS NOT NULL AND expires_at > $1`,
+		s.now().Add(-s.cfg.Skew).UnixMilli())
+	if err != nil {
+		return fmt.Errorf("codes: load revocations: %w", err)
+	}
+	defer rows.Close()
+	next := map[[8]byte]struct{}{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("codes: load revocations: %w", err)
+		}
+		if b, err := hex.DecodeString(id); err == nil && len(b) == 8 {
+			next[[8]byte(b)] = struct{}{}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("codes: load revocations: %w", err)
+	}
+	s.revoked.Store(&next)
+	return nil
+}

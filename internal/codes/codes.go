@@ -1,0 +1,258 @@
+// Package codes issues and verifies the signed health codes: dynamic codes
+// that a resident's phone shows (minutes), care codes (爱心码) printed for
+// people without phones (days, revocable, only valid online), the online
+// verification at checkpoints with the current colour from the status cache,
+// and the ID-number fallback.
+//
+// Issuing and verifying are the hottest paths of the platform, so neither
+// reads the database: the signer and the MAC key come from the key store's
+// memory, the profile from the person cache, the colour from the status
+// cache, care-code revocations from a set refreshed periodically, and the
+// checkpoint behind an API key from a cache.
+package codes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/checkin"
+	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/secret"
+	"github.com/healthcode/healthcode/internal/status"
+)
+
+// Colours is the status cache: a person's current colour and the version
+// of their status row, from memory (status.Service implements it).
+type Colours interface {
+	Colour(num int64) (rules.Color, uint64)
+}
+
+// FactRecorder appends facts and recomputes colours (status.Service).
+type FactRecorder interface {
+	Record(ctx context.Context, facts ...status.NewFact) (int, error)
+}
+
+// VerificationRecorder stores verification events with group commit
+// (checkin.Service).
+type VerificationRecorder interface {
+	RecordVerification(ctx context.Context, v checkin.Verification) error
+}
+
+// Keys is the key store: the signer and the MAC key from memory, and the
+// trusted public keys (keys.Store implements it).
+type Keys interface {
+	SignerAt(t time.Time) *code.Signer
+	MACKey() []byte
+	Key(kid code.KeyID) (code.PublicKey, bool)
+}
+
+// Persons finds the people codes are for (person.Service).
+type Persons interface {
+	Handles() *person.Handles
+	Profile(ctx context.Context, accountID string) (person.Profile, error)
+	Dependent(ctx context.Context, accountID, personID string) (*person.Person, error)
+	GetByID(ctx context.Context, id string) (*person.Person, error)
+	FindByIDNumber(ctx context.Context, idType, number string) (*person.Person, error)
+}
+
+// Checkpoints finds the checkpoint that owns an API key (checkpoint.Service).
+type Checkpoints interface {
+	ByAPIKey(ctx context.Context, keyID string) (*checkpoint.Checkpoint, error)
+}
+
+// Config holds the service's settings. Zero values are replaced by defaults.
+type Config struct {
+	Region  string        // the issuing region (GB/T 2260)
+	TTL     time.Duration // dynamic codes (default 3 minutes)
+	CareTTL time.Duration // care codes (default 14 days)
+	Skew    time.Duration // clock-skew allowance at verification (default 30 s)
+	// CacheTTL is how long a node trusts what it cached about an API key's
+	// checkpoint (default 30 s, as the auth cache).
+	CacheTTL time.Duration
+}
+
+// Defaults.
+const (
+	DefaultTTL     = 3 * time.Minute
+	DefaultCareTTL = 14 * 24 * time.Hour
+)
+
+func (c *Config) defaults() {
+	if c.TTL <= 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.CareTTL <= 0 {
+		c.CareTTL = DefaultCareTTL
+	}
+	if c.Skew <= 0 {
+		c.Skew = code.DefaultSkew
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = 30 * time.Second
+	}
+}
+
+// MaxLifetime is how long after a key stops signing a code it signed may
+// still be presented: the longest code lifetime plus the skew allowance.
+// The key store keeps retired keys published that long.
+func (c Config) MaxLifetime() time.Duration {
+	c.defaults()
+	return max(c.TTL, c.CareTTL) + c.Skew
+}
+
+// Deps are the services the codes service uses. Facts and Verifications
+// may be nil while the status engine and the check-in recorder are not wired
+// into the server: temperature facts and verification events are then not
+// recorded (the server logs this at start).
+type Deps struct {
+	DB            *db.DB
+	Keyring       *secret.Keyring // seals the text of care codes at rest
+	Keys          Keys
+	Persons       Persons
+	Checkpoints   Checkpoints
+	Colours       Colours
+	Facts         FactRecorder
+	Verifications VerificationRecorder
+}
+
+// Service issues and verifies codes. It is safe for concurrent use.
+type Service struct {
+	Deps
+	cfg      Config
+	now      func() time.Time
+	verifier *code.Verifier
+
+	revMu   sync.Mutex // serialises changes of revoked
+	revoked atomic.Pointer[map[[8]byte]struct{}]
+	cps     sync.Map // API key id -> *cpEntry
+}
+
+type cpEntry struct {
+	id    string // "" for an integrator key
+	until time.Time
+}
+
+// New returns the service and loads the care-code revocations.
+func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
+	cfg.defaults()
+	if cfg.Region == "" {
+		return nil, errors.New("codes: no region")
+	}
+	if d.Colours == nil || d.Keys == nil || d.Persons == nil {
+		return nil, errors.New("codes: Keys, Persons and Colours are required")
+	}
+	s := &Service{Deps: d, cfg: cfg, now: time.Now}
+	empty := map[[8]byte]struct{}{}
+	s.revoked.Store(&empty)
+	s.verifier = code.NewVerifier(d.Keys, code.Options{
+		MACKeys: map[string][]byte{cfg.Region: d.Keys.MACKey()},
+		Skew:    cfg.Skew,
+		Revoked: s.isRevoked,
+	})
+	if d.DB != nil {
+		if err := s.RefreshRevocations(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// SetClock replaces the clock, for tests.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Config is the service's configuration with the defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// Issued is a code as handed to its holder.
+type Issued struct {
+	Code       string
+	Kind       code.Kind
+	Color      rules.Color // colour at issue; zero for care codes
+	MaskedName string
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
+}
+
+var errNoSigner = errors.New("codes: the region has no signing key (run `healthcode keys generate`)")
+
+// encode signs claims for the holder with the current key and the region
+// MAC. Times are whole seconds, as in the code.
+func (s *Service) encode(kind code.Kind, num int64, maskedName string, c rules.Color, version uint64, ttl time.Duration) (Issued, *code.Signer, [8]byte, error) {
+	now := s.now()
+	signer := s.Keys.SignerAt(now)
+	if signer == nil {
+		return Issued{}, nil, [8]byte{}, errNoSigner
+	}
+	iat := now.Truncate(time.Second)
+	cl := code.Claims{
+		Issuer: s.cfg.Region, IssuedAt: iat, Expires: iat.Add(ttl), ID: code.NewID(),
+		Handle: s.Persons.Handles().Handle(num), MaskedName: maskedName, Kind: kind, StatusVersion: version,
+	}
+	if kind == code.KindDynamic {
+		cl.Color = codeColor(c)
+	}
+	str, err := code.Encode(cl, signer, s.Keys.MACKey())
+	if err != nil {
+		return Issued{}, nil, [8]byte{}, fmt.Errorf("codes: encode: %w", err)
+	}
+	return Issued{Code: str, Kind: kind, Color: c, MaskedName: maskedName, IssuedAt: iat.UTC(), ExpiresAt: cl.Expires.UTC()}, signer, cl.ID, nil
+}
+
+// codeColor maps a status colour to the code's: the values agree, but the
+// code must never carry "none" on a dynamic code.
+func codeColor(c rules.Color) code.Color {
+	switch c {
+	case rules.Yellow:
+		return code.ColorYellow
+	case rules.Red:
+		return code.ColorRed
+	}
+	return code.ColorGreen
+}
+
+// colour reads the status cache; a person never evaluated is green.
+func (s *Service) colour(num int64) (rules.Color, uint64) {
+	c, v := s.Colours.Colour(num)
+	if !c.Valid() {
+		c = rules.Green
+	}
+	return c, v
+}
+
+// Dynamic issues a dynamic code for a person: no database read.
+func (s *Service) Dynamic(p person.Profile) (Issued, error) {
+	c, v := s.colour(p.Num)
+	iss, _, _, err := s.encode(code.KindDynamic, p.Num, p.MaskedName, c, v, s.cfg.TTL)
+	return iss, err
+}
+
+// MyCode issues the dynamic code of the account's own person, from the
+// cached profile.
+func (s *Service) MyCode(ctx context.Context, accountID string) (Issued, error) {
+	p, err := s.Persons.Profile(ctx, accountID)
+	if err != nil {
+		return Issued{}, err
+	}
+	return s.Dynamic(p)
+}
+
+// DependentCode issues the dynamic code of one of the account's dependents.
+func (s *Service) DependentCode(ctx context.Context, accountID, personID string) (Issued, error) {
+	p, err := s.Persons.Dependent(ctx, accountID, personID)
+	if err != nil {
+		return Issued{}, err
+	}
+	return s.Dynamic(p.Profile())
+}
+
+// maskedName is the name a code shows.
+func maskedName(p *person.Person) string { return idnum.MaskName(p.Name) }

@@ -1,0 +1,268 @@
+package codes
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/status"
+)
+
+// Reasons a verification adds to the code's own (code.Reason): the code is
+// valid but the person is not admitted.
+const (
+	ReasonFever  = "fever"        // a temperature of 37.3 °C or more was measured (扫码+体温)
+	ReasonYellow = "color_yellow" // the person's current colour is yellow
+	ReasonRed    = "color_red"    // the person's current colour is red
+)
+
+// KindID is the kind of a verification by identity number (no code).
+const KindID = "id"
+
+// Result is the answer to a checkpoint: whether the code is valid, whether
+// the person may pass, and what the scanner shows.
+type Result struct {
+	Valid bool
+	// Admitted is Valid, a green current colour and no fever.
+	Admitted bool
+	// Color is the person's current colour, not the one at issue (valid
+	// codes only): a colour change shows at the next scan.
+	Color      rules.Color
+	MaskedName string
+	Kind       string // dynamic, care or id; empty when the code is not authentic
+	Issuer     string
+	ExpiresAt  time.Time // zero for kind id
+	// Reasons says why the code is not valid (code.Reason values, in the
+	// verifier's order) and then why the person is not admitted.
+	Reasons []string
+}
+
+// Temperature is an optional reading taken with the scan.
+type Temperature struct {
+	Celsius float64
+	Set     bool
+}
+
+// Readings outside this range are a thermometer's error, not a person's.
+const (
+	minCelsius = 30.0
+	maxCelsius = 43.0
+)
+
+func (t Temperature) check() error {
+	if t.Set && (math.IsNaN(t.Celsius) || t.Celsius < minCelsius || t.Celsius > maxCelsius) {
+		return apierr.BadRequest("temperature_out_of_range", "temperature must be between %g and %g °C, not %s",
+			minCelsius, maxCelsius, strconv.FormatFloat(t.Celsius, 'g', -1, 64))
+	}
+	return nil
+}
+
+// Fever reports whether the reading is 37.3 °C or more.
+func (t Temperature) Fever() bool { return t.Set && t.Celsius >= fact.FeverCelsius }
+
+// TrimScanned removes the CR and LF a scanner gun appends (or a copy adds
+// in front). Nothing else is trimmed: a space is a base45 character.
+func TrimScanned(s string) string { return strings.Trim(s, "\r\n") }
+
+var errCodeMissing = apierr.BadRequest("code_missing", "send the scanned code in \"code\"")
+
+// authentic reports whether the claims of a result come from a trusted
+// key: an expired or revoked code still says truthfully whose it is, a
+// forged one does not.
+func authentic(r *code.Result) bool {
+	if r.Claims.Kind == 0 {
+		return false
+	}
+	for _, x := range r.Reasons {
+		if x == code.ReasonUnknownKey || x == code.ReasonAlgMismatch || x == code.ReasonBadSignature {
+			return false
+		}
+	}
+	return true
+}
+
+// Verify checks a scanned code for a checkpoint (or integrator) key:
+// signature or region MAC, key, expiry, revocation, kind, then the current
+// colour and the temperature. It records a temperature of 37.3 °C or more
+// as a fact and the scan as a verification event. An invalid code is a
+// Result with reasons, not an error.
+func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string, t Temperature) (Result, error) {
+	if err := t.check(); err != nil {
+		return Result{}, err
+	}
+	if scanned = TrimScanned(scanned); scanned == "" {
+		return Result{}, errCodeMissing
+	}
+	now := s.now()
+	r := s.verifier.Verify(scanned, now)
+	res := Result{Valid: r.Valid}
+	if len(r.Reasons) > 0 {
+		res.Reasons = make([]string, len(r.Reasons), len(r.Reasons)+2)
+		for i, x := range r.Reasons {
+			res.Reasons[i] = string(x)
+		}
+	}
+	kind := ""
+	if authentic(&r) {
+		kind = r.Claims.Kind.String()
+		res.MaskedName, res.Kind, res.Issuer, res.ExpiresAt = r.Claims.MaskedName, kind, r.Claims.Issuer, r.Claims.Expires.UTC()
+	}
+	cp, err := s.checkpointOf(ctx, by.ID, now)
+	if err != nil {
+		return Result{}, err
+	}
+	var num int64
+	if r.Valid {
+		num = s.Persons.Handles().Num(r.Claims.Handle)
+	}
+	subject := "code:" + hex.EncodeToString(r.Claims.ID[:])
+	if err := s.admit(ctx, &res, by, cp, num, subject, t, now); err != nil {
+		return Result{}, err
+	}
+	return res, s.record(ctx, by, cp, num, kind, &res, now)
+}
+
+// admit adds the current colour and the temperature to a valid result,
+// recording a fever first so that the colour answered already reflects it.
+func (s *Service) admit(ctx context.Context, res *Result, by *auth.Principal, cp string, num int64, subject string, t Temperature, now time.Time) error {
+	fever := t.Fever()
+	if res.Valid && fever && s.Facts != nil {
+		where := cp
+		if where == "" {
+			where = by.Actor()
+		}
+		_, err := s.Facts.Record(ctx, status.NewFact{
+			Person: num,
+			Fact: fact.Fact{Kind: fact.Temperature, At: now, Source: "verification:" + where,
+				Attrs: map[string]any{"celsius": t.Celsius, "checkpoint": where}},
+			RecordedBy: by.Actor(),
+			// A scanner that retries must not make two readings.
+			Key: fmt.Sprintf("temperature:%s:%s:%d", where, subject, now.Unix()/60),
+		})
+		if err != nil {
+			return fmt.Errorf("codes: record temperature: %w", err)
+		}
+	}
+	if res.Valid {
+		res.Color, _ = s.colour(num)
+	}
+	res.Admitted = res.Valid && res.Color == rules.Green && !fever
+	if fever {
+		res.Reasons = append(res.Reasons, ReasonFever)
+	}
+	switch {
+	case !res.Valid:
+	case res.Color == rules.Yellow:
+		res.Reasons = append(res.Reasons, ReasonYellow)
+	case res.Color == rules.Red:
+		res.Reasons = append(res.Reasons, ReasonRed)
+	}
+	return nil
+}
+
+// record writes the verification event: a presence for tracing.
+func (s *Service) record(ctx context.Context, by *auth.Principal, cp string, num int64, kind string, res *Result, now time.Time) error {
+	if s.Verifications == nil {
+		return nil
+	}
+	v := checkin.Verification{KeyID: by.ID, Checkpoint: cp, Person: num, At: now, Valid: res.Valid, Kind: kind}
+	if res.Valid {
+		v.Color = res.Color
+	} else if len(res.Reasons) > 0 {
+		v.Reason = res.Reasons[0]
+	}
+	if err := s.Verifications.RecordVerification(ctx, v); err != nil {
+		return fmt.Errorf("codes: record verification: %w", err)
+	}
+	return nil
+}
+
+// checkpointOf maps an API key to its checkpoint ("" for an integrator's
+// key), cached: a checkpoint's key does not move to another checkpoint.
+func (s *Service) checkpointOf(ctx context.Context, keyID string, now time.Time) (string, error) {
+	if s.Checkpoints == nil {
+		return "", nil
+	}
+	if v, ok := s.cps.Load(keyID); ok {
+		if e := v.(*cpEntry); now.Before(e.until) {
+			return e.id, nil
+		}
+	}
+	id := ""
+	c, err := s.Checkpoints.ByAPIKey(ctx, keyID)
+	switch {
+	case err == nil:
+		id = c.ID
+	case apierr.Is(err, "checkpoint_not_found"):
+	default:
+		return "", fmt.Errorf("codes: checkpoint of API key: %w", err)
+	}
+	s.cps.Store(keyID, &cpEntry{id: id, until: now.Add(s.cfg.CacheTTL)})
+	return id, nil
+}
+
+// VerifyID is the fallback for people without a phone or a printed code:
+// the checkpoint types the identity number. Every lookup is audited, found
+// or not; a number nobody registered is a 404 id_not_registered.
+func (s *Service) VerifyID(ctx context.Context, by *auth.Principal, idType, idNumber string, t Temperature) (Result, error) {
+	if err := t.check(); err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	cp, err := s.checkpointOf(ctx, by.ID, now)
+	if err != nil {
+		return Result{}, err
+	}
+	p, err := s.Persons.FindByIDNumber(ctx, idType, idNumber)
+	if apierr.Is(err, "person_not_found") {
+		if err := audit.Record(ctx, s.DB, audit.Entry{At: now, Actor: by.Actor(), Action: "person.verify_id", Region: by.Region,
+			Detail: map[string]any{"checkpoint": cp, "found": false, "id_type": idType, "id_number": idnum.MaskNumber(idNumber)}}); err != nil {
+			return Result{}, err
+		}
+		miss := Result{Kind: KindID, Reasons: []string{"id_not_registered"}}
+		if err := s.record(ctx, by, cp, 0, KindID, &miss, now); err != nil {
+			return Result{}, err
+		}
+		return Result{}, apierr.NotFound("id_not_registered", "nobody is registered with this identity number; a service desk can register the person")
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if err := audit.Record(ctx, s.DB, audit.Entry{At: now, Actor: by.Actor(), Action: "person.verify_id",
+		Subject: "person:" + p.ID, Region: p.Region, Detail: map[string]any{"checkpoint": cp, "found": true}}); err != nil {
+		return Result{}, err
+	}
+	res := Result{Valid: true, Kind: KindID, MaskedName: maskedName(p), Issuer: s.cfg.Region}
+	if err := s.admit(ctx, &res, by, cp, p.Num, "person:"+p.ID, t, now); err != nil {
+		return Result{}, err
+	}
+	return res, s.record(ctx, by, cp, p.Num, KindID, &res, now)
+}
+
+// Resolve verifies a scanned dynamic or care code online (signature or
+// MAC, expiry, revocation) and returns whose it is, for features that bind
+// a person by their code (sampling). An invalid code is a 422 code_invalid
+// naming the reasons.
+func (s *Service) Resolve(ctx context.Context, scanned string) (num int64, kind code.Kind, err error) {
+	r := s.verifier.Verify(TrimScanned(scanned), s.now())
+	if !r.Valid {
+		rs := make([]string, len(r.Reasons))
+		for i, x := range r.Reasons {
+			rs[i] = string(x)
+		}
+		return 0, 0, apierr.Unprocessable("code_invalid", "the code is not valid: %s", strings.Join(rs, ", "))
+	}
+	return s.Persons.Handles().Num(r.Claims.Handle), r.Claims.Kind, nil
+}

@@ -1,0 +1,233 @@
+package nat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+)
+
+// CoverageRow counts one region's residents.
+type CoverageRow struct {
+	Region    string `json:"region"`
+	Name      string `json:"name"`
+	Residents int64  `json:"residents"`
+	Negative  int64  `json:"negative"` // with a negative result sampled in the window
+	Untested  int64  `json:"untested"` // without one: 应检未检
+	// Pending counts the untested who were sampled in the window and
+	// await their result.
+	Pending int64   `json:"pending"`
+	Share   float64 `json:"share"` // negative / residents
+}
+
+// Untested is a resident without a negative result in the window.
+type Untested struct {
+	PersonRef
+	// LastNegative is the sampling time of their latest negative result,
+	// before the window; absent if they never had one.
+	LastNegative *time.Time `json:"last_negative,omitempty"`
+	Pending      bool       `json:"pending"` // sampled in the window, result not out
+}
+
+// Coverage is who among the registered residents of a region has no
+// negative result sampled in the last Hours hours.
+type Coverage struct {
+	Region   string        `json:"region"`
+	Name     string        `json:"name"`
+	Hours    int           `json:"hours"`
+	Since    time.Time     `json:"since"`
+	At       time.Time     `json:"at"`
+	Total    CoverageRow   `json:"total"`
+	Rows     []CoverageRow `json:"rows"` // per region one level down (per town for a county)
+	Untested []Untested    `json:"untested"`
+	// Next is the "after" for the next page of Untested; empty at the end.
+	Next string `json:"next"`
+}
+
+// CoverageQuery selects the region, the window and a page of the list.
+type CoverageQuery struct {
+	Region string
+	Hours  int
+	After  string // person id of the last entry of the previous page
+	Limit  int
+}
+
+// MaxCoverageHours bounds the window (30 days).
+const MaxCoverageHours = 720
+
+// The negative results and pending samples of person p in the window
+// [$3, $4]: a tube's current result is the person's (a correction counts).
+const (
+	hasNegative = `EXISTS (SELECT 1 FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+		WHERE s.person_num = p.num AND s.sampled_at >= $3 AND s.sampled_at <= $4 AND t.result = 'negative')`
+	hasPending = `EXISTS (SELECT 1 FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+		WHERE s.person_num = p.num AND s.sampled_at >= $3 AND s.sampled_at <= $4 AND t.result IS NULL)`
+)
+
+// Coverage counts, per region one level below the one asked for, the
+// registered residents and those without a negative result sampled in
+// the window, and lists a page of the latter (masked) for the grid
+// workers. The listed persons are audited as read.
+func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQuery) (*Coverage, error) {
+	if !by.Can(auth.PersonRead) {
+		return nil, errForbidden
+	}
+	if q.Hours == 0 {
+		q.Hours = 48
+	}
+	if q.Hours < 1 || q.Hours > MaxCoverageHours {
+		return nil, apierr.BadRequest("hours_invalid", "hours must be 1-%d", MaxCoverageHours)
+	}
+	if q.Region == "" {
+		q.Region = by.Region
+		if q.Region == "" {
+			q.Region = s.cfg.Region
+		}
+	}
+	lo, hi, err := s.scope(by, q.Region)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	c := &Coverage{Region: q.Region, Name: s.regions.FullName(q.Region), Hours: q.Hours,
+		Since: now.Add(-time.Duration(q.Hours) * time.Hour), At: now, Rows: []CoverageRow{}, Untested: []Untested{}}
+	since, until := c.Since.UnixMilli(), now.UnixMilli()
+
+	rows, err := s.db.QueryContext(ctx, `SELECT region_code, neg, pend, COUNT(*) FROM (
+			SELECT p.region_code,
+				CASE WHEN `+hasNegative+` THEN 1 ELSE 0 END AS neg,
+				CASE WHEN `+hasPending+` THEN 1 ELSE 0 END AS pend
+			FROM persons p WHERE p.region_code >= $1 AND ($2 = '' OR p.region_code < $2)) x
+		GROUP BY region_code, neg, pend`, lo, hi, since, until)
+	if err != nil {
+		return nil, fmt.Errorf("nat: coverage counts: %w", err)
+	}
+	defer rows.Close()
+	children := s.regions.Children(q.Region)
+	byChild := map[string]*CoverageRow{}
+	for _, ch := range children {
+		c.Rows = append(c.Rows, CoverageRow{Region: ch.Code, Name: ch.Name})
+	}
+	for i := range c.Rows {
+		byChild[c.Rows[i].Region] = &c.Rows[i]
+	}
+	var own *CoverageRow // residents registered at the region itself, not below it
+	for rows.Next() {
+		var code string
+		var neg, pend int
+		var n int64
+		if err := rows.Scan(&code, &neg, &pend, &n); err != nil {
+			return nil, fmt.Errorf("nat: coverage counts: %w", err)
+		}
+		var row *CoverageRow
+		for _, ch := range children {
+			if strings.HasPrefix(code, ch.Code) {
+				row = byChild[ch.Code]
+				break
+			}
+		}
+		if row == nil {
+			if own == nil {
+				own = &CoverageRow{Region: q.Region, Name: s.regions.FullName(q.Region)}
+			}
+			row = own
+		}
+		for _, r := range []*CoverageRow{row, &c.Total} {
+			r.Residents += n
+			if neg == 1 {
+				r.Negative += n
+			} else {
+				r.Untested += n
+				if pend == 1 {
+					r.Pending += n
+				}
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if own != nil {
+		c.Rows = append([]CoverageRow{*own}, c.Rows...)
+	}
+	c.Total.Region, c.Total.Name = q.Region, "合计"
+	for i := range c.Rows {
+		c.Rows[i].Share = share(c.Rows[i].Negative, c.Rows[i].Residents)
+	}
+	c.Total.Share = share(c.Total.Negative, c.Total.Residents)
+
+	if err := s.untested(ctx, by, q, c, lo, hi, since, until); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func share(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQuery, c *Coverage, lo, hi string, since, until int64) error {
+	after := int64(0)
+	if q.After != "" {
+		n, err := s.persons.Handles().ParseID(q.After)
+		if err != nil {
+			return apierr.BadRequest("after_invalid", "after must be a person id from the previous page")
+		}
+		after = n
+	}
+	lim := limit(q.Limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT p.num,
+			(SELECT MAX(s.sampled_at) FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+				WHERE s.person_num = p.num AND t.result = 'negative' AND s.sampled_at < $3),
+			CASE WHEN `+hasPending+` THEN 1 ELSE 0 END
+		FROM persons p WHERE p.region_code >= $1 AND ($2 = '' OR p.region_code < $2) AND p.num > $5
+			AND NOT `+hasNegative+` ORDER BY p.num LIMIT $6`, lo, hi, since, until, after, lim)
+	if err != nil {
+		return fmt.Errorf("nat: untested: %w", err)
+	}
+	defer rows.Close()
+	type row struct {
+		num     int64
+		last    *int64
+		pending int
+	}
+	var list []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.num, &r.last, &r.pending); err != nil {
+			return fmt.Errorf("nat: untested: %w", err)
+		}
+		list = append(list, r)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	listed := make([]string, 0, len(list))
+	for _, r := range list {
+		p, err := s.persons.Get(ctx, r.num)
+		if err != nil {
+			return err
+		}
+		u := Untested{PersonRef: s.personRef(p), Pending: r.pending == 1}
+		if r.last != nil {
+			t := time.UnixMilli(*r.last).UTC()
+			u.LastNegative = &t
+		}
+		c.Untested = append(c.Untested, u)
+		listed = append(listed, p.ID)
+	}
+	if len(list) == lim {
+		c.Next = listed[len(listed)-1]
+	}
+	return audit.Record(ctx, s.db, audit.Entry{At: s.clock(), Actor: by.Actor(), Action: "nat.coverage.read",
+		Subject: "nat_coverage", Region: lo, Detail: map[string]any{"region": q.Region, "hours": q.Hours, "results": listed}})
+}

@@ -1,0 +1,195 @@
+package nat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/db"
+)
+
+// Test is one of a person's tests as the resident sees it.
+type Test struct {
+	ID           string    `json:"id"`
+	SampledAt    time.Time `json:"sampled_at"`
+	Site         SiteRef   `json:"site"`
+	Tube         string    `json:"tube"`
+	TubeCapacity int       `json:"tube_capacity"`
+	// Result is what the test means for the person: pending, negative,
+	// positive (single tube), mixed_positive, or invalid (resample).
+	Result     string     `json:"result"`
+	ReportedAt *time.Time `json:"reported_at,omitempty"`
+	Lab        string     `json:"lab,omitempty"`
+	Corrected  bool       `json:"corrected"`
+	// Certificate says whether GET .../certificate will give one now.
+	Certificate bool `json:"certificate"`
+}
+
+// SiteRef names the site of a test.
+type SiteRef struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+// Task is a follow-up the person has to do.
+type Task struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"` // retest (single tube), resample
+	Tube      string    `json:"tube"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Tests is a person's tests, newest first, and their open tasks.
+type Tests struct {
+	Tests []Test `json:"tests"`
+	Tasks []Task `json:"tasks"`
+}
+
+// Pending is the result of a test the lab has not reported yet.
+const Pending = "pending"
+
+const testCols = `s.id, s.sampled_at, st.id, st.name, st.address, t.barcode, t.capacity, COALESCE(t.result, ''),
+	t.result_version, t.result_at, COALESCE(r.lab, '')`
+
+const testFrom = ` FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode JOIN nat_sites st ON st.id = t.site_id
+	LEFT JOIN nat_results r ON r.barcode = t.barcode AND r.version = t.result_version`
+
+func (s *Service) scanTest(row interface{ Scan(...any) error }) (*Test, error) {
+	var t Test
+	var sampled int64
+	var reported sql.NullInt64
+	var version int
+	if err := row.Scan(&t.ID, &sampled, &t.Site.ID, &t.Site.Name, &t.Site.Address, &t.Tube, &t.TubeCapacity,
+		&t.Result, &version, &reported, &t.Lab); err != nil {
+		return nil, err
+	}
+	t.SampledAt = db.Time(sampled)
+	if t.Result == "" {
+		t.Result = Pending
+	} else {
+		t.Result = PersonResult(t.Result, t.TubeCapacity)
+		at := db.NullTime(reported)
+		t.ReportedAt = &at
+	}
+	t.Corrected = version > 1
+	t.Certificate = t.Result == Negative && s.clock().Before(t.SampledAt.Add(s.cfg.CertificateValidity))
+	return &t, nil
+}
+
+// MaxTests bounds the history a resident sees.
+const MaxTests = 100
+
+// ListTests returns the person's tests, newest first, with their open
+// follow-up tasks. The caller has established that the person is the
+// resident or one of their dependents.
+func (s *Service) ListTests(ctx context.Context, num int64) (*Tests, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+testCols+testFrom+` WHERE s.person_num = $1 ORDER BY s.sampled_at DESC LIMIT $2`, num, MaxTests)
+	if err != nil {
+		return nil, fmt.Errorf("nat: list tests: %w", err)
+	}
+	defer rows.Close()
+	out := &Tests{Tests: []Test{}, Tasks: []Task{}}
+	for rows.Next() {
+		t, err := s.scanTest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("nat: list tests: %w", err)
+		}
+		out.Tests = append(out.Tests, *t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	trows, err := s.db.QueryContext(ctx, `SELECT id, kind, barcode, created_at FROM nat_tasks
+		WHERE person_num = $1 AND closed_at IS NULL ORDER BY created_at`, num)
+	if err != nil {
+		return nil, fmt.Errorf("nat: list tasks: %w", err)
+	}
+	defer trows.Close()
+	for trows.Next() {
+		var t Task
+		var at int64
+		if err := trows.Scan(&t.ID, &t.Kind, &t.Tube, &at); err != nil {
+			return nil, err
+		}
+		t.CreatedAt = db.Time(at)
+		out.Tasks = append(out.Tasks, t)
+	}
+	return out, trows.Err()
+}
+
+var errTestNotFound = apierr.NotFound("test_not_found", "no such test")
+
+// Certificate is a signed certificate of a negative test.
+type Certificate struct {
+	Code       string          `json:"code"`
+	Kind       code.Kind       `json:"kind"`
+	Result     code.TestResult `json:"result"`
+	MaskedName string          `json:"masked_name"`
+	SampledAt  time.Time       `json:"sampled_at"`
+	Site       string          `json:"site"`
+	Issuer     string          `json:"issuer"`
+	IssuedAt   time.Time       `json:"issued_at"`
+	ExpiresAt  time.Time       `json:"expires_at"`
+}
+
+// IssueCertificate signs a certificate of the person's negative test: the
+// same pipeline and keys as health codes, kind certificate, verifiable
+// offline with the trust list. Only a negative result qualifies, and only
+// until the certificate validity after sampling has passed.
+// The caller has established that num is the resident or a dependent, and
+// gives the masked name the certificate shows.
+func (s *Service) IssueCertificate(ctx context.Context, num int64, maskedName, testID string) (*Certificate, error) {
+	t, err := s.scanTest(s.db.QueryRowContext(ctx, `SELECT `+testCols+testFrom+` WHERE s.id = $1 AND s.person_num = $2`, testID, num))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errTestNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nat: read test: %w", err)
+	}
+	switch t.Result {
+	case Negative:
+	case Pending:
+		return nil, apierr.Conflict("result_pending", "the result of this test is not out yet")
+	default:
+		return nil, apierr.Conflict("result_not_negative", "certificates are issued for negative results only; this test is %s", t.Result)
+	}
+	now := s.clock()
+	expires := t.SampledAt.Add(s.cfg.CertificateValidity)
+	if !now.Before(expires) {
+		return nil, apierr.Unprocessable("certificate_expired", "this test was sampled more than %s ago; a certificate would already have expired", s.cfg.CertificateValidity)
+	}
+	if s.deps.Keys == nil {
+		return nil, errNoSigner
+	}
+	signer := s.deps.Keys.Signer()
+	if signer == nil {
+		return nil, errNoSigner
+	}
+	// NumericDate has whole seconds: round the sampling time down and the
+	// issue time up so that sampled <= issued holds on the wire too.
+	sampled := t.SampledAt.Truncate(time.Second)
+	issued := now.Truncate(time.Second)
+	if issued.Before(sampled) {
+		issued = sampled
+	}
+	c := code.Claims{
+		Issuer: s.cfg.Region, IssuedAt: issued, Expires: expires.Truncate(time.Second), ID: code.NewID(),
+		Handle: s.persons.Handles().Handle(num), MaskedName: maskedName, Kind: code.KindCertificate,
+		Result: code.TestNegative, SampledAt: sampled, Site: truncate(t.Site.Name, 64),
+	}
+	if !c.Expires.After(c.IssuedAt) {
+		return nil, apierr.Unprocessable("certificate_expired", "this test is about to be too old for a certificate")
+	}
+	str, err := code.Encode(c, signer, nil)
+	if err != nil {
+		return nil, fmt.Errorf("nat: sign certificate: %w", err)
+	}
+	return &Certificate{Code: str, Kind: c.Kind, Result: c.Result, MaskedName: c.MaskedName, SampledAt: c.SampledAt,
+		Site: c.Site, Issuer: c.Issuer, IssuedAt: c.IssuedAt, ExpiresAt: c.Expires}, nil
+}

@@ -1,0 +1,185 @@
+package nat_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/nat"
+)
+
+func TestResidentTestsAndCertificate(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		p, q := f.resident("341881001"), f.resident("341881001")
+		b := f.tube(10, p, q)
+		tests := must[*nat.Tests](t)(f.svc.ListTests(f.ctx, p.Num))
+		if len(tests.Tests) != 1 || tests.Tests[0].Result != "pending" || tests.Tests[0].Certificate || tests.Tests[0].ReportedAt != nil ||
+			tests.Tests[0].Site.Name != f.site.Name || tests.Tests[0].Tube != b || !tests.Tests[0].SampledAt.Equal(t0) {
+			t.Fatalf("pending test: %+v", tests)
+		}
+		id := tests.Tests[0].ID
+		_, err := f.svc.IssueCertificate(f.ctx, p.Num, p.Profile().MaskedName, id)
+		wantErr(t, err, 409, "result_pending")
+
+		f.advance(6 * time.Hour)
+		f.result(b, "negative")
+		tests = must[*nat.Tests](t)(f.svc.ListTests(f.ctx, p.Num))
+		tt := tests.Tests[0]
+		if tt.Result != "negative" || !tt.Certificate || tt.ReportedAt == nil || !tt.ReportedAt.Equal(f.now) || tt.Lab != "宁国市人民医院检验科" || tt.TubeCapacity != 10 {
+			t.Fatalf("negative test: %+v", tt)
+		}
+		// Another person's test is not found.
+		_, err = f.svc.IssueCertificate(f.ctx, q.Num, q.Profile().MaskedName, id)
+		wantErr(t, err, 404, "test_not_found")
+
+		cert := must[*nat.Certificate](t)(f.svc.IssueCertificate(f.ctx, p.Num, p.Profile().MaskedName, id))
+		// An offline verifier with the trust list, configured for
+		// certificates, accepts it and reads its claims.
+		v := code.NewVerifier(f.codes.TrustList(), code.Options{Kinds: []code.Kind{code.KindCertificate}})
+		r := v.Verify(cert.Code, f.now.Add(24*time.Hour))
+		if !r.Valid {
+			t.Fatalf("certificate does not verify: %v", r.Reasons)
+		}
+		c := r.Claims
+		if c.Kind != code.KindCertificate || c.Result != code.TestNegative || c.Handle != f.persons.Handles().Handle(p.Num) ||
+			c.MaskedName != "张*"+p.Name[len("张三"):] || !c.SampledAt.Equal(t0) || c.Site != f.site.Name || c.Issuer != "341881" ||
+			!c.Expires.Equal(t0.Add(7*24*time.Hour)) || c.Color != code.ColorNone {
+			t.Fatalf("claims: %+v", c)
+		}
+		if cert.MaskedName != c.MaskedName || !cert.ExpiresAt.Equal(c.Expires) || cert.Site != c.Site {
+			t.Fatalf("certificate answer: %+v", cert)
+		}
+		// A health-code verifier refuses it; it expires 7 days after sampling.
+		if r := code.NewVerifier(f.codes.TrustList(), code.Options{}).Verify(cert.Code, f.now); r.Valid {
+			t.Fatal("a health-code verifier accepted a certificate")
+		}
+		if r := v.Verify(cert.Code, t0.Add(7*24*time.Hour+time.Minute)); r.Valid {
+			t.Fatal("certificate valid after its expiry")
+		}
+		// Not after the validity.
+		f.now = t0.Add(7 * 24 * time.Hour)
+		_, err = f.svc.IssueCertificate(f.ctx, p.Num, p.Profile().MaskedName, id)
+		wantErr(t, err, 422, "certificate_expired")
+		if tt := must[*nat.Tests](t)(f.svc.ListTests(f.ctx, p.Num)).Tests[0]; tt.Certificate {
+			t.Fatal("list offers a certificate that would be refused")
+		}
+
+		// Positive results get none.
+		f.advance(time.Hour)
+		pos := f.tube(1, p)
+		f.result(pos, "positive")
+		tests = must[*nat.Tests](t)(f.svc.ListTests(f.ctx, p.Num))
+		if len(tests.Tests) != 2 || tests.Tests[0].Result != "positive" || tests.Tests[1].Result != "negative" {
+			t.Fatalf("newest first: %+v", tests.Tests)
+		}
+		_, err = f.svc.IssueCertificate(f.ctx, p.Num, p.Profile().MaskedName, tests.Tests[0].ID)
+		wantErr(t, err, 409, "result_not_negative")
+		_, err = f.svc.IssueCertificate(f.ctx, p.Num, p.Profile().MaskedName, "nosuch")
+		wantErr(t, err, 404, "test_not_found")
+	})
+}
+
+func TestCoverage(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		xijin := f.residents(6, "341881001")
+		nanshan := f.residents(4, "341881002")
+		county := f.resident("341881") // registered at county level only
+		outside := f.resident("341802")
+
+		// Three days ago: a negative for xijin[0] (too old for 48 h).
+		f.now = t0.Add(-72 * time.Hour)
+		f.result(f.tube(10, xijin[0]), "negative")
+		// Within the window: negatives for xijin[1], xijin[2], nanshan[0],
+		// the outsider; a positive for xijin[3]; xijin[4] sampled, pending;
+		// nanshan[1] negative then corrected to positive.
+		f.now = t0.Add(-20 * time.Hour)
+		f.result(f.tube(10, xijin[1], xijin[2], nanshan[0], outside), "negative")
+		f.result(f.tube(1, xijin[3]), "positive")
+		f.tube(10, xijin[4])
+		corrected := f.tube(10, nanshan[1])
+		f.result(corrected, "negative")
+		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, corrected, "positive", "复核为阳性"))
+		f.now = t0
+
+		cov := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: "341881", Hours: 48}))
+		if cov.Total.Residents != 11 || cov.Total.Negative != 3 || cov.Total.Untested != 8 || cov.Total.Pending != 1 {
+			t.Fatalf("total: %+v", cov.Total)
+		}
+		rows := map[string]nat.CoverageRow{}
+		for _, r := range cov.Rows {
+			rows[r.Region] = r
+		}
+		if r := rows["341881001"]; r.Name != "西津街道" || r.Residents != 6 || r.Negative != 2 || r.Untested != 4 || r.Pending != 1 {
+			t.Fatalf("西津: %+v", r)
+		}
+		if r := rows["341881002"]; r.Residents != 4 || r.Negative != 1 || r.Untested != 3 || r.Share != 0.25 {
+			t.Fatalf("南山: %+v", r)
+		}
+		if r := rows["341881"]; r.Residents != 1 || r.Untested != 1 || cov.Rows[0].Region != "341881" {
+			t.Fatalf("county-level residents: %+v", cov.Rows[0])
+		}
+		if len(cov.Rows) != 1+19 {
+			t.Fatalf("%d rows, want the county itself and its 19 towns", len(cov.Rows))
+		}
+		// Exactly the untested, in a stable order, masked.
+		wantIDs := []string{xijin[0].ID, xijin[3].ID, xijin[4].ID, xijin[5].ID, nanshan[1].ID, nanshan[2].ID, nanshan[3].ID, county.ID}
+		gotIDs := map[string]nat.Untested{}
+		for _, u := range cov.Untested {
+			gotIDs[u.ID] = u
+		}
+		if len(cov.Untested) != len(wantIDs) {
+			t.Fatalf("%d untested listed, want %d", len(cov.Untested), len(wantIDs))
+		}
+		for _, id := range wantIDs {
+			if _, ok := gotIDs[id]; !ok {
+				t.Fatalf("%s missing from the untested list", id)
+			}
+		}
+		if u := gotIDs[xijin[0].ID]; u.LastNegative == nil || !u.LastNegative.Equal(t0.Add(-72*time.Hour)) || u.Pending {
+			t.Fatalf("xijin[0]: %+v", u)
+		}
+		if u := gotIDs[xijin[4].ID]; !u.Pending || u.LastNegative != nil || u.Name != "张*"+xijin[4].Name[len("张三"):] || u.RegionName != "安徽省宣城市宁国市西津街道" {
+			t.Fatalf("xijin[4]: %+v", u)
+		}
+		if cov.Next != "" {
+			t.Fatalf("next %q on the last page", cov.Next)
+		}
+		// Paging: 3 at a time gives the same people.
+		seen := map[string]bool{}
+		after := ""
+		for page := 0; page < 5; page++ {
+			c := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: "341881", Hours: 48, After: after, Limit: 3}))
+			for _, u := range c.Untested {
+				if seen[u.ID] {
+					t.Fatalf("%s on two pages", u.ID)
+				}
+				seen[u.ID] = true
+			}
+			if after = c.Next; after == "" {
+				break
+			}
+		}
+		if len(seen) != len(wantIDs) {
+			t.Fatalf("paging gave %d persons", len(seen))
+		}
+		// A longer window counts the old negative.
+		if c := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: "341881001", Hours: 96})); c.Total.Negative != 3 || c.Total.Residents != 6 {
+			t.Fatalf("96 h: %+v", c.Total)
+		}
+		// Scope: the officer of 西津 sees 西津 by default, nothing else.
+		mine := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.officer, nat.CoverageQuery{}))
+		if mine.Region != "341881001" || mine.Total.Residents != 6 || len(mine.Rows) != 1 {
+			t.Fatalf("officer's default: %+v", mine)
+		}
+		_, err := f.svc.Coverage(f.ctx, f.officer, nat.CoverageQuery{Region: "341881002"})
+		wantErr(t, err, 404, "region_not_found")
+		_, err = f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: "341881", Hours: 721})
+		wantErr(t, err, 400, "hours_invalid")
+		_, err = f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: "341881", After: "zzz"})
+		wantErr(t, err, 400, "after_invalid")
+	})
+}

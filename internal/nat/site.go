@@ -1,0 +1,392 @@
+package nat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/ids"
+)
+
+// Site is a sampling site, as published.
+type Site struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Address    string    `json:"address"`
+	Phone      string    `json:"phone"`
+	Hours      string    `json:"hours"`
+	Lat        float64   `json:"lat"`
+	Lng        float64   `json:"lng"`
+	Region     string    `json:"region"`
+	RegionName string    `json:"region_name"`
+	Open       bool      `json:"open"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// DistanceM is the great-circle distance in metres from the point of
+	// a nearest-site search; absent otherwise.
+	DistanceM *int64 `json:"distance_m,omitempty"`
+}
+
+// SiteInput creates a site, or changes one where a field is set.
+type SiteInput struct {
+	Name    *string  `json:"name"`
+	Address *string  `json:"address"`
+	Phone   *string  `json:"phone"`
+	Hours   *string  `json:"hours"`
+	Lat     *float64 `json:"lat"`
+	Lng     *float64 `json:"lng"`
+	Region  *string  `json:"region"`
+	Open    *bool    `json:"open"`
+}
+
+// Site phones are published and end up in spreadsheets: digits with
+// dashes, spaces or parentheses (0563-4012345, 400 123 4567), and no
+// leading plus, which a spreadsheet would take for a formula.
+var phoneRe = regexp.MustCompile(`^[0-9(][0-9 ()\-]{2,31}$`)
+
+func textField(field, v string, min, max int) (string, error) {
+	v = strings.TrimSpace(v)
+	n := utf8.RuneCountInString(v)
+	if !utf8.ValidString(v) || n < min || n > max {
+		if min == 0 {
+			return "", apierr.BadRequest("site_"+field+"_invalid", "%s must be at most %d characters", field, max)
+		}
+		return "", apierr.BadRequest("site_"+field+"_invalid", "%s must be %d-%d characters", field, min, max)
+	}
+	for _, r := range v {
+		if r < ' ' || r == 0x7f {
+			return "", apierr.BadRequest("site_"+field+"_invalid", "%s contains control characters", field)
+		}
+	}
+	return v, nil
+}
+
+// check validates a complete site (after a change has been applied).
+func (s *Service) checkSite(st *Site) error {
+	var err error
+	if st.Name, err = textField("name", st.Name, 1, 128); err != nil {
+		return err
+	}
+	if st.Address, err = textField("address", st.Address, 1, 256); err != nil {
+		return err
+	}
+	if st.Hours, err = textField("hours", st.Hours, 0, 128); err != nil {
+		return err
+	}
+	st.Phone = strings.TrimSpace(st.Phone)
+	if st.Phone != "" && !phoneRe.MatchString(st.Phone) {
+		return apierr.BadRequest("site_phone_invalid", "phone must be digits with dashes, spaces or parentheses (e.g. 0563-4012345)")
+	}
+	if err := checkCoords(st.Lat, st.Lng); err != nil {
+		return err
+	}
+	return s.regions.Validate(st.Region)
+}
+
+func checkCoords(lat, lng float64) error {
+	switch {
+	case math.IsNaN(lat) || lat < -90 || lat > 90:
+		return apierr.BadRequest("site_lat_invalid", "lat must be a latitude in degrees, -90 to 90 (WGS 84)")
+	case math.IsNaN(lng) || lng < -180 || lng > 180:
+		return apierr.BadRequest("site_lng_invalid", "lng must be a longitude in degrees, -180 to 180 (WGS 84)")
+	case lat == 0 && lng == 0:
+		// 0,0 is in the Gulf of Guinea: a missing value, not a site.
+		return apierr.BadRequest("site_coordinates_missing", "lat and lng are both 0; give the site's coordinates")
+	}
+	return nil
+}
+
+func (in SiteInput) apply(st *Site) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&st.Name, in.Name)
+	set(&st.Address, in.Address)
+	set(&st.Phone, in.Phone)
+	set(&st.Hours, in.Hours)
+	set(&st.Region, in.Region)
+	if in.Lat != nil {
+		st.Lat = *in.Lat
+	}
+	if in.Lng != nil {
+		st.Lng = *in.Lng
+	}
+	if in.Open != nil {
+		st.Open = *in.Open
+	}
+}
+
+var errSiteNotFound = apierr.NotFound("site_not_found", "no such sampling site")
+
+func errSiteExists(name string) error {
+	return apierr.Conflict("site_exists", "a sampling site named %q already exists in this region", name)
+}
+
+// CreateSite adds a sampling site in the operator's scope. Missing fields
+// are refused; open defaults to true.
+func (s *Service) CreateSite(ctx context.Context, by *auth.Principal, in SiteInput) (*Site, error) {
+	if !by.Can(auth.SiteWrite) {
+		return nil, errForbidden
+	}
+	for name, missing := range map[string]bool{"name": in.Name == nil, "address": in.Address == nil,
+		"lat": in.Lat == nil, "lng": in.Lng == nil} {
+		if missing {
+			return nil, apierr.BadRequest("site_"+name+"_missing", "%s is required", name)
+		}
+	}
+	st := &Site{Open: true, Region: by.Region}
+	if st.Region == "" {
+		st.Region = s.cfg.Region
+	}
+	in.apply(st)
+	if err := s.checkSite(st); err != nil {
+		return nil, err
+	}
+	if !by.InScope(st.Region) {
+		return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", st.Region, by.Region)
+	}
+	st.ID, st.UpdatedAt = ids.New(), s.clock()
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		if err := insertSite(ctx, tx, st, by.Actor()); err != nil {
+			return err
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{At: st.UpdatedAt, Actor: by.Actor(), Action: "site.create",
+			Subject: "site:" + st.ID, Region: st.Region, Detail: map[string]any{"name": st.Name}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.RegionName = s.regions.FullName(st.Region)
+	return st, nil
+}
+
+func insertSite(ctx context.Context, tx db.Tx, st *Site, by string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO nat_sites (id, name, address, phone, hours, lat, lng, region_code, open,
+		created_at, created_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10)`,
+		st.ID, st.Name, st.Address, st.Phone, st.Hours, st.Lat, st.Lng, st.Region, st.Open, st.UpdatedAt.UnixMilli(), by)
+	if db.IsUniqueViolation(err) {
+		return errSiteExists(st.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("nat: insert site: %w", err)
+	}
+	return nil
+}
+
+func updateSite(ctx context.Context, tx db.Tx, st *Site) error {
+	_, err := tx.ExecContext(ctx, `UPDATE nat_sites SET name = $2, address = $3, phone = $4, hours = $5, lat = $6, lng = $7,
+		region_code = $8, open = $9, updated_at = $10 WHERE id = $1`,
+		st.ID, st.Name, st.Address, st.Phone, st.Hours, st.Lat, st.Lng, st.Region, st.Open, st.UpdatedAt.UnixMilli())
+	if db.IsUniqueViolation(err) {
+		return errSiteExists(st.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("nat: update site: %w", err)
+	}
+	return nil
+}
+
+// UpdateSite changes the fields set in in (e.g. {"open": false} closes the
+// site). A site outside the operator's scope is not found.
+func (s *Service) UpdateSite(ctx context.Context, by *auth.Principal, id string, in SiteInput) (*Site, error) {
+	if !by.Can(auth.SiteWrite) {
+		return nil, errForbidden
+	}
+	var st *Site
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		var err error
+		if st, err = s.site(ctx, tx, id); err != nil {
+			return err
+		}
+		if !by.InScope(st.Region) {
+			return errSiteNotFound
+		}
+		before := *st
+		in.apply(st)
+		if err := s.checkSite(st); err != nil {
+			return err
+		}
+		if !by.InScope(st.Region) {
+			return apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", st.Region, by.Region)
+		}
+		st.UpdatedAt = s.clock()
+		if err := updateSite(ctx, tx, st); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: st.UpdatedAt, Actor: by.Actor(), Action: "site.update",
+			Subject: "site:" + st.ID, Region: st.Region, Detail: siteChanges(&before, st)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.RegionName = s.regions.FullName(st.Region)
+	return st, nil
+}
+
+func siteChanges(a, b *Site) map[string]any {
+	d := map[string]any{}
+	if a.Name != b.Name {
+		d["name"] = b.Name
+	}
+	if a.Address != b.Address {
+		d["address"] = b.Address
+	}
+	if a.Phone != b.Phone {
+		d["phone"] = b.Phone
+	}
+	if a.Hours != b.Hours {
+		d["hours"] = b.Hours
+	}
+	if a.Lat != b.Lat || a.Lng != b.Lng {
+		d["lat"], d["lng"] = b.Lat, b.Lng
+	}
+	if a.Region != b.Region {
+		d["region"] = b.Region
+	}
+	if a.Open != b.Open {
+		d["open"] = b.Open
+	}
+	return d
+}
+
+const siteCols = `id, name, address, phone, hours, lat, lng, region_code, open, updated_at`
+
+func scanSite(row interface{ Scan(...any) error }) (*Site, error) {
+	var st Site
+	var at int64
+	if err := row.Scan(&st.ID, &st.Name, &st.Address, &st.Phone, &st.Hours, &st.Lat, &st.Lng, &st.Region, &st.Open, &at); err != nil {
+		return nil, err
+	}
+	st.UpdatedAt = db.Time(at)
+	return &st, nil
+}
+
+func (s *Service) site(ctx context.Context, q db.Querier, id string) (*Site, error) {
+	st, err := scanSite(q.QueryRowContext(ctx, `SELECT `+siteCols+` FROM nat_sites WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errSiteNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nat: read site: %w", err)
+	}
+	st.RegionName = s.regions.FullName(st.Region)
+	return st, nil
+}
+
+// GetSite returns one site (public data).
+func (s *Service) GetSite(ctx context.Context, id string) (*Site, error) {
+	return s.site(ctx, s.db, id)
+}
+
+// SiteQuery selects published sites.
+type SiteQuery struct {
+	Region string  // subtree; "" for all
+	Near   *LatLng // sort by distance from here
+	Open   *bool   // only open (true) or closed (false) sites
+	Limit  int     // 0: all (up to MaxSites) without Near, 20 with Near
+}
+
+// LatLng is a point in WGS 84 degrees.
+type LatLng struct{ Lat, Lng float64 }
+
+// ParseLatLng reads "lat,lng" as the ?near= parameter gives it.
+func ParseLatLng(v string) (LatLng, error) {
+	a, b, ok := strings.Cut(v, ",")
+	lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	lng, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || err1 != nil || err2 != nil || math.IsNaN(lat) || math.IsNaN(lng) || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
+		return LatLng{}, apierr.BadRequest("near_invalid", "near must be lat,lng in degrees (e.g. 30.63,118.98)")
+	}
+	return LatLng{lat, lng}, nil
+}
+
+// MaxSites bounds one answer of ListSites.
+const MaxSites = 10000
+
+// ListSites returns published sites, by region and name, or nearest first.
+func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
+	if q.Region != "" {
+		if err := s.regions.Validate(q.Region); err != nil {
+			return nil, err
+		}
+	}
+	if q.Limit < 0 || q.Limit > MaxSites {
+		return nil, apierr.BadRequest("limit_invalid", "limit must be 1-%d", MaxSites)
+	}
+	if q.Limit == 0 {
+		q.Limit = MaxSites
+		if q.Near != nil {
+			q.Limit = 20
+		}
+	}
+	where := `WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)`
+	lo, hi := auth.Bounds(q.Region)
+	args := []any{lo, hi}
+	if q.Open != nil {
+		where += ` AND open = $3`
+		args = append(args, *q.Open)
+	}
+	order := ` ORDER BY region_code, name`
+	if q.Near == nil {
+		order += fmt.Sprintf(` LIMIT %d`, q.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+siteCols+` FROM nat_sites `+where+order, args...)
+	if err != nil {
+		return nil, fmt.Errorf("nat: list sites: %w", err)
+	}
+	defer rows.Close()
+	out := []*Site{}
+	for rows.Next() {
+		st, err := scanSite(rows)
+		if err != nil {
+			return nil, fmt.Errorf("nat: list sites: %w", err)
+		}
+		st.RegionName = s.regions.FullName(st.Region)
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("nat: list sites: %w", err)
+	}
+	if q.Near != nil {
+		// A city has hundreds of sites and a province thousands: computing
+		// every distance is cheaper than any spatial index would be to keep.
+		for _, st := range out {
+			d := int64(math.Round(Distance(*q.Near, LatLng{st.Lat, st.Lng})))
+			st.DistanceM = &d
+		}
+		sort.SliceStable(out, func(i, j int) bool { return *out[i].DistanceM < *out[j].DistanceM })
+		if len(out) > q.Limit {
+			out = out[:q.Limit]
+		}
+	}
+	return out, nil
+}
+
+// EarthRadius is the mean radius of the earth in metres (IUGG).
+const EarthRadius = 6371008.8
+
+// Distance is the great-circle distance between two points in metres, by
+// the haversine formula, which stays accurate for the short distances a
+// nearest-site search is about.
+func Distance(a, b LatLng) float64 {
+	rad := math.Pi / 180
+	dLat := (b.Lat - a.Lat) * rad
+	dLng := (b.Lng - a.Lng) * rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
+	return 2 * EarthRadius * math.Asin(math.Min(1, math.Sqrt(h)))
+}

@@ -1,0 +1,402 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"image"
+	_ "image/png"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/nat/nattest"
+	"github.com/healthcode/healthcode/internal/rules"
+)
+
+// The nat tests wire in-memory stand-ins for the status engine (a recorder
+// evaluated with the real default rules) and the codes service (real signed
+// codes); e2e_test.go runs the same flows with the real services.
+
+type natEnv struct {
+	*env
+	rec   *nattest.Recorder
+	codes *nattest.Codes
+}
+
+func newNATEnv(t *testing.T, e *env) *natEnv {
+	n := &natEnv{env: e, rec: nattest.NewRecorder(time.Now), codes: nattest.NewCodes(e.srv.Persons.Handles())}
+	e.srv.NAT.Wire(nat.Deps{Facts: n.rec, Codes: n.codes, Keys: n.codes})
+	return n
+}
+
+// send posts a raw body with a content type.
+func (e *env) send(method, path, token, contentType, body string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{status: res.StatusCode, raw: raw}
+	json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// resident logs a phone in and registers a person; it returns the token
+// and the person's number.
+func (n *natEnv) resident(phone, name, idNumber string) (string, int64) {
+	n.t.Helper()
+	tok := n.residentToken(phone)
+	me := n.want(n.do("POST", "/api/v1/me/register", tok, map[string]any{"name": name, "id_type": "resident_id",
+		"id_number": idNumber, "region": "341881001"}), 201, "")
+	num, err := n.srv.Persons.Handles().ParseID(me.str("id"))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return tok, num
+}
+
+func (n *natEnv) colour(num int64) rules.Color { return n.rec.Colour(num, time.Now()) }
+
+func (n *natEnv) scan(num int64) string {
+	return n.codes.Issue(num, code.KindDynamic, time.Now(), 3*time.Minute)
+}
+
+func TestNATSitesAreOpenData(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		officer := e.newOperator("cdc", "health_officer", "341881")
+		viewer := e.newOperator("viewer", "viewer", "341881")
+		site := e.want(e.do("POST", "/api/v1/admin/sites", officer, map[string]any{"name": "宁国市人民医院采样点", "address": "宁国市人民路1号",
+			"phone": "0563-4012345", "hours": "08:00-17:30", "lat": 30.6335, "lng": 118.9830, "region": "341881001"}), 201, "")
+		e.want(e.do("POST", "/api/v1/admin/sites", viewer, map[string]any{"name": "x"}), 403, "forbidden")
+		e.want(e.do("POST", "/api/v1/admin/sites", officer, map[string]any{"name": "x", "address": "y", "lat": 118.98, "lng": 30.63}), 400, "site_lat_invalid")
+		e.want(e.do("POST", "/api/v1/admin/sites", officer, map[string]any{"name": "x", "address": "y", "lat": 30.6, "lng": 118.9, "region": "110101"}), 403, "out_of_scope")
+		e.want(e.do("POST", "/api/v1/admin/sites", officer, map[string]any{"name": "x", "address": "y", "lat": 30.6, "lng": 118.9, "colour": "red"}), 400, "unknown_field")
+
+		imp := e.send("POST", "/api/v1/admin/sites/import", officer, "text/csv",
+			"name,address,phone,hours,lat,lng,region\n"+
+				"南山街道卫生服务中心,南山路2号,0563-4022222,07:30-11:30,30.6100,118.9900,341881002\n"+
+				"港口镇卫生院,港口镇,0563-4033333,08:00-16:00,30.7400,119.0500,341881100\n"+
+				"坏行,某路,,,abc,118.9,341881002\n")
+		e.want(imp, 200, "")
+		if imp.body["created"] != 2.0 || imp.body["refused"] != 1.0 {
+			t.Fatalf("import: %s", imp.raw)
+		}
+		e.want(e.send("POST", "/api/v1/admin/sites/import", officer, "application/json", "{}"), 415, "unsupported_media_type")
+		// Closing a site.
+		e.want(e.do("PATCH", "/api/v1/admin/sites/"+site.str("id"), officer, map[string]any{"open": false}), 200, "")
+		e.want(e.do("PATCH", "/api/v1/admin/sites/nosuch", officer, map[string]any{"open": false}), 404, "site_not_found")
+
+		// Published without logging in.
+		all := e.want(e.do("GET", "/api/v1/sites", "", nil), 200, "")
+		if all.body["count"] != 3.0 {
+			t.Fatalf("sites: %s", all.raw)
+		}
+		open := e.want(e.do("GET", "/api/v1/sites?open=true&region=341881", "", nil), 200, "")
+		if open.body["count"] != 2.0 {
+			t.Fatalf("open sites: %s", open.raw)
+		}
+		near := e.want(e.do("GET", "/api/v1/sites?near=30.6050,118.9900&limit=2", "", nil), 200, "")
+		list := near.body["sites"].([]any)
+		first := list[0].(map[string]any)
+		if len(list) != 2 || first["name"] != "南山街道卫生服务中心" || first["distance_m"].(float64) < 550 || first["distance_m"].(float64) > 562 {
+			t.Fatalf("nearest: %s", near.raw)
+		}
+		e.want(e.do("GET", "/api/v1/sites?near=north", "", nil), 400, "near_invalid")
+		e.want(e.do("GET", "/api/v1/sites?format=xml", "", nil), 400, "format_unknown")
+		e.want(e.do("GET", "/api/v1/sites?region=99", "", nil), 400, "region_unknown")
+		e.want(e.do("GET", "/api/v1/sites/"+site.str("id"), "", nil), 200, "")
+
+		// CSV.
+		res, body := e.get("/api/v1/sites?format=csv")
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+			t.Fatalf("csv: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+		if err != nil || len(recs) != 4 || recs[0][0] != "id" || recs[0][5] != "lat" || recs[0][6] != "lng" {
+			t.Fatalf("csv body: %v %v", recs, err)
+		}
+		// GeoJSON: valid RFC 7946, positions [lng, lat].
+		res, body = e.get("/api/v1/sites?format=geojson&region=341881001")
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/geo+json" {
+			t.Fatalf("geojson: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		var fc struct {
+			Type     string `json:"type"`
+			Features []struct {
+				Type     string `json:"type"`
+				Geometry struct {
+					Type        string    `json:"type"`
+					Coordinates []float64 `json:"coordinates"`
+				} `json:"geometry"`
+				Properties map[string]any `json:"properties"`
+			} `json:"features"`
+		}
+		if err := json.Unmarshal(body, &fc); err != nil || fc.Type != "FeatureCollection" || len(fc.Features) != 1 {
+			t.Fatalf("geojson body: %s %v", body, err)
+		}
+		ft := fc.Features[0]
+		if ft.Type != "Feature" || ft.Geometry.Type != "Point" || len(ft.Geometry.Coordinates) != 2 ||
+			ft.Geometry.Coordinates[0] != 118.9830 || ft.Geometry.Coordinates[1] != 30.6335 || ft.Properties["open"] != false {
+			t.Fatalf("feature: %+v", ft)
+		}
+	})
+}
+
+func TestNATSamplingResultsAndColours(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		n := newNATEnv(t, e)
+		officer := e.newOperator("cdc", "health_officer", "341881")
+		sampler := e.newOperator("sampler", "sampler", "341881")
+		lab := e.newOperator("lab", "lab", "341881")
+		site := e.want(e.do("POST", "/api/v1/admin/sites", officer, map[string]any{"name": "西津采样点", "address": "西津路",
+			"lat": 30.6335, "lng": 118.9830, "region": "341881001"}), 201, "").str("id")
+
+		type resident struct {
+			tok string
+			num int64
+		}
+		var rs []resident
+		for i := 0; i < 11; i++ {
+			tok, num := n.resident(fmt.Sprintf("1390000%04d", i), fmt.Sprintf("李四%d", i), rid("19900101", 100+i))
+			rs = append(rs, resident{tok, num})
+		}
+
+		// A 10-in-1 tube.
+		e.want(e.do("POST", "/api/v1/nat/tubes", sampler, map[string]any{"barcode": "NG20220410001", "capacity": 20, "site_id": "nosuch"}), 404, "site_not_found")
+		e.want(e.do("POST", "/api/v1/nat/tubes", sampler, map[string]any{"barcode": "NG20220410001", "capacity": 7, "site_id": site}), 400, "capacity_invalid")
+		e.want(e.do("POST", "/api/v1/nat/tubes", lab, map[string]any{"barcode": "NG20220410001", "capacity": 10, "site_id": site}), 403, "forbidden")
+		tube := e.want(e.do("POST", "/api/v1/nat/tubes", sampler, map[string]any{"barcode": "NG20220410001", "capacity": 10, "site_id": site}), 201, "")
+		if tube.str("state") != "open" {
+			t.Fatalf("tube: %s", tube.raw)
+		}
+		e.want(e.do("POST", "/api/v1/nat/tubes/NG20220410001/samples", sampler, map[string]any{"code": "JKM1:GARBAGE"}), 400, "code_invalid")
+		for i, r := range rs[:10] {
+			smp := e.want(e.do("POST", "/api/v1/nat/tubes/NG20220410001/samples", sampler, map[string]any{"code": n.scan(r.num)}), 201, "")
+			if smp.body["position"] != float64(i+1) || smp.body["full"] != (i == 9) {
+				t.Fatalf("sample %d: %s", i, smp.raw)
+			}
+			if i == 0 {
+				e.want(e.do("POST", "/api/v1/nat/tubes/NG20220410001/samples", sampler, map[string]any{"code": n.scan(r.num)}), 409, "sample_duplicate")
+			}
+		}
+		e.want(e.do("POST", "/api/v1/nat/tubes/NG20220410001/samples", sampler, map[string]any{"code": n.scan(rs[10].num)}), 409, "tube_full")
+		e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "NG20220410001", "result": "positive"}), 409, "tube_unsealed")
+		e.want(e.do("POST", "/api/v1/nat/tubes/NG20220410001/seal", sampler, nil), 200, "")
+		e.want(e.do("POST", "/api/v1/nat/tubes/NG20220410001/samples", sampler, map[string]any{"code": n.scan(rs[10].num)}), 409, "tube_sealed")
+		tr := e.want(e.do("POST", "/api/v1/nat/transfers", sampler, map[string]any{"barcodes": []string{"NG20220410001"}, "lab": "宁国市人民医院检验科"}), 201, "")
+		e.want(e.do("GET", "/api/v1/nat/transfers/"+tr.str("id"), lab, nil), 200, "")
+
+		// Positive: everyone in it is red, with a retest task.
+		rep := e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "NG20220410001", "result": "positive"}), 201, "")
+		if rep.str("status") != "accepted" || rep.body["persons"] != 10.0 {
+			t.Fatalf("result: %s", rep.raw)
+		}
+		e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "NG20220410001", "result": "positive"}), 200, "")
+		e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "NG20220410001", "result": "negative"}), 409, "result_exists")
+		for _, r := range rs[:10] {
+			if n.colour(r.num) == rules.Green {
+				t.Fatal("green after a positive mixed tube")
+			}
+		}
+		tasks := e.want(e.do("GET", "/api/v1/admin/nat/tasks?open=true&kind=retest", officer, nil), 200, "")
+		if len(tasks.body["tasks"].([]any)) != 10 {
+			t.Fatalf("tasks: %s", tasks.raw)
+		}
+		mine := e.want(e.do("GET", "/api/v1/me/tests", rs[0].tok, nil), 200, "")
+		tests := mine.body["tests"].([]any)
+		if len(tests) != 1 || tests[0].(map[string]any)["result"] != "mixed_positive" || len(mine.body["tasks"].([]any)) != 1 {
+			t.Fatalf("resident's tests: %s", mine.raw)
+		}
+		firstTest := tests[0].(map[string]any)["id"].(string)
+		e.want(e.do("GET", "/api/v1/me/tests/"+firstTest+"/certificate", rs[0].tok, nil), 409, "result_not_negative")
+
+		// Single-tube retests, through a lab file: rs[0] and rs[1] negative,
+		// plus lines the lab got wrong.
+		for i, r := range rs[:2] {
+			b := fmt.Sprintf("NGS%07d", i)
+			e.want(e.do("POST", "/api/v1/nat/tubes", sampler, map[string]any{"barcode": b, "capacity": 1, "site_id": site}), 201, "")
+			e.want(e.do("POST", "/api/v1/nat/tubes/"+b+"/samples", sampler, map[string]any{"code": n.scan(r.num)}), 201, "")
+			e.want(e.do("POST", "/api/v1/nat/tubes/"+b+"/seal", sampler, nil), 200, "")
+		}
+		up := e.send("POST", "/api/v1/nat/results/upload?lab=宁国市人民医院检验科", lab, "text/csv; charset=utf-8",
+			"barcode,result\nNGS0000000,negative\nNGS0000001,阴性\nNGS0000002,negative\nbad barcode!,negative\nNGS0000000,negative\n")
+		e.want(up, 200, "")
+		if up.body["accepted"] != 2.0 || up.body["refused"] != 3.0 {
+			t.Fatalf("upload: %s", up.raw)
+		}
+		report := up.body["report"].([]any)
+		if l := report[2].(map[string]any); l["line"] != 4.0 || l["code"] != "tube_unknown" {
+			t.Fatalf("line 4: %v", l)
+		}
+		for i, r := range rs[:10] {
+			want := rules.Red
+			if i < 2 {
+				want = rules.Green
+			}
+			if got := n.colour(r.num); got != want {
+				t.Fatalf("resident %d: %s, want %s", i, got, want)
+			}
+		}
+		if open := e.want(e.do("GET", "/api/v1/admin/nat/tasks?open=true", officer, nil), 200, "").body["tasks"].([]any); len(open) != 8 {
+			t.Fatalf("%d open tasks after 2 retests", len(open))
+		}
+
+		// A lab corrects the mixed tube: negative after all.
+		e.want(e.do("POST", "/api/v1/nat/results/NG20220410001/correction", lab, map[string]any{"result": "negative"}), 400, "reason_invalid")
+		e.want(e.do("POST", "/api/v1/nat/results/NG20220410001/correction", sampler, map[string]any{"result": "negative", "reason": "x"}), 403, "forbidden")
+		e.want(e.do("POST", "/api/v1/nat/results/NG20220410001/correction", lab, map[string]any{"result": "negative", "reason": "样本编号录入错误"}), 200, "")
+		for i, r := range rs[:10] {
+			if n.colour(r.num) != rules.Green {
+				t.Fatalf("resident %d not green after the correction", i)
+			}
+		}
+		audit := e.want(e.do("GET", "/api/v1/admin/audit?subject=tube:NG20220410001", e.admin(), nil), 200, "")
+		if entries := audit.body["entries"].([]any); len(entries) != 1 || entries[0].(map[string]any)["action"] != "nat.result.correct" {
+			t.Fatalf("audit: %s", audit.raw)
+		}
+
+		// Now the first test is negative: a certificate, verifiable offline.
+		cert := e.want(e.do("GET", "/api/v1/me/tests/"+firstTest+"/certificate", rs[0].tok, nil), 200, "")
+		v := code.NewVerifier(n.codes.TrustList(), code.Options{Kinds: []code.Kind{code.KindCertificate}})
+		r := v.Verify(cert.str("code"), time.Now())
+		if !r.Valid || r.Claims.Result != code.TestNegative || r.Claims.Site != "西津采样点" || r.Claims.MaskedName != "李*0" ||
+			n.srv.Persons.Handles().Num(r.Claims.Handle) != rs[0].num || cert.str("kind") != "certificate" {
+			t.Fatalf("certificate: %s → %+v", cert.raw, r)
+		}
+		hres, png := e.getAuth("/api/v1/me/tests/"+firstTest+"/certificate.png", rs[0].tok)
+		if hres.StatusCode != 200 || hres.Header.Get("Content-Type") != "image/png" {
+			t.Fatalf("png: %d", hres.StatusCode)
+		}
+		img, _, err := image.Decode(bytes.NewReader(png))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+		qr, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+		if err != nil {
+			// gozxing's finder-pattern search misses ~2% of clean symbols
+			// (see internal/code/qr_test.go); a clean render reads in
+			// pure-barcode mode.
+			qr, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+		}
+		if err != nil || !v.Verify(qr.GetText(), time.Now()).Valid {
+			t.Fatalf("certificate QR does not decode to a valid certificate: %v", err)
+		}
+		// Someone else's test is not found.
+		e.want(e.do("GET", "/api/v1/me/tests/"+firstTest+"/certificate", rs[1].tok, nil), 404, "test_not_found")
+		e.want(e.do("GET", "/api/v1/me/tests", "", nil), 401, "")
+	})
+}
+
+func (e *env) getAuth(path, token string) (*http.Response, []byte) {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
+
+// People without a phone: a dependent bound by identity number (audited),
+// whose results and certificate the family member sees; a single positive
+// alerts the health officers; coverage lists who is untested.
+func TestNATDependentsAlertsAndCoverage(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		n := newNATEnv(t, e)
+		officer := e.newOperator("cdc", "health_officer", "341881")
+		sampler := e.newOperator("sampler", "sampler", "341881")
+		lab := e.newOperator("lab", "lab", "341881")
+		site := e.want(e.do("POST", "/api/v1/admin/sites", officer, map[string]any{"name": "西津采样点", "address": "西津路",
+			"lat": 30.6335, "lng": 118.9830, "region": "341881001"}), 201, "").str("id")
+		tok, self := n.resident("13900001111", "王五", rid("19800202", 11))
+		grandma := rid("19400303", 12)
+		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{"name": "王奶奶", "id_type": "resident_id",
+			"id_number": grandma, "relation": "grandparent", "region": "341881001"}), 201, "").str("id")
+		_, untested := n.resident("13900002222", "赵六", rid("19850505", 13))
+
+		for _, b := range []string{"NGA0000001", "NGA0000002"} {
+			e.want(e.do("POST", "/api/v1/nat/tubes", sampler, map[string]any{"barcode": b, "capacity": 1, "site_id": site}), 201, "")
+		}
+		e.want(e.do("POST", "/api/v1/nat/tubes/NGA0000001/samples", sampler, map[string]any{"id_type": "resident_id", "id_number": grandma}), 201, "")
+		e.want(e.do("POST", "/api/v1/nat/tubes/NGA0000002/samples", sampler, map[string]any{"code": n.scan(self)}), 201, "")
+		for _, b := range []string{"NGA0000001", "NGA0000002"} {
+			e.want(e.do("POST", "/api/v1/nat/tubes/"+b+"/seal", sampler, nil), 200, "")
+		}
+		e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "NGA0000001", "result": "negative"}), 201, "")
+		e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "NGA0000002", "result": "positive"}), 201, "")
+
+		// The dependent's tests and certificate, through the family member.
+		dt := e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/tests", tok, nil), 200, "")
+		tests := dt.body["tests"].([]any)
+		if len(tests) != 1 || tests[0].(map[string]any)["result"] != "negative" || tests[0].(map[string]any)["certificate"] != true {
+			t.Fatalf("dependent's tests: %s", dt.raw)
+		}
+		test := tests[0].(map[string]any)["id"].(string)
+		cert := e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/tests/"+test+"/certificate", tok, nil), 200, "")
+		if cert.str("masked_name") != "王*奶" {
+			t.Fatalf("dependent's certificate: %s", cert.raw)
+		}
+		other := e.residentToken("13900003333")
+		e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/tests", other, nil), 404, "")
+		// Their own certificate path does not reach a dependent's test.
+		e.want(e.do("GET", "/api/v1/me/tests/"+test+"/certificate", tok, nil), 404, "test_not_found")
+
+		// The positive alerts the officer.
+		al := e.want(e.do("GET", "/api/v1/admin/nat/alerts?open=true", officer, nil), 200, "")
+		alerts := al.body["alerts"].([]any)
+		if len(alerts) != 1 || alerts[0].(map[string]any)["person"].(map[string]any)["name"] != "王*" {
+			t.Fatalf("alerts: %s", al.raw)
+		}
+		e.want(e.do("GET", "/api/v1/admin/nat/alerts", lab, nil), 403, "forbidden")
+		e.want(e.do("POST", "/api/v1/admin/nat/alerts/"+alerts[0].(map[string]any)["id"].(string)+"/ack", officer, nil), 204, "")
+		if n.colour(self) != rules.Red {
+			t.Fatal("a single positive is not red")
+		}
+
+		// Coverage: of the three registered, only grandma has a negative.
+		cov := e.want(e.do("GET", "/api/v1/admin/nat/coverage?region=341881&hours=48", officer, nil), 200, "")
+		total := cov.body["total"].(map[string]any)
+		if total["residents"] != 3.0 || total["negative"] != 1.0 || total["untested"] != 2.0 {
+			t.Fatalf("coverage: %s", cov.raw)
+		}
+		ids := map[string]bool{}
+		for _, u := range cov.body["untested"].([]any) {
+			ids[u.(map[string]any)["id"].(string)] = true
+		}
+		if len(ids) != 2 || !ids[e.srv.Persons.Handles().ID(self)] || !ids[e.srv.Persons.Handles().ID(untested)] {
+			t.Fatalf("untested: %s", cov.raw)
+		}
+		e.want(e.do("GET", "/api/v1/admin/nat/coverage?hours=0", officer, nil), 400, "hours_invalid")
+		narrow := e.newOperator("xijin", "viewer", "341881002")
+		e.want(e.do("GET", "/api/v1/admin/nat/coverage?region=341881001", narrow, nil), 404, "region_not_found")
+		// The ID-number binding is in the audit log.
+		log := e.want(e.do("GET", "/api/v1/admin/audit?subject=person:"+dep, e.admin(), nil), 200, "")
+		found := false
+		for _, x := range log.body["entries"].([]any) {
+			found = found || x.(map[string]any)["action"] == "nat.sample.id_number"
+		}
+		if !found {
+			t.Fatalf("binding by ID number not audited: %s", log.raw)
+		}
+	})
+}

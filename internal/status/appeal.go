@@ -1,0 +1,399 @@
+package status
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/ids"
+	"github.com/healthcode/healthcode/internal/rules"
+)
+
+// Appeal states.
+const (
+	AppealPending  = "pending"
+	AppealGranted  = "granted"
+	AppealRejected = "rejected"
+)
+
+// Limits on what a resident may send with an appeal.
+const (
+	maxAppealReason   = 1000
+	maxAppealEvidence = 10
+	maxAppealTTL      = 90 * 24 * time.Hour
+)
+
+// Appeal is a resident's request to review a colour (申诉).
+type Appeal struct {
+	ID        string `json:"id"`
+	PersonID  string `json:"person_id"`
+	Person    int64  `json:"-"`
+	Region    string `json:"region"`
+	AccountID string `json:"-"`
+	Reason    string `json:"reason"`
+	// Evidence are ids of the person's own test results (nat.result facts).
+	Evidence []string `json:"evidence"`
+	// Color and RuleID are the decision appealed against.
+	Color     rules.Color `json:"color"`
+	RuleID    string      `json:"rule_id"`
+	State     string      `json:"state"`
+	Auto      bool        `json:"auto"` // granted by the evidence check, without an operator
+	Note      string      `json:"note,omitempty"`
+	Until     time.Time   `json:"until,omitzero"`
+	DecidedBy string      `json:"decided_by,omitempty"`
+	DecidedAt time.Time   `json:"decided_at,omitzero"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+const appealCols = `id, person_num, region_code, account_id, reason, evidence, color, rule_id, state, auto, note,
+	COALESCE(until_at, 0), decided_by, COALESCE(decided_at, 0), created_at`
+
+func (s *Service) scanAppeal(sc scanner) (*Appeal, error) {
+	var a Appeal
+	var evidence string
+	var color, until, decided, created int64
+	if err := sc.Scan(&a.ID, &a.Person, &a.Region, &a.AccountID, &a.Reason, &evidence, &color, &a.RuleID, &a.State, &a.Auto,
+		&a.Note, &until, &a.DecidedBy, &decided, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(evidence), &a.Evidence); err != nil {
+		return nil, fmt.Errorf("status: appeal %s: evidence: %w", a.ID, err)
+	}
+	a.PersonID, a.Color = s.ids.ID(a.Person), rules.Color(color)
+	a.Until, a.DecidedAt, a.CreatedAt = db.Time(until), db.Time(decided), db.Time(created)
+	return &a, nil
+}
+
+var errAppealNotFound = apierr.NotFound("appeal_not_found", "no such appeal")
+
+// AppealInput is what a resident sends.
+type AppealInput struct {
+	Reason   string
+	Evidence []string // fact ids of the person's own test results
+}
+
+// FileAppeal records a resident's appeal against a person's current colour
+// (their own, or a dependent's: the caller checks which persons the account
+// may act for). A green person has nothing to appeal (409 appeal_not_needed)
+// and a person has at most one pending appeal (409 appeal_pending).
+//
+// The appeal is granted at once, without an operator, when its evidence
+// already satisfies the active rule set: every referenced fact is a negative
+// nat.result of the person sampled no later than now, and the rule that
+// decides the person's colour, evaluated alone at now over the person's facts
+// plus the referenced tests presented again as recorded now, no longer
+// matches. Presenting them as recorded now is what lets a test count that an
+// earlier appeal had hidden (facts recorded before a grant are hidden while
+// it lasts): "my negative test after the fever-clinic visit was recorded
+// before my last appeal". A status that time has made stale is cleared the
+// same way.
+func (s *Service) FileAppeal(ctx context.Context, accountID string, num int64, in AppealInput) (*Appeal, error) {
+	reason := strings.TrimSpace(in.Reason)
+	if n := utf8.RuneCountInString(reason); n == 0 || n > maxAppealReason {
+		return nil, apierr.BadRequest("appeal_reason_invalid", "reason must be 1-%d characters", maxAppealReason)
+	}
+	if len(in.Evidence) > maxAppealEvidence {
+		return nil, apierr.BadRequest("evidence_invalid", "at most %d test results may be referenced", maxAppealEvidence)
+	}
+	evIDs := make([]int64, 0, len(in.Evidence))
+	for _, e := range in.Evidence {
+		id, err := strconv.ParseInt(e, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, apierr.BadRequest("evidence_invalid", "evidence %q is not a fact id", e)
+		}
+		if slices.Contains(evIDs, id) {
+			return nil, apierr.BadRequest("evidence_invalid", "evidence %q is listed twice", e)
+		}
+		evIDs = append(evIDs, id)
+	}
+	var a *Appeal
+	var w written
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		ver, _, err := s.activeProgram(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		people, err := s.personRegions(ctx, tx, []int64{num})
+		if err != nil {
+			return err
+		}
+		cur, err := s.lockRows(ctx, tx, people)
+		if err != nil {
+			return err
+		}
+		st, ok := cur[num]
+		if !ok {
+			st = defaultRow(people[0])
+		}
+		if st.color == rules.Green {
+			return apierr.Conflict("appeal_not_needed", "the code is green: there is nothing to appeal")
+		}
+		var pending int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM appeals WHERE person_num = $1 AND state = 'pending'`, num).Scan(&pending); err != nil {
+			return fmt.Errorf("status: appeals: %w", err)
+		}
+		if pending > 0 {
+			return apierr.Conflict("appeal_pending", "an appeal for this person is already waiting for review")
+		}
+		evidence, err := s.evidence(ctx, tx, num, evIDs)
+		if err != nil {
+			return err
+		}
+		a = &Appeal{ID: ids.New(), Person: num, PersonID: s.ids.ID(num), Region: people[0].region, AccountID: accountID,
+			Reason: reason, Evidence: in.Evidence, Color: st.color, RuleID: st.ruleID, State: AppealPending,
+			CreatedAt: now.UTC().Truncate(time.Millisecond)}
+		if a.Evidence == nil {
+			a.Evidence = []string{}
+		}
+		ev, _ := json.Marshal(a.Evidence)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO appeals (id, person_num, region_code, account_id, reason, evidence, color,
+			rule_id, state, auto, note, until_at, decided_by, decided_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', FALSE, '', NULL, '', NULL, $9)`,
+			a.ID, num, a.Region, accountID, reason, string(ev), int64(st.color), st.ruleID, a.CreatedAt.UnixMilli()); err != nil {
+			return fmt.Errorf("status: store appeal: %w", err)
+		}
+		if _, err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: "resident:" + accountID, Action: "appeal.file",
+			Subject: "person:" + a.PersonID, Region: a.Region, Detail: map[string]any{"appeal": a.ID, "evidence": a.Evidence}}); err != nil {
+			return err
+		}
+		clears, err := s.evidenceClears(ctx, tx, ver, st, evidence, now)
+		if err != nil || !clears {
+			return err
+		}
+		text, err := s.ruleText(ctx, tx, st.rulesVer, st.ruleID)
+		if err != nil {
+			return err
+		}
+		note := fmt.Sprintf("系统核验：所附阴性核酸检测结果已满足解除条件（%s），申诉自动通过。", strings.TrimSuffix(text.reason.ZH, "。"))
+		w, err = s.grant(ctx, tx, a, "system", note, now.Add(s.cfg.AppealTTL), now)
+		if err != nil {
+			return err
+		}
+		a.Auto = true
+		_, err = tx.ExecContext(ctx, `UPDATE appeals SET auto = TRUE WHERE id = $1`, a.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.applyLocal(w.changes)
+	return a, nil
+}
+
+// evidence reads the referenced facts, which must be the person's own test
+// results.
+func (s *Service) evidence(ctx context.Context, tx db.Tx, num int64, evIDs []int64) ([]storedFact, error) {
+	if len(evIDs) == 0 {
+		return nil, nil
+	}
+	args := []any{num}
+	for _, id := range evIDs {
+		args = append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, s.positional(`SELECT `+factCols+` FROM facts WHERE person_num = $1 AND id IN (`+inList(2, len(evIDs))+`) ORDER BY id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("status: read evidence: %w", err)
+	}
+	found, err := appendFacts(nil, rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range evIDs {
+		i := slices.IndexFunc(found, func(f storedFact) bool { return f.id == id })
+		if i < 0 || found[i].kind != fact.NATResult {
+			return nil, apierr.BadRequest("evidence_invalid", "fact %d is not one of this person's test results", id)
+		}
+	}
+	return found, nil
+}
+
+// evidenceClears is the automatic check described at FileAppeal.
+func (s *Service) evidenceClears(ctx context.Context, tx db.Tx, ver int64, st row, evidence []storedFact, now time.Time) (bool, error) {
+	if len(evidence) == 0 || st.ruleID == "" || st.ruleID == rules.AppealRuleID {
+		return false, nil
+	}
+	extra := make([]fact.Fact, 0, len(evidence))
+	for i := range evidence {
+		f, err := evidence[i].fact()
+		if err != nil {
+			return false, err
+		}
+		if r, _ := f.Attr("result"); r != "negative" || f.At.After(now) {
+			return false, nil
+		}
+		f.RecordedAt = now
+		extra = append(extra, f)
+	}
+	single, err := s.singleRule(ctx, tx, ver, st.ruleID)
+	if err != nil || single == nil {
+		// A rule the active set no longer has: the recompute settles it.
+		return false, err
+	}
+	stored, _, err := s.packsOf(ctx, tx, []int64{st.num})
+	if err != nil {
+		return false, err
+	}
+	all := make([]fact.Fact, 0, len(stored)+len(extra))
+	for i := range stored {
+		f, err := stored[i].fact()
+		if err != nil {
+			return false, err
+		}
+		all = append(all, f)
+	}
+	all = append(all, extra...)
+	d := single.Eval(all, now)
+	return d.RuleID != st.ruleID && len(d.Errors) == 0, nil
+}
+
+// grant appends the appeal.granted fact (idempotent by the appeal's id) and
+// marks the appeal granted, in the caller's transaction.
+func (s *Service) grant(ctx context.Context, tx db.Tx, a *Appeal, by, note string, until, now time.Time) (written, error) {
+	attrs := map[string]any{"appeal": a.ID}
+	if note != "" {
+		attrs["note"] = note
+	}
+	nf := []NewFact{{Person: a.Person, RecordedBy: by, Key: "appeal:" + a.ID,
+		Fact: fact.Fact{Kind: fact.AppealGranted, At: now, Until: until, Attrs: attrs, Source: "appeal:" + a.ID}}}
+	if err := check(nf); err != nil {
+		return written{}, err
+	}
+	_, w, err := s.recordTx(ctx, tx, nf, CauseAppeal)
+	if err != nil {
+		return written{}, err
+	}
+	a.State, a.Note, a.Until, a.DecidedBy, a.DecidedAt = AppealGranted, note, until.UTC().Truncate(time.Millisecond), by, now.UTC().Truncate(time.Millisecond)
+	_, err = tx.ExecContext(ctx, `UPDATE appeals SET state = 'granted', note = $1, until_at = $2, decided_by = $3, decided_at = $4 WHERE id = $5`,
+		note, a.Until.UnixMilli(), by, a.DecidedAt.UnixMilli(), a.ID)
+	if err != nil {
+		return written{}, fmt.Errorf("status: grant appeal: %w", err)
+	}
+	return w, nil
+}
+
+// Decision is an operator's verdict on an appeal.
+type Decision struct {
+	Decision string    // granted or rejected
+	Note     string    // shown to the resident; required to reject
+	Until    time.Time // when a grant expires; zero: now + Config.AppealTTL
+}
+
+// Decide grants or rejects a pending appeal in the operator's scope (one
+// outside it is a 404). A grant appends appeal.granted until Until, which
+// turns the person green at once unless something recorded after the grant
+// says otherwise (docs/RULES.md, Appeals). Audited.
+func (s *Service) Decide(ctx context.Context, by *auth.Principal, id string, dec Decision) (*Appeal, error) {
+	note := strings.TrimSpace(dec.Note)
+	if utf8.RuneCountInString(note) > maxAppealReason {
+		return nil, apierr.BadRequest("note_invalid", "note must be at most %d characters", maxAppealReason)
+	}
+	switch dec.Decision {
+	case AppealGranted:
+	case AppealRejected:
+		if note == "" {
+			return nil, apierr.BadRequest("note_required", "say why the appeal is rejected: the resident reads the note")
+		}
+		if !dec.Until.IsZero() {
+			return nil, apierr.BadRequest("until_not_allowed", "until applies to a grant only")
+		}
+	default:
+		return nil, apierr.BadRequest("decision_invalid", "decision must be granted or rejected, got %q", dec.Decision)
+	}
+	var a *Appeal
+	var w written
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		if _, _, err := s.activeProgram(ctx, tx); err != nil {
+			return err
+		}
+		now := s.now()
+		var err error
+		a, err = s.scanAppeal(tx.QueryRowContext(ctx, `SELECT `+appealCols+` FROM appeals WHERE id = $1`+s.forUpdate(false), id))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(a.Region)) {
+			return errAppealNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("status: read appeal: %w", err)
+		}
+		if a.State != AppealPending {
+			return apierr.Conflict("appeal_decided", "this appeal was already %s", a.State)
+		}
+		if dec.Decision == AppealGranted {
+			until := dec.Until
+			if until.IsZero() {
+				until = now.Add(s.cfg.AppealTTL)
+			}
+			if !until.After(now) || until.Sub(now) > maxAppealTTL {
+				return apierr.BadRequest("until_invalid", "until must be in the future and at most %d days away", int(maxAppealTTL.Hours()/24))
+			}
+			if w, err = s.grant(ctx, tx, a, by.Actor(), note, until, now); err != nil {
+				return err
+			}
+		} else {
+			a.State, a.Note, a.DecidedBy, a.DecidedAt = AppealRejected, note, by.Actor(), now.UTC().Truncate(time.Millisecond)
+			if _, err := tx.ExecContext(ctx, `UPDATE appeals SET state = 'rejected', note = $1, decided_by = $2, decided_at = $3 WHERE id = $4`,
+				note, a.DecidedBy, a.DecidedAt.UnixMilli(), a.ID); err != nil {
+				return fmt.Errorf("status: reject appeal: %w", err)
+			}
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: by.Actor(), Action: "appeal.decide", Subject: "person:" + a.PersonID,
+			Region: a.Region, Detail: map[string]any{"appeal": a.ID, "decision": a.State}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.applyLocal(w.changes)
+	return a, nil
+}
+
+// Appeals lists the appeals an account filed, newest first.
+func (s *Service) Appeals(ctx context.Context, accountID string) ([]*Appeal, error) {
+	return s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT 100`, accountID)
+}
+
+// AppealQueue lists appeals in the operator's scope in a state (default
+// pending), oldest first: the review queue.
+func (s *Service) AppealQueue(ctx context.Context, by *auth.Principal, state string, limit int) ([]*Appeal, error) {
+	if state == "" {
+		state = AppealPending
+	}
+	if state != AppealPending && state != AppealGranted && state != AppealRejected {
+		return nil, apierr.BadRequest("state_invalid", "state must be pending, granted or rejected")
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	lo, hi := by.Bounds()
+	return s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
+		AND state = $3 ORDER BY created_at, id LIMIT $4`, lo, hi, state, limit)
+}
+
+func (s *Service) listAppeals(ctx context.Context, q string, args ...any) ([]*Appeal, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("status: list appeals: %w", err)
+	}
+	defer rows.Close()
+	out := []*Appeal{}
+	for rows.Next() {
+		a, err := s.scanAppeal(rows)
+		if err != nil {
+			return nil, fmt.Errorf("status: list appeals: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

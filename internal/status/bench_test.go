@@ -1,0 +1,252 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/rules"
+)
+
+// benchPersons is the population of the recompute benchmark:
+// HEALTHCODE_BENCH_PERSONS, default 100,000 (1,000,000 takes about a minute
+// to set up; docs/STATUS.md has the figures).
+func benchPersons(b *testing.B) int {
+	if v := os.Getenv("HEALTHCODE_BENCH_PERSONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("HEALTHCODE_BENCH_PERSONS=%q", v)
+		}
+		return n
+	}
+	return 100_000
+}
+
+// populate gives n persons the history of a city under routine testing:
+// everyone a mixed-tube negative and a normal declaration yesterday; one in
+// 20 bought a watched drug since (yellow); one in 100 is a close contact
+// (red); one in 1,000 a confirmed case. Every person has a status row, as
+// Record leaves them. Rows go straight into the tables, in big transactions.
+func populate(b *testing.B, f *fixture, n int) {
+	b.Helper()
+	ctx := context.Background()
+	people := f.bulk(n, "341881001")
+	day0 := t0.Add(-day).UnixMilli()
+	err := f.d.InTx(ctx, func(tx db.Tx) error {
+		last, err := db.NextVal(ctx, tx, "facts", int64(n*3))
+		if err != nil {
+			return err
+		}
+		id := last - int64(n*3)
+		var args []any
+		flush := func() error {
+			if len(args) == 0 {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, positional(f.d.Engine(), `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source,
+				idem_key, recorded_at, recorded_by) VALUES `+values(len(args)/10, 10)), args...)
+			args = args[:0]
+			return err
+		}
+		var packs []any
+		var cur []byte
+		add := func(num int64, kind string, at int64, attrs string) error {
+			id++
+			args = append(args, num, id, kind, at, nil, attrs, "bench", nil, at, "system")
+			cur = appendPacked(cur, &storedFact{num: num, id: id, kind: kind, at: at, attrs: attrs, source: "bench", recorded: at})
+			if len(args) >= 10*2000 {
+				return flush()
+			}
+			return nil
+		}
+		endPerson := func(num int64) error {
+			packs = append(packs, num, id, cur)
+			cur = nil
+			if len(packs) >= 3*2000 {
+				_, err := tx.ExecContext(ctx, positional(f.d.Engine(), `INSERT INTO fact_packs (person_num, last_id, data) VALUES `+values(len(packs)/3, 3)), packs...)
+				packs = packs[:0]
+				return err
+			}
+			return nil
+		}
+		for i, p := range people {
+			if err := add(p, fact.NATResult, day0, `{"result":"negative","tube_capacity":10}`); err != nil {
+				return err
+			}
+			if err := add(p, fact.Declaration, day0+3600_000, `{"temperature":36.4}`); err != nil {
+				return err
+			}
+			switch {
+			case i%1000 == 999:
+				err = add(p, fact.CaseConfirmed, day0+7200_000, `{}`)
+			case i%100 == 50:
+				err = add(p, fact.ContactClose, day0-day.Milliseconds(), `{}`)
+			case i%20 == 7:
+				err = add(p, fact.PharmacyPurchase, day0+7200_000, `{"drug_class":"fever"}`)
+			}
+			if err != nil {
+				return err
+			}
+			if err := endPerson(p); err != nil {
+				return err
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if len(packs) > 0 {
+			if _, err := tx.ExecContext(ctx, positional(f.d.Engine(), `INSERT INTO fact_packs (person_num, last_id, data) VALUES `+values(len(packs)/3, 3)), packs...); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < len(people); i += 2000 {
+			part := people[i:min(i+2000, len(people))]
+			sargs := make([]any, 0, 2*len(part))
+			for _, p := range part {
+				sargs = append(sargs, p, "341881001")
+			}
+			vals := strings.Repeat(",(?, ?, 1, '', '', '', '', '', NULL, 0, 0, 0, 0)", len(part))[1:]
+			if _, err := tx.ExecContext(ctx, `INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
+				advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at) VALUES `+vals, sargs...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkRecompute measures the recompute after an activation on the
+// embedded engine: each iteration activates the other of two versions (the
+// default set, and the default without the watched-drug rule, which turns
+// the 5 % who bought drugs green or back to yellow) and runs the job to the
+// end. persons/s is the figure; s/1M projects it to a million residents.
+func BenchmarkRecompute(b *testing.B) {
+	n := benchPersons(b)
+	ctx := context.Background()
+	d, err := db.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	f := newFixture(b, d)
+	if v, _ := strconv.Atoi(os.Getenv("HEALTHCODE_BENCH_BATCH")); v > 0 {
+		f.svc = f.node(Config{Batch: v}, nil)
+	}
+	start := time.Now()
+	populate(b, f, n)
+	def, err := f.svc.CreateRuleSet(ctx, admin, rules.DefaultJSON())
+	if err != nil {
+		b.Fatal(err)
+	}
+	off, err := f.svc.CreateRuleSet(ctx, admin, watchedDrugOff(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The first recompute gives everyone their colour under the default set.
+	if _, err := f.svc.Activate(ctx, admin, def.Version); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.svc.RunRecompute(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d persons set up in %v", n, time.Since(start).Round(time.Second))
+	versions := []int64{off.Version, def.Version}
+	b.ResetTimer()
+	var changed int64
+	for i := 0; i < b.N; i++ {
+		if _, err := f.svc.Activate(ctx, admin, versions[i%2]); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.svc.RunRecompute(ctx); err != nil {
+			b.Fatal(err)
+		}
+		j, err := f.svc.LatestJob(ctx)
+		if err != nil || j.State != "done" || j.Done != int64(n) {
+			b.Fatalf("job %+v, %v", j, err)
+		}
+		changed += j.Changed
+	}
+	b.StopTimer()
+	perOp := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(float64(n)/perOp, "persons/s")
+	b.ReportMetric(perOp*1e6/float64(n), "s/1M")
+	b.ReportMetric(float64(changed)/float64(b.N), "changed/op")
+}
+
+// BenchmarkRecordLabFile records a lab upload: 1,000 mixed tubes of 10
+// persons, one transaction, recomputed before Record returns.
+func BenchmarkRecordLabFile(b *testing.B) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	f := newFixture(b, d)
+	const tubes, per = 1000, 10
+	people := f.bulk(tubes*per, "341881001")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		facts := make([]NewFact, 0, len(people))
+		for k, p := range people {
+			facts = append(facts, NewFact{Person: p, Key: fmt.Sprintf("lab/%d/T%d", i, k/per), RecordedBy: "apikey:lab",
+				Fact: fact.Fact{Kind: fact.NATResult, At: t0.Add(time.Duration(i) * time.Hour), Source: "lab-upload",
+					Attrs: map[string]any{"result": "negative", "tube_capacity": per, "tube": fmt.Sprintf("T%d", k/per)}}})
+		}
+		if n, err := f.svc.Record(ctx, facts...); err != nil || n != len(facts) {
+			b.Fatalf("Record = %d, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*tubes*per)/b.Elapsed().Seconds(), "facts/s")
+}
+
+// BenchmarkColour reads colours from a node's cache filled for 1M and 10M
+// residents; bytes/resident is the cache's memory divided by residents.
+func BenchmarkColour(b *testing.B) {
+	for _, n := range []int{1_000_000, 10_000_000} {
+		b.Run(fmt.Sprintf("residents=%d", n), func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			c := newCache()
+			for num := int64(1); num <= int64(n); num++ {
+				c.set(num, rules.Color(num%3+1), uint64(num))
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			bytes := float64(after.HeapAlloc - before.HeapAlloc)
+			// A pseudo-random walk over the population, as scans arrive.
+			x := uint64(88172645463325252)
+			var sink rules.Color
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				x ^= x << 13
+				x ^= x >> 7
+				x ^= x << 17
+				col, _ := c.get(int64(x%uint64(n)) + 1)
+				sink ^= col
+			}
+			b.StopTimer()
+			b.ReportMetric(bytes/float64(n), "bytes/resident")
+			runtime.KeepAlive(c)
+			_ = sink
+		})
+	}
+}

@@ -1,0 +1,253 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/rules"
+)
+
+// Transition counts persons who would go from one colour to another.
+type Transition struct {
+	From  rules.Color `json:"from"`
+	To    rules.Color `json:"to"`
+	Count int64       `json:"count"`
+}
+
+// Sample is one person who would change colour, masked.
+type Sample struct {
+	PersonID   string      `json:"person_id"`
+	MaskedName string      `json:"masked_name"`
+	Region     string      `json:"region"`
+	From       rules.Color `json:"from"`
+	To         rules.Color `json:"to"`
+	RuleID     string      `json:"rule_id"`
+	Reason     rules.Text  `json:"reason"`
+}
+
+// DryRun is what activating a version would do to the persons in scope now.
+type DryRun struct {
+	Version     int64        `json:"version"`
+	Scope       string       `json:"scope"`
+	At          time.Time    `json:"at"`
+	Evaluated   int64        `json:"evaluated"`
+	Unchanged   int64        `json:"unchanged"`    // same colour
+	RuleChanged int64        `json:"rule_changed"` // same colour, another deciding rule
+	Transitions []Transition `json:"transitions"`
+	Sample      []Sample     `json:"sample"`
+}
+
+// samplePerTransition bounds the sample, so that a big move does not hide
+// the small ones.
+const samplePerTransition = 5
+
+// DryRunRules evaluates a version against everyone in the operator's scope
+// and compares with their current colours, changing nothing. The sample of
+// persons who would change is masked, and its ids are audited like any
+// operator view of persons.
+func (s *Service) DryRunRules(ctx context.Context, by *auth.Principal, version int64) (*DryRun, error) {
+	prog, err := s.program(ctx, s.db, version)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := &DryRun{Version: version, Scope: by.Region, At: now.UTC().Truncate(time.Millisecond), Transitions: []Transition{}, Sample: []Sample{}}
+	counts := map[[2]rules.Color]int64{}
+	type pick struct {
+		num int64
+		s   Sample
+	}
+	var picks []pick
+	lo, hi := by.Bounds()
+	var after int64
+	for {
+		rows, err := s.db.QueryContext(ctx, `SELECT num, region_code FROM persons WHERE num > $1 AND region_code >= $2
+			AND ($3 = '' OR region_code < $3) ORDER BY num LIMIT $4`, after, lo, hi, s.cfg.Batch)
+		if err != nil {
+			return nil, fmt.Errorf("status: dry run: %w", err)
+		}
+		var people []personRef
+		for rows.Next() {
+			var p personRef
+			if err := rows.Scan(&p.num, &p.region); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("status: dry run: %w", err)
+			}
+			people = append(people, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("status: dry run: %w", err)
+		}
+		if len(people) == 0 {
+			break
+		}
+		after = people[len(people)-1].num
+		cur, facts, err := s.readBatch(ctx, s.db, people, lo == "")
+		if err != nil {
+			return nil, err
+		}
+		ds, err := s.evaluate(prog, people, facts, now)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range people {
+			old, ok := cur[p.num]
+			if !ok {
+				old = defaultRow(p)
+			}
+			d := &ds[i]
+			out.Evaluated++
+			if old.color == d.Color {
+				out.Unchanged++
+				if old.ruleID != d.RuleID {
+					out.RuleChanged++
+				}
+				continue
+			}
+			k := [2]rules.Color{old.color, d.Color}
+			counts[k]++
+			if counts[k] <= samplePerTransition {
+				picks = append(picks, pick{p.num, Sample{PersonID: s.ids.ID(p.num), Region: p.region, From: old.color, To: d.Color,
+					RuleID: d.RuleID, Reason: d.Reason}})
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	for k, n := range counts {
+		out.Transitions = append(out.Transitions, Transition{From: k[0], To: k[1], Count: n})
+	}
+	sort.Slice(out.Transitions, func(i, j int) bool {
+		a, b := out.Transitions[i], out.Transitions[j]
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		return a.To < b.To
+	})
+	sampled := make([]string, 0, len(picks))
+	for _, p := range picks {
+		per, err := s.people.Get(ctx, p.num)
+		if err != nil {
+			return nil, err
+		}
+		p.s.MaskedName = idnum.MaskName(per.Name)
+		out.Sample = append(out.Sample, p.s)
+		sampled = append(sampled, p.s.PersonID)
+	}
+	err = audit.Record(ctx, s.db, audit.Entry{At: now, Actor: by.Actor(), Action: "rules.dry_run", Subject: fmt.Sprintf("rules:%d", version),
+		Region: by.Region, Detail: map[string]any{"evaluated": out.Evaluated, "sample": sampled}})
+	return out, err
+}
+
+// readBatch reads the status rows and facts of people (sorted). A batch of
+// a whole deployment is contiguous in numbers and is read by range; a
+// scoped one by lists.
+func (s *Service) readBatch(ctx context.Context, q db.Querier, people []personRef, contiguous bool) (map[int64]row, []storedFact, error) {
+	cur := make(map[int64]row, len(people))
+	lo, hi := people[0].num, people[len(people)-1].num+1
+	var facts []storedFact
+	var err error
+	if contiguous {
+		facts, err = packsInRange(ctx, q, lo, hi, math.MaxInt64)
+	} else {
+		facts, _, err = s.packsOf(ctx, q, nums(people))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+rowCols+` FROM status WHERE person_num >= $1 AND person_num < $2`, lo, hi)
+	if err != nil {
+		return nil, nil, fmt.Errorf("status: read status: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, nil, fmt.Errorf("status: read status: %w", err)
+		}
+		cur[r.num] = r
+	}
+	return cur, facts, rows.Err()
+}
+
+// TownCount is the colour count of one town (or of the persons registered
+// directly at a county).
+type TownCount struct {
+	Region     string `json:"region"`
+	Registered int64  `json:"registered"`
+	Green      int64  `json:"green"`
+	Yellow     int64  `json:"yellow"`
+	Red        int64  `json:"red"`
+}
+
+// Stats counts colours per town (the first 9 digits of the region code)
+// within region bounds: yellow and red from the status table, green as the
+// rest of the registered persons (a person never evaluated is green).
+func (s *Service) Stats(ctx context.Context, lo, hi string) ([]TownCount, error) {
+	by := map[string]*TownCount{}
+	get := func(r string) *TownCount {
+		t := by[r]
+		if t == nil {
+			t = &TownCount{Region: r}
+			by[r] = t
+		}
+		return t
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT SUBSTR(region_code, 1, 9), COUNT(*) FROM persons
+		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) GROUP BY SUBSTR(region_code, 1, 9)`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("status: stats: %w", err)
+	}
+	for rows.Next() {
+		var r string
+		var n int64
+		if err := rows.Scan(&r, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("status: stats: %w", err)
+		}
+		get(r).Registered = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("status: stats: %w", err)
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT SUBSTR(region_code, 1, 9), color, COUNT(*) FROM status
+		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) AND color <> $3 GROUP BY SUBSTR(region_code, 1, 9), color`,
+		lo, hi, int64(rules.Green))
+	if err != nil {
+		return nil, fmt.Errorf("status: stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r string
+		var c, n int64
+		if err := rows.Scan(&r, &c, &n); err != nil {
+			return nil, fmt.Errorf("status: stats: %w", err)
+		}
+		switch rules.Color(c) {
+		case rules.Yellow:
+			get(r).Yellow = n
+		case rules.Red:
+			get(r).Red = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("status: stats: %w", err)
+	}
+	out := make([]TownCount, 0, len(by))
+	for _, t := range by {
+		t.Green = max(t.Registered-t.Yellow-t.Red, 0)
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Region < out[j].Region })
+	return out, nil
+}

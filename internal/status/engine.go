@@ -1,0 +1,739 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/rules"
+)
+
+// Causes of a change, in the change log.
+const (
+	CauseFact   = "fact"   // a fact was recorded
+	CauseTime   = "time"   // the scheduler: a rule's answer changed with time
+	CauseRules  = "rules"  // a recompute after an activation
+	CauseAppeal = "appeal" // an appeal was granted
+)
+
+// personRef is a person to evaluate: the status row carries the region so
+// that scoped views and statistics need not join persons.
+type personRef struct {
+	num    int64
+	region string
+}
+
+// row is a person's stored decision. A person without a row has the zero
+// decision: green, no rule, no re-evaluation. The reason and advice are not
+// read with it: they follow from the rule and the version that decided
+// (versions are immutable), and reading four text columns per person would
+// be a good part of a recompute's cost.
+type row struct {
+	num       int64
+	region    string
+	color     rules.Color
+	ruleID    string
+	nextEval  int64 // unix ms, 0 for none
+	version   int64
+	rulesVer  int64
+	updatedAt int64
+}
+
+func defaultRow(p personRef) row { return row{num: p.num, region: p.region, color: rules.Green} }
+
+const rowCols = `person_num, region_code, color, rule_id, COALESCE(next_eval_at, 0), version, rules_version, updated_at`
+
+// rowLine is rowCols as one text column, for the recompute, which reads a
+// status row for everyone: through the SQLite driver each column of each
+// row costs about as much as the row itself, so one column instead of seven
+// saves most of the read. Region codes and rule ids cannot hold '|'.
+const rowLine = `person_num, region_code || '|' || color || '|' || rule_id || '|' || COALESCE(next_eval_at, 0) || '|' ||
+	version || '|' || rules_version || '|' || updated_at`
+
+func scanRowLine(sc scanner) (row, error) {
+	var r row
+	var line string
+	if err := sc.Scan(&r.num, &line); err != nil {
+		return r, err
+	}
+	var f [7]string
+	for i := 0; i < 6; i++ {
+		j := strings.IndexByte(line, '|')
+		if j < 0 {
+			return r, fmt.Errorf("status: malformed status row %d", r.num)
+		}
+		f[i], line = line[:j], line[j+1:]
+	}
+	f[6] = line
+	var n [5]int64
+	for i, v := range []string{f[1], f[3], f[4], f[5], f[6]} {
+		x, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return r, fmt.Errorf("status: malformed status row %d: %w", r.num, err)
+		}
+		n[i] = x
+	}
+	r.region, r.ruleID = f[0], f[2]
+	r.color, r.nextEval, r.version, r.rulesVer, r.updatedAt = rules.Color(n[0]), n[1], n[2], n[3], n[4]
+	return r, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRow(sc scanner) (row, error) {
+	var r row
+	var c int64
+	err := sc.Scan(&r.num, &r.region, &c, &r.ruleID, &r.nextEval, &r.version, &r.rulesVer, &r.updatedAt)
+	r.color = rules.Color(c)
+	return r, err
+}
+
+// storedFact is a fact as read for evaluation; attrs stay JSON until a
+// worker decodes them, so that decoding runs in parallel.
+type storedFact struct {
+	num      int64
+	id       int64
+	kind     string
+	at       int64
+	until    int64
+	attrs    string
+	source   string
+	recorded int64
+}
+
+const factCols = `person_num, id, kind, at, COALESCE(until_at, 0), attrs, source, recorded_at`
+
+func scanFact(sc scanner) (storedFact, error) {
+	var f storedFact
+	err := sc.Scan(&f.num, &f.id, &f.kind, &f.at, &f.until, &f.attrs, &f.source, &f.recorded)
+	return f, err
+}
+
+func (f *storedFact) fact() (fact.Fact, error) {
+	out := fact.Fact{Kind: f.kind, At: db.Time(f.at), Until: db.Time(f.until), Source: f.source, RecordedAt: db.Time(f.recorded)}
+	attrs, err := decodeAttrs(f.attrs)
+	if err != nil {
+		return out, fmt.Errorf("status: fact %d: attrs: %w", f.id, err)
+	}
+	out.Attrs = attrs
+	return out, nil
+}
+
+// chunk bounds IN lists and multi-row VALUES so that no statement exceeds
+// the engines' parameter limits (SQLite 32766, PostgreSQL 65535).
+const chunk = 500
+
+func inList(start, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(start + i))
+	}
+	return b.String()
+}
+
+// values builds "($1,...,$cols),(...)" for rows rows.
+func values(rows, cols int) string {
+	var b strings.Builder
+	n := 1
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := 0; c < cols; c++ {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			n++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// positional rewrites $1, $2, ... into ? for SQLite when they appear in
+// order, as they do in the generated multi-row statements. SQLite treats $N
+// as a named parameter and looks each one up in a list, which makes a
+// statement with thousands of them cost quadratic time to prepare and bind;
+// plain ? costs nothing. PostgreSQL needs $N and keeps it.
+func (s *Service) positional(query string) string { return positional(s.db.Engine(), query) }
+
+func positional(e db.Engine, query string) string {
+	if e != db.SQLite {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query))
+	next := 1
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		if c != '$' {
+			b.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+			j++
+		}
+		n, err := strconv.Atoi(query[i+1 : j])
+		if err != nil || n != next {
+			return query
+		}
+		next++
+		b.WriteByte('?')
+		i = j - 1
+	}
+	return b.String()
+}
+
+// execMany runs "head VALUES (...),(...) tail" over args, cols per row, in
+// chunks.
+func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, cols int, args []any) error {
+	rows := len(args) / cols
+	per := 30000 / cols
+	if per > 1000 {
+		per = 1000
+	}
+	for i := 0; i < rows; i += per {
+		n := min(per, rows-i)
+		if _, err := tx.ExecContext(ctx, s.positional(head+" VALUES "+values(n, cols)+" "+tail), args[i*cols:(i+n)*cols]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nums(people []personRef) []int64 {
+	out := make([]int64, len(people))
+	for i, p := range people {
+		out[i] = p.num
+	}
+	return out
+}
+
+// personRegions reads the regions of persons (sorted, distinct); a number
+// without a person is a 404.
+func (s *Service) personRegions(ctx context.Context, q db.Querier, ns []int64) ([]personRef, error) {
+	out := make([]personRef, 0, len(ns))
+	for i := 0; i < len(ns); i += chunk {
+		part := ns[i:min(i+chunk, len(ns))]
+		args := make([]any, len(part))
+		for j, n := range part {
+			args[j] = n
+		}
+		rows, err := q.QueryContext(ctx, s.positional(`SELECT num, region_code FROM persons WHERE num IN (`+inList(1, len(part))+`) ORDER BY num`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("status: read persons: %w", err)
+		}
+		for rows.Next() {
+			var p personRef
+			if err := rows.Scan(&p.num, &p.region); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("status: read persons: %w", err)
+			}
+			out = append(out, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("status: read persons: %w", err)
+		}
+	}
+	if len(out) != len(ns) {
+		return nil, errPersonNotFound
+	}
+	return out, nil
+}
+
+// lockRows makes sure each person has a status row and locks it, returning
+// the rows as they are once locked. A concurrent writer of the same persons
+// either finished before (and its decision and fact pack are what we read)
+// or waits for us. Locking a row that did not exist needs the row, hence the
+// insert.
+//
+// On SQLite there is nothing to lock, and rows are only read: a person
+// without a row gets one when their decision is written.
+func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (map[int64]row, error) {
+	out := make(map[int64]row, len(people))
+	if s.db.Engine() == db.SQLite {
+		for i := 0; i < len(people); i += chunk {
+			part := people[i:min(i+chunk, len(people))]
+			args := make([]any, len(part))
+			for j, p := range part {
+				args[j] = p.num
+			}
+			rows, err := tx.QueryContext(ctx, s.positional(`SELECT `+rowCols+` FROM status WHERE person_num IN (`+inList(1, len(part))+`)`), args...)
+			if err != nil {
+				return nil, fmt.Errorf("status: read status rows: %w", err)
+			}
+			for rows.Next() {
+				r, err := scanRow(rows)
+				if err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("status: read status rows: %w", err)
+				}
+				out[r.num] = r
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("status: read status rows: %w", err)
+			}
+		}
+		return out, nil
+	}
+	for i := 0; i < len(people); i += chunk {
+		part := people[i:min(i+chunk, len(people))]
+		args := make([]any, 0, 2*len(part))
+		var vals strings.Builder
+		for j, p := range part {
+			if j > 0 {
+				vals.WriteByte(',')
+			}
+			fmt.Fprintf(&vals, "($%d, $%d, %d, '', '', '', '', '', NULL, 0, 0, 0, 0)", 2*j+1, 2*j+2, rules.Green)
+			args = append(args, p.num, p.region)
+		}
+		rows, err := tx.QueryContext(ctx, s.positional(`INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
+			advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at) VALUES `+vals.String()+`
+			ON CONFLICT (person_num) DO UPDATE SET person_num = excluded.person_num RETURNING `+rowCols), args...)
+		if err != nil {
+			return nil, fmt.Errorf("status: lock status rows: %w", err)
+		}
+		for rows.Next() {
+			r, err := scanRow(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("status: lock status rows: %w", err)
+			}
+			out[r.num] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("status: lock status rows: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// factRowsOf reads the facts of persons (sorted) from the facts table, in
+// recording order. Evaluation reads packs instead (pack.go).
+func (s *Service) factRowsOf(ctx context.Context, q db.Querier, ns []int64) ([]storedFact, error) {
+	var out []storedFact
+	for i := 0; i < len(ns); i += chunk {
+		part := ns[i:min(i+chunk, len(ns))]
+		args := make([]any, len(part))
+		for j, n := range part {
+			args[j] = n
+		}
+		rows, err := q.QueryContext(ctx, s.positional(`SELECT `+factCols+` FROM facts WHERE person_num IN (`+inList(1, len(part))+`) ORDER BY person_num, id`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("status: read facts: %w", err)
+		}
+		out, err = appendFacts(out, rows)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func appendFacts(out []storedFact, rows interface {
+	scanner
+	Next() bool
+	Close() error
+	Err() error
+}) ([]storedFact, error) {
+	defer rows.Close()
+	for rows.Next() {
+		f, err := scanFact(rows)
+		if err != nil {
+			return nil, fmt.Errorf("status: read facts: %w", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("status: read facts: %w", err)
+	}
+	return out, nil
+}
+
+// evaluate decides every person of people (sorted by num) over their facts
+// (sorted by person, then recording order), in parallel for big batches.
+func (s *Service) evaluate(prog *rules.Program, people []personRef, facts []storedFact, now time.Time) ([]rules.Decision, error) {
+	// spans[i] is the slice of facts of people[i].
+	spans := make([][2]int, len(people))
+	j := 0
+	for i, p := range people {
+		for j < len(facts) && facts[j].num < p.num {
+			j++
+		}
+		start := j
+		for j < len(facts) && facts[j].num == p.num {
+			j++
+		}
+		spans[i] = [2]int{start, j}
+	}
+	out := make([]rules.Decision, len(people))
+	work := func(lo, hi int) error {
+		var buf []fact.Fact
+		for i := lo; i < hi; i++ {
+			buf = buf[:0]
+			for k := spans[i][0]; k < spans[i][1]; k++ {
+				f, err := facts[k].fact()
+				if err != nil {
+					return err
+				}
+				buf = append(buf, f)
+			}
+			out[i] = prog.Eval(buf, now)
+		}
+		return nil
+	}
+	workers := s.cfg.Workers
+	if len(people) < 256 || workers < 2 {
+		return out, work(0, len(people))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	per := (len(people) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*per, min((w+1)*per, len(people))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = work(lo, hi)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ceilMillis stores a re-evaluation time in milliseconds, rounding up: a
+// time rounded down would wake the scheduler before the rule's answer
+// changes, and it would find nothing to do again and again until it did.
+func ceilMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	ms := t.UnixMilli()
+	if t.After(time.UnixMilli(ms)) {
+		ms++
+	}
+	return ms
+}
+
+// change is a committed change, for this node's cache.
+type change struct {
+	num   int64
+	color rules.Color
+	seq   int64
+}
+
+// written counts what write did, for recompute progress.
+type written struct {
+	rows    int // status rows written
+	changes []change
+}
+
+// write stores the decisions that differ from the current rows: a
+// different colour or deciding rule is a change (a change-log entry, a new
+// version, and for a different colour a notification); a different reason
+// text or re-evaluation time only updates the row.
+//
+// Persons missing from cur had no status row when it was read. With fresh
+// set, their rows are inserted only if still absent: on PostgreSQL a
+// concurrent Record may have created the row meanwhile, and its decision,
+// taken over facts this transaction could not see, must stand.
+func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []personRef, cur map[int64]row,
+	ds []rules.Decision, now time.Time, cause string, fresh bool) (written, error) {
+	var w written
+	nowMs := now.UnixMilli()
+	if fresh {
+		var err error
+		if people, ds, err = s.claimFresh(ctx, tx, people, cur, ds); err != nil {
+			return w, err
+		}
+	}
+	type upd struct {
+		row
+		reason, advice rules.Text
+	}
+	var upds []upd
+	var logged []int // indexes into upds
+	failed := 0
+	for i, p := range people {
+		d := &ds[i]
+		if len(d.Errors) > 0 {
+			// One line per batch: a broken rule fails for everyone it reaches.
+			if failed == 0 {
+				defer func(first rules.RuleError, num int64) {
+					s.log.Warn("rules failed at run time", "persons", failed, "first_person", num, "rule", first.RuleID,
+						"field", first.Field, "err", first.Message, "rules_version", ver)
+				}(d.Errors[0], p.num)
+			}
+			failed++
+		}
+		old, ok := cur[p.num]
+		if !ok {
+			old = defaultRow(p)
+		}
+		next := ceilMillis(d.NextEval)
+		if old.color == d.Color && old.ruleID == d.RuleID && old.nextEval == next && old.region == p.region {
+			same, err := s.sameTexts(ctx, tx, old, d)
+			if err != nil {
+				return w, err
+			}
+			if same {
+				continue
+			}
+		}
+		nr := upd{row: row{num: p.num, region: p.region, color: d.Color, ruleID: d.RuleID,
+			nextEval: next, version: old.version, rulesVer: ver, updatedAt: old.updatedAt}, reason: d.Reason, advice: d.Advice}
+		if old.color != d.Color || old.ruleID != d.RuleID {
+			nr.updatedAt = nowMs
+			logged = append(logged, len(upds))
+		}
+		upds = append(upds, nr)
+		// Keep the old row for the change log.
+		cur[p.num] = old
+	}
+	if len(upds) == 0 {
+		return w, nil
+	}
+	var first int64
+	if len(logged) > 0 {
+		last, err := db.NextVal(ctx, tx, "status_changes", int64(len(logged)))
+		if err != nil {
+			return w, err
+		}
+		first = last - int64(len(logged)) + 1
+	}
+	changeArgs := make([]any, 0, 12*len(logged))
+	var noteArgs []any
+	for k, i := range logged {
+		nr := &upds[i]
+		old := cur[nr.num]
+		nr.version = first + int64(k)
+		changeArgs = append(changeArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color), old.ruleID, nr.ruleID,
+			nr.reason.ZH, nr.reason.EN, ver, cause, nowMs)
+		if old.color != nr.color {
+			noteArgs = append(noteArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color),
+				nr.reason.ZH, nr.advice.ZH, "pending", 0, nowMs, "", "", nowMs)
+		}
+		w.changes = append(w.changes, change{num: nr.num, color: nr.color, seq: nr.version})
+	}
+	args := make([]any, 0, 13*len(upds))
+	for _, nr := range upds {
+		var next any
+		if nr.nextEval != 0 {
+			next = nr.nextEval
+		}
+		args = append(args, nr.num, nr.region, int64(nr.color), nr.ruleID, nr.reason.ZH, nr.reason.EN, nr.advice.ZH, nr.advice.EN,
+			next, nr.version, nr.rulesVer, nowMs, nr.updatedAt)
+	}
+	if err := s.execMany(ctx, tx, `INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
+		advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at)`,
+		`ON CONFLICT (person_num) DO UPDATE SET region_code = excluded.region_code, color = excluded.color,
+		rule_id = excluded.rule_id, reason_zh = excluded.reason_zh, reason_en = excluded.reason_en,
+		advice_zh = excluded.advice_zh, advice_en = excluded.advice_en, next_eval_at = excluded.next_eval_at,
+		version = excluded.version, rules_version = excluded.rules_version, evaluated_at = excluded.evaluated_at,
+		updated_at = excluded.updated_at`, 13, args); err != nil {
+		return w, fmt.Errorf("status: write status: %w", err)
+	}
+	if len(changeArgs) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO status_changes (seq, person_num, region_code, old_color, new_color,
+			old_rule, rule_id, reason_zh, reason_en, rules_version, cause, at)`, "", 12, changeArgs); err != nil {
+			return w, fmt.Errorf("status: log changes: %w", err)
+		}
+	}
+	if len(noteArgs) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO notifications (seq, person_num, region_code, old_color, new_color,
+			reason_zh, advice_zh, state, attempts, next_at, delivered, last_error, created_at)`, "", 13, noteArgs); err != nil {
+			return w, fmt.Errorf("status: queue notifications: %w", err)
+		}
+	}
+	w.rows = len(upds)
+	return w, nil
+}
+
+// settle re-evaluates persons (sorted, distinct) in tx under the active
+// version and writes what changed. The caller has already read the active
+// version with activeProgram as the transaction's first statement.
+// added are facts this transaction stored (sorted by person, then id): they
+// are appended to the persons' packs and evaluated with the rest.
+// sameTexts reports whether a row's reason and advice equal a decision's
+// with the same rule: the row's are those of its rule in its version.
+func (s *Service) sameTexts(ctx context.Context, q db.Querier, old row, d *rules.Decision) (bool, error) {
+	switch old.ruleID {
+	case "":
+		return d.Reason == (rules.Text{}) && d.Advice == (rules.Text{}), nil
+	case rules.AppealRuleID:
+		return true, nil // fixed by the rules package, the same in every version
+	}
+	t, err := s.ruleText(ctx, q, old.rulesVer, old.ruleID)
+	if err != nil {
+		return false, err
+	}
+	return t.reason == d.Reason && t.advice == d.Advice, nil
+}
+
+type ruleText struct{ reason, advice rules.Text }
+
+// ruleText returns the reason and advice of a rule in a version ("" rule,
+// or a rule the version lacks: none).
+func (s *Service) ruleText(ctx context.Context, q db.Querier, version int64, ruleID string) (ruleText, error) {
+	s.progMu.Lock()
+	m, ok := s.texts[version]
+	s.progMu.Unlock()
+	if !ok {
+		set, err := s.loadSet(ctx, q, version)
+		if err != nil {
+			return ruleText{}, err
+		}
+		m = make(map[string]ruleText, len(set.Rules))
+		for _, r := range set.Rules {
+			m[r.ID] = ruleText{r.Reason, r.Advice}
+		}
+		s.progMu.Lock()
+		s.texts[version] = m
+		s.progMu.Unlock()
+	}
+	return m[ruleID], nil
+}
+
+func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.Program, people []personRef,
+	now time.Time, cause string, added []storedFact) (written, error) {
+	if len(people) == 0 {
+		return written{}, nil
+	}
+	cur, err := s.lockRows(ctx, tx, people)
+	if err != nil {
+		return written{}, err
+	}
+	facts, raw, err := s.packsOf(ctx, tx, nums(people))
+	if err != nil {
+		return written{}, err
+	}
+	if len(added) > 0 {
+		if err := s.appendPacks(ctx, tx, raw, added); err != nil {
+			return written{}, err
+		}
+		facts = mergeFacts(facts, added, 0, 0)
+	}
+	ds, err := s.evaluate(prog, people, facts, now)
+	if err != nil {
+		return written{}, err
+	}
+	return s.write(ctx, tx, ver, people, cur, ds, now, cause, false)
+}
+
+// claimFresh inserts default rows for the persons without one whose
+// decision is not the default, and drops from people those whose row
+// another transaction created meanwhile. Inserted rows are then locked by
+// this transaction and updated by write like any other.
+func (s *Service) claimFresh(ctx context.Context, tx db.Tx, people []personRef, cur map[int64]row,
+	ds []rules.Decision) ([]personRef, []rules.Decision, error) {
+	var want []personRef
+	for i, p := range people {
+		if _, ok := cur[p.num]; ok {
+			continue
+		}
+		d := &ds[i]
+		if d.Color == rules.Green && d.RuleID == "" && d.NextEval.IsZero() && d.Reason == (rules.Text{}) {
+			continue
+		}
+		want = append(want, p)
+	}
+	if len(want) == 0 {
+		return people, ds, nil
+	}
+	got := map[int64]bool{}
+	for i := 0; i < len(want); i += chunk {
+		part := want[i:min(i+chunk, len(want))]
+		args := make([]any, 0, 2*len(part))
+		var vals strings.Builder
+		for j, p := range part {
+			if j > 0 {
+				vals.WriteByte(',')
+			}
+			fmt.Fprintf(&vals, "($%d, $%d, %d, '', '', '', '', '', NULL, 0, 0, 0, 0)", 2*j+1, 2*j+2, rules.Green)
+			args = append(args, p.num, p.region)
+		}
+		rows, err := tx.QueryContext(ctx, s.positional(`INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
+			advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at) VALUES `+vals.String()+`
+			ON CONFLICT (person_num) DO NOTHING RETURNING person_num`), args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("status: create status rows: %w", err)
+		}
+		for rows.Next() {
+			var n int64
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("status: create status rows: %w", err)
+			}
+			got[n] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("status: create status rows: %w", err)
+		}
+	}
+	if len(got) == len(want) {
+		return people, ds, nil
+	}
+	keepP := make([]personRef, 0, len(people))
+	keepD := make([]rules.Decision, 0, len(ds))
+	lost := map[int64]bool{}
+	for _, p := range want {
+		if !got[p.num] {
+			lost[p.num] = true
+		}
+	}
+	for i, p := range people {
+		if !lost[p.num] {
+			keepP = append(keepP, p)
+			keepD = append(keepD, ds[i])
+		}
+	}
+	return keepP, keepD, nil
+}
+
+// applyLocal puts this node's own committed changes into its cache at once,
+// so that a caller's next Colour sees them; the tail applies them again,
+// harmlessly.
+func (s *Service) applyLocal(cs []change) {
+	for _, c := range cs {
+		s.cache.set(c.num, c.color, uint64(c.seq))
+	}
+}
+
+func sortedDistinct(ns []int64) []int64 {
+	out := append([]int64(nil), ns...)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	k := 0
+	for i, n := range out {
+		if i == 0 || n != out[k-1] {
+			out[k] = n
+			k++
+		}
+	}
+	return out[:k]
+}

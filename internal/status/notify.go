@@ -1,0 +1,231 @@
+package status
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/sms"
+)
+
+// Notification retry policy: the first retry after 10 s, doubling up to an
+// hour, and after 12 failed attempts (about 5 hours) the message is marked
+// failed and left for operators to see. A node claims 50 messages for two
+// minutes: enough for a gateway that takes two seconds a message before
+// another node may take them over.
+const (
+	notifyFirstRetry  = 10 * time.Second
+	notifyMaxBackoff  = time.Hour
+	notifyMaxAttempts = 12
+	notifyBatch       = 50
+	notifyLease       = 2 * time.Minute
+)
+
+// Notification states.
+const (
+	NotePending     = "pending"
+	NoteSent        = "sent"
+	NoteFailed      = "failed"
+	NoteNoRecipient = "no_recipient" // nobody has a phone for this person
+)
+
+func backoff(attempts int64) time.Duration {
+	d := notifyFirstRetry
+	for i := int64(1); i < attempts && d < notifyMaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, notifyMaxBackoff)
+}
+
+type note struct {
+	seq       int64
+	num       int64
+	region    string
+	old, new  rules.Color
+	reason    string
+	advice    string
+	attempts  int64
+	delivered string
+}
+
+// SendNotifications texts every colour change that is due: the person's
+// phones and those of the accounts managing them, through the SMS sender.
+// The queue row was written in the transaction of the change, so a change
+// is never lost and never notified without having happened; sending happens
+// here, apart from evaluation, so a slow or failing provider never holds up
+// a colour. A failure is retried with backoff; phones already reached are
+// remembered (as keyed hashes), so a retry does not text them twice. Nodes
+// claim rows by pushing next_at a lease ahead (with SKIP LOCKED on
+// PostgreSQL), so two nodes do not send the same message.
+func (s *Service) SendNotifications(ctx context.Context) error {
+	for ctx.Err() == nil {
+		batch, err := s.claimNotes(ctx)
+		if err != nil {
+			return err
+		}
+		for i := range batch {
+			if err := s.deliver(ctx, &batch[i]); err != nil {
+				return err
+			}
+		}
+		if len(batch) < notifyBatch {
+			return nil
+		}
+	}
+	return ctx.Err()
+}
+
+func (s *Service) claimNotes(ctx context.Context) ([]note, error) {
+	now := s.now().UnixMilli()
+	var out []note
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE notifications SET next_at = $1
+			WHERE seq IN (SELECT seq FROM notifications WHERE state = 'pending' AND next_at <= $2 ORDER BY next_at LIMIT $3`+s.forUpdate(true)+`)
+			AND state = 'pending' AND next_at <= $2
+			RETURNING seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh, attempts, delivered`,
+			now+notifyLease.Milliseconds(), now, notifyBatch)
+		if err != nil {
+			return fmt.Errorf("status: claim notifications: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n note
+			var o, c int64
+			if err := rows.Scan(&n.seq, &n.num, &n.region, &o, &c, &n.reason, &n.advice, &n.attempts, &n.delivered); err != nil {
+				return fmt.Errorf("status: claim notifications: %w", err)
+			}
+			n.old, n.new = rules.Color(o), rules.Color(c)
+			out = append(out, n)
+		}
+		return rows.Err()
+	})
+	slices.SortFunc(out, func(a, b note) int { return int(a.seq - b.seq) })
+	return out, err
+}
+
+var colourZH = map[rules.Color]string{rules.Green: "绿码", rules.Yellow: "黄码", rules.Red: "红码"}
+
+// noteBody is the text of a colour change, in Chinese: whose code, from
+// which colour to which, why, and what to do.
+func noteBody(name string, n *note) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "【健康码】%s的健康码已由%s转为%s。", name, colourZH[n.old], colourZH[n.new])
+	reason := n.reason
+	if reason == "" {
+		reason = "原有风险信息已解除或到期。"
+	}
+	b.WriteString("原因：" + reason)
+	if n.advice != "" {
+		b.WriteString("处理建议：" + n.advice)
+	}
+	return b.String()
+}
+
+func (s *Service) deliver(ctx context.Context, n *note) error {
+	now := s.now()
+	phones, err := s.people.Phones(ctx, n.num)
+	if err != nil {
+		return err
+	}
+	if len(phones) == 0 {
+		return s.finishNote(ctx, n, NoteNoRecipient, "", now)
+	}
+	p, err := s.people.Get(ctx, n.num)
+	if err != nil {
+		if apierr.Is(err, "person_not_found") {
+			return s.finishNote(ctx, n, NoteNoRecipient, "", now)
+		}
+		return err
+	}
+	body := noteBody(idnum.MaskName(p.Name), n)
+	done := strings.Fields(n.delivered)
+	var failure error
+	for _, phone := range phones {
+		h := hex.EncodeToString(s.hasher.BlindIndex("notify", phone))
+		if slices.Contains(done, h) {
+			continue
+		}
+		if err := s.sms.Send(ctx, sms.Message{To: phone, Body: body, Purpose: "status", Region: n.region}); err != nil {
+			failure = err
+			continue
+		}
+		done = append(done, h)
+	}
+	n.delivered = strings.Join(done, " ")
+	if failure == nil {
+		return s.finishNote(ctx, n, NoteSent, "", now)
+	}
+	n.attempts++
+	if n.attempts >= notifyMaxAttempts {
+		s.log.Error("status notification failed for good", "seq", n.seq, "attempts", n.attempts, "err", failure)
+		return s.finishNote(ctx, n, NoteFailed, failure.Error(), now)
+	}
+	s.log.Warn("status notification failed; will retry", "seq", n.seq, "attempts", n.attempts, "err", failure)
+	_, err = s.db.ExecContext(ctx, `UPDATE notifications SET attempts = $1, next_at = $2, delivered = $3, last_error = $4 WHERE seq = $5`,
+		n.attempts, now.Add(backoff(n.attempts)).UnixMilli(), n.delivered, truncate(failure.Error(), 500), n.seq)
+	if err != nil {
+		return fmt.Errorf("status: reschedule notification: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) finishNote(ctx context.Context, n *note, state, lastErr string, now time.Time) error {
+	attempts := n.attempts
+	if state != NoteFailed {
+		attempts++
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE notifications SET state = $1, attempts = $2, delivered = $3, last_error = $4, sent_at = $5 WHERE seq = $6`,
+		state, attempts, n.delivered, truncate(lastErr, 500), now.UnixMilli(), n.seq)
+	if err != nil {
+		return fmt.Errorf("status: finish notification: %w", err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Notification is a queued colour-change text, for operators and tests.
+type Notification struct {
+	Seq       int64       `json:"seq"`
+	Person    int64       `json:"-"`
+	Old       rules.Color `json:"old_color"`
+	New       rules.Color `json:"new_color"`
+	State     string      `json:"state"`
+	Attempts  int64       `json:"attempts"`
+	NextAt    time.Time   `json:"next_at"`
+	LastError string      `json:"last_error,omitempty"`
+	SentAt    time.Time   `json:"sent_at,omitzero"`
+}
+
+// Notifications lists a person's queued and sent texts, oldest first.
+func (s *Service) Notifications(ctx context.Context, num int64) ([]Notification, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, person_num, old_color, new_color, state, attempts, next_at, last_error,
+		COALESCE(sent_at, 0) FROM notifications WHERE person_num = $1 ORDER BY seq`, num)
+	if err != nil {
+		return nil, fmt.Errorf("status: list notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []Notification
+	for rows.Next() {
+		var n Notification
+		var o, c, next, sent int64
+		if err := rows.Scan(&n.Seq, &n.Person, &o, &c, &n.State, &n.Attempts, &next, &n.LastError, &sent); err != nil {
+			return nil, fmt.Errorf("status: list notifications: %w", err)
+		}
+		n.Old, n.New, n.NextAt, n.SentAt = rules.Color(o), rules.Color(c), db.Time(next), db.Time(sent)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,202 @@
+package status
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/rules"
+)
+
+func errNoVersion(v int64) error {
+	return apierr.NotFound("rules_version_not_found", "no rule set version %d", v)
+}
+
+// Version describes a stored rule-set version.
+type Version struct {
+	Version   int64     `json:"version"`
+	Rules     int       `json:"rules"`
+	Examples  int       `json:"examples"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+	Active    bool      `json:"active"`
+}
+
+// Activation is one entry of the activation history.
+type Activation struct {
+	Version     int64     `json:"version"`
+	ActivatedAt time.Time `json:"activated_at"`
+	ActivatedBy string    `json:"activated_by"`
+	Job         int64     `json:"recompute_job,omitempty"`
+}
+
+// CreateRuleSet stores a new version after validating it: it must parse
+// (400 rules_json), compile, type-check and pass its own examples (an
+// *rules.InvalidError listing every problem, 400 rules_invalid). A stored
+// version is immutable; it takes effect only when activated.
+func (s *Service) CreateRuleSet(ctx context.Context, by *auth.Principal, body []byte) (Version, error) {
+	set, err := rules.ParseSet(body)
+	if err != nil {
+		return Version{}, err
+	}
+	if _, err := rules.Compile(set, rules.Options{Location: s.cfg.Location}); err != nil {
+		return Version{}, err
+	}
+	v := Version{Rules: len(set.Rules), Examples: len(set.Examples), CreatedAt: s.now().UTC().Truncate(time.Millisecond), CreatedBy: by.Actor()}
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		var err error
+		if v.Version, err = db.NextVal(ctx, tx, "rule_sets", 1); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rule_sets (version, body, rules, examples, created_at, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6)`, v.Version, string(body), v.Rules, v.Examples, v.CreatedAt.UnixMilli(), v.CreatedBy); err != nil {
+			return fmt.Errorf("status: store rule set: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: v.CreatedAt, Actor: by.Actor(), Action: "rules.create",
+			Subject: fmt.Sprintf("rules:%d", v.Version), Region: by.Region, Detail: map[string]any{"rules": v.Rules, "examples": v.Examples}})
+		return err
+	})
+	return v, err
+}
+
+// RuleSet returns a stored version and its rules.
+func (s *Service) RuleSet(ctx context.Context, version int64) (Version, rules.Set, error) {
+	var v Version
+	var at int64
+	var body string
+	err := s.db.QueryRowContext(ctx, `SELECT r.version, r.body, r.rules, r.examples, r.created_at, r.created_by, a.version = r.version
+		FROM rule_sets r, rules_active a WHERE a.id = 1 AND r.version = $1`, version).
+		Scan(&v.Version, &body, &v.Rules, &v.Examples, &at, &v.CreatedBy, &v.Active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, rules.Set{}, errNoVersion(version)
+	}
+	if err != nil {
+		return v, rules.Set{}, fmt.Errorf("status: read rule set: %w", err)
+	}
+	v.CreatedAt = db.Time(at)
+	set, err := rules.ParseSet([]byte(body))
+	if err != nil {
+		return v, rules.Set{}, fmt.Errorf("status: stored rule set %d: %w", version, err)
+	}
+	return v, set, nil
+}
+
+// Overview is what the rules console shows: the active version, every
+// version, the activation history and the latest recompute.
+type Overview struct {
+	Active      Version      `json:"active"`
+	ActiveSet   rules.Set    `json:"active_set"`
+	Versions    []Version    `json:"versions"`
+	Activations []Activation `json:"activations"`
+	Recompute   *Job         `json:"recompute"`
+}
+
+// Rules returns the overview.
+func (s *Service) Rules(ctx context.Context) (Overview, error) {
+	var o Overview
+	var active int64
+	if err := s.db.QueryRowContext(ctx, `SELECT version FROM rules_active WHERE id = 1`).Scan(&active); err != nil {
+		return o, fmt.Errorf("status: read active rules: %w", err)
+	}
+	var err error
+	if o.Active, o.ActiveSet, err = s.RuleSet(ctx, active); err != nil {
+		return o, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT version, rules, examples, created_at, created_by FROM rule_sets ORDER BY version DESC LIMIT 200`)
+	if err != nil {
+		return o, fmt.Errorf("status: list rule sets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v Version
+		var at int64
+		if err := rows.Scan(&v.Version, &v.Rules, &v.Examples, &at, &v.CreatedBy); err != nil {
+			return o, fmt.Errorf("status: list rule sets: %w", err)
+		}
+		v.CreatedAt, v.Active = db.Time(at), v.Version == active
+		o.Versions = append(o.Versions, v)
+	}
+	if err := rows.Err(); err != nil {
+		return o, fmt.Errorf("status: list rule sets: %w", err)
+	}
+	rows.Close()
+	arows, err := s.db.QueryContext(ctx, `SELECT version, activated_at, activated_by, COALESCE(job_id, 0) FROM rule_activations ORDER BY seq DESC LIMIT 200`)
+	if err != nil {
+		return o, fmt.Errorf("status: list activations: %w", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var a Activation
+		var at int64
+		if err := arows.Scan(&a.Version, &at, &a.ActivatedBy, &a.Job); err != nil {
+			return o, fmt.Errorf("status: list activations: %w", err)
+		}
+		a.ActivatedAt = db.Time(at)
+		o.Activations = append(o.Activations, a)
+	}
+	if err := arows.Err(); err != nil {
+		return o, fmt.Errorf("status: list activations: %w", err)
+	}
+	o.Recompute, err = s.LatestJob(ctx)
+	return o, err
+}
+
+// Activate makes a version the active one, audited, and starts the
+// background recompute of everyone under it (see RunRecompute). Activating
+// the active version is a 409. A job still running for an older activation
+// is superseded: the new one covers everyone again.
+func (s *Service) Activate(ctx context.Context, by *auth.Principal, version int64) (*Job, error) {
+	// Compiling first refuses an unknown version, and warms this node.
+	if _, err := s.program(ctx, s.db, version); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	var job *Job
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		// Taking the active row exclusively first waits for every
+		// transaction evaluating under the old version (they hold it FOR
+		// SHARE), so none commits an old-version decision after this.
+		var previous int64
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM rules_active WHERE id = 1`+s.forUpdate(false)).Scan(&previous); err != nil {
+			return fmt.Errorf("status: read active rules: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE rules_active SET version = $1, activated_at = $2, activated_by = $3
+			WHERE id = 1 AND version <> $1`, version, now.UnixMilli(), by.Actor())
+		if err != nil {
+			return fmt.Errorf("status: activate: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apierr.Conflict("rules_already_active", "rule set version %d is already active", version)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE recompute_jobs SET state = 'superseded', finished_at = $1 WHERE state = 'running'`,
+			now.UnixMilli()); err != nil {
+			return fmt.Errorf("status: supersede recompute: %w", err)
+		}
+		if job, err = s.newJob(ctx, tx, version, now); err != nil {
+			return err
+		}
+		seq, err := db.NextVal(ctx, tx, "rule_activations", 1)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rule_activations (seq, version, activated_at, activated_by, job_id)
+			VALUES ($1, $2, $3, $4, $5)`, seq, version, now.UnixMilli(), by.Actor(), job.ID); err != nil {
+			return fmt.Errorf("status: record activation: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: by.Actor(), Action: "rules.activate",
+			Subject: fmt.Sprintf("rules:%d", version), Region: by.Region,
+			Detail: map[string]any{"previous": previous, "recompute_job": job.ID, "persons": job.Total}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.active.Store(version)
+	return job, nil
+}
