@@ -245,6 +245,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 		Codes: s.Codes, NAT: s.NAT, Facts: facts, Status: s.Status,
+		Checkins: s.Checkins, Tracing: s.Tracing,
 	})
 	if err != nil {
 		return nil, err

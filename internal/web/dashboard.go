@@ -119,6 +119,13 @@ func (s *Server) activityPanel(r *http.Request, p *page, d *dashboardData, extra
 		tbl.Rows = append(tbl.Rows, row)
 	}
 	d.Tiles = append(d.Tiles, tile{Label: p.T("dash.shows_today"), Value: num(float64(total))})
+	for _, x := range extra {
+		var n int64
+		for _, h := range hs {
+			n += x.Counts[h.UnixMilli()]
+		}
+		d.Tiles = append(d.Tiles, tile{Label: x.Name + p.T("dash.in_24h"), Value: num(float64(n))})
+	}
 	d.Panels = append(d.Panels, panel{Title: p.T("dash.activity"), Chart: columnChart(p.T("dash.activity"), ser, cols, true), Table: tbl})
 	return nil
 }

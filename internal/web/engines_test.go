@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/server"
 )
 
@@ -50,6 +52,14 @@ func TestConsolePagesOnBothEngines(t *testing.T) {
 			if _, err := e.srv.NAT.PostResult(ctx, admin, "T0001", "negative", "lab"); err != nil {
 				t.Fatal(err)
 			}
+			cps, err := e.srv.Checkpoints.List(ctx, admin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.srv.Checkins.RecordVerification(ctx, checkin.Verification{KeyID: cps.Checkpoints[0].APIKeyID,
+				Checkpoint: cps.Checkpoints[0].ID, Person: 1, Valid: true, Color: rules.Green, Kind: "dynamic"}); err != nil {
+				t.Fatal(err)
+			}
 			rc := residentClient(t, e, "13800000001")
 			for _, p := range []string{"/me", "/me/tests", "/me/dependents", "/me/more"} {
 				if st, _ := e.get(rc, p); st != 200 {
@@ -72,6 +82,11 @@ func TestConsolePagesOnBothEngines(t *testing.T) {
 				"/console/nat/tubes/T0001": "已出结果",
 				"/console/nat/results":     "更正",
 				"/console/nat/followup":    "应检未检名单",
+				"/console/tracing":         "按病例追踪",
+				"/console/tasks":           "网格任务",
+				"/console/rules":           "fever_clinic",
+				"/console/rules/1":         "试运行",
+				"/console/appeals":         "待审核",
 			} {
 				st, body := e.get(c, path)
 				if st != 200 || !strings.Contains(body, want) {
@@ -80,7 +95,8 @@ func TestConsolePagesOnBothEngines(t *testing.T) {
 			}
 			_, body := e.get(c, "/console")
 			if !strings.Contains(body, `<span class="tile-value">1</span><span class="tile-label">近14天采样</span>`) ||
-				!strings.Contains(body, `<span class="tile-value">1</span><span class="tile-label">近24小时亮码</span>`) {
+				!strings.Contains(body, `<span class="tile-value">1</span><span class="tile-label">近24小时亮码</span>`) ||
+				!strings.Contains(body, `<span class="tile-value">1</span><span class="tile-label">核验次数（近24小时）</span>`) {
 				t.Errorf("the dashboard's counts are wrong")
 			}
 		})

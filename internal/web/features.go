@@ -3,8 +3,6 @@ package web
 import (
 	"net/http"
 	"time"
-
-	"github.com/healthcode/healthcode/internal/venue"
 )
 
 // This file is where the pages of features built on the foundation meet
@@ -14,6 +12,7 @@ func (s *Server) navList() []navEntry {
 	// The feature pages go after persons and facts, before the tables.
 	out := append([]navEntry{}, navEntries[:3]...)
 	out = append(out, statusNav...)
+	out = append(out, checkinNav...)
 	out = append(out, natNav...)
 	return append(out, navEntries[3:]...)
 }
@@ -29,7 +28,11 @@ func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) err
 	if err := s.colourPanel(r, p, d); err != nil {
 		return err
 	}
-	if err := s.activityPanel(r, p, d); err != nil {
+	ver, err := s.verificationsPerHour(r, p, hours(s.now(), s.Config.Location, 24)[0])
+	if err != nil {
+		return err
+	}
+	if err := s.activityPanel(r, p, d, hourSeries{Name: p.T("dash.verifications"), Color: chartBlue, Counts: ver}); err != nil {
 		return err
 	}
 	if err := s.testsPanel(r, p, d); err != nil {
@@ -45,10 +48,6 @@ func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) err
 type venueCounts struct {
 	Chart string
 	Total int64
-}
-
-func (s *Server) venueCounts(r *http.Request, p *page, v *venue.Venue) (*venueCounts, error) {
-	return nil, nil
 }
 
 // statusView is why a person has their colour, in the reader's language.

@@ -122,6 +122,12 @@ func (p *page) Region(code string) string {
 	return code
 }
 
+// Offset is the deployment zone's offset from UTC in minutes, for scripts.
+func (p *page) Offset() int {
+	_, off := p.now.In(p.loc).Zone()
+	return off / 60
+}
+
 // Now is the page's time.
 func (p *page) Now() time.Time { return p.now }
 

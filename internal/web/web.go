@@ -24,6 +24,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
@@ -33,6 +34,7 @@ import (
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -66,6 +68,8 @@ type Deps struct {
 	Codes       *codes.Service
 	NAT         *nat.Service
 	Status      *status.Service
+	Checkins    *checkin.Service
+	Tracing     *tracing.Service
 }
 
 // Server renders the pages.
@@ -181,6 +185,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.scanRoutes(mux)
 	s.natRoutes(mux)
 	s.statusRoutes(mux)
+	s.checkinRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
