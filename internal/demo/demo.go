@@ -98,12 +98,15 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 
 // Print tells the person at the terminal how to use the demo.
 func Print(w io.Writer, url string, logins []Login) {
-	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s). Operator logins (passwords are new at every start):\n", Region)
+	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s).\n", Region)
+	fmt.Fprintf(w, "  Residents (phone-sized pages): %s/  log in with 13800000001 ... 13800000008 (registered);\n", url)
+	fmt.Fprintf(w, "    the one-time code goes to the SMS outbox: %s/console/outbox (as admin).\n", url)
+	fmt.Fprintf(w, "  Operator console: %s/console   Checkpoint scanner: %s/scan (needs a checkpoint API key from the console)\n", url, url)
+	fmt.Fprintf(w, "Operator logins (passwords are new at every start):\n")
 	for _, l := range logins {
 		fmt.Fprintf(w, "  %-8s %-28s role %-15s region %s\n", l.Username, l.Password, l.Role, l.Region)
 	}
-	fmt.Fprintf(w, "Residents log in by phone: 13800000001 ... 13800000008 are registered. The one-time code goes to\n")
-	fmt.Fprintf(w, "the SMS outbox: GET %s/api/v1/admin/outbox?to=PHONE as admin.\n\n", url)
+	fmt.Fprintln(w)
 }
 
 func readCSV(name string) ([]map[string]string, error) {
