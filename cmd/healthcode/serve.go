@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/demo"
 	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/tracing"
 )
 
 // storeFlags are the flags every command that opens the store shares.
@@ -40,6 +42,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Auth.OTPPerDay, "otp-per-day", 10, "codes per phone per day (-1: no limit, for load tests)")
 	codeFlags(fs, &cfg)
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
+	fs.DurationVar(&cfg.Retention, "retention", checkin.DefaultRetention, "how long check-ins and verification events are kept")
+	fs.DurationVar(&cfg.GroupCommitDelay, "group-commit-delay", 2*time.Millisecond, "how long a check-in waits for others to share its transaction")
+	fs.DurationVar(&cfg.TracingLookback, "tracing-lookback", tracing.DefaultLookback, "default lookback of a tracing run")
+	fs.DurationVar(&cfg.TracingWindow, "tracing-window", tracing.DefaultWindow, "default overlap window of a tracing run")
+	tracingWindows := fs.String("tracing-windows", "", "overlap windows per venue kind, e.g. restaurant=60m,transport=15m,checkpoint=10m")
 	fs.DurationVar(&cfg.AppealTTL, "appeal-ttl", 7*24*time.Hour, "how long a granted appeal lasts when the operator gives no end")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (never on --addr)")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
@@ -53,6 +60,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Log = log
+	if cfg.TracingWindows, err = tracing.ParseWindows(*tracingWindows); err != nil {
+		return fmt.Errorf("--tracing-windows: %w", err)
+	}
 	if *withDemo {
 		if err := demo.Prepare(ctx, &cfg); err != nil {
 			return err

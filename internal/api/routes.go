@@ -40,6 +40,15 @@ func (s *Server) register() {
 	s.handle("GET", "/admin/audit", s.operator(auth.AuditRead, s.auditLog))
 	s.handle("GET", "/admin/coverage", s.operator(auth.StatsRead, s.coverage))
 
+	s.handle("POST", "/checkins", s.resident(s.checkIn))
+	s.handle("GET", "/admin/venues/{id}/counts", s.operator(auth.StatsRead, s.venueCounts))
+
+	s.handle("POST", "/admin/tracing", s.operator(auth.TracingRun, s.startTracing))
+	s.handle("GET", "/admin/tracing/{id}", s.operator(auth.TracingRun, s.getTracing))
+	s.handle("GET", "/admin/tracing/{id}/report.csv", s.operator(auth.TracingRun, s.tracingCSV))
+	s.handle("GET", "/admin/tasks", s.operator(auth.TaskWrite, s.listTasks))
+	s.handle("POST", "/admin/tasks/{id}/assign", s.operator(auth.TaskWrite, s.assignTask))
+	s.handle("POST", "/admin/tasks/{id}/visited", s.operator(auth.TaskWrite, s.visitTask))
 	s.handle("GET", "/trust-list", s.call(s.trustList))
 	s.handle("GET", "/me/code", s.resident(s.myCode))
 	s.handle("GET", "/me/code.png", s.resident(s.myCodePNG))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
@@ -25,6 +26,7 @@ import (
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -49,6 +51,8 @@ type Server struct {
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
 	Outbox      *sms.Outbox
+	Checkins    *checkin.Service
+	Tracing     *tracing.Service
 	Codes       *codes.Service
 	CodeKeys    *keys.Store
 	NAT         *nat.Service

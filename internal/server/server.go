@@ -21,6 +21,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/api"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/code"
 	"github.com/healthcode/healthcode/internal/codes"
@@ -32,7 +33,9 @@ import (
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
+	"github.com/healthcode/healthcode/internal/web"
 )
 
 // Config is everything the product can be told at start.
@@ -57,9 +60,10 @@ type Config struct {
 	// and 14 days).
 	CodeTTL, CareCodeTTL time.Duration
 	// Colours, Facts and Verifications replace, for tests, the status cache
-	// the codes answer colours from, the recorder of temperature facts and
-	// the recorder of verification events; nil means the product's own
-	// (status.Service, status.Service, checkin.Service).
+	// the codes and check-ins answer colours from, the recorder of facts
+	// (temperatures, test results, tracing's companions) and the recorder of
+	// verification events; nil means the product's own (status.Service,
+	// status.Service, checkin.Service).
 	Colours       codes.Colours
 	Facts         codes.FactRecorder
 	Verifications codes.VerificationRecorder
@@ -69,6 +73,17 @@ type Config struct {
 	// PprofAddr, when set, serves the Go profiler (/debug/pprof/) on a
 	// listener of its own at this address, never on the public one.
 	PprofAddr string
+
+	// Retention is how long check-ins and verifications are kept (default 28 days).
+	Retention time.Duration
+	// GroupCommitDelay is how long a check-in waits for others to share its
+	// transaction (default 2 ms).
+	GroupCommitDelay time.Duration
+	// Tracing defaults: lookback (14 days) and overlap window (30 minutes),
+	// and windows per venue kind.
+	TracingLookback time.Duration
+	TracingWindow   time.Duration
+	TracingWindows  map[string]time.Duration
 }
 
 func (c *Config) defaults() {
@@ -116,7 +131,10 @@ type Server struct {
 	Codes       *codes.Service
 	NAT         *nat.Service
 	Status      *status.Service
+	Checkins    *checkin.Service
+	Tracing     *tracing.Service
 	API         *api.Server
+	Web         *web.Server
 
 	// KeyCreated is true when this start generated the master key.
 	KeyCreated bool
@@ -190,8 +208,20 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if facts == nil {
 		facts = s.Status
 	}
+	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colours, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention})
+	if err = s.Checkins.Prepare(ctx); err != nil {
+		return nil, err
+	}
+	s.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "healthcode_checkin_commits_total",
+			Help: "Group-commit transactions of check-ins and verification events."},
+			func() float64 { t, _ := s.Checkins.Batches(); return float64(t) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "healthcode_checkin_committed_requests_total",
+			Help: "Check-in and verification requests committed by the group commit (divided by commits: the batch size)."},
+			func() float64 { _, r := s.Checkins.Batches(); return float64(r) }),
+	)
 	if verifications == nil {
-		s.Log.Warn("codes: no check-in recorder wired: verification events are not recorded")
+		verifications = s.Checkins
 	}
 	if s.Codes, err = codes.New(ctx, codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
 		Checkpoints: s.Checkpoints, Colours: colours, Facts: facts, Verifications: verifications}, codeCfg); err != nil {
@@ -199,14 +229,32 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys},
 		nat.Config{Region: cfg.Region}, s.Log)
+	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, facts, tracing.Config{
+		Lookback: cfg.TracingLookback, Window: cfg.TracingWindow, Windows: cfg.TracingWindows,
+		MaxLookback: s.Checkins.Retention(), Log: s.Log,
+	}); err != nil {
+		return nil, err
+	}
+	s.Tracing.Start()
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 		Codes: s.Codes, CodeKeys: s.CodeKeys,
+		Checkins: s.Checkins, Tracing: s.Tracing,
 	}
 	s.API.NAT = s.NAT
 	s.API.Status = s.Status
+	s.Web, err = web.New(web.Deps{
+		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
+		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
+		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
+		Codes: s.Codes, NAT: s.NAT, Facts: facts, Status: s.Status,
+		Checkins: s.Checkins, Tracing: s.Tracing,
+	})
+	if err != nil {
+		return nil, err
+	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.handler = s.routes()
 	return s, nil
@@ -258,6 +306,7 @@ func (s *Server) EnsureAdmin(ctx context.Context) (generated string, err error) 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", s.API.Handler(s.registry))
+	mux.Handle("/", s.Web.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -282,6 +331,7 @@ func (s *Server) Registry() prometheus.Registerer { return s.registry }
 // Start runs the background workers until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
+	s.every(ctx, "purge old check-ins and verifications", time.Hour, s.Checkins.Purge)
 	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
 	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
 	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
@@ -290,6 +340,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "status scheduler", time.Second, s.Status.RunDue)
 	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
+	s.every(ctx, "count code shows", 15*time.Second, s.Web.FlushShows)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.
@@ -373,8 +424,16 @@ func pprofHandler() http.Handler {
 	return mux
 }
 
-// Close releases the store.
+// Close releases the store. The tracing worker hands its run back to the
+// queue, and the group-commit writers commit and answer whatever is queued
+// before the store closes, so nothing acknowledged is lost.
 func (s *Server) Close() error {
+	if s.Tracing != nil {
+		s.Tracing.Close()
+	}
+	if s.Checkins != nil {
+		s.Checkins.Close()
+	}
 	if s.DB != nil {
 		return s.DB.Close()
 	}

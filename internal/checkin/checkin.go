@@ -1,0 +1,306 @@
+package checkin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+// Venues resolves scanned venue tokens and venues in an operator's scope
+// (the venue service).
+type Venues interface {
+	ByToken(ctx context.Context, token string) (v *venue.Venue, revoked bool, err error)
+	Get(ctx context.Context, by *auth.Principal, id string) (*venue.Venue, error)
+}
+
+// Persons finds the person behind a resident's account and their
+// dependents (the person service).
+type Persons interface {
+	Profile(ctx context.Context, accountID string) (person.Profile, error)
+	Dependent(ctx context.Context, accountID, personID string) (*person.Person, error)
+}
+
+// Colours is the status engine's in-memory colour cache.
+type Colours interface {
+	Colour(num int64) (rules.Color, uint64)
+}
+
+// Config tunes the service. Zero values take the defaults.
+type Config struct {
+	// Delay is how long the group commit waits for more requests after the
+	// first of a batch (default 2 ms).
+	Delay time.Duration
+	// MaxBatch caps the rows of one transaction (default 2000).
+	MaxBatch int
+	// Writers is the number of batches in flight (default 1 on SQLite, whose
+	// single connection commits one at a time anyway: a second writer only
+	// halves the batches; 4 on PostgreSQL, which commits them in parallel).
+	Writers int
+	// Retention is how long check-ins and verifications are kept (default
+	// 28 days).
+	Retention time.Duration
+	// Location is the time zone answers are given in (default Asia/Shanghai).
+	Location *time.Location
+	// MaxDependents bounds the companions checked in with one scan (default 8).
+	MaxDependents int
+}
+
+// DefaultRetention is how long presence is kept unless configured.
+const DefaultRetention = 28 * 24 * time.Hour
+
+func (c *Config) defaults(e db.Engine) {
+	if c.Delay <= 0 {
+		c.Delay = 2 * time.Millisecond
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 2000
+	}
+	if c.Writers <= 0 {
+		c.Writers = 1
+		if e == db.Postgres {
+			c.Writers = 4
+		}
+	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.Location == nil {
+		c.Location = time.FixedZone("CST", 8*3600)
+	}
+	if c.MaxDependents <= 0 {
+		c.MaxDependents = 8
+	}
+}
+
+// Service records check-ins and verification events, answers venue counts,
+// purges old presence and reads presence for tracing. It is safe for
+// concurrent use; Close it before closing the store.
+type Service struct {
+	db      *db.DB
+	venues  Venues
+	persons Persons
+	colours Colours
+	cfg     Config
+	now     func() time.Time
+	w       *writer
+
+	places     sync.Map // placeKey -> int64
+	placeByNum sync.Map // int64 -> Place
+}
+
+// New returns the service with its group-commit writers running.
+func New(d *db.DB, venues Venues, persons Persons, colours Colours, cfg Config) *Service {
+	cfg.defaults(d.Engine())
+	return &Service{db: d, venues: venues, persons: persons, colours: colours, cfg: cfg, now: time.Now,
+		w: newWriter(d, cfg.Delay, cfg.MaxBatch, cfg.Writers)}
+}
+
+// SetClock replaces the clock, for tests.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Retention is the configured retention period.
+func (s *Service) Retention() time.Duration { return s.cfg.Retention }
+
+// Close stops taking writes and returns once everything already queued is
+// committed and answered, so a shutdown loses nothing that was accepted.
+func (s *Service) Close() error {
+	s.w.close()
+	return nil
+}
+
+// Batches reports how many group-commit transactions committed and how many
+// requests they carried.
+func (s *Service) Batches() (transactions, requests int64) {
+	return s.w.batches.Load(), s.w.requests.Load()
+}
+
+// Input is a resident's scan of a venue code.
+type Input struct {
+	VenueToken string   `json:"venue_token"`
+	Dependents []string `json:"dependents,omitempty"` // person ids of own dependents checked in together (同行人员)
+}
+
+// Result answers a check-in.
+type Result struct {
+	VenueID     string            `json:"venue_id"`
+	VenueName   string            `json:"venue_name"`
+	CheckedInAt time.Time         `json:"checked_in_at"`
+	Color       rules.Color       `json:"color"`
+	Dependents  []DependentResult `json:"dependents,omitempty"`
+}
+
+// DependentResult is a dependent checked in with the resident.
+type DependentResult struct {
+	ID         string      `json:"id"`
+	MaskedName string      `json:"masked_name"`
+	Color      rules.Color `json:"color"`
+}
+
+// CheckIn records the account's person, and the dependents they name, at
+// the venue of the token, and answers once the rows are durable. Nothing is
+// written unless every part of the request is valid.
+func (s *Service) CheckIn(ctx context.Context, accountID string, in Input) (*Result, error) {
+	token := strings.TrimSpace(in.VenueToken)
+	if token == "" {
+		return nil, apierr.BadRequest("venue_token_missing", "venue_token is required: the code printed on the venue's poster")
+	}
+	if len(in.Dependents) > s.cfg.MaxDependents {
+		return nil, apierr.BadRequest("dependents_too_many", "at most %d dependents can be checked in with one scan", s.cfg.MaxDependents)
+	}
+	me, err := s.persons.Profile(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	// Tokens are 20 characters; anything far longer is not one, and need
+	// not cost a database read.
+	if len(token) > 64 {
+		return nil, apierr.NotFound("venue_token_unknown", "this venue code is not known")
+	}
+	v, revoked, err := s.venues.ByToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if v.Disabled {
+		return nil, &apierr.Error{Status: 410, Code: "venue_disabled",
+			Message: "this venue's code has been withdrawn; ask the venue staff / 该场所码已停用"}
+	}
+	if revoked {
+		return nil, &apierr.Error{Status: 410, Code: "venue_token_revoked",
+			Message: "this venue code was replaced by a new one; scan the current poster / 该场所码已更换，请扫描新场所码"}
+	}
+	res := &Result{VenueID: v.ID, VenueName: v.Name}
+	nums := []int64{me.Num}
+	seen := map[string]bool{}
+	for _, id := range in.Dependents {
+		if seen[id] {
+			return nil, apierr.BadRequest("dependent_duplicate", "dependent %q is listed twice", id)
+		}
+		seen[id] = true
+		d, err := s.persons.Dependent(ctx, accountID, id)
+		if apierr.Is(err, "person_not_found") {
+			return nil, apierr.NotFound("dependent_not_found", "%q is not one of your dependents", id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if d.Num == me.Num {
+			continue
+		}
+		nums = append(nums, d.Num)
+		c, _ := s.colours.Colour(d.Num)
+		res.Dependents = append(res.Dependents, DependentResult{ID: d.ID, MaskedName: d.Masked().Name, Color: c})
+	}
+	place, err := s.placeNum(ctx, PlaceVenue, v.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	at := s.now().UTC().Truncate(time.Millisecond)
+	p := &pending{checkins: make([]row, len(nums))}
+	for i, n := range nums {
+		p.checkins[i] = row{place: place, at: at.UnixMilli(), person: n}
+	}
+	if err := s.w.submit(ctx, p); err != nil {
+		return nil, err
+	}
+	res.CheckedInAt = at.In(s.cfg.Location)
+	res.Color, _ = s.colours.Colour(me.Num)
+	return res, nil
+}
+
+// RecordVerification stores a verification event and returns once it is
+// durably committed (with the same group commit as check-ins). A zero At is
+// the current time.
+func (s *Service) RecordVerification(ctx context.Context, v Verification) error {
+	if v.At.IsZero() {
+		v.At = s.now()
+	}
+	var place int64
+	if v.Checkpoint != "" {
+		var err error
+		if place, err = s.placeNum(ctx, PlaceCheckpoint, v.Checkpoint, true); err != nil {
+			return err
+		}
+	}
+	color := int64(0)
+	if v.Valid {
+		color = int64(v.Color)
+	}
+	return s.w.submit(ctx, &pending{verif: &verRow{at: v.At.UnixMilli(), place: place, person: v.Person,
+		keyID: v.KeyID, valid: v.Valid, reason: v.Reason, color: color, kind: v.Kind}})
+}
+
+// HourCount is the number of check-ins in one hour.
+type HourCount struct {
+	Hour  time.Time `json:"hour"`
+	Count int64     `json:"count"`
+}
+
+// Counts is what a venue may see of its check-ins: numbers per hour, never
+// who.
+type Counts struct {
+	VenueID   string      `json:"venue_id"`
+	VenueName string      `json:"venue_name"`
+	From      time.Time   `json:"from"`
+	To        time.Time   `json:"to"`
+	Total     int64       `json:"total"`
+	Hours     []HourCount `json:"hours"`
+}
+
+// MaxCountSpan bounds one counts query (a month of hours).
+const MaxCountSpan = 31 * 24 * time.Hour
+
+// Counts returns the venue's check-ins per hour in [from, to), widened to
+// whole hours, for an operator with the venue in scope. Every hour of the
+// range is listed, with zero where nobody checked in.
+func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string, from, to time.Time) (*Counts, error) {
+	if !to.After(from) {
+		return nil, apierr.BadRequest("time_range_inverted", "from must be before to")
+	}
+	from, to = from.Truncate(time.Hour), to.Add(time.Hour-1).Truncate(time.Hour)
+	if to.Sub(from) > MaxCountSpan {
+		return nil, apierr.BadRequest("time_range_too_long", "ask for at most %d days at a time", int(MaxCountSpan/(24*time.Hour)))
+	}
+	v, err := s.venues.Get(ctx, by, venueID)
+	if err != nil {
+		return nil, err
+	}
+	out := &Counts{VenueID: v.ID, VenueName: v.Name, From: from.In(s.cfg.Location), To: to.In(s.cfg.Location), Hours: []HourCount{}}
+	byHour := map[int64]int64{}
+	place, err := s.placeNum(ctx, PlaceVenue, v.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	if place != 0 {
+		rows, err := s.db.QueryContext(ctx, `SELECT at / 3600000, COUNT(*) FROM checkins
+			WHERE place = $1 AND at >= $2 AND at < $3 GROUP BY at / 3600000`, place, from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			return nil, fmt.Errorf("checkin: counts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h, n int64
+			if err := rows.Scan(&h, &n); err != nil {
+				return nil, fmt.Errorf("checkin: counts: %w", err)
+			}
+			byHour[h] = n
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("checkin: counts: %w", err)
+		}
+	}
+	for h := from; h.Before(to); h = h.Add(time.Hour) {
+		n := byHour[h.UnixMilli()/3600000]
+		out.Hours = append(out.Hours, HourCount{Hour: h.In(s.cfg.Location), Count: n})
+		out.Total += n
+	}
+	return out, nil
+}

@@ -1,0 +1,279 @@
+package checkin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/db"
+)
+
+// row is one check-in as stored.
+type row struct {
+	place, at, person int64
+}
+
+// verRow is one verification event as stored.
+type verRow struct {
+	at, place, person int64
+	keyID             string
+	valid             bool
+	reason            string
+	color             int64
+	kind              string
+}
+
+// pending is what one request asks to be written. The request is answered
+// through done once the transaction holding it has committed.
+type pending struct {
+	checkins []row
+	verif    *verRow
+	done     chan error
+}
+
+func (p *pending) size() int {
+	if p.verif != nil {
+		return len(p.checkins) + 1
+	}
+	return len(p.checkins)
+}
+
+// errClosed answers writes that arrive after shutdown began.
+var errClosed = errors.New("checkin: the writer is shut down")
+
+// writer is the group commit: requests queue on a channel; a writer
+// goroutine takes the first, keeps collecting for up to delay (until the
+// batch is full, or requests stop coming for a moment), commits the whole
+// batch in one transaction and only then answers every request in it. One fsync (or WAL append) is shared by the
+// batch, which is where the throughput comes from; nobody is answered before
+// their rows are durable, which is where the guarantee comes from.
+type writer struct {
+	db       *db.DB
+	delay    time.Duration
+	maxBatch int
+	in       chan *pending
+
+	mu     sync.RWMutex // guards closed against sends racing the close of in
+	closed bool
+	wg     sync.WaitGroup
+
+	// Requests accepted, and batches and requests committed: for the tests
+	// that check requests really share transactions.
+	accepted, batches, requests atomic.Int64
+}
+
+func newWriter(d *db.DB, delay time.Duration, maxBatch, writers int) *writer {
+	w := &writer{db: d, delay: delay, maxBatch: maxBatch, in: make(chan *pending, 4*maxBatch)}
+	for range writers {
+		w.wg.Add(1)
+		go w.loop()
+	}
+	return w
+}
+
+// submit queues p and waits until it is committed. If ctx ends first the
+// rows may still be committed; the caller just stops waiting.
+func (w *writer) submit(ctx context.Context, p *pending) error {
+	p.done = make(chan error, 1)
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case w.in <- p:
+		w.accepted.Add(1)
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops accepting, commits everything already queued and returns
+// when the last batch is answered.
+func (w *writer) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.in)
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+}
+
+// gap ends the collection of a batch early: once no request has arrived
+// for this long, the clients that were going to join have joined, and
+// waiting out the rest of the delay would only add latency.
+const gap = 300 * time.Microsecond
+
+func (w *writer) loop() {
+	defer w.wg.Done()
+	batch := make([]*pending, 0, 64)
+	for {
+		first, ok := <-w.in
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], first)
+		n := first.size()
+		deadline := time.Now().Add(w.delay)
+		idle := time.NewTimer(min(gap, w.delay))
+		open := true
+	collect:
+		for n < w.maxBatch {
+			select {
+			case p, ok := <-w.in:
+				if !ok {
+					open = false
+					break collect
+				}
+				batch = append(batch, p)
+				n += p.size()
+				idle.Reset(min(gap, time.Until(deadline)))
+			case <-idle.C:
+				break collect
+			}
+		}
+		idle.Stop()
+		w.commit(batch)
+		if !open {
+			return
+		}
+	}
+}
+
+// commit writes the batch in one transaction. If that fails, each request
+// is retried in a transaction of its own, so one bad request cannot fail
+// the others of its batch.
+func (w *writer) commit(batch []*pending) {
+	ctx := context.Background()
+	err := w.db.InTx(ctx, func(tx db.Tx) error { return insert(ctx, w.db.Engine(), tx, batch) })
+	if err == nil || len(batch) == 1 {
+		if err == nil {
+			w.batches.Add(1)
+			w.requests.Add(int64(len(batch)))
+		}
+		for _, p := range batch {
+			p.done <- err
+		}
+		return
+	}
+	for _, p := range batch {
+		one := []*pending{p}
+		p.done <- w.db.InTx(ctx, func(tx db.Tx) error { return insert(ctx, w.db.Engine(), tx, one) })
+	}
+}
+
+func insert(ctx context.Context, e db.Engine, tx db.Tx, batch []*pending) error {
+	var rows []row
+	var vers []verRow
+	for _, p := range batch {
+		rows = append(rows, p.checkins...)
+		if p.verif != nil {
+			vers = append(vers, *p.verif)
+		}
+	}
+	for len(rows) > 0 {
+		n := chunk(len(rows))
+		args := make([]any, 0, 3*n)
+		for _, r := range rows[:n] {
+			args = append(args, r.place, r.at, r.person)
+		}
+		if _, err := tx.ExecContext(ctx, checkinSQL(e, n), args...); err != nil {
+			return fmt.Errorf("checkin: insert %d check-ins: %w", n, err)
+		}
+		rows = rows[n:]
+	}
+	for len(vers) > 0 {
+		n := min(chunk(len(vers)), 64)
+		args := make([]any, 0, 8*n)
+		for _, v := range vers[:n] {
+			args = append(args, v.at, v.place, v.person, v.keyID, v.valid, v.reason, v.color, v.kind)
+		}
+		if _, err := tx.ExecContext(ctx, verificationSQL(e, n), args...); err != nil {
+			return fmt.Errorf("checkin: insert %d verifications: %w", n, err)
+		}
+		vers = vers[n:]
+	}
+	return nil
+}
+
+// chunk picks the largest of a few fixed statement sizes that fits, so both
+// engines see a handful of distinct statements (pgx caches them per
+// connection) rather than one per batch size.
+func chunk(n int) int {
+	for _, c := range [...]int{256, 64, 16, 4} {
+		if n >= c {
+			return c
+		}
+	}
+	return 1
+}
+
+var sqlCache sync.Map // statement key -> text
+
+// multiInsert is head followed by n rows of cols parameters, then tail. On
+// SQLite the parameters are anonymous (?): the driver looks each named
+// parameter up by a linear scan, so $N costs time quadratic in the
+// parameters of a statement, which for a multi-row insert is most of it.
+func multiInsert(e db.Engine, head, tail string, cols, n int) string {
+	key := string(e) + head + strconv.Itoa(n)
+	if s, ok := sqlCache.Load(key); ok {
+		return s.(string)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(Values(e, i*cols, cols))
+	}
+	b.WriteString(tail)
+	s := b.String()
+	sqlCache.Store(key, s)
+	return s
+}
+
+// Values is one row of cols parameters for a multi-row statement, numbered
+// from from+1 on PostgreSQL and anonymous on SQLite (see multiInsert).
+func Values(e db.Engine, from, cols int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for c := range cols {
+		if c > 0 {
+			b.WriteByte(',')
+		}
+		if e == db.SQLite {
+			b.WriteByte('?')
+			continue
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + c + 1))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// A check-in that is already stored (same person, place and millisecond)
+// is the same check-in sent twice; the conflict clause makes it a no-op on
+// SQLite, whose primary key would otherwise refuse the whole batch.
+func checkinSQL(e db.Engine, n int) string {
+	return multiInsert(e, `INSERT INTO checkins (place, at, person) VALUES `, ` ON CONFLICT DO NOTHING`, 3, n)
+}
+
+func verificationSQL(e db.Engine, n int) string {
+	return multiInsert(e, `INSERT INTO verifications (at, place, person, key_id, valid, reason, color, kind) VALUES `, ``, 8, n)
+}

@@ -1,0 +1,288 @@
+package tracing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+)
+
+// Task kinds and statuses.
+const (
+	TaskCompanion = "companion"
+
+	TaskOpen     = "open"
+	TaskAssigned = "assigned"
+	TaskVisited  = "visited"
+)
+
+// Task is a follow-up visit (上门排查) for the grid worker of a person's
+// residential region: a companion found by a tracing run.
+type Task struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Status     string     `json:"status"`
+	Person     Ref        `json:"person"`
+	Region     string     `json:"region"`
+	RunID      string     `json:"run_id"`
+	Case       *Ref       `json:"case,omitempty"`
+	ExposureAt time.Time  `json:"exposure_at"`
+	OperatorID string     `json:"operator_id,omitempty"`
+	Note       string     `json:"note,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	VisitedAt  *time.Time `json:"visited_at,omitempty"`
+	VisitedBy  string     `json:"visited_by,omitempty"`
+	num        int64
+	personNum  int64
+	caseNum    int64
+}
+
+var errTaskNotFound = apierr.NotFound("task_not_found", "no such task")
+
+const taskCols = `id, kind, status, person_num, region_code, run_id, case_num, exposure_at, COALESCE(operator_id, ''), note,
+	created_at, assigned_at, visited_at, COALESCE(visited_by, '')`
+
+func (s *Service) scanTask(row interface{ Scan(...any) error }) (*Task, error) {
+	var t Task
+	var id, exposure, created int64
+	var assigned, visited sql.NullInt64
+	if err := row.Scan(&id, &t.Kind, &t.Status, &t.personNum, &t.Region, &t.RunID, &t.caseNum, &exposure, &t.OperatorID,
+		&t.Note, &created, &assigned, &visited, &t.VisitedBy); err != nil {
+		return nil, err
+	}
+	loc := s.cfg.Location
+	t.ID, t.num = strconv.FormatInt(id, 10), id
+	t.ExposureAt, t.CreatedAt = db.Time(exposure).In(loc), db.Time(created).In(loc)
+	if assigned.Valid {
+		a := db.Time(assigned.Int64).In(loc)
+		t.AssignedAt = &a
+	}
+	if visited.Valid {
+		v := db.Time(visited.Int64).In(loc)
+		t.VisitedAt = &v
+	}
+	return &t, nil
+}
+
+func (s *Service) describe(ctx context.Context, rv *resolver, t *Task) error {
+	var err error
+	if t.Person, err = rv.person(ctx, t.personNum); err != nil {
+		return err
+	}
+	if t.caseNum != 0 {
+		c, err := rv.person(ctx, t.caseNum)
+		if err != nil {
+			return err
+		}
+		t.Case = &c
+	}
+	return nil
+}
+
+// TaskFilter narrows the task list.
+type TaskFilter struct {
+	Status     string // open, assigned, visited; "" for all
+	Region     string // a region inside the operator's scope
+	OperatorID string // tasks assigned to this operator
+	After      string // id of the last task of the previous page
+	Limit      int
+}
+
+// taskNum reads a task id; anything else is an unknown task.
+func taskNum(id string) (int64, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil && n > 0
+}
+
+// Tasks lists the tasks of the operator's scope, oldest first (by id). The list
+// shows persons (masked), so it is audited.
+func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) ([]*Task, error) {
+	if !by.Can(auth.TaskWrite) {
+		return nil, apierr.Forbidden("forbidden", "your role may not handle follow-up tasks")
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	lo, hi := by.Bounds()
+	if f.Region != "" {
+		if !by.InScope(f.Region) {
+			return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", f.Region, by.Region)
+		}
+		lo, hi = auth.Bounds(f.Region)
+	}
+	switch f.Status {
+	case "", TaskOpen, TaskAssigned, TaskVisited:
+	default:
+		return nil, apierr.BadRequest("status_invalid", "status must be open, assigned or visited")
+	}
+	after := int64(0)
+	if f.After != "" {
+		var ok bool
+		if after, ok = taskNum(f.After); !ok {
+			return nil, apierr.BadRequest("after_invalid", "after must be the id of a task")
+		}
+	}
+	q := `SELECT ` + taskCols + ` FROM followup_tasks WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
+		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4) AND id > $5 ORDER BY id LIMIT $6`
+	args := []any{lo, hi, f.Status, f.OperatorID, after, f.Limit}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: list tasks: %w", err)
+	}
+	var out []*Task
+	for rows.Next() {
+		t, err := s.scanTask(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("tracing: list tasks: %w", err)
+		}
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tracing: list tasks: %w", err)
+	}
+	rv := s.resolver()
+	for _, t := range out {
+		if err := s.describe(ctx, rv, t); err != nil {
+			return nil, err
+		}
+	}
+	if len(out) > 0 {
+		err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "task.list",
+			Subject: "tasks", Region: by.Region, Detail: map[string]any{"rows": len(out), "status": f.Status}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) task(ctx context.Context, q db.Querier, by *auth.Principal, id string) (*Task, error) {
+	num, ok := taskNum(id)
+	if !ok {
+		return nil, errTaskNotFound
+	}
+	t, err := s.scanTask(q.QueryRowContext(ctx, `SELECT `+taskCols+` FROM followup_tasks WHERE id = $1`, num))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !by.InScope(t.Region) {
+		return nil, errTaskNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tracing: task: %w", err)
+	}
+	return t, nil
+}
+
+// Assign gives a task to an operator whose region covers the person's home
+// (the grid worker) and who may handle tasks.
+func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID string) (*Task, error) {
+	if !by.Can(auth.TaskWrite) {
+		return nil, apierr.Forbidden("forbidden", "your role may not handle follow-up tasks")
+	}
+	if operatorID == "" {
+		return nil, apierr.BadRequest("operator_id_missing", "operator_id is required")
+	}
+	t, err := s.task(ctx, s.db, by, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.Status == TaskVisited {
+		return nil, apierr.Conflict("task_visited", "this task was already visited")
+	}
+	ops, err := s.operators.Operators(ctx, by)
+	if err != nil {
+		return nil, err
+	}
+	var op *auth.OperatorInfo
+	for i := range ops {
+		if ops[i].ID == operatorID {
+			op = &ops[i]
+		}
+	}
+	switch {
+	case op == nil:
+		return nil, apierr.NotFound("operator_not_found", "no operator %q in your scope", operatorID)
+	case op.Disabled:
+		return nil, apierr.Unprocessable("operator_disabled", "operator %s is disabled", op.Username)
+	case !strings.HasPrefix(t.Region, op.Region):
+		return nil, apierr.Unprocessable("operator_out_of_region",
+			"operator %s works in %s, which does not cover the person's region %s", op.Username, op.Region, t.Region)
+	case !op.Role.Can(auth.TaskWrite):
+		return nil, apierr.Unprocessable("operator_cannot_visit", "operator %s's role (%s) may not handle tasks", op.Username, op.Role)
+	}
+	now := s.now()
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE followup_tasks SET status = $1, operator_id = $2, assigned_at = $3, assigned_by = $4
+			WHERE id = $5 AND status <> $6`, TaskAssigned, op.ID, now.UnixMilli(), by.Actor(), t.num, TaskVisited)
+		if err != nil {
+			return fmt.Errorf("tracing: assign task: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apierr.Conflict("task_visited", "this task was already visited")
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: by.Actor(), Action: "task.assign",
+			Subject: "task:" + t.ID, Region: t.Region, Detail: map[string]any{"operator": op.ID}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.reload(ctx, by, t.ID)
+}
+
+// Visited closes a task with the visit's note.
+func (s *Service) Visited(ctx context.Context, by *auth.Principal, id, note string) (*Task, error) {
+	if !by.Can(auth.TaskWrite) {
+		return nil, apierr.Forbidden("forbidden", "your role may not handle follow-up tasks")
+	}
+	note = strings.TrimSpace(note)
+	if note == "" {
+		return nil, apierr.BadRequest("note_missing", "say what the visit found in note")
+	}
+	if utf8.RuneCountInString(note) > 1000 {
+		return nil, apierr.BadRequest("note_too_long", "note must be at most 1000 characters")
+	}
+	t, err := s.task(ctx, s.db, by, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.Status == TaskVisited {
+		return nil, apierr.Conflict("task_visited", "this task was already visited")
+	}
+	now := s.now()
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE followup_tasks SET status = $1, note = $2, visited_at = $3, visited_by = $4
+			WHERE id = $5 AND status <> $1`, TaskVisited, note, now.UnixMilli(), by.Actor(), t.num)
+		if err != nil {
+			return fmt.Errorf("tracing: close task: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apierr.Conflict("task_visited", "this task was already visited")
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: by.Actor(), Action: "task.visited",
+			Subject: "task:" + t.ID, Region: t.Region})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.reload(ctx, by, t.ID)
+}
+
+func (s *Service) reload(ctx context.Context, by *auth.Principal, id string) (*Task, error) {
+	t, err := s.task(ctx, s.db, by, id)
+	if err != nil {
+		return nil, err
+	}
+	return t, s.describe(ctx, s.resolver(), t)
+}

@@ -1,0 +1,272 @@
+// Package tracing runs contact tracing over presence: given case persons
+// (or a venue and a time window) it walks their check-ins and verifications
+// in the lookback, finds everyone at the same place within the overlap
+// window, records a contact.companion fact for each through the status
+// engine, keeps a report operators can read and export, and opens a
+// follow-up task for the grid worker of each companion's home region.
+//
+// Runs are queued in the database and executed in the background by
+// whichever node claims them; a lease lets another node finish a run whose
+// node died. Re-running finds the same encounters and, the facts being keyed
+// by their evidence, records nothing twice.
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
+	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/ids"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+// Facts records facts through the status engine.
+type Facts interface {
+	Record(ctx context.Context, facts ...status.NewFact) (int, error)
+}
+
+// Presence reads check-ins and verifications (the checkin service).
+type Presence interface {
+	Encounters(ctx context.Context, person, from, to, window int64, fn func(checkin.Encounter)) error
+	Visitors(ctx context.Context, place, from, to int64, fn func(checkin.Presence)) error
+	VenuePlace(ctx context.Context, venueID string) (int64, error)
+	Place(ctx context.Context, num int64) (checkin.Place, error)
+}
+
+// Persons finds persons (the person service).
+type Persons interface {
+	Get(ctx context.Context, num int64) (*person.Person, error)
+	GetByID(ctx context.Context, id string) (*person.Person, error)
+}
+
+// Venues finds venues (the venue service).
+type Venues interface {
+	Get(ctx context.Context, by *auth.Principal, id string) (*venue.Venue, error)
+}
+
+// Checkpoints lists checkpoints (the checkpoint service), for their names.
+type Checkpoints interface {
+	List(ctx context.Context, by *auth.Principal) (*checkpoint.Table, error)
+}
+
+// Operators lists the operators in a scope (the auth service), to check
+// whom a task is assigned to.
+type Operators interface {
+	Operators(ctx context.Context, by *auth.Principal) ([]auth.OperatorInfo, error)
+}
+
+// CheckpointKind is the window key for checkpoints in Config.Windows.
+const CheckpointKind = "checkpoint"
+
+// Defaults of DESIGN.md.
+const (
+	DefaultLookback = 14 * 24 * time.Hour
+	DefaultWindow   = 30 * time.Minute
+)
+
+// Config tunes tracing. Zero values take the defaults.
+type Config struct {
+	Lookback time.Duration // default 14 days
+	// Window is the overlap window: two people at the same place count as
+	// companions when their check-ins are at most this far apart (default
+	// 30 minutes). A check-in records an arrival, not a stay, so each is
+	// taken to stand for a stay of one window; the overlap reported is how
+	// long two such stays coincide.
+	Window time.Duration
+	// Windows overrides Window per venue kind (venue.Kinds, and
+	// "checkpoint" for verifications at checkpoints).
+	Windows map[string]time.Duration
+	// MaxLookback bounds a run's lookback (the retention period: older
+	// presence is gone). Default 28 days.
+	MaxLookback time.Duration
+	MaxCases    int           // per run, default 10,000
+	Poll        time.Duration // how often an idle worker looks for queued runs, default 2 s
+	Lease       time.Duration // how long a claimed run is reserved without progress, default 2 min
+	Location    *time.Location
+	Node        string // this node's name in tracing_runs.node (default a random id)
+	Log         *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Lookback <= 0 {
+		c.Lookback = DefaultLookback
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultWindow
+	}
+	if c.MaxLookback <= 0 {
+		c.MaxLookback = checkin.DefaultRetention
+	}
+	if c.MaxCases <= 0 {
+		c.MaxCases = 10000
+	}
+	if c.Poll <= 0 {
+		c.Poll = 2 * time.Second
+	}
+	if c.Lease <= 0 {
+		c.Lease = 2 * time.Minute
+	}
+	if c.Location == nil {
+		c.Location = time.FixedZone("CST", 8*3600)
+	}
+	if c.Node == "" {
+		c.Node = ids.New()
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// ValidateWindows checks per-kind windows: known kinds, 1 minute to 1 day.
+func ValidateWindows(w map[string]time.Duration) error {
+	for k, d := range w {
+		if k != CheckpointKind && !slices.Contains(venue.Kinds, k) {
+			return fmt.Errorf("tracing: window for unknown venue kind %q (want one of %v or %q)", k, venue.Kinds, CheckpointKind)
+		}
+		if d < time.Minute || d > 24*time.Hour {
+			return fmt.Errorf("tracing: window for %s is %v; it must be from 1m to 24h", k, d)
+		}
+	}
+	return nil
+}
+
+// ParseWindows reads "restaurant=60m,transport=15m" (the --tracing-windows flag).
+func ParseWindows(s string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("tracing: %q is not KIND=DURATION", part)
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("tracing: window for %s: %w", k, err)
+		}
+		out[strings.TrimSpace(k)] = d
+	}
+	return out, ValidateWindows(out)
+}
+
+// Service queues, runs and reports tracing runs and their follow-up tasks.
+type Service struct {
+	db          *db.DB
+	presence    Presence
+	persons     Persons
+	venues      Venues
+	checkpoints Checkpoints
+	operators   Operators
+	facts       Facts
+	cfg         Config
+	now         func() time.Time
+
+	wake   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns the service; Start runs its worker.
+func New(d *db.DB, presence Presence, persons Persons, venues Venues, checkpoints Checkpoints, operators Operators,
+	facts Facts, cfg Config) (*Service, error) {
+	cfg.defaults()
+	if err := ValidateWindows(cfg.Windows); err != nil {
+		return nil, err
+	}
+	if facts == nil {
+		return nil, errors.New("tracing: a status engine is needed to record the companions' facts")
+	}
+	return &Service{db: d, presence: presence, persons: persons, venues: venues, checkpoints: checkpoints,
+		operators: operators, facts: facts, cfg: cfg, now: time.Now, wake: make(chan struct{}, 1)}, nil
+}
+
+// SetClock replaces the clock, for tests.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Start runs the worker that executes queued runs, until Close.
+func (s *Service) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			ran, err := s.RunNext(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.cfg.Log.Error("tracing run failed", "err", err)
+			}
+			if ran {
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-time.After(s.cfg.Poll):
+			}
+		}
+	}()
+}
+
+// Close stops the worker. A run it was executing goes back to the queue,
+// to be resumed by the next node that looks.
+func (s *Service) Close() {
+	if s.cancel != nil {
+		s.cancel()
+		s.wg.Wait()
+	}
+}
+
+// windowOf returns the overlap window of a place in ms: the run's own
+// window if it set one, else the configured one for the venue's kind.
+func windowOf(p *params, kind string) int64 {
+	if p.Window > 0 {
+		return p.Window
+	}
+	if w, ok := p.Windows[kind]; ok {
+		return w
+	}
+	return p.DefaultWindow
+}
+
+// maxWindow is the widest window a run may use, for the presence query.
+func maxWindow(p *params) int64 {
+	if p.Window > 0 {
+		return p.Window
+	}
+	w := p.DefaultWindow
+	for _, d := range p.Windows {
+		w = max(w, d)
+	}
+	return w
+}
+
+func (s *Service) windowsMs() map[string]int64 {
+	out := map[string]int64{}
+	keys := make([]string, 0, len(s.cfg.Windows))
+	for k := range s.cfg.Windows {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out[k] = s.cfg.Windows[k].Milliseconds()
+	}
+	return out
+}
+
+var errRunNotFound = apierr.NotFound("tracing_run_not_found", "no such tracing run")

@@ -1,0 +1,185 @@
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/checkin"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+// pair of people who met: a case and a companion, 10 minutes apart at a
+// restaurant an hour ago. It returns the case's public id.
+func (st *stack) pair(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	v, err := st.venues.Create(ctx, st.admin, venue.Input{Name: "饭店", Kind: "restaurant", Region: "341881001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	place, err := st.checkins.PlaceOf(ctx, checkin.PlaceVenue, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nums []int64
+	var caseID string
+	for i := range 2 {
+		first17 := fmt.Sprintf("34188119800101%03d", 700+i)
+		c, _ := idnum.ResidentCheckChar(first17)
+		p, err := st.persons.Create(ctx, st.admin, person.Input{Name: "测试人", IDType: "resident_id", IDNumber: first17 + string(c), Region: "341881001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nums = append(nums, p.Num)
+		if i == 0 {
+			caseID = p.ID
+		}
+	}
+	at := time.Now().Add(-time.Hour).UnixMilli()
+	if err := st.checkins.EnsureDays(ctx, time.UnixMilli(at), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.checkins.Import(ctx, []checkin.ImportRow{{Place: place, At: at, Person: nums[0]}, {Place: place, At: at + 600000, Person: nums[1]}}); err != nil {
+		t.Fatal(err)
+	}
+	return caseID
+}
+
+func runStatus(t *testing.T, d *db.DB, id string) (status, node string) {
+	t.Helper()
+	var n *string
+	if err := d.QueryRowContext(context.Background(), `SELECT status, node FROM tracing_runs WHERE id = $1`, id).Scan(&status, &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != nil {
+		node = *n
+	}
+	return
+}
+
+func TestAnotherNodeResumesARunWhoseNodeDied(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		st := newStack(t, d)
+		caseID := st.pair(t)
+		ctx := context.Background()
+		a := st.tracer(t, Config{Node: "a", Lease: time.Minute})
+		b := st.tracer(t, Config{Node: "b", Lease: time.Minute})
+		run, err := a.Submit(ctx, st.admin, Request{PersonIDs: []string{caseID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Node a claims the run and dies before finishing it.
+		if id, err := a.claim(ctx); err != nil || id != run.ID {
+			t.Fatalf("claim: %q %v", id, err)
+		}
+		if ran, err := b.RunNext(ctx); ran || err != nil {
+			t.Fatalf("node b took a run under a live lease: %v %v", ran, err)
+		}
+		b.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
+		if ran, err := b.RunNext(ctx); !ran || err != nil {
+			t.Fatalf("node b did not resume the run: %v %v", ran, err)
+		}
+		if s, node := runStatus(t, d, run.ID); s != StatusDone || node != "b" {
+			t.Fatalf("after node b: %s on %s", s, node)
+		}
+		// Node a coming back to life cannot overwrite it.
+		if err := a.execute(ctx, run.ID); !errors.Is(err, errLeaseLost) {
+			t.Fatalf("the old node went on: %v", err)
+		}
+		if s, _ := runStatus(t, d, run.ID); s != StatusDone {
+			t.Fatalf("status after the old node: %s", s)
+		}
+		got, err := b.Get(ctx, st.admin, run.ID, 0, 10)
+		if err != nil || got.Companions != 1 || got.Facts != 1 || len(got.Report) != 1 {
+			t.Fatalf("resumed run: %+v %v", got, err)
+		}
+	})
+}
+
+func TestCloseHandsTheRunBack(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		st := newStack(t, d)
+		caseID := st.pair(t)
+		ctx := context.Background()
+		st.facts.block = make(chan struct{})
+		st.facts.entered = make(chan struct{}, 1)
+		a := st.tracer(t, Config{Node: "a", Poll: 10 * time.Millisecond})
+		a.Start()
+		run, err := a.Submit(ctx, st.admin, Request{PersonIDs: []string{caseID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-st.facts.entered:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the run never reached the facts")
+		}
+		a.Close()
+		if s, node := runStatus(t, d, run.ID); s != StatusQueued || node != "" {
+			t.Fatalf("after Close the run is %s on %q, want queued for anyone", s, node)
+		}
+		st.facts.block = nil
+		b := st.tracer(t, Config{Node: "b"})
+		if ran, err := b.RunNext(ctx); !ran || err != nil {
+			t.Fatalf("node b: %v %v", ran, err)
+		}
+		if got, _ := b.Get(ctx, st.admin, run.ID, 0, 0); got.Status != StatusDone || got.Facts != 1 {
+			t.Fatalf("run after hand-back: %+v", got)
+		}
+	})
+}
+
+func TestRunFailsWithAReason(t *testing.T) {
+	d := dbtest.NewSQLite(t)
+	st := newStack(t, d)
+	caseID := st.pair(t)
+	ctx := context.Background()
+	tr, err := New(d, st.checkins, st.persons, st.venues, st.cps, st.auth, refusingFacts{}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := tr.Submit(ctx, st.admin, Request{PersonIDs: []string{caseID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran, err := tr.RunNext(ctx); !ran || err == nil {
+		t.Fatalf("run: %v %v", ran, err)
+	}
+	got, _ := tr.Get(ctx, st.admin, run.ID, 0, 10)
+	if got.Status != StatusFailed || !strings.Contains(got.Error, "refused") || got.FinishedAt == nil || len(got.Report) != 1 {
+		t.Fatalf("failed run: %+v", got)
+	}
+}
+
+type refusingFacts struct{}
+
+var errRefused = apierr.Unprocessable("facts_refused", "the status engine refused the facts")
+
+func (refusingFacts) Record(context.Context, ...status.NewFact) (int, error) {
+	return 0, errRefused
+}
+
+func TestParseWindows(t *testing.T) {
+	w, err := ParseWindows(" restaurant=60m, transport=15m,checkpoint=5m ,")
+	if err != nil || w["restaurant"] != time.Hour || w["transport"] != 15*time.Minute || w[CheckpointKind] != 5*time.Minute || len(w) != 3 {
+		t.Fatalf("%v %v", w, err)
+	}
+	for _, bad := range []string{"castle=30m", "restaurant", "restaurant=soon", "restaurant=30s", "restaurant=25h"} {
+		if _, err := ParseWindows(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if w, err := ParseWindows(""); err != nil || len(w) != 0 {
+		t.Fatalf("empty: %v %v", w, err)
+	}
+}
