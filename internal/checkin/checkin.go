@@ -36,8 +36,9 @@ type Colours interface {
 
 // Config tunes the service. Zero values take the defaults.
 type Config struct {
-	// Delay is how long the group commit waits for more requests after the
-	// first of a batch (default 2 ms).
+	// Delay is how long the group commit may wait for more requests after
+	// the first of a batch. Zero (the default): no timed wait, a batch is
+	// whatever queued while the previous one committed (docs/PERFORMANCE.md).
 	Delay time.Duration
 	// MaxBatch caps the rows of one transaction (default 2000).
 	MaxBatch int
@@ -58,8 +59,8 @@ type Config struct {
 const DefaultRetention = 28 * 24 * time.Hour
 
 func (c *Config) defaults(e db.Engine) {
-	if c.Delay <= 0 {
-		c.Delay = 2 * time.Millisecond
+	if c.Delay < 0 {
+		c.Delay = 0
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 2000

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,9 +48,10 @@ func (p *pending) size() int {
 var errClosed = errors.New("checkin: the writer is shut down")
 
 // writer is the group commit: requests queue on a channel; a writer
-// goroutine takes the first, keeps collecting for up to delay (until the
-// batch is full, or requests stop coming for a moment), commits the whole
-// batch in one transaction and only then answers every request in it. One fsync (or WAL append) is shared by the
+// goroutine takes the first, collects what else is queued (and, with a
+// delay, what comes for up to delay, until the batch is full or requests
+// stop coming for a moment), commits the whole batch in one transaction and
+// only then answers every request in it. One fsync (or WAL append) is shared by the
 // batch, which is where the throughput comes from; nobody is answered before
 // their rows are durable, which is where the guarantee comes from.
 type writer struct {
@@ -118,6 +120,14 @@ func (w *writer) close() {
 // waiting out the rest of the delay would only add latency.
 const gap = 300 * time.Microsecond
 
+// Without a delay, a batch is what queued while the writer was committing
+// the previous one, plus what arrives while it yields, at most yieldRounds
+// times and for at most yieldFor, to the request handlers that are running.
+const (
+	yieldRounds = 8
+	yieldFor    = time.Millisecond
+)
+
 func (w *writer) loop() {
 	defer w.wg.Done()
 	batch := make([]*pending, 0, 64)
@@ -127,31 +137,75 @@ func (w *writer) loop() {
 			return
 		}
 		batch = append(batch[:0], first)
-		n := first.size()
-		deadline := time.Now().Add(w.delay)
-		idle := time.NewTimer(min(gap, w.delay))
-		open := true
-	collect:
-		for n < w.maxBatch {
-			select {
-			case p, ok := <-w.in:
-				if !ok {
-					open = false
-					break collect
-				}
-				batch = append(batch, p)
-				n += p.size()
-				idle.Reset(min(gap, time.Until(deadline)))
-			case <-idle.C:
-				break collect
-			}
+		var open bool
+		if w.delay > 0 {
+			batch, open = w.collectFor(batch)
+		} else {
+			batch, open = w.collectRunning(batch)
 		}
-		idle.Stop()
 		w.commit(batch)
 		if !open {
 			return
 		}
 	}
+}
+
+// collectFor adds requests to batch until it is full, the delay has passed
+// since the first, or none has arrived for the gap. open is false once the
+// queue is closed.
+func (w *writer) collectFor(batch []*pending) (_ []*pending, open bool) {
+	n := batch[0].size()
+	deadline := time.Now().Add(w.delay)
+	idle := time.NewTimer(min(gap, w.delay))
+	defer idle.Stop()
+	for n < w.maxBatch {
+		select {
+		case p, ok := <-w.in:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, p)
+			n += p.size()
+			idle.Reset(min(gap, time.Until(deadline)))
+		case <-idle.C:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// collectRunning adds what is queued, then yields the processor to the
+// goroutines that are ready to run (request handlers about to submit) and
+// takes what they queued, until a round brings nothing. No timer: on an
+// idle server a request commits at once; under load the batch holds every
+// request that reached the writer during the previous commit. With many
+// clients on a busy machine a timed wait mostly waits for the clients'
+// next requests, which cannot come before these are answered.
+func (w *writer) collectRunning(batch []*pending) (_ []*pending, open bool) {
+	n := batch[0].size()
+	start := time.Now()
+	for round := 0; n < w.maxBatch; round++ {
+		got := 0
+	drain:
+		for n < w.maxBatch {
+			select {
+			case p, ok := <-w.in:
+				if !ok {
+					return batch, false
+				}
+				batch = append(batch, p)
+				n += p.size()
+				got++
+			default:
+				break drain
+			}
+		}
+		if (got == 0 && round > 0) || round == yieldRounds || time.Since(start) > yieldFor {
+			break
+		}
+		runtime.Gosched()
+	}
+	return batch, true
 }
 
 // commit writes the batch in one transaction. If that fails, each request

@@ -76,8 +76,9 @@ type Config struct {
 
 	// Retention is how long check-ins and verifications are kept (default 28 days).
 	Retention time.Duration
-	// GroupCommitDelay is how long a check-in waits for others to share its
-	// transaction (default 2 ms).
+	// GroupCommitDelay is how long a check-in may wait for others to share
+	// its transaction (default 0: a batch is what queued while the previous
+	// one committed).
 	GroupCommitDelay time.Duration
 	// Tracing defaults: lookback (14 days) and overlap window (30 minutes),
 	// and windows per venue kind.
