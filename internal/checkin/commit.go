@@ -2,6 +2,7 @@ package checkin
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -60,6 +61,9 @@ type writer struct {
 	maxBatch int
 	in       chan *pending
 
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared multi-row INSERTs (SQLite), by text
+
 	mu     sync.RWMutex // guards closed against sends racing the close of in
 	closed bool
 	wg     sync.WaitGroup
@@ -113,6 +117,7 @@ func (w *writer) close() {
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
+	w.closeStatements()
 }
 
 // gap ends the collection of a batch early: once no request has arrived
@@ -213,7 +218,7 @@ func (w *writer) collectRunning(batch []*pending) (_ []*pending, open bool) {
 // the others of its batch.
 func (w *writer) commit(batch []*pending) {
 	ctx := context.Background()
-	err := w.db.InTx(ctx, func(tx db.Tx) error { return insert(ctx, w.db.Engine(), tx, batch) })
+	err := w.write(ctx, batch)
 	if err == nil || len(batch) == 1 {
 		if err == nil {
 			w.batches.Add(1)
@@ -225,12 +230,52 @@ func (w *writer) commit(batch []*pending) {
 		return
 	}
 	for _, p := range batch {
-		one := []*pending{p}
-		p.done <- w.db.InTx(ctx, func(tx db.Tx) error { return insert(ctx, w.db.Engine(), tx, one) })
+		p.done <- w.write(ctx, []*pending{p})
 	}
 }
 
+// statement is one multi-row INSERT of a batch.
+type statement struct {
+	query string
+	args  []any
+	what  string // for errors: "4 check-ins"
+}
+
+// write commits the batch's rows in one transaction.
+func (w *writer) write(ctx context.Context, batch []*pending) error {
+	stmts := plan(w.db.Engine(), batch)
+	// Prepared before the transaction: SQLite's single connection is the
+	// transaction's while it runs.
+	prepared := w.prepared(ctx, stmts)
+	return w.db.InTx(ctx, func(tx db.Tx) error { return execAll(ctx, tx, stmts, prepared) })
+}
+
+// insert writes the batch's rows in tx, without prepared statements.
 func insert(ctx context.Context, e db.Engine, tx db.Tx, batch []*pending) error {
+	stmts := plan(e, batch)
+	return execAll(ctx, tx, stmts, make([]*sql.Stmt, len(stmts)))
+}
+
+// execAll runs stmts in tx, each through its prepared statement if it has
+// one.
+func execAll(ctx context.Context, tx db.Tx, stmts []statement, prepared []*sql.Stmt) error {
+	for i, st := range stmts {
+		var err error
+		if prepared[i] != nil {
+			_, err = tx.StmtContext(ctx, prepared[i]).ExecContext(ctx, st.args...)
+		} else {
+			_, err = tx.ExecContext(ctx, st.query, st.args...)
+		}
+		if err != nil {
+			return fmt.Errorf("checkin: insert %s: %w", st.what, err)
+		}
+	}
+	return nil
+}
+
+// plan splits the batch's rows into multi-row INSERTs of the sizes chunk
+// allows.
+func plan(e db.Engine, batch []*pending) []statement {
 	var rows []row
 	var vers []verRow
 	for _, p := range batch {
@@ -239,36 +284,79 @@ func insert(ctx context.Context, e db.Engine, tx db.Tx, batch []*pending) error 
 			vers = append(vers, *p.verif)
 		}
 	}
+	var out []statement
 	for len(rows) > 0 {
-		n := chunk(len(rows))
+		n := chunk(e, len(rows))
 		args := make([]any, 0, 3*n)
 		for _, r := range rows[:n] {
 			args = append(args, r.place, r.at, r.person)
 		}
-		if _, err := tx.ExecContext(ctx, checkinSQL(e, n), args...); err != nil {
-			return fmt.Errorf("checkin: insert %d check-ins: %w", n, err)
-		}
+		out = append(out, statement{checkinSQL(e, n), args, fmt.Sprintf("%d check-ins", n)})
 		rows = rows[n:]
 	}
 	for len(vers) > 0 {
-		n := min(chunk(len(vers)), 64)
+		n := min(chunk(e, len(vers)), 64)
 		args := make([]any, 0, 8*n)
 		for _, v := range vers[:n] {
 			args = append(args, v.at, v.place, v.person, v.keyID, v.valid, v.reason, v.color, v.kind)
 		}
-		if _, err := tx.ExecContext(ctx, verificationSQL(e, n), args...); err != nil {
-			return fmt.Errorf("checkin: insert %d verifications: %w", n, err)
-		}
+		out = append(out, statement{verificationSQL(e, n), args, fmt.Sprintf("%d verifications", n)})
 		vers = vers[n:]
 	}
-	return nil
+	return out
 }
 
-// chunk picks the largest of a few fixed statement sizes that fits, so both
-// engines see a handful of distinct statements (pgx caches them per
-// connection) rather than one per batch size.
-func chunk(n int) int {
-	for _, c := range [...]int{256, 64, 16, 4} {
+// prepared returns the writer's prepared statement for each of stmts on
+// SQLite, preparing those it has not met yet, or nils: parsing a multi-row
+// INSERT cost a quarter of the writer's time under load, and SQLite's
+// driver keeps no statement cache. (pgx caches statements itself.) A
+// statement that fails to prepare is executed unprepared.
+func (w *writer) prepared(ctx context.Context, stmts []statement) []*sql.Stmt {
+	out := make([]*sql.Stmt, len(stmts))
+	if w.db.Engine() != db.SQLite {
+		return out
+	}
+	w.stmtMu.Lock()
+	defer w.stmtMu.Unlock()
+	if w.stmts == nil {
+		w.stmts = map[string]*sql.Stmt{}
+	}
+	for i, st := range stmts {
+		p, ok := w.stmts[st.query]
+		if !ok {
+			var err error
+			if p, err = w.db.Writer().PrepareContext(ctx, st.query); err != nil {
+				continue
+			}
+			w.stmts[st.query] = p
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// closeStatements releases the prepared statements once the writers have
+// stopped.
+func (w *writer) closeStatements() {
+	w.stmtMu.Lock()
+	defer w.stmtMu.Unlock()
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	w.stmts = nil
+}
+
+// chunk picks the largest of a few fixed statement sizes that fits, so
+// both engines see a handful of distinct statements (pgx caches them per
+// connection, the writer prepares them on SQLite) rather than one per batch
+// size. On SQLite, where they are prepared once, powers of two make any
+// batch a few statements (7 rows: 4+2+1, not 4+1+1+1).
+func chunk(e db.Engine, n int) int {
+	sizes := []int{256, 64, 16, 4}
+	if e == db.SQLite {
+		sizes = []int{256, 128, 64, 32, 16, 8, 4, 2}
+	}
+	for _, c := range sizes {
 		if n >= c {
 			return c
 		}
