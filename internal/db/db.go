@@ -47,6 +47,10 @@ type DB struct {
 	w      *sql.DB
 	r      *sql.DB
 	dsn    string
+
+	ckpt     *sql.DB       // SQLite: the background checkpointer's connection
+	stopCkpt chan struct{} // closed by Close
+	ckptDone chan struct{} // closed when the checkpointer has stopped
 }
 
 // Open opens the database named by url: "sqlite:PATH" (or a plain path ending
@@ -77,7 +81,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// the OS page cache); only a power loss can drop the last commits.
 	base := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-65536)&_time_format=sqlite"
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	// The writer leaves checkpoints to a goroutine of their own (below), so
+	// that copying WAL pages into the database and syncing it does not
+	// stall every commit queued behind the writer; it checkpoints itself
+	// only if that goroutine falls 64 MiB behind.
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(16384)")
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite writer: %w", err)
 	}
@@ -99,7 +107,38 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		d.Close()
 		return nil, fmt.Errorf("db: ping sqlite %s: %w", path, err)
 	}
+	if d.ckpt, err = sql.Open("sqlite", base+"&_pragma=cache_size(-2048)"); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: open sqlite checkpointer: %w", err)
+	}
+	d.ckpt.SetMaxOpenConns(1)
+	d.stopCkpt, d.ckptDone = make(chan struct{}), make(chan struct{})
+	go d.checkpoints()
 	return d, nil
+}
+
+// checkpointEvery is how often the background checkpointer copies what
+// the WAL holds into the database file.
+const checkpointEvery = 200 * time.Millisecond
+
+// checkpoints runs PASSIVE checkpoints (which never wait for the writer or
+// for readers) until Close. SQLite's default, a checkpoint every 1,000
+// pages inside the commit that crosses the mark, made that commit and every
+// one queued behind it wait for the copy and the sync of the database file.
+func (d *DB) checkpoints() {
+	defer close(d.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stopCkpt:
+			return
+		case <-t.C:
+			// A failure is retried at the next tick; the writer's own
+			// checkpoint at 64 MiB bounds the WAL meanwhile.
+			d.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -140,6 +179,12 @@ func (d *DB) String() string { return Redact(d.dsn) }
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	if d.stopCkpt != nil {
+		close(d.stopCkpt)
+		<-d.ckptDone
+		d.ckpt.Close()
+		d.stopCkpt = nil
+	}
 	err := d.w.Close()
 	if d.r != d.w {
 		err = errors.Join(err, d.r.Close())
