@@ -242,6 +242,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				rep.Results = append(rep.Results, r)
 			}
 		}
+		if m.path.requests == 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: no request completed in the measured slices", path))
+		}
 		if m.path.exhausted {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: the clients ran out of codes before a slice ended; its rate is over the time they had work", path))
 		}

@@ -81,7 +81,8 @@ func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { retu
 // measure runs concurrency clients against src: warmup unmeasured, then a
 // window of length window. A request counts when it ends inside the
 // window; the rate is those requests over the window. Clients start no
-// request after the window. label, when set, names a request's path for a
+// request after the window; one that fails after it still counts as an
+// error. label, when set, names a request's path for a
 // per-path breakdown (the mixed phase).
 func measure(ctx context.Context, c *http.Client, concurrency int, warmup, window time.Duration, src source, label func(*request) string) *tally {
 	start := time.Now()
@@ -112,7 +113,16 @@ func measure(ctx context.Context, c *http.Client, concurrency int, warmup, windo
 				}
 				err := do(ctx, c, r, &buf)
 				ended := time.Now()
-				if ended.Before(t0) || !ended.Before(t1) {
+				if ended.Before(t0) {
+					continue
+				}
+				if !ended.Before(t1) {
+					// Too late for the rate, but a failure (a timeout of a
+					// server that stopped answering) still counts.
+					if err != nil {
+						mine.errors++
+						mine.sample(err.Error())
+					}
 					continue
 				}
 				lat := ended.Sub(began)
