@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,8 +17,10 @@ import (
 // maxBody bounds every JSON request body; uploads have their own limits.
 const maxBody = 1 << 20
 
-// decode reads exactly one JSON object into v, refusing unknown fields,
-// trailing data and bodies over maxBody, each with its own precise error.
+// decode reads exactly one JSON object into v, refusing anything but an
+// object (null included, which encoding/json would take for {}), unknown
+// fields, trailing data and bodies over maxBody, each with its own precise
+// error.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -26,7 +29,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 				Message: "send the body as application/json"}
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return jsonError(err)
+	}
+	return decodeBody(body, v)
+}
+
+func decodeBody(body []byte, v any) error {
+	body = bytes.TrimLeft(body, " \t\r\n")
+	if len(body) == 0 {
+		return jsonError(io.EOF)
+	}
+	if body[0] != '{' {
+		return errNotObject
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -50,7 +68,7 @@ func jsonError(err error) error {
 		return apierr.BadRequest("invalid_json", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return apierr.BadRequest("invalid_json", "the body must be a JSON object")
+			return errNotObject
 		}
 		return apierr.BadRequest("invalid_field", "field %q must be %s, not %s", typ.Field, jsonType(typ.Type.Kind().String()), typ.Value)
 	case errors.As(err, &big):

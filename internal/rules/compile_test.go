@@ -289,6 +289,8 @@ func TestParseSet(t *testing.T) {
 		{`{"rules":[{"id":"a","color":"purple","condition":"true"}]}`, "color_unknown"},
 		{`{"rules":[]} {}`, "rules_json"},
 		{`[1]`, "rules_json"},
+		{`null`, "rules_json"}, // encoding/json would take it for {}
+		{``, "rules_json"},
 		{`{"rules":[{"id":"a","color":"red","condition":"true","valid_from":"tomorrow"}]}`, "rules_json"},
 	}
 	for _, tt := range tests {
