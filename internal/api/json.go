@@ -19,8 +19,8 @@ const maxBody = 1 << 20
 
 // decode reads exactly one JSON object into v, refusing anything but an
 // object (null included, which encoding/json would take for {}), unknown
-// fields, trailing data and bodies over maxBody, each with its own precise
-// error.
+// fields, trailing data, the NUL character and bodies over maxBody, each
+// with its own precise error.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -52,7 +52,30 @@ func decodeBody(body []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apierr.BadRequest("invalid_json", "the body must hold exactly one JSON object")
 	}
+	if hasNUL(body) {
+		return apierr.BadRequest("nul_character", "text must not hold the NUL character (\\u0000)")
+	}
 	return nil
+}
+
+// hasNUL reports whether a JSON text holds the escape \u0000 (JSON cannot
+// hold a raw NUL). No field means it, and PostgreSQL cannot store it in text.
+func hasNUL(b []byte) bool {
+	for {
+		i := bytes.Index(b, []byte("u0000"))
+		if i < 0 {
+			return false
+		}
+		// An odd run of backslashes before the u makes it an escape.
+		n := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		b = b[i+5:]
+	}
 }
 
 func jsonError(err error) error {

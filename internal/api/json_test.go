@@ -26,6 +26,9 @@ func TestDecode(t *testing.T) {
 		{`{} {}`, "invalid_json", "exactly one"},
 		{`{"zz":1}`, "unknown_field", `"zz"`},
 		{`{"name":1}`, "invalid_field", `"name" must be a string`},
+		{`{"name":"a\u0000b"}`, "nul_character", ""},
+		{`{"name":"\\\u0000"}`, "nul_character", ""},
+		{`{"zz\u0000":1}`, "unknown_field", ""},
 	} {
 		var v body
 		err := decodeBody([]byte(tc.in), &v)
@@ -34,7 +37,7 @@ func TestDecode(t *testing.T) {
 			t.Errorf("%q: %v, want %s (%s)", tc.in, err, tc.code, tc.msg)
 		}
 	}
-	for _, in := range []string{`{}`, ` {"name":"x"} `} {
+	for _, in := range []string{`{}`, ` {"name":"x"} `, `{"name":"\\u0000 is how JSON writes NUL"}`} {
 		var v body
 		if err := decodeBody([]byte(in), &v); err != nil {
 			t.Errorf("%q: %v", in, err)
