@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
 )
@@ -93,7 +95,11 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return errNotObject
 		}
-		return apierr.BadRequest("invalid_field", "field %q must be %s, not %s", typ.Field, jsonType(typ.Type.Kind().String()), typ.Value)
+		want := jsonType(typ.Type.Kind().String())
+		if typ.Type == timeFieldType {
+			want = "an RFC 3339 time such as 2022-04-01T10:00:00+08:00"
+		}
+		return apierr.BadRequest("invalid_field", "field %q must be %s, not %s", typ.Field, want, typ.Value)
 	case errors.As(err, &big):
 		return &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 			Message: fmt.Sprintf("the body is over %d bytes", big.Limit)}
@@ -101,6 +107,31 @@ func jsonError(err error) error {
 		return apierr.BadRequest("unknown_field", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return apierr.BadRequest("invalid_json", "the body is not valid JSON for this request: %v", err)
+}
+
+// timeField is a time in a request body. A value that is not an RFC 3339
+// string is refused like any other wrong type: invalid_field, naming the
+// field (time.Time's own error names neither).
+type timeField struct{ time.Time }
+
+var timeFieldType = reflect.TypeFor[timeField]()
+
+func (t *timeField) UnmarshalJSON(b []byte) error {
+	if err := t.Time.UnmarshalJSON(b); err != nil {
+		what := "a number"
+		switch b[0] {
+		case '"':
+			what = string(b[:min(len(b), 40)])
+		case '{':
+			what = "an object"
+		case '[':
+			what = "an array"
+		case 't', 'f':
+			what = "true or false"
+		}
+		return &json.UnmarshalTypeError{Value: what, Type: timeFieldType}
+	}
+	return nil
 }
 
 func jsonType(kind string) string {

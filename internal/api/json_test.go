@@ -4,13 +4,16 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 func TestDecode(t *testing.T) {
 	type body struct {
-		Name string `json:"name"`
+		Name  string     `json:"name"`
+		At    timeField  `json:"at"`
+		Until *timeField `json:"until"`
 	}
 	for _, tc := range []struct {
 		in, code string
@@ -26,6 +29,9 @@ func TestDecode(t *testing.T) {
 		{`{} {}`, "invalid_json", "exactly one"},
 		{`{"zz":1}`, "unknown_field", `"zz"`},
 		{`{"name":1}`, "invalid_field", `"name" must be a string`},
+		{`{"at":"yesterday"}`, "invalid_field", `"at" must be an RFC 3339 time`},
+		{`{"at":123}`, "invalid_field", `"at" must be an RFC 3339 time such as 2022-04-01T10:00:00+08:00, not a number`},
+		{`{"until":{}}`, "invalid_field", `"until" must be an RFC 3339 time`},
 		{`{"name":"a\u0000b"}`, "nul_character", ""},
 		{`{"name":"\\\u0000"}`, "nul_character", ""},
 		{`{"zz\u0000":1}`, "unknown_field", ""},
@@ -42,5 +48,10 @@ func TestDecode(t *testing.T) {
 		if err := decodeBody([]byte(in), &v); err != nil {
 			t.Errorf("%q: %v", in, err)
 		}
+	}
+	var v body
+	if err := decodeBody([]byte(`{"at":"2022-04-01T10:00:00+08:00","until":"2022-04-02T10:00:00Z"}`), &v); err != nil ||
+		!v.At.Equal(time.Date(2022, 4, 1, 2, 0, 0, 0, time.UTC)) || v.Until == nil || v.Until.Hour() != 10 {
+		t.Errorf("times: %+v, %v", v, err)
 	}
 }

@@ -110,8 +110,8 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	var in struct {
 		PersonID string         `json:"person_id"`
 		Kind     string         `json:"kind"`
-		At       time.Time      `json:"at"`
-		Until    *time.Time     `json:"until"`
+		At       timeField      `json:"at"`
+		Until    *timeField     `json:"until"`
 		Attrs    map[string]any `json:"attrs"`
 		Source   string         `json:"source"`
 		Key      string         `json:"key"`
@@ -135,9 +135,9 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if !pr.InScope(p.Region) {
 		return apierr.NotFound("person_not_found", "no such person")
 	}
-	f := fact.Fact{Kind: in.Kind, At: in.At, Attrs: in.Attrs, Source: in.Source}
+	f := fact.Fact{Kind: in.Kind, At: in.At.Time, Attrs: in.Attrs, Source: in.Source}
 	if in.Until != nil {
-		f.Until = *in.Until
+		f.Until = in.Until.Time
 	}
 	n, err := s.Status.Record(r.Context(), status.NewFact{Person: p.Num, Fact: f, RecordedBy: pr.Actor(), Key: in.Key})
 	if err != nil {
@@ -424,14 +424,14 @@ func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, pr *auth.P
 	var in struct {
 		Decision string     `json:"decision"`
 		Note     string     `json:"note"`
-		Until    *time.Time `json:"until"`
+		Until    *timeField `json:"until"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	d := status.Decision{Decision: in.Decision, Note: in.Note}
 	if in.Until != nil {
-		d.Until = *in.Until
+		d.Until = in.Until.Time
 	}
 	a, err := s.Status.Decide(r.Context(), pr, r.PathValue("id"), d)
 	if err != nil {
