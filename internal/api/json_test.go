@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,27 @@ func TestDecode(t *testing.T) {
 	if err := decodeBody([]byte(`{"at":"2022-04-01T10:00:00+08:00","until":"2022-04-02T10:00:00Z"}`), &v); err != nil ||
 		!v.At.Equal(time.Date(2022, 4, 1, 2, 0, 0, 0, time.UTC)) || v.Until == nil || v.Until.Hour() != 10 {
 		t.Errorf("times: %+v, %v", v, err)
+	}
+}
+
+func TestCheckText(t *testing.T) {
+	for target, code := range map[string]string{
+		"/api/v1/sites/abc":                  "",
+		"/api/v1/sites/%E5%AE%81":            "",
+		"/api/v1/sites/%ff":                  "invalid_path",
+		"/api/v1/sites/a%00":                 "invalid_path",
+		"/api/v1/admin/audit?subject=x":      "",
+		"/api/v1/admin/audit?subject=%ff%fe": "invalid_parameter",
+		"/api/v1/admin/audit?subject=%00":    "invalid_parameter",
+		"/api/v1/admin/audit?%ff=1":          "invalid_parameter",
+	} {
+		got := ""
+		if err := checkText(httptest.NewRequest("GET", target, nil)); err != nil {
+			e, _ := apierr.As(err)
+			got = e.Code
+		}
+		if got != code {
+			t.Errorf("%s: %q, want %q", target, got, code)
+		}
 	}
 }
