@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,6 +184,10 @@ func TestOperators(t *testing.T) {
 		wantCode(t, err, "username_invalid")
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "short", Role: "viewer"})
 		wantCode(t, err, "password_too_short")
+		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: strings.Repeat("long enough pw", 20), Role: "viewer"})
+		wantCode(t, err, "password_too_long")
+		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "long enough pw", Role: "viewer", DisplayName: strings.Repeat("长", 65)})
+		wantCode(t, err, "display_name_too_long")
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "long enough pw", Role: "king"})
 		wantCode(t, err, "role_unknown")
 
