@@ -238,6 +238,7 @@ func TestVenuesAndCheckpoints(t *testing.T) {
 			t.Fatalf("checkpoint answer: %s", c.raw)
 		}
 		e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "未建", "built": false, "enabled": true}), 400, "enabled_not_built")
+		e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "负号", "seq": -1}), 400, "seq_invalid")
 		no := false
 		e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "未建", "built": no, "enabled": no}), 201, "")
 		table := e.want(e.do("GET", "/api/v1/admin/checkpoints", admin, nil), 200, "")
