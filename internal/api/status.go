@@ -408,7 +408,7 @@ func (s *Server) myAppeals(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 
 func (s *Server) appealQueue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), 100)
+	limit, err := limitParam(q, 100, 500)
 	if err != nil {
 		return err
 	}
