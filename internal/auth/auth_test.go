@@ -5,6 +5,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,4 +276,49 @@ func TestPasswordHash(t *testing.T) {
 	if _, err := auth.CheckPassword("$argon2id$garbage", "x"); err == nil {
 		t.Fatal("malformed hash accepted")
 	}
+}
+
+// The limits hold when the guesses and the requests come all at once: a
+// limit checked on a row read without a lock lets every concurrent request
+// through.
+func TestOneTimeCodeLimitsUnderConcurrency(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{OTPAttempts: 3, OTPPerDay: 2})
+		const phone = "13800000009"
+		const n = 40
+		count := func(fn func() error) map[string]int {
+			var mu sync.Mutex
+			codes := map[string]int{}
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					code := "ok"
+					if e, ok := apierr.As(fn()); ok {
+						code = e.Code
+					}
+					mu.Lock()
+					codes[code]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			return codes
+		}
+		sent := count(func() error { return f.svc.SendOTP(ctx, phone) })
+		if sent["ok"] != 1 {
+			t.Fatalf("%d concurrent requests for a code sent %d codes, want 1: %v", n, sent["ok"], sent)
+		}
+		right := f.lastCode(t, phone)
+		wrong := "000000"
+		if right == wrong {
+			wrong = "111111"
+		}
+		guesses := count(func() error { _, err := f.svc.Login(ctx, phone, wrong); return err })
+		if guesses["otp_wrong"] != 3 || guesses["otp_attempts"] != n-3 {
+			t.Fatalf("%d concurrent wrong guesses: %v, want 3 otp_wrong and the rest otp_attempts", n, guesses)
+		}
+		_, err := f.svc.Login(ctx, phone, right)
+		wantCode(t, err, "otp_attempts")
+	})
 }
