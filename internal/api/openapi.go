@@ -97,7 +97,7 @@ var docs = map[string]struct {
 	"POST /admin/rules/{version}/dry-run":                  {"Who in your scope would change from which colour to which under a version; a masked sample", "operator: rules.write"},
 	"POST /admin/rules/{version}/activate":                 {"Activate a version (audited); everyone is recomputed in the background", "operator: rules.activate"},
 	"GET /admin/stats":                                     {"Colour counts per town in scope", "operator: stats.read"},
-	"GET /admin/appeals":                                   {"The appeals queue in scope, oldest first; ?state=pending|granted|rejected, ?limit (at most 500)", "operator: appeal.decide"},
+	"GET /admin/appeals":                                   {"The appeals queue in scope, oldest first; ?state=pending|granted|rejected, ?limit (at most 500); audited", "operator: appeal.decide"},
 	"POST /admin/appeals/{id}/decision":                    {"Decide an appeal: {decision: granted|rejected, note, until?}", "operator: appeal.decide"},
 	"POST /me/declarations":                                {"Daily health declaration: {temperature?, symptoms?, exposure?, person_id?}", "resident"},
 	"GET /me/facts":                                        {"The resident's (or a dependent's, ?person_id=) records with their ids, newest first", "resident"},

@@ -414,6 +414,12 @@ func TestAppealsBothWays(t *testing.T) {
 		if len(queue) != 1 || queue[0].(map[string]any)["id"] != appeal["id"] {
 			t.Fatalf("queue: %v", queue)
 		}
+		// Reading the queue is reading persons: audited, with whom it showed.
+		entries := e.want(e.do("GET", "/api/v1/admin/audit?subject=appeals", e.admin(), nil), 200, "").body["entries"].([]any)
+		if len(entries) != 1 || entries[0].(map[string]any)["action"] != "appeal.list" ||
+			!strings.Contains(fmt.Sprint(entries[0].(map[string]any)["detail"]), appeal["person_id"].(string)) {
+			t.Fatalf("audit of the queue: %v", entries)
+		}
 		id := appeal["id"].(string)
 		e.want(e.do("POST", "/api/v1/admin/appeals/"+id+"/decision", gangkou, map[string]any{"decision": "granted"}), 404, "appeal_not_found")
 		e.want(e.do("POST", "/api/v1/admin/appeals/"+id+"/decision", xijin, map[string]any{"decision": "maybe"}), 400, "decision_invalid")
