@@ -63,7 +63,7 @@ var docs = map[string]struct {
 	"GET /admin/care-codes/{id}/qr.png":                    {"Print a valid care code again (?size=100..2000); audited", "operator: person.write"},
 	"POST /admin/care-codes/{id}/revoke":                   {"Revoke a care code (idempotent); audited", "operator: person.write"},
 	"POST /verify":                                         {"Verify a scanned code {code, temperature?} → {valid, admitted, color, masked_name, kind, issuer, expires_at, reasons[]}; an invalid code is a 200 with reasons", "API key: verify"},
-	"POST /verify/id":                                      {"Verify by identity number {id_type, id_number, temperature?}, same answer; audited; 404 id_not_registered", "API key: verify_id"},
+	"POST /verify/id":                                      {"Verify by identity number {id_type, id_number, temperature?}, same answer; audited; 404 id_not_registered; 20 lookups at once per key, then one every 3 s (429 rate_limited)", "API key: verify_id"},
 	"GET /verify/reasons":                                  {"What each verification reason means, in zh-CN and English", ""},
 	"GET /sites":                                           {"Sampling sites as open data; ?format=json|csv|geojson (RFC 7946, [lng, lat]), ?region=, ?near=lat,lng (nearest first, with distance_m), ?open=, ?limit=", ""},
 	"GET /sites/{id}":                                      {"One sampling site", ""},

@@ -59,8 +59,9 @@ type Server struct {
 	NAT         *nat.Service
 	Status      *status.Service
 
-	metrics *metrics
-	routes  []route
+	metrics   *metrics
+	routes    []route
+	idLookups *limiter
 }
 
 // route is one endpoint; the table drives the mux, the metrics labels and
@@ -97,6 +98,7 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 		s.Log = slog.Default()
 	}
 	s.metrics = newMetrics(reg)
+	s.idLookups = newLimiter(idLookupBurst, idLookupPeriod)
 	s.routes = nil
 	s.register()
 	mux := http.NewServeMux()
