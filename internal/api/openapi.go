@@ -95,7 +95,7 @@ var docs = map[string]struct {
 	"GET /admin/rules/recompute":                           {"Progress of the latest recompute: done/total, started, finished", "operator: rules.read"},
 	"GET /admin/rules/{version}":                           {"A stored rule-set version", "operator: rules.read"},
 	"POST /admin/rules/{version}/dry-run":                  {"Who in your scope would change from which colour to which under a version; a masked sample", "operator: rules.write"},
-	"POST /admin/rules/{version}/activate":                 {"Activate a version (audited); everyone is recomputed in the background", "operator: rules.activate"},
+	"POST /admin/rules/{version}/activate":                 {"Activate a version (audited); everyone is recomputed in the background; needs a scope covering the whole deployment", "operator: rules.activate"},
 	"GET /admin/stats":                                     {"Colour counts per town in scope", "operator: stats.read"},
 	"GET /admin/appeals":                                   {"The appeals queue in scope, oldest first; ?state=pending|granted|rejected, ?limit (at most 500); audited", "operator: appeal.decide"},
 	"POST /admin/appeals/{id}/decision":                    {"Decide an appeal: {decision: granted|rejected, note, until?}", "operator: appeal.decide"},

@@ -335,6 +335,8 @@ func TestRuleSetsAreValidatedDryRunAndActivated(t *testing.T) {
 
 		// Activation: permission, audit, background recompute with progress.
 		e.want(e.do("POST", "/api/v1/admin/rules/"+version+"/activate", officer, nil), 403, "forbidden")
+		townAdmin := e.newOperator("townadmin", "admin", "341881001")
+		e.want(e.do("POST", "/api/v1/admin/rules/"+version+"/activate", townAdmin, nil), 403, "out_of_scope")
 		act := e.want(e.do("POST", "/api/v1/admin/rules/"+version+"/activate", admin, nil), 202, "")
 		if job := act.body["recompute"].(map[string]any); job["state"] != "running" || job["total"] != 2.0 || job["done"] != 0.0 {
 			t.Fatalf("activation: %s", act.raw)
