@@ -24,18 +24,28 @@ const maxBody = 1 << 20
 // fields, trailing data, the NUL character and bodies over maxBody, each
 // with its own precise error.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := jsonBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeBody(body, v)
+}
+
+// jsonBody reads a body sent as application/json (or with no type), of at
+// most maxBody bytes.
+func jsonBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			return nil, &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 				Message: "send the body as application/json"}
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		return jsonError(err)
+		return nil, jsonError(err)
 	}
-	return decodeBody(body, v)
+	return body, nil
 }
 
 func decodeBody(body []byte, v any) error {

@@ -2,8 +2,6 @@ package api
 
 import (
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"sort"
 	"strconv"
@@ -287,14 +285,9 @@ func (s *Server) getRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 // A set that does not compile, type-check or pass its own examples is a 400
 // that lists every problem under error.problems.
 func (s *Server) createRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
-		}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := jsonBody(w, r)
 	if err != nil {
-		return jsonError(err)
+		return err
 	}
 	v, err := s.Status.CreateRuleSet(r.Context(), pr, body)
 	var inv *rules.InvalidError
