@@ -76,7 +76,7 @@ func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("serve did not shut down cleanly: %v", err)
 	}
-	for _, want := range []string{"Generated a new master key", "Demo: Ningguo", "admin ", "13800000001"} {
+	for _, want := range []string{"Generated a new master key", "Demo: Ningguo", "admin ", "13800000001", "/console"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

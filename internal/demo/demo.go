@@ -20,10 +20,12 @@ import (
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/coverage"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -98,12 +100,15 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 
 // Print tells the person at the terminal how to use the demo.
 func Print(w io.Writer, url string, logins []Login) {
-	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s). Operator logins (passwords are new at every start):\n", Region)
+	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s).\n", Region)
+	fmt.Fprintf(w, "  Residents (phone-sized pages): %s/  log in with 13800000001 ... 13800000008 (registered);\n", url)
+	fmt.Fprintf(w, "    the one-time code goes to the SMS outbox: %s/console/outbox (as admin).\n", url)
+	fmt.Fprintf(w, "  Operator console: %s/console   Checkpoint scanner: %s/scan (needs a checkpoint API key from the console)\n", url, url)
+	fmt.Fprintf(w, "Operator logins (passwords are new at every start):\n")
 	for _, l := range logins {
 		fmt.Fprintf(w, "  %-8s %-28s role %-15s region %s\n", l.Username, l.Password, l.Role, l.Region)
 	}
-	fmt.Fprintf(w, "Residents log in by phone: 13800000001 ... 13800000008 are registered. The one-time code goes to\n")
-	fmt.Fprintf(w, "the SMS outbox: GET %s/api/v1/admin/outbox?to=PHONE as admin.\n\n", url)
+	fmt.Fprintln(w)
 }
 
 func readCSV(name string) ([]map[string]string, error) {
@@ -252,6 +257,7 @@ var dependents = []struct {
 
 func loadResidents(ctx context.Context, s *server.Server) error {
 	var first string
+	nums := make([]int64, len(residents))
 	for i, r := range residents {
 		acct, err := s.Auth.EnsureAccount(ctx, fmt.Sprintf("138000000%02d", i+1))
 		if err != nil {
@@ -260,11 +266,15 @@ func loadResidents(ctx context.Context, s *server.Server) error {
 		if i == 0 {
 			first = acct
 		}
-		_, err = s.Persons.Register(ctx, acct, person.Input{Name: r.name, IDType: string(idnum.ResidentID),
+		p, err := s.Persons.Register(ctx, acct, person.Input{Name: r.name, IDType: string(idnum.ResidentID),
 			IDNumber: residentID(r.birth, r.seq), Region: r.region})
 		if err != nil {
 			return fmt.Errorf("resident %s: %w", r.name, err)
 		}
+		nums[i] = p.Num
+	}
+	if err := recordFacts(ctx, s, nums); err != nil {
+		return err
 	}
 	for _, d := range dependents {
 		_, err := s.Persons.AddDependent(ctx, first, person.Input{Name: d.name, IDType: string(idnum.ResidentID),
@@ -274,4 +284,27 @@ func loadResidents(ctx context.Context, s *server.Server) error {
 		}
 	}
 	return nil
+}
+
+// recordFacts gives a few demo residents a history, so that the code pages,
+// the person pages and the dashboard show every colour: a close contact of
+// a case (red for 14 days), a spatiotemporal companion with one negative test
+// (yellow until a second one a day later), and a resident with a negative test.
+func recordFacts(ctx context.Context, s *server.Server, nums []int64) error {
+	now := time.Now().UTC().Truncate(time.Minute)
+	exposure := now.Add(-30 * time.Hour)
+	evidence := map[string]any{"case_person": "demo-case", "venue": "西津农贸市场",
+		"case_at": exposure.Format(time.RFC3339), "person_at": exposure.Add(10 * time.Minute).Format(time.RFC3339), "overlap_minutes": 20}
+	facts := []status.NewFact{
+		{Person: nums[2], Fact: fact.Fact{Kind: fact.ContactClose, At: exposure, Attrs: evidence}},
+		{Person: nums[3], Fact: fact.Fact{Kind: fact.ContactCompanion, At: exposure, Attrs: evidence}},
+		{Person: nums[3], Fact: fact.Fact{Kind: fact.NATResult, At: now.Add(-6 * time.Hour), Attrs: map[string]any{"result": "negative"}}},
+		{Person: nums[4], Fact: fact.Fact{Kind: fact.NATResult, At: now.Add(-20 * time.Hour), Attrs: map[string]any{"result": "negative"}}},
+	}
+	for i := range facts {
+		facts[i].RecordedBy = loader.Actor()
+		facts[i].Fact.Source = "demo"
+	}
+	_, err := s.Status.Record(ctx, facts...)
+	return err
 }

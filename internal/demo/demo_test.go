@@ -92,6 +92,13 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if cps.Total != 88 || cps.Built != 72 || cps.Enabled != 70 {
 				t.Fatalf("checkpoint table %d/%d/%d, want 88 rows, 72 built, 70 enabled", cps.Total, cps.Built, cps.Enabled)
 			}
+			var stats struct {
+				Total struct{ Green, Yellow, Red int64 }
+			}
+			get(t, hs.URL+"/api/v1/admin/stats", token, &stats)
+			if stats.Total.Red != 1 || stats.Total.Yellow != 1 || stats.Total.Green != 8 {
+				t.Fatalf("demo colours %+v, want one red (close contact), one yellow (companion), the other 8 green", stats.Total)
+			}
 			var ops struct{ Operators []struct{ Username string } }
 			get(t, hs.URL+"/api/v1/admin/operators", token, &ops)
 			if len(ops.Operators) != 6 {

@@ -34,6 +34,7 @@ import (
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
+	"github.com/healthcode/healthcode/internal/web"
 )
 
 // Config is everything the product can be told at start.
@@ -129,6 +130,7 @@ type Server struct {
 	Checkins    *checkin.Service
 	Tracing     *tracing.Service
 	API         *api.Server
+	Web         *web.Server
 
 	// KeyCreated is true when this start generated the master key.
 	KeyCreated bool
@@ -238,6 +240,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.API.NAT = s.NAT
 	s.API.Status = s.Status
+	s.Web, err = web.New(web.Deps{
+		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
+		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
+		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
+		Codes: s.Codes, NAT: s.NAT, Facts: facts, Status: s.Status,
+		Checkins: s.Checkins, Tracing: s.Tracing,
+	})
+	if err != nil {
+		return nil, err
+	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.handler = s.routes()
 	return s, nil
@@ -289,6 +301,7 @@ func (s *Server) EnsureAdmin(ctx context.Context) (generated string, err error) 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", s.API.Handler(s.registry))
+	mux.Handle("/", s.Web.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -322,6 +335,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "status scheduler", time.Second, s.Status.RunDue)
 	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
+	s.every(ctx, "count code shows", 15*time.Second, s.Web.FlushShows)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"net/http"
+	"time"
+)
+
+// This file is where the pages of features built on the foundation meet
+// the console: their menu entries, routes and dashboard panels.
+
+func (s *Server) navList() []navEntry {
+	// The feature pages go after persons and facts, before the tables.
+	out := append([]navEntry{}, navEntries[:3]...)
+	out = append(out, statusNav...)
+	out = append(out, checkinNav...)
+	out = append(out, natNav...)
+	return append(out, navEntries[3:]...)
+}
+
+func (s *Server) moreList() []navItem {
+	out := append(append([]navItem{}, moreEntries...), statusMore...)
+	return append(out, navItem{"more.tests", "/me/tests"})
+}
+
+func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {}
+
+func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {
+	if err := s.colourPanel(r, p, d); err != nil {
+		return err
+	}
+	ver, err := s.verificationsPerHour(r, p, hours(s.now(), s.Config.Location, 24)[0])
+	if err != nil {
+		return err
+	}
+	if err := s.activityPanel(r, p, d, hourSeries{Name: p.T("dash.verifications"), Color: chartBlue, Counts: ver}); err != nil {
+		return err
+	}
+	if err := s.testsPanel(r, p, d); err != nil {
+		return err
+	}
+	if err := s.registrationPanel(r, p, d); err != nil {
+		return err
+	}
+	return s.checkpointTiles(r, p, d)
+}
+
+// venueCounts is how many checked in at a venue, by hour.
+type venueCounts struct {
+	Chart string
+	Total int64
+}
+
+// statusView is why a person has their colour, in the reader's language.
+type statusView struct {
+	Color    string
+	Rule     string
+	Reason   string
+	Advice   string
+	Updated  time.Time
+	NextEval time.Time
+}

@@ -1,0 +1,140 @@
+package web
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+// Every string in both languages: each catalogue entry has Chinese and
+// English, and every key the templates and handlers name exists.
+func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
+	for k, m := range catalog {
+		if strings.TrimSpace(m[ZH]) == "" || strings.TrimSpace(m[EN]) == "" {
+			t.Errorf("%s lacks a language: %q", k, m)
+		}
+		if strings.Count(m[ZH], "%") != strings.Count(m[EN], "%") {
+			t.Errorf("%s: the languages take different arguments: %q", k, m)
+		}
+	}
+	used := map[string]string{}
+	keyRe := []*regexp.Regexp{
+		regexp.MustCompile(`\.T "([a-z0-9_.]*[a-z0-9_])"`),         // templates: {{.T "key"}}, {{$.T "key"}}
+		regexp.MustCompile(`\bT\("([a-z0-9_.]*[a-z0-9_])"`),        // Go: p.T("key")
+		regexp.MustCompile(`"((?:flash|nav|tab|js)\.[a-z0-9_]+)"`), // keys passed around as values
+	}
+	err := fs.WalkDir(os.DirFS("."), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") || path == "messages.go" {
+			return err
+		}
+		if !strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, ".html") {
+			return nil
+		}
+		b, err := os.ReadFile(filepath.FromSlash(path))
+		if err != nil {
+			return err
+		}
+		for _, re := range keyRe {
+			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+				used[m[1]] = path
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(used) < 100 {
+		t.Fatalf("found only %d keys in use; the scan is broken", len(used))
+	}
+	for k, where := range used {
+		if _, ok := catalog[k]; !ok {
+			t.Errorf("%s uses %q, which the catalogue lacks", where, k)
+		}
+	}
+	// Keys built from values (printf "role.%s").
+	var dynamic []string
+	for _, r := range auth.Roles {
+		dynamic = append(dynamic, "role."+string(r))
+	}
+	for _, ty := range idnum.Types() {
+		dynamic = append(dynamic, "idtype."+string(ty))
+	}
+	for _, r := range person.Relations {
+		dynamic = append(dynamic, "rel."+r)
+	}
+	for _, k := range venue.Kinds {
+		dynamic = append(dynamic, "kind."+k)
+	}
+	for _, c := range []rules.Color{rules.Green, rules.Yellow, rules.Red} {
+		dynamic = append(dynamic, "color."+c.String())
+	}
+	for _, st := range []string{status.AppealPending, status.AppealGranted, status.AppealRejected} {
+		dynamic = append(dynamic, "appeal."+st)
+	}
+	for _, st := range []string{codes.CareValid, codes.CareRevoked, codes.CareExpired} {
+		dynamic = append(dynamic, "care.state."+st)
+	}
+	for _, r := range []string{nat.Pending, nat.Negative, nat.Positive, fact.ResultMixedPositive, nat.Invalid} {
+		dynamic = append(dynamic, "result."+r)
+	}
+	for _, st := range []string{"open", "full", "sealed", "transferred", "reported"} {
+		dynamic = append(dynamic, "tube.state."+st)
+	}
+	for _, k := range []string{"task.retest", "task.resample", "report.accepted", "report.unchanged", "report.corrected",
+		"job.running", "job.done", "job.superseded"} {
+		dynamic = append(dynamic, k)
+	}
+	for _, k := range dynamic {
+		if _, ok := catalog[k]; !ok {
+			t.Errorf("the catalogue lacks %q", k)
+		}
+	}
+}
+
+func TestLangOfAndSwitchURL(t *testing.T) {
+	p := &page{Lang: ZH, Path: "/me/dependents?x=1&lang=zh"}
+	if got := p.SwitchURL(); got != "/me/dependents?x=1&lang=en" {
+		t.Errorf("SwitchURL = %q", got)
+	}
+	p = &page{Lang: EN, Path: "/scan"}
+	if got := p.SwitchURL(); got != "/scan?lang=zh" {
+		t.Errorf("SwitchURL = %q", got)
+	}
+	if ZH.T("app.name") != "健康码" || EN.T("app.name") != "Health Code" {
+		t.Error("app.name is wrong")
+	}
+	if got := ZH.T("login.sent", "138****0001"); got != "验证码已发送至 138****0001。" {
+		t.Errorf("formatted message = %q", got)
+	}
+}
+
+func TestLocalPathKeepsRedirectsOnSite(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "/me",
+		"/me/dependents":         "/me/dependents",
+		"/c/abc?x=1":             "/c/abc?x=1",
+		"//evil.example/":        "/me",
+		"/\\evil.example":        "/me",
+		"https://evil.example/":  "/me",
+		"javascript:alert(1)":    "/me",
+		"/ok\r\nSet-Cookie: x=1": "/me",
+	} {
+		if got := localPath(in, "/me"); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,637 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/status"
+)
+
+// Pages of the status engine: why a colour is what it is, the daily
+// declaration, appeals, rule sets and the colour dashboard.
+
+func (s *Server) statusRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /me/declare", s.resident(s.declarePage))
+	mux.HandleFunc("POST /me/declare", s.resident(s.declare))
+	mux.HandleFunc("GET /me/appeals", s.resident(s.myAppealsPage))
+	mux.HandleFunc("POST /me/appeals", s.resident(s.fileAppeal))
+
+	mux.HandleFunc("GET /console/rules", s.console(auth.RulesRead, s.rulesPage))
+	mux.HandleFunc("POST /console/rules", s.console(auth.RulesWrite, s.createRules))
+	mux.HandleFunc("POST /console/rules/validate", s.console(auth.RulesRead, s.validateRules))
+	mux.HandleFunc("GET /console/rules/{version}", s.console(auth.RulesRead, s.ruleSetPage))
+	mux.HandleFunc("POST /console/rules/{version}/dry-run", s.console(auth.RulesWrite, s.dryRunRules))
+	mux.HandleFunc("POST /console/rules/{version}/activate", s.console(auth.RulesActivate, s.activateRules))
+	mux.HandleFunc("GET /console/appeals", s.console(auth.AppealDecide, s.appealsQueue))
+	mux.HandleFunc("POST /console/appeals/{id}/decision", s.console(auth.AppealDecide, s.decideAppeal))
+}
+
+var statusNav = []navEntry{
+	{"nav.rules", "/console/rules", auth.RulesRead},
+	{"nav.appeals", "/console/appeals", auth.AppealDecide},
+}
+
+var statusMore = []navItem{
+	{"more.declare", "/me/declare"},
+	{"more.appeals", "/me/appeals"},
+}
+
+func text(l Lang, t fact.Text) string { return label(l, t) }
+
+// statusOf is a person's colour and, when it is not green, why and what to
+// do. The colour comes from the node's cache, so a green person costs no
+// database read.
+func (s *Server) statusOf(r *http.Request, p *page, num int64) (*statusView, error) {
+	if c, _ := s.Status.Colour(num); c == rules.Green || !c.Valid() {
+		return &statusView{Color: "green"}, nil
+	}
+	return s.fullStatus(r, p, num)
+}
+
+func (s *Server) fullStatus(r *http.Request, p *page, num int64) (*statusView, error) {
+	st, err := s.Status.Status(r.Context(), num)
+	if err != nil {
+		return nil, err
+	}
+	return &statusView{Color: st.Color.String(), Rule: st.RuleID, Reason: text(p.Lang, st.Reason), Advice: text(p.Lang, st.Advice),
+		Updated: st.UpdatedAt, NextEval: st.NextEval}, nil
+}
+
+// factView is one line of a person's timeline.
+type factView struct {
+	ID         string
+	Kind       string
+	Label      string
+	At, Until  time.Time
+	Attrs      []attrView
+	Source     string
+	RecordedAt time.Time
+	RecordedBy string
+}
+
+type attrView struct{ Name, Value string }
+
+// attrsOf shows a fact's attributes with the registry's labels.
+func attrsOf(l Lang, kind string, attrs map[string]any) []attrView {
+	info, _ := fact.Lookup(kind)
+	var out []attrView
+	for _, a := range info.Attrs {
+		v, ok := attrs[a.Name]
+		if !ok {
+			continue
+		}
+		out = append(out, attrView{label(l, a.Label), attrValue(l, a.Name, v)})
+	}
+	return out
+}
+
+func attrValue(l Lang, name string, v any) string {
+	switch x := v.(type) {
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
+		}
+		return enumLabel(l, name, x)
+	case bool:
+		if x {
+			return l.T("yes")
+		}
+		return l.T("no")
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = attrValue(l, name, e)
+		}
+		return strings.Join(parts, "、")
+	}
+	return ""
+}
+
+func (s *Server) factViews(r *http.Request, p *page, num int64, limit int) ([]factView, error) {
+	facts, err := s.Status.Facts(r.Context(), num, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]factView, 0, len(facts))
+	for _, f := range facts {
+		info, _ := fact.Lookup(f.Kind)
+		out = append(out, factView{ID: f.ID, Kind: f.Kind, Label: label(p.Lang, info.Label), At: f.At, Until: f.Until,
+			Attrs: attrsOf(p.Lang, f.Kind, f.Attrs), Source: f.Source, RecordedAt: f.RecordedAt, RecordedBy: f.RecordedBy})
+	}
+	return out, nil
+}
+
+// The daily declaration (打卡).
+
+type declareData struct {
+	Name     string
+	For      string
+	People   []personTab
+	Symptoms []option
+	Status   *statusView
+	Declared bool
+	Temp     string
+	Exposure string
+	Checked  map[string]bool
+}
+
+func (s *Server) newDeclare(r *http.Request, p *page) (declareData, int64, error) {
+	pr, err := s.testPerson(r, p)
+	if err != nil {
+		return declareData{}, 0, err
+	}
+	d := declareData{Name: pr.MaskedName, For: r.URL.Query().Get("for"), Checked: map[string]bool{}}
+	for _, sy := range fact.Symptoms {
+		d.Symptoms = append(d.Symptoms, option{sy.Code, label(p.Lang, sy.Label)})
+	}
+	d.People, err = s.peopleTabs(r, p, "/me/declare", d.For)
+	return d, pr.Num, err
+}
+
+func (s *Server) declarePage(w http.ResponseWriter, r *http.Request, p *page) error {
+	d, num, err := s.newDeclare(r, p)
+	if apierr.Is(err, "not_registered") {
+		redirect(w, r, "/register?next=/me/declare")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.Status, err = s.fullStatus(r, p, num); err != nil {
+		return err
+	}
+	return s.showDeclare(w, r, p, http.StatusOK, d)
+}
+
+func (s *Server) showDeclare(w http.ResponseWriter, r *http.Request, p *page, st int, d declareData) error {
+	p.Title, p.Data = p.T("declare.title"), d
+	s.render(w, r, st, "declare", p)
+	return nil
+}
+
+func (s *Server) declare(w http.ResponseWriter, r *http.Request, p *page) error {
+	d, num, err := s.newDeclare(r, p)
+	if err != nil {
+		return err
+	}
+	d.Temp, d.Exposure = strings.TrimSpace(r.PostFormValue("temperature")), r.PostFormValue("exposure")
+	attrs := map[string]any{}
+	if d.Temp != "" {
+		t, err := strconv.ParseFloat(strings.Replace(d.Temp, ",", ".", 1), 64)
+		if err != nil {
+			return s.formErr(w, r, p, apierr.BadRequest("fact_attr_type", "temperature must be a number"), func(st int) error { return s.showDeclare(w, r, p, st, d) })
+		}
+		attrs["temperature"] = t
+	}
+	symptoms := []any{}
+	for _, v := range r.PostForm["symptoms"] {
+		symptoms = append(symptoms, v)
+		d.Checked[v] = true
+	}
+	attrs["symptoms"] = symptoms
+	attrs["exposure"] = d.Exposure == "true"
+	f := fact.Fact{Kind: fact.Declaration, At: s.now(), Attrs: attrs, Source: "declaration"}
+	if _, err := s.Status.Record(r.Context(), status.NewFact{Person: num, Fact: f, RecordedBy: p.Resident.Actor()}); err != nil {
+		return s.formErr(w, r, p, err, func(st int) error { return s.showDeclare(w, r, p, st, d) })
+	}
+	if d.Status, err = s.fullStatus(r, p, num); err != nil {
+		return err
+	}
+	d.Declared = true
+	p.Flash = p.T("declare.done")
+	return s.showDeclare(w, r, p, http.StatusCreated, d)
+}
+
+// Appeals (申诉).
+
+type appealsData struct {
+	People   []appealPerson
+	Appeals  []appealView
+	Person   string
+	Reason   string
+	Evidence map[string]bool
+}
+
+type appealPerson struct {
+	ID, Name string
+	Status   *statusView
+	Tests    []factView // negative test results that may back an appeal
+}
+
+type appealView struct {
+	*status.Appeal
+	Name string
+}
+
+func (s *Server) appealsData(r *http.Request, p *page) (appealsData, error) {
+	d := appealsData{Evidence: map[string]bool{}}
+	self, err := s.Persons.Profile(r.Context(), p.Resident.ID)
+	if err != nil {
+		return d, err
+	}
+	deps, err := s.Persons.Dependents(r.Context(), p.Resident.ID)
+	if err != nil {
+		return d, err
+	}
+	names := map[string]string{self.ID: self.MaskedName}
+	add := func(id, name string, num int64) error {
+		ap := appealPerson{ID: id, Name: name}
+		var err error
+		if ap.Status, err = s.fullStatus(r, p, num); err != nil {
+			return err
+		}
+		fs, err := s.factViews(r, p, num, 200)
+		if err != nil {
+			return err
+		}
+		raw, err := s.Status.Facts(r.Context(), num, 200)
+		if err != nil {
+			return err
+		}
+		for i, f := range raw {
+			if f.Kind == fact.NATResult && f.Attrs["result"] == fact.ResultNegative {
+				ap.Tests = append(ap.Tests, fs[i])
+			}
+		}
+		d.People = append(d.People, ap)
+		return nil
+	}
+	if err := add(self.ID, self.MaskedName, self.Num); err != nil {
+		return d, err
+	}
+	for _, dp := range deps {
+		names[dp.ID] = dp.Masked().Name
+		if err := add(dp.ID, dp.Masked().Name, dp.Num); err != nil {
+			return d, err
+		}
+	}
+	as, err := s.Status.Appeals(r.Context(), p.Resident.ID)
+	if err != nil {
+		return d, err
+	}
+	for _, a := range as {
+		d.Appeals = append(d.Appeals, appealView{a, names[a.PersonID]})
+	}
+	d.Person = self.ID
+	for _, ap := range d.People {
+		if ap.Status.Color != "green" {
+			d.Person = ap.ID
+			break
+		}
+	}
+	return d, nil
+}
+
+func (s *Server) myAppealsPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	d, err := s.appealsData(r, p)
+	if apierr.Is(err, "not_registered") {
+		redirect(w, r, "/register?next=/me/appeals")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.showAppeals(w, r, p, http.StatusOK, d)
+}
+
+func (s *Server) showAppeals(w http.ResponseWriter, r *http.Request, p *page, st int, d appealsData) error {
+	p.Title, p.Data = p.T("appeals.title"), d
+	s.render(w, r, st, "appeals", p)
+	return nil
+}
+
+func (s *Server) fileAppeal(w http.ResponseWriter, r *http.Request, p *page) error {
+	d, err := s.appealsData(r, p)
+	if err != nil {
+		return err
+	}
+	d.Person, d.Reason = r.PostFormValue("person"), r.PostFormValue("reason")
+	var num int64
+	for _, id := range r.PostForm["evidence"] {
+		d.Evidence[id] = true
+	}
+	if own, _ := s.Persons.Profile(r.Context(), p.Resident.ID); own.ID == d.Person {
+		num = own.Num
+	} else {
+		dep, err := s.Persons.Dependent(r.Context(), p.Resident.ID, d.Person)
+		if err != nil {
+			return err
+		}
+		num = dep.Num
+	}
+	a, err := s.Status.FileAppeal(r.Context(), p.Resident.ID, num, status.AppealInput{Reason: d.Reason, Evidence: r.PostForm["evidence"]})
+	if err != nil {
+		return s.formErr(w, r, p, err, func(st int) error { return s.showAppeals(w, r, p, st, d) })
+	}
+	key := "flash.appeal_filed"
+	if a.State == status.AppealGranted {
+		key = "flash.appeal_granted"
+	}
+	s.flash(w, r, key, "")
+	redirect(w, r, "/me/appeals")
+	return nil
+}
+
+// The console's person page: the colour, the deciding rule, and the facts.
+
+func (s *Server) personStatus(r *http.Request, p *page, num int64, d *personData) error {
+	var err error
+	if d.Status, err = s.fullStatus(r, p, num); err != nil {
+		return err
+	}
+	d.Facts, err = s.factViews(r, p, num, 200)
+	return err
+}
+
+// Rule sets.
+
+type rulesData struct {
+	Overview status.Overview
+	Rules    []ruleView
+	Body     string
+	Problems []rules.Problem
+	Valid    bool
+	Version  *status.Version
+	DryRun   *dryRunView
+	Chart    string
+}
+
+type ruleView struct {
+	rules.Rule
+	Reason, Advice string
+	Color          string
+}
+
+type dryRunView struct {
+	*status.DryRun
+	Changed int64
+}
+
+func (s *Server) ruleViews(p *page, set rules.Set) []ruleView {
+	out := make([]ruleView, 0, len(set.Rules))
+	for _, r := range set.Rules {
+		out = append(out, ruleView{Rule: r, Reason: text(p.Lang, r.Reason), Advice: text(p.Lang, r.Advice), Color: r.Color.String()})
+	}
+	return out
+}
+
+func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	o, err := s.Status.Rules(r.Context())
+	if err != nil {
+		return err
+	}
+	d := rulesData{Overview: o, Rules: s.ruleViews(p, o.ActiveSet)}
+	p.Title, p.NavOn, p.Data = p.T("nav.rules"), "/console/rules", d
+	s.render(w, r, http.StatusOK, "console_rules", p)
+	return nil
+}
+
+func ruleVersion(r *http.Request) (int64, error) {
+	v, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, apierr.NotFound("rules_version_not_found", "no rule set version %q", r.PathValue("version"))
+	}
+	return v, nil
+}
+
+func (s *Server) ruleSetPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	return s.showRuleSet(w, r, p, http.StatusOK, nil, "", nil)
+}
+
+// showRuleSet is one version: its rules, its text to edit into a new
+// version, and a dry run's outcome when there is one.
+func (s *Server) showRuleSet(w http.ResponseWriter, r *http.Request, p *page, st int, dr *status.DryRun, body string, problems []rules.Problem) error {
+	v, err := ruleVersion(r)
+	if err != nil {
+		return err
+	}
+	ver, set, err := s.Status.RuleSet(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	d := rulesData{Version: &ver, Rules: s.ruleViews(p, set), Body: body, Problems: problems}
+	if d.Body == "" {
+		d.Body = prettyJSON(set)
+	}
+	if dr != nil {
+		d.DryRun = &dryRunView{DryRun: dr}
+		var rows []hbar
+		for _, t := range dr.Transitions {
+			d.DryRun.Changed += t.Count
+			rows = append(rows, hbar{Label: p.T("color."+t.From.String()) + " → " + p.T("color."+t.To.String()), Values: []float64{float64(t.Count)},
+				Note: num(float64(t.Count))})
+		}
+		if len(rows) > 0 {
+			d.Chart = hbarChart(p.T("rules.transitions"), []series{{p.T("rules.persons"), chartBlue}}, rows)
+		}
+	}
+	p.Title, p.NavOn, p.Data = p.T("rules.version_n", ver.Version), "/console/rules", d
+	s.render(w, r, st, "console_ruleset", p)
+	return nil
+}
+
+func (s *Server) dryRunRules(w http.ResponseWriter, r *http.Request, p *page) error {
+	v, err := ruleVersion(r)
+	if err != nil {
+		return err
+	}
+	dr, err := s.Status.DryRunRules(r.Context(), p.Op, v)
+	if err != nil {
+		return err
+	}
+	return s.showRuleSet(w, r, p, http.StatusOK, dr, "", nil)
+}
+
+func (s *Server) activateRules(w http.ResponseWriter, r *http.Request, p *page) error {
+	v, err := ruleVersion(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Status.Activate(r.Context(), p.Op, v); err != nil {
+		return err
+	}
+	s.flash(w, r, "flash.rules_activated", strconv.FormatInt(v, 10))
+	redirect(w, r, "/console/rules")
+	return nil
+}
+
+// validateRules checks a rule set's text without storing it: it parses,
+// compiles, type-checks and passes its own examples, or every problem is
+// listed.
+func (s *Server) validateRules(w http.ResponseWriter, r *http.Request, p *page) error {
+	body := r.PostFormValue("body")
+	problems, err := s.checkRules(body)
+	if err != nil {
+		return err
+	}
+	p.Title, p.NavOn = p.T("rules.validate"), "/console/rules"
+	p.Data = rulesData{Body: body, Problems: problems, Valid: len(problems) == 0}
+	st := http.StatusOK
+	if len(problems) > 0 {
+		st = http.StatusBadRequest
+	}
+	s.render(w, r, st, "console_rules_edit", p)
+	return nil
+}
+
+func (s *Server) checkRules(body string) ([]rules.Problem, error) {
+	set, err := rules.ParseSet([]byte(body))
+	if e, ok := apierr.As(err); ok {
+		return []rules.Problem{{Code: e.Code, Message: e.Message}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	_, err = rules.Compile(set, rules.Options{Location: s.Config.Location})
+	var inv *rules.InvalidError
+	if errorsAs(err, &inv) {
+		return inv.Problems, nil
+	}
+	return nil, err
+}
+
+func (s *Server) createRules(w http.ResponseWriter, r *http.Request, p *page) error {
+	body := r.PostFormValue("body")
+	problems, err := s.checkRules(body)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		p.Title, p.NavOn = p.T("rules.validate"), "/console/rules"
+		p.Data = rulesData{Body: body, Problems: problems}
+		p.SetError(apierr.BadRequest("rules_invalid", "the rule set has problems"))
+		s.render(w, r, http.StatusBadRequest, "console_rules_edit", p)
+		return nil
+	}
+	v, err := s.Status.CreateRuleSet(r.Context(), p.Op, []byte(body))
+	if err != nil {
+		return err
+	}
+	s.flash(w, r, "flash.rules_created", strconv.FormatInt(v.Version, 10))
+	redirect(w, r, "/console/rules/"+strconv.FormatInt(v.Version, 10))
+	return nil
+}
+
+// Appeals queue.
+
+type queueData struct {
+	State   string
+	States  []string
+	Appeals []queueItem
+}
+
+type queueItem struct {
+	*status.Appeal
+	Person   personRow
+	Status   *statusView
+	Evidence []factView
+}
+
+func (s *Server) appealsQueue(w http.ResponseWriter, r *http.Request, p *page) error {
+	d := queueData{State: r.URL.Query().Get("state"), States: []string{status.AppealPending, status.AppealGranted, status.AppealRejected}}
+	if d.State == "" {
+		d.State = status.AppealPending
+	}
+	as, err := s.Status.AppealQueue(r.Context(), p.Op, d.State, 100)
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		x, err := s.Persons.Lookup(r.Context(), p.Op, a.PersonID)
+		if err != nil {
+			return err
+		}
+		it := queueItem{Appeal: a, Person: s.personRow(p.Op, x)}
+		if it.Status, err = s.fullStatus(r, p, x.Num); err != nil {
+			return err
+		}
+		if len(a.Evidence) > 0 {
+			fs, err := s.factViews(r, p, x.Num, 500)
+			if err != nil {
+				return err
+			}
+			for _, f := range fs {
+				if slices.Contains(a.Evidence, f.ID) {
+					it.Evidence = append(it.Evidence, f)
+				}
+			}
+		}
+		d.Appeals = append(d.Appeals, it)
+	}
+	p.Title, p.NavOn, p.Data = p.T("nav.appeals"), "/console/appeals", d
+	s.render(w, r, http.StatusOK, "console_appeals", p)
+	return nil
+}
+
+func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, p *page) error {
+	dec := status.Decision{Decision: r.PostFormValue("decision"), Note: r.PostFormValue("note")}
+	if v := r.PostFormValue("until"); v != "" && dec.Decision == status.AppealGranted {
+		t, err := s.parseLocal("until", v, false)
+		if err != nil {
+			return err
+		}
+		dec.Until = t
+	}
+	a, err := s.Status.Decide(r.Context(), p.Op, r.PathValue("id"), dec)
+	if err != nil {
+		return err
+	}
+	key := "flash.appeal_rejected"
+	if a.State == status.AppealGranted {
+		key = "flash.appeal_granted"
+	}
+	s.flash(w, r, key, "")
+	redirect(w, r, "/console/appeals")
+	return nil
+}
+
+// colourPanel is the colour count per town.
+func (s *Server) colourPanel(r *http.Request, p *page, d *dashboardData) error {
+	lo, hi := p.Op.Bounds()
+	towns, err := s.Status.Stats(r.Context(), lo, hi)
+	if err != nil {
+		return err
+	}
+	var rows []hbar
+	var g, y, rd int64
+	tbl := &numTable{Head: []string{p.T("cov.town"), p.T("color.green"), p.T("color.yellow"), p.T("color.red")}}
+	for _, t := range towns {
+		name := s.regionName(t.Region)
+		rows = append(rows, hbar{Label: name, Values: []float64{float64(t.Green), float64(t.Yellow), float64(t.Red)}})
+		tbl.Rows = append(tbl.Rows, []string{name, num(float64(t.Green)), num(float64(t.Yellow)), num(float64(t.Red))})
+		g, y, rd = g+t.Green, y+t.Yellow, rd+t.Red
+	}
+	d.Tiles = append(d.Tiles, tile{Label: p.T("color.green"), Value: num(float64(g)), Class: "green"},
+		tile{Label: p.T("color.yellow"), Value: num(float64(y)), Class: "yellow"},
+		tile{Label: p.T("color.red"), Value: num(float64(rd)), Class: "red"})
+	if len(rows) > 0 {
+		d.Panels = append(d.Panels, panel{Title: p.T("dash.colours"), Table: tbl,
+			Chart: hbarChart(p.T("dash.colours"), []series{{p.T("color.green"), chartGreen}, {p.T("color.yellow"), chartYellow}, {p.T("color.red"), chartRed}}, rows)})
+	}
+	return nil
+}
+
+// prettyJSON is a rule set as an operator edits it.
+func prettyJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // conditions hold && and >, and read as written
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return ""
+	}
+	return b.String()
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
