@@ -181,7 +181,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
-		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL}); err != nil {
+		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region}); err != nil {
 		return nil, err
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
