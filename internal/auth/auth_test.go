@@ -222,6 +222,14 @@ func TestOperators(t *testing.T) {
 		}
 		_, _, err = f.svc.OperatorLogin(ctx, "nobody", "whatever")
 		wantCode(t, err, "login_failed")
+
+		// A password reset ends the operator's sessions.
+		if err := f.svc.SetPassword(ctx, "cdc.xijin", "a brand new password"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.Authenticate(ctx, tok)
+		wantCode(t, err, "token_invalid")
+		wantCode(t, f.svc.SetPassword(ctx, "nobody", "a brand new password"), "operator_not_found")
 	})
 }
 

@@ -259,17 +259,31 @@ func (s *Service) EnsureAdmin(ctx context.Context, region, password string) (cre
 	return created, generated, err
 }
 
-// SetPassword replaces an operator's password (the demo resets its
-// operators' passwords at each start; `healthcode operators` uses it too).
+// SetPassword replaces an operator's password and ends their sessions, so
+// a reset locks out whoever knew the old one (the demo resets its operators'
+// passwords at each start; `healthcode operators` uses it too).
 func (s *Service) SetPassword(ctx context.Context, username, password string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE operators SET password_hash = $1 WHERE username = $2`, HashPassword(password), username)
-	if err != nil {
-		return fmt.Errorf("auth: set password: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apierr.NotFound("operator_not_found", "no operator %q", username)
-	}
-	return nil
+	return s.db.InTx(ctx, func(tx db.Tx) error {
+		var id string
+		err := tx.QueryRowContext(ctx, `UPDATE operators SET password_hash = $1 WHERE username = $2 RETURNING id`,
+			HashPassword(password), username).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apierr.NotFound("operator_not_found", "no operator %q", username)
+		}
+		if err != nil {
+			return fmt.Errorf("auth: set password: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE kind = $1 AND subject = $2`, string(Operator), id); err != nil {
+			return fmt.Errorf("auth: end sessions: %w", err)
+		}
+		s.cache.Range(func(k, v any) bool {
+			if c := v.(*cached); c.p.Kind == Operator && c.p.ID == id {
+				s.cache.Delete(k)
+			}
+			return true
+		})
+		return nil
+	})
 }
 
 // Operators lists the operators within the reader's scope.

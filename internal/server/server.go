@@ -366,7 +366,10 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", s.Config.Addr, err)
 	}
-	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	// The read and write limits bound what a slow or stalled client can hold
+	// (a lab's CSV upload and a tracing report fit well inside them).
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	s.Start(wctx)
