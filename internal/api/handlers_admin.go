@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -38,7 +39,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, pr *auth.P
 
 func (s *Server) searchPersons(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), 50)
+	limit, err := limitParam(q, 50, 200)
 	if err != nil {
 		return err
 	}
@@ -67,15 +68,29 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	return s.writeAdminPerson(w, r, p, pr.Can(auth.PersonReadFull))
 }
 
-func intParam(v string, def int) (int, error) {
+// intParam reads a whole-number query parameter, 0 or more, or def when it
+// is absent.
+func intParam(q url.Values, name string, def int) (int, error) {
+	v := q.Get(name)
 	if v == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, apierr.BadRequest("invalid_parameter", "%q is not a non-negative integer", v)
+		return 0, apierr.BadRequest(name+"_invalid", "%s must be a whole number, 0 or more, not %q", name, v)
 	}
 	return n, nil
+}
+
+// limitParam reads ?limit, the size of a page: absent or 0 is def, more
+// than max is max. A handler that says whether there is a next page
+// compares with what this returns, never with what was asked for.
+func limitParam(q url.Values, def, max int) (int, error) {
+	n, err := intParam(q, "limit", def)
+	if n == 0 || err != nil {
+		return def, err
+	}
+	return min(n, max), nil
 }
 
 // venueView adds the links a venue's staff need.
@@ -106,7 +121,7 @@ func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 }
 
 func (s *Server) listVenues(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	limit, err := intParam(r.URL.Query().Get("limit"), 200)
+	limit, err := limitParam(r.URL.Query(), 200, 1000)
 	if err != nil {
 		return err
 	}
@@ -214,10 +229,10 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Princip
 		f.To = phone
 	}
 	var err error
-	if f.Limit, err = intParam(q.Get("limit"), 100); err != nil {
+	if f.Limit, err = limitParam(q, 100, 500); err != nil {
 		return err
 	}
-	before, err := intParam(q.Get("before"), 0)
+	before, err := intParam(q, "before", 0)
 	if err != nil {
 		return err
 	}
@@ -236,11 +251,11 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Princip
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), 100)
+	limit, err := limitParam(q, 100, 500)
 	if err != nil {
 		return err
 	}
-	before, err := intParam(q.Get("before"), 0)
+	before, err := intParam(q, "before", 0)
 	if err != nil {
 		return err
 	}

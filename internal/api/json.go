@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
 )
@@ -16,17 +19,44 @@ import (
 // maxBody bounds every JSON request body; uploads have their own limits.
 const maxBody = 1 << 20
 
-// decode reads exactly one JSON object into v, refusing unknown fields,
-// trailing data and bodies over maxBody, each with its own precise error.
+// decode reads exactly one JSON object into v, refusing anything but an
+// object (null included, which encoding/json would take for {}), unknown
+// fields, trailing data, the NUL character and bodies over maxBody, each
+// with its own precise error.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := jsonBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeBody(body, v)
+}
+
+// jsonBody reads a body sent as application/json (or with no type), of at
+// most maxBody bytes.
+func jsonBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			return nil, &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 				Message: "send the body as application/json"}
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	return body, nil
+}
+
+func decodeBody(body []byte, v any) error {
+	body = bytes.TrimLeft(body, " \t\r\n")
+	if len(body) == 0 {
+		return jsonError(io.EOF)
+	}
+	if body[0] != '{' {
+		return errNotObject
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -34,7 +64,30 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apierr.BadRequest("invalid_json", "the body must hold exactly one JSON object")
 	}
+	if hasNUL(body) {
+		return apierr.BadRequest("nul_character", "text must not hold the NUL character (\\u0000)")
+	}
 	return nil
+}
+
+// hasNUL reports whether a JSON text holds the escape \u0000 (JSON cannot
+// hold a raw NUL). No field means it, and PostgreSQL cannot store it in text.
+func hasNUL(b []byte) bool {
+	for {
+		i := bytes.Index(b, []byte("u0000"))
+		if i < 0 {
+			return false
+		}
+		// An odd run of backslashes before the u makes it an escape.
+		n := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		b = b[i+5:]
+	}
 }
 
 func jsonError(err error) error {
@@ -50,9 +103,13 @@ func jsonError(err error) error {
 		return apierr.BadRequest("invalid_json", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return apierr.BadRequest("invalid_json", "the body must be a JSON object")
+			return errNotObject
 		}
-		return apierr.BadRequest("invalid_field", "field %q must be %s, not %s", typ.Field, jsonType(typ.Type.Kind().String()), typ.Value)
+		want := jsonType(typ.Type.Kind().String())
+		if typ.Type == timeFieldType {
+			want = "an RFC 3339 time such as 2022-04-01T10:00:00+08:00"
+		}
+		return apierr.BadRequest("invalid_field", "field %q must be %s, not %s", typ.Field, want, typ.Value)
 	case errors.As(err, &big):
 		return &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 			Message: fmt.Sprintf("the body is over %d bytes", big.Limit)}
@@ -60,6 +117,31 @@ func jsonError(err error) error {
 		return apierr.BadRequest("unknown_field", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return apierr.BadRequest("invalid_json", "the body is not valid JSON for this request: %v", err)
+}
+
+// timeField is a time in a request body. A value that is not an RFC 3339
+// string is refused like any other wrong type: invalid_field, naming the
+// field (time.Time's own error names neither).
+type timeField struct{ time.Time }
+
+var timeFieldType = reflect.TypeFor[timeField]()
+
+func (t *timeField) UnmarshalJSON(b []byte) error {
+	if err := t.Time.UnmarshalJSON(b); err != nil {
+		what := "a number"
+		switch b[0] {
+		case '"':
+			what = string(b[:min(len(b), 40)])
+		case '{':
+			what = "an object"
+		case '[':
+			what = "an array"
+		case 't', 'f':
+			what = "true or false"
+		}
+		return &json.UnmarshalTypeError{Value: what, Type: timeFieldType}
+	}
+	return nil
 }
 
 func jsonType(kind string) string {

@@ -43,7 +43,7 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 		sq.Open = &b
 	}
 	var err error
-	if sq.Limit, err = intParam(q.Get("limit"), 0); err != nil {
+	if sq.Limit, err = limitParam(q, 0, nat.MaxSites); err != nil {
 		return err
 	}
 	sites, err := s.NAT.ListSites(r.Context(), sq)
@@ -350,7 +350,7 @@ func listQuery(r *http.Request) (nat.ListQuery, error) {
 	}
 	lq.After = q.Get("after")
 	var err error
-	lq.Limit, err = intParam(q.Get("limit"), 50)
+	lq.Limit, err = limitParam(q, 50, 200)
 	return lq, err
 }
 
@@ -400,7 +400,7 @@ func (s *Server) natCoverage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		cq.Hours = h
 	}
 	var err error
-	if cq.Limit, err = intParam(q.Get("limit"), 50); err != nil {
+	if cq.Limit, err = limitParam(q, 50, 200); err != nil {
 		return err
 	}
 	c, err := s.NAT.Coverage(r.Context(), pr, cq)

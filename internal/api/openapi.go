@@ -25,20 +25,20 @@ var docs = map[string]struct {
 	"DELETE /me/dependents/{id}": {"Stop managing a dependent", "resident"},
 
 	"POST /admin/persons":                  {"Register a person on their behalf", "operator: person.write"},
-	"GET /admin/persons":                   {"Search persons in scope by id_number, phone or name (exact); masked unless permitted; audited", "operator: person.read"},
+	"GET /admin/persons":                   {"Search persons in scope by ?id_type&id_number, ?phone or ?name (exact), ?region; ?after, ?limit (at most 200); masked unless permitted; audited", "operator: person.read"},
 	"GET /admin/persons/{id}":              {"A person, colour, reason and deciding rule; audited", "operator: person.read"},
 	"POST /admin/operators":                {"Create an operator in scope: {username, password, role, region}", "operator: operator.write"},
 	"GET /admin/operators":                 {"Operators in scope", "operator: operator.write"},
 	"POST /admin/venues":                   {"Register a venue: {name, kind, address, region, unit_uscc?} → {id, venue_token, poster_url}", "operator: venue.write"},
-	"GET /admin/venues":                    {"Venues in scope", "operator"},
+	"GET /admin/venues":                    {"Venues in scope; ?limit (at most 1000)", "operator"},
 	"GET /admin/venues/{id}":               {"A venue", "operator"},
 	"POST /admin/venues/{id}/rotate-token": {"Replace the venue's token (old check-ins stay attached)", "operator: venue.write"},
 	"GET /venues/{token}/poster.png":       {"The venue code QR as a PNG", ""},
 	"POST /admin/checkpoints":              {"Add a checkpoint → {id, api_key} (the key is shown once)", "operator: checkpoint.write"},
 	"GET /admin/checkpoints":               {"The checkpoint table: built and enabled, with totals", "operator: stats.read"},
 	"PATCH /admin/checkpoints/{id}":        {"Set {built, enabled}; disabling revokes the key, enabling issues a new one", "operator: checkpoint.write"},
-	"GET /admin/outbox":                    {"Messages held by the default SMS provider, newest first; ?to=PHONE", "operator: outbox.read"},
-	"GET /admin/audit":                     {"The audit log in scope, newest first", "operator: audit.read"},
+	"GET /admin/outbox":                    {"Messages held by the default SMS provider, newest first; ?to=PHONE, ?before (the id of the last message seen), ?limit (at most 500)", "operator: outbox.read"},
+	"GET /admin/audit":                     {"The audit log in scope, newest first; ?subject, ?before (the seq of the last entry seen), ?limit (at most 500)", "operator: audit.read"},
 	"GET /admin/coverage":                  {"The registration task table per town: population, target, registered, share; ?ratio=0.9", "operator: stats.read"},
 
 	"POST /checkins":                                       {"Check in at a venue: {venue_token, dependents?: [person ids]} → {venue_name, checked_in_at, color}; answered once durable", "resident"},
@@ -53,17 +53,17 @@ var docs = map[string]struct {
 	"GET /me/code":                                         {"A fresh dynamic code: {code, kind, color, masked_name, issued_at, expires_at}", "resident"},
 	"GET /me/code.png":                                     {"A fresh dynamic code as a QR image (?size=100..2000); expiry in X-Code-Expires-At", "resident"},
 	"GET /me/dependents/{id}/code":                         {"A fresh dynamic code of a dependent", "resident"},
-	"GET /me/dependents/{id}/code.png":                     {"A fresh dynamic code of a dependent as a QR image", "resident"},
+	"GET /me/dependents/{id}/code.png":                     {"A fresh dynamic code of a dependent as a QR image (?size=100..2000)", "resident"},
 	"POST /me/dependents/{id}/care-code":                   {"Issue a printable care code (爱心码) for a dependent: {id, code, masked_name, issued_at, expires_at, state}", "resident"},
 	"GET /me/dependents/{id}/care-codes":                   {"A dependent's care codes, newest first", "resident"},
-	"GET /me/dependents/{id}/care-codes/{cid}/qr.png":      {"A dependent's valid care code as a QR image, for printing", "resident"},
+	"GET /me/dependents/{id}/care-codes/{cid}/qr.png":      {"A dependent's valid care code as a QR image, for printing (?size=100..2000)", "resident"},
 	"POST /me/dependents/{id}/care-codes/{cid}/revoke":     {"Revoke a dependent's care code (idempotent)", "resident"},
 	"POST /admin/persons/{id}/care-code":                   {"Issue a care code at a service desk; audited", "operator: person.write"},
 	"GET /admin/persons/{id}/care-codes":                   {"A person's care codes; audited", "operator: person.read"},
-	"GET /admin/care-codes/{id}/qr.png":                    {"Print a valid care code again; audited", "operator: person.write"},
+	"GET /admin/care-codes/{id}/qr.png":                    {"Print a valid care code again (?size=100..2000); audited", "operator: person.write"},
 	"POST /admin/care-codes/{id}/revoke":                   {"Revoke a care code (idempotent); audited", "operator: person.write"},
 	"POST /verify":                                         {"Verify a scanned code {code, temperature?} → {valid, admitted, color, masked_name, kind, issuer, expires_at, reasons[]}; an invalid code is a 200 with reasons", "API key: verify"},
-	"POST /verify/id":                                      {"Verify by identity number {id_type, id_number, temperature?}, same answer; audited; 404 id_not_registered", "API key: verify_id"},
+	"POST /verify/id":                                      {"Verify by identity number {id_type, id_number, temperature?}, same answer; audited; 404 id_not_registered; 20 lookups at once per key, then one every 3 s (429 rate_limited)", "API key: verify_id"},
 	"GET /verify/reasons":                                  {"What each verification reason means, in zh-CN and English", ""},
 	"GET /sites":                                           {"Sampling sites as open data; ?format=json|csv|geojson (RFC 7946, [lng, lat]), ?region=, ?near=lat,lng (nearest first, with distance_m), ?open=, ?limit=", ""},
 	"GET /sites/{id}":                                      {"One sampling site", ""},
@@ -95,9 +95,9 @@ var docs = map[string]struct {
 	"GET /admin/rules/recompute":                           {"Progress of the latest recompute: done/total, started, finished", "operator: rules.read"},
 	"GET /admin/rules/{version}":                           {"A stored rule-set version", "operator: rules.read"},
 	"POST /admin/rules/{version}/dry-run":                  {"Who in your scope would change from which colour to which under a version; a masked sample", "operator: rules.write"},
-	"POST /admin/rules/{version}/activate":                 {"Activate a version (audited); everyone is recomputed in the background", "operator: rules.activate"},
+	"POST /admin/rules/{version}/activate":                 {"Activate a version (audited); everyone is recomputed in the background; needs a scope covering the whole deployment", "operator: rules.activate"},
 	"GET /admin/stats":                                     {"Colour counts per town in scope", "operator: stats.read"},
-	"GET /admin/appeals":                                   {"The appeals queue in scope, oldest first; ?state=pending|granted|rejected", "operator: appeal.decide"},
+	"GET /admin/appeals":                                   {"The appeals queue in scope, oldest first; ?state=pending|granted|rejected, ?limit (at most 500); audited", "operator: appeal.decide"},
 	"POST /admin/appeals/{id}/decision":                    {"Decide an appeal: {decision: granted|rejected, note, until?}", "operator: appeal.decide"},
 	"POST /me/declarations":                                {"Daily health declaration: {temperature?, symptoms?, exposure?, person_id?}", "resident"},
 	"GET /me/facts":                                        {"The resident's (or a dependent's, ?person_id=) records with their ids, newest first", "resident"},
@@ -105,7 +105,13 @@ var docs = map[string]struct {
 	"GET /me/appeals":                                      {"The appeals this account filed", "resident"},
 }
 
-var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+var (
+	pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+	// A summary names its query parameters as ?name (or &name after
+	// another); the document lists them, so that clients and the
+	// robustness test know every one.
+	queryParam = regexp.MustCompile(`[?&]([a-z_]+)`)
+)
 
 // openAPI serves an OpenAPI 3.1 document built from the route table.
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +135,13 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		seen := map[string]bool{}
+		for _, m := range queryParam.FindAllStringSubmatch(d.summary, -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				params = append(params, map[string]any{"name": m[1], "in": "query", "schema": map[string]any{"type": "string"}})
+			}
 		}
 		if params != nil {
 			op["parameters"] = params

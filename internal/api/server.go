@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -58,8 +59,9 @@ type Server struct {
 	NAT         *nat.Service
 	Status      *status.Service
 
-	metrics *metrics
-	routes  []route
+	metrics   *metrics
+	routes    []route
+	idLookups *limiter
 }
 
 // route is one endpoint; the table drives the mux, the metrics labels and
@@ -96,6 +98,7 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 		s.Log = slog.Default()
 	}
 	s.metrics = newMetrics(reg)
+	s.idLookups = newLimiter(idLookupBurst, idLookupPeriod)
 	s.routes = nil
 	s.register()
 	mux := http.NewServeMux()
@@ -185,14 +188,39 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// call adapts a handler that returns an error.
+// call adapts a handler that returns an error. It refuses paths and query
+// parameters that hold invalid UTF-8 or NUL: no id or parameter value has
+// them, and PostgreSQL fails on them (a 500) where SQLite would find nothing.
 func (s *Server) call(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := checkText(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			writeError(w, r, s.Log, err)
 		}
 	}
 }
+
+func checkText(r *http.Request) error {
+	if !validText(r.URL.Path) {
+		return apierr.BadRequest("invalid_path", "the path holds invalid UTF-8 or a NUL character")
+	}
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	for k, vs := range r.URL.Query() {
+		for _, v := range vs {
+			if !validText(k) || !validText(v) {
+				return apierr.BadRequest("invalid_parameter", "query parameter %q holds invalid UTF-8 or a NUL character", strings.ToValidUTF8(k, "?"))
+			}
+		}
+	}
+	return nil
+}
+
+func validText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 type authed func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
 

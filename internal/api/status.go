@@ -2,8 +2,6 @@ package api
 
 import (
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"sort"
 	"strconv"
@@ -110,8 +108,8 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	var in struct {
 		PersonID string         `json:"person_id"`
 		Kind     string         `json:"kind"`
-		At       time.Time      `json:"at"`
-		Until    *time.Time     `json:"until"`
+		At       timeField      `json:"at"`
+		Until    *timeField     `json:"until"`
 		Attrs    map[string]any `json:"attrs"`
 		Source   string         `json:"source"`
 		Key      string         `json:"key"`
@@ -135,9 +133,9 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if !pr.InScope(p.Region) {
 		return apierr.NotFound("person_not_found", "no such person")
 	}
-	f := fact.Fact{Kind: in.Kind, At: in.At, Attrs: in.Attrs, Source: in.Source}
+	f := fact.Fact{Kind: in.Kind, At: in.At.Time, Attrs: in.Attrs, Source: in.Source}
 	if in.Until != nil {
-		f.Until = *in.Until
+		f.Until = in.Until.Time
 	}
 	n, err := s.Status.Record(r.Context(), status.NewFact{Person: p.Num, Fact: f, RecordedBy: pr.Actor(), Key: in.Key})
 	if err != nil {
@@ -287,14 +285,9 @@ func (s *Server) getRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 // A set that does not compile, type-check or pass its own examples is a 400
 // that lists every problem under error.problems.
 func (s *Server) createRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
-		}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := jsonBody(w, r)
 	if err != nil {
-		return jsonError(err)
+		return err
 	}
 	v, err := s.Status.CreateRuleSet(r.Context(), pr, body)
 	var inv *rules.InvalidError
@@ -408,7 +401,7 @@ func (s *Server) myAppeals(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 
 func (s *Server) appealQueue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), 100)
+	limit, err := limitParam(q, 100, 500)
 	if err != nil {
 		return err
 	}
@@ -424,14 +417,14 @@ func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, pr *auth.P
 	var in struct {
 		Decision string     `json:"decision"`
 		Note     string     `json:"note"`
-		Until    *time.Time `json:"until"`
+		Until    *timeField `json:"until"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	d := status.Decision{Decision: in.Decision, Note: in.Note}
 	if in.Until != nil {
-		d.Until = *in.Until
+		d.Until = in.Until.Time
 	}
 	a, err := s.Status.Decide(r.Context(), pr, r.PathValue("id"), d)
 	if err != nil {

@@ -23,11 +23,12 @@ func (s *Server) startTracing(w http.ResponseWriter, r *http.Request, pr *auth.P
 
 func (s *Server) getTracing(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), 200)
+	// limit 0 asks for the status alone; the service caps the page.
+	limit, err := intParam(q, "limit", 200)
 	if err != nil {
 		return err
 	}
-	after, err := intParam(q.Get("after"), 0)
+	after, err := intParam(q, "after", 0)
 	if err != nil {
 		return err
 	}
@@ -60,7 +61,7 @@ func (s *Server) taskView(t *tracing.Task) taskView {
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), 100)
+	limit, err := limitParam(q, 100, 500)
 	if err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 		out = append(out, s.taskView(t))
 	}
 	next := ""
-	if len(ts) > 0 && len(ts) == limit {
+	if len(ts) == limit {
 		next = ts[len(ts)-1].ID
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tasks": out, "next": next})

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,6 +185,10 @@ func TestOperators(t *testing.T) {
 		wantCode(t, err, "username_invalid")
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "short", Role: "viewer"})
 		wantCode(t, err, "password_too_short")
+		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: strings.Repeat("long enough pw", 20), Role: "viewer"})
+		wantCode(t, err, "password_too_long")
+		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "long enough pw", Role: "viewer", DisplayName: strings.Repeat("长", 65)})
+		wantCode(t, err, "display_name_too_long")
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "long enough pw", Role: "king"})
 		wantCode(t, err, "role_unknown")
 
@@ -216,6 +222,14 @@ func TestOperators(t *testing.T) {
 		}
 		_, _, err = f.svc.OperatorLogin(ctx, "nobody", "whatever")
 		wantCode(t, err, "login_failed")
+
+		// A password reset ends the operator's sessions.
+		if err := f.svc.SetPassword(ctx, "cdc.xijin", "a brand new password"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.Authenticate(ctx, tok)
+		wantCode(t, err, "token_invalid")
+		wantCode(t, f.svc.SetPassword(ctx, "nobody", "a brand new password"), "operator_not_found")
 	})
 }
 
@@ -270,4 +284,49 @@ func TestPasswordHash(t *testing.T) {
 	if _, err := auth.CheckPassword("$argon2id$garbage", "x"); err == nil {
 		t.Fatal("malformed hash accepted")
 	}
+}
+
+// The limits hold when the guesses and the requests come all at once: a
+// limit checked on a row read without a lock lets every concurrent request
+// through.
+func TestOneTimeCodeLimitsUnderConcurrency(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{OTPAttempts: 3, OTPPerDay: 2})
+		const phone = "13800000009"
+		const n = 40
+		count := func(fn func() error) map[string]int {
+			var mu sync.Mutex
+			codes := map[string]int{}
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					code := "ok"
+					if e, ok := apierr.As(fn()); ok {
+						code = e.Code
+					}
+					mu.Lock()
+					codes[code]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			return codes
+		}
+		sent := count(func() error { return f.svc.SendOTP(ctx, phone) })
+		if sent["ok"] != 1 {
+			t.Fatalf("%d concurrent requests for a code sent %d codes, want 1: %v", n, sent["ok"], sent)
+		}
+		right := f.lastCode(t, phone)
+		wrong := "000000"
+		if right == wrong {
+			wrong = "111111"
+		}
+		guesses := count(func() error { _, err := f.svc.Login(ctx, phone, wrong); return err })
+		if guesses["otp_wrong"] != 3 || guesses["otp_attempts"] != n-3 {
+			t.Fatalf("%d concurrent wrong guesses: %v, want 3 otp_wrong and the rest otp_attempts", n, guesses)
+		}
+		_, err := f.svc.Login(ctx, phone, right)
+		wantCode(t, err, "otp_attempts")
+	})
 }

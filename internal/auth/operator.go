@@ -138,6 +138,9 @@ type NewOperator struct {
 	Region      string `json:"region"`
 }
 
+// maxPassword bounds what is hashed: a passphrase, not a file.
+const maxPassword = 256
+
 func (n *NewOperator) validate(regions RegionValidator) (Role, error) {
 	if !validUsername(n.Username) {
 		return "", apierr.BadRequest("username_invalid", "username must be 3-32 characters of a-z, 0-9, '.', '_' or '-'")
@@ -145,8 +148,15 @@ func (n *NewOperator) validate(regions RegionValidator) (Role, error) {
 	if utf8.RuneCountInString(n.Password) < 10 {
 		return "", apierr.BadRequest("password_too_short", "password must be at least 10 characters")
 	}
+	if len(n.Password) > maxPassword {
+		return "", apierr.BadRequest("password_too_long", "password must be at most %d bytes", maxPassword)
+	}
+	n.DisplayName = strings.TrimSpace(n.DisplayName)
 	if n.DisplayName == "" {
 		n.DisplayName = n.Username
+	}
+	if utf8.RuneCountInString(n.DisplayName) > 64 {
+		return "", apierr.BadRequest("display_name_too_long", "display_name must be at most 64 characters")
 	}
 	role, err := ParseRole(n.Role)
 	if err != nil {
@@ -249,17 +259,31 @@ func (s *Service) EnsureAdmin(ctx context.Context, region, password string) (cre
 	return created, generated, err
 }
 
-// SetPassword replaces an operator's password (the demo resets its
-// operators' passwords at each start; `healthcode operators` uses it too).
+// SetPassword replaces an operator's password and ends their sessions, so
+// a reset locks out whoever knew the old one (the demo resets its operators'
+// passwords at each start; `healthcode operators` uses it too).
 func (s *Service) SetPassword(ctx context.Context, username, password string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE operators SET password_hash = $1 WHERE username = $2`, HashPassword(password), username)
-	if err != nil {
-		return fmt.Errorf("auth: set password: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apierr.NotFound("operator_not_found", "no operator %q", username)
-	}
-	return nil
+	return s.db.InTx(ctx, func(tx db.Tx) error {
+		var id string
+		err := tx.QueryRowContext(ctx, `UPDATE operators SET password_hash = $1 WHERE username = $2 RETURNING id`,
+			HashPassword(password), username).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apierr.NotFound("operator_not_found", "no operator %q", username)
+		}
+		if err != nil {
+			return fmt.Errorf("auth: set password: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE kind = $1 AND subject = $2`, string(Operator), id); err != nil {
+			return fmt.Errorf("auth: end sessions: %w", err)
+		}
+		s.cache.Range(func(k, v any) bool {
+			if c := v.(*cached); c.p.Kind == Operator && c.p.ID == id {
+				s.cache.Delete(k)
+			}
+			return true
+		})
+		return nil
+	})
 }
 
 // Operators lists the operators within the reader's scope.

@@ -27,30 +27,28 @@ func (s *Service) SendOTP(ctx context.Context, phone string) error {
 	today := s.day(now)
 	ph := s.keys.BlindIndex("phone", phone)
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		// Creating or touching the phone's row first takes its lock, so
+		// that concurrent requests check the limits one after another
+		// (reading it unlocked let them all through at once on PostgreSQL).
 		var sentAt, day, dayCount int64
-		err := tx.QueryRowContext(ctx, `SELECT sent_at, day, day_count FROM otps WHERE phone_hash = $1`, ph).
-			Scan(&sentAt, &day, &dayCount)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		err := tx.QueryRowContext(ctx, `INSERT INTO otps (phone_hash, code_hash, expires_at, attempts, sent_at, day, day_count)
+			VALUES ($1, $2, 0, 0, 0, 0, 0) ON CONFLICT (phone_hash) DO UPDATE SET day = otps.day
+			RETURNING sent_at, day, day_count`, ph, []byte{}).Scan(&sentAt, &day, &dayCount)
+		if err != nil {
 			return fmt.Errorf("auth: read one-time code: %w", err)
 		}
-		if err == nil {
-			if wait := time.UnixMilli(sentAt).Add(s.cfg.OTPInterval).Sub(now); s.cfg.OTPInterval > 0 && wait > 0 {
-				return apierr.TooMany("otp_too_soon", "a code was sent less than %s ago; try again in %d s",
-					s.cfg.OTPInterval, int(wait.Seconds())+1)
-			}
-			if day != today {
-				dayCount = 0
-			}
-			if s.cfg.OTPPerDay > 0 && dayCount >= int64(s.cfg.OTPPerDay) {
-				return apierr.TooMany("otp_daily_limit", "this phone has had %d codes today; try again tomorrow", dayCount)
-			}
+		if wait := time.UnixMilli(sentAt).Add(s.cfg.OTPInterval).Sub(now); s.cfg.OTPInterval > 0 && wait > 0 {
+			return apierr.TooMany("otp_too_soon", "a code was sent less than %s ago; try again in %d s",
+				s.cfg.OTPInterval, int(wait.Seconds())+1)
 		}
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO otps (phone_hash, code_hash, expires_at, attempts, sent_at, day, day_count)
-			 VALUES ($1, $2, $3, 0, $4, $5, $6)
-			 ON CONFLICT (phone_hash) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at,
-			   attempts = 0, sent_at = excluded.sent_at, day = excluded.day, day_count = excluded.day_count`,
-			ph, s.otpHash(phone, code), now.Add(s.cfg.OTPTTL).UnixMilli(), now.UnixMilli(), today, dayCount+1)
+		if day != today {
+			dayCount = 0
+		}
+		if s.cfg.OTPPerDay > 0 && dayCount >= int64(s.cfg.OTPPerDay) {
+			return apierr.TooMany("otp_daily_limit", "this phone has had %d codes today; try again tomorrow", dayCount)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE otps SET code_hash = $1, expires_at = $2, attempts = 0, sent_at = $3, day = $4, day_count = $5
+			WHERE phone_hash = $6`, s.otpHash(phone, code), now.Add(s.cfg.OTPTTL).UnixMilli(), now.UnixMilli(), today, dayCount+1, ph)
 		if err != nil {
 			return fmt.Errorf("auth: store one-time code: %w", err)
 		}
@@ -93,29 +91,30 @@ func (s *Service) Login(ctx context.Context, phone, code string) (*Login, error)
 	var login *Login
 	var refused error
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		// Every attempt is counted before the code is compared, in one
+		// statement that takes the row's lock: concurrent guesses are counted
+		// one after another (counting after an unlocked read let dozens of
+		// them past the limit at once on PostgreSQL). The count is committed
+		// whatever the outcome; the caller of a refused attempt gets an error.
 		var stored []byte
 		var exp, attempts int64
-		err := tx.QueryRowContext(ctx, `SELECT code_hash, expires_at, attempts FROM otps WHERE phone_hash = $1`, ph).
-			Scan(&stored, &exp, &attempts)
+		err := tx.QueryRowContext(ctx, `UPDATE otps SET attempts = attempts + 1 WHERE phone_hash = $1
+			RETURNING code_hash, expires_at, attempts`, ph).Scan(&stored, &exp, &attempts)
 		switch {
 		case errors.Is(err, sql.ErrNoRows), err == nil && len(stored) == 0:
 			refused = apierr.Unauthorized("otp_invalid", "no code is pending for this phone; request one")
 			return nil
 		case err != nil:
-			return fmt.Errorf("auth: read one-time code: %w", err)
+			return fmt.Errorf("auth: count attempt: %w", err)
 		case exp <= now.UnixMilli():
 			refused = apierr.Unauthorized("otp_expired", "the code has expired; request a new one")
 			return nil
-		case attempts >= int64(s.cfg.OTPAttempts):
+		case attempts > int64(s.cfg.OTPAttempts):
 			refused = apierr.TooMany("otp_attempts", "too many wrong codes; request a new one")
 			return nil
 		}
 		if subtle.ConstantTimeCompare(stored, s.otpHash(phone, code)) != 1 {
-			// The failed attempt is committed; the caller still gets an error.
-			if _, err := tx.ExecContext(ctx, `UPDATE otps SET attempts = attempts + 1 WHERE phone_hash = $1`, ph); err != nil {
-				return fmt.Errorf("auth: count attempt: %w", err)
-			}
-			refused = apierr.Unauthorized("otp_wrong", "the code is wrong; %d attempts left", int64(s.cfg.OTPAttempts)-attempts-1)
+			refused = apierr.Unauthorized("otp_wrong", "the code is wrong; %d attempts left", int64(s.cfg.OTPAttempts)-attempts)
 			return nil
 		}
 		// Keep the row (it carries the day's send count) but void the code.

@@ -74,6 +74,9 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ch
 	}
 	c := &Checkpoint{ID: ids.New(), Seq: in.Seq, Name: strings.TrimSpace(in.Name), Region: in.Region,
 		Address: strings.TrimSpace(in.Address), Built: true, Enabled: true, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	if c.Seq < 0 {
+		return nil, "", apierr.BadRequest("seq_invalid", "seq is the checkpoint's number in the rollout plan, 1 or more")
+	}
 	if n := utf8.RuneCountInString(c.Name); n == 0 || n > 100 {
 		return nil, "", apierr.BadRequest("name_invalid", "name must be 1-100 characters")
 	}

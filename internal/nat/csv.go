@@ -140,13 +140,3 @@ func header(fields []string, aliases map[string]string) map[string]int {
 	}
 	return cols
 }
-
-// csvText makes a text field safe to open in a spreadsheet: a leading
-// = + - @ or control character would start a formula (CSV injection), so
-// such a field is prefixed with an apostrophe, which spreadsheets hide.
-func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}

@@ -343,7 +343,8 @@ func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
 	}
 	order := ` ORDER BY region_code, name`
 	if q.Near == nil {
-		order += fmt.Sprintf(` LIMIT %d`, q.Limit)
+		args = append(args, q.Limit)
+		order += ` LIMIT $` + strconv.Itoa(len(args))
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+siteCols+` FROM nat_sites `+where+order, args...)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -102,6 +103,7 @@ const (
 	CodeColorUnknown     = "color_unknown"
 	CodeReasonMissing    = "reason_missing"
 	CodeAdviceIncomplete = "advice_incomplete"
+	CodeTextTooLong      = "text_too_long"
 	CodeWindowInvalid    = "window_invalid"
 	CodeExprMissing      = "expression_missing"
 	CodeSyntax           = "syntax"
@@ -120,8 +122,9 @@ const (
 // refused, with an *InvalidError listing every problem, when a rule has no id
 // or a duplicate or malformed one, a colour other than green, yellow or red,
 // a reason missing in either language, advice in only one language, a
-// window that ends before it starts, a condition that does not parse or
-// type-check as bool, an until that does not type-check as timestamp; or
+// reason or advice over 500 characters, a window that ends before it
+// starts, a condition that does not parse or type-check as bool, an until
+// that does not type-check as timestamp; or
 // when any of the set's examples is malformed or decided otherwise than it
 // states. Other errors are internal.
 func Compile(s Set, opts Options) (*Program, error) {
@@ -164,6 +167,12 @@ func Compile(s Set, opts Options) (*Program, error) {
 		if missing := missingLanguages(r.Advice); missing != "" && missing != "zh-CN and English" {
 			add("advice", CodeAdviceIncomplete, "the advice is missing in %s", missing)
 		}
+		if tooLong(r.Reason) {
+			add("reason", CodeTextTooLong, "the reason is at most %d characters in each language", maxText)
+		}
+		if tooLong(r.Advice) {
+			add("advice", CodeTextTooLong, "the advice is at most %d characters in each language", maxText)
+		}
 		if !r.ValidFrom.IsZero() && !r.ValidTo.IsZero() && !r.ValidTo.After(r.ValidFrom) {
 			add("valid_to", CodeWindowInvalid, "valid_to must be after valid_from")
 		}
@@ -191,6 +200,14 @@ func Compile(s Set, opts Options) (*Program, error) {
 		return nil, &InvalidError{Problems: problems}
 	}
 	return p, nil
+}
+
+// maxText bounds a reason or advice in one language: what a phone shows
+// under the code, not a page.
+const maxText = 500
+
+func tooLong(t Text) bool {
+	return utf8.RuneCountInString(t.ZH) > maxText || utf8.RuneCountInString(t.EN) > maxText
 }
 
 func missingLanguages(t Text) string {

@@ -53,6 +53,8 @@ func TestCompileRejects(t *testing.T) {
 		{"reason without English", Set{Rules: []Rule{{ID: "a", Color: Red, Condition: "true", Reason: Text{ZH: "原因"}}}}, "a", "reason", CodeReasonMissing, "in English"},
 		{"reason without Chinese", Set{Rules: []Rule{{ID: "a", Color: Red, Condition: "true", Reason: Text{EN: "reason"}}}}, "a", "reason", CodeReasonMissing, "in zh-CN"},
 		{"advice in one language", Set{Rules: []Rule{{ID: "a", Color: Red, Condition: "true", Reason: reason, Advice: Text{ZH: "请检测"}}}}, "a", "advice", CodeAdviceIncomplete, "English"},
+		{"reason too long", Set{Rules: []Rule{{ID: "a", Color: Red, Condition: "true", Reason: Text{ZH: strings.Repeat("长", 501), EN: "x"}}}}, "a", "reason", CodeTextTooLong, "at most 500"},
+		{"advice too long", Set{Rules: []Rule{{ID: "a", Color: Red, Condition: "true", Reason: reason, Advice: Text{ZH: "x", EN: strings.Repeat("x", 501)}}}}, "a", "advice", CodeTextTooLong, "at most 500"},
 		{"window backwards", Set{Rules: []Rule{{ID: "a", Color: Red, Condition: "true", Reason: reason, ValidFrom: base, ValidTo: base}}}, "a", "valid_to", CodeWindowInvalid, "after valid_from"},
 		{"failing example: colour", Set{Rules: []Rule{ok}, Examples: []Example{{Name: "fever", Now: base, Facts: []fact.Fact{mk(fact.ClinicFever, base, "clinic", "h")}, WantColor: Red, WantRule: "ok"}}},
 			"fever", "result", CodeExampleFailed, "decided yellow by rule ok, want red by rule ok"},
@@ -289,6 +291,8 @@ func TestParseSet(t *testing.T) {
 		{`{"rules":[{"id":"a","color":"purple","condition":"true"}]}`, "color_unknown"},
 		{`{"rules":[]} {}`, "rules_json"},
 		{`[1]`, "rules_json"},
+		{`null`, "rules_json"}, // encoding/json would take it for {}
+		{``, "rules_json"},
 		{`{"rules":[{"id":"a","color":"red","condition":"true","valid_from":"tomorrow"}]}`, "rules_json"},
 	}
 	for _, tt := range tests {

@@ -55,6 +55,10 @@ type Example struct {
 // ParseSet reads a rule set from JSON, refusing unknown fields so that a
 // misspelt "untill" is an error rather than a rule that never expires.
 func ParseSet(data []byte) (Set, error) {
+	// encoding/json takes null for an empty object; an empty set is {}.
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+		return Set{}, apierr.BadRequest("rules_json", "a rule set is a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var s Set

@@ -197,6 +197,35 @@ func TestOperatorsAreScopedAndAudited(t *testing.T) {
 	})
 }
 
+// A page larger than the server's maximum is the maximum, and the answer
+// still says where the next page starts.
+func TestPersonSearchPages(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		for i := range 52 {
+			e.want(e.do("POST", "/api/v1/admin/persons", admin, map[string]any{
+				"name": fmt.Sprintf("居民%d", i), "id_type": "resident_id", "id_number": rid("19800101", 300+i)}), 201, "")
+		}
+		page := func(query string) (int, string) {
+			t.Helper()
+			r := e.want(e.do("GET", "/api/v1/admin/persons?"+query, admin, nil), 200, "")
+			return len(r.body["persons"].([]any)), r.str("next")
+		}
+		if n, next := page("limit=500"); n != 52 || next != "" {
+			t.Fatalf("limit=500 (over the maximum of 200): %d persons, next %q; want all 52 and no next page", n, next)
+		}
+		n, next := page("limit=0")
+		if n != 50 || next == "" {
+			t.Fatalf("limit=0 (the default page of 50): %d persons, next %q", n, next)
+		}
+		if n, next := page("after=" + next); n != 2 || next != "" {
+			t.Fatalf("second page: %d persons, next %q", n, next)
+		}
+		e.want(e.do("GET", "/api/v1/admin/persons?limit=x", admin, nil), 400, "limit_invalid")
+		e.want(e.do("GET", "/api/v1/admin/persons?limit=-1", admin, nil), 400, "limit_invalid")
+	})
+}
+
 func TestVenuesAndCheckpoints(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.admin()
@@ -238,6 +267,7 @@ func TestVenuesAndCheckpoints(t *testing.T) {
 			t.Fatalf("checkpoint answer: %s", c.raw)
 		}
 		e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "未建", "built": false, "enabled": true}), 400, "enabled_not_built")
+		e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "负号", "seq": -1}), 400, "seq_invalid")
 		no := false
 		e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "未建", "built": no, "enabled": no}), 201, "")
 		table := e.want(e.do("GET", "/api/v1/admin/checkpoints", admin, nil), 200, "")

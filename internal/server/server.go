@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
-		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL}); err != nil {
+		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region}); err != nil {
 		return nil, err
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
@@ -372,7 +372,10 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", s.Config.Addr, err)
 	}
-	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	// The read and write limits bound what a slow or stalled client can hold
+	// (a lab's CSV upload and a tracing report fit well inside them).
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
 	var ps *http.Server
 	if s.Config.PprofAddr != "" {

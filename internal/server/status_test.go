@@ -335,6 +335,8 @@ func TestRuleSetsAreValidatedDryRunAndActivated(t *testing.T) {
 
 		// Activation: permission, audit, background recompute with progress.
 		e.want(e.do("POST", "/api/v1/admin/rules/"+version+"/activate", officer, nil), 403, "forbidden")
+		townAdmin := e.newOperator("townadmin", "admin", "341881001")
+		e.want(e.do("POST", "/api/v1/admin/rules/"+version+"/activate", townAdmin, nil), 403, "out_of_scope")
 		act := e.want(e.do("POST", "/api/v1/admin/rules/"+version+"/activate", admin, nil), 202, "")
 		if job := act.body["recompute"].(map[string]any); job["state"] != "running" || job["total"] != 2.0 || job["done"] != 0.0 {
 			t.Fatalf("activation: %s", act.raw)
@@ -413,6 +415,12 @@ func TestAppealsBothWays(t *testing.T) {
 		queue := e.want(e.do("GET", "/api/v1/admin/appeals", xijin, nil), 200, "").body["appeals"].([]any)
 		if len(queue) != 1 || queue[0].(map[string]any)["id"] != appeal["id"] {
 			t.Fatalf("queue: %v", queue)
+		}
+		// Reading the queue is reading persons: audited, with whom it showed.
+		entries := e.want(e.do("GET", "/api/v1/admin/audit?subject=appeals", e.admin(), nil), 200, "").body["entries"].([]any)
+		if len(entries) != 1 || entries[0].(map[string]any)["action"] != "appeal.list" ||
+			!strings.Contains(fmt.Sprint(entries[0].(map[string]any)["detail"]), appeal["person_id"].(string)) {
+			t.Fatalf("audit of the queue: %v", entries)
 		}
 		id := appeal["id"].(string)
 		e.want(e.do("POST", "/api/v1/admin/appeals/"+id+"/decision", gangkou, map[string]any{"decision": "granted"}), 404, "appeal_not_found")

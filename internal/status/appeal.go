@@ -377,8 +377,20 @@ func (s *Service) AppealQueue(ctx context.Context, by *auth.Principal, state str
 		limit = 100
 	}
 	lo, hi := by.Bounds()
-	return s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
+	as, err := s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
 		AND state = $3 ORDER BY created_at, id LIMIT $4`, lo, hi, state, limit)
+	if err != nil || len(as) == 0 {
+		return as, err
+	}
+	// The queue shows operators persons, their colours and their reasons:
+	// audited like any other list of persons.
+	listed := make([]string, len(as))
+	for i, a := range as {
+		listed[i] = a.PersonID
+	}
+	err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "appeal.list", Subject: "appeals",
+		Region: lo, Detail: map[string]any{"state": state, "results": listed}})
+	return as, err
 }
 
 func (s *Service) listAppeals(ctx context.Context, q string, args ...any) ([]*Appeal, error) {

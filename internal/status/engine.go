@@ -294,17 +294,8 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 	}
 	for i := 0; i < len(people); i += chunk {
 		part := people[i:min(i+chunk, len(people))]
-		args := make([]any, 0, 2*len(part))
-		var vals strings.Builder
-		for j, p := range part {
-			if j > 0 {
-				vals.WriteByte(',')
-			}
-			fmt.Fprintf(&vals, "($%d, $%d, %d, '', '', '', '', '', NULL, 0, 0, 0, 0)", 2*j+1, 2*j+2, rules.Green)
-			args = append(args, p.num, p.region)
-		}
-		rows, err := tx.QueryContext(ctx, s.positional(`INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
-			advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at) VALUES `+vals.String()+`
+		insert, args := insertBlankRows(part)
+		rows, err := tx.QueryContext(ctx, s.positional(insert+`
 			ON CONFLICT (person_num) DO UPDATE SET person_num = excluded.person_num RETURNING `+rowCols), args...)
 		if err != nil {
 			return nil, fmt.Errorf("status: lock status rows: %w", err)
@@ -323,6 +314,23 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 		}
 	}
 	return out, nil
+}
+
+// insertBlankRows is an INSERT of the default (green, undecided) status
+// row of each person, for the caller's ON CONFLICT clause.
+func insertBlankRows(people []personRef) (string, []any) {
+	args := make([]any, 0, 2*len(people))
+	var b strings.Builder
+	b.WriteString(`INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
+		advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at) VALUES `)
+	for j, p := range people {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "($%d, $%d, %d, '', '', '', '', '', NULL, 0, 0, 0, 0)", 2*j+1, 2*j+2, rules.Green)
+		args = append(args, p.num, p.region)
+	}
+	return b.String(), args
 }
 
 // factRowsOf reads the facts of persons (sorted) from the facts table, in
@@ -668,17 +676,8 @@ func (s *Service) claimFresh(ctx context.Context, tx db.Tx, people []personRef, 
 	got := map[int64]bool{}
 	for i := 0; i < len(want); i += chunk {
 		part := want[i:min(i+chunk, len(want))]
-		args := make([]any, 0, 2*len(part))
-		var vals strings.Builder
-		for j, p := range part {
-			if j > 0 {
-				vals.WriteByte(',')
-			}
-			fmt.Fprintf(&vals, "($%d, $%d, %d, '', '', '', '', '', NULL, 0, 0, 0, 0)", 2*j+1, 2*j+2, rules.Green)
-			args = append(args, p.num, p.region)
-		}
-		rows, err := tx.QueryContext(ctx, s.positional(`INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
-			advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at) VALUES `+vals.String()+`
+		insert, args := insertBlankRows(part)
+		rows, err := tx.QueryContext(ctx, s.positional(insert+`
 			ON CONFLICT (person_num) DO NOTHING RETURNING person_num`), args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("status: create status rows: %w", err)

@@ -150,8 +150,12 @@ func (s *Service) Rules(ctx context.Context) (Overview, error) {
 // Activate makes a version the active one, audited, and starts the
 // background recompute of everyone under it (see RunRecompute). Activating
 // the active version is a 409. A job still running for an older activation
-// is superseded: the new one covers everyone again.
+// is superseded: the new one covers everyone again. The caller's scope must
+// cover the deployment's region (Config.Region): the set decides everyone.
 func (s *Service) Activate(ctx context.Context, by *auth.Principal, version int64) (*Job, error) {
+	if !by.InScope(s.cfg.Region) {
+		return nil, apierr.Forbidden("out_of_scope", "activating rules changes colours across %s; your scope is %s", s.cfg.Region, by.Region)
+	}
 	// Compiling first refuses an unknown version, and warms this node.
 	if _, err := s.program(ctx, s.db, version); err != nil {
 		return nil, err

