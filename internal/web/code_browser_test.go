@@ -21,7 +21,10 @@ func shortCodes(c *server.Config) { c.CodeTTL = 12 * time.Second }
 // the code it holds.
 func (u *ui) codeOnScreen() (string, code.Claims) {
 	u.t.Helper()
-	png := u.elementShot("#code-card .qr-frame")
+	// The symbol with its quiet zone, as a scanner frames it; the frame's
+	// spinning ring around it is decoration a decoder may take for part
+	// of a finder pattern in some frames of the animation.
+	png := u.elementShot("#code-card .qr-frame .qr")
 	if d := os.Getenv("HEALTHCODE_SCREENSHOTS"); d != "" {
 		os.WriteFile(filepath.Join(d, "qr-element.png"), png, 0o644)
 	}

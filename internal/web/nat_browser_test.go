@@ -44,8 +44,12 @@ func TestBrowserSamplingToCertificate(t *testing.T) {
 	op.submit("#open-tube button")
 	op.wantText("#tube-count", "0 / 5")
 	for i, c := range codes {
-		op.do(chromedp.SendKeys(chromedp.CSS("#s-code"), c+"\r"))
-		op.do(chromedp.WaitVisible(chromedp.CSS("#last-sample")))
+		// The gun's Enter submits the form: wait for the page it loads,
+		// not for an element the page before it also had.
+		if _, err := chromedp.RunResponse(op.ctx, chromedp.SendKeys(chromedp.CSS("#s-code"), c+"\r")); err != nil {
+			op.shot("failure")
+			t.Fatalf("scan %d: %v", i+1, err)
+		}
 		op.wantText("#tube-count", []string{"1 / 5", "2 / 5"}[i])
 	}
 	op.wantText("#last-sample", "第 2 位")
