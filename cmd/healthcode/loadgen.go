@@ -39,7 +39,7 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.AdminUser, "admin-user", "admin", "operator that creates checkpoints and venues and reads the outbox (needs those permissions)")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", "", "that operator's password (with --url)")
 	fs.StringVar(&cfg.Region, "region", "341881", "region of the checkpoints, venues and residents")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "requests in flight, for the bare handler and the server alike")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 32, "requests in flight, for the bare handler and the server alike (docs/PERFORMANCE.md: why 32)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of each path per round")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured lead-in of each path")
 	fs.DurationVar(&cfg.Slice, "slice", time.Second, "each path is measured in slices of this length alternating with slices of the bare handler")

@@ -62,7 +62,7 @@ type Config struct {
 	AdminPassword string
 	Region        string // region of the checkpoints, venues and residents (default 341881)
 
-	Concurrency int           // requests in flight (default 16)
+	Concurrency int           // requests in flight (default 32)
 	Duration    time.Duration // measured window of each phase (default 10 s)
 	Warmup      time.Duration // unmeasured lead-in of each phase (default 1 s)
 	// Slice is how long each path and the bare handler are measured in
@@ -108,7 +108,7 @@ func (c *Config) defaults() error {
 		c.Region = "341881"
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 16
+		c.Concurrency = 32
 	}
 	if c.Duration <= 0 {
 		c.Duration = 10 * time.Second
