@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/loadgen"
 )
 
@@ -54,7 +55,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	profDir := fs.String("profile", "", "write CPU and allocation profiles of the server for each path to this directory")
 	pprofURL := fs.String("pprof", "", "with --url: the server's profiler, e.g. http://127.0.0.1:6060 (its --pprof-addr)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "with --url: the server's process id, for its CPU time per request")
-	db := fs.String("db", "", "database of the server loadgen starts (default: a fresh SQLite file in a temporary directory)")
+	// Not --db: that would be filled from HEALTHCODE_DB, and a load test
+	// must not write into the database the environment names.
+	db := fs.String("server-db", "", "database of the server loadgen starts (default: a fresh SQLite file in a temporary directory)")
 	var serverFlags multiFlag
 	fs.Var(&serverFlags, "server-flag", "extra flag for the server loadgen starts, e.g. --server-flag=--group-commit-delay=1ms (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
@@ -80,13 +83,21 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("loadgen: find my own binary: %w", err)
 	}
+	var dir string // the data of the server loadgen starts
+	if *url == "" {
+		if dir, err = os.MkdirTemp("", "healthcode-loadgen-"); err != nil {
+			return err
+		}
+		// Deferred first, so it runs after the children have exited.
+		defer os.RemoveAll(dir)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var children sync.WaitGroup
 	defer children.Wait()
 	defer cancel() // stops the children before waiting for them
 
-	bare, err := startChild(ctx, &children, exe, []string{"loadgen", "bare", "--addr", "127.0.0.1:0"}, stderr, "bare handler at ")
+	bare, err := startChild(ctx, &children, exe, []string{"loadgen", "bare", "--addr", "127.0.0.1:0"}, nil, stderr, "bare handler at ")
 	if err != nil {
 		return err
 	}
@@ -94,11 +105,6 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	cfg.URL = *url
 	if cfg.URL == "" {
-		dir, err := os.MkdirTemp("", "healthcode-loadgen-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
 		if cfg.AdminPassword == "" {
 			b := make([]byte, 18)
 			rand.Read(b)
@@ -107,7 +113,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if *codeTTL == 0 {
 			*codeTTL = 10 * time.Minute
 		}
-		sargs := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--admin-password", cfg.AdminPassword,
+		// The password goes in the environment: a command line is readable
+		// by anyone on the machine (/proc/PID/cmdline).
+		sargs := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
 			"--region", cfg.Region, "--otp-interval", "-1s", "--otp-per-day", "-1", "--code-ttl", codeTTL.String(),
 			"--pprof-addr", "127.0.0.1:0", "--log-level", "warn"}
 		if *db != "" {
@@ -115,7 +123,8 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		sargs = append(sargs, serverFlags...)
 		fmt.Fprintf(stderr, "starting the server: healthcode %s\n", strings.Join(redact(sargs), " "))
-		srv, err := startChild(ctx, &children, exe, sargs, stderr, "healthcode is running at ", "profiler at ")
+		srv, err := startChild(ctx, &children, exe, sargs, []string{"HEALTHCODE_ADMIN_PASSWORD=" + cfg.AdminPassword}, stderr,
+			"healthcode is running at ", "profiler at ")
 		if err != nil {
 			return err
 		}
@@ -187,9 +196,17 @@ type child struct {
 
 // startChild runs this binary with args until ctx ends (then interrupts
 // it), and waits until it has printed a line starting with each of the
-// prefixes. Its other output goes to stderr.
-func startChild(ctx context.Context, wg *sync.WaitGroup, exe string, args []string, stderr io.Writer, prefixes ...string) (*child, error) {
+// prefixes. Its other output goes to stderr. It gets this process's
+// environment without the HEALTHCODE_ settings (which would point it at
+// another database or key), plus env.
+func startChild(ctx context.Context, wg *sync.WaitGroup, exe string, args, env []string, stderr io.Writer, prefixes ...string) (*child, error) {
 	cmd := exec.CommandContext(ctx, exe, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HEALTHCODE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 30 * time.Second
 	cmd.Stderr = stderr
@@ -291,15 +308,36 @@ func fetchTo(ctx context.Context, url, file string) error {
 	return f.Close()
 }
 
-// redact hides the generated admin password in what is printed.
+// redact hides passwords in a command line about to be printed: the value
+// of a flag named for a password, and the one in a database URL.
 func redact(args []string) []string {
-	out := append([]string(nil), args...)
-	for i := range out {
-		if i > 0 && out[i-1] == "--admin-password" {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if i > 0 && isPasswordFlag(args[i-1]) {
 			out[i] = "…"
+			continue
 		}
+		out[i] = redactArg(a)
 	}
 	return out
+}
+
+// redactArg redacts one argument, a flag's value within it included
+// (--server-flag=--admin-password=…).
+func redactArg(a string) string {
+	name, value, ok := strings.Cut(a, "=")
+	switch {
+	case !ok || !strings.HasPrefix(name, "-"):
+		return db.Redact(a)
+	case strings.Contains(name, "password"):
+		return name + "=…"
+	default:
+		return name + "=" + redactArg(value)
+	}
+}
+
+func isPasswordFlag(a string) bool {
+	return strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && strings.Contains(a, "password")
 }
 
 func splitList(s string) []string {

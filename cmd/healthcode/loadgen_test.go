@@ -15,7 +15,7 @@ import (
 // asBinary, set in the environment, makes the test binary run as
 // healthcode itself (TestMain), so that loadgen can start its children
 // from it.
-const asBinary = "HEALTHCODE_TEST_AS_BINARY"
+const asBinary = "LOADGEN_TEST_AS_BINARY" // not HEALTHCODE_: loadgen keeps those from its children
 
 // TestLoadgenCommand runs `healthcode loadgen` as a user would: it starts
 // the bare handler and the server as child processes, measures briefly,
@@ -77,5 +77,19 @@ func TestLoadgenFlags(t *testing.T) {
 	err := realMain(context.Background(), []string{"loadgen", "--url", "http://127.0.0.1:1"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "--admin-password") {
 		t.Fatalf("--url without a password: %v", err)
+	}
+}
+
+// What loadgen prints of the server's command line shows no password.
+func TestLoadgenRedactsTheServerCommandLine(t *testing.T) {
+	got := strings.Join(redact([]string{"serve", "--admin-password", "s3cret", "--server-flag=--admin-password=x1",
+		"--admin-password=x2", "--db", "postgres://u:pw9@h/db", "--db=postgres://u:pw8@h/db", "--addr", "127.0.0.1:0"}), " ")
+	for _, secret := range []string{"s3cret", "x1", "x2", "pw9", "pw8"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("%q shows %s", got, secret)
+		}
+	}
+	if !strings.Contains(got, "--addr 127.0.0.1:0") || !strings.Contains(got, "postgres://u:xxxxx@h/db") {
+		t.Errorf("redacted too much: %q", got)
 	}
 }

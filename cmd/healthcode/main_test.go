@@ -136,10 +136,16 @@ func TestMigrateAndUnknownCommand(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
-	os.Unsetenv("HEALTHCODE_DB")
 	if os.Getenv(asBinary) == "1" { // a child process a test started, e.g. loadgen's server
 		main()
 		os.Exit(0)
+	}
+	// The tests say what they configure; settings of the machine they run
+	// on (HEALTHCODE_DB, _URL, _ADMIN_PASSWORD ...) would change them.
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "HEALTHCODE_") && name != "HEALTHCODE_PG_BIN" {
+			os.Unsetenv(name)
+		}
 	}
 	os.Exit(m.Run())
 }

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"math"
 	"net/http"
 	"sort"
 	"sync"
@@ -23,9 +24,9 @@ func (f funcSource) next() *request { return f() }
 
 // tally is what the clients measured in a phase's window.
 type tally struct {
-	requests  int64
-	errors    int64
-	latencies []time.Duration // of the requests in the window, errors included
+	requests  int64           // answered without error, ending in the window: the rate
+	errors    int64           // failed, ending in the window or after it
+	latencies []time.Duration // of every request begun or ended in the window, errors included
 	samples   []string        // first distinct error messages
 	byPath    map[string]*tally
 	seconds   float64
@@ -66,12 +67,13 @@ func (t *tally) sample(s string) {
 	t.samples = append(t.samples, s)
 }
 
-// percentile of sorted latencies (nearest rank).
+// percentile of sorted latencies (nearest rank: the smallest value at
+// least a share p of them do not exceed).
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	i := int(p*float64(len(sorted))+0.5) - 1
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	i = max(0, min(i, len(sorted)-1))
 	return sorted[i]
 }
@@ -79,11 +81,13 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
 
 // measure runs concurrency clients against src: warmup unmeasured, then a
-// window of length window. A request counts when it ends inside the
-// window; the rate is those requests over the window. Clients start no
-// request after the window; one that fails after it still counts as an
-// error. label, when set, names a request's path for a
-// per-path breakdown (the mixed phase).
+// window of length window. The rate is the requests answered without error
+// that end inside the window, over the window; a failed request is an error
+// and not throughput. Clients start no request after the window, but one
+// begun inside it that ends after it still gives its latency (the slowest
+// requests are the likeliest to end late: leaving them out would hide
+// stalls from p99 and max) and, if it fails, an error. label, when set,
+// names a request's path for a per-path breakdown (the mixed phase).
 func measure(ctx context.Context, c *http.Client, concurrency int, warmup, window time.Duration, src source, label func(*request) string) *tally {
 	start := time.Now()
 	t0 := start.Add(warmup)
@@ -116,17 +120,11 @@ func measure(ctx context.Context, c *http.Client, concurrency int, warmup, windo
 				if ended.Before(t0) {
 					continue
 				}
-				if !ended.Before(t1) {
-					// Too late for the rate, but a failure (a timeout of a
-					// server that stopped answering) still counts.
-					if err != nil {
-						mine.errors++
-						mine.sample(err.Error())
-					}
-					continue
+				late := !ended.Before(t1)
+				if late && began.Before(t0) {
+					continue // spanned the whole window: warm-up's
 				}
 				lat := ended.Sub(began)
-				mine.requests++
 				mine.latencies = append(mine.latencies, lat)
 				var pt *tally
 				if label != nil {
@@ -135,15 +133,20 @@ func measure(ctx context.Context, c *http.Client, concurrency int, warmup, windo
 						pt = &tally{}
 						mine.byPath[name] = pt
 					}
-					pt.requests++
 					pt.latencies = append(pt.latencies, lat)
 				}
-				if err != nil {
+				switch {
+				case err != nil:
 					mine.errors++
 					mine.sample(err.Error())
 					if pt != nil {
 						pt.errors++
 						pt.sample(err.Error())
+					}
+				case !late:
+					mine.requests++
+					if pt != nil {
+						pt.requests++
 					}
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every code is scanned once or twice, never more; the Rescan share twice,
@@ -59,5 +60,23 @@ func TestSpread(t *testing.T) {
 	}
 	if got[0] == got[1] && got[1] == got[2] {
 		t.Fatalf("not spread: %v", got)
+	}
+}
+
+func TestPercentileIsNearestRank(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 1070; i++ {
+		d = append(d, time.Duration(i))
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{0.5, 535}, {0.95, 1017}, {0.99, 1060}, {1, 1070}, {0.001, 2}, {0, 1}} {
+		if got := percentile(d, c.p); got != c.want {
+			t.Errorf("p%v of 1..1070 = %d, want %d", c.p*100, got, c.want)
+		}
+	}
+	if got := percentile([]time.Duration{7}, 0.99); got != 7 {
+		t.Errorf("p99 of one = %d", got)
 	}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // The profiler is served only on its own listener, never on the public
-// address.
+// address, and without the process's command line.
 func TestPprofOnlyOnItsOwnAddress(t *testing.T) {
 	dir := t.TempDir()
 	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
@@ -47,7 +47,13 @@ func TestPprofOnlyOnItsOwnAddress(t *testing.T) {
 	if srv.PprofAddr() == nil {
 		t.Fatal("no profiler address")
 	}
-	for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline"} {
+	// The command line can hold a password (--admin-password): not served.
+	for _, a := range []string{public.String(), srv.PprofAddr().String()} {
+		if code := get("http://" + a + "/debug/pprof/cmdline"); code != http.StatusNotFound {
+			t.Errorf("%s serves the command line: %d", a, code)
+		}
+	}
+	for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"} {
 		if code := get("http://" + public.String() + p); code != http.StatusNotFound {
 			t.Errorf("public %s: %d", p, code)
 		}

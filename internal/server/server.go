@@ -417,11 +417,11 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 func (s *Server) PprofAddr() net.Addr { return s.pprof }
 
 // pprofHandler serves the Go profiler on a mux of its own: the public
-// handler never routes to it.
+// handler never routes to it. Not the command line: it can hold a password
+// (--admin-password).
 func pprofHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
