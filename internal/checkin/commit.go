@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -366,47 +365,17 @@ func chunk(e db.Engine, n int) int {
 
 var sqlCache sync.Map // statement key -> text
 
-// multiInsert is head followed by n rows of cols parameters, then tail. On
-// SQLite the parameters are anonymous (?): the driver looks each named
-// parameter up by a linear scan, so $N costs time quadratic in the
-// parameters of a statement, which for a multi-row insert is most of it.
+// multiInsert is head followed by n rows of cols parameters, then tail,
+// with anonymous parameters on SQLite (db.Positional); cached, as the
+// writer builds the same few sizes over and over.
 func multiInsert(e db.Engine, head, tail string, cols, n int) string {
 	key := string(e) + head + strconv.Itoa(n)
 	if s, ok := sqlCache.Load(key); ok {
 		return s.(string)
 	}
-	var b strings.Builder
-	b.WriteString(head)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(Values(e, i*cols, cols))
-	}
-	b.WriteString(tail)
-	s := b.String()
+	s := e.Positional(head + db.Rows(0, n, cols) + tail)
 	sqlCache.Store(key, s)
 	return s
-}
-
-// Values is one row of cols parameters for a multi-row statement, numbered
-// from from+1 on PostgreSQL and anonymous on SQLite (see multiInsert).
-func Values(e db.Engine, from, cols int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for c := range cols {
-		if c > 0 {
-			b.WriteByte(',')
-		}
-		if e == db.SQLite {
-			b.WriteByte('?')
-			continue
-		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(from + c + 1))
-	}
-	b.WriteByte(')')
-	return b.String()
 }
 
 // A check-in that is already stored (same person, place and millisecond)

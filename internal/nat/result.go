@@ -355,24 +355,11 @@ func (s *Service) inParams() int {
 func insertRows(ctx context.Context, tx db.Tx, prefix string, ncols int, rows [][]any, maxParams int) error {
 	per := max(1, min(500, maxParams/ncols))
 	for _, batch := range chunks(rows, per) {
-		var b strings.Builder
-		b.WriteString(prefix)
 		args := make([]any, 0, len(batch)*ncols)
-		for i, row := range batch {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			for j := range ncols {
-				if j > 0 {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, "$%d", len(args)+j+1)
-			}
-			b.WriteByte(')')
+		for _, row := range batch {
 			args = append(args, row...)
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, prefix+db.Rows(0, len(batch), ncols), args...); err != nil {
 			return err
 		}
 	}

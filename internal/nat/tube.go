@@ -492,20 +492,11 @@ func (s *Service) tubesByBarcode(ctx context.Context, q db.Querier, barcodes []s
 
 // inList appends "($first, $first+1, ...)" for values to prefix.
 func inList[T any](prefix string, first int, values []T) (string, []any) {
-	var b strings.Builder
-	b.Grow(len(prefix) + 6*len(values) + 2)
-	b.WriteString(prefix)
-	b.WriteByte('(')
 	args := make([]any, len(values))
 	for i, v := range values {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "$%d", first+i)
 		args[i] = v
 	}
-	b.WriteByte(')')
-	return b.String(), args
+	return prefix + "(" + db.Params(first-1, len(values)) + ")", args
 }
 
 func chunks[T any](s []T, n int) [][]T {

@@ -203,7 +203,7 @@ func (s *Service) evidence(ctx context.Context, tx db.Tx, num int64, evIDs []int
 	for _, id := range evIDs {
 		args = append(args, id)
 	}
-	rows, err := tx.QueryContext(ctx, s.positional(`SELECT `+factCols+` FROM facts WHERE person_num = $1 AND id IN (`+inList(2, len(evIDs))+`) ORDER BY id`), args...)
+	rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(`SELECT `+factCols+` FROM facts WHERE person_num = $1 AND id IN (`+db.Params(1, len(evIDs))+`) ORDER BY id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("status: read evidence: %w", err)
 	}

@@ -51,8 +51,8 @@ func populate(b *testing.B, f *fixture, n int) {
 			if len(args) == 0 {
 				return nil
 			}
-			_, err := tx.ExecContext(ctx, positional(f.d.Engine(), `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source,
-				idem_key, recorded_at, recorded_by) VALUES `+values(len(args)/10, 10)), args...)
+			_, err := tx.ExecContext(ctx, f.d.Engine().Positional(`INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source,
+				idem_key, recorded_at, recorded_by) VALUES `+db.Rows(0, len(args)/10, 10)), args...)
 			args = args[:0]
 			return err
 		}
@@ -71,7 +71,7 @@ func populate(b *testing.B, f *fixture, n int) {
 			packs = append(packs, num, id, cur)
 			cur = nil
 			if len(packs) >= 3*2000 {
-				_, err := tx.ExecContext(ctx, positional(f.d.Engine(), `INSERT INTO fact_packs (person_num, last_id, data) VALUES `+values(len(packs)/3, 3)), packs...)
+				_, err := tx.ExecContext(ctx, f.d.Engine().Positional(`INSERT INTO fact_packs (person_num, last_id, data) VALUES `+db.Rows(0, len(packs)/3, 3)), packs...)
 				packs = packs[:0]
 				return err
 			}
@@ -103,7 +103,7 @@ func populate(b *testing.B, f *fixture, n int) {
 			return err
 		}
 		if len(packs) > 0 {
-			if _, err := tx.ExecContext(ctx, positional(f.d.Engine(), `INSERT INTO fact_packs (person_num, last_id, data) VALUES `+values(len(packs)/3, 3)), packs...); err != nil {
+			if _, err := tx.ExecContext(ctx, f.d.Engine().Positional(`INSERT INTO fact_packs (person_num, last_id, data) VALUES `+db.Rows(0, len(packs)/3, 3)), packs...); err != nil {
 				return err
 			}
 		}

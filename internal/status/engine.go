@@ -129,75 +129,6 @@ func (f *storedFact) fact() (fact.Fact, error) {
 // the engines' parameter limits (SQLite 32766, PostgreSQL 65535).
 const chunk = 500
 
-func inList(start, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(start + i))
-	}
-	return b.String()
-}
-
-// values builds "($1,...,$cols),(...)" for rows rows.
-func values(rows, cols int) string {
-	var b strings.Builder
-	n := 1
-	for r := 0; r < rows; r++ {
-		if r > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for c := 0; c < cols; c++ {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			n++
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
-// positional rewrites $1, $2, ... into ? for SQLite when they appear in
-// order, as they do in the generated multi-row statements. SQLite treats $N
-// as a named parameter and looks each one up in a list, which makes a
-// statement with thousands of them cost quadratic time to prepare and bind;
-// plain ? costs nothing. PostgreSQL needs $N and keeps it.
-func (s *Service) positional(query string) string { return positional(s.db.Engine(), query) }
-
-func positional(e db.Engine, query string) string {
-	if e != db.SQLite {
-		return query
-	}
-	var b strings.Builder
-	b.Grow(len(query))
-	next := 1
-	for i := 0; i < len(query); i++ {
-		c := query[i]
-		if c != '$' {
-			b.WriteByte(c)
-			continue
-		}
-		j := i + 1
-		for j < len(query) && query[j] >= '0' && query[j] <= '9' {
-			j++
-		}
-		n, err := strconv.Atoi(query[i+1 : j])
-		if err != nil || n != next {
-			return query
-		}
-		next++
-		b.WriteByte('?')
-		i = j - 1
-	}
-	return b.String()
-}
-
 // execMany runs "head VALUES (...),(...) tail" over args, cols per row, in
 // chunks.
 func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, cols int, args []any) error {
@@ -208,7 +139,7 @@ func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, col
 	}
 	for i := 0; i < rows; i += per {
 		n := min(per, rows-i)
-		if _, err := tx.ExecContext(ctx, s.positional(head+" VALUES "+values(n, cols)+" "+tail), args[i*cols:(i+n)*cols]...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(head+" VALUES "+db.Rows(0, n, cols)+" "+tail), args[i*cols:(i+n)*cols]...); err != nil {
 			return err
 		}
 	}
@@ -233,7 +164,7 @@ func (s *Service) personRegions(ctx context.Context, q db.Querier, ns []int64) (
 		for j, n := range part {
 			args[j] = n
 		}
-		rows, err := q.QueryContext(ctx, s.positional(`SELECT num, region_code FROM persons WHERE num IN (`+inList(1, len(part))+`) ORDER BY num`), args...)
+		rows, err := q.QueryContext(ctx, s.db.Engine().Positional(`SELECT num, region_code FROM persons WHERE num IN (`+db.Params(0, len(part))+`) ORDER BY num`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("status: read persons: %w", err)
 		}
@@ -273,7 +204,7 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 			for j, p := range part {
 				args[j] = p.num
 			}
-			rows, err := tx.QueryContext(ctx, s.positional(`SELECT `+rowCols+` FROM status WHERE person_num IN (`+inList(1, len(part))+`)`), args...)
+			rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(`SELECT `+rowCols+` FROM status WHERE person_num IN (`+db.Params(0, len(part))+`)`), args...)
 			if err != nil {
 				return nil, fmt.Errorf("status: read status rows: %w", err)
 			}
@@ -295,7 +226,7 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 	for i := 0; i < len(people); i += chunk {
 		part := people[i:min(i+chunk, len(people))]
 		insert, args := insertBlankRows(part)
-		rows, err := tx.QueryContext(ctx, s.positional(insert+`
+		rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(insert+`
 			ON CONFLICT (person_num) DO UPDATE SET person_num = excluded.person_num RETURNING `+rowCols), args...)
 		if err != nil {
 			return nil, fmt.Errorf("status: lock status rows: %w", err)
@@ -343,7 +274,7 @@ func (s *Service) factRowsOf(ctx context.Context, q db.Querier, ns []int64) ([]s
 		for j, n := range part {
 			args[j] = n
 		}
-		rows, err := q.QueryContext(ctx, s.positional(`SELECT `+factCols+` FROM facts WHERE person_num IN (`+inList(1, len(part))+`) ORDER BY person_num, id`), args...)
+		rows, err := q.QueryContext(ctx, s.db.Engine().Positional(`SELECT `+factCols+` FROM facts WHERE person_num IN (`+db.Params(0, len(part))+`) ORDER BY person_num, id`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("status: read facts: %w", err)
 		}
@@ -677,7 +608,7 @@ func (s *Service) claimFresh(ctx context.Context, tx db.Tx, people []personRef, 
 	for i := 0; i < len(want); i += chunk {
 		part := want[i:min(i+chunk, len(want))]
 		insert, args := insertBlankRows(part)
-		rows, err := tx.QueryContext(ctx, s.positional(insert+`
+		rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(insert+`
 			ON CONFLICT (person_num) DO NOTHING RETURNING person_num`), args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("status: create status rows: %w", err)

@@ -134,8 +134,8 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 	per := 1000
 	for i := 0; i < len(facts); i += per {
 		n := min(per, len(facts)-i)
-		rows, err := tx.QueryContext(ctx, s.positional(`INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key,
-			recorded_at, recorded_by) VALUES `+values(n, cols)+` ON CONFLICT DO NOTHING RETURNING id`), args[i*cols:(i+n)*cols]...)
+		rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(`INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key,
+			recorded_at, recorded_by) VALUES `+db.Rows(0, n, cols)+` ON CONFLICT DO NOTHING RETURNING id`), args[i*cols:(i+n)*cols]...)
 		if err != nil {
 			return 0, written{}, fmt.Errorf("status: store facts: %w", err)
 		}

@@ -210,8 +210,8 @@ func (f *fixture) bulk(n int, regionCode string) []int64 {
 			if len(args) == 0 {
 				return nil
 			}
-			_, err := tx.ExecContext(ctx, positional(f.d.Engine(), `INSERT INTO persons (num, id, id_type, id_hash, id_enc, name_hash, name_enc,
-				region_code, birth_year, created_at, created_by) VALUES `+values(len(args)/11, 11)), args...)
+			_, err := tx.ExecContext(ctx, f.d.Engine().Positional(`INSERT INTO persons (num, id, id_type, id_hash, id_enc, name_hash, name_enc,
+				region_code, birth_year, created_at, created_by) VALUES `+db.Rows(0, len(args)/11, 11)), args...)
 			args = args[:0]
 			return err
 		}

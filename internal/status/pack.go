@@ -113,8 +113,8 @@ func (s *Service) packsOf(ctx context.Context, q db.Querier, ns []int64) ([]stor
 		for j, n := range part {
 			args[j] = n
 		}
-		rows, err := q.QueryContext(ctx, s.positional(`SELECT person_num, data FROM fact_packs WHERE person_num IN (`+
-			inList(1, len(part))+`) ORDER BY person_num`), args...)
+		rows, err := q.QueryContext(ctx, s.db.Engine().Positional(`SELECT person_num, data FROM fact_packs WHERE person_num IN (`+
+			db.Params(0, len(part))+`) ORDER BY person_num`), args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("status: read facts: %w", err)
 		}

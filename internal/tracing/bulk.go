@@ -3,9 +3,7 @@ package tracing
 import (
 	"context"
 	"database/sql"
-	"strings"
 
-	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
 )
 
@@ -28,16 +26,7 @@ func newBulk(ctx context.Context, tx db.Tx, e db.Engine, head, tail string, cols
 }
 
 func (b *bulk) statement(n int) string {
-	var sb strings.Builder
-	sb.WriteString(b.head)
-	for i := range n {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString(checkin.Values(b.e, i*b.cols, b.cols))
-	}
-	sb.WriteString(b.tail)
-	return sb.String()
+	return b.e.Positional(b.head + db.Rows(0, n, b.cols) + b.tail)
 }
 
 // add buffers one row, writing the buffer when it is full.

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -537,18 +536,12 @@ func (s *Service) homeRegions(ctx context.Context, nums []int64) (map[int64]stri
 	const per = 500
 	for start := 0; start < len(nums); start += per {
 		part := nums[start:min(start+per, len(nums))]
-		var b strings.Builder
 		args := make([]any, len(part))
-		b.WriteString(`SELECT num, region_code FROM persons WHERE num IN (`)
 		for i, n := range part {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strings.Trim(checkin.Values(s.db.Engine(), i, 1), "()"))
 			args[i] = n
 		}
-		b.WriteByte(')')
-		rows, err := s.db.QueryContext(ctx, b.String(), args...)
+		query := s.db.Engine().Positional(`SELECT num, region_code FROM persons WHERE num IN (` + db.Params(0, len(part)) + `)`)
+		rows, err := s.db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("tracing: home regions: %w", err)
 		}
