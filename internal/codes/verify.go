@@ -127,8 +127,7 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 	if r.Valid {
 		num = s.Persons.Handles().Num(r.Claims.Handle)
 	}
-	subject := "code:" + hex.EncodeToString(r.Claims.ID[:])
-	if err := s.admit(ctx, &res, by, cp, num, subject, t, now); err != nil {
+	if err := s.admit(ctx, &res, by, cp, num, subject{code: r.Claims.ID}, t, now); err != nil {
 		return Result{}, err
 	}
 	return res, s.record(ctx, by, cp, num, kind, &res, now)
@@ -136,7 +135,7 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 
 // admit adds the current colour and the temperature to a valid result,
 // recording a fever first so that the colour answered already reflects it.
-func (s *Service) admit(ctx context.Context, res *Result, by *auth.Principal, cp string, num int64, subject string, t Temperature, now time.Time) error {
+func (s *Service) admit(ctx context.Context, res *Result, by *auth.Principal, cp string, num int64, who subject, t Temperature, now time.Time) error {
 	fever := t.Fever()
 	if res.Valid && fever && s.Facts != nil {
 		where := cp
@@ -149,7 +148,7 @@ func (s *Service) admit(ctx context.Context, res *Result, by *auth.Principal, cp
 				Attrs: map[string]any{"celsius": t.Celsius, "checkpoint": where}},
 			RecordedBy: by.Actor(),
 			// A scanner that retries must not make two readings.
-			Key: fmt.Sprintf("temperature:%s:%s:%d", where, subject, now.Unix()/60),
+			Key: fmt.Sprintf("temperature:%s:%s:%d", where, who, now.Unix()/60),
 		})
 		if err != nil {
 			return fmt.Errorf("codes: record temperature: %w", err)
@@ -170,6 +169,21 @@ func (s *Service) admit(ctx context.Context, res *Result, by *auth.Principal, cp
 		res.Reasons = append(res.Reasons, ReasonRed)
 	}
 	return nil
+}
+
+// subject is what a scan was of, for the key that keeps a retried fever
+// reading from being recorded twice: a code, or a person looked up by ID
+// number. Its text is built only when a fever is recorded, not per scan.
+type subject struct {
+	code   [8]byte
+	person string
+}
+
+func (w subject) String() string {
+	if w.person != "" {
+		return "person:" + w.person
+	}
+	return "code:" + hex.EncodeToString(w.code[:])
 }
 
 // record writes the verification event: a presence for tracing.
@@ -245,7 +259,7 @@ func (s *Service) VerifyID(ctx context.Context, by *auth.Principal, idType, idNu
 		return Result{}, err
 	}
 	res := Result{Valid: true, Kind: KindID, MaskedName: maskedName(p), Issuer: s.cfg.Region}
-	if err := s.admit(ctx, &res, by, cp, p.Num, "person:"+p.ID, t, now); err != nil {
+	if err := s.admit(ctx, &res, by, cp, p.Num, subject{person: p.ID}, t, now); err != nil {
 		return Result{}, err
 	}
 	return res, s.record(ctx, by, cp, p.Num, KindID, &res, now)

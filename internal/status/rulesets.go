@@ -201,6 +201,5 @@ func (s *Service) Activate(ctx context.Context, by *auth.Principal, version int6
 	if err != nil {
 		return nil, err
 	}
-	s.active.Store(version)
 	return job, nil
 }

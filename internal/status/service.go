@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
@@ -117,7 +116,6 @@ type Service struct {
 	programs map[int64]*rules.Program
 	single   map[singleKey]*rules.Program
 	texts    map[int64]map[string]ruleText
-	active   atomic.Int64
 }
 
 type singleKey struct {
@@ -141,7 +139,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Service, error) {
 	if err := s.loadCache(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := s.refreshActive(ctx); err != nil {
+	if err := s.refreshActive(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -223,22 +221,18 @@ func (s *Service) activeProgram(ctx context.Context, tx db.Tx) (int64, *rules.Pr
 	if err != nil {
 		return 0, nil, err
 	}
-	s.active.Store(v)
 	return v, p, nil
 }
 
 // refreshActive loads the active version's program ahead of need, so that
 // the first write after another node's activation does not pay the compile.
-func (s *Service) refreshActive(ctx context.Context) (int64, error) {
+func (s *Service) refreshActive(ctx context.Context) error {
 	var v int64
 	if err := s.db.QueryRowContext(ctx, `SELECT version FROM rules_active WHERE id = 1`).Scan(&v); err != nil {
-		return 0, fmt.Errorf("status: read active rules: %w", err)
+		return fmt.Errorf("status: read active rules: %w", err)
 	}
-	if _, err := s.program(ctx, s.db, v); err != nil {
-		return 0, err
-	}
-	s.active.Store(v)
-	return v, nil
+	_, err := s.program(ctx, s.db, v)
+	return err
 }
 
 // program returns the compiled program of a version; versions are

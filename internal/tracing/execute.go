@@ -376,9 +376,6 @@ func abs(x int64) int64 {
 // a few tens of milliseconds.
 const saveChunk = 2000
 
-// saveRows is the rows of one multi-row statement.
-const saveRows = 200
-
 // record stores the report and the tasks, then records the facts, then
 // marks the run done. Every step can be repeated: a run resumed on another
 // node rewrites its report, finds the tasks already open and the facts
@@ -450,18 +447,24 @@ func (s *Service) openTasks(ctx context.Context, r *Run, list []*found, now int6
 			if err != nil {
 				return err
 			}
-			// One row per statement: a multi-row INSERT ... ON CONFLICT needs a
-			// statement journal on SQLite, which costs more than it saves.
-			task := newBulk(ctx, tx, s.db.Engine(), insert, ` ON CONFLICT DO NOTHING`, 10, 1)
-			defer task.close()
+			// One row per statement, prepared once: a multi-row INSERT ... ON
+			// CONFLICT needs a statement journal on SQLite, which costs more
+			// than it saves.
+			stmt, err := tx.PrepareContext(ctx, s.db.Engine().Positional(insert+db.Rows(0, 1, 10)+` ON CONFLICT DO NOTHING`))
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
 			id := last - int64(len(part))
 			for _, f := range part {
 				id++
-				if err := task.add(id, TaskCompanion, f.person, f.region, r.ID, f.cse, f.personAt, TaskOpen, "", now); err != nil {
+				res, err := stmt.ExecContext(ctx, id, TaskCompanion, f.person, f.region, r.ID, f.cse, f.personAt, TaskOpen, "", now)
+				if err != nil {
 					return err
 				}
+				n, _ := res.RowsAffected()
+				opened += n
 			}
-			opened += task.affected
 			return nil
 		})
 		if err != nil {

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -257,14 +256,9 @@ func maxWindow(p *params) int64 {
 }
 
 func (s *Service) windowsMs() map[string]int64 {
-	out := map[string]int64{}
-	keys := make([]string, 0, len(s.cfg.Windows))
-	for k := range s.cfg.Windows {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out[k] = s.cfg.Windows[k].Milliseconds()
+	out := make(map[string]int64, len(s.cfg.Windows))
+	for k, w := range s.cfg.Windows {
+		out[k] = w.Milliseconds()
 	}
 	return out
 }
