@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -250,15 +249,6 @@ func (s *Server) myFacts(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 	return nil
 }
 
-// version reads the {version} path parameter; a malformed one is unknown.
-func version(r *http.Request) (int64, error) {
-	v, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
-	if err != nil || v <= 0 {
-		return 0, apierr.NotFound("rules_version_not_found", "no rule set version %q", r.PathValue("version"))
-	}
-	return v, nil
-}
-
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	o, err := s.Status.Rules(r.Context())
 	if err != nil {
@@ -269,7 +259,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 }
 
 func (s *Server) getRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	v, err := version(r)
+	v, err := status.ParseVersion(r.PathValue("version"))
 	if err != nil {
 		return err
 	}
@@ -304,7 +294,7 @@ func (s *Server) createRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.
 }
 
 func (s *Server) dryRunRules(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	v, err := version(r)
+	v, err := status.ParseVersion(r.PathValue("version"))
 	if err != nil {
 		return err
 	}
@@ -317,7 +307,7 @@ func (s *Server) dryRunRules(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 }
 
 func (s *Server) activateRules(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	v, err := version(r)
+	v, err := status.ParseVersion(r.PathValue("version"))
 	if err != nil {
 		return err
 	}

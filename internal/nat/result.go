@@ -78,18 +78,25 @@ type pendingResult struct {
 	source   string
 }
 
+// parseReport checks who reports and what: a tube's barcode and a result.
+func parseReport(by *auth.Principal, barcode, result string) (b, word string, err error) {
+	if !by.Can(auth.ResultWrite) {
+		return "", "", errForbidden
+	}
+	if b, err = ParseBarcode(barcode); err != nil {
+		return "", "", err
+	}
+	if word, err = ParseResult(result); err != nil {
+		return "", "", err
+	}
+	return b, word, nil
+}
+
 // PostResult records a lab's result for one tube. Posting the same result
 // again changes nothing (and records any facts that a failure left
 // behind); a different result for a tube that has one needs a correction.
 func (s *Service) PostResult(ctx context.Context, by *auth.Principal, barcode, result, lab string) (*Report, error) {
-	if !by.Can(auth.ResultWrite) {
-		return nil, errForbidden
-	}
-	b, err := ParseBarcode(barcode)
-	if err != nil {
-		return nil, err
-	}
-	word, err := ParseResult(result)
+	b, word, err := parseReport(by, barcode, result)
 	if err != nil {
 		return nil, err
 	}
@@ -478,14 +485,7 @@ func (s *Service) RecordPending(ctx context.Context) error {
 // replaced result are withdrawn, those of the new one opened, and the
 // people in the tube re-evaluated.
 func (s *Service) Correct(ctx context.Context, by *auth.Principal, barcode, result, reason string) (*Report, error) {
-	if !by.Can(auth.ResultWrite) {
-		return nil, errForbidden
-	}
-	b, err := ParseBarcode(barcode)
-	if err != nil {
-		return nil, err
-	}
-	word, err := ParseResult(result)
+	b, word, err := parseReport(by, barcode, result)
 	if err != nil {
 		return nil, err
 	}
@@ -651,15 +651,18 @@ func (s *Service) Upload(ctx context.Context, by *auth.Principal, body []byte, l
 			setRefused(l, apierr.BadRequest("csv_malformed", "the line has %d fields; the barcode and the result are needed", len(ln.fields)))
 			continue
 		}
-		l.Barcode, l.Result = truncate(ln.fields[bc], 40), truncate(ln.fields[rc], 20)
+		// A refused line shows what it held, cut short; an accepted one the
+		// parsed values.
 		b, err := ParseBarcode(ln.fields[bc])
 		if err != nil {
+			l.Barcode, l.Result = truncate(ln.fields[bc], 40), truncate(ln.fields[rc], 20)
 			setRefused(l, err)
 			continue
 		}
 		l.Barcode = b
 		word, err := ParseResult(ln.fields[rc])
 		if err != nil {
+			l.Result = truncate(ln.fields[rc], 20)
 			setRefused(l, err)
 			continue
 		}

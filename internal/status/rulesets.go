@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
@@ -16,6 +17,16 @@ import (
 
 func errNoVersion(v int64) error {
 	return apierr.NotFound("rules_version_not_found", "no rule set version %d", v)
+}
+
+// ParseVersion reads a rule-set version as a path gives it; a malformed one
+// names no version, so it is not found like a missing one.
+func ParseVersion(s string) (int64, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, apierr.NotFound("rules_version_not_found", "no rule set version %q", s)
+	}
+	return v, nil
 }
 
 // Version describes a stored rule-set version.

@@ -106,19 +106,8 @@ func (s *Server) mePage(w http.ResponseWriter, r *http.Request, p *page) error {
 		return err
 	}
 	d := codePage{Card: c, Self: depID == ""}
-	self, err := s.Persons.Profile(r.Context(), p.Resident.ID)
-	if err != nil {
+	if d.People, err = s.peopleTabs(r, p, "/me", depID); err != nil {
 		return err
-	}
-	deps, err := s.Persons.Dependents(r.Context(), p.Resident.ID)
-	if err != nil {
-		return err
-	}
-	if len(deps) > 0 {
-		d.People = append(d.People, personTab{ID: self.ID, Name: self.MaskedName, Href: "/me", Current: depID == ""})
-		for _, dp := range deps {
-			d.People = append(d.People, personTab{ID: dp.ID, Name: dp.Masked().Name, Href: "/me?for=" + dp.ID, Current: dp.ID == depID})
-		}
 	}
 	p.Title, p.Data, p.MoreLinks = p.T("me.title"), d, s.moreList()
 	if !d.Self {

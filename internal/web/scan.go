@@ -28,10 +28,7 @@ func (s *Server) scanPage(w http.ResponseWriter, r *http.Request, p *page) error
 	// The scanner says why in the same words every device uses.
 	for _, x := range codes.Reasons() {
 		if t, ok := codes.ReasonText(x); ok {
-			d.Reasons[x] = t.ZH
-			if p.Lang == EN {
-				d.Reasons[x] = t.EN
-			}
+			d.Reasons[x] = label(p.Lang, t)
 		}
 	}
 	_, off := s.now().In(s.Config.Location).Zone()

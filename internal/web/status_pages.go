@@ -45,8 +45,6 @@ var statusMore = []navItem{
 	{"more.appeals", "/me/appeals"},
 }
 
-func text(l Lang, t fact.Text) string { return label(l, t) }
-
 // statusOf is a person's colour and, when it is not green, why and what to
 // do. The colour comes from the node's cache, so a green person costs no
 // database read.
@@ -62,7 +60,7 @@ func (s *Server) fullStatus(r *http.Request, p *page, num int64) (*statusView, e
 	if err != nil {
 		return nil, err
 	}
-	return &statusView{Color: st.Color.String(), Rule: st.RuleID, Reason: text(p.Lang, st.Reason), Advice: text(p.Lang, st.Advice),
+	return &statusView{Color: st.Color.String(), Rule: st.RuleID, Reason: label(p.Lang, st.Reason), Advice: label(p.Lang, st.Advice),
 		Updated: st.UpdatedAt, NextEval: st.NextEval}, nil
 }
 
@@ -81,7 +79,7 @@ type factView struct {
 type attrView struct{ Name, Value string }
 
 // attrsOf shows a fact's attributes with the registry's labels.
-func attrsOf(l Lang, kind string, attrs map[string]any) []attrView {
+func attrsOf(p *page, kind string, attrs map[string]any) []attrView {
 	info, _ := fact.Lookup(kind)
 	var out []attrView
 	for _, a := range info.Attrs {
@@ -89,16 +87,17 @@ func attrsOf(l Lang, kind string, attrs map[string]any) []attrView {
 		if !ok {
 			continue
 		}
-		out = append(out, attrView{label(l, a.Label), attrValue(l, a.Name, v)})
+		out = append(out, attrView{label(p.Lang, a.Label), attrValue(p, a.Name, v)})
 	}
 	return out
 }
 
-func attrValue(l Lang, name string, v any) string {
+func attrValue(p *page, name string, v any) string {
+	l := p.Lang
 	switch x := v.(type) {
 	case string:
 		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
-			return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
+			return p.Time(t)
 		}
 		return enumLabel(l, name, x)
 	case bool:
@@ -111,7 +110,7 @@ func attrValue(l Lang, name string, v any) string {
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = attrValue(l, name, e)
+			parts[i] = attrValue(p, name, e)
 		}
 		return strings.Join(parts, "、")
 	}
@@ -127,7 +126,7 @@ func (s *Server) factViews(r *http.Request, p *page, num int64, limit int) ([]fa
 	for _, f := range facts {
 		info, _ := fact.Lookup(f.Kind)
 		out = append(out, factView{ID: f.ID, Kind: f.Kind, Label: label(p.Lang, info.Label), At: f.At, Until: f.Until,
-			Attrs: attrsOf(p.Lang, f.Kind, f.Attrs), Source: f.Source, RecordedAt: f.RecordedAt, RecordedBy: f.RecordedBy})
+			Attrs: attrsOf(p, f.Kind, f.Attrs), Source: f.Source, RecordedAt: f.RecordedAt, RecordedBy: f.RecordedBy})
 	}
 	return out, nil
 }
@@ -381,7 +380,7 @@ type dryRunView struct {
 func (s *Server) ruleViews(p *page, set rules.Set) []ruleView {
 	out := make([]ruleView, 0, len(set.Rules))
 	for _, r := range set.Rules {
-		out = append(out, ruleView{Rule: r, Reason: text(p.Lang, r.Reason), Advice: text(p.Lang, r.Advice), Color: r.Color.String()})
+		out = append(out, ruleView{Rule: r, Reason: label(p.Lang, r.Reason), Advice: label(p.Lang, r.Advice), Color: r.Color.String()})
 	}
 	return out
 }
@@ -397,14 +396,6 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, p *page) erro
 	return nil
 }
 
-func ruleVersion(r *http.Request) (int64, error) {
-	v, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
-	if err != nil || v <= 0 {
-		return 0, apierr.NotFound("rules_version_not_found", "no rule set version %q", r.PathValue("version"))
-	}
-	return v, nil
-}
-
 func (s *Server) ruleSetPage(w http.ResponseWriter, r *http.Request, p *page) error {
 	return s.showRuleSet(w, r, p, http.StatusOK, nil, "", nil)
 }
@@ -412,7 +403,7 @@ func (s *Server) ruleSetPage(w http.ResponseWriter, r *http.Request, p *page) er
 // showRuleSet is one version: its rules, its text to edit into a new
 // version, and a dry run's outcome when there is one.
 func (s *Server) showRuleSet(w http.ResponseWriter, r *http.Request, p *page, st int, dr *status.DryRun, body string, problems []rules.Problem) error {
-	v, err := ruleVersion(r)
+	v, err := status.ParseVersion(r.PathValue("version"))
 	if err != nil {
 		return err
 	}
@@ -442,7 +433,7 @@ func (s *Server) showRuleSet(w http.ResponseWriter, r *http.Request, p *page, st
 }
 
 func (s *Server) dryRunRules(w http.ResponseWriter, r *http.Request, p *page) error {
-	v, err := ruleVersion(r)
+	v, err := status.ParseVersion(r.PathValue("version"))
 	if err != nil {
 		return err
 	}
@@ -454,7 +445,7 @@ func (s *Server) dryRunRules(w http.ResponseWriter, r *http.Request, p *page) er
 }
 
 func (s *Server) activateRules(w http.ResponseWriter, r *http.Request, p *page) error {
-	v, err := ruleVersion(r)
+	v, err := status.ParseVersion(r.PathValue("version"))
 	if err != nil {
 		return err
 	}
@@ -495,7 +486,7 @@ func (s *Server) checkRules(body string) ([]rules.Problem, error) {
 	}
 	_, err = rules.Compile(set, rules.Options{Location: s.Config.Location})
 	var inv *rules.InvalidError
-	if errorsAs(err, &inv) {
+	if errors.As(err, &inv) {
 		return inv.Problems, nil
 	}
 	return nil, err
@@ -633,5 +624,3 @@ func prettyJSON(v any) string {
 	}
 	return b.String()
 }
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
