@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/keys"
 )
@@ -21,18 +21,18 @@ import (
 // whenever the code could be decoded, for diagnosis; they are to be
 // believed only when valid is true.
 type verifyOutput struct {
-	Valid         bool          `json:"valid"`
-	Reasons       []code.Reason `json:"reasons"`
-	ByMAC         bool          `json:"by_mac,omitempty"`
-	Kind          string        `json:"kind,omitempty"`
-	Color         string        `json:"color,omitempty"` // at issue: an offline check cannot know the current one
-	MaskedName    string        `json:"masked_name,omitempty"`
-	Issuer        string        `json:"issuer,omitempty"`
-	IssuedAt      *time.Time    `json:"issued_at,omitempty"`
-	ExpiresAt     *time.Time    `json:"expires_at,omitempty"`
-	KID           string        `json:"kid,omitempty"`
-	StatusVersion *uint64       `json:"status_version,omitempty"`
-	CheckedAt     time.Time     `json:"checked_at"`
+	Valid         bool                `json:"valid"`
+	Reasons       []codeformat.Reason `json:"reasons"`
+	ByMAC         bool                `json:"by_mac,omitempty"`
+	Kind          string              `json:"kind,omitempty"`
+	Color         string              `json:"color,omitempty"` // at issue: an offline check cannot know the current one
+	MaskedName    string              `json:"masked_name,omitempty"`
+	Issuer        string              `json:"issuer,omitempty"`
+	IssuedAt      *time.Time          `json:"issued_at,omitempty"`
+	ExpiresAt     *time.Time          `json:"expires_at,omitempty"`
+	KID           string              `json:"kid,omitempty"`
+	StatusVersion *uint64             `json:"status_version,omitempty"`
+	CheckedAt     time.Time           `json:"checked_at"`
 }
 
 func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -47,7 +47,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	trustFile := fs.String("trust-list", "", "trust list file (the JSON of GET /api/v1/trust-list)")
 	serverURL := fs.String("server", "", "fetch the trust list from this healthcode server (used when --trust-list is not given)")
 	atText := fs.String("at", "", "check at this time (RFC 3339) instead of now")
-	skew := fs.Duration("skew", code.DefaultSkew, "clock-skew allowance on issue and expiry times")
+	skew := fs.Duration("skew", codeformat.DefaultSkew, "clock-skew allowance on issue and expiry times")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,19 +84,19 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return fmt.Errorf("verify: give --trust-list FILE or --server URL")
 	}
-	var trust code.TrustList
+	var trust codeformat.TrustList
 	if err := json.Unmarshal(raw, &trust); err != nil {
 		return fmt.Errorf("verify: the trust list is not valid: %w", err)
 	}
 	if *skew == 0 {
 		*skew = -1 // the verifier reads zero as the default
 	}
-	res := code.NewVerifier(trust, code.Options{Skew: *skew}).Verify(scanned, at)
+	res := codeformat.NewVerifier(trust, codeformat.Options{Skew: *skew}).Verify(scanned, at)
 	out := verifyOutput{Valid: res.Valid, Reasons: res.Reasons, ByMAC: res.ByMAC, CheckedAt: at.UTC()}
 	if out.Reasons == nil {
-		out.Reasons = []code.Reason{}
+		out.Reasons = []codeformat.Reason{}
 	}
-	if d, err := code.Decode(scanned); err == nil {
+	if d, err := codeformat.Decode(scanned); err == nil {
 		c := d.Claims
 		iat, exp, ver := c.IssuedAt.UTC(), c.Expires.UTC(), c.StatusVersion
 		out.Kind, out.Color, out.MaskedName, out.Issuer = c.Kind.String(), c.Color.String(), c.MaskedName, c.Issuer

@@ -17,7 +17,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/idnum"
 )
 
@@ -87,7 +87,7 @@ func (c client) scanPNG(path, token string) string {
 	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
 	r, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
 	if err != nil {
-		// See internal/code/qr_test.go: gozxing's finder search misses a
+		// See internal/codeformat/qr_test.go: gozxing's finder search misses a
 		// few clean symbols, which the pure-barcode mode reads.
 		r, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
 	}
@@ -226,11 +226,11 @@ func TestKeysCommands(t *testing.T) {
 	defer stop()
 	c := client{t, url}
 	cd := c.residentCode("13900000202", residentID("34188119850312202"))
-	d, err := code.Decode(cd)
-	if err != nil || d.Alg != code.AlgSM2 {
+	d, err := codeformat.Decode(cd)
+	if err != nil || d.Alg != codeformat.AlgSM2 {
 		t.Fatalf("the server signs with %v, want SM2 (%v)", d.Alg, err)
 	}
-	var tl code.TrustList
+	var tl codeformat.TrustList
 	res, _ := http.Get(url + "/api/v1/trust-list")
 	json.NewDecoder(res.Body).Decode(&tl)
 	res.Body.Close()

@@ -15,7 +15,7 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 )
 
@@ -128,7 +128,7 @@ func pngSize(r *http.Request) (int, error) {
 // writePNG renders a code as a QR image. The expiry travels in a header,
 // since the image itself cannot say it.
 func writePNG(w http.ResponseWriter, text string, expires time.Time, size int) error {
-	img, err := code.PNG(text, size)
+	img, err := codeformat.PNG(text, size)
 	if err != nil {
 		return err
 	}

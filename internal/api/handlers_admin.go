@@ -14,9 +14,9 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
-	"github.com/healthcode/healthcode/internal/coverage"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rollout"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -280,7 +280,7 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 		}
 		ratio = f
 	}
-	t, err := coverage.Compute(r.Context(), s.DB, s.Persons, pr, ratio)
+	t, err := rollout.Compute(r.Context(), s.DB, s.Persons, pr, ratio)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/nat"
 )
 
@@ -327,7 +327,7 @@ func (s *Server) testCertificatePNG(dependent bool) authed {
 		if err != nil {
 			return err
 		}
-		png, err := code.PNG(c.Code, 512)
+		png, err := codeformat.PNG(c.Code, 512)
 		if err != nil {
 			return fmt.Errorf("api: certificate QR: %w", err)
 		}

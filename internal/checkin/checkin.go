@@ -30,8 +30,8 @@ type Persons interface {
 }
 
 // Colours is the status engine's in-memory colour cache.
-type Colours interface {
-	Colour(num int64) (rules.Color, uint64)
+type Colors interface {
+	Color(num int64) (rules.Color, uint64)
 }
 
 // Config tunes the service. Zero values take the defaults.
@@ -89,7 +89,7 @@ type Service struct {
 	db      *db.DB
 	venues  Venues
 	persons Persons
-	colours Colours
+	colors  Colors
 	cfg     Config
 	now     func() time.Time
 	w       *writer
@@ -99,9 +99,9 @@ type Service struct {
 }
 
 // New returns the service with its group-commit writers running.
-func New(d *db.DB, venues Venues, persons Persons, colours Colours, cfg Config) *Service {
+func New(d *db.DB, venues Venues, persons Persons, colors Colors, cfg Config) *Service {
 	cfg.defaults(d.Engine())
-	return &Service{db: d, venues: venues, persons: persons, colours: colours, cfg: cfg, now: time.Now,
+	return &Service{db: d, venues: venues, persons: persons, colors: colors, cfg: cfg, now: time.Now,
 		w: newWriter(d, cfg.Delay, cfg.MaxBatch, cfg.Writers)}
 }
 
@@ -197,7 +197,7 @@ func (s *Service) CheckIn(ctx context.Context, accountID string, in Input) (*Res
 			continue
 		}
 		nums = append(nums, d.Num)
-		c, _ := s.colours.Colour(d.Num)
+		c, _ := s.colors.Color(d.Num)
 		res.Dependents = append(res.Dependents, DependentResult{ID: d.ID, MaskedName: d.Masked().Name, Color: c})
 	}
 	place, err := s.placeNum(ctx, PlaceVenue, v.ID, true)
@@ -213,7 +213,7 @@ func (s *Service) CheckIn(ctx context.Context, accountID string, in Input) (*Res
 		return nil, err
 	}
 	res.CheckedInAt = at.In(s.cfg.Location)
-	res.Color, _ = s.colours.Colour(me.Num)
+	res.Color, _ = s.colors.Color(me.Num)
 	return res, nil
 }
 

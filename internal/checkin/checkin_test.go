@@ -51,7 +51,7 @@ func (fakePersons) Dependent(context.Context, string, string) (*person.Person, e
 
 type green struct{}
 
-func (green) Colour(int64) (rules.Color, uint64) { return rules.Green, 0 }
+func (green) Color(int64) (rules.Color, uint64) { return rules.Green, 0 }
 
 func newService(t testing.TB, d *db.DB, cfg Config) *Service {
 	t.Helper()

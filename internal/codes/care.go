@@ -11,7 +11,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/person"
@@ -65,12 +65,12 @@ func careAAD(id string) []byte { return []byte("care_codes.code:" + id) }
 // resident managing the dependent, or the operator at a service desk, whose
 // permission and scope the caller has checked).
 func (s *Service) IssueCare(ctx context.Context, p *person.Person, by string) (*CareCode, error) {
-	_, v := s.colour(p.Num)
-	iss, signer, cti, err := s.encode(code.KindCare, p.Num, maskedName(p), 0, v, s.cfg.CareTTL)
+	_, v := s.color(p.Num)
+	iss, signer, cti, err := s.encode(codeformat.KindCare, p.Num, maskedName(p), 0, v, s.cfg.CareTTL)
 	if err != nil {
 		return nil, err
 	}
-	c := &CareCode{ID: hex.EncodeToString(cti[:]), PersonID: p.ID, Kind: code.KindCare.String(), MaskedName: iss.MaskedName,
+	c := &CareCode{ID: hex.EncodeToString(cti[:]), PersonID: p.ID, Kind: codeformat.KindCare.String(), MaskedName: iss.MaskedName,
 		Code: iss.Code, IssuedAt: iss.IssuedAt, ExpiresAt: iss.ExpiresAt, State: CareValid, PersonNum: p.Num, Region: p.Region}
 	err = s.DB.InTx(ctx, func(tx db.Tx) error {
 		var live int
@@ -100,7 +100,7 @@ func (s *Service) IssueCare(ctx context.Context, p *person.Person, by string) (*
 const careCols = `c.id, p.id, p.region_code, c.person_num, c.code_enc, c.issued_at, c.expires_at, c.revoked_at`
 
 func (s *Service) scanCare(row interface{ Scan(...any) error }, withCode bool) (*CareCode, error) {
-	c := &CareCode{Kind: code.KindCare.String()}
+	c := &CareCode{Kind: codeformat.KindCare.String()}
 	var enc []byte
 	var issued, expires int64
 	var revoked sql.NullInt64
@@ -114,7 +114,7 @@ func (s *Service) scanCare(row interface{ Scan(...any) error }, withCode bool) (
 	}
 	// The masked name is read from the code itself: it is what the paper
 	// shows, and it spares decrypting the person's name.
-	d, err := code.Decode(string(text))
+	d, err := codeformat.Decode(string(text))
 	if err != nil {
 		return nil, fmt.Errorf("codes: care code %s: %w", c.ID, err)
 	}
@@ -217,8 +217,8 @@ func (s *Service) RevokeCare(ctx context.Context, id string, by string, allowed 
 
 // isRevoked is the verifier's revocation check: only care codes are
 // revocable, by their cti.
-func (s *Service) isRevoked(c *code.Claims) bool {
-	if c.Kind != code.KindCare {
+func (s *Service) isRevoked(c *codeformat.Claims) bool {
+	if c.Kind != codeformat.KindCare {
 		return false
 	}
 	_, ok := (*s.revoked.Load())[c.ID]

@@ -21,7 +21,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
@@ -32,8 +32,8 @@ import (
 
 // Colours is the status cache: a person's current colour and the version
 // of their status row, from memory (status.Service implements it).
-type Colours interface {
-	Colour(num int64) (rules.Color, uint64)
+type Colors interface {
+	Color(num int64) (rules.Color, uint64)
 }
 
 // FactRecorder appends facts and recomputes colours (status.Service).
@@ -50,9 +50,9 @@ type VerificationRecorder interface {
 // Keys is the key store: the signer and the MAC key from memory, and the
 // trusted public keys (keys.Store implements it).
 type Keys interface {
-	SignerAt(t time.Time) *code.Signer
+	SignerAt(t time.Time) *codeformat.Signer
 	MACKey() []byte
-	Key(kid code.KeyID) (code.PublicKey, bool)
+	Key(kid codeformat.KeyID) (codeformat.PublicKey, bool)
 }
 
 // Persons finds the people codes are for (person.Service).
@@ -94,7 +94,7 @@ func (c *Config) defaults() {
 		c.CareTTL = DefaultCareTTL
 	}
 	if c.Skew <= 0 {
-		c.Skew = code.DefaultSkew
+		c.Skew = codeformat.DefaultSkew
 	}
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = 30 * time.Second
@@ -119,7 +119,7 @@ type Deps struct {
 	Keys          Keys
 	Persons       Persons
 	Checkpoints   Checkpoints
-	Colours       Colours
+	Colors        Colors
 	Facts         FactRecorder
 	Verifications VerificationRecorder
 }
@@ -129,7 +129,7 @@ type Service struct {
 	Deps
 	cfg      Config
 	now      func() time.Time
-	verifier *code.Verifier
+	verifier *codeformat.Verifier
 
 	revMu   sync.Mutex // serialises changes of revoked
 	revoked atomic.Pointer[map[[8]byte]struct{}]
@@ -147,13 +147,13 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("codes: no region")
 	}
-	if d.Colours == nil || d.Keys == nil || d.Persons == nil {
-		return nil, errors.New("codes: Keys, Persons and Colours are required")
+	if d.Colors == nil || d.Keys == nil || d.Persons == nil {
+		return nil, errors.New("codes: Keys, Persons and Colors are required")
 	}
 	s := &Service{Deps: d, cfg: cfg, now: time.Now}
 	empty := map[[8]byte]struct{}{}
 	s.revoked.Store(&empty)
-	s.verifier = code.NewVerifier(d.Keys, code.Options{
+	s.verifier = codeformat.NewVerifier(d.Keys, codeformat.Options{
 		MACKeys: map[string][]byte{cfg.Region: d.Keys.MACKey()},
 		Skew:    cfg.Skew,
 		Revoked: s.isRevoked,
@@ -175,7 +175,7 @@ func (s *Service) Config() Config { return s.cfg }
 // Issued is a code as handed to its holder.
 type Issued struct {
 	Code       string
-	Kind       code.Kind
+	Kind       codeformat.Kind
 	Color      rules.Color // colour at issue; zero for care codes
 	MaskedName string
 	IssuedAt   time.Time
@@ -186,21 +186,21 @@ var errNoSigner = errors.New("codes: the region has no signing key (run `healthc
 
 // encode signs claims for the holder with the current key and the region
 // MAC. Times are whole seconds, as in the code.
-func (s *Service) encode(kind code.Kind, num int64, maskedName string, c rules.Color, version uint64, ttl time.Duration) (Issued, *code.Signer, [8]byte, error) {
+func (s *Service) encode(kind codeformat.Kind, num int64, maskedName string, c rules.Color, version uint64, ttl time.Duration) (Issued, *codeformat.Signer, [8]byte, error) {
 	now := s.now()
 	signer := s.Keys.SignerAt(now)
 	if signer == nil {
 		return Issued{}, nil, [8]byte{}, errNoSigner
 	}
 	iat := now.Truncate(time.Second)
-	cl := code.Claims{
-		Issuer: s.cfg.Region, IssuedAt: iat, Expires: iat.Add(ttl), ID: code.NewID(),
+	cl := codeformat.Claims{
+		Issuer: s.cfg.Region, IssuedAt: iat, Expires: iat.Add(ttl), ID: codeformat.NewID(),
 		Handle: s.Persons.Handles().Handle(num), MaskedName: maskedName, Kind: kind, StatusVersion: version,
 	}
-	if kind == code.KindDynamic {
+	if kind == codeformat.KindDynamic {
 		cl.Color = codeColor(c)
 	}
-	str, err := code.Encode(cl, signer, s.Keys.MACKey())
+	str, err := codeformat.Encode(cl, signer, s.Keys.MACKey())
 	if err != nil {
 		return Issued{}, nil, [8]byte{}, fmt.Errorf("codes: encode: %w", err)
 	}
@@ -209,19 +209,19 @@ func (s *Service) encode(kind code.Kind, num int64, maskedName string, c rules.C
 
 // codeColor maps a status colour to the code's: the values agree, but the
 // code must never carry "none" on a dynamic code.
-func codeColor(c rules.Color) code.Color {
+func codeColor(c rules.Color) codeformat.Color {
 	switch c {
 	case rules.Yellow:
-		return code.ColorYellow
+		return codeformat.ColorYellow
 	case rules.Red:
-		return code.ColorRed
+		return codeformat.ColorRed
 	}
-	return code.ColorGreen
+	return codeformat.ColorGreen
 }
 
 // colour reads the status cache; a person never evaluated is green.
-func (s *Service) colour(num int64) (rules.Color, uint64) {
-	c, v := s.Colours.Colour(num)
+func (s *Service) color(num int64) (rules.Color, uint64) {
+	c, v := s.Colors.Color(num)
 	if !c.Valid() {
 		c = rules.Green
 	}
@@ -230,8 +230,8 @@ func (s *Service) colour(num int64) (rules.Color, uint64) {
 
 // Dynamic issues a dynamic code for a person: no database read.
 func (s *Service) Dynamic(p person.Profile) (Issued, error) {
-	c, v := s.colour(p.Num)
-	iss, _, _, err := s.encode(code.KindDynamic, p.Num, p.MaskedName, c, v, s.cfg.TTL)
+	c, v := s.color(p.Num)
+	iss, _, _, err := s.encode(codeformat.KindDynamic, p.Num, p.MaskedName, c, v, s.cfg.TTL)
 	return iss, err
 }
 

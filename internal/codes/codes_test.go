@@ -13,7 +13,7 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -22,24 +22,24 @@ import (
 
 // memKeys is a key store in memory.
 type memKeys struct {
-	signer *code.Signer
-	trust  code.TrustList
+	signer *codeformat.Signer
+	trust  codeformat.TrustList
 }
 
 func newMemKeys(t *testing.T) *memKeys {
-	k, err := code.GenerateKey(code.AlgEdDSA)
+	k, err := codeformat.GenerateKey(codeformat.AlgEdDSA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := code.NewSigner(k)
-	tl := code.TrustList{}
-	tl.Add(code.PublicKey{KID: s.KeyID(), Alg: s.Alg(), Key: s.Public(), Issuer: "341881"})
+	s, _ := codeformat.NewSigner(k)
+	tl := codeformat.TrustList{}
+	tl.Add(codeformat.PublicKey{KID: s.KeyID(), Alg: s.Alg(), Key: s.Public(), Issuer: "341881"})
 	return &memKeys{signer: s, trust: tl}
 }
 
-func (m *memKeys) SignerAt(time.Time) *code.Signer           { return m.signer }
-func (m *memKeys) MACKey() []byte                            { return []byte("0123456789abcdef0123456789abcdef") }
-func (m *memKeys) Key(kid code.KeyID) (code.PublicKey, bool) { return m.trust.Key(kid) }
+func (m *memKeys) SignerAt(time.Time) *codeformat.Signer                 { return m.signer }
+func (m *memKeys) MACKey() []byte                                        { return []byte("0123456789abcdef0123456789abcdef") }
+func (m *memKeys) Key(kid codeformat.KeyID) (codeformat.PublicKey, bool) { return m.trust.Key(kid) }
 
 // memPersons knows one person.
 type memPersons struct {
@@ -64,9 +64,9 @@ func (m *memPersons) FindByIDNumber(context.Context, string, string) (*person.Pe
 	return nil, apierr.NotFound("person_not_found", "no")
 }
 
-type colours struct{ c rules.Color }
+type colors struct{ c rules.Color }
 
-func (c colours) Colour(int64) (rules.Color, uint64) { return c.c, 7 }
+func (c colors) Color(int64) (rules.Color, uint64) { return c.c, 7 }
 
 type facts struct {
 	err error
@@ -133,7 +133,7 @@ func newFixture(t *testing.T, c rules.Color) *fixture {
 		now: time.Date(2022, 4, 1, 8, 0, 0, 0, time.UTC)}
 	f.svc, err = codes.New(context.Background(), codes.Deps{Keys: f.keys,
 		Persons:     &memPersons{h: h, p: person.Profile{Num: 42, ID: h.ID(42), MaskedName: "张*离", Region: "341881001"}},
-		Checkpoints: f.cps, Colours: colours{c}, Facts: f.facts, Verifications: f.ev}, codes.Config{Region: "341881"})
+		Checkpoints: f.cps, Colors: colors{c}, Facts: f.facts, Verifications: f.ev}, codes.Config{Region: "341881"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,11 +149,11 @@ func TestIssueAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if iss.Color != rules.Yellow || iss.Kind != code.KindDynamic || !iss.ExpiresAt.Equal(f.now.Add(codes.DefaultTTL)) {
+	if iss.Color != rules.Yellow || iss.Kind != codeformat.KindDynamic || !iss.ExpiresAt.Equal(f.now.Add(codes.DefaultTTL)) {
 		t.Fatalf("issued %+v", iss)
 	}
-	d, err := code.Decode(iss.Code)
-	if err != nil || d.Claims.Color != code.ColorYellow || d.Claims.StatusVersion != 7 || d.MAC == nil ||
+	d, err := codeformat.Decode(iss.Code)
+	if err != nil || d.Claims.Color != codeformat.ColorYellow || d.Claims.StatusVersion != 7 || d.MAC == nil ||
 		d.Claims.Handle != f.svc.Deps.Persons.Handles().Handle(42) {
 		t.Fatalf("claims %+v (%v)", d, err)
 	}
@@ -262,10 +262,10 @@ func TestEveryReasonHasTextAndIsDocumented(t *testing.T) {
 }
 
 func TestMaxLifetime(t *testing.T) {
-	if got := (codes.Config{}).MaxLifetime(); got != 14*24*time.Hour+code.DefaultSkew {
+	if got := (codes.Config{}).MaxLifetime(); got != 14*24*time.Hour+codeformat.DefaultSkew {
 		t.Fatalf("default max lifetime %v", got)
 	}
-	if got := (codes.Config{TTL: time.Hour, CareTTL: time.Minute}).MaxLifetime(); got != time.Hour+code.DefaultSkew {
+	if got := (codes.Config{TTL: time.Hour, CareTTL: time.Minute}).MaxLifetime(); got != time.Hour+codeformat.DefaultSkew {
 		t.Fatalf("max lifetime %v", got)
 	}
 }

@@ -1,7 +1,7 @@
 package codes
 
 import (
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/fact"
 )
 
@@ -11,22 +11,22 @@ type Text = fact.Text
 // reasonTexts is what a scanner shows for each reason a verification can
 // give, so that every page and device says the same thing.
 var reasonTexts = map[string]Text{
-	string(code.ReasonBadPrefix):    {ZH: "不是健康码", EN: "not a health code"},
-	string(code.ReasonBadBase45):    {ZH: "码内容损坏，请重新扫描", EN: "damaged code, scan again"},
-	string(code.ReasonBadZlib):      {ZH: "码内容损坏，请重新扫描", EN: "damaged code, scan again"},
-	string(code.ReasonBadCBOR):      {ZH: "码内容损坏，请重新扫描", EN: "damaged code, scan again"},
-	string(code.ReasonBadCOSE):      {ZH: "码格式无效", EN: "malformed code"},
-	string(code.ReasonUnknownKey):   {ZH: "签发机构不可信或密钥已失效", EN: "issuer not trusted or key retired"},
-	string(code.ReasonAlgMismatch):  {ZH: "签名算法不符", EN: "signature algorithm mismatch"},
-	string(code.ReasonBadSignature): {ZH: "签名无效，码可能被篡改", EN: "bad signature: the code may have been altered"},
-	string(code.ReasonExpired):      {ZH: "码已过期，请刷新后重新出示", EN: "code expired: refresh and show it again"},
-	string(code.ReasonNotYetValid):  {ZH: "码尚未生效，请检查设备时间", EN: "code not yet valid: check the device clock"},
-	string(code.ReasonRevoked):      {ZH: "该爱心码已作废", EN: "this care code was revoked"},
-	string(code.ReasonWrongKind):    {ZH: "此类码不能在此核验", EN: "this kind of code is not accepted here"},
-	ReasonFever:                     {ZH: "体温异常（≥37.3℃），不予通行", EN: "fever (37.3 °C or more): not admitted"},
-	ReasonYellow:                    {ZH: "黄码，不予通行", EN: "yellow code: not admitted"},
-	ReasonRed:                       {ZH: "红码，不予通行", EN: "red code: not admitted"},
-	"id_not_registered":             {ZH: "该证件号未登记", EN: "identity number not registered"},
+	string(codeformat.ReasonBadPrefix):    {ZH: "不是健康码", EN: "not a health code"},
+	string(codeformat.ReasonBadBase45):    {ZH: "码内容损坏，请重新扫描", EN: "damaged code, scan again"},
+	string(codeformat.ReasonBadZlib):      {ZH: "码内容损坏，请重新扫描", EN: "damaged code, scan again"},
+	string(codeformat.ReasonBadCBOR):      {ZH: "码内容损坏，请重新扫描", EN: "damaged code, scan again"},
+	string(codeformat.ReasonBadCOSE):      {ZH: "码格式无效", EN: "malformed code"},
+	string(codeformat.ReasonUnknownKey):   {ZH: "签发机构不可信或密钥已失效", EN: "issuer not trusted or key retired"},
+	string(codeformat.ReasonAlgMismatch):  {ZH: "签名算法不符", EN: "signature algorithm mismatch"},
+	string(codeformat.ReasonBadSignature): {ZH: "签名无效，码可能被篡改", EN: "bad signature: the code may have been altered"},
+	string(codeformat.ReasonExpired):      {ZH: "码已过期，请刷新后重新出示", EN: "code expired: refresh and show it again"},
+	string(codeformat.ReasonNotYetValid):  {ZH: "码尚未生效，请检查设备时间", EN: "code not yet valid: check the device clock"},
+	string(codeformat.ReasonRevoked):      {ZH: "该爱心码已作废", EN: "this care code was revoked"},
+	string(codeformat.ReasonWrongKind):    {ZH: "此类码不能在此核验", EN: "this kind of code is not accepted here"},
+	ReasonFever:                           {ZH: "体温异常（≥37.3℃），不予通行", EN: "fever (37.3 °C or more): not admitted"},
+	ReasonYellow:                          {ZH: "黄码，不予通行", EN: "yellow code: not admitted"},
+	ReasonRed:                             {ZH: "红码，不予通行", EN: "red code: not admitted"},
+	"id_not_registered":                   {ZH: "该证件号未登记", EN: "identity number not registered"},
 }
 
 // ReasonText is the message for a reason, and whether the reason is known.
@@ -37,8 +37,8 @@ func ReasonText(reason string) (Text, bool) {
 
 // Reasons lists every reason a verification can give, in report order.
 func Reasons() []string {
-	out := make([]string, 0, len(code.Reasons)+4)
-	for _, r := range code.Reasons {
+	out := make([]string, 0, len(codeformat.Reasons)+4)
+	for _, r := range codeformat.Reasons {
 		out = append(out, string(r))
 	}
 	return append(out, ReasonFever, ReasonYellow, ReasonRed, "id_not_registered")

@@ -13,7 +13,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -81,12 +81,12 @@ var errCodeMissing = apierr.BadRequest("code_missing", "send the scanned code in
 // authentic reports whether the claims of a result come from a trusted
 // key: an expired or revoked code still says truthfully whose it is, a
 // forged one does not.
-func authentic(r *code.Result) bool {
+func authentic(r *codeformat.Result) bool {
 	if r.Claims.Kind == 0 {
 		return false
 	}
 	for _, x := range r.Reasons {
-		if x == code.ReasonUnknownKey || x == code.ReasonAlgMismatch || x == code.ReasonBadSignature {
+		if x == codeformat.ReasonUnknownKey || x == codeformat.ReasonAlgMismatch || x == codeformat.ReasonBadSignature {
 			return false
 		}
 	}
@@ -155,7 +155,7 @@ func (s *Service) admit(ctx context.Context, res *Result, by *auth.Principal, cp
 		}
 	}
 	if res.Valid {
-		res.Color, _ = s.colour(num)
+		res.Color, _ = s.color(num)
 	}
 	res.Admitted = res.Valid && res.Color == rules.Green && !fever
 	if fever {
@@ -269,7 +269,7 @@ func (s *Service) VerifyID(ctx context.Context, by *auth.Principal, idType, idNu
 // MAC, expiry, revocation) and returns whose it is, for features that bind
 // a person by their code (sampling). An invalid code is a 422 code_invalid
 // naming the reasons.
-func (s *Service) Resolve(ctx context.Context, scanned string) (num int64, kind code.Kind, err error) {
+func (s *Service) Resolve(ctx context.Context, scanned string) (num int64, kind codeformat.Kind, err error) {
 	r := s.verifier.Verify(TrimScanned(scanned), s.now())
 	if !r.Valid {
 		rs := make([]string, len(r.Reasons))

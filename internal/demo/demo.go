@@ -18,12 +18,12 @@ import (
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
-	"github.com/healthcode/healthcode/internal/coverage"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/rollout"
 	"github.com/healthcode/healthcode/internal/server"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
@@ -137,7 +137,7 @@ func loadPopulations(ctx context.Context, s *server.Server) error {
 	if err != nil {
 		return err
 	}
-	var ps []coverage.Population
+	var ps []rollout.Population
 	for _, r := range rows {
 		code := r["region_code"]
 		if code == "" && r["name"] == tianhu.Name {
@@ -151,10 +151,10 @@ func loadPopulations(ctx context.Context, s *server.Server) error {
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("town %s: bad numbers", r["name"])
 		}
-		ps = append(ps, coverage.Population{Region: code, Name: r["name"], Population: pop, PublishedTarget: target,
+		ps = append(ps, rollout.Population{Region: code, Name: r["name"], Population: pop, PublishedTarget: target,
 			Source: "宁国市安康码推广应用工作方案（2020）附件1"})
 	}
-	return s.DB.InTx(ctx, func(tx db.Tx) error { return coverage.Save(ctx, tx, ps) })
+	return s.DB.InTx(ctx, func(tx db.Tx) error { return rollout.Save(ctx, tx, ps) })
 }
 
 // townOf finds the town a checkpoint belongs to from its name ("梅林镇政府"

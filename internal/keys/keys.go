@@ -26,7 +26,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/secret"
 )
@@ -61,15 +61,15 @@ const firstKeySlack = 5 * time.Minute
 
 // Key describes a stored signing key (never its private part).
 type Key struct {
-	KID          string    `json:"kid"`
-	Alg          code.Alg  `json:"alg"`
-	Issuer       string    `json:"issuer"`
-	State        string    `json:"state"` // pending, active, retired (still published) or dropped
-	NotBefore    time.Time `json:"not_before"`
-	NotAfter     time.Time `json:"not_after,omitzero"`
-	PublishUntil time.Time `json:"publish_until,omitzero"`
-	CreatedAt    time.Time `json:"created_at"`
-	CreatedBy    string    `json:"created_by"`
+	KID          string         `json:"kid"`
+	Alg          codeformat.Alg `json:"alg"`
+	Issuer       string         `json:"issuer"`
+	State        string         `json:"state"` // pending, active, retired (still published) or dropped
+	NotBefore    time.Time      `json:"not_before"`
+	NotAfter     time.Time      `json:"not_after,omitzero"`
+	PublishUntil time.Time      `json:"publish_until,omitzero"`
+	CreatedAt    time.Time      `json:"created_at"`
+	CreatedBy    string         `json:"created_by"`
 }
 
 // Key states.
@@ -107,12 +107,12 @@ type Store struct {
 
 type snapshot struct {
 	signers []timedSigner // ascending by notBefore
-	trust   code.TrustList
+	trust   codeformat.TrustList
 	json    []byte
 }
 
 type timedSigner struct {
-	s                   *code.Signer
+	s                   *codeformat.Signer
 	notBefore, notAfter time.Time
 }
 
@@ -135,7 +135,7 @@ func Open(ctx context.Context, d *db.DB, ring *secret.Keyring, cfg Config) (*Sto
 		cfg.Grace = DefaultGrace
 	}
 	s := &Store{db: d, ring: ring, cfg: cfg, now: time.Now, mac: MACKeyFor(ring, cfg.Region)}
-	s.snap.Store(&snapshot{trust: code.TrustList{}, json: []byte(`{"keys":[]}`)})
+	s.snap.Store(&snapshot{trust: codeformat.TrustList{}, json: []byte(`{"keys":[]}`)})
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -149,10 +149,10 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 func (s *Store) Region() string { return s.cfg.Region }
 
 // Signer is the key that signs now (nil if the region has none yet).
-func (s *Store) Signer() *code.Signer { return s.SignerAt(s.now()) }
+func (s *Store) Signer() *codeformat.Signer { return s.SignerAt(s.now()) }
 
 // SignerAt is the key that signs at t, from the loaded snapshot.
-func (s *Store) SignerAt(t time.Time) *code.Signer {
+func (s *Store) SignerAt(t time.Time) *codeformat.Signer {
 	sn := s.snap.Load()
 	for i := len(sn.signers) - 1; i >= 0; i-- {
 		ts := &sn.signers[i]
@@ -167,7 +167,7 @@ func (s *Store) SignerAt(t time.Time) *code.Signer {
 func (s *Store) MACKey() []byte { return s.mac }
 
 // TrustList is the published keys. Callers must not modify it.
-func (s *Store) TrustList() code.TrustList { return s.snap.Load().trust }
+func (s *Store) TrustList() codeformat.TrustList { return s.snap.Load().trust }
 
 // TrustListJSON is TrustList as the JSON document of docs/CODE-FORMAT.md.
 // Callers must not modify it.
@@ -175,13 +175,13 @@ func (s *Store) TrustListJSON() []byte { return s.snap.Load().json }
 
 // Key implements code.Keys over the loaded trust list, so a verifier built
 // once follows every reload.
-func (s *Store) Key(kid code.KeyID) (code.PublicKey, bool) {
+func (s *Store) Key(kid codeformat.KeyID) (codeformat.PublicKey, bool) {
 	k, ok := s.snap.Load().trust[kid]
 	return k, ok
 }
 
 // KID is the text form of a key id (base64url, as in the trust list).
-func KID(id code.KeyID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
+func KID(id codeformat.KeyID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
 func (s *Store) aad(kid string) []byte { return []byte("signing_keys.private_key:" + kid) }
 
@@ -199,7 +199,7 @@ func (s *Store) Reload(ctx context.Context) error {
 	}
 	defer rows.Close()
 	prev := s.snap.Load()
-	next := &snapshot{trust: code.TrustList{}}
+	next := &snapshot{trust: codeformat.TrustList{}}
 	for rows.Next() {
 		var kid, algName string
 		var pubDER, privEnc []byte
@@ -237,7 +237,7 @@ func (s *Store) Reload(ctx context.Context) error {
 	return nil
 }
 
-func (sn *snapshot) signer(kid code.KeyID) *code.Signer {
+func (sn *snapshot) signer(kid codeformat.KeyID) *codeformat.Signer {
 	for _, ts := range sn.signers {
 		if ts.s.KeyID() == kid {
 			return ts.s
@@ -248,36 +248,36 @@ func (sn *snapshot) signer(kid code.KeyID) *code.Signer {
 
 // publicKey parses a stored public key and checks that it is what its row
 // says: a key id that does not match its key is a corrupted or forged row.
-func (s *Store) publicKey(kid, algName string, der []byte) (code.PublicKey, error) {
-	var alg code.Alg
+func (s *Store) publicKey(kid, algName string, der []byte) (codeformat.PublicKey, error) {
+	var alg codeformat.Alg
 	if err := alg.UnmarshalText([]byte(algName)); err != nil {
-		return code.PublicKey{}, fmt.Errorf("keys: key %s: %w", kid, err)
+		return codeformat.PublicKey{}, fmt.Errorf("keys: key %s: %w", kid, err)
 	}
-	pub, pubAlg, err := code.ParsePublicKey(der)
+	pub, pubAlg, err := codeformat.ParsePublicKey(der)
 	if err != nil {
-		return code.PublicKey{}, fmt.Errorf("keys: key %s: %w", kid, err)
+		return codeformat.PublicKey{}, fmt.Errorf("keys: key %s: %w", kid, err)
 	}
-	id, err := code.KeyIDFor(pub)
+	id, err := codeformat.KeyIDFor(pub)
 	if err != nil {
-		return code.PublicKey{}, fmt.Errorf("keys: key %s: %w", kid, err)
+		return codeformat.PublicKey{}, fmt.Errorf("keys: key %s: %w", kid, err)
 	}
 	if KID(id) != kid || pubAlg != alg {
-		return code.PublicKey{}, fmt.Errorf("keys: key %s: stored public key does not match its id or algorithm", kid)
+		return codeformat.PublicKey{}, fmt.Errorf("keys: key %s: stored public key does not match its id or algorithm", kid)
 	}
-	return code.PublicKey{KID: id, Alg: alg, Key: pub, Issuer: s.cfg.Region}, nil
+	return codeformat.PublicKey{KID: id, Alg: alg, Key: pub, Issuer: s.cfg.Region}, nil
 }
 
-func (s *Store) openSigner(kid string, pk code.PublicKey, enc []byte) (*code.Signer, error) {
+func (s *Store) openSigner(kid string, pk codeformat.PublicKey, enc []byte) (*codeformat.Signer, error) {
 	der, err := s.ring.Open(enc, s.aad(kid))
 	if err != nil {
 		return nil, fmt.Errorf("keys: private key %s: %w", kid, err)
 	}
-	priv, err := code.ParsePrivateKey(der)
+	priv, err := codeformat.ParsePrivateKey(der)
 	clear(der)
 	if err != nil {
 		return nil, fmt.Errorf("keys: private key %s: %w", kid, err)
 	}
-	signer, err := code.NewSigner(priv)
+	signer, err := codeformat.NewSigner(priv)
 	if err != nil {
 		return nil, fmt.Errorf("keys: private key %s: %w", kid, err)
 	}
@@ -288,19 +288,19 @@ func (s *Store) openSigner(kid string, pk code.PublicKey, enc []byte) (*code.Sig
 }
 
 // newKey generates a key and its row values.
-func (s *Store) newKey(alg code.Alg) (kid string, pubDER, privEnc []byte, err error) {
-	priv, err := code.GenerateKey(alg)
+func (s *Store) newKey(alg codeformat.Alg) (kid string, pubDER, privEnc []byte, err error) {
+	priv, err := codeformat.GenerateKey(alg)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("keys: generate: %w", err)
 	}
-	id, err := code.KeyIDFor(priv.Public())
+	id, err := codeformat.KeyIDFor(priv.Public())
 	if err != nil {
 		return "", nil, nil, err
 	}
-	if pubDER, err = code.MarshalPublicKey(priv.Public()); err != nil {
+	if pubDER, err = codeformat.MarshalPublicKey(priv.Public()); err != nil {
 		return "", nil, nil, err
 	}
-	der, err := code.MarshalPrivateKey(priv)
+	der, err := codeformat.MarshalPrivateKey(priv)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -310,7 +310,7 @@ func (s *Store) newKey(alg code.Alg) (kid string, pubDER, privEnc []byte, err er
 	return kid, pubDER, privEnc, nil
 }
 
-func (s *Store) insert(ctx context.Context, tx db.Tx, alg code.Alg, notBefore time.Time, by string) (Key, error) {
+func (s *Store) insert(ctx context.Context, tx db.Tx, alg codeformat.Alg, notBefore time.Time, by string) (Key, error) {
 	kid, pub, priv, err := s.newKey(alg)
 	if err != nil {
 		return Key{}, err
@@ -330,7 +330,7 @@ var errKeyExists = apierr.Conflict("key_exists", "the region already has a signi
 
 // Generate makes the region's first signing key, which signs at once. A
 // region that has a current key is a 409 key_exists: use Rotate.
-func (s *Store) Generate(ctx context.Context, alg code.Alg, by string) (Key, error) {
+func (s *Store) Generate(ctx context.Context, alg codeformat.Alg, by string) (Key, error) {
 	var k Key
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
 		var n int
@@ -360,7 +360,7 @@ func (s *Store) Generate(ctx context.Context, alg code.Alg, by string) (Key, err
 
 // EnsureKey generates the region's first key if it has none, as a fresh
 // server does at its first start. Several nodes starting together make one key.
-func (s *Store) EnsureKey(ctx context.Context, alg code.Alg, by string) (created bool, err error) {
+func (s *Store) EnsureKey(ctx context.Context, alg codeformat.Alg, by string) (created bool, err error) {
 	if len(s.snap.Load().signers) > 0 {
 		return false, nil
 	}
@@ -380,7 +380,7 @@ type Rotation struct {
 // Rotate retires the current key and makes a new one (alg 0: the same
 // algorithm). The new key is published at once and signs from now + Grace;
 // the old one signs until then and stays published for Retain after.
-func (s *Store) Rotate(ctx context.Context, alg code.Alg, by string) (Rotation, error) {
+func (s *Store) Rotate(ctx context.Context, alg codeformat.Alg, by string) (Rotation, error) {
 	var r Rotation
 	now := s.now()
 	// Whole seconds: codes carry issued-at in seconds, and must fall inside
@@ -496,14 +496,14 @@ func (s *Store) List(ctx context.Context) ([]Key, error) {
 
 // ParseAlg reads an algorithm as the command line spells it (ed25519, es256,
 // sm2) or as the trust list does (EdDSA, ES256, SM2).
-func ParseAlg(s string) (code.Alg, error) {
+func ParseAlg(s string) (codeformat.Alg, error) {
 	switch s {
 	case "ed25519", "Ed25519", "eddsa", "EdDSA":
-		return code.AlgEdDSA, nil
+		return codeformat.AlgEdDSA, nil
 	case "es256", "ES256", "p256", "P-256", "ecdsa":
-		return code.AlgES256, nil
+		return codeformat.AlgES256, nil
 	case "sm2", "SM2":
-		return code.AlgSM2, nil
+		return codeformat.AlgSM2, nil
 	}
 	return 0, apierr.BadRequest("alg_unknown", "unknown algorithm %q: use ed25519, es256 or sm2", s)
 }

@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/secret"
 )
 
-var algs = []code.Alg{code.AlgEdDSA, code.AlgES256, code.AlgSM2}
+var algs = []codeformat.Alg{codeformat.AlgEdDSA, codeformat.AlgES256, codeformat.AlgSM2}
 
 func keyring(t *testing.T, fill byte) *secret.Keyring {
 	t.Helper()
@@ -65,10 +65,10 @@ func sign(t *testing.T, st *keys.Store, at time.Time, ttl time.Duration) string 
 	return signWith(t, s, st.MACKey(), at, ttl)
 }
 
-func signWith(t *testing.T, s *code.Signer, mac []byte, at time.Time, ttl time.Duration) string {
+func signWith(t *testing.T, s *codeformat.Signer, mac []byte, at time.Time, ttl time.Duration) string {
 	t.Helper()
-	c, err := code.Encode(code.Claims{Issuer: "341881", IssuedAt: at, Expires: at.Add(ttl), ID: code.NewID(),
-		Handle: code.NewID(), Color: code.ColorGreen, MaskedName: "张*离", Kind: code.KindDynamic, StatusVersion: 1}, s, mac)
+	c, err := codeformat.Encode(codeformat.Claims{Issuer: "341881", IssuedAt: at, Expires: at.Add(ttl), ID: codeformat.NewID(),
+		Handle: codeformat.NewID(), Color: codeformat.ColorGreen, MaskedName: "张*离", Kind: codeformat.KindDynamic, StatusVersion: 1}, s, mac)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,23 +77,23 @@ func signWith(t *testing.T, s *code.Signer, mac []byte, at time.Time, ttl time.D
 
 // offline verifies against the published JSON trust list, as a verifier
 // elsewhere would.
-func offline(t *testing.T, st *keys.Store, c string, at time.Time) code.Result {
+func offline(t *testing.T, st *keys.Store, c string, at time.Time) codeformat.Result {
 	t.Helper()
-	var tl code.TrustList
+	var tl codeformat.TrustList
 	if err := json.Unmarshal(st.TrustListJSON(), &tl); err != nil {
 		t.Fatalf("trust list JSON: %v\n%s", err, st.TrustListJSON())
 	}
-	return code.NewVerifier(tl, code.Options{}).Verify(c, at)
+	return codeformat.NewVerifier(tl, codeformat.Options{}).Verify(c, at)
 }
 
-func wantValid(t *testing.T, r code.Result, what string) {
+func wantValid(t *testing.T, r codeformat.Result, what string) {
 	t.Helper()
 	if !r.Valid {
 		t.Fatalf("%s: not valid: %v", what, r.Reasons)
 	}
 }
 
-func wantReason(t *testing.T, r code.Result, reason code.Reason, what string) {
+func wantReason(t *testing.T, r codeformat.Result, reason codeformat.Reason, what string) {
 	t.Helper()
 	if r.Valid || len(r.Reasons) == 0 || r.Reasons[0] != reason {
 		t.Fatalf("%s: valid=%v reasons=%v, want %s", what, r.Valid, r.Reasons, reason)
@@ -131,8 +131,8 @@ func TestGenerateEachAlgorithm(t *testing.T) {
 			}
 			// A code it signs verifies offline through the JSON trust list.
 			at := c.now()
-			cd, err := code.Encode(code.Claims{Issuer: region, IssuedAt: at, Expires: at.Add(3 * time.Minute), ID: code.NewID(),
-				Handle: code.NewID(), Color: code.ColorRed, MaskedName: "李*", Kind: code.KindDynamic}, s, st.MACKey())
+			cd, err := codeformat.Encode(codeformat.Claims{Issuer: region, IssuedAt: at, Expires: at.Add(3 * time.Minute), ID: codeformat.NewID(),
+				Handle: codeformat.NewID(), Color: codeformat.ColorRed, MaskedName: "李*", Kind: codeformat.KindDynamic}, s, st.MACKey())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,7 +142,7 @@ func TestGenerateEachAlgorithm(t *testing.T) {
 			if !bytes.Equal(st.MACKey(), keys.MACKeyFor(keyring(t, 1), region)) {
 				t.Fatal("MAC key is not derived from the keyring and region")
 			}
-			r := code.NewVerifier(st, code.Options{MACKeys: map[string][]byte{region: st.MACKey()}}).Verify(cd, at)
+			r := codeformat.NewVerifier(st, codeformat.Options{MACKeys: map[string][]byte{region: st.MACKey()}}).Verify(cd, at)
 			if !r.Valid || !r.ByMAC {
 				t.Fatalf("%v: region node: valid=%v byMAC=%v", alg, r.Valid, r.ByMAC)
 			}
@@ -155,7 +155,7 @@ func TestPrivateKeysAreSealed(t *testing.T) {
 		ctx := context.Background()
 		c := &clock{t: time.Now()}
 		st := open(t, d, keyring(t, 1), c)
-		if _, err := st.Generate(ctx, code.AlgSM2, "test"); err != nil {
+		if _, err := st.Generate(ctx, codeformat.AlgSM2, "test"); err != nil {
 			t.Fatal(err)
 		}
 		var kid string
@@ -169,11 +169,11 @@ func TestPrivateKeysAreSealed(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the sealed private key does not open with its kid: %v", err)
 		}
-		priv, err := code.ParsePrivateKey(der)
+		priv, err := codeformat.ParsePrivateKey(der)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if spki, _ := code.MarshalPublicKey(priv.Public()); !bytes.Equal(spki, pub) || bytes.Contains(enc, der[len(der)/2:]) {
+		if spki, _ := codeformat.MarshalPublicKey(priv.Public()); !bytes.Equal(spki, pub) || bytes.Contains(enc, der[len(der)/2:]) {
 			t.Fatal("the stored private key is not the sealed key of the published one")
 		}
 		// Another master key cannot open it: the store refuses to start.
@@ -199,10 +199,10 @@ func TestRotationKeepsOldKeyUntilItsCodesExpire(t *testing.T) {
 			})
 		}
 	}
-	t.Run("postgres", func(t *testing.T) { testRotation(t, dbtest.NewPostgres(t), code.AlgEdDSA, code.AlgSM2) })
+	t.Run("postgres", func(t *testing.T) { testRotation(t, dbtest.NewPostgres(t), codeformat.AlgEdDSA, codeformat.AlgSM2) })
 }
 
-func testRotation(t *testing.T, d *db.DB, from, to code.Alg) {
+func testRotation(t *testing.T, d *db.DB, from, to codeformat.Alg) {
 	ctx := context.Background()
 	c := &clock{t: time.Date(2022, 4, 1, 8, 0, 0, 0, time.UTC)}
 	a := open(t, d, keyring(t, 1), c) // the node where the operator rotates
@@ -253,8 +253,8 @@ func testRotation(t *testing.T, d *db.DB, from, to code.Alg) {
 	wantValid(t, offline(t, a, care, c.now().Add(13*24*time.Hour)), "a long code the old key signed before the switch")
 	// The old key cannot sign codes dated after it stopped.
 	forged := signWith(t, oldSigner, nil, c.now().Add(time.Second), 3*time.Minute)
-	wantReason(t, offline(t, a, forged, c.now()), code.ReasonUnknownKey, "a code the old key signed after it stopped")
-	wantReason(t, offline(t, a, before, c.now()), code.ReasonExpired, "the first code, hours later")
+	wantReason(t, offline(t, a, forged, c.now()), codeformat.ReasonUnknownKey, "a code the old key signed after it stopped")
+	wantReason(t, offline(t, a, before, c.now()), codeformat.ReasonExpired, "the first code, hours later")
 
 	// Once it stops signing its private key can be wiped.
 	if err := a.Prune(ctx); err != nil {
@@ -318,7 +318,7 @@ func TestNodesStartingTogetherMakeOneKey(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				created[i], errs[i] = st.EnsureKey(ctx, code.AlgEdDSA, "system")
+				created[i], errs[i] = st.EnsureKey(ctx, codeformat.AlgEdDSA, "system")
 			}()
 		}
 		wg.Wait()
@@ -343,7 +343,7 @@ func TestNodesStartingTogetherMakeOneKey(t *testing.T) {
 }
 
 func TestParseAlg(t *testing.T) {
-	for in, want := range map[string]code.Alg{"ed25519": code.AlgEdDSA, "EdDSA": code.AlgEdDSA, "es256": code.AlgES256, "sm2": code.AlgSM2, "SM2": code.AlgSM2} {
+	for in, want := range map[string]codeformat.Alg{"ed25519": codeformat.AlgEdDSA, "EdDSA": codeformat.AlgEdDSA, "es256": codeformat.AlgES256, "sm2": codeformat.AlgSM2, "SM2": codeformat.AlgSM2} {
 		if got, err := keys.ParseAlg(in); err != nil || got != want {
 			t.Errorf("ParseAlg(%q) = %v, %v", in, got, err)
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/apierr"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/nat"
@@ -28,9 +28,9 @@ import (
 // codes service's cost (the region-MAC path, ~2 µs), not this feature's.
 type mapResolver map[string]int64
 
-func (m mapResolver) Resolve(ctx context.Context, s string) (int64, code.Kind, error) {
+func (m mapResolver) Resolve(ctx context.Context, s string) (int64, codeformat.Kind, error) {
 	if n, ok := m[s]; ok {
-		return n, code.KindDynamic, nil
+		return n, codeformat.KindDynamic, nil
 	}
 	return 0, 0, apierr.BadRequest("code_invalid", "unknown code")
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/nat"
@@ -117,7 +117,7 @@ func (f *fixture) residents(n int, reg string) []*person.Person {
 
 // scan is the person's health code as a sampler's scanner reads it.
 func (f *fixture) scan(p *person.Person) string {
-	return f.codes.Issue(p.Num, code.KindDynamic, f.now, 3*time.Minute)
+	return f.codes.Issue(p.Num, codeformat.KindDynamic, f.now, 3*time.Minute)
 }
 
 var tubeSeq int
@@ -154,7 +154,7 @@ func (f *fixture) result(b, word string) *nat.Report {
 	return r
 }
 
-func (f *fixture) colour(p *person.Person) rules.Color { return f.rec.Colour(p.Num, f.now) }
+func (f *fixture) color(p *person.Person) rules.Color { return f.rec.Color(p.Num, f.now) }
 
 // wantErr fails unless err is an apierr with the status and code.
 func wantErr(t *testing.T, err error, status int, code string) {

@@ -18,7 +18,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
@@ -36,14 +36,14 @@ type FactRecorder interface {
 // it, verified online; (*codes.Service).Resolve. An invalid code is an
 // apierr 4xx "code_invalid".
 type CodeResolver interface {
-	Resolve(ctx context.Context, scanned string) (num int64, kind code.Kind, err error)
+	Resolve(ctx context.Context, scanned string) (num int64, kind codeformat.Kind, err error)
 }
 
 // SignerSource gives the current signing key; (*keys.Store).Signer.
 // Certificates are signed with the same keys as health codes, so the same
 // trust list verifies them.
 type SignerSource interface {
-	Signer() *code.Signer
+	Signer() *codeformat.Signer
 }
 
 // Deps are the services of other features this one calls.

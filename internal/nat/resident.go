@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 )
 
@@ -127,15 +127,15 @@ var errTestNotFound = apierr.NotFound("test_not_found", "no such test")
 
 // Certificate is a signed certificate of a negative test.
 type Certificate struct {
-	Code       string          `json:"code"`
-	Kind       code.Kind       `json:"kind"`
-	Result     code.TestResult `json:"result"`
-	MaskedName string          `json:"masked_name"`
-	SampledAt  time.Time       `json:"sampled_at"`
-	Site       string          `json:"site"`
-	Issuer     string          `json:"issuer"`
-	IssuedAt   time.Time       `json:"issued_at"`
-	ExpiresAt  time.Time       `json:"expires_at"`
+	Code       string                `json:"code"`
+	Kind       codeformat.Kind       `json:"kind"`
+	Result     codeformat.TestResult `json:"result"`
+	MaskedName string                `json:"masked_name"`
+	SampledAt  time.Time             `json:"sampled_at"`
+	Site       string                `json:"site"`
+	Issuer     string                `json:"issuer"`
+	IssuedAt   time.Time             `json:"issued_at"`
+	ExpiresAt  time.Time             `json:"expires_at"`
 }
 
 // IssueCertificate signs a certificate of the person's negative test: the
@@ -178,15 +178,15 @@ func (s *Service) IssueCertificate(ctx context.Context, num int64, maskedName, t
 	if issued.Before(sampled) {
 		issued = sampled
 	}
-	c := code.Claims{
-		Issuer: s.cfg.Region, IssuedAt: issued, Expires: expires.Truncate(time.Second), ID: code.NewID(),
-		Handle: s.persons.Handles().Handle(num), MaskedName: maskedName, Kind: code.KindCertificate,
-		Result: code.TestNegative, SampledAt: sampled, Site: truncate(t.Site.Name, 64),
+	c := codeformat.Claims{
+		Issuer: s.cfg.Region, IssuedAt: issued, Expires: expires.Truncate(time.Second), ID: codeformat.NewID(),
+		Handle: s.persons.Handles().Handle(num), MaskedName: maskedName, Kind: codeformat.KindCertificate,
+		Result: codeformat.TestNegative, SampledAt: sampled, Site: truncate(t.Site.Name, 64),
 	}
 	if !c.Expires.After(c.IssuedAt) {
 		return nil, apierr.Unprocessable("certificate_expired", "this test is about to be too old for a certificate")
 	}
-	str, err := code.Encode(c, signer, nil)
+	str, err := codeformat.Encode(c, signer, nil)
 	if err != nil {
 		return nil, fmt.Errorf("nat: sign certificate: %w", err)
 	}

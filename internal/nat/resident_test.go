@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/nat"
@@ -38,22 +38,22 @@ func TestResidentTestsAndCertificate(t *testing.T) {
 		cert := must[*nat.Certificate](t)(f.svc.IssueCertificate(f.ctx, p.Num, p.Profile().MaskedName, id))
 		// An offline verifier with the trust list, configured for
 		// certificates, accepts it and reads its claims.
-		v := code.NewVerifier(f.codes.TrustList(), code.Options{Kinds: []code.Kind{code.KindCertificate}})
+		v := codeformat.NewVerifier(f.codes.TrustList(), codeformat.Options{Kinds: []codeformat.Kind{codeformat.KindCertificate}})
 		r := v.Verify(cert.Code, f.now.Add(24*time.Hour))
 		if !r.Valid {
 			t.Fatalf("certificate does not verify: %v", r.Reasons)
 		}
 		c := r.Claims
-		if c.Kind != code.KindCertificate || c.Result != code.TestNegative || c.Handle != f.persons.Handles().Handle(p.Num) ||
+		if c.Kind != codeformat.KindCertificate || c.Result != codeformat.TestNegative || c.Handle != f.persons.Handles().Handle(p.Num) ||
 			c.MaskedName != "张*"+p.Name[len("张三"):] || !c.SampledAt.Equal(t0) || c.Site != f.site.Name || c.Issuer != "341881" ||
-			!c.Expires.Equal(t0.Add(7*24*time.Hour)) || c.Color != code.ColorNone {
+			!c.Expires.Equal(t0.Add(7*24*time.Hour)) || c.Color != codeformat.ColorNone {
 			t.Fatalf("claims: %+v", c)
 		}
 		if cert.MaskedName != c.MaskedName || !cert.ExpiresAt.Equal(c.Expires) || cert.Site != c.Site {
 			t.Fatalf("certificate answer: %+v", cert)
 		}
 		// A health-code verifier refuses it; it expires 7 days after sampling.
-		if r := code.NewVerifier(f.codes.TrustList(), code.Options{}).Verify(cert.Code, f.now); r.Valid {
+		if r := codeformat.NewVerifier(f.codes.TrustList(), codeformat.Options{}).Verify(cert.Code, f.now); r.Valid {
 			t.Fatal("a health-code verifier accepted a certificate")
 		}
 		if r := v.Verify(cert.Code, t0.Add(7*24*time.Hour+time.Minute)); r.Valid {

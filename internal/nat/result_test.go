@@ -23,7 +23,7 @@ func TestMixedTubePositive(t *testing.T) {
 		f := newFixture(t, d)
 		ps := f.residents(10, "341881001")
 		for _, p := range ps {
-			if f.colour(p) != rules.Green {
+			if f.color(p) != rules.Green {
 				t.Fatal("not green before the test")
 			}
 		}
@@ -86,7 +86,7 @@ func TestMixedTubePositive(t *testing.T) {
 		mixed := f.tube(5, ps[0], ps[1])
 		f.result(mixed, "negative")
 		for _, p := range ps[:2] {
-			if f.colour(p) != rules.Red {
+			if f.color(p) != rules.Red {
 				t.Fatal("a mixed negative cleared a mixed positive")
 			}
 		}
@@ -104,7 +104,7 @@ func TestMixedTubePositive(t *testing.T) {
 				if j <= i {
 					want = rules.Green
 				}
-				if got := f.colour(q); got != want {
+				if got := f.color(q); got != want {
 					t.Fatalf("after %d retests, person %d is %s, want %s", i+1, j, got, want)
 				}
 			}
@@ -164,7 +164,7 @@ func TestSinglePositiveAlertsOfficers(t *testing.T) {
 		// A negative single-tube retest clears the person.
 		f.advance(time.Hour)
 		f.result(f.tube(1, local), "negative")
-		if f.colour(local) != rules.Green {
+		if f.color(local) != rules.Green {
 			t.Fatal("a negative single retest did not clear a single positive")
 		}
 	})
@@ -186,7 +186,7 @@ func TestNegativeTubesClearACompanion(t *testing.T) {
 		f.result(f.tube(10, ps...), "negative")
 		f.advance(6 * time.Hour)
 		for _, p := range ps {
-			if f.colour(p) != rules.Yellow {
+			if f.color(p) != rules.Yellow {
 				t.Fatal("one negative cleared a companion")
 			}
 		}
@@ -200,7 +200,7 @@ func TestNegativeTubesClearACompanion(t *testing.T) {
 		f.result(f.tube(10, ps[2]), "negative")
 		f.advance(time.Hour)
 		for i, want := range []rules.Color{rules.Green, rules.Yellow, rules.Yellow} {
-			if got := f.colour(ps[i]); got != want {
+			if got := f.color(ps[i]); got != want {
 				t.Errorf("person %d: %s, want %s", i, got, want)
 			}
 		}
@@ -259,8 +259,8 @@ func TestInvalidOpensResampleTasks(t *testing.T) {
 		ps := f.residents(2, "341881001")
 		f.result(f.tube(5, ps...), "invalid")
 		for _, p := range ps {
-			if fs := f.rec.Facts(p.Num); len(fs) != 1 || fs[0].Attrs["result"] != "invalid" || f.colour(p) != rules.Green {
-				t.Fatalf("invalid: %+v %s", fs, f.colour(p))
+			if fs := f.rec.Facts(p.Num); len(fs) != 1 || fs[0].Attrs["result"] != "invalid" || f.color(p) != rules.Green {
+				t.Fatalf("invalid: %+v %s", fs, f.color(p))
 			}
 		}
 		tests := must[*nat.Tests](t)(f.svc.ListTests(f.ctx, ps[0].Num))
@@ -286,7 +286,7 @@ func TestCorrection(t *testing.T) {
 		f.advance(6 * time.Hour)
 		f.result(b, "positive")
 		for _, p := range ps {
-			if f.colour(p) != rules.Red {
+			if f.color(p) != rules.Red {
 				t.Fatal("not red")
 			}
 		}
@@ -330,7 +330,7 @@ func TestCorrection(t *testing.T) {
 		// Correcting back: red again, with new retest tasks.
 		f.advance(time.Hour)
 		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, b, "positive", "二次复核为阳性"))
-		if f.colour(ps[0]) != rules.Red || len(f.tasks(t, f.admin, nat.ListQuery{Open: true})) != 10 {
+		if f.color(ps[0]) != rules.Red || len(f.tasks(t, f.admin, nat.ListQuery{Open: true})) != 10 {
 			t.Fatal("a correction back to positive did not turn red and reopen retests")
 		}
 		// A single positive corrected away retracts its alert.
@@ -339,8 +339,8 @@ func TestCorrection(t *testing.T) {
 		f.result(sb, "positive")
 		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, sb, "negative", "仪器故障，复检阴性"))
 		al := f.alerts(t, f.officer, nat.ListQuery{})
-		if len(al) != 1 || al[0].RetractedAt == nil || f.colour(single) != rules.Green {
-			t.Fatalf("alert after correction: %+v, colour %s", al, f.colour(single))
+		if len(al) != 1 || al[0].RetractedAt == nil || f.color(single) != rules.Green {
+			t.Fatalf("alert after correction: %+v, colour %s", al, f.color(single))
 		}
 		if open := f.alerts(t, f.officer, nat.ListQuery{Open: true}); len(open) != 0 {
 			t.Fatal("a retracted alert is still open")
@@ -380,7 +380,7 @@ func TestFactsLeftPendingAreRetried(t *testing.T) {
 		if err := f.svc.RecordPending(f.ctx); err != nil {
 			t.Fatal(err)
 		}
-		if f.rec.Total() != 4 || f.colour(ps[0]) != rules.Red || f.colour(ps[2]) != rules.Green {
+		if f.rec.Total() != 4 || f.color(ps[0]) != rules.Red || f.color(ps[2]) != rules.Green {
 			t.Fatalf("after the retry: %d facts", f.rec.Total())
 		}
 		// Nothing left, nothing twice.
@@ -388,7 +388,7 @@ func TestFactsLeftPendingAreRetried(t *testing.T) {
 			t.Fatalf("second retry: %v, %d facts", err, f.rec.Total())
 		}
 		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, a, "negative", "复核"))
-		if f.colour(ps[0]) != rules.Green {
+		if f.color(ps[0]) != rules.Green {
 			t.Fatal("correction after the retry did not apply")
 		}
 	})

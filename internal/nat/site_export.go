@@ -13,9 +13,9 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/csvsafe"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
-	"github.com/healthcode/healthcode/internal/sheet"
 )
 
 // SiteColumns are the columns of the published CSV, in order.
@@ -36,7 +36,7 @@ func WriteSitesCSV(w io.Writer, sites []*Site, withDistance bool) error {
 		return err
 	}
 	for _, st := range sites {
-		rec := []string{st.ID, sheet.Text(st.Name), sheet.Text(st.Address), st.Phone, sheet.Text(st.Hours),
+		rec := []string{st.ID, csvsafe.Text(st.Name), csvsafe.Text(st.Address), st.Phone, csvsafe.Text(st.Hours),
 			formatCoord(st.Lat), formatCoord(st.Lng), st.Region, st.RegionName, strconv.FormatBool(st.Open),
 			st.UpdatedAt.Format("2006-01-02T15:04:05.000Z07:00")}
 		if withDistance {

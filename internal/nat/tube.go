@@ -13,7 +13,7 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/ids"
@@ -222,7 +222,7 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 		if err != nil {
 			return nil, err
 		}
-		if kind != code.KindDynamic && kind != code.KindCare {
+		if kind != codeformat.KindDynamic && kind != codeformat.KindCare {
 			return nil, apierr.BadRequest("code_invalid", "a %s is not a health code; scan the person's health code or care code", kind)
 		}
 		if p, err = s.persons.Get(ctx, num); err != nil {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/healthcode/healthcode/internal/audit"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/idnum"
@@ -51,7 +51,7 @@ func TestTubesAndSamples(t *testing.T) {
 		if s1.Position != 1 || s1.Method != "dynamic" || s1.PersonID != ps[0].ID || s1.MaskedName != "张*1" || s1.Full {
 			t.Fatalf("sample: %+v", s1)
 		}
-		care := f.codes.Issue(ps[1].Num, code.KindCare, f.now.Add(-24*time.Hour), 14*24*time.Hour)
+		care := f.codes.Issue(ps[1].Num, codeformat.KindCare, f.now.Add(-24*time.Hour), 14*24*time.Hour)
 		if s := must[*nat.Sample](t)(f.svc.AddSample(f.ctx, f.sampler, b, nat.SampleInput{Code: care})); s.Method != "care" || s.Position != 2 {
 			t.Fatalf("care code sample: %+v", s)
 		}
@@ -68,10 +68,10 @@ func TestTubesAndSamples(t *testing.T) {
 		wantErr(t, err, 409, "sample_duplicate")
 		_, err = f.svc.AddSample(f.ctx, f.sampler, b, nat.SampleInput{Code: "JKM1:NOT A CODE"})
 		wantErr(t, err, 400, "code_invalid")
-		expired := f.codes.Issue(ps[3].Num, code.KindDynamic, f.now.Add(-10*time.Minute), 3*time.Minute)
+		expired := f.codes.Issue(ps[3].Num, codeformat.KindDynamic, f.now.Add(-10*time.Minute), 3*time.Minute)
 		_, err = f.svc.AddSample(f.ctx, f.sampler, b, nat.SampleInput{Code: expired})
 		wantErr(t, err, 400, "code_invalid")
-		revoked := f.codes.Issue(ps[3].Num, code.KindCare, f.now, 24*time.Hour)
+		revoked := f.codes.Issue(ps[3].Num, codeformat.KindCare, f.now, 24*time.Hour)
 		f.codes.Revoke(revoked)
 		_, err = f.svc.AddSample(f.ctx, f.sampler, b, nat.SampleInput{Code: revoked})
 		wantErr(t, err, 400, "code_invalid")

@@ -21,7 +21,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/keys"
@@ -30,24 +30,24 @@ import (
 	"github.com/healthcode/healthcode/internal/status"
 )
 
-// fakeStatus stands in for the status engine: colours set by the test,
+// fakeStatus stands in for the status engine: colors set by the test,
 // facts validated as the engine would and kept.
 type fakeStatus struct {
 	mu      sync.Mutex
-	colours map[int64]rules.Color
+	colors  map[int64]rules.Color
 	version map[int64]uint64
 	facts   []status.NewFact
 	keys    map[string]bool
 }
 
 func newFakeStatus() *fakeStatus {
-	return &fakeStatus{colours: map[int64]rules.Color{}, version: map[int64]uint64{}, keys: map[string]bool{}}
+	return &fakeStatus{colors: map[int64]rules.Color{}, version: map[int64]uint64{}, keys: map[string]bool{}}
 }
 
-func (f *fakeStatus) Colour(num int64) (rules.Color, uint64) {
+func (f *fakeStatus) Color(num int64) (rules.Color, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c, ok := f.colours[num]; ok {
+	if c, ok := f.colors[num]; ok {
 		return c, f.version[num]
 	}
 	return rules.Green, 0
@@ -55,7 +55,7 @@ func (f *fakeStatus) Colour(num int64) (rules.Color, uint64) {
 
 func (f *fakeStatus) set(num int64, c rules.Color) {
 	f.mu.Lock()
-	f.colours[num] = c
+	f.colors[num] = c
 	f.version[num]++
 	f.mu.Unlock()
 }
@@ -113,7 +113,7 @@ type codesEnv struct {
 }
 
 func withFakes(st *fakeStatus, ck *fakeCheckins) func(*server.Config) {
-	return func(c *server.Config) { c.Colours, c.Facts, c.Verifications = st, st, ck }
+	return func(c *server.Config) { c.Colors, c.Facts, c.Verifications = st, st, ck }
 }
 
 // forEachCodes runs fn on a fresh server on each engine, with the status
@@ -197,7 +197,7 @@ func readQR(t *testing.T, b []byte) string {
 	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
 	if err != nil {
 		// gozxing's finder search misses a few clean symbols of these
-		// versions (see internal/code/qr_test.go); the pure-barcode mode
+		// versions (see internal/codeformat/qr_test.go); the pure-barcode mode
 		// reads a clean render without it.
 		res, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
 	}
@@ -225,10 +225,10 @@ func (e *codesEnv) getPNG(path, token string) (string, http.Header) {
 }
 
 // trustList fetches GET /trust-list, as an offline verifier would.
-func (e *codesEnv) trustList() code.TrustList {
+func (e *codesEnv) trustList() codeformat.TrustList {
 	e.t.Helper()
 	res, body := e.get("/api/v1/trust-list")
-	var tl code.TrustList
+	var tl codeformat.TrustList
 	if res.StatusCode != 200 {
 		e.t.Fatalf("trust list: %d %s", res.StatusCode, body)
 	}
@@ -238,23 +238,23 @@ func (e *codesEnv) trustList() code.TrustList {
 	return tl
 }
 
-func offline(tl code.TrustList, c string, at time.Time) code.Result {
-	return code.NewVerifier(tl, code.Options{}).Verify(c, at)
+func offline(tl codeformat.TrustList, c string, at time.Time) codeformat.Result {
+	return codeformat.NewVerifier(tl, codeformat.Options{}).Verify(c, at)
 }
 
 // alter changes one byte of the signed payload and packs the code again
 // without signing it: what a forger who edits a colour or a name makes.
 func alter(t *testing.T, c string) string {
 	t.Helper()
-	z, err := code.Base45Decode(strings.TrimPrefix(c, code.Prefix))
+	z, err := codeformat.Base45Decode(strings.TrimPrefix(c, codeformat.Prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cose, err := code.Decompress(z)
+	cose, err := codeformat.Decompress(z)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := code.Decode(c)
+	d, err := codeformat.Decode(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func alter(t *testing.T, c string) string {
 		t.Fatal("the masked name is not once in the code")
 	}
 	cose[i+bytes.IndexByte(name, '*')] = '_'
-	return code.Prefix + code.Base45Encode(code.Compress(cose))
+	return codeformat.Prefix + codeformat.Base45Encode(codeformat.Compress(cose))
 }
 
 func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
@@ -321,7 +321,7 @@ func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
 		if v := e.checkins.last(); v.Valid || v.Person != 0 || v.Reason != "bad_signature" {
 			t.Fatalf("event of a forged code %+v", v)
 		}
-		if res := offline(tl, alter(t, scanned), time.Now()); res.Valid || res.Reasons[0] != code.ReasonBadSignature {
+		if res := offline(tl, alter(t, scanned), time.Now()); res.Valid || res.Reasons[0] != codeformat.ReasonBadSignature {
 			t.Fatalf("offline altered: %+v", res)
 		}
 		later := time.Now().Add(4 * time.Minute)
@@ -332,11 +332,11 @@ func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
 			t.Fatalf("an expired code still shows whose it is: %s", r.raw)
 		}
 		e.srv.Codes.SetClock(time.Now)
-		foreignKey, _ := code.GenerateKey(code.AlgEdDSA)
-		foreign, _ := code.NewSigner(foreignKey)
+		foreignKey, _ := codeformat.GenerateKey(codeformat.AlgEdDSA)
+		foreign, _ := codeformat.NewSigner(foreignKey)
 		now := time.Now()
-		forged, err := code.Encode(code.Claims{Issuer: "341881", IssuedAt: now, Expires: now.Add(time.Minute), ID: code.NewID(),
-			Handle: e.srv.Persons.Handles().Handle(num), Color: code.ColorGreen, MaskedName: "张*丰", Kind: code.KindDynamic}, foreign, nil)
+		forged, err := codeformat.Encode(codeformat.Claims{Issuer: "341881", IssuedAt: now, Expires: now.Add(time.Minute), ID: codeformat.NewID(),
+			Handle: e.srv.Persons.Handles().Handle(num), Color: codeformat.ColorGreen, MaskedName: "张*丰", Kind: codeformat.KindDynamic}, foreign, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,7 +366,7 @@ func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
 		e.srv.Codes.SetClock(time.Now)
 
 		// Resolve, for features that bind a person by their code.
-		if n, k, err := e.srv.Codes.Resolve(context.Background(), scanned+"\n"); err != nil || n != num || k != code.KindDynamic {
+		if n, k, err := e.srv.Codes.Resolve(context.Background(), scanned+"\n"); err != nil || n != num || k != codeformat.KindDynamic {
 			t.Fatalf("Resolve: %d %v %v", n, k, err)
 		}
 		if _, _, err := e.srv.Codes.Resolve(context.Background(), alter(t, scanned)); err == nil || !strings.Contains(err.Error(), "code_invalid") || !strings.Contains(err.Error(), "bad_signature") {
@@ -596,7 +596,7 @@ func TestTrustListAndRotationThroughTheAPI(t *testing.T) {
 		// A fresh server made an Ed25519 key.
 		tl := e.trustList()
 		first := e.srv.CodeKeys.Signer()
-		if len(tl) != 1 || first.Alg() != code.AlgEdDSA || tl[first.KeyID()].Issuer != "341881" {
+		if len(tl) != 1 || first.Alg() != codeformat.AlgEdDSA || tl[first.KeyID()].Issuer != "341881" {
 			t.Fatalf("fresh trust list: %v", tl)
 		}
 		_, raw := e.get("/api/v1/trust-list")
@@ -613,14 +613,14 @@ func TestTrustListAndRotationThroughTheAPI(t *testing.T) {
 		clock := func() time.Time { return now }
 		e.srv.CodeKeys.SetClock(clock)
 		e.srv.Codes.SetClock(clock)
-		for _, alg := range []code.Alg{code.AlgSM2, code.AlgES256, code.AlgEdDSA} {
+		for _, alg := range []codeformat.Alg{codeformat.AlgSM2, codeformat.AlgES256, codeformat.AlgEdDSA} {
 			r, err := e.srv.CodeKeys.Rotate(ctx, alg, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
 			now = r.SwitchAt
 			c := e.want(e.do("GET", "/api/v1/me/code", tok, nil), 200, "").str("code")
-			d, err := code.Decode(c)
+			d, err := codeformat.Decode(c)
 			if err != nil || d.Alg != alg || keys.KID(d.KeyID) != r.New.KID {
 				t.Fatalf("after rotating to %v the code is signed with %v (%v)", alg, d.Alg, err)
 			}
@@ -670,7 +670,7 @@ func TestSecondNodeFollows(t *testing.T) {
 			}
 			b.wantVerdict(b.verify(key, cc.str("code"), nil), false, false, "", "revoked")
 
-			r, err := a.srv.CodeKeys.Rotate(ctx, code.AlgSM2, "test")
+			r, err := a.srv.CodeKeys.Rotate(ctx, codeformat.AlgSM2, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -690,7 +690,7 @@ func TestSecondNodeFollows(t *testing.T) {
 			}
 			// Codes of either node verify on the other, by MAC.
 			c := b.want(b.do("GET", "/api/v1/me/code", tok, nil), 200, "").str("code")
-			if d, _ := code.Decode(c); keys.KID(d.KeyID) != r.New.KID {
+			if d, _ := codeformat.Decode(c); keys.KID(d.KeyID) != r.New.KID {
 				t.Fatal("node b does not sign with the new key after the switch")
 			}
 			a.wantVerdict(a.verify(key, c, nil), true, true, "green")
@@ -702,7 +702,7 @@ func TestSecondNodeFollows(t *testing.T) {
 func secondNode(t *testing.T, cfg server.Config) *codesEnv {
 	t.Helper()
 	st, ck := newFakeStatus(), &fakeCheckins{}
-	cfg.Colours, cfg.Facts, cfg.Verifications = st, st, ck
+	cfg.Colors, cfg.Facts, cfg.Verifications = st, st, ck
 	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -726,7 +726,7 @@ type benchEnv struct {
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	dir := b.TempDir()
-	// The product's own services: colours from the status cache, and every
+	// The product's own services: colors from the status cache, and every
 	// scan recorded durably through the group commit, as in production.
 	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
 		AdminPassword: adminPassword, Region: "341881", Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},

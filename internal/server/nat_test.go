@@ -16,7 +16,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/nat/nattest"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -71,10 +71,10 @@ func (n *natEnv) resident(phone, name, idNumber string) (string, int64) {
 	return tok, num
 }
 
-func (n *natEnv) colour(num int64) rules.Color { return n.rec.Colour(num, time.Now()) }
+func (n *natEnv) color(num int64) rules.Color { return n.rec.Color(num, time.Now()) }
 
 func (n *natEnv) scan(num int64) string {
-	return n.codes.Issue(num, code.KindDynamic, time.Now(), 3*time.Minute)
+	return n.codes.Issue(num, codeformat.KindDynamic, time.Now(), 3*time.Minute)
 }
 
 func TestNATSitesAreOpenData(t *testing.T) {
@@ -158,7 +158,7 @@ func TestNATSitesAreOpenData(t *testing.T) {
 	})
 }
 
-func TestNATSamplingResultsAndColours(t *testing.T) {
+func TestNATSamplingResultsAndColors(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		n := newNATEnv(t, e)
 		officer := e.newOperator("cdc", "health_officer", "341881")
@@ -210,7 +210,7 @@ func TestNATSamplingResultsAndColours(t *testing.T) {
 		e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "NG20220410001", "result": "positive"}), 200, "")
 		e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "NG20220410001", "result": "negative"}), 409, "result_exists")
 		for _, r := range rs[:10] {
-			if n.colour(r.num) == rules.Green {
+			if n.color(r.num) == rules.Green {
 				t.Fatal("green after a positive mixed tube")
 			}
 		}
@@ -249,7 +249,7 @@ func TestNATSamplingResultsAndColours(t *testing.T) {
 			if i < 2 {
 				want = rules.Green
 			}
-			if got := n.colour(r.num); got != want {
+			if got := n.color(r.num); got != want {
 				t.Fatalf("resident %d: %s, want %s", i, got, want)
 			}
 		}
@@ -262,7 +262,7 @@ func TestNATSamplingResultsAndColours(t *testing.T) {
 		e.want(e.do("POST", "/api/v1/nat/results/NG20220410001/correction", sampler, map[string]any{"result": "negative", "reason": "x"}), 403, "forbidden")
 		e.want(e.do("POST", "/api/v1/nat/results/NG20220410001/correction", lab, map[string]any{"result": "negative", "reason": "样本编号录入错误"}), 200, "")
 		for i, r := range rs[:10] {
-			if n.colour(r.num) != rules.Green {
+			if n.color(r.num) != rules.Green {
 				t.Fatalf("resident %d not green after the correction", i)
 			}
 		}
@@ -273,9 +273,9 @@ func TestNATSamplingResultsAndColours(t *testing.T) {
 
 		// Now the first test is negative: a certificate, verifiable offline.
 		cert := e.want(e.do("GET", "/api/v1/me/tests/"+firstTest+"/certificate", rs[0].tok, nil), 200, "")
-		v := code.NewVerifier(n.codes.TrustList(), code.Options{Kinds: []code.Kind{code.KindCertificate}})
+		v := codeformat.NewVerifier(n.codes.TrustList(), codeformat.Options{Kinds: []codeformat.Kind{codeformat.KindCertificate}})
 		r := v.Verify(cert.str("code"), time.Now())
-		if !r.Valid || r.Claims.Result != code.TestNegative || r.Claims.Site != "西津采样点" || r.Claims.MaskedName != "李*0" ||
+		if !r.Valid || r.Claims.Result != codeformat.TestNegative || r.Claims.Site != "西津采样点" || r.Claims.MaskedName != "李*0" ||
 			n.srv.Persons.Handles().Num(r.Claims.Handle) != rs[0].num || cert.str("kind") != "certificate" {
 			t.Fatalf("certificate: %s → %+v", cert.raw, r)
 		}
@@ -291,7 +291,7 @@ func TestNATSamplingResultsAndColours(t *testing.T) {
 		qr, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
 		if err != nil {
 			// gozxing's finder-pattern search misses ~2% of clean symbols
-			// (see internal/code/qr_test.go); a clean render reads in
+			// (see internal/codeformat/qr_test.go); a clean render reads in
 			// pure-barcode mode.
 			qr, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
 		}
@@ -369,7 +369,7 @@ func TestNATDependentsAlertsAndCoverage(t *testing.T) {
 		}
 		e.want(e.do("GET", "/api/v1/admin/nat/alerts", lab, nil), 403, "forbidden")
 		e.want(e.do("POST", "/api/v1/admin/nat/alerts/"+alerts[0].(map[string]any)["id"].(string)+"/ack", officer, nil), 204, "")
-		if n.colour(self) != rules.Red {
+		if n.color(self) != rules.Red {
 			t.Fatal("a single positive is not red")
 		}
 

@@ -23,7 +23,7 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/keys"
@@ -64,7 +64,7 @@ type Config struct {
 	// (temperatures, test results, tracing's companions) and the recorder of
 	// verification events; nil means the product's own (status.Service,
 	// status.Service, checkin.Service).
-	Colours       codes.Colours
+	Colors        codes.Colors
 	Facts         codes.FactRecorder
 	Verifications codes.VerificationRecorder
 	// AppealTTL is how long a granted appeal lasts when the operator gives
@@ -196,20 +196,20 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if s.CodeKeys, err = keys.Open(ctx, s.DB, s.Keys, keys.Config{Region: cfg.Region, Retain: codeCfg.MaxLifetime()}); err != nil {
 		return nil, err
 	}
-	if created, err := s.CodeKeys.EnsureKey(ctx, code.AlgEdDSA, "system"); err != nil {
+	if created, err := s.CodeKeys.EnsureKey(ctx, codeformat.AlgEdDSA, "system"); err != nil {
 		return nil, err
 	} else if created {
-		s.Log.Info("generated the region's first code-signing key", "alg", code.AlgEdDSA, "kid", keys.KID(s.CodeKeys.Signer().KeyID()))
+		s.Log.Info("generated the region's first code-signing key", "alg", codeformat.AlgEdDSA, "kid", keys.KID(s.CodeKeys.Signer().KeyID()))
 	}
 	// Tests may put fakes in the Config; the product uses its own services.
-	colours, facts, verifications := cfg.Colours, cfg.Facts, cfg.Verifications
-	if colours == nil {
-		colours = s.Status
+	colors, facts, verifications := cfg.Colors, cfg.Facts, cfg.Verifications
+	if colors == nil {
+		colors = s.Status
 	}
 	if facts == nil {
 		facts = s.Status
 	}
-	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colours, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention})
+	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colors, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention})
 	if err = s.Checkins.Prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		verifications = s.Checkins
 	}
 	if s.Codes, err = codes.New(ctx, codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
-		Checkpoints: s.Checkpoints, Colours: colours, Facts: facts, Verifications: verifications}, codeCfg); err != nil {
+		Checkpoints: s.Checkpoints, Colors: colors, Facts: facts, Verifications: verifications}, codeCfg); err != nil {
 		return nil, err
 	}
 	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys},

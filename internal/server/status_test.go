@@ -69,7 +69,7 @@ func (e *env) agree(personID string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	c, v := e.srv.Status.Colour(num)
+	c, v := e.srv.Status.Color(num)
 	if c != st.Color || v != st.Version {
 		e.t.Fatalf("cache %v v%d, status %v v%d", c, v, st.Color, st.Version)
 	}
@@ -90,7 +90,7 @@ func (e *env) agree(personID string) {
 	}
 }
 
-func TestFactsMoveColoursThroughTheAPI(t *testing.T) {
+func TestFactsMoveColorsThroughTheAPI(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		xijin := e.newOperator("xijin", "health_officer", "341881001")
 		gangkou := e.newOperator("gangkou", "health_officer", "341881100")
@@ -527,7 +527,7 @@ func TestStatsPerTown(t *testing.T) {
 // TestWorkersChangeColoursWithoutRequests runs the server's background
 // workers: an isolation order ending turns the person green, and the text
 // about it is sent, with no request doing it.
-func TestWorkersChangeColoursWithoutRequests(t *testing.T) {
+func TestWorkersChangeColorsWithoutRequests(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)

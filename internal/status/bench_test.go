@@ -219,7 +219,7 @@ func BenchmarkRecordLabFile(b *testing.B) {
 
 // BenchmarkColour reads colours from a node's cache filled for 1M and 10M
 // residents; bytes/resident is the cache's memory divided by residents.
-func BenchmarkColour(b *testing.B) {
+func BenchmarkColor(b *testing.B) {
 	for _, n := range []int{1_000_000, 10_000_000} {
 		b.Run(fmt.Sprintf("residents=%d", n), func(b *testing.B) {
 			var before, after runtime.MemStats

@@ -165,17 +165,17 @@ func TestCacheTailsTheChangeLog(t *testing.T) {
 		a, b := f.svc, f.node(Config{}, nil)
 		p, q := f.person(""), f.person("")
 		rec(t, a, p, fact.ClinicFever, t0, map[string]any{"clinic": "h1"})
-		if c, v := a.Colour(p); c != Y || v == 0 {
+		if c, v := a.Color(p); c != Y || v == 0 {
 			t.Fatalf("node a after its own Record: %v v%d", c, v)
 		}
-		if c, v := b.Colour(p); c != G || v != 0 {
+		if c, v := b.Color(p); c != G || v != 0 {
 			t.Fatalf("node b before tailing: %v v%d, want green v0", c, v)
 		}
 		if err := b.Tail(ctx); err != nil {
 			t.Fatal(err)
 		}
-		ca, va := a.Colour(p)
-		cb, vb := b.Colour(p)
+		ca, va := a.Color(p)
+		cb, vb := b.Color(p)
 		if ca != cb || va != vb || cb != Y {
 			t.Fatalf("after tailing: a %v v%d, b %v v%d", ca, va, cb, vb)
 		}
@@ -201,7 +201,7 @@ func TestCacheTailsTheChangeLog(t *testing.T) {
 		}
 		// A stale entry applied late does not overwrite a newer one.
 		c.cache.set(p, G, 1)
-		if col, _ := c.Colour(p); col != Y {
+		if col, _ := c.Color(p); col != Y {
 			t.Fatal("an older version overwrote a newer one in the cache")
 		}
 	})

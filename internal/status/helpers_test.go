@@ -162,7 +162,7 @@ func want(t testing.TB, s *Service, num int64, color rules.Color, rule string) S
 	if st.Color != color || st.RuleID != rule {
 		t.Fatalf("status %v/%q, want %v/%q (reason %q)", st.Color, st.RuleID, color, rule, st.Reason.ZH)
 	}
-	c, v := s.Colour(num)
+	c, v := s.Color(num)
 	if c != st.Color || v != st.Version {
 		t.Fatalf("cache says %v v%d, store says %v v%d", c, v, st.Color, st.Version)
 	}

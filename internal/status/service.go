@@ -152,7 +152,7 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 // Colour is the person's current colour and status version from this node's
 // cache; it never touches the database. A person never evaluated, or unknown,
 // is green with version 0.
-func (s *Service) Colour(num int64) (rules.Color, uint64) { return s.cache.get(num) }
+func (s *Service) Color(num int64) (rules.Color, uint64) { return s.cache.get(num) }
 
 // installDefault makes the default rule set version 1 and activates it, once.
 // Nodes starting together race harmlessly: the inserts do nothing the second time.

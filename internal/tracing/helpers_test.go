@@ -67,7 +67,7 @@ func (s *stack) tracer(t testing.TB, cfg Config) *Service {
 
 type green struct{}
 
-func (green) Colour(int64) (rules.Color, uint64) { return rules.Green, 0 }
+func (green) Color(int64) (rules.Color, uint64) { return rules.Green, 0 }
 
 // countingFacts validates facts as the status engine would and keeps their
 // keys, so re-recording is idempotent; it stores nothing else.

@@ -16,9 +16,9 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/csvsafe"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
-	"github.com/healthcode/healthcode/internal/sheet"
 )
 
 // Request starts a run: either case persons, whose presence in the
@@ -507,8 +507,8 @@ func (s *Service) ExportCSV(ctx context.Context, by *auth.Principal, id, lang st
 			if c.Case != nil {
 				caseID, caseName = c.Case.ID, c.Case.Name
 			}
-			return cw.Write([]string{strconv.FormatInt(c.Seq, 10), c.Person.ID, sheet.Text(c.Person.Name), c.Person.Region, caseID, sheet.Text(caseName),
-				c.Venue.ID, sheet.Text(c.Venue.Name), c.Venue.Kind, stamp(c.CaseAt), stamp(c.PersonAt),
+			return cw.Write([]string{strconv.FormatInt(c.Seq, 10), c.Person.ID, csvsafe.Text(c.Person.Name), c.Person.Region, caseID, csvsafe.Text(caseName),
+				c.Venue.ID, csvsafe.Text(c.Venue.Name), c.Venue.Kind, stamp(c.CaseAt), stamp(c.PersonAt),
 				strconv.FormatInt(c.OverlapMinutes, 10), strconv.FormatInt(c.Encounters, 10)})
 		})
 		if err != nil {

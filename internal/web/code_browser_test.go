@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/server"
 )
 
@@ -19,7 +19,7 @@ func shortCodes(c *server.Config) { c.CodeTTL = 12 * time.Second }
 
 // codeOnScreen reads the QR of the code card off the screen and decodes
 // the code it holds.
-func (u *ui) codeOnScreen() (string, code.Claims) {
+func (u *ui) codeOnScreen() (string, codeformat.Claims) {
 	u.t.Helper()
 	// The symbol with its quiet zone, as a scanner frames it; the frame's
 	// spinning ring around it is decoration a decoder may take for part
@@ -29,7 +29,7 @@ func (u *ui) codeOnScreen() (string, code.Claims) {
 		os.WriteFile(filepath.Join(d, "qr-element.png"), png, 0o644)
 	}
 	text := decodeQR(u.t, png)
-	d, err := code.Decode(text)
+	d, err := codeformat.Decode(text)
 	if err != nil {
 		u.t.Fatalf("the QR on screen is not a code: %v", err)
 	}
@@ -52,7 +52,7 @@ func TestBrowserResidentCodePageRefreshes(t *testing.T) {
 		t.Fatalf("the band is %q", cls)
 	}
 	first, claims := u.codeOnScreen()
-	if claims.MaskedName != "张*丰" || claims.Kind != code.KindDynamic || claims.Color != code.ColorGreen {
+	if claims.MaskedName != "张*丰" || claims.Kind != codeformat.KindDynamic || claims.Color != codeformat.ColorGreen {
 		t.Fatalf("the QR holds %+v", claims)
 	}
 	if got := eval[string](u, `document.getElementById("code-card").dataset.code`); got != first {
@@ -118,8 +118,8 @@ func TestBrowserDependentCareCode(t *testing.T) {
 	u.submit("#issue-care")
 	u.wantText("#care-name", "张*汉")
 	text := decodeQR(t, u.elementShot(".care svg.qr"))
-	d, err := code.Decode(text)
-	if err != nil || d.Claims.Kind != code.KindCare || d.Claims.MaskedName != "张*汉" || d.Claims.Color != code.ColorNone {
+	d, err := codeformat.Decode(text)
+	if err != nil || d.Claims.Kind != codeformat.KindCare || d.Claims.MaskedName != "张*汉" || d.Claims.Color != codeformat.ColorNone {
 		t.Fatalf("the printed QR: %+v %v", d.Claims, err)
 	}
 	if d.Claims.Expires.Sub(d.Claims.IssuedAt) != 14*24*time.Hour {

@@ -11,9 +11,9 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
-	"github.com/healthcode/healthcode/internal/coverage"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/rollout"
 	"github.com/healthcode/healthcode/internal/sms"
 )
 
@@ -239,7 +239,7 @@ func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, p *pag
 }
 
 type coverageData struct {
-	Table *coverage.Table
+	Table *rollout.Table
 	Ratio string
 	Chart string
 }
@@ -254,7 +254,7 @@ func (s *Server) coveragePage(w http.ResponseWriter, r *http.Request, p *page) e
 		}
 		ratio = f
 	}
-	t, err := coverage.Compute(r.Context(), s.DB, s.Persons, p.Op, ratio)
+	t, err := rollout.Compute(r.Context(), s.DB, s.Persons, p.Op, ratio)
 	if err != nil {
 		return err
 	}

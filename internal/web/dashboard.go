@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/coverage"
+	"github.com/healthcode/healthcode/internal/rollout"
 )
 
 // panel is one chart of the dashboard, with its numbers for those who
@@ -46,7 +46,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *page) erro
 // registrationPanel is the coverage task table as a chart: registered
 // against the target, per town.
 func (s *Server) registrationPanel(r *http.Request, p *page, d *dashboardData) error {
-	t, err := coverage.Compute(r.Context(), s.DB, s.Persons, p.Op, s.Config.CoverageRatio)
+	t, err := rollout.Compute(r.Context(), s.DB, s.Persons, p.Op, s.Config.CoverageRatio)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (s *Server) registrationPanel(r *http.Request, p *page, d *dashboardData) e
 	return nil
 }
 
-func coverageChart(p *page, t *coverage.Table) string {
+func coverageChart(p *page, t *rollout.Table) string {
 	ser := []series{{p.T("cov.registered"), chartGreen}, {p.T("cov.remaining"), "#cfd6de"}}
 	var rows []hbar
 	for _, r := range t.Rows {

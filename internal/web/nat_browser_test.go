@@ -6,7 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 )
 
 // Testing from site to certificate: an operator adds a sampling site,
@@ -84,7 +84,7 @@ func TestBrowserSamplingToCertificate(t *testing.T) {
 	r.submit("#tests a.button")
 	r.wantText("#cert-name", "张*丰")
 	text := decodeQR(t, r.elementShot(".cert svg.qr"))
-	d, err := code.Decode(text)
+	d, err := codeformat.Decode(text)
 	if err != nil || d.Claims.MaskedName != "张*丰" || !strings.Contains(d.Claims.Kind.String(), "cert") {
 		t.Fatalf("the certificate's QR: %+v %v", d.Claims, err)
 	}

@@ -49,7 +49,7 @@ var statusMore = []navItem{
 // do. The colour comes from the node's cache, so a green person costs no
 // database read.
 func (s *Server) statusOf(r *http.Request, p *page, num int64) (*statusView, error) {
-	if c, _ := s.Status.Colour(num); c == rules.Green || !c.Valid() {
+	if c, _ := s.Status.Color(num); c == rules.Green || !c.Valid() {
 		return &statusView{Color: "green"}, nil
 	}
 	return s.fullStatus(r, p, num)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
-	"github.com/healthcode/healthcode/internal/code"
+	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -117,15 +117,15 @@ func (r *Recorder) Decide(num int64, now time.Time) rules.Decision {
 }
 
 // Colour is the person's colour at now.
-func (r *Recorder) Colour(num int64, now time.Time) rules.Color { return r.Decide(num, now).Color }
+func (r *Recorder) Color(num int64, now time.Time) rules.Color { return r.Decide(num, now).Color }
 
 // Codes issues real signed codes and resolves them as the codes service
 // does: signature, expiry, kind, and the handle back to the person.
 type Codes struct {
 	// Clock is what Resolve checks expiry against (time.Now by default).
 	Clock    func() time.Time
-	signer   *code.Signer
-	verifier *code.Verifier
+	signer   *codeformat.Signer
+	verifier *codeformat.Verifier
 	handles  *person.Handles
 	mu       sync.Mutex
 	revoked  map[[8]byte]bool
@@ -133,16 +133,16 @@ type Codes struct {
 
 // NewCodes returns a resolver with a fresh Ed25519 key for region 341881.
 func NewCodes(handles *person.Handles) *Codes {
-	key, err := code.GenerateKey(code.AlgEdDSA)
+	key, err := codeformat.GenerateKey(codeformat.AlgEdDSA)
 	if err != nil {
 		panic(err)
 	}
-	s, err := code.NewSigner(key)
+	s, err := codeformat.NewSigner(key)
 	if err != nil {
 		panic(err)
 	}
 	c := &Codes{Clock: time.Now, signer: s, handles: handles, revoked: map[[8]byte]bool{}}
-	c.verifier = code.NewVerifier(c.TrustList(), code.Options{Revoked: func(cl *code.Claims) bool {
+	c.verifier = codeformat.NewVerifier(c.TrustList(), codeformat.Options{Revoked: func(cl *codeformat.Claims) bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return c.revoked[cl.ID]
@@ -152,26 +152,26 @@ func NewCodes(handles *person.Handles) *Codes {
 
 // Signer is the key the codes are signed with; it also satisfies
 // nat.SignerSource, as the key store does.
-func (c *Codes) Signer() *code.Signer { return c.signer }
+func (c *Codes) Signer() *codeformat.Signer { return c.signer }
 
 // TrustList is what an offline verifier of these codes and certificates
 // trusts.
-func (c *Codes) TrustList() code.TrustList {
-	tl := code.TrustList{}
-	if err := tl.Add(code.PublicKey{KID: c.signer.KeyID(), Alg: c.signer.Alg(), Key: c.signer.Public(), Issuer: "341881"}); err != nil {
+func (c *Codes) TrustList() codeformat.TrustList {
+	tl := codeformat.TrustList{}
+	if err := tl.Add(codeformat.PublicKey{KID: c.signer.KeyID(), Alg: c.signer.Alg(), Key: c.signer.Public(), Issuer: "341881"}); err != nil {
 		panic(err)
 	}
 	return tl
 }
 
 // Issue returns a code for the person, valid from at for ttl.
-func (c *Codes) Issue(num int64, kind code.Kind, at time.Time, ttl time.Duration) string {
-	cl := code.Claims{Issuer: "341881", IssuedAt: at, Expires: at.Add(ttl), ID: code.NewID(),
+func (c *Codes) Issue(num int64, kind codeformat.Kind, at time.Time, ttl time.Duration) string {
+	cl := codeformat.Claims{Issuer: "341881", IssuedAt: at, Expires: at.Add(ttl), ID: codeformat.NewID(),
 		Handle: c.handles.Handle(num), MaskedName: "张*", Kind: kind}
-	if kind == code.KindDynamic {
-		cl.Color = code.ColorGreen
+	if kind == codeformat.KindDynamic {
+		cl.Color = codeformat.ColorGreen
 	}
-	s, err := code.Encode(cl, c.signer, nil)
+	s, err := codeformat.Encode(cl, c.signer, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -180,7 +180,7 @@ func (c *Codes) Issue(num int64, kind code.Kind, at time.Time, ttl time.Duration
 
 // Revoke revokes a code (care codes are revoked by id).
 func (c *Codes) Revoke(s string) {
-	d, err := code.Decode(s)
+	d, err := codeformat.Decode(s)
 	if err != nil {
 		panic(err)
 	}
@@ -191,7 +191,7 @@ func (c *Codes) Revoke(s string) {
 
 // Resolve verifies a scanned code and returns its person; an invalid code
 // is a 400 code_invalid naming the reasons, as the contract says.
-func (c *Codes) Resolve(ctx context.Context, scanned string) (int64, code.Kind, error) {
+func (c *Codes) Resolve(ctx context.Context, scanned string) (int64, codeformat.Kind, error) {
 	r := c.verifier.Verify(scanned, c.Clock())
 	if !r.Valid {
 		return 0, 0, apierr.BadRequest("code_invalid", "the code is not valid: %v", r.Reasons)
