@@ -1,0 +1,133 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/codes"
+)
+
+// Care codes (爱心码).
+
+func (s *Server) issueDependentCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	dep, err := s.Persons.Dependent(r.Context(), p.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := s.Codes.IssueCare(r.Context(), dep, p.Actor())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (s *Server) listDependentCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	dep, err := s.Persons.Dependent(r.Context(), p.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	cs, err := s.Codes.CareCodes(r.Context(), dep.Num)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"care_codes": cs})
+	return nil
+}
+
+func (s *Server) dependentCarePNG(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	size, err := pngSize(r)
+	if err != nil {
+		return err
+	}
+	dep, err := s.Persons.Dependent(r.Context(), p.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := s.Codes.CareCode(r.Context(), r.PathValue("cid"), func(c *codes.CareCode) bool { return c.PersonNum == dep.Num })
+	if err != nil {
+		return err
+	}
+	if c.State != codes.CareValid {
+		return apierr.Unprocessable("care_code_"+c.State, "this care code is %s; issue a new one", c.State)
+	}
+	return writePNG(w, c.Code, c.ExpiresAt, size)
+}
+
+func (s *Server) revokeDependentCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	dep, err := s.Persons.Dependent(r.Context(), p.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := s.Codes.RevokeCare(r.Context(), r.PathValue("cid"), p.Actor(), func(c *codes.CareCode) bool { return c.PersonNum == dep.Num })
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// inScope is the operator's view of a care code: out of scope is not found.
+func inScope(p *auth.Principal) func(*codes.CareCode) bool {
+	return func(c *codes.CareCode) bool { return p.InScope(c.Region) }
+}
+
+func (s *Server) issueAdminCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	person, err := s.Persons.GetByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !p.InScope(person.Region) {
+		return apierr.NotFound("person_not_found", "no such person")
+	}
+	c, err := s.Codes.IssueCare(r.Context(), person, p.Actor())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (s *Server) listAdminCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	person, err := s.Persons.Lookup(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	cs, err := s.Codes.CareCodes(r.Context(), person.Num)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"care_codes": cs})
+	return nil
+}
+
+func (s *Server) adminCarePNG(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	size, err := pngSize(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.Codes.CareCode(r.Context(), r.PathValue("id"), inScope(p))
+	if err != nil {
+		return err
+	}
+	if c.State != codes.CareValid {
+		return apierr.Unprocessable("care_code_"+c.State, "this care code is %s; issue a new one", c.State)
+	}
+	// A reprint hands out a credential valid for days: audited.
+	if err := audit.Record(r.Context(), s.DB, audit.Entry{Actor: p.Actor(), Action: "care_code.print",
+		Subject: "person:" + c.PersonID, Region: c.Region, Detail: map[string]any{"care_code": c.ID}}); err != nil {
+		return err
+	}
+	return writePNG(w, c.Code, c.ExpiresAt, size)
+}
+
+func (s *Server) revokeAdminCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	c, err := s.Codes.RevokeCare(r.Context(), r.PathValue("id"), p.Actor(), inScope(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
