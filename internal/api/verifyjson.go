@@ -18,7 +18,7 @@ import (
 // The JSON of POST /verify, read and written by hand: the path runs for
 // every scan, so it parses the little a request holds without reflection
 // and appends its answer into a pooled buffer. decode and writeJSON are the
-// reference; json_test.go holds the two to the same answers.
+// reference; verifyjson_test.go holds the two to the same answers (the fuzzers compare them).
 
 // checkJSON refuses a body declared as anything but JSON (no header is
 // taken as JSON, as decode does).
