@@ -20,6 +20,20 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// Is makes errors.Is match an *Error by its code. A package declares one
+// sentinel per case (person.ErrNotFound) and may return it with a more
+// precise message (ErrNotFound.Withf(...)); callers match the case with
+// errors.Is(err, person.ErrNotFound), never by its text.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Withf is the same case (status and code) with a more precise message.
+func (e *Error) Withf(format string, args ...any) *Error {
+	return &Error{Status: e.Status, Code: e.Code, Message: fmt.Sprintf(format, args...)}
+}
+
 // As reports whether err is (or wraps) an *Error and returns it.
 func As(err error) (*Error, bool) {
 	var e *Error
