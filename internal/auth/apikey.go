@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
 )
@@ -26,7 +25,7 @@ const (
 // ParseScopes checks scope names.
 func ParseScopes(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return nil, apierr.BadRequest("scopes_missing", "an API key needs at least one scope")
+		return nil, ErrScopesMissing
 	}
 	out := make([]string, 0, len(in))
 	for _, sc := range in {
@@ -34,7 +33,7 @@ func ParseScopes(in []string) ([]string, error) {
 		case sc == ScopeVerify, sc == ScopeVerifyID, sc == ScopeStatus:
 		case strings.HasPrefix(sc, ScopeFactsPref) && len(sc) > len(ScopeFactsPref):
 		default:
-			return nil, apierr.BadRequest("scope_unknown", "unknown scope %q (want verify, verify_id, status or facts:KIND)", sc)
+			return nil, ErrScopeUnknown.Withf("unknown scope %q (want verify, verify_id, status or facts:KIND)", sc)
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)
@@ -90,13 +89,13 @@ func (s *Service) lookupAPIKey(ctx context.Context, h []byte) (*Principal, error
 	err := s.db.QueryRowContext(ctx, `SELECT id, name, scopes, region_code, revoked_at FROM api_keys WHERE key_hash = $1`, h).
 		Scan(&p.ID, &p.Name, &scopes, &p.Region, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apierr.Unauthorized("api_key_invalid", "unknown API key")
+		return nil, ErrAPIKeyInvalid
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: look up API key: %w", err)
 	}
 	if revoked.Valid {
-		return nil, apierr.Unauthorized("api_key_revoked", "this API key was revoked on %s", db.Time(revoked.Int64).Format(time.DateOnly))
+		return nil, ErrAPIKeyRevoked.Withf("this API key was revoked on %s", db.Time(revoked.Int64).Format(time.DateOnly))
 	}
 	p.Kind = APIKey
 	p.Scopes = strings.Fields(scopes)

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"sync"
@@ -56,10 +57,10 @@ func (f *fixture) lastCode(t *testing.T, phone string) string {
 	return sixDigits.FindString(items[0].Body)
 }
 
-func wantCode(t *testing.T, err error, code string) {
+func wantCode(t *testing.T, err error, want error) {
 	t.Helper()
-	if !apierr.Is(err, code) {
-		t.Fatalf("err = %v, want %s", err, code)
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, want)
 	}
 }
 
@@ -77,7 +78,7 @@ func TestResidentLoginByOneTimeCode(t *testing.T) {
 			wrong = "111111"
 		}
 		_, err := f.svc.Login(ctx, phone, wrong)
-		wantCode(t, err, "otp_wrong")
+		wantCode(t, err, auth.ErrOTPWrong)
 		login, err := f.svc.Login(ctx, phone, code)
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +88,7 @@ func TestResidentLoginByOneTimeCode(t *testing.T) {
 			t.Fatalf("Authenticate = %+v, %v", p, err)
 		}
 		_, err = f.svc.Login(ctx, phone, code)
-		wantCode(t, err, "otp_invalid") // single use
+		wantCode(t, err, auth.ErrOTPInvalid) // single use
 
 		// A second login from the same phone is the same account.
 		f.now = f.now.Add(2 * time.Minute)
@@ -100,7 +101,7 @@ func TestResidentLoginByOneTimeCode(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.svc.Authenticate(ctx, login.Token)
-		wantCode(t, err, "token_invalid")
+		wantCode(t, err, auth.ErrTokenInvalid)
 	})
 }
 
@@ -112,13 +113,13 @@ func TestOneTimeCodeLimits(t *testing.T) {
 		if err := f.svc.SendOTP(ctx, phone); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, f.svc.SendOTP(ctx, phone), "otp_too_soon")
+		wantCode(t, f.svc.SendOTP(ctx, phone), auth.ErrOTPTooSoon)
 		code := f.lastCode(t, phone)
 		f.svc.Login(ctx, phone, "999999x")
 		_, err := f.svc.Login(ctx, phone, "999999y")
-		wantCode(t, err, "otp_wrong")
+		wantCode(t, err, auth.ErrOTPWrong)
 		_, err = f.svc.Login(ctx, phone, code)
-		wantCode(t, err, "otp_attempts") // void after two wrong guesses, even with the right code
+		wantCode(t, err, auth.ErrOTPAttempts) // void after two wrong guesses, even with the right code
 
 		f.now = f.now.Add(61 * time.Second)
 		if err := f.svc.SendOTP(ctx, phone); err != nil {
@@ -126,13 +127,13 @@ func TestOneTimeCodeLimits(t *testing.T) {
 		}
 		f.now = f.now.Add(6 * time.Minute)
 		_, err = f.svc.Login(ctx, phone, f.lastCode(t, phone))
-		wantCode(t, err, "otp_expired")
+		wantCode(t, err, auth.ErrOTPExpired)
 
 		if err := f.svc.SendOTP(ctx, phone); err != nil {
 			t.Fatal(err)
 		}
 		f.now = f.now.Add(2 * time.Minute)
-		wantCode(t, f.svc.SendOTP(ctx, phone), "otp_daily_limit")
+		wantCode(t, f.svc.SendOTP(ctx, phone), auth.ErrOTPDailyLimit)
 		f.now = f.now.Add(24 * time.Hour)
 		if err := f.svc.SendOTP(ctx, phone); err != nil {
 			t.Fatalf("next day: %v", err)
@@ -178,19 +179,19 @@ func TestOperators(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.svc.CreateOperator(ctx, admin, officer)
-		wantCode(t, err, "username_taken")
+		wantCode(t, err, auth.ErrUsernameTaken)
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "far", Password: "long enough pw", Role: "viewer", Region: "110101"})
-		wantCode(t, err, "out_of_scope")
+		wantCode(t, err, auth.ErrOutOfScope)
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "x", Password: "long enough pw", Role: "viewer"})
-		wantCode(t, err, "username_invalid")
+		wantCode(t, err, auth.ErrUsernameInvalid)
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "short", Role: "viewer"})
-		wantCode(t, err, "password_too_short")
+		wantCode(t, err, auth.ErrPasswordTooShort)
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: strings.Repeat("long enough pw", 20), Role: "viewer"})
-		wantCode(t, err, "password_too_long")
+		wantCode(t, err, auth.ErrPasswordTooLong)
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "long enough pw", Role: "viewer", DisplayName: strings.Repeat("长", 65)})
-		wantCode(t, err, "display_name_too_long")
+		wantCode(t, err, auth.ErrDisplayNameTooLong)
 		_, err = f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "xyz", Password: "long enough pw", Role: "king"})
-		wantCode(t, err, "role_unknown")
+		wantCode(t, err, auth.ErrRoleUnknown)
 
 		tok, _, err := f.svc.OperatorLogin(ctx, "cdc.xijin", "long enough pw")
 		if err != nil {
@@ -204,7 +205,7 @@ func TestOperators(t *testing.T) {
 			t.Fatal("health officer scope wrong")
 		}
 		_, err = f.svc.CreateOperator(ctx, cdc, auth.NewOperator{Username: "abc", Password: "long enough pw", Role: "viewer"})
-		wantCode(t, err, "forbidden")
+		wantCode(t, err, auth.ErrForbidden)
 		list, _ := f.svc.Operators(ctx, cdc)
 		if len(list) != 1 || list[0].Username != "cdc.xijin" {
 			t.Fatalf("scoped operator list = %+v", list)
@@ -212,24 +213,24 @@ func TestOperators(t *testing.T) {
 
 		for i := 0; i < 3; i++ {
 			_, _, err = f.svc.OperatorLogin(ctx, "cdc.xijin", "wrong password")
-			wantCode(t, err, "login_failed")
+			wantCode(t, err, auth.ErrLoginFailed)
 		}
 		_, _, err = f.svc.OperatorLogin(ctx, "cdc.xijin", "long enough pw")
-		wantCode(t, err, "login_locked")
+		wantCode(t, err, auth.ErrLoginLocked)
 		f.now = f.now.Add(16 * time.Minute)
 		if _, _, err = f.svc.OperatorLogin(ctx, "cdc.xijin", "long enough pw"); err != nil {
 			t.Fatalf("after the lock: %v", err)
 		}
 		_, _, err = f.svc.OperatorLogin(ctx, "nobody", "whatever")
-		wantCode(t, err, "login_failed")
+		wantCode(t, err, auth.ErrLoginFailed)
 
 		// A password reset ends the operator's sessions.
 		if err := f.svc.SetPassword(ctx, "cdc.xijin", "a brand new password"); err != nil {
 			t.Fatal(err)
 		}
 		_, err = f.svc.Authenticate(ctx, tok)
-		wantCode(t, err, "token_invalid")
-		wantCode(t, f.svc.SetPassword(ctx, "nobody", "a brand new password"), "operator_not_found")
+		wantCode(t, err, auth.ErrTokenInvalid)
+		wantCode(t, f.svc.SetPassword(ctx, "nobody", "a brand new password"), auth.ErrOperatorNotFound)
 	})
 }
 
@@ -252,13 +253,13 @@ func TestAPIKeys(t *testing.T) {
 		}
 		d.InTx(ctx, func(tx db.Tx) error { return f.svc.RevokeAPIKey(ctx, tx, id) })
 		_, err = f.svc.Authenticate(ctx, key)
-		wantCode(t, err, "api_key_revoked")
+		wantCode(t, err, auth.ErrAPIKeyRevoked)
 		_, err = f.svc.Authenticate(ctx, "hck_unknown")
-		wantCode(t, err, "api_key_invalid")
+		wantCode(t, err, auth.ErrAPIKeyInvalid)
 		_, err = f.svc.Authenticate(ctx, "Basic abc")
-		wantCode(t, err, "token_invalid")
+		wantCode(t, err, auth.ErrTokenInvalid)
 		_, err = auth.ParseScopes([]string{"admin"})
-		wantCode(t, err, "scope_unknown")
+		wantCode(t, err, auth.ErrScopeUnknown)
 	})
 }
 
@@ -327,6 +328,6 @@ func TestOneTimeCodeLimitsUnderConcurrency(t *testing.T) {
 			t.Fatalf("%d concurrent wrong guesses: %v, want 3 otp_wrong and the rest otp_attempts", n, guesses)
 		}
 		_, err := f.svc.Login(ctx, phone, right)
-		wantCode(t, err, "otp_attempts")
+		wantCode(t, err, auth.ErrOTPAttempts)
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
@@ -47,7 +46,7 @@ func scanOperator(row interface{ Scan(...any) error }) (*OperatorInfo, error) {
 func (s *Service) operatorByID(ctx context.Context, id string) (*OperatorInfo, error) {
 	o, err := scanOperator(s.db.QueryRowContext(ctx, `SELECT `+operatorCols+` FROM operators WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errTokenInvalid
+		return nil, ErrTokenInvalid
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: find operator: %w", err)
@@ -55,13 +54,11 @@ func (s *Service) operatorByID(ctx context.Context, id string) (*OperatorInfo, e
 	return o, nil
 }
 
-var errBadLogin = apierr.Unauthorized("login_failed", "wrong username or password")
-
 // OperatorLogin checks a password and opens an operator session. Repeated
 // failures lock the username on this node for 15 minutes.
 func (s *Service) OperatorLogin(ctx context.Context, username, password string) (string, *OperatorInfo, error) {
 	if s.locked(username) {
-		return "", nil, apierr.TooMany("login_locked", "too many failed logins for this user; try again in 15 minutes")
+		return "", nil, ErrLoginLocked
 	}
 	o, err := scanOperator(s.db.QueryRowContext(ctx, `SELECT `+operatorCols+` FROM operators WHERE username = $1`, username))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -69,7 +66,7 @@ func (s *Service) OperatorLogin(ctx context.Context, username, password string) 
 		// which usernames exist.
 		CheckPassword(dummyHash, password)
 		s.fail(username)
-		return "", nil, errBadLogin
+		return "", nil, ErrLoginFailed
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("auth: find operator: %w", err)
@@ -80,10 +77,10 @@ func (s *Service) OperatorLogin(ctx context.Context, username, password string) 
 	}
 	if !ok {
 		s.fail(username)
-		return "", nil, errBadLogin
+		return "", nil, ErrLoginFailed
 	}
 	if o.Disabled {
-		return "", nil, apierr.Unauthorized("operator_disabled", "this operator account is disabled")
+		return "", nil, ErrOperatorDisabled
 	}
 	var token string
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
@@ -143,20 +140,20 @@ const maxPassword = 256
 
 func (n *NewOperator) validate(regions RegionValidator) (Role, error) {
 	if !validUsername(n.Username) {
-		return "", apierr.BadRequest("username_invalid", "username must be 3-32 characters of a-z, 0-9, '.', '_' or '-'")
+		return "", ErrUsernameInvalid
 	}
 	if utf8.RuneCountInString(n.Password) < 10 {
-		return "", apierr.BadRequest("password_too_short", "password must be at least 10 characters")
+		return "", ErrPasswordTooShort
 	}
 	if len(n.Password) > maxPassword {
-		return "", apierr.BadRequest("password_too_long", "password must be at most %d bytes", maxPassword)
+		return "", ErrPasswordTooLong.Withf("password must be at most %d bytes", maxPassword)
 	}
 	n.DisplayName = strings.TrimSpace(n.DisplayName)
 	if n.DisplayName == "" {
 		n.DisplayName = n.Username
 	}
 	if utf8.RuneCountInString(n.DisplayName) > 64 {
-		return "", apierr.BadRequest("display_name_too_long", "display_name must be at most 64 characters")
+		return "", ErrDisplayNameTooLong
 	}
 	role, err := ParseRole(n.Role)
 	if err != nil {
@@ -185,7 +182,7 @@ func validUsername(u string) bool {
 // CreateOperator adds an operator within the creator's scope.
 func (s *Service) CreateOperator(ctx context.Context, by *Principal, n NewOperator) (*OperatorInfo, error) {
 	if !by.Can(OperatorWrite) {
-		return nil, apierr.Forbidden("forbidden", "your role may not manage operators")
+		return nil, ErrForbidden.Withf("your role may not manage operators")
 	}
 	if n.Region == "" {
 		n.Region = by.Region
@@ -195,7 +192,7 @@ func (s *Service) CreateOperator(ctx context.Context, by *Principal, n NewOperat
 		return nil, err
 	}
 	if !by.InScope(n.Region) {
-		return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", n.Region, by.Region)
+		return nil, ErrOutOfScope.Withf("region %s is outside your scope %s", n.Region, by.Region)
 	}
 	var out *OperatorInfo
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
@@ -217,7 +214,7 @@ func (s *Service) insertOperator(ctx context.Context, tx db.Tx, n NewOperator, r
 	_, err := tx.ExecContext(ctx, `INSERT INTO operators (`+operatorCols+`, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		o.ID, o.Username, o.DisplayName, HashPassword(n.Password), string(role), o.Region, false, o.CreatedAt.UnixMilli(), by)
 	if db.IsUniqueViolation(err) {
-		return nil, apierr.Conflict("username_taken", "username %q is taken", n.Username)
+		return nil, ErrUsernameTaken.Withf("username %q is taken", n.Username)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: create operator: %w", err)
@@ -242,7 +239,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, region, password string) (cre
 	}
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		o, err := s.insertOperator(ctx, tx, NewOperator{Username: "admin", DisplayName: "管理员", Password: password, Region: region}, Admin, "system")
-		if apierr.Is(err, "username_taken") {
+		if errors.Is(err, ErrUsernameTaken) {
 			return nil // another node created it first
 		}
 		if err != nil {
@@ -268,7 +265,7 @@ func (s *Service) SetPassword(ctx context.Context, username, password string) er
 		err := tx.QueryRowContext(ctx, `UPDATE operators SET password_hash = $1 WHERE username = $2 RETURNING id`,
 			HashPassword(password), username).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return apierr.NotFound("operator_not_found", "no operator %q", username)
+			return ErrOperatorNotFound.Withf("no operator %q", username)
 		}
 		if err != nil {
 			return fmt.Errorf("auth: set password: %w", err)

@@ -10,7 +10,6 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -38,14 +37,14 @@ func (s *Service) SendOTP(ctx context.Context, phone string) error {
 			return fmt.Errorf("auth: read one-time code: %w", err)
 		}
 		if wait := time.UnixMilli(sentAt).Add(s.cfg.OTPInterval).Sub(now); s.cfg.OTPInterval > 0 && wait > 0 {
-			return apierr.TooMany("otp_too_soon", "a code was sent less than %s ago; try again in %d s",
+			return ErrOTPTooSoon.Withf("a code was sent less than %s ago; try again in %d s",
 				s.cfg.OTPInterval, int(wait.Seconds())+1)
 		}
 		if day != today {
 			dayCount = 0
 		}
 		if s.cfg.OTPPerDay > 0 && dayCount >= int64(s.cfg.OTPPerDay) {
-			return apierr.TooMany("otp_daily_limit", "this phone has had %d codes today; try again tomorrow", dayCount)
+			return ErrOTPDailyLimit.Withf("this phone has had %d codes today; try again tomorrow", dayCount)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE otps SET code_hash = $1, expires_at = $2, attempts = 0, sent_at = $3, day = $4, day_count = $5
 			WHERE phone_hash = $6`, s.otpHash(phone, code), now.Add(s.cfg.OTPTTL).UnixMilli(), now.UnixMilli(), today, dayCount+1, ph)
@@ -102,19 +101,19 @@ func (s *Service) Login(ctx context.Context, phone, code string) (*Login, error)
 			RETURNING code_hash, expires_at, attempts`, ph).Scan(&stored, &exp, &attempts)
 		switch {
 		case errors.Is(err, sql.ErrNoRows), err == nil && len(stored) == 0:
-			refused = apierr.Unauthorized("otp_invalid", "no code is pending for this phone; request one")
+			refused = ErrOTPInvalid
 			return nil
 		case err != nil:
 			return fmt.Errorf("auth: count attempt: %w", err)
 		case exp <= now.UnixMilli():
-			refused = apierr.Unauthorized("otp_expired", "the code has expired; request a new one")
+			refused = ErrOTPExpired
 			return nil
 		case attempts > int64(s.cfg.OTPAttempts):
-			refused = apierr.TooMany("otp_attempts", "too many wrong codes; request a new one")
+			refused = ErrOTPAttempts
 			return nil
 		}
 		if subtle.ConstantTimeCompare(stored, s.otpHash(phone, code)) != 1 {
-			refused = apierr.Unauthorized("otp_wrong", "the code is wrong; %d attempts left", int64(s.cfg.OTPAttempts)-attempts)
+			refused = ErrOTPWrong.Withf("the code is wrong; %d attempts left", int64(s.cfg.OTPAttempts)-attempts)
 			return nil
 		}
 		// Keep the row (it carries the day's send count) but void the code.

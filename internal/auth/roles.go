@@ -1,10 +1,6 @@
 package auth
 
-import (
-	"slices"
-
-	"github.com/healthcode/healthcode/internal/apierr"
-)
+import "slices"
 
 // Role is an operator's job. What a role may do is fixed here, in one table,
 // so that a review of who can do what reads one screen.
@@ -26,7 +22,7 @@ func ParseRole(s string) (Role, error) {
 	if slices.Contains(Roles, Role(s)) {
 		return Role(s), nil
 	}
-	return "", apierr.BadRequest("role_unknown", "unknown role %q (want one of admin, health_officer, sampler, lab, viewer)", s)
+	return "", ErrRoleUnknown.Withf("unknown role %q (want one of admin, health_officer, sampler, lab, viewer)", s)
 }
 
 // Permission is one thing an operator may do, always within their region.

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/secret"
@@ -108,14 +107,12 @@ func New(d *db.DB, keys *secret.Keyring, sender sms.Sender, regions RegionValida
 // SetClock replaces the clock, for tests.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
-var errNoCredential = apierr.Unauthorized("unauthenticated", "missing Authorization: Bearer credential")
-
 // Authenticate resolves a bearer secret to its principal. A node keeps
 // resolved secrets for CacheTTL, so the hot paths (verify, code) do not touch
 // the database; a logout or key revocation reaches other nodes within that time.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
 	if bearer == "" {
-		return nil, errNoCredential
+		return nil, ErrUnauthenticated
 	}
 	h := ids.Hash(bearer)
 	now := s.now()
@@ -136,7 +133,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		p, err = s.lookupAPIKey(ctx, h)
 		expires = now.Add(100 * 365 * 24 * time.Hour)
 	default:
-		return nil, apierr.Unauthorized("token_invalid", "the credential is not a healthcode token or key")
+		return nil, ErrTokenInvalid.Withf("the credential is not a healthcode token or key")
 	}
 	if err != nil {
 		return nil, err
@@ -149,15 +146,13 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	return p, nil
 }
 
-var errTokenInvalid = apierr.Unauthorized("token_invalid", "the session has expired or was ended; log in again")
-
 func (s *Service) lookupSession(ctx context.Context, h []byte, now time.Time) (*Principal, time.Time, error) {
 	var kind, subject string
 	var exp int64
 	err := s.db.QueryRowContext(ctx, `SELECT kind, subject, expires_at FROM sessions WHERE token_hash = $1`, h).
 		Scan(&kind, &subject, &exp)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && exp <= now.UnixMilli()) {
-		return nil, time.Time{}, errTokenInvalid
+		return nil, time.Time{}, ErrTokenInvalid
 	}
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("auth: look up session: %w", err)
@@ -171,7 +166,7 @@ func (s *Service) lookupSession(ctx context.Context, h []byte, now time.Time) (*
 			return nil, time.Time{}, err
 		}
 		if op.Disabled {
-			return nil, time.Time{}, apierr.Unauthorized("operator_disabled", "this operator account is disabled")
+			return nil, time.Time{}, ErrOperatorDisabled
 		}
 		return op.principal(), db.Time(exp), nil
 	}
