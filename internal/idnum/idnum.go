@@ -5,8 +5,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 // Type is the kind of identity document, as the API's id_type names it.
@@ -35,9 +33,9 @@ func ParseType(s string) (Type, error) {
 		}
 	}
 	if t == "" {
-		return "", apierr.BadRequest("id_type_unknown", "id_type is required; one of resident_id, passport, hk_macao_permit, taiwan_permit, foreign_permanent_residence")
+		return "", ErrIDTypeUnknown
 	}
-	return "", apierr.BadRequest("id_type_unknown", "unknown id_type %q; one of resident_id, passport, hk_macao_permit, taiwan_permit, foreign_permanent_residence", truncate(s, 40))
+	return "", ErrIDTypeUnknown.Withf("unknown id_type %q; one of resident_id, passport, hk_macao_permit, taiwan_permit, foreign_permanent_residence", truncate(s, 40))
 }
 
 // Sex is read from the numbers that encode it (the parity of the sequence
@@ -89,7 +87,7 @@ func ParseAt(t Type, s string, now time.Time) (ID, error) {
 	case Passport:
 		return parsePassport(n)
 	}
-	return ID{}, apierr.BadRequest("id_type_unknown", "unknown id_type %q", truncate(string(t), 40))
+	return ID{}, ErrIDTypeUnknown.Withf("unknown id_type %q", truncate(string(t), 40))
 }
 
 // normalize turns what people type or paste into the canonical form: no
@@ -100,13 +98,13 @@ func ParseAt(t Type, s string, now time.Time) (ID, error) {
 func normalize(s string) (string, error) {
 	s = strings.TrimFunc(s, isTrimmable)
 	if s == "" {
-		return "", apierr.BadRequest("id_required", "id_number is required")
+		return "", ErrIDRequired
 	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i, r := range s {
 		if r == utf8.RuneError && isInvalidAt(s, i) {
-			return "", apierr.BadRequest("id_format", "id_number is not valid UTF-8")
+			return "", ErrIDFormat.Withf("id_number is not valid UTF-8")
 		}
 		r = foldWidth(r)
 		switch {
@@ -114,9 +112,9 @@ func normalize(s string) (string, error) {
 		case r >= 'a' && r <= 'z':
 			r -= 'a' - 'A'
 		case unicode.IsSpace(r):
-			return "", apierr.BadRequest("id_format", "id_number must not contain spaces")
+			return "", ErrIDFormat.Withf("id_number must not contain spaces")
 		default:
-			return "", apierr.BadRequest("id_format", "id_number may contain only letters and digits, found %q", r)
+			return "", ErrIDFormat.Withf("id_number may contain only letters and digits, found %q", r)
 		}
 		b.WriteRune(r)
 	}
@@ -166,16 +164,16 @@ func truncate(s string, n int) string {
 // for non-Chinese permanent residents (HA/MA + 7 digits).
 func parseHKMacao(n string) (ID, error) {
 	if len(n) != 9 && len(n) != 11 {
-		return ID{}, apierr.BadRequest("id_length", "a Hong Kong/Macao permit number has 9 characters (H12345678, HA1234567) or 11 on older permits, not %d", len(n))
+		return ID{}, ErrIDLength.Withf("a Hong Kong/Macao permit number has 9 characters (H12345678, HA1234567) or 11 on older permits, not %d", len(n))
 	}
 	if n[0] != 'H' && n[0] != 'M' {
-		return ID{}, apierr.BadRequest("id_format", "a Hong Kong/Macao permit number starts with H (Hong Kong) or M (Macao)")
+		return ID{}, ErrIDFormat.Withf("a Hong Kong/Macao permit number starts with H (Hong Kong) or M (Macao)")
 	}
 	switch {
 	case isDigits(n[1:]):
 	case len(n) == 9 && n[1] == 'A' && isDigits(n[2:]):
 	default:
-		return ID{}, apierr.BadRequest("id_format", "a Hong Kong/Macao permit number is H or M followed by 8 or 10 digits, or HA or MA followed by 7 digits")
+		return ID{}, ErrIDFormat.Withf("a Hong Kong/Macao permit number is H or M followed by 8 or 10 digits, or HA or MA followed by 7 digits")
 	}
 	return ID{Type: HKMacaoPermit, Number: n}, nil
 }
@@ -183,10 +181,10 @@ func parseHKMacao(n string) (ID, error) {
 // parseTaiwan accepts the card number (8 digits) and the booklet number (10).
 func parseTaiwan(n string) (ID, error) {
 	if len(n) != 8 && len(n) != 10 {
-		return ID{}, apierr.BadRequest("id_length", "a Taiwan permit number has 8 digits (10 on the old booklet), not %d characters", len(n))
+		return ID{}, ErrIDLength.Withf("a Taiwan permit number has 8 digits (10 on the old booklet), not %d characters", len(n))
 	}
 	if !isDigits(n) {
-		return ID{}, apierr.BadRequest("id_format", "a Taiwan permit number has only digits")
+		return ID{}, ErrIDFormat.Withf("a Taiwan permit number has only digits")
 	}
 	return ID{Type: TaiwanPermit, Number: n}, nil
 }
@@ -196,13 +194,13 @@ func parseTaiwan(n string) (ID, error) {
 // and one repeated character is a placeholder, so both are refused.
 func parsePassport(n string) (ID, error) {
 	if len(n) < 5 || len(n) > 20 {
-		return ID{}, apierr.BadRequest("id_length", "a passport number has 5 to 20 letters and digits, not %d", len(n))
+		return ID{}, ErrIDLength.Withf("a passport number has 5 to 20 letters and digits, not %d", len(n))
 	}
 	if strings.IndexFunc(n, func(r rune) bool { return r >= '0' && r <= '9' }) < 0 {
-		return ID{}, apierr.BadRequest("id_format", "a passport number contains digits")
+		return ID{}, ErrIDFormat.Withf("a passport number contains digits")
 	}
 	if strings.Count(n, n[:1]) == len(n) {
-		return ID{}, apierr.BadRequest("id_format", "a passport number is not one repeated character")
+		return ID{}, ErrIDFormat.Withf("a passport number is not one repeated character")
 	}
 	return ID{Type: Passport, Number: n}, nil
 }

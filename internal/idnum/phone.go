@@ -3,8 +3,6 @@ package idnum
 import (
 	"strings"
 	"unicode"
-
-	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 // NormalizePhone checks a mainland mobile number and returns its 11 digits,
@@ -15,7 +13,7 @@ import (
 func NormalizePhone(s string) (string, error) {
 	s = strings.TrimFunc(s, isTrimmable)
 	if s == "" {
-		return "", apierr.BadRequest("phone_required", "phone is required")
+		return "", ErrPhoneRequired
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -26,24 +24,24 @@ func NormalizePhone(s string) (string, error) {
 			b.WriteRune(r)
 		case r == '+' || r == '＋':
 			if b.Len() != 0 || i != 0 {
-				return "", apierr.BadRequest("phone_format", "+ may only start a phone number")
+				return "", ErrPhoneFormat.Withf("+ may only start a phone number")
 			}
 			b.WriteByte('+')
 		case r == '-' || r == '‐' || r == '－' || unicode.IsSpace(r):
 		default:
-			return "", apierr.BadRequest("phone_format", "a phone number has only digits, spaces, hyphens and a leading +86")
+			return "", ErrPhoneFormat
 		}
 	}
 	d := b.String()
 	switch {
 	case strings.HasPrefix(d, "+"):
 		if !strings.HasPrefix(d, "+86") {
-			return "", apierr.BadRequest("phone_country", "only mainland China mobile numbers (+86) are supported")
+			return "", ErrPhoneCountry
 		}
 		d = d[3:]
 	case strings.HasPrefix(d, "00"):
 		if !strings.HasPrefix(d, "0086") {
-			return "", apierr.BadRequest("phone_country", "only mainland China mobile numbers (+86) are supported")
+			return "", ErrPhoneCountry
 		}
 		d = d[4:]
 	case len(d) == 13 && strings.HasPrefix(d, "86"):
@@ -52,10 +50,10 @@ func NormalizePhone(s string) (string, error) {
 		d = d[2:]
 	}
 	if len(d) != 11 {
-		return "", apierr.BadRequest("phone_length", "a mobile number has 11 digits, not %d", len(d))
+		return "", ErrPhoneLength.Withf("a mobile number has 11 digits, not %d", len(d))
 	}
 	if d[0] != '1' || d[1] < '3' {
-		return "", apierr.BadRequest("phone_prefix", "a mainland mobile number starts with 13 to 19")
+		return "", ErrPhonePrefix
 	}
 	return d, nil
 }

@@ -2,8 +2,6 @@ package idnum
 
 import (
 	"time"
-
-	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 // chinaTime is where a birth date is "today": a baby born at 01:00 in
@@ -51,7 +49,7 @@ var mod112Weights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 // residence number. Exported for tools that generate test and demo people.
 func ResidentCheckChar(first17 string) (byte, error) {
 	if len(first17) != 17 || !isDigits(first17) {
-		return 0, apierr.BadRequest("id_format", "the body of a GB 11643 number is 17 digits")
+		return 0, ErrIDFormat.Withf("the body of a GB 11643 number is 17 digits")
 	}
 	return mod112(first17), nil
 }
@@ -70,7 +68,7 @@ func mod112(first17 string) byte {
 
 func checkMOD112(n string) error {
 	if want := mod112(n[:17]); n[17] != want {
-		return apierr.BadRequest("id_check_digit", "the check character does not match: a digit was mistyped or two were swapped")
+		return ErrIDCheckDigit
 	}
 	return nil
 }
@@ -81,15 +79,15 @@ func checkMOD112(n string) error {
 func parseResident(n string, now time.Time) (ID, error) {
 	if len(n) != 18 {
 		if len(n) == 15 && isDigits(n) {
-			return ID{}, apierr.BadRequest("id_length", "15-digit first-generation ID numbers are no longer valid (since 2013); enter the 18-character number")
+			return ID{}, ErrIDLength.Withf("15-digit first-generation ID numbers are no longer valid (since 2013); enter the 18-character number")
 		}
-		return ID{}, apierr.BadRequest("id_length", "a resident ID number has 18 characters, not %d", len(n))
+		return ID{}, ErrIDLength.Withf("a resident ID number has 18 characters, not %d", len(n))
 	}
 	if !isDigits(n[:17]) || !(isDigits(n[17:]) || n[17] == 'X') {
-		return ID{}, apierr.BadRequest("id_format", "a resident ID number is 17 digits followed by a digit or X")
+		return ID{}, ErrIDFormat.Withf("a resident ID number is 17 digits followed by a digit or X")
 	}
 	if !residentPrefixes[n[:2]] {
-		return ID{}, apierr.BadRequest("id_region", "a resident ID number cannot start with %s: the first two digits are a province code", n[:2])
+		return ID{}, ErrIDRegion.Withf("a resident ID number cannot start with %s: the first two digits are a province code", n[:2])
 	}
 	birth, err := birthDate(n[6:14], now)
 	if err != nil {
@@ -110,16 +108,16 @@ func parseForeignPermanent(n string, now time.Time) (ID, error) {
 		// 9, acceptance province (2), ISO 3166 numeric nationality (3),
 		// birth date (8), sequence (3, sex in the parity), check.
 		if !isDigits(n[:17]) || !(isDigits(n[17:]) || n[17] == 'X') {
-			return ID{}, apierr.BadRequest("id_format", "an 18-character permanent residence number is 17 digits followed by a digit or X")
+			return ID{}, ErrIDFormat.Withf("an 18-character permanent residence number is 17 digits followed by a digit or X")
 		}
 		if n[0] != '9' {
-			return ID{}, apierr.BadRequest("id_format", "an 18-digit permanent residence number starts with 9 (a number starting otherwise is a resident ID)")
+			return ID{}, ErrIDFormat.Withf("an 18-digit permanent residence number starts with 9 (a number starting otherwise is a resident ID)")
 		}
 		if !mainland[n[1:3]] {
-			return ID{}, apierr.BadRequest("id_region", "digits 2-3 of a permanent residence number are a province code, not %s", n[1:3])
+			return ID{}, ErrIDRegion.Withf("digits 2-3 of a permanent residence number are a province code, not %s", n[1:3])
 		}
 		if n[3:6] == "000" {
-			return ID{}, apierr.BadRequest("id_format", "digits 4-6 of a permanent residence number are a nationality code, not 000")
+			return ID{}, ErrIDFormat.Withf("digits 4-6 of a permanent residence number are a nationality code, not 000")
 		}
 		birth, err := birthDate(n[6:14], now)
 		if err != nil {
@@ -133,10 +131,10 @@ func parseForeignPermanent(n string, now time.Time) (ID, error) {
 		// Nationality (3 letters), acceptance place (4 digits, province
 		// first), birth date YYMMDD, sequence, check.
 		if !isLetters(n[:3]) || !isDigits(n[3:]) {
-			return ID{}, apierr.BadRequest("id_format", "a 15-character permanent residence number is 3 letters (nationality) followed by 12 digits")
+			return ID{}, ErrIDFormat.Withf("a 15-character permanent residence number is 3 letters (nationality) followed by 12 digits")
 		}
 		if !mainland[n[3:5]] {
-			return ID{}, apierr.BadRequest("id_region", "digits 4-5 of a permanent residence number are a province code, not %s", n[3:5])
+			return ID{}, ErrIDRegion.Withf("digits 4-5 of a permanent residence number are a province code, not %s", n[3:5])
 		}
 		// The century is not written; the number is plausible if either
 		// reading is a real date that has passed.
@@ -147,7 +145,7 @@ func parseForeignPermanent(n string, now time.Time) (ID, error) {
 		}
 		return ID{Type: ForeignPermanentResidence, Number: n}, nil
 	}
-	return ID{}, apierr.BadRequest("id_length", "a permanent residence number has 18 digits, or 15 characters on cards issued before December 2023, not %d", len(n))
+	return ID{}, ErrIDLength.Withf("a permanent residence number has 18 digits, or 15 characters on cards issued before December 2023, not %d", len(n))
 }
 
 func isLetters(s string) bool {
@@ -174,15 +172,15 @@ func birthDate(s string, now time.Time) (time.Time, error) {
 	d := atoi(s[6:8])
 	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
 	if m < 1 || m > 12 || t.Day() != d || t.Month() != time.Month(m) {
-		return time.Time{}, apierr.BadRequest("id_birth_date", "the birth date %s-%s-%s in the number is not a calendar date", s[0:4], s[4:6], s[6:8])
+		return time.Time{}, ErrIDBirthDate.Withf("the birth date %s-%s-%s in the number is not a calendar date", s[0:4], s[4:6], s[6:8])
 	}
 	ny, nm, nd := now.In(chinaTime).Date()
 	today := time.Date(ny, nm, nd, 0, 0, 0, 0, time.UTC)
 	if t.After(today) {
-		return time.Time{}, apierr.BadRequest("id_birth_range", "the birth date %s in the number is in the future", t.Format(time.DateOnly))
+		return time.Time{}, ErrIDBirthRange.Withf("the birth date %s in the number is in the future", t.Format(time.DateOnly))
 	}
 	if t.Before(earliestBirth) {
-		return time.Time{}, apierr.BadRequest("id_birth_range", "the birth date %s in the number is before 1900", t.Format(time.DateOnly))
+		return time.Time{}, ErrIDBirthRange.Withf("the birth date %s in the number is before 1900", t.Format(time.DateOnly))
 	}
 	return t, nil
 }

@@ -1,6 +1,7 @@
 package idnum
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/healthcode/healthcode/internal/apierr"
@@ -58,11 +59,11 @@ var usccRegionPrefixes = codeSet(append(keys(mainland), "10", "66")...)
 // generate test and demo venues.
 func USCCCheckChar(first17 string) (byte, error) {
 	if len(first17) != 17 {
-		return 0, apierr.BadRequest("uscc_length", "the body of a unified social credit code is 17 characters")
+		return 0, ErrUSCCLength.Withf("the body of a unified social credit code is 17 characters")
 	}
 	for i := 0; i < 17; i++ {
 		if usccValue[first17[i]] < 0 {
-			return 0, apierr.BadRequest("uscc_format", "%q is not a character of a unified social credit code", first17[i])
+			return 0, ErrUSCCFormat.Withf("%q is not a character of a unified social credit code", first17[i])
 		}
 	}
 	return usccCheck(first17), nil
@@ -109,36 +110,39 @@ func orgCheck(body string) byte {
 func ParseUSCC(s string) (string, error) {
 	n, err := normalize(s)
 	if err != nil {
+		// Same reasons, reported under this field's codes.
 		if e, ok := apierr.As(err); ok {
-			// Same reasons, reported under this field's codes.
-			e.Code = strings.Replace(e.Code, "id_", "uscc_", 1)
-			e.Message = strings.Replace(e.Message, "id_number", "the unified social credit code", 1)
+			msg := strings.Replace(e.Message, "id_number", "the unified social credit code", 1)
+			if errors.Is(err, ErrIDRequired) {
+				return "", ErrUSCCRequired.Withf("%s", msg)
+			}
+			return "", ErrUSCCFormat.Withf("%s", msg)
 		}
 		return "", err
 	}
 	if len(n) != 18 {
-		return "", apierr.BadRequest("uscc_length", "a unified social credit code has 18 characters, not %d", len(n))
+		return "", ErrUSCCLength.Withf("a unified social credit code has 18 characters, not %d", len(n))
 	}
 	for i := 0; i < 18; i++ {
 		if usccValue[n[i]] < 0 {
-			return "", apierr.BadRequest("uscc_format", "%q at position %d is not used in unified social credit codes (no I, O, S, V or Z)", n[i], i+1)
+			return "", ErrUSCCFormat.Withf("%q at position %d is not used in unified social credit codes (no I, O, S, V or Z)", n[i], i+1)
 		}
 	}
 	types, ok := usccTypes[n[0]]
 	if !ok {
-		return "", apierr.BadRequest("uscc_authority", "%q is not a registration authority code", n[0])
+		return "", ErrUSCCAuthority.Withf("%q is not a registration authority code", n[0])
 	}
 	if strings.IndexByte(types, n[1]) < 0 {
-		return "", apierr.BadRequest("uscc_type", "%q is not an organisation type of registration authority %q", n[1], n[0])
+		return "", ErrUSCCType.Withf("%q is not an organisation type of registration authority %q", n[1], n[0])
 	}
 	if !isDigits(n[2:8]) || !usccRegionPrefixes[n[2:4]] {
-		return "", apierr.BadRequest("uscc_region", "positions 3-8 of a unified social credit code are a region code, not %s", n[2:8])
+		return "", ErrUSCCRegion.Withf("positions 3-8 of a unified social credit code are a region code, not %s", n[2:8])
 	}
 	if orgCheck(n[8:16]) != n[16] {
-		return "", apierr.BadRequest("uscc_org_check_char", "the organisation code inside the unified social credit code (positions 9-17) has a wrong check character")
+		return "", ErrUSCCOrgCheckChar
 	}
 	if usccCheck(n[:17]) != n[17] {
-		return "", apierr.BadRequest("uscc_check_char", "the check character of the unified social credit code does not match: a character was mistyped or two were swapped")
+		return "", ErrUSCCCheckChar
 	}
 	return n, nil
 }

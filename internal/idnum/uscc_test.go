@@ -86,6 +86,20 @@ func TestParseUSCCErrors(t *testing.T) {
 	}
 }
 
+// The credit code shares the identity number's normaliser: reporting its
+// errors under uscc_ codes must leave the identity number's own alone.
+func TestParseUSCCLeavesIDErrorsAlone(t *testing.T) {
+	for _, in := range []string{"", "9144 0300"} {
+		if _, err := ParseUSCC(in); err == nil {
+			t.Fatalf("ParseUSCC(%q) accepted", in)
+		}
+	}
+	_, err := Parse(ResidentID, "")
+	wantCode(t, err, "id_required")
+	_, err = Parse(ResidentID, "1101 0519")
+	wantCode(t, err, "id_format")
+}
+
 func TestParseUSCCAuthorities(t *testing.T) {
 	// One valid code per registration authority and type, to keep the
 	// table honest when codes are added.
