@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 // Validate checks a fact before it is stored: the kind is known, at is set,
@@ -25,18 +23,18 @@ import (
 func Validate(kind string, at, until time.Time, attrs map[string]any) error {
 	k := registry[kind]
 	if k == nil {
-		return apierr.BadRequest("fact_kind_unknown", "unknown fact kind %q", kind)
+		return ErrKindUnknown.Withf("unknown fact kind %q", kind)
 	}
 	if at.IsZero() {
-		return apierr.BadRequest("fact_at_missing", "%s: at is required", kind)
+		return ErrAtMissing.Withf("%s: at is required", kind)
 	}
 	switch {
 	case k.Until == UntilRequired && until.IsZero():
-		return apierr.BadRequest("fact_until_required", "%s: until is required", kind)
+		return ErrUntilRequired.Withf("%s: until is required", kind)
 	case k.Until == UntilNone && !until.IsZero():
-		return apierr.BadRequest("fact_until_not_allowed", "%s: until is not allowed, a %s has no duration", kind, kind)
+		return ErrUntilNotAllowed.Withf("%s: until is not allowed, a %s has no duration", kind, kind)
 	case !until.IsZero() && !until.After(at):
-		return apierr.BadRequest("fact_until_before_at", "%s: until (%s) must be after at (%s)",
+		return ErrUntilBeforeAt.Withf("%s: until (%s) must be after at (%s)",
 			kind, until.Format(time.RFC3339), at.Format(time.RFC3339))
 	}
 	// Sorted so that the same bad input always gets the same error.
@@ -48,7 +46,7 @@ func Validate(kind string, at, until time.Time, attrs map[string]any) error {
 	for _, name := range names {
 		a := k.attr(name)
 		if a == nil {
-			return apierr.BadRequest("fact_attr_unknown", "%s: unknown attribute %q (known: %s)", kind, name, attrNames(k))
+			return ErrAttrUnknown.Withf("%s: unknown attribute %q (known: %s)", kind, name, attrNames(k))
 		}
 		if attrs[name] == nil {
 			continue // JSON null is absence; a required one is reported below
@@ -59,7 +57,7 @@ func Validate(kind string, at, until time.Time, attrs map[string]any) error {
 	}
 	for i := range k.Attrs {
 		if a := &k.Attrs[i]; a.Required && attrs[a.Name] == nil {
-			return apierr.BadRequest("fact_attr_missing", "%s: attribute %q is required", kind, a.Name)
+			return ErrAttrMissing.Withf("%s: attribute %q is required", kind, a.Name)
 		}
 	}
 	if k.check != nil {
@@ -80,15 +78,15 @@ func attrNames(k *KindInfo) string {
 }
 
 func typeErr(kind string, a *AttrInfo, want string, v any) error {
-	return apierr.BadRequest("fact_attr_type", "%s: attribute %q must be %s, got %s", kind, a.Name, want, describe(v))
+	return ErrAttrType.Withf("%s: attribute %q must be %s, got %s", kind, a.Name, want, describe(v))
 }
 
 func rangeErr(kind string, a *AttrInfo, format string, args ...any) error {
-	return apierr.BadRequest("fact_attr_out_of_range", "%s: attribute %q %s", kind, a.Name, fmt.Sprintf(format, args...))
+	return ErrAttrOutOfRange.Withf("%s: attribute %q %s", kind, a.Name, fmt.Sprintf(format, args...))
 }
 
 func conflict(kind, attr, why string) error {
-	return apierr.BadRequest("fact_attr_conflict", "%s: attribute %q: %s", kind, attr, why)
+	return ErrAttrConflict.Withf("%s: attribute %q: %s", kind, attr, why)
 }
 
 func describe(v any) string {
@@ -122,7 +120,7 @@ func checkAttr(kind string, a *AttrInfo, v any) error {
 			return typeErr(kind, a, "a string", v)
 		}
 		if !slices.Contains(a.Values, s) {
-			return apierr.BadRequest("fact_attr_not_allowed", "%s: attribute %q must be one of %s, got %q",
+			return ErrAttrNotAllowed.Withf("%s: attribute %q must be one of %s, got %q",
 				kind, a.Name, strings.Join(a.Values, ", "), s)
 		}
 	case TypeEnumList:
@@ -135,11 +133,11 @@ func checkAttr(kind string, a *AttrInfo, v any) error {
 		}
 		for i, s := range list {
 			if !slices.Contains(a.Values, s) {
-				return apierr.BadRequest("fact_attr_not_allowed", "%s: attribute %q: %q is not one of %s",
+				return ErrAttrNotAllowed.Withf("%s: attribute %q: %q is not one of %s",
 					kind, a.Name, s, strings.Join(a.Values, ", "))
 			}
 			if slices.Contains(list[:i], s) {
-				return apierr.BadRequest("fact_attr_duplicate", "%s: attribute %q lists %q twice", kind, a.Name, s)
+				return ErrAttrDuplicate.Withf("%s: attribute %q lists %q twice", kind, a.Name, s)
 			}
 		}
 	case TypeBool:
@@ -168,7 +166,7 @@ func checkAttr(kind string, a *AttrInfo, v any) error {
 		switch t := v.(type) {
 		case time.Time:
 			if t.IsZero() {
-				return apierr.BadRequest("fact_attr_missing", "%s: attribute %q is the zero time", kind, a.Name)
+				return ErrAttrMissing.Withf("%s: attribute %q is the zero time", kind, a.Name)
 			}
 		case string:
 			if _, err := time.Parse(time.RFC3339Nano, t); err != nil {
@@ -192,11 +190,11 @@ func checkString(kind string, a *AttrInfo, s string) error {
 	switch a.Format {
 	case FormatRegion:
 		if !isDigits(s, 6) {
-			return apierr.BadRequest("fact_attr_format", "%s: attribute %q must be a 6-digit GB/T 2260 region code, got %q", kind, a.Name, s)
+			return ErrAttrFormat.Withf("%s: attribute %q must be a 6-digit GB/T 2260 region code, got %q", kind, a.Name, s)
 		}
 	case FormatRegionOrCountry:
 		if !isDigits(s, 6) && !isUpper(s, 3) {
-			return apierr.BadRequest("fact_attr_format", "%s: attribute %q must be a 6-digit GB/T 2260 region code or a GB/T 2659 alpha-3 country code, got %q", kind, a.Name, s)
+			return ErrAttrFormat.Withf("%s: attribute %q must be a 6-digit GB/T 2260 region code or a GB/T 2659 alpha-3 country code, got %q", kind, a.Name, s)
 		}
 	}
 	return nil

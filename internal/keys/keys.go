@@ -24,7 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
@@ -326,8 +325,6 @@ func (s *Store) insert(ctx context.Context, tx db.Tx, alg codeformat.Alg, notBef
 	return k, nil
 }
 
-var errKeyExists = apierr.Conflict("key_exists", "the region already has a signing key; rotate it instead")
-
 // Generate makes the region's first signing key, which signs at once. A
 // region that has a current key is a 409 key_exists: use Rotate.
 func (s *Store) Generate(ctx context.Context, alg codeformat.Alg, by string) (Key, error) {
@@ -338,12 +335,12 @@ func (s *Store) Generate(ctx context.Context, alg codeformat.Alg, by string) (Ke
 			return fmt.Errorf("keys: generate: %w", err)
 		}
 		if n > 0 {
-			return errKeyExists
+			return ErrKeyExists
 		}
 		var err error
 		k, err = s.insert(ctx, tx, alg, s.now().Add(-firstKeySlack).Truncate(time.Second), by)
 		if db.IsUniqueViolation(err) {
-			return errKeyExists
+			return ErrKeyExists
 		}
 		if err != nil {
 			return fmt.Errorf("keys: generate: %w", err)
@@ -365,7 +362,7 @@ func (s *Store) EnsureKey(ctx context.Context, alg codeformat.Alg, by string) (c
 		return false, nil
 	}
 	_, err = s.Generate(ctx, alg, by)
-	if apierr.Is(err, "key_exists") {
+	if errors.Is(err, ErrKeyExists) {
 		return false, s.Reload(ctx)
 	}
 	return err == nil, err
@@ -434,9 +431,9 @@ func (s *Store) whyNoRotation(ctx context.Context, tx db.Tx) error {
 		return fmt.Errorf("keys: rotate: %w", err)
 	}
 	if !nb.Valid {
-		return apierr.Conflict("no_key", "the region has no signing key yet; generate one")
+		return ErrNoKey
 	}
-	return apierr.Conflict("rotation_pending", "a rotation is already under way: the new key signs from %s",
+	return ErrRotationPending.Withf("a rotation is already under way: the new key signs from %s",
 		db.Time(nb.Int64).Format(time.RFC3339))
 }
 
@@ -505,5 +502,5 @@ func ParseAlg(s string) (codeformat.Alg, error) {
 	case "sm2", "SM2":
 		return codeformat.AlgSM2, nil
 	}
-	return 0, apierr.BadRequest("alg_unknown", "unknown algorithm %q: use ed25519, es256 or sm2", s)
+	return 0, ErrAlgUnknown.Withf("unknown algorithm %q: use ed25519, es256 or sm2", s)
 }

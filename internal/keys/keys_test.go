@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
@@ -126,7 +126,7 @@ func TestGenerateEachAlgorithm(t *testing.T) {
 			if !ok || pub.Issuer != region || pub.Alg != alg || !pub.NotAfter.IsZero() {
 				t.Fatalf("%v: trust list entry %+v", alg, pub)
 			}
-			if _, err := st.Generate(ctx, alg, "test"); !apierr.Is(err, "key_exists") {
+			if _, err := st.Generate(ctx, alg, "test"); !errors.Is(err, keys.ErrKeyExists) {
 				t.Fatalf("%v: second generate: %v, want key_exists", alg, err)
 			}
 			// A code it signs verifies offline through the JSON trust list.
@@ -226,7 +226,7 @@ func testRotation(t *testing.T, d *db.DB, from, to codeformat.Alg) {
 		!r.SwitchAt.Equal(c.now().Add(keys.DefaultGrace)) || !r.Old.PublishUntil.Equal(r.SwitchAt.Add(retain)) {
 		t.Fatalf("rotation %+v", r)
 	}
-	if _, err := a.Rotate(ctx, to, "test"); !apierr.Is(err, "rotation_pending") {
+	if _, err := a.Rotate(ctx, to, "test"); !errors.Is(err, keys.ErrRotationPending) {
 		t.Fatalf("second rotation during the grace: %v", err)
 	}
 	// Until the switch the old key signs on every node; node b learns of
@@ -298,7 +298,7 @@ func testRotation(t *testing.T, d *db.DB, from, to codeformat.Alg) {
 
 func TestRotateNeedsAKey(t *testing.T) {
 	st := open(t, dbtest.NewSQLite(t), keyring(t, 1), &clock{t: time.Now()})
-	if _, err := st.Rotate(context.Background(), 0, "test"); !apierr.Is(err, "no_key") {
+	if _, err := st.Rotate(context.Background(), 0, "test"); !errors.Is(err, keys.ErrNoKey) {
 		t.Fatalf("rotate without a key: %v", err)
 	}
 }
@@ -348,7 +348,7 @@ func TestParseAlg(t *testing.T) {
 			t.Errorf("ParseAlg(%q) = %v, %v", in, got, err)
 		}
 	}
-	if _, err := keys.ParseAlg("rsa"); !apierr.Is(err, "alg_unknown") {
+	if _, err := keys.ParseAlg("rsa"); !errors.Is(err, keys.ErrAlgUnknown) {
 		t.Errorf("ParseAlg(rsa): %v", err)
 	}
 }

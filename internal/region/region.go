@@ -17,8 +17,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 // Level is the depth of a region in the table.
@@ -127,16 +125,16 @@ func newTable(rs []Region) (*Table, error) {
 	var last [Street + 1]int
 	for i, r := range rs {
 		if i > 0 && rs[i-1].Code == r.Code {
-			return nil, apierr.BadRequest("region_exists", "region code %s appears twice (%s, %s)", r.Code, rs[i-1].Name, r.Name)
+			return nil, ErrExists.Withf("region code %s appears twice (%s, %s)", r.Code, rs[i-1].Name, r.Name)
 		}
 		if l := LevelOf(r.Code); l == 0 || l != r.Level {
-			return nil, apierr.BadRequest("region_format", "region code %q is not the code of a %s", truncate(r.Code), r.Level)
+			return nil, ErrFormat.Withf("region code %q is not the code of a %s", truncate(r.Code), r.Level)
 		}
 		if r.Name == "" {
-			return nil, apierr.BadRequest("region_format", "region %s has no name", r.Code)
+			return nil, ErrFormat.Withf("region %s has no name", r.Code)
 		}
 		if r.Parent != parentCode(r.Code, r.Level) {
-			return nil, apierr.BadRequest("region_format", "region %s must have parent %q (its code's prefix), not %q", r.Code, parentCode(r.Code, r.Level), r.Parent)
+			return nil, ErrFormat.Withf("region %s must have parent %q (its code's prefix), not %q", r.Code, parentCode(r.Code, r.Level), r.Parent)
 		}
 		last[r.Level] = i + 1
 		if r.Level == Province {
@@ -144,7 +142,7 @@ func newTable(rs []Region) (*Table, error) {
 		}
 		p := last[r.Level-1]
 		if p == 0 || rs[p-1].Code != r.Parent {
-			return nil, apierr.BadRequest("region_parent_unknown", "region %s (%s): parent %s is not in the table", r.Code, r.Name, r.Parent)
+			return nil, ErrParentUnknown.Withf("region %s (%s): parent %s is not in the table", r.Code, r.Name, r.Parent)
 		}
 		parent[i] = int32(p)
 	}
@@ -211,9 +209,9 @@ func (t *Table) Validate(code string) error {
 		return nil
 	}
 	if LevelOf(code) == 0 {
-		return apierr.BadRequest("region_unknown", "%q is not a region code (2, 4, 6 or 9 digits)", truncate(code))
+		return ErrUnknown.Withf("%q is not a region code (2, 4, 6 or 9 digits)", truncate(code))
 	}
-	return apierr.BadRequest("region_unknown", "no region has the code %s", code)
+	return ErrUnknown.Withf("no region has the code %s", code)
 }
 
 func truncate(s string) string {
@@ -350,18 +348,18 @@ func (t *Table) With(extra ...Region) (*Table, error) {
 		l := LevelOf(e.Code)
 		switch {
 		case l == 0:
-			return nil, apierr.BadRequest("region_format", "%q is not a region code (4, 6 or 9 digits)", truncate(e.Code))
+			return nil, ErrFormat.Withf("%q is not a region code (4, 6 or 9 digits)", truncate(e.Code))
 		case l == Province:
-			return nil, apierr.BadRequest("region_format", "provinces cannot be added: %s", e.Code)
+			return nil, ErrFormat.Withf("provinces cannot be added: %s", e.Code)
 		case e.Level != 0 && e.Level != l:
-			return nil, apierr.BadRequest("region_format", "region %s is a %s by its code, not a %s", e.Code, l, e.Level)
+			return nil, ErrFormat.Withf("region %s is a %s by its code, not a %s", e.Code, l, e.Level)
 		case e.Parent != "" && e.Parent != parentCode(e.Code, l):
-			return nil, apierr.BadRequest("region_format", "region %s must have parent %s (its code's prefix), not %s", e.Code, parentCode(e.Code, l), truncate(e.Parent))
+			return nil, ErrFormat.Withf("region %s must have parent %s (its code's prefix), not %s", e.Code, parentCode(e.Code, l), truncate(e.Parent))
 		case strings.TrimSpace(e.Name) == "":
-			return nil, apierr.BadRequest("region_format", "region %s has no name", e.Code)
+			return nil, ErrFormat.Withf("region %s has no name", e.Code)
 		}
 		if _, ok := t.find(e.Code); ok || seen[e.Code] {
-			return nil, apierr.BadRequest("region_exists", "region code %s is already in the table", e.Code)
+			return nil, ErrExists.Withf("region code %s is already in the table", e.Code)
 		}
 		seen[e.Code] = true
 		add = append(add, Region{Code: e.Code, Name: strings.TrimSpace(e.Name), Level: l, Parent: parentCode(e.Code, l)})

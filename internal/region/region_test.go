@@ -2,13 +2,12 @@ package region
 
 import (
 	"encoding/csv"
+	"errors"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 // readCSV reads a data file with encoding/csv, independently of the loader.
@@ -302,7 +301,7 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	for _, code := range []string{"", "341881006", "99", "34188", "abc", "341881001 "} {
-		if err := tab.Validate(code); !apierr.Is(err, "region_unknown") {
+		if err := tab.Validate(code); !errors.Is(err, ErrUnknown) {
 			t.Errorf("Validate(%q) = %v, want region_unknown", code, err)
 		}
 	}
@@ -334,7 +333,7 @@ func TestWith(t *testing.T) {
 	}
 
 	// A new county and its street in one call, in either order.
-	if _, err := base.With(Region{Code: "341881777001", Name: "x"}); !apierr.Is(err, "region_format") {
+	if _, err := base.With(Region{Code: "341881777001", Name: "x"}); !errors.Is(err, ErrFormat) {
 		t.Errorf("12-digit code: %v", err)
 	}
 	both, err := base.With(Region{Code: "341899001", Name: "新镇"}, Region{Code: "341899", Name: "新区", Level: County, Parent: "3418"})
@@ -348,25 +347,25 @@ func TestWith(t *testing.T) {
 	bad := []struct {
 		name string
 		r    Region
-		code string
+		want error
 	}{
-		{"unknown parent", Region{Code: "341899001", Name: "x"}, "region_parent_unknown"},
-		{"orphan county", Region{Code: "999901", Name: "x"}, "region_parent_unknown"},
-		{"province", Region{Code: "90", Name: "x"}, "region_format"},
-		{"malformed", Region{Code: "34188100A", Name: "x"}, "region_format"},
-		{"wrong length", Region{Code: "3418810", Name: "x"}, "region_format"},
-		{"level mismatch", Region{Code: "341881006", Name: "x", Level: County}, "region_format"},
-		{"parent mismatch", Region{Code: "341881006", Name: "x", Parent: "341882"}, "region_format"},
-		{"no name", Region{Code: "341881006", Name: "  "}, "region_format"},
-		{"clash", Region{Code: "341881001", Name: "西津街道"}, "region_exists"},
+		{"unknown parent", Region{Code: "341899001", Name: "x"}, ErrParentUnknown},
+		{"orphan county", Region{Code: "999901", Name: "x"}, ErrParentUnknown},
+		{"province", Region{Code: "90", Name: "x"}, ErrFormat},
+		{"malformed", Region{Code: "34188100A", Name: "x"}, ErrFormat},
+		{"wrong length", Region{Code: "3418810", Name: "x"}, ErrFormat},
+		{"level mismatch", Region{Code: "341881006", Name: "x", Level: County}, ErrFormat},
+		{"parent mismatch", Region{Code: "341881006", Name: "x", Parent: "341882"}, ErrFormat},
+		{"no name", Region{Code: "341881006", Name: "  "}, ErrFormat},
+		{"clash", Region{Code: "341881001", Name: "西津街道"}, ErrExists},
 	}
 	for _, tt := range bad {
 		_, err := base.With(tt.r)
-		if !apierr.Is(err, tt.code) {
-			t.Errorf("%s: With(%+v) = %v, want %s", tt.name, tt.r, err, tt.code)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: With(%+v) = %v, want %v", tt.name, tt.r, err, tt.want)
 		}
 	}
-	if _, err := base.With(tianhu, tianhu); !apierr.Is(err, "region_exists") {
+	if _, err := base.With(tianhu, tianhu); !errors.Is(err, ErrExists) {
 		t.Errorf("duplicate additions: %v", err)
 	}
 	// Extending an extension keeps both additions.
@@ -459,19 +458,19 @@ func TestNewTableRefusesBrokenData(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		r    Region
-		code string
+		want error
 	}{
-		{"parent is not the prefix", Region{Code: "341881", Name: "宁国市", Level: County, Parent: "3417"}, "region_format"},
-		{"parent missing", Region{Code: "341781", Name: "x", Level: County, Parent: "3417"}, "region_parent_unknown"},
-		{"skips a level", Region{Code: "341881001", Name: "x", Level: Street, Parent: "3418"}, "region_format"},
-		{"level does not match the code", Region{Code: "341881", Name: "x", Level: Street, Parent: "3418"}, "region_format"},
-		{"province with a parent", Region{Code: "35", Name: "x", Level: Province, Parent: "3"}, "region_format"},
-		{"no name", Region{Code: "341881", Level: County, Parent: "3418"}, "region_format"},
-		{"duplicate", Region{Code: "3418", Name: "again", Level: City, Parent: "34"}, "region_exists"},
+		{"parent is not the prefix", Region{Code: "341881", Name: "宁国市", Level: County, Parent: "3417"}, ErrFormat},
+		{"parent missing", Region{Code: "341781", Name: "x", Level: County, Parent: "3417"}, ErrParentUnknown},
+		{"skips a level", Region{Code: "341881001", Name: "x", Level: Street, Parent: "3418"}, ErrFormat},
+		{"level does not match the code", Region{Code: "341881", Name: "x", Level: Street, Parent: "3418"}, ErrFormat},
+		{"province with a parent", Region{Code: "35", Name: "x", Level: Province, Parent: "3"}, ErrFormat},
+		{"no name", Region{Code: "341881", Level: County, Parent: "3418"}, ErrFormat},
+		{"duplicate", Region{Code: "3418", Name: "again", Level: City, Parent: "34"}, ErrExists},
 	} {
 		_, err := newTable(append(slices.Clone(ok), tt.r))
-		if !apierr.Is(err, tt.code) {
-			t.Errorf("%s: newTable = %v, want %s", tt.name, err, tt.code)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: newTable = %v, want %v", tt.name, err, tt.want)
 		}
 	}
 	if _, err := newTable(slices.Clone(ok)); err != nil {

@@ -10,7 +10,6 @@ import (
 	"math"
 	"sort"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 )
@@ -28,7 +27,7 @@ type Population struct {
 func Save(ctx context.Context, tx db.Tx, ps []Population) error {
 	for _, p := range ps {
 		if p.Population < 0 {
-			return apierr.BadRequest("population_invalid", "population of %s is negative", p.Region)
+			return ErrPopulationInvalid.Withf("population of %s is negative", p.Region)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO populations (region_code, name, population, published_target, source)
 			VALUES ($1, $2, $3, $4, $5)
@@ -84,7 +83,7 @@ func Target(population int64, ratio float64) int64 {
 // have a population, counting registrations in each region's subtree.
 func Compute(ctx context.Context, q db.Querier, counter Counter, by *auth.Principal, ratio float64) (*Table, error) {
 	if ratio <= 0 || ratio > 1 {
-		return nil, apierr.BadRequest("ratio_invalid", "ratio must be in (0, 1]")
+		return nil, ErrRatioInvalid
 	}
 	lo, hi := by.Bounds()
 	rows, err := q.QueryContext(ctx, `SELECT region_code, name, population, COALESCE(published_target, 0), source FROM populations

@@ -1,9 +1,5 @@
 package rules
 
-import (
-	"github.com/healthcode/healthcode/internal/apierr"
-)
-
 // Color is a health code colour. The order is the severity, so the worst of
 // several colours is the largest. The zero value is "no colour", which only
 // an unset field has; every decision carries a real one.
@@ -36,14 +32,14 @@ func ParseColor(s string) (Color, error) {
 			return i, nil
 		}
 	}
-	return 0, apierr.BadRequest("color_unknown", "unknown colour %q: use green, yellow or red", s)
+	return 0, ErrColorUnknown.Withf("unknown colour %q: use green, yellow or red", s)
 }
 
 // MarshalText writes the name; the zero value is written as "" so that a
 // struct with an unset colour still marshals.
 func (c Color) MarshalText() ([]byte, error) {
 	if c != 0 && !c.Valid() {
-		return nil, apierr.BadRequest("color_unknown", "invalid colour %d", uint8(c))
+		return nil, ErrColorUnknown.Withf("invalid colour %d", uint8(c))
 	}
 	return []byte(colorNames[c]), nil
 }

@@ -83,7 +83,7 @@ type InvalidError struct {
 func (e *InvalidError) Error() string { return "rules_invalid: " + e.summary() }
 
 func (e *InvalidError) Unwrap() error {
-	return apierr.BadRequest("rules_invalid", "%s", e.summary())
+	return ErrInvalid.Withf("%s", e.summary())
 }
 
 func (e *InvalidError) summary() string {

@@ -57,7 +57,7 @@ type Example struct {
 func ParseSet(data []byte) (Set, error) {
 	// encoding/json takes null for an empty object; an empty set is {}.
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
-		return Set{}, apierr.BadRequest("rules_json", "a rule set is a JSON object")
+		return Set{}, ErrJSON
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -66,10 +66,10 @@ func ParseSet(data []byte) (Set, error) {
 		if e, ok := apierr.As(err); ok {
 			return Set{}, e
 		}
-		return Set{}, apierr.BadRequest("rules_json", "rule set is not valid JSON: %v", err)
+		return Set{}, ErrJSON.Withf("rule set is not valid JSON: %v", err)
 	}
 	if dec.More() {
-		return Set{}, apierr.BadRequest("rules_json", "rule set has trailing data after the JSON object")
+		return Set{}, ErrJSON.Withf("rule set has trailing data after the JSON object")
 	}
 	return s, nil
 }
