@@ -6,8 +6,6 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"strings"
-
-	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 // Handles maps a person's dense internal number to the opaque handle that
@@ -76,21 +74,19 @@ func (h *Handles) ID(num int64) string {
 	return idEnc.EncodeToString(hd[:])
 }
 
-var errBadID = apierr.NotFound("person_not_found", "no such person")
-
 // ParseID returns the number behind a public id. A malformed id is "not
 // found", like an unknown one, so ids cannot be probed.
 func (h *Handles) ParseID(id string) (int64, error) {
 	if len(id) != 13 {
-		return 0, errBadID
+		return 0, ErrNotFound
 	}
 	b, err := idEnc.DecodeString(strings.ToLower(id))
 	if err != nil || len(b) != 8 {
-		return 0, errBadID
+		return 0, ErrNotFound
 	}
 	num := h.Num([8]byte(b))
 	if num <= 0 {
-		return 0, errBadID
+		return 0, ErrNotFound
 	}
 	return num, nil
 }

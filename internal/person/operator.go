@@ -5,20 +5,17 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 )
 
-var errForbidden = apierr.Forbidden("forbidden", "your role may not do this")
-
 // Create registers a person on their behalf (at a service desk, a sampling
 // site), in the operator's scope.
 func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Person, error) {
 	if !by.Can(auth.PersonWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	if in.Region == "" {
 		in.Region = by.Region
@@ -31,7 +28,7 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Pe
 		return nil, err
 	}
 	if !by.InScope(c.region) {
-		return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", c.region, by.Region)
+		return nil, auth.ErrOutOfScope.Withf("region %s is outside your scope %s", c.region, by.Region)
 	}
 	var p *Person
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
@@ -53,14 +50,14 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Pe
 // it is "not found", so scope cannot be probed), and audited.
 func (s *Service) Lookup(ctx context.Context, by *auth.Principal, id string) (*Person, error) {
 	if !by.Can(auth.PersonRead) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	p, err := s.GetByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if !by.InScope(p.Region) {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "person.read",
 		Subject: "person:" + p.ID, Region: p.Region, Detail: map[string]any{"full": by.Can(auth.PersonReadFull)}})
@@ -86,7 +83,7 @@ type Query struct {
 // returned are audited (the search terms are not: they are personal data).
 func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*Person, error) {
 	if !by.Can(auth.PersonRead) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 50
@@ -94,7 +91,7 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 	lo, hi := by.Bounds()
 	if q.Region != "" {
 		if !by.InScope(q.Region) {
-			return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", q.Region, by.Region)
+			return nil, auth.ErrOutOfScope.Withf("region %s is outside your scope %s", q.Region, by.Region)
 		}
 		lo, hi = auth.Bounds(q.Region)
 	}
@@ -134,7 +131,7 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 	if q.After != "" {
 		num, err := s.handles.ParseID(q.After)
 		if err != nil {
-			return nil, apierr.BadRequest("after_invalid", "after must be a person id from the previous page")
+			return nil, ErrAfterInvalid
 		}
 		add(`p.num > ?`, num, "after")
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/secret"
@@ -119,11 +118,11 @@ func (s *Service) check(in Input) (checked, error) {
 	var c checked
 	c.name = strings.TrimSpace(in.Name)
 	if n := utf8.RuneCountInString(c.name); n == 0 || n > 64 {
-		return c, apierr.BadRequest("name_invalid", "name must be 1-64 characters")
+		return c, ErrNameInvalid
 	}
 	for _, r := range c.name {
 		if r < ' ' || r == 0x7f {
-			return c, apierr.BadRequest("name_invalid", "name contains control characters")
+			return c, ErrNameInvalid.Withf("name contains control characters")
 		}
 	}
 	t, err := idnum.ParseType(in.IDType)
@@ -176,15 +175,13 @@ func (s *Service) insert(ctx context.Context, tx db.Tx, c checked, by string) (*
 		s.nameHash(p.Name), s.keys.SealString(p.Name, "persons.name:"+p.ID), phoneHash, phoneEnc,
 		p.Region, sql.NullInt64{Int64: int64(p.BirthYear), Valid: p.BirthYear != 0}, p.CreatedAt.UnixMilli(), by)
 	if db.IsUniqueViolation(err) {
-		return nil, errDuplicate
+		return nil, ErrExists
 	}
 	if err != nil {
 		return nil, fmt.Errorf("person: insert: %w", err)
 	}
 	return p, nil
 }
-
-var errDuplicate = apierr.Conflict("person_exists", "a person with this identity number is already registered")
 
 const personCols = `p.num, p.id, p.id_type, p.id_enc, p.name_enc, p.phone_enc, p.region_code, p.birth_year, p.created_at,
 	EXISTS (SELECT 1 FROM accounts a WHERE a.person_num = p.num)`
@@ -217,15 +214,13 @@ func (s *Service) scan(row interface{ Scan(...any) error }) (*Person, error) {
 func (s *Service) one(ctx context.Context, q db.Querier, where string, args ...any) (*Person, error) {
 	p, err := s.scan(q.QueryRowContext(ctx, `SELECT `+personCols+` FROM persons p WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("person: read: %w", err)
 	}
 	return p, nil
 }
-
-var errNotFound = apierr.NotFound("person_not_found", "no such person")
 
 // Get returns the person with the internal number (no audit: for the
 // system's own use, not for operator lookups).

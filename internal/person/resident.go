@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 )
@@ -22,14 +22,12 @@ type Profile struct {
 	Region     string
 }
 
-var errNotRegistered = apierr.NotFound("not_registered", "this phone has not registered a person yet; POST /api/v1/me/register first")
-
 func (s *Service) accountPhone(ctx context.Context, q db.Querier, accountID string) (string, sql.NullInt64, error) {
 	var enc []byte
 	var num sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT phone_enc, person_num FROM accounts WHERE id = $1`, accountID).Scan(&enc, &num)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", num, apierr.Unauthorized("token_invalid", "unknown account; log in again")
+		return "", num, auth.ErrTokenInvalid.Withf("unknown account; log in again")
 	}
 	if err != nil {
 		return "", num, fmt.Errorf("person: read account: %w", err)
@@ -51,7 +49,7 @@ func (s *Service) Register(ctx context.Context, accountID string, in Input) (*Pe
 			return err
 		}
 		if num.Valid {
-			return apierr.Conflict("already_registered", "this phone has already registered a person")
+			return ErrAlreadyRegistered
 		}
 		in.Phone = ""
 		c, err := s.check(in)
@@ -64,7 +62,7 @@ func (s *Service) Register(ctx context.Context, accountID string, in Input) (*Pe
 		switch {
 		case err == nil:
 			if existing.HasPhone || existing.Name != c.name {
-				return errDuplicate
+				return ErrExists
 			}
 			p, action = existing, "person.claim"
 			p.Phone = phone
@@ -72,7 +70,7 @@ func (s *Service) Register(ctx context.Context, accountID string, in Input) (*Pe
 				s.keys.BlindIndex("phone", phone), s.keys.SealString(phone, "persons.phone:"+p.ID), p.Num); err != nil {
 				return fmt.Errorf("person: set phone: %w", err)
 			}
-		case apierr.Is(err, "person_not_found"):
+		case errors.Is(err, ErrNotFound):
 			if p, err = s.insert(ctx, tx, c, "resident:"+accountID); err != nil {
 				return err
 			}
@@ -81,7 +79,7 @@ func (s *Service) Register(ctx context.Context, accountID string, in Input) (*Pe
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_num = $1 WHERE id = $2`, p.Num, accountID); err != nil {
 			if db.IsUniqueViolation(err) {
-				return errDuplicate
+				return ErrExists
 			}
 			return fmt.Errorf("person: link account: %w", err)
 		}
@@ -119,8 +117,8 @@ func (p *Person) Profile() Profile {
 // ForAccount returns the account's person, or a 404 not_registered.
 func (s *Service) ForAccount(ctx context.Context, accountID string) (*Person, error) {
 	p, err := s.one(ctx, s.db, `p.num = (SELECT person_num FROM accounts WHERE id = $1)`, accountID)
-	if apierr.Is(err, "person_not_found") {
-		return nil, errNotRegistered
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotRegistered
 	}
 	return p, err
 }
@@ -137,7 +135,7 @@ func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) 
 		in.Relation = "other"
 	}
 	if !slices.Contains(Relations, in.Relation) {
-		return nil, apierr.BadRequest("relation_invalid", "relation must be one of %v", Relations)
+		return nil, ErrRelationInvalid.Withf("relation must be one of %v", Relations)
 	}
 	var p *Person
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
@@ -150,7 +148,7 @@ func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) 
 			return fmt.Errorf("person: count dependents: %w", err)
 		}
 		if count >= s.cfg.MaxDependents {
-			return apierr.Unprocessable("dependents_limit", "an account may manage at most %d dependents", s.cfg.MaxDependents)
+			return ErrDependentsLimit.Withf("an account may manage at most %d dependents", s.cfg.MaxDependents)
 		}
 		in.Phone = ""
 		c, err := s.check(in)
@@ -161,13 +159,13 @@ func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) 
 		switch {
 		case err == nil:
 			if own.Valid && existing.Num == own.Int64 {
-				return apierr.Conflict("dependent_is_self", "you cannot add yourself as a dependent")
+				return ErrDependentIsSelf
 			}
 			if existing.HasPhone || existing.Name != c.name {
-				return errDuplicate
+				return ErrExists
 			}
 			p = existing
-		case apierr.Is(err, "person_not_found"):
+		case errors.Is(err, ErrNotFound):
 			if p, err = s.insert(ctx, tx, c, "resident:"+accountID); err != nil {
 				return err
 			}
@@ -177,7 +175,7 @@ func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) 
 		_, err = tx.ExecContext(ctx, `INSERT INTO dependents (account_id, person_num, relation, created_at) VALUES ($1, $2, $3, $4)`,
 			accountID, p.Num, in.Relation, s.now().UnixMilli())
 		if db.IsUniqueViolation(err) {
-			return apierr.Conflict("dependent_exists", "this person is already one of your dependents")
+			return ErrDependentExists
 		}
 		if err != nil {
 			return fmt.Errorf("person: add dependent: %w", err)
