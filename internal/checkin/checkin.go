@@ -2,12 +2,12 @@ package checkin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
@@ -152,10 +152,10 @@ type DependentResult struct {
 func (s *Service) CheckIn(ctx context.Context, accountID string, in Input) (*Result, error) {
 	token := strings.TrimSpace(in.VenueToken)
 	if token == "" {
-		return nil, apierr.BadRequest("venue_token_missing", "venue_token is required: the code printed on the venue's poster")
+		return nil, ErrVenueTokenMissing
 	}
 	if len(in.Dependents) > s.cfg.MaxDependents {
-		return nil, apierr.BadRequest("dependents_too_many", "at most %d dependents can be checked in with one scan", s.cfg.MaxDependents)
+		return nil, ErrDependentsTooMany.Withf("at most %d dependents can be checked in with one scan", s.cfg.MaxDependents)
 	}
 	me, err := s.persons.Profile(ctx, accountID)
 	if err != nil {
@@ -164,31 +164,29 @@ func (s *Service) CheckIn(ctx context.Context, accountID string, in Input) (*Res
 	// Tokens are 20 characters; anything far longer is not one, and need
 	// not cost a database read.
 	if len(token) > 64 {
-		return nil, apierr.NotFound("venue_token_unknown", "this venue code is not known")
+		return nil, venue.ErrTokenUnknown
 	}
 	v, revoked, err := s.venues.ByToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}
 	if v.Disabled {
-		return nil, &apierr.Error{Status: 410, Code: "venue_disabled",
-			Message: "this venue's code has been withdrawn; ask the venue staff / 该场所码已停用"}
+		return nil, venue.ErrDisabled
 	}
 	if revoked {
-		return nil, &apierr.Error{Status: 410, Code: "venue_token_revoked",
-			Message: "this venue code was replaced by a new one; scan the current poster / 该场所码已更换，请扫描新场所码"}
+		return nil, venue.ErrTokenRevoked
 	}
 	res := &Result{VenueID: v.ID, VenueName: v.Name}
 	nums := []int64{me.Num}
 	seen := map[string]bool{}
 	for _, id := range in.Dependents {
 		if seen[id] {
-			return nil, apierr.BadRequest("dependent_duplicate", "dependent %q is listed twice", id)
+			return nil, ErrDependentDuplicate.Withf("dependent %q is listed twice", id)
 		}
 		seen[id] = true
 		d, err := s.persons.Dependent(ctx, accountID, id)
-		if apierr.Is(err, "person_not_found") {
-			return nil, apierr.NotFound("dependent_not_found", "%q is not one of your dependents", id)
+		if errors.Is(err, person.ErrNotFound) {
+			return nil, ErrDependentNotFound.Withf("%q is not one of your dependents", id)
 		}
 		if err != nil {
 			return nil, err
@@ -264,11 +262,11 @@ const MaxCountSpan = 31 * 24 * time.Hour
 // range is listed, with zero where nobody checked in.
 func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string, from, to time.Time) (*Counts, error) {
 	if !to.After(from) {
-		return nil, apierr.BadRequest("time_range_inverted", "from must be before to")
+		return nil, ErrTimeRangeInverted
 	}
 	from, to = from.Truncate(time.Hour), to.Add(time.Hour-1).Truncate(time.Hour)
 	if to.Sub(from) > MaxCountSpan {
-		return nil, apierr.BadRequest("time_range_too_long", "ask for at most %d days at a time", int(MaxCountSpan/(24*time.Hour)))
+		return nil, ErrTimeRangeTooLong.Withf("ask for at most %d days at a time", int(MaxCountSpan/(24*time.Hour)))
 	}
 	v, err := s.venues.Get(ctx, by, venueID)
 	if err != nil {

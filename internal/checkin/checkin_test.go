@@ -2,6 +2,7 @@ package checkin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -286,7 +287,7 @@ func TestCounts(t *testing.T) {
 			t.Fatalf("a venue nobody visited: %+v %v", c, err)
 		}
 		town := &auth.Principal{Kind: auth.Operator, Role: auth.Viewer, Region: "341881002"}
-		if _, err := s.Counts(ctx, town, "v1", base, base.Add(time.Hour)); !apierr.Is(err, "venue_not_found") {
+		if _, err := s.Counts(ctx, town, "v1", base, base.Add(time.Hour)); !errors.Is(err, venue.ErrNotFound) {
 			t.Fatalf("out of scope: %v", err)
 		}
 	})

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
@@ -70,18 +69,18 @@ type Input struct {
 // Create adds a checkpoint and its API key; the key is returned once.
 func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Checkpoint, string, error) {
 	if !by.Can(auth.CheckpointEdit) {
-		return nil, "", apierr.Forbidden("forbidden", "your role may not manage checkpoints")
+		return nil, "", auth.ErrForbidden.Withf("your role may not manage checkpoints")
 	}
 	c := &Checkpoint{ID: ids.New(), Seq: in.Seq, Name: strings.TrimSpace(in.Name), Region: in.Region,
 		Address: strings.TrimSpace(in.Address), Built: true, Enabled: true, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 	if c.Seq < 0 {
-		return nil, "", apierr.BadRequest("seq_invalid", "seq is the checkpoint's number in the rollout plan, 1 or more")
+		return nil, "", ErrSeqInvalid
 	}
 	if n := utf8.RuneCountInString(c.Name); n == 0 || n > 100 {
-		return nil, "", apierr.BadRequest("name_invalid", "name must be 1-100 characters")
+		return nil, "", ErrNameInvalid
 	}
 	if utf8.RuneCountInString(c.Address) > 200 {
-		return nil, "", apierr.BadRequest("address_too_long", "address must be at most 200 characters")
+		return nil, "", ErrAddressTooLong
 	}
 	if in.Built != nil {
 		c.Built = *in.Built
@@ -90,7 +89,7 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ch
 		c.Enabled = *in.Enabled
 	}
 	if c.Enabled && !c.Built {
-		return nil, "", apierr.BadRequest("enabled_not_built", "a checkpoint that is not built cannot be enabled")
+		return nil, "", ErrEnabledNotBuilt
 	}
 	if c.Region == "" {
 		c.Region = by.Region
@@ -99,7 +98,7 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ch
 		return nil, "", err
 	}
 	if !by.InScope(c.Region) {
-		return nil, "", apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", c.Region, by.Region)
+		return nil, "", auth.ErrOutOfScope.Withf("region %s is outside your scope %s", c.Region, by.Region)
 	}
 	scopes := in.Scopes
 	if len(scopes) == 0 {
@@ -183,7 +182,7 @@ func (s *Service) List(ctx context.Context, by *auth.Principal) (*Table, error) 
 func (s *Service) ByAPIKey(ctx context.Context, keyID string) (*Checkpoint, error) {
 	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE api_key_id = $1`, keyID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apierr.NotFound("checkpoint_not_found", "no checkpoint has this key")
+		return nil, ErrNotFound.Withf("no checkpoint has this key")
 	}
 	return c, err
 }
@@ -193,11 +192,11 @@ func (s *Service) ByAPIKey(ctx context.Context, keyID string) (*Checkpoint, erro
 // a new key, returned once.
 func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, built, enabled *bool) (*Checkpoint, string, error) {
 	if !by.Can(auth.CheckpointEdit) {
-		return nil, "", apierr.Forbidden("forbidden", "your role may not manage checkpoints")
+		return nil, "", auth.ErrForbidden.Withf("your role may not manage checkpoints")
 	}
 	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(c.Region)) {
-		return nil, "", apierr.NotFound("checkpoint_not_found", "no such checkpoint")
+		return nil, "", ErrNotFound
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("checkpoint: get: %w", err)
@@ -210,7 +209,7 @@ func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, bui
 		c.Enabled = *enabled
 	}
 	if c.Enabled && !c.Built {
-		return nil, "", apierr.BadRequest("enabled_not_built", "a checkpoint that is not built cannot be enabled")
+		return nil, "", ErrEnabledNotBuilt
 	}
 	var key string
 	err = s.db.InTx(ctx, func(tx db.Tx) error {

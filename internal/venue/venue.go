@@ -77,13 +77,14 @@ type Input struct {
 	UnitName string `json:"unit_name,omitempty"`
 }
 
-func text(field, v string, max int, required bool) (string, error) {
+// text trims a field; missing is nil for an optional one.
+func text(field, v string, max int, missing, tooLong *apierr.Error) (string, error) {
 	v = strings.TrimSpace(v)
-	if required && v == "" {
-		return "", apierr.BadRequest(field+"_missing", "%s is required", field)
+	if missing != nil && v == "" {
+		return "", missing
 	}
 	if utf8.RuneCountInString(v) > max {
-		return "", apierr.BadRequest(field+"_too_long", "%s must be at most %d characters", field, max)
+		return "", tooLong.Withf("%s must be at most %d characters", field, max)
 	}
 	return v, nil
 }
@@ -91,21 +92,21 @@ func text(field, v string, max int, required bool) (string, error) {
 // Create registers a venue in the operator's scope and gives it a token.
 func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Venue, error) {
 	if !by.Can(auth.VenueWrite) {
-		return nil, apierr.Forbidden("forbidden", "your role may not register venues")
+		return nil, auth.ErrForbidden.Withf("your role may not register venues")
 	}
 	var err error
 	v := &Venue{ID: ids.New(), Token: ids.New(), Kind: in.Kind, Region: in.Region, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	if v.Name, err = text("name", in.Name, 100, true); err != nil {
+	if v.Name, err = text("name", in.Name, 100, ErrNameMissing, ErrNameTooLong); err != nil {
 		return nil, err
 	}
-	if v.Address, err = text("address", in.Address, 200, false); err != nil {
+	if v.Address, err = text("address", in.Address, 200, nil, ErrAddressTooLong); err != nil {
 		return nil, err
 	}
 	if v.Kind == "" {
 		v.Kind = "other"
 	}
 	if !slices.Contains(Kinds, v.Kind) {
-		return nil, apierr.BadRequest("kind_invalid", "kind must be one of %v", Kinds)
+		return nil, ErrKindInvalid.Withf("kind must be one of %v", Kinds)
 	}
 	if v.Region == "" {
 		v.Region = by.Region
@@ -114,13 +115,13 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ve
 		return nil, err
 	}
 	if !by.InScope(v.Region) {
-		return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", v.Region, by.Region)
+		return nil, auth.ErrOutOfScope.Withf("region %s is outside your scope %s", v.Region, by.Region)
 	}
 	if in.UnitUSCC != "" {
 		if v.UnitUSCC, err = idnum.ParseUSCC(in.UnitUSCC); err != nil {
 			return nil, err
 		}
-		if v.UnitName, err = text("unit_name", in.UnitName, 100, false); err != nil {
+		if v.UnitName, err = text("unit_name", in.UnitName, 100, nil, ErrUnitNameTooLong); err != nil {
 			return nil, err
 		}
 		if v.UnitName == "" {
@@ -186,13 +187,11 @@ func scan(row interface{ Scan(...any) error }) (*Venue, error) {
 	return &v, nil
 }
 
-var errNotFound = apierr.NotFound("venue_not_found", "no such venue")
-
 // Get returns a venue in the operator's scope.
 func (s *Service) Get(ctx context.Context, by *auth.Principal, id string) (*Venue, error) {
 	v, err := scan(s.db.QueryRowContext(ctx, `SELECT `+venueCols+` FROM venues v LEFT JOIN units u ON u.id = v.unit_id WHERE v.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && by != nil && !by.InScope(v.Region)) {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("venue: get: %w", err)
@@ -238,7 +237,7 @@ func (s *Service) ByToken(ctx context.Context, token string) (v *Venue, revoked 
 	var rev sql.NullInt64
 	err = s.db.QueryRowContext(ctx, `SELECT venue_id, revoked_at FROM venue_tokens WHERE token = $1`, token).Scan(&venueID, &rev)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, apierr.NotFound("venue_token_unknown", "this venue code is not known")
+		return nil, false, ErrTokenUnknown
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("venue: resolve token: %w", err)
@@ -254,7 +253,7 @@ func (s *Service) ByToken(ctx context.Context, token string) (v *Venue, revoked 
 // poster was photographed and shared, say). Old check-ins keep their venue.
 func (s *Service) RotateToken(ctx context.Context, by *auth.Principal, id string) (*Venue, error) {
 	if !by.Can(auth.VenueWrite) {
-		return nil, apierr.Forbidden("forbidden", "your role may not manage venues")
+		return nil, auth.ErrForbidden.Withf("your role may not manage venues")
 	}
 	v, err := s.Get(ctx, by, id)
 	if err != nil {
