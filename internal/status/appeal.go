@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
@@ -76,8 +75,6 @@ func (s *Service) scanAppeal(sc scanner) (*Appeal, error) {
 	return &a, nil
 }
 
-var errAppealNotFound = apierr.NotFound("appeal_not_found", "no such appeal")
-
 // AppealInput is what a resident sends.
 type AppealInput struct {
 	Reason   string
@@ -102,19 +99,19 @@ type AppealInput struct {
 func (s *Service) FileAppeal(ctx context.Context, accountID string, num int64, in AppealInput) (*Appeal, error) {
 	reason := strings.TrimSpace(in.Reason)
 	if n := utf8.RuneCountInString(reason); n == 0 || n > maxAppealReason {
-		return nil, apierr.BadRequest("appeal_reason_invalid", "reason must be 1-%d characters", maxAppealReason)
+		return nil, ErrAppealReasonInvalid.Withf("reason must be 1-%d characters", maxAppealReason)
 	}
 	if len(in.Evidence) > maxAppealEvidence {
-		return nil, apierr.BadRequest("evidence_invalid", "at most %d test results may be referenced", maxAppealEvidence)
+		return nil, ErrEvidenceInvalid.Withf("at most %d test results may be referenced", maxAppealEvidence)
 	}
 	evIDs := make([]int64, 0, len(in.Evidence))
 	for _, e := range in.Evidence {
 		id, err := strconv.ParseInt(e, 10, 64)
 		if err != nil || id <= 0 {
-			return nil, apierr.BadRequest("evidence_invalid", "evidence %q is not a fact id", e)
+			return nil, ErrEvidenceInvalid.Withf("evidence %q is not a fact id", e)
 		}
 		if slices.Contains(evIDs, id) {
-			return nil, apierr.BadRequest("evidence_invalid", "evidence %q is listed twice", e)
+			return nil, ErrEvidenceInvalid.Withf("evidence %q is listed twice", e)
 		}
 		evIDs = append(evIDs, id)
 	}
@@ -139,14 +136,14 @@ func (s *Service) FileAppeal(ctx context.Context, accountID string, num int64, i
 			st = defaultRow(people[0])
 		}
 		if st.color == rules.Green {
-			return apierr.Conflict("appeal_not_needed", "the code is green: there is nothing to appeal")
+			return ErrAppealNotNeeded
 		}
 		var pending int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM appeals WHERE person_num = $1 AND state = 'pending'`, num).Scan(&pending); err != nil {
 			return fmt.Errorf("status: appeals: %w", err)
 		}
 		if pending > 0 {
-			return apierr.Conflict("appeal_pending", "an appeal for this person is already waiting for review")
+			return ErrAppealPending
 		}
 		evidence, err := s.evidence(ctx, tx, num, evIDs)
 		if err != nil {
@@ -214,7 +211,7 @@ func (s *Service) evidence(ctx context.Context, tx db.Tx, num int64, evIDs []int
 	for _, id := range evIDs {
 		i := slices.IndexFunc(found, func(f storedFact) bool { return f.id == id })
 		if i < 0 || found[i].kind != fact.NATResult {
-			return nil, apierr.BadRequest("evidence_invalid", "fact %d is not one of this person's test results", id)
+			return nil, ErrEvidenceInvalid.Withf("fact %d is not one of this person's test results", id)
 		}
 	}
 	return found, nil
@@ -298,19 +295,19 @@ type Decision struct {
 func (s *Service) Decide(ctx context.Context, by *auth.Principal, id string, dec Decision) (*Appeal, error) {
 	note := strings.TrimSpace(dec.Note)
 	if utf8.RuneCountInString(note) > maxAppealReason {
-		return nil, apierr.BadRequest("note_invalid", "note must be at most %d characters", maxAppealReason)
+		return nil, ErrNoteInvalid.Withf("note must be at most %d characters", maxAppealReason)
 	}
 	switch dec.Decision {
 	case AppealGranted:
 	case AppealRejected:
 		if note == "" {
-			return nil, apierr.BadRequest("note_required", "say why the appeal is rejected: the resident reads the note")
+			return nil, ErrNoteRequired
 		}
 		if !dec.Until.IsZero() {
-			return nil, apierr.BadRequest("until_not_allowed", "until applies to a grant only")
+			return nil, ErrUntilNotAllowed
 		}
 	default:
-		return nil, apierr.BadRequest("decision_invalid", "decision must be granted or rejected, got %q", dec.Decision)
+		return nil, ErrDecisionInvalid.Withf("decision must be granted or rejected, got %q", dec.Decision)
 	}
 	var a *Appeal
 	var w written
@@ -322,13 +319,13 @@ func (s *Service) Decide(ctx context.Context, by *auth.Principal, id string, dec
 		var err error
 		a, err = s.scanAppeal(tx.QueryRowContext(ctx, `SELECT `+appealCols+` FROM appeals WHERE id = $1`+s.forUpdate(false), id))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(a.Region)) {
-			return errAppealNotFound
+			return ErrAppealNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("status: read appeal: %w", err)
 		}
 		if a.State != AppealPending {
-			return apierr.Conflict("appeal_decided", "this appeal was already %s", a.State)
+			return ErrAppealDecided.Withf("this appeal was already %s", a.State)
 		}
 		if dec.Decision == AppealGranted {
 			until := dec.Until
@@ -336,7 +333,7 @@ func (s *Service) Decide(ctx context.Context, by *auth.Principal, id string, dec
 				until = now.Add(s.cfg.AppealTTL)
 			}
 			if !until.After(now) || until.Sub(now) > maxAppealTTL {
-				return apierr.BadRequest("until_invalid", "until must be in the future and at most %d days away", int(maxAppealTTL.Hours()/24))
+				return ErrUntilInvalid.Withf("until must be in the future and at most %d days away", int(maxAppealTTL.Hours()/24))
 			}
 			if w, err = s.grant(ctx, tx, a, by.Actor(), note, until, now); err != nil {
 				return err
@@ -371,7 +368,7 @@ func (s *Service) AppealQueue(ctx context.Context, by *auth.Principal, state str
 		state = AppealPending
 	}
 	if state != AppealPending && state != AppealGranted && state != AppealRejected {
-		return nil, apierr.BadRequest("state_invalid", "state must be pending, granted or rejected")
+		return nil, ErrStateInvalid
 	}
 	if limit <= 0 || limit > 500 {
 		limit = 100

@@ -11,6 +11,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 )
 
@@ -182,7 +183,7 @@ func (s *Service) personRegions(ctx context.Context, q db.Querier, ns []int64) (
 		}
 	}
 	if len(out) != len(ns) {
-		return nil, errPersonNotFound
+		return nil, person.ErrNotFound
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/sms"
 )
@@ -26,19 +27,19 @@ func TestRecordRefusesBadFactsAndStoresNothing(t *testing.T) {
 		tests := []struct {
 			name string
 			nf   NewFact
-			code string
+			want error
 		}{
-			{"unknown kind", NewFact{Person: num, Fact: fact.Fact{Kind: "case.suspected", At: t0}}, "fact_kind_unknown"},
-			{"bad attribute", NewFact{Person: num, Fact: fact.Fact{Kind: fact.NATResult, At: t0, Attrs: map[string]any{"result": "neg"}}}, "fact_attr_not_allowed"},
-			{"no person", NewFact{Person: 0, Fact: fact.Fact{Kind: fact.ContactClose, At: t0}}, "person_not_found"},
-			{"unknown person", NewFact{Person: num + 1000, Fact: fact.Fact{Kind: fact.ContactClose, At: t0}}, "person_not_found"},
-			{"key too long", NewFact{Person: num, Key: strings.Repeat("k", 200), Fact: fact.Fact{Kind: fact.ContactClose, At: t0}}, "fact_key_invalid"},
+			{"unknown kind", NewFact{Person: num, Fact: fact.Fact{Kind: "case.suspected", At: t0}}, fact.ErrKindUnknown},
+			{"bad attribute", NewFact{Person: num, Fact: fact.Fact{Kind: fact.NATResult, At: t0, Attrs: map[string]any{"result": "neg"}}}, fact.ErrAttrNotAllowed},
+			{"no person", NewFact{Person: 0, Fact: fact.Fact{Kind: fact.ContactClose, At: t0}}, person.ErrNotFound},
+			{"unknown person", NewFact{Person: num + 1000, Fact: fact.Fact{Kind: fact.ContactClose, At: t0}}, person.ErrNotFound},
+			{"key too long", NewFact{Person: num, Key: strings.Repeat("k", 200), Fact: fact.Fact{Kind: fact.ContactClose, At: t0}}, ErrFactKeyInvalid},
 		}
 		for _, tt := range tests {
 			// The good fact first: a batch with one bad fact stores none.
 			_, err := f.svc.Record(ctx, good, tt.nf)
-			if !apierr.Is(err, tt.code) {
-				t.Errorf("%s: got %v, want %s", tt.name, err, tt.code)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
 			}
 			if e, ok := apierr.As(err); ok && e.Status >= 500 {
 				t.Errorf("%s: status %d", tt.name, e.Status)

@@ -14,10 +14,10 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 )
-
-var errPersonNotFound = apierr.NotFound("person_not_found", "no such person")
 
 // maxKey bounds an idempotency key.
 const maxKey = 128
@@ -29,17 +29,17 @@ func check(facts []NewFact) error {
 		nf := &facts[i]
 		err := nf.Fact.Validate()
 		if err == nil && nf.Person <= 0 {
-			err = errPersonNotFound
+			err = person.ErrNotFound
 		}
 		if err == nil && len(nf.Key) > maxKey {
-			err = apierr.BadRequest("fact_key_invalid", "a fact's key is at most %d bytes", maxKey)
+			err = ErrFactKeyInvalid.Withf("a fact's key is at most %d bytes", maxKey)
 		}
 		if err == nil && len(nf.Fact.Source) > 256 {
-			err = apierr.BadRequest("fact_source_invalid", "a fact's source is at most 256 bytes")
+			err = ErrFactSourceInvalid
 		}
 		if err != nil {
 			if e, ok := apierr.As(err); ok && len(facts) > 1 {
-				return &apierr.Error{Status: e.Status, Code: e.Code, Message: fmt.Sprintf("facts[%d]: %s", i, e.Message)}
+				return e.Withf("facts[%d]: %s", i, e.Message)
 			}
 			return err
 		}
@@ -106,7 +106,7 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 		nf := &facts[i]
 		attrs, err := json.Marshal(nf.Fact.Attrs)
 		if err != nil {
-			return 0, written{}, apierr.BadRequest("fact_attr_type", "%s: attributes cannot be stored: %v", nf.Fact.Kind, err)
+			return 0, written{}, fact.ErrAttrType.Withf("%s: attributes cannot be stored: %v", nf.Fact.Kind, err)
 		}
 		if len(nf.Fact.Attrs) == 0 {
 			attrs = []byte("{}")

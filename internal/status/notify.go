@@ -3,14 +3,15 @@ package status
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/sms"
 )
@@ -139,7 +140,7 @@ func (s *Service) deliver(ctx context.Context, n *note) error {
 	}
 	p, err := s.people.Get(ctx, n.num)
 	if err != nil {
-		if apierr.Is(err, "person_not_found") {
+		if errors.Is(err, person.ErrNotFound) {
 			return s.finishNote(ctx, n, NoteNoRecipient, "", now)
 		}
 		return err

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
@@ -16,7 +15,7 @@ import (
 )
 
 func errNoVersion(v int64) error {
-	return apierr.NotFound("rules_version_not_found", "no rule set version %d", v)
+	return ErrRulesVersionNotFound.Withf("no rule set version %d", v)
 }
 
 // ParseVersion reads a rule-set version as a path gives it; a malformed one
@@ -24,7 +23,7 @@ func errNoVersion(v int64) error {
 func ParseVersion(s string) (int64, error) {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v <= 0 {
-		return 0, apierr.NotFound("rules_version_not_found", "no rule set version %q", s)
+		return 0, ErrRulesVersionNotFound.Withf("no rule set version %q", s)
 	}
 	return v, nil
 }
@@ -165,7 +164,7 @@ func (s *Service) Rules(ctx context.Context) (Overview, error) {
 // cover the deployment's region (Config.Region): the set decides everyone.
 func (s *Service) Activate(ctx context.Context, by *auth.Principal, version int64) (*Job, error) {
 	if !by.InScope(s.cfg.Region) {
-		return nil, apierr.Forbidden("out_of_scope", "activating rules changes colours across %s; your scope is %s", s.cfg.Region, by.Region)
+		return nil, auth.ErrOutOfScope.Withf("activating rules changes colours across %s; your scope is %s", s.cfg.Region, by.Region)
 	}
 	// Compiling first refuses an unknown version, and warms this node.
 	if _, err := s.program(ctx, s.db, version); err != nil {
@@ -187,7 +186,7 @@ func (s *Service) Activate(ctx context.Context, by *auth.Principal, version int6
 			return fmt.Errorf("status: activate: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return apierr.Conflict("rules_already_active", "rule set version %d is already active", version)
+			return ErrRulesAlreadyActive.Withf("rule set version %d is already active", version)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE recompute_jobs SET state = 'superseded', finished_at = $1 WHERE state = 'running'`,
 			now.UnixMilli()); err != nil {
