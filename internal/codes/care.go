@@ -9,7 +9,6 @@ import (
 	"maps"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
@@ -54,6 +53,17 @@ func (c *CareCode) setState(now time.Time) {
 	}
 }
 
+// Printable is nil for a valid care code, else why it may not be printed.
+func (c *CareCode) Printable() error {
+	switch c.State {
+	case CareValid:
+		return nil
+	case CareRevoked:
+		return ErrCareRevoked
+	}
+	return ErrCareExpired
+}
+
 // MaxLiveCareCodes bounds the valid care codes of one person: each is a
 // paper credential valid for days, so a lost one is revoked, not
 // outnumbered.
@@ -79,7 +89,7 @@ func (s *Service) IssueCare(ctx context.Context, p *person.Person, by string) (*
 			return fmt.Errorf("codes: count care codes: %w", err)
 		}
 		if live >= MaxLiveCareCodes {
-			return apierr.Unprocessable("care_codes_limit", "this person already has %d valid care codes; revoke one (a lost paper, say) before issuing another", live)
+			return ErrCareCodesLimit.Withf("this person already has %d valid care codes; revoke one (a lost paper, say) before issuing another", live)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO care_codes (id, person_num, kid, code_enc, issued_at, expires_at, issued_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, p.Num, keys.KID(signer.KeyID()),
@@ -126,18 +136,16 @@ func (s *Service) scanCare(row interface{ Scan(...any) error }, withCode bool) (
 	return c, nil
 }
 
-var errCareNotFound = apierr.NotFound("care_code_not_found", "no such care code")
-
 // CareCode returns one care code with its text, for printing; allowed
 // decides whether the caller may see it (otherwise it is not found).
 func (s *Service) CareCode(ctx context.Context, id string, allowed func(*CareCode) bool) (*CareCode, error) {
 	if !validCareID(id) {
-		return nil, errCareNotFound
+		return nil, ErrCareNotFound
 	}
 	c, err := s.scanCare(s.DB.QueryRowContext(ctx, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
 		WHERE c.id = $1`, id), true)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !allowed(c)) {
-		return nil, errCareNotFound
+		return nil, ErrCareNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("codes: read care code: %w", err)
@@ -182,7 +190,7 @@ func validCareID(id string) bool {
 // at once; other nodes within their revocation refresh period.
 func (s *Service) RevokeCare(ctx context.Context, id string, by string, allowed func(*CareCode) bool) (*CareCode, error) {
 	if !validCareID(id) {
-		return nil, errCareNotFound
+		return nil, ErrCareNotFound
 	}
 	var c *CareCode
 	err := s.DB.InTx(ctx, func(tx db.Tx) error {
@@ -190,7 +198,7 @@ func (s *Service) RevokeCare(ctx context.Context, id string, by string, allowed 
 		c, err = s.scanCare(tx.QueryRowContext(ctx, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
 			WHERE c.id = $1`, id), false)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !allowed(c)) {
-			return errCareNotFound
+			return ErrCareNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("codes: read care code: %w", err)

@@ -157,7 +157,7 @@ func TestIssueAndVerify(t *testing.T) {
 		d.Claims.Handle != f.svc.Deps.Persons.Handles().Handle(42) {
 		t.Fatalf("claims %+v (%v)", d, err)
 	}
-	if _, err := f.svc.MyCode(context.Background(), "other"); !apierr.Is(err, "not_registered") {
+	if _, err := f.svc.MyCode(context.Background(), "other"); !errors.Is(err, person.ErrNotRegistered) {
 		t.Fatalf("unregistered: %v", err)
 	}
 	res, err := f.svc.Verify(context.Background(), key, "\n"+iss.Code+"\r\n", codes.Temperature{})
@@ -185,7 +185,7 @@ func TestTemperature(t *testing.T) {
 		t.Fatalf("facts %+v", f.facts.got)
 	}
 	for _, c := range []float64{29.9, 43.1} {
-		if _, err := f.svc.Verify(context.Background(), key, iss.Code, codes.Temperature{Celsius: c, Set: true}); !apierr.Is(err, "temperature_out_of_range") {
+		if _, err := f.svc.Verify(context.Background(), key, iss.Code, codes.Temperature{Celsius: c, Set: true}); !errors.Is(err, codes.ErrTemperatureOutOfRange) {
 			t.Errorf("%v °C: %v", c, err)
 		}
 	}
@@ -237,10 +237,10 @@ func TestVerifyReasons(t *testing.T) {
 	if res.Valid || strings.Join(res.Reasons, ",") != "expired" || res.MaskedName != "张*离" || res.Color != 0 {
 		t.Fatalf("expired: %+v", res)
 	}
-	if _, err := f.svc.Verify(context.Background(), key, "\r\n", codes.Temperature{}); !apierr.Is(err, "code_missing") {
+	if _, err := f.svc.Verify(context.Background(), key, "\r\n", codes.Temperature{}); !errors.Is(err, codes.ErrCodeMissing) {
 		t.Fatalf("empty: %v", err)
 	}
-	if _, _, err := f.svc.Resolve(context.Background(), iss.Code); !apierr.Is(err, "code_invalid") || !strings.Contains(err.Error(), "expired") {
+	if _, _, err := f.svc.Resolve(context.Background(), iss.Code); !errors.Is(err, codes.ErrCodeInvalid) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("Resolve expired: %v", err)
 	}
 }

@@ -3,19 +3,21 @@ package codes
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
+	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/status"
 )
@@ -63,7 +65,7 @@ const (
 
 func (t Temperature) check() error {
 	if t.Set && (math.IsNaN(t.Celsius) || t.Celsius < minCelsius || t.Celsius > maxCelsius) {
-		return apierr.BadRequest("temperature_out_of_range", "temperature must be between %g and %g °C, not %s",
+		return ErrTemperatureOutOfRange.Withf("temperature must be between %g and %g °C, not %s",
 			minCelsius, maxCelsius, strconv.FormatFloat(t.Celsius, 'g', -1, 64))
 	}
 	return nil
@@ -75,8 +77,6 @@ func (t Temperature) Fever() bool { return t.Set && t.Celsius >= fact.FeverCelsi
 // TrimScanned removes the CR and LF a scanner gun appends (or a copy adds
 // in front). Nothing else is trimmed: a space is a base45 character.
 func TrimScanned(s string) string { return strings.Trim(s, "\r\n") }
-
-var errCodeMissing = apierr.BadRequest("code_missing", "send the scanned code in \"code\"")
 
 // authentic reports whether the claims of a result come from a trusted
 // key: an expired or revoked code still says truthfully whose it is, a
@@ -103,7 +103,7 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 		return Result{}, err
 	}
 	if scanned = TrimScanned(scanned); scanned == "" {
-		return Result{}, errCodeMissing
+		return Result{}, ErrCodeMissing
 	}
 	now := s.now()
 	r := s.verifier.Verify(scanned, now)
@@ -219,7 +219,7 @@ func (s *Service) checkpointOf(ctx context.Context, keyID string, now time.Time)
 	switch {
 	case err == nil:
 		id = c.ID
-	case apierr.Is(err, "checkpoint_not_found"):
+	case errors.Is(err, checkpoint.ErrNotFound):
 	default:
 		return "", fmt.Errorf("codes: checkpoint of API key: %w", err)
 	}
@@ -240,7 +240,7 @@ func (s *Service) VerifyID(ctx context.Context, by *auth.Principal, idType, idNu
 		return Result{}, err
 	}
 	p, err := s.Persons.FindByIDNumber(ctx, idType, idNumber)
-	if apierr.Is(err, "person_not_found") {
+	if errors.Is(err, person.ErrNotFound) {
 		if err := audit.Record(ctx, s.DB, audit.Entry{At: now, Actor: by.Actor(), Action: "person.verify_id", Region: by.Region,
 			Detail: map[string]any{"checkpoint": cp, "found": false, "id_type": idType, "id_number": idnum.MaskNumber(idNumber)}}); err != nil {
 			return Result{}, err
@@ -249,7 +249,7 @@ func (s *Service) VerifyID(ctx context.Context, by *auth.Principal, idType, idNu
 		if err := s.record(ctx, by, cp, 0, KindID, &miss, now); err != nil {
 			return Result{}, err
 		}
-		return Result{}, apierr.NotFound("id_not_registered", "nobody is registered with this identity number; a service desk can register the person")
+		return Result{}, ErrIDNotRegistered
 	}
 	if err != nil {
 		return Result{}, err
@@ -276,7 +276,7 @@ func (s *Service) Resolve(ctx context.Context, scanned string) (num int64, kind 
 		for i, x := range r.Reasons {
 			rs[i] = string(x)
 		}
-		return 0, 0, apierr.Unprocessable("code_invalid", "the code is not valid: %s", strings.Join(rs, ", "))
+		return 0, 0, ErrCodeInvalid.Withf("the code is not valid: %s", strings.Join(rs, ", "))
 	}
 	return s.Persons.Handles().Num(r.Claims.Handle), r.Claims.Kind, nil
 }
