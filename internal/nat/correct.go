@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
@@ -20,9 +19,9 @@ func (s *Service) Correct(ctx context.Context, by *auth.Principal, barcode, resu
 	if err != nil {
 		return nil, err
 	}
-	reason, err = textField("reason", reason, 2, 500)
+	reason, err = textField(ErrReasonInvalid, "reason", reason, 2, 500)
 	if err != nil {
-		return nil, apierr.BadRequest("reason_invalid", "a correction needs the reason, in 2-500 characters")
+		return nil, ErrReasonInvalid
 	}
 	if s.deps.Facts == nil {
 		return nil, errNoFacts
@@ -35,13 +34,13 @@ func (s *Service) Correct(ctx context.Context, by *auth.Principal, barcode, resu
 			return err
 		}
 		if !by.InScope(t.Region) {
-			return errTubeNotFound
+			return ErrTubeNotFound
 		}
 		if t.Result == "" {
-			return apierr.Conflict("result_missing", "tube %s has no result to correct; post the result", b)
+			return ErrResultMissing.Withf("tube %s has no result to correct; post the result", b)
 		}
 		if t.Result == word {
-			return apierr.Conflict("result_unchanged", "tube %s is already %s", b, word)
+			return ErrResultUnchanged.Withf("tube %s is already %s", b, word)
 		}
 		cur, err := s.currentReports(ctx, tx, map[string]*Tube{b: t})
 		if err != nil {
@@ -54,7 +53,7 @@ func (s *Service) Correct(ctx context.Context, by *auth.Principal, barcode, resu
 		// Facts must reach the status engine in report order, or the
 		// replaced result would be recorded after its correction.
 		if !prev.recorded {
-			return apierr.Conflict("result_pending", "the previous result of tube %s is still being passed on; try again in a minute", b)
+			return ErrResultPending.Withf("the previous result of tube %s is still being passed on; try again in a minute", b)
 		}
 		now := s.clock()
 		pend = pendingResult{barcode: b, version: t.Version + 1, word: word, capacity: t.Capacity, site: t.SiteID,
@@ -62,7 +61,7 @@ func (s *Service) Correct(ctx context.Context, by *auth.Principal, barcode, resu
 		if _, err := tx.ExecContext(ctx, `INSERT INTO nat_results (barcode, version, result, lab, source, reason, reported_at, reported_by, facts_recorded)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)`, b, pend.version, word, pend.lab, pend.source, reason, now.UnixMilli(), by.Actor()); err != nil {
 			if db.IsUniqueViolation(err) {
-				return apierr.Conflict("result_pending", "another correction of tube %s arrived meanwhile", b)
+				return ErrResultPending.Withf("another correction of tube %s arrived meanwhile", b)
 			}
 			return fmt.Errorf("nat: insert correction: %w", err)
 		}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
@@ -66,7 +65,7 @@ func cursor(c string) (ms int64, id string, err error) {
 	a, b, ok := strings.Cut(c, ".")
 	ms, perr := strconv.ParseInt(a, 10, 64)
 	if !ok || perr != nil || b == "" {
-		return 0, "", apierr.BadRequest("after_invalid", "after must be the next value of the previous page")
+		return 0, "", ErrAfterInvalid
 	}
 	return ms, b, nil
 }
@@ -84,7 +83,7 @@ func (s *Service) scope(by *auth.Principal, region string) (lo, hi string, err e
 		return "", "", err
 	}
 	if !by.InScope(region) {
-		return "", "", apierr.NotFound("region_not_found", "no region %s in your scope", region)
+		return "", "", ErrRegionNotFound.Withf("no region %s in your scope", region)
 	}
 	lo, hi = auth.Bounds(region)
 	return lo, hi, nil
@@ -117,7 +116,7 @@ func (s *Service) personsByNum(ctx context.Context, nums []int64) (map[int64]*pe
 // The persons listed are audited as an operator's read of them.
 func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (alerts []Alert, next string, err error) {
 	if !by.Can(auth.AlertRead) {
-		return nil, "", errForbidden
+		return nil, "", auth.ErrForbidden
 	}
 	lo, hi, err := s.scope(by, q.Region)
 	if err != nil {
@@ -195,20 +194,20 @@ func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (
 // AckAlert records that a health officer has taken an alert in hand.
 func (s *Service) AckAlert(ctx context.Context, by *auth.Principal, id string) error {
 	if !by.Can(auth.AlertRead) {
-		return errForbidden
+		return auth.ErrForbidden
 	}
 	return s.db.InTx(ctx, func(tx db.Tx) error {
 		var region string
 		var acked sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT region_code, acked_at FROM nat_alerts WHERE id = $1`, id).Scan(&region, &acked)
 		if err == sql.ErrNoRows || (err == nil && !by.InScope(region)) {
-			return apierr.NotFound("alert_not_found", "no such alert")
+			return ErrAlertNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("nat: read alert: %w", err)
 		}
 		if acked.Valid {
-			return apierr.Conflict("alert_acked", "this alert was already taken in hand")
+			return ErrAlertAcked
 		}
 		now := s.clock()
 		if _, err := tx.ExecContext(ctx, `UPDATE nat_alerts SET acked_at = $1, acked_by = $2 WHERE id = $3`, now.UnixMilli(), by.Actor(), id); err != nil {
@@ -231,14 +230,14 @@ type GridTask struct {
 // first; audited as a read of the persons listed.
 func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) (tasks []GridTask, next string, err error) {
 	if !by.Can(auth.PersonRead) {
-		return nil, "", errForbidden
+		return nil, "", auth.ErrForbidden
 	}
 	lo, hi, err := s.scope(by, q.Region)
 	if err != nil {
 		return nil, "", err
 	}
 	if q.Kind != "" && q.Kind != "retest" && q.Kind != "resample" {
-		return nil, "", apierr.BadRequest("kind_invalid", "kind must be retest or resample")
+		return nil, "", ErrKindInvalid
 	}
 	ms, id, err := cursor(q.After)
 	if err != nil {

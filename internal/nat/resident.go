@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 )
@@ -123,8 +122,6 @@ func (s *Service) ListTests(ctx context.Context, num int64) (*Tests, error) {
 	return out, trows.Err()
 }
 
-var errTestNotFound = apierr.NotFound("test_not_found", "no such test")
-
 // Certificate is a signed certificate of a negative test.
 type Certificate struct {
 	Code       string                `json:"code"`
@@ -147,7 +144,7 @@ type Certificate struct {
 func (s *Service) IssueCertificate(ctx context.Context, num int64, maskedName, testID string) (*Certificate, error) {
 	t, err := s.scanTest(s.db.QueryRowContext(ctx, `SELECT `+testCols+testFrom+` WHERE s.id = $1 AND s.person_num = $2`, testID, num))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errTestNotFound
+		return nil, ErrTestNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("nat: read test: %w", err)
@@ -155,14 +152,14 @@ func (s *Service) IssueCertificate(ctx context.Context, num int64, maskedName, t
 	switch t.Result {
 	case Negative:
 	case Pending:
-		return nil, apierr.Conflict("result_pending", "the result of this test is not out yet")
+		return nil, ErrResultPending.Withf("the result of this test is not out yet")
 	default:
-		return nil, apierr.Conflict("result_not_negative", "certificates are issued for negative results only; this test is %s", t.Result)
+		return nil, ErrResultNotNegative.Withf("certificates are issued for negative results only; this test is %s", t.Result)
 	}
 	now := s.clock()
 	expires := t.SampledAt.Add(s.cfg.CertificateValidity)
 	if !now.Before(expires) {
-		return nil, apierr.Unprocessable("certificate_expired", "this test was sampled more than %s ago; a certificate would already have expired", s.cfg.CertificateValidity)
+		return nil, ErrCertificateExpired.Withf("this test was sampled more than %s ago; a certificate would already have expired", s.cfg.CertificateValidity)
 	}
 	if s.deps.Keys == nil {
 		return nil, errNoSigner
@@ -184,7 +181,7 @@ func (s *Service) IssueCertificate(ctx context.Context, num int64, maskedName, t
 		Result: codeformat.TestNegative, SampledAt: sampled, Site: truncate(t.Site.Name, 64),
 	}
 	if !c.Expires.After(c.IssuedAt) {
-		return nil, apierr.Unprocessable("certificate_expired", "this test is about to be too old for a certificate")
+		return nil, ErrCertificateExpired.Withf("this test is about to be too old for a certificate")
 	}
 	str, err := codeformat.Encode(c, signer, nil)
 	if err != nil {

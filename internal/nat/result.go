@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/fact"
@@ -33,7 +32,7 @@ func ParseResult(v string) (string, error) {
 	case "invalid", "无效":
 		return Invalid, nil
 	}
-	return "", apierr.BadRequest("result_invalid", "result must be negative, positive or invalid (阴性, 阳性, 无效), not %q", truncate(v, 40))
+	return "", ErrResultInvalid.Withf("result must be negative, positive or invalid (阴性, 阳性, 无效), not %q", truncate(v, 40))
 }
 
 // PersonResult is what a tube's result means for each person in it.
@@ -80,7 +79,7 @@ type pendingResult struct {
 // parseReport checks who reports and what: a tube's barcode and a result.
 func parseReport(by *auth.Principal, barcode, result string) (b, word string, err error) {
 	if !by.Can(auth.ResultWrite) {
-		return "", "", errForbidden
+		return "", "", auth.ErrForbidden
 	}
 	if b, err = ParseBarcode(barcode); err != nil {
 		return "", "", err
@@ -152,16 +151,16 @@ func (s *Service) reportChunk(ctx context.Context, by *auth.Principal, items []i
 			o.tube, o.status = t, "refused"
 			switch {
 			case t == nil || !by.InScope(t.Region):
-				o.tube, o.err = nil, apierr.NotFound("tube_unknown", "no tube %s", it.barcode)
+				o.tube, o.err = nil, ErrTubeUnknown.Withf("no tube %s", it.barcode)
 			case t.SealedAt == nil:
-				o.err = apierr.Conflict("tube_unsealed", "tube %s is not sealed; results are taken for sealed tubes only", it.barcode)
+				o.err = ErrTubeUnsealed.Withf("tube %s is not sealed; results are taken for sealed tubes only", it.barcode)
 			case t.Result == it.word:
 				o.status = "unchanged"
 				if r := current[it.barcode]; r != nil && !r.recorded {
 					pend = append(pend, r.pendingResult)
 				}
 			case t.Result != "":
-				o.err = apierr.Conflict("result_exists", "tube %s was reported %s; to change it, send a correction with a reason", it.barcode, t.Result)
+				o.err = ErrResultExists.Withf("tube %s was reported %s; to change it, send a correction with a reason", it.barcode, t.Result)
 			default:
 				o.status = "accepted"
 				l := lab
@@ -199,7 +198,7 @@ func (s *Service) reportChunk(ctx context.Context, by *auth.Principal, items []i
 				// primary key of nat_results has refused it already, so this
 				// only guards the invariant.
 				if n, _ := res.RowsAffected(); n != int64(len(chunk)) {
-					return apierr.Conflict("result_exists", "a result for one of these tubes arrived meanwhile; send the file again")
+					return ErrResultExists.Withf("a result for one of these tubes arrived meanwhile; send the file again")
 				}
 			}
 		}
@@ -210,7 +209,7 @@ func (s *Service) reportChunk(ctx context.Context, by *auth.Principal, items []i
 		return nil
 	})
 	if db.IsUniqueViolation(err) {
-		return nil, nil, apierr.Conflict("result_exists", "a result for one of these tubes arrived meanwhile; send it again")
+		return nil, nil, ErrResultExists.Withf("a result for one of these tubes arrived meanwhile; send it again")
 	}
 	if err != nil {
 		return nil, nil, err

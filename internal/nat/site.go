@@ -55,18 +55,18 @@ type SiteInput struct {
 // leading plus, which a spreadsheet would take for a formula.
 var phoneRe = regexp.MustCompile(`^[0-9(][0-9 ()\-]{2,31}$`)
 
-func textField(field, v string, min, max int) (string, error) {
+func textField(bad *apierr.Error, field, v string, min, max int) (string, error) {
 	v = strings.TrimSpace(v)
 	n := utf8.RuneCountInString(v)
 	if !utf8.ValidString(v) || n < min || n > max {
 		if min == 0 {
-			return "", apierr.BadRequest("site_"+field+"_invalid", "%s must be at most %d characters", field, max)
+			return "", bad.Withf("%s must be at most %d characters", field, max)
 		}
-		return "", apierr.BadRequest("site_"+field+"_invalid", "%s must be %d-%d characters", field, min, max)
+		return "", bad.Withf("%s must be %d-%d characters", field, min, max)
 	}
 	for _, r := range v {
 		if r < ' ' || r == 0x7f {
-			return "", apierr.BadRequest("site_"+field+"_invalid", "%s contains control characters", field)
+			return "", bad.Withf("%s contains control characters", field)
 		}
 	}
 	return v, nil
@@ -75,18 +75,18 @@ func textField(field, v string, min, max int) (string, error) {
 // check validates a complete site (after a change has been applied).
 func (s *Service) checkSite(st *Site) error {
 	var err error
-	if st.Name, err = textField("name", st.Name, 1, 128); err != nil {
+	if st.Name, err = textField(ErrSiteNameInvalid, "name", st.Name, 1, 128); err != nil {
 		return err
 	}
-	if st.Address, err = textField("address", st.Address, 1, 256); err != nil {
+	if st.Address, err = textField(ErrSiteAddressInvalid, "address", st.Address, 1, 256); err != nil {
 		return err
 	}
-	if st.Hours, err = textField("hours", st.Hours, 0, 128); err != nil {
+	if st.Hours, err = textField(ErrSiteHoursInvalid, "hours", st.Hours, 0, 128); err != nil {
 		return err
 	}
 	st.Phone = strings.TrimSpace(st.Phone)
 	if st.Phone != "" && !phoneRe.MatchString(st.Phone) {
-		return apierr.BadRequest("site_phone_invalid", "phone must be digits with dashes, spaces or parentheses (e.g. 0563-4012345)")
+		return ErrSitePhoneInvalid
 	}
 	if err := checkCoords(st.Lat, st.Lng); err != nil {
 		return err
@@ -97,12 +97,12 @@ func (s *Service) checkSite(st *Site) error {
 func checkCoords(lat, lng float64) error {
 	switch {
 	case math.IsNaN(lat) || lat < -90 || lat > 90:
-		return apierr.BadRequest("site_lat_invalid", "lat must be a latitude in degrees, -90 to 90 (WGS 84)")
+		return ErrSiteLatInvalid
 	case math.IsNaN(lng) || lng < -180 || lng > 180:
-		return apierr.BadRequest("site_lng_invalid", "lng must be a longitude in degrees, -180 to 180 (WGS 84)")
+		return ErrSiteLngInvalid
 	case lat == 0 && lng == 0:
 		// 0,0 is in the Gulf of Guinea: a missing value, not a site.
-		return apierr.BadRequest("site_coordinates_missing", "lat and lng are both 0; give the site's coordinates")
+		return ErrSiteCoordinatesMissing
 	}
 	return nil
 }
@@ -129,22 +129,20 @@ func (in SiteInput) apply(st *Site) {
 	}
 }
 
-var errSiteNotFound = apierr.NotFound("site_not_found", "no such sampling site")
-
 func errSiteExists(name string) error {
-	return apierr.Conflict("site_exists", "a sampling site named %q already exists in this region", name)
+	return ErrSiteExists.Withf("a sampling site named %q already exists in this region", name)
 }
 
 // CreateSite adds a sampling site in the operator's scope. Missing fields
 // are refused; open defaults to true.
 func (s *Service) CreateSite(ctx context.Context, by *auth.Principal, in SiteInput) (*Site, error) {
 	if !by.Can(auth.SiteWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
-	for name, missing := range map[string]bool{"name": in.Name == nil, "address": in.Address == nil,
-		"lat": in.Lat == nil, "lng": in.Lng == nil} {
+	for err, missing := range map[*apierr.Error]bool{ErrSiteNameMissing: in.Name == nil, ErrSiteAddressMissing: in.Address == nil,
+		ErrSiteLatMissing: in.Lat == nil, ErrSiteLngMissing: in.Lng == nil} {
 		if missing {
-			return nil, apierr.BadRequest("site_"+name+"_missing", "%s is required", name)
+			return nil, err
 		}
 	}
 	st := &Site{Open: true, Region: by.Region}
@@ -156,7 +154,7 @@ func (s *Service) CreateSite(ctx context.Context, by *auth.Principal, in SiteInp
 		return nil, err
 	}
 	if !by.InScope(st.Region) {
-		return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", st.Region, by.Region)
+		return nil, auth.ErrOutOfScope.Withf("region %s is outside your scope %s", st.Region, by.Region)
 	}
 	st.ID, st.UpdatedAt = ids.New(), s.clock()
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
@@ -204,7 +202,7 @@ func updateSite(ctx context.Context, tx db.Tx, st *Site) error {
 // site). A site outside the operator's scope is not found.
 func (s *Service) UpdateSite(ctx context.Context, by *auth.Principal, id string, in SiteInput) (*Site, error) {
 	if !by.Can(auth.SiteWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	var st *Site
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
@@ -213,7 +211,7 @@ func (s *Service) UpdateSite(ctx context.Context, by *auth.Principal, id string,
 			return err
 		}
 		if !by.InScope(st.Region) {
-			return errSiteNotFound
+			return ErrSiteNotFound
 		}
 		before := *st
 		in.apply(st)
@@ -221,7 +219,7 @@ func (s *Service) UpdateSite(ctx context.Context, by *auth.Principal, id string,
 			return err
 		}
 		if !by.InScope(st.Region) {
-			return apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", st.Region, by.Region)
+			return auth.ErrOutOfScope.Withf("region %s is outside your scope %s", st.Region, by.Region)
 		}
 		st.UpdatedAt = s.clock()
 		if err := updateSite(ctx, tx, st); err != nil {
@@ -279,7 +277,7 @@ func scanSite(row interface{ Scan(...any) error }) (*Site, error) {
 func (s *Service) site(ctx context.Context, q db.Querier, id string) (*Site, error) {
 	st, err := scanSite(q.QueryRowContext(ctx, `SELECT `+siteCols+` FROM nat_sites WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errSiteNotFound
+		return nil, ErrSiteNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("nat: read site: %w", err)
@@ -310,7 +308,7 @@ func ParseLatLng(v string) (LatLng, error) {
 	lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
 	lng, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
 	if !ok || err1 != nil || err2 != nil || math.IsNaN(lat) || math.IsNaN(lng) || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
-		return LatLng{}, apierr.BadRequest("near_invalid", "near must be lat,lng in degrees (e.g. 30.63,118.98)")
+		return LatLng{}, ErrNearInvalid
 	}
 	return LatLng{lat, lng}, nil
 }
@@ -326,7 +324,7 @@ func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
 		}
 	}
 	if q.Limit < 0 || q.Limit > MaxSites {
-		return nil, apierr.BadRequest("limit_invalid", "limit must be 1-%d", MaxSites)
+		return nil, ErrLimitInvalid.Withf("limit must be 1-%d", MaxSites)
 	}
 	if q.Limit == 0 {
 		q.Limit = MaxSites

@@ -138,7 +138,7 @@ func parseOpen(v string) (bool, error) {
 	case "false", "0", "no", "closed", "否", "关闭", "暂停":
 		return false, nil
 	}
-	return false, apierr.BadRequest("site_open_invalid", "open must be true or false, not %q", v)
+	return false, ErrSiteOpenInvalid.Withf("open must be true or false, not %q", v)
 }
 
 // ImportSites adds or updates sites from CSV: a header line naming the
@@ -148,19 +148,19 @@ func parseOpen(v string) (bool, error) {
 // each with the reason.
 func (s *Service) ImportSites(ctx context.Context, by *auth.Principal, body []byte) (*ImportReport, error) {
 	if !by.Can(auth.SiteWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	lines := readCSV(body)
 	if len(lines) == 0 {
-		return nil, apierr.BadRequest("csv_empty", "the file has no lines; send a header line and one site per line")
+		return nil, ErrCSVEmpty.Withf("the file has no lines; send a header line and one site per line")
 	}
 	if len(lines) > MaxUploadLines {
-		return nil, apierr.BadRequest("csv_too_long", "at most %d lines per import", MaxUploadLines)
+		return nil, ErrCSVTooLong.Withf("at most %d lines per import", MaxUploadLines)
 	}
 	cols := header(lines[0].fields, siteAliases)
 	for _, need := range []string{"name", "address", "lat", "lng"} {
 		if _, ok := cols[need]; !ok || lines[0].err != nil {
-			return nil, apierr.BadRequest("csv_header", "the first line must name the columns, at least name, address, lat, lng (also phone, hours, region, open)")
+			return nil, ErrCSVHeader.Withf("the first line must name the columns, at least name, address, lat, lng (also phone, hours, region, open)")
 		}
 	}
 	rep := &ImportReport{Lines: len(lines) - 1, Report: make([]ImportLine, 0, len(lines)-1)}
@@ -184,9 +184,9 @@ func (s *Service) ImportSites(ctx context.Context, by *auth.Principal, body []by
 		case err != nil:
 			refuse(&l, err)
 		case !by.InScope(st.Region):
-			refuse(&l, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", st.Region, by.Region))
+			refuse(&l, auth.ErrOutOfScope.Withf("region %s is outside your scope %s", st.Region, by.Region))
 		case seen[[2]string{st.Region, st.Name}] != 0:
-			refuse(&l, apierr.BadRequest("duplicate_line", "the same site (region and name) is also on line %d", seen[[2]string{st.Region, st.Name}]))
+			refuse(&l, ErrDuplicateLine.Withf("the same site (region and name) is also on line %d", seen[[2]string{st.Region, st.Name}]))
 		default:
 			seen[[2]string{st.Region, st.Name}] = ln.num
 			good = append(good, todo{len(rep.Report), st})
@@ -239,10 +239,10 @@ func (s *Service) ImportSites(ctx context.Context, by *auth.Principal, body []by
 
 func (s *Service) siteFromLine(ln csvLine, cols map[string]int, width int, defRegion string) (*Site, error) {
 	if ln.err != nil {
-		return nil, apierr.BadRequest("csv_malformed", "%v", ln.err)
+		return nil, ErrCSVMalformed.Withf("%v", ln.err)
 	}
 	if len(ln.fields) > width {
-		return nil, apierr.BadRequest("csv_malformed", "the line has %d fields, the header %d", len(ln.fields), width)
+		return nil, ErrCSVMalformed.Withf("the line has %d fields, the header %d", len(ln.fields), width)
 	}
 	get := func(name string) (string, bool) {
 		i, ok := cols[name]
@@ -262,11 +262,12 @@ func (s *Service) siteFromLine(ln csvLine, cols map[string]int, width int, defRe
 	for _, c := range []struct {
 		name string
 		dst  *float64
-	}{{"lat", &st.Lat}, {"lng", &st.Lng}} {
+		bad  *apierr.Error
+	}{{"lat", &st.Lat, ErrSiteLatInvalid}, {"lng", &st.Lng, ErrSiteLngInvalid}} {
 		v, _ := get(c.name)
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil {
-			return st, apierr.BadRequest("site_"+c.name+"_invalid", "%s must be a number in degrees, not %q", c.name, v)
+			return st, c.bad.Withf("%s must be a number in degrees, not %q", c.name, v)
 		}
 		*c.dst = f
 	}

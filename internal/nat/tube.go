@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
@@ -19,8 +18,6 @@ import (
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/person"
 )
-
-var errForbidden = apierr.Forbidden("forbidden", "your role may not do this")
 
 // Capacities are the tube sizes in use: a single tube and 5-, 10- and
 // 20-in-1 mixing (混采).
@@ -35,7 +32,7 @@ var barcodeRe = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{3,31}$`)
 func ParseBarcode(v string) (string, error) {
 	b := strings.ToUpper(strings.TrimSpace(v))
 	if !barcodeRe.MatchString(b) {
-		return "", apierr.BadRequest("barcode_invalid", "a tube barcode is 4-32 letters, digits and dashes, not %q", truncate(v, 40))
+		return "", ErrBarcodeInvalid.Withf("a tube barcode is 4-32 letters, digits and dashes, not %q", truncate(v, 40))
 	}
 	return b, nil
 }
@@ -81,8 +78,6 @@ func (t *Tube) state() string {
 	return "open"
 }
 
-var errTubeNotFound = apierr.NotFound("tube_not_found", "no such tube")
-
 const tubeCols = `t.barcode, t.capacity, t.site_id, t.region_code, t.samples, t.opened_at, t.sealed_at,
 	COALESCE(t.transfer_id, ''), COALESCE(x.lab, ''), COALESCE(t.result, ''), t.result_version, t.result_at`
 
@@ -112,7 +107,7 @@ func scanTube(row interface{ Scan(...any) error }) (*Tube, error) {
 func (s *Service) tube(ctx context.Context, q db.Querier, barcode string) (*Tube, error) {
 	t, err := scanTube(q.QueryRowContext(ctx, `SELECT `+tubeCols+tubeFrom+` WHERE t.barcode = $1`, barcode))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errTubeNotFound
+		return nil, ErrTubeNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("nat: read tube: %w", err)
@@ -131,7 +126,7 @@ func (s *Service) Tube(ctx context.Context, by *auth.Principal, barcode string) 
 		return nil, err
 	}
 	if by.Kind != auth.Operator || !by.InScope(t.Region) {
-		return nil, errTubeNotFound
+		return nil, ErrTubeNotFound
 	}
 	return t, nil
 }
@@ -140,29 +135,29 @@ func (s *Service) Tube(ctx context.Context, by *auth.Principal, barcode string) 
 // and say how many swabs it takes.
 func (s *Service) OpenTube(ctx context.Context, by *auth.Principal, barcode string, capacity int, siteID string) (*Tube, error) {
 	if !by.Can(auth.TubeWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
 		return nil, err
 	}
 	if !slices.Contains(Capacities, capacity) {
-		return nil, apierr.BadRequest("capacity_invalid", "capacity must be 1, 5, 10 or 20 swabs, not %d", capacity)
+		return nil, ErrCapacityInvalid.Withf("capacity must be 1, 5, 10 or 20 swabs, not %d", capacity)
 	}
 	var t *Tube
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		st, err := s.site(ctx, tx, siteID)
 		if err != nil || !by.InScope(st.Region) {
-			return errSiteNotFound
+			return ErrSiteNotFound
 		}
 		if !st.Open {
-			return apierr.Conflict("site_closed", "sampling site %s is closed; open it first", st.Name)
+			return ErrSiteClosed.Withf("sampling site %s is closed; open it first", st.Name)
 		}
 		now := s.clock()
 		_, err = tx.ExecContext(ctx, `INSERT INTO nat_tubes (barcode, capacity, site_id, region_code, samples, opened_at, opened_by, result_version)
 			VALUES ($1, $2, $3, $4, 0, $5, $6, 0)`, b, capacity, st.ID, st.Region, now.UnixMilli(), by.Actor())
 		if db.IsUniqueViolation(err) {
-			return apierr.Conflict("tube_exists", "tube %s was already opened; every tube is used once", b)
+			return ErrTubeExists.Withf("tube %s was already opened; every tube is used once", b)
 		}
 		if err != nil {
 			return fmt.Errorf("nat: open tube: %w", err)
@@ -203,7 +198,7 @@ type Sample struct {
 // twice in a tube and an invalid code are refused.
 func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode string, in SampleInput) (*Sample, error) {
 	if !by.Can(auth.TubeWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
@@ -213,7 +208,7 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 	method := ""
 	switch {
 	case in.Code != "" && in.IDNumber != "":
-		return nil, apierr.BadRequest("sample_identity", "give either code or id_number, not both")
+		return nil, ErrSampleIdentity.Withf("give either code or id_number, not both")
 	case in.Code != "":
 		if s.deps.Codes == nil {
 			return nil, errNoCodes
@@ -223,7 +218,7 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 			return nil, err
 		}
 		if kind != codeformat.KindDynamic && kind != codeformat.KindCare {
-			return nil, apierr.BadRequest("code_invalid", "a %s is not a health code; scan the person's health code or care code", kind)
+			return nil, ErrCodeInvalid.Withf("a %s is not a health code; scan the person's health code or care code", kind)
 		}
 		if p, err = s.persons.Get(ctx, num); err != nil {
 			return nil, err
@@ -234,14 +229,14 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 			in.IDType = string(idnum.ResidentID)
 		}
 		if p, err = s.persons.FindByIDNumber(ctx, in.IDType, in.IDNumber); err != nil {
-			if apierr.Is(err, "person_not_found") {
-				return nil, apierr.NotFound("person_not_found", "nobody is registered with this identity number; register the person first (POST /admin/persons)")
+			if errors.Is(err, person.ErrNotFound) {
+				return nil, person.ErrNotFound.Withf("nobody is registered with this identity number; register the person first (POST /admin/persons)")
 			}
 			return nil, err
 		}
 		method = "id_number"
 	default:
-		return nil, apierr.BadRequest("sample_identity", "give the scanned code, or id_type and id_number for a person without one")
+		return nil, ErrSampleIdentity
 	}
 
 	smp := &Sample{ID: ids.New(), Barcode: b, Method: method, PersonID: p.ID, MaskedName: idnum.MaskName(p.Name)}
@@ -262,7 +257,7 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 		_, err = tx.ExecContext(ctx, `INSERT INTO nat_samples (id, barcode, person_num, position, sampled_at, method, bound_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, smp.ID, b, p.Num, smp.Position, now.UnixMilli(), method, by.Actor())
 		if db.IsUniqueViolation(err) {
-			return apierr.Conflict("sample_duplicate", "%s is already in tube %s", smp.MaskedName, b)
+			return ErrSampleDuplicate.Withf("%s is already in tube %s", smp.MaskedName, b)
 		}
 		if err != nil {
 			return fmt.Errorf("nat: add sample: %w", err)
@@ -297,11 +292,11 @@ func (s *Service) whyNotFillable(ctx context.Context, q db.Querier, by *auth.Pri
 	}
 	switch {
 	case !by.InScope(t.Region):
-		return errTubeNotFound
+		return ErrTubeNotFound
 	case t.SealedAt != nil:
-		return apierr.Conflict("tube_sealed", "tube %s is sealed; open a new tube", b)
+		return ErrTubeSealed.Withf("tube %s is sealed; open a new tube", b)
 	case t.Samples >= t.Capacity:
-		return apierr.Conflict("tube_full", "tube %s already holds %d swabs; seal it and open a new tube", b, t.Capacity)
+		return ErrTubeFull.Withf("tube %s already holds %d swabs; seal it and open a new tube", b, t.Capacity)
 	}
 	return fmt.Errorf("nat: tube %s refused a sample for no known reason", b)
 }
@@ -309,7 +304,7 @@ func (s *Service) whyNotFillable(ctx context.Context, q db.Querier, by *auth.Pri
 // Seal closes a tube: nothing more goes in, and it can go to a lab.
 func (s *Service) Seal(ctx context.Context, by *auth.Principal, barcode string) (*Tube, error) {
 	if !by.Can(auth.TubeWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
@@ -331,11 +326,11 @@ func (s *Service) Seal(ctx context.Context, by *auth.Principal, barcode string) 
 		}
 		switch {
 		case !by.InScope(t.Region):
-			return errTubeNotFound
+			return ErrTubeNotFound
 		case t.SealedAt != nil:
-			return apierr.Conflict("tube_sealed", "tube %s is already sealed", b)
+			return ErrTubeSealed.Withf("tube %s is already sealed", b)
 		case t.Samples == 0:
-			return apierr.Unprocessable("tube_empty", "tube %s is empty; an empty tube is not sealed, just not used", b)
+			return ErrTubeEmpty.Withf("tube %s is empty; an empty tube is not sealed, just not used", b)
 		}
 		return fmt.Errorf("nat: tube %s was not sealed for no known reason", b)
 	})
@@ -362,14 +357,14 @@ const MaxTransfer = 2000
 // record never disagree.
 func (s *Service) CreateTransfer(ctx context.Context, by *auth.Principal, barcodes []string, lab string) (*Transfer, error) {
 	if !by.Can(auth.TubeWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	lab, err := labName(lab)
 	if err != nil {
 		return nil, err
 	}
 	if len(barcodes) == 0 || len(barcodes) > MaxTransfer {
-		return nil, apierr.BadRequest("barcodes_invalid", "a transfer holds 1-%d tubes", MaxTransfer)
+		return nil, ErrBarcodesInvalid.Withf("a transfer holds 1-%d tubes", MaxTransfer)
 	}
 	tr := &Transfer{ID: ids.New(), Lab: lab, Region: by.Region, CreatedBy: by.Actor()}
 	seen := map[string]bool{}
@@ -379,7 +374,7 @@ func (s *Service) CreateTransfer(ctx context.Context, by *auth.Principal, barcod
 			return nil, err
 		}
 		if seen[b] {
-			return nil, apierr.BadRequest("barcode_duplicate", "tube %s is listed twice", b)
+			return nil, ErrBarcodeDuplicate.Withf("tube %s is listed twice", b)
 		}
 		seen[b] = true
 		tr.Barcodes = append(tr.Barcodes, b)
@@ -407,7 +402,7 @@ func (s *Service) CreateTransfer(ctx context.Context, by *auth.Principal, barcod
 				more = fmt.Sprintf(" (and %d more)", len(problems)-20)
 				problems = problems[:20]
 			}
-			return apierr.Unprocessable("transfer_refused", "no tube was handed over: %s%s", strings.Join(problems, "; "), more)
+			return ErrTransferRefused.Withf("no tube was handed over: %s%s", strings.Join(problems, "; "), more)
 		}
 		tr.CreatedAt = s.clock()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO nat_transfers (id, lab, region_code, tubes, created_at, created_by)
@@ -435,7 +430,7 @@ func (s *Service) GetTransfer(ctx context.Context, by *auth.Principal, id string
 	err := s.db.QueryRowContext(ctx, `SELECT lab, region_code, created_at, created_by FROM nat_transfers WHERE id = $1`, id).
 		Scan(&tr.Lab, &tr.Region, &at, &tr.CreatedBy)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (by.Kind != auth.Operator || !by.InScope(tr.Region))) {
-		return nil, apierr.NotFound("transfer_not_found", "no such transfer")
+		return nil, ErrTransferNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("nat: read transfer: %w", err)
@@ -457,9 +452,9 @@ func (s *Service) GetTransfer(ctx context.Context, by *auth.Principal, id string
 }
 
 func labName(v string) (string, error) {
-	lab, err := textField("lab", v, 1, 128)
+	lab, err := textField(ErrLabInvalid, "lab", v, 1, 128)
 	if err != nil {
-		return "", apierr.BadRequest("lab_invalid", "lab must name the laboratory in 1-128 characters")
+		return "", ErrLabInvalid
 	}
 	return lab, nil
 }

@@ -1,6 +1,7 @@
 package nat_test
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -141,7 +142,7 @@ func TestConcurrentSamplesRespectCapacity(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case strings.Contains(err.Error(), "tube_full"):
+			case errors.Is(err, nat.ErrTubeFull):
 				full++
 			default:
 				t.Errorf("unexpected: %v", err)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 )
@@ -74,13 +73,13 @@ const (
 // workers. The listed persons are audited as read.
 func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQuery) (*Coverage, error) {
 	if !by.Can(auth.PersonRead) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	if q.Hours == 0 {
 		q.Hours = 48
 	}
 	if q.Hours < 1 || q.Hours > MaxCoverageHours {
-		return nil, apierr.BadRequest("hours_invalid", "hours must be 1-%d", MaxCoverageHours)
+		return nil, ErrHoursInvalid.Withf("hours must be 1-%d", MaxCoverageHours)
 	}
 	if q.Region == "" {
 		q.Region = by.Region
@@ -179,7 +178,7 @@ func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQu
 	if q.After != "" {
 		n, err := s.persons.Handles().ParseID(q.After)
 		if err != nil {
-			return apierr.BadRequest("after_invalid", "after must be a person id from the previous page")
+			return ErrAfterInvalid.Withf("after must be a person id from the previous page")
 		}
 		after = n
 	}

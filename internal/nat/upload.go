@@ -50,7 +50,7 @@ type UploadReport struct {
 // recorded in chunks, one transaction and one Record call per chunk.
 func (s *Service) Upload(ctx context.Context, by *auth.Principal, body []byte, lab string) (*UploadReport, error) {
 	if !by.Can(auth.ResultWrite) {
-		return nil, errForbidden
+		return nil, auth.ErrForbidden
 	}
 	if lab != "" {
 		var err error
@@ -63,10 +63,10 @@ func (s *Service) Upload(ctx context.Context, by *auth.Principal, body []byte, l
 	}
 	lines := readCSV(body)
 	if len(lines) == 0 {
-		return nil, apierr.BadRequest("csv_empty", "the file has no lines; send barcode,result lines")
+		return nil, ErrCSVEmpty.Withf("the file has no lines; send barcode,result lines")
 	}
 	if len(lines) > MaxUploadLines {
-		return nil, apierr.BadRequest("csv_too_long", "at most %d lines per file", MaxUploadLines)
+		return nil, ErrCSVTooLong.Withf("at most %d lines per file", MaxUploadLines)
 	}
 	bc, rc := 0, 1
 	if lines[0].err == nil {
@@ -75,7 +75,7 @@ func (s *Service) Upload(ctx context.Context, by *auth.Principal, body []byte, l
 			bc, okB = cols["barcode"]
 			rc, okR = cols["result"]
 			if !okB || !okR {
-				return nil, apierr.BadRequest("csv_header", "the header must name a barcode column and a result column")
+				return nil, ErrCSVHeader.Withf("the header must name a barcode column and a result column")
 			}
 			lines = lines[1:]
 		}
@@ -87,11 +87,11 @@ func (s *Service) Upload(ctx context.Context, by *auth.Principal, body []byte, l
 		l := &rep.Report[i]
 		l.Line = ln.num
 		if ln.err != nil {
-			setRefused(l, apierr.BadRequest("csv_malformed", "%v", ln.err))
+			setRefused(l, ErrCSVMalformed.Withf("%v", ln.err))
 			continue
 		}
 		if len(ln.fields) <= max(bc, rc) {
-			setRefused(l, apierr.BadRequest("csv_malformed", "the line has %d fields; the barcode and the result are needed", len(ln.fields)))
+			setRefused(l, ErrCSVMalformed.Withf("the line has %d fields; the barcode and the result are needed", len(ln.fields)))
 			continue
 		}
 		// A refused line shows what it held, cut short; an accepted one the
@@ -111,7 +111,7 @@ func (s *Service) Upload(ctx context.Context, by *auth.Principal, body []byte, l
 		}
 		l.Result = word
 		if first, dup := seen[b]; dup {
-			setRefused(l, apierr.BadRequest("duplicate_line", "tube %s is also on line %d", b, first))
+			setRefused(l, ErrDuplicateLine.Withf("tube %s is also on line %d", b, first))
 			continue
 		}
 		seen[b] = ln.num

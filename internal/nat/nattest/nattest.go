@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/person"
@@ -60,7 +59,7 @@ func (r *Recorder) Record(ctx context.Context, facts ...status.NewFact) (int, er
 			return 0, err
 		}
 		if f.Person <= 0 || f.RecordedBy == "" {
-			return 0, apierr.BadRequest("fact_invalid", "a fact needs a person and a recorder")
+			return 0, ErrFactInvalid
 		}
 	}
 	created := 0
@@ -194,7 +193,7 @@ func (c *Codes) Revoke(s string) {
 func (c *Codes) Resolve(ctx context.Context, scanned string) (int64, codeformat.Kind, error) {
 	r := c.verifier.Verify(scanned, c.Clock())
 	if !r.Valid {
-		return 0, 0, apierr.BadRequest("code_invalid", "the code is not valid: %v", r.Reasons)
+		return 0, 0, ErrCodeInvalid.Withf("the code is not valid: %v", r.Reasons)
 	}
 	return c.handles.Num(r.Claims.Handle), r.Claims.Kind, nil
 }
