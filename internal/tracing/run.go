@@ -16,9 +16,11 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/csvsafe"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
+	"github.com/healthcode/healthcode/internal/person"
 )
 
 // Request starts a run: either case persons, whose presence in the
@@ -60,7 +62,7 @@ type params struct {
 }
 
 // parseSpan reads a duration: Go syntax ("90m", "36h") or whole days ("14d").
-func parseSpan(field, v string) (time.Duration, error) {
+func parseSpan(bad *apierr.Error, field, v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	if days, ok := strings.CutSuffix(v, "d"); ok {
 		n, err := strconv.Atoi(days)
@@ -70,13 +72,13 @@ func parseSpan(field, v string) (time.Duration, error) {
 	} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
 		return d, nil
 	}
-	return 0, apierr.BadRequest(field+"_invalid", "%s must be a positive duration such as \"14d\", \"36h\" or \"30m\", not %q", field, v)
+	return 0, bad.Withf("%s must be a positive duration such as \"14d\", \"36h\" or \"30m\", not %q", field, v)
 }
 
-func parseTime(field, v string) (time.Time, error) {
+func parseTime(bad *apierr.Error, field, v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
 	if err != nil {
-		return time.Time{}, apierr.BadRequest(field+"_invalid", "%s must be an RFC 3339 time such as 2022-04-01T10:00:00+08:00, not %q", field, v)
+		return time.Time{}, bad.Withf("%s must be an RFC 3339 time such as 2022-04-01T10:00:00+08:00, not %q", field, v)
 	}
 	return t, nil
 }
@@ -86,55 +88,55 @@ func parseTime(field, v string) (time.Time, error) {
 // the venue in scope, the time range in order.
 func (s *Service) Submit(ctx context.Context, by *auth.Principal, in Request) (*Run, error) {
 	if !by.Can(auth.TracingRun) {
-		return nil, apierr.Forbidden("forbidden", "your role may not run tracing")
+		return nil, auth.ErrForbidden.Withf("your role may not run tracing")
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	p := params{DefaultWindow: s.cfg.Window.Milliseconds(), Windows: s.windowsMs()}
 	if in.Window != "" {
-		w, err := parseSpan("window", in.Window)
+		w, err := parseSpan(ErrWindowInvalid, "window", in.Window)
 		if err != nil {
 			return nil, err
 		}
 		if w < time.Minute || w > 24*time.Hour {
-			return nil, apierr.BadRequest("window_invalid", "window must be from 1m to 24h")
+			return nil, ErrWindowInvalid
 		}
 		p.Window = w.Milliseconds()
 	}
 	var caseIDs []string
 	switch {
 	case len(in.PersonIDs) > 0 && in.VenueID != "":
-		return nil, apierr.BadRequest("cases_or_venue", "give either person_ids (cases) or venue_id with from and to, not both")
+		return nil, ErrCasesOrVenue
 	case len(in.PersonIDs) > 0:
 		if in.From != "" || in.To != "" {
-			return nil, apierr.BadRequest("time_range_needs_venue", "from and to go with venue_id; for cases the lookback sets the period")
+			return nil, ErrTimeRangeNeedsVenue
 		}
 		lookback := s.cfg.Lookback
 		if in.Lookback != "" {
 			var err error
-			if lookback, err = parseSpan("lookback", in.Lookback); err != nil {
+			if lookback, err = parseSpan(ErrLookbackInvalid, "lookback", in.Lookback); err != nil {
 				return nil, err
 			}
 		}
 		if lookback > s.cfg.MaxLookback {
-			return nil, apierr.BadRequest("lookback_too_long", "lookback may be at most %v: older check-ins are purged", s.cfg.MaxLookback)
+			return nil, ErrLookbackTooLong.Withf("lookback may be at most %v: older check-ins are purged", s.cfg.MaxLookback)
 		}
 		if len(in.PersonIDs) > s.cfg.MaxCases {
-			return nil, apierr.BadRequest("cases_too_many", "at most %d cases per run", s.cfg.MaxCases)
+			return nil, ErrCasesTooMany.Withf("at most %d cases per run", s.cfg.MaxCases)
 		}
 		p.Mode, p.Lookback = ModePersons, lookback.Milliseconds()
 		p.From, p.To = now.Add(-lookback).UnixMilli(), now.UnixMilli()+1
 		seen := map[string]bool{}
 		for _, id := range in.PersonIDs {
 			if seen[id] {
-				return nil, apierr.BadRequest("person_duplicate", "person %q is listed twice", id)
+				return nil, ErrPersonDuplicate.Withf("person %q is listed twice", id)
 			}
 			seen[id] = true
 			c, err := s.persons.GetByID(ctx, id)
 			if err == nil && !by.InScope(c.Region) {
-				err = apierr.NotFound("person_not_found", "no such person")
+				err = person.ErrNotFound
 			}
-			if apierr.Is(err, "person_not_found") {
-				return nil, apierr.NotFound("person_not_found", "no person %q in your scope", id)
+			if errors.Is(err, person.ErrNotFound) {
+				return nil, person.ErrNotFound.Withf("no person %q in your scope", id)
 			}
 			if err != nil {
 				return nil, err
@@ -144,24 +146,24 @@ func (s *Service) Submit(ctx context.Context, by *auth.Principal, in Request) (*
 		}
 	case in.VenueID != "":
 		if in.Lookback != "" {
-			return nil, apierr.BadRequest("lookback_needs_cases", "lookback goes with person_ids; for a venue, from and to set the period")
+			return nil, ErrLookbackNeedsCases
 		}
 		if in.From == "" || in.To == "" {
-			return nil, apierr.BadRequest("time_range_missing", "a venue run needs from and to")
+			return nil, ErrTimeRangeMissing
 		}
-		from, err := parseTime("from", in.From)
+		from, err := parseTime(ErrFromInvalid, "from", in.From)
 		if err != nil {
 			return nil, err
 		}
-		to, err := parseTime("to", in.To)
+		to, err := parseTime(ErrToInvalid, "to", in.To)
 		if err != nil {
 			return nil, err
 		}
 		if !from.Before(to) {
-			return nil, apierr.BadRequest("time_range_inverted", "from (%s) must be before to (%s)", in.From, in.To)
+			return nil, checkin.ErrTimeRangeInverted.Withf("from (%s) must be before to (%s)", in.From, in.To)
 		}
 		if to.Sub(from) > s.cfg.MaxLookback {
-			return nil, apierr.BadRequest("time_range_too_long", "the period may be at most %v", s.cfg.MaxLookback)
+			return nil, checkin.ErrTimeRangeTooLong.Withf("the period may be at most %v", s.cfg.MaxLookback)
 		}
 		v, err := s.venues.Get(ctx, by, in.VenueID)
 		if err != nil {
@@ -169,7 +171,7 @@ func (s *Service) Submit(ctx context.Context, by *auth.Principal, in Request) (*
 		}
 		p.Mode, p.Venue, p.From, p.To = ModeVenue, v.ID, from.UnixMilli(), to.UnixMilli()
 	default:
-		return nil, apierr.BadRequest("cases_missing", "give person_ids (the cases) or venue_id with from and to")
+		return nil, ErrCasesMissing
 	}
 	raw, err := json.Marshal(p)
 	if err != nil {
@@ -276,7 +278,7 @@ func (s *Service) loadRun(ctx context.Context, q db.Querier, id string) (*Run, e
 	err := q.QueryRowContext(ctx, `SELECT `+runCols+` FROM tracing_runs WHERE id = $1`, id).Scan(&r.ID, &r.region, &r.CreatedBy,
 		&created, &raw, &r.Status, &r.Progress.Total, &r.Progress.Done, &r.Companions, &r.Facts, &r.Tasks, &r.Error, &started, &finished)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errRunNotFound
+		return nil, ErrRunNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tracing: load run: %w", err)
@@ -375,7 +377,7 @@ func (s *Service) Get(ctx context.Context, by *auth.Principal, id string, after 
 		return nil, err
 	}
 	if !by.InScope(r.region) {
-		return nil, errRunNotFound
+		return nil, ErrRunNotFound
 	}
 	rv := s.resolver()
 	for _, c := range r.params.Cases {
@@ -470,17 +472,17 @@ var csvHeader = map[string][]string{
 func (s *Service) ExportCSV(ctx context.Context, by *auth.Principal, id, lang string, open func(filename string) io.Writer) error {
 	header, ok := csvHeader[cmp.Or(lang, "zh")]
 	if !ok {
-		return apierr.BadRequest("lang_invalid", "lang must be zh or en")
+		return ErrLangInvalid
 	}
 	r, err := s.loadRun(ctx, s.db, id)
 	if err != nil {
 		return err
 	}
 	if !by.InScope(r.region) {
-		return errRunNotFound
+		return ErrRunNotFound
 	}
 	if r.Status != StatusDone && r.Status != StatusFailed {
-		return apierr.Conflict("tracing_not_finished", "the run is %s; export it once it is done", r.Status)
+		return ErrNotFinished.Withf("the run is %s; export it once it is done", r.Status)
 	}
 	err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "tracing.export",
 		Subject: "tracing:" + id, Region: r.region, Detail: map[string]any{"rows": r.Companions}})

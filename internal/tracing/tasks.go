@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
@@ -46,8 +45,6 @@ type Task struct {
 	personNum  int64
 	caseNum    int64
 }
-
-var errTaskNotFound = apierr.NotFound("task_not_found", "no such task")
 
 const taskCols = `id, kind, status, person_num, region_code, run_id, case_num, exposure_at, COALESCE(operator_id, ''), note,
 	created_at, assigned_at, visited_at, COALESCE(visited_by, '')`
@@ -108,7 +105,7 @@ func taskNum(id string) (int64, bool) {
 // shows persons (masked), so it is audited.
 func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) ([]*Task, error) {
 	if !by.Can(auth.TaskWrite) {
-		return nil, apierr.Forbidden("forbidden", "your role may not handle follow-up tasks")
+		return nil, auth.ErrForbidden.Withf("your role may not handle follow-up tasks")
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
@@ -116,20 +113,20 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 	lo, hi := by.Bounds()
 	if f.Region != "" {
 		if !by.InScope(f.Region) {
-			return nil, apierr.Forbidden("out_of_scope", "region %s is outside your scope %s", f.Region, by.Region)
+			return nil, auth.ErrOutOfScope.Withf("region %s is outside your scope %s", f.Region, by.Region)
 		}
 		lo, hi = auth.Bounds(f.Region)
 	}
 	switch f.Status {
 	case "", TaskOpen, TaskAssigned, TaskVisited:
 	default:
-		return nil, apierr.BadRequest("status_invalid", "status must be open, assigned or visited")
+		return nil, ErrStatusInvalid
 	}
 	after := int64(0)
 	if f.After != "" {
 		var ok bool
 		if after, ok = taskNum(f.After); !ok {
-			return nil, apierr.BadRequest("after_invalid", "after must be the id of a task")
+			return nil, ErrAfterInvalid
 		}
 	}
 	q := `SELECT ` + taskCols + ` FROM followup_tasks WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
@@ -171,11 +168,11 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 func (s *Service) task(ctx context.Context, q db.Querier, by *auth.Principal, id string) (*Task, error) {
 	num, ok := taskNum(id)
 	if !ok {
-		return nil, errTaskNotFound
+		return nil, ErrTaskNotFound
 	}
 	t, err := s.scanTask(q.QueryRowContext(ctx, `SELECT `+taskCols+` FROM followup_tasks WHERE id = $1`, num))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !by.InScope(t.Region) {
-		return nil, errTaskNotFound
+		return nil, ErrTaskNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tracing: task: %w", err)
@@ -187,17 +184,17 @@ func (s *Service) task(ctx context.Context, q db.Querier, by *auth.Principal, id
 // (the grid worker) and who may handle tasks.
 func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID string) (*Task, error) {
 	if !by.Can(auth.TaskWrite) {
-		return nil, apierr.Forbidden("forbidden", "your role may not handle follow-up tasks")
+		return nil, auth.ErrForbidden.Withf("your role may not handle follow-up tasks")
 	}
 	if operatorID == "" {
-		return nil, apierr.BadRequest("operator_id_missing", "operator_id is required")
+		return nil, ErrOperatorIDMissing
 	}
 	t, err := s.task(ctx, s.db, by, id)
 	if err != nil {
 		return nil, err
 	}
 	if t.Status == TaskVisited {
-		return nil, apierr.Conflict("task_visited", "this task was already visited")
+		return nil, ErrTaskVisited
 	}
 	ops, err := s.operators.Operators(ctx, by)
 	if err != nil {
@@ -211,14 +208,14 @@ func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID
 	}
 	switch {
 	case op == nil:
-		return nil, apierr.NotFound("operator_not_found", "no operator %q in your scope", operatorID)
+		return nil, auth.ErrOperatorNotFound.Withf("no operator %q in your scope", operatorID)
 	case op.Disabled:
-		return nil, apierr.Unprocessable("operator_disabled", "operator %s is disabled", op.Username)
+		return nil, ErrOperatorDisabled.Withf("operator %s is disabled", op.Username)
 	case !strings.HasPrefix(t.Region, op.Region):
-		return nil, apierr.Unprocessable("operator_out_of_region",
+		return nil, ErrOperatorOutOfRegion.Withf(
 			"operator %s works in %s, which does not cover the person's region %s", op.Username, op.Region, t.Region)
 	case !op.Role.Can(auth.TaskWrite):
-		return nil, apierr.Unprocessable("operator_cannot_visit", "operator %s's role (%s) may not handle tasks", op.Username, op.Role)
+		return nil, ErrOperatorCannotVisit.Withf("operator %s's role (%s) may not handle tasks", op.Username, op.Role)
 	}
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
@@ -228,7 +225,7 @@ func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID
 			return fmt.Errorf("tracing: assign task: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return apierr.Conflict("task_visited", "this task was already visited")
+			return ErrTaskVisited
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: by.Actor(), Action: "task.assign",
 			Subject: "task:" + t.ID, Region: t.Region, Detail: map[string]any{"operator": op.ID}})
@@ -243,21 +240,21 @@ func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID
 // Visited closes a task with the visit's note.
 func (s *Service) Visited(ctx context.Context, by *auth.Principal, id, note string) (*Task, error) {
 	if !by.Can(auth.TaskWrite) {
-		return nil, apierr.Forbidden("forbidden", "your role may not handle follow-up tasks")
+		return nil, auth.ErrForbidden.Withf("your role may not handle follow-up tasks")
 	}
 	note = strings.TrimSpace(note)
 	if note == "" {
-		return nil, apierr.BadRequest("note_missing", "say what the visit found in note")
+		return nil, ErrNoteMissing
 	}
 	if utf8.RuneCountInString(note) > 1000 {
-		return nil, apierr.BadRequest("note_too_long", "note must be at most 1000 characters")
+		return nil, ErrNoteTooLong
 	}
 	t, err := s.task(ctx, s.db, by, id)
 	if err != nil {
 		return nil, err
 	}
 	if t.Status == TaskVisited {
-		return nil, apierr.Conflict("task_visited", "this task was already visited")
+		return nil, ErrTaskVisited
 	}
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
@@ -267,7 +264,7 @@ func (s *Service) Visited(ctx context.Context, by *auth.Principal, id, note stri
 			return fmt.Errorf("tracing: close task: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return apierr.Conflict("task_visited", "this task was already visited")
+			return ErrTaskVisited
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: by.Actor(), Action: "task.visited",
 			Subject: "task:" + t.ID, Region: t.Region})

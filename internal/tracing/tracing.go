@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
@@ -262,5 +261,3 @@ func (s *Service) windowsMs() map[string]int64 {
 	}
 	return out
 }
-
-var errRunNotFound = apierr.NotFound("tracing_run_not_found", "no such tracing run")
