@@ -3,10 +3,10 @@ package api
 import (
 	"net/http"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/person"
 )
 
 // Care codes (爱心码).
@@ -50,8 +50,8 @@ func (s *Server) dependentCarePNG(w http.ResponseWriter, r *http.Request, p *aut
 	if err != nil {
 		return err
 	}
-	if c.State != codes.CareValid {
-		return apierr.Unprocessable("care_code_"+c.State, "this care code is %s; issue a new one", c.State)
+	if err := c.Printable(); err != nil {
+		return err
 	}
 	return writePNG(w, c.Code, c.ExpiresAt, size)
 }
@@ -75,14 +75,14 @@ func inScope(p *auth.Principal) func(*codes.CareCode) bool {
 }
 
 func (s *Server) issueAdminCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	person, err := s.Persons.GetByID(r.Context(), r.PathValue("id"))
+	holder, err := s.Persons.GetByID(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	if !p.InScope(person.Region) {
-		return apierr.NotFound("person_not_found", "no such person")
+	if !p.InScope(holder.Region) {
+		return person.ErrNotFound
 	}
-	c, err := s.Codes.IssueCare(r.Context(), person, p.Actor())
+	c, err := s.Codes.IssueCare(r.Context(), holder, p.Actor())
 	if err != nil {
 		return err
 	}
@@ -112,8 +112,8 @@ func (s *Server) adminCarePNG(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	if c.State != codes.CareValid {
-		return apierr.Unprocessable("care_code_"+c.State, "this care code is %s; issue a new one", c.State)
+	if err := c.Printable(); err != nil {
+		return err
 	}
 	// A reprint hands out a credential valid for days: audited.
 	if err := audit.Record(r.Context(), s.DB, audit.Entry{Actor: p.Actor(), Action: "care_code.print",

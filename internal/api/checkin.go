@@ -27,11 +27,11 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 // venueCounts is what a venue may see: check-ins per hour, never who.
 func (s *Server) venueCounts(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	to, err := timeParam("to", q.Get("to"), time.Now())
+	to, err := timeParam(ErrToInvalid, "to", q.Get("to"), time.Now())
 	if err != nil {
 		return err
 	}
-	from, err := timeParam("from", q.Get("from"), to.Add(-24*time.Hour))
+	from, err := timeParam(ErrFromInvalid, "from", q.Get("from"), to.Add(-24*time.Hour))
 	if err != nil {
 		return err
 	}
@@ -44,13 +44,13 @@ func (s *Server) venueCounts(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 }
 
 // timeParam reads an RFC 3339 query parameter, or def when it is absent.
-func timeParam(name, v string, def time.Time) (time.Time, error) {
+func timeParam(bad *apierr.Error, name, v string, def time.Time) (time.Time, error) {
 	if v == "" {
 		return def, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return time.Time{}, apierr.BadRequest(name+"_invalid", "%s must be an RFC 3339 time such as 2022-04-01T10:00:00+08:00", name)
+		return time.Time{}, bad.Withf("%s must be an RFC 3339 time such as 2022-04-01T10:00:00+08:00", name)
 	}
 	return t, nil
 }

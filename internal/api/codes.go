@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
@@ -113,7 +112,7 @@ func pngSize(r *http.Request) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 100 || n > 2000 {
-		return 0, apierr.BadRequest("size_invalid", "size must be a whole number of pixels from 100 to 2000")
+		return 0, ErrSizeInvalid
 	}
 	return n, nil
 }

@@ -27,7 +27,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, pr *auth.P
 		return err
 	}
 	if in.Relation != "" {
-		return apierr.BadRequest("unknown_field", "unknown field \"relation\"")
+		return ErrUnknownField.Withf("unknown field \"relation\"")
 	}
 	p, err := s.Persons.Create(r.Context(), pr, in)
 	if err != nil {
@@ -70,14 +70,14 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 
 // intParam reads a whole-number query parameter, 0 or more, or def when it
 // is absent.
-func intParam(q url.Values, name string, def int) (int, error) {
+func intParam(q url.Values, bad *apierr.Error, name string, def int) (int, error) {
 	v := q.Get(name)
 	if v == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, apierr.BadRequest(name+"_invalid", "%s must be a whole number, 0 or more, not %q", name, v)
+		return 0, bad.Withf("%s must be a whole number, 0 or more, not %q", name, v)
 	}
 	return n, nil
 }
@@ -86,7 +86,7 @@ func intParam(q url.Values, name string, def int) (int, error) {
 // than max is max. A handler that says whether there is a next page
 // compares with what this returns, never with what was asked for.
 func limitParam(q url.Values, def, max int) (int, error) {
-	n, err := intParam(q, "limit", def)
+	n, err := intParam(q, ErrLimitInvalid, "limit", def)
 	if n == 0 || err != nil {
 		return def, err
 	}
@@ -164,7 +164,7 @@ func (s *Server) venuePoster(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if revoked {
-		return apierr.NotFound("venue_token_revoked", "this venue code was replaced; print the new poster")
+		return venue.ErrPosterRevoked
 	}
 	png, err := qrcode.Encode(s.CheckinURL(token), qrcode.Medium, 512)
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Princip
 	if f.Limit, err = limitParam(q, 100, 500); err != nil {
 		return err
 	}
-	before, err := intParam(q, "before", 0)
+	before, err := intParam(q, ErrBeforeInvalid, "before", 0)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	before, err := intParam(q, "before", 0)
+	before, err := intParam(q, ErrBeforeInvalid, "before", 0)
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if v := r.URL.Query().Get("ratio"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return apierr.BadRequest("ratio_invalid", "ratio must be a number such as 0.9")
+			return rollout.ErrRatioInvalid.Withf("ratio must be a number such as 0.9")
 		}
 		ratio = f
 	}
@@ -293,7 +293,7 @@ func (s *Server) regionChildren(w http.ResponseWriter, r *http.Request) error {
 	if code == "root" {
 		code = ""
 	} else if err := s.Regions.Validate(code); err != nil {
-		return apierr.NotFound("region_unknown", "no region %q", code)
+		return ErrRegionUnknown.Withf("no region %q", code)
 	}
 	type item struct {
 		Code string `json:"code"`

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -37,8 +36,7 @@ func jsonBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return nil, &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-				Message: "send the body as application/json"}
+			return nil, ErrUnsupportedMediaType
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -62,10 +60,10 @@ func decodeBody(body []byte, v any) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apierr.BadRequest("invalid_json", "the body must hold exactly one JSON object")
+		return ErrInvalidJSON.Withf("the body must hold exactly one JSON object")
 	}
 	if hasNUL(body) {
-		return apierr.BadRequest("nul_character", "text must not hold the NUL character (\\u0000)")
+		return ErrNULCharacter
 	}
 	return nil
 }
@@ -96,11 +94,11 @@ func jsonError(err error) error {
 	var big *http.MaxBytesError
 	switch {
 	case errors.Is(err, io.EOF):
-		return apierr.BadRequest("empty_body", "the request body is empty; send a JSON object")
+		return ErrEmptyBody
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return apierr.BadRequest("invalid_json", "the JSON body ends too early")
+		return ErrInvalidJSON.Withf("the JSON body ends too early")
 	case errors.As(err, &syn):
-		return apierr.BadRequest("invalid_json", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+		return ErrInvalidJSON.Withf("malformed JSON at byte %d: %s", syn.Offset, syn.Error())
 	case errors.As(err, &typ):
 		if typ.Field == "" {
 			return errNotObject
@@ -109,14 +107,13 @@ func jsonError(err error) error {
 		if typ.Type == timeFieldType {
 			want = "an RFC 3339 time such as 2022-04-01T10:00:00+08:00"
 		}
-		return apierr.BadRequest("invalid_field", "field %q must be %s, not %s", typ.Field, want, typ.Value)
+		return ErrInvalidField.Withf("field %q must be %s, not %s", typ.Field, want, typ.Value)
 	case errors.As(err, &big):
-		return &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-			Message: fmt.Sprintf("the body is over %d bytes", big.Limit)}
+		return ErrBodyTooLarge.Withf("the body is over %d bytes", big.Limit)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return apierr.BadRequest("unknown_field", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return ErrUnknownField.Withf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
-	return apierr.BadRequest("invalid_json", "the body is not valid JSON for this request: %v", err)
+	return ErrInvalidJSON.Withf("the body is not valid JSON for this request: %v", err)
 }
 
 // timeField is a time in a request body. A value that is not an RFC 3339

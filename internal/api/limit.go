@@ -74,7 +74,7 @@ const (
 func (s *Server) limited(l *limiter, h authed) authed {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		if wait := l.wait(p.ID); wait > 0 {
-			return apierr.TooMany("rate_limited", "too many identity-number lookups with this key; try again in %d s", int(wait.Seconds())+1)
+			return ErrRateLimited.Withf("too many identity-number lookups with this key; try again in %d s", int(wait.Seconds())+1)
 		}
 		err := h(w, r, p)
 		if e, ok := apierr.As(err); !ok || e.Status == http.StatusNotFound {

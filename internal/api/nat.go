@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/nat"
@@ -25,7 +24,7 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 	switch format {
 	case "", "json", "csv", "geojson":
 	default:
-		return apierr.BadRequest("format_unknown", "format must be json, csv or geojson")
+		return ErrFormatUnknown
 	}
 	sq := nat.SiteQuery{Region: q.Get("region")}
 	if v := q.Get("near"); v != "" {
@@ -38,7 +37,7 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("open"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return apierr.BadRequest("open_invalid", "open must be true or false")
+			return ErrOpenInvalid
 		}
 		sq.Open = &b
 	}
@@ -112,17 +111,15 @@ func (s *Server) updateSite(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 func readCSV(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "text/csv" && mt != "text/plain") {
-		return nil, &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-			Message: "send the file as text/csv (UTF-8)"}
+		return nil, ErrUnsupportedMediaType.Withf("send the file as text/csv (UTF-8)")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, nat.MaxUploadBytes))
 	var big *http.MaxBytesError
 	if errors.As(err, &big) {
-		return nil, &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-			Message: fmt.Sprintf("the file is over %d bytes; split it", big.Limit)}
+		return nil, ErrBodyTooLarge.Withf("the file is over %d bytes; split it", big.Limit)
 	}
 	if err != nil {
-		return nil, apierr.BadRequest("body_unreadable", "the file could not be read: %v", err)
+		return nil, ErrBodyUnreadable.Withf("the file could not be read: %v", err)
 	}
 	return body, nil
 }
@@ -344,7 +341,7 @@ func listQuery(r *http.Request) (nat.ListQuery, error) {
 	if v := q.Get("open"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return lq, apierr.BadRequest("open_invalid", "open must be true or false")
+			return lq, ErrOpenInvalid
 		}
 		lq.Open = b
 	}
@@ -395,7 +392,7 @@ func (s *Server) natCoverage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if v := q.Get("hours"); v != "" {
 		h, err := strconv.Atoi(v)
 		if err != nil || h < 1 || h > nat.MaxCoverageHours {
-			return apierr.BadRequest("hours_invalid", "hours must be a whole number of hours, 1-%d", nat.MaxCoverageHours)
+			return nat.ErrHoursInvalid.Withf("hours must be a whole number of hours, 1-%d", nat.MaxCoverageHours)
 		}
 		cq.Hours = h
 	}

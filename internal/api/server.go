@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
@@ -107,7 +106,7 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 		mux.Handle(pattern, s.instrument(pattern, rt.h))
 	}
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.Log, apierr.NotFound("route_not_found", "no API endpoint %s %s", r.Method, r.URL.Path))
+		writeError(w, r, s.Log, ErrRouteNotFound.Withf("no API endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return mux
 }
@@ -205,7 +204,7 @@ func (s *Server) call(h func(w http.ResponseWriter, r *http.Request) error) http
 
 func checkText(r *http.Request) error {
 	if !validText(r.URL.Path) {
-		return apierr.BadRequest("invalid_path", "the path holds invalid UTF-8 or a NUL character")
+		return ErrInvalidPath
 	}
 	if r.URL.RawQuery == "" {
 		return nil
@@ -213,7 +212,7 @@ func checkText(r *http.Request) error {
 	for k, vs := range r.URL.Query() {
 		for _, v := range vs {
 			if !validText(k) || !validText(v) {
-				return apierr.BadRequest("invalid_parameter", "query parameter %q holds invalid UTF-8 or a NUL character", strings.ToValidUTF8(k, "?"))
+				return ErrInvalidParameter.Withf("query parameter %q holds invalid UTF-8 or a NUL character", strings.ToValidUTF8(k, "?"))
 			}
 		}
 	}
@@ -236,7 +235,7 @@ func (s *Server) resident(h authed) http.HandlerFunc {
 			return err
 		}
 		if p.Kind != auth.Resident {
-			return apierr.Forbidden("resident_only", "this endpoint is for residents logged in by phone")
+			return auth.ErrResidentOnly
 		}
 		return h(w, r, p)
 	})
@@ -250,10 +249,10 @@ func (s *Server) operator(perm auth.Permission, h authed) http.HandlerFunc {
 			return err
 		}
 		if p.Kind != auth.Operator {
-			return apierr.Forbidden("operator_only", "this endpoint is for operators")
+			return auth.ErrOperatorOnly
 		}
 		if perm != "" && !p.Can(perm) {
-			return apierr.Forbidden("forbidden", "your role (%s) may not do this (needs %s)", p.Role, perm)
+			return auth.ErrForbidden.Withf("your role (%s) may not do this (needs %s)", p.Role, perm)
 		}
 		return h(w, r, p)
 	})
@@ -267,10 +266,10 @@ func (s *Server) apiKey(scope string, h authed) http.HandlerFunc {
 			return err
 		}
 		if p.Kind != auth.APIKey {
-			return apierr.Forbidden("api_key_only", "this endpoint needs a checkpoint or integrator API key")
+			return auth.ErrAPIKeyOnly
 		}
 		if !p.HasScope(scope) {
-			return apierr.Forbidden("scope_missing", "this API key lacks the %q scope", scope)
+			return auth.ErrScopeMissing.Withf("this API key lacks the %q scope", scope)
 		}
 		return h(w, r, p)
 	})

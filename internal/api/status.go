@@ -92,11 +92,11 @@ func (s *Server) factPoster(h authed) http.HandlerFunc {
 		switch p.Kind {
 		case auth.Operator:
 			if !p.Can(auth.FactWrite) {
-				return apierr.Forbidden("forbidden", "your role (%s) may not do this (needs %s)", p.Role, auth.FactWrite)
+				return auth.ErrForbidden.Withf("your role (%s) may not do this (needs %s)", p.Role, auth.FactWrite)
 			}
 		case auth.APIKey:
 		default:
-			return apierr.Forbidden("operator_only", "this endpoint is for operators and integrators with an API key")
+			return auth.ErrOperatorOnly.Withf("this endpoint is for operators and integrators with an API key")
 		}
 		return h(w, r, p)
 	})
@@ -117,20 +117,20 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 		return err
 	}
 	if in.Kind == fact.AppealGranted {
-		return apierr.BadRequest("fact_kind_reserved", "appeal.granted is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision")
+		return ErrFactKindReserved
 	}
 	if pr.Kind == auth.APIKey && !pr.HasScope(auth.ScopeFactsPref+in.Kind) {
-		return apierr.Forbidden("scope_missing", "this API key may not post %q facts (it needs the scope %s%s)", in.Kind, auth.ScopeFactsPref, in.Kind)
+		return auth.ErrScopeMissing.Withf("this API key may not post %q facts (it needs the scope %s%s)", in.Kind, auth.ScopeFactsPref, in.Kind)
 	}
 	if in.PersonID == "" {
-		return apierr.BadRequest("person_id_missing", "person_id is required")
+		return ErrPersonIDMissing
 	}
 	p, err := s.Persons.GetByID(r.Context(), in.PersonID)
 	if err != nil {
 		return err
 	}
 	if !pr.InScope(p.Region) {
-		return apierr.NotFound("person_not_found", "no such person")
+		return person.ErrNotFound
 	}
 	f := fact.Fact{Kind: in.Kind, At: in.At.Time, Attrs: in.Attrs, Source: in.Source}
 	if in.Until != nil {

@@ -24,11 +24,11 @@ func (s *Server) startTracing(w http.ResponseWriter, r *http.Request, pr *auth.P
 func (s *Server) getTracing(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
 	// limit 0 asks for the status alone; the service caps the page.
-	limit, err := intParam(q, "limit", 200)
+	limit, err := intParam(q, ErrLimitInvalid, "limit", 200)
 	if err != nil {
 		return err
 	}
-	after, err := intParam(q, "after", 0)
+	after, err := intParam(q, ErrAfterInvalid, "after", 0)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/codes"
 )
 
@@ -30,11 +29,10 @@ func checkJSON(r *http.Request) error {
 	if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/json" {
 		return nil
 	}
-	return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
+	return ErrUnsupportedMediaType
 }
 
-var errBodyTooLarge = &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-	Message: "the body is over " + strconv.Itoa(maxVerifyBody) + " bytes"}
+var errBodyTooLarge = ErrBodyTooLarge.Withf("the body is over %d bytes", maxVerifyBody)
 
 // readBody appends the request body to buf, refusing more than limit bytes.
 func readBody(r *http.Request, buf []byte, limit int) ([]byte, error) {
@@ -57,7 +55,7 @@ func readBody(r *http.Request, buf []byte, limit int) ([]byte, error) {
 			if errors.Is(err, io.EOF) {
 				return buf, nil
 			}
-			return buf, apierr.BadRequest("body_unreadable", "the request body could not be read: %v", err)
+			return buf, ErrBodyUnreadable.Withf("the request body could not be read: %v", err)
 		}
 	}
 }
@@ -76,7 +74,7 @@ func parseVerifyRequest(b []byte) (verifyRequest, error) {
 	p := jsonScanner{b: b}
 	p.ws()
 	if p.i == len(b) {
-		return in, apierr.BadRequest("empty_body", "the request body is empty; send a JSON object")
+		return in, ErrEmptyBody
 	}
 	if !p.eat('{') {
 		return in, errNotObject
@@ -129,7 +127,7 @@ func parseVerifyRequest(b []byte) (verifyRequest, error) {
 				in.temp = codes.Temperature{Celsius: v, Set: true}
 			default:
 				k, _ := json.Marshal(string(key))
-				return in, apierr.BadRequest("unknown_field", "unknown field %s", k)
+				return in, ErrUnknownField.Withf("unknown field %s", k)
 			}
 			p.ws()
 			if p.eat(',') {
@@ -144,18 +142,18 @@ func parseVerifyRequest(b []byte) (verifyRequest, error) {
 	}
 	p.ws()
 	if p.i != len(b) {
-		return in, apierr.BadRequest("invalid_json", "the body must hold exactly one JSON object")
+		return in, ErrInvalidJSON.Withf("the body must hold exactly one JSON object")
 	}
 	if in.code == "" {
-		return in, apierr.BadRequest("code_missing", "send the scanned code in \"code\"")
+		return in, codes.ErrCodeMissing
 	}
 	return in, nil
 }
 
-var errNotObject = apierr.BadRequest("invalid_json", "the body must be a JSON object")
+var errNotObject = ErrInvalidJSON.Withf("the body must be a JSON object")
 
 func errDuplicate(field string) error {
-	return apierr.BadRequest("duplicate_field", "field %q appears twice", field)
+	return ErrDuplicateField.Withf("field %q appears twice", field)
 }
 
 // jsonScanner reads the little JSON a verify request holds.
@@ -200,9 +198,9 @@ func (p *jsonScanner) null() bool {
 
 func (p *jsonScanner) syntax(what string) error {
 	if p.i >= len(p.b) {
-		return apierr.BadRequest("invalid_json", "the JSON body ends too early")
+		return ErrInvalidJSON.Withf("the JSON body ends too early")
 	}
-	return apierr.BadRequest("invalid_json", "malformed JSON at byte %d: %s", p.i, what)
+	return ErrInvalidJSON.Withf("malformed JSON at byte %d: %s", p.i, what)
 }
 
 // wrongType reports a value of the wrong type, or malformed JSON where no
@@ -210,7 +208,7 @@ func (p *jsonScanner) syntax(what string) error {
 func (p *jsonScanner) wrongType(field, want string) error {
 	switch c := p.peek(); {
 	case c == '"', c == '{', c == '[', c == 't', c == 'f', c == '-', '0' <= c && c <= '9':
-		return apierr.BadRequest("invalid_field", "field %q must be %s", field, want)
+		return ErrInvalidField.Withf("field %q must be %s", field, want)
 	}
 	return p.syntax("expected a value")
 }
@@ -329,7 +327,7 @@ func (p *jsonScanner) number() (float64, error) {
 	v, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
 	if err != nil {
 		// Only a range error is possible after the grammar check.
-		return 0, apierr.BadRequest("temperature_out_of_range", "temperature %s is out of range", p.b[start:p.i])
+		return 0, codes.ErrTemperatureOutOfRange.Withf("temperature %s is out of range", p.b[start:p.i])
 	}
 	return v, nil
 }
