@@ -1,15 +1,16 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
+	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -55,7 +56,7 @@ func (s *Server) checkinPage(w http.ResponseWriter, r *http.Request, p *page) er
 		return err
 	}
 	if revoked || v.Disabled {
-		return &apierr.Error{Status: http.StatusGone, Code: "venue_token_revoked", Message: "this venue code was replaced"}
+		return venue.ErrTokenRevoked.Withf("this venue code was replaced")
 	}
 	d := checkinData{Venue: v, RegionName: s.Regions.FullName(v.Region), Token: token}
 	if p.Resident != nil {
@@ -73,7 +74,7 @@ func (s *Server) checkinPage(w http.ResponseWriter, r *http.Request, p *page) er
 			// The form's token must be the resident session's: the POST
 			// goes through the resident handler.
 			p.CSRF = s.csrfToken(cookie(r, residentCookie))
-		case !apierr.Is(err, "not_registered"):
+		case !errors.Is(err, person.ErrNotRegistered):
 			return err
 		}
 	}
@@ -85,7 +86,7 @@ func (s *Server) checkinPage(w http.ResponseWriter, r *http.Request, p *page) er
 func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, p *page) error {
 	token := r.PathValue("token")
 	res, err := s.Checkins.CheckIn(r.Context(), p.Resident.ID, checkin.Input{VenueToken: token, Dependents: r.PostForm["dependent"]})
-	if apierr.Is(err, "not_registered") {
+	if errors.Is(err, person.ErrNotRegistered) {
 		redirect(w, r, "/register?next=/c/"+token)
 		return nil
 	}

@@ -1,12 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/person"
 )
@@ -98,7 +98,7 @@ func (s *Server) issue(r *http.Request, p *page, accountID, depID string) (card,
 func (s *Server) mePage(w http.ResponseWriter, r *http.Request, p *page) error {
 	depID := r.URL.Query().Get("for")
 	c, err := s.issue(r, p, p.Resident.ID, depID)
-	if apierr.Is(err, "not_registered") {
+	if errors.Is(err, person.ErrNotRegistered) {
 		redirect(w, r, "/register")
 		return nil
 	}
@@ -184,8 +184,8 @@ func (s *Server) carePrint(w http.ResponseWriter, r *http.Request, p *page) erro
 }
 
 func (s *Server) showCarePrint(w http.ResponseWriter, r *http.Request, p *page, c *codes.CareCode, back string) error {
-	if c.State != codes.CareValid {
-		return apierr.Unprocessable("care_code_"+c.State, "this care code is %s; issue a new one", c.State)
+	if err := c.Printable(); err != nil {
+		return err
 	}
 	qr, err := qrSVG(c.Code, codeQR, p.T("care.qr_label", c.MaskedName))
 	if err != nil {

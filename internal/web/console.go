@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
@@ -158,7 +157,7 @@ func intQuery(r *http.Request, key string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, apierr.BadRequest("invalid_parameter", "%s=%q is not a non-negative integer", key, v)
+		return 0, ErrInvalidParameter.Withf("%s=%q is not a non-negative integer", key, v)
 	}
 	return n, nil
 }
@@ -202,7 +201,7 @@ func (s *Server) createCheckpoint(w http.ResponseWriter, r *http.Request, p *pag
 	if v := r.PostFormValue("seq"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return s.formErr(w, r, p, apierr.BadRequest("seq_invalid", "seq must be a whole number"), func(st int) error {
+			return s.formErr(w, r, p, checkpoint.ErrSeqInvalid.Withf("seq must be a whole number"), func(st int) error {
 				return s.showCheckpoints(w, r, p, st, checkpointsData{Form: in})
 			})
 		}
@@ -250,7 +249,7 @@ func (s *Server) coveragePage(w http.ResponseWriter, r *http.Request, p *page) e
 	if rs != "" {
 		f, err := strconv.ParseFloat(rs, 64)
 		if err != nil {
-			return apierr.BadRequest("ratio_invalid", "ratio must be a number such as 0.9")
+			return rollout.ErrRatioInvalid.Withf("ratio must be a number such as 0.9")
 		}
 		ratio = f
 	}

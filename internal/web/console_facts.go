@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/status"
@@ -136,7 +135,7 @@ func (s *Server) parseFact(r *http.Request, f factForm) (fact.Fact, error) {
 		case fact.TypeInt, fact.TypeNumber:
 			n, err := strconv.ParseFloat(raw, 64)
 			if err != nil {
-				return out, apierr.BadRequest("fact_attr_type", "%s: %q must be a number", a.Name, raw)
+				return out, fact.ErrAttrType.Withf("%s: %q must be a number", a.Name, raw)
 			}
 			out.Attrs[a.Name] = n
 		case fact.TypeTime:
@@ -157,7 +156,7 @@ func (s *Server) parseLocal(field, v string, required bool) (time.Time, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		if required {
-			return time.Time{}, apierr.BadRequest("fact_at_missing", "%s is required", field)
+			return time.Time{}, fact.ErrAtMissing.Withf("%s is required", field)
 		}
 		return time.Time{}, nil
 	}
@@ -166,7 +165,7 @@ func (s *Server) parseLocal(field, v string, required bool) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, apierr.BadRequest("time_invalid", "%s: %q is not a date and time", field, v)
+	return time.Time{}, ErrTimeInvalid.Withf("%s: %q is not a date and time", field, v)
 }
 
 func (s *Server) factsPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -193,7 +192,7 @@ func (s *Server) recordFact(w http.ResponseWriter, r *http.Request, p *page) err
 	f.PersonID = strings.TrimSpace(r.PostFormValue("person"))
 	show := func(st int) error { return s.showFacts(w, r, p, st, f) }
 	if s.Facts == nil {
-		return apierr.Unprocessable("facts_unavailable", "facts cannot be recorded on this deployment")
+		return ErrFactsUnavailable
 	}
 	x, err := s.Persons.Lookup(r.Context(), p.Op, f.PersonID)
 	if err != nil {

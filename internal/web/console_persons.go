@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codes"
@@ -118,7 +117,7 @@ func (s *Server) issuePersonCare(w http.ResponseWriter, r *http.Request, p *page
 		return err
 	}
 	if !p.Op.InScope(x.Region) {
-		return apierr.NotFound("person_not_found", "no such person")
+		return person.ErrNotFound
 	}
 	c, err := s.Codes.IssueCare(r.Context(), x, p.Op.Actor())
 	if err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -66,7 +67,7 @@ type testsData struct {
 
 func (s *Server) testsPage(w http.ResponseWriter, r *http.Request, p *page) error {
 	pr, err := s.testPerson(r, p)
-	if apierr.Is(err, "not_registered") {
+	if errors.Is(err, person.ErrNotRegistered) {
 		redirect(w, r, "/register?next=/me/tests")
 		return nil
 	}
@@ -158,14 +159,14 @@ func (s *Server) showSites(w http.ResponseWriter, r *http.Request, p *page, stat
 	return nil
 }
 
-func optFloat(field, v string) (*float64, error) {
+func optFloat(bad *apierr.Error, field, v string) (*float64, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil, nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		return nil, apierr.BadRequest("site_"+field+"_invalid", "%s must be a number", field)
+		return nil, bad.Withf("%s must be a number", field)
 	}
 	return &f, nil
 }
@@ -176,8 +177,8 @@ func (s *Server) createSite(w http.ResponseWriter, r *http.Request, p *page) err
 	open := true
 	in := nat.SiteInput{Name: &f.Name, Address: &f.Address, Phone: &f.Phone, Hours: &f.Hours, Region: &f.Region, Open: &open}
 	var err error
-	if in.Lat, err = optFloat("lat", f.Lat); err == nil {
-		in.Lng, err = optFloat("lng", f.Lng)
+	if in.Lat, err = optFloat(nat.ErrSiteLatInvalid, "lat", f.Lat); err == nil {
+		in.Lng, err = optFloat(nat.ErrSiteLngInvalid, "lng", f.Lng)
 	}
 	if err == nil {
 		_, err = s.NAT.CreateSite(r.Context(), p.Op, in)
@@ -206,10 +207,10 @@ func uploaded(r *http.Request, field string) ([]byte, error) {
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, nat.MaxUploadBytes+1))
 		if err != nil {
-			return nil, apierr.BadRequest("body_unreadable", "the file could not be read: %v", err)
+			return nil, ErrBodyUnreadable.Withf("the file could not be read: %v", err)
 		}
 		if len(b) > nat.MaxUploadBytes {
-			return nil, &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the file is too large; split it"}
+			return nil, ErrBodyTooLarge
 		}
 		if len(b) > 0 {
 			return b, nil
@@ -218,7 +219,7 @@ func uploaded(r *http.Request, field string) ([]byte, error) {
 	if t := r.PostFormValue(field + "_text"); strings.TrimSpace(t) != "" {
 		return []byte(t), nil
 	}
-	return nil, apierr.BadRequest("file_missing", "choose a CSV file or paste its lines")
+	return nil, ErrFileMissing
 }
 
 func (s *Server) importSites(w http.ResponseWriter, r *http.Request, p *page) error {

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
@@ -82,7 +84,7 @@ func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request, p *page) error 
 	phone, err := idnum.NormalizePhone(d.Phone)
 	if err == nil {
 		err = s.Auth.SendOTP(r.Context(), phone)
-		if apierr.Is(err, "otp_too_soon") && r.PostFormValue("resend") == "" {
+		if errors.Is(err, auth.ErrOTPTooSoon) && r.PostFormValue("resend") == "" {
 			// A code sent a moment ago is still good: go on to entering it.
 			err = nil
 		}
@@ -105,13 +107,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, p *page) error {
 	d.Phone, d.Masked = phone, idnum.MaskPhone(phone)
 	login, err := s.Auth.Login(r.Context(), phone, strings.TrimSpace(r.PostFormValue("otp")))
 	if err != nil {
-		if apierr.Is(err, "otp_invalid") || apierr.Is(err, "otp_expired") || apierr.Is(err, "otp_attempts") {
+		if errors.Is(err, auth.ErrOTPInvalid) || errors.Is(err, auth.ErrOTPExpired) || errors.Is(err, auth.ErrOTPAttempts) {
 			d.Step = "phone"
 		}
 		return s.formErr(w, r, p, err, func(st int) error { return s.showLogin(w, r, p, st, d) })
 	}
 	s.setCookie(w, r, residentCookie, login.Token, "/", sessionCookieAge(login.ExpiresAt, s.now()))
-	if _, err := s.Persons.Profile(r.Context(), login.AccountID); apierr.Is(err, "not_registered") {
+	if _, err := s.Persons.Profile(r.Context(), login.AccountID); errors.Is(err, person.ErrNotRegistered) {
 		redirect(w, r, "/register?next="+url.QueryEscape(d.Next))
 		return nil
 	}
@@ -202,7 +204,7 @@ func (s *Server) dependentsPage(w http.ResponseWriter, r *http.Request, p *page)
 }
 
 func (s *Server) showDependents(w http.ResponseWriter, r *http.Request, p *page, status int, f personForm) error {
-	if _, err := s.Persons.Profile(r.Context(), p.Resident.ID); apierr.Is(err, "not_registered") {
+	if _, err := s.Persons.Profile(r.Context(), p.Resident.ID); errors.Is(err, person.ErrNotRegistered) {
 		redirect(w, r, "/register?next=/me/dependents")
 		return nil
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/ids"
 )
@@ -71,27 +70,27 @@ func (s *Server) anonSecret(w http.ResponseWriter, r *http.Request) string {
 // POST, which browsers flag with Origin or Sec-Fetch-Site.
 func (s *Server) checkPost(r *http.Request, secret string) error {
 	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" {
-		return apierr.Forbidden("csrf_failed", "cross-site form submission refused")
+		return ErrCSRFFailed
 	}
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host != r.Host {
-			return apierr.Forbidden("csrf_failed", "the form came from another site")
+			return ErrCSRFFailed.Withf("the form came from another site")
 		}
 	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		if err := r.ParseMultipartForm(maxUpload); err != nil {
-			return apierr.BadRequest("form_invalid", "the form could not be read: %v", err)
+			return ErrFormInvalid.Withf("the form could not be read: %v", err)
 		}
 	} else {
 		r.Body = http.MaxBytesReader(nil, r.Body, maxForm)
 		if err := r.ParseForm(); err != nil {
-			return apierr.BadRequest("form_invalid", "the form could not be read: %v", err)
+			return ErrFormInvalid.Withf("the form could not be read: %v", err)
 		}
 	}
 	got := r.PostFormValue("csrf")
 	if secret == "" || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.csrfToken(secret))) != 1 {
-		return apierr.Forbidden("csrf_failed", "the form has expired; reload the page and try again")
+		return ErrCSRFFailed.Withf("the form has expired; reload the page and try again")
 	}
 	return nil
 }
@@ -172,7 +171,7 @@ func (s *Server) resident(h handler) http.HandlerFunc {
 				redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
 				return
 			}
-			s.fail(w, r, p, apierr.Unauthorized("login_required", "log in first"))
+			s.fail(w, r, p, ErrLoginRequired)
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -208,7 +207,7 @@ func (s *Server) console(perm auth.Permission, h handler) http.HandlerFunc {
 				redirect(w, r, consolePath+"/login?next="+url.QueryEscape(r.URL.RequestURI()))
 				return
 			}
-			s.fail(w, r, p, apierr.Unauthorized("login_required", "log in first"))
+			s.fail(w, r, p, ErrLoginRequired)
 			return
 		}
 		p.Op, p.CSRF = op, s.csrfToken(tok)
@@ -220,7 +219,7 @@ func (s *Server) console(perm auth.Permission, h handler) http.HandlerFunc {
 			}
 		}
 		if perm != "" && !op.Can(perm) {
-			s.fail(w, r, p, apierr.Forbidden("forbidden", "your role (%s) may not do this (needs %s)", op.Role, perm))
+			s.fail(w, r, p, auth.ErrForbidden.Withf("your role (%s) may not do this (needs %s)", op.Role, perm))
 			return
 		}
 		s.takeFlash(w, r, p)

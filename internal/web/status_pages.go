@@ -12,6 +12,7 @@ import (
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/status"
 )
@@ -160,7 +161,7 @@ func (s *Server) newDeclare(r *http.Request, p *page) (declareData, int64, error
 
 func (s *Server) declarePage(w http.ResponseWriter, r *http.Request, p *page) error {
 	d, num, err := s.newDeclare(r, p)
-	if apierr.Is(err, "not_registered") {
+	if errors.Is(err, person.ErrNotRegistered) {
 		redirect(w, r, "/register?next=/me/declare")
 		return nil
 	}
@@ -189,7 +190,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p *page) error 
 	if d.Temp != "" {
 		t, err := strconv.ParseFloat(strings.Replace(d.Temp, ",", ".", 1), 64)
 		if err != nil {
-			return s.formErr(w, r, p, apierr.BadRequest("fact_attr_type", "temperature must be a number"), func(st int) error { return s.showDeclare(w, r, p, st, d) })
+			return s.formErr(w, r, p, fact.ErrAttrType.Withf("temperature must be a number"), func(st int) error { return s.showDeclare(w, r, p, st, d) })
 		}
 		attrs["temperature"] = t
 	}
@@ -294,7 +295,7 @@ func (s *Server) appealsData(r *http.Request, p *page) (appealsData, error) {
 
 func (s *Server) myAppealsPage(w http.ResponseWriter, r *http.Request, p *page) error {
 	d, err := s.appealsData(r, p)
-	if apierr.Is(err, "not_registered") {
+	if errors.Is(err, person.ErrNotRegistered) {
 		redirect(w, r, "/register?next=/me/appeals")
 		return nil
 	}
@@ -501,7 +502,7 @@ func (s *Server) createRules(w http.ResponseWriter, r *http.Request, p *page) er
 	if len(problems) > 0 {
 		p.Title, p.NavOn = p.T("rules.validate"), "/console/rules"
 		p.Data = rulesData{Body: body, Problems: problems}
-		p.SetError(apierr.BadRequest("rules_invalid", "the rule set has problems"))
+		p.SetError(rules.ErrInvalid)
 		s.render(w, r, http.StatusBadRequest, "console_rules_edit", p)
 		return nil
 	}

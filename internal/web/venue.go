@@ -6,7 +6,6 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -35,7 +34,7 @@ func (s *Server) posterPage(w http.ResponseWriter, r *http.Request, p *page) err
 		return err
 	}
 	if revoked {
-		return apierr.NotFound("venue_token_revoked", "this venue code was replaced; print the new poster")
+		return venue.ErrPosterRevoked
 	}
 	d := posterData{Venue: v, RegionName: s.Regions.FullName(v.Region), URL: s.checkinURL(token)}
 	if d.QR, err = qrSVG(d.URL, qrcode.Medium, p.T("poster.qr_label", v.Name)); err != nil {

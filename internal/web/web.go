@@ -141,7 +141,7 @@ func (s *Server) routes() http.Handler {
 	s.extraRoutes(mux)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, s.newPage(r), apierr.NotFound("page_not_found", "no page %s", r.URL.Path))
+		s.fail(w, r, s.newPage(r), ErrPageNotFound.Withf("no page %s", r.URL.Path))
 	})
 	return s.guard(mux)
 }
