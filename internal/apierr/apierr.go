@@ -2,6 +2,10 @@
 // authority, unknown ids, conflicts. Every package may return them; the API
 // turns them into {"error":{"code","message"}} with their HTTP status, and
 // treats every other error as an internal failure.
+//
+// The constructors make sentinels: a package declares each of its cases
+// once, as a package-level var in its errors.go, and returns it or its
+// Withf. TestErrorsAreSentinels refuses an *Error made anywhere else.
 package apierr
 
 import (
@@ -41,12 +45,6 @@ func As(err error) (*Error, bool) {
 		return e, true
 	}
 	return nil, false
-}
-
-// Is reports whether err is an *Error with the given code.
-func Is(err error, code string) bool {
-	e, ok := As(err)
-	return ok && e.Code == code
 }
 
 func newf(status int, code, format string, args ...any) *Error {
