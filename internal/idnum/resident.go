@@ -1,8 +1,6 @@
 package idnum
 
-import (
-	"time"
-)
+import "time"
 
 // chinaTime is where a birth date is "today": a baby born at 01:00 in
 // Beijing is born on a date UTC has not reached yet. A fixed zone avoids
