@@ -242,7 +242,9 @@ func (s *Server) resident(h authed) http.HandlerFunc {
 	})
 }
 
-// operator requires an operator session with the permission.
+// operator requires an operator session; perm, when given, refuses early
+// a role that lacks it (the service checks it again: that is the check that
+// holds).
 func (s *Server) operator(perm auth.Permission, h authed) http.HandlerFunc {
 	return s.call(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
@@ -252,14 +254,17 @@ func (s *Server) operator(perm auth.Permission, h authed) http.HandlerFunc {
 		if p.Kind != auth.Operator {
 			return apierr.Forbidden("operator_only", "this endpoint is for operators")
 		}
-		if perm != "" && !p.Can(perm) {
-			return apierr.Forbidden("forbidden", "your role (%s) may not do this (needs %s)", p.Role, perm)
+		if perm != "" {
+			if err := p.Require(perm); err != nil {
+				return err
+			}
 		}
 		return h(w, r, p)
 	})
 }
 
-// apiKey requires an API key with the scope.
+// apiKey requires an API key; the scope is refused early here and again by
+// the service.
 func (s *Server) apiKey(scope string, h authed) http.HandlerFunc {
 	return s.call(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
@@ -269,8 +274,8 @@ func (s *Server) apiKey(scope string, h authed) http.HandlerFunc {
 		if p.Kind != auth.APIKey {
 			return apierr.Forbidden("api_key_only", "this endpoint needs a checkpoint or integrator API key")
 		}
-		if !p.HasScope(scope) {
-			return apierr.Forbidden("scope_missing", "this API key lacks the %q scope", scope)
+		if err := p.RequireScope(scope); err != nil {
+			return err
 		}
 		return h(w, r, p)
 	})

@@ -3,6 +3,8 @@ package auth
 import (
 	"slices"
 	"strings"
+
+	"github.com/healthcode/healthcode/internal/apierr"
 )
 
 // Kind says what sort of caller a principal is.
@@ -13,6 +15,17 @@ const (
 	Operator Kind = "operator"
 	APIKey   Kind = "apikey"
 )
+
+// article names the kind in a sentence.
+func (k Kind) article() string {
+	switch k {
+	case APIKey:
+		return "an API key"
+	case Operator:
+		return "an operator"
+	}
+	return "a " + string(k)
+}
 
 // Principal is the authenticated caller of a request.
 type Principal struct {
@@ -28,7 +41,43 @@ type Principal struct {
 func (p *Principal) Actor() string { return string(p.Kind) + ":" + p.ID }
 
 // Can reports whether an operator's role has the permission.
-func (p *Principal) Can(perm Permission) bool { return p.Kind == Operator && p.Role.Can(perm) }
+func (p *Principal) Can(perm Permission) bool {
+	return p != nil && p.Kind == Operator && p.Role.Can(perm)
+}
+
+// ErrForbidden is a caller whose role (or kind of credential) may not do
+// what they asked. Every service refuses with it, whichever door the call
+// came through.
+var ErrForbidden = apierr.Forbidden("forbidden", "you may not do this")
+
+// ErrScopeMissing is an API key without the scope an action needs.
+var ErrScopeMissing = apierr.Forbidden("scope_missing", "this API key lacks the scope this needs")
+
+// Require refuses a caller who is not an operator whose role has perm.
+// Services call it first thing: it is the check that holds, whatever the
+// route in front of them did.
+func (p *Principal) Require(perm Permission) error {
+	switch {
+	case p.Can(perm):
+		return nil
+	case p == nil:
+		return ErrForbidden.Withf("nobody may do this unauthenticated (needs %s)", perm)
+	case p.Kind != Operator:
+		return ErrForbidden.Withf("%s may not do this (needs an operator with %s)", p.Kind.article(), perm)
+	}
+	return ErrForbidden.Withf("your role (%s) may not do this (needs %s)", p.Role, perm)
+}
+
+// RequireScope refuses a caller who is not an API key with the scope.
+func (p *Principal) RequireScope(scope string) error {
+	switch {
+	case p.HasScope(scope):
+		return nil
+	case p == nil || p.Kind != APIKey:
+		return ErrForbidden.Withf("this needs an API key with the %q scope", scope)
+	}
+	return ErrScopeMissing.Withf("this API key lacks the %q scope", scope)
+}
 
 // InScope reports whether region is within the principal's scope.
 func (p *Principal) InScope(region string) bool { return strings.HasPrefix(region, p.Region) }
@@ -55,4 +104,6 @@ func Bounds(scope string) (lo, hi string) {
 }
 
 // HasScope reports whether an API key carries the scope.
-func (p *Principal) HasScope(s string) bool { return p.Kind == APIKey && slices.Contains(p.Scopes, s) }
+func (p *Principal) HasScope(s string) bool {
+	return p != nil && p.Kind == APIKey && slices.Contains(p.Scopes, s)
+}
