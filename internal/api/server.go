@@ -59,9 +59,8 @@ type Server struct {
 	NAT         *nat.Service
 	Status      *status.Service
 
-	metrics   *metrics
-	routes    []route
-	idLookups *limiter
+	metrics *metrics
+	routes  []route
 }
 
 // route is one endpoint; the table drives the mux, the metrics labels and
@@ -98,7 +97,6 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 		s.Log = slog.Default()
 	}
 	s.metrics = newMetrics(reg)
-	s.idLookups = newLimiter(idLookupBurst, idLookupPeriod)
 	s.routes = nil
 	s.register()
 	mux := http.NewServeMux()
