@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codes"
@@ -106,21 +105,9 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, p *page) err
 	return nil
 }
 
-// careInScope is the operator's view of care codes: out of scope is not found.
-func careInScope(op *auth.Principal) func(*codes.CareCode) bool {
-	return func(c *codes.CareCode) bool { return op.InScope(c.Region) }
-}
-
 // issuePersonCare issues a care code at a service desk.
 func (s *Server) issuePersonCare(w http.ResponseWriter, r *http.Request, p *page) error {
-	x, err := s.Persons.GetByID(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if !p.Op.InScope(x.Region) {
-		return apierr.NotFound("person_not_found", "no such person")
-	}
-	c, err := s.Codes.IssueCare(r.Context(), x, p.Op.Actor())
+	c, err := s.Codes.IssueCare(r.Context(), p.Op, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -131,7 +118,7 @@ func (s *Server) issuePersonCare(w http.ResponseWriter, r *http.Request, p *page
 // printCare shows a care code for printing; a reprint hands out a
 // credential valid for days, so it is audited.
 func (s *Server) printCare(w http.ResponseWriter, r *http.Request, p *page) error {
-	c, err := s.Codes.CareCode(r.Context(), r.PathValue("cid"), careInScope(p.Op))
+	c, err := s.Codes.CareCode(r.Context(), p.Op, "", r.PathValue("cid"))
 	if err != nil {
 		return err
 	}
@@ -145,7 +132,7 @@ func (s *Server) printCare(w http.ResponseWriter, r *http.Request, p *page) erro
 }
 
 func (s *Server) revokePersonCare(w http.ResponseWriter, r *http.Request, p *page) error {
-	c, err := s.Codes.RevokeCare(r.Context(), r.PathValue("cid"), p.Op.Actor(), careInScope(p.Op))
+	c, err := s.Codes.RevokeCare(r.Context(), p.Op, "", r.PathValue("cid"))
 	if err != nil {
 		return err
 	}
