@@ -26,9 +26,11 @@ type People interface {
 	Get(ctx context.Context, num int64) (*person.Person, error)
 }
 
-// IDs turns person numbers into public ids for the audit log (*person.Handles).
+// IDs turns person numbers into public ids for the audit log, and posted
+// ids back into numbers (*person.Handles).
 type IDs interface {
 	ID(num int64) string
+	ParseID(id string) (int64, error)
 }
 
 // Hasher keys the phone hashes the notifier keeps (*secret.Keyring): a plain

@@ -1,0 +1,79 @@
+package status
+
+import (
+	"context"
+
+	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/fact"
+)
+
+var (
+	// ErrFactKindReserved is a kind only the platform records:
+	// appeal.granted is the outcome of deciding an appeal.
+	ErrFactKindReserved = apierr.BadRequest("fact_kind_reserved", "this kind of fact is recorded by the platform, not posted")
+	// ErrPersonIDMissing is a posted fact that names nobody.
+	ErrPersonIDMissing = apierr.BadRequest("person_id_missing", "person_id is required")
+)
+
+// Reserved reports whether a kind of fact is recorded only by the platform
+// itself, so that no one may post it (forms leave it out).
+func Reserved(kind string) bool { return kind == fact.AppealGranted }
+
+// Posted is a fact someone posts about a person from outside the platform:
+// an operator at the console or through the API, or an integrator's system
+// (a hospital, a pharmacy chain).
+type Posted struct {
+	PersonID string    // the person's public id
+	Fact     fact.Fact // Kind, At, Until, Attrs, Source
+	// Key, if not empty, makes the fact idempotent (see NewFact.Key).
+	Key string
+}
+
+// Post records a posted fact on behalf of by, who must be an operator whose
+// role writes facts (fact.write) or an API key with the scope facts:KIND for
+// the fact's kind. appeal.granted is reserved: it is recorded by deciding an
+// appeal (Decide), whose audit trail and expiry a posted grant would skip.
+// The person must be in by's scope; one outside it is not found, like one
+// that does not exist. Refusals store nothing. It returns the person's
+// number and whether the fact was new (false: its key was already stored).
+//
+// Features that record facts as the platform (test results, tracing,
+// temperatures at checkpoints) call Record.
+func (s *Service) Post(ctx context.Context, by *auth.Principal, in Posted) (num int64, created bool, err error) {
+	switch {
+	case by == nil:
+		return 0, false, by.Require(auth.FactWrite)
+	case by.Kind == auth.Operator:
+		if err := by.Require(auth.FactWrite); err != nil {
+			return 0, false, err
+		}
+	case by.Kind != auth.APIKey:
+		return 0, false, auth.ErrForbidden.Withf("only operators and integrators with an API key post facts")
+	}
+	if Reserved(in.Fact.Kind) {
+		return 0, false, ErrFactKindReserved.Withf("%s is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision", in.Fact.Kind)
+	}
+	if by.Kind == auth.APIKey && !by.HasScope(auth.ScopeFactsPref+in.Fact.Kind) {
+		return 0, false, auth.ErrScopeMissing.Withf("this API key may not post %q facts (it needs the scope %s%s)",
+			in.Fact.Kind, auth.ScopeFactsPref, in.Fact.Kind)
+	}
+	if in.PersonID == "" {
+		return 0, false, ErrPersonIDMissing
+	}
+	if num, err = s.ids.ParseID(in.PersonID); err != nil {
+		return 0, false, errPersonNotFound
+	}
+	people, err := s.personRegions(ctx, s.db, []int64{num})
+	if err != nil {
+		return 0, false, err
+	}
+	if !by.InScope(people[0].region) {
+		return 0, false, errPersonNotFound
+	}
+	n, err := s.Record(ctx, NewFact{Person: num, Fact: in.Fact, RecordedBy: by.Actor(), Key: in.Key})
+	if err != nil {
+		return 0, false, err
+	}
+	return num, n == 1, nil
+}
