@@ -144,23 +144,6 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	return nil
 }
 
-// actingFor resolves the person a resident acts for: their own, or one of
-// their dependents when personID is given.
-func (s *Server) actingFor(r *http.Request, pr *auth.Principal, personID string) (int64, string, error) {
-	own, err := s.Persons.Profile(r.Context(), pr.ID)
-	if err != nil {
-		return 0, "", err
-	}
-	if personID == "" || personID == own.ID {
-		return own.Num, own.ID, nil
-	}
-	p, err := s.Persons.Dependent(r.Context(), pr.ID, personID)
-	if err != nil {
-		return 0, "", err
-	}
-	return p.Num, p.ID, nil
-}
-
 // postDeclaration is POST /me/declarations: the daily health declaration
 // (打卡), stored as a declaration fact.
 func (s *Server) postDeclaration(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -173,10 +156,6 @@ func (s *Server) postDeclaration(w http.ResponseWriter, r *http.Request, pr *aut
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	num, id, err := s.actingFor(r, pr, in.PersonID)
-	if err != nil {
-		return err
-	}
 	attrs := map[string]any{}
 	if in.Temperature != nil {
 		attrs["temperature"] = *in.Temperature
@@ -187,31 +166,23 @@ func (s *Server) postDeclaration(w http.ResponseWriter, r *http.Request, pr *aut
 	if in.Exposure != nil {
 		attrs["exposure"] = *in.Exposure
 	}
-	f := fact.Fact{Kind: fact.Declaration, At: time.Now(), Attrs: attrs, Source: "declaration"}
-	if _, err := s.Status.Record(r.Context(), status.NewFact{Person: num, Fact: f, RecordedBy: pr.Actor()}); err != nil {
-		return err
-	}
-	st, err := s.Status.Status(r.Context(), num)
+	who, at, err := s.Status.Declare(r.Context(), pr, in.PersonID, attrs)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"person_id": id, "declared_at": f.At.UTC().Truncate(time.Millisecond),
+	st, err := s.Status.Status(r.Context(), who.Num)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"person_id": who.ID, "declared_at": at.UTC().Truncate(time.Millisecond),
 		"status": viewStatus(st, false)})
 	return nil
 }
 
-// privateAttrs are the attributes that name other people or internal
-// records; a resident's timeline leaves them out.
-var privateAttrs = []string{"case_person", "via_person", "tracing_run", "grid"}
-
 // myFacts is GET /me/facts: the resident's own (or a dependent's) records,
 // newest first, with the ids an appeal refers to.
 func (s *Server) myFacts(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	num, id, err := s.actingFor(r, pr, r.URL.Query().Get("person_id"))
-	if err != nil {
-		return err
-	}
-	facts, err := s.Status.Facts(r.Context(), num, 200)
+	who, facts, err := s.Status.ResidentFacts(r.Context(), pr, r.URL.Query().Get("person_id"), 200)
 	if err != nil {
 		return err
 	}
@@ -226,12 +197,9 @@ func (s *Server) myFacts(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 	out := make([]item, 0, len(facts))
 	for _, f := range facts {
 		info, _ := fact.Lookup(f.Kind)
-		for _, a := range privateAttrs {
-			delete(f.Attrs, a)
-		}
 		out = append(out, item{ID: f.ID, Kind: f.Kind, Label: info.Label, At: f.At, Until: f.Until, Attrs: f.Attrs})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"person_id": id, "facts": out})
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": who.ID, "facts": out})
 	return nil
 }
 
@@ -350,15 +318,11 @@ func (s *Server) postAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	num, _, err := s.actingFor(r, pr, in.PersonID)
+	a, err := s.Status.FileAppeal(r.Context(), pr, in.PersonID, status.AppealInput{Reason: in.Reason, Evidence: in.Evidence})
 	if err != nil {
 		return err
 	}
-	a, err := s.Status.FileAppeal(r.Context(), pr.ID, num, status.AppealInput{Reason: in.Reason, Evidence: in.Evidence})
-	if err != nil {
-		return err
-	}
-	st, err := s.Status.Status(r.Context(), num)
+	st, err := s.Status.Status(r.Context(), a.Person)
 	if err != nil {
 		return err
 	}
@@ -367,7 +331,7 @@ func (s *Server) postAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 }
 
 func (s *Server) myAppeals(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	as, err := s.Status.Appeals(r.Context(), pr.ID)
+	as, err := s.Status.Appeals(r.Context(), pr)
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,9 @@ import (
 // only translate. Each rule is driven through both doors here, and each
 // refusal must be the same and must leave nothing written.
 
-// consoleSession is an operator logged in to the console pages as a
-// browser would be: its cookies and the form token of its session.
-type consoleSession struct {
+// pageSession is someone logged in to the pages as a browser would be:
+// its cookies and the form token of its session.
+type pageSession struct {
 	e    *env
 	c    *http.Client
 	csrf string
@@ -27,7 +27,7 @@ var (
 	errCodeRe = regexp.MustCompile(`data-code="([^"]*)"`)
 )
 
-// page is a console answer: its status, the error code the page shows
+// page is a page's answer: its status, the error code the page shows
 // (data-code) and where a redirect goes.
 type page struct {
 	status   int
@@ -36,7 +36,7 @@ type page struct {
 	body     string
 }
 
-func (s *consoleSession) do(method, path string, form url.Values) page {
+func (s *pageSession) do(method, path string, form url.Values) page {
 	s.e.t.Helper()
 	var res *http.Response
 	var err error
@@ -64,11 +64,27 @@ func (s *consoleSession) do(method, path string, form url.Values) page {
 	return p
 }
 
-// console logs an operator in to the console pages.
-func (e *env) console(username, password string) *consoleSession {
+// residentPages is a resident's browser holding the session of token
+// (the page cookie holds the same token the API hands out).
+func (e *env) residentPages(token string) *pageSession {
 	e.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	s := &consoleSession{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	u, _ := url.Parse(e.url)
+	jar.SetCookies(u, []*http.Cookie{{Name: "hc_r", Value: token, Path: "/"}})
+	s := &pageSession{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	m := csrfRe.FindStringSubmatch(s.do("GET", "/me/declare", nil).body)
+	if m == nil {
+		e.t.Fatal("no form token on the declaration page")
+	}
+	s.csrf = m[1]
+	return s
+}
+
+// console logs an operator in to the console pages.
+func (e *env) console(username, password string) *pageSession {
+	e.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	s := &pageSession{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	login := s.do("GET", "/console/login", nil)
 	s.csrf = csrfRe.FindStringSubmatch(login.body)[1]
 	if p := s.do("POST", "/console/login", url.Values{"username": {username}, "password": {password}}); p.status != http.StatusSeeOther {
@@ -106,8 +122,8 @@ func TestFactRulesHoldAtBothDoors(t *testing.T) {
 		e.want(e.fact(officer, id, "case.confirmed", now.Add(-time.Hour), nil), 201, "")
 		stored := e.count("facts")
 
-		sessions := map[string]*consoleSession{}
-		session := func(user string) *consoleSession {
+		sessions := map[string]*pageSession{}
+		session := func(user string) *pageSession {
 			if sessions[user] == nil {
 				sessions[user] = e.console(user, pw)
 			}
@@ -163,6 +179,62 @@ func TestFactRulesHoldAtBothDoors(t *testing.T) {
 		if p := session("xijin").do("GET", "/console/facts?person="+id+"&kind=appeal.granted", nil); p.status != 200 ||
 			regexp.MustCompile(`value="appeal.granted"`).MatchString(p.body) {
 			t.Fatalf("the facts form offers appeal.granted (%d)", p.status)
+		}
+	})
+}
+
+// A resident acts for themselves and their dependents, nobody else: the
+// person service says whom (ActingFor), and the status and testing
+// services ask it, whether the API or the pages call them.
+func TestResidentsActOnlyForTheirOwnAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		officer := e.newOperator("xijin", "health_officer", "341881001")
+		tok, _ := e.resident("13900000701", "张三", rid("19800101", 701), "341881001")
+		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
+			"name": "张老", "id_type": "resident_id", "id_number": rid("19450101", 702), "relation": "parent"}), 201, "").str("id")
+		_, stranger := e.resident("13900000703", "李四", rid("19810101", 703), "341881001")
+		e.want(e.fact(officer, stranger, "case.confirmed", time.Now().Add(-time.Hour), nil), 201, "")
+		pages := e.residentPages(tok)
+		facts, appeals := e.count("facts"), e.count("appeals")
+		for _, c := range []struct {
+			name      string
+			apiMethod string
+			apiPath   string
+			apiBody   map[string]any
+			pageVerb  string
+			pagePath  string
+			pageForm  url.Values
+		}{
+			{"a declaration about a stranger", "POST", "/api/v1/me/declarations", map[string]any{"person_id": stranger, "temperature": 38.5},
+				"POST", "/me/declare?for=" + stranger, url.Values{"temperature": {"38.5"}}},
+			{"an appeal for a stranger", "POST", "/api/v1/me/appeals", map[string]any{"person_id": stranger, "reason": "不是我"},
+				"POST", "/me/appeals", url.Values{"person": {stranger}, "reason": {"不是我"}}},
+			{"a stranger's tests", "GET", "/api/v1/me/dependents/" + stranger + "/tests", nil,
+				"GET", "/me/tests?for=" + stranger, nil},
+			{"a certificate of a stranger's test", "GET", "/api/v1/me/dependents/" + stranger + "/tests/1/certificate", nil,
+				"GET", "/me/tests/1/certificate?for=" + stranger, nil},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				var body any
+				if c.apiBody != nil {
+					body = c.apiBody
+				}
+				r := e.do(c.apiMethod, c.apiPath, tok, body)
+				wantRefused(t, "API", r.status, r.errCode(), 404, "person_not_found")
+				p := pages.do(c.pageVerb, c.pagePath, c.pageForm)
+				wantRefused(t, "pages", p.status, p.code, 404, "person_not_found")
+				if e.count("facts") != facts || e.count("appeals") != appeals {
+					t.Fatalf("a refusal stored something: %d facts (was %d), %d appeals (was %d)", e.count("facts"), facts, e.count("appeals"), appeals)
+				}
+			})
+		}
+		// Their dependent is theirs to declare for, through either door.
+		e.want(e.do("POST", "/api/v1/me/declarations", tok, map[string]any{"person_id": dep, "temperature": 36.6}), 201, "")
+		if p := pages.do("POST", "/me/declare?for="+dep, url.Values{"temperature": {"36.6"}}); p.status != http.StatusCreated {
+			t.Fatalf("declaring for a dependent through the pages: %d %q", p.status, p.code)
+		}
+		if n := e.count("facts"); n != facts+2 {
+			t.Fatalf("%d facts after two declarations, want %d", n, facts+2)
 		}
 	})
 }

@@ -78,3 +78,68 @@ func TestPostDecidesWhoMayPostWhat(t *testing.T) {
 		want(t, f.svc, num, R, "confirmed_case")
 	})
 }
+
+// A resident declares, appeals and reads facts for themselves and their
+// dependents; the service asks the person service whom, so no caller can
+// name someone else, and other kinds of caller are refused.
+func TestResidentsActOnlyForTheirOwn(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		self, dep, stranger := f.person(""), f.person(""), f.person("")
+		acct := f.phone(self, "13900000001")
+		f.phone(stranger, "13900000002")
+		if _, err := d.ExecContext(ctx, `INSERT INTO dependents (account_id, person_num, relation, created_at) VALUES ($1, $2, 'parent', 0)`, acct, dep); err != nil {
+			t.Fatal(err)
+		}
+		rec(t, f.svc, stranger, fact.CaseConfirmed, t0, nil)
+		rec(t, f.svc, dep, fact.CaseConfirmed, t0, nil)
+		resident := &auth.Principal{Kind: auth.Resident, ID: acct}
+		ids := f.persons.Handles()
+		facts, appeals := count(t, d, `SELECT COUNT(*) FROM facts`), 0
+		for _, c := range []struct {
+			name string
+			by   *auth.Principal
+			id   string
+			want error
+		}{
+			{"a stranger", resident, ids.ID(stranger), errPersonNotFound},
+			{"an operator", admin, ids.ID(stranger), auth.ErrForbidden},
+			{"an API key", &auth.Principal{Kind: auth.APIKey, ID: "k", Scopes: []string{"facts:declaration"}}, ids.ID(stranger), auth.ErrForbidden},
+			{"nobody", nil, "", auth.ErrForbidden},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				if _, _, err := f.svc.Declare(ctx, c.by, c.id, map[string]any{"temperature": 38.5}); !errors.Is(err, c.want) {
+					t.Errorf("declare: %v, want %v", err, c.want)
+				}
+				if _, err := f.svc.FileAppeal(ctx, c.by, c.id, AppealInput{Reason: "不是我"}); !errors.Is(err, c.want) {
+					t.Errorf("appeal: %v, want %v", err, c.want)
+				}
+				if _, _, err := f.svc.ResidentFacts(ctx, c.by, c.id, 10); !errors.Is(err, c.want) {
+					t.Errorf("facts: %v, want %v", err, c.want)
+				}
+				if n := count(t, d, `SELECT COUNT(*) FROM facts`); n != facts {
+					t.Fatalf("%d facts after refusals, want %d", n, facts)
+				}
+				if n := count(t, d, `SELECT COUNT(*) FROM appeals`); n != appeals {
+					t.Fatalf("%d appeals after refusals", n)
+				}
+			})
+		}
+		if _, err := f.svc.Appeals(ctx, admin); !errors.Is(err, auth.ErrForbidden) {
+			t.Fatalf("an operator read a resident's appeals: %v", err)
+		}
+		// Themselves and their dependent are theirs.
+		who, _, err := f.svc.Declare(ctx, resident, "", map[string]any{"temperature": 36.5})
+		if err != nil || who.Num != self {
+			t.Fatalf("declaring for oneself: %d, %v", who.Num, err)
+		}
+		a, err := f.svc.FileAppeal(ctx, resident, ids.ID(dep), AppealInput{Reason: "已治愈"})
+		if err != nil || a.Person != dep || a.AccountID != acct {
+			t.Fatalf("appealing for a dependent: %+v, %v", a, err)
+		}
+		if as, err := f.svc.Appeals(ctx, resident); err != nil || len(as) != 1 {
+			t.Fatalf("the resident's appeals: %v, %v", as, err)
+		}
+	})
+}
