@@ -204,7 +204,7 @@ func (s *Server) myFacts(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 }
 
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	o, err := s.Status.Rules(r.Context())
+	o, err := s.Status.Rules(r.Context(), pr)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func (s *Server) getRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err != nil {
 		return err
 	}
-	info, set, err := s.Status.RuleSet(r.Context(), v)
+	info, set, err := s.Status.RuleSet(r.Context(), pr, v)
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (s *Server) activateRules(w http.ResponseWriter, r *http.Request, pr *auth.
 }
 
 func (s *Server) recomputeProgress(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	job, err := s.Status.LatestJob(r.Context())
+	job, err := s.Status.Recompute(r.Context(), pr)
 	if err != nil {
 		return err
 	}
@@ -284,8 +284,7 @@ func (s *Server) recomputeProgress(w http.ResponseWriter, r *http.Request, pr *a
 
 // stats is GET /admin/stats: colour counts per town in scope.
 func (s *Server) stats(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	lo, hi := pr.Bounds()
-	towns, err := s.Status.Stats(r.Context(), lo, hi)
+	towns, err := s.Status.Stats(r.Context(), pr)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -235,6 +238,70 @@ func TestResidentsActOnlyForTheirOwnAtBothDoors(t *testing.T) {
 		}
 		if n := e.count("facts"); n != facts+2 {
 			t.Fatalf("%d facts after two declarations, want %d", n, facts+2)
+		}
+	})
+}
+
+// Rule sets and appeals: the status service checks rules.write,
+// rules.activate and appeal.decide itself, and the scope of the appeal.
+func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		const pw = "a long password"
+		admin := e.admin()
+		officer := e.newOperator("xijin", "health_officer", "341881001")
+		e.newOperator("gangkou", "health_officer", "341881100")
+		e.newOperator("viewer", "viewer", "341881")
+		tokens := map[string]string{"xijin": officer, "gangkou": e.operatorToken("gangkou", pw), "viewer": e.operatorToken("viewer", pw)}
+		body, _ := json.Marshal(watchedDrugOff(t))
+		version := fmt.Sprint(e.want(e.do("POST", "/api/v1/admin/rules", admin, string(body)), 201, "").body["version"])
+		tok, me := e.resident("13900000711", "赵六", rid("19820101", 711), "341881001")
+		e.want(e.fact(officer, me, "contact.close", time.Now().Add(-time.Hour), map[string]any{"case_person": "p-1"}), 201, "")
+		appeal := e.want(e.do("POST", "/api/v1/me/appeals", tok, map[string]any{"reason": "当天我不在该场所"}), 201, "").body["appeal"].(map[string]any)["id"].(string)
+
+		written := func() string {
+			var active, sets, pending, facts int
+			e.srv.DB.QueryRowContext(context.Background(), `SELECT version FROM rules_active WHERE id = 1`).Scan(&active)
+			sets, facts = e.count("rule_sets"), e.count("facts")
+			e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM appeals WHERE state = 'pending'`).Scan(&pending)
+			return fmt.Sprintf("active v%d, %d rule sets, %d pending appeals, %d facts", active, sets, pending, facts)
+		}
+		before := written()
+		for _, c := range []struct {
+			name, user string
+			apiPath    string
+			apiBody    any
+			pagePath   string
+			pageForm   url.Values
+			status     int
+			code       string
+		}{
+			{"activating without rules.activate", "xijin", "/api/v1/admin/rules/" + version + "/activate", nil,
+				"/console/rules/" + version + "/activate", nil, 403, "forbidden"},
+			{"creating a rule set without rules.write", "viewer", "/api/v1/admin/rules", string(body),
+				"/console/rules", url.Values{"body": {string(body)}}, 403, "forbidden"},
+			{"a dry run without rules.write", "viewer", "/api/v1/admin/rules/" + version + "/dry-run", nil,
+				"/console/rules/" + version + "/dry-run", nil, 403, "forbidden"},
+			{"deciding without appeal.decide", "viewer", "/api/v1/admin/appeals/" + appeal + "/decision", map[string]any{"decision": "granted"},
+				"/console/appeals/" + appeal + "/decision", url.Values{"decision": {"granted"}}, 403, "forbidden"},
+			{"deciding an appeal outside the scope", "gangkou", "/api/v1/admin/appeals/" + appeal + "/decision", map[string]any{"decision": "granted"},
+				"/console/appeals/" + appeal + "/decision", url.Values{"decision": {"granted"}}, 404, "appeal_not_found"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.do("POST", c.apiPath, tokens[c.user], c.apiBody)
+				wantRefused(t, "API", r.status, r.errCode(), c.status, c.code)
+				p := e.console(c.user, pw).do("POST", c.pagePath, c.pageForm)
+				wantRefused(t, "console", p.status, p.code, c.status, c.code)
+				if now := written(); now != before {
+					t.Fatalf("a refusal wrote: %s, was %s", now, before)
+				}
+			})
+		}
+		// The officer of the appeal's town decides it through the console.
+		if p := e.console("xijin", pw).do("POST", "/console/appeals/"+appeal+"/decision", url.Values{"decision": {"granted"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("deciding in scope: %d %q", p.status, p.code)
+		}
+		if c := e.want(e.do("GET", "/api/v1/me", tok, nil), 200, "").str("color"); c != "green" {
+			t.Fatalf("after the grant: %s", c)
 		}
 	})
 }

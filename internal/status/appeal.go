@@ -298,10 +298,14 @@ type Decision struct {
 }
 
 // Decide grants or rejects a pending appeal in the operator's scope (one
-// outside it is a 404). A grant appends appeal.granted until Until, which
-// turns the person green at once unless something recorded after the grant
-// says otherwise (docs/RULES.md, Appeals). Audited.
+// outside it is a 404), for an operator with appeal.decide. A grant appends
+// appeal.granted until Until, which turns the person green at once unless
+// something recorded after the grant says otherwise (docs/RULES.md,
+// Appeals). Audited.
 func (s *Service) Decide(ctx context.Context, by *auth.Principal, id string, dec Decision) (*Appeal, error) {
+	if err := by.Require(auth.AppealDecide); err != nil {
+		return nil, err
+	}
 	note := strings.TrimSpace(dec.Note)
 	if utf8.RuneCountInString(note) > maxAppealReason {
 		return nil, apierr.BadRequest("note_invalid", "note must be at most %d characters", maxAppealReason)
@@ -374,8 +378,12 @@ func (s *Service) Appeals(ctx context.Context, by *auth.Principal) ([]*Appeal, e
 }
 
 // AppealQueue lists appeals in the operator's scope in a state (default
-// pending), oldest first: the review queue.
+// pending), oldest first: the review queue, for an operator with
+// appeal.decide.
 func (s *Service) AppealQueue(ctx context.Context, by *auth.Principal, state string, limit int) ([]*Appeal, error) {
+	if err := by.Require(auth.AppealDecide); err != nil {
+		return nil, err
+	}
 	if state == "" {
 		state = AppealPending
 	}

@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/apierr"
@@ -140,6 +141,102 @@ func TestResidentsActOnlyForTheirOwn(t *testing.T) {
 		}
 		if as, err := f.svc.Appeals(ctx, resident); err != nil || len(as) != 1 {
 			t.Fatalf("the resident's appeals: %v, %v", as, err)
+		}
+	})
+}
+
+// Rule sets, dry runs, activation, appeals and the colour counts check the
+// caller's permission in the service, whatever door the call came through.
+func TestRulesAndAppealsNeedTheirPermissions(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		num := f.person("")
+		acct := f.phone(num, "13900000011")
+		rec(t, f.svc, num, fact.CaseConfirmed, t0, nil)
+		a, err := f.svc.FileAppeal(ctx, &auth.Principal{Kind: auth.Resident, ID: acct}, "", AppealInput{Reason: "已治愈"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := f.svc.CreateRuleSet(ctx, admin, watchedDrugOff(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		officer := &auth.Principal{Kind: auth.Operator, ID: "o1", Role: auth.HealthOfficer, Region: ""}
+		viewer := &auth.Principal{Kind: auth.Operator, ID: "o2", Role: auth.Viewer, Region: ""}
+		sampler := &auth.Principal{Kind: auth.Operator, ID: "o3", Role: auth.Sampler, Region: ""}
+		key := &auth.Principal{Kind: auth.APIKey, ID: "k1", Scopes: []string{auth.ScopeStatus}}
+		resident := &auth.Principal{Kind: auth.Resident, ID: acct}
+		calls := []struct {
+			name    string
+			refused []*auth.Principal
+			call    func(by *auth.Principal) error
+		}{
+			{"create a rule set", []*auth.Principal{viewer, sampler, key, resident, nil}, func(by *auth.Principal) error {
+				_, err := f.svc.CreateRuleSet(ctx, by, watchedDrugOff(t))
+				return err
+			}},
+			{"dry-run a version", []*auth.Principal{viewer, sampler, key, resident, nil}, func(by *auth.Principal) error {
+				_, err := f.svc.DryRunRules(ctx, by, v.Version)
+				return err
+			}},
+			{"activate a version", []*auth.Principal{officer, viewer, key, resident, nil}, func(by *auth.Principal) error {
+				_, err := f.svc.Activate(ctx, by, v.Version)
+				return err
+			}},
+			{"decide an appeal", []*auth.Principal{viewer, sampler, key, resident, nil}, func(by *auth.Principal) error {
+				_, err := f.svc.Decide(ctx, by, a.ID, Decision{Decision: AppealGranted})
+				return err
+			}},
+			{"list the appeal queue", []*auth.Principal{viewer, sampler, key, resident, nil}, func(by *auth.Principal) error {
+				_, err := f.svc.AppealQueue(ctx, by, "", 10)
+				return err
+			}},
+			{"read the rules", []*auth.Principal{sampler, key, resident, nil}, func(by *auth.Principal) error {
+				_, err := f.svc.Rules(ctx, by)
+				return err
+			}},
+			{"read a rule set", []*auth.Principal{sampler, key, resident, nil}, func(by *auth.Principal) error {
+				_, _, err := f.svc.RuleSet(ctx, by, v.Version)
+				return err
+			}},
+			{"read the recompute", []*auth.Principal{sampler, key, resident, nil}, func(by *auth.Principal) error {
+				_, err := f.svc.Recompute(ctx, by)
+				return err
+			}},
+			{"count colours", []*auth.Principal{key, resident, nil}, func(by *auth.Principal) error {
+				_, err := f.svc.Stats(ctx, by)
+				return err
+			}},
+		}
+		state := func() string {
+			return fmt.Sprintf("active v%d, %d sets, %d pending, %d facts, %d audit entries",
+				count(t, d, `SELECT version FROM rules_active WHERE id = 1`), count(t, d, `SELECT COUNT(*) FROM rule_sets`),
+				count(t, d, `SELECT COUNT(*) FROM appeals WHERE state = 'pending'`), count(t, d, `SELECT COUNT(*) FROM facts`),
+				count(t, d, `SELECT COUNT(*) FROM audit_log`))
+		}
+		before := state()
+		for _, c := range calls {
+			for _, by := range c.refused {
+				who := "nobody"
+				if by != nil {
+					who = string(by.Kind) + " " + string(by.Role)
+				}
+				t.Run(c.name+" as "+who, func(t *testing.T) {
+					if err := c.call(by); !errors.Is(err, auth.ErrForbidden) {
+						t.Fatalf("err = %v, want forbidden", err)
+					}
+					if now := state(); now != before {
+						t.Fatalf("a refusal wrote: %s, was %s", now, before)
+					}
+				})
+			}
+		}
+		// The admin may do each.
+		for _, c := range calls {
+			if err := c.call(admin); err != nil {
+				t.Fatalf("%s as admin: %v", c.name, err)
+			}
 		}
 	})
 }

@@ -376,7 +376,7 @@ func (s *Server) ruleViews(p *page, set rules.Set) []ruleView {
 }
 
 func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	o, err := s.Status.Rules(r.Context())
+	o, err := s.Status.Rules(r.Context(), p.Op)
 	if err != nil {
 		return err
 	}
@@ -397,7 +397,7 @@ func (s *Server) showRuleSet(w http.ResponseWriter, r *http.Request, p *page, st
 	if err != nil {
 		return err
 	}
-	ver, set, err := s.Status.RuleSet(r.Context(), v)
+	ver, set, err := s.Status.RuleSet(r.Context(), p.Op, v)
 	if err != nil {
 		return err
 	}
@@ -579,8 +579,7 @@ func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, p *page) e
 
 // colourPanel is the colour count per town.
 func (s *Server) colourPanel(r *http.Request, p *page, d *dashboardData) error {
-	lo, hi := p.Op.Bounds()
-	towns, err := s.Status.Stats(r.Context(), lo, hi)
+	towns, err := s.Status.Stats(r.Context(), p.Op)
 	if err != nil {
 		return err
 	}
