@@ -69,8 +69,8 @@ type Input struct {
 
 // Create adds a checkpoint and its API key; the key is returned once.
 func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Checkpoint, string, error) {
-	if !by.Can(auth.CheckpointEdit) {
-		return nil, "", apierr.Forbidden("forbidden", "your role may not manage checkpoints")
+	if err := by.Require(auth.CheckpointEdit); err != nil {
+		return nil, "", err
 	}
 	c := &Checkpoint{ID: ids.New(), Seq: in.Seq, Name: strings.TrimSpace(in.Name), Region: in.Region,
 		Address: strings.TrimSpace(in.Address), Built: true, Enabled: true, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
@@ -192,8 +192,8 @@ func (s *Service) ByAPIKey(ctx context.Context, keyID string) (*Checkpoint, erro
 // its key (scanners stop within the auth cache time); enabling again issues
 // a new key, returned once.
 func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, built, enabled *bool) (*Checkpoint, string, error) {
-	if !by.Can(auth.CheckpointEdit) {
-		return nil, "", apierr.Forbidden("forbidden", "your role may not manage checkpoints")
+	if err := by.Require(auth.CheckpointEdit); err != nil {
+		return nil, "", err
 	}
 	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(c.Region)) {

@@ -20,8 +20,6 @@ import (
 	"github.com/healthcode/healthcode/internal/person"
 )
 
-var errForbidden = apierr.Forbidden("forbidden", "your role may not do this")
-
 // Capacities are the tube sizes in use: a single tube and 5-, 10- and
 // 20-in-1 mixing (混采).
 var Capacities = []int{1, 5, 10, 20}
@@ -139,8 +137,8 @@ func (s *Service) Tube(ctx context.Context, by *auth.Principal, barcode string) 
 // OpenTube starts a tube at a site: sampling staff scan a new tube's barcode
 // and say how many swabs it takes.
 func (s *Service) OpenTube(ctx context.Context, by *auth.Principal, barcode string, capacity int, siteID string) (*Tube, error) {
-	if !by.Can(auth.TubeWrite) {
-		return nil, errForbidden
+	if err := by.Require(auth.TubeWrite); err != nil {
+		return nil, err
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
@@ -202,8 +200,8 @@ type Sample struct {
 // lookup of a person by an operator. A sealed or full tube, the same person
 // twice in a tube and an invalid code are refused.
 func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode string, in SampleInput) (*Sample, error) {
-	if !by.Can(auth.TubeWrite) {
-		return nil, errForbidden
+	if err := by.Require(auth.TubeWrite); err != nil {
+		return nil, err
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
@@ -308,8 +306,8 @@ func (s *Service) whyNotFillable(ctx context.Context, q db.Querier, by *auth.Pri
 
 // Seal closes a tube: nothing more goes in, and it can go to a lab.
 func (s *Service) Seal(ctx context.Context, by *auth.Principal, barcode string) (*Tube, error) {
-	if !by.Can(auth.TubeWrite) {
-		return nil, errForbidden
+	if err := by.Require(auth.TubeWrite); err != nil {
+		return nil, err
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
@@ -361,8 +359,8 @@ const MaxTransfer = 2000
 // refuses the whole batch, with every such tube named, so the box and the
 // record never disagree.
 func (s *Service) CreateTransfer(ctx context.Context, by *auth.Principal, barcodes []string, lab string) (*Transfer, error) {
-	if !by.Can(auth.TubeWrite) {
-		return nil, errForbidden
+	if err := by.Require(auth.TubeWrite); err != nil {
+		return nil, err
 	}
 	lab, err := labName(lab)
 	if err != nil {

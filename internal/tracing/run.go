@@ -85,8 +85,8 @@ func parseTime(field, v string) (time.Time, error) {
 // the whole request is valid: every case a person in the operator's scope,
 // the venue in scope, the time range in order.
 func (s *Service) Submit(ctx context.Context, by *auth.Principal, in Request) (*Run, error) {
-	if !by.Can(auth.TracingRun) {
-		return nil, apierr.Forbidden("forbidden", "your role may not run tracing")
+	if err := by.Require(auth.TracingRun); err != nil {
+		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	p := params{DefaultWindow: s.cfg.Window.Milliseconds(), Windows: s.windowsMs()}

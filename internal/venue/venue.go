@@ -90,8 +90,8 @@ func text(field, v string, max int, required bool) (string, error) {
 
 // Create registers a venue in the operator's scope and gives it a token.
 func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Venue, error) {
-	if !by.Can(auth.VenueWrite) {
-		return nil, apierr.Forbidden("forbidden", "your role may not register venues")
+	if err := by.Require(auth.VenueWrite); err != nil {
+		return nil, err
 	}
 	var err error
 	v := &Venue{ID: ids.New(), Token: ids.New(), Kind: in.Kind, Region: in.Region, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
@@ -253,8 +253,8 @@ func (s *Service) ByToken(ctx context.Context, token string) (v *Venue, revoked 
 // RotateToken revokes the venue's current token and issues a new one (a
 // poster was photographed and shared, say). Old check-ins keep their venue.
 func (s *Service) RotateToken(ctx context.Context, by *auth.Principal, id string) (*Venue, error) {
-	if !by.Can(auth.VenueWrite) {
-		return nil, apierr.Forbidden("forbidden", "your role may not manage venues")
+	if err := by.Require(auth.VenueWrite); err != nil {
+		return nil, err
 	}
 	v, err := s.Get(ctx, by, id)
 	if err != nil {
