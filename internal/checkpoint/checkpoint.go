@@ -152,8 +152,12 @@ type Table struct {
 	Enabled     int           `json:"enabled"`
 }
 
-// List returns the checkpoints in the operator's scope, in table order.
+// List returns the checkpoints in the operator's scope, in table order, to
+// a reader with stats.read.
 func (s *Service) List(ctx context.Context, by *auth.Principal) (*Table, error) {
+	if err := by.Require(auth.StatsRead); err != nil {
+		return nil, err
+	}
 	lo, hi := by.Bounds()
 	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM checkpoints
 		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) ORDER BY COALESCE(seq, 1000000000), created_at, id`, lo, hi)

@@ -367,9 +367,13 @@ func (rv *resolver) place(ctx context.Context, num int64) (PlaceRef, error) {
 const MaxReportPage = 1000
 
 // Get returns a run in the operator's scope and a page of its report (rows
-// after seq after, at most limit; limit 0 means the status alone). Reading
-// the report is an operator lookup of persons, so it is audited.
+// after seq after, at most limit; limit 0 means the status alone), to an
+// operator with tracing.run. Reading the report is an operator lookup of
+// persons, so it is audited.
 func (s *Service) Get(ctx context.Context, by *auth.Principal, id string, after int64, limit int) (*Run, error) {
+	if err := by.Require(auth.TracingRun); err != nil {
+		return nil, err
+	}
 	r, err := s.loadRun(ctx, s.db, id)
 	if err != nil {
 		return nil, err
@@ -466,8 +470,12 @@ var csvHeader = map[string][]string{
 // ExportCSV writes the report of a finished run as CSV, names masked, with
 // a byte-order mark so spreadsheet programs read the Chinese. open is called
 // once the export is known to succeed (to set headers) and returns where to
-// write. lang is "zh" (default) or "en" for the header row. Audited.
+// write. lang is "zh" (default) or "en" for the header row. by needs
+// tracing.run. Audited.
 func (s *Service) ExportCSV(ctx context.Context, by *auth.Principal, id, lang string, open func(filename string) io.Writer) error {
+	if err := by.Require(auth.TracingRun); err != nil {
+		return err
+	}
 	header, ok := csvHeader[cmp.Or(lang, "zh")]
 	if !ok {
 		return apierr.BadRequest("lang_invalid", "lang must be zh or en")

@@ -188,8 +188,16 @@ func scan(row interface{ Scan(...any) error }) (*Venue, error) {
 
 var errNotFound = apierr.NotFound("venue_not_found", "no such venue")
 
-// Get returns a venue in the operator's scope.
+// errOperatorsOnly refuses a caller other than an operator: venues are
+// listed and read by operators, in their scope.
+var errOperatorsOnly = auth.ErrForbidden.Withf("venues are read by operators")
+
+// Get returns a venue in the operator's scope (nil: the platform's own
+// lookup, unscoped).
 func (s *Service) Get(ctx context.Context, by *auth.Principal, id string) (*Venue, error) {
+	if by != nil && by.Kind != auth.Operator {
+		return nil, errOperatorsOnly
+	}
 	v, err := scan(s.db.QueryRowContext(ctx, `SELECT `+venueCols+` FROM venues v LEFT JOIN units u ON u.id = v.unit_id WHERE v.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && by != nil && !by.InScope(v.Region)) {
 		return nil, errNotFound
@@ -202,6 +210,9 @@ func (s *Service) Get(ctx context.Context, by *auth.Principal, id string) (*Venu
 
 // List returns the venues in the operator's scope, newest first.
 func (s *Service) List(ctx context.Context, by *auth.Principal, limit int) ([]*Venue, error) {
+	if by == nil || by.Kind != auth.Operator {
+		return nil, errOperatorsOnly
+	}
 	if limit <= 0 || limit > 1000 {
 		limit = 200
 	}
