@@ -33,7 +33,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.view(p, pr.Can(auth.PersonReadFull)))
+	writeJSON(w, http.StatusCreated, s.view(p, pr))
 	return nil
 }
 
@@ -50,7 +50,7 @@ func (s *Server) searchPersons(w http.ResponseWriter, r *http.Request, pr *auth.
 	}
 	out := make([]personView, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, s.view(p, pr.Can(auth.PersonReadFull)))
+		out = append(out, s.view(p, pr))
 	}
 	next := ""
 	if len(ps) == limit {
@@ -65,7 +65,7 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	return s.writeAdminPerson(w, r, p, pr.Can(auth.PersonReadFull))
+	return s.writeAdminPerson(w, r, pr, p)
 }
 
 // intParam reads a whole-number query parameter, 0 or more, or def when it

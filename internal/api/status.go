@@ -49,7 +49,7 @@ type adminPersonView struct {
 	Facts  []status.Stored `json:"facts"`
 }
 
-func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, p *person.Person, full bool) error {
+func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, pr *auth.Principal, p *person.Person) error {
 	st, err := s.Status.Status(r.Context(), p.Num)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, p *per
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, adminPersonView{personView: s.view(p, full), Color: st.Color, Reason: st.Reason, Advice: st.Advice,
+	writeJSON(w, http.StatusOK, adminPersonView{personView: s.view(p, pr), Color: st.Color, Reason: st.Reason, Advice: st.Advice,
 		RuleID: st.RuleID, Status: viewStatus(st, true), Facts: facts})
 	return nil
 }
@@ -72,12 +72,12 @@ type meView struct {
 	UpdatedAt time.Time   `json:"updated_at,omitzero"`
 }
 
-func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, p *person.Person) error {
+func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, pr *auth.Principal, p *person.Person) error {
 	st, err := s.Status.Status(r.Context(), p.Num)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, meView{personView: s.view(p, false), Color: st.Color, Reason: st.Reason, Advice: st.Advice, UpdatedAt: st.UpdatedAt})
+	writeJSON(w, http.StatusOK, meView{personView: s.view(p, pr), Color: st.Color, Reason: st.Reason, Advice: st.Advice, UpdatedAt: st.UpdatedAt})
 	return nil
 }
 

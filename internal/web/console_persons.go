@@ -30,11 +30,7 @@ type personRow struct {
 }
 
 func (s *Server) personRow(op *auth.Principal, p *person.Person) personRow {
-	m := p.Masked()
-	if op.Can(auth.PersonReadFull) {
-		m = p.Full()
-	}
-	return personRow{Masked: m, RegionName: s.Regions.FullName(p.Region), HasPhone: p.HasPhone}
+	return personRow{Masked: p.For(op), RegionName: s.Regions.FullName(p.Region), HasPhone: p.HasPhone}
 }
 
 func (s *Server) personsPage(w http.ResponseWriter, r *http.Request, p *page) error {
