@@ -237,8 +237,7 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Princip
 		return err
 	}
 	f.Before = int64(before)
-	f.Lo, f.Hi = pr.Bounds()
-	items, err := s.Outbox.List(r.Context(), f)
+	items, err := s.Outbox.ListFor(r.Context(), pr, f)
 	if err != nil {
 		return err
 	}
@@ -259,8 +258,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	lo, hi := pr.Bounds()
-	entries, err := audit.List(r.Context(), s.DB, audit.Filter{Lo: lo, Hi: hi, Subject: q.Get("subject"), Before: int64(before), Limit: limit})
+	entries, err := audit.ListFor(r.Context(), s.DB, pr, audit.Filter{Subject: q.Get("subject"), Before: int64(before), Limit: limit})
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,14 @@ func (p *Principal) Require(perm Permission) error {
 	return ErrForbidden.Withf("your role (%s) may not do this (needs %s)", p.Role, perm)
 }
 
+// MayReadAudit is how the audit log (audit.ListFor) asks whether the
+// reader's role reads it; audit cannot import auth, which writes to it.
+func (p *Principal) MayReadAudit() error { return p.Require(AuditRead) }
+
+// MayReadOutbox is how the outbox (sms.Outbox.ListFor) asks whether the
+// reader's role reads it; sms cannot import auth, which sends through it.
+func (p *Principal) MayReadOutbox() error { return p.Require(OutboxRead) }
+
 // RequireScope refuses a caller who is not an API key with the scope.
 func (p *Principal) RequireScope(scope string) error {
 	switch {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,17 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rollout"
+	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/venue"
 )
 
 // Who may do what is decided by the services; the API and the console
@@ -304,4 +316,160 @@ func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
 			t.Fatalf("after the grant: %s", c)
 		}
 	})
+}
+
+// Reads: the audit log, the outbox, tracing runs, follow-up tasks, and how
+// much of a person an operator sees. Each service checks the permission
+// and the scope itself; both doors answer alike.
+func TestReadRulesHoldAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		const pw = "a long password"
+		admin := e.admin()
+		officer := e.newOperator("xijin", "health_officer", "341881001")
+		tokens := map[string]string{"xijin": officer, "viewer": e.newOperator("viewer", "viewer", "341881"),
+			"sampler": e.newOperator("sampler", "sampler", "341881"), "gangkou": e.newOperator("gangkou", "health_officer", "341881100")}
+		number := rid("19781105", 721)
+		id := e.person(officer, "王建国", number, "341881001")
+		run := e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{id}}), 202, "").str("id")
+		for _, c := range []struct {
+			name, user, apiPath, pagePath string
+			status                        int
+			code                          string
+		}{
+			{"the audit log without audit.read", "viewer", "/api/v1/admin/audit", "/console/audit", 403, "forbidden"},
+			{"the outbox without outbox.read", "viewer", "/api/v1/admin/outbox", "/console/outbox", 403, "forbidden"},
+			{"a tracing run without tracing.run", "viewer", "/api/v1/admin/tracing/" + run, "/console/tracing/" + run, 403, "forbidden"},
+			{"a tracing run outside the scope", "gangkou", "/api/v1/admin/tracing/" + run, "/console/tracing/" + run, 404, "tracing_run_not_found"},
+			{"follow-up tasks without task.write", "sampler", "/api/v1/admin/tasks", "/console/tasks", 403, "forbidden"},
+			{"a person outside the scope", "gangkou", "/api/v1/admin/persons/" + id, "/console/persons/" + id, 404, "person_not_found"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.do("GET", c.apiPath, tokens[c.user], nil)
+				wantRefused(t, "API", r.status, r.errCode(), c.status, c.code)
+				p := e.console(c.user, pw).do("GET", c.pagePath, nil)
+				wantRefused(t, "console", p.status, p.code, c.status, c.code)
+			})
+		}
+		// The audit log of another town shows nothing of this one, at
+		// either door; the town's own administrator sees it.
+		subject := "person:" + id
+		for user, region := range map[string]string{"gangkou.admin": "341881100", "xijin.admin": "341881001"} {
+			tok := e.newOperator(user, "admin", region)
+			own := region == "341881001"
+			r := e.want(e.do("GET", "/api/v1/admin/audit?subject="+subject, tok, nil), 200, "")
+			p := e.console(user, pw).do("GET", "/console/audit?subject="+subject, nil)
+			if api, page := len(r.body["entries"].([]any)) > 0, p.status == 200 && regexp.MustCompile(`person\.create`).MatchString(p.body); api != own || page != own {
+				t.Fatalf("the administrator of %s reads the entries of %s: API %v, console %v; want %v", region, subject, api, page, own)
+			}
+		}
+		// The identity number in full only to a role with person.read_full.
+		for user, full := range map[string]bool{"xijin": true, "viewer": false} {
+			r := e.want(e.do("GET", "/api/v1/admin/persons/"+id, tokens[user], nil), 200, "")
+			p := e.console(user, pw).do("GET", "/console/persons/"+id, nil)
+			if api, page := r.str("id_number") == number, regexp.MustCompile(number).MatchString(p.body); api != full || page != full {
+				t.Fatalf("%s sees the full number: API %v, console %v; want %v", user, api, page, full)
+			}
+		}
+	})
+}
+
+// The services refuse by themselves: called with no door in front, each
+// guarded method refuses a caller without the permission, the kind of
+// credential or the scope it needs, with auth's one error and nothing
+// written.
+func TestServicesRefuseWithoutADoor(t *testing.T) {
+	e := newEnv(t, db.SQLite)
+	ctx := context.Background()
+	s := e.srv
+	admin := &auth.Principal{Kind: auth.Operator, ID: "a", Role: auth.Admin, Region: "341881"}
+	viewer := &auth.Principal{Kind: auth.Operator, ID: "v", Role: auth.Viewer, Region: "341881"}
+	sampler := &auth.Principal{Kind: auth.Operator, ID: "s", Role: auth.Sampler, Region: "341881"}
+	officer := &auth.Principal{Kind: auth.Operator, ID: "o", Role: auth.HealthOfficer, Region: "341881"}
+	key := &auth.Principal{Kind: auth.APIKey, ID: "k", Region: "341881", Scopes: []string{auth.ScopeStatus}}
+	resident := &auth.Principal{Kind: auth.Resident, ID: "r"}
+	p, err := s.Persons.Create(ctx, admin, person.Input{Name: "王五", IDType: "resident_id", IDNumber: rid("19700101", 731), Region: "341881001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Venues.Create(ctx, admin, venue.Input{Name: "西津农贸市场", Kind: "market", Region: "341881001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.Tracing.Submit(ctx, admin, tracing.Request{PersonIDs: []string{p.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		by   []*auth.Principal
+		call func(by *auth.Principal) error
+	}{
+		{"person.Create", []*auth.Principal{viewer, key, resident}, func(by *auth.Principal) error {
+			_, err := s.Persons.Create(ctx, by, person.Input{Name: "赵六", IDType: "resident_id", IDNumber: rid("19700101", 732), Region: "341881001"})
+			return err
+		}},
+		{"person.Lookup", []*auth.Principal{key, resident}, func(by *auth.Principal) error { _, err := s.Persons.Lookup(ctx, by, p.ID); return err }},
+		{"codes.IssueCare", []*auth.Principal{viewer, key}, func(by *auth.Principal) error { _, err := s.Codes.IssueCare(ctx, by, p.ID); return err }},
+		{"codes.Verify", []*auth.Principal{key, admin, resident}, func(by *auth.Principal) error {
+			_, err := s.Codes.Verify(ctx, by, "HC1:whatever", codes.Temperature{})
+			return err
+		}},
+		{"codes.VerifyID", []*auth.Principal{key, admin}, func(by *auth.Principal) error {
+			_, err := s.Codes.VerifyID(ctx, by, "resident_id", rid("19700101", 731), codes.Temperature{})
+			return err
+		}},
+		{"venue.Create", []*auth.Principal{viewer, key}, func(by *auth.Principal) error {
+			_, err := s.Venues.Create(ctx, by, venue.Input{Name: "x", Region: "341881001"})
+			return err
+		}},
+		{"venue.List", []*auth.Principal{key, resident}, func(by *auth.Principal) error { _, err := s.Venues.List(ctx, by, 10); return err }},
+		{"venue.Get", []*auth.Principal{key, resident}, func(by *auth.Principal) error { _, err := s.Venues.Get(ctx, by, v.ID); return err }},
+		{"checkin.Counts", []*auth.Principal{key, resident}, func(by *auth.Principal) error {
+			_, err := s.Checkins.Counts(ctx, by, v.ID, time.Now().Add(-time.Hour), time.Now())
+			return err
+		}},
+		{"checkpoint.List", []*auth.Principal{key, resident}, func(by *auth.Principal) error { _, err := s.Checkpoints.List(ctx, by); return err }},
+		{"rollout.Compute", []*auth.Principal{key, resident}, func(by *auth.Principal) error {
+			_, err := rollout.Compute(ctx, s.DB, s.Persons, by, 0.9)
+			return err
+		}},
+		{"tracing.Submit", []*auth.Principal{viewer, sampler, key}, func(by *auth.Principal) error {
+			_, err := s.Tracing.Submit(ctx, by, tracing.Request{PersonIDs: []string{p.ID}})
+			return err
+		}},
+		{"tracing.Get", []*auth.Principal{viewer, key}, func(by *auth.Principal) error { _, err := s.Tracing.Get(ctx, by, run.ID, 0, 0); return err }},
+		{"tracing.ExportCSV", []*auth.Principal{viewer, key}, func(by *auth.Principal) error {
+			return s.Tracing.ExportCSV(ctx, by, run.ID, "", func(string) io.Writer { return io.Discard })
+		}},
+		{"tracing.Tasks", []*auth.Principal{viewer, sampler}, func(by *auth.Principal) error {
+			_, err := s.Tracing.Tasks(ctx, by, tracing.TaskFilter{})
+			return err
+		}},
+		{"audit.ListFor", []*auth.Principal{officer, viewer, key}, func(by *auth.Principal) error {
+			_, err := audit.ListFor(ctx, s.DB, by, audit.Filter{})
+			return err
+		}},
+		{"sms.Outbox.ListFor", []*auth.Principal{officer, viewer, key}, func(by *auth.Principal) error {
+			_, err := s.Outbox.ListFor(ctx, by, sms.Filter{})
+			return err
+		}},
+		{"auth.Operators", []*auth.Principal{viewer, sampler, key}, func(by *auth.Principal) error { _, err := s.Auth.Operators(ctx, by); return err }},
+		{"nat.Coverage", []*auth.Principal{key, resident}, func(by *auth.Principal) error {
+			_, err := s.NAT.Coverage(ctx, by, nat.CoverageQuery{Hours: 48})
+			return err
+		}},
+	} {
+		for _, by := range c.by {
+			t.Run(c.name+" as "+string(by.Kind)+" "+string(by.Role), func(t *testing.T) {
+				before := e.count("audit_log")
+				err := c.call(by)
+				if !errors.Is(err, auth.ErrForbidden) && !errors.Is(err, auth.ErrScopeMissing) {
+					t.Fatalf("err = %v, want a refusal", err)
+				}
+				if n := e.count("audit_log"); n != before {
+					t.Fatalf("a refusal was audited as an action: %d entries, was %d", n, before)
+				}
+			})
+		}
+	}
 }
