@@ -49,9 +49,9 @@ func TestPostDecidesWhoMayPostWhat(t *testing.T) {
 			{"an id nobody has", officer, Posted{PersonID: "0000000000000", Fact: confirmed}, errPersonNotFound},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				_, created, err := f.svc.Post(ctx, c.by, c.in)
-				if !errors.Is(err, c.want) || created {
-					t.Fatalf("err = %v, created %v; want %v", err, created, c.want)
+				res, err := f.svc.Post(ctx, c.by, c.in)
+				if !errors.Is(err, c.want) || res.Created {
+					t.Fatalf("err = %v, created %v; want %v", err, res.Created, c.want)
 				}
 				if e, ok := apierr.As(err); !ok || e.Status >= 500 {
 					t.Fatalf("not a caller's error: %v", err)
@@ -62,16 +62,17 @@ func TestPostDecidesWhoMayPostWhat(t *testing.T) {
 				want(t, f.svc, num, G, "")
 			})
 		}
-		// What the rules allow: an operator's fact, a key's own kind, once per key.
-		got, created, err := f.svc.Post(ctx, pharmacy, Posted{PersonID: id, Fact: purchase, Key: "ph/1"})
-		if err != nil || got != num || !created {
-			t.Fatalf("the pharmacy's purchase: %d %v %v", got, created, err)
+		// What the rules allow: an operator's fact, a key's own kind, once
+		// per key; the key learns no colour without the status scope.
+		res, err := f.svc.Post(ctx, pharmacy, Posted{PersonID: id, Fact: purchase, Key: "ph/1"})
+		if err != nil || res.Person != num || !res.Created || res.Status != nil {
+			t.Fatalf("the pharmacy's purchase: %+v %v", res, err)
 		}
-		if _, created, err = f.svc.Post(ctx, pharmacy, Posted{PersonID: id, Fact: purchase, Key: "ph/1"}); err != nil || created {
-			t.Fatalf("the same key again: created %v, %v", created, err)
+		if res, err = f.svc.Post(ctx, pharmacy, Posted{PersonID: id, Fact: purchase, Key: "ph/1"}); err != nil || res.Created {
+			t.Fatalf("the same key again: %+v, %v", res, err)
 		}
-		if _, _, err := f.svc.Post(ctx, officer, Posted{PersonID: id, Fact: confirmed}); err != nil {
-			t.Fatal(err)
+		if res, err = f.svc.Post(ctx, officer, Posted{PersonID: id, Fact: confirmed}); err != nil || res.Status == nil || res.Status.Color != R {
+			t.Fatalf("the officer's fact: %+v, %v", res, err)
 		}
 		if n := count(t, d, `SELECT COUNT(*) FROM facts WHERE recorded_by IN ('apikey:k1', 'operator:o1')`); n != 2 {
 			t.Fatalf("%d facts recorded in the posters' names, want 2", n)

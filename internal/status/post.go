@@ -35,45 +35,65 @@ type Posted struct {
 // the fact's kind. appeal.granted is reserved: it is recorded by deciding an
 // appeal (Decide), whose audit trail and expiry a posted grant would skip.
 // The person must be in by's scope; one outside it is not found, like one
-// that does not exist. Refusals store nothing. It returns the person's
-// number and whether the fact was new (false: its key was already stored).
+// that does not exist. Refusals store nothing.
 //
 // Features that record facts as the platform (test results, tracing,
 // temperatures at checkpoints) call Record.
-func (s *Service) Post(ctx context.Context, by *auth.Principal, in Posted) (num int64, created bool, err error) {
+func (s *Service) Post(ctx context.Context, by *auth.Principal, in Posted) (PostResult, error) {
 	switch {
 	case by == nil:
-		return 0, false, by.Require(auth.FactWrite)
+		return PostResult{}, by.Require(auth.FactWrite)
 	case by.Kind == auth.Operator:
 		if err := by.Require(auth.FactWrite); err != nil {
-			return 0, false, err
+			return PostResult{}, err
 		}
 	case by.Kind != auth.APIKey:
-		return 0, false, auth.ErrForbidden.Withf("only operators and integrators with an API key post facts")
+		return PostResult{}, auth.ErrForbidden.Withf("only operators and integrators with an API key post facts")
 	}
 	if Reserved(in.Fact.Kind) {
-		return 0, false, ErrFactKindReserved.Withf("%s is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision", in.Fact.Kind)
+		return PostResult{}, ErrFactKindReserved.Withf("%s is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision", in.Fact.Kind)
 	}
 	if by.Kind == auth.APIKey && !by.HasScope(auth.ScopeFactsPref+in.Fact.Kind) {
-		return 0, false, auth.ErrScopeMissing.Withf("this API key may not post %q facts (it needs the scope %s%s)",
+		return PostResult{}, auth.ErrScopeMissing.Withf("this API key may not post %q facts (it needs the scope %s%s)",
 			in.Fact.Kind, auth.ScopeFactsPref, in.Fact.Kind)
 	}
 	if in.PersonID == "" {
-		return 0, false, ErrPersonIDMissing
+		return PostResult{}, ErrPersonIDMissing
 	}
-	if num, err = s.ids.ParseID(in.PersonID); err != nil {
-		return 0, false, errPersonNotFound
+	num, err := s.ids.ParseID(in.PersonID)
+	if err != nil {
+		return PostResult{}, errPersonNotFound
 	}
 	people, err := s.personRegions(ctx, s.db, []int64{num})
 	if err != nil {
-		return 0, false, err
+		return PostResult{}, err
 	}
 	if !by.InScope(people[0].region) {
-		return 0, false, errPersonNotFound
+		return PostResult{}, errPersonNotFound
 	}
 	n, err := s.Record(ctx, NewFact{Person: num, Fact: in.Fact, RecordedBy: by.Actor(), Key: in.Key})
 	if err != nil {
-		return 0, false, err
+		return PostResult{}, err
 	}
-	return num, n == 1, nil
+	out := PostResult{Person: num, Created: n == 1}
+	// A pharmacy reporting a purchase learns nothing about the buyer's
+	// colour unless its key may look colours up anyway.
+	if by.Kind == auth.Operator || by.HasScope(auth.ScopeStatus) {
+		st, err := s.Status(ctx, num)
+		if err != nil {
+			return PostResult{}, err
+		}
+		out.Status = &st
+	}
+	return out, nil
+}
+
+// PostResult is what a poster learns: whom the fact was about, whether it
+// was new (false: its key was already stored), and the person's status
+// after it, for a poster who may read colours (an operator, or a key with
+// the status scope; nil for others).
+type PostResult struct {
+	Person  int64
+	Created bool
+	Status  *Status
 }

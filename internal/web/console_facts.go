@@ -17,7 +17,7 @@ import (
 // FactPoster records the facts operators post (the status service, which
 // decides whether the operator may post this fact about this person).
 type FactPoster interface {
-	Post(ctx context.Context, by *auth.Principal, in status.Posted) (num int64, created bool, err error)
+	Post(ctx context.Context, by *auth.Principal, in status.Posted) (status.PostResult, error)
 }
 
 // factForm is the facts entry form: one kind, its time(s) and attributes,
@@ -223,12 +223,12 @@ func (s *Server) recordFact(w http.ResponseWriter, r *http.Request, p *page) err
 	// unknown or reserved is refused, never recorded as another.
 	fc.Kind = kind
 	// The form's nonce makes a double submission one fact.
-	_, created, err := s.Facts.Post(r.Context(), p.Op, status.Posted{PersonID: x.ID, Fact: fc, Key: "console:" + f.Nonce})
+	res, err := s.Facts.Post(r.Context(), p.Op, status.Posted{PersonID: x.ID, Fact: fc, Key: "console:" + f.Nonce})
 	if err != nil {
 		return s.formErr(w, r, p, err, show)
 	}
 	key := "flash.fact_recorded"
-	if !created {
+	if !res.Created {
 		key = "flash.fact_duplicate"
 	}
 	s.flash(w, r, key, label(p.Lang, f.Kind.Label))

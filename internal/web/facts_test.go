@@ -26,13 +26,13 @@ type recorder struct {
 
 // Post keeps a posted fact as Record would, without the status service's
 // rules of who may post what (facts_policy_test.go drives those).
-func (r *recorder) Post(ctx context.Context, by *auth.Principal, in status.Posted) (int64, bool, error) {
+func (r *recorder) Post(ctx context.Context, by *auth.Principal, in status.Posted) (status.PostResult, error) {
 	num, err := r.handles.ParseID(in.PersonID)
 	if err != nil {
-		return 0, false, err
+		return status.PostResult{}, err
 	}
 	n, err := r.Record(ctx, status.NewFact{Person: num, Fact: in.Fact, RecordedBy: by.Actor(), Key: in.Key})
-	return num, n == 1, err
+	return status.PostResult{Person: num, Created: n == 1}, err
 }
 
 func (r *recorder) Record(_ context.Context, facts ...status.NewFact) (int, error) {
