@@ -5,18 +5,12 @@ import (
 
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/codes"
-	"github.com/healthcode/healthcode/internal/person"
 )
 
 // Care codes (爱心码).
 
 func (s *Server) issueDependentCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	dep, err := s.Persons.Dependent(r.Context(), p.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	c, err := s.Codes.IssueCare(r.Context(), dep, p.Actor())
+	c, err := s.Codes.IssueCare(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -42,11 +36,7 @@ func (s *Server) dependentCarePNG(w http.ResponseWriter, r *http.Request, p *aut
 	if err != nil {
 		return err
 	}
-	dep, err := s.Persons.Dependent(r.Context(), p.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	c, err := s.Codes.CareCode(r.Context(), r.PathValue("cid"), func(c *codes.CareCode) bool { return c.PersonNum == dep.Num })
+	c, err := s.Codes.CareCode(r.Context(), p, r.PathValue("id"), r.PathValue("cid"))
 	if err != nil {
 		return err
 	}
@@ -57,11 +47,7 @@ func (s *Server) dependentCarePNG(w http.ResponseWriter, r *http.Request, p *aut
 }
 
 func (s *Server) revokeDependentCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	dep, err := s.Persons.Dependent(r.Context(), p.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	c, err := s.Codes.RevokeCare(r.Context(), r.PathValue("cid"), p.Actor(), func(c *codes.CareCode) bool { return c.PersonNum == dep.Num })
+	c, err := s.Codes.RevokeCare(r.Context(), p, r.PathValue("id"), r.PathValue("cid"))
 	if err != nil {
 		return err
 	}
@@ -69,20 +55,8 @@ func (s *Server) revokeDependentCare(w http.ResponseWriter, r *http.Request, p *
 	return nil
 }
 
-// inScope is the operator's view of a care code: out of scope is not found.
-func inScope(p *auth.Principal) func(*codes.CareCode) bool {
-	return func(c *codes.CareCode) bool { return p.InScope(c.Region) }
-}
-
 func (s *Server) issueAdminCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	holder, err := s.Persons.GetByID(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if !p.InScope(holder.Region) {
-		return person.ErrNotFound
-	}
-	c, err := s.Codes.IssueCare(r.Context(), holder, p.Actor())
+	c, err := s.Codes.IssueCare(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -108,7 +82,7 @@ func (s *Server) adminCarePNG(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	c, err := s.Codes.CareCode(r.Context(), r.PathValue("id"), inScope(p))
+	c, err := s.Codes.CareCode(r.Context(), p, "", r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -124,7 +98,7 @@ func (s *Server) adminCarePNG(w http.ResponseWriter, r *http.Request, p *auth.Pr
 }
 
 func (s *Server) revokeAdminCare(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	c, err := s.Codes.RevokeCare(r.Context(), r.PathValue("id"), p.Actor(), inScope(p))
+	c, err := s.Codes.RevokeCare(r.Context(), p, "", r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -39,11 +39,4 @@ var (
 	// ErrRegionUnknown is a region code in a path, not found (404); one in
 	// a body is region.ErrUnknown (400), same code.
 	ErrRegionUnknown = apierr.NotFound("region_unknown", "no such region")
-	ErrRateLimited   = apierr.TooMany("rate_limited", "too many identity-number lookups with this key; try again shortly")
-)
-
-// Facts posted by operators and integrators.
-var (
-	ErrFactKindReserved = apierr.BadRequest("fact_kind_reserved", "appeal.granted is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision")
-	ErrPersonIDMissing  = apierr.BadRequest("person_id_missing", "person_id is required")
 )

@@ -33,7 +33,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.view(p, pr.Can(auth.PersonReadFull)))
+	writeJSON(w, http.StatusCreated, s.view(p, pr))
 	return nil
 }
 
@@ -50,7 +50,7 @@ func (s *Server) searchPersons(w http.ResponseWriter, r *http.Request, pr *auth.
 	}
 	out := make([]personView, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, s.view(p, pr.Can(auth.PersonReadFull)))
+		out = append(out, s.view(p, pr))
 	}
 	next := ""
 	if len(ps) == limit {
@@ -65,7 +65,7 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	return s.writeAdminPerson(w, r, p, pr.Can(auth.PersonReadFull))
+	return s.writeAdminPerson(w, r, pr, p)
 }
 
 // intParam reads a whole-number query parameter, 0 or more, or def when it
@@ -237,8 +237,7 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Princip
 		return err
 	}
 	f.Before = int64(before)
-	f.Lo, f.Hi = pr.Bounds()
-	items, err := s.Outbox.List(r.Context(), f)
+	items, err := s.Outbox.ListFor(r.Context(), pr, f)
 	if err != nil {
 		return err
 	}
@@ -259,8 +258,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	lo, hi := pr.Bounds()
-	entries, err := audit.List(r.Context(), s.DB, audit.Filter{Lo: lo, Hi: hi, Subject: q.Get("subject"), Before: int64(before), Limit: limit})
+	entries, err := audit.ListFor(r.Context(), s.DB, pr, audit.Filter{Subject: q.Get("subject"), Before: int64(before), Limit: limit})
 	if err != nil {
 		return err
 	}

@@ -14,12 +14,8 @@ type personView struct {
 	Relation   string `json:"relation,omitempty"`
 }
 
-func (s *Server) view(p *person.Person, full bool) personView {
-	m := p.Masked()
-	if full {
-		m = p.Full()
-	}
-	return personView{Masked: m, RegionName: s.Regions.FullName(p.Region)}
+func (s *Server) view(p *person.Person, reader *auth.Principal) personView {
+	return personView{Masked: p.For(reader), RegionName: s.Regions.FullName(p.Region)}
 }
 
 func (s *Server) register_(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -36,7 +32,7 @@ func (s *Server) register_(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.view(p, false))
+	writeJSON(w, http.StatusCreated, s.view(p, pr))
 	return nil
 }
 
@@ -45,7 +41,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, pr *auth.Principal) 
 	if err != nil {
 		return err
 	}
-	return s.writeMe(w, r, p)
+	return s.writeMe(w, r, pr, p)
 }
 
 func (s *Server) addDependent(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -64,7 +60,7 @@ func (s *Server) addDependent(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if err != nil {
 		return err
 	}
-	v := s.view(p, false)
+	v := s.view(p, pr)
 	v.Relation = in.Relation
 	if v.Relation == "" {
 		v.Relation = "other"
@@ -80,7 +76,7 @@ func (s *Server) listDependents(w http.ResponseWriter, r *http.Request, pr *auth
 	}
 	out := make([]personView, 0, len(ds))
 	for _, d := range ds {
-		v := s.view(d.Person, false)
+		v := s.view(d.Person, pr)
 		v.Relation = d.Relation
 		out = append(out, v)
 	}

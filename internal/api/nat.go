@@ -260,31 +260,18 @@ func (s *Server) correctResult(w http.ResponseWriter, r *http.Request, pr *auth.
 	return nil
 }
 
-// testPerson is the person whose tests a resident asks about: their own,
-// or, on the /me/dependents/{id}/... paths, a dependent's.
-func (s *Server) testPerson(r *http.Request, pr *auth.Principal, dependent bool) (num int64, maskedName string, err error) {
+// testPerson is whose tests a resident asks about: their own (""), or, on
+// the /me/dependents/{id}/... paths, a dependent's.
+func testPerson(r *http.Request, dependent bool) string {
 	if dependent {
-		p, err := s.Persons.Dependent(r.Context(), pr.ID, r.PathValue("id"))
-		if err != nil {
-			return 0, "", err
-		}
-		pf := p.Profile()
-		return pf.Num, pf.MaskedName, nil
+		return r.PathValue("id")
 	}
-	pf, err := s.Persons.Profile(r.Context(), pr.ID)
-	if err != nil {
-		return 0, "", err
-	}
-	return pf.Num, pf.MaskedName, nil
+	return ""
 }
 
 func (s *Server) tests(dependent bool) authed {
 	return func(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-		num, _, err := s.testPerson(r, pr, dependent)
-		if err != nil {
-			return err
-		}
-		t, err := s.NAT.ListTests(r.Context(), num)
+		t, err := s.NAT.TestsFor(r.Context(), pr, testPerson(r, dependent))
 		if err != nil {
 			return err
 		}
@@ -294,11 +281,7 @@ func (s *Server) tests(dependent bool) authed {
 }
 
 func (s *Server) certificate(r *http.Request, pr *auth.Principal, dependent bool) (*nat.Certificate, error) {
-	num, masked, err := s.testPerson(r, pr, dependent)
-	if err != nil {
-		return nil, err
-	}
-	return s.NAT.IssueCertificate(r.Context(), num, masked, r.PathValue("test"))
+	return s.NAT.CertificateFor(r.Context(), pr, testPerson(r, dependent), r.PathValue("test"))
 }
 
 // testCertificate signs a certificate of a negative test; the QR image of

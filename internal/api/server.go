@@ -58,9 +58,8 @@ type Server struct {
 	NAT         *nat.Service
 	Status      *status.Service
 
-	metrics   *metrics
-	routes    []route
-	idLookups *limiter
+	metrics *metrics
+	routes  []route
 }
 
 // route is one endpoint; the table drives the mux, the metrics labels and
@@ -97,7 +96,6 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 		s.Log = slog.Default()
 	}
 	s.metrics = newMetrics(reg)
-	s.idLookups = newLimiter(idLookupBurst, idLookupPeriod)
 	s.routes = nil
 	s.register()
 	mux := http.NewServeMux()
@@ -241,7 +239,9 @@ func (s *Server) resident(h authed) http.HandlerFunc {
 	})
 }
 
-// operator requires an operator session with the permission.
+// operator requires an operator session; perm, when given, refuses early
+// a role that lacks it (the service checks it again: that is the check that
+// holds).
 func (s *Server) operator(perm auth.Permission, h authed) http.HandlerFunc {
 	return s.call(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
@@ -251,14 +251,17 @@ func (s *Server) operator(perm auth.Permission, h authed) http.HandlerFunc {
 		if p.Kind != auth.Operator {
 			return auth.ErrOperatorOnly
 		}
-		if perm != "" && !p.Can(perm) {
-			return auth.ErrForbidden.Withf("your role (%s) may not do this (needs %s)", p.Role, perm)
+		if perm != "" {
+			if err := p.Require(perm); err != nil {
+				return err
+			}
 		}
 		return h(w, r, p)
 	})
 }
 
-// apiKey requires an API key with the scope.
+// apiKey requires an API key; the scope is refused early here and again by
+// the service.
 func (s *Server) apiKey(scope string, h authed) http.HandlerFunc {
 	return s.call(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
@@ -268,8 +271,8 @@ func (s *Server) apiKey(scope string, h authed) http.HandlerFunc {
 		if p.Kind != auth.APIKey {
 			return auth.ErrAPIKeyOnly
 		}
-		if !p.HasScope(scope) {
-			return auth.ErrScopeMissing.Withf("this API key lacks the %q scope", scope)
+		if err := p.RequireScope(scope); err != nil {
+			return err
 		}
 		return h(w, r, p)
 	})

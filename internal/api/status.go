@@ -49,7 +49,7 @@ type adminPersonView struct {
 	Facts  []status.Stored `json:"facts"`
 }
 
-func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, p *person.Person, full bool) error {
+func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, pr *auth.Principal, p *person.Person) error {
 	st, err := s.Status.Status(r.Context(), p.Num)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, p *per
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, adminPersonView{personView: s.view(p, full), Color: st.Color, Reason: st.Reason, Advice: st.Advice,
+	writeJSON(w, http.StatusOK, adminPersonView{personView: s.view(p, pr), Color: st.Color, Reason: st.Reason, Advice: st.Advice,
 		RuleID: st.RuleID, Status: viewStatus(st, true), Facts: facts})
 	return nil
 }
@@ -72,17 +72,18 @@ type meView struct {
 	UpdatedAt time.Time   `json:"updated_at,omitzero"`
 }
 
-func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, p *person.Person) error {
+func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, pr *auth.Principal, p *person.Person) error {
 	st, err := s.Status.Status(r.Context(), p.Num)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, meView{personView: s.view(p, false), Color: st.Color, Reason: st.Reason, Advice: st.Advice, UpdatedAt: st.UpdatedAt})
+	writeJSON(w, http.StatusOK, meView{personView: s.view(p, pr), Color: st.Color, Reason: st.Reason, Advice: st.Advice, UpdatedAt: st.UpdatedAt})
 	return nil
 }
 
-// factPoster admits operators with fact.write and API keys; which kinds a
-// key may post is checked once the body says the kind.
+// factPoster admits the kinds of caller that post facts: operators, and
+// integrators with an API key. Whether this one may post this fact is the
+// status service's to say (status.Post), once the body names the kind.
 func (s *Server) factPoster(h authed) http.HandlerFunc {
 	return s.call(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
@@ -91,8 +92,9 @@ func (s *Server) factPoster(h authed) http.HandlerFunc {
 		}
 		switch p.Kind {
 		case auth.Operator:
-			if !p.Can(auth.FactWrite) {
-				return auth.ErrForbidden.Withf("your role (%s) may not do this (needs %s)", p.Role, auth.FactWrite)
+			// An early refusal: the service checks it again.
+			if err := p.Require(auth.FactWrite); err != nil {
+				return err
 			}
 		case auth.APIKey:
 		default:
@@ -116,63 +118,24 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if in.Kind == fact.AppealGranted {
-		return ErrFactKindReserved
-	}
-	if pr.Kind == auth.APIKey && !pr.HasScope(auth.ScopeFactsPref+in.Kind) {
-		return auth.ErrScopeMissing.Withf("this API key may not post %q facts (it needs the scope %s%s)", in.Kind, auth.ScopeFactsPref, in.Kind)
-	}
-	if in.PersonID == "" {
-		return ErrPersonIDMissing
-	}
-	p, err := s.Persons.GetByID(r.Context(), in.PersonID)
-	if err != nil {
-		return err
-	}
-	if !pr.InScope(p.Region) {
-		return person.ErrNotFound
-	}
 	f := fact.Fact{Kind: in.Kind, At: in.At.Time, Attrs: in.Attrs, Source: in.Source}
 	if in.Until != nil {
 		f.Until = in.Until.Time
 	}
-	n, err := s.Status.Record(r.Context(), status.NewFact{Person: p.Num, Fact: f, RecordedBy: pr.Actor(), Key: in.Key})
+	res, err := s.Status.Post(r.Context(), pr, status.Posted{PersonID: in.PersonID, Fact: f, Key: in.Key})
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"person_id": p.ID, "created": n == 1}
-	// A pharmacy reporting a purchase learns nothing about the buyer's
-	// colour unless its key may look colours up anyway.
-	if pr.Kind == auth.Operator || pr.HasScope(auth.ScopeStatus) {
-		st, err := s.Status.Status(r.Context(), p.Num)
-		if err != nil {
-			return err
-		}
-		out["status"] = viewStatus(st, pr.Kind == auth.Operator)
+	out := map[string]any{"person_id": s.Persons.Handles().ID(res.Person), "created": res.Created}
+	if res.Status != nil {
+		out["status"] = viewStatus(*res.Status, pr.Kind == auth.Operator)
 	}
 	code := http.StatusCreated
-	if n == 0 {
+	if !res.Created {
 		code = http.StatusOK // the key was already recorded
 	}
 	writeJSON(w, code, out)
 	return nil
-}
-
-// actingFor resolves the person a resident acts for: their own, or one of
-// their dependents when personID is given.
-func (s *Server) actingFor(r *http.Request, pr *auth.Principal, personID string) (int64, string, error) {
-	own, err := s.Persons.Profile(r.Context(), pr.ID)
-	if err != nil {
-		return 0, "", err
-	}
-	if personID == "" || personID == own.ID {
-		return own.Num, own.ID, nil
-	}
-	p, err := s.Persons.Dependent(r.Context(), pr.ID, personID)
-	if err != nil {
-		return 0, "", err
-	}
-	return p.Num, p.ID, nil
 }
 
 // postDeclaration is POST /me/declarations: the daily health declaration
@@ -187,10 +150,6 @@ func (s *Server) postDeclaration(w http.ResponseWriter, r *http.Request, pr *aut
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	num, id, err := s.actingFor(r, pr, in.PersonID)
-	if err != nil {
-		return err
-	}
 	attrs := map[string]any{}
 	if in.Temperature != nil {
 		attrs["temperature"] = *in.Temperature
@@ -201,31 +160,23 @@ func (s *Server) postDeclaration(w http.ResponseWriter, r *http.Request, pr *aut
 	if in.Exposure != nil {
 		attrs["exposure"] = *in.Exposure
 	}
-	f := fact.Fact{Kind: fact.Declaration, At: time.Now(), Attrs: attrs, Source: "declaration"}
-	if _, err := s.Status.Record(r.Context(), status.NewFact{Person: num, Fact: f, RecordedBy: pr.Actor()}); err != nil {
-		return err
-	}
-	st, err := s.Status.Status(r.Context(), num)
+	who, at, err := s.Status.Declare(r.Context(), pr, in.PersonID, attrs)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"person_id": id, "declared_at": f.At.UTC().Truncate(time.Millisecond),
+	st, err := s.Status.Status(r.Context(), who.Num)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"person_id": who.ID, "declared_at": at.UTC().Truncate(time.Millisecond),
 		"status": viewStatus(st, false)})
 	return nil
 }
 
-// privateAttrs are the attributes that name other people or internal
-// records; a resident's timeline leaves them out.
-var privateAttrs = []string{"case_person", "via_person", "tracing_run", "grid"}
-
 // myFacts is GET /me/facts: the resident's own (or a dependent's) records,
 // newest first, with the ids an appeal refers to.
 func (s *Server) myFacts(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	num, id, err := s.actingFor(r, pr, r.URL.Query().Get("person_id"))
-	if err != nil {
-		return err
-	}
-	facts, err := s.Status.Facts(r.Context(), num, 200)
+	who, facts, err := s.Status.ResidentFacts(r.Context(), pr, r.URL.Query().Get("person_id"), 200)
 	if err != nil {
 		return err
 	}
@@ -240,17 +191,14 @@ func (s *Server) myFacts(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 	out := make([]item, 0, len(facts))
 	for _, f := range facts {
 		info, _ := fact.Lookup(f.Kind)
-		for _, a := range privateAttrs {
-			delete(f.Attrs, a)
-		}
 		out = append(out, item{ID: f.ID, Kind: f.Kind, Label: info.Label, At: f.At, Until: f.Until, Attrs: f.Attrs})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"person_id": id, "facts": out})
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": who.ID, "facts": out})
 	return nil
 }
 
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	o, err := s.Status.Rules(r.Context())
+	o, err := s.Status.Rules(r.Context(), pr)
 	if err != nil {
 		return err
 	}
@@ -263,7 +211,7 @@ func (s *Server) getRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err != nil {
 		return err
 	}
-	info, set, err := s.Status.RuleSet(r.Context(), v)
+	info, set, err := s.Status.RuleSet(r.Context(), pr, v)
 	if err != nil {
 		return err
 	}
@@ -320,7 +268,7 @@ func (s *Server) activateRules(w http.ResponseWriter, r *http.Request, pr *auth.
 }
 
 func (s *Server) recomputeProgress(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	job, err := s.Status.LatestJob(r.Context())
+	job, err := s.Status.Recompute(r.Context(), pr)
 	if err != nil {
 		return err
 	}
@@ -330,8 +278,7 @@ func (s *Server) recomputeProgress(w http.ResponseWriter, r *http.Request, pr *a
 
 // stats is GET /admin/stats: colour counts per town in scope.
 func (s *Server) stats(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	lo, hi := pr.Bounds()
-	towns, err := s.Status.Stats(r.Context(), lo, hi)
+	towns, err := s.Status.Stats(r.Context(), pr)
 	if err != nil {
 		return err
 	}
@@ -364,15 +311,11 @@ func (s *Server) postAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	num, _, err := s.actingFor(r, pr, in.PersonID)
+	a, err := s.Status.FileAppeal(r.Context(), pr, in.PersonID, status.AppealInput{Reason: in.Reason, Evidence: in.Evidence})
 	if err != nil {
 		return err
 	}
-	a, err := s.Status.FileAppeal(r.Context(), pr.ID, num, status.AppealInput{Reason: in.Reason, Evidence: in.Evidence})
-	if err != nil {
-		return err
-	}
-	st, err := s.Status.Status(r.Context(), num)
+	st, err := s.Status.Status(r.Context(), a.Person)
 	if err != nil {
 		return err
 	}
@@ -381,7 +324,7 @@ func (s *Server) postAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 }
 
 func (s *Server) myAppeals(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	as, err := s.Status.Appeals(r.Context(), pr.ID)
+	as, err := s.Status.Appeals(r.Context(), pr)
 	if err != nil {
 		return err
 	}

@@ -170,7 +170,27 @@ type Filter struct {
 	Limit   int
 }
 
-// List returns entries newest first within the reader's region bounds.
+// Reader is an operator reading the log (an *auth.Principal). audit sits
+// below auth, which writes to the log, so the reader answers for its own
+// role and scope.
+type Reader interface {
+	MayReadAudit() error     // nil when the reader's role reads the log
+	Bounds() (lo, hi string) // the reader's scope
+}
+
+// ListFor returns the entries a reader may see, newest first: none unless
+// their role reads the log, and only those of their scope, whatever bounds
+// f asks for.
+func ListFor(ctx context.Context, q db.Querier, by Reader, f Filter) ([]Entry, error) {
+	if err := by.MayReadAudit(); err != nil {
+		return nil, err
+	}
+	f.Lo, f.Hi = by.Bounds()
+	return List(ctx, q, f)
+}
+
+// List returns entries newest first within the region bounds of f, for
+// the platform itself: operators read through ListFor.
 func List(ctx context.Context, q db.Querier, f Filter) ([]Entry, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100

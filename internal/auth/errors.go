@@ -6,7 +6,9 @@ import "github.com/healthcode/healthcode/internal/apierr"
 // scope against a Principal and refuses with these, so that clients see one
 // code per reason whichever feature refused.
 var (
-	// ErrForbidden is a role without the permission.
+	// ErrForbidden is a caller whose role (or kind of credential) may not do
+	// what they asked. Every service refuses with it (Principal.Require),
+	// whichever door the call came through.
 	ErrForbidden = apierr.Forbidden("forbidden", "your role may not do this")
 	// ErrOutOfScope is a permitted role acting on a region outside the
 	// operator's own. A read of something out of scope is a not-found of

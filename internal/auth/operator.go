@@ -181,8 +181,8 @@ func validUsername(u string) bool {
 
 // CreateOperator adds an operator within the creator's scope.
 func (s *Service) CreateOperator(ctx context.Context, by *Principal, n NewOperator) (*OperatorInfo, error) {
-	if !by.Can(OperatorWrite) {
-		return nil, ErrForbidden.Withf("your role may not manage operators")
+	if err := by.Require(OperatorWrite); err != nil {
+		return nil, err
 	}
 	if n.Region == "" {
 		n.Region = by.Region
@@ -283,8 +283,14 @@ func (s *Service) SetPassword(ctx context.Context, username, password string) er
 	})
 }
 
-// Operators lists the operators within the reader's scope.
+// Operators lists the operators within the reader's scope, for a role that
+// manages operators or assigns follow-up tasks to them.
 func (s *Service) Operators(ctx context.Context, by *Principal) ([]OperatorInfo, error) {
+	if !by.Can(TaskWrite) {
+		if err := by.Require(OperatorWrite); err != nil {
+			return nil, err
+		}
+	}
 	lo, hi := by.Bounds()
 	rows, err := s.db.QueryContext(ctx, `SELECT `+operatorCols+` FROM operators
 		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) ORDER BY region_code, username`, lo, hi)

@@ -14,6 +14,17 @@ const (
 	APIKey   Kind = "apikey"
 )
 
+// article names the kind in a sentence.
+func (k Kind) article() string {
+	switch k {
+	case APIKey:
+		return "an API key"
+	case Operator:
+		return "an operator"
+	}
+	return "a " + string(k)
+}
+
 // Principal is the authenticated caller of a request.
 type Principal struct {
 	Kind   Kind
@@ -28,7 +39,43 @@ type Principal struct {
 func (p *Principal) Actor() string { return string(p.Kind) + ":" + p.ID }
 
 // Can reports whether an operator's role has the permission.
-func (p *Principal) Can(perm Permission) bool { return p.Kind == Operator && p.Role.Can(perm) }
+func (p *Principal) Can(perm Permission) bool {
+	return p != nil && p.Kind == Operator && p.Role.Can(perm)
+}
+
+// Require refuses a caller who is not an operator whose role has perm.
+// Services call it first thing: it is the check that holds, whatever the
+// route in front of them did.
+func (p *Principal) Require(perm Permission) error {
+	switch {
+	case p.Can(perm):
+		return nil
+	case p == nil:
+		return ErrForbidden.Withf("nobody may do this unauthenticated (needs %s)", perm)
+	case p.Kind != Operator:
+		return ErrForbidden.Withf("%s may not do this (needs an operator with %s)", p.Kind.article(), perm)
+	}
+	return ErrForbidden.Withf("your role (%s) may not do this (needs %s)", p.Role, perm)
+}
+
+// MayReadAudit is how the audit log (audit.ListFor) asks whether the
+// reader's role reads it; audit cannot import auth, which writes to it.
+func (p *Principal) MayReadAudit() error { return p.Require(AuditRead) }
+
+// MayReadOutbox is how the outbox (sms.Outbox.ListFor) asks whether the
+// reader's role reads it; sms cannot import auth, which sends through it.
+func (p *Principal) MayReadOutbox() error { return p.Require(OutboxRead) }
+
+// RequireScope refuses a caller who is not an API key with the scope.
+func (p *Principal) RequireScope(scope string) error {
+	switch {
+	case p.HasScope(scope):
+		return nil
+	case p == nil || p.Kind != APIKey:
+		return ErrForbidden.Withf("this needs an API key with the %q scope", scope)
+	}
+	return ErrScopeMissing.Withf("this API key lacks the %q scope", scope)
+}
 
 // InScope reports whether region is within the principal's scope.
 func (p *Principal) InScope(region string) bool { return strings.HasPrefix(region, p.Region) }
@@ -55,4 +102,6 @@ func Bounds(scope string) (lo, hi string) {
 }
 
 // HasScope reports whether an API key carries the scope.
-func (p *Principal) HasScope(s string) bool { return p.Kind == APIKey && slices.Contains(p.Scopes, s) }
+func (p *Principal) HasScope(s string) bool {
+	return p != nil && p.Kind == APIKey && slices.Contains(p.Scopes, s)
+}

@@ -258,9 +258,12 @@ type Counts struct {
 const MaxCountSpan = 31 * 24 * time.Hour
 
 // Counts returns the venue's check-ins per hour in [from, to), widened to
-// whole hours, for an operator with the venue in scope. Every hour of the
-// range is listed, with zero where nobody checked in.
+// whole hours, for an operator with stats.read and the venue in scope.
+// Every hour of the range is listed, with zero where nobody checked in.
 func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string, from, to time.Time) (*Counts, error) {
+	if err := by.Require(auth.StatsRead); err != nil {
+		return nil, err
+	}
 	if !to.After(from) {
 		return nil, ErrTimeRangeInverted
 	}

@@ -68,8 +68,8 @@ type Input struct {
 
 // Create adds a checkpoint and its API key; the key is returned once.
 func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Checkpoint, string, error) {
-	if !by.Can(auth.CheckpointEdit) {
-		return nil, "", auth.ErrForbidden.Withf("your role may not manage checkpoints")
+	if err := by.Require(auth.CheckpointEdit); err != nil {
+		return nil, "", err
 	}
 	c := &Checkpoint{ID: ids.New(), Seq: in.Seq, Name: strings.TrimSpace(in.Name), Region: in.Region,
 		Address: strings.TrimSpace(in.Address), Built: true, Enabled: true, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
@@ -151,8 +151,12 @@ type Table struct {
 	Enabled     int           `json:"enabled"`
 }
 
-// List returns the checkpoints in the operator's scope, in table order.
+// List returns the checkpoints in the operator's scope, in table order, to
+// a reader with stats.read.
 func (s *Service) List(ctx context.Context, by *auth.Principal) (*Table, error) {
+	if err := by.Require(auth.StatsRead); err != nil {
+		return nil, err
+	}
 	lo, hi := by.Bounds()
 	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM checkpoints
 		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) ORDER BY COALESCE(seq, 1000000000), created_at, id`, lo, hi)
@@ -191,8 +195,8 @@ func (s *Service) ByAPIKey(ctx context.Context, keyID string) (*Checkpoint, erro
 // its key (scanners stop within the auth cache time); enabling again issues
 // a new key, returned once.
 func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, built, enabled *bool) (*Checkpoint, string, error) {
-	if !by.Can(auth.CheckpointEdit) {
-		return nil, "", auth.ErrForbidden.Withf("your role may not manage checkpoints")
+	if err := by.Require(auth.CheckpointEdit); err != nil {
+		return nil, "", err
 	}
 	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(c.Region)) {

@@ -9,7 +9,9 @@ import (
 	"maps"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/keys"
@@ -30,7 +32,8 @@ type CareCode struct {
 	RevokedAt  time.Time `json:"revoked_at,omitzero"`
 	State      string    `json:"state"` // valid, revoked or expired
 
-	// PersonNum and Region say whose it is, for permission checks.
+	// PersonNum and Region say whose it is, for the checks of who may
+	// handle it.
 	PersonNum int64  `json:"-"`
 	Region    string `json:"-"`
 }
@@ -71,10 +74,49 @@ const MaxLiveCareCodes = 3
 
 func careAAD(id string) []byte { return []byte("care_codes.code:" + id) }
 
-// IssueCare issues a care code for a person; by is the audit actor (the
-// resident managing the dependent, or the operator at a service desk, whose
-// permission and scope the caller has checked).
-func (s *Service) IssueCare(ctx context.Context, p *person.Person, by string) (*CareCode, error) {
+var errPersonNotFound = apierr.NotFound("person_not_found", "no such person")
+
+// careHolder is whose care codes by handles. A resident handles those of
+// their dependent personID (care codes are for family members without a
+// phone of their own); anyone else's is a 404. An operator whose role has
+// perm handles those of anyone in their scope (nil: nobody in particular).
+// Everyone else is refused.
+func (s *Service) careHolder(ctx context.Context, by *auth.Principal, personID string, perm auth.Permission) (*person.Person, error) {
+	if by != nil && by.Kind == auth.Resident {
+		return s.Persons.Dependent(ctx, by.ID, personID)
+	}
+	return nil, by.Require(perm)
+}
+
+// careVisible says whether a care code is one by may see, given the holder
+// careHolder returned; any other code is not found, so ids cannot be probed.
+func careVisible(by *auth.Principal, holder *person.Person, c *CareCode) bool {
+	if holder != nil {
+		return c.PersonNum == holder.Num
+	}
+	return by.InScope(c.Region)
+}
+
+// IssueCare issues a care code for a person: a resident for a dependent, or
+// an operator with person.write (at a service desk) for a person in their
+// scope. Audited.
+func (s *Service) IssueCare(ctx context.Context, by *auth.Principal, personID string) (*CareCode, error) {
+	p, err := s.careHolder(ctx, by, personID, auth.PersonWrite)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		if p, err = s.Persons.GetByID(ctx, personID); err != nil {
+			return nil, err
+		}
+		if !by.InScope(p.Region) {
+			return nil, errPersonNotFound
+		}
+	}
+	return s.issueCare(ctx, p, by.Actor())
+}
+
+func (s *Service) issueCare(ctx context.Context, p *person.Person, by string) (*CareCode, error) {
 	_, v := s.color(p.Num)
 	iss, signer, cti, err := s.encode(codeformat.KindCare, p.Num, maskedName(p), 0, v, s.cfg.CareTTL)
 	if err != nil {
@@ -136,15 +178,22 @@ func (s *Service) scanCare(row interface{ Scan(...any) error }, withCode bool) (
 	return c, nil
 }
 
-// CareCode returns one care code with its text, for printing; allowed
-// decides whether the caller may see it (otherwise it is not found).
-func (s *Service) CareCode(ctx context.Context, id string, allowed func(*CareCode) bool) (*CareCode, error) {
+// CareCode returns one care code with its text, for printing: to a
+// resident, a code of their dependent personID; to an operator with
+// person.write (a reprint hands out a credential valid for days), a code of
+// a person in their scope, found by its id alone. Any other code is not
+// found.
+func (s *Service) CareCode(ctx context.Context, by *auth.Principal, personID, id string) (*CareCode, error) {
+	holder, err := s.careHolder(ctx, by, personID, auth.PersonWrite)
+	if err != nil {
+		return nil, err
+	}
 	if !validCareID(id) {
 		return nil, ErrCareNotFound
 	}
 	c, err := s.scanCare(s.DB.QueryRowContext(ctx, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
 		WHERE c.id = $1`, id), true)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !allowed(c)) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !careVisible(by, holder, c)) {
 		return nil, ErrCareNotFound
 	}
 	if err != nil {
@@ -184,20 +233,25 @@ func validCareID(id string) bool {
 	return true
 }
 
-// RevokeCare revokes a care code; allowed decides whether the caller may
-// (otherwise it is not found), by is the audit actor. Revoking a revoked
-// code changes nothing and answers it as it is. This node refuses the code
-// at once; other nodes within their revocation refresh period.
-func (s *Service) RevokeCare(ctx context.Context, id string, by string, allowed func(*CareCode) bool) (*CareCode, error) {
+// RevokeCare revokes a care code: a resident one of their dependent
+// personID's, an operator with person.write one of a person in their scope
+// (by id alone); any other code is not found. Revoking a revoked code
+// changes nothing and answers it as it is. This node refuses the code at
+// once; other nodes within their revocation refresh period. Audited.
+func (s *Service) RevokeCare(ctx context.Context, by *auth.Principal, personID, id string) (*CareCode, error) {
+	holder, err := s.careHolder(ctx, by, personID, auth.PersonWrite)
+	if err != nil {
+		return nil, err
+	}
 	if !validCareID(id) {
 		return nil, ErrCareNotFound
 	}
 	var c *CareCode
-	err := s.DB.InTx(ctx, func(tx db.Tx) error {
+	err = s.DB.InTx(ctx, func(tx db.Tx) error {
 		var err error
 		c, err = s.scanCare(tx.QueryRowContext(ctx, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
 			WHERE c.id = $1`, id), false)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && !allowed(c)) {
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !careVisible(by, holder, c)) {
 			return ErrCareNotFound
 		}
 		if err != nil {
@@ -209,10 +263,10 @@ func (s *Service) RevokeCare(ctx context.Context, id string, by string, allowed 
 		c.RevokedAt = s.now().UTC().Truncate(time.Millisecond)
 		c.setState(s.now())
 		if _, err := tx.ExecContext(ctx, `UPDATE care_codes SET revoked_at = $1, revoked_by = $2 WHERE id = $3`,
-			c.RevokedAt.UnixMilli(), by, id); err != nil {
+			c.RevokedAt.UnixMilli(), by.Actor(), id); err != nil {
 			return fmt.Errorf("codes: revoke care code: %w", err)
 		}
-		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by, Action: "care_code.revoke",
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "care_code.revoke",
 			Subject: "person:" + c.PersonID, Region: c.Region, Detail: map[string]any{"care_code": id}})
 		return err
 	})

@@ -131,9 +131,10 @@ type Service struct {
 	now      func() time.Time
 	verifier *codeformat.Verifier
 
-	revMu   sync.Mutex // serialises changes of revoked
-	revoked atomic.Pointer[map[[8]byte]struct{}]
-	cps     sync.Map // API key id -> *cpEntry
+	revMu     sync.Mutex // serialises changes of revoked
+	revoked   atomic.Pointer[map[[8]byte]struct{}]
+	cps       sync.Map // API key id -> *cpEntry
+	idLookups *limiter // per API key, on this node
 }
 
 type cpEntry struct {
@@ -150,7 +151,7 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.Colors == nil || d.Keys == nil || d.Persons == nil {
 		return nil, errors.New("codes: Keys, Persons and Colors are required")
 	}
-	s := &Service{Deps: d, cfg: cfg, now: time.Now}
+	s := &Service{Deps: d, cfg: cfg, now: time.Now, idLookups: newLimiter(idLookupBurst, idLookupPeriod)}
 	empty := map[[8]byte]struct{}{}
 	s.revoked.Store(&empty)
 	s.verifier = codeformat.NewVerifier(d.Keys, codeformat.Options{

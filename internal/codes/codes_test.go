@@ -190,7 +190,7 @@ func TestTemperature(t *testing.T) {
 		}
 	}
 	// An integrator's key has no checkpoint: the fact names the key.
-	integ := &auth.Principal{Kind: auth.APIKey, ID: "integrator"}
+	integ := &auth.Principal{Kind: auth.APIKey, ID: "integrator", Scopes: []string{auth.ScopeVerify}}
 	if _, err := f.svc.Verify(context.Background(), integ, iss.Code, codes.Temperature{Celsius: 38, Set: true}); err != nil {
 		t.Fatal(err)
 	}

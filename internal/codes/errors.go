@@ -20,4 +20,8 @@ var (
 	// no longer verifies (see CareCode.Printable).
 	ErrCareRevoked = apierr.Unprocessable("care_code_revoked", "this care code is revoked; issue a new one")
 	ErrCareExpired = apierr.Unprocessable("care_code_expired", "this care code is expired; issue a new one")
+
+	// ErrRateLimited is an API key that looked up identity numbers faster than
+	// a desk does.
+	ErrRateLimited = apierr.TooMany("rate_limited", "too many identity-number lookups with this key")
 )

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
@@ -93,12 +95,15 @@ func authentic(r *codeformat.Result) bool {
 	return true
 }
 
-// Verify checks a scanned code for a checkpoint (or integrator) key:
-// signature or region MAC, key, expiry, revocation, kind, then the current
-// colour and the temperature. It records a temperature of 37.3 °C or more
-// as a fact and the scan as a verification event. An invalid code is a
-// Result with reasons, not an error.
+// Verify checks a scanned code for a checkpoint (or integrator) key with
+// the verify scope: signature or region MAC, key, expiry, revocation, kind,
+// then the current colour and the temperature. It records a temperature of
+// 37.3 °C or more as a fact and the scan as a verification event. An
+// invalid code is a Result with reasons, not an error.
 func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string, t Temperature) (Result, error) {
+	if err := by.RequireScope(auth.ScopeVerify); err != nil {
+		return Result{}, err
+	}
 	if err := t.check(); err != nil {
 		return Result{}, err
 	}
@@ -228,9 +233,26 @@ func (s *Service) checkpointOf(ctx context.Context, keyID string, now time.Time)
 }
 
 // VerifyID is the fallback for people without a phone or a printed code:
-// the checkpoint types the identity number. Every lookup is audited, found
-// or not; a number nobody registered is a 404 id_not_registered.
+// the checkpoint types the identity number, with a key that has the
+// verify_id scope. Every lookup is audited, found or not; a number nobody
+// registered is a 404 id_not_registered. Lookups are rate limited per key
+// (429 rate_limited); only a lookup spends from the limit (an answer, or
+// nobody registered), refused input does not.
 func (s *Service) VerifyID(ctx context.Context, by *auth.Principal, idType, idNumber string, t Temperature) (Result, error) {
+	if err := by.RequireScope(auth.ScopeVerifyID); err != nil {
+		return Result{}, err
+	}
+	if wait := s.idLookups.wait(by.ID); wait > 0 {
+		return Result{}, ErrRateLimited.Withf("too many identity-number lookups with this key; try again in %d s", int(wait.Seconds())+1)
+	}
+	res, err := s.verifyID(ctx, by, idType, idNumber, t)
+	if e, ok := apierr.As(err); !ok || e.Status == http.StatusNotFound {
+		s.idLookups.take(by.ID)
+	}
+	return res, err
+}
+
+func (s *Service) verifyID(ctx context.Context, by *auth.Principal, idType, idNumber string, t Temperature) (Result, error) {
 	if err := t.check(); err != nil {
 		return Result{}, err
 	}

@@ -115,8 +115,8 @@ func (s *Service) personsByNum(ctx context.Context, nums []int64) (map[int64]*pe
 // Alerts lists the alerts of persons in the operator's scope, newest first.
 // The persons listed are audited as an operator's read of them.
 func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (alerts []Alert, next string, err error) {
-	if !by.Can(auth.AlertRead) {
-		return nil, "", auth.ErrForbidden
+	if err := by.Require(auth.AlertRead); err != nil {
+		return nil, "", err
 	}
 	lo, hi, err := s.scope(by, q.Region)
 	if err != nil {
@@ -193,8 +193,8 @@ func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (
 
 // AckAlert records that a health officer has taken an alert in hand.
 func (s *Service) AckAlert(ctx context.Context, by *auth.Principal, id string) error {
-	if !by.Can(auth.AlertRead) {
-		return auth.ErrForbidden
+	if err := by.Require(auth.AlertRead); err != nil {
+		return err
 	}
 	return s.db.InTx(ctx, func(tx db.Tx) error {
 		var region string
@@ -229,8 +229,8 @@ type GridTask struct {
 // Tasks lists follow-up tasks of persons in the operator's scope, newest
 // first; audited as a read of the persons listed.
 func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) (tasks []GridTask, next string, err error) {
-	if !by.Can(auth.PersonRead) {
-		return nil, "", auth.ErrForbidden
+	if err := by.Require(auth.PersonRead); err != nil {
+		return nil, "", err
 	}
 	lo, hi, err := s.scope(by, q.Region)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 )
@@ -83,9 +84,19 @@ func (s *Service) scanTest(row interface{ Scan(...any) error }) (*Test, error) {
 // MaxTests bounds the history a resident sees.
 const MaxTests = 100
 
+// TestsFor is a resident's tests, or a dependent's (personID empty: their
+// own), newest first, with their open follow-up tasks. Anyone else's are a
+// 404, and only residents ask.
+func (s *Service) TestsFor(ctx context.Context, by *auth.Principal, personID string) (*Tests, error) {
+	who, err := s.persons.ActingFor(ctx, by, personID)
+	if err != nil {
+		return nil, err
+	}
+	return s.ListTests(ctx, who.Num)
+}
+
 // ListTests returns the person's tests, newest first, with their open
-// follow-up tasks. The caller has established that the person is the
-// resident or one of their dependents.
+// follow-up tasks, to the platform itself: residents ask through TestsFor.
 func (s *Service) ListTests(ctx context.Context, num int64) (*Tests, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+testCols+testFrom+` WHERE s.person_num = $1 ORDER BY s.sampled_at DESC LIMIT $2`, num, MaxTests)
 	if err != nil {
@@ -135,12 +146,23 @@ type Certificate struct {
 	ExpiresAt  time.Time             `json:"expires_at"`
 }
 
+// CertificateFor signs a certificate of a negative test of a resident, or
+// of a dependent (personID empty: their own); see IssueCertificate. Anyone
+// else's tests are a 404, and only residents ask.
+func (s *Service) CertificateFor(ctx context.Context, by *auth.Principal, personID, testID string) (*Certificate, error) {
+	who, err := s.persons.ActingFor(ctx, by, personID)
+	if err != nil {
+		return nil, err
+	}
+	return s.IssueCertificate(ctx, who.Num, who.MaskedName, testID)
+}
+
 // IssueCertificate signs a certificate of the person's negative test: the
 // same pipeline and keys as health codes, kind certificate, verifiable
 // offline with the trust list. Only a negative result qualifies, and only
-// until the certificate validity after sampling has passed.
-// The caller has established that num is the resident or a dependent, and
-// gives the masked name the certificate shows.
+// until the certificate validity after sampling has passed. It serves the
+// platform itself, which gives the masked name the certificate shows:
+// residents ask through CertificateFor.
 func (s *Service) IssueCertificate(ctx context.Context, num int64, maskedName, testID string) (*Certificate, error) {
 	t, err := s.scanTest(s.db.QueryRowContext(ctx, `SELECT `+testCols+testFrom+` WHERE s.id = $1 AND s.person_num = $2`, testID, num))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -78,8 +78,8 @@ type pendingResult struct {
 
 // parseReport checks who reports and what: a tube's barcode and a result.
 func parseReport(by *auth.Principal, barcode, result string) (b, word string, err error) {
-	if !by.Can(auth.ResultWrite) {
-		return "", "", auth.ErrForbidden
+	if err := by.Require(auth.ResultWrite); err != nil {
+		return "", "", err
 	}
 	if b, err = ParseBarcode(barcode); err != nil {
 		return "", "", err

@@ -136,8 +136,8 @@ func errSiteExists(name string) error {
 // CreateSite adds a sampling site in the operator's scope. Missing fields
 // are refused; open defaults to true.
 func (s *Service) CreateSite(ctx context.Context, by *auth.Principal, in SiteInput) (*Site, error) {
-	if !by.Can(auth.SiteWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.SiteWrite); err != nil {
+		return nil, err
 	}
 	for err, missing := range map[*apierr.Error]bool{ErrSiteNameMissing: in.Name == nil, ErrSiteAddressMissing: in.Address == nil,
 		ErrSiteLatMissing: in.Lat == nil, ErrSiteLngMissing: in.Lng == nil} {
@@ -201,8 +201,8 @@ func updateSite(ctx context.Context, tx db.Tx, st *Site) error {
 // UpdateSite changes the fields set in in (e.g. {"open": false} closes the
 // site). A site outside the operator's scope is not found.
 func (s *Service) UpdateSite(ctx context.Context, by *auth.Principal, id string, in SiteInput) (*Site, error) {
-	if !by.Can(auth.SiteWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.SiteWrite); err != nil {
+		return nil, err
 	}
 	var st *Site
 	err := s.db.InTx(ctx, func(tx db.Tx) error {

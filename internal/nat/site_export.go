@@ -147,8 +147,8 @@ func parseOpen(v string) (bool, error) {
 // in the same region updates it. Good lines are kept and bad ones reported,
 // each with the reason.
 func (s *Service) ImportSites(ctx context.Context, by *auth.Principal, body []byte) (*ImportReport, error) {
-	if !by.Can(auth.SiteWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.SiteWrite); err != nil {
+		return nil, err
 	}
 	lines := readCSV(body)
 	if len(lines) == 0 {

@@ -134,8 +134,8 @@ func (s *Service) Tube(ctx context.Context, by *auth.Principal, barcode string) 
 // OpenTube starts a tube at a site: sampling staff scan a new tube's barcode
 // and say how many swabs it takes.
 func (s *Service) OpenTube(ctx context.Context, by *auth.Principal, barcode string, capacity int, siteID string) (*Tube, error) {
-	if !by.Can(auth.TubeWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.TubeWrite); err != nil {
+		return nil, err
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
@@ -197,8 +197,8 @@ type Sample struct {
 // lookup of a person by an operator. A sealed or full tube, the same person
 // twice in a tube and an invalid code are refused.
 func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode string, in SampleInput) (*Sample, error) {
-	if !by.Can(auth.TubeWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.TubeWrite); err != nil {
+		return nil, err
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
@@ -303,8 +303,8 @@ func (s *Service) whyNotFillable(ctx context.Context, q db.Querier, by *auth.Pri
 
 // Seal closes a tube: nothing more goes in, and it can go to a lab.
 func (s *Service) Seal(ctx context.Context, by *auth.Principal, barcode string) (*Tube, error) {
-	if !by.Can(auth.TubeWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.TubeWrite); err != nil {
+		return nil, err
 	}
 	b, err := ParseBarcode(barcode)
 	if err != nil {
@@ -356,8 +356,8 @@ const MaxTransfer = 2000
 // refuses the whole batch, with every such tube named, so the box and the
 // record never disagree.
 func (s *Service) CreateTransfer(ctx context.Context, by *auth.Principal, barcodes []string, lab string) (*Transfer, error) {
-	if !by.Can(auth.TubeWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.TubeWrite); err != nil {
+		return nil, err
 	}
 	lab, err := labName(lab)
 	if err != nil {

@@ -72,8 +72,8 @@ const (
 // the window, and lists a page of the latter (masked) for the grid
 // workers. The listed persons are audited as read.
 func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQuery) (*Coverage, error) {
-	if !by.Can(auth.PersonRead) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.PersonRead); err != nil {
+		return nil, err
 	}
 	if q.Hours == 0 {
 		q.Hours = 48

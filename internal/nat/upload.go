@@ -49,8 +49,8 @@ type UploadReport struct {
 // whatever happens to the others. Tubes are stored and their facts
 // recorded in chunks, one transaction and one Record call per chunk.
 func (s *Service) Upload(ctx context.Context, by *auth.Principal, body []byte, lab string) (*UploadReport, error) {
-	if !by.Can(auth.ResultWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.ResultWrite); err != nil {
+		return nil, err
 	}
 	if lab != "" {
 		var err error

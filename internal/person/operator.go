@@ -14,8 +14,8 @@ import (
 // Create registers a person on their behalf (at a service desk, a sampling
 // site), in the operator's scope.
 func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Person, error) {
-	if !by.Can(auth.PersonWrite) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.PersonWrite); err != nil {
+		return nil, err
 	}
 	if in.Region == "" {
 		in.Region = by.Region
@@ -49,8 +49,8 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Pe
 // Lookup returns a person for an operator: in scope only (a person outside
 // it is "not found", so scope cannot be probed), and audited.
 func (s *Service) Lookup(ctx context.Context, by *auth.Principal, id string) (*Person, error) {
-	if !by.Can(auth.PersonRead) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.PersonRead); err != nil {
+		return nil, err
 	}
 	p, err := s.GetByID(ctx, id)
 	if err != nil {
@@ -82,8 +82,8 @@ type Query struct {
 // Search finds persons in the operator's scope. The search and the ids it
 // returned are audited (the search terms are not: they are personal data).
 func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*Person, error) {
-	if !by.Can(auth.PersonRead) {
-		return nil, auth.ErrForbidden
+	if err := by.Require(auth.PersonRead); err != nil {
+		return nil, err
 	}
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 50

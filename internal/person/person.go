@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/secret"
@@ -55,6 +56,16 @@ func (p *Person) Masked() Masked {
 // Full returns the unmasked form, for roles permitted to see it.
 func (p *Person) Full() Masked {
 	return Masked{ID: p.ID, Name: p.Name, IDType: p.IDType, IDNumber: p.IDNumber, Phone: p.Phone, Region: p.Region}
+}
+
+// For is the form reader may see: unmasked for an operator whose role has
+// person.read_full, masked for everyone else (residents too: their pages
+// show their own number masked, as it is on screen in public).
+func (p *Person) For(reader *auth.Principal) Masked {
+	if reader.Can(auth.PersonReadFull) {
+		return p.Full()
+	}
+	return p.Masked()
 }
 
 // RegionValidator checks region codes.

@@ -234,6 +234,28 @@ func (s *Service) Dependent(ctx context.Context, accountID, personID string) (*P
 	return p, nil
 }
 
+// ActingFor is the person a resident acts for: themselves (personID empty
+// or their own id) or one of their dependents; anyone else is a 404.
+// Operators and API keys act on persons in their scope instead (Lookup),
+// so they are refused.
+func (s *Service) ActingFor(ctx context.Context, by *auth.Principal, personID string) (Profile, error) {
+	if by == nil || by.Kind != auth.Resident {
+		return Profile{}, auth.ErrForbidden.Withf("only a resident acts for themselves and their dependents")
+	}
+	own, err := s.Profile(ctx, by.ID)
+	if err != nil {
+		return Profile{}, err
+	}
+	if personID == "" || personID == own.ID {
+		return own, nil
+	}
+	p, err := s.Dependent(ctx, by.ID, personID)
+	if err != nil {
+		return Profile{}, err
+	}
+	return p.Profile(), nil
+}
+
 // RemoveDependent stops managing a dependent; the person stays registered.
 func (s *Service) RemoveDependent(ctx context.Context, accountID, personID string) error {
 	p, err := s.Dependent(ctx, accountID, personID)

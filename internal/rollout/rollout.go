@@ -80,8 +80,12 @@ func Target(population int64, ratio float64) int64 {
 }
 
 // Compute builds the task table for the regions in the operator's scope that
-// have a population, counting registrations in each region's subtree.
+// have a population, counting registrations in each region's subtree, for
+// an operator with stats.read.
 func Compute(ctx context.Context, q db.Querier, counter Counter, by *auth.Principal, ratio float64) (*Table, error) {
+	if err := by.Require(auth.StatsRead); err != nil {
+		return nil, err
+	}
 	if ratio <= 0 || ratio > 1 {
 		return nil, ErrRatioInvalid
 	}

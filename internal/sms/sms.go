@@ -79,7 +79,28 @@ type Filter struct {
 	Limit  int
 }
 
-// List returns messages newest first.
+// Reader is an operator reading the outbox (an *auth.Principal). sms sits
+// below auth, which sends through it, so the reader answers for its own
+// role and scope.
+type Reader interface {
+	MayReadOutbox() error    // nil when the reader's role reads the outbox
+	Bounds() (lo, hi string) // the reader's scope
+}
+
+// ListFor returns the messages a reader may see, newest first: none
+// unless their role reads the outbox, and only those to persons of their
+// scope, whatever bounds f asks for.
+func (o *Outbox) ListFor(ctx context.Context, by Reader, f Filter) ([]Item, error) {
+	if err := by.MayReadOutbox(); err != nil {
+		return nil, err
+	}
+	f.Lo, f.Hi = by.Bounds()
+	return o.List(ctx, f)
+}
+
+// List returns messages newest first within the region bounds of f, for
+// the platform itself (tests read one-time codes here): operators read
+// through ListFor.
 func (o *Outbox) List(ctx context.Context, f Filter) ([]Item, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100

@@ -81,10 +81,11 @@ type AppealInput struct {
 	Evidence []string // fact ids of the person's own test results
 }
 
-// FileAppeal records a resident's appeal against a person's current colour
-// (their own, or a dependent's: the caller checks which persons the account
-// may act for). A green person has nothing to appeal (409 appeal_not_needed)
-// and a person has at most one pending appeal (409 appeal_pending).
+// FileAppeal records a resident's appeal against a person's current colour:
+// their own (personID empty or their id) or a dependent's; anyone else is a
+// 404, and only residents appeal. A green person has nothing to appeal (409
+// appeal_not_needed) and a person has at most one pending appeal (409
+// appeal_pending).
 //
 // The appeal is granted at once, without an operator, when its evidence
 // already satisfies the active rule set: every referenced fact is a negative
@@ -96,7 +97,12 @@ type AppealInput struct {
 // it lasts): "my negative test after the fever-clinic visit was recorded
 // before my last appeal". A status that time has made stale is cleared the
 // same way.
-func (s *Service) FileAppeal(ctx context.Context, accountID string, num int64, in AppealInput) (*Appeal, error) {
+func (s *Service) FileAppeal(ctx context.Context, by *auth.Principal, personID string, in AppealInput) (*Appeal, error) {
+	who, err := s.people.ActingFor(ctx, by, personID)
+	if err != nil {
+		return nil, err
+	}
+	accountID, num := by.ID, who.Num
 	reason := strings.TrimSpace(in.Reason)
 	if n := utf8.RuneCountInString(reason); n == 0 || n > maxAppealReason {
 		return nil, ErrAppealReasonInvalid.Withf("reason must be 1-%d characters", maxAppealReason)
@@ -117,7 +123,7 @@ func (s *Service) FileAppeal(ctx context.Context, accountID string, num int64, i
 	}
 	var a *Appeal
 	var w written
-	err := s.db.InTx(ctx, func(tx db.Tx) error {
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		ver, _, err := s.activeProgram(ctx, tx)
 		if err != nil {
 			return err
@@ -289,10 +295,14 @@ type Decision struct {
 }
 
 // Decide grants or rejects a pending appeal in the operator's scope (one
-// outside it is a 404). A grant appends appeal.granted until Until, which
-// turns the person green at once unless something recorded after the grant
-// says otherwise (docs/RULES.md, Appeals). Audited.
+// outside it is a 404), for an operator with appeal.decide. A grant appends
+// appeal.granted until Until, which turns the person green at once unless
+// something recorded after the grant says otherwise (docs/RULES.md,
+// Appeals). Audited.
 func (s *Service) Decide(ctx context.Context, by *auth.Principal, id string, dec Decision) (*Appeal, error) {
+	if err := by.Require(auth.AppealDecide); err != nil {
+		return nil, err
+	}
 	note := strings.TrimSpace(dec.Note)
 	if utf8.RuneCountInString(note) > maxAppealReason {
 		return nil, ErrNoteInvalid.Withf("note must be at most %d characters", maxAppealReason)
@@ -356,14 +366,21 @@ func (s *Service) Decide(ctx context.Context, by *auth.Principal, id string, dec
 	return a, nil
 }
 
-// Appeals lists the appeals an account filed, newest first.
-func (s *Service) Appeals(ctx context.Context, accountID string) ([]*Appeal, error) {
-	return s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT 100`, accountID)
+// Appeals lists the appeals a resident filed, newest first.
+func (s *Service) Appeals(ctx context.Context, by *auth.Principal) ([]*Appeal, error) {
+	if by == nil || by.Kind != auth.Resident {
+		return nil, auth.ErrForbidden.Withf("only a resident has appeals of their own")
+	}
+	return s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT 100`, by.ID)
 }
 
 // AppealQueue lists appeals in the operator's scope in a state (default
-// pending), oldest first: the review queue.
+// pending), oldest first: the review queue, for an operator with
+// appeal.decide.
 func (s *Service) AppealQueue(ctx context.Context, by *auth.Principal, state string, limit int) ([]*Appeal, error) {
+	if err := by.Require(auth.AppealDecide); err != nil {
+		return nil, err
+	}
 	if state == "" {
 		state = AppealPending
 	}

@@ -51,8 +51,11 @@ const samplePerTransition = 5
 // DryRunRules evaluates a version against everyone in the operator's scope
 // and compares with their current colours, changing nothing. The sample of
 // persons who would change is masked, and its ids are audited like any
-// operator view of persons.
+// operator view of persons. by needs rules.write.
 func (s *Service) DryRunRules(ctx context.Context, by *auth.Principal, version int64) (*DryRun, error) {
+	if err := by.Require(auth.RulesWrite); err != nil {
+		return nil, err
+	}
 	prog, err := s.program(ctx, s.db, version)
 	if err != nil {
 		return nil, err
@@ -190,9 +193,14 @@ type TownCount struct {
 }
 
 // Stats counts colours per town (the first 9 digits of the region code)
-// within region bounds: yellow and red from the status table, green as the
-// rest of the registered persons (a person never evaluated is green).
-func (s *Service) Stats(ctx context.Context, lo, hi string) ([]TownCount, error) {
+// within the reader's scope, for a reader with stats.read: yellow and red
+// from the status table, green as the rest of the registered persons (a
+// person never evaluated is green).
+func (s *Service) Stats(ctx context.Context, reader *auth.Principal) ([]TownCount, error) {
+	if err := reader.Require(auth.StatsRead); err != nil {
+		return nil, err
+	}
+	lo, hi := reader.Bounds()
 	by := map[string]*TownCount{}
 	get := func(r string) *TownCount {
 		t := by[r]

@@ -33,3 +33,12 @@ var (
 	ErrUntilNotAllowed = apierr.BadRequest("until_not_allowed", "until applies to a grant only")
 	ErrStateInvalid    = apierr.BadRequest("state_invalid", "state must be pending, granted or rejected")
 )
+
+// Posting facts from outside the platform.
+var (
+	// ErrFactKindReserved is a kind only the platform records:
+	// appeal.granted is the outcome of deciding an appeal.
+	ErrFactKindReserved = apierr.BadRequest("fact_kind_reserved", "appeal.granted is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision")
+	// ErrPersonIDMissing is a posted fact that names nobody.
+	ErrPersonIDMissing = apierr.BadRequest("person_id_missing", "person_id is required")
+)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/rules"
 )
@@ -60,7 +61,17 @@ func (s *Service) newJob(ctx context.Context, tx db.Tx, version int64, now time.
 	return j, nil
 }
 
-// LatestJob is the most recent recompute (nil if there never was one).
+// Recompute is the most recent recompute as a reader with rules.read sees
+// it (nil if there never was one).
+func (s *Service) Recompute(ctx context.Context, by *auth.Principal) (*Job, error) {
+	if err := by.Require(auth.RulesRead); err != nil {
+		return nil, err
+	}
+	return s.LatestJob(ctx)
+}
+
+// LatestJob is the most recent recompute (nil if there never was one), for
+// the platform itself: operators read it through Recompute.
 func (s *Service) LatestJob(ctx context.Context) (*Job, error) {
 	j, err := scanJob(s.db.QueryRowContext(ctx, `SELECT `+jobCols+` FROM recompute_jobs ORDER BY id DESC LIMIT 1`))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -49,8 +49,12 @@ type Activation struct {
 // CreateRuleSet stores a new version after validating it: it must parse
 // (400 rules_json), compile, type-check and pass its own examples (an
 // *rules.InvalidError listing every problem, 400 rules_invalid). A stored
-// version is immutable; it takes effect only when activated.
+// version is immutable; it takes effect only when activated. by needs
+// rules.write.
 func (s *Service) CreateRuleSet(ctx context.Context, by *auth.Principal, body []byte) (Version, error) {
+	if err := by.Require(auth.RulesWrite); err != nil {
+		return Version{}, err
+	}
 	set, err := rules.ParseSet(body)
 	if err != nil {
 		return Version{}, err
@@ -75,8 +79,16 @@ func (s *Service) CreateRuleSet(ctx context.Context, by *auth.Principal, body []
 	return v, err
 }
 
-// RuleSet returns a stored version and its rules.
-func (s *Service) RuleSet(ctx context.Context, version int64) (Version, rules.Set, error) {
+// RuleSet returns a stored version and its rules, to a reader with
+// rules.read.
+func (s *Service) RuleSet(ctx context.Context, by *auth.Principal, version int64) (Version, rules.Set, error) {
+	if err := by.Require(auth.RulesRead); err != nil {
+		return Version{}, rules.Set{}, err
+	}
+	return s.ruleSet(ctx, version)
+}
+
+func (s *Service) ruleSet(ctx context.Context, version int64) (Version, rules.Set, error) {
 	var v Version
 	var at int64
 	var body string
@@ -107,15 +119,18 @@ type Overview struct {
 	Recompute   *Job         `json:"recompute"`
 }
 
-// Rules returns the overview.
-func (s *Service) Rules(ctx context.Context) (Overview, error) {
+// Rules returns the overview, to a reader with rules.read.
+func (s *Service) Rules(ctx context.Context, by *auth.Principal) (Overview, error) {
 	var o Overview
+	if err := by.Require(auth.RulesRead); err != nil {
+		return o, err
+	}
 	var active int64
 	if err := s.db.QueryRowContext(ctx, `SELECT version FROM rules_active WHERE id = 1`).Scan(&active); err != nil {
 		return o, fmt.Errorf("status: read active rules: %w", err)
 	}
 	var err error
-	if o.Active, o.ActiveSet, err = s.RuleSet(ctx, active); err != nil {
+	if o.Active, o.ActiveSet, err = s.ruleSet(ctx, active); err != nil {
 		return o, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT version, rules, examples, created_at, created_by FROM rule_sets ORDER BY version DESC LIMIT 200`)
@@ -160,9 +175,13 @@ func (s *Service) Rules(ctx context.Context) (Overview, error) {
 // Activate makes a version the active one, audited, and starts the
 // background recompute of everyone under it (see RunRecompute). Activating
 // the active version is a 409. A job still running for an older activation
-// is superseded: the new one covers everyone again. The caller's scope must
-// cover the deployment's region (Config.Region): the set decides everyone.
+// is superseded: the new one covers everyone again. The caller needs
+// rules.activate, and a scope that covers the deployment's region
+// (Config.Region): the set decides everyone.
 func (s *Service) Activate(ctx context.Context, by *auth.Principal, version int64) (*Job, error) {
+	if err := by.Require(auth.RulesActivate); err != nil {
+		return nil, err
+	}
 	if !by.InScope(s.cfg.Region) {
 		return nil, auth.ErrOutOfScope.Withf("activating rules changes colours across %s; your scope is %s", s.cfg.Region, by.Region)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -20,15 +21,19 @@ import (
 
 // People is what the engine needs to know about persons beyond their
 // numbers and regions (which it reads from the persons table itself): who to
-// text about a change, and the masked name the text carries.
+// text about a change, the masked name the text carries, and whom a
+// resident acts for (themselves and their dependents).
 type People interface {
 	Phones(ctx context.Context, num int64) ([]string, error)
 	Get(ctx context.Context, num int64) (*person.Person, error)
+	ActingFor(ctx context.Context, by *auth.Principal, personID string) (person.Profile, error)
 }
 
-// IDs turns person numbers into public ids for the audit log (*person.Handles).
+// IDs turns person numbers into public ids for the audit log, and posted
+// ids back into numbers (*person.Handles).
 type IDs interface {
 	ID(num int64) string
+	ParseID(id string) (int64, error)
 }
 
 // Hasher keys the phone hashes the notifier keeps (*secret.Keyring): a plain

@@ -87,8 +87,8 @@ func parseTime(bad *apierr.Error, field, v string) (time.Time, error) {
 // the whole request is valid: every case a person in the operator's scope,
 // the venue in scope, the time range in order.
 func (s *Service) Submit(ctx context.Context, by *auth.Principal, in Request) (*Run, error) {
-	if !by.Can(auth.TracingRun) {
-		return nil, auth.ErrForbidden.Withf("your role may not run tracing")
+	if err := by.Require(auth.TracingRun); err != nil {
+		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	p := params{DefaultWindow: s.cfg.Window.Milliseconds(), Windows: s.windowsMs()}
@@ -369,9 +369,13 @@ func (rv *resolver) place(ctx context.Context, num int64) (PlaceRef, error) {
 const MaxReportPage = 1000
 
 // Get returns a run in the operator's scope and a page of its report (rows
-// after seq after, at most limit; limit 0 means the status alone). Reading
-// the report is an operator lookup of persons, so it is audited.
+// after seq after, at most limit; limit 0 means the status alone), to an
+// operator with tracing.run. Reading the report is an operator lookup of
+// persons, so it is audited.
 func (s *Service) Get(ctx context.Context, by *auth.Principal, id string, after int64, limit int) (*Run, error) {
+	if err := by.Require(auth.TracingRun); err != nil {
+		return nil, err
+	}
 	r, err := s.loadRun(ctx, s.db, id)
 	if err != nil {
 		return nil, err
@@ -468,8 +472,12 @@ var csvHeader = map[string][]string{
 // ExportCSV writes the report of a finished run as CSV, names masked, with
 // a byte-order mark so spreadsheet programs read the Chinese. open is called
 // once the export is known to succeed (to set headers) and returns where to
-// write. lang is "zh" (default) or "en" for the header row. Audited.
+// write. lang is "zh" (default) or "en" for the header row. by needs
+// tracing.run. Audited.
 func (s *Service) ExportCSV(ctx context.Context, by *auth.Principal, id, lang string, open func(filename string) io.Writer) error {
+	if err := by.Require(auth.TracingRun); err != nil {
+		return err
+	}
 	header, ok := csvHeader[cmp.Or(lang, "zh")]
 	if !ok {
 		return ErrLangInvalid

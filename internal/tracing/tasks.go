@@ -104,8 +104,8 @@ func taskNum(id string) (int64, bool) {
 // Tasks lists the tasks of the operator's scope, oldest first (by id). The list
 // shows persons (masked), so it is audited.
 func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) ([]*Task, error) {
-	if !by.Can(auth.TaskWrite) {
-		return nil, auth.ErrForbidden.Withf("your role may not handle follow-up tasks")
+	if err := by.Require(auth.TaskWrite); err != nil {
+		return nil, err
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
@@ -183,8 +183,8 @@ func (s *Service) task(ctx context.Context, q db.Querier, by *auth.Principal, id
 // Assign gives a task to an operator whose region covers the person's home
 // (the grid worker) and who may handle tasks.
 func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID string) (*Task, error) {
-	if !by.Can(auth.TaskWrite) {
-		return nil, auth.ErrForbidden.Withf("your role may not handle follow-up tasks")
+	if err := by.Require(auth.TaskWrite); err != nil {
+		return nil, err
 	}
 	if operatorID == "" {
 		return nil, ErrOperatorIDMissing
@@ -239,8 +239,8 @@ func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID
 
 // Visited closes a task with the visit's note.
 func (s *Service) Visited(ctx context.Context, by *auth.Principal, id, note string) (*Task, error) {
-	if !by.Can(auth.TaskWrite) {
-		return nil, auth.ErrForbidden.Withf("your role may not handle follow-up tasks")
+	if err := by.Require(auth.TaskWrite); err != nil {
+		return nil, err
 	}
 	note = strings.TrimSpace(note)
 	if note == "" {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/auth"
 )
 
 var (
@@ -27,4 +28,8 @@ var (
 	// ErrPosterRevoked is the same case met in printing: a replaced
 	// token has no poster (404), while scanning it is gone (410).
 	ErrPosterRevoked = apierr.NotFound("venue_token_revoked", "this venue code was replaced; print the new poster")
+
+	// ErrOperatorsOnly refuses a caller other than an operator: venues are
+	// listed and read by operators, in their scope.
+	ErrOperatorsOnly = auth.ErrForbidden.Withf("venues are read by operators")
 )

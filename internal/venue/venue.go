@@ -91,8 +91,8 @@ func text(field, v string, max int, missing, tooLong *apierr.Error) (string, err
 
 // Create registers a venue in the operator's scope and gives it a token.
 func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Venue, error) {
-	if !by.Can(auth.VenueWrite) {
-		return nil, auth.ErrForbidden.Withf("your role may not register venues")
+	if err := by.Require(auth.VenueWrite); err != nil {
+		return nil, err
 	}
 	var err error
 	v := &Venue{ID: ids.New(), Token: ids.New(), Kind: in.Kind, Region: in.Region, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
@@ -187,8 +187,12 @@ func scan(row interface{ Scan(...any) error }) (*Venue, error) {
 	return &v, nil
 }
 
-// Get returns a venue in the operator's scope.
+// Get returns a venue in the operator's scope (nil: the platform's own
+// lookup, unscoped).
 func (s *Service) Get(ctx context.Context, by *auth.Principal, id string) (*Venue, error) {
+	if by != nil && by.Kind != auth.Operator {
+		return nil, ErrOperatorsOnly
+	}
 	v, err := scan(s.db.QueryRowContext(ctx, `SELECT `+venueCols+` FROM venues v LEFT JOIN units u ON u.id = v.unit_id WHERE v.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && by != nil && !by.InScope(v.Region)) {
 		return nil, ErrNotFound
@@ -201,6 +205,9 @@ func (s *Service) Get(ctx context.Context, by *auth.Principal, id string) (*Venu
 
 // List returns the venues in the operator's scope, newest first.
 func (s *Service) List(ctx context.Context, by *auth.Principal, limit int) ([]*Venue, error) {
+	if by == nil || by.Kind != auth.Operator {
+		return nil, ErrOperatorsOnly
+	}
 	if limit <= 0 || limit > 1000 {
 		limit = 200
 	}
@@ -252,8 +259,8 @@ func (s *Service) ByToken(ctx context.Context, token string) (v *Venue, revoked 
 // RotateToken revokes the venue's current token and issues a new one (a
 // poster was photographed and shared, say). Old check-ins keep their venue.
 func (s *Service) RotateToken(ctx context.Context, by *auth.Principal, id string) (*Venue, error) {
-	if !by.Can(auth.VenueWrite) {
-		return nil, auth.ErrForbidden.Withf("your role may not manage venues")
+	if err := by.Require(auth.VenueWrite); err != nil {
+		return nil, err
 	}
 	v, err := s.Get(ctx, by, id)
 	if err != nil {

@@ -25,14 +25,14 @@ func (s *Server) checkinRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/tracing", s.console(auth.TracingRun, s.submitTracing))
 	mux.HandleFunc("GET /console/tracing/{id}", s.console(auth.TracingRun, s.tracingRunPage))
 	mux.HandleFunc("GET /console/tracing/{id}/export.csv", s.console(auth.TracingRun, s.tracingExport))
-	mux.HandleFunc("GET /console/tasks", s.console(auth.PersonRead, s.tasksPage))
+	mux.HandleFunc("GET /console/tasks", s.console(auth.TaskWrite, s.tasksPage))
 	mux.HandleFunc("POST /console/tasks/{id}/assign", s.console(auth.TaskWrite, s.assignTask))
 	mux.HandleFunc("POST /console/tasks/{id}/visited", s.console(auth.TaskWrite, s.visitedTask))
 }
 
 var checkinNav = []navEntry{
 	{"nav.tracing", "/console/tracing", auth.TracingRun},
-	{"nav.tasks", "/console/tasks", auth.PersonRead},
+	{"nav.tasks", "/console/tasks", auth.TaskWrite},
 }
 
 type checkinData struct {

@@ -157,30 +157,22 @@ func (s *Server) carePage(w http.ResponseWriter, r *http.Request, p *page) error
 }
 
 func (s *Server) issueCare(w http.ResponseWriter, r *http.Request, p *page) error {
-	dep, err := s.dependentOf(r, p)
+	c, err := s.Codes.IssueCare(r.Context(), p.Resident, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	c, err := s.Codes.IssueCare(r.Context(), dep, p.Resident.Actor())
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/me/dependents/"+dep.ID+"/care/"+c.ID)
+	redirect(w, r, "/me/dependents/"+c.PersonID+"/care/"+c.ID)
 	return nil
 }
 
 // carePrint is a care code on paper: the QR, the masked name, how long it
 // is valid, and how to use it.
 func (s *Server) carePrint(w http.ResponseWriter, r *http.Request, p *page) error {
-	dep, err := s.dependentOf(r, p)
+	c, err := s.Codes.CareCode(r.Context(), p.Resident, r.PathValue("id"), r.PathValue("cid"))
 	if err != nil {
 		return err
 	}
-	c, err := s.Codes.CareCode(r.Context(), r.PathValue("cid"), func(c *codes.CareCode) bool { return c.PersonNum == dep.Num })
-	if err != nil {
-		return err
-	}
-	return s.showCarePrint(w, r, p, c, "/me/dependents/"+dep.ID+"/care")
+	return s.showCarePrint(w, r, p, c, "/me/dependents/"+c.PersonID+"/care")
 }
 
 func (s *Server) showCarePrint(w http.ResponseWriter, r *http.Request, p *page, c *codes.CareCode, back string) error {
@@ -198,14 +190,11 @@ func (s *Server) showCarePrint(w http.ResponseWriter, r *http.Request, p *page, 
 }
 
 func (s *Server) revokeCare(w http.ResponseWriter, r *http.Request, p *page) error {
-	dep, err := s.dependentOf(r, p)
+	c, err := s.Codes.RevokeCare(r.Context(), p.Resident, r.PathValue("id"), r.PathValue("cid"))
 	if err != nil {
 		return err
 	}
-	if _, err := s.Codes.RevokeCare(r.Context(), r.PathValue("cid"), p.Resident.Actor(), func(c *codes.CareCode) bool { return c.PersonNum == dep.Num }); err != nil {
-		return err
-	}
 	s.flash(w, r, "flash.care_revoked", "")
-	redirect(w, r, "/me/dependents/"+dep.ID+"/care")
+	redirect(w, r, "/me/dependents/"+c.PersonID+"/care")
 	return nil
 }

@@ -284,8 +284,7 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, p *page) err
 		return err
 	}
 	f.Before = int64(before)
-	f.Lo, f.Hi = p.Op.Bounds()
-	if d.Items, err = s.Outbox.List(r.Context(), f); err != nil {
+	if d.Items, err = s.Outbox.ListFor(r.Context(), p.Op, f); err != nil {
 		return err
 	}
 	if len(d.Items) == f.Limit {
@@ -308,8 +307,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *page) erro
 	if err != nil {
 		return err
 	}
-	lo, hi := p.Op.Bounds()
-	d.Entries, err = audit.List(r.Context(), s.DB, audit.Filter{Lo: lo, Hi: hi, Subject: d.Subject, Before: int64(before), Limit: 50})
+	d.Entries, err = audit.ListFor(r.Context(), s.DB, p.Op, audit.Filter{Subject: d.Subject, Before: int64(before), Limit: 50})
 	if err != nil {
 		return err
 	}

@@ -7,14 +7,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/status"
 )
 
-// FactRecorder appends facts and recomputes colours (the status service).
-type FactRecorder interface {
-	Record(ctx context.Context, facts ...status.NewFact) (created int, err error)
+// FactPoster records the facts operators post (the status service, which
+// decides whether the operator may post this fact about this person).
+type FactPoster interface {
+	Post(ctx context.Context, by *auth.Principal, in status.Posted) (status.PostResult, error)
 }
 
 // factForm is the facts entry form: one kind, its time(s) and attributes,
@@ -68,10 +70,22 @@ func enumLabel(l Lang, attr, v string) string {
 	return v
 }
 
+// postableKinds are the kinds the form offers: every kind of the registry
+// but those only the platform records.
+func postableKinds() []fact.KindInfo {
+	var out []fact.KindInfo
+	for _, k := range fact.Kinds() {
+		if !status.Reserved(k.Kind) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func (s *Server) newFactForm(r *http.Request, p *page, kind string) factForm {
-	f := factForm{Kinds: fact.Kinds(), Nonce: ids.New()}
+	f := factForm{Kinds: postableKinds(), Nonce: ids.New()}
 	k, ok := fact.Lookup(kind)
-	if !ok {
+	if !ok || status.Reserved(kind) {
 		k = f.Kinds[0]
 	}
 	f.Kind = k
@@ -188,7 +202,8 @@ func (s *Server) showFacts(w http.ResponseWriter, r *http.Request, p *page, stat
 }
 
 func (s *Server) recordFact(w http.ResponseWriter, r *http.Request, p *page) error {
-	f := s.newFactForm(r, p, r.PostFormValue("kind"))
+	kind := r.PostFormValue("kind")
+	f := s.newFactForm(r, p, kind)
 	f.PersonID = strings.TrimSpace(r.PostFormValue("person"))
 	show := func(st int) error { return s.showFacts(w, r, p, st, f) }
 	if s.Facts == nil {
@@ -203,13 +218,16 @@ func (s *Server) recordFact(w http.ResponseWriter, r *http.Request, p *page) err
 	if err != nil {
 		return s.formErr(w, r, p, err, show)
 	}
+	// The kind posted, not the one the form fell back to: a kind that is
+	// unknown or reserved is refused, never recorded as another.
+	fc.Kind = kind
 	// The form's nonce makes a double submission one fact.
-	n, err := s.Facts.Record(r.Context(), status.NewFact{Person: x.Num, Fact: fc, RecordedBy: p.Op.Actor(), Key: "console:" + f.Nonce})
+	res, err := s.Facts.Post(r.Context(), p.Op, status.Posted{PersonID: x.ID, Fact: fc, Key: "console:" + f.Nonce})
 	if err != nil {
 		return s.formErr(w, r, p, err, show)
 	}
 	key := "flash.fact_recorded"
-	if n == 0 {
+	if !res.Created {
 		key = "flash.fact_duplicate"
 	}
 	s.flash(w, r, key, label(p.Lang, f.Kind.Label))

@@ -30,11 +30,7 @@ type personRow struct {
 }
 
 func (s *Server) personRow(op *auth.Principal, p *person.Person) personRow {
-	m := p.Masked()
-	if op.Can(auth.PersonReadFull) {
-		m = p.Full()
-	}
-	return personRow{Masked: m, RegionName: s.Regions.FullName(p.Region), HasPhone: p.HasPhone}
+	return personRow{Masked: p.For(op), RegionName: s.Regions.FullName(p.Region), HasPhone: p.HasPhone}
 }
 
 func (s *Server) personsPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -105,21 +101,9 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, p *page) err
 	return nil
 }
 
-// careInScope is the operator's view of care codes: out of scope is not found.
-func careInScope(op *auth.Principal) func(*codes.CareCode) bool {
-	return func(c *codes.CareCode) bool { return op.InScope(c.Region) }
-}
-
 // issuePersonCare issues a care code at a service desk.
 func (s *Server) issuePersonCare(w http.ResponseWriter, r *http.Request, p *page) error {
-	x, err := s.Persons.GetByID(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if !p.Op.InScope(x.Region) {
-		return person.ErrNotFound
-	}
-	c, err := s.Codes.IssueCare(r.Context(), x, p.Op.Actor())
+	c, err := s.Codes.IssueCare(r.Context(), p.Op, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -130,7 +114,7 @@ func (s *Server) issuePersonCare(w http.ResponseWriter, r *http.Request, p *page
 // printCare shows a care code for printing; a reprint hands out a
 // credential valid for days, so it is audited.
 func (s *Server) printCare(w http.ResponseWriter, r *http.Request, p *page) error {
-	c, err := s.Codes.CareCode(r.Context(), r.PathValue("cid"), careInScope(p.Op))
+	c, err := s.Codes.CareCode(r.Context(), p.Op, "", r.PathValue("cid"))
 	if err != nil {
 		return err
 	}
@@ -144,7 +128,7 @@ func (s *Server) printCare(w http.ResponseWriter, r *http.Request, p *page) erro
 }
 
 func (s *Server) revokePersonCare(w http.ResponseWriter, r *http.Request, p *page) error {
-	c, err := s.Codes.RevokeCare(r.Context(), r.PathValue("cid"), p.Op.Actor(), careInScope(p.Op))
+	c, err := s.Codes.RevokeCare(r.Context(), p.Op, "", r.PathValue("cid"))
 	if err != nil {
 		return err
 	}

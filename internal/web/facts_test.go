@@ -18,9 +18,21 @@ import (
 // recorder is a FactRecorder that validates as the status service does
 // and keeps what it was given.
 type recorder struct {
-	mu   sync.Mutex
-	got  []status.NewFact
-	keys map[string]bool
+	mu      sync.Mutex
+	got     []status.NewFact
+	keys    map[string]bool
+	handles *person.Handles // for Post
+}
+
+// Post keeps a posted fact as Record would, without the status service's
+// rules of who may post what (facts_policy_test.go drives those).
+func (r *recorder) Post(ctx context.Context, by *auth.Principal, in status.Posted) (status.PostResult, error) {
+	num, err := r.handles.ParseID(in.PersonID)
+	if err != nil {
+		return status.PostResult{}, err
+	}
+	n, err := r.Record(ctx, status.NewFact{Person: num, Fact: in.Fact, RecordedBy: by.Actor(), Key: in.Key})
+	return status.PostResult{Person: num, Created: n == 1}, err
 }
 
 func (r *recorder) Record(_ context.Context, facts ...status.NewFact) (int, error) {
@@ -62,7 +74,7 @@ func consoleClient(t *testing.T, e *env, username, password string) *http.Client
 // deployment's zone and refuses what the registry refuses.
 func TestFactsEntryForm(t *testing.T) {
 	e := newEnv(t, false)
-	rec := &recorder{}
+	rec := &recorder{handles: e.srv.Persons.Handles()}
 	e.srv.Web.Facts = rec
 	admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
 	p, err := e.srv.Persons.Create(context.Background(), admin, person.Input{Name: "王五", IDType: "resident_id", IDNumber: rid("19700101", 5), Region: "341881001"})

@@ -48,14 +48,7 @@ var natNav = []navEntry{
 
 // testPerson is the resident or, with ?for=, one of their dependents.
 func (s *Server) testPerson(r *http.Request, p *page) (person.Profile, error) {
-	if dep := r.URL.Query().Get("for"); dep != "" {
-		d, err := s.Persons.Dependent(r.Context(), p.Resident.ID, dep)
-		if err != nil {
-			return person.Profile{}, err
-		}
-		return d.Profile(), nil
-	}
-	return s.Persons.Profile(r.Context(), p.Resident.ID)
+	return s.Persons.ActingFor(r.Context(), p.Resident, r.URL.Query().Get("for"))
 }
 
 type testsData struct {
@@ -74,7 +67,7 @@ func (s *Server) testsPage(w http.ResponseWriter, r *http.Request, p *page) erro
 	if err != nil {
 		return err
 	}
-	ts, err := s.NAT.ListTests(r.Context(), pr.Num)
+	ts, err := s.NAT.TestsFor(r.Context(), p.Resident, pr.ID)
 	if err != nil {
 		return err
 	}
@@ -113,11 +106,7 @@ type certData struct {
 // certificatePage is a signed certificate of a negative test, to show or
 // print: verifiable offline like a health code.
 func (s *Server) certificatePage(w http.ResponseWriter, r *http.Request, p *page) error {
-	pr, err := s.testPerson(r, p)
-	if err != nil {
-		return err
-	}
-	c, err := s.NAT.IssueCertificate(r.Context(), pr.Num, pr.MaskedName, r.PathValue("test"))
+	c, err := s.NAT.CertificateFor(r.Context(), p.Resident, r.URL.Query().Get("for"), r.PathValue("test"))
 	if err != nil {
 		return err
 	}

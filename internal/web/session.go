@@ -188,7 +188,9 @@ func (s *Server) resident(h handler) http.HandlerFunc {
 	}
 }
 
-// console is an operator page needing perm ("" for any operator).
+// console is an operator page; perm ("" for any operator) refuses early a
+// role that lacks it, and hides forms it could not use. The service behind
+// the page checks again: that is the check that holds.
 func (s *Server) console(perm auth.Permission, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := s.newPage(r)
@@ -218,9 +220,11 @@ func (s *Server) console(perm auth.Permission, h handler) http.HandlerFunc {
 				return
 			}
 		}
-		if perm != "" && !op.Can(perm) {
-			s.fail(w, r, p, auth.ErrForbidden.Withf("your role (%s) may not do this (needs %s)", op.Role, perm))
-			return
+		if perm != "" {
+			if err := op.Require(perm); err != nil {
+				s.fail(w, r, p, err)
+				return
+			}
 		}
 		s.takeFlash(w, r, p)
 		if err := h(w, r, p); err != nil {

@@ -181,7 +181,7 @@ func (s *Server) showDeclare(w http.ResponseWriter, r *http.Request, p *page, st
 }
 
 func (s *Server) declare(w http.ResponseWriter, r *http.Request, p *page) error {
-	d, num, err := s.newDeclare(r, p)
+	d, _, err := s.newDeclare(r, p)
 	if err != nil {
 		return err
 	}
@@ -201,11 +201,11 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p *page) error 
 	}
 	attrs["symptoms"] = symptoms
 	attrs["exposure"] = d.Exposure == "true"
-	f := fact.Fact{Kind: fact.Declaration, At: s.now(), Attrs: attrs, Source: "declaration"}
-	if _, err := s.Status.Record(r.Context(), status.NewFact{Person: num, Fact: f, RecordedBy: p.Resident.Actor()}); err != nil {
+	who, _, err := s.Status.Declare(r.Context(), p.Resident, d.For, attrs)
+	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showDeclare(w, r, p, st, d) })
 	}
-	if d.Status, err = s.fullStatus(r, p, num); err != nil {
+	if d.Status, err = s.fullStatus(r, p, who.Num); err != nil {
 		return err
 	}
 	d.Declared = true
@@ -276,7 +276,7 @@ func (s *Server) appealsData(r *http.Request, p *page) (appealsData, error) {
 			return d, err
 		}
 	}
-	as, err := s.Status.Appeals(r.Context(), p.Resident.ID)
+	as, err := s.Status.Appeals(r.Context(), p.Resident)
 	if err != nil {
 		return d, err
 	}
@@ -317,20 +317,10 @@ func (s *Server) fileAppeal(w http.ResponseWriter, r *http.Request, p *page) err
 		return err
 	}
 	d.Person, d.Reason = r.PostFormValue("person"), r.PostFormValue("reason")
-	var num int64
 	for _, id := range r.PostForm["evidence"] {
 		d.Evidence[id] = true
 	}
-	if own, _ := s.Persons.Profile(r.Context(), p.Resident.ID); own.ID == d.Person {
-		num = own.Num
-	} else {
-		dep, err := s.Persons.Dependent(r.Context(), p.Resident.ID, d.Person)
-		if err != nil {
-			return err
-		}
-		num = dep.Num
-	}
-	a, err := s.Status.FileAppeal(r.Context(), p.Resident.ID, num, status.AppealInput{Reason: d.Reason, Evidence: r.PostForm["evidence"]})
+	a, err := s.Status.FileAppeal(r.Context(), p.Resident, d.Person, status.AppealInput{Reason: d.Reason, Evidence: r.PostForm["evidence"]})
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showAppeals(w, r, p, st, d) })
 	}
@@ -387,7 +377,7 @@ func (s *Server) ruleViews(p *page, set rules.Set) []ruleView {
 }
 
 func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	o, err := s.Status.Rules(r.Context())
+	o, err := s.Status.Rules(r.Context(), p.Op)
 	if err != nil {
 		return err
 	}
@@ -408,7 +398,7 @@ func (s *Server) showRuleSet(w http.ResponseWriter, r *http.Request, p *page, st
 	if err != nil {
 		return err
 	}
-	ver, set, err := s.Status.RuleSet(r.Context(), v)
+	ver, set, err := s.Status.RuleSet(r.Context(), p.Op, v)
 	if err != nil {
 		return err
 	}
@@ -590,8 +580,7 @@ func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, p *page) e
 
 // colourPanel is the colour count per town.
 func (s *Server) colourPanel(r *http.Request, p *page, d *dashboardData) error {
-	lo, hi := p.Op.Bounds()
-	towns, err := s.Status.Stats(r.Context(), lo, hi)
+	towns, err := s.Status.Stats(r.Context(), p.Op)
 	if err != nil {
 		return err
 	}

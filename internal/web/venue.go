@@ -6,6 +6,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -117,8 +118,11 @@ func (s *Server) venuePage(w http.ResponseWriter, r *http.Request, p *page) erro
 	if d.QR, err = qrSVG(d.URL, qrcode.Medium, p.T("poster.qr_label", v.Name)); err != nil {
 		return err
 	}
-	if d.Counts, err = s.venueCounts(r, p, v); err != nil {
-		return err
+	// Check-in counts are statistics: shown to roles that may read them.
+	if p.Op.Can(auth.StatsRead) {
+		if d.Counts, err = s.venueCounts(r, p, v); err != nil {
+			return err
+		}
 	}
 	p.Title, p.NavOn, p.Data = v.Name, "/console/venues", d
 	s.render(w, r, http.StatusOK, "console_venue", p)

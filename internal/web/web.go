@@ -64,7 +64,7 @@ type Deps struct {
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
 	Outbox      *sms.Outbox
-	Facts       FactRecorder // the status service
+	Facts       FactPoster // the status service
 	Codes       *codes.Service
 	NAT         *nat.Service
 	Status      *status.Service

@@ -1,13 +1,9 @@
-package api
+package codes
 
 import (
 	"math"
-	"net/http"
 	"sync"
 	"time"
-
-	"github.com/healthcode/healthcode/internal/apierr"
-	"github.com/healthcode/healthcode/internal/auth"
 )
 
 // limiter is a token bucket per caller, on this node: burst lookups at
@@ -61,25 +57,10 @@ func (l *limiter) fill(key string) *bucket {
 }
 
 // Lookups of a person by identity number (the fallback for people without
-// phones, typed in by checkpoint staff) are limited per API key: a person
-// at a desk needs a few a minute, a stolen key must not walk the register.
+// phones, typed in by checkpoint staff) are limited per API key, whichever
+// door the lookup comes through: a person at a desk needs a few a minute, a
+// stolen key must not walk the register.
 const (
 	idLookupBurst  = 20
 	idLookupPeriod = 3 * time.Second
 )
-
-// limited admits the principal's request while its bucket has a token.
-// Only a lookup spends one (an answer, or 404 for nobody registered):
-// refused input does not.
-func (s *Server) limited(l *limiter, h authed) authed {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-		if wait := l.wait(p.ID); wait > 0 {
-			return ErrRateLimited.Withf("too many identity-number lookups with this key; try again in %d s", int(wait.Seconds())+1)
-		}
-		err := h(w, r, p)
-		if e, ok := apierr.As(err); !ok || e.Status == http.StatusNotFound {
-			l.take(p.ID)
-		}
-		return err
-	}
-}

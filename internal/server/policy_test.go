@@ -1,0 +1,475 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rollout"
+	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/venue"
+)
+
+// Who may do what is decided by the services; the API and the console
+// only translate. Each rule is driven through both doors here, and each
+// refusal must be the same and must leave nothing written.
+
+// pageSession is someone logged in to the pages as a browser would be:
+// its cookies and the form token of its session.
+type pageSession struct {
+	e    *env
+	c    *http.Client
+	csrf string
+}
+
+var (
+	csrfRe    = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	errCodeRe = regexp.MustCompile(`data-code="([^"]*)"`)
+)
+
+// page is a page's answer: its status, the error code the page shows
+// (data-code) and where a redirect goes.
+type page struct {
+	status   int
+	code     string
+	location string
+	body     string
+}
+
+func (s *pageSession) do(method, path string, form url.Values) page {
+	s.e.t.Helper()
+	var res *http.Response
+	var err error
+	if method == "GET" {
+		res, err = s.c.Get(s.e.url + path)
+	} else {
+		if form == nil {
+			form = url.Values{}
+		}
+		form.Set("csrf", s.csrf)
+		res, err = s.c.PostForm(s.e.url+path, form)
+	}
+	if err != nil {
+		s.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	p := page{status: res.StatusCode, location: res.Header.Get("Location"), body: string(b)}
+	if m := errCodeRe.FindStringSubmatch(p.body); m != nil {
+		p.code = m[1]
+	}
+	if p.status >= 500 {
+		s.e.t.Fatalf("%s %s: server error %d", method, path, p.status)
+	}
+	return p
+}
+
+// residentPages is a resident's browser holding the session of token
+// (the page cookie holds the same token the API hands out).
+func (e *env) residentPages(token string) *pageSession {
+	e.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(e.url)
+	jar.SetCookies(u, []*http.Cookie{{Name: "hc_r", Value: token, Path: "/"}})
+	s := &pageSession{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	m := csrfRe.FindStringSubmatch(s.do("GET", "/me/declare", nil).body)
+	if m == nil {
+		e.t.Fatal("no form token on the declaration page")
+	}
+	s.csrf = m[1]
+	return s
+}
+
+// console logs an operator in to the console pages.
+func (e *env) console(username, password string) *pageSession {
+	e.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	s := &pageSession{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	login := s.do("GET", "/console/login", nil)
+	s.csrf = csrfRe.FindStringSubmatch(login.body)[1]
+	if p := s.do("POST", "/console/login", url.Values{"username": {username}, "password": {password}}); p.status != http.StatusSeeOther {
+		e.t.Fatalf("console login of %s: %d", username, p.status)
+	}
+	home := s.do("GET", "/console", nil)
+	m := csrfRe.FindStringSubmatch(home.body)
+	if m == nil {
+		e.t.Fatalf("no form token on the console of %s", username)
+	}
+	s.csrf = m[1]
+	return s
+}
+
+// wantRefused fails unless both doors refused with the status and code.
+func wantRefused(t *testing.T, door string, gotStatus int, gotCode string, status int, code string) {
+	t.Helper()
+	if gotStatus != status || gotCode != code {
+		t.Fatalf("%s: got %d %q, want %d %q", door, gotStatus, gotCode, status, code)
+	}
+}
+
+// A fact is posted through POST /admin/facts or the console's facts form;
+// status.Post decides, for both, who may post what about whom. The known
+// hole: the form recorded appeal.granted, turning a case green with an
+// invented appeal until 2099.
+func TestFactRulesHoldAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		const pw = "a long password"
+		officer := e.newOperator("xijin", "health_officer", "341881001")
+		e.newOperator("gangkou", "health_officer", "341881100")
+		e.newOperator("viewer", "viewer", "341881")
+		now := time.Now()
+		id := e.person(officer, "王建国", rid("19781105", 13), "341881001")
+		e.want(e.fact(officer, id, "case.confirmed", now.Add(-time.Hour), nil), 201, "")
+		stored := e.count("facts")
+
+		sessions := map[string]*pageSession{}
+		session := func(user string) *pageSession {
+			if sessions[user] == nil {
+				sessions[user] = e.console(user, pw)
+			}
+			return sessions[user]
+		}
+		tokens := map[string]string{"xijin": officer, "gangkou": e.operatorToken("gangkou", pw), "viewer": e.operatorToken("viewer", pw)}
+		for i, c := range []struct {
+			name, user, person, kind string
+			attrs                    map[string]any
+			until                    string
+			status                   int
+			code                     string
+		}{
+			{"appeal.granted is reserved", "xijin", id, "appeal.granted", map[string]any{"appeal": "invented"}, "2099-12-31T00:00", 400, "fact_kind_reserved"},
+			{"a role without fact.write", "viewer", id, "case.released", nil, "", 403, "forbidden"},
+			{"a person outside the scope", "gangkou", id, "case.released", nil, "", 404, "person_not_found"},
+			{"a kind the registry lacks", "xijin", id, "case.suspected", nil, "", 400, "fact_kind_unknown"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				body := map[string]any{"person_id": c.person, "kind": c.kind, "at": now.Format(time.RFC3339)}
+				form := url.Values{"person": {c.person}, "kind": {c.kind}, "nonce": {"policy-" + string(rune('a'+i))},
+					"at": {now.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04")}}
+				if c.attrs != nil {
+					body["attrs"] = c.attrs
+					for k, v := range c.attrs {
+						form.Set("attr."+k, v.(string))
+					}
+				}
+				if c.until != "" {
+					body["until"] = "2099-12-31T00:00:00+08:00"
+					form.Set("until", c.until)
+				}
+				r := e.do("POST", "/api/v1/admin/facts", tokens[c.user], body)
+				wantRefused(t, "API", r.status, r.errCode(), c.status, c.code)
+				p := session(c.user).do("POST", "/console/facts", form)
+				wantRefused(t, "console", p.status, p.code, c.status, c.code)
+				if n := e.count("facts"); n != stored {
+					t.Fatalf("%d facts stored after refusals, want %d", n, stored)
+				}
+				if got := e.want(e.do("GET", "/api/v1/admin/persons/"+id, officer, nil), 200, "").str("color"); got != "red" {
+					t.Fatalf("the case is %s after refusals", got)
+				}
+			})
+		}
+		// What the rules allow goes through both doors.
+		ok := session("xijin").do("POST", "/console/facts", url.Values{"person": {id}, "kind": {"clinic.fever"}, "nonce": {"policy-ok"}, "attr.clinic": {"h-1"},
+			"at": {now.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04")}})
+		if ok.status != http.StatusSeeOther || e.count("facts") != stored+1 {
+			t.Fatalf("an allowed fact through the console: %d %q, %d facts", ok.status, ok.code, e.count("facts"))
+		}
+		e.want(e.fact(officer, id, "clinic.fever", now, map[string]any{"clinic": "h-1"}), 201, "")
+		// The form does not offer the reserved kind.
+		if p := session("xijin").do("GET", "/console/facts?person="+id+"&kind=appeal.granted", nil); p.status != 200 ||
+			regexp.MustCompile(`value="appeal.granted"`).MatchString(p.body) {
+			t.Fatalf("the facts form offers appeal.granted (%d)", p.status)
+		}
+	})
+}
+
+// A resident acts for themselves and their dependents, nobody else: the
+// person service says whom (ActingFor), and the status and testing
+// services ask it, whether the API or the pages call them.
+func TestResidentsActOnlyForTheirOwnAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		officer := e.newOperator("xijin", "health_officer", "341881001")
+		tok, _ := e.resident("13900000701", "张三", rid("19800101", 701), "341881001")
+		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
+			"name": "张老", "id_type": "resident_id", "id_number": rid("19450101", 702), "relation": "parent"}), 201, "").str("id")
+		_, stranger := e.resident("13900000703", "李四", rid("19810101", 703), "341881001")
+		e.want(e.fact(officer, stranger, "case.confirmed", time.Now().Add(-time.Hour), nil), 201, "")
+		pages := e.residentPages(tok)
+		facts, appeals := e.count("facts"), e.count("appeals")
+		for _, c := range []struct {
+			name      string
+			apiMethod string
+			apiPath   string
+			apiBody   map[string]any
+			pageVerb  string
+			pagePath  string
+			pageForm  url.Values
+		}{
+			{"a declaration about a stranger", "POST", "/api/v1/me/declarations", map[string]any{"person_id": stranger, "temperature": 38.5},
+				"POST", "/me/declare?for=" + stranger, url.Values{"temperature": {"38.5"}}},
+			{"an appeal for a stranger", "POST", "/api/v1/me/appeals", map[string]any{"person_id": stranger, "reason": "不是我"},
+				"POST", "/me/appeals", url.Values{"person": {stranger}, "reason": {"不是我"}}},
+			{"a stranger's tests", "GET", "/api/v1/me/dependents/" + stranger + "/tests", nil,
+				"GET", "/me/tests?for=" + stranger, nil},
+			{"a certificate of a stranger's test", "GET", "/api/v1/me/dependents/" + stranger + "/tests/1/certificate", nil,
+				"GET", "/me/tests/1/certificate?for=" + stranger, nil},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				var body any
+				if c.apiBody != nil {
+					body = c.apiBody
+				}
+				r := e.do(c.apiMethod, c.apiPath, tok, body)
+				wantRefused(t, "API", r.status, r.errCode(), 404, "person_not_found")
+				p := pages.do(c.pageVerb, c.pagePath, c.pageForm)
+				wantRefused(t, "pages", p.status, p.code, 404, "person_not_found")
+				if e.count("facts") != facts || e.count("appeals") != appeals {
+					t.Fatalf("a refusal stored something: %d facts (was %d), %d appeals (was %d)", e.count("facts"), facts, e.count("appeals"), appeals)
+				}
+			})
+		}
+		// Their dependent is theirs to declare for, through either door.
+		e.want(e.do("POST", "/api/v1/me/declarations", tok, map[string]any{"person_id": dep, "temperature": 36.6}), 201, "")
+		if p := pages.do("POST", "/me/declare?for="+dep, url.Values{"temperature": {"36.6"}}); p.status != http.StatusCreated {
+			t.Fatalf("declaring for a dependent through the pages: %d %q", p.status, p.code)
+		}
+		if n := e.count("facts"); n != facts+2 {
+			t.Fatalf("%d facts after two declarations, want %d", n, facts+2)
+		}
+	})
+}
+
+// Rule sets and appeals: the status service checks rules.write,
+// rules.activate and appeal.decide itself, and the scope of the appeal.
+func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		const pw = "a long password"
+		admin := e.admin()
+		officer := e.newOperator("xijin", "health_officer", "341881001")
+		e.newOperator("gangkou", "health_officer", "341881100")
+		e.newOperator("viewer", "viewer", "341881")
+		tokens := map[string]string{"xijin": officer, "gangkou": e.operatorToken("gangkou", pw), "viewer": e.operatorToken("viewer", pw)}
+		body, _ := json.Marshal(watchedDrugOff(t))
+		version := fmt.Sprint(e.want(e.do("POST", "/api/v1/admin/rules", admin, string(body)), 201, "").body["version"])
+		tok, me := e.resident("13900000711", "赵六", rid("19820101", 711), "341881001")
+		e.want(e.fact(officer, me, "contact.close", time.Now().Add(-time.Hour), map[string]any{"case_person": "p-1"}), 201, "")
+		appeal := e.want(e.do("POST", "/api/v1/me/appeals", tok, map[string]any{"reason": "当天我不在该场所"}), 201, "").body["appeal"].(map[string]any)["id"].(string)
+
+		written := func() string {
+			var active, sets, pending, facts int
+			e.srv.DB.QueryRowContext(context.Background(), `SELECT version FROM rules_active WHERE id = 1`).Scan(&active)
+			sets, facts = e.count("rule_sets"), e.count("facts")
+			e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM appeals WHERE state = 'pending'`).Scan(&pending)
+			return fmt.Sprintf("active v%d, %d rule sets, %d pending appeals, %d facts", active, sets, pending, facts)
+		}
+		before := written()
+		for _, c := range []struct {
+			name, user string
+			apiPath    string
+			apiBody    any
+			pagePath   string
+			pageForm   url.Values
+			status     int
+			code       string
+		}{
+			{"activating without rules.activate", "xijin", "/api/v1/admin/rules/" + version + "/activate", nil,
+				"/console/rules/" + version + "/activate", nil, 403, "forbidden"},
+			{"creating a rule set without rules.write", "viewer", "/api/v1/admin/rules", string(body),
+				"/console/rules", url.Values{"body": {string(body)}}, 403, "forbidden"},
+			{"a dry run without rules.write", "viewer", "/api/v1/admin/rules/" + version + "/dry-run", nil,
+				"/console/rules/" + version + "/dry-run", nil, 403, "forbidden"},
+			{"deciding without appeal.decide", "viewer", "/api/v1/admin/appeals/" + appeal + "/decision", map[string]any{"decision": "granted"},
+				"/console/appeals/" + appeal + "/decision", url.Values{"decision": {"granted"}}, 403, "forbidden"},
+			{"deciding an appeal outside the scope", "gangkou", "/api/v1/admin/appeals/" + appeal + "/decision", map[string]any{"decision": "granted"},
+				"/console/appeals/" + appeal + "/decision", url.Values{"decision": {"granted"}}, 404, "appeal_not_found"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.do("POST", c.apiPath, tokens[c.user], c.apiBody)
+				wantRefused(t, "API", r.status, r.errCode(), c.status, c.code)
+				p := e.console(c.user, pw).do("POST", c.pagePath, c.pageForm)
+				wantRefused(t, "console", p.status, p.code, c.status, c.code)
+				if now := written(); now != before {
+					t.Fatalf("a refusal wrote: %s, was %s", now, before)
+				}
+			})
+		}
+		// The officer of the appeal's town decides it through the console.
+		if p := e.console("xijin", pw).do("POST", "/console/appeals/"+appeal+"/decision", url.Values{"decision": {"granted"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("deciding in scope: %d %q", p.status, p.code)
+		}
+		if c := e.want(e.do("GET", "/api/v1/me", tok, nil), 200, "").str("color"); c != "green" {
+			t.Fatalf("after the grant: %s", c)
+		}
+	})
+}
+
+// Reads: the audit log, the outbox, tracing runs, follow-up tasks, and how
+// much of a person an operator sees. Each service checks the permission
+// and the scope itself; both doors answer alike.
+func TestReadRulesHoldAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		const pw = "a long password"
+		admin := e.admin()
+		officer := e.newOperator("xijin", "health_officer", "341881001")
+		tokens := map[string]string{"xijin": officer, "viewer": e.newOperator("viewer", "viewer", "341881"),
+			"sampler": e.newOperator("sampler", "sampler", "341881"), "gangkou": e.newOperator("gangkou", "health_officer", "341881100")}
+		number := rid("19781105", 721)
+		id := e.person(officer, "王建国", number, "341881001")
+		run := e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{id}}), 202, "").str("id")
+		for _, c := range []struct {
+			name, user, apiPath, pagePath string
+			status                        int
+			code                          string
+		}{
+			{"the audit log without audit.read", "viewer", "/api/v1/admin/audit", "/console/audit", 403, "forbidden"},
+			{"the outbox without outbox.read", "viewer", "/api/v1/admin/outbox", "/console/outbox", 403, "forbidden"},
+			{"a tracing run without tracing.run", "viewer", "/api/v1/admin/tracing/" + run, "/console/tracing/" + run, 403, "forbidden"},
+			{"a tracing run outside the scope", "gangkou", "/api/v1/admin/tracing/" + run, "/console/tracing/" + run, 404, "tracing_run_not_found"},
+			{"follow-up tasks without task.write", "sampler", "/api/v1/admin/tasks", "/console/tasks", 403, "forbidden"},
+			{"a person outside the scope", "gangkou", "/api/v1/admin/persons/" + id, "/console/persons/" + id, 404, "person_not_found"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.do("GET", c.apiPath, tokens[c.user], nil)
+				wantRefused(t, "API", r.status, r.errCode(), c.status, c.code)
+				p := e.console(c.user, pw).do("GET", c.pagePath, nil)
+				wantRefused(t, "console", p.status, p.code, c.status, c.code)
+			})
+		}
+		// The audit log of another town shows nothing of this one, at
+		// either door; the town's own administrator sees it.
+		subject := "person:" + id
+		for user, region := range map[string]string{"gangkou.admin": "341881100", "xijin.admin": "341881001"} {
+			tok := e.newOperator(user, "admin", region)
+			own := region == "341881001"
+			r := e.want(e.do("GET", "/api/v1/admin/audit?subject="+subject, tok, nil), 200, "")
+			p := e.console(user, pw).do("GET", "/console/audit?subject="+subject, nil)
+			if api, page := len(r.body["entries"].([]any)) > 0, p.status == 200 && regexp.MustCompile(`person\.create`).MatchString(p.body); api != own || page != own {
+				t.Fatalf("the administrator of %s reads the entries of %s: API %v, console %v; want %v", region, subject, api, page, own)
+			}
+		}
+		// The identity number in full only to a role with person.read_full.
+		for user, full := range map[string]bool{"xijin": true, "viewer": false} {
+			r := e.want(e.do("GET", "/api/v1/admin/persons/"+id, tokens[user], nil), 200, "")
+			p := e.console(user, pw).do("GET", "/console/persons/"+id, nil)
+			if api, page := r.str("id_number") == number, regexp.MustCompile(number).MatchString(p.body); api != full || page != full {
+				t.Fatalf("%s sees the full number: API %v, console %v; want %v", user, api, page, full)
+			}
+		}
+	})
+}
+
+// The services refuse by themselves: called with no door in front, each
+// guarded method refuses a caller without the permission, the kind of
+// credential or the scope it needs, with auth's one error and nothing
+// written.
+func TestServicesRefuseWithoutADoor(t *testing.T) {
+	e := newEnv(t, db.SQLite)
+	ctx := context.Background()
+	s := e.srv
+	admin := &auth.Principal{Kind: auth.Operator, ID: "a", Role: auth.Admin, Region: "341881"}
+	viewer := &auth.Principal{Kind: auth.Operator, ID: "v", Role: auth.Viewer, Region: "341881"}
+	sampler := &auth.Principal{Kind: auth.Operator, ID: "s", Role: auth.Sampler, Region: "341881"}
+	officer := &auth.Principal{Kind: auth.Operator, ID: "o", Role: auth.HealthOfficer, Region: "341881"}
+	key := &auth.Principal{Kind: auth.APIKey, ID: "k", Region: "341881", Scopes: []string{auth.ScopeStatus}}
+	resident := &auth.Principal{Kind: auth.Resident, ID: "r"}
+	p, err := s.Persons.Create(ctx, admin, person.Input{Name: "王五", IDType: "resident_id", IDNumber: rid("19700101", 731), Region: "341881001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Venues.Create(ctx, admin, venue.Input{Name: "西津农贸市场", Kind: "market", Region: "341881001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.Tracing.Submit(ctx, admin, tracing.Request{PersonIDs: []string{p.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		by   []*auth.Principal
+		call func(by *auth.Principal) error
+	}{
+		{"person.Create", []*auth.Principal{viewer, key, resident}, func(by *auth.Principal) error {
+			_, err := s.Persons.Create(ctx, by, person.Input{Name: "赵六", IDType: "resident_id", IDNumber: rid("19700101", 732), Region: "341881001"})
+			return err
+		}},
+		{"person.Lookup", []*auth.Principal{key, resident}, func(by *auth.Principal) error { _, err := s.Persons.Lookup(ctx, by, p.ID); return err }},
+		{"codes.IssueCare", []*auth.Principal{viewer, key}, func(by *auth.Principal) error { _, err := s.Codes.IssueCare(ctx, by, p.ID); return err }},
+		{"codes.Verify", []*auth.Principal{key, admin, resident}, func(by *auth.Principal) error {
+			_, err := s.Codes.Verify(ctx, by, "HC1:whatever", codes.Temperature{})
+			return err
+		}},
+		{"codes.VerifyID", []*auth.Principal{key, admin}, func(by *auth.Principal) error {
+			_, err := s.Codes.VerifyID(ctx, by, "resident_id", rid("19700101", 731), codes.Temperature{})
+			return err
+		}},
+		{"venue.Create", []*auth.Principal{viewer, key}, func(by *auth.Principal) error {
+			_, err := s.Venues.Create(ctx, by, venue.Input{Name: "x", Region: "341881001"})
+			return err
+		}},
+		{"venue.List", []*auth.Principal{key, resident}, func(by *auth.Principal) error { _, err := s.Venues.List(ctx, by, 10); return err }},
+		{"venue.Get", []*auth.Principal{key, resident}, func(by *auth.Principal) error { _, err := s.Venues.Get(ctx, by, v.ID); return err }},
+		{"checkin.Counts", []*auth.Principal{key, resident}, func(by *auth.Principal) error {
+			_, err := s.Checkins.Counts(ctx, by, v.ID, time.Now().Add(-time.Hour), time.Now())
+			return err
+		}},
+		{"checkpoint.List", []*auth.Principal{key, resident}, func(by *auth.Principal) error { _, err := s.Checkpoints.List(ctx, by); return err }},
+		{"rollout.Compute", []*auth.Principal{key, resident}, func(by *auth.Principal) error {
+			_, err := rollout.Compute(ctx, s.DB, s.Persons, by, 0.9)
+			return err
+		}},
+		{"tracing.Submit", []*auth.Principal{viewer, sampler, key}, func(by *auth.Principal) error {
+			_, err := s.Tracing.Submit(ctx, by, tracing.Request{PersonIDs: []string{p.ID}})
+			return err
+		}},
+		{"tracing.Get", []*auth.Principal{viewer, key}, func(by *auth.Principal) error { _, err := s.Tracing.Get(ctx, by, run.ID, 0, 0); return err }},
+		{"tracing.ExportCSV", []*auth.Principal{viewer, key}, func(by *auth.Principal) error {
+			return s.Tracing.ExportCSV(ctx, by, run.ID, "", func(string) io.Writer { return io.Discard })
+		}},
+		{"tracing.Tasks", []*auth.Principal{viewer, sampler}, func(by *auth.Principal) error {
+			_, err := s.Tracing.Tasks(ctx, by, tracing.TaskFilter{})
+			return err
+		}},
+		{"audit.ListFor", []*auth.Principal{officer, viewer, key}, func(by *auth.Principal) error {
+			_, err := audit.ListFor(ctx, s.DB, by, audit.Filter{})
+			return err
+		}},
+		{"sms.Outbox.ListFor", []*auth.Principal{officer, viewer, key}, func(by *auth.Principal) error {
+			_, err := s.Outbox.ListFor(ctx, by, sms.Filter{})
+			return err
+		}},
+		{"auth.Operators", []*auth.Principal{viewer, sampler, key}, func(by *auth.Principal) error { _, err := s.Auth.Operators(ctx, by); return err }},
+		{"nat.Coverage", []*auth.Principal{key, resident}, func(by *auth.Principal) error {
+			_, err := s.NAT.Coverage(ctx, by, nat.CoverageQuery{Hours: 48})
+			return err
+		}},
+	} {
+		for _, by := range c.by {
+			t.Run(c.name+" as "+string(by.Kind)+" "+string(by.Role), func(t *testing.T) {
+				before := e.count("audit_log")
+				err := c.call(by)
+				if !errors.Is(err, auth.ErrForbidden) && !errors.Is(err, auth.ErrScopeMissing) {
+					t.Fatalf("err = %v, want a refusal", err)
+				}
+				if n := e.count("audit_log"); n != before {
+					t.Fatalf("a refusal was audited as an action: %d entries, was %d", n, before)
+				}
+			})
+		}
+	}
+}
