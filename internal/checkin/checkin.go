@@ -281,20 +281,16 @@ func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string
 		return nil, err
 	}
 	if place != 0 {
-		rows, err := s.db.QueryContext(ctx, `SELECT at / 3600000, COUNT(*) FROM checkins
-			WHERE place = $1 AND at >= $2 AND at < $3 GROUP BY at / 3600000`, place, from.UnixMilli(), to.UnixMilli())
-		if err != nil {
-			return nil, fmt.Errorf("checkin: counts: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		err := db.Each(ctx, s.db, `SELECT at / 3600000, COUNT(*) FROM checkins
+			WHERE place = $1 AND at >= $2 AND at < $3 GROUP BY at / 3600000`, []any{place, from.UnixMilli(), to.UnixMilli()}, func(sc db.Scanner) error {
 			var h, n int64
-			if err := rows.Scan(&h, &n); err != nil {
-				return nil, fmt.Errorf("checkin: counts: %w", err)
+			if err := sc.Scan(&h, &n); err != nil {
+				return err
 			}
 			byHour[h] = n
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("checkin: counts: %w", err)
 		}
 	}
