@@ -341,7 +341,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "status scheduler", time.Second, s.Status.RunDue)
 	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
-	s.every(ctx, "count code shows", 15*time.Second, s.Web.FlushShows)
+	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.
