@@ -99,10 +99,11 @@ func (e Engine) BatchRows(cols int) int {
 }
 
 // Scope returns the condition that keeps the rows whose column col lies in
-// a region scope [lo, hi) (auth.Bounds; hi "" for no upper bound), with lo
-// and hi appended to args and numbered after the parameters already there:
-// Scope("region_code", lo, hi, nil) is
-// "region_code >= $1 AND ($2 = ” OR region_code < $2)" and [lo, hi].
+// a region scope [lo, hi) (auth.Bounds; hi empty for no upper bound), with
+// lo and hi appended to args and numbered after the parameters already
+// there. Scope("region_code", lo, hi, nil) is, with [lo, hi]:
+//
+//	region_code >= $1 AND ($2 = '' OR region_code < $2)
 func Scope(col, lo, hi string, args []any) (string, []any) {
 	n := len(args)
 	a, b := "$"+strconv.Itoa(n+1), "$"+strconv.Itoa(n+2)
