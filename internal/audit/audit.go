@@ -117,34 +117,30 @@ type Report struct {
 // sequence does not hold, and a head that does not match the last entry.
 func Verify(ctx context.Context, q db.Querier) (Report, error) {
 	var r Report
-	rows, err := q.QueryContext(ctx,
-		`SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log ORDER BY seq`)
-	if err != nil {
-		return r, fmt.Errorf("audit: read log: %w", err)
-	}
-	defer rows.Close()
 	var prev Entry
-	for rows.Next() {
-		var e Entry
-		var at int64
-		var detail string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Region, &detail, &e.PrevHash, &e.Hash); err != nil {
-			return r, fmt.Errorf("audit: read entry: %w", err)
-		}
-		e.At = db.Time(at)
-		r.Entries++
-		if e.Seq != prev.Seq+1 {
-			r.Problems = append(r.Problems, Problem{e.Seq, fmt.Sprintf("entries %d to %d are missing", prev.Seq+1, e.Seq-1)})
-		}
-		if e.PrevHash != prev.Hash {
-			r.Problems = append(r.Problems, Problem{e.Seq, "does not link to the entry before it"})
-		}
-		if got := hashEntry(e, detail); got != e.Hash {
-			r.Problems = append(r.Problems, Problem{e.Seq, "content does not match its hash (edited)"})
-		}
-		prev = e
-	}
-	if err := rows.Err(); err != nil {
+	err := db.Each(ctx, q, `SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log ORDER BY seq`, nil,
+		func(sc db.Scanner) error {
+			var e Entry
+			var at int64
+			var detail string
+			if err := sc.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Region, &detail, &e.PrevHash, &e.Hash); err != nil {
+				return err
+			}
+			e.At = db.Time(at)
+			r.Entries++
+			if e.Seq != prev.Seq+1 {
+				r.Problems = append(r.Problems, Problem{e.Seq, fmt.Sprintf("entries %d to %d are missing", prev.Seq+1, e.Seq-1)})
+			}
+			if e.PrevHash != prev.Hash {
+				r.Problems = append(r.Problems, Problem{e.Seq, "does not link to the entry before it"})
+			}
+			if got := hashEntry(e, detail); got != e.Hash {
+				r.Problems = append(r.Problems, Problem{e.Seq, "content does not match its hash (edited)"})
+			}
+			prev = e
+			return nil
+		})
+	if err != nil {
 		return r, fmt.Errorf("audit: read log: %w", err)
 	}
 	var headSeq int64
@@ -199,27 +195,24 @@ func List(ctx context.Context, q db.Querier, f Filter) ([]Entry, error) {
 	if before <= 0 {
 		before = 1 << 62
 	}
-	query := `SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log
-		WHERE seq < $1 AND region_code >= $2 AND ($3 = '' OR region_code < $3) AND ($4 = '' OR subject = $4)
-		ORDER BY seq DESC LIMIT $5`
-	rows, err := q.QueryContext(ctx, query, before, f.Lo, f.Hi, f.Subject, f.Limit)
+	scope, args := db.Scope("region_code", f.Lo, f.Hi, []any{before})
+	out, err := db.Collect(ctx, q, `SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log
+		WHERE seq < $1 AND `+scope+` AND ($4 = '' OR subject = $4) ORDER BY seq DESC LIMIT $5`, append(args, f.Subject, f.Limit),
+		func(sc db.Scanner) (Entry, error) {
+			var e Entry
+			var at int64
+			var detail string
+			if err := sc.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Region, &detail, &e.PrevHash, &e.Hash); err != nil {
+				return e, err
+			}
+			e.At = db.Time(at)
+			if detail != "{}" {
+				json.Unmarshal([]byte(detail), &e.Detail)
+			}
+			return e, nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("audit: list: %w", err)
 	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		var e Entry
-		var at int64
-		var detail string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Region, &detail, &e.PrevHash, &e.Hash); err != nil {
-			return nil, fmt.Errorf("audit: list: %w", err)
-		}
-		e.At = db.Time(at)
-		if detail != "{}" {
-			json.Unmarshal([]byte(detail), &e.Detail)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }

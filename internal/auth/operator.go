@@ -292,19 +292,19 @@ func (s *Service) Operators(ctx context.Context, by *Principal) ([]OperatorInfo,
 		}
 	}
 	lo, hi := by.Bounds()
-	rows, err := s.db.QueryContext(ctx, `SELECT `+operatorCols+` FROM operators
-		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) ORDER BY region_code, username`, lo, hi)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	var out []OperatorInfo
+	err := db.Each(ctx, s.db, `SELECT `+operatorCols+` FROM operators WHERE `+scope+` ORDER BY region_code, username`, args,
+		func(sc db.Scanner) error {
+			o, err := scanOperator(sc)
+			if err != nil {
+				return err
+			}
+			out = append(out, *o)
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("auth: list operators: %w", err)
 	}
-	defer rows.Close()
-	var out []OperatorInfo
-	for rows.Next() {
-		o, err := scanOperator(rows)
-		if err != nil {
-			return nil, fmt.Errorf("auth: list operators: %w", err)
-		}
-		out = append(out, *o)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -282,20 +282,16 @@ func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string
 		return nil, err
 	}
 	if place != 0 {
-		rows, err := s.db.QueryContext(ctx, `SELECT at / 3600000, COUNT(*) FROM checkins
-			WHERE place = $1 AND at >= $2 AND at < $3 GROUP BY at / 3600000`, place, from.UnixMilli(), to.UnixMilli())
-		if err != nil {
-			return nil, fmt.Errorf("checkin: counts: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		err := db.Each(ctx, s.db, `SELECT at / 3600000, COUNT(*) FROM checkins
+			WHERE place = $1 AND at >= $2 AND at < $3 GROUP BY at / 3600000`, []any{place, from.UnixMilli(), to.UnixMilli()}, func(sc db.Scanner) error {
 			var h, n int64
-			if err := rows.Scan(&h, &n); err != nil {
-				return nil, fmt.Errorf("checkin: counts: %w", err)
+			if err := sc.Scan(&h, &n); err != nil {
+				return err
 			}
 			byHour[h] = n
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("checkin: counts: %w", err)
 		}
 	}
@@ -303,6 +299,28 @@ func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string
 		n := byHour[h.UnixMilli()/3600000]
 		out.Hours = append(out.Hours, HourCount{Hour: h.In(s.cfg.Location), Count: n})
 		out.Total += n
+	}
+	return out, nil
+}
+
+// VerificationsPerHour counts the verification events at the checkpoints
+// (by id) from from on, keyed by the hour's start in unix ms. The caller
+// names the checkpoints, from the checkpoint service, which decides whose
+// scope holds them.
+func (s *Service) VerificationsPerHour(ctx context.Context, checkpoints []string, from time.Time) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT v.at / 3600000, COUNT(*) FROM verifications v
+		JOIN places pl ON pl.num = v.place WHERE v.at >= $1 AND pl.kind = $2 AND pl.ref IN `,
+		[]any{from.UnixMilli(), PlaceCheckpoint}, checkpoints, ` GROUP BY v.at / 3600000`, func(sc db.Scanner) error {
+			var h, n int64
+			if err := sc.Scan(&h, &n); err != nil {
+				return err
+			}
+			out[h*3600000] += n
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("checkin: verifications per hour: %w", err)
 	}
 	return out, nil
 }

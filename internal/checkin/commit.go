@@ -273,7 +273,7 @@ func execAll(ctx context.Context, tx db.Tx, stmts []statement, prepared []*sql.S
 }
 
 // plan splits the batch's rows into multi-row INSERTs of the sizes chunk
-// allows.
+// allows, within the engine's batch size (db.Engine.BatchRows).
 func plan(e db.Engine, batch []*pending) []statement {
 	var rows []row
 	var vers []verRow
@@ -285,7 +285,7 @@ func plan(e db.Engine, batch []*pending) []statement {
 	}
 	var out []statement
 	for len(rows) > 0 {
-		n := chunk(e, len(rows))
+		n := min(chunk(e, len(rows)), e.BatchRows(3))
 		args := make([]any, 0, 3*n)
 		for _, r := range rows[:n] {
 			args = append(args, r.place, r.at, r.person)
@@ -294,7 +294,7 @@ func plan(e db.Engine, batch []*pending) []statement {
 		rows = rows[n:]
 	}
 	for len(vers) > 0 {
-		n := min(chunk(e, len(vers)), 64)
+		n := min(chunk(e, len(vers)), 64, e.BatchRows(8))
 		args := make([]any, 0, 8*n)
 		for _, v := range vers[:n] {
 			args = append(args, v.at, v.place, v.person, v.keyID, v.valid, v.reason, v.color, v.kind)
@@ -365,15 +365,14 @@ func chunk(e db.Engine, n int) int {
 
 var sqlCache sync.Map // statement key -> text
 
-// multiInsert is head followed by n rows of cols parameters, then tail,
-// with anonymous parameters on SQLite (db.Positional); cached, as the
-// writer builds the same few sizes over and over.
-func multiInsert(e db.Engine, head, tail string, cols, n int) string {
-	key := string(e) + head + strconv.Itoa(n)
+// multiInsert is ins for n rows (db.Insert.SQL); cached, as the writer
+// builds the same few sizes over and over.
+func multiInsert(e db.Engine, ins db.Insert, n int) string {
+	key := string(e) + ins.Head + strconv.Itoa(n)
 	if s, ok := sqlCache.Load(key); ok {
 		return s.(string)
 	}
-	s := e.Positional(head + db.Rows(0, n, cols) + tail)
+	s := ins.SQL(e, n)
 	sqlCache.Store(key, s)
 	return s
 }
@@ -389,14 +388,22 @@ func multiInsert(e db.Engine, head, tail string, cols, n int) string {
 // fail half way, and ignores the same primary-key conflicts.
 func checkinSQL(e db.Engine, n int) string {
 	if e == db.SQLite {
-		return multiInsert(e, `INSERT OR IGNORE INTO checkins (place, at, person) VALUES `, ``, 3, n)
+		return multiInsert(e, checkinsSQLite, n)
 	}
-	return multiInsert(e, `INSERT INTO checkins (place, at, person) VALUES `, ` ON CONFLICT DO NOTHING`, 3, n)
+	return multiInsert(e, checkinsPostgres, n)
 }
 
 func verificationSQL(e db.Engine, n int) string {
 	if e == db.SQLite {
-		return multiInsert(e, `INSERT OR IGNORE INTO verifications (at, place, person, key_id, valid, reason, color, kind) VALUES `, ``, 8, n)
+		return multiInsert(e, verificationsSQLite, n)
 	}
-	return multiInsert(e, `INSERT INTO verifications (at, place, person, key_id, valid, reason, color, kind) VALUES `, ``, 8, n)
+	return multiInsert(e, verificationsPostgres, n)
 }
+
+var (
+	checkinsSQLite   = db.Insert{Head: `INSERT OR IGNORE INTO checkins (place, at, person) VALUES `, Cols: 3}
+	checkinsPostgres = db.Insert{Head: `INSERT INTO checkins (place, at, person) VALUES `, Cols: 3, Tail: ` ON CONFLICT DO NOTHING`}
+
+	verificationsSQLite   = db.Insert{Head: `INSERT OR IGNORE INTO verifications (at, place, person, key_id, valid, reason, color, kind) VALUES `, Cols: 8}
+	verificationsPostgres = db.Insert{Head: `INSERT INTO verifications (at, place, person, key_id, valid, reason, color, kind) VALUES `, Cols: 8}
+)

@@ -3,6 +3,8 @@ package checkin
 import (
 	"context"
 	"fmt"
+
+	"github.com/healthcode/healthcode/internal/db"
 )
 
 // Encounter is a case's presence at a place and another person's presence
@@ -33,19 +35,15 @@ WHERE c.person = $1 AND c.at >= $2 AND c.at < $3 AND c.place <> 0 AND o.person <
 // checkpoint count as presence there, like check-ins at a venue. fn is
 // called for each encounter as it is read, so a run need not hold them all.
 func (s *Service) Encounters(ctx context.Context, person, from, to, window int64, fn func(Encounter)) error {
-	rows, err := s.db.QueryContext(ctx, encountersSQL, person, from, to, window)
-	if err != nil {
-		return fmt.Errorf("checkin: encounters of %d: %w", person, err)
-	}
-	defer rows.Close()
 	var e Encounter
-	for rows.Next() {
-		if err := rows.Scan(&e.Place, &e.CaseAt, &e.Person, &e.PersonAt); err != nil {
-			return fmt.Errorf("checkin: encounters of %d: %w", person, err)
+	err := db.Each(ctx, s.db, encountersSQL, []any{person, from, to, window}, func(sc db.Scanner) error {
+		if err := sc.Scan(&e.Place, &e.CaseAt, &e.Person, &e.PersonAt); err != nil {
+			return err
 		}
 		fn(e)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("checkin: encounters of %d: %w", person, err)
 	}
 	return nil
@@ -59,22 +57,19 @@ type Presence struct {
 
 // Visitors calls fn for everyone present at the place in [from, to] (unix ms).
 func (s *Service) Visitors(ctx context.Context, place, from, to int64, fn func(Presence)) error {
-	rows, err := s.db.QueryContext(ctx, `
+	var p Presence
+	err := db.Each(ctx, s.db, `
 		SELECT person, at FROM checkins WHERE place = $1 AND at >= $2 AND at <= $3
 		UNION ALL
-		SELECT person, at FROM verifications WHERE place = $1 AND at >= $2 AND at <= $3 AND person <> 0`, place, from, to)
+		SELECT person, at FROM verifications WHERE place = $1 AND at >= $2 AND at <= $3 AND person <> 0`, []any{place, from, to},
+		func(sc db.Scanner) error {
+			if err := sc.Scan(&p.Person, &p.At); err != nil {
+				return err
+			}
+			fn(p)
+			return nil
+		})
 	if err != nil {
-		return fmt.Errorf("checkin: visitors of %d: %w", place, err)
-	}
-	defer rows.Close()
-	var p Presence
-	for rows.Next() {
-		if err := rows.Scan(&p.Person, &p.At); err != nil {
-			return fmt.Errorf("checkin: visitors of %d: %w", place, err)
-		}
-		fn(p)
-	}
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("checkin: visitors of %d: %w", place, err)
 	}
 	return nil

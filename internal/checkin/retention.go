@@ -94,29 +94,26 @@ func partitionName(table string, day int64) string {
 
 // partitions maps each existing daily partition's first millisecond to its name.
 func (s *Service) partitions(ctx context.Context, table string) (map[int64]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = $1::regclass`, table)
-	if err != nil {
-		return nil, fmt.Errorf("checkin: list partitions of %s: %w", table, err)
-	}
-	defer rows.Close()
 	out := map[int64]string{}
-	for rows.Next() {
+	err := db.Each(ctx, s.db, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = $1::regclass`, []any{table}, func(sc db.Scanner) error {
 		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
+		if err := sc.Scan(&name); err != nil {
+			return err
 		}
 		day, ok := strings.CutPrefix(name, table+"_p")
 		if !ok {
-			continue // the default partition
+			return nil // the default partition
 		}
-		t, err := time.Parse("20060102", day)
-		if err != nil {
-			continue
+		if t, err := time.Parse("20060102", day); err == nil {
+			out[t.UnixMilli()] = name
 		}
-		out[t.UnixMilli()] = name
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkin: list partitions of %s: %w", table, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // createPartition adds one day. The table is made standalone, filled with

@@ -158,28 +158,28 @@ func (s *Service) List(ctx context.Context, by *auth.Principal) (*Table, error) 
 		return nil, err
 	}
 	lo, hi := by.Bounds()
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM checkpoints
-		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) ORDER BY COALESCE(seq, 1000000000), created_at, id`, lo, hi)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	t := &Table{Checkpoints: []*Checkpoint{}}
+	err := db.Each(ctx, s.db, `SELECT `+cols+` FROM checkpoints WHERE `+scope+` ORDER BY COALESCE(seq, 1000000000), created_at, id`, args,
+		func(sc db.Scanner) error {
+			c, err := scan(sc)
+			if err != nil {
+				return err
+			}
+			t.Checkpoints = append(t.Checkpoints, c)
+			t.Total++
+			if c.Built {
+				t.Built++
+			}
+			if c.Enabled {
+				t.Enabled++
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: list: %w", err)
 	}
-	defer rows.Close()
-	t := &Table{Checkpoints: []*Checkpoint{}}
-	for rows.Next() {
-		c, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("checkpoint: list: %w", err)
-		}
-		t.Checkpoints = append(t.Checkpoints, c)
-		t.Total++
-		if c.Built {
-			t.Built++
-		}
-		if c.Enabled {
-			t.Enabled++
-		}
-	}
-	return t, rows.Err()
+	return t, nil
 }
 
 // ByAPIKey returns the checkpoint that owns an API key, for verification events.

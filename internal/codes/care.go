@@ -204,21 +204,20 @@ func (s *Service) CareCode(ctx context.Context, by *auth.Principal, personID, id
 
 // CareCodes lists a person's care codes, newest first, without their text.
 func (s *Service) CareCodes(ctx context.Context, num int64) ([]*CareCode, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
-		WHERE c.person_num = $1 ORDER BY c.issued_at DESC, c.id`, num)
+	out := []*CareCode{}
+	err := db.Each(ctx, s.DB, `SELECT `+careCols+` FROM care_codes c JOIN persons p ON p.num = c.person_num
+		WHERE c.person_num = $1 ORDER BY c.issued_at DESC, c.id`, []any{num}, func(sc db.Scanner) error {
+		c, err := s.scanCare(sc, false)
+		if err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("codes: list care codes: %w", err)
 	}
-	defer rows.Close()
-	out := []*CareCode{}
-	for rows.Next() {
-		c, err := s.scanCare(rows, false)
-		if err != nil {
-			return nil, fmt.Errorf("codes: list care codes: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func validCareID(id string) bool {
@@ -307,23 +306,19 @@ func (s *Service) RefreshRevocations(ctx context.Context) error {
 	// after the swap rather than lost by it.
 	s.revMu.Lock()
 	defer s.revMu.Unlock()
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM care_codes WHERE revoked_at IS NOT NULL AND expires_at > $1`,
-		s.now().Add(-s.cfg.Skew).UnixMilli())
-	if err != nil {
-		return fmt.Errorf("codes: load revocations: %w", err)
-	}
-	defer rows.Close()
 	next := map[[8]byte]struct{}{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return fmt.Errorf("codes: load revocations: %w", err)
-		}
-		if b, err := hex.DecodeString(id); err == nil && len(b) == 8 {
-			next[[8]byte(b)] = struct{}{}
-		}
-	}
-	if err := rows.Err(); err != nil {
+	err := db.Each(ctx, s.DB, `SELECT id FROM care_codes WHERE revoked_at IS NOT NULL AND expires_at > $1`,
+		[]any{s.now().Add(-s.cfg.Skew).UnixMilli()}, func(sc db.Scanner) error {
+			var id string
+			if err := sc.Scan(&id); err != nil {
+				return err
+			}
+			if b, err := hex.DecodeString(id); err == nil && len(b) == 8 {
+				next[[8]byte(b)] = struct{}{}
+			}
+			return nil
+		})
+	if err != nil {
 		return fmt.Errorf("codes: load revocations: %w", err)
 	}
 	s.revoked.Store(&next)

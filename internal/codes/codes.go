@@ -135,6 +135,7 @@ type Service struct {
 	revoked   atomic.Pointer[map[[8]byte]struct{}]
 	cps       sync.Map // API key id -> *cpEntry
 	idLookups *limiter // per API key, on this node
+	shows     showCounter
 }
 
 type cpEntry struct {
@@ -229,11 +230,16 @@ func (s *Service) color(num int64) (rules.Color, uint64) {
 	return c, v
 }
 
-// Dynamic issues a dynamic code for a person: no database read.
+// Dynamic issues a dynamic code for a person, to be shown: no database
+// read, and the show is counted in memory (see ShowsPerHour).
 func (s *Service) Dynamic(p person.Profile) (Issued, error) {
 	c, v := s.color(p.Num)
 	iss, _, _, err := s.encode(codeformat.KindDynamic, p.Num, p.MaskedName, c, v, s.cfg.TTL)
-	return iss, err
+	if err != nil {
+		return iss, err
+	}
+	s.shows.add(iss.IssuedAt, p.Region)
+	return iss, nil
 }
 
 // MyCode issues the dynamic code of the account's own person, from the

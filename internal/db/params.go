@@ -76,3 +76,36 @@ func (e Engine) Positional(query string) string {
 	}
 	return b.String()
 }
+
+// MaxParams is the most parameters one statement may bind on the engine:
+// SQLite's SQLITE_MAX_VARIABLE_NUMBER, PostgreSQL's wire-protocol limit.
+func (e Engine) MaxParams() int {
+	if e == SQLite {
+		return 32766
+	}
+	return 65535
+}
+
+// maxBatchRows caps the rows of one multi-row statement (or the keys of
+// one IN list) on both engines: past it a statement is no cheaper per row,
+// only longer to build, send and parse, and one failure rolls back more.
+const maxBatchRows = 1000
+
+// BatchRows is how many rows of cols parameters one multi-row statement
+// takes (cols = 1 for the keys of an IN list): as many as the engine's
+// parameter limit allows, at most 1,000.
+func (e Engine) BatchRows(cols int) int {
+	return max(1, min(maxBatchRows, e.MaxParams()/max(1, cols)))
+}
+
+// Scope returns the condition that keeps the rows whose column col lies in
+// a region scope [lo, hi) (auth.Bounds; hi empty for no upper bound), with
+// lo and hi appended to args and numbered after the parameters already
+// there. Scope("region_code", lo, hi, nil) is, with [lo, hi]:
+//
+//	region_code >= $1 AND ($2 = '' OR region_code < $2)
+func Scope(col, lo, hi string, args []any) (string, []any) {
+	n := len(args)
+	a, b := "$"+strconv.Itoa(n+1), "$"+strconv.Itoa(n+2)
+	return col + " >= " + a + " AND (" + b + " = '' OR " + col + " < " + b + ")", append(args, lo, hi)
+}

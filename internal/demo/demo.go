@@ -61,8 +61,8 @@ var loader = &auth.Principal{Kind: auth.Operator, ID: "demo-loader", Name: "demo
 
 // Load seeds the demo data once and resets the demo operators' passwords.
 func Load(ctx context.Context, s *server.Server) ([]Login, error) {
-	var loaded int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM counters WHERE name = 'demo_loaded'`).Scan(&loaded); err != nil {
+	loaded, err := db.Counter(ctx, s.DB, "demo_loaded")
+	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	if loaded == 0 {

@@ -456,30 +456,24 @@ func (s *Store) Prune(ctx context.Context) error {
 
 // List returns every key of the region, newest first, with its state now.
 func (s *Store) List(ctx context.Context) ([]Key, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kid, alg, not_before, not_after, publish_until, created_at, created_by
-		FROM signing_keys WHERE issuer = $1`, s.cfg.Region)
-	if err != nil {
-		return nil, fmt.Errorf("keys: list: %w", err)
-	}
-	defer rows.Close()
 	now := s.now()
-	var out []Key
-	for rows.Next() {
+	out, err := db.Collect(ctx, s.db, `SELECT kid, alg, not_before, not_after, publish_until, created_at, created_by
+		FROM signing_keys WHERE issuer = $1`, []any{s.cfg.Region}, func(sc db.Scanner) (Key, error) {
 		k := Key{Issuer: s.cfg.Region}
 		var algName string
 		var nb, created int64
 		var na, pu sql.NullInt64
-		if err := rows.Scan(&k.KID, &algName, &nb, &na, &pu, &created, &k.CreatedBy); err != nil {
-			return nil, fmt.Errorf("keys: list: %w", err)
+		if err := sc.Scan(&k.KID, &algName, &nb, &na, &pu, &created, &k.CreatedBy); err != nil {
+			return k, err
 		}
 		if err := k.Alg.UnmarshalText([]byte(algName)); err != nil {
-			return nil, fmt.Errorf("keys: list: %w", err)
+			return k, err
 		}
 		k.NotBefore, k.NotAfter, k.PublishUntil, k.CreatedAt = db.Time(nb), db.NullTime(na), db.NullTime(pu), db.Time(created)
 		k.State = k.state(now)
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+		return k, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("keys: list: %w", err)
 	}
 	slices.SortFunc(out, func(a, b Key) int {

@@ -142,36 +142,12 @@ func seedTubes(b *testing.B, f *fixture, prefix string, n int, ps []*person.Pers
 }
 
 func benchInsert(ctx context.Context, tx db.Tx, prefix string, rows [][]any, engine db.Engine) error {
-	cols := len(rows[0])
-	per := 30000 / cols
-	if engine == db.SQLite {
-		per = 20 // see insertParams
+	var args []any
+	for _, r := range rows {
+		args = append(args, r...)
 	}
-	for len(rows) > 0 {
-		batch := rows[:min(per, len(rows))]
-		rows = rows[len(batch):]
-		var sb strings.Builder
-		sb.WriteString(prefix)
-		args := make([]any, 0, len(batch)*cols)
-		for i, r := range batch {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteByte('(')
-			for j := range r {
-				if j > 0 {
-					sb.WriteByte(',')
-				}
-				fmt.Fprintf(&sb, "$%d", len(args)+j+1)
-			}
-			sb.WriteByte(')')
-			args = append(args, r...)
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := db.Insert{Head: prefix, Cols: len(rows[0])}.Exec(ctx, tx, engine, args)
+	return err
 }
 
 // BenchmarkUpload10k takes in a lab's file of 10,000 tubes of 10 people:

@@ -126,47 +126,41 @@ func (s *Service) Alerts(ctx context.Context, by *auth.Principal, q ListQuery) (
 	if err != nil {
 		return nil, "", err
 	}
-	where := `a.region_code >= $1 AND ($2 = '' OR a.region_code < $2) AND (a.created_at < $3 OR (a.created_at = $3 AND a.id < $4))`
+	scope, args := db.Scope("a.region_code", lo, hi, nil)
+	where := scope + ` AND (a.created_at < $3 OR (a.created_at = $3 AND a.id < $4))`
 	if q.Open {
 		where += ` AND a.acked_at IS NULL AND a.retracted_at IS NULL`
 	}
 	lim := limit(q.Limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.person_num, a.barcode, a.sampled_at, a.created_at, a.acked_at,
-		COALESCE(a.acked_by, ''), a.retracted_at, st.id, st.name, st.address
-		FROM nat_alerts a JOIN nat_sites st ON st.id = a.site_id WHERE `+where+` ORDER BY a.created_at DESC, a.id DESC LIMIT $5`,
-		lo, hi, ms, id, lim)
-	if err != nil {
-		return nil, "", fmt.Errorf("nat: list alerts: %w", err)
-	}
-	defer rows.Close()
 	type row struct {
 		a   Alert
 		num int64
 	}
-	var list []row
-	for rows.Next() {
-		var r row
-		var sampled, created int64
-		var acked, retracted sql.NullInt64
-		if err := rows.Scan(&r.a.ID, &r.num, &r.a.Tube, &sampled, &created, &acked, &r.a.AckedBy, &retracted,
-			&r.a.Site.ID, &r.a.Site.Name, &r.a.Site.Address); err != nil {
-			return nil, "", fmt.Errorf("nat: list alerts: %w", err)
-		}
-		r.a.SampledAt, r.a.CreatedAt = db.Time(sampled), db.Time(created)
-		if acked.Valid {
-			t := db.NullTime(acked)
-			r.a.AckedAt = &t
-		}
-		if retracted.Valid {
-			t := db.NullTime(retracted)
-			r.a.RetractedAt = &t
-		}
-		list = append(list, r)
+	list, err := db.Collect(ctx, s.db, `SELECT a.id, a.person_num, a.barcode, a.sampled_at, a.created_at, a.acked_at,
+		COALESCE(a.acked_by, ''), a.retracted_at, st.id, st.name, st.address
+		FROM nat_alerts a JOIN nat_sites st ON st.id = a.site_id WHERE `+where+` ORDER BY a.created_at DESC, a.id DESC LIMIT $5`,
+		append(args, ms, id, lim), func(sc db.Scanner) (row, error) {
+			var r row
+			var sampled, created int64
+			var acked, retracted sql.NullInt64
+			if err := sc.Scan(&r.a.ID, &r.num, &r.a.Tube, &sampled, &created, &acked, &r.a.AckedBy, &retracted,
+				&r.a.Site.ID, &r.a.Site.Name, &r.a.Site.Address); err != nil {
+				return r, err
+			}
+			r.a.SampledAt, r.a.CreatedAt = db.Time(sampled), db.Time(created)
+			if acked.Valid {
+				t := db.NullTime(acked)
+				r.a.AckedAt = &t
+			}
+			if retracted.Valid {
+				t := db.NullTime(retracted)
+				r.a.RetractedAt = &t
+			}
+			return r, nil
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("nat: list alerts: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	rows.Close()
 	nums := make([]int64, len(list))
 	for i, r := range list {
 		nums[i] = r.num
@@ -243,27 +237,22 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) (t
 	if err != nil {
 		return nil, "", err
 	}
-	where := `region_code >= $1 AND ($2 = '' OR region_code < $2) AND (created_at < $3 OR (created_at = $3 AND id < $4))
-		AND ($5 = '' OR kind = $5)`
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	where := scope + ` AND (created_at < $3 OR (created_at = $3 AND id < $4)) AND ($5 = '' OR kind = $5)`
 	if q.Open {
 		where += ` AND closed_at IS NULL`
 	}
 	lim := limit(q.Limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, barcode, created_at, person_num, closed_at, COALESCE(closed_reason, '')
-		FROM nat_tasks WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT $6`, lo, hi, ms, id, q.Kind, lim)
-	if err != nil {
-		return nil, "", fmt.Errorf("nat: list tasks: %w", err)
-	}
-	defer rows.Close()
 	var list []GridTask
 	var nums []int64
-	for rows.Next() {
+	err = db.Each(ctx, s.db, `SELECT id, kind, barcode, created_at, person_num, closed_at, COALESCE(closed_reason, '')
+		FROM nat_tasks WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT $6`, append(args, ms, id, q.Kind, lim), func(sc db.Scanner) error {
 		var t GridTask
 		var created int64
 		var num int64
 		var closed sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.Kind, &t.Tube, &created, &num, &closed, &t.ClosedReason); err != nil {
-			return nil, "", fmt.Errorf("nat: list tasks: %w", err)
+		if err := sc.Scan(&t.ID, &t.Kind, &t.Tube, &created, &num, &closed, &t.ClosedReason); err != nil {
+			return err
 		}
 		t.CreatedAt = db.Time(created)
 		if closed.Valid {
@@ -271,11 +260,11 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) (t
 			t.ClosedAt = &c
 		}
 		list, nums = append(list, t), append(nums, num)
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("nat: list tasks: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	rows.Close()
 	ps, err := s.personsByNum(ctx, nums)
 	if err != nil {
 		return nil, "", err

@@ -98,39 +98,34 @@ func (s *Service) TestsFor(ctx context.Context, by *auth.Principal, personID str
 // ListTests returns the person's tests, newest first, with their open
 // follow-up tasks, to the platform itself: residents ask through TestsFor.
 func (s *Service) ListTests(ctx context.Context, num int64) (*Tests, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+testCols+testFrom+` WHERE s.person_num = $1 ORDER BY s.sampled_at DESC LIMIT $2`, num, MaxTests)
+	out := &Tests{Tests: []Test{}, Tasks: []Task{}}
+	err := db.Each(ctx, s.db, `SELECT `+testCols+testFrom+` WHERE s.person_num = $1 ORDER BY s.sampled_at DESC LIMIT $2`, []any{num, MaxTests},
+		func(sc db.Scanner) error {
+			t, err := s.scanTest(sc)
+			if err != nil {
+				return err
+			}
+			out.Tests = append(out.Tests, *t)
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("nat: list tests: %w", err)
 	}
-	defer rows.Close()
-	out := &Tests{Tests: []Test{}, Tasks: []Task{}}
-	for rows.Next() {
-		t, err := s.scanTest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("nat: list tests: %w", err)
-		}
-		out.Tests = append(out.Tests, *t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
-	trows, err := s.db.QueryContext(ctx, `SELECT id, kind, barcode, created_at FROM nat_tasks
-		WHERE person_num = $1 AND closed_at IS NULL ORDER BY created_at`, num)
-	if err != nil {
-		return nil, fmt.Errorf("nat: list tasks: %w", err)
-	}
-	defer trows.Close()
-	for trows.Next() {
+	err = db.Each(ctx, s.db, `SELECT id, kind, barcode, created_at FROM nat_tasks
+		WHERE person_num = $1 AND closed_at IS NULL ORDER BY created_at`, []any{num}, func(sc db.Scanner) error {
 		var t Task
 		var at int64
-		if err := trows.Scan(&t.ID, &t.Kind, &t.Tube, &at); err != nil {
-			return nil, err
+		if err := sc.Scan(&t.ID, &t.Kind, &t.Tube, &at); err != nil {
+			return err
 		}
 		t.CreatedAt = db.Time(at)
 		out.Tasks = append(out.Tasks, t)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nat: list tasks: %w", err)
 	}
-	return out, trows.Err()
+	return out, nil
 }
 
 // Certificate is a signed certificate of a negative test.

@@ -180,26 +180,24 @@ func (s *Service) reportChunk(ctx context.Context, by *auth.Principal, items []i
 		if len(fresh) == 0 {
 			return nil
 		}
-		rows := make([][]any, len(fresh))
-		for i, p := range fresh {
-			rows[i] = []any{p.barcode, p.version, p.word, p.lab, p.source, "", now.UnixMilli(), by.Actor(), false}
+		rows := make([]any, 0, 9*len(fresh))
+		for _, p := range fresh {
+			rows = append(rows, p.barcode, p.version, p.word, p.lab, p.source, "", now.UnixMilli(), by.Actor(), false)
 		}
-		if err := insertRows(ctx, tx, `INSERT INTO nat_results (barcode, version, result, lab, source, reason, reported_at, reported_by, facts_recorded) VALUES `, 9, rows, s.insertParams()); err != nil {
+		if _, err := insertResults.Exec(ctx, tx, s.db.Engine(), rows); err != nil {
 			return fmt.Errorf("nat: insert results: %w", err)
 		}
 		for word, bs := range byWord {
-			for _, chunk := range chunks(bs, s.inParams()) {
-				q, args := inList(`UPDATE nat_tubes SET result = $1, result_version = 1, result_at = $2 WHERE result IS NULL AND barcode IN `, 3, chunk)
-				res, err := tx.ExecContext(ctx, q, append([]any{word, now.UnixMilli()}, args...)...)
-				if err != nil {
-					return fmt.Errorf("nat: set results: %w", err)
-				}
-				// A concurrent report of the same tube got there first; the
-				// primary key of nat_results has refused it already, so this
-				// only guards the invariant.
-				if n, _ := res.RowsAffected(); n != int64(len(chunk)) {
-					return ErrResultExists.Withf("a result for one of these tubes arrived meanwhile; send the file again")
-				}
+			n, err := db.ExecIn(ctx, tx, s.db.Engine(), `UPDATE nat_tubes SET result = $1, result_version = 1, result_at = $2 WHERE result IS NULL AND barcode IN `,
+				[]any{word, now.UnixMilli()}, bs, ``)
+			if err != nil {
+				return fmt.Errorf("nat: set results: %w", err)
+			}
+			// A concurrent report of the same tube got there first; the
+			// primary key of nat_results has refused it already, so this
+			// only guards the invariant.
+			if n != int64(len(bs)) {
+				return ErrResultExists.Withf("a result for one of these tubes arrived meanwhile; send the file again")
 			}
 		}
 		if err := s.followUp(ctx, tx, fresh, now); err != nil {
@@ -231,25 +229,18 @@ func (s *Service) currentReports(ctx context.Context, q db.Querier, tubes map[st
 		}
 	}
 	out := map[string]*currentReport{}
-	for _, chunk := range chunks(bs, s.inParams()) {
-		query, args := inList(`SELECT r.barcode, r.version, r.result, t.capacity, t.site_id, r.lab, r.source, r.facts_recorded
-			FROM nat_results r JOIN nat_tubes t ON t.barcode = r.barcode AND t.result_version = r.version WHERE r.barcode IN `, 1, chunk)
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, fmt.Errorf("nat: read reports: %w", err)
-		}
-		for rows.Next() {
+	err := db.QueryIn(ctx, q, s.db.Engine(), `SELECT r.barcode, r.version, r.result, t.capacity, t.site_id, r.lab, r.source, r.facts_recorded
+		FROM nat_results r JOIN nat_tubes t ON t.barcode = r.barcode AND t.result_version = r.version WHERE r.barcode IN `, nil, bs, ``,
+		func(sc db.Scanner) error {
 			var r currentReport
-			if err := rows.Scan(&r.barcode, &r.version, &r.word, &r.capacity, &r.site, &r.lab, &r.source, &r.recorded); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("nat: read reports: %w", err)
+			if err := sc.Scan(&r.barcode, &r.version, &r.word, &r.capacity, &r.site, &r.lab, &r.source, &r.recorded); err != nil {
+				return err
 			}
 			out[r.barcode] = &r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("nat: read reports: %w", err)
 	}
 	return out, nil
 }
@@ -271,26 +262,18 @@ func (s *Service) samplesOf(ctx context.Context, q db.Querier, barcodes []string
 		query = `SELECT s.barcode, s.person_num, s.sampled_at, p.region_code
 			FROM nat_samples s JOIN persons p ON p.num = s.person_num WHERE s.barcode IN `
 	}
-	for _, chunk := range chunks(barcodes, s.inParams()) {
-		stmt, args := inList(query, 1, chunk)
-		rows, err := q.QueryContext(ctx, stmt, args...)
-		if err != nil {
-			return nil, fmt.Errorf("nat: read samples: %w", err)
+	err := db.QueryIn(ctx, q, s.db.Engine(), query, nil, barcodes, ``, func(sc db.Scanner) error {
+		var r sampleRow
+		var at int64
+		if err := sc.Scan(&r.barcode, &r.person, &at, &r.region); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var r sampleRow
-			var at int64
-			if err := rows.Scan(&r.barcode, &r.person, &at, &r.region); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("nat: read samples: %w", err)
-			}
-			r.sampledAt = db.Time(at)
-			out[r.barcode] = append(out[r.barcode], r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		r.sampledAt = db.Time(at)
+		out[r.barcode] = append(out[r.barcode], r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nat: read samples: %w", err)
 	}
 	return out, nil
 }
@@ -313,63 +296,33 @@ func (s *Service) followUp(ctx context.Context, tx db.Tx, reports []pendingResul
 	if err != nil {
 		return err
 	}
-	var tasks, alerts [][]any
+	var tasks, alerts []any
 	for _, r := range reports {
 		for _, p := range samples[r.barcode] {
 			switch {
 			case r.word == Invalid:
-				tasks = append(tasks, []any{ids.New(), "resample", p.person, p.region, r.barcode, r.version, now.UnixMilli()})
+				tasks = append(tasks, ids.New(), "resample", p.person, p.region, r.barcode, r.version, now.UnixMilli())
 			case r.word == Positive && r.capacity > 1:
-				tasks = append(tasks, []any{ids.New(), "retest", p.person, p.region, r.barcode, r.version, now.UnixMilli()})
+				tasks = append(tasks, ids.New(), "retest", p.person, p.region, r.barcode, r.version, now.UnixMilli())
 			case r.word == Positive:
-				alerts = append(alerts, []any{ids.New(), p.person, p.region, r.barcode, r.version, r.site, p.sampledAt.UnixMilli(), now.UnixMilli()})
+				alerts = append(alerts, ids.New(), p.person, p.region, r.barcode, r.version, r.site, p.sampledAt.UnixMilli(), now.UnixMilli())
 			}
 		}
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO nat_tasks (id, kind, person_num, region_code, barcode, result_version, created_at) VALUES `, 7, tasks, s.insertParams()); err != nil {
+	if _, err := insertTasks.Exec(ctx, tx, s.db.Engine(), tasks); err != nil {
 		return fmt.Errorf("nat: open tasks: %w", err)
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO nat_alerts (id, person_num, region_code, barcode, result_version, site_id, sampled_at, created_at) VALUES `, 8, alerts, s.insertParams()); err != nil {
+	if _, err := insertAlerts.Exec(ctx, tx, s.db.Engine(), alerts); err != nil {
 		return fmt.Errorf("nat: raise alerts: %w", err)
 	}
 	return nil
 }
 
-// insertParams is how many parameters one multi-row INSERT takes. The
-// embedded SQLite driver binds parameters in time quadratic in their
-// number (20,000 rows of 7 columns: 0.23 s in statements of 20 rows, 5.9 s
-// in statements of 500), so it gets small statements; PostgreSQL saves a
-// round trip per row and takes large ones, under its 65,535 limit.
-func (s *Service) insertParams() int {
-	if s.db.Engine() == db.SQLite {
-		return 160
-	}
-	return 30000
-}
-
-// inParams is how many values an IN list takes, for the same reason.
-func (s *Service) inParams() int {
-	if s.db.Engine() == db.SQLite {
-		return 200
-	}
-	return 1000
-}
-
-// insertRows runs a multi-row INSERT in batches of at most maxParams
-// parameters.
-func insertRows(ctx context.Context, tx db.Tx, prefix string, ncols int, rows [][]any, maxParams int) error {
-	per := max(1, min(500, maxParams/ncols))
-	for _, batch := range chunks(rows, per) {
-		args := make([]any, 0, len(batch)*ncols)
-		for _, row := range batch {
-			args = append(args, row...)
-		}
-		if _, err := tx.ExecContext(ctx, prefix+db.Rows(0, len(batch), ncols), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+var (
+	insertResults = db.Insert{Head: `INSERT INTO nat_results (barcode, version, result, lab, source, reason, reported_at, reported_by, facts_recorded) VALUES `, Cols: 9}
+	insertTasks   = db.Insert{Head: `INSERT INTO nat_tasks (id, kind, person_num, region_code, barcode, result_version, created_at) VALUES `, Cols: 7}
+	insertAlerts  = db.Insert{Head: `INSERT INTO nat_alerts (id, person_num, region_code, barcode, result_version, site_id, sampled_at, created_at) VALUES `, Cols: 8}
+)
 
 // factKey makes a report's facts idempotent: re-recording a report after a
 // failure, or by the retry worker, creates nothing twice.
@@ -424,11 +377,9 @@ func (s *Service) recordFacts(ctx context.Context, actor string, reports []pendi
 		byVersion[r.version] = append(byVersion[r.version], r.barcode)
 	}
 	for v, bs := range byVersion {
-		for _, chunk := range chunks(bs, s.inParams()) {
-			q, args := inList(`UPDATE nat_results SET facts_recorded = TRUE WHERE facts_recorded = FALSE AND version <= $1 AND barcode IN `, 2, chunk)
-			if _, err := s.db.ExecContext(ctx, q, append([]any{v}, args...)...); err != nil {
-				return created, fmt.Errorf("nat: mark facts recorded: %w", err)
-			}
+		if _, err := db.ExecIn(ctx, s.db, s.db.Engine(), `UPDATE nat_results SET facts_recorded = TRUE WHERE facts_recorded = FALSE AND version <= $1 AND barcode IN `,
+			[]any{v}, bs, ``); err != nil {
+			return created, fmt.Errorf("nat: mark facts recorded: %w", err)
 		}
 	}
 	return created, nil
@@ -444,24 +395,16 @@ func (s *Service) RecordPending(ctx context.Context) error {
 	}
 	cutoff := s.clock().Add(-s.cfg.PendingAfter).UnixMilli()
 	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT r.barcode, r.version, r.result, t.capacity, t.site_id, r.lab, r.source
+		pend, err := db.Collect(ctx, s.db, `SELECT r.barcode, r.version, r.result, t.capacity, t.site_id, r.lab, r.source
 			FROM nat_results r JOIN nat_tubes t ON t.barcode = r.barcode AND t.result_version = r.version
-			WHERE r.facts_recorded = FALSE AND r.reported_at < $1 ORDER BY r.reported_at LIMIT $2`, cutoff, s.cfg.ChunkTubes)
+			WHERE r.facts_recorded = FALSE AND r.reported_at < $1 ORDER BY r.reported_at LIMIT $2`, []any{cutoff, s.cfg.ChunkTubes},
+			func(sc db.Scanner) (pendingResult, error) {
+				var p pendingResult
+				err := sc.Scan(&p.barcode, &p.version, &p.word, &p.capacity, &p.site, &p.lab, &p.source)
+				return p, err
+			})
 		if err != nil {
 			return fmt.Errorf("nat: read pending results: %w", err)
-		}
-		var pend []pendingResult
-		for rows.Next() {
-			var p pendingResult
-			if err := rows.Scan(&p.barcode, &p.version, &p.word, &p.capacity, &p.site, &p.lab, &p.source); err != nil {
-				rows.Close()
-				return fmt.Errorf("nat: read pending results: %w", err)
-			}
-			pend = append(pend, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		if len(pend) == 0 {
 			return nil

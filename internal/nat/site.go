@@ -332,9 +332,9 @@ func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
 			q.Limit = 20
 		}
 	}
-	where := `WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)`
 	lo, hi := auth.Bounds(q.Region)
-	args := []any{lo, hi}
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	where := `WHERE ` + scope
 	if q.Open != nil {
 		where += ` AND open = $3`
 		args = append(args, *q.Open)
@@ -344,22 +344,19 @@ func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
 		args = append(args, q.Limit)
 		order += ` LIMIT $` + strconv.Itoa(len(args))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+siteCols+` FROM nat_sites `+where+order, args...)
+	out, err := db.Collect(ctx, s.db, `SELECT `+siteCols+` FROM nat_sites `+where+order, args, func(sc db.Scanner) (*Site, error) {
+		st, err := scanSite(sc)
+		if err != nil {
+			return nil, err
+		}
+		st.RegionName = s.regions.FullName(st.Region)
+		return st, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("nat: list sites: %w", err)
 	}
-	defer rows.Close()
-	out := []*Site{}
-	for rows.Next() {
-		st, err := scanSite(rows)
-		if err != nil {
-			return nil, fmt.Errorf("nat: list sites: %w", err)
-		}
-		st.RegionName = s.regions.FullName(st.Region)
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("nat: list sites: %w", err)
+	if out == nil {
+		out = []*Site{}
 	}
 	if q.Near != nil {
 		// A city has hundreds of sites and a province thousands: computing

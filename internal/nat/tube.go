@@ -244,9 +244,10 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 		now := s.clock()
 		// The increment is the capacity check: it cannot overfill a tube
 		// however many samplers scan into it at once.
+		scope, args := db.Scope("region_code", lo(by), hi(by), []any{b})
 		err := tx.QueryRowContext(ctx, `UPDATE nat_tubes SET samples = samples + 1
-			WHERE barcode = $1 AND sealed_at IS NULL AND samples < capacity AND region_code >= $2 AND ($3 = '' OR region_code < $3)
-			RETURNING samples, capacity`, b, lo(by), hi(by)).Scan(&smp.Position, &smp.Capacity)
+			WHERE barcode = $1 AND sealed_at IS NULL AND samples < capacity AND `+scope+`
+			RETURNING samples, capacity`, args...).Scan(&smp.Position, &smp.Capacity)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s.whyNotFillable(ctx, tx, by, b)
 		}
@@ -312,9 +313,9 @@ func (s *Service) Seal(ctx context.Context, by *auth.Principal, barcode string) 
 	}
 	var t *Tube
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		scope, args := db.Scope("region_code", lo(by), hi(by), []any{s.clock().UnixMilli(), by.Actor(), b})
 		res, err := tx.ExecContext(ctx, `UPDATE nat_tubes SET sealed_at = $1, sealed_by = $2
-			WHERE barcode = $3 AND sealed_at IS NULL AND samples > 0 AND region_code >= $4 AND ($5 = '' OR region_code < $5)`,
-			s.clock().UnixMilli(), by.Actor(), b, lo(by), hi(by))
+			WHERE barcode = $3 AND sealed_at IS NULL AND samples > 0 AND `+scope, args...)
 		if err != nil {
 			return fmt.Errorf("nat: seal tube: %w", err)
 		}
@@ -409,11 +410,9 @@ func (s *Service) CreateTransfer(ctx context.Context, by *auth.Principal, barcod
 			VALUES ($1, $2, $3, $4, $5, $6)`, tr.ID, tr.Lab, tr.Region, len(tr.Barcodes), tr.CreatedAt.UnixMilli(), tr.CreatedBy); err != nil {
 			return fmt.Errorf("nat: insert transfer: %w", err)
 		}
-		for _, chunk := range chunks(tr.Barcodes, s.inParams()) {
-			q, args := inList(`UPDATE nat_tubes SET transfer_id = $1 WHERE transfer_id IS NULL AND barcode IN `, 2, chunk)
-			if _, err := tx.ExecContext(ctx, q, append([]any{tr.ID}, args...)...); err != nil {
-				return fmt.Errorf("nat: transfer tubes: %w", err)
-			}
+		if _, err := db.ExecIn(ctx, tx, s.db.Engine(), `UPDATE nat_tubes SET transfer_id = $1 WHERE transfer_id IS NULL AND barcode IN `,
+			[]any{tr.ID}, tr.Barcodes, ``); err != nil {
+			return fmt.Errorf("nat: transfer tubes: %w", err)
 		}
 		return nil
 	})
@@ -436,19 +435,15 @@ func (s *Service) GetTransfer(ctx context.Context, by *auth.Principal, id string
 		return nil, fmt.Errorf("nat: read transfer: %w", err)
 	}
 	tr.CreatedAt = db.Time(at)
-	rows, err := s.db.QueryContext(ctx, `SELECT barcode FROM nat_tubes WHERE transfer_id = $1 ORDER BY barcode`, id)
-	if err != nil {
+	if tr.Barcodes, err = db.Collect(ctx, s.db, `SELECT barcode FROM nat_tubes WHERE transfer_id = $1 ORDER BY barcode`, []any{id},
+		func(sc db.Scanner) (string, error) {
+			var b string
+			err := sc.Scan(&b)
+			return b, err
+		}); err != nil {
 		return nil, fmt.Errorf("nat: read transfer: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var b string
-		if err := rows.Scan(&b); err != nil {
-			return nil, err
-		}
-		tr.Barcodes = append(tr.Barcodes, b)
-	}
-	return tr, rows.Err()
+	return tr, nil
 }
 
 func labName(v string) (string, error) {
@@ -463,45 +458,16 @@ func labName(v string) (string, error) {
 // thousand; the caller chunks).
 func (s *Service) tubesByBarcode(ctx context.Context, q db.Querier, barcodes []string) (map[string]*Tube, error) {
 	out := make(map[string]*Tube, len(barcodes))
-	for _, chunk := range chunks(barcodes, s.inParams()) {
-		query, args := inList(`SELECT `+tubeCols+tubeFrom+` WHERE t.barcode IN `, 1, chunk)
-		rows, err := q.QueryContext(ctx, query, args...)
+	err := db.QueryIn(ctx, q, s.db.Engine(), `SELECT `+tubeCols+tubeFrom+` WHERE t.barcode IN `, nil, barcodes, ``, func(sc db.Scanner) error {
+		t, err := scanTube(sc)
 		if err != nil {
-			return nil, fmt.Errorf("nat: read tubes: %w", err)
+			return err
 		}
-		for rows.Next() {
-			t, err := scanTube(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("nat: read tubes: %w", err)
-			}
-			out[t.Barcode] = t
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("nat: read tubes: %w", err)
-		}
+		out[t.Barcode] = t
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nat: read tubes: %w", err)
 	}
 	return out, nil
-}
-
-// inList appends "($first, $first+1, ...)" for values to prefix.
-func inList[T any](prefix string, first int, values []T) (string, []any) {
-	args := make([]any, len(values))
-	for i, v := range values {
-		args[i] = v
-	}
-	return prefix + "(" + db.Params(first-1, len(values)) + ")", args
-}
-
-func chunks[T any](s []T, n int) [][]T {
-	var out [][]T
-	for len(s) > n {
-		out = append(out, s[:n])
-		s = s[n:]
-	}
-	if len(s) > 0 {
-		out = append(out, s)
-	}
-	return out
 }

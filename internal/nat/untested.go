@@ -8,6 +8,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
 )
 
 // CoverageRow counts one region's residents.
@@ -96,16 +97,6 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 		Since: now.Add(-time.Duration(q.Hours) * time.Hour), At: now, Rows: []CoverageRow{}, Untested: []Untested{}}
 	since, until := c.Since.UnixMilli(), now.UnixMilli()
 
-	rows, err := s.db.QueryContext(ctx, `SELECT region_code, neg, pend, COUNT(*) FROM (
-			SELECT p.region_code,
-				CASE WHEN `+hasNegative+` THEN 1 ELSE 0 END AS neg,
-				CASE WHEN `+hasPending+` THEN 1 ELSE 0 END AS pend
-			FROM persons p WHERE p.region_code >= $1 AND ($2 = '' OR p.region_code < $2)) x
-		GROUP BY region_code, neg, pend`, lo, hi, since, until)
-	if err != nil {
-		return nil, fmt.Errorf("nat: coverage counts: %w", err)
-	}
-	defer rows.Close()
 	children := s.regions.Children(q.Region)
 	byChild := map[string]*CoverageRow{}
 	for _, ch := range children {
@@ -115,12 +106,18 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 		byChild[c.Rows[i].Region] = &c.Rows[i]
 	}
 	var own *CoverageRow // residents registered at the region itself, not below it
-	for rows.Next() {
+	scope, args := db.Scope("p.region_code", lo, hi, nil)
+	err = db.Each(ctx, s.db, `SELECT region_code, neg, pend, COUNT(*) FROM (
+			SELECT p.region_code,
+				CASE WHEN `+hasNegative+` THEN 1 ELSE 0 END AS neg,
+				CASE WHEN `+hasPending+` THEN 1 ELSE 0 END AS pend
+			FROM persons p WHERE `+scope+`) x
+		GROUP BY region_code, neg, pend`, append(args, since, until), func(sc db.Scanner) error {
 		var code string
 		var neg, pend int
 		var n int64
-		if err := rows.Scan(&code, &neg, &pend, &n); err != nil {
-			return nil, fmt.Errorf("nat: coverage counts: %w", err)
+		if err := sc.Scan(&code, &neg, &pend, &n); err != nil {
+			return err
 		}
 		var row *CoverageRow
 		for _, ch := range children {
@@ -146,11 +143,11 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nat: coverage counts: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	if own != nil {
 		c.Rows = append([]CoverageRow{*own}, c.Rows...)
 	}
@@ -183,33 +180,25 @@ func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQu
 		after = n
 	}
 	lim := limit(q.Limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT p.num,
-			(SELECT MAX(s.sampled_at) FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
-				WHERE s.person_num = p.num AND t.result = 'negative' AND s.sampled_at < $3),
-			CASE WHEN `+hasPending+` THEN 1 ELSE 0 END
-		FROM persons p WHERE p.region_code >= $1 AND ($2 = '' OR p.region_code < $2) AND p.num > $5
-			AND NOT `+hasNegative+` ORDER BY p.num LIMIT $6`, lo, hi, since, until, after, lim)
-	if err != nil {
-		return fmt.Errorf("nat: untested: %w", err)
-	}
-	defer rows.Close()
 	type row struct {
 		num     int64
 		last    *int64
 		pending int
 	}
-	var list []row
-	for rows.Next() {
+	scope, args := db.Scope("p.region_code", lo, hi, nil)
+	list, err := db.Collect(ctx, s.db, `SELECT p.num,
+			(SELECT MAX(s.sampled_at) FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+				WHERE s.person_num = p.num AND t.result = 'negative' AND s.sampled_at < $3),
+			CASE WHEN `+hasPending+` THEN 1 ELSE 0 END
+		FROM persons p WHERE `+scope+` AND p.num > $5
+			AND NOT `+hasNegative+` ORDER BY p.num LIMIT $6`, append(args, since, until, after, lim), func(sc db.Scanner) (row, error) {
 		var r row
-		if err := rows.Scan(&r.num, &r.last, &r.pending); err != nil {
-			return fmt.Errorf("nat: untested: %w", err)
-		}
-		list = append(list, r)
+		err := sc.Scan(&r.num, &r.last, &r.pending)
+		return r, err
+	})
+	if err != nil {
+		return fmt.Errorf("nat: untested: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows.Close()
 	listed := make([]string, 0, len(list))
 	for _, r := range list {
 		p, err := s.persons.Get(ctx, r.num)

@@ -178,3 +178,15 @@ func setRefused(l *UploadLine, err error) {
 	}
 	l.Code, l.Message = "line_invalid", err.Error()
 }
+
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}

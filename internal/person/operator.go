@@ -95,8 +95,8 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 		}
 		lo, hi = auth.Bounds(q.Region)
 	}
-	where := []string{`p.region_code >= $1`, `($2 = '' OR p.region_code < $2)`}
-	args := []any{lo, hi}
+	scope, args := db.Scope("p.region_code", lo, hi, nil)
+	where := []string{scope}
 	used := []string{}
 	add := func(cond string, v any, field string) {
 		args = append(args, v)
@@ -136,24 +136,14 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 		add(`p.num > ?`, num, "after")
 	}
 	args = append(args, q.Limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons p WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY p.num LIMIT $%d`, len(args)), args...)
+	out, err := db.Collect(ctx, s.db, `SELECT `+personCols+` FROM persons p WHERE `+strings.Join(where, " AND ")+
+		fmt.Sprintf(` ORDER BY p.num LIMIT $%d`, len(args)), args, s.scan)
 	if err != nil {
 		return nil, fmt.Errorf("person: search: %w", err)
 	}
-	defer rows.Close()
-	var out []*Person
-	var idsOut []string
-	for rows.Next() {
-		p, err := s.scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("person: search: %w", err)
-		}
-		out = append(out, p)
-		idsOut = append(idsOut, p.ID)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("person: search: %w", err)
+	idsOut := make([]string, len(out))
+	for i, p := range out {
+		idsOut[i] = p.ID
 	}
 	err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "person.search",
 		Subject: "persons", Region: lo, Detail: map[string]any{"fields": used, "results": idsOut}})
@@ -162,20 +152,20 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 
 // CountByRegion counts registered persons per region code within bounds.
 func (s *Service) CountByRegion(ctx context.Context, lo, hi string) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT region_code, COUNT(*) FROM persons
-		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) GROUP BY region_code`, lo, hi)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	out := map[string]int64{}
+	err := db.Each(ctx, s.db, `SELECT region_code, COUNT(*) FROM persons WHERE `+scope+` GROUP BY region_code`, args,
+		func(sc db.Scanner) error {
+			var r string
+			var n int64
+			if err := sc.Scan(&r, &n); err != nil {
+				return err
+			}
+			out[r] = n
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("person: count by region: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var r string
-		var n int64
-		if err := rows.Scan(&r, &n); err != nil {
-			return nil, err
-		}
-		out[r] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -198,22 +198,16 @@ type Dependent struct {
 
 // Dependents lists the account's dependents in the order they were added.
 func (s *Service) Dependents(ctx context.Context, accountID string) ([]Dependent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+`, d.relation FROM dependents d JOIN persons p ON p.num = d.person_num
-		WHERE d.account_id = $1 ORDER BY d.created_at, p.num`, accountID)
+	out, err := db.Collect(ctx, s.db, `SELECT `+personCols+`, d.relation FROM dependents d JOIN persons p ON p.num = d.person_num
+		WHERE d.account_id = $1 ORDER BY d.created_at, p.num`, []any{accountID}, func(sc db.Scanner) (Dependent, error) {
+		var rel string
+		p, err := s.scan(scanFunc(func(dest ...any) error { return sc.Scan(append(dest, &rel)...) }))
+		return Dependent{Person: p, Relation: rel}, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("person: list dependents: %w", err)
 	}
-	defer rows.Close()
-	var out []Dependent
-	for rows.Next() {
-		var rel string
-		p, err := s.scan(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &rel)...) }))
-		if err != nil {
-			return nil, fmt.Errorf("person: list dependents: %w", err)
-		}
-		out = append(out, Dependent{Person: p, Relation: rel})
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 type scanFunc func(dest ...any) error
@@ -275,24 +269,22 @@ func (s *Service) RemoveDependent(ctx context.Context, accountID, personID strin
 // Phones returns the phones that should hear about a person: their own
 // and those of the accounts managing them (notifications of colour changes).
 func (s *Service) Phones(ctx context.Context, num int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.phone_enc FROM accounts a WHERE a.person_num = $1
-		UNION SELECT a.id, a.phone_enc FROM dependents d JOIN accounts a ON a.id = d.account_id WHERE d.person_num = $1`, num)
+	out, err := db.Collect(ctx, s.db, `SELECT a.id, a.phone_enc FROM accounts a WHERE a.person_num = $1
+		UNION SELECT a.id, a.phone_enc FROM dependents d JOIN accounts a ON a.id = d.account_id WHERE d.person_num = $1`, []any{num},
+		func(sc db.Scanner) (string, error) {
+			var id string
+			var enc []byte
+			if err := sc.Scan(&id, &enc); err != nil {
+				return "", err
+			}
+			phone, err := s.keys.OpenString(enc, "accounts.phone:"+id)
+			if err != nil {
+				return "", fmt.Errorf("phone of account %s: %w", id, err)
+			}
+			return phone, nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("person: phones: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		var enc []byte
-		if err := rows.Scan(&id, &enc); err != nil {
-			return nil, fmt.Errorf("person: phones: %w", err)
-		}
-		phone, err := s.keys.OpenString(enc, "accounts.phone:"+id)
-		if err != nil {
-			return nil, fmt.Errorf("person: phone of account %s: %w", id, err)
-		}
-		out = append(out, phone)
-	}
-	return out, rows.Err()
+	return out, nil
 }

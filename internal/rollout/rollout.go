@@ -90,22 +90,15 @@ func Compute(ctx context.Context, q db.Querier, counter Counter, by *auth.Princi
 		return nil, ErrRatioInvalid
 	}
 	lo, hi := by.Bounds()
-	rows, err := q.QueryContext(ctx, `SELECT region_code, name, population, COALESCE(published_target, 0), source FROM populations
-		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)`, lo, hi)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	pops, err := db.Collect(ctx, q, `SELECT region_code, name, population, COALESCE(published_target, 0), source FROM populations
+		WHERE `+scope, args, func(sc db.Scanner) (Population, error) {
+		var p Population
+		err := sc.Scan(&p.Region, &p.Name, &p.Population, &p.PublishedTarget, &p.Source)
+		return p, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("coverage: read populations: %w", err)
-	}
-	defer rows.Close()
-	var pops []Population
-	for rows.Next() {
-		var p Population
-		if err := rows.Scan(&p.Region, &p.Name, &p.Population, &p.PublishedTarget, &p.Source); err != nil {
-			return nil, fmt.Errorf("coverage: read populations: %w", err)
-		}
-		pops = append(pops, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	counts, err := counter.CountByRegion(ctx, lo, hi)
 	if err != nil {

@@ -275,21 +275,13 @@ func saveLocalRegions(ctx context.Context, d *db.DB, rs []region.Region) error {
 
 // loadRegions is the GB/T 2260 table plus the regions this deployment added.
 func loadRegions(ctx context.Context, d *db.DB) (*region.Table, error) {
-	rows, err := d.QueryContext(ctx, `SELECT code, name, parent FROM local_regions ORDER BY code`)
+	extra, err := db.Collect(ctx, d, `SELECT code, name, parent FROM local_regions ORDER BY code`, nil, func(sc db.Scanner) (region.Region, error) {
+		var r region.Region
+		err := sc.Scan(&r.Code, &r.Name, &r.Parent)
+		return r, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("server: read local regions: %w", err)
-	}
-	defer rows.Close()
-	var extra []region.Region
-	for rows.Next() {
-		var r region.Region
-		if err := rows.Scan(&r.Code, &r.Name, &r.Parent); err != nil {
-			return nil, err
-		}
-		extra = append(extra, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if len(extra) == 0 {
 		return region.Default(), nil
@@ -341,7 +333,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "status scheduler", time.Second, s.Status.RunDue)
 	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
-	s.every(ctx, "count code shows", 15*time.Second, s.Web.FlushShows)
+	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

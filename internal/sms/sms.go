@@ -112,28 +112,25 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Item, error) {
 	if f.To != "" {
 		toHash = o.keys.BlindIndex("phone", f.To)
 	}
-	rows, err := o.db.QueryContext(ctx,
-		`SELECT id, to_enc, region_code, purpose, body, created_at FROM sms_outbox
-		 WHERE id < $1 AND region_code >= $2 AND ($3 = '' OR region_code < $3) AND ($4 = FALSE OR to_hash = $5)
-		 ORDER BY id DESC LIMIT $6`,
-		f.Before, f.Lo, f.Hi, toHash != nil, toHash, f.Limit)
+	scope, args := db.Scope("region_code", f.Lo, f.Hi, []any{f.Before})
+	out, err := db.Collect(ctx, o.db, `SELECT id, to_enc, region_code, purpose, body, created_at FROM sms_outbox
+		 WHERE id < $1 AND `+scope+` AND ($4 = FALSE OR to_hash = $5) ORDER BY id DESC LIMIT $6`,
+		append(args, toHash != nil, toHash, f.Limit), func(sc db.Scanner) (Item, error) {
+			var it Item
+			var enc []byte
+			var at int64
+			if err := sc.Scan(&it.ID, &enc, &it.Region, &it.Purpose, &it.Body, &at); err != nil {
+				return it, err
+			}
+			var err error
+			if it.To, err = o.keys.OpenString(enc, fmt.Sprintf("sms_outbox.to:%d", it.ID)); err != nil {
+				return it, fmt.Errorf("message %d: %w", it.ID, err)
+			}
+			it.At = db.Time(at)
+			return it, nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("sms: list outbox: %w", err)
 	}
-	defer rows.Close()
-	var out []Item
-	for rows.Next() {
-		var it Item
-		var enc []byte
-		var at int64
-		if err := rows.Scan(&it.ID, &enc, &it.Region, &it.Purpose, &it.Body, &at); err != nil {
-			return nil, fmt.Errorf("sms: list outbox: %w", err)
-		}
-		if it.To, err = o.keys.OpenString(enc, fmt.Sprintf("sms_outbox.to:%d", it.ID)); err != nil {
-			return nil, fmt.Errorf("sms: message %d: %w", it.ID, err)
-		}
-		it.At = db.Time(at)
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return out, nil
 }

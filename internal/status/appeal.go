@@ -202,17 +202,11 @@ func (s *Service) evidence(ctx context.Context, tx db.Tx, num int64, evIDs []int
 	if len(evIDs) == 0 {
 		return nil, nil
 	}
-	args := []any{num}
-	for _, id := range evIDs {
-		args = append(args, id)
-	}
-	rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(`SELECT `+factCols+` FROM facts WHERE person_num = $1 AND id IN (`+db.Params(1, len(evIDs))+`) ORDER BY id`), args...)
+	var found []storedFact
+	err := db.QueryIn(ctx, tx, s.db.Engine(), `SELECT `+factCols+` FROM facts WHERE person_num = $1 AND id IN `, []any{num}, evIDs, ` ORDER BY id`,
+		collectFacts(&found))
 	if err != nil {
 		return nil, fmt.Errorf("status: read evidence: %w", err)
-	}
-	found, err := appendFacts(nil, rows)
-	if err != nil {
-		return nil, err
 	}
 	for _, id := range evIDs {
 		i := slices.IndexFunc(found, func(f storedFact) bool { return f.id == id })
@@ -391,8 +385,9 @@ func (s *Service) AppealQueue(ctx context.Context, by *auth.Principal, state str
 		limit = 100
 	}
 	lo, hi := by.Bounds()
-	as, err := s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
-		AND state = $3 ORDER BY created_at, id LIMIT $4`, lo, hi, state, limit)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	as, err := s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE `+scope+`
+		AND state = $3 ORDER BY created_at, id LIMIT $4`, append(args, state, limit)...)
 	if err != nil || len(as) == 0 {
 		return as, err
 	}
@@ -408,18 +403,12 @@ func (s *Service) AppealQueue(ctx context.Context, by *auth.Principal, state str
 }
 
 func (s *Service) listAppeals(ctx context.Context, q string, args ...any) ([]*Appeal, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	out, err := db.Collect(ctx, s.db, q, args, s.scanAppeal)
 	if err != nil {
 		return nil, fmt.Errorf("status: list appeals: %w", err)
 	}
-	defer rows.Close()
-	out := []*Appeal{}
-	for rows.Next() {
-		a, err := s.scanAppeal(rows)
-		if err != nil {
-			return nil, fmt.Errorf("status: list appeals: %w", err)
-		}
-		out = append(out, a)
+	if out == nil {
+		out = []*Appeal{}
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/rules"
 )
 
@@ -106,19 +107,15 @@ func (s *Service) loadCache(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM status_changes`).Scan(&last); err != nil {
 		return fmt.Errorf("status: read change log position: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT person_num, color, version FROM status WHERE version > 0`)
-	if err != nil {
-		return fmt.Errorf("status: load cache: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := db.Each(ctx, s.db, `SELECT person_num, color, version FROM status WHERE version > 0`, nil, func(sc db.Scanner) error {
 		var num, color, version int64
-		if err := rows.Scan(&num, &color, &version); err != nil {
-			return fmt.Errorf("status: load cache: %w", err)
+		if err := sc.Scan(&num, &color, &version); err != nil {
+			return err
 		}
 		s.cache.set(num, rules.Color(color), uint64(version))
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("status: load cache: %w", err)
 	}
 	s.tailMu.Lock()

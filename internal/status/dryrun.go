@@ -71,22 +71,10 @@ func (s *Service) DryRunRules(ctx context.Context, by *auth.Principal, version i
 	lo, hi := by.Bounds()
 	var after int64
 	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT num, region_code FROM persons WHERE num > $1 AND region_code >= $2
-			AND ($3 = '' OR region_code < $3) ORDER BY num LIMIT $4`, after, lo, hi, s.cfg.Batch)
+		scope, args := db.Scope("region_code", lo, hi, []any{after})
+		people, err := db.Collect(ctx, s.db, `SELECT num, region_code FROM persons WHERE num > $1 AND `+scope+` ORDER BY num LIMIT $4`,
+			append(args, s.cfg.Batch), scanPersonRef)
 		if err != nil {
-			return nil, fmt.Errorf("status: dry run: %w", err)
-		}
-		var people []personRef
-		for rows.Next() {
-			var p personRef
-			if err := rows.Scan(&p.num, &p.region); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("status: dry run: %w", err)
-			}
-			people = append(people, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("status: dry run: %w", err)
 		}
 		if len(people) == 0 {
@@ -167,19 +155,18 @@ func (s *Service) readBatch(ctx context.Context, q db.Querier, people []personRe
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+rowCols+` FROM status WHERE person_num >= $1 AND person_num < $2`, lo, hi)
+	err = db.Each(ctx, q, `SELECT `+rowCols+` FROM status WHERE person_num >= $1 AND person_num < $2`, []any{lo, hi}, func(sc db.Scanner) error {
+		r, err := scanRow(sc)
+		if err != nil {
+			return err
+		}
+		cur[r.num] = r
+		return nil
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("status: read status: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRow(rows)
-		if err != nil {
-			return nil, nil, fmt.Errorf("status: read status: %w", err)
-		}
-		cur[r.num] = r
-	}
-	return cur, facts, rows.Err()
+	return cur, facts, nil
 }
 
 // TownCount is the colour count of one town (or of the persons registered
@@ -210,36 +197,26 @@ func (s *Service) Stats(ctx context.Context, reader *auth.Principal) ([]TownCoun
 		}
 		return t
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT SUBSTR(region_code, 1, 9), COUNT(*) FROM persons
-		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) GROUP BY SUBSTR(region_code, 1, 9)`, lo, hi)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	err := db.Each(ctx, s.db, `SELECT SUBSTR(region_code, 1, 9), COUNT(*) FROM persons WHERE `+scope+` GROUP BY SUBSTR(region_code, 1, 9)`,
+		args, func(sc db.Scanner) error {
+			var r string
+			var n int64
+			if err := sc.Scan(&r, &n); err != nil {
+				return err
+			}
+			get(r).Registered = n
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("status: stats: %w", err)
 	}
-	for rows.Next() {
-		var r string
-		var n int64
-		if err := rows.Scan(&r, &n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("status: stats: %w", err)
-		}
-		get(r).Registered = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("status: stats: %w", err)
-	}
-	rows, err = s.db.QueryContext(ctx, `SELECT SUBSTR(region_code, 1, 9), color, COUNT(*) FROM status
-		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) AND color <> $3 GROUP BY SUBSTR(region_code, 1, 9), color`,
-		lo, hi, int64(rules.Green))
-	if err != nil {
-		return nil, fmt.Errorf("status: stats: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err = db.Each(ctx, s.db, `SELECT SUBSTR(region_code, 1, 9), color, COUNT(*) FROM status
+		WHERE `+scope+` AND color <> $3 GROUP BY SUBSTR(region_code, 1, 9), color`, append(args, int64(rules.Green)), func(sc db.Scanner) error {
 		var r string
 		var c, n int64
-		if err := rows.Scan(&r, &c, &n); err != nil {
-			return nil, fmt.Errorf("status: stats: %w", err)
+		if err := sc.Scan(&r, &c, &n); err != nil {
+			return err
 		}
 		switch rules.Color(c) {
 		case rules.Yellow:
@@ -247,8 +224,9 @@ func (s *Service) Stats(ctx context.Context, reader *auth.Principal) ([]TownCoun
 		case rules.Red:
 			get(r).Red = n
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("status: stats: %w", err)
 	}
 	out := make([]TownCount, 0, len(by))

@@ -85,7 +85,21 @@ func scanRowLine(sc scanner) (row, error) {
 	return r, nil
 }
 
-type scanner interface{ Scan(dest ...any) error }
+type scanner = db.Scanner
+
+// scanPersonRef reads a row of num and region_code.
+func scanPersonRef(sc scanner) (personRef, error) {
+	var p personRef
+	err := sc.Scan(&p.num, &p.region)
+	return p, err
+}
+
+// scanNum reads a row of one integer (a person number).
+func scanNum(sc scanner) (int64, error) {
+	var n int64
+	err := sc.Scan(&n)
+	return n, err
+}
 
 func scanRow(sc scanner) (row, error) {
 	var r row
@@ -126,25 +140,11 @@ func (f *storedFact) fact() (fact.Fact, error) {
 	return out, nil
 }
 
-// chunk bounds IN lists and multi-row VALUES so that no statement exceeds
-// the engines' parameter limits (SQLite 32766, PostgreSQL 65535).
-const chunk = 500
-
 // execMany runs "head VALUES (...),(...) tail" over args, cols per row, in
-// chunks.
+// statements of db.BatchRows rows.
 func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, cols int, args []any) error {
-	rows := len(args) / cols
-	per := 30000 / cols
-	if per > 1000 {
-		per = 1000
-	}
-	for i := 0; i < rows; i += per {
-		n := min(per, rows-i)
-		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(head+" VALUES "+db.Rows(0, n, cols)+" "+tail), args[i*cols:(i+n)*cols]...); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := db.Insert{Head: head + " VALUES ", Cols: cols, Tail: " " + tail}.Exec(ctx, tx, s.db.Engine(), args)
+	return err
 }
 
 func nums(people []personRef) []int64 {
@@ -159,28 +159,17 @@ func nums(people []personRef) []int64 {
 // without a person is a 404.
 func (s *Service) personRegions(ctx context.Context, q db.Querier, ns []int64) ([]personRef, error) {
 	out := make([]personRef, 0, len(ns))
-	for i := 0; i < len(ns); i += chunk {
-		part := ns[i:min(i+chunk, len(ns))]
-		args := make([]any, len(part))
-		for j, n := range part {
-			args[j] = n
-		}
-		rows, err := q.QueryContext(ctx, s.db.Engine().Positional(`SELECT num, region_code FROM persons WHERE num IN (`+db.Params(0, len(part))+`) ORDER BY num`), args...)
-		if err != nil {
-			return nil, fmt.Errorf("status: read persons: %w", err)
-		}
-		for rows.Next() {
-			var p personRef
-			if err := rows.Scan(&p.num, &p.region); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("status: read persons: %w", err)
+	err := db.QueryIn(ctx, q, s.db.Engine(), `SELECT num, region_code FROM persons WHERE num IN `, nil, ns, ` ORDER BY num`,
+		func(sc db.Scanner) error {
+			p, err := scanPersonRef(sc)
+			if err != nil {
+				return err
 			}
 			out = append(out, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("status: read persons: %w", err)
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("status: read persons: %w", err)
 	}
 	if len(out) != len(ns) {
 		return nil, person.ErrNotFound
@@ -198,113 +187,78 @@ func (s *Service) personRegions(ctx context.Context, q db.Querier, ns []int64) (
 // without a row gets one when their decision is written.
 func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (map[int64]row, error) {
 	out := make(map[int64]row, len(people))
+	keep := func(sc db.Scanner) error {
+		r, err := scanRow(sc)
+		if err != nil {
+			return err
+		}
+		out[r.num] = r
+		return nil
+	}
 	if s.db.Engine() == db.SQLite {
-		for i := 0; i < len(people); i += chunk {
-			part := people[i:min(i+chunk, len(people))]
-			args := make([]any, len(part))
-			for j, p := range part {
-				args[j] = p.num
-			}
-			rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(`SELECT `+rowCols+` FROM status WHERE person_num IN (`+db.Params(0, len(part))+`)`), args...)
-			if err != nil {
-				return nil, fmt.Errorf("status: read status rows: %w", err)
-			}
-			for rows.Next() {
-				r, err := scanRow(rows)
-				if err != nil {
-					rows.Close()
-					return nil, fmt.Errorf("status: read status rows: %w", err)
-				}
-				out[r.num] = r
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, fmt.Errorf("status: read status rows: %w", err)
-			}
+		if err := db.QueryIn(ctx, tx, s.db.Engine(), `SELECT `+rowCols+` FROM status WHERE person_num IN `, nil, nums(people), ``, keep); err != nil {
+			return nil, fmt.Errorf("status: read status rows: %w", err)
 		}
 		return out, nil
 	}
-	for i := 0; i < len(people); i += chunk {
-		part := people[i:min(i+chunk, len(people))]
-		insert, args := insertBlankRows(part)
-		rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(insert+`
-			ON CONFLICT (person_num) DO UPDATE SET person_num = excluded.person_num RETURNING `+rowCols), args...)
-		if err != nil {
-			return nil, fmt.Errorf("status: lock status rows: %w", err)
-		}
-		for rows.Next() {
-			r, err := scanRow(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("status: lock status rows: %w", err)
-			}
-			out[r.num] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("status: lock status rows: %w", err)
-		}
+	err := s.insertBlankRows(ctx, tx, people, `ON CONFLICT (person_num) DO UPDATE SET person_num = excluded.person_num RETURNING `+rowCols, keep)
+	if err != nil {
+		return nil, fmt.Errorf("status: lock status rows: %w", err)
 	}
 	return out, nil
 }
 
-// insertBlankRows is an INSERT of the default (green, undecided) status
-// row of each person, for the caller's ON CONFLICT clause.
-func insertBlankRows(people []personRef) (string, []any) {
-	args := make([]any, 0, 2*len(people))
-	var b strings.Builder
-	b.WriteString(`INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
+// insertBlankRows inserts the default (green, undecided) status row of each
+// person, followed by tail (an ON CONFLICT and RETURNING clause), and calls
+// fn on each row returned. Only person and region are parameters, so it
+// builds its own VALUES rows, in statements of db.BatchRows rows.
+func (s *Service) insertBlankRows(ctx context.Context, tx db.Tx, people []personRef, tail string, fn func(db.Scanner) error) error {
+	e := s.db.Engine()
+	per := e.BatchRows(2)
+	for len(people) > 0 {
+		part := people[:min(per, len(people))]
+		people = people[len(part):]
+		args := make([]any, 0, 2*len(part))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
 		advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at) VALUES `)
-	for j, p := range people {
-		if j > 0 {
-			b.WriteByte(',')
+		for j, p := range part {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "($%d, $%d, %d, '', '', '', '', '', NULL, 0, 0, 0, 0)", 2*j+1, 2*j+2, rules.Green)
+			args = append(args, p.num, p.region)
 		}
-		fmt.Fprintf(&b, "($%d, $%d, %d, '', '', '', '', '', NULL, 0, 0, 0, 0)", 2*j+1, 2*j+2, rules.Green)
-		args = append(args, p.num, p.region)
+		b.WriteString(" " + tail)
+		if err := db.Each(ctx, tx, e.Positional(b.String()), args, fn); err != nil {
+			return err
+		}
 	}
-	return b.String(), args
+	return nil
 }
 
 // factRowsOf reads the facts of persons (sorted) from the facts table, in
 // recording order. Evaluation reads packs instead (pack.go).
 func (s *Service) factRowsOf(ctx context.Context, q db.Querier, ns []int64) ([]storedFact, error) {
 	var out []storedFact
-	for i := 0; i < len(ns); i += chunk {
-		part := ns[i:min(i+chunk, len(ns))]
-		args := make([]any, len(part))
-		for j, n := range part {
-			args[j] = n
-		}
-		rows, err := q.QueryContext(ctx, s.db.Engine().Positional(`SELECT `+factCols+` FROM facts WHERE person_num IN (`+db.Params(0, len(part))+`) ORDER BY person_num, id`), args...)
-		if err != nil {
-			return nil, fmt.Errorf("status: read facts: %w", err)
-		}
-		out, err = appendFacts(out, rows)
-		if err != nil {
-			return nil, err
-		}
+	err := db.QueryIn(ctx, q, s.db.Engine(), `SELECT `+factCols+` FROM facts WHERE person_num IN `, nil, ns, ` ORDER BY person_num, id`,
+		collectFacts(&out))
+	if err != nil {
+		return nil, fmt.Errorf("status: read facts: %w", err)
 	}
 	return out, nil
 }
 
-func appendFacts(out []storedFact, rows interface {
-	scanner
-	Next() bool
-	Close() error
-	Err() error
-}) ([]storedFact, error) {
-	defer rows.Close()
-	for rows.Next() {
-		f, err := scanFact(rows)
+// collectFacts appends each row scanned to out.
+func collectFacts(out *[]storedFact) func(db.Scanner) error {
+	return func(sc db.Scanner) error {
+		f, err := scanFact(sc)
 		if err != nil {
-			return nil, fmt.Errorf("status: read facts: %w", err)
+			return err
 		}
-		out = append(out, f)
+		*out = append(*out, f)
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("status: read facts: %w", err)
-	}
-	return out, nil
 }
 
 // evaluate decides every person of people (sorted by num) over their facts
@@ -606,26 +560,16 @@ func (s *Service) claimFresh(ctx context.Context, tx db.Tx, people []personRef, 
 		return people, ds, nil
 	}
 	got := map[int64]bool{}
-	for i := 0; i < len(want); i += chunk {
-		part := want[i:min(i+chunk, len(want))]
-		insert, args := insertBlankRows(part)
-		rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(insert+`
-			ON CONFLICT (person_num) DO NOTHING RETURNING person_num`), args...)
+	err := s.insertBlankRows(ctx, tx, want, `ON CONFLICT (person_num) DO NOTHING RETURNING person_num`, func(sc db.Scanner) error {
+		n, err := scanNum(sc)
 		if err != nil {
-			return nil, nil, fmt.Errorf("status: create status rows: %w", err)
+			return err
 		}
-		for rows.Next() {
-			var n int64
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("status: create status rows: %w", err)
-			}
-			got[n] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("status: create status rows: %w", err)
-		}
+		got[n] = true
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("status: create status rows: %w", err)
 	}
 	if len(got) == len(want) {
 		return people, ds, nil

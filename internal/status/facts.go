@@ -131,44 +131,36 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 	touched := map[int64]bool{}
 	created := 0
 	const cols = 10
-	per := 1000
-	for i := 0; i < len(facts); i += per {
-		n := min(per, len(facts)-i)
-		rows, err := tx.QueryContext(ctx, s.db.Engine().Positional(`INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key,
-			recorded_at, recorded_by) VALUES `+db.Rows(0, n, cols)+` ON CONFLICT DO NOTHING RETURNING id`), args[i*cols:(i+n)*cols]...)
-		if err != nil {
-			return 0, written{}, fmt.Errorf("status: store facts: %w", err)
+	ins := db.Insert{Head: `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key, recorded_at, recorded_by) VALUES `,
+		Cols: cols, Tail: ` ON CONFLICT DO NOTHING RETURNING id`}
+	err = ins.Query(ctx, tx, s.db.Engine(), args, func(sc db.Scanner) error {
+		var id int64
+		if err := sc.Scan(&id); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return 0, written{}, fmt.Errorf("status: store facts: %w", err)
-			}
-			nf := &facts[id-first]
-			created++
-			added = append(added, storedFact{num: nf.Person, id: id, kind: nf.Fact.Kind, at: db.Millis(nf.Fact.At),
-				until: db.Millis(nf.Fact.Until), attrs: args[(id-first)*cols+5].(string), source: nf.Fact.Source, recorded: nowMs})
-			touched[nf.Person] = true
-			k := groupKey{nf.RecordedBy, region[nf.Person]}
-			g := groups[k]
-			if g == nil {
-				g = &group{}
-				groups[k] = g
-				order = append(order, k)
-			}
-			g.facts++
-			if !slices.Contains(g.persons, nf.Person) && len(g.persons) < 2 {
-				g.persons = append(g.persons, nf.Person)
-			}
-			if !slices.Contains(g.kinds, nf.Fact.Kind) {
-				g.kinds = append(g.kinds, nf.Fact.Kind)
-			}
+		nf := &facts[id-first]
+		created++
+		added = append(added, storedFact{num: nf.Person, id: id, kind: nf.Fact.Kind, at: db.Millis(nf.Fact.At),
+			until: db.Millis(nf.Fact.Until), attrs: args[(id-first)*cols+5].(string), source: nf.Fact.Source, recorded: nowMs})
+		touched[nf.Person] = true
+		k := groupKey{nf.RecordedBy, region[nf.Person]}
+		g := groups[k]
+		if g == nil {
+			g = &group{}
+			groups[k] = g
+			order = append(order, k)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, written{}, fmt.Errorf("status: store facts: %w", err)
+		g.facts++
+		if !slices.Contains(g.persons, nf.Person) && len(g.persons) < 2 {
+			g.persons = append(g.persons, nf.Person)
 		}
+		if !slices.Contains(g.kinds, nf.Fact.Kind) {
+			g.kinds = append(g.kinds, nf.Fact.Kind)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, written{}, fmt.Errorf("status: store facts: %w", err)
 	}
 	if created == 0 {
 		return 0, written{}, nil
@@ -225,30 +217,32 @@ func (s *Service) Facts(ctx context.Context, num int64, limit int) ([]Stored, er
 	if limit <= 0 || limit > 500 {
 		limit = 500
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, at, COALESCE(until_at, 0), attrs, source, recorded_at, recorded_by
-		FROM facts WHERE person_num = $1 ORDER BY id DESC LIMIT $2`, num, limit)
+	out, err := db.Collect(ctx, s.db, `SELECT id, kind, at, COALESCE(until_at, 0), attrs, source, recorded_at, recorded_by
+		FROM facts WHERE person_num = $1 ORDER BY id DESC LIMIT $2`, []any{num, limit}, scanStored)
 	if err != nil {
 		return nil, fmt.Errorf("status: list facts: %w", err)
 	}
-	defer rows.Close()
-	out := []Stored{}
-	for rows.Next() {
-		var f Stored
-		var id, at, until, rec int64
-		var attrs string
-		if err := rows.Scan(&id, &f.Kind, &at, &until, &attrs, &f.Source, &rec, &f.RecordedBy); err != nil {
-			return nil, fmt.Errorf("status: list facts: %w", err)
-		}
-		f.ID, f.At, f.Until, f.RecordedAt = strconv.FormatInt(id, 10), db.Time(at), db.Time(until), db.Time(rec)
-		if err := json.Unmarshal([]byte(attrs), &f.Attrs); err != nil {
-			return nil, fmt.Errorf("status: fact %d: attrs: %w", id, err)
-		}
-		if f.Attrs == nil {
-			f.Attrs = map[string]any{}
-		}
-		out = append(out, f)
+	if out == nil {
+		out = []Stored{}
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+func scanStored(sc scanner) (Stored, error) {
+	var f Stored
+	var id, at, until, rec int64
+	var attrs string
+	if err := sc.Scan(&id, &f.Kind, &at, &until, &attrs, &f.Source, &rec, &f.RecordedBy); err != nil {
+		return f, err
+	}
+	f.ID, f.At, f.Until, f.RecordedAt = strconv.FormatInt(id, 10), db.Time(at), db.Time(until), db.Time(rec)
+	if err := json.Unmarshal([]byte(attrs), &f.Attrs); err != nil {
+		return f, fmt.Errorf("fact %d: attrs: %w", id, err)
+	}
+	if f.Attrs == nil {
+		f.Attrs = map[string]any{}
+	}
+	return f, nil
 }
 
 // Status is a person's current decision.

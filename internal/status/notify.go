@@ -87,25 +87,24 @@ func (s *Service) claimNotes(ctx context.Context) ([]note, error) {
 	now := s.now().UnixMilli()
 	var out []note
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE notifications SET next_at = $1
+		err := db.Each(ctx, tx, `UPDATE notifications SET next_at = $1
 			WHERE seq IN (SELECT seq FROM notifications WHERE state = 'pending' AND next_at <= $2 ORDER BY next_at LIMIT $3`+s.forUpdate(true)+`)
 			AND state = 'pending' AND next_at <= $2
 			RETURNING seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh, attempts, delivered`,
-			now+notifyLease.Milliseconds(), now, notifyBatch)
+			[]any{now + notifyLease.Milliseconds(), now, notifyBatch}, func(sc db.Scanner) error {
+				var n note
+				var o, c int64
+				if err := sc.Scan(&n.seq, &n.num, &n.region, &o, &c, &n.reason, &n.advice, &n.attempts, &n.delivered); err != nil {
+					return err
+				}
+				n.old, n.new = rules.Color(o), rules.Color(c)
+				out = append(out, n)
+				return nil
+			})
 		if err != nil {
 			return fmt.Errorf("status: claim notifications: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var n note
-			var o, c int64
-			if err := rows.Scan(&n.seq, &n.num, &n.region, &o, &c, &n.reason, &n.advice, &n.attempts, &n.delivered); err != nil {
-				return fmt.Errorf("status: claim notifications: %w", err)
-			}
-			n.old, n.new = rules.Color(o), rules.Color(c)
-			out = append(out, n)
-		}
-		return rows.Err()
+		return nil
 	})
 	slices.SortFunc(out, func(a, b note) int { return int(a.seq - b.seq) })
 	return out, err
@@ -212,21 +211,16 @@ type Notification struct {
 
 // Notifications lists a person's queued and sent texts, oldest first.
 func (s *Service) Notifications(ctx context.Context, num int64) ([]Notification, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, person_num, old_color, new_color, state, attempts, next_at, last_error,
-		COALESCE(sent_at, 0) FROM notifications WHERE person_num = $1 ORDER BY seq`, num)
+	out, err := db.Collect(ctx, s.db, `SELECT seq, person_num, old_color, new_color, state, attempts, next_at, last_error,
+		COALESCE(sent_at, 0) FROM notifications WHERE person_num = $1 ORDER BY seq`, []any{num}, func(sc db.Scanner) (Notification, error) {
+		var n Notification
+		var o, c, next, sent int64
+		err := sc.Scan(&n.Seq, &n.Person, &o, &c, &n.State, &n.Attempts, &next, &n.LastError, &sent)
+		n.Old, n.New, n.NextAt, n.SentAt = rules.Color(o), rules.Color(c), db.Time(next), db.Time(sent)
+		return n, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("status: list notifications: %w", err)
 	}
-	defer rows.Close()
-	var out []Notification
-	for rows.Next() {
-		var n Notification
-		var o, c, next, sent int64
-		if err := rows.Scan(&n.Seq, &n.Person, &o, &c, &n.State, &n.Attempts, &next, &n.LastError, &sent); err != nil {
-			return nil, fmt.Errorf("status: list notifications: %w", err)
-		}
-		n.Old, n.New, n.NextAt, n.SentAt = rules.Color(o), rules.Color(c), db.Time(next), db.Time(sent)
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return out, nil
 }

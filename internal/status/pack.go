@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/fact"
@@ -107,57 +106,42 @@ type pack struct {
 func (s *Service) packsOf(ctx context.Context, q db.Querier, ns []int64) ([]storedFact, map[int64][]byte, error) {
 	var out []storedFact
 	raw := make(map[int64][]byte, len(ns))
-	for i := 0; i < len(ns); i += chunk {
-		part := ns[i:min(i+chunk, len(ns))]
-		args := make([]any, len(part))
-		for j, n := range part {
-			args[j] = n
-		}
-		rows, err := q.QueryContext(ctx, s.db.Engine().Positional(`SELECT person_num, data FROM fact_packs WHERE person_num IN (`+
-			db.Params(0, len(part))+`) ORDER BY person_num`), args...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("status: read facts: %w", err)
-		}
-		if out, err = readPacks(out, raw, rows, math.MaxInt64); err != nil {
-			return nil, nil, err
-		}
+	err := db.QueryIn(ctx, q, s.db.Engine(), `SELECT person_num, data FROM fact_packs WHERE person_num IN `, nil, ns, ` ORDER BY person_num`,
+		readPack(&out, raw, math.MaxInt64))
+	if err != nil {
+		return nil, nil, fmt.Errorf("status: read facts: %w", err)
 	}
 	return out, raw, nil
 }
 
 // packsInRange reads the facts of persons lo <= num < hi with id <= maxID.
 func packsInRange(ctx context.Context, q db.Querier, lo, hi, maxID int64) ([]storedFact, error) {
-	rows, err := q.QueryContext(ctx, `SELECT person_num, data FROM fact_packs WHERE person_num >= $1 AND person_num < $2 ORDER BY person_num`, lo, hi)
+	var out []storedFact
+	err := db.Each(ctx, q, `SELECT person_num, data FROM fact_packs WHERE person_num >= $1 AND person_num < $2 ORDER BY person_num`,
+		[]any{lo, hi}, readPack(&out, nil, maxID))
 	if err != nil {
 		return nil, fmt.Errorf("status: read facts: %w", err)
 	}
-	return readPacks(nil, nil, rows, maxID)
+	return out, nil
 }
 
-func readPacks(out []storedFact, raw map[int64][]byte, rows interface {
-	scanner
-	Next() bool
-	Close() error
-	Err() error
-}, maxID int64) ([]storedFact, error) {
-	defer rows.Close()
-	for rows.Next() {
+// readPack appends the facts with id <= maxID of each pack row to out, and
+// keeps the pack itself in raw unless raw is nil.
+func readPack(out *[]storedFact, raw map[int64][]byte, maxID int64) func(db.Scanner) error {
+	return func(sc db.Scanner) error {
 		var p pack
-		if err := rows.Scan(&p.num, &p.data); err != nil {
-			return nil, fmt.Errorf("status: read facts: %w", err)
+		if err := sc.Scan(&p.num, &p.data); err != nil {
+			return err
 		}
 		var err error
-		if out, err = unpack(out, p.num, p.data, maxID); err != nil {
-			return nil, fmt.Errorf("person %d: %w", p.num, err)
+		if *out, err = unpack(*out, p.num, p.data, maxID); err != nil {
+			return fmt.Errorf("person %d: %w", p.num, err)
 		}
 		if raw != nil {
 			raw[p.num] = p.data
 		}
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("status: read facts: %w", err)
-	}
-	return out, nil
 }
 
 // appendPacks adds newly stored facts (sorted by person, then id) to the
@@ -215,22 +199,13 @@ func mergeFacts(facts, newer []storedFact, lo, hi int64) []storedFact {
 func (s *Service) RebuildPacks(ctx context.Context) error {
 	var after int64
 	for {
-		var nums []int64
-		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT person_num FROM facts WHERE person_num > $1 ORDER BY person_num LIMIT 1000`, after)
+		nums, err := db.Collect(ctx, s.db, `SELECT DISTINCT person_num FROM facts WHERE person_num > $1 ORDER BY person_num LIMIT 1000`,
+			[]any{after}, scanNum)
 		if err != nil {
 			return fmt.Errorf("status: rebuild packs: %w", err)
 		}
-		for rows.Next() {
-			var n int64
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return err
-			}
-			nums = append(nums, n)
-		}
-		rows.Close()
 		if len(nums) == 0 {
-			return rows.Err()
+			return nil
 		}
 		after = nums[len(nums)-1]
 		err = s.db.InTx(ctx, func(tx db.Tx) error {
@@ -241,14 +216,7 @@ func (s *Service) RebuildPacks(ctx context.Context) error {
 			if _, err := s.lockRows(ctx, tx, people); err != nil {
 				return err
 			}
-			var b strings.Builder
-			for i := range nums {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				fmt.Fprint(&b, nums[i])
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM fact_packs WHERE person_num IN (`+b.String()+`)`); err != nil {
+			if _, err := db.ExecIn(ctx, tx, s.db.Engine(), `DELETE FROM fact_packs WHERE person_num IN `, nil, nums, ``); err != nil {
 				return err
 			}
 			facts, err := s.factRowsOf(ctx, tx, nums)

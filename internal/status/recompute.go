@@ -251,37 +251,28 @@ func (s *Service) recomputeStep(ctx context.Context, j *Job, prog *rules.Program
 			lost = true
 			return nil
 		}
-		srs, err := tx.QueryContext(ctx, `SELECT `+rowLine+` FROM status WHERE person_num >= $1 AND person_num < $2 ORDER BY person_num`+
-			s.forUpdate(false), b.lo, b.hi)
-		if err != nil {
-			return fmt.Errorf("status: recompute: read status: %w", err)
-		}
 		cur := make(map[int64]row, s.cfg.Batch)
 		var people []personRef
-		for srs.Next() {
-			r, err := scanRowLine(srs)
+		err = db.Each(ctx, tx, `SELECT `+rowLine+` FROM status WHERE person_num >= $1 AND person_num < $2 ORDER BY person_num`+
+			s.forUpdate(false), []any{b.lo, b.hi}, func(sc db.Scanner) error {
+			r, err := scanRowLine(sc)
 			if err != nil {
-				srs.Close()
-				return fmt.Errorf("status: recompute: read status: %w", err)
+				return err
 			}
 			cur[r.num] = r
 			people = append(people, personRef{num: r.num, region: r.region})
-		}
-		srs.Close()
-		if err := srs.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("status: recompute: read status: %w", err)
 		}
 		// Facts recorded since the prefetch; the status rows are locked, so
 		// a Record that held one of them has committed by now. No ORDER BY:
 		// SQLite would rather scan the table in key order than sort the few
 		// rows the id index finds.
-		nrs, err := tx.QueryContext(ctx, `SELECT `+factCols+` FROM facts WHERE id > $1`, b.hw)
+		newer, err := db.Collect(ctx, tx, `SELECT `+factCols+` FROM facts WHERE id > $1`, []any{b.hw}, scanFact)
 		if err != nil {
 			return fmt.Errorf("status: recompute: read new facts: %w", err)
-		}
-		newer, err := appendFacts(nil, nrs)
-		if err != nil {
-			return err
 		}
 		decided := make(map[int64]*rules.Decision, len(b.people))
 		for i, n := range b.people {
@@ -313,22 +304,18 @@ func (s *Service) recomputeStep(ctx context.Context, j *Job, prog *rules.Program
 				}
 			}
 		} else {
-			prs, err := tx.QueryContext(ctx, `SELECT num FROM persons WHERE num >= $1 AND num < $2 ORDER BY num`, b.lo, b.hi)
+			err := db.Each(ctx, tx, `SELECT num FROM persons WHERE num >= $1 AND num < $2 ORDER BY num`, []any{b.lo, b.hi},
+				func(sc db.Scanner) error {
+					var n int64
+					if err := sc.Scan(&n); err != nil {
+						return err
+					}
+					if !hasRow(cur, n) {
+						missing = append(missing, n)
+					}
+					return nil
+				})
 			if err != nil {
-				return fmt.Errorf("status: recompute: read persons: %w", err)
-			}
-			for prs.Next() {
-				var n int64
-				if err := prs.Scan(&n); err != nil {
-					prs.Close()
-					return fmt.Errorf("status: recompute: read persons: %w", err)
-				}
-				if !hasRow(cur, n) {
-					missing = append(missing, n)
-				}
-			}
-			prs.Close()
-			if err := prs.Err(); err != nil {
 				return fmt.Errorf("status: recompute: read persons: %w", err)
 			}
 		}

@@ -133,39 +133,26 @@ func (s *Service) Rules(ctx context.Context, by *auth.Principal) (Overview, erro
 	if o.Active, o.ActiveSet, err = s.ruleSet(ctx, active); err != nil {
 		return o, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT version, rules, examples, created_at, created_by FROM rule_sets ORDER BY version DESC LIMIT 200`)
+	o.Versions, err = db.Collect(ctx, s.db, `SELECT version, rules, examples, created_at, created_by FROM rule_sets ORDER BY version DESC LIMIT 200`,
+		nil, func(sc db.Scanner) (Version, error) {
+			var v Version
+			var at int64
+			err := sc.Scan(&v.Version, &v.Rules, &v.Examples, &at, &v.CreatedBy)
+			v.CreatedAt, v.Active = db.Time(at), v.Version == active
+			return v, err
+		})
 	if err != nil {
 		return o, fmt.Errorf("status: list rule sets: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var v Version
-		var at int64
-		if err := rows.Scan(&v.Version, &v.Rules, &v.Examples, &at, &v.CreatedBy); err != nil {
-			return o, fmt.Errorf("status: list rule sets: %w", err)
-		}
-		v.CreatedAt, v.Active = db.Time(at), v.Version == active
-		o.Versions = append(o.Versions, v)
-	}
-	if err := rows.Err(); err != nil {
-		return o, fmt.Errorf("status: list rule sets: %w", err)
-	}
-	rows.Close()
-	arows, err := s.db.QueryContext(ctx, `SELECT version, activated_at, activated_by, COALESCE(job_id, 0) FROM rule_activations ORDER BY seq DESC LIMIT 200`)
+	o.Activations, err = db.Collect(ctx, s.db, `SELECT version, activated_at, activated_by, COALESCE(job_id, 0) FROM rule_activations ORDER BY seq DESC LIMIT 200`,
+		nil, func(sc db.Scanner) (Activation, error) {
+			var a Activation
+			var at int64
+			err := sc.Scan(&a.Version, &at, &a.ActivatedBy, &a.Job)
+			a.ActivatedAt = db.Time(at)
+			return a, err
+		})
 	if err != nil {
-		return o, fmt.Errorf("status: list activations: %w", err)
-	}
-	defer arows.Close()
-	for arows.Next() {
-		var a Activation
-		var at int64
-		if err := arows.Scan(&a.Version, &at, &a.ActivatedBy, &a.Job); err != nil {
-			return o, fmt.Errorf("status: list activations: %w", err)
-		}
-		a.ActivatedAt = db.Time(at)
-		o.Activations = append(o.Activations, a)
-	}
-	if err := arows.Err(); err != nil {
 		return o, fmt.Errorf("status: list activations: %w", err)
 	}
 	o.Recompute, err = s.LatestJob(ctx)

@@ -45,24 +45,19 @@ func (s *Service) dueBatch(ctx context.Context) (int, error) {
 			return err
 		}
 		now := s.now()
-		rows, err := tx.QueryContext(ctx, `SELECT `+rowCols+` FROM status WHERE next_eval_at <= $1
-			ORDER BY next_eval_at LIMIT $2`+s.forUpdate(true), now.UnixMilli(), s.cfg.Batch)
-		if err != nil {
-			return fmt.Errorf("status: claim due rows: %w", err)
-		}
 		cur := map[int64]row{}
 		var people []personRef
-		for rows.Next() {
-			r, err := scanRow(rows)
+		err = db.Each(ctx, tx, `SELECT `+rowCols+` FROM status WHERE next_eval_at <= $1
+			ORDER BY next_eval_at LIMIT $2`+s.forUpdate(true), []any{now.UnixMilli(), s.cfg.Batch}, func(sc db.Scanner) error {
+			r, err := scanRow(sc)
 			if err != nil {
-				rows.Close()
-				return fmt.Errorf("status: claim due rows: %w", err)
+				return err
 			}
 			cur[r.num] = r
 			people = append(people, personRef{num: r.num, region: r.region})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("status: claim due rows: %w", err)
 		}
 		n = len(people)

@@ -437,8 +437,8 @@ func (s *Service) openTasks(ctx context.Context, r *Run, list []*found, now int6
 		}
 	}
 	sort.Slice(first, func(i, j int) bool { return first[i].person < first[j].person })
-	insert := `INSERT INTO followup_tasks (id, kind, person_num, region_code, run_id, case_num, exposure_at,
-		status, note, created_at) VALUES `
+	insert := db.Insert{Head: `INSERT INTO followup_tasks (id, kind, person_num, region_code, run_id, case_num, exposure_at,
+		status, note, created_at) VALUES `, Cols: 10, Tail: ` ON CONFLICT DO NOTHING`}
 	var opened int64
 	for start := 0; start < len(first); start += saveChunk {
 		part := first[start:min(start+saveChunk, len(first))]
@@ -450,7 +450,7 @@ func (s *Service) openTasks(ctx context.Context, r *Run, list []*found, now int6
 			// One row per statement, prepared once: a multi-row INSERT ... ON
 			// CONFLICT needs a statement journal on SQLite, which costs more
 			// than it saves.
-			stmt, err := tx.PrepareContext(ctx, s.db.Engine().Positional(insert+db.Rows(0, 1, 10)+` ON CONFLICT DO NOTHING`))
+			stmt, err := tx.PrepareContext(ctx, insert.SQL(s.db.Engine(), 1))
 			if err != nil {
 				return err
 			}
@@ -536,31 +536,17 @@ func (s *Service) recordFacts(ctx context.Context, r *Run, list []*found, rv *re
 // a hundred thousand companions, costs more than the rest of the run.
 func (s *Service) homeRegions(ctx context.Context, nums []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(nums))
-	const per = 500
-	for start := 0; start < len(nums); start += per {
-		part := nums[start:min(start+per, len(nums))]
-		args := make([]any, len(part))
-		for i, n := range part {
-			args[i] = n
+	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT num, region_code FROM persons WHERE num IN `, nil, nums, ``, func(sc db.Scanner) error {
+		var n int64
+		var region string
+		if err := sc.Scan(&n, &region); err != nil {
+			return err
 		}
-		query := s.db.Engine().Positional(`SELECT num, region_code FROM persons WHERE num IN (` + db.Params(0, len(part)) + `)`)
-		rows, err := s.db.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, fmt.Errorf("tracing: home regions: %w", err)
-		}
-		for rows.Next() {
-			var n int64
-			var region string
-			if err := rows.Scan(&n, &region); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("tracing: home regions: %w", err)
-			}
-			out[n] = region
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("tracing: home regions: %w", err)
-		}
+		out[n] = region
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: home regions: %w", err)
 	}
 	for _, n := range nums {
 		if _, ok := out[n]; !ok {

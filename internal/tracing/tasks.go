@@ -129,24 +129,11 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 			return nil, ErrAfterInvalid
 		}
 	}
-	q := `SELECT ` + taskCols + ` FROM followup_tasks WHERE region_code >= $1 AND ($2 = '' OR region_code < $2)
-		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4) AND id > $5 ORDER BY id LIMIT $6`
-	args := []any{lo, hi, f.Status, f.OperatorID, after, f.Limit}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	out, err := db.Collect(ctx, s.db, `SELECT `+taskCols+` FROM followup_tasks WHERE `+scope+`
+		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4) AND id > $5 ORDER BY id LIMIT $6`,
+		append(args, f.Status, f.OperatorID, after, f.Limit), s.scanTask)
 	if err != nil {
-		return nil, fmt.Errorf("tracing: list tasks: %w", err)
-	}
-	var out []*Task
-	for rows.Next() {
-		t, err := s.scanTask(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("tracing: list tasks: %w", err)
-		}
-		out = append(out, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("tracing: list tasks: %w", err)
 	}
 	rv := s.resolver()

@@ -212,21 +212,13 @@ func (s *Service) List(ctx context.Context, by *auth.Principal, limit int) ([]*V
 		limit = 200
 	}
 	lo, hi := by.Bounds()
-	rows, err := s.db.QueryContext(ctx, `SELECT `+venueCols+` FROM venues v LEFT JOIN units u ON u.id = v.unit_id
-		WHERE v.region_code >= $1 AND ($2 = '' OR v.region_code < $2) ORDER BY v.created_at DESC, v.id LIMIT $3`, lo, hi, limit)
+	scope, args := db.Scope("v.region_code", lo, hi, nil)
+	out, err := db.Collect(ctx, s.db, `SELECT `+venueCols+` FROM venues v LEFT JOIN units u ON u.id = v.unit_id
+		WHERE `+scope+` ORDER BY v.created_at DESC, v.id LIMIT $3`, append(args, limit), scan)
 	if err != nil {
 		return nil, fmt.Errorf("venue: list: %w", err)
 	}
-	defer rows.Close()
-	var out []*Venue
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("venue: list: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ByToken resolves a scanned venue token: the check-in hot path, so answers

@@ -270,25 +270,16 @@ func (s *Server) visitedTask(w http.ResponseWriter, r *http.Request, p *page) er
 	return nil
 }
 
-// verificationsPerHour reads the verification events of the checkpoints in
-// scope, per hour: a read-only count that the checkin package does not
-// offer.
+// verificationsPerHour counts the verification events of the checkpoints in
+// scope, per hour.
 func (s *Server) verificationsPerHour(r *http.Request, p *page, from time.Time) (map[int64]int64, error) {
-	lo, hi := p.Op.Bounds()
-	rows, err := s.DB.QueryContext(r.Context(), `SELECT v.at / 3600000, COUNT(*) FROM verifications v
-		JOIN places pl ON pl.num = v.place AND pl.kind = 'checkpoint' JOIN checkpoints c ON c.id = pl.ref
-		WHERE v.at >= $1 AND c.region_code >= $2 AND ($3 = '' OR c.region_code < $3) GROUP BY v.at / 3600000`, from.UnixMilli(), lo, hi)
+	t, err := s.Checkpoints.List(r.Context(), p.Op)
 	if err != nil {
-		return nil, fmt.Errorf("web: verifications per hour: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := map[int64]int64{}
-	for rows.Next() {
-		var h, n int64
-		if err := rows.Scan(&h, &n); err != nil {
-			return nil, err
-		}
-		out[h*3600000] = n
+	ids := make([]string, len(t.Checkpoints))
+	for i, c := range t.Checkpoints {
+		ids[i] = c.ID
 	}
-	return out, rows.Err()
+	return s.Checkins.VerificationsPerHour(r.Context(), ids, from)
 }

@@ -79,7 +79,6 @@ func (s *Server) issue(r *http.Request, p *page, accountID, depID string) (card,
 		return card{}, err
 	}
 	num := pr.Num
-	s.shows.add(iss.IssuedAt, pr.Region)
 	c := card{For: depID, Color: iss.Color.String(), Name: iss.MaskedName, Code: iss.Code, IssuedAt: iss.IssuedAt, ExpiresAt: iss.ExpiresAt}
 	if c.QR, err = qrSVGSized(iss.Code, codeQR, p.T("code.qr_label", iss.MaskedName), 4); err != nil {
 		return card{}, err

@@ -90,8 +90,7 @@ func (s *Server) checkpointTiles(r *http.Request, p *page, d *dashboardData) err
 // hour over the last day.
 func (s *Server) activityPanel(r *http.Request, p *page, d *dashboardData, extra ...hourSeries) error {
 	hs := hours(s.now(), s.Config.Location, 24)
-	lo, hi := p.Op.Bounds()
-	shows, err := s.showsPerHour(r.Context(), lo, hi, hs[0])
+	shows, err := s.Codes.ShowsPerHour(r.Context(), p.Op, hs[0])
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,6 @@ type Server struct {
 	assets  map[string]string // file name -> versioned URL
 	handler http.Handler
 	now     func() time.Time
-	shows   showCounter
 
 	demoMu    sync.Mutex
 	demo      bool
@@ -204,8 +203,7 @@ func (s *Server) demoMode(ctx context.Context) bool {
 	if s.demo || s.now().Before(s.demoCheck) {
 		return s.demo
 	}
-	var n int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM counters WHERE name = 'demo_loaded'`).Scan(&n); err == nil {
+	if n, err := db.Counter(ctx, s.DB, "demo_loaded"); err == nil {
 		s.demo = n > 0
 	}
 	s.demoCheck = s.now().Add(10 * time.Second)

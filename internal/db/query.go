@@ -1,0 +1,160 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Scanner is one row to read: a *sql.Row, or *sql.Rows on a row. It is an
+// alias so that scan functions declared on the bare interface fit.
+type Scanner = interface{ Scan(dest ...any) error }
+
+// Each runs query on q and calls fn on each row it returns, stopping at the
+// first error (fn's, or the query's).
+func Each(ctx context.Context, q Querier, query string, args []any, fn func(Scanner) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	return EachRow(rows, fn)
+}
+
+// EachRow calls fn on each of rows and closes them, stopping at the first
+// error; for rows that do not come from a Querier (a prepared statement).
+func EachRow(rows *sql.Rows, fn func(Scanner) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Collect runs query on q and returns its rows, each read by scan.
+func Collect[T any](ctx context.Context, q Querier, query string, args []any, scan func(Scanner) (T, error)) ([]T, error) {
+	var out []T
+	err := Each(ctx, q, query, args, func(sc Scanner) error {
+		v, err := scan(sc)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// QueryIn runs a statement with one IN list, head + "($k,...)" + tail, once
+// per chunk of keys that one statement can bind (BatchRows), and calls fn on
+// each row. args are head's own parameters, $1..$len(args), bound before
+// each chunk's keys. The rows of one chunk come in the statement's order;
+// the chunks in the order of keys.
+func QueryIn[K any](ctx context.Context, q Querier, e Engine, head string, args []any, keys []K, tail string, fn func(Scanner) error) error {
+	return inChunks(e, args, keys, func(list string, all []any) error {
+		return Each(ctx, q, e.Positional(head+list+tail), all, fn)
+	})
+}
+
+// ExecIn is QueryIn for a statement that returns no rows; it returns the
+// rows affected by all the chunks.
+func ExecIn[K any](ctx context.Context, q Querier, e Engine, head string, args []any, keys []K, tail string) (int64, error) {
+	var n int64
+	err := inChunks(e, args, keys, func(list string, all []any) error {
+		res, err := q.ExecContext(ctx, e.Positional(head+list+tail), all...)
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		n += k
+		return err
+	})
+	return n, err
+}
+
+func inChunks[K any](e Engine, args []any, keys []K, fn func(list string, all []any) error) error {
+	per := min(e.BatchRows(1), e.MaxParams()-len(args))
+	all := make([]any, len(args), len(args)+min(per, len(keys)))
+	copy(all, args)
+	for len(keys) > 0 {
+		part := keys[:min(per, len(keys))]
+		keys = keys[len(part):]
+		all = all[:len(args)]
+		for _, k := range part {
+			all = append(all, k)
+		}
+		if err := fn("("+Params(len(args), len(part))+")", all); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Insert is a multi-row INSERT: Head up to and including VALUES, then rows
+// of Cols parameters, then Tail (ON CONFLICT, RETURNING).
+type Insert struct {
+	Head string
+	Cols int
+	Tail string
+}
+
+// SQL is the statement for n rows, as the engine binds it best.
+func (ins Insert) SQL(e Engine, n int) string {
+	return e.Positional(ins.Head + Rows(0, n, ins.Cols) + ins.Tail)
+}
+
+var errRowArgs = errors.New("db: insert arguments are not whole rows")
+
+// Exec inserts the rows whose values are args (Cols a row, row after row)
+// in statements of BatchRows rows, and returns the rows affected.
+func (ins Insert) Exec(ctx context.Context, q Querier, e Engine, args []any) (int64, error) {
+	var n int64
+	err := ins.batches(e, args, func(query string, part []any) error {
+		res, err := q.ExecContext(ctx, query, part...)
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		n += k
+		return err
+	})
+	return n, err
+}
+
+// Query is Exec for an INSERT ... RETURNING: fn is called on each row
+// returned.
+func (ins Insert) Query(ctx context.Context, q Querier, e Engine, args []any, fn func(Scanner) error) error {
+	return ins.batches(e, args, func(query string, part []any) error {
+		return Each(ctx, q, query, part, fn)
+	})
+}
+
+func (ins Insert) batches(e Engine, args []any, fn func(query string, part []any) error) error {
+	if ins.Cols <= 0 || len(args)%ins.Cols != 0 {
+		return fmt.Errorf("%w: %d values for %d columns", errRowArgs, len(args), ins.Cols)
+	}
+	per := e.BatchRows(ins.Cols) * ins.Cols
+	for len(args) > 0 {
+		part := args[:min(per, len(args))]
+		args = args[len(part):]
+		if err := fn(ins.SQL(e, len(part)/ins.Cols), part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Counter reads the named counter of NextVal; 0 if it was never advanced.
+func Counter(ctx context.Context, q Querier, name string) (int64, error) {
+	var v int64
+	err := q.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("db: read counter %s: %w", name, err)
+	}
+	return v, nil
+}
