@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
@@ -142,21 +141,8 @@ type NewOperator struct {
 const maxPassword = 256
 
 func (n *NewOperator) validate(regions RegionValidator) (Role, error) {
-	if !validUsername(n.Username) {
-		return "", apierr.BadRequest("username_invalid", "username must be 3-32 characters of a-z, 0-9, '.', '_' or '-'")
-	}
-	if utf8.RuneCountInString(n.Password) < 10 {
-		return "", apierr.BadRequest("password_too_short", "password must be at least 10 characters")
-	}
-	if len(n.Password) > maxPassword {
-		return "", apierr.BadRequest("password_too_long", "password must be at most %d bytes", maxPassword)
-	}
-	n.DisplayName = strings.TrimSpace(n.DisplayName)
-	if n.DisplayName == "" {
-		n.DisplayName = n.Username
-	}
-	if utf8.RuneCountInString(n.DisplayName) > 64 {
-		return "", apierr.BadRequest("display_name_too_long", "display_name must be at most 64 characters")
+	if err := n.checkCredentials(); err != nil {
+		return "", err
 	}
 	role, err := ParseRole(n.Role)
 	if err != nil {

@@ -22,6 +22,10 @@ type Principal struct {
 	Role   Role     // operators
 	Region string   // scope: this region and everything below it ("" = all)
 	Scopes []string // API keys: "verify", "facts:pharmacy.purchase", ...
+	// Org is the organisation an organisation's API key or unit account
+	// acts for ("" for everyone else); Limits are an organisation key's.
+	Org    string
+	Limits KeyLimits
 }
 
 // Actor is how the principal appears in the audit log.
