@@ -192,6 +192,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.natRoutes(mux)
 	s.statusRoutes(mux)
 	s.checkinRoutes(mux)
+	s.gatewayRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
