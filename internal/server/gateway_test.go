@@ -128,6 +128,18 @@ func TestPharmacyPurchaseThroughTheGateway(t *testing.T) {
 		e.want(e.do("GET", "/api/v1/admin/orgs/"+ph+"/pharmacy/purchases", admin, nil), 200, "")
 		e.want(e.do("GET", "/api/v1/admin/orgs/"+ph+"/pharmacy/purchases", e.newOperator("nanshan", "viewer", "341881002"), nil), 404, "org_not_found")
 		e.want(e.do("GET", "/api/v1/admin/pharmacy/summary", key, nil), 403, "forbidden")
+
+		// The same rules as the console's: a viewer registers no
+		// organisation and edits no drug class; a town's officer manages
+		// only its town's organisations.
+		viewer := e.newOperator("viewer1", "viewer", "341881")
+		e.want(e.do("POST", "/api/v1/admin/orgs", viewer, map[string]any{"kind": "pharmacy", "name": "x", "uscc": "91341881MA2N7T9R4K"}), 403, "forbidden")
+		e.want(e.do("POST", "/api/v1/admin/pharmacy/drug-classes", viewer, map[string]any{"code": "x1", "name_zh": "x", "name_en": "x"}), 403, "forbidden")
+		e.want(e.do("POST", "/api/v1/admin/pharmacy/drug-classes", key, map[string]any{"code": "x1", "name_zh": "x", "name_en": "x"}), 403, "forbidden")
+		nanshan := e.newOperator("nanshan.officer", "health_officer", "341881002")
+		e.want(e.do("POST", "/api/v1/admin/orgs/"+ph+"/keys", nanshan, map[string]any{"name": "x", "scopes": []string{"scan"}}), 404, "org_not_found")
+		e.want(e.do("POST", "/api/v1/admin/orgs/"+other+"/keys", nanshan, map[string]any{"name": "x", "scopes": []string{"scan"}}), 201, "")
+		e.want(e.do("POST", "/api/v1/admin/orgs/"+ph+"/keys", key, map[string]any{"name": "x", "scopes": []string{"scan"}}), 404, "org_not_found")
 	})
 }
 
