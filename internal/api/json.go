@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,7 +180,13 @@ type errorDetail struct {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if e, ok := apierr.As(err); ok {
 		if e.Status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "60")
+			after := "60"
+			// A limit that knows when it ends says so (the gateway's keys).
+			var ra interface{ RetryAfter() time.Duration }
+			if errors.As(err, &ra) {
+				after = strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds())))
+			}
+			w.Header().Set("Retry-After", after)
 		}
 		writeJSON(w, e.Status, errorBody{errorDetail{e.Code, e.Message}})
 		return

@@ -103,6 +103,25 @@ var docs = map[string]struct {
 	"GET /me/facts":                                        {"The resident's (or a dependent's, ?person_id=) records with their ids, newest first", "resident"},
 	"POST /me/appeals":                                     {"Appeal a colour: {reason, evidence: [fact ids of own test results], person_id?}", "resident"},
 	"GET /me/appeals":                                      {"The appeals this account filed", "resident"},
+
+	"POST /gateway/v1/scan":                     {"Scan a code {code} (scope scan) or look a person up at a desk {id_type, id_number} (scope scan_id: audited, 20 at once then one every 3 s) → {subject, expires_at, color, masked_name, admitted, reasons[], kind}; subject is the organisation's reference to the person for 15 minutes; a code that is not valid is a 422 (code_unreadable, code_forged, code_expired, code_revoked, code_invalid); over the key's rate or daily quota a 429 with Retry-After (docs/GATEWAY.md)", "organisation API key or unit account"},
+	"GET /gateway/v1/pharmacy/drug-classes":     {"The watched drug classes in use: {drug_classes: [{code, name: {zh, en}}]}", ""},
+	"POST /gateway/v1/pharmacy/purchases":       {"Register a purchase of a watched drug {subject, drug_class, items?: [{name, quantity}]} → {id, drug_class, items, at, masked_name, color}; records pharmacy.purchase, so the buyer's colour is recomputed before the answer; 400 drug_class_unknown, 410 subject_expired, 403 subject_foreign", "pharmacy API key with pharmacy.purchase, or a pharmacy's unit account"},
+	"GET /gateway/v1/pharmacy/purchases":        {"The pharmacy's purchases of a day, newest first, with counts per class: ?date=2022-04-01 (default today, in the deployment's zone); ?format=csv (?lang=en for an English header)", "pharmacy API key with pharmacy.purchase, or a pharmacy's unit account"},
+	"POST /admin/orgs":                          {"Register an organisation {kind, name, uscc, region?, address?}; audited", "operator: org.write"},
+	"GET /admin/orgs":                           {"Organisations in scope in the order registered; ?kind, ?region, ?after (the next of the previous page), ?limit (at most 500)", "operator: org.write or stats.read"},
+	"GET /admin/orgs/{id}":                      {"An organisation", "operator: org.write or stats.read; the organisation's own keys and accounts"},
+	"POST /admin/orgs/{id}/keys":                {"Give an organisation an API key {name, scopes[], daily_quota?, rate_per_minute?} → the key with its secret api_key, shown once; audited", "operator: org.write; the organisation's admin account"},
+	"GET /admin/orgs/{id}/keys":                 {"An organisation's keys (never their secrets), with today's use", "operator: org.write; the organisation's admin account"},
+	"POST /admin/orgs/{id}/keys/{key}/rotate":   {"Give a key a new secret, shown once; the old one stops; audited", "operator: org.write; the organisation's admin account"},
+	"POST /admin/orgs/{id}/keys/{key}/revoke":   {"Revoke a key for good (idempotent); audited", "operator: org.write; the organisation's admin account"},
+	"POST /admin/orgs/{id}/accounts":            {"Add a unit account {username, password, display_name?, admin?}; audited", "operator: org.write"},
+	"GET /admin/orgs/{id}/accounts":             {"An organisation's unit accounts", "operator: org.write; the organisation's admin account"},
+	"PATCH /admin/orgs/{id}/accounts/{account}": {"Disable or enable a unit account {disabled}; disabling ends its sessions; audited", "operator: org.write"},
+	"GET /admin/orgs/{id}/pharmacy/purchases":   {"A pharmacy's purchases of a day, as the pharmacy sees them: ?date, ?format=csv, ?lang", "operator: org.write or stats.read"},
+	"GET /admin/pharmacy/summary":               {"Watched-drug purchases of a day per town of the pharmacy in scope, per class, with pharmacies and distinct buyers: ?date (default today)", "operator: stats.read"},
+	"GET /admin/pharmacy/drug-classes":          {"Every drug class, retired ones too", "operator"},
+	"POST /admin/pharmacy/drug-classes":         {"Add or change a drug class {code, name_zh, name_en, active?, position?}; retiring one (active false) refuses it for new purchases; audited", "operator: org.write, scope the whole deployment"},
 }
 
 var (
@@ -146,10 +165,10 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 		if params != nil {
 			op["parameters"] = params
 		}
-		if paths[Prefix+path] == nil {
-			paths[Prefix+path] = map[string]any{}
+		if paths[fullPath(path)] == nil {
+			paths[fullPath(path)] = map[string]any{}
 		}
-		paths[Prefix+path][strings.ToLower(method)] = op
+		paths[fullPath(path)][strings.ToLower(method)] = op
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"openapi": "3.1.0",

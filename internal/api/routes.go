@@ -103,4 +103,5 @@ func (s *Server) register() {
 	s.handle("GET", "/me/facts", s.resident(s.myFacts))
 	s.handle("POST", "/me/appeals", s.resident(s.postAppeal))
 	s.handle("GET", "/me/appeals", s.resident(s.myAppeals))
+	s.gatewayRoutes()
 }

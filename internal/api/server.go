@@ -20,9 +20,12 @@ import (
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
@@ -57,6 +60,9 @@ type Server struct {
 	CodeKeys    *keys.Store
 	NAT         *nat.Service
 	Status      *status.Service
+	Orgs        *org.Service
+	Gateway     *gateway.Service
+	Pharmacy    *pharmacy.Service
 
 	metrics *metrics
 	routes  []route
@@ -90,7 +96,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// Handler returns the API's handler; reg receives its metrics (nil for none).
+// Handler returns the API's handler, for Prefix and GatewayPrefix; reg
+// receives its metrics (nil for none).
 func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 	if s.Log == nil {
 		s.Log = slog.Default()
@@ -100,12 +107,14 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 	s.register()
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
-		pattern := rt.method + " " + Prefix + rt.path
+		pattern := rt.method + " " + fullPath(rt.path)
 		mux.Handle(pattern, s.instrument(pattern, rt.h))
 	}
-	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Log, ErrRouteNotFound.Withf("no API endpoint %s %s", r.Method, r.URL.Path))
-	})
+	}
+	mux.HandleFunc(Prefix+"/", notFound)
+	mux.HandleFunc(GatewayPrefix, notFound)
 	return mux
 }
 

@@ -61,3 +61,12 @@ var (
 	ErrScopesMissing      = apierr.BadRequest("scopes_missing", "an API key needs at least one scope")
 	ErrScopeUnknown       = apierr.BadRequest("scope_unknown", "unknown scope (want verify, verify_id, status or facts:KIND)")
 )
+
+// Unit accounts of organisations.
+var (
+	ErrUnitDisabled    = apierr.Unauthorized("unit_account_disabled", "this unit account is disabled")
+	ErrPasswordInvalid = apierr.BadRequest("password_invalid", "a password has 10 to 256 bytes")
+	// ErrKeyNotFound is an API key that does not exist or is revoked, where
+	// one that can still be used is needed.
+	ErrKeyNotFound = apierr.NotFound("api_key_not_found", "no such API key in use")
+)

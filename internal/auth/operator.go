@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/db"
@@ -139,21 +138,8 @@ type NewOperator struct {
 const maxPassword = 256
 
 func (n *NewOperator) validate(regions RegionValidator) (Role, error) {
-	if !validUsername(n.Username) {
-		return "", ErrUsernameInvalid
-	}
-	if utf8.RuneCountInString(n.Password) < 10 {
-		return "", ErrPasswordTooShort
-	}
-	if len(n.Password) > maxPassword {
-		return "", ErrPasswordTooLong.Withf("password must be at most %d bytes", maxPassword)
-	}
-	n.DisplayName = strings.TrimSpace(n.DisplayName)
-	if n.DisplayName == "" {
-		n.DisplayName = n.Username
-	}
-	if utf8.RuneCountInString(n.DisplayName) > 64 {
-		return "", ErrDisplayNameTooLong
+	if err := n.checkCredentials(); err != nil {
+		return "", err
 	}
 	role, err := ParseRole(n.Role)
 	if err != nil {

@@ -94,3 +94,30 @@ func TestOperatorListNeedsARoleThatWorksWithOperators(t *testing.T) {
 		}
 	})
 }
+
+func TestDelegateAddsOneScopeToACopy(t *testing.T) {
+	key := &auth.Principal{Kind: auth.APIKey, ID: "k1", Scopes: []string{"scan"}}
+	d := key.Delegate(auth.ScopeVerify)
+	if err := d.RequireScope(auth.ScopeVerify); err != nil {
+		t.Errorf("delegated: %v", err)
+	}
+	if err := key.RequireScope(auth.ScopeVerify); err == nil {
+		t.Error("Delegate changed the original principal")
+	}
+	if d.ID != key.ID || !d.HasScope("scan") {
+		t.Errorf("delegate lost the key: %+v", d)
+	}
+}
+
+func TestAUnitAccountHoldsOnlyDelegatedScopes(t *testing.T) {
+	staff := &auth.Principal{Kind: auth.Unit, ID: "u1", Role: auth.UnitStaff, Org: "o1"}
+	if err := staff.RequireScope(auth.ScopeVerify); err == nil {
+		t.Error("a unit account verifies codes without a delegation")
+	}
+	if err := staff.Delegate(auth.ScopeVerify).RequireScope(auth.ScopeVerify); err != nil {
+		t.Errorf("delegated to a unit account: %v", err)
+	}
+	if staff.Delegate(auth.ScopeVerify).Actor() != staff.Actor() {
+		t.Error("a delegation changed who acts in the audit log")
+	}
+}

@@ -33,6 +33,10 @@ type Principal struct {
 	Role   Role     // operators
 	Region string   // scope: this region and everything below it ("" = all)
 	Scopes []string // API keys: "verify", "facts:pharmacy.purchase", ...
+	// Org is the organisation an organisation's API key or unit account
+	// acts for ("" for everyone else); Limits are an organisation key's.
+	Org    string
+	Limits KeyLimits
 }
 
 // Actor is how the principal appears in the audit log.
@@ -77,6 +81,18 @@ func (p *Principal) RequireScope(scope string) error {
 	return ErrScopeMissing.Withf("this API key lacks the %q scope", scope)
 }
 
+// Delegate is a copy of an API key's (or a unit account's) principal that
+// also holds scope. A
+// service that has authorised an action under its own policy uses it to
+// call another service that checks a scope of its own: the gateway admits
+// an organisation's scan under the scan scope and has the codes service
+// verify the code as it would for a checkpoint holding verify.
+func (p *Principal) Delegate(scope string) *Principal {
+	c := *p
+	c.Scopes = append(slices.Clip(p.Scopes), scope)
+	return &c
+}
+
 // InScope reports whether region is within the principal's scope.
 func (p *Principal) InScope(region string) bool { return strings.HasPrefix(region, p.Region) }
 
@@ -101,7 +117,9 @@ func Bounds(scope string) (lo, hi string) {
 	return scope, string(b)
 }
 
-// HasScope reports whether an API key carries the scope.
+// HasScope reports whether an API key carries the scope. A unit account
+// carries only what a service delegated to it (Delegate): the gateway
+// scans for unit staff at a till as it does for the organisation's keys.
 func (p *Principal) HasScope(s string) bool {
-	return p != nil && p.Kind == APIKey && slices.Contains(p.Scopes, s)
+	return p != nil && (p.Kind == APIKey || p.Kind == Unit) && slices.Contains(p.Scopes, s)
 }

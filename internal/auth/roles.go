@@ -49,14 +49,15 @@ const (
 	OperatorWrite  Permission = "operator.write"
 	TaskWrite      Permission = "task.write" // grid follow-up tasks
 	AlertRead      Permission = "alert.read" // positive test alerts: read and take in hand
+	OrgWrite       Permission = "org.write"  // gateway organisations, their keys and unit accounts; drug classes
 )
 
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
-		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead},
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite},
 	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead},
 	Lab:     {PersonRead, ResultWrite, StatsRead},
 	Viewer:  {PersonRead, RulesRead, StatsRead},

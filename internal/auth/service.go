@@ -25,6 +25,7 @@ const (
 	residentPrefix = "hcr_"
 	operatorPrefix = "hco_"
 	apiKeyPrefix   = "hck_"
+	unitPrefix     = "hcu_"
 )
 
 // Config holds the limits of logins. Zero values are replaced by defaults,
@@ -127,7 +128,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	var expires time.Time
 	var err error
 	switch {
-	case strings.HasPrefix(bearer, residentPrefix), strings.HasPrefix(bearer, operatorPrefix):
+	case strings.HasPrefix(bearer, residentPrefix), strings.HasPrefix(bearer, operatorPrefix), strings.HasPrefix(bearer, unitPrefix):
 		p, expires, err = s.lookupSession(ctx, h, now)
 	case strings.HasPrefix(bearer, apiKeyPrefix):
 		p, err = s.lookupAPIKey(ctx, h)
@@ -169,14 +170,26 @@ func (s *Service) lookupSession(ctx context.Context, h []byte, now time.Time) (*
 			return nil, time.Time{}, ErrOperatorDisabled
 		}
 		return op.principal(), db.Time(exp), nil
+	case Unit:
+		u, err := s.unitByID(ctx, subject)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if u.Disabled {
+			return nil, time.Time{}, ErrUnitDisabled
+		}
+		return u.principal(), db.Time(exp), nil
 	}
 	return nil, time.Time{}, fmt.Errorf("auth: session of unknown kind %q", kind)
 }
 
 func (s *Service) newSession(ctx context.Context, tx db.Tx, kind Kind, subject string) (string, time.Time, error) {
 	prefix, ttl := residentPrefix, s.cfg.ResidentTTL
-	if kind == Operator {
+	switch kind {
+	case Operator:
 		prefix, ttl = operatorPrefix, s.cfg.OperatorTTL
+	case Unit:
+		prefix, ttl = unitPrefix, s.cfg.OperatorTTL
 	}
 	token := ids.Secret(prefix)
 	now := s.now()

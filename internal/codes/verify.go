@@ -51,6 +51,10 @@ type Result struct {
 	// Reasons says why the code is not valid (code.Reason values, in the
 	// verifier's order) and then why the person is not admitted.
 	Reasons []string
+	// Person is the person's internal number (valid results only), for
+	// features that act on the person scanned (the gateway seals it into a
+	// subject reference); never shown to a scanner.
+	Person int64
 }
 
 // Temperature is an optional reading taken with the scan.
@@ -131,6 +135,7 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 	var num int64
 	if r.Valid {
 		num = s.Persons.Handles().Num(r.Claims.Handle)
+		res.Person = num
 	}
 	if err := s.admit(ctx, &res, by, cp, num, subject{code: r.Claims.ID}, t, now); err != nil {
 		return Result{}, err
@@ -280,7 +285,7 @@ func (s *Service) verifyID(ctx context.Context, by *auth.Principal, idType, idNu
 		Subject: "person:" + p.ID, Region: p.Region, Detail: map[string]any{"checkpoint": cp, "found": true}}); err != nil {
 		return Result{}, err
 	}
-	res := Result{Valid: true, Kind: KindID, MaskedName: maskedName(p), Issuer: s.cfg.Region}
+	res := Result{Valid: true, Kind: KindID, MaskedName: maskedName(p), Issuer: s.cfg.Region, Person: p.Num}
 	if err := s.admit(ctx, &res, by, cp, p.Num, subject{person: p.ID}, t, now); err != nil {
 		return Result{}, err
 	}

@@ -51,9 +51,11 @@ func Prepare(_ context.Context, cfg *server.Config) error {
 	return nil
 }
 
-// Login is a demo credential to print.
+// Login is a demo credential to print: an operator, or (Org set) a unit
+// account of an organisation and the secret of its key, if it has one.
 type Login struct {
 	Username, Password, Role, Region string
+	Org, Key                         string
 }
 
 // loader acts as a system operator scoped to the city.
@@ -84,6 +86,16 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 		}
 		s.Log.Info("demo data loaded", "region", Region, "took", time.Since(start).Round(time.Millisecond))
 	}
+	if loaded, err := gatewayLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadGateway(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the gateway's organisations: %w", err)
+		}
+		if err := markGatewayLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	var logins []Login
 	for _, op := range operators {
 		pw := auth.GeneratePassword()
@@ -93,9 +105,13 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 		if err := s.Auth.SetPassword(ctx, op.username, pw); err != nil {
 			return nil, fmt.Errorf("demo: password of %s: %w", op.username, err)
 		}
-		logins = append(logins, Login{op.username, pw, op.role, op.region})
+		logins = append(logins, Login{Username: op.username, Password: pw, Role: op.role, Region: op.region})
 	}
-	return logins, nil
+	units, err := gatewayLogins(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	return append(logins, units...), nil
 }
 
 // Print tells the person at the terminal how to use the demo.
@@ -106,7 +122,21 @@ func Print(w io.Writer, url string, logins []Login) {
 	fmt.Fprintf(w, "  Operator console: %s/console   Checkpoint scanner: %s/scan (needs a checkpoint API key from the console)\n", url, url)
 	fmt.Fprintf(w, "Operator logins (passwords are new at every start):\n")
 	for _, l := range logins {
-		fmt.Fprintf(w, "  %-8s %-28s role %-15s region %s\n", l.Username, l.Password, l.Role, l.Region)
+		if l.Org == "" {
+			fmt.Fprintf(w, "  %-8s %-28s role %-15s region %s\n", l.Username, l.Password, l.Role, l.Region)
+		}
+	}
+	fmt.Fprintf(w, "Organisations of the gateway: unit pages at %s/unit, API at %s/gateway/v1/ (docs/GATEWAY.md):\n", url, url)
+	for _, l := range logins {
+		if l.Org == "" {
+			continue
+		}
+		if l.Username != "" {
+			fmt.Fprintf(w, "  %-11s %-28s %-10s %s\n", l.Username, l.Password, l.Role, l.Org)
+		}
+		if l.Key != "" {
+			fmt.Fprintf(w, "  API key of %s (new at every start): %s\n", l.Org, l.Key)
+		}
 	}
 	fmt.Fprintln(w)
 }

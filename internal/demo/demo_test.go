@@ -99,6 +99,31 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if stats.Total.Red != 1 || stats.Total.Yellow != 1 || stats.Total.Green != 8 {
 				t.Fatalf("demo colours %+v, want one red (close contact), one yellow (companion), the other 8 green", stats.Total)
 			}
+			// The gateway: the pharmacy's two purchases, seen by the
+			// authority and through the till's printed key; a unit
+			// account signs in with its printed password.
+			var key, unitPW string
+			for _, l := range logins {
+				if l.Org != "" && l.Key != "" {
+					key = l.Key
+				}
+				if l.Username == "pharmacy" {
+					unitPW = l.Password
+				}
+			}
+			var sum struct{ Total struct{ Total, Buyers int } }
+			get(t, hs.URL+"/api/v1/admin/pharmacy/summary", token, &sum)
+			if sum.Total.Total != 2 || sum.Total.Buyers != 2 {
+				t.Fatalf("pharmacy summary %+v, want 2 purchases by 2 buyers", sum.Total)
+			}
+			var day struct{ Total int }
+			get(t, hs.URL+"/gateway/v1/pharmacy/purchases", key, &day)
+			if day.Total != 2 {
+				t.Fatalf("the till's key sees %d purchases today", day.Total)
+			}
+			if _, _, err := srv.Auth.UnitLogin(ctx, "pharmacy", unitPW); err != nil {
+				t.Fatalf("the printed unit login: %v", err)
+			}
 			var ops struct{ Operators []struct{ Username string } }
 			get(t, hs.URL+"/api/v1/admin/operators", token, &ops)
 			if len(ops.Operators) != 6 {

@@ -346,11 +346,12 @@ var kinds = []KindInfo{
 		Doc: "The person bought a watched drug; pharmacies registered buyers by real name.",
 		At:  "time of purchase",
 		Attrs: []AttrInfo{
-			req(AttrInfo{Name: "drug_class", Type: TypeEnum, Values: []string{"fever", "cough", "antiviral", "antibiotic"},
+			req(AttrInfo{Name: "drug_class", Type: TypeString, Max: f64(32),
 				Label: Text{"药品类别", "drug class"},
-				Doc:   "fever (退热), cough (止咳), antiviral (抗病毒), antibiotic (抗菌)."}),
+				Doc: "The code of a watched drug class, which the health authority edits (seeded: antipyretic 退热, " +
+					"antiviral 抗病毒, antibiotic 抗菌, cough 止咳; records made before the classes were data say fever for antipyretics)."}),
 			{Name: "drug", Type: TypeString, Max: f64(128), Label: Text{"药品名称", "drug"}, Doc: "Product name."},
-			{Name: "pharmacy", Type: TypeString, Max: f64(128), Label: Text{"药店", "pharmacy"}, Doc: "Pharmacy id."},
+			{Name: "pharmacy", Type: TypeString, Max: f64(128), Label: Text{"药店", "pharmacy"}, Doc: "Pharmacy id (the gateway's organisation id)."},
 		},
 	},
 	{

@@ -77,6 +77,27 @@ func usccCheck(first17 string) byte {
 	return usccAlphabet[(31-sum%31)%31]
 }
 
+// BuildUSCC makes a unified social credit code with valid check
+// characters from its parts: the authority and type ("91"), the region
+// (6 digits) and the 8-character organisation code body. For tools that
+// generate test and demo organisations.
+func BuildUSCC(authType, region, orgBody string) (string, error) {
+	if len(authType) != 2 || len(region) != 6 || len(orgBody) != 8 {
+		return "", ErrUSCCLength.Withf("a unified social credit code is built from 2, 6 and 8 characters")
+	}
+	for i := 0; i < 8; i++ {
+		if c := orgBody[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+			return "", ErrUSCCFormat.Withf("%q is not a character of an organisation code", c)
+		}
+	}
+	first17 := authType + region + orgBody + string(orgCheck(orgBody))
+	c, err := USCCCheckChar(first17)
+	if err != nil {
+		return "", err
+	}
+	return ParseUSCC(first17 + string(c))
+}
+
 // orgCodeWeights are the GB 11714-1997 weights of the 8-character body of an
 // organisation code.
 var orgCodeWeights = [8]int{3, 7, 9, 10, 5, 8, 4, 2}

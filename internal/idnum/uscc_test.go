@@ -140,3 +140,22 @@ func TestUSCCCheckCharCatchesEverySingleTypo(t *testing.T) {
 		t.Error("USCCCheckChar accepted an I")
 	}
 }
+
+func TestBuildUSCCMakesCodesThatParse(t *testing.T) {
+	for _, body := range []string{"MA2N7T1D", "00000001", "70846113"} {
+		code, err := BuildUSCC("91", "341881", body)
+		if err != nil {
+			t.Fatalf("BuildUSCC(%s): %v", body, err)
+		}
+		if len(code) != 18 || code[:8] != "91341881" || code[8:16] != body {
+			t.Fatalf("BuildUSCC(%s) = %s", body, code)
+		}
+	}
+	// The published code rebuilt from its parts is itself.
+	if code, err := BuildUSCC("91", "440300", "70846113"); err != nil || code != "91440300708461136T" {
+		t.Fatalf("rebuilt 腾讯: %s, %v", code, err)
+	}
+	if _, err := BuildUSCC("91", "341881", "MA2N7T1I"); err == nil {
+		t.Fatal("an organisation code with I was accepted")
+	}
+}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,7 +59,8 @@ func TestNoServerErrorOnBadInput(t *testing.T) {
 var robustTables = []string{"accounts", "persons", "dependents", "facts", "status", "appeals", "venues", "venue_tokens",
 	"units", "checkpoints", "api_keys", "operators", "sessions", "sms_outbox", "care_codes", "checkins", "verifications",
 	"nat_sites", "nat_tubes", "nat_samples", "nat_results", "nat_transfers", "nat_alerts", "nat_tasks",
-	"tracing_runs", "followup_tasks", "rule_sets", "rule_activations", "status_changes", "notifications"}
+	"tracing_runs", "followup_tasks", "rule_sets", "rule_activations", "status_changes", "notifications",
+	"orgs", "unit_accounts", "drug_classes", "pharmacy_purchases"}
 
 func (e *env) rowCounts() map[string]int {
 	out := map[string]int{}
@@ -213,12 +215,25 @@ func (e *env) robustFixtures() *robustFixtures {
 	fx.ids["version"] = "1"
 	fx.ids["region"] = "341881001"
 
+	// The gateway: a pharmacy with a key (limits high enough for the
+	// battery) and a unit account, each also a credential.
+	fx.ids["org"] = e.org(admin, "pharmacy", "西津大药房", "MA2N7T9R", "341881001")
+	orgKey := e.want(e.do("POST", "/api/v1/admin/orgs/"+fx.ids["org"]+"/keys", admin, map[string]any{"name": "收银台",
+		"scopes": []string{"scan", "scan_id", "pharmacy.purchase"}, "daily_quota": 100_000_000, "rate_per_minute": 1_000_000}), 201, "")
+	fx.ids["org_key"] = orgKey.str("id")
+	fx.ids["unit_account"] = e.want(e.do("POST", "/api/v1/admin/orgs/"+fx.ids["org"]+"/accounts", admin, map[string]any{
+		"username": "xijin.pharmacy", "password": "a long password", "admin": true}), 201, "").str("id")
+	unitToken, _, err := e.srv.Auth.UnitLogin(context.Background(), "xijin.pharmacy", "a long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	fx.creds = []cred{{"none", ""}, {"bogus", "hc_r_notarealtoken"}, {"resident", tok}, {"unregistered", fx.unreg},
 		{"admin", admin}}
 	for _, role := range []string{"health_officer", "sampler", "lab", "viewer"} {
 		fx.creds = append(fx.creds, cred{role, roles[role]})
 	}
-	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey})
+	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey}, cred{"org_key", orgKey.str("api_key")}, cred{"unit", unitToken})
 	return fx
 }
 
@@ -263,6 +278,12 @@ func paramKinds(path, param string) []string {
 		return []string{"version"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/appeals/"):
 		return []string{"appeal"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/orgs/"):
+		return []string{"org"}
+	case param == "key" && strings.HasPrefix(path, "/api/v1/admin/orgs/"):
+		return []string{"org_key"}
+	case param == "account":
+		return []string{"unit_account"}
 	}
 	return nil
 }
@@ -539,7 +560,8 @@ var candidateFields = []string{"name", "id_type", "id_number", "phone", "region"
 	"venue_token", "dependents", "person_ids", "venue_id", "from", "to", "lookback", "window", "operator_id", "note",
 	"code", "temperature", "barcode", "capacity", "site_id", "barcodes", "lab", "result", "reason", "person_id", "at",
 	"until", "attrs", "source", "key", "decision", "evidence", "symptoms", "exposure", "lat", "lng", "open", "hours",
-	"rules", "id", "description", "examples"}
+	"rules", "id", "description", "examples", "uscc", "daily_quota", "rate_per_minute", "admin", "disabled", "subject",
+	"drug_class", "items", "name_zh", "name_en", "active", "position"}
 
 // wrongValues are values of every JSON type and some no field takes.
 var wrongValues = []string{`123`, `-1`, `1.5`, `1e400`, `"x"`, `true`, `{}`, `[1]`, `["x"]`, `{"a":[{"b":null}]}`}

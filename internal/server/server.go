@@ -26,9 +26,12 @@ import (
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -85,6 +88,9 @@ type Config struct {
 	TracingLookback time.Duration
 	TracingWindow   time.Duration
 	TracingWindows  map[string]time.Duration
+	// SubjectTTL is how long the gateway's subject references last
+	// (default 15 minutes).
+	SubjectTTL time.Duration
 }
 
 func (c *Config) defaults() {
@@ -134,6 +140,9 @@ type Server struct {
 	Status      *status.Service
 	Checkins    *checkin.Service
 	Tracing     *tracing.Service
+	Orgs        *org.Service
+	Gateway     *gateway.Service
+	Pharmacy    *pharmacy.Service
 	API         *api.Server
 	Web         *web.Server
 
@@ -237,6 +246,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	s.Tracing.Start()
+	loc, lerr := time.LoadLocation("Asia/Shanghai")
+	if lerr != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	s.Orgs = org.New(s.DB, s.Auth, s.Regions, org.Config{CacheTTL: cfg.Auth.CacheTTL, Location: loc})
+	if s.Gateway, err = gateway.New(s.Orgs, s.Codes, s.Keys.Derive("gateway/subject", 32), gateway.Config{SubjectTTL: cfg.SubjectTTL}); err != nil {
+		return nil, err
+	}
+	s.Pharmacy = pharmacy.New(pharmacy.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
+		Colors: colors, Log: s.Log}, pharmacy.Config{Region: cfg.Region, Location: loc})
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -246,12 +265,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.API.NAT = s.NAT
 	s.API.Status = s.Status
+	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
 		Checkins: s.Checkins, Tracing: s.Tracing,
+		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
 	})
 	if err != nil {
 		return nil, err
@@ -298,7 +319,9 @@ func (s *Server) EnsureAdmin(ctx context.Context) (generated string, err error) 
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(api.Prefix+"/", s.API.Handler(s.registry))
+	apiHandler := s.API.Handler(s.registry)
+	mux.Handle(api.Prefix+"/", apiHandler)
+	mux.Handle(api.GatewayPrefix, apiHandler)
 	mux.Handle("/", s.Web.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -334,6 +357,8 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
+	s.every(ctx, "count gateway key use", org.FlushEvery, s.Orgs.Flush)
+	s.every(ctx, "pharmacy: record facts of purchases left pending", time.Minute, s.Pharmacy.RecordPending)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.
@@ -429,6 +454,13 @@ func (s *Server) Close() error {
 	}
 	if s.Checkins != nil {
 		s.Checkins.Close()
+	}
+	if s.Orgs != nil {
+		// What this node counted of the keys' daily quotas since the last
+		// flush is not lost.
+		if err := s.Orgs.Flush(context.Background()); err != nil {
+			s.Log.Warn("gateway key use not counted at shutdown", "err", err)
+		}
 	}
 	if s.DB != nil {
 		return s.DB.Close()

@@ -14,6 +14,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, statusNav...)
 	out = append(out, checkinNav...)
 	out = append(out, natNav...)
+	out = append(out, gatewayNav...)
 	return append(out, navEntries[3:]...)
 }
 

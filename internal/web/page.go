@@ -31,6 +31,7 @@ type page struct {
 
 	Resident *auth.Principal
 	Op       *auth.Principal
+	Unit     *unitFrame // a unit account's pages
 	Nav      []navItem
 	NavOn    string
 

@@ -28,8 +28,11 @@ import (
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -70,6 +73,9 @@ type Deps struct {
 	Status      *status.Service
 	Checkins    *checkin.Service
 	Tracing     *tracing.Service
+	Orgs        *org.Service
+	Gateway     *gateway.Service
+	Pharmacy    *pharmacy.Service
 }
 
 // Server renders the pages.
@@ -185,6 +191,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.natRoutes(mux)
 	s.statusRoutes(mux)
 	s.checkinRoutes(mux)
+	s.gatewayRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over

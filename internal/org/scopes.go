@@ -1,0 +1,82 @@
+package org
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/healthcode/healthcode/internal/fact"
+)
+
+// Gateway scopes: what an organisation's key may call. A unit account may
+// do what its organisation's kind allows.
+const (
+	ScopeScan             = "scan"              // POST /gateway/v1/scan with a code
+	ScopeScanID           = "scan_id"           // the same with an ID number typed at a desk (audited, rate limited)
+	ScopePharmacyPurchase = "pharmacy.purchase" // register purchases of watched drugs
+	ScopeClinicFever      = "clinic.fever"      // register fever-clinic visits
+)
+
+// ScopeInfo is a scope with its names and the kinds that may hold it.
+type ScopeInfo struct {
+	Scope string
+	Label fact.Text
+	Kinds []Kind // nil: every kind
+}
+
+// Scopes lists the gateway's scopes in the order forms show them.
+var Scopes = []ScopeInfo{
+	{ScopeScan, fact.Text{ZH: "扫码核验", EN: "scan codes"}, nil},
+	{ScopeScanID, fact.Text{ZH: "证件号核验（留痕、限速）", EN: "look up by ID number (audited, rate limited)"}, nil},
+	{ScopePharmacyPurchase, fact.Text{ZH: "登记购药", EN: "register drug purchases"}, []Kind{Pharmacy}},
+	{ScopeClinicFever, fact.Text{ZH: "登记发热门诊就诊", EN: "register fever-clinic visits"}, []Kind{FeverClinic, Hospital}},
+}
+
+func scopeInfo(s string) (ScopeInfo, bool) {
+	for _, sc := range Scopes {
+		if sc.Scope == s {
+			return sc, true
+		}
+	}
+	return ScopeInfo{}, false
+}
+
+// Allows reports whether an organisation of the kind may hold the scope.
+func (k Kind) Allows(scope string) bool {
+	sc, ok := scopeInfo(scope)
+	return ok && (sc.Kinds == nil || slices.Contains(sc.Kinds, k))
+}
+
+// ScopesFor lists the scopes an organisation of the kind may hold.
+func ScopesFor(k Kind) []ScopeInfo {
+	var out []ScopeInfo
+	for _, sc := range Scopes {
+		if k.Allows(sc.Scope) {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// parseScopes checks a key's scopes for an organisation of the kind.
+func parseScopes(k Kind, in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, ErrScopesMissing
+	}
+	var out []string
+	for _, s := range in {
+		if _, ok := scopeInfo(s); !ok {
+			names := make([]string, len(Scopes))
+			for i, sc := range Scopes {
+				names[i] = sc.Scope
+			}
+			return nil, ErrScopeUnknown.Withf("unknown scope %q (want one of %s)", s, strings.Join(names, ", "))
+		}
+		if !k.Allows(s) {
+			return nil, ErrScopeNotForKind.Withf("an organisation of kind %s may not hold the scope %q", k, s)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
