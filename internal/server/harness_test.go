@@ -23,8 +23,8 @@ const adminPassword = "correct horse battery"
 // env is a running server on one engine and a client for it.
 type env struct {
 	t   *testing.T
-	srv *server.Server
-	url string
+	App *server.Server
+	URL string
 }
 
 func newEnv(t *testing.T, engine db.Engine, mod ...func(*server.Config)) *env {
@@ -53,7 +53,7 @@ func newEnv(t *testing.T, engine db.Engine, mod ...func(*server.Config)) *env {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &env{t: t, srv: srv, url: hs.URL}
+	return &env{t: t, App: srv, URL: hs.URL}
 }
 
 // forEach runs fn on a fresh server on each engine.
@@ -64,23 +64,23 @@ func forEach(t *testing.T, fn func(t *testing.T, e *env)) {
 }
 
 type resp struct {
-	status int
-	body   map[string]any
-	raw    []byte
+	Status int
+	Body   map[string]any
+	Raw    []byte
 }
 
-func (r resp) errCode() string {
-	if e, ok := r.body["error"].(map[string]any); ok {
+func (r resp) ErrCode() string {
+	if e, ok := r.Body["error"].(map[string]any); ok {
 		s, _ := e["code"].(string)
 		return s
 	}
 	return ""
 }
 
-func (r resp) str(key string) string { s, _ := r.body[key].(string); return s }
+func (r resp) Str(key string) string { s, _ := r.Body[key].(string); return s }
 
-// do sends body (a value to encode, or a string sent as is) with the token.
-func (e *env) do(method, path, token string, body any) resp {
+// Do sends body (a value to encode, or a string sent as is) with the token.
+func (e *env) Do(method, path, token string, body any) resp {
 	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -91,7 +91,7 @@ func (e *env) do(method, path, token string, body any) resp {
 		j, _ := json.Marshal(b)
 		rd = bytes.NewReader(j)
 	}
-	req, _ := http.NewRequest(method, e.url+path, rd)
+	req, _ := http.NewRequest(method, e.URL+path, rd)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -104,67 +104,67 @@ func (e *env) do(method, path, token string, body any) resp {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	out := resp{status: res.StatusCode, raw: raw}
-	json.Unmarshal(raw, &out.body)
+	out := resp{Status: res.StatusCode, Raw: raw}
+	json.Unmarshal(raw, &out.Body)
 	return out
 }
 
-// want fails unless the response has the status (and, for errors, the code).
-func (e *env) want(r resp, status int, code string) resp {
+// Want fails unless the response has the status (and, for errors, the code).
+func (e *env) Want(r resp, status int, code string) resp {
 	e.t.Helper()
-	if r.status != status || (code != "" && r.errCode() != code) {
-		e.t.Fatalf("got %d %s, want %d %s", r.status, r.raw, status, code)
+	if r.Status != status || (code != "" && r.ErrCode() != code) {
+		e.t.Fatalf("got %d %s, want %d %s", r.Status, r.Raw, status, code)
 	}
-	if r.status >= 500 {
-		e.t.Fatalf("server error: %s", r.raw)
+	if r.Status >= 500 {
+		e.t.Fatalf("server error: %s", r.Raw)
 	}
 	return r
 }
 
-func (e *env) operatorToken(username, password string) string {
+func (e *env) OperatorToken(username, password string) string {
 	e.t.Helper()
-	r := e.want(e.do("POST", "/api/v1/auth/operator", "", map[string]any{"username": username, "password": password}), 200, "")
-	return r.str("token")
+	r := e.Want(e.Do("POST", "/api/v1/auth/operator", "", map[string]any{"username": username, "password": password}), 200, "")
+	return r.Str("token")
 }
 
-func (e *env) admin() string { return e.operatorToken("admin", adminPassword) }
+func (e *env) Admin() string { return e.OperatorToken("admin", adminPassword) }
 
-// newOperator creates an operator and logs in as them.
-func (e *env) newOperator(username, role, region string) string {
+// NewOperator creates an operator and logs in as them.
+func (e *env) NewOperator(username, role, region string) string {
 	e.t.Helper()
-	e.want(e.do("POST", "/api/v1/admin/operators", e.admin(), map[string]any{
+	e.Want(e.Do("POST", "/api/v1/admin/operators", e.Admin(), map[string]any{
 		"username": username, "password": "a long password", "role": role, "region": region}), 201, "")
-	return e.operatorToken(username, "a long password")
+	return e.OperatorToken(username, "a long password")
 }
 
 var otpRe = regexp.MustCompile(`\d{6}`)
 
-// residentToken logs a phone in through the outbox, as a phone would.
-func (e *env) residentToken(phone string) string {
+// ResidentToken logs a phone in through the outbox, as a phone would.
+func (e *env) ResidentToken(phone string) string {
 	e.t.Helper()
-	e.want(e.do("POST", "/api/v1/auth/otp", "", map[string]any{"phone": phone}), 202, "")
-	out := e.want(e.do("GET", "/api/v1/admin/outbox?to="+phone+"&limit=1", e.admin(), nil), 200, "")
-	msgs, _ := out.body["messages"].([]any)
+	e.Want(e.Do("POST", "/api/v1/auth/otp", "", map[string]any{"phone": phone}), 202, "")
+	out := e.Want(e.Do("GET", "/api/v1/admin/outbox?to="+phone+"&limit=1", e.Admin(), nil), 200, "")
+	msgs, _ := out.Body["messages"].([]any)
 	if len(msgs) == 0 {
 		e.t.Fatalf("no one-time code for %s in the outbox", phone)
 	}
 	code := otpRe.FindString(msgs[0].(map[string]any)["body"].(string))
-	return e.want(e.do("POST", "/api/v1/auth/login", "", map[string]any{"phone": phone, "otp": code}), 200, "").str("token")
+	return e.Want(e.Do("POST", "/api/v1/auth/login", "", map[string]any{"phone": phone, "otp": code}), 200, "").Str("token")
 }
 
-func (e *env) count(table string) int {
+func (e *env) Count(table string) int {
 	e.t.Helper()
 	var n int
-	if err := e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+	if err := e.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
 		e.t.Fatal(err)
 	}
 	return n
 }
 
 // httpGet fetches a URL of the test server.
-func (e *env) get(path string) (*http.Response, []byte) {
+func (e *env) Get(path string) (*http.Response, []byte) {
 	e.t.Helper()
-	res, err := http.Get(e.url + path)
+	res, err := http.Get(e.URL + path)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -33,30 +33,30 @@ func TestConsolePagesOnBothEngines(t *testing.T) {
 			admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
 			name, addr, region := "测试采样点", "宁国市西津街道", "341881001"
 			lat, lng, open := 30.6, 118.9, true
-			site, err := e.srv.NAT.CreateSite(ctx, admin, nat.SiteInput{Name: &name, Address: &addr, Region: &region, Lat: &lat, Lng: &lng, Open: &open})
+			site, err := e.App.NAT.CreateSite(ctx, admin, nat.SiteInput{Name: &name, Address: &addr, Region: &region, Lat: &lat, Lng: &lng, Open: &open})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.OpenTube(ctx, admin, "T0001", 1, site.ID); err != nil {
+			if _, err := e.App.NAT.OpenTube(ctx, admin, "T0001", 1, site.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.AddSample(ctx, admin, "T0001", nat.SampleInput{IDType: "resident_id", IDNumber: rid("19480101", 11)}); err != nil {
+			if _, err := e.App.NAT.AddSample(ctx, admin, "T0001", nat.SampleInput{IDType: "resident_id", IDNumber: rid("19480101", 11)}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.Seal(ctx, admin, "T0001"); err != nil {
+			if _, err := e.App.NAT.Seal(ctx, admin, "T0001"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.CreateTransfer(ctx, admin, []string{"T0001"}, "lab"); err != nil {
+			if _, err := e.App.NAT.CreateTransfer(ctx, admin, []string{"T0001"}, "lab"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.PostResult(ctx, admin, "T0001", "negative", "lab"); err != nil {
+			if _, err := e.App.NAT.PostResult(ctx, admin, "T0001", "negative", "lab"); err != nil {
 				t.Fatal(err)
 			}
-			cps, err := e.srv.Checkpoints.List(ctx, admin)
+			cps, err := e.App.Checkpoints.List(ctx, admin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.srv.Checkins.RecordVerification(ctx, checkin.Verification{KeyID: cps.Checkpoints[0].APIKeyID,
+			if err := e.App.Checkins.RecordVerification(ctx, checkin.Verification{KeyID: cps.Checkpoints[0].APIKeyID,
 				Checkpoint: cps.Checkpoints[0].ID, Person: 1, Valid: true, Color: rules.Green, Kind: "dynamic"}); err != nil {
 				t.Fatal(err)
 			}

@@ -35,8 +35,8 @@ const adminPassword = "correct horse battery"
 // only call the services.
 type env struct {
 	t   *testing.T
-	srv *server.Server
-	url string
+	App *server.Server
+	URL string
 }
 
 type envOpt func(*server.Config)
@@ -85,16 +85,16 @@ func newEnv(t *testing.T, withDemo bool, opts ...envOpt) *env {
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &env{t: t, srv: srv, url: base}
+	return &env{t: t, App: srv, URL: base}
 }
 
 var sixDigits = regexp.MustCompile(`\d{6}`)
 
-// otp reads the latest one-time code sent to phone, as a person reading
+// OTP reads the latest one-time code sent to phone, as a person reading
 // their text messages would.
-func (e *env) otp(phone string) string {
+func (e *env) OTP(phone string) string {
 	e.t.Helper()
-	items, err := e.srv.Outbox.List(context.Background(), sms.Filter{To: phone, Limit: 1})
+	items, err := e.App.Outbox.List(context.Background(), sms.Filter{To: phone, Limit: 1})
 	if err != nil || len(items) == 0 {
 		e.t.Fatalf("no message to %s in the outbox (%v)", phone, err)
 	}
@@ -111,7 +111,7 @@ func (e *env) client() *http.Client {
 // get fetches a page and returns its status and body.
 func (e *env) get(c *http.Client, path string) (int, string) {
 	e.t.Helper()
-	res, err := c.Get(e.url + path)
+	res, err := c.Get(e.URL + path)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func (e *env) get(c *http.Client, path string) (int, string) {
 // post sends a form.
 func (e *env) post(c *http.Client, path string, form url.Values) (*http.Response, string) {
 	e.t.Helper()
-	res, err := c.PostForm(e.url+path, form)
+	res, err := c.PostForm(e.URL+path, form)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func (u *ui) do(steps ...chromedp.Action[chromedp.Void]) {
 // open loads a page and returns its HTTP status.
 func (u *ui) open(path string) int64 {
 	u.t.Helper()
-	res, err := chromedp.Run(u.ctx, chromedp.NavigateResponse(u.e.url+path))
+	res, err := chromedp.Run(u.ctx, chromedp.NavigateResponse(u.e.URL+path))
 	if err != nil {
 		u.t.Fatalf("open %s: %v", path, err)
 	}
@@ -370,7 +370,7 @@ func (u *ui) residentLogin(phone string) {
 	u.open("/login")
 	u.fill("#phone", phone)
 	u.submit("form[action='/login/otp'] button")
-	u.fill("#otp", u.e.otp(phone))
+	u.fill("#otp", u.e.OTP(phone))
 	u.submit("form[action='/login'] button")
 }
 

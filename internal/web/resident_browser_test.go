@@ -104,7 +104,7 @@ func TestBrowserResidentLoginRefusesWrongCode(t *testing.T) {
 	u.fill("#phone", "13800000001")
 	u.submit("form[action='/login/otp'] button")
 	u.wantText(".flash", "138****0001")
-	code := e.otp("13800000001")
+	code := e.OTP("13800000001")
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"

@@ -15,7 +15,7 @@ import (
 func newCheckpoint(t *testing.T, e *env, name string) string {
 	t.Helper()
 	admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
-	_, key, err := e.srv.Checkpoints.Create(context.Background(), admin, checkpoint.Input{Name: name, Region: "341881001"})
+	_, key, err := e.App.Checkpoints.Create(context.Background(), admin, checkpoint.Input{Name: name, Region: "341881001"})
 	if err != nil {
 		t.Fatal(err)
 	}

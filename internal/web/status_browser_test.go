@@ -17,11 +17,11 @@ import (
 // recordFact appends a fact about the person with the ID number.
 func recordFact(t *testing.T, e *env, idNumber string, f fact.Fact) {
 	t.Helper()
-	p, err := e.srv.Persons.FindByIDNumber(context.Background(), "resident_id", idNumber)
+	p, err := e.App.Persons.FindByIDNumber(context.Background(), "resident_id", idNumber)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.srv.Status.Record(context.Background(), status.NewFact{Person: p.Num, Fact: f, RecordedBy: "system"}); err != nil {
+	if _, err := e.App.Status.Record(context.Background(), status.NewFact{Person: p.Num, Fact: f, RecordedBy: "system"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -134,11 +134,11 @@ func TestBrowserConsoleRulesDryRun(t *testing.T) {
 }
 
 func colourOf(t *testing.T, e *env, idNumber string) rules.Color {
-	p, err := e.srv.Persons.FindByIDNumber(context.Background(), "resident_id", idNumber)
+	p, err := e.App.Persons.FindByIDNumber(context.Background(), "resident_id", idNumber)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := e.srv.Status.Status(context.Background(), p.Num)
+	st, err := e.App.Status.Status(context.Background(), p.Num)
 	if err != nil {
 		t.Fatal(err)
 	}
