@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,36 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
-	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 )
-
-// forEachWith runs fn on a fresh server on each engine, configured by mod.
-func forEachWith(t *testing.T, mod func(*server.Config), fn func(t *testing.T, e *env)) {
-	for _, engine := range dbtest.Engines {
-		t.Run(string(engine), func(t *testing.T) { fn(t, newEnv(t, engine, mod)) })
-	}
-}
-
-// Resident logs a phone in and registers a person; it returns the session
-// token and the public person id.
-func (e *env) Resident(phone, name, idNumber, region string) (string, string) {
-	e.t.Helper()
-	tok := e.ResidentToken(phone)
-	p := e.Want(e.Do("POST", "/api/v1/me/register", tok, map[string]any{
-		"name": name, "id_type": "resident_id", "id_number": idNumber, "region": region}), 201, "")
-	return tok, p.Str("id")
-}
-
-// Venue registers a Venue and returns its id and token.
-func (e *env) Venue(admin, name, kind, region string) (string, string) {
-	e.t.Helper()
-	v := e.Want(e.Do("POST", "/api/v1/admin/venues", admin, map[string]any{
-		"name": name, "kind": kind, "address": "宁国市", "region": region}), 201, "")
-	return v.Str("id"), v.Str("venue_token")
-}
 
 func TestCheckIn(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
@@ -230,10 +203,10 @@ func TestCheckinsSurviveKill(t *testing.T) {
 			if engine == db.Postgres {
 				dsn = dbtest.PostgresURL(t)
 			}
-			args := []string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--data-dir", dir, "--admin-password", adminPassword,
+			args := []string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--data-dir", dir, "--admin-password", servertest.AdminPassword,
 				"--otp-interval", "-1s", "--otp-per-day", "-1", "--log-level", "error"}
 			p := startBinary(t, bin, args)
-			e := &env{t: t, URL: p.url}
+			e := servertest.NewClient(t, p.url)
 			admin := e.Admin()
 			venueID, token := e.Venue(admin, "河沥溪菜市场", "market", "341881003")
 			// One resident per client, so no two answered check-ins can be the
@@ -306,7 +279,7 @@ func TestCheckinsSurviveKill(t *testing.T) {
 
 			// The restarted server serves on the same store.
 			p = startBinary(t, bin, args)
-			e = &env{t: t, URL: p.url}
+			e = servertest.NewClient(t, p.url)
 			e.Want(e.Do("POST", "/api/v1/checkins", toks[0], map[string]any{"venue_token": token}), 201, "")
 
 			d, err := db.Open(context.Background(), dsn)
@@ -386,7 +359,7 @@ func (p *proc) log() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.Str
 func startBinary(t *testing.T, bin string, args []string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
-	p.cmd.Env = append(os.Environ(), "HEALTHCODE_ADMIN_PASSWORD="+adminPassword)
+	p.cmd.Env = append(os.Environ(), "HEALTHCODE_ADMIN_PASSWORD="+servertest.AdminPassword)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -437,19 +410,7 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 // 30% of the bare rate.
 func BenchmarkCheckinHTTP(b *testing.B) {
 	const clients, each = 32, 4
-	dir := b.TempDir()
-	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
-		AdminPassword: adminPassword, Region: "341881", Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	full := httptest.NewServer(srv.Handler())
-	defer full.Close()
+	full := servertest.Start(b, db.SQLite)
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -472,29 +433,10 @@ func BenchmarkCheckinHTTP(b *testing.B) {
 		out, _ := io.ReadAll(res.Body)
 		return res.StatusCode, out
 	}
-	field := func(body []byte, name string) string {
-		m := regexp.MustCompile(`"` + name + `":"([^"]*)"`).FindSubmatch(body)
-		if m == nil {
-			b.Fatalf("no %s in %s", name, body)
-		}
-		return string(m[1])
-	}
-	_, out := call("POST", full.URL+"/api/v1/auth/operator", "", `{"username":"admin","password":"`+adminPassword+`"}`)
-	admin := field(out, "token")
-	_, out = call("POST", full.URL+"/api/v1/admin/venues", admin, `{"name":"基准超市","kind":"supermarket","region":"341881001"}`)
-	venueTok := field(out, "venue_token")
+	_, venueTok := full.Venue(full.Admin(), "基准超市", "supermarket", "341881001")
 	tokens := make([]string, clients)
 	for i := range clients {
-		phone := fmt.Sprintf("1360000%04d", i)
-		call("POST", full.URL+"/api/v1/auth/otp", "", `{"phone":"`+phone+`"}`)
-		_, out = call("GET", full.URL+"/api/v1/admin/outbox?limit=1&to="+phone, admin, "")
-		otp := otpRe.FindString(field(out, "body"))
-		_, out = call("POST", full.URL+"/api/v1/auth/login", "", `{"phone":"`+phone+`","otp":"`+otp+`"}`)
-		tokens[i] = field(out, "token")
-		if code, out := call("POST", full.URL+"/api/v1/me/register", tokens[i],
-			`{"name":"基准`+string(rune('甲'+i))+`","id_type":"resident_id","id_number":"`+rid("19900101", 300+i)+`"}`); code != 201 {
-			b.Fatalf("register: %d %s", code, out)
-		}
+		tokens[i], _ = full.Resident(fmt.Sprintf("1360000%04d", i), "基准"+string(rune('甲'+i)), rid("19900101", 300+i), "")
 	}
 	round := func(url string, check bool) {
 		var wg sync.WaitGroup

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,11 +20,13 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/codeformat"
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 	"github.com/healthcode/healthcode/internal/status"
 )
 
@@ -131,9 +131,7 @@ func forEachCodes(t *testing.T, fn func(t *testing.T, e *codesEnv)) {
 // and the person's public id.
 func (e *codesEnv) resident(phone, name, id string) (token, personID string) {
 	e.t.Helper()
-	token = e.ResidentToken(phone)
-	p := e.Want(e.Do("POST", "/api/v1/me/register", token, map[string]any{"name": name, "id_type": "resident_id", "id_number": id}), 201, "")
-	return token, p.Str("id")
+	return e.Resident(phone, name, id, "")
 }
 
 func (e *codesEnv) num(personID string) int64 {
@@ -148,12 +146,7 @@ func (e *codesEnv) num(personID string) int64 {
 // checkpoint adds a checkpoint and returns its id and API key.
 func (e *codesEnv) checkpoint(name string, scopes ...string) (id, key string) {
 	e.t.Helper()
-	body := map[string]any{"name": name, "region": "341881001"}
-	if scopes != nil {
-		body["scopes"] = scopes
-	}
-	c := e.Want(e.Do("POST", "/api/v1/admin/checkpoints", e.Admin(), body), 201, "")
-	return c.Str("id"), c.Str("api_key")
+	return e.Checkpoint(e.Admin(), name, "341881001", scopes...)
 }
 
 // verify posts a code (and a temperature, if not nil) with the key.
@@ -210,14 +203,7 @@ func readQR(t *testing.T, b []byte) string {
 // getPNG fetches an image with a token.
 func (e *codesEnv) getPNG(path, token string) (string, http.Header) {
 	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	res, b := e.GetAuth(path, token)
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
 		e.t.Fatalf("GET %s: %d %s", path, res.StatusCode, b)
 	}
@@ -653,9 +639,8 @@ func TestSecondNodeFollows(t *testing.T) {
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			st, ck := newFakeStatus(), &fakeCheckins{}
-			var shared server.Config
-			a := &codesEnv{env: newEnv(t, engine, withFakes(st, ck), func(c *server.Config) { shared = *c }), status: st, checkins: ck}
-			b := secondNode(t, shared)
+			a := &codesEnv{env: newEnv(t, engine, withFakes(st, ck)), status: st, checkins: ck}
+			b := secondNode(t, a.env)
 			ctx := context.Background()
 			tok, _ := a.resident("13900000112", "吴十", rid("19650101", 112))
 			_, key := a.checkpoint("卡口")
@@ -698,19 +683,11 @@ func TestSecondNodeFollows(t *testing.T) {
 	}
 }
 
-// secondNode starts another server on the store and master key of cfg.
-func secondNode(t *testing.T, cfg server.Config) *codesEnv {
+// secondNode starts another server on the store and master key of first.
+func secondNode(t *testing.T, first *env) *codesEnv {
 	t.Helper()
 	st, ck := newFakeStatus(), &fakeCheckins{}
-	cfg.Colors, cfg.Facts, cfg.Verifications = st, st, ck
-	srv, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &codesEnv{env: &env{t: t, App: srv, URL: hs.URL}, status: st, checkins: ck}
+	return &codesEnv{env: &env{Server: first.Another(t, servertest.WithConfig(withFakes(st, ck))), t: t}, status: st, checkins: ck}
 }
 
 // Benchmarks of the hot paths against a bare net/http handler, in one
@@ -725,55 +702,20 @@ type benchEnv struct {
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
-	dir := b.TempDir()
 	// The product's own services: colors from the status cache, and every
 	// scan recorded durably through the group commit, as in production.
-	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
-		AdminPassword: adminPassword, Region: "341881", Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
+	s := servertest.Start(b, db.SQLite)
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"ok":true}`))
 	}))
 	b.Cleanup(bare.Close)
-	be := &benchEnv{url: hs.URL, bare: bare,
+	be := &benchEnv{url: s.URL, bare: bare,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
-	call := func(method, path, token string, body any) map[string]any {
-		j, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader(j))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		json.NewDecoder(res.Body).Decode(&out)
-		if res.StatusCode >= 300 {
-			b.Fatalf("%s %s: %d %v", method, path, res.StatusCode, out)
-		}
-		return out
-	}
-	admin := call("POST", "/api/v1/auth/operator", "", map[string]any{"username": "admin", "password": adminPassword})["token"].(string)
-	call("POST", "/api/v1/auth/otp", "", map[string]any{"phone": "13900000199"})
-	msg := call("GET", "/api/v1/admin/outbox?to=13900000199&limit=1", admin, nil)["messages"].([]any)[0].(map[string]any)["body"].(string)
-	be.resident = call("POST", "/api/v1/auth/login", "", map[string]any{"phone": "13900000199", "otp": otpRe.FindString(msg)})["token"].(string)
-	call("POST", "/api/v1/me/register", be.resident, map[string]any{"name": "张三丰", "id_type": "resident_id", "id_number": rid("19850312", 199)})
-	be.apiKey = call("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "卡口", "region": "341881001"})["api_key"].(string)
-	be.code = call("GET", "/api/v1/me/code", be.resident, nil)["code"].(string)
+	be.resident, _ = s.Resident("13900000199", "张三丰", rid("19850312", 199), "")
+	_, be.apiKey = s.Checkpoint(s.Admin(), "卡口", "341881001")
+	be.code = s.Want(s.Do("GET", "/api/v1/me/code", be.resident, nil), 200, "").Str("code")
 	return be
 }
 

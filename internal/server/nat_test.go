@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"image"
 	_ "image/png"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,25 +34,6 @@ func newNATEnv(t *testing.T, e *env) *natEnv {
 	n := &natEnv{env: e, rec: nattest.NewRecorder(time.Now), codes: nattest.NewCodes(e.App.Persons.Handles())}
 	e.App.NAT.Wire(nat.Deps{Facts: n.rec, Codes: n.codes, Keys: n.codes})
 	return n
-}
-
-// Send posts a raw body with a content type.
-func (e *env) Send(method, path, token, contentType, body string) resp {
-	e.t.Helper()
-	req, _ := http.NewRequest(method, e.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := resp{Status: res.StatusCode, Raw: raw}
-	json.Unmarshal(raw, &out.Body)
-	return out
 }
 
 // resident logs a phone in and registers a person; it returns the token
@@ -302,19 +281,6 @@ func TestNATSamplingResultsAndColors(t *testing.T) {
 		e.Want(e.Do("GET", "/api/v1/me/tests/"+firstTest+"/certificate", rs[1].tok, nil), 404, "test_not_found")
 		e.Want(e.Do("GET", "/api/v1/me/tests", "", nil), 401, "")
 	})
-}
-
-func (e *env) GetAuth(path, token string) (*http.Response, []byte) {
-	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, b
 }
 
 // People without a phone: a dependent bound by identity number (audited),

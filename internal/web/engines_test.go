@@ -7,20 +7,10 @@ import (
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
-	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/rules"
-	"github.com/healthcode/healthcode/internal/server"
 )
-
-func onEngine(t *testing.T, engine db.Engine) envOpt {
-	return func(c *server.Config) {
-		if engine == db.Postgres {
-			c.DB = dbtest.PostgresURL(t)
-		}
-	}
-}
 
 // Every console page answers on both engines with the data of the demo,
 // a day of sampling and a resident's code shows: the pages' own queries
@@ -28,7 +18,7 @@ func onEngine(t *testing.T, engine db.Engine) envOpt {
 func TestConsolePagesOnBothEngines(t *testing.T) {
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
-			e := newEnv(t, true, onEngine(t, engine), withFacts(&recorder{}))
+			e := newEnvOn(t, engine, true, withFacts(&recorder{}))
 			ctx := context.Background()
 			admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
 			name, addr, region := "测试采样点", "宁国市西津街道", "341881001"

@@ -3,11 +3,8 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,83 +19,38 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/server"
-	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 )
 
-const adminPassword = "correct horse battery"
+const adminPassword = servertest.AdminPassword
 
-// env is a running product on SQLite and its URL. Browser tests use the
-// embedded engine: both engines run every store test already, and pages
-// only call the services.
+// env is a running product and its URL. Browser tests use the embedded
+// engine: both engines run every store test already, and pages only call
+// the services.
 type env struct {
-	t   *testing.T
-	App *server.Server
-	URL string
+	*servertest.Server
+	t *testing.T
 }
 
-type envOpt func(*server.Config)
+type envOpt = func(*server.Config)
 
+// newEnv runs the product on SQLite, with the demo if withDemo, and its
+// background workers (status recompute and scheduler, code-show counts,
+// ...) as `serve` runs them.
 func newEnv(t *testing.T, withDemo bool, opts ...envOpt) *env {
 	t.Helper()
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	cfg := server.Config{
-		DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"), AdminPassword: adminPassword,
-		PublicURL: base, Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	if withDemo {
-		if err := demo.Prepare(context.Background(), &cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	srv, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if withDemo {
-		if _, err := demo.Load(context.Background(), srv); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The background workers: status recompute and scheduler, code-show
-	// counts, ... as `serve` runs them.
-	wctx, stop := context.WithCancel(context.Background())
-	srv.Start(wctx)
-	t.Cleanup(stop)
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
-	return &env{t: t, App: srv, URL: base}
+	return newEnvOn(t, db.SQLite, withDemo, opts...)
 }
 
-var sixDigits = regexp.MustCompile(`\d{6}`)
-
-// OTP reads the latest one-time code sent to phone, as a person reading
-// their text messages would.
-func (e *env) OTP(phone string) string {
-	e.t.Helper()
-	items, err := e.App.Outbox.List(context.Background(), sms.Filter{To: phone, Limit: 1})
-	if err != nil || len(items) == 0 {
-		e.t.Fatalf("no message to %s in the outbox (%v)", phone, err)
+func newEnvOn(t *testing.T, engine db.Engine, withDemo bool, opts ...envOpt) *env {
+	t.Helper()
+	o := []servertest.Option{servertest.WithWorkers(), servertest.WithConfig(opts...)}
+	if withDemo {
+		o = append(o, servertest.WithDemo())
 	}
-	return sixDigits.FindString(items[0].Body)
+	return &env{Server: servertest.Start(t, engine, o...), t: t}
 }
 
 // client is a cookie-keeping HTTP client that does not follow redirects,
