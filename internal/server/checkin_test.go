@@ -195,6 +195,9 @@ func TestVenueCountsCarryNoPersonalData(t *testing.T) {
 // SIGKILLs it in the middle, restarts it, and checks that every check-in
 // that was answered is in the database.
 func TestCheckinsSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test: skipped under -short")
+	}
 	bin := buildHealthcode(t)
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {

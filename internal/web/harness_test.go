@@ -122,17 +122,26 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tab opens a new tab of the shared browser, sized width x height,, or skips
-// (fails under CI=true) when there is no Chromium.
-func tab(t *testing.T, width, height int64) context.Context {
+// browserTest, first in a browser test, skips it under -short (the quick
+// loop), or when there is no Chromium (it fails instead under CI=true).
+func browserTest(t *testing.T) {
 	t.Helper()
-	path := chromiumPath()
-	if path == "" {
+	if testing.Short() {
+		t.Skip("browser test: skipped under -short")
+	}
+	if chromiumPath() == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("Chromium is not installed; browser tests need it under CI")
 		}
 		t.Skip("Chromium is not installed; skipping the browser test")
 	}
+}
+
+// tab opens a new tab of the shared browser, sized width x height.
+func tab(t *testing.T, width, height int64) context.Context {
+	t.Helper()
+	browserTest(t)
+	path := chromiumPath()
 	browserOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "healthcode-chromium-")
 		if err != nil {

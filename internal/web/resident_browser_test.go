@@ -29,6 +29,7 @@ func badCheck(birth string, seq int) string {
 }
 
 func TestBrowserResidentRegistersAndManagesDependents(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, false)
 	u := newUI(t, e, phoneW, phoneH)
 
@@ -97,6 +98,7 @@ func TestBrowserResidentRegistersAndManagesDependents(t *testing.T) {
 }
 
 func TestBrowserResidentLoginRefusesWrongCode(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	u := newUI(t, e, phoneW, phoneH)
 	u.open("/login")
