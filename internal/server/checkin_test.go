@@ -26,6 +26,7 @@ import (
 )
 
 func TestCheckIn(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		venueID, token := e.Venue(admin, "西津农贸市场", "market", "341881001")
@@ -117,6 +118,7 @@ func personNum(t *testing.T, d *db.DB, id string) int64 {
 }
 
 func TestVenueCountsCarryNoPersonalData(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		venueID, token := e.Venue(admin, "南山超市", "supermarket", "341881002")
@@ -195,12 +197,14 @@ func TestVenueCountsCarryNoPersonalData(t *testing.T) {
 // SIGKILLs it in the middle, restarts it, and checks that every check-in
 // that was answered is in the database.
 func TestCheckinsSurviveKill(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kill test: skipped under -short")
 	}
 	bin := buildHealthcode(t)
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			dsn := "sqlite:" + filepath.Join(dir, "hc.db")
 			if engine == db.Postgres {

@@ -121,6 +121,7 @@ func withFakes(st *fakeStatus, ck *fakeCheckins) func(*server.Config) {
 func forEachCodes(t *testing.T, fn func(t *testing.T, e *codesEnv)) {
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			st, ck := newFakeStatus(), &fakeCheckins{}
 			fn(t, &codesEnv{env: newEnv(t, engine, withFakes(st, ck)), status: st, checkins: ck})
 		})
@@ -256,6 +257,7 @@ func alter(t *testing.T, c string) string {
 }
 
 func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, pid := e.resident("13900000101", "张三丰", rid("19850312", 101))
 		num := e.num(pid)
@@ -362,6 +364,7 @@ func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
 }
 
 func TestVerifyRefusesBadRequests(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, _ := e.resident("13900000102", "李四", rid("19900101", 102))
 		_, key := e.checkpoint("卡口")
@@ -415,6 +418,7 @@ func TestVerifyRefusesBadRequests(t *testing.T) {
 }
 
 func TestDependentCodes(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, _ := e.resident("13900000103", "王五", rid("19800101", 103))
 		_, key := e.checkpoint("卡口")
@@ -440,6 +444,7 @@ func TestDependentCodes(t *testing.T) {
 }
 
 func TestCareCodes(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, _ := e.resident("13900000105", "赵六", rid("19750101", 105))
 		_, key := e.checkpoint("卡口")
@@ -535,6 +540,7 @@ func TestCareCodes(t *testing.T) {
 }
 
 func TestVerifyByIDNumber(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		_, pid := e.resident("13900000108", "孙八", rid("19600101", 108))
 		cpID, key := e.checkpoint("身份证核验点")
@@ -573,6 +579,7 @@ func TestVerifyByIDNumber(t *testing.T) {
 }
 
 func TestTrustListAndRotationThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		ctx := context.Background()
 		tok, _ := e.resident("13900000110", "周九", rid("19700101", 110))
@@ -636,8 +643,10 @@ func TestTrustListAndRotationThroughTheAPI(t *testing.T) {
 // TestSecondNodeFollows runs two servers on one store: a rotation and a
 // revocation made on one reach the other at its periodic reload.
 func TestSecondNodeFollows(t *testing.T) {
+	t.Parallel()
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			st, ck := newFakeStatus(), &fakeCheckins{}
 			a := &codesEnv{env: newEnv(t, engine, withFakes(st, ck)), status: st, checkins: ck}
 			b := secondNode(t, a.env)

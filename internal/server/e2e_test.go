@@ -17,6 +17,7 @@ func (e *env) colourOf(token string) string {
 }
 
 func TestMixedTubeEndToEnd(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		sampler := e.NewOperator("caiyang", "sampler", "341881001")
@@ -68,6 +69,7 @@ func TestMixedTubeEndToEnd(t *testing.T) {
 }
 
 func TestCompanionClearsWithTwoNegativesADayApart(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		tok := e.ResidentToken("13920000001")

@@ -36,6 +36,7 @@ func badCheck(birth string, seq int) string {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		res, body := e.Get("/healthz")
 		if res.StatusCode != 200 || !strings.Contains(string(body), "ok") {
@@ -50,6 +51,7 @@ func TestHealthAndMetrics(t *testing.T) {
 }
 
 func TestResidentRegistersAndManagesDependents(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		tok := e.ResidentToken("13900000001")
 		e.Want(e.Do("GET", "/api/v1/me", tok, nil), 404, "not_registered")
@@ -99,6 +101,7 @@ func TestResidentRegistersAndManagesDependents(t *testing.T) {
 }
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		tok := e.ResidentToken("13900000003")
 		valid := func() map[string]any {
@@ -145,6 +148,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 }
 
 func TestOperatorsAreScopedAndAudited(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		xijin := e.NewOperator("xijin", "health_officer", "341881001")
@@ -200,6 +204,7 @@ func TestOperatorsAreScopedAndAudited(t *testing.T) {
 // A page larger than the server's maximum is the maximum, and the answer
 // still says where the next page starts.
 func TestPersonSearchPages(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		for i := range 52 {
@@ -227,6 +232,7 @@ func TestPersonSearchPages(t *testing.T) {
 }
 
 func TestVenuesAndCheckpoints(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		v := e.Want(e.Do("POST", "/api/v1/admin/venues", admin, map[string]any{
@@ -285,6 +291,7 @@ func TestVenuesAndCheckpoints(t *testing.T) {
 }
 
 func TestOpenAPIListsEveryRoute(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite")
 	doc := e.Want(e.Do("GET", "/api/v1/openapi.json", "", nil), 200, "")
 	paths := doc.Body["paths"].(map[string]any)

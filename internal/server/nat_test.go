@@ -57,6 +57,7 @@ func (n *natEnv) scan(num int64) string {
 }
 
 func TestNATSitesAreOpenData(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		officer := e.NewOperator("cdc", "health_officer", "341881")
 		viewer := e.NewOperator("viewer", "viewer", "341881")
@@ -138,6 +139,7 @@ func TestNATSitesAreOpenData(t *testing.T) {
 }
 
 func TestNATSamplingResultsAndColors(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		n := newNATEnv(t, e)
 		officer := e.NewOperator("cdc", "health_officer", "341881")
@@ -287,6 +289,7 @@ func TestNATSamplingResultsAndColors(t *testing.T) {
 // whose results and certificate the family member sees; a single positive
 // alerts the health officers; coverage lists who is untested.
 func TestNATDependentsAlertsAndCoverage(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		n := newNATEnv(t, e)
 		officer := e.NewOperator("cdc", "health_officer", "341881")

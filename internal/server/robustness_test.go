@@ -26,6 +26,7 @@ import (
 // content types. Every answer must be below 500 and, when it is an error, the
 // {"error":{"code","message"}} body; a refused request must write nothing.
 func TestNoServerErrorOnBadInput(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		fx := e.robustFixtures()
 		b := &battery{e: e, fx: fx, fields: map[string][]string{}, bigSent: map[string]bool{}, client: &http.Client{

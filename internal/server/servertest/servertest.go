@@ -131,11 +131,15 @@ func start(t testing.TB, cfg server.Config, opts []Option) *Server {
 }
 
 // ForEach runs fn as a subtest on a fresh server of each engine of
-// dbtest.Engines.
+// dbtest.Engines. The subtests run in parallel: fn must leave process-wide
+// state alone (environment, package variables, fixed ports).
 func ForEach(t *testing.T, fn func(t *testing.T, s *Server), opts ...Option) {
 	t.Helper()
 	for _, engine := range dbtest.Engines {
-		t.Run(string(engine), func(t *testing.T) { fn(t, Start(t, engine, opts...)) })
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			fn(t, Start(t, engine, opts...))
+		})
 	}
 }
 
