@@ -16,8 +16,10 @@ import (
 // a day of sampling and a resident's code shows: the pages' own queries
 // (the dashboard's counts) run on PostgreSQL too.
 func TestConsolePagesOnBothEngines(t *testing.T) {
+	t.Parallel()
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			e := newEnvOn(t, engine, true, withFacts(&recorder{}))
 			ctx := context.Background()
 			admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}

@@ -61,6 +61,7 @@ func consoleClient(t *testing.T, e *env, username, password string) *http.Client
 // The facts form takes any kind of the registry, reads times in the
 // deployment's zone and refuses what the registry refuses.
 func TestFactsEntryForm(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	rec := &recorder{}
 	e.App.Web.Facts = rec

@@ -22,6 +22,7 @@ func findCookie(res *http.Response, name string) *http.Cookie {
 // Forms need the session's token; a POST without it, with another
 // session's, or from another site is refused and changes nothing.
 func TestFormsRefuseMissingOrForeignCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	c := e.client()
 	_, body := e.get(c, "/login")
@@ -79,6 +80,7 @@ func countOutbox(t *testing.T, e *env) int {
 // The session cookie holds an API session token: HttpOnly, SameSite=Lax,
 // Secure behind HTTPS; logging out ends the session itself.
 func TestSessionCookies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	c := e.client()
 	_, body := e.get(c, "/login")
@@ -145,6 +147,7 @@ func TestSessionCookies(t *testing.T) {
 // Pages need their session: a resident page sends a stranger to log in
 // and back; the console refuses a role without the permission.
 func TestPagesNeedTheirSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	c := e.client()
 	res, _ := c.Get(e.URL + "/me/dependents")
@@ -181,6 +184,7 @@ func residentClient(t *testing.T, e *env, phone string) *http.Client {
 // Every code a page shows is counted for the dashboard, in the holder's
 // region, and only operators whose scope holds the region see it.
 func TestCodeShowsAreCounted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	c := residentClient(t, e, "13800000001") // 西津街道
 	for _, path := range []string{"/me", "/me/card", "/me/card"} {
