@@ -66,6 +66,7 @@ func TestLoadgenCommand(t *testing.T) {
 }
 
 func TestLoadgenFlags(t *testing.T) {
+	t.Parallel()
 	if m, err := parseMix("verify=70, code=20,checkin=10"); err != nil || m["verify"] != 70 || m["code"] != 20 || m["checkin"] != 10 {
 		t.Fatalf("parseMix: %v %v", m, err)
 	}
@@ -82,6 +83,7 @@ func TestLoadgenFlags(t *testing.T) {
 
 // What loadgen prints of the server's command line shows no password.
 func TestLoadgenRedactsTheServerCommandLine(t *testing.T) {
+	t.Parallel()
 	got := strings.Join(redact([]string{"serve", "--admin-password", "s3cret", "--server-flag=--admin-password=x1",
 		"--admin-password=x2", "--db", "postgres://u:pw9@h/db", "--db=postgres://u:pw8@h/db", "--addr", "127.0.0.1:0"}), " ")
 	for _, secret := range []string{"s3cret", "x1", "x2", "pw9", "pw8"} {

@@ -144,6 +144,7 @@ func withStdin(t *testing.T, input string, fn func()) {
 }
 
 func TestKeysCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// Before the first start an operator chooses SM2.
 	if _, text, err := runCmd("keys", "generate", "--alg", "sm2", "--data-dir", dir); err != nil || !strings.Contains(text, "(SM2)") {
