@@ -22,6 +22,9 @@ const asBinary = "LOADGEN_TEST_AS_BINARY" // not HEALTHCODE_: loadgen keeps thos
 // writes the table, the JSON report and the server's profiles, and stops
 // its children.
 func TestLoadgenCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: skipped under -short")
+	}
 	t.Setenv(asBinary, "1")
 	dir := t.TempDir()
 	var out, errs bytes.Buffer

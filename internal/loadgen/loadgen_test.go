@@ -21,6 +21,9 @@ import (
 // checks that the figures are sane: every path measured, no errors,
 // ordered percentiles, rates that agree with what the server counted.
 func TestRunAgainstAServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: skipped under -short")
+	}
 	s := servertest.Start(t, db.SQLite)
 	bare := httptest.NewServer(loadgen.BareHandler())
 	t.Cleanup(bare.Close)
