@@ -7,7 +7,6 @@ import (
 )
 
 func TestNumbersOnCharts(t *testing.T) {
-	t.Parallel()
 	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 344628: "344,628", -12345: "-12,345", 2.6: "3"} {
 		if got := num(v); got != want {
 			t.Errorf("num(%v) = %q, want %q", v, got, want)
@@ -23,7 +22,6 @@ func TestNumbersOnCharts(t *testing.T) {
 // Charts are well-formed SVG whose bars have the right sizes, and labels
 // are escaped.
 func TestChartsAreWellFormedSVG(t *testing.T) {
-	t.Parallel()
 	h := hbarChart("<t>", []series{{"a", chartGreen}, {"b", chartRed}}, []hbar{
 		{Label: "西津<街道>", Values: []float64{30, 10}}, {Label: "南山", Values: []float64{20, 0}}})
 	c := columnChart("c", []series{{"x", chartBlue}, {"y", chartGrey}}, []column{{"01", []float64{4, 2}}, {"02", []float64{0, 8}}}, true)

@@ -34,7 +34,6 @@ func demoVenue(t *testing.T, e *env, name string) *venue.Venue {
 // back; one tap checks in the resident and a parent; the result shows the
 // venue, the time and the colour; the venue's page counts, never names.
 func TestBrowserCheckinPage(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true)
 	v := demoVenue(t, e, "西津农贸市场")
@@ -89,7 +88,6 @@ func TestBrowserCheckinPage(t *testing.T) {
 // found, the run shows progress and a report, and the companion turns
 // yellow; the grid task appears.
 func TestBrowserTracingRun(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true)
 	v := demoVenue(t, e, "西津农贸市场")

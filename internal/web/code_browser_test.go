@@ -40,7 +40,6 @@ func (u *ui) codeOnScreen() (string, codeformat.Claims) {
 // the signed code, a running clock and animated border, and a new code
 // fetched before the shown one expires.
 func TestBrowserResidentCodePageRefreshes(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true, shortCodes)
 	u := newUI(t, e, phoneW, phoneH)
@@ -109,7 +108,6 @@ func TestBrowserResidentCodePageRefreshes(t *testing.T) {
 // A care code is printed for a dependent: a QR that is a care code, with
 // no colour, and it can be revoked.
 func TestBrowserDependentCareCode(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true)
 	u := newUI(t, e, phoneW, phoneH)

@@ -8,7 +8,6 @@ import (
 // The Ningguo demo's checkpoint table, coverage table, outbox and audit
 // log, as the city's operators see them.
 func TestBrowserConsoleTablesOfTheDemo(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true)
 	u := newUI(t, e, desktopW, desktopH)

@@ -124,6 +124,8 @@ func TestMain(m *testing.M) {
 
 // browserTest, first in a browser test, skips it under -short (the quick
 // loop), or when there is no Chromium (it fails instead under CI=true).
+// Browser tests do not run in parallel: one keeps both cores of the machine
+// busy in Chromium, and two at once only make each slower.
 func browserTest(t *testing.T) {
 	t.Helper()
 	if testing.Short() {

@@ -22,7 +22,6 @@ import (
 // Every string in both languages: each catalogue entry has Chinese and
 // English, and every key the templates and handlers name exists.
 func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
-	t.Parallel()
 	for k, m := range catalog {
 		if strings.TrimSpace(m[ZH]) == "" || strings.TrimSpace(m[EN]) == "" {
 			t.Errorf("%s lacks a language: %q", k, m)
@@ -107,7 +106,6 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 }
 
 func TestLangOfAndSwitchURL(t *testing.T) {
-	t.Parallel()
 	p := &page{Lang: ZH, Path: "/me/dependents?x=1&lang=zh"}
 	if got := p.SwitchURL(); got != "/me/dependents?x=1&lang=en" {
 		t.Errorf("SwitchURL = %q", got)
@@ -125,7 +123,6 @@ func TestLangOfAndSwitchURL(t *testing.T) {
 }
 
 func TestLocalPathKeepsRedirectsOnSite(t *testing.T) {
-	t.Parallel()
 	for in, want := range map[string]string{
 		"":                       "/me",
 		"/me/dependents":         "/me/dependents",

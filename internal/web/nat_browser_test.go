@@ -15,7 +15,6 @@ import (
 // lab reports it negative; the resident sees the result and shows a
 // signed negative certificate.
 func TestBrowserSamplingToCertificate(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true, withFacts(&recorder{}))
 	op := newUI(t, e, desktopW, desktopH)

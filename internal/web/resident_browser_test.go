@@ -29,7 +29,6 @@ func badCheck(birth string, seq int) string {
 }
 
 func TestBrowserResidentRegistersAndManagesDependents(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, false)
 	u := newUI(t, e, phoneW, phoneH)
@@ -99,7 +98,6 @@ func TestBrowserResidentRegistersAndManagesDependents(t *testing.T) {
 }
 
 func TestBrowserResidentLoginRefusesWrongCode(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true)
 	u := newUI(t, e, phoneW, phoneH)

@@ -18,7 +18,6 @@ func newCheckpoint(t *testing.T, e *env, name string) string {
 // gun types a resident's code and Enter; the result is large and plain;
 // a bad code says why; the ID-number fallback works; the day's count runs.
 func TestBrowserScannerGun(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true)
 	key := newCheckpoint(t, e, "西津街道卡口")

@@ -63,7 +63,6 @@ func withoutRule(t *testing.T, id string) string {
 // in scope (how many change colour, and to what), activated, and the
 // person it concerns turns green.
 func TestBrowserConsoleRulesDryRun(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true)
 	zhang := rid("19850312", 31) // 张三丰
@@ -150,7 +149,6 @@ func colourOf(t *testing.T, e *env, idNumber string) rules.Color {
 // A resident declares a fever: the code turns yellow and says why and what
 // to do; they appeal; an officer grants it in the queue; the code is green.
 func TestBrowserDeclarationAndAppeal(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, true)
 	r := newUI(t, e, phoneW, phoneH)

@@ -54,7 +54,6 @@ func (u *ui) elementShot(sel string) []byte {
 // poster's QR opens the check-in page of that venue; replacing the code
 // retires the old poster.
 func TestBrowserVenuePoster(t *testing.T) {
-	t.Parallel()
 	browserTest(t)
 	e := newEnv(t, false)
 	u := newUI(t, e, desktopW, desktopH)
