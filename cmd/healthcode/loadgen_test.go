@@ -22,6 +22,9 @@ const asBinary = "LOADGEN_TEST_AS_BINARY" // not HEALTHCODE_: loadgen keeps thos
 // writes the table, the JSON report and the server's profiles, and stops
 // its children.
 func TestLoadgenCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: skipped under -short")
+	}
 	t.Setenv(asBinary, "1")
 	dir := t.TempDir()
 	var out, errs bytes.Buffer
@@ -66,6 +69,7 @@ func TestLoadgenCommand(t *testing.T) {
 }
 
 func TestLoadgenFlags(t *testing.T) {
+	t.Parallel()
 	if m, err := parseMix("verify=70, code=20,checkin=10"); err != nil || m["verify"] != 70 || m["code"] != 20 || m["checkin"] != 10 {
 		t.Fatalf("parseMix: %v %v", m, err)
 	}
@@ -82,6 +86,7 @@ func TestLoadgenFlags(t *testing.T) {
 
 // What loadgen prints of the server's command line shows no password.
 func TestLoadgenRedactsTheServerCommandLine(t *testing.T) {
+	t.Parallel()
 	got := strings.Join(redact([]string{"serve", "--admin-password", "s3cret", "--server-flag=--admin-password=x1",
 		"--admin-password=x2", "--db", "postgres://u:pw9@h/db", "--db=postgres://u:pw8@h/db", "--addr", "127.0.0.1:0"}), " ")
 	for _, secret := range []string{"s3cret", "x1", "x2", "pw9", "pw8"} {

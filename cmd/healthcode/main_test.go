@@ -66,6 +66,7 @@ func startServe(t *testing.T, args ...string) (url string, stop func() error, ou
 }
 
 func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	url, stop, out := startServe(t, "--demo", "--data-dir", dir)
 	res, err := http.Get(url + "/healthz")
@@ -123,6 +124,7 @@ func TestFlagsFromEnvironment(t *testing.T) {
 }
 
 func TestMigrateAndUnknownCommand(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := realMain(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, &out, io.Discard); err != nil {
 		t.Fatal(err)

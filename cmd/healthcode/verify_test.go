@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,71 +17,29 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/healthcode/healthcode/internal/codeformat"
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 )
 
-// client talks to a server started by startServe.
-type client struct {
-	t   *testing.T
-	url string
-}
-
-func (c client) call(method, path, token string, body any) map[string]any {
-	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, c.url+path, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	json.NewDecoder(res.Body).Decode(&out)
-	if res.StatusCode >= 300 {
-		c.t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, out)
-	}
-	return out
-}
-
-// residentCode registers a resident and returns a fresh code of theirs.
-func (c client) residentCode(phone, id string) string {
-	c.t.Helper()
-	code, _ := c.resident(phone, id)
-	return code
-}
-
-// resident registers a resident and returns a fresh code and the token.
-func (c client) resident(phone, id string) (string, string) {
-	c.t.Helper()
-	admin := c.call("POST", "/api/v1/auth/operator", "", map[string]any{"username": "admin", "password": "a test password"})["token"].(string)
-	c.call("POST", "/api/v1/auth/otp", "", map[string]any{"phone": phone})
-	msg := c.call("GET", "/api/v1/admin/outbox?to="+phone+"&limit=1", admin, nil)["messages"].([]any)[0].(map[string]any)["body"].(string)
-	tok := c.call("POST", "/api/v1/auth/login", "", map[string]any{"phone": phone, "otp": regexp.MustCompile(`\d{6}`).FindString(msg)})["token"].(string)
-	c.call("POST", "/api/v1/me/register", tok, map[string]any{"name": "张三丰", "id_type": "resident_id", "id_number": id})
-	return c.call("GET", "/api/v1/me/code", tok, nil)["code"].(string), tok
+// residentCode registers a resident and returns a fresh code of theirs and
+// the session token.
+func residentCode(c *servertest.Client, phone, id string) (code, token string) {
+	token, _ = c.Resident(phone, "张三丰", id, "")
+	return c.Want(c.Do("GET", "/api/v1/me/code", token, nil), 200, "").Str("code"), token
 }
 
 // scanPNG reads the QR of GET path with gozxing, a decoder independent of
 // the encoder, as a checkpoint's camera would.
-func (c client) scanPNG(path, token string) string {
-	c.t.Helper()
-	req, _ := http.NewRequest("GET", c.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
+func scanPNG(t *testing.T, c *servertest.Client, path, token string) string {
+	t.Helper()
+	res, body := c.GetAuth(path, token)
+	if res.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
 	}
-	defer res.Body.Close()
-	img, err := png.Decode(res.Body)
+	img, err := png.Decode(bytes.NewReader(body))
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
 	r, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
@@ -92,7 +49,7 @@ func (c client) scanPNG(path, token string) string {
 		r, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
 	}
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return r.GetText()
 }
@@ -115,11 +72,10 @@ func runCmd(args ...string) (map[string]any, string, error) {
 
 func TestVerifyCommandWithTheServersTrustList(t *testing.T) {
 	dir := t.TempDir()
-	url, stop, _ := startServe(t, "--data-dir", dir, "--admin-password", "a test password")
-	defer stop()
-	c := client{t, url}
-	_, tok := c.resident("13900000201", residentID("34188119850312201"))
-	code := c.scanPNG("/api/v1/me/code.png", tok)
+	s := servertest.Start(t, db.SQLite)
+	url := s.URL
+	_, tok := residentCode(s.Client, "13900000201", residentID("34188119850312201"))
+	code := scanPNG(t, s.Client, "/api/v1/me/code.png", tok)
 
 	// The code read off the resident's QR image, with the server's trust list.
 	out, text, err := runCmd("verify", "--server", url, code)
@@ -188,6 +144,7 @@ func withStdin(t *testing.T, input string, fn func()) {
 }
 
 func TestKeysCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// Before the first start an operator chooses SM2.
 	if _, text, err := runCmd("keys", "generate", "--alg", "sm2", "--data-dir", dir); err != nil || !strings.Contains(text, "(SM2)") {
@@ -222,10 +179,9 @@ func TestKeysCommands(t *testing.T) {
 
 	// A server on that store signs with the SM2 key until the switch and
 	// publishes both.
-	url, stop, _ := startServe(t, "--data-dir", dir, "--admin-password", "a test password")
+	url, stop, _ := startServe(t, "--data-dir", dir, "--admin-password", servertest.AdminPassword)
 	defer stop()
-	c := client{t, url}
-	cd := c.residentCode("13900000202", residentID("34188119850312202"))
+	cd, _ := residentCode(servertest.NewClient(t, url), "13900000202", residentID("34188119850312202"))
 	d, err := codeformat.Decode(cd)
 	if err != nil || d.Alg != codeformat.AlgSM2 {
 		t.Fatalf("the server signs with %v, want SM2 (%v)", d.Alg, err)

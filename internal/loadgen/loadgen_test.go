@@ -5,46 +5,33 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/loadgen"
-	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 )
 
 // TestRunAgainstAServer drives an in-process server for a moment and
 // checks that the figures are sane: every path measured, no errors,
 // ordered percentiles, rates that agree with what the server counted.
 func TestRunAgainstAServer(t *testing.T) {
-	dir := t.TempDir()
-	const password = "load test password"
-	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
-		AdminPassword: password, Region: "341881", Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
+	if testing.Short() {
+		t.Skip("load test: skipped under -short")
 	}
-	t.Cleanup(func() { srv.Close() })
-	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	s := servertest.Start(t, db.SQLite)
 	bare := httptest.NewServer(loadgen.BareHandler())
 	t.Cleanup(bare.Close)
 
 	var progress bytes.Buffer
 	phases := map[string]int{}
 	rep, err := loadgen.Run(context.Background(), loadgen.Config{
-		URL: hs.URL, BareURL: bare.URL, AdminPassword: password,
+		URL: s.URL, BareURL: bare.URL, AdminPassword: servertest.AdminPassword,
 		Concurrency: 4, Duration: 400 * time.Millisecond, Slice: 200 * time.Millisecond, Warmup: 50 * time.Millisecond,
 		Residents: 12, Checkpoints: 3, Venues: 2, Rescan: 0.5,
 		Mix:      map[string]int{"verify": 6, "code": 3, "checkin": 1},
@@ -98,7 +85,7 @@ func TestRunAgainstAServer(t *testing.T) {
 
 	// The server answered at least every request the report counts (it
 	// also answered those of the warm-ups and the code pre-fetches).
-	counted := serverCounts(t, hs.URL)
+	counted := serverCounts(t, s.URL)
 	if got, n := counted["POST /api/v1/verify 200"], byPath["verify"].Requests+byPath["mixed/verify"].Requests; got < n {
 		t.Errorf("server answered %d scans, the report counts %d", got, n)
 	}

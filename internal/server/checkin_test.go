@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,79 +20,54 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
-	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 )
 
-// forEachWith runs fn on a fresh server on each engine, configured by mod.
-func forEachWith(t *testing.T, mod func(*server.Config), fn func(t *testing.T, e *env)) {
-	for _, engine := range dbtest.Engines {
-		t.Run(string(engine), func(t *testing.T) { fn(t, newEnv(t, engine, mod)) })
-	}
-}
-
-// resident logs a phone in and registers a person; it returns the session
-// token and the public person id.
-func (e *env) resident(phone, name, idNumber, region string) (string, string) {
-	e.t.Helper()
-	tok := e.residentToken(phone)
-	p := e.want(e.do("POST", "/api/v1/me/register", tok, map[string]any{
-		"name": name, "id_type": "resident_id", "id_number": idNumber, "region": region}), 201, "")
-	return tok, p.str("id")
-}
-
-// venue registers a venue and returns its id and token.
-func (e *env) venue(admin, name, kind, region string) (string, string) {
-	e.t.Helper()
-	v := e.want(e.do("POST", "/api/v1/admin/venues", admin, map[string]any{
-		"name": name, "kind": kind, "address": "宁国市", "region": region}), 201, "")
-	return v.str("id"), v.str("venue_token")
-}
-
 func TestCheckIn(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
-		admin := e.admin()
-		venueID, token := e.venue(admin, "西津农贸市场", "market", "341881001")
-		tok, me := e.resident("13900000101", "王小明", rid("19800101", 101), "341881001")
+		admin := e.Admin()
+		venueID, token := e.Venue(admin, "西津农贸市场", "market", "341881001")
+		tok, me := e.Resident("13900000101", "王小明", rid("19800101", 101), "341881001")
 
 		before := time.Now().Add(-time.Second)
-		r := e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 201, "")
-		at, err := time.Parse(time.RFC3339Nano, r.str("checked_in_at"))
-		if r.str("venue_name") != "西津农贸市场" || r.str("color") != "green" || err != nil || at.Before(before) || at.After(time.Now()) {
-			t.Fatalf("check-in answer: %s (%v)", r.raw, err)
+		r := e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 201, "")
+		at, err := time.Parse(time.RFC3339Nano, r.Str("checked_in_at"))
+		if r.Str("venue_name") != "西津农贸市场" || r.Str("color") != "green" || err != nil || at.Before(before) || at.After(time.Now()) {
+			t.Fatalf("check-in answer: %s (%v)", r.Raw, err)
 		}
-		if n := e.count("checkins"); n != 1 {
+		if n := e.Count("checkins"); n != 1 {
 			t.Fatalf("%d check-ins stored, want 1", n)
 		}
 
 		// A dependent checks in with the resident (同行人员).
-		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
+		dep := e.Want(e.Do("POST", "/api/v1/me/dependents", tok, map[string]any{
 			"name": "王老太", "id_type": "resident_id", "id_number": rid("19400202", 102), "relation": "parent"}), 201, "")
-		r = e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token, "dependents": []string{dep.str("id")}}), 201, "")
-		deps, _ := r.body["dependents"].([]any)
+		r = e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token, "dependents": []string{dep.Str("id")}}), 201, "")
+		deps, _ := r.Body["dependents"].([]any)
 		if len(deps) != 1 || deps[0].(map[string]any)["masked_name"] != "王*太" || deps[0].(map[string]any)["color"] != "green" {
-			t.Fatalf("dependents in answer: %s", r.raw)
+			t.Fatalf("dependents in answer: %s", r.Raw)
 		}
-		if n := e.count("checkins"); n != 3 {
+		if n := e.Count("checkins"); n != 3 {
 			t.Fatalf("%d check-ins stored, want 3", n)
 		}
 
 		// The colour is the status engine's: a fever-clinic visit makes it yellow.
-		e.want(e.do("POST", "/api/v1/admin/facts", admin, map[string]any{"person_id": me, "kind": "clinic.fever",
+		e.Want(e.Do("POST", "/api/v1/admin/facts", admin, map[string]any{"person_id": me, "kind": "clinic.fever",
 			"at": time.Now().Add(-time.Hour).Format(time.RFC3339), "attrs": map[string]any{"clinic": "宁国市人民医院"}}), 201, "")
-		r = e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 201, "")
-		if r.str("color") != "yellow" {
-			t.Fatalf("colour %q, want yellow after a fever-clinic visit", r.str("color"))
+		r = e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 201, "")
+		if r.Str("color") != "yellow" {
+			t.Fatalf("colour %q, want yellow after a fever-clinic visit", r.Str("color"))
 		}
-		stored := e.count("checkins")
+		stored := e.Count("checkins")
 
 		// Bad input: a precise 4xx and nothing written.
-		other, _ := e.resident("13900000102", "赵大", rid("19810101", 103), "341881001")
-		otherDep := e.want(e.do("POST", "/api/v1/me/dependents", other, map[string]any{
+		other, _ := e.Resident("13900000102", "赵大", rid("19810101", 103), "341881001")
+		otherDep := e.Want(e.Do("POST", "/api/v1/me/dependents", other, map[string]any{
 			"name": "赵小", "id_type": "resident_id", "id_number": rid("20150101", 104), "relation": "child"}), 201, "")
-		unregistered := e.residentToken("13900000103")
+		unregistered := e.ResidentToken("13900000103")
 		for _, c := range []struct {
 			token  string
 			body   any
@@ -107,29 +81,29 @@ func TestCheckIn(t *testing.T) {
 			{tok, map[string]any{"venue_token": strings.Repeat("x", 500)}, 404, "venue_token_unknown"},
 			{tok, map[string]any{"venue_token": " "}, 400, "venue_token_missing"},
 			{tok, map[string]any{}, 400, "venue_token_missing"},
-			{tok, map[string]any{"venue_token": token, "dependents": []string{otherDep.str("id")}}, 404, "dependent_not_found"},
+			{tok, map[string]any{"venue_token": token, "dependents": []string{otherDep.Str("id")}}, 404, "dependent_not_found"},
 			{tok, map[string]any{"venue_token": token, "dependents": []string{"0000000000000"}}, 404, "dependent_not_found"},
-			{tok, map[string]any{"venue_token": token, "dependents": []string{dep.str("id"), dep.str("id")}}, 400, "dependent_duplicate"},
+			{tok, map[string]any{"venue_token": token, "dependents": []string{dep.Str("id"), dep.Str("id")}}, 400, "dependent_duplicate"},
 			{tok, map[string]any{"venue_token": token, "venue": "x"}, 400, "unknown_field"},
 			{tok, `{"venue_token": 7}`, 400, "invalid_field"},
 		} {
-			e.want(e.do("POST", "/api/v1/checkins", c.token, c.body), c.status, c.code)
+			e.Want(e.Do("POST", "/api/v1/checkins", c.token, c.body), c.status, c.code)
 		}
-		if n := e.count("checkins"); n != stored {
+		if n := e.Count("checkins"); n != stored {
 			t.Fatalf("bad check-ins wrote rows: %d, want %d", n, stored)
 		}
 
 		// Rotating the token revokes the old one; check-ins made with either
 		// stay with the venue.
-		rot := e.want(e.do("POST", "/api/v1/admin/venues/"+venueID+"/rotate-token", admin, nil), 200, "")
-		r = e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 410, "venue_token_revoked")
-		if !strings.Contains(string(r.raw), "新场所码") {
-			t.Fatalf("revoked token message is not helpful: %s", r.raw)
+		rot := e.Want(e.Do("POST", "/api/v1/admin/venues/"+venueID+"/rotate-token", admin, nil), 200, "")
+		r = e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 410, "venue_token_revoked")
+		if !strings.Contains(string(r.Raw), "新场所码") {
+			t.Fatalf("revoked token message is not helpful: %s", r.Raw)
 		}
-		e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": rot.str("venue_token")}), 201, "")
-		counts := e.want(e.do("GET", "/api/v1/admin/venues/"+venueID+"/counts", admin, nil), 200, "")
-		if counts.body["total"] != float64(stored+1) {
-			t.Fatalf("counts after rotation: %s, want %d in all", counts.raw, stored+1)
+		e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": rot.Str("venue_token")}), 201, "")
+		counts := e.Want(e.Do("GET", "/api/v1/admin/venues/"+venueID+"/counts", admin, nil), 200, "")
+		if counts.Body["total"] != float64(stored+1) {
+			t.Fatalf("counts after rotation: %s, want %d in all", counts.Raw, stored+1)
 		}
 	})
 }
@@ -144,27 +118,28 @@ func personNum(t *testing.T, d *db.DB, id string) int64 {
 }
 
 func TestVenueCountsCarryNoPersonalData(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
-		admin := e.admin()
-		venueID, token := e.venue(admin, "南山超市", "supermarket", "341881002")
-		otherID, otherToken := e.venue(admin, "西津饭店", "restaurant", "341881001")
+		admin := e.Admin()
+		venueID, token := e.Venue(admin, "南山超市", "supermarket", "341881002")
+		otherID, otherToken := e.Venue(admin, "西津饭店", "restaurant", "341881001")
 		type who struct{ name, idNumber, phone, id string }
 		var people []who
 		for i := range 3 {
 			p := who{name: []string{"李四光", "周树人", "钱学森"}[i], idNumber: rid("19700101", 110+i), phone: fmt.Sprintf("1390000011%d", i)}
 			var tok string
-			tok, p.id = e.resident(p.phone, p.name, p.idNumber, "341881002")
+			tok, p.id = e.Resident(p.phone, p.name, p.idNumber, "341881002")
 			people = append(people, p)
-			e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 201, "")
+			e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": token}), 201, "")
 			if i == 0 {
-				e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": otherToken}), 201, "")
+				e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": otherToken}), 201, "")
 			}
 		}
 
-		r := e.want(e.do("GET", "/api/v1/admin/venues/"+venueID+"/counts", admin, nil), 200, "")
-		hours, _ := r.body["hours"].([]any)
-		if r.body["total"] != 3.0 || len(hours) < 24 || len(hours) > 25 {
-			t.Fatalf("counts: %s", r.raw)
+		r := e.Want(e.Do("GET", "/api/v1/admin/venues/"+venueID+"/counts", admin, nil), 200, "")
+		hours, _ := r.Body["hours"].([]any)
+		if r.Body["total"] != 3.0 || len(hours) < 24 || len(hours) > 25 {
+			t.Fatalf("counts: %s", r.Raw)
 		}
 		var sum float64
 		for _, h := range hours {
@@ -177,44 +152,44 @@ func TestVenueCountsCarryNoPersonalData(t *testing.T) {
 		if sum != 3 {
 			t.Fatalf("hour buckets add up to %v, want 3", sum)
 		}
-		for k := range r.body {
+		for k := range r.Body {
 			if !slices.Contains([]string{"venue_id", "venue_name", "from", "to", "total", "hours"}, k) {
-				t.Fatalf("counts carry an unexpected field %q: %s", k, r.raw)
+				t.Fatalf("counts carry an unexpected field %q: %s", k, r.Raw)
 			}
 		}
 		for _, p := range people {
 			for _, secret := range []string{p.name, p.idNumber, p.phone, p.id, p.name[:3], p.idNumber[14:], p.phone[7:]} {
-				if strings.Contains(string(r.raw), secret) {
-					t.Fatalf("venue counts reveal %q: %s", secret, r.raw)
+				if strings.Contains(string(r.Raw), secret) {
+					t.Fatalf("venue counts reveal %q: %s", secret, r.Raw)
 				}
 			}
 		}
-		r = e.want(e.do("GET", "/api/v1/admin/venues/"+otherID+"/counts", admin, nil), 200, "")
-		if r.body["total"] != 1.0 {
-			t.Fatalf("the other venue's counts: %s", r.raw)
+		r = e.Want(e.Do("GET", "/api/v1/admin/venues/"+otherID+"/counts", admin, nil), 200, "")
+		if r.Body["total"] != 1.0 {
+			t.Fatalf("the other venue's counts: %s", r.Raw)
 		}
 
 		// A narrow window, and an empty one.
 		now := time.Now()
 		q := "?from=" + now.Add(-time.Hour).Format(time.RFC3339) + "&to=" + now.Add(time.Minute).Format(time.RFC3339)
-		r = e.want(e.do("GET", "/api/v1/admin/venues/"+venueID+"/counts"+strings.ReplaceAll(q, "+", "%2B"), admin, nil), 200, "")
-		if r.body["total"] != 3.0 {
-			t.Fatalf("counts of the last hour: %s", r.raw)
+		r = e.Want(e.Do("GET", "/api/v1/admin/venues/"+venueID+"/counts"+strings.ReplaceAll(q, "+", "%2B"), admin, nil), 200, "")
+		if r.Body["total"] != 3.0 {
+			t.Fatalf("counts of the last hour: %s", r.Raw)
 		}
 		q = "?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z"
-		r = e.want(e.do("GET", "/api/v1/admin/venues/"+venueID+"/counts"+q, admin, nil), 200, "")
-		if r.body["total"] != 0.0 || len(r.body["hours"].([]any)) != 24 {
-			t.Fatalf("counts of a past day: %s", r.raw)
+		r = e.Want(e.Do("GET", "/api/v1/admin/venues/"+venueID+"/counts"+q, admin, nil), 200, "")
+		if r.Body["total"] != 0.0 || len(r.Body["hours"].([]any)) != 24 {
+			t.Fatalf("counts of a past day: %s", r.Raw)
 		}
 
 		// Bad ranges, other scopes.
-		e.want(e.do("GET", "/api/v1/admin/venues/"+venueID+"/counts?from=2020-01-02T00:00:00Z&to=2020-01-01T00:00:00Z", admin, nil), 400, "time_range_inverted")
-		e.want(e.do("GET", "/api/v1/admin/venues/"+venueID+"/counts?from=2020-01-01T00:00:00Z&to=2020-03-01T00:00:00Z", admin, nil), 400, "time_range_too_long")
-		e.want(e.do("GET", "/api/v1/admin/venues/"+venueID+"/counts?from=yesterday", admin, nil), 400, "from_invalid")
-		e.want(e.do("GET", "/api/v1/admin/venues/nosuchvenue/counts", admin, nil), 404, "venue_not_found")
-		elsewhere := e.newOperator("xijin", "viewer", "341881001")
-		e.want(e.do("GET", "/api/v1/admin/venues/"+venueID+"/counts", elsewhere, nil), 404, "venue_not_found")
-		e.want(e.do("GET", "/api/v1/admin/venues/"+otherID+"/counts", elsewhere, nil), 200, "")
+		e.Want(e.Do("GET", "/api/v1/admin/venues/"+venueID+"/counts?from=2020-01-02T00:00:00Z&to=2020-01-01T00:00:00Z", admin, nil), 400, "time_range_inverted")
+		e.Want(e.Do("GET", "/api/v1/admin/venues/"+venueID+"/counts?from=2020-01-01T00:00:00Z&to=2020-03-01T00:00:00Z", admin, nil), 400, "time_range_too_long")
+		e.Want(e.Do("GET", "/api/v1/admin/venues/"+venueID+"/counts?from=yesterday", admin, nil), 400, "from_invalid")
+		e.Want(e.Do("GET", "/api/v1/admin/venues/nosuchvenue/counts", admin, nil), 404, "venue_not_found")
+		elsewhere := e.NewOperator("xijin", "viewer", "341881001")
+		e.Want(e.Do("GET", "/api/v1/admin/venues/"+venueID+"/counts", elsewhere, nil), 404, "venue_not_found")
+		e.Want(e.Do("GET", "/api/v1/admin/venues/"+otherID+"/counts", elsewhere, nil), 200, "")
 	})
 }
 
@@ -222,26 +197,31 @@ func TestVenueCountsCarryNoPersonalData(t *testing.T) {
 // SIGKILLs it in the middle, restarts it, and checks that every check-in
 // that was answered is in the database.
 func TestCheckinsSurviveKill(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("kill test: skipped under -short")
+	}
 	bin := buildHealthcode(t)
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			dsn := "sqlite:" + filepath.Join(dir, "hc.db")
 			if engine == db.Postgres {
 				dsn = dbtest.PostgresURL(t)
 			}
-			args := []string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--data-dir", dir, "--admin-password", adminPassword,
+			args := []string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--data-dir", dir, "--admin-password", servertest.AdminPassword,
 				"--otp-interval", "-1s", "--otp-per-day", "-1", "--log-level", "error"}
 			p := startBinary(t, bin, args)
-			e := &env{t: t, url: p.url}
-			admin := e.admin()
-			venueID, token := e.venue(admin, "河沥溪菜市场", "market", "341881003")
+			e := servertest.NewClient(t, p.url)
+			admin := e.Admin()
+			venueID, token := e.Venue(admin, "河沥溪菜市场", "market", "341881003")
 			// One resident per client, so no two answered check-ins can be the
 			// same row (same person, place and millisecond).
 			const residents = 16
 			toks, pids := make([]string, residents), make([]string, residents)
 			for i := range residents {
-				toks[i], pids[i] = e.resident(fmt.Sprintf("1370000%04d", i), "孙"+string(rune('甲'+i))+"乙", rid("19900101", 200+i), "341881003")
+				toks[i], pids[i] = e.Resident(fmt.Sprintf("1370000%04d", i), "孙"+string(rune('甲'+i))+"乙", rid("19900101", 200+i), "341881003")
 			}
 
 			type ack struct {
@@ -306,8 +286,8 @@ func TestCheckinsSurviveKill(t *testing.T) {
 
 			// The restarted server serves on the same store.
 			p = startBinary(t, bin, args)
-			e = &env{t: t, url: p.url}
-			e.want(e.do("POST", "/api/v1/checkins", toks[0], map[string]any{"venue_token": token}), 201, "")
+			e = servertest.NewClient(t, p.url)
+			e.Want(e.Do("POST", "/api/v1/checkins", toks[0], map[string]any{"venue_token": token}), 201, "")
 
 			d, err := db.Open(context.Background(), dsn)
 			if err != nil {
@@ -386,7 +366,7 @@ func (p *proc) log() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.Str
 func startBinary(t *testing.T, bin string, args []string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
-	p.cmd.Env = append(os.Environ(), "HEALTHCODE_ADMIN_PASSWORD="+adminPassword)
+	p.cmd.Env = append(os.Environ(), "HEALTHCODE_ADMIN_PASSWORD="+servertest.AdminPassword)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -437,19 +417,7 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 // 30% of the bare rate.
 func BenchmarkCheckinHTTP(b *testing.B) {
 	const clients, each = 32, 4
-	dir := b.TempDir()
-	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
-		AdminPassword: adminPassword, Region: "341881", Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	full := httptest.NewServer(srv.Handler())
-	defer full.Close()
+	full := servertest.Start(b, db.SQLite)
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -472,29 +440,10 @@ func BenchmarkCheckinHTTP(b *testing.B) {
 		out, _ := io.ReadAll(res.Body)
 		return res.StatusCode, out
 	}
-	field := func(body []byte, name string) string {
-		m := regexp.MustCompile(`"` + name + `":"([^"]*)"`).FindSubmatch(body)
-		if m == nil {
-			b.Fatalf("no %s in %s", name, body)
-		}
-		return string(m[1])
-	}
-	_, out := call("POST", full.URL+"/api/v1/auth/operator", "", `{"username":"admin","password":"`+adminPassword+`"}`)
-	admin := field(out, "token")
-	_, out = call("POST", full.URL+"/api/v1/admin/venues", admin, `{"name":"基准超市","kind":"supermarket","region":"341881001"}`)
-	venueTok := field(out, "venue_token")
+	_, venueTok := full.Venue(full.Admin(), "基准超市", "supermarket", "341881001")
 	tokens := make([]string, clients)
 	for i := range clients {
-		phone := fmt.Sprintf("1360000%04d", i)
-		call("POST", full.URL+"/api/v1/auth/otp", "", `{"phone":"`+phone+`"}`)
-		_, out = call("GET", full.URL+"/api/v1/admin/outbox?limit=1&to="+phone, admin, "")
-		otp := otpRe.FindString(field(out, "body"))
-		_, out = call("POST", full.URL+"/api/v1/auth/login", "", `{"phone":"`+phone+`","otp":"`+otp+`"}`)
-		tokens[i] = field(out, "token")
-		if code, out := call("POST", full.URL+"/api/v1/me/register", tokens[i],
-			`{"name":"基准`+string(rune('甲'+i))+`","id_type":"resident_id","id_number":"`+rid("19900101", 300+i)+`"}`); code != 201 {
-			b.Fatalf("register: %d %s", code, out)
-		}
+		tokens[i], _ = full.Resident(fmt.Sprintf("1360000%04d", i), "基准"+string(rune('甲'+i)), rid("19900101", 300+i), "")
 	}
 	round := func(url string, check bool) {
 		var wg sync.WaitGroup

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,11 +22,13 @@ import (
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 	"github.com/healthcode/healthcode/internal/status"
 )
 
@@ -123,6 +123,7 @@ func withFakes(st *fakeStatus, ck *fakeCheckins) func(*server.Config) {
 func forEachCodes(t *testing.T, fn func(t *testing.T, e *codesEnv)) {
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			st, ck := newFakeStatus(), &fakeCheckins{}
 			fn(t, &codesEnv{env: newEnv(t, engine, withFakes(st, ck)), status: st, checkins: ck})
 		})
@@ -133,14 +134,12 @@ func forEachCodes(t *testing.T, fn func(t *testing.T, e *codesEnv)) {
 // and the person's public id.
 func (e *codesEnv) resident(phone, name, id string) (token, personID string) {
 	e.t.Helper()
-	token = e.residentToken(phone)
-	p := e.want(e.do("POST", "/api/v1/me/register", token, map[string]any{"name": name, "id_type": "resident_id", "id_number": id}), 201, "")
-	return token, p.str("id")
+	return e.Resident(phone, name, id, "")
 }
 
 func (e *codesEnv) num(personID string) int64 {
 	e.t.Helper()
-	n, err := e.srv.Persons.Handles().ParseID(personID)
+	n, err := e.App.Persons.Handles().ParseID(personID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -150,12 +149,7 @@ func (e *codesEnv) num(personID string) int64 {
 // checkpoint adds a checkpoint and returns its id and API key.
 func (e *codesEnv) checkpoint(name string, scopes ...string) (id, key string) {
 	e.t.Helper()
-	body := map[string]any{"name": name, "region": "341881001"}
-	if scopes != nil {
-		body["scopes"] = scopes
-	}
-	c := e.want(e.do("POST", "/api/v1/admin/checkpoints", e.admin(), body), 201, "")
-	return c.str("id"), c.str("api_key")
+	return e.Checkpoint(e.Admin(), name, "341881001", scopes...)
 }
 
 // verify posts a code (and a temperature, if not nil) with the key.
@@ -165,12 +159,12 @@ func (e *codesEnv) verify(key, c string, temp any) resp {
 	if temp != nil {
 		body["temperature"] = temp
 	}
-	return e.want(e.do("POST", "/api/v1/verify", key, body), 200, "")
+	return e.Want(e.Do("POST", "/api/v1/verify", key, body), 200, "")
 }
 
 func reasons(r resp) []string {
 	var out []string
-	for _, x := range r.body["reasons"].([]any) {
+	for _, x := range r.Body["reasons"].([]any) {
 		out = append(out, x.(string))
 	}
 	return out
@@ -179,9 +173,9 @@ func reasons(r resp) []string {
 func (e *codesEnv) wantVerdict(r resp, valid, admitted bool, color string, why ...string) {
 	e.t.Helper()
 	got := reasons(r)
-	if r.body["valid"] != valid || r.body["admitted"] != admitted || fmt.Sprint(got) != fmt.Sprint(why) ||
-		(color == "" && r.body["color"] != nil) || (color != "" && r.str("color") != color) {
-		e.t.Fatalf("verify answered %s, want valid=%v admitted=%v color=%q reasons=%v", r.raw, valid, admitted, color, why)
+	if r.Body["valid"] != valid || r.Body["admitted"] != admitted || fmt.Sprint(got) != fmt.Sprint(why) ||
+		(color == "" && r.Body["color"] != nil) || (color != "" && r.Str("color") != color) {
+		e.t.Fatalf("verify answered %s, want valid=%v admitted=%v color=%q reasons=%v", r.Raw, valid, admitted, color, why)
 	}
 }
 
@@ -212,14 +206,7 @@ func readQR(t *testing.T, b []byte) string {
 // getPNG fetches an image with a token.
 func (e *codesEnv) getPNG(path, token string) (string, http.Header) {
 	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	res, b := e.GetAuth(path, token)
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
 		e.t.Fatalf("GET %s: %d %s", path, res.StatusCode, b)
 	}
@@ -229,7 +216,7 @@ func (e *codesEnv) getPNG(path, token string) (string, http.Header) {
 // trustList fetches GET /trust-list, as an offline verifier would.
 func (e *codesEnv) trustList() codeformat.TrustList {
 	e.t.Helper()
-	res, body := e.get("/api/v1/trust-list")
+	res, body := e.Get("/api/v1/trust-list")
 	var tl codeformat.TrustList
 	if res.StatusCode != 200 {
 		e.t.Fatalf("trust list: %d %s", res.StatusCode, body)
@@ -272,16 +259,17 @@ func alter(t *testing.T, c string) string {
 }
 
 func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, pid := e.resident("13900000101", "张三丰", rid("19850312", 101))
 		num := e.num(pid)
 		cpID, key := e.checkpoint("西津街道卡口")
 
-		got := e.want(e.do("GET", "/api/v1/me/code", tok, nil), 200, "")
-		exp, _ := time.Parse(time.RFC3339, got.str("expires_at"))
-		if !strings.HasPrefix(got.str("code"), "JKM1:") || got.str("kind") != "dynamic" || got.str("color") != "green" ||
-			got.str("masked_name") != "张*丰" || exp.Sub(time.Now()) < 2*time.Minute || exp.Sub(time.Now()) > 3*time.Minute {
-			t.Fatalf("GET /me/code: %s", got.raw)
+		got := e.Want(e.Do("GET", "/api/v1/me/code", tok, nil), 200, "")
+		exp, _ := time.Parse(time.RFC3339, got.Str("expires_at"))
+		if !strings.HasPrefix(got.Str("code"), "JKM1:") || got.Str("kind") != "dynamic" || got.Str("color") != "green" ||
+			got.Str("masked_name") != "张*丰" || exp.Sub(time.Now()) < 2*time.Minute || exp.Sub(time.Now()) > 3*time.Minute {
+			t.Fatalf("GET /me/code: %s", got.Raw)
 		}
 
 		// The PNG holds a code that an independent QR decoder reads, and
@@ -292,8 +280,8 @@ func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
 		}
 		r := e.verify(key, scanned, nil)
 		e.wantVerdict(r, true, true, "green")
-		if r.str("masked_name") != "张*丰" || r.str("kind") != "dynamic" || r.str("issuer") != "341881" || r.str("expires_at") == "" {
-			t.Fatalf("verify: %s", r.raw)
+		if r.Str("masked_name") != "张*丰" || r.Str("kind") != "dynamic" || r.Str("issuer") != "341881" || r.Str("expires_at") == "" {
+			t.Fatalf("verify: %s", r.Raw)
 		}
 		if v := e.checkins.last(); v.Checkpoint != cpID || v.Person != num || !v.Valid || v.Color != rules.Green || v.Kind != "dynamic" {
 			t.Fatalf("verification event %+v", v)
@@ -327,32 +315,32 @@ func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
 			t.Fatalf("offline altered: %+v", res)
 		}
 		later := time.Now().Add(4 * time.Minute)
-		e.srv.Codes.SetClock(func() time.Time { return later })
+		e.App.Codes.SetClock(func() time.Time { return later })
 		r = e.verify(key, scanned, nil)
 		e.wantVerdict(r, false, false, "", "expired")
-		if r.str("masked_name") != "张*丰" {
-			t.Fatalf("an expired code still shows whose it is: %s", r.raw)
+		if r.Str("masked_name") != "张*丰" {
+			t.Fatalf("an expired code still shows whose it is: %s", r.Raw)
 		}
-		e.srv.Codes.SetClock(time.Now)
+		e.App.Codes.SetClock(time.Now)
 		foreignKey, _ := codeformat.GenerateKey(codeformat.AlgEdDSA)
 		foreign, _ := codeformat.NewSigner(foreignKey)
 		now := time.Now()
 		forged, err := codeformat.Encode(codeformat.Claims{Issuer: "341881", IssuedAt: now, Expires: now.Add(time.Minute), ID: codeformat.NewID(),
-			Handle: e.srv.Persons.Handles().Handle(num), Color: codeformat.ColorGreen, MaskedName: "张*丰", Kind: codeformat.KindDynamic}, foreign, nil)
+			Handle: e.App.Persons.Handles().Handle(num), Color: codeformat.ColorGreen, MaskedName: "张*丰", Kind: codeformat.KindDynamic}, foreign, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		r = e.verify(key, forged, nil)
 		e.wantVerdict(r, false, false, "", "unknown_key")
-		if r.body["masked_name"] != nil {
-			t.Fatalf("a forged code's claims are shown: %s", r.raw)
+		if r.Body["masked_name"] != nil {
+			t.Fatalf("a forged code's claims are shown: %s", r.Raw)
 		}
 		e.wantVerdict(e.verify(key, "hello", nil), false, false, "", "bad_prefix")
 		e.wantVerdict(e.verify(key, "JKM1:lower", nil), false, false, "", "bad_base45")
 
 		// Temperature: 37.3 °C or more is not admitted and is a fact.
 		fixed := time.Now()
-		e.srv.Codes.SetClock(func() time.Time { return fixed })
+		e.App.Codes.SetClock(func() time.Time { return fixed })
 		e.wantVerdict(e.verify(key, scanned, 36.6), true, true, "green")
 		e.wantVerdict(e.verify(key, scanned, 37.3), true, false, "green", "fever")
 		e.verify(key, scanned, 37.3) // a scanner's retry is not a second reading
@@ -365,24 +353,25 @@ func TestResidentCodeVerifiesOnlineAndOffline(t *testing.T) {
 		if len(e.status.recorded()) != 1 {
 			t.Fatal("a fever with an invalid code was attributed to someone")
 		}
-		e.srv.Codes.SetClock(time.Now)
+		e.App.Codes.SetClock(time.Now)
 
 		// Resolve, for features that bind a person by their code.
-		if n, k, err := e.srv.Codes.Resolve(context.Background(), scanned+"\n"); err != nil || n != num || k != codeformat.KindDynamic {
+		if n, k, err := e.App.Codes.Resolve(context.Background(), scanned+"\n"); err != nil || n != num || k != codeformat.KindDynamic {
 			t.Fatalf("Resolve: %d %v %v", n, k, err)
 		}
-		if _, _, err := e.srv.Codes.Resolve(context.Background(), alter(t, scanned)); !errors.Is(err, codes.ErrCodeInvalid) || !strings.Contains(err.Error(), "bad_signature") {
+		if _, _, err := e.App.Codes.Resolve(context.Background(), alter(t, scanned)); !errors.Is(err, codes.ErrCodeInvalid) || !strings.Contains(err.Error(), "bad_signature") {
 			t.Fatalf("Resolve of an altered code: %v", err)
 		}
 	})
 }
 
 func TestVerifyRefusesBadRequests(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, _ := e.resident("13900000102", "李四", rid("19900101", 102))
 		_, key := e.checkpoint("卡口")
 		_, idOnly := e.checkpoint("身份证核验点", auth.ScopeVerifyID)
-		c := e.want(e.do("GET", "/api/v1/me/code", tok, nil), 200, "").str("code")
+		c := e.Want(e.Do("GET", "/api/v1/me/code", tok, nil), 200, "").Str("code")
 		for _, tc := range []struct {
 			name   string
 			token  string
@@ -409,11 +398,11 @@ func TestVerifyRefusesBadRequests(t *testing.T) {
 			{"huge body", key, `{"code":"` + strings.Repeat("A", 9000) + `"}`, 413, "body_too_large"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				e.want(e.do("POST", "/api/v1/verify", tc.token, tc.body), tc.status, tc.code)
+				e.Want(e.Do("POST", "/api/v1/verify", tc.token, tc.body), tc.status, tc.code)
 			})
 		}
 		// A body declared as something other than JSON.
-		req, _ := http.NewRequest("POST", e.url+"/api/v1/verify", strings.NewReader(c))
+		req, _ := http.NewRequest("POST", e.URL+"/api/v1/verify", strings.NewReader(c))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "text/plain")
 		res, err := http.DefaultClient.Do(req)
@@ -426,50 +415,52 @@ func TestVerifyRefusesBadRequests(t *testing.T) {
 		}
 		// An escaped code is read as the code it spells.
 		esc := strings.Replace(c, "JKM1:", `JKM1\u003a`, 1)
-		e.wantVerdict(e.want(e.do("POST", "/api/v1/verify", key, `{"temperature":null,"code":"`+esc+`"}`), 200, ""), true, true, "green")
+		e.wantVerdict(e.Want(e.Do("POST", "/api/v1/verify", key, `{"temperature":null,"code":"`+esc+`"}`), 200, ""), true, true, "green")
 	})
 }
 
 func TestDependentCodes(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, _ := e.resident("13900000103", "王五", rid("19800101", 103))
 		_, key := e.checkpoint("卡口")
-		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
-			"name": "王老太", "id_type": "resident_id", "id_number": rid("19400101", 104), "relation": "parent"}), 201, "").str("id")
-		c := e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/code", tok, nil), 200, "")
-		if c.str("masked_name") != "王*太" {
-			t.Fatalf("dependent code: %s", c.raw)
+		dep := e.Want(e.Do("POST", "/api/v1/me/dependents", tok, map[string]any{
+			"name": "王老太", "id_type": "resident_id", "id_number": rid("19400101", 104), "relation": "parent"}), 201, "").Str("id")
+		c := e.Want(e.Do("GET", "/api/v1/me/dependents/"+dep+"/code", tok, nil), 200, "")
+		if c.Str("masked_name") != "王*太" {
+			t.Fatalf("dependent code: %s", c.Raw)
 		}
-		r := e.verify(key, c.str("code"), nil)
+		r := e.verify(key, c.Str("code"), nil)
 		e.wantVerdict(r, true, true, "green")
-		if r.str("masked_name") != "王*太" {
-			t.Fatalf("verify: %s", r.raw)
+		if r.Str("masked_name") != "王*太" {
+			t.Fatalf("verify: %s", r.Raw)
 		}
 		scanned, _ := e.getPNG("/api/v1/me/dependents/"+dep+"/code.png", tok)
 		e.wantVerdict(e.verify(key, scanned, nil), true, true, "green")
 
-		other := e.residentToken("13900000104")
-		e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/code", other, nil), 404, "person_not_found")
-		e.want(e.do("GET", "/api/v1/me/code", other, nil), 404, "not_registered")
-		e.want(e.do("GET", "/api/v1/me/code.png?size=5", tok, nil), 400, "size_invalid")
+		other := e.ResidentToken("13900000104")
+		e.Want(e.Do("GET", "/api/v1/me/dependents/"+dep+"/code", other, nil), 404, "person_not_found")
+		e.Want(e.Do("GET", "/api/v1/me/code", other, nil), 404, "not_registered")
+		e.Want(e.Do("GET", "/api/v1/me/code.png?size=5", tok, nil), 400, "size_invalid")
 	})
 }
 
 func TestCareCodes(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, _ := e.resident("13900000105", "赵六", rid("19750101", 105))
 		_, key := e.checkpoint("卡口")
-		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
-			"name": "赵老汉", "id_type": "resident_id", "id_number": rid("19450101", 106), "relation": "parent"}), 201, "").str("id")
+		dep := e.Want(e.Do("POST", "/api/v1/me/dependents", tok, map[string]any{
+			"name": "赵老汉", "id_type": "resident_id", "id_number": rid("19450101", 106), "relation": "parent"}), 201, "").Str("id")
 		num := e.num(dep)
 
-		cc := e.want(e.do("POST", "/api/v1/me/dependents/"+dep+"/care-code", tok, nil), 201, "")
-		exp, _ := time.Parse(time.RFC3339, cc.str("expires_at"))
-		if cc.str("kind") != "care" || cc.str("state") != "valid" || cc.str("masked_name") != "赵*汉" ||
+		cc := e.Want(e.Do("POST", "/api/v1/me/dependents/"+dep+"/care-code", tok, nil), 201, "")
+		exp, _ := time.Parse(time.RFC3339, cc.Str("expires_at"))
+		if cc.Str("kind") != "care" || cc.Str("state") != "valid" || cc.Str("masked_name") != "赵*汉" ||
 			exp.Sub(time.Now()) < 14*24*time.Hour-time.Minute || exp.Sub(time.Now()) > 14*24*time.Hour {
-			t.Fatalf("care code: %s", cc.raw)
+			t.Fatalf("care code: %s", cc.Raw)
 		}
-		care, id := cc.str("code"), cc.str("id")
+		care, id := cc.Str("code"), cc.Str("id")
 		// Printed: the QR holds the same code.
 		if scanned, _ := e.getPNG("/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/qr.png", tok); scanned != care {
 			t.Fatal("the printed QR does not hold the care code")
@@ -477,8 +468,8 @@ func TestCareCodes(t *testing.T) {
 		// Online it is valid and shows the current colour, which it does not carry.
 		r := e.verify(key, care, nil)
 		e.wantVerdict(r, true, true, "green")
-		if r.str("kind") != "care" || r.str("masked_name") != "赵*汉" {
-			t.Fatalf("verify care: %s", r.raw)
+		if r.Str("kind") != "care" || r.Str("masked_name") != "赵*汉" {
+			t.Fatalf("verify care: %s", r.Raw)
 		}
 		e.status.set(num, rules.Yellow)
 		e.wantVerdict(e.verify(key, care, nil), true, false, "yellow", "color_yellow")
@@ -488,61 +479,61 @@ func TestCareCodes(t *testing.T) {
 			t.Fatalf("offline care code: %+v", res)
 		}
 		// Two weeks on it has expired.
-		e.srv.Codes.SetClock(func() time.Time { return time.Now().Add(14*24*time.Hour + time.Minute) })
+		e.App.Codes.SetClock(func() time.Time { return time.Now().Add(14*24*time.Hour + time.Minute) })
 		e.wantVerdict(e.verify(key, care, nil), false, false, "", "expired")
-		e.srv.Codes.SetClock(time.Now)
+		e.App.Codes.SetClock(time.Now)
 
 		// Only the family that manages the dependent can see or revoke it.
-		other := e.residentToken("13900000106")
-		e.want(e.do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/revoke", other, nil), 404, "person_not_found")
-		list := e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/care-codes", tok, nil), 200, "")
-		if cs := list.body["care_codes"].([]any); len(cs) != 1 || cs[0].(map[string]any)["code"] != nil {
-			t.Fatalf("list: %s", list.raw)
+		other := e.ResidentToken("13900000106")
+		e.Want(e.Do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/revoke", other, nil), 404, "person_not_found")
+		list := e.Want(e.Do("GET", "/api/v1/me/dependents/"+dep+"/care-codes", tok, nil), 200, "")
+		if cs := list.Body["care_codes"].([]any); len(cs) != 1 || cs[0].(map[string]any)["code"] != nil {
+			t.Fatalf("list: %s", list.Raw)
 		}
-		rv := e.want(e.do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/revoke", tok, nil), 200, "")
-		if rv.str("state") != "revoked" || rv.str("revoked_at") == "" {
-			t.Fatalf("revoke: %s", rv.raw)
+		rv := e.Want(e.Do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/revoke", tok, nil), 200, "")
+		if rv.Str("state") != "revoked" || rv.Str("revoked_at") == "" {
+			t.Fatalf("revoke: %s", rv.Raw)
 		}
-		e.want(e.do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/revoke", tok, nil), 200, "")
+		e.Want(e.Do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/revoke", tok, nil), 200, "")
 		e.wantVerdict(e.verify(key, care, nil), false, false, "", "revoked")
-		e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/qr.png", tok, nil), 422, "care_code_revoked")
-		e.want(e.do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/0000000000000000/revoke", tok, nil), 404, "care_code_not_found")
-		e.want(e.do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/nothex/revoke", tok, nil), 404, "care_code_not_found")
+		e.Want(e.Do("GET", "/api/v1/me/dependents/"+dep+"/care-codes/"+id+"/qr.png", tok, nil), 422, "care_code_revoked")
+		e.Want(e.Do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/0000000000000000/revoke", tok, nil), 404, "care_code_not_found")
+		e.Want(e.Do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/nothex/revoke", tok, nil), 404, "care_code_not_found")
 
 		// At a service desk: an operator with person.write in scope issues
 		// one for someone without a phone; it is audited and revocable.
-		admin := e.admin()
-		p := e.want(e.do("POST", "/api/v1/admin/persons", admin, map[string]any{
-			"name": "钱七", "id_type": "resident_id", "id_number": rid("19500101", 107), "region": "341881001"}), 201, "").str("id")
-		xijin := e.newOperator("xijin", "sampler", "341881001")
-		gangkou := e.newOperator("gangkou", "health_officer", "341881100")
-		viewer := e.newOperator("viewer", "viewer", "341881")
-		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", viewer, nil), 403, "forbidden")
-		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", gangkou, nil), 404, "person_not_found")
-		desk := e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
+		admin := e.Admin()
+		p := e.Want(e.Do("POST", "/api/v1/admin/persons", admin, map[string]any{
+			"name": "钱七", "id_type": "resident_id", "id_number": rid("19500101", 107), "region": "341881001"}), 201, "").Str("id")
+		xijin := e.NewOperator("xijin", "sampler", "341881001")
+		gangkou := e.NewOperator("gangkou", "health_officer", "341881100")
+		viewer := e.NewOperator("viewer", "viewer", "341881")
+		e.Want(e.Do("POST", "/api/v1/admin/persons/"+p+"/care-code", viewer, nil), 403, "forbidden")
+		e.Want(e.Do("POST", "/api/v1/admin/persons/"+p+"/care-code", gangkou, nil), 404, "person_not_found")
+		desk := e.Want(e.Do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
 		// A person holds at most three valid care codes at once.
-		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
-		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
-		e.want(e.do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 422, "care_codes_limit")
-		e.wantVerdict(e.verify(key, desk.str("code"), nil), true, true, "green")
-		if scanned, _ := e.getPNG("/api/v1/admin/care-codes/"+desk.str("id")+"/qr.png", xijin); scanned != desk.str("code") {
+		e.Want(e.Do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
+		e.Want(e.Do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 201, "")
+		e.Want(e.Do("POST", "/api/v1/admin/persons/"+p+"/care-code", xijin, nil), 422, "care_codes_limit")
+		e.wantVerdict(e.verify(key, desk.Str("code"), nil), true, true, "green")
+		if scanned, _ := e.getPNG("/api/v1/admin/care-codes/"+desk.Str("id")+"/qr.png", xijin); scanned != desk.Str("code") {
 			t.Fatal("the reprinted QR does not hold the care code")
 		}
-		e.want(e.do("GET", "/api/v1/admin/care-codes/"+desk.str("id")+"/qr.png", gangkou, nil), 404, "care_code_not_found")
-		e.want(e.do("POST", "/api/v1/admin/care-codes/"+desk.str("id")+"/revoke", gangkou, nil), 404, "care_code_not_found")
-		e.want(e.do("POST", "/api/v1/admin/care-codes/"+desk.str("id")+"/revoke", viewer, nil), 403, "forbidden")
-		e.want(e.do("POST", "/api/v1/admin/care-codes/"+desk.str("id")+"/revoke", xijin, nil), 200, "")
-		e.wantVerdict(e.verify(key, desk.str("code"), nil), false, false, "", "revoked")
-		listed := e.want(e.do("GET", "/api/v1/admin/persons/"+p+"/care-codes", viewer, nil), 200, "")
+		e.Want(e.Do("GET", "/api/v1/admin/care-codes/"+desk.Str("id")+"/qr.png", gangkou, nil), 404, "care_code_not_found")
+		e.Want(e.Do("POST", "/api/v1/admin/care-codes/"+desk.Str("id")+"/revoke", gangkou, nil), 404, "care_code_not_found")
+		e.Want(e.Do("POST", "/api/v1/admin/care-codes/"+desk.Str("id")+"/revoke", viewer, nil), 403, "forbidden")
+		e.Want(e.Do("POST", "/api/v1/admin/care-codes/"+desk.Str("id")+"/revoke", xijin, nil), 200, "")
+		e.wantVerdict(e.verify(key, desk.Str("code"), nil), false, false, "", "revoked")
+		listed := e.Want(e.Do("GET", "/api/v1/admin/persons/"+p+"/care-codes", viewer, nil), 200, "")
 		states := map[string]int{}
-		for _, c := range listed.body["care_codes"].([]any) {
+		for _, c := range listed.Body["care_codes"].([]any) {
 			states[c.(map[string]any)["state"].(string)]++
 		}
 		if states["valid"] != 2 || states["revoked"] != 1 || len(states) != 2 {
-			t.Fatalf("admin list: %s", listed.raw)
+			t.Fatalf("admin list: %s", listed.Raw)
 		}
 		var audits int
-		e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action IN
+		e.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action IN
 			('care_code.issue', 'care_code.revoke', 'care_code.print')`).Scan(&audits)
 		if audits != 7 { // four issued, two revoked, one reprint
 			t.Fatalf("%d care-code audit entries, want 7", audits)
@@ -551,37 +542,38 @@ func TestCareCodes(t *testing.T) {
 }
 
 func TestVerifyByIDNumber(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		_, pid := e.resident("13900000108", "孙八", rid("19600101", 108))
 		cpID, key := e.checkpoint("身份证核验点")
 		_, codeOnly := e.checkpoint("扫码卡口", auth.ScopeVerify)
 		body := map[string]any{"id_type": "resident_id", "id_number": rid("19600101", 108)}
-		e.want(e.do("POST", "/api/v1/verify/id", codeOnly, body), 403, "scope_missing")
-		r := e.want(e.do("POST", "/api/v1/verify/id", key, body), 200, "")
+		e.Want(e.Do("POST", "/api/v1/verify/id", codeOnly, body), 403, "scope_missing")
+		r := e.Want(e.Do("POST", "/api/v1/verify/id", key, body), 200, "")
 		e.wantVerdict(r, true, true, "green")
-		if r.str("kind") != "id" || r.str("masked_name") != "孙*" || r.body["expires_at"] != nil {
-			t.Fatalf("verify/id: %s", r.raw)
+		if r.Str("kind") != "id" || r.Str("masked_name") != "孙*" || r.Body["expires_at"] != nil {
+			t.Fatalf("verify/id: %s", r.Raw)
 		}
 		if v := e.checkins.last(); v.Kind != "id" || v.Person != e.num(pid) || v.Checkpoint != cpID {
 			t.Fatalf("event %+v", v)
 		}
 		e.status.set(e.num(pid), rules.Red)
 		body["temperature"] = 38.2
-		e.wantVerdict(e.want(e.do("POST", "/api/v1/verify/id", key, body), 200, ""), true, false, "red", "fever", "color_red")
+		e.wantVerdict(e.Want(e.Do("POST", "/api/v1/verify/id", key, body), 200, ""), true, false, "red", "fever", "color_red")
 		if fs := e.status.recorded(); len(fs) != 1 || fs[0].Person != e.num(pid) {
 			t.Fatalf("facts %+v", fs)
 		}
-		e.want(e.do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "resident_id", "id_number": rid("19600101", 109)}), 404, "id_not_registered")
-		e.want(e.do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "resident_id", "id_number": badCheck("19600101", 108)}), 400, "")
-		e.want(e.do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "library_card", "id_number": "1"}), 400, "")
+		e.Want(e.Do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "resident_id", "id_number": rid("19600101", 109)}), 404, "id_not_registered")
+		e.Want(e.Do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "resident_id", "id_number": badCheck("19600101", 108)}), 400, "")
+		e.Want(e.Do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "library_card", "id_number": "1"}), 400, "")
 		var found, missed int
-		e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = 'person.verify_id' AND subject = $1`, "person:"+pid).Scan(&found)
-		e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = 'person.verify_id' AND subject = ''`).Scan(&missed)
+		e.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = 'person.verify_id' AND subject = $1`, "person:"+pid).Scan(&found)
+		e.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = 'person.verify_id' AND subject = ''`).Scan(&missed)
 		if found != 2 || missed != 1 {
 			t.Fatalf("audited %d lookups and %d misses, want 2 and 1", found, missed)
 		}
 		var detail string
-		e.srv.DB.QueryRowContext(context.Background(), `SELECT detail FROM audit_log WHERE action = 'person.verify_id' AND subject = ''`).Scan(&detail)
+		e.App.DB.QueryRowContext(context.Background(), `SELECT detail FROM audit_log WHERE action = 'person.verify_id' AND subject = ''`).Scan(&detail)
 		if strings.Contains(detail, rid("19600101", 109)) {
 			t.Fatalf("the audit log holds an unmasked ID number: %s", detail)
 		}
@@ -589,39 +581,40 @@ func TestVerifyByIDNumber(t *testing.T) {
 }
 
 func TestTrustListAndRotationThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		ctx := context.Background()
 		tok, _ := e.resident("13900000110", "周九", rid("19700101", 110))
 		_, key := e.checkpoint("卡口")
-		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
-			"name": "周奶奶", "id_type": "resident_id", "id_number": rid("19420101", 111)}), 201, "").str("id")
+		dep := e.Want(e.Do("POST", "/api/v1/me/dependents", tok, map[string]any{
+			"name": "周奶奶", "id_type": "resident_id", "id_number": rid("19420101", 111)}), 201, "").Str("id")
 		// A fresh server made an Ed25519 key.
 		tl := e.trustList()
-		first := e.srv.CodeKeys.Signer()
+		first := e.App.CodeKeys.Signer()
 		if len(tl) != 1 || first.Alg() != codeformat.AlgEdDSA || tl[first.KeyID()].Issuer != "341881" {
 			t.Fatalf("fresh trust list: %v", tl)
 		}
-		_, raw := e.get("/api/v1/trust-list")
+		_, raw := e.Get("/api/v1/trust-list")
 		for _, field := range []string{`"kid":"` + keys.KID(first.KeyID()) + `"`, `"alg":"EdDSA"`, `"public_key":"`, `"issuer":"341881"`, `"not_before":"`} {
 			if !bytes.Contains(raw, []byte(field)) {
 				t.Fatalf("trust list lacks %s: %s", field, raw)
 			}
 		}
-		care := e.want(e.do("POST", "/api/v1/me/dependents/"+dep+"/care-code", tok, nil), 201, "").str("code")
+		care := e.Want(e.Do("POST", "/api/v1/me/dependents/"+dep+"/care-code", tok, nil), 201, "").Str("code")
 
 		// Rotate through each algorithm: every one issues codes that
 		// verify online and offline.
 		now := time.Now()
 		clock := func() time.Time { return now }
-		e.srv.CodeKeys.SetClock(clock)
-		e.srv.Codes.SetClock(clock)
+		e.App.CodeKeys.SetClock(clock)
+		e.App.Codes.SetClock(clock)
 		for _, alg := range []codeformat.Alg{codeformat.AlgSM2, codeformat.AlgES256, codeformat.AlgEdDSA} {
-			r, err := e.srv.CodeKeys.Rotate(ctx, alg, "test")
+			r, err := e.App.CodeKeys.Rotate(ctx, alg, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
 			now = r.SwitchAt
-			c := e.want(e.do("GET", "/api/v1/me/code", tok, nil), 200, "").str("code")
+			c := e.Want(e.Do("GET", "/api/v1/me/code", tok, nil), 200, "").Str("code")
 			d, err := codeformat.Decode(c)
 			if err != nil || d.Alg != alg || keys.KID(d.KeyID) != r.New.KID {
 				t.Fatalf("after rotating to %v the code is signed with %v (%v)", alg, d.Alg, err)
@@ -638,7 +631,7 @@ func TestTrustListAndRotationThroughTheAPI(t *testing.T) {
 		}
 		// Once every code the old keys signed has expired they drop out.
 		now = now.Add(14*24*time.Hour + 10*time.Minute)
-		if err := e.srv.CodeKeys.Reload(ctx); err != nil {
+		if err := e.App.CodeKeys.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
 		tl = e.trustList()
@@ -652,34 +645,35 @@ func TestTrustListAndRotationThroughTheAPI(t *testing.T) {
 // TestSecondNodeFollows runs two servers on one store: a rotation and a
 // revocation made on one reach the other at its periodic reload.
 func TestSecondNodeFollows(t *testing.T) {
+	t.Parallel()
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			st, ck := newFakeStatus(), &fakeCheckins{}
-			var shared server.Config
-			a := &codesEnv{env: newEnv(t, engine, withFakes(st, ck), func(c *server.Config) { shared = *c }), status: st, checkins: ck}
-			b := secondNode(t, shared)
+			a := &codesEnv{env: newEnv(t, engine, withFakes(st, ck)), status: st, checkins: ck}
+			b := secondNode(t, a.env)
 			ctx := context.Background()
 			tok, _ := a.resident("13900000112", "吴十", rid("19650101", 112))
 			_, key := a.checkpoint("卡口")
-			dep := a.want(a.do("POST", "/api/v1/me/dependents", tok, map[string]any{
-				"name": "吴爷爷", "id_type": "resident_id", "id_number": rid("19380101", 113)}), 201, "").str("id")
-			cc := a.want(a.do("POST", "/api/v1/me/dependents/"+dep+"/care-code", tok, nil), 201, "")
-			b.wantVerdict(b.verify(key, cc.str("code"), nil), true, true, "green")
-			a.want(a.do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/"+cc.str("id")+"/revoke", tok, nil), 200, "")
-			a.wantVerdict(a.verify(key, cc.str("code"), nil), false, false, "", "revoked")
-			if err := b.srv.Codes.RefreshRevocations(ctx); err != nil {
+			dep := a.Want(a.Do("POST", "/api/v1/me/dependents", tok, map[string]any{
+				"name": "吴爷爷", "id_type": "resident_id", "id_number": rid("19380101", 113)}), 201, "").Str("id")
+			cc := a.Want(a.Do("POST", "/api/v1/me/dependents/"+dep+"/care-code", tok, nil), 201, "")
+			b.wantVerdict(b.verify(key, cc.Str("code"), nil), true, true, "green")
+			a.Want(a.Do("POST", "/api/v1/me/dependents/"+dep+"/care-codes/"+cc.Str("id")+"/revoke", tok, nil), 200, "")
+			a.wantVerdict(a.verify(key, cc.Str("code"), nil), false, false, "", "revoked")
+			if err := b.App.Codes.RefreshRevocations(ctx); err != nil {
 				t.Fatal(err)
 			}
-			b.wantVerdict(b.verify(key, cc.str("code"), nil), false, false, "", "revoked")
+			b.wantVerdict(b.verify(key, cc.Str("code"), nil), false, false, "", "revoked")
 
-			r, err := a.srv.CodeKeys.Rotate(ctx, codeformat.AlgSM2, "test")
+			r, err := a.App.CodeKeys.Rotate(ctx, codeformat.AlgSM2, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(b.trustList()) != 1 {
 				t.Fatal("node b changed before reloading")
 			}
-			if err := b.srv.CodeKeys.Reload(ctx); err != nil {
+			if err := b.App.CodeKeys.Reload(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if len(b.trustList()) != 2 {
@@ -687,11 +681,11 @@ func TestSecondNodeFollows(t *testing.T) {
 			}
 			switched := func() time.Time { return r.SwitchAt }
 			for _, n := range []*codesEnv{a, b} {
-				n.srv.CodeKeys.SetClock(switched)
-				n.srv.Codes.SetClock(switched)
+				n.App.CodeKeys.SetClock(switched)
+				n.App.Codes.SetClock(switched)
 			}
 			// Codes of either node verify on the other, by MAC.
-			c := b.want(b.do("GET", "/api/v1/me/code", tok, nil), 200, "").str("code")
+			c := b.Want(b.Do("GET", "/api/v1/me/code", tok, nil), 200, "").Str("code")
 			if d, _ := codeformat.Decode(c); keys.KID(d.KeyID) != r.New.KID {
 				t.Fatal("node b does not sign with the new key after the switch")
 			}
@@ -700,19 +694,11 @@ func TestSecondNodeFollows(t *testing.T) {
 	}
 }
 
-// secondNode starts another server on the store and master key of cfg.
-func secondNode(t *testing.T, cfg server.Config) *codesEnv {
+// secondNode starts another server on the store and master key of first.
+func secondNode(t *testing.T, first *env) *codesEnv {
 	t.Helper()
 	st, ck := newFakeStatus(), &fakeCheckins{}
-	cfg.Colors, cfg.Facts, cfg.Verifications = st, st, ck
-	srv, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &codesEnv{env: &env{t: t, srv: srv, url: hs.URL}, status: st, checkins: ck}
+	return &codesEnv{env: &env{Server: first.Another(t, servertest.WithConfig(withFakes(st, ck))), t: t}, status: st, checkins: ck}
 }
 
 // Benchmarks of the hot paths against a bare net/http handler, in one
@@ -727,55 +713,20 @@ type benchEnv struct {
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
-	dir := b.TempDir()
 	// The product's own services: colors from the status cache, and every
 	// scan recorded durably through the group commit, as in production.
-	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
-		AdminPassword: adminPassword, Region: "341881", Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
+	s := servertest.Start(b, db.SQLite)
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"ok":true}`))
 	}))
 	b.Cleanup(bare.Close)
-	be := &benchEnv{url: hs.URL, bare: bare,
+	be := &benchEnv{url: s.URL, bare: bare,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
-	call := func(method, path, token string, body any) map[string]any {
-		j, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader(j))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		json.NewDecoder(res.Body).Decode(&out)
-		if res.StatusCode >= 300 {
-			b.Fatalf("%s %s: %d %v", method, path, res.StatusCode, out)
-		}
-		return out
-	}
-	admin := call("POST", "/api/v1/auth/operator", "", map[string]any{"username": "admin", "password": adminPassword})["token"].(string)
-	call("POST", "/api/v1/auth/otp", "", map[string]any{"phone": "13900000199"})
-	msg := call("GET", "/api/v1/admin/outbox?to=13900000199&limit=1", admin, nil)["messages"].([]any)[0].(map[string]any)["body"].(string)
-	be.resident = call("POST", "/api/v1/auth/login", "", map[string]any{"phone": "13900000199", "otp": otpRe.FindString(msg)})["token"].(string)
-	call("POST", "/api/v1/me/register", be.resident, map[string]any{"name": "张三丰", "id_type": "resident_id", "id_number": rid("19850312", 199)})
-	be.apiKey = call("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "卡口", "region": "341881001"})["api_key"].(string)
-	be.code = call("GET", "/api/v1/me/code", be.resident, nil)["code"].(string)
+	be.resident, _ = s.Resident("13900000199", "张三丰", rid("19850312", 199), "")
+	_, be.apiKey = s.Checkpoint(s.Admin(), "卡口", "341881001")
+	be.code = s.Want(s.Do("GET", "/api/v1/me/code", be.resident, nil), 200, "").Str("code")
 	return be
 }
 

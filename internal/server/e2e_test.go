@@ -13,22 +13,23 @@ import (
 
 func (e *env) colourOf(token string) string {
 	e.t.Helper()
-	return e.want(e.do("GET", "/api/v1/me", token, nil), 200, "").str("color")
+	return e.Want(e.Do("GET", "/api/v1/me", token, nil), 200, "").Str("color")
 }
 
 func TestMixedTubeEndToEnd(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
-		admin := e.admin()
-		sampler := e.newOperator("caiyang", "sampler", "341881001")
-		lab := e.newOperator("jianyan", "lab", "341881")
-		site := e.want(e.do("POST", "/api/v1/admin/sites", admin, map[string]any{"name": "西津街道采样点", "address": "宁国市西津街道",
-			"lat": 30.633, "lng": 118.983, "region": "341881001"}), 201, "").str("id")
+		admin := e.Admin()
+		sampler := e.NewOperator("caiyang", "sampler", "341881001")
+		lab := e.NewOperator("jianyan", "lab", "341881")
+		site := e.Want(e.Do("POST", "/api/v1/admin/sites", admin, map[string]any{"name": "西津街道采样点", "address": "宁国市西津街道",
+			"lat": 30.633, "lng": 118.983, "region": "341881001"}), 201, "").Str("id")
 
 		type res struct{ token string }
 		people := make([]res, 10)
 		for i := range people {
-			tok := e.residentToken(fmt.Sprintf("139100000%02d", i))
-			e.want(e.do("POST", "/api/v1/me/register", tok, map[string]any{"name": "居民" + fmt.Sprint(i), "id_type": "resident_id",
+			tok := e.ResidentToken(fmt.Sprintf("139100000%02d", i))
+			e.Want(e.Do("POST", "/api/v1/me/register", tok, map[string]any{"name": "居民" + fmt.Sprint(i), "id_type": "resident_id",
 				"id_number": rid("19800101", 100+i), "region": "341881001"}), 201, "")
 			people[i] = res{tok}
 			if c := e.colourOf(tok); c != "green" {
@@ -37,16 +38,16 @@ func TestMixedTubeEndToEnd(t *testing.T) {
 		}
 		sample := func(barcode string, capacity int, idx ...int) {
 			t.Helper()
-			e.want(e.do("POST", "/api/v1/nat/tubes", sampler, map[string]any{"barcode": barcode, "capacity": capacity, "site_id": site}), 201, "")
+			e.Want(e.Do("POST", "/api/v1/nat/tubes", sampler, map[string]any{"barcode": barcode, "capacity": capacity, "site_id": site}), 201, "")
 			for _, i := range idx {
-				code := e.want(e.do("GET", "/api/v1/me/code", people[i].token, nil), 200, "").str("code")
-				e.want(e.do("POST", "/api/v1/nat/tubes/"+barcode+"/samples", sampler, map[string]any{"code": code}), 201, "")
+				code := e.Want(e.Do("GET", "/api/v1/me/code", people[i].token, nil), 200, "").Str("code")
+				e.Want(e.Do("POST", "/api/v1/nat/tubes/"+barcode+"/samples", sampler, map[string]any{"code": code}), 201, "")
 			}
-			e.want(e.do("POST", "/api/v1/nat/tubes/"+barcode+"/seal", sampler, nil), 200, "")
+			e.Want(e.Do("POST", "/api/v1/nat/tubes/"+barcode+"/seal", sampler, nil), 200, "")
 		}
 		all := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 		sample("M0000001", 10, all...)
-		e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "M0000001", "result": "positive"}), 201, "")
+		e.Want(e.Do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": "M0000001", "result": "positive"}), 201, "")
 		for i, p := range people {
 			if c := e.colourOf(p.token); c == "green" {
 				t.Fatalf("resident %d is still green after a positive 10-in-1 tube", i)
@@ -56,7 +57,7 @@ func TestMixedTubeEndToEnd(t *testing.T) {
 		for i := range people {
 			barcode := fmt.Sprintf("S%07d", i)
 			sample(barcode, 1, i)
-			e.want(e.do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": barcode, "result": "negative"}), 201, "")
+			e.Want(e.Do("POST", "/api/v1/nat/results", lab, map[string]any{"barcode": barcode, "result": "negative"}), 201, "")
 			for j, p := range people {
 				want := j <= i
 				if got := e.colourOf(p.token) == "green"; got != want {
@@ -68,16 +69,17 @@ func TestMixedTubeEndToEnd(t *testing.T) {
 }
 
 func TestCompanionClearsWithTwoNegativesADayApart(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
-		admin := e.admin()
-		tok := e.residentToken("13920000001")
-		me := e.want(e.do("POST", "/api/v1/me/register", tok, map[string]any{"name": "王五", "id_type": "resident_id",
+		admin := e.Admin()
+		tok := e.ResidentToken("13920000001")
+		me := e.Want(e.Do("POST", "/api/v1/me/register", tok, map[string]any{"name": "王五", "id_type": "resident_id",
 			"id_number": rid("19900101", 201), "region": "341881001"}), 201, "")
-		id := me.str("id")
+		id := me.Str("id")
 		now := time.Now().UTC()
 		post := func(kind string, at time.Time, attrs map[string]any) {
 			t.Helper()
-			e.want(e.do("POST", "/api/v1/admin/facts", admin, map[string]any{"person_id": id, "kind": kind,
+			e.Want(e.Do("POST", "/api/v1/admin/facts", admin, map[string]any{"person_id": id, "kind": kind,
 				"at": at.Format(time.RFC3339), "attrs": attrs}), 201, "")
 		}
 		post("contact.companion", now.Add(-50*time.Hour), map[string]any{"case_person": "p1", "venue": "v1",

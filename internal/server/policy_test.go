@@ -45,36 +45,36 @@ var (
 // page is a page's answer: its status, the error code the page shows
 // (data-code) and where a redirect goes.
 type page struct {
-	status   int
+	Status   int
 	code     string
 	location string
-	body     string
+	Body     string
 }
 
-func (s *pageSession) do(method, path string, form url.Values) page {
+func (s *pageSession) Do(method, path string, form url.Values) page {
 	s.e.t.Helper()
 	var res *http.Response
 	var err error
 	if method == "GET" {
-		res, err = s.c.Get(s.e.url + path)
+		res, err = s.c.Get(s.e.URL + path)
 	} else {
 		if form == nil {
 			form = url.Values{}
 		}
 		form.Set("csrf", s.csrf)
-		res, err = s.c.PostForm(s.e.url+path, form)
+		res, err = s.c.PostForm(s.e.URL+path, form)
 	}
 	if err != nil {
 		s.e.t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	p := page{status: res.StatusCode, location: res.Header.Get("Location"), body: string(b)}
-	if m := errCodeRe.FindStringSubmatch(p.body); m != nil {
+	p := page{Status: res.StatusCode, location: res.Header.Get("Location"), Body: string(b)}
+	if m := errCodeRe.FindStringSubmatch(p.Body); m != nil {
 		p.code = m[1]
 	}
-	if p.status >= 500 {
-		s.e.t.Fatalf("%s %s: server error %d", method, path, p.status)
+	if p.Status >= 500 {
+		s.e.t.Fatalf("%s %s: server error %d", method, path, p.Status)
 	}
 	return p
 }
@@ -84,10 +84,10 @@ func (s *pageSession) do(method, path string, form url.Values) page {
 func (e *env) residentPages(token string) *pageSession {
 	e.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(e.url)
+	u, _ := url.Parse(e.URL)
 	jar.SetCookies(u, []*http.Cookie{{Name: "hc_r", Value: token, Path: "/"}})
 	s := &pageSession{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	m := csrfRe.FindStringSubmatch(s.do("GET", "/me/declare", nil).body)
+	m := csrfRe.FindStringSubmatch(s.Do("GET", "/me/declare", nil).Body)
 	if m == nil {
 		e.t.Fatal("no form token on the declaration page")
 	}
@@ -100,13 +100,13 @@ func (e *env) console(username, password string) *pageSession {
 	e.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	s := &pageSession{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	login := s.do("GET", "/console/login", nil)
-	s.csrf = csrfRe.FindStringSubmatch(login.body)[1]
-	if p := s.do("POST", "/console/login", url.Values{"username": {username}, "password": {password}}); p.status != http.StatusSeeOther {
-		e.t.Fatalf("console login of %s: %d", username, p.status)
+	login := s.Do("GET", "/console/login", nil)
+	s.csrf = csrfRe.FindStringSubmatch(login.Body)[1]
+	if p := s.Do("POST", "/console/login", url.Values{"username": {username}, "password": {password}}); p.Status != http.StatusSeeOther {
+		e.t.Fatalf("console login of %s: %d", username, p.Status)
 	}
-	home := s.do("GET", "/console", nil)
-	m := csrfRe.FindStringSubmatch(home.body)
+	home := s.Do("GET", "/console", nil)
+	m := csrfRe.FindStringSubmatch(home.Body)
 	if m == nil {
 		e.t.Fatalf("no form token on the console of %s", username)
 	}
@@ -129,13 +129,13 @@ func wantRefused(t *testing.T, door string, gotStatus int, gotCode string, statu
 func TestFactRulesHoldAtBothDoors(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		const pw = "a long password"
-		officer := e.newOperator("xijin", "health_officer", "341881001")
-		e.newOperator("gangkou", "health_officer", "341881100")
-		e.newOperator("viewer", "viewer", "341881")
+		officer := e.NewOperator("xijin", "health_officer", "341881001")
+		e.NewOperator("gangkou", "health_officer", "341881100")
+		e.NewOperator("viewer", "viewer", "341881")
 		now := time.Now()
 		id := e.person(officer, "王建国", rid("19781105", 13), "341881001")
-		e.want(e.fact(officer, id, "case.confirmed", now.Add(-time.Hour), nil), 201, "")
-		stored := e.count("facts")
+		e.Want(e.fact(officer, id, "case.confirmed", now.Add(-time.Hour), nil), 201, "")
+		stored := e.Count("facts")
 
 		sessions := map[string]*pageSession{}
 		session := func(user string) *pageSession {
@@ -144,12 +144,12 @@ func TestFactRulesHoldAtBothDoors(t *testing.T) {
 			}
 			return sessions[user]
 		}
-		tokens := map[string]string{"xijin": officer, "gangkou": e.operatorToken("gangkou", pw), "viewer": e.operatorToken("viewer", pw)}
+		tokens := map[string]string{"xijin": officer, "gangkou": e.OperatorToken("gangkou", pw), "viewer": e.OperatorToken("viewer", pw)}
 		for i, c := range []struct {
 			name, user, person, kind string
 			attrs                    map[string]any
 			until                    string
-			status                   int
+			Status                   int
 			code                     string
 		}{
 			{"appeal.granted is reserved", "xijin", id, "appeal.granted", map[string]any{"appeal": "invented"}, "2099-12-31T00:00", 400, "fact_kind_reserved"},
@@ -171,29 +171,29 @@ func TestFactRulesHoldAtBothDoors(t *testing.T) {
 					body["until"] = "2099-12-31T00:00:00+08:00"
 					form.Set("until", c.until)
 				}
-				r := e.do("POST", "/api/v1/admin/facts", tokens[c.user], body)
-				wantRefused(t, "API", r.status, r.errCode(), c.status, c.code)
-				p := session(c.user).do("POST", "/console/facts", form)
-				wantRefused(t, "console", p.status, p.code, c.status, c.code)
-				if n := e.count("facts"); n != stored {
+				r := e.Do("POST", "/api/v1/admin/facts", tokens[c.user], body)
+				wantRefused(t, "API", r.Status, r.ErrCode(), c.Status, c.code)
+				p := session(c.user).Do("POST", "/console/facts", form)
+				wantRefused(t, "console", p.Status, p.code, c.Status, c.code)
+				if n := e.Count("facts"); n != stored {
 					t.Fatalf("%d facts stored after refusals, want %d", n, stored)
 				}
-				if got := e.want(e.do("GET", "/api/v1/admin/persons/"+id, officer, nil), 200, "").str("color"); got != "red" {
+				if got := e.Want(e.Do("GET", "/api/v1/admin/persons/"+id, officer, nil), 200, "").Str("color"); got != "red" {
 					t.Fatalf("the case is %s after refusals", got)
 				}
 			})
 		}
 		// What the rules allow goes through both doors.
-		ok := session("xijin").do("POST", "/console/facts", url.Values{"person": {id}, "kind": {"clinic.fever"}, "nonce": {"policy-ok"}, "attr.clinic": {"h-1"},
+		ok := session("xijin").Do("POST", "/console/facts", url.Values{"person": {id}, "kind": {"clinic.fever"}, "nonce": {"policy-ok"}, "attr.clinic": {"h-1"},
 			"at": {now.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04")}})
-		if ok.status != http.StatusSeeOther || e.count("facts") != stored+1 {
-			t.Fatalf("an allowed fact through the console: %d %q, %d facts", ok.status, ok.code, e.count("facts"))
+		if ok.Status != http.StatusSeeOther || e.Count("facts") != stored+1 {
+			t.Fatalf("an allowed fact through the console: %d %q, %d facts", ok.Status, ok.code, e.Count("facts"))
 		}
-		e.want(e.fact(officer, id, "clinic.fever", now, map[string]any{"clinic": "h-1"}), 201, "")
+		e.Want(e.fact(officer, id, "clinic.fever", now, map[string]any{"clinic": "h-1"}), 201, "")
 		// The form does not offer the reserved kind.
-		if p := session("xijin").do("GET", "/console/facts?person="+id+"&kind=appeal.granted", nil); p.status != 200 ||
-			regexp.MustCompile(`value="appeal.granted"`).MatchString(p.body) {
-			t.Fatalf("the facts form offers appeal.granted (%d)", p.status)
+		if p := session("xijin").Do("GET", "/console/facts?person="+id+"&kind=appeal.granted", nil); p.Status != 200 ||
+			regexp.MustCompile(`value="appeal.granted"`).MatchString(p.Body) {
+			t.Fatalf("the facts form offers appeal.granted (%d)", p.Status)
 		}
 	})
 }
@@ -203,14 +203,14 @@ func TestFactRulesHoldAtBothDoors(t *testing.T) {
 // services ask it, whether the API or the pages call them.
 func TestResidentsActOnlyForTheirOwnAtBothDoors(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
-		officer := e.newOperator("xijin", "health_officer", "341881001")
-		tok, _ := e.resident("13900000701", "张三", rid("19800101", 701), "341881001")
-		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
-			"name": "张老", "id_type": "resident_id", "id_number": rid("19450101", 702), "relation": "parent"}), 201, "").str("id")
-		_, stranger := e.resident("13900000703", "李四", rid("19810101", 703), "341881001")
-		e.want(e.fact(officer, stranger, "case.confirmed", time.Now().Add(-time.Hour), nil), 201, "")
+		officer := e.NewOperator("xijin", "health_officer", "341881001")
+		tok, _ := e.Resident("13900000701", "张三", rid("19800101", 701), "341881001")
+		dep := e.Want(e.Do("POST", "/api/v1/me/dependents", tok, map[string]any{
+			"name": "张老", "id_type": "resident_id", "id_number": rid("19450101", 702), "relation": "parent"}), 201, "").Str("id")
+		_, stranger := e.Resident("13900000703", "李四", rid("19810101", 703), "341881001")
+		e.Want(e.fact(officer, stranger, "case.confirmed", time.Now().Add(-time.Hour), nil), 201, "")
 		pages := e.residentPages(tok)
-		facts, appeals := e.count("facts"), e.count("appeals")
+		facts, appeals := e.Count("facts"), e.Count("appeals")
 		for _, c := range []struct {
 			name      string
 			apiMethod string
@@ -234,21 +234,21 @@ func TestResidentsActOnlyForTheirOwnAtBothDoors(t *testing.T) {
 				if c.apiBody != nil {
 					body = c.apiBody
 				}
-				r := e.do(c.apiMethod, c.apiPath, tok, body)
-				wantRefused(t, "API", r.status, r.errCode(), 404, "person_not_found")
-				p := pages.do(c.pageVerb, c.pagePath, c.pageForm)
-				wantRefused(t, "pages", p.status, p.code, 404, "person_not_found")
-				if e.count("facts") != facts || e.count("appeals") != appeals {
-					t.Fatalf("a refusal stored something: %d facts (was %d), %d appeals (was %d)", e.count("facts"), facts, e.count("appeals"), appeals)
+				r := e.Do(c.apiMethod, c.apiPath, tok, body)
+				wantRefused(t, "API", r.Status, r.ErrCode(), 404, "person_not_found")
+				p := pages.Do(c.pageVerb, c.pagePath, c.pageForm)
+				wantRefused(t, "pages", p.Status, p.code, 404, "person_not_found")
+				if e.Count("facts") != facts || e.Count("appeals") != appeals {
+					t.Fatalf("a refusal stored something: %d facts (was %d), %d appeals (was %d)", e.Count("facts"), facts, e.Count("appeals"), appeals)
 				}
 			})
 		}
 		// Their dependent is theirs to declare for, through either door.
-		e.want(e.do("POST", "/api/v1/me/declarations", tok, map[string]any{"person_id": dep, "temperature": 36.6}), 201, "")
-		if p := pages.do("POST", "/me/declare?for="+dep, url.Values{"temperature": {"36.6"}}); p.status != http.StatusCreated {
-			t.Fatalf("declaring for a dependent through the pages: %d %q", p.status, p.code)
+		e.Want(e.Do("POST", "/api/v1/me/declarations", tok, map[string]any{"person_id": dep, "temperature": 36.6}), 201, "")
+		if p := pages.Do("POST", "/me/declare?for="+dep, url.Values{"temperature": {"36.6"}}); p.Status != http.StatusCreated {
+			t.Fatalf("declaring for a dependent through the pages: %d %q", p.Status, p.code)
 		}
-		if n := e.count("facts"); n != facts+2 {
+		if n := e.Count("facts"); n != facts+2 {
 			t.Fatalf("%d facts after two declarations, want %d", n, facts+2)
 		}
 	})
@@ -259,22 +259,22 @@ func TestResidentsActOnlyForTheirOwnAtBothDoors(t *testing.T) {
 func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		const pw = "a long password"
-		admin := e.admin()
-		officer := e.newOperator("xijin", "health_officer", "341881001")
-		e.newOperator("gangkou", "health_officer", "341881100")
-		e.newOperator("viewer", "viewer", "341881")
-		tokens := map[string]string{"xijin": officer, "gangkou": e.operatorToken("gangkou", pw), "viewer": e.operatorToken("viewer", pw)}
+		admin := e.Admin()
+		officer := e.NewOperator("xijin", "health_officer", "341881001")
+		e.NewOperator("gangkou", "health_officer", "341881100")
+		e.NewOperator("viewer", "viewer", "341881")
+		tokens := map[string]string{"xijin": officer, "gangkou": e.OperatorToken("gangkou", pw), "viewer": e.OperatorToken("viewer", pw)}
 		body, _ := json.Marshal(watchedDrugOff(t))
-		version := fmt.Sprint(e.want(e.do("POST", "/api/v1/admin/rules", admin, string(body)), 201, "").body["version"])
-		tok, me := e.resident("13900000711", "赵六", rid("19820101", 711), "341881001")
-		e.want(e.fact(officer, me, "contact.close", time.Now().Add(-time.Hour), map[string]any{"case_person": "p-1"}), 201, "")
-		appeal := e.want(e.do("POST", "/api/v1/me/appeals", tok, map[string]any{"reason": "当天我不在该场所"}), 201, "").body["appeal"].(map[string]any)["id"].(string)
+		version := fmt.Sprint(e.Want(e.Do("POST", "/api/v1/admin/rules", admin, string(body)), 201, "").Body["version"])
+		tok, me := e.Resident("13900000711", "赵六", rid("19820101", 711), "341881001")
+		e.Want(e.fact(officer, me, "contact.close", time.Now().Add(-time.Hour), map[string]any{"case_person": "p-1"}), 201, "")
+		appeal := e.Want(e.Do("POST", "/api/v1/me/appeals", tok, map[string]any{"reason": "当天我不在该场所"}), 201, "").Body["appeal"].(map[string]any)["id"].(string)
 
 		written := func() string {
 			var active, sets, pending, facts int
-			e.srv.DB.QueryRowContext(context.Background(), `SELECT version FROM rules_active WHERE id = 1`).Scan(&active)
-			sets, facts = e.count("rule_sets"), e.count("facts")
-			e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM appeals WHERE state = 'pending'`).Scan(&pending)
+			e.App.DB.QueryRowContext(context.Background(), `SELECT version FROM rules_active WHERE id = 1`).Scan(&active)
+			sets, facts = e.Count("rule_sets"), e.Count("facts")
+			e.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM appeals WHERE state = 'pending'`).Scan(&pending)
 			return fmt.Sprintf("active v%d, %d rule sets, %d pending appeals, %d facts", active, sets, pending, facts)
 		}
 		before := written()
@@ -284,7 +284,7 @@ func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
 			apiBody    any
 			pagePath   string
 			pageForm   url.Values
-			status     int
+			Status     int
 			code       string
 		}{
 			{"activating without rules.activate", "xijin", "/api/v1/admin/rules/" + version + "/activate", nil,
@@ -299,20 +299,20 @@ func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
 				"/console/appeals/" + appeal + "/decision", url.Values{"decision": {"granted"}}, 404, "appeal_not_found"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := e.do("POST", c.apiPath, tokens[c.user], c.apiBody)
-				wantRefused(t, "API", r.status, r.errCode(), c.status, c.code)
-				p := e.console(c.user, pw).do("POST", c.pagePath, c.pageForm)
-				wantRefused(t, "console", p.status, p.code, c.status, c.code)
+				r := e.Do("POST", c.apiPath, tokens[c.user], c.apiBody)
+				wantRefused(t, "API", r.Status, r.ErrCode(), c.Status, c.code)
+				p := e.console(c.user, pw).Do("POST", c.pagePath, c.pageForm)
+				wantRefused(t, "console", p.Status, p.code, c.Status, c.code)
 				if now := written(); now != before {
 					t.Fatalf("a refusal wrote: %s, was %s", now, before)
 				}
 			})
 		}
 		// The officer of the appeal's town decides it through the console.
-		if p := e.console("xijin", pw).do("POST", "/console/appeals/"+appeal+"/decision", url.Values{"decision": {"granted"}}); p.status != http.StatusSeeOther {
-			t.Fatalf("deciding in scope: %d %q", p.status, p.code)
+		if p := e.console("xijin", pw).Do("POST", "/console/appeals/"+appeal+"/decision", url.Values{"decision": {"granted"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("deciding in scope: %d %q", p.Status, p.code)
 		}
-		if c := e.want(e.do("GET", "/api/v1/me", tok, nil), 200, "").str("color"); c != "green" {
+		if c := e.Want(e.Do("GET", "/api/v1/me", tok, nil), 200, "").Str("color"); c != "green" {
 			t.Fatalf("after the grant: %s", c)
 		}
 	})
@@ -324,16 +324,16 @@ func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
 func TestReadRulesHoldAtBothDoors(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		const pw = "a long password"
-		admin := e.admin()
-		officer := e.newOperator("xijin", "health_officer", "341881001")
-		tokens := map[string]string{"xijin": officer, "viewer": e.newOperator("viewer", "viewer", "341881"),
-			"sampler": e.newOperator("sampler", "sampler", "341881"), "gangkou": e.newOperator("gangkou", "health_officer", "341881100")}
+		admin := e.Admin()
+		officer := e.NewOperator("xijin", "health_officer", "341881001")
+		tokens := map[string]string{"xijin": officer, "viewer": e.NewOperator("viewer", "viewer", "341881"),
+			"sampler": e.NewOperator("sampler", "sampler", "341881"), "gangkou": e.NewOperator("gangkou", "health_officer", "341881100")}
 		number := rid("19781105", 721)
 		id := e.person(officer, "王建国", number, "341881001")
-		run := e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{id}}), 202, "").str("id")
+		run := e.Want(e.Do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{id}}), 202, "").Str("id")
 		for _, c := range []struct {
 			name, user, apiPath, pagePath string
-			status                        int
+			Status                        int
 			code                          string
 		}{
 			{"the audit log without audit.read", "viewer", "/api/v1/admin/audit", "/console/audit", 403, "forbidden"},
@@ -344,29 +344,29 @@ func TestReadRulesHoldAtBothDoors(t *testing.T) {
 			{"a person outside the scope", "gangkou", "/api/v1/admin/persons/" + id, "/console/persons/" + id, 404, "person_not_found"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := e.do("GET", c.apiPath, tokens[c.user], nil)
-				wantRefused(t, "API", r.status, r.errCode(), c.status, c.code)
-				p := e.console(c.user, pw).do("GET", c.pagePath, nil)
-				wantRefused(t, "console", p.status, p.code, c.status, c.code)
+				r := e.Do("GET", c.apiPath, tokens[c.user], nil)
+				wantRefused(t, "API", r.Status, r.ErrCode(), c.Status, c.code)
+				p := e.console(c.user, pw).Do("GET", c.pagePath, nil)
+				wantRefused(t, "console", p.Status, p.code, c.Status, c.code)
 			})
 		}
 		// The audit log of another town shows nothing of this one, at
 		// either door; the town's own administrator sees it.
 		subject := "person:" + id
 		for user, region := range map[string]string{"gangkou.admin": "341881100", "xijin.admin": "341881001"} {
-			tok := e.newOperator(user, "admin", region)
+			tok := e.NewOperator(user, "admin", region)
 			own := region == "341881001"
-			r := e.want(e.do("GET", "/api/v1/admin/audit?subject="+subject, tok, nil), 200, "")
-			p := e.console(user, pw).do("GET", "/console/audit?subject="+subject, nil)
-			if api, page := len(r.body["entries"].([]any)) > 0, p.status == 200 && regexp.MustCompile(`person\.create`).MatchString(p.body); api != own || page != own {
+			r := e.Want(e.Do("GET", "/api/v1/admin/audit?subject="+subject, tok, nil), 200, "")
+			p := e.console(user, pw).Do("GET", "/console/audit?subject="+subject, nil)
+			if api, page := len(r.Body["entries"].([]any)) > 0, p.Status == 200 && regexp.MustCompile(`person\.create`).MatchString(p.Body); api != own || page != own {
 				t.Fatalf("the administrator of %s reads the entries of %s: API %v, console %v; want %v", region, subject, api, page, own)
 			}
 		}
 		// The identity number in full only to a role with person.read_full.
 		for user, full := range map[string]bool{"xijin": true, "viewer": false} {
-			r := e.want(e.do("GET", "/api/v1/admin/persons/"+id, tokens[user], nil), 200, "")
-			p := e.console(user, pw).do("GET", "/console/persons/"+id, nil)
-			if api, page := r.str("id_number") == number, regexp.MustCompile(number).MatchString(p.body); api != full || page != full {
+			r := e.Want(e.Do("GET", "/api/v1/admin/persons/"+id, tokens[user], nil), 200, "")
+			p := e.console(user, pw).Do("GET", "/console/persons/"+id, nil)
+			if api, page := r.Str("id_number") == number, regexp.MustCompile(number).MatchString(p.Body); api != full || page != full {
 				t.Fatalf("%s sees the full number: API %v, console %v; want %v", user, api, page, full)
 			}
 		}
@@ -380,7 +380,7 @@ func TestReadRulesHoldAtBothDoors(t *testing.T) {
 func TestServicesRefuseWithoutADoor(t *testing.T) {
 	e := newEnv(t, db.SQLite)
 	ctx := context.Background()
-	s := e.srv
+	s := e.App
 	admin := &auth.Principal{Kind: auth.Operator, ID: "a", Role: auth.Admin, Region: "341881"}
 	viewer := &auth.Principal{Kind: auth.Operator, ID: "v", Role: auth.Viewer, Region: "341881"}
 	sampler := &auth.Principal{Kind: auth.Operator, ID: "s", Role: auth.Sampler, Region: "341881"}
@@ -461,12 +461,12 @@ func TestServicesRefuseWithoutADoor(t *testing.T) {
 	} {
 		for _, by := range c.by {
 			t.Run(c.name+" as "+string(by.Kind)+" "+string(by.Role), func(t *testing.T) {
-				before := e.count("audit_log")
+				before := e.Count("audit_log")
 				err := c.call(by)
 				if !errors.Is(err, auth.ErrForbidden) && !errors.Is(err, auth.ErrScopeMissing) {
 					t.Fatalf("err = %v, want a refusal", err)
 				}
-				if n := e.count("audit_log"); n != before {
+				if n := e.Count("audit_log"); n != before {
 					t.Fatalf("a refusal was audited as an action: %d entries, was %d", n, before)
 				}
 			})

@@ -16,6 +16,7 @@ import (
 // The profiler is served only on its own listener, never on the public
 // address, and without the process's command line.
 func TestPprofOnlyOnItsOwnAddress(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	srv, err := server.New(context.Background(), server.Config{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"),
 		Addr: "127.0.0.1:0", PprofAddr: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -27,6 +27,7 @@ import (
 // content types. Every answer must be below 500 and, when it is an error, the
 // {"error":{"code","message"}} body; a refused request must write nothing.
 func TestNoServerErrorOnBadInput(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
 		fx := e.robustFixtures()
 		b := &battery{e: e, fx: fx, fields: map[string][]string{}, bigSent: map[string]bool{}, client: &http.Client{
@@ -65,7 +66,7 @@ var robustTables = []string{"accounts", "persons", "dependents", "facts", "statu
 func (e *env) rowCounts() map[string]int {
 	out := map[string]int{}
 	for _, tbl := range robustTables {
-		out[tbl] = e.count(tbl)
+		out[tbl] = e.Count(tbl)
 	}
 	return out
 }
@@ -81,7 +82,7 @@ var pathParamRe = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 func (e *env) documentedRoutes() []documentedRoute {
 	e.t.Helper()
-	res, body := e.get("/api/v1/openapi.json")
+	res, body := e.Get("/api/v1/openapi.json")
 	if res.StatusCode != 200 {
 		e.t.Fatalf("openapi.json: %d", res.StatusCode)
 	}
@@ -136,94 +137,94 @@ type robustFixtures struct {
 func (e *env) robustFixtures() *robustFixtures {
 	t := e.t
 	t.Helper()
-	admin := e.admin()
+	admin := e.Admin()
 	fx := &robustFixtures{admin: admin, ids: map[string]string{}}
 	roles := map[string]string{}
 	for _, role := range []string{"health_officer", "sampler", "lab", "viewer"} {
-		roles[role] = e.newOperator("robust_"+role, role, "341881")
+		roles[role] = e.NewOperator("robust_"+role, role, "341881")
 	}
-	ops := e.want(e.do("GET", "/api/v1/admin/operators", admin, nil), 200, "").body["operators"].([]any)
+	ops := e.Want(e.Do("GET", "/api/v1/admin/operators", admin, nil), 200, "").Body["operators"].([]any)
 	fx.ids["operator"] = ops[len(ops)-1].(map[string]any)["id"].(string)
 
-	venueID, venueTok := e.venue(admin, "津城饭店", "restaurant", "341881001")
+	venueID, venueTok := e.Venue(admin, "津城饭店", "restaurant", "341881001")
 	fx.ids["venue"], fx.ids["venue_token"] = venueID, venueTok
-	tok, self := e.resident("13900000901", "陈病例", rid("19750101", 901), "341881001")
+	tok, self := e.Resident("13900000901", "陈病例", rid("19750101", 901), "341881001")
 	fx.resident, fx.ids["self"] = tok, self
-	dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
-		"name": "陈小宝", "id_type": "resident_id", "id_number": rid("20160101", 902), "relation": "child"}), 201, "").str("id")
+	dep := e.Want(e.Do("POST", "/api/v1/me/dependents", tok, map[string]any{
+		"name": "陈小宝", "id_type": "resident_id", "id_number": rid("20160101", 902), "relation": "child"}), 201, "").Str("id")
 	fx.ids["dependent"] = dep
-	compTok, comp := e.resident("13900000903", "林同行", rid("19760101", 903), "341881002")
+	compTok, comp := e.Resident("13900000903", "林同行", rid("19760101", 903), "341881002")
 	fx.companion, fx.ids["person"] = compTok, comp
-	fx.unreg = e.residentToken("13900000904")
+	fx.unreg = e.ResidentToken("13900000904")
 
 	// A tracing run that finds the companion gives a run and a task.
-	e.want(e.do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": venueTok}), 201, "")
-	e.want(e.do("POST", "/api/v1/checkins", compTok, map[string]any{"venue_token": venueTok}), 201, "")
-	e.want(e.do("POST", "/api/v1/admin/facts", admin, map[string]any{"person_id": self, "kind": "case.confirmed",
+	e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": venueTok}), 201, "")
+	e.Want(e.Do("POST", "/api/v1/checkins", compTok, map[string]any{"venue_token": venueTok}), 201, "")
+	e.Want(e.Do("POST", "/api/v1/admin/facts", admin, map[string]any{"person_id": self, "kind": "case.confirmed",
 		"at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)}), 201, "")
-	run := e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{self}}), 202, "").str("id")
+	run := e.Want(e.Do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{self}}), 202, "").Str("id")
 	fx.ids["run"] = run
-	if done := e.waitRun(admin, run); done.str("status") != "done" {
-		t.Fatalf("tracing run: %s", done.raw)
+	if done := e.waitRun(admin, run); done.Str("status") != "done" {
+		t.Fatalf("tracing run: %s", done.Raw)
 	}
-	tasks := e.want(e.do("GET", "/api/v1/admin/tasks", admin, nil), 200, "").body["tasks"].([]any)
+	tasks := e.Want(e.Do("GET", "/api/v1/admin/tasks", admin, nil), 200, "").Body["tasks"].([]any)
 	if len(tasks) == 0 {
 		t.Fatal("the tracing run made no task")
 	}
 	fx.ids["task"] = tasks[0].(map[string]any)["id"].(string)
-	fx.ids["appeal"] = e.want(e.do("POST", "/api/v1/me/appeals", compTok, map[string]any{"reason": "当天我不在该场所"}), 201, "").
-		body["appeal"].(map[string]any)["id"].(string)
+	fx.ids["appeal"] = e.Want(e.Do("POST", "/api/v1/me/appeals", compTok, map[string]any{"reason": "当天我不在该场所"}), 201, "").
+		Body["appeal"].(map[string]any)["id"].(string)
 
 	// Tests: the dependent's negative, a positive single tube (an alert), a
 	// transfer of a sealed tube.
-	site := e.want(e.do("POST", "/api/v1/admin/sites", admin, map[string]any{"name": "西津采样点", "address": "宁国市西津街道",
-		"lat": 30.633, "lng": 118.983, "region": "341881001"}), 201, "").str("id")
+	site := e.Want(e.Do("POST", "/api/v1/admin/sites", admin, map[string]any{"name": "西津采样点", "address": "宁国市西津街道",
+		"lat": 30.633, "lng": 118.983, "region": "341881001"}), 201, "").Str("id")
 	fx.ids["site"] = site
 	tube := func(barcode string, sample map[string]any, result string) {
 		t.Helper()
-		e.want(e.do("POST", "/api/v1/nat/tubes", admin, map[string]any{"barcode": barcode, "capacity": 1, "site_id": site}), 201, "")
-		e.want(e.do("POST", "/api/v1/nat/tubes/"+barcode+"/samples", admin, sample), 201, "")
-		e.want(e.do("POST", "/api/v1/nat/tubes/"+barcode+"/seal", admin, nil), 200, "")
+		e.Want(e.Do("POST", "/api/v1/nat/tubes", admin, map[string]any{"barcode": barcode, "capacity": 1, "site_id": site}), 201, "")
+		e.Want(e.Do("POST", "/api/v1/nat/tubes/"+barcode+"/samples", admin, sample), 201, "")
+		e.Want(e.Do("POST", "/api/v1/nat/tubes/"+barcode+"/seal", admin, nil), 200, "")
 		if result != "" {
-			e.want(e.do("POST", "/api/v1/nat/results", admin, map[string]any{"barcode": barcode, "result": result}), 201, "")
+			e.Want(e.Do("POST", "/api/v1/nat/results", admin, map[string]any{"barcode": barcode, "result": result}), 201, "")
 		}
 	}
 	tube("R0000001", map[string]any{"id_type": "resident_id", "id_number": rid("20160101", 902)}, "negative")
-	fx.code = e.want(e.do("GET", "/api/v1/me/code", tok, nil), 200, "").str("code")
+	fx.code = e.Want(e.Do("GET", "/api/v1/me/code", tok, nil), 200, "").Str("code")
 	tube("R0000002", map[string]any{"code": fx.code}, "negative")
 	tube("R0000003", map[string]any{"id_type": "resident_id", "id_number": rid("19760101", 903)}, "positive")
 	tube("R0000004", map[string]any{"id_type": "resident_id", "id_number": rid("19750101", 901)}, "")
 	fx.ids["barcode"] = "R0000004"
-	e.want(e.do("POST", "/api/v1/nat/tubes", admin, map[string]any{"barcode": "R0000005", "capacity": 5, "site_id": site}), 201, "")
-	fx.ids["transfer"] = e.want(e.do("POST", "/api/v1/nat/transfers", admin, map[string]any{"barcodes": []string{"R0000004"}, "lab": "宣城疾控"}), 201, "").str("id")
-	alerts := e.want(e.do("GET", "/api/v1/admin/nat/alerts", admin, nil), 200, "").body["alerts"].([]any)
+	e.Want(e.Do("POST", "/api/v1/nat/tubes", admin, map[string]any{"barcode": "R0000005", "capacity": 5, "site_id": site}), 201, "")
+	fx.ids["transfer"] = e.Want(e.Do("POST", "/api/v1/nat/transfers", admin, map[string]any{"barcodes": []string{"R0000004"}, "lab": "宣城疾控"}), 201, "").Str("id")
+	alerts := e.Want(e.Do("GET", "/api/v1/admin/nat/alerts", admin, nil), 200, "").Body["alerts"].([]any)
 	if len(alerts) == 0 {
 		t.Fatal("a positive single tube raised no alert")
 	}
 	fx.ids["alert"] = alerts[0].(map[string]any)["id"].(string)
-	for _, x := range e.want(e.do("GET", "/api/v1/me/tests", tok, nil), 200, "").body["tests"].([]any) {
+	for _, x := range e.Want(e.Do("GET", "/api/v1/me/tests", tok, nil), 200, "").Body["tests"].([]any) {
 		if x.(map[string]any)["certificate"] == true {
 			fx.ids["test"] = x.(map[string]any)["id"].(string)
 		}
 	}
-	fx.ids["dep_test"] = e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/tests", tok, nil), 200, "").body["tests"].([]any)[0].(map[string]any)["id"].(string)
-	fx.ids["fact"] = e.want(e.do("GET", "/api/v1/me/facts", tok, nil), 200, "").body["facts"].([]any)[0].(map[string]any)["id"].(string)
-	fx.ids["care"] = e.want(e.do("POST", "/api/v1/me/dependents/"+dep+"/care-code", tok, nil), 201, "").str("id")
+	fx.ids["dep_test"] = e.Want(e.Do("GET", "/api/v1/me/dependents/"+dep+"/tests", tok, nil), 200, "").Body["tests"].([]any)[0].(map[string]any)["id"].(string)
+	fx.ids["fact"] = e.Want(e.Do("GET", "/api/v1/me/facts", tok, nil), 200, "").Body["facts"].([]any)[0].(map[string]any)["id"].(string)
+	fx.ids["care"] = e.Want(e.Do("POST", "/api/v1/me/dependents/"+dep+"/care-code", tok, nil), 201, "").Str("id")
 
-	cp := e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "西津卡口", "region": "341881001"}), 201, "")
-	fx.ids["checkpoint"], fx.apiKey = cp.str("id"), cp.str("api_key")
+	cp := e.Want(e.Do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "西津卡口", "region": "341881001"}), 201, "")
+	fx.ids["checkpoint"], fx.apiKey = cp.Str("id"), cp.Str("api_key")
 	fx.ids["version"] = "1"
 	fx.ids["region"] = "341881001"
 
 	// The gateway: a pharmacy with a key (limits high enough for the
 	// battery) and a unit account, each also a credential.
 	fx.ids["org"] = e.org(admin, "pharmacy", "西津大药房", "MA2N7T9R", "341881001")
-	orgKey := e.want(e.do("POST", "/api/v1/admin/orgs/"+fx.ids["org"]+"/keys", admin, map[string]any{"name": "收银台",
+	orgKey := e.Want(e.Do("POST", "/api/v1/admin/orgs/"+fx.ids["org"]+"/keys", admin, map[string]any{"name": "收银台",
 		"scopes": []string{"scan", "scan_id", "pharmacy.purchase"}, "daily_quota": 100_000_000, "rate_per_minute": 1_000_000}), 201, "")
-	fx.ids["org_key"] = orgKey.str("id")
-	fx.ids["unit_account"] = e.want(e.do("POST", "/api/v1/admin/orgs/"+fx.ids["org"]+"/accounts", admin, map[string]any{
-		"username": "xijin.pharmacy", "password": "a long password", "admin": true}), 201, "").str("id")
-	unitToken, _, err := e.srv.Auth.UnitLogin(context.Background(), "xijin.pharmacy", "a long password")
+	fx.ids["org_key"] = orgKey.Str("id")
+	fx.ids["unit_account"] = e.Want(e.Do("POST", "/api/v1/admin/orgs/"+fx.ids["org"]+"/accounts", admin, map[string]any{
+		"username": "xijin.pharmacy", "password": "a long password", "admin": true}), 201, "").Str("id")
+	unitToken, _, err := e.App.Auth.UnitLogin(context.Background(), "xijin.pharmacy", "a long password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func (e *env) robustFixtures() *robustFixtures {
 	for _, role := range []string{"health_officer", "sampler", "lab", "viewer"} {
 		fx.creds = append(fx.creds, cred{role, roles[role]})
 	}
-	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey}, cred{"org_key", orgKey.str("api_key")}, cred{"unit", unitToken})
+	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey}, cred{"org_key", orgKey.Str("api_key")}, cred{"unit", unitToken})
 	return fx
 }
 
@@ -322,7 +323,7 @@ func (b *battery) send(r request) (status int, code, message string) {
 	t := b.e.t
 	t.Helper()
 	b.sent++
-	u := b.e.url + r.path
+	u := b.e.URL + r.path
 	if r.query != "" {
 		u += "?" + r.query
 	}

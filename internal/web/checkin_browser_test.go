@@ -17,7 +17,7 @@ import (
 func demoVenue(t *testing.T, e *env, name string) *venue.Venue {
 	t.Helper()
 	admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
-	vs, err := e.srv.Venues.List(context.Background(), admin, 100)
+	vs, err := e.App.Venues.List(context.Background(), admin, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +34,7 @@ func demoVenue(t *testing.T, e *env, name string) *venue.Venue {
 // back; one tap checks in the resident and a parent; the result shows the
 // venue, the time and the colour; the venue's page counts, never names.
 func TestBrowserCheckinPage(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	v := demoVenue(t, e, "西津农贸市场")
 
@@ -48,7 +49,7 @@ func TestBrowserCheckinPage(t *testing.T) {
 	u.submit("#login-to-checkin")
 	u.fill("#phone", "13800000001")
 	u.submit("form[action='/login/otp'] button")
-	u.fill("#otp", e.otp("13800000001"))
+	u.fill("#otp", e.OTP("13800000001"))
 	u.submit("form[action='/login'] button")
 	if p := u.path(); p != "/c/"+v.Token {
 		t.Fatalf("after logging in the resident is on %s, want the check-in page", p)
@@ -87,19 +88,20 @@ func TestBrowserCheckinPage(t *testing.T) {
 // found, the run shows progress and a report, and the companion turns
 // yellow; the grid task appears.
 func TestBrowserTracingRun(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	v := demoVenue(t, e, "西津农贸市场")
 	ctx := context.Background()
 	for _, phone := range []string{"13800000001", "13800000002"} {
-		acct, err := e.srv.Auth.EnsureAccount(ctx, phone)
+		acct, err := e.App.Auth.EnsureAccount(ctx, phone)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.srv.Checkins.CheckIn(ctx, acct, checkinInput(v.Token)); err != nil {
+		if _, err := e.App.Checkins.CheckIn(ctx, acct, checkinInput(v.Token)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	caseP, err := e.srv.Persons.FindByIDNumber(ctx, "resident_id", rid("19850312", 31))
+	caseP, err := e.App.Persons.FindByIDNumber(ctx, "resident_id", rid("19850312", 31))
 	if err != nil {
 		t.Fatal(err)
 	}

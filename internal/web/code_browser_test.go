@@ -40,6 +40,7 @@ func (u *ui) codeOnScreen() (string, codeformat.Claims) {
 // the signed code, a running clock and animated border, and a new code
 // fetched before the shown one expires.
 func TestBrowserResidentCodePageRefreshes(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true, shortCodes)
 	u := newUI(t, e, phoneW, phoneH)
 	u.residentLogin("13800000001") // 张三丰, with two dependents in the demo
@@ -107,6 +108,7 @@ func TestBrowserResidentCodePageRefreshes(t *testing.T) {
 // A care code is printed for a dependent: a QR that is a care code, with
 // no colour, and it can be revoked.
 func TestBrowserDependentCareCode(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	u := newUI(t, e, phoneW, phoneH)
 	u.residentLogin("13800000001")

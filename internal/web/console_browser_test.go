@@ -8,6 +8,7 @@ import (
 // The Ningguo demo's checkpoint table, coverage table, outbox and audit
 // log, as the city's operators see them.
 func TestBrowserConsoleTablesOfTheDemo(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	u := newUI(t, e, desktopW, desktopH)
 	u.operatorLogin("admin", adminPassword)
@@ -67,7 +68,7 @@ func TestBrowserConsoleTablesOfTheDemo(t *testing.T) {
 	u2.fill("#phone", "13800000002")
 	u2.submit("form[action='/login/otp'] button")
 	u.open("/console/outbox?to=13800000002")
-	u.wantText("#outbox", "13800000002", e.otp("13800000002"))
+	u.wantText("#outbox", "13800000002", e.OTP("13800000002"))
 
 	// The audit log shows the checkpoint change.
 	u.open("/console/audit")

@@ -7,56 +7,48 @@ import (
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
-	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/rules"
-	"github.com/healthcode/healthcode/internal/server"
 )
-
-func onEngine(t *testing.T, engine db.Engine) envOpt {
-	return func(c *server.Config) {
-		if engine == db.Postgres {
-			c.DB = dbtest.PostgresURL(t)
-		}
-	}
-}
 
 // Every console page answers on both engines with the data of the demo,
 // a day of sampling and a resident's code shows: the pages' own queries
 // (the dashboard's counts) run on PostgreSQL too.
 func TestConsolePagesOnBothEngines(t *testing.T) {
+	t.Parallel()
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
-			e := newEnv(t, true, onEngine(t, engine), withFacts(&recorder{}))
+			t.Parallel()
+			e := newEnvOn(t, engine, true, withFacts(&recorder{}))
 			ctx := context.Background()
 			admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
 			name, addr, region := "测试采样点", "宁国市西津街道", "341881001"
 			lat, lng, open := 30.6, 118.9, true
-			site, err := e.srv.NAT.CreateSite(ctx, admin, nat.SiteInput{Name: &name, Address: &addr, Region: &region, Lat: &lat, Lng: &lng, Open: &open})
+			site, err := e.App.NAT.CreateSite(ctx, admin, nat.SiteInput{Name: &name, Address: &addr, Region: &region, Lat: &lat, Lng: &lng, Open: &open})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.OpenTube(ctx, admin, "T0001", 1, site.ID); err != nil {
+			if _, err := e.App.NAT.OpenTube(ctx, admin, "T0001", 1, site.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.AddSample(ctx, admin, "T0001", nat.SampleInput{IDType: "resident_id", IDNumber: rid("19480101", 11)}); err != nil {
+			if _, err := e.App.NAT.AddSample(ctx, admin, "T0001", nat.SampleInput{IDType: "resident_id", IDNumber: rid("19480101", 11)}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.Seal(ctx, admin, "T0001"); err != nil {
+			if _, err := e.App.NAT.Seal(ctx, admin, "T0001"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.CreateTransfer(ctx, admin, []string{"T0001"}, "lab"); err != nil {
+			if _, err := e.App.NAT.CreateTransfer(ctx, admin, []string{"T0001"}, "lab"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.srv.NAT.PostResult(ctx, admin, "T0001", "negative", "lab"); err != nil {
+			if _, err := e.App.NAT.PostResult(ctx, admin, "T0001", "negative", "lab"); err != nil {
 				t.Fatal(err)
 			}
-			cps, err := e.srv.Checkpoints.List(ctx, admin)
+			cps, err := e.App.Checkpoints.List(ctx, admin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.srv.Checkins.RecordVerification(ctx, checkin.Verification{KeyID: cps.Checkpoints[0].APIKeyID,
+			if err := e.App.Checkins.RecordVerification(ctx, checkin.Verification{KeyID: cps.Checkpoints[0].APIKeyID,
 				Checkpoint: cps.Checkpoints[0].ID, Person: 1, Valid: true, Color: rules.Green, Kind: "dynamic"}); err != nil {
 				t.Fatal(err)
 			}

@@ -73,11 +73,12 @@ func consoleClient(t *testing.T, e *env, username, password string) *http.Client
 // The facts form takes any kind of the registry, reads times in the
 // deployment's zone and refuses what the registry refuses.
 func TestFactsEntryForm(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
-	rec := &recorder{handles: e.srv.Persons.Handles()}
-	e.srv.Web.Facts = rec
+	rec := &recorder{handles: e.App.Persons.Handles()}
+	e.App.Web.Facts = rec
 	admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
-	p, err := e.srv.Persons.Create(context.Background(), admin, person.Input{Name: "王五", IDType: "resident_id", IDNumber: rid("19700101", 5), Region: "341881001"})
+	p, err := e.App.Persons.Create(context.Background(), admin, person.Input{Name: "王五", IDType: "resident_id", IDNumber: rid("19700101", 5), Region: "341881001"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestFactsEntryForm(t *testing.T) {
 		t.Fatalf("symptoms %v", got)
 	}
 	// A person outside the operator's scope is not found.
-	if _, err := e.srv.Auth.CreateOperator(context.Background(), admin, auth.NewOperator{Username: "meilin", Password: "a long password", Role: "health_officer", Region: "341881101"}); err != nil {
+	if _, err := e.App.Auth.CreateOperator(context.Background(), admin, auth.NewOperator{Username: "meilin", Password: "a long password", Role: "health_officer", Region: "341881101"}); err != nil {
 		t.Fatal(err)
 	}
 	ml := consoleClient(t, e, "meilin", "a long password")
@@ -143,7 +144,7 @@ func TestFactsEntryForm(t *testing.T) {
 
 func opID(t *testing.T, e *env, username string) string {
 	var id string
-	if err := e.srv.DB.QueryRowContext(context.Background(), `SELECT id FROM operators WHERE username = $1`, username).Scan(&id); err != nil {
+	if err := e.App.DB.QueryRowContext(context.Background(), `SELECT id FROM operators WHERE username = $1`, username).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id

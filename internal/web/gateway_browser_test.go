@@ -13,7 +13,7 @@ import (
 // unitLogin signs a unit account in through the unit pages.
 func (u *ui) unitLogin(username string) {
 	u.t.Helper()
-	if err := u.e.srv.Auth.SetUnitPassword(context.Background(), username, unitPassword); err != nil {
+	if err := u.e.App.Auth.SetUnitPassword(context.Background(), username, unitPassword); err != nil {
 		u.t.Fatal(err)
 	}
 	u.open("/unit/login")

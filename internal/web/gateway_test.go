@@ -16,7 +16,7 @@ const unitPassword = "till password 1"
 // unitClient signs a unit account in through its login page.
 func (e *env) unitClient(username string) *http.Client {
 	e.t.Helper()
-	if err := e.srv.Auth.SetUnitPassword(context.Background(), username, unitPassword); err != nil {
+	if err := e.App.Auth.SetUnitPassword(context.Background(), username, unitPassword); err != nil {
 		e.t.Fatal(err)
 	}
 	c := e.client()
@@ -43,7 +43,7 @@ func (e *env) consoleClient(username, password string) *http.Client {
 func (e *env) demoOrg(name string) *org.Org {
 	e.t.Helper()
 	admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
-	os, err := e.srv.Orgs.List(context.Background(), admin, org.Filter{})
+	os, err := e.App.Orgs.List(context.Background(), admin, org.Filter{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestGatewayPagesShowEachTheirOwn(t *testing.T) {
 		t.Errorf("a bad date: %d", st)
 	}
 	// The pharmacy's session is not a console session.
-	if res, _ := till.Get(e.url + "/console/orgs"); res.StatusCode != http.StatusSeeOther {
+	if res, _ := till.Get(e.URL + "/console/orgs"); res.StatusCode != http.StatusSeeOther {
 		t.Errorf("a unit account opened the console: %d", res.StatusCode)
 	}
 
@@ -98,7 +98,7 @@ func TestGatewayPagesShowEachTheirOwn(t *testing.T) {
 	}
 
 	// A town's officer (西津街道) sees the pharmacy, not the platform in 南山街道.
-	e.srv.Auth.SetPassword(context.Background(), "xijin", "xijin password")
+	e.App.Auth.SetPassword(context.Background(), "xijin", "xijin password")
 	xijin := e.consoleClient("xijin", "xijin password")
 	if st, _ := e.get(xijin, "/console/orgs/"+ph.ID); st != 200 {
 		t.Errorf("the town's officer on its pharmacy: %d", st)
@@ -109,7 +109,7 @@ func TestGatewayPagesShowEachTheirOwn(t *testing.T) {
 	if st, body := e.get(xijin, "/console/orgs"); st != 200 || strings.Contains(body, "畅行") || !strings.Contains(body, "国胜大药房") {
 		t.Errorf("the town's officer's list: %d", st)
 	}
-	e.srv.Auth.SetPassword(context.Background(), "viewer", "viewer password")
+	e.App.Auth.SetPassword(context.Background(), "viewer", "viewer password")
 	viewer := e.consoleClient("viewer", "viewer password")
 	_, body = e.get(viewer, "/console/orgs")
 	if strings.Contains(body, `id="org-form"`) {
@@ -136,7 +136,7 @@ func TestGatewayPagesShowEachTheirOwn(t *testing.T) {
 func count(t *testing.T, e *env, table string) int {
 	t.Helper()
 	var n int
-	if err := e.srv.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+	if err := e.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

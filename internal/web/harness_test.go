@@ -3,11 +3,8 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,83 +19,38 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/server"
-	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 )
 
-const adminPassword = "correct horse battery"
+const adminPassword = servertest.AdminPassword
 
-// env is a running product on SQLite and its URL. Browser tests use the
-// embedded engine: both engines run every store test already, and pages
-// only call the services.
+// env is a running product and its URL. Browser tests use the embedded
+// engine: both engines run every store test already, and pages only call
+// the services.
 type env struct {
-	t   *testing.T
-	srv *server.Server
-	url string
+	*servertest.Server
+	t *testing.T
 }
 
-type envOpt func(*server.Config)
+type envOpt = func(*server.Config)
 
+// newEnv runs the product on SQLite, with the demo if withDemo, and its
+// background workers (status recompute and scheduler, code-show counts,
+// ...) as `serve` runs them.
 func newEnv(t *testing.T, withDemo bool, opts ...envOpt) *env {
 	t.Helper()
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	cfg := server.Config{
-		DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "hc.db"), AdminPassword: adminPassword,
-		PublicURL: base, Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	if withDemo {
-		if err := demo.Prepare(context.Background(), &cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	srv, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if withDemo {
-		if _, err := demo.Load(context.Background(), srv); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The background workers: status recompute and scheduler, code-show
-	// counts, ... as `serve` runs them.
-	wctx, stop := context.WithCancel(context.Background())
-	srv.Start(wctx)
-	t.Cleanup(stop)
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
-	return &env{t: t, srv: srv, url: base}
+	return newEnvOn(t, db.SQLite, withDemo, opts...)
 }
 
-var sixDigits = regexp.MustCompile(`\d{6}`)
-
-// otp reads the latest one-time code sent to phone, as a person reading
-// their text messages would.
-func (e *env) otp(phone string) string {
-	e.t.Helper()
-	items, err := e.srv.Outbox.List(context.Background(), sms.Filter{To: phone, Limit: 1})
-	if err != nil || len(items) == 0 {
-		e.t.Fatalf("no message to %s in the outbox (%v)", phone, err)
+func newEnvOn(t *testing.T, engine db.Engine, withDemo bool, opts ...envOpt) *env {
+	t.Helper()
+	o := []servertest.Option{servertest.WithWorkers(), servertest.WithConfig(opts...)}
+	if withDemo {
+		o = append(o, servertest.WithDemo())
 	}
-	return sixDigits.FindString(items[0].Body)
+	return &env{Server: servertest.Start(t, engine, o...), t: t}
 }
 
 // client is a cookie-keeping HTTP client that does not follow redirects,
@@ -111,7 +63,7 @@ func (e *env) client() *http.Client {
 // get fetches a page and returns its status and body.
 func (e *env) get(c *http.Client, path string) (int, string) {
 	e.t.Helper()
-	res, err := c.Get(e.url + path)
+	res, err := c.Get(e.URL + path)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -123,7 +75,7 @@ func (e *env) get(c *http.Client, path string) (int, string) {
 // post sends a form.
 func (e *env) post(c *http.Client, path string, form url.Values) (*http.Response, string) {
 	e.t.Helper()
-	res, err := c.PostForm(e.url+path, form)
+	res, err := c.PostForm(e.URL+path, form)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -170,17 +122,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tab opens a new tab of the shared browser, sized width x height,, or skips
-// (fails under CI=true) when there is no Chromium.
-func tab(t *testing.T, width, height int64) context.Context {
+// browserTest, first in a browser test, skips it under -short (the quick
+// loop), or when there is no Chromium (it fails instead under CI=true).
+// Browser tests do not run in parallel: one keeps both cores of the machine
+// busy in Chromium, and two at once only make each slower.
+func browserTest(t *testing.T) {
 	t.Helper()
-	path := chromiumPath()
-	if path == "" {
+	if testing.Short() {
+		t.Skip("browser test: skipped under -short")
+	}
+	if chromiumPath() == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("Chromium is not installed; browser tests need it under CI")
 		}
 		t.Skip("Chromium is not installed; skipping the browser test")
 	}
+}
+
+// tab opens a new tab of the shared browser, sized width x height.
+func tab(t *testing.T, width, height int64) context.Context {
+	t.Helper()
+	browserTest(t)
+	path := chromiumPath()
 	browserOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "healthcode-chromium-")
 		if err != nil {
@@ -257,7 +220,7 @@ func (u *ui) do(steps ...chromedp.Action[chromedp.Void]) {
 // open loads a page and returns its HTTP status.
 func (u *ui) open(path string) int64 {
 	u.t.Helper()
-	res, err := chromedp.Run(u.ctx, chromedp.NavigateResponse(u.e.url+path))
+	res, err := chromedp.Run(u.ctx, chromedp.NavigateResponse(u.e.URL+path))
 	if err != nil {
 		u.t.Fatalf("open %s: %v", path, err)
 	}
@@ -370,7 +333,7 @@ func (u *ui) residentLogin(phone string) {
 	u.open("/login")
 	u.fill("#phone", phone)
 	u.submit("form[action='/login/otp'] button")
-	u.fill("#otp", u.e.otp(phone))
+	u.fill("#otp", u.e.OTP(phone))
 	u.submit("form[action='/login'] button")
 }
 

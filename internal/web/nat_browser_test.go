@@ -15,6 +15,7 @@ import (
 // lab reports it negative; the resident sees the result and shows a
 // signed negative certificate.
 func TestBrowserSamplingToCertificate(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true, withFacts(&recorder{}))
 	op := newUI(t, e, desktopW, desktopH)
 	op.operatorLogin("admin", adminPassword)

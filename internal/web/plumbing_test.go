@@ -22,6 +22,7 @@ func findCookie(res *http.Response, name string) *http.Cookie {
 // Forms need the session's token; a POST without it, with another
 // session's, or from another site is refused and changes nothing.
 func TestFormsRefuseMissingOrForeignCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	c := e.client()
 	_, body := e.get(c, "/login")
@@ -46,7 +47,7 @@ func TestFormsRefuseMissingOrForeignCSRFToken(t *testing.T) {
 		t.Errorf("a foreign token: %d, want 403", res.StatusCode)
 	}
 	// A cross-site POST is refused even with the right token.
-	req, _ := http.NewRequest("POST", e.url+"/login/otp", strings.NewReader(url.Values{"phone": {"13900000009"}, "csrf": {token}}.Encode()))
+	req, _ := http.NewRequest("POST", e.URL+"/login/otp", strings.NewReader(url.Values{"phone": {"13900000009"}, "csrf": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://evil.example")
 	res, err := c.Do(req)
@@ -70,7 +71,7 @@ func TestFormsRefuseMissingOrForeignCSRFToken(t *testing.T) {
 
 func countOutbox(t *testing.T, e *env) int {
 	var n int
-	if err := e.srv.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM sms_outbox`).Scan(&n); err != nil {
+	if err := e.App.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM sms_outbox`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -79,11 +80,12 @@ func countOutbox(t *testing.T, e *env) int {
 // The session cookie holds an API session token: HttpOnly, SameSite=Lax,
 // Secure behind HTTPS; logging out ends the session itself.
 func TestSessionCookies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	c := e.client()
 	_, body := e.get(c, "/login")
 	e.post(c, "/login/otp", url.Values{"phone": {"13900000010"}, "csrf": {csrfOf(body)}})
-	res, _ := e.post(c, "/login", url.Values{"phone": {"13900000010"}, "otp": {e.otp("13900000010")}, "csrf": {csrfOf(body)}, "next": {"//evil.example/"}})
+	res, _ := e.post(c, "/login", url.Values{"phone": {"13900000010"}, "otp": {e.OTP("13900000010")}, "csrf": {csrfOf(body)}, "next": {"//evil.example/"}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/register?next=%2Fme" {
 		t.Fatalf("login answered %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
@@ -92,7 +94,7 @@ func TestSessionCookies(t *testing.T) {
 		t.Fatalf("resident cookie %+v", ck)
 	}
 	// The cookie's token is the API's: it works as a bearer token.
-	req, _ := http.NewRequest("GET", e.url+"/api/v1/me", nil)
+	req, _ := http.NewRequest("GET", e.URL+"/api/v1/me", nil)
 	req.Header.Set("Authorization", "Bearer "+ck.Value)
 	api, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -116,7 +118,7 @@ func TestSessionCookies(t *testing.T) {
 	// Behind an HTTPS proxy the cookies are Secure; the operator's is
 	// sent only to the console.
 	c2 := e.client()
-	get, _ := http.NewRequest("GET", e.url+"/console/login", nil)
+	get, _ := http.NewRequest("GET", e.URL+"/console/login", nil)
 	get.Header.Set("X-Forwarded-Proto", "https")
 	res, err = c2.Do(get)
 	if err != nil {
@@ -128,7 +130,7 @@ func TestSessionCookies(t *testing.T) {
 		t.Fatalf("anonymous cookie over HTTPS: %+v", a)
 	}
 	form := url.Values{"username": {"admin"}, "password": {adminPassword}, "csrf": {csrfOf(string(b))}}
-	post, _ := http.NewRequest("POST", e.url+"/console/login", strings.NewReader(form.Encode()))
+	post, _ := http.NewRequest("POST", e.URL+"/console/login", strings.NewReader(form.Encode()))
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	post.Header.Set("X-Forwarded-Proto", "https")
 	res, err = c2.Do(post)
@@ -145,14 +147,15 @@ func TestSessionCookies(t *testing.T) {
 // Pages need their session: a resident page sends a stranger to log in
 // and back; the console refuses a role without the permission.
 func TestPagesNeedTheirSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	c := e.client()
-	res, _ := c.Get(e.url + "/me/dependents")
+	res, _ := c.Get(e.URL + "/me/dependents")
 	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?next=%2Fme%2Fdependents" {
 		t.Fatalf("stranger at /me/dependents: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
-	res, _ = c.Get(e.url + "/console/audit")
+	res, _ = c.Get(e.URL + "/console/audit")
 	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/console/login") {
 		t.Fatalf("stranger at /console/audit: %d %q", res.StatusCode, res.Header.Get("Location"))
@@ -171,7 +174,7 @@ func residentClient(t *testing.T, e *env, phone string) *http.Client {
 	c := e.client()
 	_, body := e.get(c, "/login")
 	e.post(c, "/login/otp", url.Values{"phone": {phone}, "csrf": {csrfOf(body)}})
-	res, _ := e.post(c, "/login", url.Values{"phone": {phone}, "otp": {e.otp(phone)}, "csrf": {csrfOf(body)}})
+	res, _ := e.post(c, "/login", url.Values{"phone": {phone}, "otp": {e.OTP(phone)}, "csrf": {csrfOf(body)}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login: %d", res.StatusCode)
 	}
@@ -181,6 +184,7 @@ func residentClient(t *testing.T, e *env, phone string) *http.Client {
 // Every code a page shows is counted for the dashboard, in the holder's
 // region, and only operators whose scope holds the region see it.
 func TestCodeShowsAreCounted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	c := residentClient(t, e, "13800000001") // 西津街道
 	for _, path := range []string{"/me", "/me/card", "/me/card"} {
@@ -193,13 +197,13 @@ func TestCodeShowsAreCounted(t *testing.T) {
 	if !strings.Contains(body, `<span class="tile-value">3</span><span class="tile-label">近24小时亮码</span>`) {
 		t.Fatalf("the dashboard does not count 3 shows:\n%s", body)
 	}
-	e.srv.Auth.SetPassword(t.Context(), "viewer", "a long password")
+	e.App.Auth.SetPassword(t.Context(), "viewer", "a long password")
 	_, body = e.get(consoleClient(t, e, "viewer", "a long password"), "/console")
 	if !strings.Contains(body, `<span class="tile-value">3</span><span class="tile-label">近24小时亮码</span>`) {
 		t.Fatal("a city viewer does not see the shows")
 	}
 	admin2 := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
-	if _, err := e.srv.Auth.CreateOperator(t.Context(), admin2, auth.NewOperator{Username: "meilin", Password: "a long password", Role: "viewer", Region: "341881101"}); err != nil {
+	if _, err := e.App.Auth.CreateOperator(t.Context(), admin2, auth.NewOperator{Username: "meilin", Password: "a long password", Role: "viewer", Region: "341881101"}); err != nil {
 		t.Fatal(err)
 	}
 	_, body = e.get(consoleClient(t, e, "meilin", "a long password"), "/console")

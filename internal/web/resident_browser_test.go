@@ -29,6 +29,7 @@ func badCheck(birth string, seq int) string {
 }
 
 func TestBrowserResidentRegistersAndManagesDependents(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, false)
 	u := newUI(t, e, phoneW, phoneH)
 
@@ -97,6 +98,7 @@ func TestBrowserResidentRegistersAndManagesDependents(t *testing.T) {
 }
 
 func TestBrowserResidentLoginRefusesWrongCode(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	u := newUI(t, e, phoneW, phoneH)
 	u.open("/login")
@@ -104,7 +106,7 @@ func TestBrowserResidentLoginRefusesWrongCode(t *testing.T) {
 	u.fill("#phone", "13800000001")
 	u.submit("form[action='/login/otp'] button")
 	u.wantText(".flash", "138****0001")
-	code := e.otp("13800000001")
+	code := e.OTP("13800000001")
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"

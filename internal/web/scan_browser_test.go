@@ -1,24 +1,16 @@
 package web_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/checkpoint"
 )
 
 // newCheckpoint adds a checkpoint and returns its scanner key.
 func newCheckpoint(t *testing.T, e *env, name string) string {
 	t.Helper()
-	admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
-	_, key, err := e.srv.Checkpoints.Create(context.Background(), admin, checkpoint.Input{Name: name, Region: "341881001"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, key := e.Checkpoint(e.Admin(), name, "341881001")
 	return key
 }
 
@@ -26,6 +18,7 @@ func newCheckpoint(t *testing.T, e *env, name string) string {
 // gun types a resident's code and Enter; the result is large and plain;
 // a bad code says why; the ID-number fallback works; the day's count runs.
 func TestBrowserScannerGun(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	key := newCheckpoint(t, e, "西津街道卡口")
 

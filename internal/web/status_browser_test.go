@@ -17,11 +17,11 @@ import (
 // recordFact appends a fact about the person with the ID number.
 func recordFact(t *testing.T, e *env, idNumber string, f fact.Fact) {
 	t.Helper()
-	p, err := e.srv.Persons.FindByIDNumber(context.Background(), "resident_id", idNumber)
+	p, err := e.App.Persons.FindByIDNumber(context.Background(), "resident_id", idNumber)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.srv.Status.Record(context.Background(), status.NewFact{Person: p.Num, Fact: f, RecordedBy: "system"}); err != nil {
+	if _, err := e.App.Status.Record(context.Background(), status.NewFact{Person: p.Num, Fact: f, RecordedBy: "system"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -63,6 +63,7 @@ func withoutRule(t *testing.T, id string) string {
 // in scope (how many change colour, and to what), activated, and the
 // person it concerns turns green.
 func TestBrowserConsoleRulesDryRun(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	zhang := rid("19850312", 31) // 张三丰
 	recordFact(t, e, zhang, fact.Fact{Kind: fact.ClinicFever, At: time.Now().Add(-2 * time.Hour), Attrs: map[string]any{"clinic": "宁国市人民医院发热门诊"}})
@@ -134,11 +135,11 @@ func TestBrowserConsoleRulesDryRun(t *testing.T) {
 }
 
 func colourOf(t *testing.T, e *env, idNumber string) rules.Color {
-	p, err := e.srv.Persons.FindByIDNumber(context.Background(), "resident_id", idNumber)
+	p, err := e.App.Persons.FindByIDNumber(context.Background(), "resident_id", idNumber)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := e.srv.Status.Status(context.Background(), p.Num)
+	st, err := e.App.Status.Status(context.Background(), p.Num)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +149,7 @@ func colourOf(t *testing.T, e *env, idNumber string) rules.Color {
 // A resident declares a fever: the code turns yellow and says why and what
 // to do; they appeal; an officer grants it in the queue; the code is green.
 func TestBrowserDeclarationAndAppeal(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, true)
 	r := newUI(t, e, phoneW, phoneH)
 	r.residentLogin("13800000002") // 李秀英, no dependents

@@ -54,6 +54,7 @@ func (u *ui) elementShot(sel string) []byte {
 // poster's QR opens the check-in page of that venue; replacing the code
 // retires the old poster.
 func TestBrowserVenuePoster(t *testing.T) {
+	browserTest(t)
 	e := newEnv(t, false)
 	u := newUI(t, e, desktopW, desktopH)
 	u.operatorLogin("admin", adminPassword)
@@ -81,7 +82,7 @@ func TestBrowserVenuePoster(t *testing.T) {
 	u.wantText(".poster-title", "场所码")
 	u.wantText(".poster-steps", "扫描", "确认登记")
 	u.wantText(".poster-kicker", "安徽省宣城市宁国市西津街道")
-	if got, want := decodeQR(t, u.elementShot(".poster-qr")), e.url+"/c/"+token; got != want {
+	if got, want := decodeQR(t, u.elementShot(".poster-qr")), e.URL+"/c/"+token; got != want {
 		t.Fatalf("the poster's QR says %q, want %q", got, want)
 	}
 	u.shot("poster")

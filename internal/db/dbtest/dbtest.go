@@ -5,7 +5,8 @@
 // (/usr/lib/postgresql/*/bin, pg_config, or $HEALTHCODE_PG_BIN); the schema
 // is migrated once into a template database and each test gets a clone, so
 // tests are isolated and fast. Without PostgreSQL the tests skip, except under
-// CI=true, where they fail: CI must exercise both engines.
+// CI=true, where they fail: CI must exercise both engines. Under -short (the
+// quick loop) they skip too: the store tests run on SQLite only.
 package dbtest
 
 import (
@@ -18,7 +19,8 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 )
 
-// Engines lists the engines every store test runs on.
+// Engines lists the engines every store test runs on (PostgreSQL skips under
+// -short).
 var Engines = []db.Engine{db.SQLite, db.Postgres}
 
 // ForEach runs fn as a subtest on a fresh database of each engine.
@@ -66,6 +68,7 @@ var cloneSeq atomic.Int64
 // throwaway server.
 func NewPostgres(t testing.TB) *db.DB {
 	t.Helper()
+	skipShort(t)
 	srv, err := sharedServer()
 	if err != nil {
 		SkipOrFail(t, "PostgreSQL: %v", err)
@@ -90,6 +93,7 @@ func NewPostgres(t testing.TB) *db.DB {
 // server process (the kill tests) and need a URL rather than a handle.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
+	skipShort(t)
 	srv, err := sharedServer()
 	if err != nil {
 		SkipOrFail(t, "PostgreSQL: %v", err)
@@ -100,6 +104,15 @@ func PostgresURL(t testing.TB) string {
 	}
 	t.Cleanup(func() { srv.drop(context.Background(), name) })
 	return srv.url(name)
+}
+
+// skipShort skips a PostgreSQL test under -short, before the shared server
+// starts: the quick loop runs the store tests on SQLite alone.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("PostgreSQL: skipped under -short")
+	}
 }
 
 // SkipOrFail skips the test with the message, or fails it when CI=true,
