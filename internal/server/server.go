@@ -196,7 +196,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
-		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region}); err != nil {
+		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region, Metrics: s.registry}); err != nil {
 		return nil, err
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
@@ -218,18 +218,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if facts == nil {
 		facts = s.Status
 	}
-	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colors, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention})
+	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colors, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention,
+		Metrics: s.registry})
 	if err = s.Checkins.Prepare(ctx); err != nil {
 		return nil, err
 	}
-	s.registry.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "healthcode_checkin_commits_total",
-			Help: "Group-commit transactions of check-ins and verification events."},
-			func() float64 { t, _ := s.Checkins.Batches(); return float64(t) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "healthcode_checkin_committed_requests_total",
-			Help: "Check-in and verification requests committed by the group commit (divided by commits: the batch size)."},
-			func() float64 { _, r := s.Checkins.Batches(); return float64(r) }),
-	)
 	if verifications == nil {
 		verifications = s.Checkins
 	}
