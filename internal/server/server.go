@@ -201,7 +201,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
 	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
-	codeCfg := codes.Config{Region: cfg.Region, TTL: cfg.CodeTTL, CareTTL: cfg.CareCodeTTL, CacheTTL: cfg.Auth.CacheTTL}
+	codeCfg := codes.Config{Region: cfg.Region, TTL: cfg.CodeTTL, CareTTL: cfg.CareCodeTTL, CacheTTL: cfg.Auth.CacheTTL,
+		Metrics: s.registry}
 	if s.CodeKeys, err = keys.Open(ctx, s.DB, s.Keys, keys.Config{Region: cfg.Region, Retain: codeCfg.MaxLifetime()}); err != nil {
 		return nil, err
 	}
