@@ -191,11 +191,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: --region: %w", err)
 	}
 	s.Outbox = sms.NewOutbox(s.DB, s.Keys)
-	s.Auth = auth.New(s.DB, s.Keys, s.Outbox, s.Regions, cfg.Auth)
+	texts := sms.Metered("outbox", s.Outbox, s.registry)
+	s.Auth = auth.New(s.DB, s.Keys, texts, s.Regions, cfg.Auth)
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
-	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
+	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: texts,
 		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region, Metrics: s.registry}); err != nil {
 		return nil, err
 	}
