@@ -192,7 +192,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Outbox = sms.NewOutbox(s.DB, s.Keys)
 	texts := sms.Metered("outbox", s.Outbox, s.registry)
-	s.Auth = auth.New(s.DB, s.Keys, texts, s.Regions, cfg.Auth)
+	authCfg := cfg.Auth
+	authCfg.Metrics = s.registry
+	s.Auth = auth.New(s.DB, s.Keys, texts, s.Regions, authCfg)
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
