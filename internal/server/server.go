@@ -247,8 +247,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if lerr != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
-	s.Orgs = org.New(s.DB, s.Auth, s.Regions, org.Config{CacheTTL: cfg.Auth.CacheTTL, Location: loc})
-	if s.Gateway, err = gateway.New(s.Orgs, s.Codes, s.Keys.Derive("gateway/subject", 32), gateway.Config{SubjectTTL: cfg.SubjectTTL}); err != nil {
+	s.Orgs = org.New(s.DB, s.Auth, s.Regions, org.Config{CacheTTL: cfg.Auth.CacheTTL, Location: loc, Metrics: s.registry})
+	if s.Gateway, err = gateway.New(s.Orgs, s.Codes, s.Keys.Derive("gateway/subject", 32), gateway.Config{SubjectTTL: cfg.SubjectTTL, Metrics: s.registry}); err != nil {
 		return nil, err
 	}
 	s.Pharmacy = pharmacy.New(pharmacy.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
