@@ -235,10 +235,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys},
-		nat.Config{Region: cfg.Region}, s.Log)
+		nat.Config{Region: cfg.Region, Metrics: s.registry}, s.Log)
 	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, facts, tracing.Config{
 		Lookback: cfg.TracingLookback, Window: cfg.TracingWindow, Windows: cfg.TracingWindows,
-		MaxLookback: s.Checkins.Retention(), Log: s.Log,
+		MaxLookback: s.Checkins.Retention(), Log: s.Log, Metrics: s.registry,
 	}); err != nil {
 		return nil, err
 	}
