@@ -265,7 +265,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Status = s.Status
 	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
 	s.Web, err = web.New(web.Deps{
-		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
+		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
