@@ -151,6 +151,7 @@ type Server struct {
 	KeyCreated bool
 
 	registry *prometheus.Registry
+	metrics  *metrics
 	handler  http.Handler
 	workers  sync.WaitGroup
 	pprof    net.Addr
@@ -160,6 +161,7 @@ type Server struct {
 func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	cfg.defaults()
 	s = &Server{Config: cfg, Log: cfg.Log, registry: prometheus.NewRegistry()}
+	s.metrics = newMetrics(s.registry)
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -362,13 +364,22 @@ func (s *Server) Start(ctx context.Context) {
 
 // every runs fn now and then every period until ctx ends, logging failures.
 func (s *Server) every(ctx context.Context, name string, period time.Duration, fn func(context.Context) error) {
+	lastSuccess, errs, took := s.metrics.lastSuccess.WithLabelValues(name), s.metrics.errors.WithLabelValues(name),
+		s.metrics.duration.WithLabelValues(name)
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
 		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
+			began := time.Now()
+			err := fn(ctx)
+			took.Observe(time.Since(began).Seconds())
+			switch {
+			case err == nil:
+				lastSuccess.Set(float64(time.Now().UnixNano()) / 1e9)
+			case ctx.Err() == nil:
+				errs.Inc()
 				s.Log.Error("background task failed", "task", name, "err", err)
 			}
 			select {
