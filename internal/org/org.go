@@ -140,9 +140,9 @@ type Service struct {
 
 	cache sync.Map // id -> *cachedOrg
 	nums  sync.Map // num -> id (never changes)
-	use     usage
-	rate    *ratelimit.Limiter
-	metrics *metrics
+	use   usage
+	rate  *ratelimit.Limiter
+	m     *metrics
 }
 
 type cachedOrg struct {
@@ -158,7 +158,7 @@ func New(d *db.DB, creds Credentials, regions RegionValidator, cfg Config) *Serv
 	if cfg.Location == nil {
 		cfg.Location = time.FixedZone("CST", 8*3600)
 	}
-	s := &Service{db: d, creds: creds, regions: regions, cfg: cfg, now: time.Now, metrics: newMetrics(cfg.Metrics)}
+	s := &Service{db: d, creds: creds, regions: regions, cfg: cfg, now: time.Now, m: newMetrics(cfg.Metrics)}
 	s.rate = ratelimit.New(func() time.Time { return s.now() })
 	s.use.keys = map[useKey]*keyUse{}
 	return s
