@@ -141,8 +141,8 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Service, error) {
 		deps.Log = slog.Default()
 	}
 	s := &Service{db: deps.DB, people: deps.People, ids: deps.IDs, sms: deps.SMS, hasher: deps.Hasher, log: deps.Log,
-		cfg: cfg, now: time.Now, cache: newCache(), metrics: newMetrics(cfg.Metrics), programs: map[int64]*rules.Program{}, single: map[singleKey]*rules.Program{},
-		texts: map[int64]map[string]ruleText{}}
+		cfg: cfg, now: time.Now, cache: newCache(), programs: map[int64]*rules.Program{}, single: map[singleKey]*rules.Program{},
+		texts: map[int64]map[string]ruleText{}, metrics: newMetrics(cfg.Metrics)}
 	if err := s.installDefault(ctx); err != nil {
 		return nil, err
 	}

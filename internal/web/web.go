@@ -169,11 +169,8 @@ func (s *Server) guard(next http.Handler) http.Handler {
 					panic(p)
 				}
 				s.Log.Error("panic in page", "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
-				if w.status == 0 {
-					http.Error(w, "internal error / 服务器内部错误", http.StatusInternalServerError)
-				} else {
-					w.status = http.StatusInternalServerError
-				}
+				http.Error(w, "internal error / 服务器内部错误", http.StatusInternalServerError)
+				w.status = http.StatusInternalServerError
 			}
 			code := w.status
 			if code == 0 {
