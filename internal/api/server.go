@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -75,27 +74,6 @@ type route struct {
 	h            http.HandlerFunc
 }
 
-type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "healthcode_http_requests_total", Help: "API requests by route and status code.",
-		}, []string{"route", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "healthcode_http_request_duration_seconds", Help: "API request latency by route.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"route"}),
-	}
-	if reg != nil {
-		reg.MustRegister(m.requests, m.duration)
-	}
-	return m
-}
-
 // Handler returns the API's handler, for Prefix and GatewayPrefix; reg
 // receives its metrics (nil for none).
 func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
@@ -142,15 +120,6 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// codeLabels avoids formatting the status code on every request.
-var codeLabels = func() map[int]string {
-	m := map[int]string{}
-	for c := 100; c < 600; c++ {
-		m[c] = strconv.Itoa(c)
-	}
-	return m
-}()
 
 // instrument counts, times and guards a route: a panic becomes a logged 500.
 func (s *Server) instrument(pattern string, h http.Handler) http.Handler {

@@ -59,6 +59,7 @@ func Append(ctx context.Context, tx db.Tx, e Entry) (Entry, error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash); err != nil {
 		return e, fmt.Errorf("audit: move head: %w", err)
 	}
+	appends.WithLabelValues(e.Action).Inc()
 	return e, nil
 }
 

@@ -56,6 +56,12 @@ func (s *Service) operatorByID(ctx context.Context, id string) (*OperatorInfo, e
 // OperatorLogin checks a password and opens an operator session. Repeated
 // failures lock the username on this node for 15 minutes.
 func (s *Service) OperatorLogin(ctx context.Context, username, password string) (string, *OperatorInfo, error) {
+	token, o, err := s.operatorLogin(ctx, username, password)
+	s.metrics.login(Operator, err)
+	return token, o, err
+}
+
+func (s *Service) operatorLogin(ctx context.Context, username, password string) (string, *OperatorInfo, error) {
 	if s.locked(username) {
 		return "", nil, ErrLoginLocked
 	}
@@ -64,7 +70,7 @@ func (s *Service) OperatorLogin(ctx context.Context, username, password string) 
 		// Spend the same time as a real check, so timing does not reveal
 		// which usernames exist.
 		CheckPassword(dummyHash, password)
-		s.fail(username)
+		s.fail(Operator, username)
 		return "", nil, ErrLoginFailed
 	}
 	if err != nil {
@@ -75,7 +81,7 @@ func (s *Service) OperatorLogin(ctx context.Context, username, password string) 
 		return "", nil, fmt.Errorf("auth: operator %s: %w", o.ID, err)
 	}
 	if !ok {
-		s.fail(username)
+		s.fail(Operator, username)
 		return "", nil, ErrLoginFailed
 	}
 	if o.Disabled {
@@ -116,13 +122,18 @@ func (s *Service) locked(username string) bool {
 	return len(recent) >= s.cfg.LoginFailures
 }
 
-func (s *Service) fail(username string) {
+// fail remembers a failed password for username (a key of kind's
+// namespace), and counts the failure that locks it.
+func (s *Service) fail(kind Kind, username string) {
 	s.failMu.Lock()
 	defer s.failMu.Unlock()
 	if len(s.failures) > 100_000 { // a spray of usernames must not grow memory without bound
 		clear(s.failures)
 	}
 	s.failures[username] = append(s.failures[username], s.now())
+	if len(s.failures[username]) == s.cfg.LoginFailures {
+		s.metrics.lockouts[kind].Inc()
+	}
 }
 
 // NewOperator is the input for creating an operator.

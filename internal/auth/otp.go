@@ -18,6 +18,12 @@ import (
 // SendOTP sends a six-digit one-time code to a normalised mobile number,
 // within the per-phone rate limits.
 func (s *Service) SendOTP(ctx context.Context, phone string) error {
+	err := s.sendOTP(ctx, phone)
+	s.metrics.otp(err)
+	return err
+}
+
+func (s *Service) sendOTP(ctx context.Context, phone string) error {
 	code, err := sixDigits()
 	if err != nil {
 		return err
@@ -85,10 +91,17 @@ type Login struct {
 // Login exchanges a one-time code for a resident session. The code is single
 // use; wrong guesses are counted and void the code after OTPAttempts.
 func (s *Service) Login(ctx context.Context, phone, code string) (*Login, error) {
+	l, err := s.login(ctx, phone, code)
+	s.metrics.login(Resident, err)
+	return l, err
+}
+
+func (s *Service) login(ctx context.Context, phone, code string) (*Login, error) {
 	now := s.now()
 	ph := s.keys.BlindIndex("phone", phone)
 	var login *Login
 	var refused error
+	voided := false // this attempt is the first past the limit
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
 		// Every attempt is counted before the code is compared, in one
 		// statement that takes the row's lock: concurrent guesses are counted
@@ -109,7 +122,7 @@ func (s *Service) Login(ctx context.Context, phone, code string) (*Login, error)
 			refused = ErrOTPExpired
 			return nil
 		case attempts > int64(s.cfg.OTPAttempts):
-			refused = ErrOTPAttempts
+			refused, voided = ErrOTPAttempts, attempts == int64(s.cfg.OTPAttempts)+1
 			return nil
 		}
 		if subtle.ConstantTimeCompare(stored, s.otpHash(phone, code)) != 1 {
@@ -133,6 +146,9 @@ func (s *Service) Login(ctx context.Context, phone, code string) (*Login, error)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if voided {
+		s.metrics.lockouts[Resident].Inc()
 	}
 	if refused != nil {
 		return nil, refused

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/secret"
@@ -41,6 +43,7 @@ type Config struct {
 	Region        string        // the deployment's region, for the outbox view of one-time codes
 	LoginFailures int           // operator password failures before a 15-minute lock (default 10)
 	Location      *time.Location
+	Metrics       prometheus.Registerer // receives the logins' metrics (nil: not registered)
 }
 
 func (c *Config) defaults() {
@@ -90,6 +93,7 @@ type Service struct {
 	cache    sync.Map // string(token hash) -> cached
 	failMu   sync.Mutex
 	failures map[string][]time.Time // operator username -> recent failures (this node)
+	metrics  *metrics
 }
 
 type cached struct {
@@ -102,7 +106,7 @@ type cached struct {
 func New(d *db.DB, keys *secret.Keyring, sender sms.Sender, regions RegionValidator, cfg Config) *Service {
 	cfg.defaults()
 	return &Service{db: d, keys: keys, sms: sender, regions: regions, cfg: cfg, now: time.Now,
-		failures: map[string][]time.Time{}}
+		failures: map[string][]time.Time{}, metrics: newMetrics(cfg.Metrics)}
 }
 
 // SetClock replaces the clock, for tests.

@@ -161,6 +161,12 @@ func (s *Service) SetUnitDisabled(ctx context.Context, tx db.Tx, id string, disa
 // UnitLogin checks a unit account's password and opens a session, with the
 // operators' lock after repeated failures.
 func (s *Service) UnitLogin(ctx context.Context, username, password string) (string, *UnitAccount, error) {
+	token, u, err := s.unitLogin(ctx, username, password)
+	s.metrics.login(Unit, err)
+	return token, u, err
+}
+
+func (s *Service) unitLogin(ctx context.Context, username, password string) (string, *UnitAccount, error) {
 	lock := "unit:" + username
 	if s.locked(lock) {
 		return "", nil, ErrLoginLocked
@@ -168,7 +174,7 @@ func (s *Service) UnitLogin(ctx context.Context, username, password string) (str
 	u, err := scanUnit(s.db.QueryRowContext(ctx, `SELECT `+unitCols+` FROM unit_accounts WHERE username = $1`, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		CheckPassword(dummyHash, password)
-		s.fail(lock)
+		s.fail(Unit, lock)
 		return "", nil, ErrLoginFailed
 	}
 	if err != nil {
@@ -179,7 +185,7 @@ func (s *Service) UnitLogin(ctx context.Context, username, password string) (str
 		return "", nil, fmt.Errorf("auth: unit account %s: %w", u.ID, err)
 	}
 	if !ok {
-		s.fail(lock)
+		s.fail(Unit, lock)
 		return "", nil, ErrLoginFailed
 	}
 	if u.Disabled {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
@@ -53,6 +55,8 @@ type Config struct {
 	Location *time.Location
 	// MaxDependents bounds the companions checked in with one scan (default 8).
 	MaxDependents int
+	// Metrics receives the group commit's metrics (nil: not registered).
+	Metrics prometheus.Registerer
 }
 
 // DefaultRetention is how long presence is kept unless configured.
@@ -102,7 +106,7 @@ type Service struct {
 func New(d *db.DB, venues Venues, persons Persons, colors Colors, cfg Config) *Service {
 	cfg.defaults(d.Engine())
 	return &Service{db: d, venues: venues, persons: persons, colors: colors, cfg: cfg, now: time.Now,
-		w: newWriter(d, cfg.Delay, cfg.MaxBatch, cfg.Writers)}
+		w: newWriter(d, cfg.Delay, cfg.MaxBatch, cfg.Writers, newMetrics(cfg.Metrics))}
 }
 
 // SetClock replaces the clock, for tests.

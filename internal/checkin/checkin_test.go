@@ -8,10 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/venue"
@@ -73,7 +76,8 @@ func count(t *testing.T, d *db.DB, table string) int {
 
 func TestGroupCommitSharesTransactions(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
-		s := newService(t, d, Config{Delay: 5 * time.Millisecond})
+		reg := prometheus.NewRegistry()
+		s := newService(t, d, Config{Delay: 5 * time.Millisecond, Metrics: reg})
 		ctx := context.Background()
 		const n = 200
 		var wg sync.WaitGroup
@@ -105,6 +109,23 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 			t.Fatalf("%d requests in %d transactions: the group commit is not grouping", reqs, txs)
 		}
 		t.Logf("%d requests in %d transactions", reqs, txs)
+		for _, m := range []struct {
+			name   string
+			labels []string
+			want   float64
+		}{
+			{"healthcode_checkin_commits_total", nil, float64(txs)},
+			{"healthcode_checkin_committed_requests_total", nil, n},
+			{"healthcode_checkin_commit_batch_requests", nil, float64(txs)},
+			{"healthcode_checkin_commit_duration_seconds", nil, float64(txs)},
+			{"healthcode_checkin_committed_rows_total", []string{"table", "checkins"}, 150},
+			{"healthcode_checkin_committed_rows_total", []string{"table", "verifications"}, 50},
+			{"healthcode_checkin_commit_failures_total", nil, 0},
+		} {
+			if got := metricstest.Value(t, reg, m.name, m.labels...); got != m.want {
+				t.Errorf("%s%q = %v, want %v", m.name, m.labels, got, m.want)
+			}
+		}
 	})
 }
 

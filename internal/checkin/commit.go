@@ -70,10 +70,11 @@ type writer struct {
 	// Requests accepted, and batches and requests committed: for the tests
 	// that check requests really share transactions.
 	accepted, batches, requests atomic.Int64
+	metrics                     *metrics
 }
 
-func newWriter(d *db.DB, delay time.Duration, maxBatch, writers int) *writer {
-	w := &writer{db: d, delay: delay, maxBatch: maxBatch, in: make(chan *pending, 4*maxBatch)}
+func newWriter(d *db.DB, delay time.Duration, maxBatch, writers int, m *metrics) *writer {
+	w := &writer{db: d, delay: delay, maxBatch: maxBatch, in: make(chan *pending, 4*maxBatch), metrics: m}
 	for range writers {
 		w.wg.Add(1)
 		go w.loop()
@@ -217,7 +218,13 @@ func (w *writer) collectRunning(batch []*pending) (_ []*pending, open bool) {
 // the others of its batch.
 func (w *writer) commit(batch []*pending) {
 	ctx := context.Background()
+	began := time.Now()
 	err := w.write(ctx, batch)
+	if err == nil {
+		w.metrics.committed(batch, time.Since(began).Seconds())
+	} else {
+		w.metrics.failures.Inc()
+	}
 	if err == nil || len(batch) == 1 {
 		if err == nil {
 			w.batches.Add(1)
@@ -229,7 +236,13 @@ func (w *writer) commit(batch []*pending) {
 		return
 	}
 	for _, p := range batch {
-		p.done <- w.write(ctx, []*pending{p})
+		one := []*pending{p}
+		began := time.Now()
+		err := w.write(ctx, one)
+		if err == nil {
+			w.metrics.committed(one, time.Since(began).Seconds())
+		}
+		p.done <- err
 	}
 }
 

@@ -146,6 +146,7 @@ func (s *Service) issueCare(ctx context.Context, p *person.Person, by string) (*
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.issuedCare.Inc()
 	return c, nil
 }
 

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/codeformat"
@@ -78,6 +80,8 @@ type Config struct {
 	// CacheTTL is how long a node trusts what it cached about an API key's
 	// checkpoint (default 30 s, as the auth cache).
 	CacheTTL time.Duration
+	// Metrics receives the service's metrics (nil: not registered).
+	Metrics prometheus.Registerer
 }
 
 // Defaults.
@@ -136,6 +140,7 @@ type Service struct {
 	cps       sync.Map // API key id -> *cpEntry
 	idLookups *limiter // per API key, on this node
 	shows     showCounter
+	metrics   *metrics
 }
 
 type cpEntry struct {
@@ -152,7 +157,8 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.Colors == nil || d.Keys == nil || d.Persons == nil {
 		return nil, errors.New("codes: Keys, Persons and Colors are required")
 	}
-	s := &Service{Deps: d, cfg: cfg, now: time.Now, idLookups: newLimiter(idLookupBurst, idLookupPeriod)}
+	s := &Service{Deps: d, cfg: cfg, now: time.Now, idLookups: newLimiter(idLookupBurst, idLookupPeriod),
+		metrics: newMetrics(cfg.Metrics)}
 	empty := map[[8]byte]struct{}{}
 	s.revoked.Store(&empty)
 	s.verifier = codeformat.NewVerifier(d.Keys, codeformat.Options{
@@ -239,6 +245,7 @@ func (s *Service) Dynamic(p person.Profile) (Issued, error) {
 		return iss, err
 	}
 	s.shows.add(iss.IssuedAt, p.Region)
+	s.metrics.issuedDynamic.Inc()
 	return iss, nil
 }
 

@@ -123,7 +123,7 @@ type fixture struct {
 	now   time.Time
 }
 
-func newFixture(t *testing.T, c rules.Color) *fixture {
+func newFixture(t *testing.T, c rules.Color, mods ...func(*codes.Config)) *fixture {
 	t.Helper()
 	h, err := person.NewHandles([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -131,9 +131,13 @@ func newFixture(t *testing.T, c rules.Color) *fixture {
 	}
 	f := &fixture{keys: newMemKeys(t), facts: &facts{}, ev: &events{}, cps: &checkpoints{},
 		now: time.Date(2022, 4, 1, 8, 0, 0, 0, time.UTC)}
+	cfg := codes.Config{Region: "341881"}
+	for _, m := range mods {
+		m(&cfg)
+	}
 	f.svc, err = codes.New(context.Background(), codes.Deps{Keys: f.keys,
 		Persons:     &memPersons{h: h, p: person.Profile{Num: 42, ID: h.ID(42), MaskedName: "张*离", Region: "341881001"}},
-		Checkpoints: f.cps, Colors: colors{c}, Facts: f.facts, Verifications: f.ev}, codes.Config{Region: "341881"})
+		Checkpoints: f.cps, Colors: colors{c}, Facts: f.facts, Verifications: f.ev}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,6 +143,16 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 	return res, s.record(ctx, by, cp, num, kind, &res, now)
 }
 
+// record writes the verification event, a presence for tracing, and counts
+// the verification.
+func (s *Service) record(ctx context.Context, by *auth.Principal, cp string, num int64, kind string, res *Result, now time.Time) error {
+	if err := s.recordEvent(ctx, by, cp, num, kind, res, now); err != nil {
+		return err
+	}
+	s.metrics.verification(kind, res)
+	return nil
+}
+
 // admit adds the current colour and the temperature to a valid result,
 // recording a fever first so that the colour answered already reflects it.
 func (s *Service) admit(ctx context.Context, res *Result, by *auth.Principal, cp string, num int64, who subject, t Temperature, now time.Time) error {
@@ -196,8 +206,7 @@ func (w subject) String() string {
 	return "code:" + hex.EncodeToString(w.code[:])
 }
 
-// record writes the verification event: a presence for tracing.
-func (s *Service) record(ctx context.Context, by *auth.Principal, cp string, num int64, kind string, res *Result, now time.Time) error {
+func (s *Service) recordEvent(ctx context.Context, by *auth.Principal, cp string, num int64, kind string, res *Result, now time.Time) error {
 	if s.Verifications == nil {
 		return nil
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
@@ -49,6 +51,8 @@ type Config struct {
 	// the checkpoints' POST /verify/id).
 	IDBurst  int64
 	IDPeriod time.Duration
+	// Metrics receives the gateway's metrics (nil: not registered).
+	Metrics prometheus.Registerer
 }
 
 // Defaults.
@@ -66,6 +70,7 @@ type Service struct {
 	cfg   Config
 	now   func() time.Time
 	ids   *ratelimit.Limiter
+	m     *metrics
 }
 
 // New returns the gateway; key is the 32-byte subject-reference key
@@ -84,7 +89,7 @@ func New(orgs Orgs, v Verifier, key []byte, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{orgs: orgs, codes: v, seal: sl, cfg: cfg, now: time.Now}
+	s := &Service{orgs: orgs, codes: v, seal: sl, cfg: cfg, now: time.Now, m: newMetrics(cfg.Metrics)}
 	s.ids = ratelimit.New(func() time.Time { return s.now() })
 	return s, nil
 }
@@ -117,6 +122,12 @@ type Scan struct {
 // acts for, and answers a subject reference bound to that organisation. A
 // code that is not valid is a 422 saying why; the scan is recorded either way.
 func (s *Service) Scan(ctx context.Context, p *auth.Principal, in ScanInput) (*Scan, error) {
+	sc, err := s.scan(ctx, p, in)
+	s.m.scan(&in, sc, err)
+	return sc, err
+}
+
+func (s *Service) scan(ctx context.Context, p *auth.Principal, in ScanInput) (*Scan, error) {
 	byCode := in.Code != ""
 	byID := in.IDType != "" || in.IDNumber != ""
 	if byCode == byID {

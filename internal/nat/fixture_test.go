@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
@@ -43,6 +45,7 @@ type fixture struct {
 	outside *auth.Principal // a sampler of another city
 	site    *nat.Site
 	seq     int
+	reg     *prometheus.Registry
 }
 
 func newFixture(t testing.TB, d *db.DB) *fixture {
@@ -51,7 +54,7 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, ctx: context.Background(), d: d, now: t0}
+	f := &fixture{t: t, ctx: context.Background(), d: d, now: t0, reg: prometheus.NewRegistry()}
 	clock := func() time.Time { return f.now }
 	if f.persons, err = person.New(d, keys, region.Default(), person.Config{Region: "341881"}); err != nil {
 		t.Fatal(err)
@@ -60,7 +63,7 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 	f.codes = nattest.NewCodes(f.persons.Handles())
 	f.codes.Clock = clock
 	f.svc = nat.New(d, f.persons, region.Default(), nat.Deps{Facts: f.rec, Codes: f.codes, Keys: f.codes},
-		nat.Config{Region: "341881"}, quiet)
+		nat.Config{Region: "341881", Metrics: f.reg}, quiet)
 	f.svc.SetClock(clock)
 	op := func(id string, role auth.Role, reg string) *auth.Principal {
 		return &auth.Principal{Kind: auth.Operator, ID: id, Name: id, Role: role, Region: reg}

@@ -18,6 +18,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
@@ -68,6 +70,8 @@ type Config struct {
 	// recorded must be before the worker retries it (default 1 minute, so
 	// it does not race the request still recording them).
 	PendingAfter time.Duration
+	// Metrics receives testing's metrics (nil: not registered).
+	Metrics prometheus.Registerer
 }
 
 // Service is nucleic-acid testing. It is safe for concurrent use once wired.
@@ -79,6 +83,7 @@ type Service struct {
 	deps    Deps
 	now     func() time.Time
 	log     *slog.Logger
+	metrics *metrics
 }
 
 // New returns the service. The services of other features come in deps;
@@ -96,7 +101,8 @@ func New(d *db.DB, persons *person.Service, regions *region.Table, deps Deps, cf
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{db: d, persons: persons, regions: regions, cfg: cfg, deps: deps, now: time.Now, log: log}
+	return &Service{db: d, persons: persons, regions: regions, cfg: cfg, deps: deps, now: time.Now, log: log,
+		metrics: newMetrics(cfg.Metrics)}
 }
 
 // Wire sets the services of other features that were not ready at New.

@@ -212,6 +212,7 @@ func (s *Service) reportChunk(ctx context.Context, by *auth.Principal, items []i
 	if err != nil {
 		return nil, nil, err
 	}
+	s.metrics.reported(items, outs)
 	return outs, pend, nil
 }
 

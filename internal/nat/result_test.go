@@ -10,6 +10,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -247,6 +248,25 @@ func TestPostResultRefusalsAndRepeats(t *testing.T) {
 				!strings.HasPrefix(fs[0].Source, "nat-result/") {
 				t.Fatalf("facts: %+v", fs)
 			}
+		}
+		// Results that name a tube are counted by outcome; requests refused
+		// before (a bad word or barcode, the wrong role) are not results.
+		for _, m := range []struct {
+			labels []string
+			want   float64
+		}{
+			{[]string{"result", "negative", "outcome", "accepted"}, 1},
+			{[]string{"result", "negative", "outcome", "unchanged"}, 1},
+			{[]string{"result", "negative", "outcome", "refused"}, 3},
+			{[]string{"result", "positive", "outcome", "refused"}, 1},
+			{nil, 6},
+		} {
+			if got := metricstest.Value(t, f.reg, "healthcode_nat_results_total", m.labels...); got != m.want {
+				t.Errorf("results%q = %v, want %v", m.labels, got, m.want)
+			}
+		}
+		if got := metricstest.Value(t, f.reg, "healthcode_nat_samples_total"); got != 3 {
+			t.Errorf("%v samples counted, want 3", got)
 		}
 	})
 }

@@ -279,6 +279,7 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.samples.Inc()
 	return smp, nil
 }
 

@@ -24,6 +24,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
@@ -124,6 +126,8 @@ type Config struct {
 	CacheTTL time.Duration
 	// Location is the zone of "days" for the daily quota (Asia/Shanghai).
 	Location *time.Location
+	// Metrics receives the keys' use metrics (nil: not registered).
+	Metrics prometheus.Registerer
 }
 
 // Service manages organisations. It is safe for concurrent use.
@@ -138,6 +142,7 @@ type Service struct {
 	nums  sync.Map // num -> id (never changes)
 	use   usage
 	rate  *ratelimit.Limiter
+	m     *metrics
 }
 
 type cachedOrg struct {
@@ -153,7 +158,7 @@ func New(d *db.DB, creds Credentials, regions RegionValidator, cfg Config) *Serv
 	if cfg.Location == nil {
 		cfg.Location = time.FixedZone("CST", 8*3600)
 	}
-	s := &Service{db: d, creds: creds, regions: regions, cfg: cfg, now: time.Now}
+	s := &Service{db: d, creds: creds, regions: regions, cfg: cfg, now: time.Now, m: newMetrics(cfg.Metrics)}
 	s.rate = ratelimit.New(func() time.Time { return s.now() })
 	s.use.keys = map[useKey]*keyUse{}
 	return s

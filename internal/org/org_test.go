@@ -7,12 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
@@ -32,6 +35,7 @@ type fixture struct {
 	d    *db.DB
 	auth *auth.Service
 	svc  *org.Service
+	reg  *prometheus.Registry // the first node's metrics
 	now  time.Time
 }
 
@@ -45,13 +49,18 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	f := &fixture{d: d, now: time.Date(2022, 4, 1, 2, 0, 0, 0, time.UTC)}
 	f.auth = auth.New(d, keys, sms.NewOutbox(d, keys), region.Default(), auth.Config{})
 	f.auth.SetClock(func() time.Time { return f.now })
-	f.svc = f.node()
+	f.reg = prometheus.NewRegistry()
+	f.svc = f.node(f.reg)
 	return f
 }
 
 // node is another server on the same database.
-func (f *fixture) node() *org.Service {
-	s := org.New(f.d, f.auth, region.Default(), org.Config{})
+func (f *fixture) node(reg ...prometheus.Registerer) *org.Service {
+	cfg := org.Config{}
+	if len(reg) > 0 {
+		cfg.Metrics = reg[0]
+	}
+	s := org.New(f.d, f.auth, region.Default(), cfg)
 	s.SetClock(func() time.Time { return f.now })
 	return s
 }
@@ -417,6 +426,12 @@ func TestAuthorizeEnforcesScopesAndLimits(t *testing.T) {
 		f.now = f.now.Add(14 * time.Hour)
 		if _, err := f.svc.Authorize(ctx, key, org.ScopeScan); err != nil {
 			t.Fatalf("the next day: %v", err)
+		}
+		// A key's requests are counted; an account's are not a key's use.
+		for outcome, want := range map[string]float64{"admitted": 6, "rate_limited": 1, "quota_exceeded": 1} {
+			if got := metricstest.Value(t, f.reg, "healthcode_org_key_requests_total", "outcome", outcome); got != want {
+				t.Errorf("key requests %s = %v, want %v", outcome, got, want)
+			}
 		}
 	})
 }

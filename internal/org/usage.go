@@ -113,14 +113,17 @@ func (s *Service) admit(ctx context.Context, p *auth.Principal) error {
 	s.use.mu.Lock()
 	defer s.use.mu.Unlock()
 	if p.Limits.PerDay > 0 && k.known+k.inflight+k.local >= p.Limits.PerDay {
+		s.m.quota.Inc()
 		return Limited(ErrQuotaExceeded.Withf("this API key has used its quota of %d requests today", p.Limits.PerDay), s.untilTomorrow(now))
 	}
 	if n := p.Limits.PerMinute; n > 0 {
 		if wait := s.rate.Allow(p.ID, n, time.Minute/time.Duration(n)); wait > 0 {
+			s.m.rate.Inc()
 			return Limited(ErrRateLimited.Withf("this API key may make %d requests a minute", n), wait)
 		}
 	}
 	k.local++
+	s.m.admitted.Inc()
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/healthcode/healthcode/internal/api"
+	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
@@ -150,6 +151,7 @@ type Server struct {
 	KeyCreated bool
 
 	registry *prometheus.Registry
+	metrics  *metrics
 	handler  http.Handler
 	workers  sync.WaitGroup
 	pprof    net.Addr
@@ -159,6 +161,7 @@ type Server struct {
 func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	cfg.defaults()
 	s = &Server{Config: cfg, Log: cfg.Log, registry: prometheus.NewRegistry()}
+	s.metrics = newMetrics(s.registry)
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -191,17 +194,21 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: --region: %w", err)
 	}
 	s.Outbox = sms.NewOutbox(s.DB, s.Keys)
-	s.Auth = auth.New(s.DB, s.Keys, s.Outbox, s.Regions, cfg.Auth)
+	texts := sms.Metered("outbox", s.Outbox, s.registry)
+	authCfg := cfg.Auth
+	authCfg.Metrics = s.registry
+	s.Auth = auth.New(s.DB, s.Keys, texts, s.Regions, authCfg)
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
-	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
-		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region}); err != nil {
+	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: texts,
+		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region, Metrics: s.registry}); err != nil {
 		return nil, err
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
 	s.Checkpoints = checkpoint.New(s.DB, s.Auth, s.Regions)
-	codeCfg := codes.Config{Region: cfg.Region, TTL: cfg.CodeTTL, CareTTL: cfg.CareCodeTTL, CacheTTL: cfg.Auth.CacheTTL}
+	codeCfg := codes.Config{Region: cfg.Region, TTL: cfg.CodeTTL, CareTTL: cfg.CareCodeTTL, CacheTTL: cfg.Auth.CacheTTL,
+		Metrics: s.registry}
 	if s.CodeKeys, err = keys.Open(ctx, s.DB, s.Keys, keys.Config{Region: cfg.Region, Retain: codeCfg.MaxLifetime()}); err != nil {
 		return nil, err
 	}
@@ -218,18 +225,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if facts == nil {
 		facts = s.Status
 	}
-	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colors, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention})
+	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colors, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention,
+		Metrics: s.registry})
 	if err = s.Checkins.Prepare(ctx); err != nil {
 		return nil, err
 	}
-	s.registry.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "healthcode_checkin_commits_total",
-			Help: "Group-commit transactions of check-ins and verification events."},
-			func() float64 { t, _ := s.Checkins.Batches(); return float64(t) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "healthcode_checkin_committed_requests_total",
-			Help: "Check-in and verification requests committed by the group commit (divided by commits: the batch size)."},
-			func() float64 { _, r := s.Checkins.Batches(); return float64(r) }),
-	)
 	if verifications == nil {
 		verifications = s.Checkins
 	}
@@ -238,10 +238,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys},
-		nat.Config{Region: cfg.Region}, s.Log)
+		nat.Config{Region: cfg.Region, Metrics: s.registry}, s.Log)
 	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, facts, tracing.Config{
 		Lookback: cfg.TracingLookback, Window: cfg.TracingWindow, Windows: cfg.TracingWindows,
-		MaxLookback: s.Checkins.Retention(), Log: s.Log,
+		MaxLookback: s.Checkins.Retention(), Log: s.Log, Metrics: s.registry,
 	}); err != nil {
 		return nil, err
 	}
@@ -250,8 +250,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if lerr != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
-	s.Orgs = org.New(s.DB, s.Auth, s.Regions, org.Config{CacheTTL: cfg.Auth.CacheTTL, Location: loc})
-	if s.Gateway, err = gateway.New(s.Orgs, s.Codes, s.Keys.Derive("gateway/subject", 32), gateway.Config{SubjectTTL: cfg.SubjectTTL}); err != nil {
+	s.Orgs = org.New(s.DB, s.Auth, s.Regions, org.Config{CacheTTL: cfg.Auth.CacheTTL, Location: loc, Metrics: s.registry})
+	if s.Gateway, err = gateway.New(s.Orgs, s.Codes, s.Keys.Derive("gateway/subject", 32), gateway.Config{SubjectTTL: cfg.SubjectTTL, Metrics: s.registry}); err != nil {
 		return nil, err
 	}
 	s.Pharmacy = pharmacy.New(pharmacy.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
@@ -267,7 +267,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Status = s.Status
 	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
 	s.Web, err = web.New(web.Deps{
-		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
+		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
@@ -278,6 +278,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	audit.RegisterMetrics(s.registry)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -363,13 +364,22 @@ func (s *Server) Start(ctx context.Context) {
 
 // every runs fn now and then every period until ctx ends, logging failures.
 func (s *Server) every(ctx context.Context, name string, period time.Duration, fn func(context.Context) error) {
+	lastSuccess, errs, took := s.metrics.lastSuccess.WithLabelValues(name), s.metrics.errors.WithLabelValues(name),
+		s.metrics.duration.WithLabelValues(name)
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
 		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
+			began := time.Now()
+			err := fn(ctx)
+			took.Observe(time.Since(began).Seconds())
+			switch {
+			case err == nil:
+				lastSuccess.Set(float64(time.Now().UnixNano()) / 1e9)
+			case ctx.Err() == nil:
+				errs.Inc()
 				s.Log.Error("background task failed", "task", name, "err", err)
 			}
 			select {

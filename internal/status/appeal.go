@@ -192,7 +192,7 @@ func (s *Service) FileAppeal(ctx context.Context, by *auth.Principal, personID s
 	if err != nil {
 		return nil, err
 	}
-	s.applyLocal(w.changes)
+	s.applyLocal(w)
 	return a, nil
 }
 
@@ -356,7 +356,7 @@ func (s *Service) Decide(ctx context.Context, by *auth.Principal, id string, dec
 	if err != nil {
 		return nil, err
 	}
-	s.applyLocal(w.changes)
+	s.applyLocal(w)
 	return a, nil
 }
 

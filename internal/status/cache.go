@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -103,6 +104,7 @@ func (c *cache) slot(num int64) *atomic.Uint64 {
 // is either in the table already or applied again by the tail, and applying
 // twice is harmless (set keeps the newer version).
 func (s *Service) loadCache(ctx context.Context) error {
+	began := time.Now()
 	var last int64
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM status_changes`).Scan(&last); err != nil {
 		return fmt.Errorf("status: read change log position: %w", err)
@@ -121,5 +123,7 @@ func (s *Service) loadCache(ctx context.Context) error {
 	s.tailMu.Lock()
 	s.tailSeq = last
 	s.tailMu.Unlock()
+	s.metrics.tailSeq.Set(float64(last))
+	s.metrics.tailCurrent.Set(float64(began.UnixNano()) / 1e9)
 	return nil
 }

@@ -341,10 +341,13 @@ type change struct {
 	seq   int64
 }
 
-// written counts what write did, for recompute progress.
+// written counts what write did, for recompute progress and the metrics.
 type written struct {
 	rows    int // status rows written
 	changes []change
+	cause   string
+	notes   int // notifications queued
+	facts   int // facts stored
 }
 
 // write stores the decisions that differ from the current rows: a
@@ -358,7 +361,7 @@ type written struct {
 // taken over facts this transaction could not see, must stand.
 func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []personRef, cur map[int64]row,
 	ds []rules.Decision, now time.Time, cause string, fresh bool) (written, error) {
-	var w written
+	w := written{cause: cause}
 	nowMs := now.UnixMilli()
 	if fresh {
 		var err error
@@ -464,7 +467,7 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			return w, fmt.Errorf("status: queue notifications: %w", err)
 		}
 	}
-	w.rows = len(upds)
+	w.rows, w.notes = len(upds), len(noteArgs)/13
 	return w, nil
 }
 
@@ -593,10 +596,21 @@ func (s *Service) claimFresh(ctx context.Context, tx db.Tx, people []personRef, 
 
 // applyLocal puts this node's own committed changes into its cache at once,
 // so that a caller's next Colour sees them; the tail applies them again,
-// harmlessly.
-func (s *Service) applyLocal(cs []change) {
-	for _, c := range cs {
+// harmlessly. It counts them, now that they are committed.
+func (s *Service) applyLocal(w written) {
+	for _, c := range w.changes {
 		s.cache.set(c.num, c.color, uint64(c.seq))
+	}
+	if n := len(w.changes); n > 0 {
+		if c := s.metrics.changes[w.cause]; c != nil {
+			c.Add(float64(n))
+		}
+	}
+	if w.notes > 0 {
+		s.metrics.notesQueued.Add(float64(w.notes))
+	}
+	if w.facts > 0 {
+		s.metrics.facts.Add(float64(w.facts))
 	}
 }
 

@@ -71,7 +71,7 @@ func (s *Service) Record(ctx context.Context, facts ...NewFact) (created int, er
 	if err != nil {
 		return 0, err
 	}
-	s.applyLocal(w.changes)
+	s.applyLocal(w)
 	return created, nil
 }
 
@@ -196,6 +196,7 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 			return 0, written{}, err
 		}
 	}
+	w.facts = created
 	return created, w, nil
 }
 

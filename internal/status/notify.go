@@ -173,6 +173,7 @@ func (s *Service) deliver(ctx context.Context, n *note) error {
 	if err != nil {
 		return fmt.Errorf("status: reschedule notification: %w", err)
 	}
+	s.metrics.notesHandled[noteRetry].Inc()
 	return nil
 }
 
@@ -186,6 +187,7 @@ func (s *Service) finishNote(ctx context.Context, n *note, state, lastErr string
 	if err != nil {
 		return fmt.Errorf("status: finish notification: %w", err)
 	}
+	s.metrics.notesHandled[state].Inc()
 	return nil
 }
 

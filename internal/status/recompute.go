@@ -235,6 +235,7 @@ func (s *Service) recomputeStep(ctx context.Context, j *Job, prog *rules.Program
 	var w written
 	var covered int64
 	lost := false
+	began := time.Now()
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
 		ver, _, err := s.activeProgram(ctx, tx)
 		if err != nil {
@@ -353,8 +354,13 @@ func (s *Service) recomputeStep(ctx context.Context, j *Job, prog *rules.Program
 	if err != nil || lost {
 		return false, err
 	}
-	s.applyLocal(w.changes)
+	s.applyLocal(w)
 	j.Cursor, j.Done, j.Changed = b.hi, j.Done+covered, j.Changed+int64(len(w.changes))
+	s.metrics.recBatch.Observe(time.Since(began).Seconds())
+	s.metrics.recPersons.Add(float64(covered))
+	if j.Total > 0 {
+		s.metrics.recProgress.Set(min(1, float64(j.Done)/float64(j.Total)))
+	}
 	return true, nil
 }
 
@@ -364,14 +370,16 @@ func hasRow(cur map[int64]row, n int64) bool {
 }
 
 func (s *Service) finishJob(ctx context.Context, j *Job) error {
-	now := s.now().UnixMilli()
-	return s.db.InTx(ctx, func(tx db.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE recompute_jobs SET state = 'done', finished_at = $1,
-			total = CASE WHEN done > total THEN done ELSE total END
-			WHERE id = $2 AND owner = $3 AND state = 'running'`, now, j.ID, s.cfg.Node)
-		if err != nil {
-			return fmt.Errorf("status: finish recompute: %w", err)
-		}
-		return nil
-	})
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, `UPDATE recompute_jobs SET state = 'done', finished_at = $1,
+		total = CASE WHEN done > total THEN done ELSE total END
+		WHERE id = $2 AND owner = $3 AND state = 'running'`, now.UnixMilli(), j.ID, s.cfg.Node)
+	if err != nil {
+		return fmt.Errorf("status: finish recompute: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		s.metrics.recProgress.Set(1)
+		s.metrics.recLast.Set(now.Sub(j.StartedAt).Seconds())
+	}
+	return nil
 }

@@ -79,6 +79,7 @@ func (s *Service) dueBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.applyLocal(w.changes)
+	s.applyLocal(w)
+	s.metrics.dueEvals.Add(float64(n))
 	return n, nil
 }

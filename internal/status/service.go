@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/person"
@@ -74,6 +76,8 @@ type Config struct {
 	// colour of everyone in it, so only an operator whose scope covers it
 	// may activate one ("" lets any operator with the permission).
 	Region string
+	// Metrics receives the engine's metrics (nil: not registered).
+	Metrics prometheus.Registerer
 }
 
 func (c *Config) defaults() {
@@ -110,7 +114,8 @@ type Service struct {
 	cfg    Config
 	now    func() time.Time
 
-	cache *cache
+	cache   *cache
+	metrics *metrics
 	// tailSeq is the last change-log seq applied to the cache; gapSince is
 	// when the tail first saw the entry after it missing (see Tail).
 	tailMu   sync.Mutex
@@ -137,7 +142,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Service, error) {
 	}
 	s := &Service{db: deps.DB, people: deps.People, ids: deps.IDs, sms: deps.SMS, hasher: deps.Hasher, log: deps.Log,
 		cfg: cfg, now: time.Now, cache: newCache(), programs: map[int64]*rules.Program{}, single: map[singleKey]*rules.Program{},
-		texts: map[int64]map[string]ruleText{}}
+		texts: map[int64]map[string]ruleText{}, metrics: newMetrics(cfg.Metrics)}
 	if err := s.installDefault(ctx); err != nil {
 		return nil, err
 	}

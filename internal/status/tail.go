@@ -26,14 +26,23 @@ const tailPage = 5000
 func (s *Service) Tail(ctx context.Context) error {
 	s.tailMu.Lock()
 	defer s.tailMu.Unlock()
+	began := time.Now()
 	for {
 		n, full, err := s.tailOnce(ctx)
+		if n > 0 {
+			s.metrics.tailApplied.Add(float64(n))
+			s.metrics.tailSeq.Set(float64(s.tailSeq))
+		}
 		if err != nil {
 			return err
 		}
 		if !full || n == 0 {
 			break
 		}
+	}
+	if s.gapSince.IsZero() {
+		// Everything committed before began is in the cache now.
+		s.metrics.tailCurrent.Set(float64(began.UnixNano()) / 1e9)
 	}
 	return s.refreshActive(ctx)
 }

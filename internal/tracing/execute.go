@@ -30,19 +30,25 @@ func (s *Service) RunNext(ctx context.Context) (bool, error) {
 	if err != nil || id == "" {
 		return false, err
 	}
+	began := time.Now()
 	err = s.execute(ctx, id)
 	switch {
 	case err == nil:
+		s.metrics.done.Inc()
+		s.metrics.duration.Observe(time.Since(began).Seconds())
 		return true, nil
 	case errors.Is(err, errLeaseLost):
+		s.metrics.lost.Inc()
 		return true, nil
 	case ctx.Err() != nil:
+		s.metrics.handedBack.Inc()
 		// Shutting down: hand the run back so the next node to look resumes it
 		// without waiting out the lease.
 		_, uerr := s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE tracing_runs SET status = $1, lease_until = NULL, node = NULL
 			WHERE id = $2 AND node = $3 AND status = $4`, StatusQueued, id, s.cfg.Node, StatusRunning)
 		return true, errors.Join(ctx.Err(), uerr)
 	}
+	s.metrics.failed.Inc()
 	msg := "internal error; see the server log"
 	if e, ok := apierr.As(err); ok {
 		msg = e.Message
@@ -280,6 +286,7 @@ func (s *Service) execute(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.companions.Add(float64(len(list)))
 	s.cfg.Log.Info("tracing run done", "run", id, "cases", len(p.Cases), "companions", len(list), "facts", stats.facts,
 		"tasks", stats.tasks, "walk", walked.Sub(began).Round(time.Millisecond), "save", stats.saved.Sub(walked).Round(time.Millisecond),
 		"record_facts", time.Since(stats.saved).Round(time.Millisecond))

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
@@ -96,6 +98,7 @@ type Config struct {
 	Location    *time.Location
 	Node        string // this node's name in tracing_runs.node (default a random id)
 	Log         *slog.Logger
+	Metrics     prometheus.Registerer // receives the runs' metrics (nil: not registered)
 }
 
 func (c *Config) defaults() {
@@ -173,6 +176,7 @@ type Service struct {
 	facts       Facts
 	cfg         Config
 	now         func() time.Time
+	metrics     *metrics
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -190,7 +194,7 @@ func New(d *db.DB, presence Presence, persons Persons, venues Venues, checkpoint
 		return nil, errors.New("tracing: a status engine is needed to record the companions' facts")
 	}
 	return &Service{db: d, presence: presence, persons: persons, venues: venues, checkpoints: checkpoints,
-		operators: operators, facts: facts, cfg: cfg, now: time.Now, wake: make(chan struct{}, 1)}, nil
+		operators: operators, facts: facts, cfg: cfg, now: time.Now, wake: make(chan struct{}, 1), metrics: newMetrics(cfg.Metrics)}, nil
 }
 
 // SetClock replaces the clock, for tests.

@@ -8,11 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
@@ -73,7 +76,8 @@ func TestAnotherNodeResumesARunWhoseNodeDied(t *testing.T) {
 		caseID := st.pair(t)
 		ctx := context.Background()
 		a := st.tracer(t, Config{Node: "a", Lease: time.Minute})
-		b := st.tracer(t, Config{Node: "b", Lease: time.Minute})
+		reg := prometheus.NewRegistry()
+		b := st.tracer(t, Config{Node: "b", Lease: time.Minute, Metrics: reg})
 		run, err := a.Submit(ctx, st.admin, Request{PersonIDs: []string{caseID}})
 		if err != nil {
 			t.Fatal(err)
@@ -103,6 +107,15 @@ func TestAnotherNodeResumesARunWhoseNodeDied(t *testing.T) {
 		if err != nil || got.Companions != 1 || got.Facts != 1 || len(got.Report) != 1 {
 			t.Fatalf("resumed run: %+v %v", got, err)
 		}
+		for name, want := range map[string]float64{"healthcode_tracing_runs_total": 1, "healthcode_tracing_run_duration_seconds": 1,
+			"healthcode_tracing_companions_total": 1} {
+			if got := metricstest.Value(t, reg, name); got != want {
+				t.Errorf("node b's %s = %v, want %v", name, got, want)
+			}
+		}
+		if got := metricstest.Value(t, reg, "healthcode_tracing_runs_total", "outcome", "done"); got != 1 {
+			t.Errorf("node b finished %v runs, want 1", got)
+		}
 	})
 }
 
@@ -113,7 +126,8 @@ func TestCloseHandsTheRunBack(t *testing.T) {
 		ctx := context.Background()
 		st.facts.block = make(chan struct{})
 		st.facts.entered = make(chan struct{}, 1)
-		a := st.tracer(t, Config{Node: "a", Poll: 10 * time.Millisecond})
+		reg := prometheus.NewRegistry()
+		a := st.tracer(t, Config{Node: "a", Poll: 10 * time.Millisecond, Metrics: reg})
 		a.Start()
 		run, err := a.Submit(ctx, st.admin, Request{PersonIDs: []string{caseID}})
 		if err != nil {
@@ -127,6 +141,9 @@ func TestCloseHandsTheRunBack(t *testing.T) {
 		a.Close()
 		if s, node := runStatus(t, d, run.ID); s != StatusQueued || node != "" {
 			t.Fatalf("after Close the run is %s on %q, want queued for anyone", s, node)
+		}
+		if got := metricstest.Value(t, reg, "healthcode_tracing_runs_total", "outcome", "handed_back"); got != 1 {
+			t.Errorf("%v runs handed back, want 1", got)
 		}
 		st.facts.block = nil
 		b := st.tracer(t, Config{Node: "b"})
@@ -144,7 +161,8 @@ func TestRunFailsWithAReason(t *testing.T) {
 	st := newStack(t, d)
 	caseID := st.pair(t)
 	ctx := context.Background()
-	tr, err := New(d, st.checkins, st.persons, st.venues, st.cps, st.auth, refusingFacts{}, Config{})
+	reg := prometheus.NewRegistry()
+	tr, err := New(d, st.checkins, st.persons, st.venues, st.cps, st.auth, refusingFacts{}, Config{Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +176,9 @@ func TestRunFailsWithAReason(t *testing.T) {
 	got, _ := tr.Get(ctx, st.admin, run.ID, 0, 10)
 	if got.Status != StatusFailed || !strings.Contains(got.Error, "refused") || got.FinishedAt == nil || len(got.Report) != 1 {
 		t.Fatalf("failed run: %+v", got)
+	}
+	if got := metricstest.Value(t, reg, "healthcode_tracing_runs_total", "outcome", "failed"); got != 1 {
+		t.Errorf("%v runs failed, want 1", got)
 	}
 }
 

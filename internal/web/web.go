@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
@@ -53,6 +55,8 @@ type Config struct {
 	PublicURL     string         // base URL phones reach: venue QR codes point there
 	CoverageRatio float64        // default target ratio of the coverage table
 	Location      *time.Location // for showing times and "today" (Asia/Shanghai by default)
+	// Metrics receives the pages' request metrics (nil: not registered).
+	Metrics prometheus.Registerer
 }
 
 // Deps are the services the pages call. They are the same the API calls.
@@ -86,6 +90,7 @@ type Server struct {
 	assets  map[string]string // file name -> versioned URL
 	handler http.Handler
 	now     func() time.Time
+	metrics *metrics
 
 	demoMu    sync.Mutex
 	demo      bool
@@ -107,7 +112,7 @@ func New(d Deps) (*Server, error) {
 	if d.Config.CoverageRatio == 0 {
 		d.Config.CoverageRatio = 0.9
 	}
-	s := &Server{Deps: d, now: time.Now}
+	s := &Server{Deps: d, now: time.Now, metrics: newMetrics(d.Config.Metrics)}
 	s.csrfKey = d.Keys.Derive("web/csrf", 32)
 	var err error
 	if s.assets, err = versionAssets(); err != nil {
@@ -151,18 +156,27 @@ func (s *Server) routes() http.Handler {
 	return s.guard(mux)
 }
 
-// guard sets the headers every page carries, remembers a ?lang= choice and
-// turns a panic into a logged 500 page.
+// guard sets the headers every page carries, remembers a ?lang= choice,
+// turns a panic into a logged 500 page and counts the request by the route
+// pattern the mux chose.
 func (s *Server) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: rw}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.Log.Error("panic in page", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				s.Log.Error("panic in page", "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
 				http.Error(w, "internal error / 服务器内部错误", http.StatusInternalServerError)
+				w.status = http.StatusInternalServerError
 			}
+			code := w.status
+			if code == 0 {
+				code = http.StatusOK
+			}
+			s.metrics.observe(r.Pattern, code, time.Since(start))
 		}()
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")

@@ -1,0 +1,90 @@
+package auth
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcomes of a login, as counted.
+const (
+	loginOK = iota
+	loginFailed
+	loginLocked
+	loginDisabled
+	loginError
+)
+
+var (
+	loginKinds    = [...]Kind{Resident, Operator, Unit}
+	loginOutcomes = [...]string{"ok", "failed", "locked", "disabled", "error"}
+	otpOutcomes   = [...]string{"sent", "too_soon", "daily_limit", "failed"}
+)
+
+type metrics struct {
+	logins   map[Kind]*[len(loginOutcomes)]prometheus.Counter
+	lockouts map[Kind]prometheus.Counter
+	otps     map[string]prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "healthcode_auth_logins_total",
+		Help: "Logins by kind (resident, operator, unit) and outcome (ok, failed, locked: refused while locked out, disabled, error).",
+	}, []string{"kind", "outcome"})
+	lockouts := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "healthcode_auth_lockouts_total",
+		Help: "Lockouts on this node by kind: a username locked after repeated failed passwords, a one-time code voided after repeated wrong guesses (resident).",
+	}, []string{"kind"})
+	otps := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "healthcode_auth_otp_requests_total",
+		Help: "Requests for a one-time login code by outcome (sent, too_soon, daily_limit, failed).",
+	}, []string{"outcome"})
+	m := &metrics{logins: map[Kind]*[len(loginOutcomes)]prometheus.Counter{}, lockouts: map[Kind]prometheus.Counter{},
+		otps: map[string]prometheus.Counter{}}
+	for _, k := range loginKinds {
+		var cs [len(loginOutcomes)]prometheus.Counter
+		for i, o := range loginOutcomes {
+			cs[i] = logins.WithLabelValues(string(k), o)
+		}
+		m.logins[k] = &cs
+		m.lockouts[k] = lockouts.WithLabelValues(string(k))
+	}
+	for _, o := range otpOutcomes {
+		m.otps[o] = otps.WithLabelValues(o)
+	}
+	if reg != nil {
+		reg.MustRegister(logins, lockouts, otps)
+	}
+	return m
+}
+
+// login counts a login of kind that ended with err.
+func (m *metrics) login(kind Kind, err error) {
+	o := loginError
+	switch {
+	case err == nil:
+		o = loginOK
+	case errors.Is(err, ErrLoginLocked), errors.Is(err, ErrOTPAttempts):
+		o = loginLocked
+	case errors.Is(err, ErrOperatorDisabled), errors.Is(err, ErrUnitDisabled):
+		o = loginDisabled
+	case errors.Is(err, ErrLoginFailed), errors.Is(err, ErrOTPInvalid), errors.Is(err, ErrOTPExpired), errors.Is(err, ErrOTPWrong):
+		o = loginFailed
+	}
+	m.logins[kind][o].Inc()
+}
+
+// otp counts a request for a one-time code that ended with err.
+func (m *metrics) otp(err error) {
+	o := "failed"
+	switch {
+	case err == nil:
+		o = "sent"
+	case errors.Is(err, ErrOTPTooSoon):
+		o = "too_soon"
+	case errors.Is(err, ErrOTPDailyLimit):
+		o = "daily_limit"
+	}
+	m.otps[o].Inc()
+}
