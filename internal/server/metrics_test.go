@@ -37,7 +37,7 @@ var labelRe = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
 
 func (e *env) scrape() scrape {
 	e.t.Helper()
-	res, body := e.get("/metrics")
+	res, body := e.Get("/metrics")
 	if res.StatusCode != 200 {
 		e.t.Fatalf("/metrics: %d", res.StatusCode)
 	}
@@ -99,35 +99,34 @@ type secrets struct {
 func (e *env) dayOfWork() secrets {
 	e.t.Helper()
 	s := secrets{phone: "13900000777", idNumber: rid("19850312", 777), password: "a long password"}
-	e.want(e.do("POST", "/api/v1/auth/otp", "", map[string]any{"phone": s.phone}), 202, "")
-	admin := e.admin()
-	out := e.want(e.do("GET", "/api/v1/admin/outbox?to="+s.phone+"&limit=1", admin, nil), 200, "")
-	s.otp = otpRe.FindString(out.body["messages"].([]any)[0].(map[string]any)["body"].(string))
+	e.Want(e.Do("POST", "/api/v1/auth/otp", "", map[string]any{"phone": s.phone}), 202, "")
+	admin := e.Admin()
+	s.otp = e.OTP(s.phone)
 	wrong := "000000"
 	if s.otp == wrong {
 		wrong = "111111"
 	}
-	e.want(e.do("POST", "/api/v1/auth/login", "", map[string]any{"phone": s.phone, "otp": wrong}), 401, "otp_wrong")
-	s.token = e.want(e.do("POST", "/api/v1/auth/login", "", map[string]any{"phone": s.phone, "otp": s.otp}), 200, "").str("token")
-	e.want(e.do("POST", "/api/v1/me/register", s.token, map[string]any{"name": "李秘密", "id_type": "resident_id",
+	e.Want(e.Do("POST", "/api/v1/auth/login", "", map[string]any{"phone": s.phone, "otp": wrong}), 401, "otp_wrong")
+	s.token = e.Want(e.Do("POST", "/api/v1/auth/login", "", map[string]any{"phone": s.phone, "otp": s.otp}), 200, "").Str("token")
+	e.Want(e.Do("POST", "/api/v1/me/register", s.token, map[string]any{"name": "李秘密", "id_type": "resident_id",
 		"id_number": s.idNumber, "region": "341881001"}), 201, "")
 	code := e.myCode(s.token)
 
-	cp := e.want(e.do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "西津卡口", "region": "341881001",
+	cp := e.Want(e.Do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "西津卡口", "region": "341881001",
 		"scopes": []string{"verify", "verify_id"}}), 201, "")
-	s.apiKey = cp.str("api_key")
-	e.want(e.do("POST", "/api/v1/verify", s.apiKey, map[string]any{"code": code}), 200, "")
+	s.apiKey = cp.Str("api_key")
+	e.Want(e.Do("POST", "/api/v1/verify", s.apiKey, map[string]any{"code": code}), 200, "")
 	ph := e.org(admin, "pharmacy", "国胜大药房", "MA2N7T1D", "341881001")
 	_, key := e.orgKey(admin, ph, map[string]any{"name": "收银台", "scopes": []string{"scan"}})
-	e.want(e.do("POST", "/gateway/v1/scan", key, map[string]any{"code": e.myCode(s.token)}), 200, "")
+	e.Want(e.Do("POST", "/gateway/v1/scan", key, map[string]any{"code": e.myCode(s.token)}), 200, "")
 	// A fever: the person turns yellow.
-	e.want(e.do("POST", "/api/v1/verify", s.apiKey, map[string]any{"code": code, "temperature": 38.6}), 200, "")
-	e.want(e.do("POST", "/api/v1/verify/id", s.apiKey, map[string]any{"id_type": "resident_id", "id_number": s.idNumber}), 200, "")
-	e.want(e.do("POST", "/api/v1/verify/id", s.apiKey, map[string]any{"id_type": "resident_id", "id_number": rid("19850312", 778)}),
+	e.Want(e.Do("POST", "/api/v1/verify", s.apiKey, map[string]any{"code": code, "temperature": 38.6}), 200, "")
+	e.Want(e.Do("POST", "/api/v1/verify/id", s.apiKey, map[string]any{"id_type": "resident_id", "id_number": s.idNumber}), 200, "")
+	e.Want(e.Do("POST", "/api/v1/verify/id", s.apiKey, map[string]any{"id_type": "resident_id", "id_number": rid("19850312", 778)}),
 		404, "id_not_registered")
-	e.want(e.do("POST", "/api/v1/auth/operator", "", map[string]any{"username": "admin", "password": s.password}), 401, "login_failed")
+	e.Want(e.Do("POST", "/api/v1/auth/operator", "", map[string]any{"username": "admin", "password": s.password}), 401, "login_failed")
 
-	res, _ := e.get("/login")
+	res, _ := e.Get("/login")
 	if res.StatusCode != 200 {
 		e.t.Fatalf("GET /login: %d", res.StatusCode)
 	}
@@ -140,7 +139,7 @@ func (e *env) startWorkers() {
 	e.t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	e.t.Cleanup(stop)
-	e.srv.Start(ctx)
+	e.App.Start(ctx)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s := e.scrape()
