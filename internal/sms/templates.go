@@ -48,10 +48,7 @@ var parsed = func() map[string]map[string]*template.Template {
 		for lang, text := range byLang {
 			words := colourWords[lang]
 			fm := template.FuncMap{"colour": func(c string) string {
-				if w, ok := words[c]; ok {
-					return w
-				}
-				return c
+				return words[c]
 			}}
 			out[kind][lang] = template.Must(template.New(kind + "." + lang).Option("missingkey=zero").Funcs(fm).Parse(text))
 		}
