@@ -26,6 +26,9 @@ func (s *Service) SendOTP(ctx context.Context, phone string) error {
 // language of the page the resident asked from. The code is queued for
 // the SMS gateway; it is worth sending only while it is valid.
 func (s *Service) SendOTPIn(ctx context.Context, phone, lang string) error {
+	if err := sms.CheckLang(lang); err != nil {
+		return err
+	}
 	code, err := sixDigits()
 	if err != nil {
 		return err

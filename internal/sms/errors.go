@@ -12,6 +12,8 @@ var (
 	// or a known type.
 	ErrReportInvalid = apierr.BadRequest("report_invalid", "a delivery report needs id, t (the token) and type (1, 2, 4, 8 or 16)")
 	ErrReportUnknown = apierr.NotFound("message_not_found", "no such message")
+	// ErrLangUnknown is a language the templates do not speak.
+	ErrLangUnknown = apierr.BadRequest("lang_unknown", "unknown language: use zh-CN or en")
 	// ErrTemplateUnknown is a message without a body whose kind has no
 	// template: a programming error of the sender, not of the resident.
 	ErrTemplateUnknown = apierr.BadRequest("sms_template_unknown", "no template for this kind of message")

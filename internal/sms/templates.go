@@ -65,6 +65,15 @@ func NormLang(lang string) string {
 	return LangZH
 }
 
+// CheckLang accepts "" (the default), "zh-CN" and "en".
+func CheckLang(lang string) error {
+	switch lang {
+	case "", LangZH, LangEN:
+		return nil
+	}
+	return ErrLangUnknown.Withf("unknown language %q: use zh-CN or en", lang)
+}
+
 // Render is the text of a message of kind in lang with vars.
 func Render(kind, lang string, vars map[string]string) (string, error) {
 	byLang, ok := parsed[kind]
