@@ -37,12 +37,12 @@ type Gateway struct {
 	User, Password string
 	Carrier        *Carrier
 
-	t       testing.TB
-	dir     string
-	conf    string
-	bearer  *box
-	smsbox  *box
-	sendsms int
+	t      testing.TB
+	dir    string
+	conf   string
+	bearer *box
+	smsbox *box
+	admin  int
 }
 
 // findBinary looks for a box in $HEALTHCODE_KANNEL_BIN when it is set,
@@ -83,11 +83,11 @@ func Start(t testing.TB) *Gateway {
 	c := newCarrier(t, fmt.Sprintf("http://127.0.0.1:%d/", smscPort))
 	g := &Gateway{SendURL: fmt.Sprintf("http://127.0.0.1:%d/cgi-bin/sendsms", sendsms),
 		User: "healthcode", Password: "a sendsms password", Carrier: c,
-		t: t, dir: dir, conf: filepath.Join(dir, "kannel.conf"), sendsms: sendsms}
+		t: t, dir: dir, conf: filepath.Join(dir, "kannel.conf"), admin: admin}
 	conf := fmt.Sprintf(`group = core
 admin-port = %[1]d
 admin-interface = 127.0.0.1
-admin-password = "an admin password"
+admin-password = "%[9]s"
 admin-allow-ip = "127.0.0.1"
 smsbox-port = %[2]d
 smsbox-interface = 127.0.0.1
@@ -135,14 +135,14 @@ group = sms-service
 keyword = default
 text = "no service"
 catch-all = true
-`, admin, boxPort, dir, smscPort, c.URL, sendsms, g.User, g.Password)
+`, admin, boxPort, dir, smscPort, c.URL, sendsms, g.User, g.Password, adminPassword)
 	if err := os.WriteFile(g.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	g.Restart()
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, f := range []string{"bearerbox.log", "smsbox.log"} {
+			for _, f := range []string{"bearerbox.log", "smsbox.log", "bearerbox.out", "smsbox.out"} {
 				b, _ := os.ReadFile(filepath.Join(dir, f))
 				if len(b) > 4000 {
 					b = b[len(b)-4000:]
@@ -155,8 +155,11 @@ catch-all = true
 	return g
 }
 
+const adminPassword = "an admin password"
+
 // Restart starts bearerbox and smsbox (again, after Stop) and waits until
-// smsbox takes requests.
+// smsbox is connected to bearerbox (smsbox opens its sendsms port before
+// it connects, and exits when bearerbox is not listening yet).
 func (g *Gateway) Restart() {
 	g.t.Helper()
 	if g.bearer != nil {
@@ -164,21 +167,23 @@ func (g *Gateway) Restart() {
 	}
 	g.bearer = g.start("bearerbox")
 	g.smsbox = g.start("smsbox")
+	status := fmt.Sprintf("http://127.0.0.1:%d/status.txt?password=%s", g.admin, url.QueryEscape(adminPassword))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/cgi-bin/sendsms", g.sendsms))
-		if err == nil {
+		if res, err := http.Get(status); err == nil {
+			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
-			return
+			if bytes.Contains(body, []byte("smsbox:")) {
+				return
+			}
 		}
 		if time.Now().After(deadline) {
-			g.t.Fatalf("kanneltest: smsbox did not come up: %v", err)
+			g.t.Fatalf("kanneltest: smsbox did not connect to bearerbox (see %s)", g.dir)
 		}
 		select {
 		case <-g.bearer.done:
 			g.t.Fatalf("kanneltest: bearerbox exited (see %s)", filepath.Join(g.dir, "bearerbox.out"))
 		case <-g.smsbox.done:
-			// smsbox gives up at once when bearerbox does not listen yet.
 			g.smsbox = g.start("smsbox")
 		case <-time.After(100 * time.Millisecond):
 		}

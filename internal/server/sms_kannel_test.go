@@ -1,0 +1,183 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/sms/kanneltest"
+)
+
+// newKannelEnv is a running server whose texts go through gw, with its
+// workers running; Kannel reports delivery to the server's own URL.
+func newKannelEnv(t *testing.T, engine db.Engine, gw *kanneltest.Gateway) *env {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	dir := t.TempDir()
+	cfg := server.Config{
+		DataDir: dir, AdminPassword: adminPassword, Region: "341881", PublicURL: base,
+		Auth:        auth.Config{OTPInterval: -1, OTPPerDay: -1},
+		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SMSProvider: "kannel",
+		Kannel:      sms.KannelConfig{URL: gw.SendURL, User: gw.User, Password: gw.Password},
+		SMS:         sms.Config{RetryMin: 200 * time.Millisecond, RetryMax: time.Second},
+	}
+	if engine == db.Postgres {
+		cfg.DB = dbtest.PostgresURL(t)
+	} else {
+		cfg.DB = "sqlite:" + filepath.Join(dir, "hc.db")
+	}
+	srv, err := server.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(hs.Close)
+	ctx, stop := context.WithCancel(context.Background())
+	srv.Start(ctx)
+	t.Cleanup(stop)
+	return &env{t: t, srv: srv, url: base}
+}
+
+// message waits until the outbox shows the one message to phone in state.
+func (e *env) message(admin, phone, state string) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		msgs := e.want(e.do("GET", "/api/v1/admin/outbox?to="+phone, admin, nil), 200, "").body["messages"].([]any)
+		if len(msgs) != 1 {
+			e.t.Fatalf("%d messages to %s", len(msgs), phone)
+		}
+		m := msgs[0].(map[string]any)
+		if m["state"] == state {
+			return m
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the message to %s is %v (%v), want %s", phone, m["state"], m["last_error"], state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var zhCode = regexp.MustCompile(`^【健康码】您的验证码是(\d{6})，5分钟内有效，请勿告诉他人。$`)
+
+// TestLoginCodesThroughKannel sends login codes through a real Kannel to
+// a carrier in the test, and takes the carrier's delivery reports back
+// through Kannel; the carrier and then Kannel go away for a while, and
+// nothing is lost.
+func TestLoginCodesThroughKannel(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			gw := kanneltest.Start(t)
+			e := newKannelEnv(t, engine, gw)
+			admin := e.admin()
+			sendCode := func(phone, lang string) resp {
+				t.Helper()
+				return e.want(e.do("POST", "/api/v1/auth/otp", "", map[string]any{"phone": phone, "lang": lang}), 202, "")
+			}
+
+			// A login code arrives in Chinese, as UCS-2, and logs the resident in.
+			if r := sendCode("13900000401", ""); r.body["delayed"] != false {
+				t.Fatalf("delayed with the gateway up: %s", r.raw)
+			}
+			got, ok := gw.Carrier.Wait("13900000401", 20*time.Second)
+			m := zhCode.FindStringSubmatch(got.Text)
+			if !ok || m == nil || got.Coding != 2 {
+				t.Fatalf("the carrier got %+v", got)
+			}
+			e.want(e.do("POST", "/api/v1/auth/login", "", map[string]any{"phone": "13900000401", "otp": m[1]}), 200, "")
+			// Its delivery report came back: carrier -> Kannel -> product.
+			msg := e.message(admin, "13900000401", "delivered")
+			if msg["report"] != float64(1) || msg["attempts"] != float64(1) || msg["provider"] != "kannel" {
+				t.Fatalf("delivered: %v", msg)
+			}
+			if regexp.MustCompile(`\d{6}`).MatchString(msg["body"].(string)) {
+				t.Fatalf("an operator reads the code: %q", msg["body"])
+			}
+			// In English when the resident asks in English (GSM 7-bit).
+			sendCode("13900000402", "en")
+			got, _ = gw.Carrier.Wait("13900000402", 20*time.Second)
+			if !regexp.MustCompile(`^\[Health Code\] Your login code is \d{6}, valid for 5 minutes\. Do not share it\.$`).MatchString(got.Text) || got.Coding == 2 {
+				t.Fatalf("in English: %+v", got)
+			}
+			e.message(admin, "13900000402", "delivered")
+
+			// The carrier is away: Kannel holds the message and delivers it
+			// when the carrier is back.
+			gw.Carrier.Down()
+			sendCode("13900000403", "")
+			e.message(admin, "13900000403", "sent")
+			if _, ok := gw.Carrier.Wait("13900000403", 0); ok {
+				t.Fatal("a carrier that is down received a message")
+			}
+			gw.Carrier.Up()
+			if _, ok := gw.Carrier.Wait("13900000403", 20*time.Second); !ok {
+				t.Fatal("the carrier did not get the message once back")
+			}
+			e.message(admin, "13900000403", "delivered")
+
+			// Kannel is down: the product queues, retries and says codes
+			// are delayed; once Kannel is back they go out.
+			gw.Stop()
+			sendCode("13900000404", "")
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				msgs := e.want(e.do("GET", "/api/v1/admin/outbox?state=queued&to=13900000404", admin, nil), 200, "").body["messages"].([]any)
+				if len(msgs) == 1 && msgs[0].(map[string]any)["attempts"].(float64) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no failed attempt with Kannel down: %v", msgs)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if r := sendCode("13900000405", ""); r.body["delayed"] != true {
+				t.Fatalf("not delayed with Kannel down: %s", r.raw)
+			}
+			gw.Restart()
+			for _, phone := range []string{"13900000404", "13900000405"} {
+				if _, ok := gw.Carrier.Wait(phone, 30*time.Second); !ok {
+					t.Fatalf("%s: nothing at the carrier after Kannel came back", phone)
+				}
+				e.message(admin, phone, "delivered")
+			}
+			if r := sendCode("13900000406", ""); r.body["delayed"] != false {
+				t.Fatalf("still delayed once all went out: %s", r.raw)
+			}
+			e.message(admin, "13900000406", "delivered")
+
+			// Nothing lost, nothing twice.
+			count := map[string]int{}
+			for _, m := range gw.Carrier.Messages() {
+				count[m.To]++
+			}
+			for _, phone := range []string{"13900000401", "13900000402", "13900000403", "13900000404", "13900000405", "13900000406"} {
+				if count[phone] != 1 {
+					t.Errorf("%s: %d messages at the carrier, want 1", phone, count[phone])
+				}
+			}
+		})
+	}
+}
