@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +182,38 @@ func TestLoginCodesThroughKannel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A delivery report needs the token of its message: forged or malformed
+// reports are refused and change nothing.
+func TestForgedDeliveryReportsAreRefused(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		e.want(e.do("POST", "/api/v1/auth/otp", "", map[string]any{"phone": "13900000451"}), 202, "")
+		msg := e.want(e.do("GET", "/api/v1/admin/outbox?to=13900000451", admin, nil), 200, "").body["messages"].([]any)[0].(map[string]any)
+		id := strconv.FormatFloat(msg["id"].(float64), 'f', 0, 64)
+		for _, c := range []struct {
+			query  string
+			status int
+			code   string
+		}{
+			{"", 400, "report_invalid"},
+			{"?id=" + id + "&type=1", 400, "report_invalid"},
+			{"?id=x&t=00&type=1", 400, "report_invalid"},
+			{"?id=" + id + "&t=" + strings.Repeat("0", 32) + "&type=1", 403, "report_token_invalid"},
+			{"?id=99999&t=" + strings.Repeat("a", 32) + "&type=2", 403, "report_token_invalid"},
+		} {
+			e.want(e.do("GET", "/api/v1/sms/dlr"+c.query, "", nil), c.status, c.code)
+		}
+		after := e.want(e.do("GET", "/api/v1/admin/outbox?to=13900000451", admin, nil), 200, "").body["messages"].([]any)[0].(map[string]any)
+		if after["state"] != msg["state"] || after["report"] != nil {
+			t.Fatalf("a refused report changed the message: %v -> %v", msg, after)
+		}
+		// ?state= takes the four states only.
+		e.want(e.do("GET", "/api/v1/admin/outbox?state=lost", admin, nil), 400, "sms_state_unknown")
+		e.want(e.do("POST", "/api/v1/auth/otp", "", map[string]any{"phone": "13900000452", "lang": "fr"}), 400, "lang_unknown")
+		if n := len(e.want(e.do("GET", "/api/v1/admin/outbox?to=13900000452", admin, nil), 200, "").body["messages"].([]any)); n != 0 {
+			t.Fatal("a code was sent in an unknown language")
+		}
+	})
 }
