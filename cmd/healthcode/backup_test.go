@@ -299,3 +299,32 @@ func TestRestoreRefusesToTakeTheSchemaBack(t *testing.T) {
 		t.Fatalf("--force: %v\n%s", err, text)
 	}
 }
+
+func TestRestoreRefusalsOnPostgres(t *testing.T) {
+	src := dbtest.PostgresURL(t)
+	file := filepath.Join(t.TempDir(), "pg.backup")
+	if _, text, err := runCmd("backup", "--db", src, "--out", file); err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if _, _, err := runCmd("restore", "--db", src, "--in", file); err == nil || !strings.Contains(err.Error(), "restore_target_not_empty") {
+		t.Fatalf("onto data: %v", err)
+	}
+	other := dbtest.PostgresURL(t)
+	if _, text, err := runCmd("restore", "--db", other, "--in", file, "--force"); err != nil {
+		t.Fatalf("--force onto the same schema: %v\n%s", err, text)
+	}
+	d, err := db.Open(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.ExecContext(context.Background(), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (99999, 'from_the_future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd("restore", "--db", src, "--in", file, "--force"); err == nil || !strings.Contains(err.Error(), "restore_schema_newer") {
+		t.Fatalf("onto a newer schema: %v", err)
+	}
+	if v, _ := d.Version(context.Background()); v != 99999 {
+		t.Fatalf("the refused restore changed the database: version %d", v)
+	}
+}
