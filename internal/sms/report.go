@@ -67,7 +67,7 @@ func (o *Outbox) Record(ctx context.Context, r Report) (string, error) {
 		if state != StateQueued && state != StateSent {
 			return nil
 		}
-		next, lastErr := state, ""
+		var next, lastErr string
 		switch typ {
 		case reportDelivered:
 			next = StateDelivered
