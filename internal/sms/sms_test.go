@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -64,6 +66,7 @@ func newFixture(t *testing.T, d *db.DB, cfg sms.Config) *fixture {
 		cfg.ReportURL = "https://hc.example/api/v1/sms/dlr"
 	}
 	cfg.ReportSecret = []byte("a report secret")
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.box = sms.New(d, keyring(t), cfg)
 	f.box.SetClock(func() time.Time { return f.now })
 	return f
