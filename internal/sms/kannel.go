@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,6 +69,14 @@ func (k *Kannel) Name() string { return "kannel" }
 
 // String names the gateway without its credentials.
 func (k *Kannel) String() string { return "kannel at " + k.url.Host }
+
+// LogValue keeps the credentials out of logs that print the provider.
+func (k *Kannel) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// LogValue keeps the password out of logs that print the configuration.
+func (c KannelConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", redactURL(c.URL)), slog.String("user", c.User), slog.String("from", c.From))
+}
 
 // Submit implements Provider: a GET of sendsms. Text that is not plain
 // ASCII (Chinese) goes as UCS-2 (coding=2), which Kannel converts from

@@ -2,6 +2,7 @@ package sms_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -75,6 +76,12 @@ func TestKannelSendsmsRequests(t *testing.T) {
 	cancel()
 	if _, err = slow.Submit(cctx, sms.Outgoing{To: "13800000001", Body: "x"}); err == nil || strings.Contains(err.Error(), kannelPassword) {
 		t.Fatalf("cancelled: %v", err)
+	}
+
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("sms", "provider", k, "config", sms.KannelConfig{URL: smsbox.URL, User: "hc", Password: kannelPassword})
+	if strings.Contains(logged.String(), kannelPassword) || !strings.Contains(logged.String(), "kannel at") {
+		t.Errorf("logged %q", logged.String())
 	}
 
 	for _, c := range []sms.KannelConfig{
