@@ -308,8 +308,9 @@ func fetchTo(ctx context.Context, url, file string) error {
 	return f.Close()
 }
 
-// redact hides passwords in a command line about to be printed: the value
-// of a flag named for a password, and the one in a database URL.
+// redact hides secrets in a command line about to be printed: the value
+// of a flag named for a password or a secret, and the password in a
+// database URL.
 func redact(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
@@ -329,7 +330,7 @@ func redactArg(a string) string {
 	switch {
 	case !ok || !strings.HasPrefix(name, "-"):
 		return db.Redact(a)
-	case strings.Contains(name, "password"):
+	case isSecretName(name):
 		return name + "=…"
 	default:
 		return name + "=" + redactArg(value)
@@ -337,7 +338,11 @@ func redactArg(a string) string {
 }
 
 func isPasswordFlag(a string) bool {
-	return strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && strings.Contains(a, "password")
+	return strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && isSecretName(a)
+}
+
+func isSecretName(flag string) bool {
+	return strings.Contains(flag, "password") || strings.Contains(flag, "secret")
 }
 
 func splitList(s string) []string {

@@ -220,7 +220,7 @@ func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, pr *au
 
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	f := sms.Filter{}
+	f := sms.Filter{State: q.Get("state")}
 	if to := q.Get("to"); to != "" {
 		phone, err := idnum.NormalizePhone(to)
 		if err != nil {
@@ -244,7 +244,19 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Princip
 	if items == nil {
 		items = []sms.Item{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": items})
+	writeJSON(w, http.StatusOK, OutboxResponse{Messages: items})
+	return nil
+}
+
+// smsReport is a delivery report from the SMS gateway: Kannel calls the
+// dlr-url the message was handed with. The token in it is the credential.
+func (s *Server) smsReport(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	state, err := s.Outbox.Record(r.Context(), sms.Report{ID: q.Get("id"), Token: q.Get("t"), Type: q.Get("type"), Answer: q.Get("answer")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, SMSReportResponse{ID: q.Get("id"), State: state})
 	return nil
 }
 

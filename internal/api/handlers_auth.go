@@ -8,9 +8,7 @@ import (
 )
 
 func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Phone string `json:"phone"`
-	}
+	var in SendOTPRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -18,10 +16,14 @@ func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Auth.SendOTP(r.Context(), phone); err != nil {
+	if err := s.Auth.SendOTPIn(r.Context(), phone, in.Lang); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"sent": true, "phone": idnum.MaskPhone(phone)})
+	delayed, err := s.Outbox.Delayed(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, SendOTPResponse{Sent: true, Phone: idnum.MaskPhone(phone), Delayed: delayed})
 	return nil
 }
 

@@ -14,7 +14,7 @@ var docs = map[string]struct {
 }{
 	"GET /openapi.json":          {"This document", ""},
 	"GET /regions/{code}":        {"A region and its children (GB/T 2260); code \"root\" lists the provinces", ""},
-	"POST /auth/otp":             {"Send a one-time login code to {phone} by SMS", ""},
+	"POST /auth/otp":             {"Send a one-time login code to {phone} by SMS, in {lang?} (zh-CN or en) → {sent, phone, delayed}; delayed: the SMS gateway is slow, the code may come late", ""},
 	"POST /auth/login":           {"Exchange {phone, otp} for a resident {token}", ""},
 	"POST /auth/operator":        {"Operator login: {username, password} → {token, operator}", ""},
 	"POST /auth/logout":          {"End the session of the bearer token", "any"},
@@ -37,7 +37,8 @@ var docs = map[string]struct {
 	"POST /admin/checkpoints":              {"Add a checkpoint → {id, api_key} (the key is shown once)", "operator: checkpoint.write"},
 	"GET /admin/checkpoints":               {"The checkpoint table: built and enabled, with totals", "operator: stats.read"},
 	"PATCH /admin/checkpoints/{id}":        {"Set {built, enabled}; disabling revokes the key, enabling issues a new one", "operator: checkpoint.write"},
-	"GET /admin/outbox":                    {"Messages held by the default SMS provider, newest first; ?to=PHONE, ?before (the id of the last message seen), ?limit (at most 500)", "operator: outbox.read"},
+	"GET /admin/outbox":                    {"Text messages, newest first, with their state (queued, sent, delivered, failed), attempts and last error; ?to=PHONE, ?state, ?before (the id of the last message seen), ?limit (at most 500); login codes sent to a real gateway are masked", "operator: outbox.read"},
+	"GET /sms/dlr":                         {"A delivery report of the SMS gateway (Kannel's dlr-url): ?id&t (the message and its token) &type (1 delivered, 2 not delivered, 4 buffered, 8 accepted by the carrier, 16 refused) &answer → {id, state}", "token in the URL"},
 	"GET /admin/audit":                     {"The audit log in scope, newest first; ?subject, ?before (the seq of the last entry seen), ?limit (at most 500)", "operator: audit.read"},
 	"GET /admin/coverage":                  {"The registration task table per town: population, target, registered, share; ?ratio=0.9", "operator: stats.read"},
 

@@ -37,6 +37,7 @@ func (s *Server) register() {
 	s.handle("PATCH", "/admin/checkpoints/{id}", s.operator(auth.CheckpointEdit, s.updateCheckpoint))
 
 	s.handle("GET", "/admin/outbox", s.operator(auth.OutboxRead, s.outbox))
+	s.handle("GET", "/sms/dlr", s.call(s.smsReport))
 	s.handle("GET", "/admin/audit", s.operator(auth.AuditRead, s.auditLog))
 	s.handle("GET", "/admin/coverage", s.operator(auth.StatsRead, s.coverage))
 

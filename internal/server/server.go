@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,6 +93,15 @@ type Config struct {
 	// SubjectTTL is how long the gateway's subject references last
 	// (default 15 minutes).
 	SubjectTTL time.Duration
+
+	// SMSProvider carries text messages: "outbox" (the default: nothing
+	// is sent, operators and demo residents read the outbox) or "kannel"
+	// (Kannel's smsbox at Kannel). SMS is the rest of how they are sent;
+	// its ReportURL defaults to PUBLIC-URL/api/v1/sms/dlr and its
+	// ReportSecret to a key derived from the master key.
+	SMSProvider string
+	Kannel      sms.KannelConfig
+	SMS         sms.Config
 }
 
 func (c *Config) defaults() {
@@ -162,9 +172,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	cfg.defaults()
 	s = &Server{Config: cfg, Log: cfg.Log, registry: prometheus.NewRegistry()}
 	s.metrics = newMetrics(s.registry)
+	// What was built is closed on failure: by srv, since "return nil, err"
+	// has set s to nil by the time this runs.
+	srv := s
 	defer func() {
 		if err != nil {
-			s.Close()
+			srv.Close()
 		}
 	}()
 	if s.DB, err = db.Open(ctx, cfg.DB); err != nil {
@@ -193,15 +206,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err = s.Regions.Validate(cfg.Region); err != nil {
 		return nil, fmt.Errorf("server: --region: %w", err)
 	}
-	s.Outbox = sms.NewOutbox(s.DB, s.Keys)
-	texts := sms.Metered("outbox", s.Outbox, s.registry)
+	if s.Outbox, err = newOutbox(s.DB, s.Keys, cfg, s.Log, s.registry); err != nil {
+		return nil, err
+	}
 	authCfg := cfg.Auth
 	authCfg.Metrics = s.registry
-	s.Auth = auth.New(s.DB, s.Keys, texts, s.Regions, authCfg)
+	s.Auth = auth.New(s.DB, s.Keys, s.Outbox, s.Regions, authCfg)
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
-	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: texts,
+	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
 		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region, Metrics: s.registry}); err != nil {
 		return nil, err
 	}
@@ -283,6 +297,35 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	return s, nil
 }
 
+// newOutbox builds the SMS outbox and its provider.
+func newOutbox(d *db.DB, keys *secret.Keyring, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*sms.Outbox, error) {
+	c := cfg.SMS
+	c.Log = log
+	switch cfg.SMSProvider {
+	case "", "outbox":
+	case "kannel":
+		k, err := sms.NewKannel(cfg.Kannel)
+		if err != nil {
+			return nil, err
+		}
+		c.Provider = k
+		log.Info("text messages go through Kannel", "gateway", k.String())
+	default:
+		return nil, fmt.Errorf("server: --sms-provider %q: want outbox or kannel", cfg.SMSProvider)
+	}
+	if c.Provider == nil {
+		c.Provider = sms.Hold{}
+	}
+	c.Provider = sms.Metered(c.Provider, reg)
+	if c.ReportURL == "" {
+		c.ReportURL = strings.TrimRight(cfg.PublicURL, "/") + api.Prefix + "/sms/dlr"
+	}
+	if len(c.ReportSecret) == 0 {
+		c.ReportSecret = keys.Derive("sms/dlr", 32)
+	}
+	return sms.New(d, keys, c), nil
+}
+
 func saveLocalRegions(ctx context.Context, d *db.DB, rs []region.Region) error {
 	return d.InTx(ctx, func(tx db.Tx) error {
 		for _, r := range rs {
@@ -360,6 +403,11 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
 	s.every(ctx, "count gateway key use", org.FlushEvery, s.Orgs.Flush)
 	s.every(ctx, "pharmacy: record facts of purchases left pending", time.Minute, s.Pharmacy.RecordPending)
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		s.Outbox.Run(ctx)
+	}()
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

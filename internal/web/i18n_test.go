@@ -15,6 +15,7 @@ import (
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -90,6 +91,9 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 	}
 	for _, r := range []string{nat.Pending, nat.Negative, nat.Positive, fact.ResultMixedPositive, nat.Invalid} {
 		dynamic = append(dynamic, "result."+r)
+	}
+	for _, st := range []string{sms.StateQueued, sms.StateSent, sms.StateDelivered, sms.StateFailed} {
+		dynamic = append(dynamic, "outbox.state."+st)
 	}
 	for _, st := range []string{"open", "full", "sealed", "transferred", "reported"} {
 		dynamic = append(dynamic, "tube.state."+st)
