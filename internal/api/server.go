@@ -166,7 +166,7 @@ func (s *Server) instrument(pattern string, h http.Handler) http.Handler {
 				}
 				s.Log.Error("panic in handler", "route", pattern, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					writeJSON(sw, http.StatusInternalServerError, errorBody{errorDetail{"internal", "the server failed; the error was logged"}})
+					writeJSON(sw, http.StatusInternalServerError, errInternal)
 				}
 			}
 			code := sw.status

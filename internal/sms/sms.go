@@ -63,12 +63,12 @@ func (o *Outbox) SendTx(ctx context.Context, tx db.Tx, m Message) error {
 
 // Item is a stored message.
 type Item struct {
-	ID      int64     `json:"id"`
-	To      string    `json:"to"`
-	Region  string    `json:"region"`
-	Purpose string    `json:"purpose"`
-	Body    string    `json:"body"`
-	At      time.Time `json:"created_at"`
+	ID      int64
+	To      string
+	Region  string
+	Purpose string
+	Body    string
+	At      time.Time
 }
 
 // Filter selects messages; Lo/Hi are the reader's region bounds.
