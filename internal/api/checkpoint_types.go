@@ -10,8 +10,8 @@ import (
 type CheckpointRequest struct {
 	Seq     int64    `json:"seq,omitempty" doc:"the checkpoint's number in the published list"`
 	Name    string   `json:"name"`
-	Region  string   `json:"region"`
-	Address string   `json:"address"`
+	Region  string   `json:"region,omitempty" doc:"the operator's region if left out"`
+	Address string   `json:"address,omitempty"`
 	Built   *bool    `json:"built,omitempty"`
 	Enabled *bool    `json:"enabled,omitempty"`
 	Scopes  []string `json:"scopes,omitempty" doc:"the API key's scopes; verify and verify_id if left out"`

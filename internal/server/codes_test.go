@@ -20,6 +20,8 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/healthcode/healthcode/internal/api"
+	"github.com/healthcode/healthcode/internal/api/apitest"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/codeformat"
@@ -710,7 +712,7 @@ func secondNode(t *testing.T, cfg server.Config) *codesEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewServer(apitest.Validating(t, api.OpenAPI(), srv.Handler()))
 	t.Cleanup(hs.Close)
 	return &codesEnv{env: &env{t: t, srv: srv, url: hs.URL}, status: st, checkins: ck}
 }

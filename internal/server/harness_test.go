@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/healthcode/healthcode/internal/api"
+	"github.com/healthcode/healthcode/internal/api/apitest"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
@@ -20,7 +22,10 @@ import (
 
 const adminPassword = "correct horse battery"
 
-// env is a running server on one engine and a client for it.
+// env is a running server on one engine and a client for it. The server's
+// handler is wrapped in apitest.Validating: every request a test makes to
+// the API and every answer it gets are checked against the OpenAPI
+// document, and a mismatch fails the test.
 type env struct {
 	t   *testing.T
 	srv *server.Server
@@ -51,7 +56,7 @@ func newEnv(t *testing.T, engine db.Engine, mod ...func(*server.Config)) *env {
 	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewServer(apitest.Validating(t, api.OpenAPI(), srv.Handler()))
 	t.Cleanup(hs.Close)
 	return &env{t: t, srv: srv, url: hs.URL}
 }
