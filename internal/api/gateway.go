@@ -229,7 +229,7 @@ func (s *Server) pharmacySummary(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return err
 	}
-	out := PharmacySummaryResponse{Date: day.Format(time.DateOnly), Towns: make([]TownPurchases, len(sum.Towns)),
+	out := PharmacySummaryResponse{Date: day.Format(time.DateOnly), DrugClasses: []DrugClassResponse{}, Towns: make([]TownPurchases, len(sum.Towns)),
 		Total: townPurchases(s.Regions, &sum.Total)}
 	out.Total.Region, out.Total.Name = p.Region, s.Regions.FullName(p.Region)
 	for i, t := range sum.Towns {
