@@ -93,9 +93,9 @@ func (s *Service) otpHash(phone, code string) []byte { return s.keys.BlindIndex(
 
 // Login is a successful resident login.
 type Login struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	AccountID string    `json:"-"`
+	Token     string
+	ExpiresAt time.Time
+	AccountID string
 }
 
 // Login exchanges a one-time code for a resident session. The code is single

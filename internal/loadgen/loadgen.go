@@ -45,8 +45,8 @@ const (
 	PathMixed   = "mixed"
 )
 
-// Targets are the design's minimum ratios to the bare handler
-// (DESIGN.md, Performance) and the verify latency bound.
+// Targets are the product's minimum ratios to the bare handler
+// (docs/PERFORMANCE.md, "The targets") and the verify latency bound.
 var Targets = map[string]float64{PathCode: 0.40, PathVerify: 0.50, PathCheckin: 0.30}
 
 // VerifyP99Target is the design's bound on the 99th percentile of online

@@ -413,8 +413,8 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 // BenchmarkCheckinHTTP compares durable check-ins over HTTP (auth, venue
 // token, group commit, colour) with a bare net/http handler that answers a
 // constant, through the same client and the same number of concurrent
-// clients, alternating within each iteration. DESIGN.md asks for at least
-// 30% of the bare rate.
+// clients, alternating within each iteration. The target is at least 30%
+// of the bare rate (docs/PERFORMANCE.md).
 func BenchmarkCheckinHTTP(b *testing.B) {
 	const clients, each = 32, 4
 	full := servertest.Start(b, db.SQLite)

@@ -194,19 +194,19 @@ func (o *Outbox) poke() {
 
 // Item is a stored message.
 type Item struct {
-	ID        int64     `json:"id"`
-	To        string    `json:"to"`
-	Region    string    `json:"region"`
-	Purpose   string    `json:"purpose"`
-	Body      string    `json:"body"`
-	At        time.Time `json:"created_at"`
-	Provider  string    `json:"provider"`
-	State     string    `json:"state"`
-	Attempts  int64     `json:"attempts"`
-	SentAt    time.Time `json:"sent_at,omitzero"`
-	DoneAt    time.Time `json:"done_at,omitzero"` // delivered or failed
-	Report    int64     `json:"report,omitempty"` // the last delivery report's type
-	LastError string    `json:"last_error,omitempty"`
+	ID        int64
+	To        string
+	Region    string
+	Purpose   string
+	Body      string
+	At        time.Time
+	Provider  string
+	State     string
+	Attempts  int64
+	SentAt    time.Time
+	DoneAt    time.Time // delivered or failed
+	Report    int64     // the last delivery report's type
+	LastError string
 }
 
 // Filter selects messages; Lo/Hi are the reader's region bounds.
