@@ -63,6 +63,17 @@ func (s *Service) untilTomorrow(t time.Time) time.Duration {
 // daily quota (429 with how long to wait), counting the request. A unit
 // account may use what its organisation's kind allows.
 func (s *Service) Authorize(ctx context.Context, p *auth.Principal, scope string) (*Org, error) {
+	return s.AuthorizeBatch(ctx, p, scope, 1)
+}
+
+// AuthorizeBatch is Authorize for a request that checks n people at once:
+// it counts as n requests against the key's daily quota (refused whole,
+// nothing checked, when fewer than n remain) and as one against its rate
+// limit, which protects the node from requests, not from their size.
+func (s *Service) AuthorizeBatch(ctx context.Context, p *auth.Principal, scope string, n int64) (*Org, error) {
+	if n < 1 {
+		n = 1
+	}
 	if p == nil || p.Org == "" || (p.Kind != auth.APIKey && p.Kind != auth.Unit) {
 		return nil, ErrOrgOnly
 	}
@@ -79,13 +90,13 @@ func (s *Service) Authorize(ctx context.Context, p *auth.Principal, scope string
 	if !p.HasScope(scope) {
 		return nil, ErrScopeMissing.Withf("this API key lacks the %q scope", scope)
 	}
-	if err := s.admit(ctx, p); err != nil {
+	if err := s.admit(ctx, p, n); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-func (s *Service) admit(ctx context.Context, p *auth.Principal) error {
+func (s *Service) admit(ctx context.Context, p *auth.Principal, n int64) error {
 	now := s.now()
 	uk := useKey{p.ID, s.day(now)}
 	s.use.mu.Lock()
@@ -112,7 +123,11 @@ func (s *Service) admit(ctx context.Context, p *auth.Principal) error {
 	}
 	s.use.mu.Lock()
 	defer s.use.mu.Unlock()
-	if p.Limits.PerDay > 0 && k.known+k.inflight+k.local >= p.Limits.PerDay {
+	if used := k.known + k.inflight + k.local; p.Limits.PerDay > 0 && used+n > p.Limits.PerDay {
+		if n > 1 && used < p.Limits.PerDay {
+			return Limited(ErrQuotaExceeded.Withf("this batch of %d needs more than the %d requests left of this API key's quota today",
+				n, p.Limits.PerDay-used), s.untilTomorrow(now))
+		}
 		return Limited(ErrQuotaExceeded.Withf("this API key has used its quota of %d requests today", p.Limits.PerDay), s.untilTomorrow(now))
 	}
 	if n := p.Limits.PerMinute; n > 0 {
@@ -120,7 +135,7 @@ func (s *Service) admit(ctx context.Context, p *auth.Principal) error {
 			return Limited(ErrRateLimited.Withf("this API key may make %d requests a minute", n), wait)
 		}
 	}
-	k.local++
+	k.local += n
 	return nil
 }
 
