@@ -11,7 +11,7 @@ var (
 	ErrSubjectUsed = apierr.Conflict("subject_used", "this scan was used already; scan the patient's code again")
 	// A red code gets no queue number: the hospital's epidemic-control
 	// process takes over.
-	ErrRefusedRed = apierr.Conflict("queue_refused", "the patient's code is red (color_red): no queue number is given")
+	ErrRefusedRed  = apierr.Conflict("queue_refused", "the patient's code is red (color_red): no queue number is given")
 	ErrNotHospital = apierr.Forbidden("not_a_hospital", "only a hospital gives queue numbers")
 	ErrForbidden   = apierr.Forbidden("forbidden", "you may not do this")
 	ErrDateInvalid = apierr.BadRequest("date_invalid", "date must be a day such as 2022-04-01")
