@@ -104,4 +104,5 @@ func (s *Server) register() {
 	s.handle("POST", "/me/appeals", s.resident(s.postAppeal))
 	s.handle("GET", "/me/appeals", s.resident(s.myAppeals))
 	s.gatewayRoutes()
+	s.scenarioRoutes()
 }

@@ -1,0 +1,249 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scan scans a resident's fresh code with an organisation's key and
+// returns the subject reference.
+func (e *env) scan(key, residentToken string) string {
+	e.t.Helper()
+	return e.want(e.do("POST", "/gateway/v1/scan", key, map[string]any{"code": e.myCode(residentToken)}), 200, "").str("subject")
+}
+
+// A fever clinic scans a patient, registers the visit (the patient turns
+// yellow by the default rules), and closes its follow-up with a negative
+// test (green again); the clinic's list and the authority's summary show
+// it. Bad input is a precise 4xx that writes nothing.
+func TestFeverClinicThroughTheGateway(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		fc := e.org(admin, "fever_clinic", "宁国市人民医院发热门诊", "48572011", "341881001")
+		ph := e.org(admin, "pharmacy", "国胜大药房", "MA2N7T1D", "341881001")
+		_, key := e.orgKey(admin, fc, map[string]any{"name": "HIS", "scopes": []string{"scan", "clinic.fever"}})
+		_, phKey := e.orgKey(admin, ph, map[string]any{"name": "收银台", "scopes": []string{"scan"}})
+		e.want(e.do("POST", "/api/v1/admin/orgs/"+ph+"/keys", admin, map[string]any{"name": "x", "scopes": []string{"clinic.fever"}}), 400, "scope_not_for_kind")
+		tok, me := e.resident("13900000401", "周建华", rid("19750302", 401), "341881001")
+		subject := e.scan(key, tok)
+
+		before := map[string]int{"clinic_visits": e.count("clinic_visits"), "facts": e.count("facts")}
+		visit := map[string]any{"subject": subject, "temperature": 38.6, "symptoms": []string{"fever", "dry_cough"},
+			"diagnosis": "发热待查", "doctor": "刘医生"}
+		bad := func(change map[string]any) map[string]any {
+			out := map[string]any{}
+			for k, v := range visit {
+				out[k] = v
+			}
+			for k, v := range change {
+				out[k] = v
+			}
+			return out
+		}
+		e.want(e.do("POST", "/gateway/v1/clinic/visits", key, bad(map[string]any{"temperature": 47})), 400, "temperature_invalid")
+		e.want(e.do("POST", "/gateway/v1/clinic/visits", key, bad(map[string]any{"symptoms": []string{"hiccups"}})), 400, "symptoms_invalid")
+		e.want(e.do("POST", "/gateway/v1/clinic/visits", key, bad(map[string]any{"doctor": ""})), 400, "doctor_invalid")
+		e.want(e.do("POST", "/gateway/v1/clinic/visits", key, bad(map[string]any{"subject": "hcs_nonsense"})), 400, "subject_invalid")
+		e.want(e.do("POST", "/gateway/v1/clinic/visits", phKey, visit), 403, "scope_missing")
+		e.want(e.do("POST", "/gateway/v1/clinic/visits", key, bad(map[string]any{"temperature": "38"})), 400, "")
+		for tbl, n := range before {
+			if got := e.count(tbl); got != n {
+				t.Fatalf("refused visits wrote to %s: %d rows, %d before", tbl, got, n)
+			}
+		}
+
+		v := e.want(e.do("POST", "/gateway/v1/clinic/visits", key, visit), 201, "")
+		if v.str("state") != "open" || v.str("color") != "yellow" || v.str("masked_name") != "周*华" || v.body["temperature"] != 38.6 {
+			t.Fatalf("visit: %s", v.raw)
+		}
+		if colorOf(e.want(e.do("GET", "/api/v1/me", tok, nil), 200, "")) != "yellow" {
+			t.Fatal("the patient is not yellow after the visit")
+		}
+		e.agree(me)
+		id := v.str("id")
+
+		day := e.want(e.do("GET", "/gateway/v1/clinic/visits", key, nil), 200, "")
+		if open := day.body["open"].([]any); len(open) != 1 || open[0].(map[string]any)["id"] != id || day.body["registered"] != 1.0 || day.body["fever"] != 1.0 {
+			t.Fatalf("the clinic's day: %s", day.raw)
+		}
+		if strings.Contains(string(day.raw), me) || strings.Contains(string(day.raw), "周建华") {
+			t.Fatalf("the clinic's list names the patient: %s", day.raw)
+		}
+
+		// Closing: bad input first.
+		e.want(e.do("POST", "/gateway/v1/clinic/visits/"+id+"/close", key, map[string]any{"outcome": "cured"}), 400, "outcome_invalid")
+		e.want(e.do("POST", "/gateway/v1/clinic/visits/"+id+"/close", key, map[string]any{"outcome": "negative",
+			"sampled_at": time.Now().Add(-24 * time.Hour).Format(time.RFC3339)}), 400, "sampled_at_invalid")
+		e.want(e.do("POST", "/gateway/v1/clinic/visits/nope/close", key, map[string]any{"outcome": "negative"}), 404, "visit_not_found")
+		if got := e.count("facts"); got != before["facts"]+1 {
+			t.Fatalf("refused closes wrote facts: %d", got-before["facts"])
+		}
+		closed := e.want(e.do("POST", "/gateway/v1/clinic/visits/"+id+"/close", key, map[string]any{"outcome": "negative", "note": "核酸阴性"}), 200, "")
+		if closed.str("state") != "closed" || closed.str("outcome") != "negative" || closed.str("color") != "green" || closed.str("sampled_at") == "" {
+			t.Fatalf("closed: %s", closed.raw)
+		}
+		if colorOf(e.want(e.do("GET", "/api/v1/me", tok, nil), 200, "")) != "green" {
+			t.Fatal("the patient is not green after the negative test")
+		}
+		e.agree(me)
+		e.want(e.do("POST", "/gateway/v1/clinic/visits/"+id+"/close", key, map[string]any{"outcome": "discharged"}), 409, "visit_closed")
+		day = e.want(e.do("GET", "/gateway/v1/clinic/visits", key, nil), 200, "")
+		if len(day.body["open"].([]any)) != 0 || len(day.body["closed"].([]any)) != 1 {
+			t.Fatalf("the clinic's day after closing: %s", day.raw)
+		}
+
+		sum := e.want(e.do("GET", "/api/v1/admin/clinic/summary", admin, nil), 200, "")
+		towns := sum.body["towns"].([]any)
+		if len(towns) != 1 || towns[0].(map[string]any)["visits"] != 1.0 || towns[0].(map[string]any)["closed_negative"] != 1.0 ||
+			towns[0].(map[string]any)["open"] != 0.0 {
+			t.Fatalf("summary: %s", sum.raw)
+		}
+		e.want(e.do("GET", "/api/v1/admin/clinic/summary", key, nil), 403, "forbidden")
+		e.want(e.do("GET", "/api/v1/admin/orgs/"+fc+"/clinic/visits", admin, nil), 200, "")
+		e.want(e.do("GET", "/api/v1/admin/orgs/"+fc+"/clinic/visits", e.newOperator("nanshan", "viewer", "341881002"), nil), 404, "org_not_found")
+	})
+}
+
+// A hospital receives a scanned patient's identity once per scan, audited
+// as a read by its key; its queue refuses red and sends yellow to the
+// fever clinic with the reason.
+func TestHospitalThroughTheGateway(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		hosp := e.org(admin, "hospital", "宁国市人民医院", "48572011", "341881001")
+		other := e.org(admin, "hospital", "宁国市中医院", "48572029", "341881002")
+		keyID, key := e.orgKey(admin, hosp, map[string]any{"name": "HIS", "scopes": []string{"scan", "hospital.identity", "hospital.queue"}})
+		otherKeyID, otherKey := e.orgKey(admin, other, map[string]any{"name": "HIS", "scopes": []string{"scan", "hospital.identity", "hospital.queue"}})
+		_, scanOnly := e.orgKey(admin, hosp, map[string]any{"name": "自助机", "scopes": []string{"scan"}})
+		tok, me := e.resident("13900000411", "吴秀兰", rid("19660915", 411), "341881001")
+
+		subject := e.scan(key, tok)
+		id := e.want(e.do("POST", "/gateway/v1/hospital/identity", key, map[string]any{"subject": subject, "purpose": "card"}), 200, "")
+		if id.str("name") != "吴秀兰" || id.str("id_number") != rid("19660915", 411) || id.str("id_type") != "resident_id" ||
+			id.str("phone") != "13900000411" {
+			t.Fatalf("identity: %s", id.raw)
+		}
+		e.want(e.do("POST", "/gateway/v1/hospital/identity", key, map[string]any{"subject": subject, "purpose": "registration"}), 409, "subject_used")
+		e.want(e.do("POST", "/gateway/v1/hospital/identity", otherKey, map[string]any{"subject": subject, "purpose": "card"}), 403, "subject_foreign")
+		e.want(e.do("POST", "/gateway/v1/hospital/identity", scanOnly, map[string]any{"subject": subject, "purpose": "card"}), 403, "scope_missing")
+		e.want(e.do("POST", "/gateway/v1/hospital/identity", key, map[string]any{"subject": e.scan(key, tok), "purpose": "x"}), 400, "purpose_invalid")
+		if n := e.count("hospital_handoffs"); n != 1 {
+			t.Fatalf("%d hand-offs", n)
+		}
+		audit := e.want(e.do("GET", "/api/v1/admin/audit?subject=person:"+me, admin, nil), 200, "")
+		var log struct {
+			Entries []struct{ Action, Actor string } `json:"entries"`
+		}
+		json.Unmarshal(audit.raw, &log)
+		var actions []string
+		for _, en := range log.Entries {
+			if strings.HasPrefix(en.Action, "person.read") {
+				actions = append(actions, en.Action+" "+en.Actor)
+			}
+		}
+		want := []string{"person.read_refused apikey:" + otherKeyID, "person.read_refused apikey:" + keyID, "person.read apikey:" + keyID}
+		if fmt.Sprint(actions) != fmt.Sprint(want) {
+			t.Fatalf("audit, newest first: %v, want %v", actions, want)
+		}
+
+		// The queue: green in 内科; yellow (a watched-drug purchase) at the
+		// fever clinic; red refused.
+		g := e.want(e.do("POST", "/gateway/v1/hospital/queue", key, map[string]any{"subject": e.scan(key, tok), "department": "内科"}), 201, "")
+		if g.str("department") != "内科" || g.body["number"] != 1.0 || g.body["routed"] != false {
+			t.Fatalf("green: %s", g.raw)
+		}
+		yTok, yID := e.resident("13900000412", "郑国强", rid("19580411", 412), "341881001")
+		e.want(e.fact(admin, yID, "clinic.fever", time.Now().Add(-time.Hour), map[string]any{"clinic": "other"}), 201, "")
+		ySubject := e.scan(key, yTok)
+		y := e.want(e.do("POST", "/gateway/v1/hospital/queue", key, map[string]any{"subject": ySubject, "department": "内科"}), 201, "")
+		if y.str("department") != "发热门诊" || y.str("asked_department") != "内科" || y.body["routed"] != true || y.str("color") != "yellow" ||
+			fmt.Sprint(y.body["reasons"]) != "[color_yellow]" || y.body["number"] != 1.0 {
+			t.Fatalf("yellow: %s", y.raw)
+		}
+		e.want(e.do("POST", "/gateway/v1/hospital/queue", key, map[string]any{"subject": ySubject, "department": "内科"}), 409, "subject_used")
+		rTok, rID := e.resident("13900000413", "钱红", rid("19800101", 413), "341881001")
+		e.want(e.fact(admin, rID, "case.confirmed", time.Now().Add(-time.Hour), nil), 201, "")
+		before := e.count("hospital_tickets")
+		e.want(e.do("POST", "/gateway/v1/hospital/queue", key, map[string]any{"subject": e.scan(key, rTok), "department": "内科"}), 409, "queue_refused")
+		e.want(e.do("POST", "/gateway/v1/hospital/queue", key, map[string]any{"subject": e.scan(key, tok), "department": ""}), 400, "department_invalid")
+		if e.count("hospital_tickets") != before {
+			t.Fatal("a refused queue number was stored")
+		}
+		q := e.want(e.do("GET", "/gateway/v1/hospital/queue", key, nil), 200, "")
+		if len(q.body["tickets"].([]any)) != 2 || q.body["routed"] != 1.0 {
+			t.Fatalf("the day's queue: %s", q.raw)
+		}
+		if q := e.want(e.do("GET", "/gateway/v1/hospital/queue", otherKey, nil), 200, ""); len(q.body["tickets"].([]any)) != 0 {
+			t.Fatalf("another hospital sees %s", q.raw)
+		}
+	})
+}
+
+// A resident shares a handle with a platform on their own pages (the
+// API), the platform checks drivers in a batch and a passenger at order
+// time and learns the colour only; another platform learns nothing; a
+// withdrawn handle stops; a batch counts its size against the quota.
+func TestRideHailingThroughTheGateway(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		didi := e.org(admin, "ride_hailing", "宁国畅行网约车平台", "MA2N8Q3C", "341881002")
+		taxi := e.org(admin, "taxi", "宁国出租汽车公司", "MA2N8Q4E", "341881001")
+		_, key := e.orgKey(admin, didi, map[string]any{"name": "派单系统", "scopes": []string{"ride.check"}, "daily_quota": 6})
+		_, taxiKey := e.orgKey(admin, taxi, map[string]any{"name": "调度", "scopes": []string{"ride.check"}})
+		drivers := make([]string, 3)
+		var handles []string
+		for i := range drivers {
+			tok, _ := e.resident(fmt.Sprintf("1390000042%d", i), "司机"+strconv.Itoa(i), rid("19850101", 420+i), "341881002")
+			drivers[i] = tok
+			ps := e.want(e.do("GET", "/api/v1/me/platforms", tok, nil), 200, "")
+			if n := len(ps.body["platforms"].([]any)); n != 2 {
+				t.Fatalf("%d platforms listed: %s", n, ps.raw)
+			}
+			handles = append(handles, e.want(e.do("POST", "/api/v1/me/platforms/"+didi+"/handle", tok, nil), 200, "").str("handle"))
+		}
+		e.want(e.do("POST", "/api/v1/me/platforms/"+didi+"/handle", admin, nil), 403, "")
+		e.want(e.do("POST", "/api/v1/me/platforms/nope/handle", drivers[0], nil), 404, "platform_not_found")
+
+		batch := e.want(e.do("POST", "/gateway/v1/ride/check/batch", key, map[string]any{"handles": []string{handles[0], handles[1], "hch_" + strings.Repeat("z", 20)}}), 200, "")
+		res := batch.body["results"].([]any)
+		if batch.body["checked"] != 3.0 || batch.body["unknown"] != 1.0 || res[0].(map[string]any)["color"] != "green" ||
+			res[2].(map[string]any)["error"] != "handle_unknown" {
+			t.Fatalf("batch: %s", batch.raw)
+		}
+		for _, r := range res {
+			for k := range r.(map[string]any) {
+				if k != "handle" && k != "color" && k != "error" {
+					t.Fatalf("the batch tells more than the colour: %s", batch.raw)
+				}
+			}
+		}
+		one := e.want(e.do("POST", "/gateway/v1/ride/check", key, map[string]any{"handle": handles[2]}), 200, "")
+		if one.str("color") != "green" || len(one.body) != 2 {
+			t.Fatalf("check: %s", one.raw)
+		}
+		e.want(e.do("POST", "/gateway/v1/ride/check", taxiKey, map[string]any{"handle": handles[2]}), 404, "handle_unknown")
+		e.want(e.do("POST", "/gateway/v1/ride/check/batch", key, map[string]any{"handles": []string{"driver-7"}}), 400, "handle_invalid")
+
+		e.want(e.do("DELETE", "/api/v1/me/platforms/"+didi+"/handle", drivers[2], nil), 204, "")
+		e.want(e.do("DELETE", "/api/v1/me/platforms/"+didi+"/handle", drivers[2], nil), 404, "handle_not_granted")
+		// The key has used 3 + 1 + 1 (the malformed batch) of its 6 today:
+		// a batch of 2 is refused whole, a single check passes.
+		req, _ := http.NewRequest("POST", e.url+"/gateway/v1/ride/check/batch", strings.NewReader(`{"handles":["`+handles[0]+`","`+handles[1]+`"]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("a batch over the quota: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+		}
+		e.want(e.do("POST", "/gateway/v1/ride/check", key, map[string]any{"handle": handles[2]}), 404, "handle_unknown")
+		e.want(e.do("POST", "/gateway/v1/ride/check", key, map[string]any{"handle": handles[0]}), 429, "quota_exceeded")
+	})
+}
