@@ -5,7 +5,6 @@ import (
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/fact"
-	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/pharmacy"
 )
@@ -22,7 +21,7 @@ type ScanRequest struct {
 	IDNumber string `json:"id_number,omitempty"`
 }
 
-// ScanResponse is the answer to a scan.
+// ScanResponse is the answer to a scan (written by appendScan).
 type ScanResponse struct {
 	Subject    string    `json:"subject"`
 	ExpiresAt  time.Time `json:"expires_at"`
@@ -31,15 +30,6 @@ type ScanResponse struct {
 	Admitted   bool      `json:"admitted"`
 	Reasons    []string  `json:"reasons"`
 	Kind       string    `json:"kind"`
-}
-
-func scanResponse(sc *gateway.Scan) ScanResponse {
-	reasons := sc.Reasons
-	if reasons == nil {
-		reasons = []string{}
-	}
-	return ScanResponse{Subject: sc.Subject, ExpiresAt: sc.ExpiresAt, Color: sc.Color.String(), MaskedName: sc.MaskedName,
-		Admitted: sc.Admitted, Reasons: reasons, Kind: sc.Kind}
 }
 
 // DrugClassResponse is a watched drug class.

@@ -30,7 +30,6 @@ import (
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/ids"
-	"github.com/healthcode/healthcode/internal/ratelimit"
 )
 
 // Kind is what an organisation is; it decides the scopes its keys and
@@ -137,7 +136,6 @@ type Service struct {
 	cache sync.Map // id -> *cachedOrg
 	nums  sync.Map // num -> id (never changes)
 	use   usage
-	rate  *ratelimit.Limiter
 }
 
 type cachedOrg struct {
@@ -154,8 +152,7 @@ func New(d *db.DB, creds Credentials, regions RegionValidator, cfg Config) *Serv
 		cfg.Location = time.FixedZone("CST", 8*3600)
 	}
 	s := &Service{db: d, creds: creds, regions: regions, cfg: cfg, now: time.Now}
-	s.rate = ratelimit.New(func() time.Time { return s.now() })
-	s.use.keys = map[useKey]*keyUse{}
+	s.use.init()
 	return s
 }
 
