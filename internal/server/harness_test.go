@@ -22,7 +22,7 @@ const adminPassword = "correct horse battery"
 
 // env is a running server on one engine and a client for it.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	srv *server.Server
 	url string
 }
