@@ -178,7 +178,11 @@ func checkVisit(in VisitInput) (VisitInput, error) {
 	for _, sym := range in.Symptoms {
 		sym = strings.TrimSpace(sym)
 		if !slices.ContainsFunc(fact.Symptoms, func(x fact.Symptom) bool { return x.Code == sym }) || slices.Contains(syms, sym) {
-			return in, ErrSymptomsInvalid.Withf("unknown or repeated symptom %q (GET /api/v1/facts/kinds lists the vocabulary under declaration)", sym)
+			codes := make([]string, len(fact.Symptoms))
+			for i, x := range fact.Symptoms {
+				codes[i] = x.Code
+			}
+			return in, ErrSymptomsInvalid.Withf("unknown or repeated symptom %q (symptoms are %s, each once)", sym, strings.Join(codes, ", "))
 		}
 		syms = append(syms, sym)
 	}
