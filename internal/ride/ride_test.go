@@ -323,9 +323,7 @@ func BenchmarkCheckBatch10k(b *testing.B) {
 
 // seedHandles inserts n persons, each with a handle in use with the
 // platform, in big statements, and returns the handles shuffled.
-func seedHandlesT(t *testing.T, d *db.DB) []string { return seedHandles(t, d, "didi", 10000) }
-
-func seedHandles(b testing.TB, d *db.DB, orgID string, n int) []string {
+func seedHandles(b *testing.B, d *db.DB, orgID string, n int) []string {
 	b.Helper()
 	ctx := context.Background()
 	var handles []string

@@ -283,10 +283,7 @@ func (s *Server) unitRideCheck(w http.ResponseWriter, r *http.Request, p *page) 
 
 func (s *Server) unitRideBatch(w http.ResponseWriter, r *http.Request, p *page) error {
 	d := &rideData{Handles: r.PostFormValue("handles"), Counts: map[string]int{}}
-	var handles []string
-	for _, line := range strings.FieldsFunc(d.Handles, func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ' ' || c == '\t' }) {
-		handles = append(handles, line)
-	}
+	handles := strings.FieldsFunc(d.Handles, func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ' ' || c == '\t' })
 	rs, err := s.Ride.CheckBatch(r.Context(), p.Unit.p, handles)
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showUnitRide(w, r, p, st, d) })
