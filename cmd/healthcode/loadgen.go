@@ -44,7 +44,7 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of each path per round")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured lead-in of each path")
 	fs.DurationVar(&cfg.Slice, "slice", time.Second, "each path is measured in slices of this length alternating with slices of the bare handler")
-	paths := fs.String("paths", "code,verify,checkin", "paths to measure after the bare handler: code, verify, checkin")
+	paths := fs.String("paths", "code,verify,scan,checkin", "paths to measure after the bare handler: code, verify, scan (POST /gateway/v1/scan), checkin")
 	mix := fs.String("mix", "", "also measure the paths at once in this mix, e.g. verify=70,code=20,checkin=10")
 	fs.IntVar(&cfg.Residents, "residents", 1000, "residents to register (by phone, through the outbox) before measuring")
 	fs.IntVar(&cfg.Checkpoints, "checkpoints", 8, "checkpoint API keys the scans come from")

@@ -7,7 +7,6 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
@@ -115,19 +114,6 @@ func (s *Server) gatewayRoutes() []route {
 			In:      DrugClassRequest{}, Out: replies(ok(DrugClassResponse{})),
 			h: s.principal(s.saveDrugClass)},
 	}
-}
-
-func (s *Server) gatewayScan(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in ScanRequest
-	if err := decode(w, r, &in); err != nil {
-		return err
-	}
-	sc, err := s.Gateway.Scan(r.Context(), p, gateway.ScanInput{Code: in.Code, IDType: in.IDType, IDNumber: in.IDNumber})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, scanResponse(sc))
-	return nil
 }
 
 func (s *Server) drugClasses(w http.ResponseWriter, r *http.Request) error {

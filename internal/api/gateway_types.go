@@ -21,7 +21,7 @@ type ScanRequest struct {
 	IDNumber string `json:"id_number,omitempty"`
 }
 
-// ScanResponse is the answer to a scan.
+// ScanResponse is the answer to a scan (written by appendScan).
 type ScanResponse struct {
 	Subject    string    `json:"subject"`
 	ExpiresAt  time.Time `json:"expires_at"`

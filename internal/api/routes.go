@@ -1,13 +1,17 @@
 package api
 
-import "github.com/healthcode/healthcode/internal/auth"
+import (
+	"slices"
+
+	"github.com/healthcode/healthcode/internal/auth"
+)
 
 // routeTable is every endpoint and its contract. Paths are relative to
 // Prefix and fixed by the published API (docs/API.md); new ones follow the
 // same style. A route declares the types of its request and answers (the
 // *_types.go files), which the OpenAPI document is generated from.
 func (s *Server) routeTable() []route {
-	return append(s.apiRoutes(), s.gatewayRoutes()...)
+	return slices.Concat(s.apiRoutes(), s.gatewayRoutes(), s.scenarioRoutes())
 }
 
 func (s *Server) apiRoutes() []route {

@@ -108,7 +108,7 @@ func TestCheckIn(t *testing.T) {
 	})
 }
 
-func personNum(t *testing.T, d *db.DB, id string) int64 {
+func personNum(t testing.TB, d *db.DB, id string) int64 {
 	t.Helper()
 	var n int64
 	if err := d.QueryRowContext(context.Background(), `SELECT num FROM persons WHERE id = $1`, id).Scan(&n); err != nil {

@@ -180,7 +180,7 @@ func (e *codesEnv) wantVerdict(r resp, valid, admitted bool, color string, why .
 }
 
 // readQR decodes a PNG with gozxing, a decoder independent of the encoder.
-func readQR(t *testing.T, b []byte) string {
+func readQR(t testing.TB, b []byte) string {
 	t.Helper()
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {

@@ -25,16 +25,19 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/ride"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
@@ -154,6 +157,9 @@ type Server struct {
 	Orgs        *org.Service
 	Gateway     *gateway.Service
 	Pharmacy    *pharmacy.Service
+	Clinic      *clinic.Service
+	Hospital    *hospital.Service
+	Ride        *ride.Service
 	API         *api.Server
 	Web         *web.Server
 
@@ -270,6 +276,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Pharmacy = pharmacy.New(pharmacy.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
 		Colors: colors, Log: s.Log}, pharmacy.Config{Region: cfg.Region, Location: loc})
+	s.Clinic = clinic.New(clinic.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
+		Colors: colors, Log: s.Log}, clinic.Config{Location: loc})
+	s.Hospital = hospital.New(hospital.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Colors: colors,
+		Log: s.Log}, hospital.Config{Location: loc})
+	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -280,6 +291,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.NAT = s.NAT
 	s.API.Status = s.Status
 	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
+	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -287,6 +299,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
+		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride,
 	})
 	if err != nil {
 		return nil, err
@@ -408,6 +421,7 @@ func (s *Server) Start(ctx context.Context) {
 		defer s.workers.Done()
 		s.Outbox.Run(ctx)
 	}()
+	s.every(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
@@ -101,6 +103,12 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 	for _, k := range []string{"task.retest", "task.resample", "report.accepted", "report.unchanged", "report.corrected",
 		"job.running", "job.done", "job.superseded"} {
 		dynamic = append(dynamic, k)
+	}
+	for _, o := range clinic.Outcomes {
+		dynamic = append(dynamic, "outcome."+o)
+	}
+	for _, pu := range []string{hospital.PurposeCard, hospital.PurposeRegistration} {
+		dynamic = append(dynamic, "purpose."+pu)
 	}
 	for _, k := range dynamic {
 		if _, ok := catalog[k]; !ok {
