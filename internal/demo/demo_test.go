@@ -36,12 +36,12 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if _, err := srv.EnsureAdmin(ctx); err != nil {
 				t.Fatal(err)
 			}
-			logins, err := demo.Load(ctx, srv)
-			if err != nil {
+			if _, err := demo.Load(ctx, srv); err != nil {
 				t.Fatal(err)
 			}
 			// Loading twice changes nothing but the passwords.
-			if logins, err = demo.Load(ctx, srv); err != nil {
+			logins, err := demo.Load(ctx, srv)
+			if err != nil {
 				t.Fatal(err)
 			}
 			hs := httptest.NewServer(srv.Handler())

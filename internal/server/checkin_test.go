@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -344,8 +343,7 @@ func TestCheckinsSurviveKill(t *testing.T) {
 func buildHealthcode(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "healthcode")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/healthcode/healthcode/cmd/healthcode")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/healthcode/healthcode/cmd/healthcode")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

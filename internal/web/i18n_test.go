@@ -100,10 +100,8 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 	for _, st := range []string{"open", "full", "sealed", "transferred", "reported"} {
 		dynamic = append(dynamic, "tube.state."+st)
 	}
-	for _, k := range []string{"task.retest", "task.resample", "report.accepted", "report.unchanged", "report.corrected",
-		"job.running", "job.done", "job.superseded"} {
-		dynamic = append(dynamic, k)
-	}
+	dynamic = append(dynamic, "task.retest", "task.resample", "report.accepted", "report.unchanged", "report.corrected",
+		"job.running", "job.done", "job.superseded")
 	for _, o := range clinic.Outcomes {
 		dynamic = append(dynamic, "outcome."+o)
 	}
