@@ -52,5 +52,17 @@ func timeParam(bad *apierr.Error, name, v string, def time.Time) (time.Time, err
 	if err != nil {
 		return time.Time{}, bad.Withf("%s must be an RFC 3339 time such as 2022-04-01T10:00:00+08:00", name)
 	}
+	if !saneTime(t) {
+		return time.Time{}, bad.Withf("%s must be between %d and %d", name, minYear, maxYear)
+	}
 	return t, nil
+}
+
+// Times the API takes are bounded well inside what RFC 3339 can write in
+// any zone: 9999-12-31T23:59:59Z is year 10000 in Beijing, which no answer
+// can carry.
+const minYear, maxYear = 1900, 9000
+
+func saneTime(t time.Time) bool {
+	return t.Year() >= minYear && t.Year() < maxYear
 }

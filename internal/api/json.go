@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -126,7 +127,11 @@ type timeField struct{ time.Time }
 var timeFieldType = reflect.TypeFor[timeField]()
 
 func (t *timeField) UnmarshalJSON(b []byte) error {
-	if err := t.Time.UnmarshalJSON(b); err != nil {
+	err := t.Time.UnmarshalJSON(b)
+	if err == nil && !saneTime(t.Time) {
+		return &json.UnmarshalTypeError{Value: string(b[:min(len(b), 40)]) + " (out of range)", Type: timeFieldType}
+	}
+	if err != nil {
 		what := "a number"
 		switch b[0] {
 		case '"':
@@ -157,14 +162,28 @@ func jsonType(kind string) string {
 	return "a number"
 }
 
-// writeJSON writes v with the status.
+// writeJSON writes v with the status. v is encoded before the header is
+// written: a value that cannot be encoded (a NaN, a year past 9999 once in
+// the zone) would otherwise leave a 200 with an empty body. Such a failure is
+// the server's, so it panics with an encodeError, which instrument turns
+// into a logged 500 while the header is still unwritten.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(encodeError{fmt.Errorf("api: encode %T: %w", v, err)})
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	w.Write(buf.Bytes())
 }
+
+// encodeError is an answer that could not be encoded.
+type encodeError struct{ err error }
+
+func (e encodeError) Error() string { return e.err.Error() }
+func (e encodeError) Unwrap() error { return e.err }
 
 // writeError answers with the error's status, or 500 for anything that is
 // not a caller's error, which is then logged (never with the request body).

@@ -61,10 +61,14 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 		}
 		w.Write(buf.Bytes())
 	case "geojson":
-		w.Header().Set("Content-Type", "application/geo+json")
-		enc := json.NewEncoder(w)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
-		enc.Encode(sitesGeoJSON(sites))
+		if err := enc.Encode(sitesGeoJSON(sites)); err != nil {
+			return fmt.Errorf("api: sites geojson: %w", err)
+		}
+		w.Header().Set("Content-Type", "application/geo+json")
+		w.Write(buf.Bytes())
 	default:
 		out := SiteListResponse{Count: len(sites), Sites: make([]SiteResponse, len(sites))}
 		for i, st := range sites {

@@ -130,7 +130,11 @@ func (s *Server) instrument(pattern string, h http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.Log.Error("panic in handler", "route", pattern, "panic", p, "stack", string(debug.Stack()))
+				if ee, ok := p.(encodeError); ok {
+					s.Log.Error("answer not encoded", "route", pattern, "err", ee.err)
+				} else {
+					s.Log.Error("panic in handler", "route", pattern, "panic", p, "stack", string(debug.Stack()))
+				}
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, errInternal)
 				}

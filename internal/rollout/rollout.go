@@ -86,7 +86,7 @@ func Compute(ctx context.Context, q db.Querier, counter Counter, by *auth.Princi
 	if err := by.Require(auth.StatsRead); err != nil {
 		return nil, err
 	}
-	if ratio <= 0 || ratio > 1 {
+	if !(ratio > 0 && ratio <= 1) { // NaN fails every comparison
 		return nil, ErrRatioInvalid
 	}
 	lo, hi := by.Bounds()

@@ -86,3 +86,22 @@ func TestCSVExportsDoNotCarryFormulas(t *testing.T) {
 		}
 	})
 }
+
+// Query parameters that pass a parser but no range (NaN, a year that is
+// 10000 once in Beijing time) are the caller's error, never an empty 200.
+func TestOutOfRangeParametersAre400(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.Admin()
+		venue, _ := e.Venue(admin, "边界饭店", "restaurant", "341881001")
+		for _, tc := range []struct{ path, code string }{
+			{"/api/v1/admin/coverage?ratio=NaN", "ratio_invalid"},
+			{"/api/v1/admin/coverage?ratio=-Inf", "ratio_invalid"},
+			{"/api/v1/admin/venues/" + venue + "/counts?to=9999-12-31T23:59:59Z", "to_invalid"},
+			{"/api/v1/admin/venues/" + venue + "/counts?from=0001-01-01T00:00:00Z", "from_invalid"},
+		} {
+			e.Want(e.Do("GET", tc.path, admin, nil), 400, tc.code)
+		}
+		e.Want(e.Do("GET", "/api/v1/admin/venues/"+venue+"/counts?to=2030-01-01T00:00:00Z", admin, nil), 200, "")
+	})
+}
