@@ -236,7 +236,7 @@ func (v *vector) check(t testing.TB) {
 			c, err := ParseClaims(m.Payload)
 			key := hexOf(v.TESTCTX.MACKEYS[c.Issuer])
 			ok = err == nil && len(key) > 0 &&
-				bytes.Equal(m.MAC, ComputeMAC(key, AppendSigStructure(nil, m.Protected, m.Payload)))
+				bytes.Equal(m.MAC, ComputeMAC(key, AppendSigStructure(nil, m.Protected, m.Payload), m.Signature))
 		}
 		stage("EXPECTEDMAC", e.EXPECTEDMAC, ok)
 	}
@@ -527,8 +527,7 @@ func vectorSpecs() map[string]spec {
 		}},
 		"valid_skew_early":       {desc: "VALID: validation clock 30 s before issued-at, inside the default clock-skew allowance", clock: iat.Add(-DefaultSkew)},
 		"valid_skew_late":        {desc: "VALID: validation clock 29 s after expiry, inside the default clock-skew allowance", clock: exp.Add(DefaultSkew - time.Second)},
-		"valid_mac_only":         {desc: "VALID (online only): correct MAC, signature zeroed; the issuing region's node does not check the signature", mac: true, macKeys: true, byMAC: true, cose: resign(func(m *Sign1, _ []byte) { m.Signature = make([]byte, 64) }, testMACKey), fail: []string{"VERIFY"}},
-		"valid_wrong_mac_signed": {desc: "VALID: MAC wrong (e.g. made before a MAC key rotation), signature good: falls back to the signature", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) { m.MAC = ComputeMAC([]byte("previous MAC key"), tbs) }, testMACKey), fail: []string{"MAC"}},
+		"valid_wrong_mac_signed": {desc: "VALID: MAC wrong (e.g. made before a MAC key rotation), signature good: falls back to the signature", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) { m.MAC = ComputeMAC([]byte("previous MAC key"), tbs, m.Signature) }, testMACKey), fail: []string{"MAC"}},
 
 		// invalid, one per reason
 		"bad_prefix_hc1":        {desc: "INVALID: EU DCC prefix HC1: instead of JKM1:", prefix: func(s string) string { return "HC1:" + s }, fail: []string{"UNPREFIX"}, reasons: []Reason{ReasonBadPrefix}},
@@ -574,8 +573,20 @@ func vectorSpecs() map[string]spec {
 		"bad_signature": {desc: "INVALID: colour changed from green to red after signing", cose: resign(forgeRed, nil), fail: []string{"VERIFY", "DECODE"}, reasons: []Reason{ReasonBadSignature}},
 		"bad_signature_wrong_mac": {desc: "INVALID: colour changed after signing and a MAC made under a guessed key; a wrong MAC never makes a code valid", cose: resign(func(m *Sign1, _ []byte) {
 			forgeRed(m, nil)
-			m.MAC = ComputeMAC([]byte("guessed MAC key"), AppendSigStructure(nil, m.Protected, m.Payload))
+			m.MAC = ComputeMAC([]byte("guessed MAC key"), AppendSigStructure(nil, m.Protected, m.Payload), m.Signature)
 		}, testMACKey), macKeys: true, fail: []string{"VERIFY", "MAC", "DECODE"}, reasons: []Reason{ReasonBadSignature}},
+		// The issuing region's node and an offline verifier agree on a damaged signature.
+		"bad_signature_zeroed_mac": {desc: "INVALID everywhere: signature zeroed after signing, MAC left as made: the MAC covers the signature, so it fails too", macKeys: true, cose: resign(func(m *Sign1, _ []byte) { m.Signature = make([]byte, 64) }, testMACKey), fail: []string{"VERIFY", "MAC"}, reasons: []Reason{ReasonBadSignature}},
+		"bad_signature_flipped_mac": {desc: "INVALID everywhere: one bit of the signature flipped after signing, MAC left as made", macKeys: true, cose: resign(func(m *Sign1, _ []byte) { m.Signature = bytes.Clone(m.Signature); m.Signature[5] ^= 1 }, testMACKey), fail: []string{"VERIFY", "MAC"}, reasons: []Reason{ReasonBadSignature}},
+		"bad_signature_short_mac": {desc: "INVALID everywhere: signature of 63 bytes with a MAC made over it by the MAC key: refused for its shape before the MAC is consulted", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) { m.Signature = m.Signature[:63]; m.MAC = ComputeMAC(testMACKey, tbs, m.Signature) }, testMACKey), fail: []string{"VERIFY"}, reasons: []Reason{ReasonBadSignature}},
+		"bad_signature_long_mac": {desc: "INVALID everywhere: signature of 65 bytes with a MAC made over it by the MAC key", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) { m.Signature = append(bytes.Clone(m.Signature), 0); m.MAC = ComputeMAC(testMACKey, tbs, m.Signature) }, testMACKey), fail: []string{"VERIFY"}, reasons: []Reason{ReasonBadSignature}},
+		"bad_signature_unreduced_mac": {desc: "INVALID everywhere: Ed25519 S at the group order (not reduced), MAC made over it by the MAC key", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) {
+			m.Signature = bytes.Clone(m.Signature)
+			for i := range 32 {
+				m.Signature[32+i] = orderEd25519[31-i]
+			}
+			m.MAC = ComputeMAC(testMACKey, tbs, m.Signature)
+		}, testMACKey), fail: []string{"VERIFY"}, reasons: []Reason{ReasonBadSignature}},
 		"expired":                 {desc: "INVALID: validation clock at expiry plus the 30 s allowance", clock: exp.Add(DefaultSkew), fail: []string{"EXPIRATIONCHECK"}, reasons: []Reason{ReasonExpired}},
 		"not_yet_valid":           {desc: "INVALID: validation clock 31 s before issued-at", clock: iat.Add(-DefaultSkew - time.Second), fail: []string{"EXPIRATIONCHECK"}, reasons: []Reason{ReasonNotYetValid}},
 		"revoked":                 {desc: "INVALID: care code whose cti is in the revocation list", claims: careClaims(), clock: iat.Add(time.Hour), revocation: true, revoked: true, reasons: []Reason{ReasonRevoked}},

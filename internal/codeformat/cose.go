@@ -70,7 +70,7 @@ func signCOSE(payload []byte, alg Alg, kid KeyID, sign func([]byte) ([]byte, err
 	}
 	msg := wireSign1{Protected: protected, Payload: payload, Signature: sig}
 	if len(macKey) > 0 {
-		msg.Unprotected.MAC = ComputeMAC(macKey, tbs)
+		msg.Unprotected.MAC = ComputeMAC(macKey, tbs, sig)
 	}
 	return encMode.Marshal(cbor.Tag{Number: tagCOSESign1, Content: msg})
 }
@@ -107,11 +107,15 @@ func appendHead(dst []byte, major byte, n uint64) []byte {
 		byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
-// ComputeMAC is the region MAC of a Sig_structure: the first 16 bytes of
-// HMAC-SHA256 under the issuing region's MAC key.
-func ComputeMAC(key, sigStructure []byte) []byte {
+// ComputeMAC is the region MAC of a signed Sig_structure: the first 16
+// bytes of HMAC-SHA256, under the issuing region's MAC key, of the
+// Sig_structure followed by the signature's bytes. Covering the signature
+// means a code whose signature was damaged fails the MAC too, so the issuing
+// region refuses exactly what an offline verifier refuses.
+func ComputeMAC(key, sigStructure, signature []byte) []byte {
 	h := hmac.New(sha256.New, key)
 	h.Write(sigStructure)
+	h.Write(signature)
 	return h.Sum(nil)[:MACSize]
 }
 

@@ -70,7 +70,7 @@ func goCOSESign1(t testing.TB, alg Alg, s *Signer, payload, mac []byte) []byte {
 		if err := cbor.Unmarshal(pb, &raw); err != nil {
 			t.Fatal(err)
 		}
-		msg.Headers.Unprotected[int64(HeaderMAC)] = ComputeMAC(mac, AppendSigStructure(nil, raw, payload))
+		msg.Headers.Unprotected[int64(HeaderMAC)] = ComputeMAC(mac, AppendSigStructure(nil, raw, payload), msg.Signature)
 	}
 	b, err := msg.MarshalCBOR()
 	if err != nil {
@@ -120,7 +120,7 @@ func TestParseSign1(t *testing.T) {
 		if m.Alg != AlgEdDSA || m.KeyID != s.kid || !bytes.Equal(m.Payload, payload) || len(m.MAC) != MACSize || len(m.Signature) != 64 {
 			t.Errorf("%s: %+v", name, m)
 		}
-		if !bytes.Equal(m.MAC, ComputeMAC(testMACKey, AppendSigStructure(nil, m.Protected, m.Payload))) {
+		if !bytes.Equal(m.MAC, ComputeMAC(testMACKey, AppendSigStructure(nil, m.Protected, m.Payload), m.Signature)) {
 			t.Errorf("%s: MAC is not over the Sig_structure", name)
 		}
 	}

@@ -1,6 +1,7 @@
 package codeformat
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -306,6 +307,49 @@ func verifySignature(alg Alg, pub crypto.PublicKey, msg, sig []byte) bool {
 		}
 		var buf [72]byte
 		return sm2.VerifyASN1WithSM2(k, nil, msg, appendDER(buf[:0], sig))
+	}
+	return false
+}
+
+// Group orders, big endian: a signature scalar at or above its order (or,
+// for ECDSA and SM2, zero) is refused by every correct verifier.
+var (
+	zeroScalar   [scalarSize]byte
+	orderEd25519 = [scalarSize]byte{0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x14, 0xde, 0xf9, 0xde, 0xa2, 0xf7, 0x9c, 0xd6, 0x58, 0x12, 0x63, 0x1a, 0x5c, 0xf5, 0xd3, 0xed}
+	orderP256 = [scalarSize]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51}
+	orderSM2 = [scalarSize]byte{0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0x72, 0x03, 0xdf, 0x6b, 0x21, 0xc6, 0x05, 0x2b, 0x53, 0xbb, 0xf4, 0x09, 0x39, 0xd5, 0x41, 0x23}
+)
+
+// wellFormedSignature reports whether sig could be a signature of alg at
+// all: 64 bytes, and scalars in range (Ed25519's S below the group order,
+// ECDSA's and SM2's r and s in [1, n-1]). It is the check made before the
+// region MAC, so that the MAC never admits what a signature check refuses
+// for its shape alone.
+func wellFormedSignature(alg Alg, sig []byte) bool {
+	if len(sig) != 2*scalarSize {
+		return false
+	}
+	switch alg {
+	case AlgEdDSA:
+		var s [scalarSize]byte
+		for i := range s {
+			s[i] = sig[2*scalarSize-1-i] // S is little endian
+		}
+		return bytes.Compare(s[:], orderEd25519[:]) < 0
+	case AlgES256, AlgSM2:
+		n := orderP256
+		if alg == AlgSM2 {
+			n = orderSM2
+		}
+		for _, v := range [][]byte{sig[:scalarSize], sig[scalarSize:]} {
+			if bytes.Equal(v, zeroScalar[:]) || bytes.Compare(v, n[:]) >= 0 {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }

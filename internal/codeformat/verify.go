@@ -124,8 +124,14 @@ func (v *Verifier) Verify(s string, at time.Time) Result {
 		reasons[n], n = ReasonAlgMismatch, n+1
 	default:
 		sc.tbs = AppendSigStructure(sc.tbs[:0], m.Protected, m.Payload)
+		// A signature no verifier could accept is refused before the MAC
+		// is consulted: the same bytes get the same verdict everywhere.
+		if !wellFormedSignature(key.Alg, m.Signature) {
+			reasons[n], n = ReasonBadSignature, n+1
+			break
+		}
 		if m.MAC != nil {
-			if mk := v.macs[c.Issuer]; mk != nil && mk.verify(sc.tbs, m.MAC) {
+			if mk := v.macs[c.Issuer]; mk != nil && mk.verify(sc.tbs, m.Signature, m.MAC) {
 				res.ByMAC, authentic = true, true
 			}
 		}
@@ -178,10 +184,11 @@ func newMACKey(key []byte) *macKey {
 	}}}
 }
 
-func (k *macKey) verify(tbs, mac []byte) bool {
+func (k *macKey) verify(tbs, sig, mac []byte) bool {
 	st := k.pool.Get().(*macState)
 	defer k.pool.Put(st)
 	st.h.Reset()
 	st.h.Write(tbs)
+	st.h.Write(sig)
 	return hmac.Equal(st.h.Sum(st.sum[:0])[:MACSize], mac)
 }

@@ -121,7 +121,7 @@ func TestVerifyReasons(t *testing.T) {
 		{"alg mismatch", mismatch, tl, Options{}, at, []Reason{ReasonAlgMismatch}, false},
 		{"entry key of another type", mustEncode(t, testClaims(), es, nil), mixed, Options{}, at, []Reason{ReasonBadSignature}, false},
 		{"forged", rebuild(t, forgeRed(t, good), nil), tl, onlineOpts(), at, []Reason{ReasonBadSignature}, false},
-		{"forged, MAC under a wrong key", rebuild(t, forgeRed(t, good), ComputeMAC([]byte("guess"), AppendSigStructure(nil, forgeRed(t, good).Protected, forgeRed(t, good).Payload))), tl, onlineOpts(), at, []Reason{ReasonBadSignature}, false},
+		{"forged, MAC under a wrong key", rebuild(t, forgeRed(t, good), ComputeMAC([]byte("guess"), AppendSigStructure(nil, forgeRed(t, good).Protected, forgeRed(t, good).Payload), forgeRed(t, good).Signature)), tl, onlineOpts(), at, []Reason{ReasonBadSignature}, false},
 		{"forged, old MAC kept", rebuild(t, forgeRed(t, good), forgeRed(t, good).MAC), tl, onlineOpts(), at, []Reason{ReasonBadSignature}, false},
 		{"expired", good, tl, Options{}, testIAT.Add(time.Hour), []Reason{ReasonExpired}, false},
 		{"not yet valid", good, tl, Options{}, testIAT.Add(-time.Hour), []Reason{ReasonNotYetValid}, false},
@@ -145,24 +145,55 @@ func TestVerifyReasons(t *testing.T) {
 	}
 }
 
-// Online nodes skip the signature of their own region's codes: a code with
-// a good MAC and a broken signature is valid there and nowhere else.
+// Online nodes skip the signature of their own region's codes, yet a code
+// gets the same verdict there as anywhere: the MAC covers the signature, so
+// a damaged signature fails the MAC too, and a signature of an impossible
+// shape is refused before the MAC is looked at.
 func TestMACSkipsSignature(t *testing.T) {
 	ed := testSigner(t, AlgEdDSA, "a")
-	tl := trustFor(t, ed)
-	d, _ := Decode(mustEncode(t, testClaims(), ed, testMACKey))
-	m := d.Sign1
-	m.Signature = make([]byte, 64)
-	code := rebuild(t, &m, m.MAC)
+	es := testSigner(t, AlgES256, "b")
 	at := testIAT.Add(time.Minute)
-	if r := NewVerifier(tl, onlineOpts()).Verify(code, at); !r.Valid || !r.ByMAC {
-		t.Errorf("online: %+v", r)
+	if r := NewVerifier(trustFor(t, ed), onlineOpts()).Verify(mustEncode(t, testClaims(), ed, testMACKey), at); !r.Valid || !r.ByMAC {
+		t.Errorf("online, good code: %+v", r)
 	}
-	if r := NewVerifier(tl, Options{}).Verify(code, at); r.Valid || !reasonsEqual(r.Reasons, []Reason{ReasonBadSignature}) {
-		t.Errorf("offline: %+v", r)
+	for _, tc := range []struct {
+		name   string
+		signer *Signer
+		sig    func(sig []byte) []byte
+		remac  bool // the MAC made over the damaged signature by the MAC key
+	}{
+		{"zeroed", ed, func([]byte) []byte { return make([]byte, 64) }, false},
+		{"one bit flipped", ed, func(s []byte) []byte { s = bytes.Clone(s); s[40] ^= 0x10; return s }, false},
+		{"63 bytes", ed, func(s []byte) []byte { return s[:63] }, true},
+		{"65 bytes", ed, func(s []byte) []byte { return append(bytes.Clone(s), 0) }, true},
+		{"S not reduced", ed, func(s []byte) []byte {
+			s = bytes.Clone(s)
+			for i := range 32 {
+				s[32+i] = orderEd25519[31-i]
+			}
+			return s
+		}, true},
+		{"ES256 r = 0", es, func(s []byte) []byte { s = bytes.Clone(s); clear(s[:32]); return s }, true},
+		{"ES256 s = n", es, func(s []byte) []byte { s = bytes.Clone(s); copy(s[32:], orderP256[:]); return s }, true},
+	} {
+		d, _ := Decode(mustEncode(t, testClaims(), tc.signer, testMACKey))
+		m := d.Sign1
+		m.Signature = tc.sig(m.Signature)
+		if tc.remac {
+			m.MAC = ComputeMAC(testMACKey, AppendSigStructure(nil, m.Protected, m.Payload), m.Signature)
+		}
+		code := rebuild(t, &m, m.MAC)
+		tl := trustFor(t, tc.signer)
+		online := NewVerifier(tl, onlineOpts()).Verify(code, at)
+		offline := NewVerifier(tl, Options{}).Verify(code, at)
+		for name, r := range map[string]Result{"online": online, "offline": offline} {
+			if r.Valid || r.ByMAC || !reasonsEqual(r.Reasons, []Reason{ReasonBadSignature}) {
+				t.Errorf("%s, %s: %+v", tc.name, name, r)
+			}
+		}
 	}
 	// The MAC only counts for a trusted kid of the same issuer.
-	if r := NewVerifier(TrustList{}, onlineOpts()).Verify(code, at); r.Valid {
+	if r := NewVerifier(TrustList{}, onlineOpts()).Verify(mustEncode(t, testClaims(), ed, testMACKey), at); r.Valid {
 		t.Errorf("untrusted kid: %+v", r)
 	}
 }
