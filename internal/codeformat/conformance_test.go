@@ -576,10 +576,16 @@ func vectorSpecs() map[string]spec {
 			m.MAC = ComputeMAC([]byte("guessed MAC key"), AppendSigStructure(nil, m.Protected, m.Payload), m.Signature)
 		}, testMACKey), macKeys: true, fail: []string{"VERIFY", "MAC", "DECODE"}, reasons: []Reason{ReasonBadSignature}},
 		// The issuing region's node and an offline verifier agree on a damaged signature.
-		"bad_signature_zeroed_mac": {desc: "INVALID everywhere: signature zeroed after signing, MAC left as made: the MAC covers the signature, so it fails too", macKeys: true, cose: resign(func(m *Sign1, _ []byte) { m.Signature = make([]byte, 64) }, testMACKey), fail: []string{"VERIFY", "MAC"}, reasons: []Reason{ReasonBadSignature}},
+		"bad_signature_zeroed_mac":  {desc: "INVALID everywhere: signature zeroed after signing, MAC left as made: the MAC covers the signature, so it fails too", macKeys: true, cose: resign(func(m *Sign1, _ []byte) { m.Signature = make([]byte, 64) }, testMACKey), fail: []string{"VERIFY", "MAC"}, reasons: []Reason{ReasonBadSignature}},
 		"bad_signature_flipped_mac": {desc: "INVALID everywhere: one bit of the signature flipped after signing, MAC left as made", macKeys: true, cose: resign(func(m *Sign1, _ []byte) { m.Signature = bytes.Clone(m.Signature); m.Signature[5] ^= 1 }, testMACKey), fail: []string{"VERIFY", "MAC"}, reasons: []Reason{ReasonBadSignature}},
-		"bad_signature_short_mac": {desc: "INVALID everywhere: signature of 63 bytes with a MAC made over it by the MAC key: refused for its shape before the MAC is consulted", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) { m.Signature = m.Signature[:63]; m.MAC = ComputeMAC(testMACKey, tbs, m.Signature) }, testMACKey), fail: []string{"VERIFY"}, reasons: []Reason{ReasonBadSignature}},
-		"bad_signature_long_mac": {desc: "INVALID everywhere: signature of 65 bytes with a MAC made over it by the MAC key", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) { m.Signature = append(bytes.Clone(m.Signature), 0); m.MAC = ComputeMAC(testMACKey, tbs, m.Signature) }, testMACKey), fail: []string{"VERIFY"}, reasons: []Reason{ReasonBadSignature}},
+		"bad_signature_short_mac": {desc: "INVALID everywhere: signature of 63 bytes with a MAC made over it by the MAC key: refused for its shape before the MAC is consulted", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) {
+			m.Signature = m.Signature[:63]
+			m.MAC = ComputeMAC(testMACKey, tbs, m.Signature)
+		}, testMACKey), fail: []string{"VERIFY"}, reasons: []Reason{ReasonBadSignature}},
+		"bad_signature_long_mac": {desc: "INVALID everywhere: signature of 65 bytes with a MAC made over it by the MAC key", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) {
+			m.Signature = append(bytes.Clone(m.Signature), 0)
+			m.MAC = ComputeMAC(testMACKey, tbs, m.Signature)
+		}, testMACKey), fail: []string{"VERIFY"}, reasons: []Reason{ReasonBadSignature}},
 		"bad_signature_unreduced_mac": {desc: "INVALID everywhere: Ed25519 S at the group order (not reduced), MAC made over it by the MAC key", macKeys: true, cose: resign(func(m *Sign1, tbs []byte) {
 			m.Signature = bytes.Clone(m.Signature)
 			for i := range 32 {
