@@ -37,10 +37,14 @@ func (s *Server) addDependent(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	p, err := s.Persons.AddDependent(r.Context(), pr.ID, person.Input{Name: in.Name, IDType: in.IDType,
+	p, req, err := s.Persons.AddDependent(r.Context(), pr.ID, person.Input{Name: in.Name, IDType: in.IDType,
 		IDNumber: in.IDNumber, Region: in.Region, Relation: in.Relation})
 	if err != nil {
 		return err
+	}
+	if req != nil {
+		writeJSON(w, http.StatusAccepted, managerRequestResponse(req))
+		return nil
 	}
 	v := s.view(p, pr)
 	v.Relation = in.Relation

@@ -11,7 +11,7 @@ import (
 // same style. A route declares the types of its request and answers (the
 // *_types.go files), which the OpenAPI document is generated from.
 func (s *Server) routeTable() []route {
-	return slices.Concat(s.apiRoutes(), s.gatewayRoutes(), s.scenarioRoutes())
+	return slices.Concat(s.apiRoutes(), s.managerRoutes(), s.gatewayRoutes(), s.scenarioRoutes())
 }
 
 func (s *Server) apiRoutes() []route {
@@ -49,8 +49,8 @@ func (s *Server) apiRoutes() []route {
 			Out:     replies(ok(MeResponse{})),
 			h:       s.resident(s.me)},
 		{Method: "POST", Path: "/me/dependents", Auth: "resident",
-			Summary: "Register a dependent (代办): {name, id_type, id_number, relation, region?}",
-			In:      DependentRequest{}, Out: replies(created(PersonView{})),
+			Summary: "Register a dependent (代办): {name, id_type, id_number, relation, region?}; 202 with a pending request when the person already has a manager (a manager consents, or a service desk verifies)",
+			In:      DependentRequest{}, Out: replies(created(PersonView{}), accepted(ManagerRequestResponse{})),
 			h: s.resident(s.addDependent)},
 		{Method: "GET", Path: "/me/dependents", Auth: "resident",
 			Summary: "The resident's dependents",

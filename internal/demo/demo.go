@@ -317,7 +317,7 @@ func loadResidents(ctx context.Context, s *server.Server) error {
 		return err
 	}
 	for _, d := range dependents {
-		_, err := s.Persons.AddDependent(ctx, first, person.Input{Name: d.name, IDType: string(idnum.ResidentID),
+		_, _, err := s.Persons.AddDependent(ctx, first, person.Input{Name: d.name, IDType: string(idnum.ResidentID),
 			IDNumber: residentID(d.birth, d.seq), Region: residents[0].region, Relation: d.relation})
 		if err != nil {
 			return fmt.Errorf("dependent %s: %w", d.name, err)

@@ -24,4 +24,12 @@ var (
 	ErrDependentsLimit   = apierr.Unprocessable("dependents_limit", "an account may manage only a few dependents")
 	ErrDependentIsSelf   = apierr.Conflict("dependent_is_self", "you cannot add yourself as a dependent")
 	ErrDependentExists   = apierr.Conflict("dependent_exists", "this person is already one of your dependents")
+	// ErrManagerRequestPending: the account already asked to manage this
+	// person and the managers have not answered.
+	ErrManagerRequestPending  = apierr.Conflict("manager_request_pending", "you have already asked to manage this person; their managers have not answered yet")
+	ErrManagerRequestNotFound = apierr.NotFound("manager_request_not_found", "no such pending request about a person you manage")
+	// ErrAccountNotFound: a desk verification names a phone that has never
+	// logged in.
+	ErrAccountNotFound = apierr.NotFound("account_not_found", "no account has logged in with this phone; the requester logs in first")
+	ErrHasOwnPhone     = apierr.Conflict("person_has_phone", "this person has registered a phone of their own and manages their own code")
 )

@@ -88,6 +88,7 @@ type Service struct {
 	cfg     Config
 	now     func() time.Time
 	byAcct  *cache
+	notify  Notifier
 }
 
 // New returns the service.

@@ -129,17 +129,21 @@ var Relations = []string{"parent", "child", "spouse", "grandparent", "grandchild
 // AddDependent registers a person an account manages (an elderly parent, a
 // child), up to MaxDependents. A person already registered may be added when
 // the name matches and they have no phone registration of their own: such a
-// person can be managed by several family members.
-func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) (*Person, error) {
+// person can be managed by several family members. When they already have a
+// manager, the answer is instead a pending request (nil person): one of the
+// managers consents (DecideManagerRequest) or a service desk verifies the
+// requester (AddManagerAtDesk), and every manager is told.
+func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) (*Person, *ManagerRequest, error) {
 	if in.Relation == "" {
 		in.Relation = "other"
 	}
 	if !slices.Contains(Relations, in.Relation) {
-		return nil, ErrRelationInvalid.Withf("relation must be one of %v", Relations)
+		return nil, nil, ErrRelationInvalid.Withf("relation must be one of %v", Relations)
 	}
 	var p *Person
+	var req *ManagerRequest
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
-		_, own, err := s.accountPhone(ctx, tx, accountID)
+		phone, own, err := s.accountPhone(ctx, tx, accountID)
 		if err != nil {
 			return err
 		}
@@ -164,6 +168,22 @@ func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) 
 			if existing.HasPhone || existing.Name != c.name {
 				return ErrExists
 			}
+			var mine int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM dependents WHERE account_id = $1 AND person_num = $2`,
+				accountID, existing.Num).Scan(&mine); err != nil {
+				return fmt.Errorf("person: read dependents: %w", err)
+			}
+			if mine > 0 {
+				return ErrDependentExists
+			}
+			managers, err := managerCount(ctx, tx, existing.Num)
+			if err != nil {
+				return err
+			}
+			if managers > 0 {
+				req, err = s.requestManager(ctx, tx, accountID, phone, existing, in.Relation)
+				return err
+			}
 			p = existing
 		case errors.Is(err, ErrNotFound):
 			if p, err = s.insert(ctx, tx, c, "resident:"+accountID); err != nil {
@@ -172,22 +192,17 @@ func (s *Service) AddDependent(ctx context.Context, accountID string, in Input) 
 		default:
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO dependents (account_id, person_num, relation, created_at) VALUES ($1, $2, $3, $4)`,
-			accountID, p.Num, in.Relation, s.now().UnixMilli())
-		if db.IsUniqueViolation(err) {
-			return ErrDependentExists
-		}
-		if err != nil {
-			return fmt.Errorf("person: add dependent: %w", err)
+		if err := s.addManager(ctx, tx, accountID, p, in.Relation); err != nil {
+			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: "resident:" + accountID, Action: "dependent.add",
 			Subject: "person:" + p.ID, Region: p.Region, Detail: map[string]any{"relation": in.Relation}})
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	return p, req, nil
 }
 
 // Dependent is a person an account manages.

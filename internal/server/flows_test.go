@@ -91,9 +91,10 @@ func TestResidentRegistersAndManagesDependents(t *testing.T) {
 		if n := len(e.Want(e.Do("GET", "/api/v1/me/dependents", tok, nil), 200, "").Body["dependents"].([]any)); n != 3 {
 			t.Fatalf("%d dependents after removal, want 3", n)
 		}
-		// A family member can manage the same (phone-less) dependent, name and number matching.
+		// A family member can ask to manage the same (phone-less) dependent, name and number
+		// matching; one of its managers consents (TestManagingSomeoneManagedNeedsConsent).
 		e.Want(e.Do("POST", "/api/v1/me/dependents", other, map[string]any{
-			"name": "张老二", "id_type": "resident_id", "id_number": rid("19480101", 11), "relation": "parent"}), 201, "")
+			"name": "张老二", "id_type": "resident_id", "id_number": rid("19480101", 11), "relation": "parent"}), 202, "")
 		// But not a person who registered with their own phone.
 		e.Want(e.Do("POST", "/api/v1/me/dependents", other, map[string]any{
 			"name": "张三丰", "id_type": "resident_id", "id_number": rid("19850312", 31)}), 409, "person_exists")

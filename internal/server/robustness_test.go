@@ -61,7 +61,7 @@ var robustTables = []string{"accounts", "persons", "dependents", "facts", "statu
 	"units", "checkpoints", "api_keys", "operators", "sessions", "sms_outbox", "care_codes", "checkins", "verifications",
 	"nat_sites", "nat_tubes", "nat_samples", "nat_results", "nat_transfers", "nat_alerts", "nat_tasks",
 	"tracing_runs", "followup_tasks", "rule_sets", "rule_activations", "status_changes", "notifications",
-	"orgs", "unit_accounts", "drug_classes", "pharmacy_purchases"}
+	"orgs", "unit_accounts", "drug_classes", "pharmacy_purchases", "manager_requests"}
 
 func (e *env) rowCounts() map[string]int {
 	out := map[string]int{}
@@ -156,6 +156,8 @@ func (e *env) robustFixtures() *robustFixtures {
 	compTok, comp := e.Resident("13900000903", "林同行", rid("19760101", 903), "341881002")
 	fx.companion, fx.ids["person"] = compTok, comp
 	fx.unreg = e.ResidentToken("13900000904")
+	fx.ids["manager_request"] = e.Want(e.Do("POST", "/api/v1/me/dependents", compTok, map[string]any{
+		"name": "陈小宝", "id_type": "resident_id", "id_number": rid("20160101", 902), "relation": "relative"}), 202, "").Str("id")
 
 	// A tracing run that finds the companion gives a run and a task.
 	e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": venueTok}), 201, "")
@@ -254,6 +256,8 @@ func paramKinds(path, param string) []string {
 		return []string{"region"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/me/dependents/"):
 		return []string{"dependent"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/me/manager-requests/"):
+		return []string{"manager_request"}
 	case param == "cid":
 		return []string{"care"}
 	case param == "test" && strings.HasPrefix(path, "/api/v1/me/dependents/"):

@@ -221,6 +221,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
+	s.Persons.SetNotifier(s.Outbox)
 	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
 		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region, Metrics: s.registry}); err != nil {
 		return nil, err

@@ -10,6 +10,11 @@ import (
 const (
 	KindLoginCode    = "otp"    // vars: code, minutes
 	KindColourChange = "status" // vars: name (masked), old, new (green|yellow|red), reason, advice
+	// KindManagerRequest tells a dependent's managers that someone asks to
+	// manage them too; KindManagerAdded that someone now does. vars: name
+	// (the dependent, masked), phone (the requester's, masked).
+	KindManagerRequest = "manager_request"
+	KindManagerAdded   = "manager_added"
 )
 
 // Languages of the templates.
@@ -33,6 +38,14 @@ var templates = map[string]map[string]string{
 		// as they are.
 		LangEN: `[Health Code] The health code of {{.name}} changed from {{colour .old}} to {{colour .new}}. ` +
 			`Reason: {{or .reason "the earlier risk has been cleared or has expired."}}{{with .advice}} Advice: {{.}}{{end}}`,
+	},
+	KindManagerRequest: {
+		LangZH: `【健康码】手机号{{.phone}}申请代办{{.name}}的健康码。如是您认识的家人，请在“我的代办”中同意；否则请拒绝。`,
+		LangEN: `[Health Code] The phone {{.phone}} asks to manage the health code of {{.name}}. Approve it under "My dependents" only if you know them; otherwise refuse.`,
+	},
+	KindManagerAdded: {
+		LangZH: `【健康码】手机号{{.phone}}已成为{{.name}}的代办人，可查看其健康码和检测结果。如有疑问请联系社区服务台。`,
+		LangEN: `[Health Code] The phone {{.phone}} now manages {{.name}} and can see their health code and test results. If this is wrong, contact a service desk.`,
 	},
 }
 

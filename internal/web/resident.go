@@ -232,9 +232,14 @@ func (s *Server) showDependents(w http.ResponseWriter, r *http.Request, p *page,
 
 func (s *Server) addDependent(w http.ResponseWriter, r *http.Request, p *page) error {
 	f := s.newPersonForm(r)
-	dp, err := s.Persons.AddDependent(r.Context(), p.Resident.ID, f.input())
+	dp, req, err := s.Persons.AddDependent(r.Context(), p.Resident.ID, f.input())
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showDependents(w, r, p, st, f) })
+	}
+	if req != nil {
+		s.flash(w, r, "flash.dependent_requested", req.MaskedName)
+		redirect(w, r, "/me/dependents")
+		return nil
 	}
 	s.flash(w, r, "flash.dependent_added", idnum.MaskName(dp.Name))
 	redirect(w, r, "/me/dependents")
