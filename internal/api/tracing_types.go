@@ -29,6 +29,7 @@ type TracingRun struct {
 	WindowMinutes int64            `json:"window_minutes,omitempty" doc:"the run's own window; absent: per venue kind"`
 	Progress      TracingProgress  `json:"progress"`
 	Companions    int64            `json:"companions"`
+	OutOfScope    int64            `json:"companions_out_of_scope" doc:"companions living outside the reader's scope: counted in companions, their facts recorded and their tasks given to their own town, but not listed in the report"`
 	Facts         int64            `json:"facts"`
 	Tasks         int64            `json:"tasks"`
 	Error         string           `json:"error,omitempty"`
@@ -82,7 +83,7 @@ func tracingRefPtr(r *tracing.Ref) *TracingRef {
 
 func tracingRun(run *tracing.Run) TracingRun {
 	out := TracingRun{ID: run.ID, Status: run.Status, Mode: run.Mode, From: run.From, To: run.To, WindowMinutes: run.WindowMinutes,
-		Progress: TracingProgress(run.Progress), Companions: run.Companions, Facts: run.Facts, Tasks: run.Tasks, Error: run.Error,
+		Progress: TracingProgress(run.Progress), Companions: run.Companions, OutOfScope: run.OutOfScope, Facts: run.Facts, Tasks: run.Tasks, Error: run.Error,
 		CreatedBy: run.CreatedBy, CreatedAt: run.CreatedAt, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt,
 		Report: make([]TracingContact, len(run.Report)), Next: run.Next}
 	for _, c := range run.Cases {

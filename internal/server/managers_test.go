@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/sms"
@@ -98,6 +99,56 @@ func TestManagingSomeoneManagedNeedsConsent(t *testing.T) {
 		}
 		if !found {
 			t.Fatalf("no desk verification in the audit log: %s", log.Raw)
+		}
+	})
+}
+
+// A town's health officer runs a tracing run from a case in their town: the
+// run records facts for every companion, but the report shows the officer
+// only the companions living in their town and counts the others, whose own
+// town's officers get their tasks.
+func TestTracingReportIsScoped(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.Admin()
+		_, venueTok := e.Venue(admin, "边界茶楼", "restaurant", "341881001")
+		caseTok, caseID := e.Resident("13900000821", "许病例", rid("19700101", 821), "341881001")
+		nearTok, nearID := e.Resident("13900000822", "本镇人", rid("19710101", 822), "341881001")
+		farTok, farID := e.Resident("13900000823", "外镇人", rid("19720101", 823), "341881002")
+		for _, tok := range []string{caseTok, nearTok, farTok} {
+			e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": venueTok}), 201, "")
+		}
+		officer := e.NewOperator("town1_officer", "health_officer", "341881001")
+		otherTown := e.NewOperator("town2_officer", "health_officer", "341881002")
+		e.Want(e.Do("GET", "/api/v1/admin/persons/"+farID, officer, nil), 404, "person_not_found")
+
+		run := e.Want(e.Do("POST", "/api/v1/admin/tracing", officer, map[string]any{"person_ids": []string{caseID}}), 202, "").Str("id")
+		done := e.waitRun(officer, run)
+		if done.Body["companions"] != 2.0 || done.Body["companions_out_of_scope"] != 1.0 {
+			t.Fatalf("run: %s", done.Raw)
+		}
+		page := e.Want(e.Do("GET", "/api/v1/admin/tracing/"+run+"?limit=100", officer, nil), 200, "")
+		report := page.Body["report"].([]any)
+		if len(report) != 1 || report[0].(map[string]any)["person"].(map[string]any)["id"] != nearID {
+			t.Fatalf("the town's officer sees: %s", page.Raw)
+		}
+		_, csv := e.GetAuth("/api/v1/admin/tracing/"+run+"/report.csv?lang=en", officer)
+		if strings.Contains(string(csv), farID) || !strings.Contains(string(csv), nearID) {
+			t.Fatalf("export:\n%s", csv)
+		}
+		// The city's admin sees both.
+		if all := e.Want(e.Do("GET", "/api/v1/admin/tracing/"+run+"?limit=100", admin, nil), 200, ""); len(all.Body["report"].([]any)) != 2 ||
+			all.Body["companions_out_of_scope"] != 0.0 {
+			t.Fatalf("the admin sees: %s", all.Raw)
+		}
+		// The other town's officer gets the task of their resident, and not the other.
+		tasks := e.Want(e.Do("GET", "/api/v1/admin/tasks", otherTown, nil), 200, "").Body["tasks"].([]any)
+		if len(tasks) != 1 || tasks[0].(map[string]any)["person"].(map[string]any)["id"] != farID {
+			t.Fatalf("the other town's tasks: %v", tasks)
+		}
+		// The facts are recorded for everyone: the far companion's colour changed too.
+		if c := e.Want(e.Do("GET", "/api/v1/me", farTok, nil), 200, "").Str("color"); c == "green" {
+			t.Fatalf("the other town's companion is still green")
 		}
 	})
 }

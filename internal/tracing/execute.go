@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -407,8 +408,16 @@ func (s *Service) record(ctx context.Context, r *Run, list []*found, pr *progres
 	if err != nil {
 		return st, err
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE tracing_runs SET companions = $1, tasks = $2 WHERE id = $3`,
-		len(list), tasks, r.ID); err != nil {
+	perRegion := map[string]int64{}
+	for _, f := range list {
+		perRegion[f.region]++
+	}
+	counts, err := json.Marshal(perRegion)
+	if err != nil {
+		return st, fmt.Errorf("tracing: region counts: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE tracing_runs SET companions = $1, tasks = $2, region_counts = $3 WHERE id = $4`,
+		len(list), tasks, string(counts), r.ID); err != nil {
 		return st, fmt.Errorf("tracing: save counts: %w", err)
 	}
 	st.tasks, st.saved = tasks, time.Now()

@@ -64,9 +64,9 @@ func decodeLines(b []byte, n int) ([]found, error) {
 	return out, nil
 }
 
-// reportLines calls fn with each line of a run's report after seq after, in
-// order, up to limit lines (0: all).
-func (s *Service) reportLines(ctx context.Context, id string, after int64, limit int, fn func(seq int64, f found) error) error {
+// reportLines calls fn with each line of a run's report after seq after
+// that keep accepts, in order, up to limit lines (0: all).
+func (s *Service) reportLines(ctx context.Context, id string, after int64, limit int, keep func(found) bool, fn func(seq int64, f found) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT first_seq, lines, data FROM tracing_reports
 		WHERE run_id = $1 AND first_seq + lines > $2 ORDER BY first_seq`, id, after+1)
 	if err != nil {
@@ -87,7 +87,8 @@ func (s *Service) reportLines(ctx context.Context, id string, after int64, limit
 			return fmt.Errorf("tracing: report: %w", err)
 		}
 		chunks = append(chunks, c)
-		if limit > 0 {
+		// Lines kept are not known before decoding: a filtered page reads on.
+		if limit > 0 && keep == nil {
 			need -= c.first + c.n - max(c.first, after+1)
 			if need <= 0 {
 				break
@@ -106,7 +107,7 @@ func (s *Service) reportLines(ctx context.Context, id string, after int64, limit
 		}
 		for i, f := range lines {
 			seq := c.first + int64(i)
-			if seq <= after {
+			if seq <= after || keep != nil && !keep(f) {
 				continue
 			}
 			if limit > 0 && sent == limit {

@@ -221,17 +221,37 @@ type Run struct {
 	WindowMinutes int64 // the run's own window; absent: per venue kind
 	Progress      Progress
 	Companions    int64
-	Facts         int64
-	Tasks         int64
-	Error         string
-	CreatedBy     string
-	CreatedAt     time.Time
-	StartedAt     *time.Time
-	FinishedAt    *time.Time
-	Report        []Contact
-	Next          int64 // pass as ?after= for the next page of the report
-	region        string
-	params        params
+	// OutOfScope counts the companions (report lines) who live outside the
+	// reader's scope: their facts are recorded and their own town's
+	// officers get their tasks, but this reader is not shown who they are.
+	OutOfScope   int64
+	Facts        int64
+	Tasks        int64
+	Error        string
+	CreatedBy    string
+	CreatedAt    time.Time
+	StartedAt    *time.Time
+	FinishedAt   *time.Time
+	Report       []Contact
+	Next         int64 // pass as ?after= for the next page of the report
+	region       string
+	params       params
+	regionCounts map[string]int64
+}
+
+// scoped fills in what by may not see of the report and returns the test of
+// what they may: the lines of companions in their scope.
+func (r *Run) scoped(by *auth.Principal) func(found) bool {
+	r.OutOfScope = 0
+	for region, n := range r.regionCounts {
+		if !by.InScope(region) {
+			r.OutOfScope += n
+		}
+	}
+	if len(r.regionCounts) > 0 && r.OutOfScope == 0 {
+		return nil // every line is in scope: pages need not read ahead
+	}
+	return func(f found) bool { return by.InScope(f.region) }
 }
 
 // Progress counts the cases (or venue windows) walked.
@@ -268,15 +288,15 @@ type Contact struct {
 }
 
 const runCols = `id, region_code, created_by, created_at, params, status, total, done, companions, facts, tasks, error,
-	started_at, finished_at`
+	started_at, finished_at, region_counts`
 
 func (s *Service) loadRun(ctx context.Context, q db.Querier, id string) (*Run, error) {
 	var r Run
-	var raw string
+	var raw, counts string
 	var created int64
 	var started, finished sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT `+runCols+` FROM tracing_runs WHERE id = $1`, id).Scan(&r.ID, &r.region, &r.CreatedBy,
-		&created, &raw, &r.Status, &r.Progress.Total, &r.Progress.Done, &r.Companions, &r.Facts, &r.Tasks, &r.Error, &started, &finished)
+		&created, &raw, &r.Status, &r.Progress.Total, &r.Progress.Done, &r.Companions, &r.Facts, &r.Tasks, &r.Error, &started, &finished, &counts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrRunNotFound
 	}
@@ -285,6 +305,9 @@ func (s *Service) loadRun(ctx context.Context, q db.Querier, id string) (*Run, e
 	}
 	if err := json.Unmarshal([]byte(raw), &r.params); err != nil {
 		return nil, fmt.Errorf("tracing: run %s params: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(counts), &r.regionCounts); err != nil {
+		return nil, fmt.Errorf("tracing: run %s region counts: %w", id, err)
 	}
 	loc := s.cfg.Location
 	r.CreatedAt = db.Time(created).In(loc)
@@ -399,11 +422,12 @@ func (s *Service) Get(ctx context.Context, by *auth.Principal, id string, after 
 		r.Venue = &PlaceRef{ID: v.ID, Name: v.Name, Kind: v.Kind}
 	}
 	r.Report = []Contact{}
+	keep := r.scoped(by)
 	if limit <= 0 || r.Status != StatusDone && r.Status != StatusFailed {
 		return r, nil
 	}
 	limit = min(limit, MaxReportPage)
-	err = s.contacts(ctx, rv, id, after, limit, func(c Contact) error {
+	err = s.contacts(ctx, rv, id, after, limit, keep, func(c Contact) error {
 		r.Report = append(r.Report, c)
 		return nil
 	})
@@ -423,14 +447,15 @@ func (s *Service) Get(ctx context.Context, by *auth.Principal, id string, after 
 	return r, nil
 }
 
-// contacts calls fn for the report lines after seq after (all if limit is 0).
-func (s *Service) contacts(ctx context.Context, rv *resolver, id string, after int64, limit int, fn func(Contact) error) error {
+// contacts calls fn for the report lines after seq after that keep
+// accepts (all if limit is 0).
+func (s *Service) contacts(ctx context.Context, rv *resolver, id string, after int64, limit int, keep func(found) bool, fn func(Contact) error) error {
 	type line struct {
 		seq int64
 		f   found
 	}
 	var lines []line
-	err := s.reportLines(ctx, id, after, limit, func(seq int64, f found) error {
+	err := s.reportLines(ctx, id, after, limit, keep, func(seq int64, f found) error {
 		lines = append(lines, line{seq, f})
 		return nil
 	})
@@ -489,11 +514,12 @@ func (s *Service) ExportCSV(ctx context.Context, by *auth.Principal, id, lang st
 	if !by.InScope(r.region) {
 		return ErrRunNotFound
 	}
+	keep := r.scoped(by)
 	if r.Status != StatusDone && r.Status != StatusFailed {
 		return ErrNotFinished.Withf("the run is %s; export it once it is done", r.Status)
 	}
 	err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "tracing.export",
-		Subject: "tracing:" + id, Region: r.region, Detail: map[string]any{"rows": r.Companions}})
+		Subject: "tracing:" + id, Region: r.region, Detail: map[string]any{"rows": r.Companions - r.OutOfScope}})
 	if err != nil {
 		return err
 	}
@@ -510,7 +536,7 @@ func (s *Service) ExportCSV(ctx context.Context, by *auth.Principal, id, lang st
 	stamp := func(t time.Time) string { return t.Format(time.RFC3339) }
 	for after := int64(0); ; {
 		n := 0
-		err := s.contacts(ctx, rv, id, after, page, func(c Contact) error {
+		err := s.contacts(ctx, rv, id, after, page, keep, func(c Contact) error {
 			n++
 			after = c.Seq
 			var caseID, caseName string

@@ -703,6 +703,7 @@ var catalog = map[string][2]string{
 	"tracing.status.done":     {"已完成", "done"},
 	"tracing.status.failed":   {"失败", "failed"},
 	"tracing.companions":      {"时空伴随者", "Companions"},
+	"tracing.out_of_scope":    {"其中辖区外（由所在地处置，不列出）", "Of them outside your area (handled there, not listed)"},
 	"tracing.facts":           {"新增事实", "Facts recorded"},
 	"tracing.cases":           {"病例", "Cases"},
 	"tracing.period":          {"时段", "Period"},
