@@ -66,6 +66,11 @@ func (f *Fact) Attr(name string) (any, bool) {
 // Validate checks the fact against the registry; see the package function.
 func (f *Fact) Validate() error { return Validate(f.Kind, f.At, f.Until, f.Attrs) }
 
+// ValidateAt checks the fact as recorded at now (see ValidateAt).
+func (f *Fact) ValidateAt(now time.Time) error {
+	return ValidateAt(f.Kind, f.At, f.Until, f.Attrs, now)
+}
+
 // DeclaresIllness reports whether a declaration reports a fever (37.3 °C or
 // more) or any symptom: what Hangzhou turned yellow for.
 func (f *Fact) DeclaresIllness() bool {

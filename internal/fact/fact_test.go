@@ -281,3 +281,32 @@ func TestJSONShape(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestValidateAtRefusesTheFuture(t *testing.T) {
+	now := time.Date(2022, 4, 1, 10, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name      string
+		kind      string
+		at, until time.Time
+		code      string
+	}{
+		{"case in 2030", CaseConfirmed, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}, "fact_at_future"},
+		{"contact in 9999", ContactClose, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}, "fact_at_future"},
+		{"contact an hour ahead", ContactClose, now.Add(time.Hour), time.Time{}, "fact_at_future"},
+		{"contact within the skew", ContactClose, now.Add(MaxSkew), time.Time{}, ""},
+		{"contact yesterday", ContactClose, now.Add(-day), time.Time{}, ""},
+		{"isolation ordered for Monday", Isolation, now.Add(3 * day), now.Add(17 * day), ""},
+		{"isolation until 9999", Isolation, now, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), "fact_until_too_far"},
+		{"isolation starting in two years", Isolation, now.Add(730 * day), now.Add(744 * day), "fact_at_future"},
+	} {
+		var attrs map[string]any
+		if tc.kind == Isolation {
+			attrs = map[string]any{"mode": "home"}
+		}
+		err := ValidateAt(tc.kind, tc.at, tc.until, attrs, now)
+		if tc.code == "" && err != nil || tc.code != "" && (err == nil || !strings.Contains(err.Error(), tc.code)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.code)
+		}
+	}
+}

@@ -72,6 +72,10 @@ type KindInfo struct {
 	At    string      `json:"at"` // what At means for this kind
 	Until UntilPolicy `json:"until"`
 	Attrs []AttrInfo  `json:"attrs"`
+	// Scheduled kinds are orders whose at may lie ahead (an isolation
+	// ordered to start on Monday); every other kind is something that
+	// happened, whose at is not later than now.
+	Scheduled bool `json:"scheduled,omitempty"`
 
 	// check validates relations between attributes once each is valid alone.
 	check func(attrs map[string]any) error
@@ -355,7 +359,7 @@ var kinds = []KindInfo{
 		},
 	},
 	{
-		Kind: Isolation, Label: Text{"隔离管控", "isolation"}, Until: UntilRequired,
+		Kind: Isolation, Label: Text{"隔离管控", "isolation"}, Until: UntilRequired, Scheduled: true,
 		Doc: "An isolation order. Orders always had a planned end; an extension is a new fact, and case.released ends one early.",
 		At:  "start of isolation; until is its planned end",
 		Attrs: []AttrInfo{

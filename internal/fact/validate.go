@@ -21,6 +21,37 @@ import (
 //	fact_attr_not_allowed, fact_attr_duplicate, fact_attr_format,
 //	fact_attr_conflict
 func Validate(kind string, at, until time.Time, attrs map[string]any) error {
+	return validate(kind, at, until, attrs)
+}
+
+// MaxSkew is how far past the recorder's clock a fact's at may lie: the
+// clocks of labs, sampling phones and other nodes drift a little.
+const MaxSkew = 5 * time.Minute
+
+// MaxUntilAhead is how far past now an until may lie (a year of isolation
+// or of a granted appeal is already far more than any rule asks).
+const MaxUntilAhead = 366 * 24 * time.Hour
+
+// ValidateAt is Validate for a fact recorded at now: something that
+// happened cannot have happened later than now (give or take MaxSkew),
+// while an until, where the kind has one, and the at of a scheduled kind (an
+// isolation order) may lie ahead up to MaxUntilAhead.
+func ValidateAt(kind string, at, until time.Time, attrs map[string]any, now time.Time) error {
+	if err := validate(kind, at, until, attrs); err != nil {
+		return err
+	}
+	if k := registry[kind]; k.Scheduled && at.After(now.Add(MaxUntilAhead)) {
+		return ErrAtFuture.Withf("%s: at (%s) is more than %d days ahead", kind, at.UTC().Format(time.RFC3339), int(MaxUntilAhead.Hours()/24))
+	} else if !k.Scheduled && at.After(now.Add(MaxSkew)) {
+		return ErrAtFuture.Withf("%s: at (%s) is later than now (%s)", kind, at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if !until.IsZero() && until.After(now.Add(MaxUntilAhead)) {
+		return ErrUntilTooFar.Withf("%s: until (%s) is more than %d days ahead", kind, until.UTC().Format(time.RFC3339), int(MaxUntilAhead.Hours()/24))
+	}
+	return nil
+}
+
+func validate(kind string, at, until time.Time, attrs map[string]any) error {
 	k := registry[kind]
 	if k == nil {
 		return ErrKindUnknown.Withf("unknown fact kind %q", kind)

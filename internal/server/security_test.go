@@ -105,3 +105,28 @@ func TestOutOfRangeParametersAre400(t *testing.T) {
 		e.Want(e.Do("GET", "/api/v1/admin/venues/"+venue+"/counts?to=2030-01-01T00:00:00Z", admin, nil), 200, "")
 	})
 }
+
+// A fact cannot have happened in the future: a case in 2030 or a contact in
+// 9999 is refused and nothing is stored; an isolation may be ordered ahead.
+func TestFutureFactsAreRefused(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.Admin()
+		_, id := e.Resident("13900000841", "未来人", rid("19700101", 841), "341881001")
+		facts := e.Count("facts")
+		post := func(body map[string]any) resp {
+			body["person_id"] = id
+			return e.Do("POST", "/api/v1/admin/facts", admin, body)
+		}
+		e.Want(post(map[string]any{"kind": "case.confirmed", "at": "2030-01-01T00:00:00+08:00"}), 400, "fact_at_future")
+		e.Want(post(map[string]any{"kind": "contact.close", "at": "9999-01-01T00:00:00Z"}), 400, "")
+		e.Want(post(map[string]any{"kind": "contact.close", "at": time.Now().Add(time.Hour).Format(time.RFC3339)}), 400, "fact_at_future")
+		e.Want(post(map[string]any{"kind": "isolation", "at": time.Now().Add(-time.Hour).Format(time.RFC3339),
+			"until": "9999-01-01T00:00:00Z", "attrs": map[string]any{"mode": "home"}}), 400, "")
+		if n := e.Count("facts"); n != facts {
+			t.Fatalf("refused facts stored: %d before, %d after", facts, n)
+		}
+		e.Want(post(map[string]any{"kind": "isolation", "at": time.Now().Add(48 * time.Hour).Format(time.RFC3339),
+			"until": time.Now().Add(20 * 24 * time.Hour).Format(time.RFC3339), "attrs": map[string]any{"mode": "home"}}), 201, "")
+	})
+}

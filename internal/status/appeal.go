@@ -265,7 +265,7 @@ func (s *Service) grant(ctx context.Context, tx db.Tx, a *Appeal, by, note strin
 	}
 	nf := []NewFact{{Person: a.Person, RecordedBy: by, Key: "appeal:" + a.ID,
 		Fact: fact.Fact{Kind: fact.AppealGranted, At: now, Until: until, Attrs: attrs, Source: "appeal:" + a.ID}}}
-	if err := check(nf); err != nil {
+	if err := check(nf, now); err != nil {
 		return written{}, err
 	}
 	_, w, err := s.recordTx(ctx, tx, nf, CauseAppeal)

@@ -22,12 +22,13 @@ import (
 // maxKey bounds an idempotency key.
 const maxKey = 128
 
-// check validates facts before anything is stored. With several facts the
-// message says which one is wrong, keeping the code of fact.Validate.
-func check(facts []NewFact) error {
+// check validates facts recorded at now before anything is stored. With
+// several facts the message says which one is wrong, keeping the code of
+// fact.ValidateAt.
+func check(facts []NewFact, now time.Time) error {
 	for i := range facts {
 		nf := &facts[i]
-		err := nf.Fact.Validate()
+		err := nf.Fact.ValidateAt(now)
 		if err == nil && nf.Person <= 0 {
 			err = person.ErrNotFound
 		}
@@ -59,7 +60,7 @@ func (s *Service) Record(ctx context.Context, facts ...NewFact) (created int, er
 	if len(facts) == 0 {
 		return 0, nil
 	}
-	if err := check(facts); err != nil {
+	if err := check(facts, s.now()); err != nil {
 		return 0, err
 	}
 	var w written
