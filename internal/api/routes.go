@@ -37,7 +37,7 @@ func (s *Server) apiRoutes() []route {
 			In:      OperatorLoginRequest{}, Out: replies(ok(OperatorLoginResponse{})),
 			h: s.call(s.operatorLogin)},
 		{Method: "POST", Path: "/auth/logout", Auth: "any",
-			Summary: "End the session of the bearer token",
+			Summary: "End the session of the bearer token (a resident's, an operator's or a unit account's; an API key is refused: an administrator revokes keys)",
 			Out:     replies(noContent),
 			h:       s.call(s.logout)},
 		{Method: "POST", Path: "/me/register", Auth: "resident",

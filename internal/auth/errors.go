@@ -49,6 +49,10 @@ var (
 	ErrOTPWrong    = apierr.Unauthorized("otp_wrong", "the code is wrong")
 )
 
+// ErrLogoutAPIKey: an API key is not a session. Answering 204 while the key
+// kept working would tell its holder it was revoked when it was not.
+var ErrLogoutAPIKey = apierr.BadRequest("logout_api_key", "an API key is not a session and cannot log out; an administrator revokes it (or rotates it)")
+
 // Managing operators and API keys.
 var (
 	ErrUsernameInvalid    = apierr.BadRequest("username_invalid", "username must be 3-32 characters of a-z, 0-9, '.', '_' or '-'")

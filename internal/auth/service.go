@@ -208,6 +208,9 @@ func (s *Service) newSession(ctx context.Context, tx db.Tx, kind Kind, subject s
 
 // Logout ends a session at once on this node and in the database.
 func (s *Service) Logout(ctx context.Context, bearer string) error {
+	if strings.HasPrefix(bearer, apiKeyPrefix) {
+		return ErrLogoutAPIKey
+	}
 	h := ids.Hash(bearer)
 	s.cache.Delete(string(h))
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, h); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/ids"
 )
 
@@ -75,6 +76,13 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ch
 		Address: strings.TrimSpace(in.Address), Built: true, Enabled: true, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 	if c.Seq < 0 {
 		return nil, "", ErrSeqInvalid
+	}
+	var err2 error
+	if c.Name, err2 = idnum.CleanText("name", c.Name); err2 != nil {
+		return nil, "", err2
+	}
+	if c.Address, err2 = idnum.CleanText("address", c.Address); err2 != nil {
+		return nil, "", err2
 	}
 	if n := utf8.RuneCountInString(c.Name); n == 0 || n > 100 {
 		return nil, "", ErrNameInvalid

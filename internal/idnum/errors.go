@@ -5,6 +5,9 @@ import "github.com/healthcode/healthcode/internal/apierr"
 // Identity numbers. The message of each case says precisely what is wrong
 // with the number at hand; the code is what a client switches on.
 var (
+	// ErrTextInvalid is a name or address holding control or invisible
+	// formatting characters (a bidi override, a NUL).
+	ErrTextInvalid   = apierr.BadRequest("text_invalid", "names and addresses may not hold control or invisible formatting characters")
 	ErrIDTypeUnknown = apierr.BadRequest("id_type_unknown", "id_type is required; one of resident_id, passport, hk_macao_permit, taiwan_permit, foreign_permanent_residence")
 	ErrIDRequired    = apierr.BadRequest("id_required", "id_number is required")
 	ErrIDFormat      = apierr.BadRequest("id_format", "the identity number is malformed")

@@ -63,3 +63,23 @@ func TestMaskPhone(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"  张三  ", "张三"},
+		{"Zoe\u0301", "Zoé"}, // NFC
+		{"👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧"},
+		{"张\u202e三", ""},
+		{"evil\u2066x\u2069", ""},
+		{"a\u200fb", ""},
+		{"a\u0085b", ""},
+		{"a\u2028b", ""},
+		{"a\u00adb", ""},
+		{"a\x07b", ""},
+	} {
+		got, err := CleanText("name", tc.in)
+		if tc.want == "" && err == nil || tc.want != "" && (err != nil || got != tc.want) {
+			t.Errorf("CleanText(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

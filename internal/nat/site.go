@@ -17,6 +17,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/ids"
 )
 
@@ -56,7 +57,10 @@ type SiteInput struct {
 var phoneRe = regexp.MustCompile(`^[0-9(][0-9 ()\-]{2,31}$`)
 
 func textField(bad *apierr.Error, field, v string, min, max int) (string, error) {
-	v = strings.TrimSpace(v)
+	v, err := idnum.CleanText(field, v)
+	if err != nil {
+		return "", bad.Withf("%s contains control or invisible formatting characters", field)
+	}
 	n := utf8.RuneCountInString(v)
 	if !utf8.ValidString(v) || n < min || n > max {
 		if min == 0 {

@@ -195,6 +195,13 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Or
 	}
 	o := &Org{ID: ids.New(), Kind: kind, Name: strings.TrimSpace(in.Name), Region: in.Region,
 		Address: strings.TrimSpace(in.Address), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	var err2 error
+	if o.Name, err2 = idnum.CleanText("name", o.Name); err2 != nil {
+		return nil, err2
+	}
+	if o.Address, err2 = idnum.CleanText("address", o.Address); err2 != nil {
+		return nil, err2
+	}
 	if n := utf8.RuneCountInString(o.Name); n == 0 || n > 100 {
 		return nil, ErrNameInvalid
 	}

@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -128,14 +127,12 @@ type checked struct {
 
 func (s *Service) check(in Input) (checked, error) {
 	var c checked
-	c.name = strings.TrimSpace(in.Name)
+	var err error
+	if c.name, err = idnum.CleanText("name", in.Name); err != nil {
+		return c, ErrNameInvalid.Withf("name contains control or invisible formatting characters (such as a direction override)")
+	}
 	if n := utf8.RuneCountInString(c.name); n == 0 || n > 64 {
 		return c, ErrNameInvalid
-	}
-	for _, r := range c.name {
-		if r < ' ' || r == 0x7f {
-			return c, ErrNameInvalid.Withf("name contains control characters")
-		}
 	}
 	t, err := idnum.ParseType(in.IDType)
 	if err != nil {

@@ -291,6 +291,8 @@ func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
 				"/console/rules/" + version + "/activate", nil, 403, "forbidden"},
 			{"creating a rule set without rules.write", "viewer", "/api/v1/admin/rules", string(body),
 				"/console/rules", url.Values{"body": {string(body)}}, 403, "forbidden"},
+			{"storing a rule set from a town's scope", "xijin", "/api/v1/admin/rules", string(body),
+				"/console/rules", url.Values{"body": {string(body)}}, 403, "out_of_scope"},
 			{"a dry run without rules.write", "viewer", "/api/v1/admin/rules/" + version + "/dry-run", nil,
 				"/console/rules/" + version + "/dry-run", nil, 403, "forbidden"},
 			{"deciding without appeal.decide", "viewer", "/api/v1/admin/appeals/" + appeal + "/decision", map[string]any{"decision": "granted"},

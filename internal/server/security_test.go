@@ -130,3 +130,29 @@ func TestFutureFactsAreRefused(t *testing.T) {
 			"until": time.Now().Add(20 * 24 * time.Hour).Format(time.RFC3339), "attrs": map[string]any{"mode": "home"}}), 201, "")
 	})
 }
+
+// Names others will read cannot carry a direction override or control
+// characters; logging out with an API key is refused rather than answered
+// 204 while the key keeps working.
+func TestNamesAndLogoutHold(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.Admin()
+		tok := e.ResidentToken("13900000851")
+		persons := e.Count("persons")
+		for _, name := range []string{"张\u202e三", "李\u2066四\u2069", "王\u0085五", "赵\u200f六"} {
+			e.Want(e.Do("POST", "/api/v1/me/register", tok, map[string]any{"name": name, "id_type": "resident_id",
+				"id_number": rid("19700101", 851)}), 400, "name_invalid")
+		}
+		if n := e.Count("persons"); n != persons {
+			t.Fatalf("refused names stored: %d persons before, %d after", persons, n)
+		}
+		e.Want(e.Do("POST", "/api/v1/admin/venues", admin, map[string]any{"name": "饭店\u202egnp.exe", "kind": "restaurant",
+			"address": "宁国市", "region": "341881001"}), 400, "text_invalid")
+		e.Want(e.Do("POST", "/api/v1/admin/checkpoints", admin, map[string]any{"name": "卡口\u202e", "region": "341881001"}), 400, "text_invalid")
+
+		_, key := e.Checkpoint(admin, "登出测试卡口", "341881001")
+		e.Want(e.Do("POST", "/api/v1/auth/logout", key, nil), 400, "logout_api_key")
+		e.Want(e.Do("POST", "/api/v1/verify", key, map[string]any{"code": "JKM1:X"}), 200, "")
+	})
+}

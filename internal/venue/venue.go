@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -79,7 +78,10 @@ type Input struct {
 
 // text trims a field; missing is nil for an optional one.
 func text(field, v string, max int, missing, tooLong *apierr.Error) (string, error) {
-	v = strings.TrimSpace(v)
+	v, err := idnum.CleanText(field, v)
+	if err != nil {
+		return "", err
+	}
 	if missing != nil && v == "" {
 		return "", missing
 	}
