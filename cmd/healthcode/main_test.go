@@ -82,7 +82,7 @@ func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	// The second start keeps the data and the key and prints new demo passwords.
+	// The second start keeps the data and the key (and prints no password).
 	_, stop, out = startServe(t, "--demo", "--data-dir", dir)
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -169,5 +169,46 @@ func TestSMSFlagsAreChecked(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error about %s", c.args, err, c.want)
 		}
+	}
+}
+
+// The demo's passwords are printed when they are made, once; never one that
+// came from the configuration.
+func TestDemoPrintsPasswordsOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped under -short")
+	}
+	t.Parallel()
+	adminRe := regexp.MustCompile(`(?m)^  admin\s+(\S+)\s+role`)
+	serve := func(args ...string) string {
+		t.Helper()
+		_, stop, out := startServe(t, args...)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	dir := t.TempDir()
+	first := serve("--demo", "--data-dir", dir)
+	m := adminRe.FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("the first start printed no admin password:\n%s", first)
+	}
+	second := serve("--demo", "--data-dir", dir)
+	if strings.Contains(second, m[1]) || strings.Contains(second, " role ") || !strings.Contains(second, "not printed again") {
+		t.Fatalf("a second start printed passwords:\n%s", second)
+	}
+	third := serve("--demo", "--demo-new-passwords", "--data-dir", dir)
+	if n := adminRe.FindStringSubmatch(third); n == nil || n[1] == m[1] {
+		t.Fatalf("--demo-new-passwords printed no new admin password:\n%s", third)
+	}
+
+	const chosen = "a password from the environment"
+	out := serve("--demo", "--data-dir", t.TempDir(), "--admin-password", chosen)
+	if strings.Contains(out, chosen) {
+		t.Fatalf("a configured password was printed:\n%s", out)
+	}
+	if !strings.Contains(out, "(the one you set)") {
+		t.Fatalf("admin's line does not say the password is the configured one:\n%s", out)
 	}
 }

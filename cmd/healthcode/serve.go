@@ -52,7 +52,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.SubjectTTL, "subject-ttl", 15*time.Minute, "how long a gateway scan's subject reference can be used")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (never on --addr)")
 	smsFlags(fs, &cfg)
-	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
+	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in (passwords when they are made)")
+	newPasswords := fs.Bool("demo-new-passwords", false, "with --demo: give the demo logins new passwords and keys, and print them once")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -91,6 +92,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *withDemo {
 		if logins, err = demo.Load(ctx, srv); err != nil {
 			return err
+		}
+		if *newPasswords && len(logins) == 0 {
+			if logins, err = demo.NewPasswords(ctx, srv); err != nil {
+				return err
+			}
 		}
 	}
 	return srv.ListenAndServe(ctx, func(addr net.Addr) {

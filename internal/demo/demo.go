@@ -2,8 +2,11 @@
 // rollout plan for the Ankang code: the 19 towns with their populations and
 // registration targets, the 88 government checkpoints with whether each was
 // built and enabled, and a few operators, venues, residents and dependents so
-// that every screen has something to show. Loading is idempotent; each start
-// gives the demo operators fresh passwords and prints them.
+// that every screen has something to show. Loading is idempotent. The demo's
+// passwords and keys are made when their accounts are, and printed then
+// only: a terminal's scrollback and a service's log keep whatever is printed
+// at every start. A password that came from the configuration is never
+// printed.
 package demo
 
 import (
@@ -61,8 +64,14 @@ type Login struct {
 // loader acts as a system operator scoped to the city.
 var loader = &auth.Principal{Kind: auth.Operator, ID: "demo-loader", Name: "demo", Role: auth.Admin, Region: Region}
 
-// Load seeds the demo data once and resets the demo operators' passwords.
+// Load seeds the demo data once. It returns the logins it created, with
+// their passwords (nothing on a later start): the demo operators' when the
+// demo is first loaded (admin's too, unless its password came from the
+// configuration, which is then left as it is and not returned), and the
+// organisations' accounts and keys when they are.
 func Load(ctx context.Context, s *server.Server) ([]Login, error) {
+	var logins []Login
+	newUnits := false // organisations' accounts and keys made now
 	loaded, err := db.Counter(ctx, s.DB, "demo_loaded")
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -85,6 +94,11 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 			return nil, err
 		}
 		s.Log.Info("demo data loaded", "region", Region, "took", time.Since(start).Round(time.Millisecond))
+		ops, err := operatorPasswords(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		logins = append(logins, ops...)
 	}
 	if loaded, err := gatewayLoaded(ctx, s); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -95,6 +109,7 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 		if err := markGatewayLoaded(ctx, s); err != nil {
 			return nil, err
 		}
+		newUnits = true
 	}
 	if loaded, err := scenariosLoaded(ctx, s); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -105,17 +120,26 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 		if err := markScenariosLoaded(ctx, s); err != nil {
 			return nil, err
 		}
+		newUnits = true
 	}
-	var logins []Login
-	for _, op := range operators {
-		pw := auth.GeneratePassword()
-		if op.username == "admin" && s.Config.AdminPassword != "" {
-			pw = s.Config.AdminPassword
+	if newUnits {
+		units, err := gatewayLogins(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
 		}
-		if err := s.Auth.SetPassword(ctx, op.username, pw); err != nil {
-			return nil, fmt.Errorf("demo: password of %s: %w", op.username, err)
-		}
-		logins = append(logins, Login{Username: op.username, Password: pw, Role: op.role, Region: op.region})
+		logins = append(logins, units...)
+	}
+	return logins, nil
+}
+
+// NewPasswords gives every demo login a fresh password (and every demo key
+// a fresh secret) and returns them: for `serve --demo --demo-new-passwords`,
+// the way back in for whoever lost the ones printed when the demo was made.
+// An admin password from the configuration stays as it is.
+func NewPasswords(ctx context.Context, s *server.Server) ([]Login, error) {
+	logins, err := operatorPasswords(ctx, s)
+	if err != nil {
+		return nil, err
 	}
 	units, err := gatewayLogins(ctx, s)
 	if err != nil {
@@ -124,16 +148,43 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 	return append(logins, units...), nil
 }
 
+// operatorPasswords sets fresh passwords of the demo operators; admin's
+// only when it did not come from the configuration.
+func operatorPasswords(ctx context.Context, s *server.Server) ([]Login, error) {
+	var logins []Login
+	for _, op := range operators {
+		if op.username == "admin" && s.Config.AdminPassword != "" {
+			logins = append(logins, Login{Username: op.username, Role: op.role, Region: op.region})
+			continue
+		}
+		pw := auth.GeneratePassword()
+		if err := s.Auth.SetPassword(ctx, op.username, pw); err != nil {
+			return nil, fmt.Errorf("demo: password of %s: %w", op.username, err)
+		}
+		logins = append(logins, Login{Username: op.username, Password: pw, Role: op.role, Region: op.region})
+	}
+	return logins, nil
+}
+
 // Print tells the person at the terminal how to use the demo.
 func Print(w io.Writer, url string, logins []Login) {
 	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s).\n", Region)
 	fmt.Fprintf(w, "  Residents (phone-sized pages): %s/  log in with 13800000001 ... 13800000008 (registered);\n", url)
 	fmt.Fprintf(w, "    the one-time code goes to the SMS outbox: %s/console/outbox (as admin).\n", url)
 	fmt.Fprintf(w, "  Operator console: %s/console   Checkpoint scanner: %s/scan (needs a checkpoint API key from the console)\n", url, url)
-	fmt.Fprintf(w, "Operator logins (passwords are new at every start):\n")
+	if len(logins) == 0 {
+		fmt.Fprintf(w, "The demo's passwords and keys were printed when it was created, and are not printed again.\n")
+		fmt.Fprintf(w, "Lost them? Start once with --demo-new-passwords to get new ones.\n\n")
+		return
+	}
+	fmt.Fprintf(w, "Operator logins (shown once: note them; --demo-new-passwords makes new ones):\n")
 	for _, l := range logins {
 		if l.Org == "" {
-			fmt.Fprintf(w, "  %-8s %-28s role %-15s region %s\n", l.Username, l.Password, l.Role, l.Region)
+			pw := l.Password
+			if pw == "" {
+				pw = "(the one you set)"
+			}
+			fmt.Fprintf(w, "  %-8s %-28s role %-15s region %s\n", l.Username, pw, l.Role, l.Region)
 		}
 	}
 	fmt.Fprintf(w, "Organisations of the gateway: unit pages at %s/unit, API at %s/gateway/v1/ (docs/GATEWAY.md):\n", url, url)
@@ -145,7 +196,7 @@ func Print(w io.Writer, url string, logins []Login) {
 			fmt.Fprintf(w, "  %-11s %-28s %-10s %s\n", l.Username, l.Password, l.Role, l.Org)
 		}
 		if l.Key != "" {
-			fmt.Fprintf(w, "  API key of %s (new at every start): %s\n", l.Org, l.Key)
+			fmt.Fprintf(w, "  API key of %s (shown once): %s\n", l.Org, l.Key)
 		}
 	}
 	fmt.Fprintln(w)
