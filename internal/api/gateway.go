@@ -96,7 +96,7 @@ func (s *Server) gatewayRoutes() []route {
 		{Method: "PATCH", Path: "/admin/orgs/{id}/accounts/{account}", Auth: "operator: org.write",
 			Summary: "Disable or enable a unit account {disabled}; disabling ends its sessions; audited",
 			In:      AccountPatch{}, Out: replies(ok(AccountResponse{})),
-			h: s.principal(s.patchOrgAccount)},
+			h: s.operator(auth.OrgWrite, s.patchOrgAccount)},
 		{Method: "GET", Path: "/admin/orgs/{id}/pharmacy/purchases", Auth: "operator: org.write or stats.read",
 			Summary: "A pharmacy's purchases of a day, as the pharmacy sees them: ?date, ?format=csv, ?lang",
 			Out:     replies(ok(PharmacyDayResponse{}), csvFile),

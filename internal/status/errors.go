@@ -5,6 +5,9 @@ import "github.com/healthcode/healthcode/internal/apierr"
 // Recording facts. A refused fact of a batch has its message prefixed with
 // its index (facts[2]: ...), under its own case.
 var (
+	// ErrRuleSetEmpty is a rule set without rules: activated, it would
+	// turn everyone green.
+	ErrRuleSetEmpty      = apierr.BadRequest("rules_empty", "a rule set needs at least one rule")
 	ErrFactKeyInvalid    = apierr.BadRequest("fact_key_invalid", "a fact's key is too long")
 	ErrFactSourceInvalid = apierr.BadRequest("fact_source_invalid", "a fact's source is at most 256 bytes")
 )

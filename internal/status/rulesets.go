@@ -64,6 +64,10 @@ func (s *Service) CreateRuleSet(ctx context.Context, by *auth.Principal, body []
 	if err != nil {
 		return Version{}, err
 	}
+	if len(set.Rules) == 0 {
+		// Activated, a set without rules would turn everyone green.
+		return Version{}, ErrRuleSetEmpty
+	}
 	if _, err := rules.Compile(set, rules.Options{Location: s.cfg.Location}); err != nil {
 		return Version{}, err
 	}

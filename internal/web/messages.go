@@ -421,6 +421,7 @@ var catalog = map[string][2]string{
 	"err.fact_until_not_allowed": {"此类事实没有截止时间。", "This kind of fact has no end."},
 	"err.fact_until_before_at":   {"截止时间不能早于发生时间。", "Until must be after when."},
 	"err.logout_api_key":         {"API 密钥不是登录会话，无法退出；请由管理员吊销或轮换。", "An API key is not a session and cannot log out; an administrator revokes or rotates it."},
+	"err.rules_empty":            {"规则集至少需要一条规则。", "A rule set needs at least one rule."},
 	"err.text_invalid":           {"名称或地址中含有控制字符或不可见的排版字符。", "A name or address holds a control or invisible formatting character."},
 	"err.fact_at_future":         {"时间不能晚于当前时间。", "The time may not be later than now."},
 	"err.fact_until_too_far":     {"截止时间过远（最多一年后）。", "The end is too far ahead (at most a year)."},
