@@ -128,7 +128,8 @@ var timeFieldType = reflect.TypeFor[timeField]()
 
 func (t *timeField) UnmarshalJSON(b []byte) error {
 	err := t.Time.UnmarshalJSON(b)
-	if err == nil && !saneTime(t.Time) {
+	// The zero time is left to the service, which says the field is missing.
+	if err == nil && !t.Time.IsZero() && !saneTime(t.Time) {
 		return &json.UnmarshalTypeError{Value: string(b[:min(len(b), 40)]) + " (out of range)", Type: timeFieldType}
 	}
 	if err != nil {

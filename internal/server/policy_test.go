@@ -263,7 +263,9 @@ func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
 		officer := e.NewOperator("xijin", "health_officer", "341881001")
 		e.NewOperator("gangkou", "health_officer", "341881100")
 		e.NewOperator("viewer", "viewer", "341881")
-		tokens := map[string]string{"xijin": officer, "gangkou": e.OperatorToken("gangkou", pw), "viewer": e.OperatorToken("viewer", pw)}
+		e.NewOperator("townadmin", "admin", "341881001")
+		tokens := map[string]string{"xijin": officer, "gangkou": e.OperatorToken("gangkou", pw), "viewer": e.OperatorToken("viewer", pw),
+			"townadmin": e.OperatorToken("townadmin", pw)}
 		body, _ := json.Marshal(watchedDrugOff(t))
 		version := fmt.Sprint(e.Want(e.Do("POST", "/api/v1/admin/rules", admin, string(body)), 201, "").Body["version"])
 		tok, me := e.Resident("13900000711", "赵六", rid("19820101", 711), "341881001")
@@ -291,7 +293,7 @@ func TestRuleAndAppealRulesHoldAtBothDoors(t *testing.T) {
 				"/console/rules/" + version + "/activate", nil, 403, "forbidden"},
 			{"creating a rule set without rules.write", "viewer", "/api/v1/admin/rules", string(body),
 				"/console/rules", url.Values{"body": {string(body)}}, 403, "forbidden"},
-			{"storing a rule set from a town's scope", "xijin", "/api/v1/admin/rules", string(body),
+			{"an admin storing a rule set from a town's scope", "townadmin", "/api/v1/admin/rules", string(body),
 				"/console/rules", url.Values{"body": {string(body)}}, 403, "out_of_scope"},
 			{"a dry run without rules.write", "viewer", "/api/v1/admin/rules/" + version + "/dry-run", nil,
 				"/console/rules/" + version + "/dry-run", nil, 403, "forbidden"},

@@ -50,14 +50,16 @@ type Activation struct {
 // (400 rules_json), compile, type-check and pass its own examples (an
 // *rules.InvalidError listing every problem, 400 rules_invalid). A stored
 // version is immutable; it takes effect only when activated. by needs
-// rules.write and, as for activating, a scope that covers the deployment's
-// region: a version is a set for everyone, and a stored one is offered for
-// activation to every admin.
+// rules.write. A caller whose role may activate rule sets (an admin) may
+// store one only with a scope that covers the deployment's region, as for
+// activating: a version is a set for everyone, offered for activation to
+// every admin. A town's health officer still drafts versions to dry-run in
+// their town.
 func (s *Service) CreateRuleSet(ctx context.Context, by *auth.Principal, body []byte) (Version, error) {
 	if err := by.Require(auth.RulesWrite); err != nil {
 		return Version{}, err
 	}
-	if !by.InScope(s.cfg.Region) {
+	if by.Can(auth.RulesActivate) && !by.InScope(s.cfg.Region) {
 		return Version{}, auth.ErrOutOfScope.Withf("a rule set decides colours across %s; your scope is %s", s.cfg.Region, by.Region)
 	}
 	set, err := rules.ParseSet(body)
