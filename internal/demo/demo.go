@@ -347,15 +347,18 @@ var dependents = []struct {
 }
 
 func loadResidents(ctx context.Context, s *server.Server) error {
-	var first string
+	var first, second string
 	nums := make([]int64, len(residents))
 	for i, r := range residents {
 		acct, err := s.Auth.EnsureAccount(ctx, fmt.Sprintf("138000000%02d", i+1))
 		if err != nil {
 			return err
 		}
-		if i == 0 {
+		switch i {
+		case 0:
 			first = acct
+		case 1:
+			second = acct
 		}
 		p, err := s.Persons.Register(ctx, acct, person.Input{Name: r.name, IDType: string(idnum.ResidentID),
 			IDNumber: residentID(r.birth, r.seq), Region: r.region})
@@ -373,6 +376,17 @@ func loadResidents(ctx context.Context, s *server.Server) error {
 		if err != nil {
 			return fmt.Errorf("dependent %s: %w", d.name, err)
 		}
+	}
+	// 李秀英 knows 张老汉's name and number and asks to manage him too: 张三丰
+	// (13800000001) finds the request under 我的代办 and its text in the outbox.
+	d := dependents[0]
+	_, req, err := s.Persons.AddDependent(ctx, second, person.Input{Name: d.name, IDType: string(idnum.ResidentID),
+		IDNumber: residentID(d.birth, d.seq), Region: residents[0].region, Relation: "relative"})
+	if err != nil {
+		return fmt.Errorf("a request to manage %s: %w", d.name, err)
+	}
+	if req == nil {
+		return fmt.Errorf("managing %s took no consent", d.name)
 	}
 	return nil
 }

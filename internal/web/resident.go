@@ -24,6 +24,8 @@ func (s *Server) residentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /me/dependents", s.resident(s.dependentsPage))
 	mux.HandleFunc("POST /me/dependents", s.resident(s.addDependent))
 	mux.HandleFunc("POST /me/dependents/{id}/remove", s.resident(s.removeDependent))
+	mux.HandleFunc("POST /me/manager-requests/{id}/approve", s.resident(s.decideManagerRequest(true)))
+	mux.HandleFunc("POST /me/manager-requests/{id}/refuse", s.resident(s.decideManagerRequest(false)))
 	mux.HandleFunc("GET /me/more", s.resident(s.morePage))
 	s.codeRoutes(mux)
 }
@@ -194,6 +196,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request, p *page) error
 
 type dependentsData struct {
 	Dependents []dependentView
+	Requests   []person.ManagerRequest // others asking to manage the resident's dependents
 	Form       personForm
 	Max        bool
 }
@@ -218,6 +221,9 @@ func (s *Server) showDependents(w http.ResponseWriter, r *http.Request, p *page,
 		return err
 	}
 	d := dependentsData{Form: f}
+	if d.Requests, err = s.Persons.ManagerRequests(r.Context(), p.Resident); err != nil {
+		return err
+	}
 	for _, dp := range ds {
 		d.Dependents = append(d.Dependents, dependentView{Masked: dp.Masked(), Relation: dp.Relation, RegionName: s.Regions.FullName(dp.Region)})
 	}
@@ -244,6 +250,24 @@ func (s *Server) addDependent(w http.ResponseWriter, r *http.Request, p *page) e
 	s.flash(w, r, "flash.dependent_added", idnum.MaskName(dp.Name))
 	redirect(w, r, "/me/dependents")
 	return nil
+}
+
+// decideManagerRequest is a manager's consent to, or refusal of, someone
+// else managing one of their dependents.
+func (s *Server) decideManagerRequest(approve bool) func(w http.ResponseWriter, r *http.Request, p *page) error {
+	return func(w http.ResponseWriter, r *http.Request, p *page) error {
+		req, err := s.Persons.DecideManagerRequest(r.Context(), p.Resident, r.PathValue("id"), approve)
+		if err != nil {
+			return err
+		}
+		key := "flash.manager_refused"
+		if approve {
+			key = "flash.manager_approved"
+		}
+		s.flash(w, r, key, req.MaskedName)
+		redirect(w, r, "/me/dependents")
+		return nil
+	}
 }
 
 func (s *Server) removeDependent(w http.ResponseWriter, r *http.Request, p *page) error {
