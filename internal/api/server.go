@@ -24,6 +24,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
+	"github.com/healthcode/healthcode/internal/httpmetric"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
@@ -97,34 +98,13 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 	return mux
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // instrument counts, times and guards a route: a panic becomes a logged 500.
 func (s *Server) instrument(pattern string, h http.Handler) http.Handler {
 	counter := s.metrics.requests.MustCurryWith(prometheus.Labels{"route": pattern})
 	timer := s.metrics.duration.WithLabelValues(pattern)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpmetric.Recorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -135,15 +115,12 @@ func (s *Server) instrument(pattern string, h http.Handler) http.Handler {
 				} else {
 					s.Log.Error("panic in handler", "route", pattern, "panic", p, "stack", string(debug.Stack()))
 				}
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, errInternal)
 				}
 			}
-			code := sw.status
-			if code == 0 {
-				code = http.StatusOK
-			}
-			counter.WithLabelValues(codeLabels[code]).Inc()
+			code := sw.Code()
+			counter.WithLabelValues(httpmetric.CodeLabel(code)).Inc()
 			timer.Observe(time.Since(start).Seconds())
 			if code >= 500 {
 				s.Log.Warn("request", "route", pattern, "status", code, "took", time.Since(start))

@@ -1,11 +1,10 @@
 package web
 
 import (
-	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/httpmetric"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -56,43 +55,6 @@ func (m *metrics) route(pattern string) *routeMetrics {
 // observe counts a request the mux served as pattern.
 func (m *metrics) observe(pattern string, code int, took time.Duration) {
 	rm := m.route(pattern)
-	rm.codes.WithLabelValues(codeLabel(code)).Inc()
+	rm.codes.WithLabelValues(httpmetric.CodeLabel(code)).Inc()
 	rm.timer.Observe(took.Seconds())
 }
-
-var codeLabels = func() map[int]string {
-	out := map[int]string{}
-	for c := 100; c < 600; c++ {
-		out[c] = strconv.Itoa(c)
-	}
-	return out
-}()
-
-func codeLabel(code int) string {
-	if s, ok := codeLabels[code]; ok {
-		return s
-	}
-	return "other"
-}
-
-// statusWriter remembers the status code a page answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

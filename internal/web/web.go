@@ -33,6 +33,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
+	"github.com/healthcode/healthcode/internal/httpmetric"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
@@ -168,7 +169,7 @@ func (s *Server) routes() http.Handler {
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &statusWriter{ResponseWriter: rw}
+		w := &httpmetric.Recorder{ResponseWriter: rw}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -176,13 +177,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				}
 				s.Log.Error("panic in page", "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
 				http.Error(w, "internal error / 服务器内部错误", http.StatusInternalServerError)
-				w.status = http.StatusInternalServerError
+				w.Status = http.StatusInternalServerError
 			}
-			code := w.status
-			if code == 0 {
-				code = http.StatusOK
-			}
-			s.metrics.observe(r.Pattern, code, time.Since(start))
+			s.metrics.observe(r.Pattern, w.Code(), time.Since(start))
 		}()
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
