@@ -61,8 +61,9 @@ type Login struct {
 // loader acts as a system operator scoped to the city.
 var loader = &auth.Principal{Kind: auth.Operator, ID: "demo-loader", Name: "demo", Role: auth.Admin, Region: Region}
 
-// Load seeds the demo data once and resets the demo operators' passwords.
-func Load(ctx context.Context, s *server.Server) ([]Login, error) {
+// Load seeds the demo data once (with the simulated history opt sizes)
+// and resets the demo operators' passwords.
+func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 	loaded, err := db.Counter(ctx, s.DB, "demo_loaded")
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -105,6 +106,9 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 		if err := markScenariosLoaded(ctx, s); err != nil {
 			return nil, err
 		}
+	}
+	if err := loadHistory(ctx, s, opt); err != nil {
+		return nil, err
 	}
 	var logins []Login
 	for _, op := range operators {

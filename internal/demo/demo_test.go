@@ -36,11 +36,11 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if _, err := srv.EnsureAdmin(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := demo.Load(ctx, srv); err != nil {
+			if _, err := demo.Load(ctx, srv, demo.Options{}); err != nil {
 				t.Fatal(err)
 			}
 			// Loading twice changes nothing but the passwords.
-			logins, err := demo.Load(ctx, srv)
+			logins, err := demo.Load(ctx, srv, demo.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

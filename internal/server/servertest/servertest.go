@@ -52,7 +52,12 @@ func WithConfig(mods ...func(*server.Config)) Option {
 	return func(s *setup) { s.mods = append(s.mods, mods...) }
 }
 
-// WithDemo loads the Ningguo demo, as `serve --demo` does.
+// DemoResidents is the size of the demo's simulated history under test:
+// enough for every screen to have data, small enough to cost little.
+const DemoResidents = 300
+
+// WithDemo loads the Ningguo demo, as `serve --demo` does, with a history
+// of DemoResidents simulated residents.
 func WithDemo() Option { return func(s *setup) { s.demo = true } }
 
 // WithWorkers runs the background workers (status recompute and scheduler,
@@ -115,7 +120,7 @@ func start(t testing.TB, cfg server.Config, opts []Option) *Server {
 		t.Fatal(err)
 	}
 	if o.demo {
-		if _, err := demo.Load(context.Background(), app); err != nil {
+		if _, err := demo.Load(context.Background(), app, demo.Options{Residents: DemoResidents}); err != nil {
 			t.Fatal(err)
 		}
 	}
