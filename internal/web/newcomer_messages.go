@@ -1,0 +1,27 @@
+package web
+
+// Strings of what a newcomer asked for: the scanner that says where it
+// stands and signs in from a QR, a checkpoint's new key, the console's
+// audit names and tracing by person search. They join the catalogue at
+// start; a key both define is a bug.
+var newcomerMessages = map[string][2]string{
+	"cp.copy":            {"复制密钥", "Copy the key"},
+	"cp.copied":          {"已复制", "Copied"},
+	"cp.qr_label":        {"“%s”的扫码登录二维码", "QR that signs the scanner of “%s” in"},
+	"cp.new_key":         {"换新密钥", "New key"},
+	"cp.new_key_confirm": {"换新密钥后，旧密钥立即失效，使用旧密钥的设备需重新登录。继续？", "The old key stops at once; devices that use it must sign in again. Go on?"},
+
+	"scan.checkpoint": {"核验点", "Checkpoint"},
+	"js.checkpoint":   {"本设备所属核验点", "This device's checkpoint"},
+
+	"err.checkpoint_disabled": {"核验点已停用；启用后会生成新密钥。", "The checkpoint is disabled; enabling it issues a new key."},
+}
+
+func init() {
+	for k, v := range newcomerMessages {
+		if _, dup := catalog[k]; dup {
+			panic("web: catalogue key defined twice: " + k)
+		}
+		catalog[k] = v
+	}
+}
