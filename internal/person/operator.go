@@ -79,6 +79,9 @@ type Query struct {
 	Region   string // narrow to a region inside the operator's scope
 	After    string // public id of the last person of the previous page
 	Limit    int
+	// Nums narrows the search to these persons (at most Limit), found by
+	// another feature (the persons of a colour); nil: no narrowing.
+	Nums []int64
 }
 
 // Search finds persons in the operator's scope. The search and the ids it
@@ -129,6 +132,18 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 	}
 	if q.Name != "" {
 		add(`p.name_hash = ?`, s.nameHash(strings.TrimSpace(q.Name)), "name")
+	}
+	if q.Nums != nil {
+		if len(q.Nums) == 0 || len(q.Nums) > q.Limit {
+			return []*Person{}, nil
+		}
+		marks := make([]string, len(q.Nums))
+		for i, n := range q.Nums {
+			args = append(args, n)
+			marks[i] = fmt.Sprintf("$%d", len(args))
+		}
+		where = append(where, `p.num IN (`+strings.Join(marks, ", ")+`)`)
+		used = append(used, "nums")
 	}
 	if q.After != "" {
 		num, err := s.handles.ParseID(q.After)

@@ -205,6 +205,9 @@ func (s *Server) tracingRunPage(w http.ResponseWriter, r *http.Request, p *page)
 		return err
 	}
 	d := runData{Run: run, Running: run.Status == tracing.StatusQueued || run.Status == tracing.StatusRunning, After: int64(after)}
+	if err := s.nameActors(r, p, run.CreatedBy); err != nil {
+		return err
+	}
 	if run.Progress.Total > 0 {
 		d.Percent = float64(run.Progress.Done) / float64(run.Progress.Total)
 	}

@@ -341,6 +341,13 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *page) erro
 	if len(d.Entries) == 50 {
 		d.Next = d.Entries[len(d.Entries)-1].Seq
 	}
+	actors := make([]string, len(d.Entries))
+	for i, e := range d.Entries {
+		actors[i] = e.Actor
+	}
+	if err := s.nameActors(r, p, actors...); err != nil {
+		return err
+	}
 	p.Title, p.NavOn, p.Data = p.T("nav.audit"), "/console/audit", d
 	s.render(w, r, http.StatusOK, "console_audit", p)
 	return nil

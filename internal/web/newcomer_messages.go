@@ -12,7 +12,15 @@ var newcomerMessages = map[string][2]string{
 	"cp.new_key_confirm": {"换新密钥后，旧密钥立即失效，使用旧密钥的设备需重新登录。继续？", "The old key stops at once; devices that use it must sign in again. Go on?"},
 
 	"scan.checkpoint": {"核验点", "Checkpoint"},
-	"js.checkpoint":   {"本设备所属核验点", "This device's checkpoint"},
+
+	"err.color_filter_invalid": {"颜色筛选只能是黄码或红码。", "The colour filter is yellow or red."},
+	"persons.color":            {"健康码", "Code"},
+	"persons.any_color":        {"全部颜色", "Any colour"},
+
+	"actor.system":   {"系统", "System"},
+	"actor.resident": {"居民本人", "The resident"},
+	"actor.key":      {"密钥：%s", "Key: %s"},
+	"js.checkpoint":  {"本设备所属核验点", "This device's checkpoint"},
 
 	"err.checkpoint_disabled": {"核验点已停用；启用后会生成新密钥。", "The checkpoint is disabled; enabling it issues a new key."},
 }

@@ -550,6 +550,9 @@ func (s *Server) appealsQueue(w http.ResponseWriter, r *http.Request, p *page) e
 			}
 		}
 		d.Appeals = append(d.Appeals, it)
+		if err := s.nameActors(r, p, a.DecidedBy); err != nil {
+			return err
+		}
 	}
 	p.Title, p.NavOn, p.Data = p.T("nav.appeals"), "/console/appeals", d
 	s.render(w, r, http.StatusOK, "console_appeals", p)
