@@ -61,8 +61,8 @@ type Deps struct {
 	// Posted finds negative results posted as facts rather than reported
 	// on a tube, for coverage; nil: tubes only.
 	Posted PostedResults
-	Codes CodeResolver
-	Keys  SignerSource
+	Codes  CodeResolver
+	Keys   SignerSource
 }
 
 // Config holds the feature's settings.
