@@ -447,7 +447,18 @@ func seedCases(ctx context.Context, c *city) error {
 	if _, err := c.s.Status.Record(ctx, facts...); err != nil {
 		return err
 	}
-	if _, err := c.s.Tracing.Submit(ctx, loader, tracing.Request{PersonIDs: ids, Lookback: "7d"}); err != nil {
+	// The city's CDC starts the run, so the console names who did.
+	by := loader
+	ops, err := c.s.Auth.Operators(ctx, loader)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if op.Username == "cdc" {
+			by = &auth.Principal{Kind: auth.Operator, ID: op.ID, Name: op.DisplayName, Role: op.Role, Region: op.Region}
+		}
+	}
+	if _, err := c.s.Tracing.Submit(ctx, by, tracing.Request{PersonIDs: ids, Lookback: "7d"}); err != nil {
 		return err
 	}
 	// The run is done before the server serves, so the first look at it

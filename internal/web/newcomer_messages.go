@@ -17,6 +17,10 @@ var newcomerMessages = map[string][2]string{
 	"persons.color":            {"健康码", "Code"},
 	"persons.any_color":        {"全部颜色", "Any colour"},
 
+	"tracing.find_case": {"查找病例", "Find the case"},
+	"tracing.past_runs": {"流调批次记录", "Past runs"},
+	"tracing.no_runs":   {"还没有流调批次。", "No runs yet."},
+
 	"actor.system":   {"系统", "System"},
 	"actor.resident": {"居民本人", "The resident"},
 	"actor.key":      {"密钥：%s", "Key: %s"},
