@@ -21,6 +21,14 @@ var newcomerMessages = map[string][2]string{
 	"tracing.past_runs": {"流调批次记录", "Past runs"},
 	"tracing.no_runs":   {"还没有流调批次。", "No runs yet."},
 
+	"tube.members": {"管内人员", "Who is in this tube"},
+
+	"rules.diff":         {"版本对比", "Compare versions"},
+	"rules.diff_against": {"对比版本", "Compare with"},
+	"rules.diff_show":    {"对比", "Compare"},
+	"rules.diff_lead":    {"从第 %d 版到第 %d 版的改动：红色为删去的行，绿色为新增的行。", "What changed from version %d to version %d: removed lines in red, added lines in green."},
+	"rules.diff_none":    {"两个版本内容相同。", "The two versions are the same."},
+
 	"actor.system":   {"系统", "System"},
 	"actor.resident": {"居民本人", "The resident"},
 	"actor.key":      {"密钥：%s", "Key: %s"},
