@@ -130,7 +130,7 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 
 // Print tells the person at the terminal how to use the demo.
 func Print(w io.Writer, url string, logins []Login) {
-	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s).\n", Region)
+	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s), with a simulated history of its last %d days (docs/TOUR.md).\n", Region, HistoryDays)
 	fmt.Fprintf(w, "  Residents (phone-sized pages): %s/  log in with 13800000001 ... 13800000008 (registered);\n", url)
 	fmt.Fprintf(w, "    the one-time code goes to the SMS outbox: %s/console/outbox (as admin).\n", url)
 	fmt.Fprintf(w, "  Operator console: %s/console   Checkpoint scanner: %s/scan (needs a checkpoint API key from the console)\n", url, url)
