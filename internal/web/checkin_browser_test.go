@@ -89,7 +89,7 @@ func TestBrowserCheckinPage(t *testing.T) {
 // yellow; the grid task appears.
 func TestBrowserTracingRun(t *testing.T) {
 	browserTest(t)
-	e := newEnv(t, true)
+	e := newEnvHistory(t)
 	v := demoVenue(t, e, "西津农贸市场")
 	ctx := context.Background()
 	for _, phone := range []string{"13800000001", "13800000002"} {
