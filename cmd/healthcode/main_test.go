@@ -68,7 +68,7 @@ func startServe(t *testing.T, args ...string) (url string, stop func() error, ou
 func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	url, stop, out := startServe(t, "--demo", "--data-dir", dir)
+	url, stop, out := startServe(t, "--demo", "--demo-residents", "500", "--data-dir", dir)
 	res, err := http.Get(url + "/healthz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", res, err)
@@ -83,7 +83,7 @@ func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
 		}
 	}
 	// The second start keeps the data and the key (and prints no password).
-	_, stop, out = startServe(t, "--demo", "--data-dir", dir)
+	_, stop, out = startServe(t, "--demo", "--demo-residents", "500", "--data-dir", dir)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

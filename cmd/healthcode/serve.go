@@ -54,6 +54,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	smsFlags(fs, &cfg)
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in (passwords when they are made)")
 	newPasswords := fs.Bool("demo-new-passwords", false, "with --demo: give the demo logins new passwords and keys, and print them once")
+	demoResidents := fs.Int("demo-residents", demo.DefaultResidents, "simulated residents of the demo's 14-day history, generated at the first start (0: none)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -90,7 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var logins []demo.Login
 	if *withDemo {
-		if logins, err = demo.Load(ctx, srv); err != nil {
+		if logins, err = demo.Load(ctx, srv, demo.Options{Residents: *demoResidents}); err != nil {
 			return err
 		}
 		if *newPasswords && len(logins) == 0 {

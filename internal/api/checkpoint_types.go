@@ -61,3 +61,11 @@ type CheckpointUpdated struct {
 	APIKey     string             `json:"api_key,omitempty" doc:"a new secret key, shown this once"`
 	Checkpoint CheckpointResponse `json:"checkpoint"`
 }
+
+// ScannerCheckpoint is GET /verify/checkpoint: where the scanner stands.
+type ScannerCheckpoint struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Region     string `json:"region"`
+	RegionName string `json:"region_name" doc:"the region's name, or its code when unknown"`
+}

@@ -201,6 +201,28 @@ func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, pr *au
 	return nil
 }
 
+func (s *Server) newCheckpointKey(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	c, key, err := s.Checkpoints.IssueKey(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, CheckpointUpdated{APIKey: key, Checkpoint: checkpointResponse(c)})
+	return nil
+}
+
+func (s *Server) scannerCheckpoint(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	c, err := s.Checkpoints.Of(r.Context(), pr)
+	if err != nil {
+		return err
+	}
+	name := c.Region
+	if rg, ok := s.Regions.Lookup(c.Region); ok {
+		name = rg.Name
+	}
+	writeJSON(w, http.StatusOK, ScannerCheckpoint{ID: c.ID, Name: c.Name, Region: c.Region, RegionName: name})
+	return nil
+}
+
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
 	f := sms.Filter{State: q.Get("state")}

@@ -106,3 +106,42 @@ func (s *Service) BulkImport(ctx context.Context, fill func(add func([]ImportRow
 	}()
 	return fill(add)
 }
+
+// ImportVerifications writes verification events that already happened
+// (the demo's simulated history) in one transaction of multi-row inserts,
+// outside the group commit. On PostgreSQL the days they fall on must exist
+// (EnsureDays).
+func (s *Service) ImportVerifications(ctx context.Context, vs []Verification) error {
+	places := map[string]int64{}
+	args := make([]any, 0, 8*len(vs))
+	for _, v := range vs {
+		var place int64
+		if v.Checkpoint != "" {
+			var ok bool
+			if place, ok = places[v.Checkpoint]; !ok {
+				var err error
+				if place, err = s.placeNum(ctx, PlaceCheckpoint, v.Checkpoint, true); err != nil {
+					return err
+				}
+				places[v.Checkpoint] = place
+			}
+		}
+		color := int64(0)
+		if v.Valid {
+			color = int64(v.Color)
+		}
+		args = append(args, v.At.UnixMilli(), place, v.Person, v.KeyID, v.Valid, v.Reason, color, v.Kind)
+	}
+	ins := verificationsPostgres
+	if s.db.Engine() == db.SQLite {
+		ins = verificationsSQLite
+	}
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		_, err := ins.Exec(ctx, tx, s.db.Engine(), args)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("checkin: import verifications: %w", err)
+	}
+	return nil
+}

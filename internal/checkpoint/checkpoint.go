@@ -36,6 +36,7 @@ type Checkpoint struct {
 type KeyMaker interface {
 	CreateAPIKey(ctx context.Context, tx db.Tx, by *auth.Principal, k auth.NewKey) (id, key string, err error)
 	RevokeAPIKey(ctx context.Context, tx db.Tx, id string) error
+	RotateAPIKey(ctx context.Context, tx db.Tx, id string) (string, error)
 }
 
 // RegionValidator checks region codes.
@@ -244,6 +245,50 @@ func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, bui
 		}
 		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "checkpoint.update",
 			Subject: "checkpoint:" + c.ID, Region: c.Region, Detail: map[string]any{"built": c.Built, "enabled": c.Enabled}})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return c, key, nil
+}
+
+// Of returns the checkpoint whose key signs in a scanner, so that the
+// device shows where it stands. Only an API key asks; an integrator's key
+// has no checkpoint (404).
+func (s *Service) Of(ctx context.Context, by *auth.Principal) (*Checkpoint, error) {
+	if by == nil || by.Kind != auth.APIKey {
+		return nil, auth.ErrAPIKeyOnly
+	}
+	return s.ByAPIKey(ctx, by.ID)
+}
+
+// IssueKey gives an enabled checkpoint's key a new secret, returned once,
+// without disabling the checkpoint: a tablet replaced, a key lost. The old
+// secret stops (at once on this node, within the auth cache time on the
+// others); a disabled checkpoint gets its key by being enabled.
+func (s *Service) IssueKey(ctx context.Context, by *auth.Principal, id string) (*Checkpoint, string, error) {
+	if err := by.Require(auth.CheckpointEdit); err != nil {
+		return nil, "", err
+	}
+	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(c.Region)) {
+		return nil, "", ErrNotFound
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("checkpoint: get: %w", err)
+	}
+	if !c.Enabled || c.APIKeyID == "" {
+		return nil, "", ErrDisabled
+	}
+	var key string
+	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		var err error
+		if key, err = s.keys.RotateAPIKey(ctx, tx, c.APIKeyID); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "checkpoint.key",
+			Subject: "checkpoint:" + c.ID, Region: c.Region})
 		return err
 	})
 	if err != nil {

@@ -8,4 +8,7 @@ var (
 	ErrNameInvalid     = apierr.BadRequest("name_invalid", "name must be 1-100 characters")
 	ErrAddressTooLong  = apierr.BadRequest("address_too_long", "address must be at most 200 characters")
 	ErrEnabledNotBuilt = apierr.BadRequest("enabled_not_built", "a checkpoint that is not built cannot be enabled")
+	// ErrDisabled: a disabled checkpoint has no key to renew; enabling it
+	// issues one.
+	ErrDisabled = apierr.Conflict("checkpoint_disabled", "the checkpoint is disabled; enabling it issues a new key")
 )

@@ -25,13 +25,15 @@ type showKey struct {
 	region string
 }
 
-func (c *showCounter) add(at time.Time, region string) {
+func (c *showCounter) add(at time.Time, region string) { c.addN(at, region, 1) }
+
+func (c *showCounter) addN(at time.Time, region string, n int64) {
 	k := showKey{at.Truncate(time.Hour).UnixMilli(), region}
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = map[showKey]int64{}
 	}
-	c.m[k]++
+	c.m[k] += n
 	c.mu.Unlock()
 }
 
@@ -109,4 +111,16 @@ func (s *Service) ShowsPerHour(ctx context.Context, by *auth.Principal, from tim
 		return nil, fmt.Errorf("codes: read code shows: %w", err)
 	}
 	return out, nil
+}
+
+// ImportShows adds counts of code shows that happened elsewhere (another
+// system's history, the demo's simulated city) to the store, as a flush
+// would: n shows in the hour of at by holders living in region.
+func (s *Service) ImportShows(ctx context.Context, counts map[time.Time]map[string]int64) error {
+	for at, byRegion := range counts {
+		for region, n := range byRegion {
+			s.shows.addN(at, region, n)
+		}
+	}
+	return s.FlushShows(ctx)
 }

@@ -64,12 +64,13 @@ type Login struct {
 // loader acts as a system operator scoped to the city.
 var loader = &auth.Principal{Kind: auth.Operator, ID: "demo-loader", Name: "demo", Role: auth.Admin, Region: Region}
 
-// Load seeds the demo data once. It returns the logins it created, with
-// their passwords (nothing on a later start): the demo operators' when the
-// demo is first loaded (admin's too, unless its password came from the
-// configuration, which is then left as it is and not returned), and the
-// organisations' accounts and keys when they are.
-func Load(ctx context.Context, s *server.Server) ([]Login, error) {
+// Load seeds the demo data once (with the simulated history opt sizes).
+// It returns the logins it created, with their passwords (nothing on a
+// later start): the demo operators' when the demo is first loaded (admin's
+// too, unless its password came from the configuration, which is then left
+// as it is and not returned), and the organisations' accounts and keys when
+// they are.
+func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 	var logins []Login
 	newUnits := false // organisations' accounts and keys made now
 	loaded, err := db.Counter(ctx, s.DB, "demo_loaded")
@@ -122,6 +123,9 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 		}
 		newUnits = true
 	}
+	if err := loadHistory(ctx, s, opt); err != nil {
+		return nil, err
+	}
 	if newUnits {
 		units, err := gatewayLogins(ctx, s)
 		if err != nil {
@@ -168,7 +172,7 @@ func operatorPasswords(ctx context.Context, s *server.Server) ([]Login, error) {
 
 // Print tells the person at the terminal how to use the demo.
 func Print(w io.Writer, url string, logins []Login) {
-	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s).\n", Region)
+	fmt.Fprintf(w, "\nDemo: Ningguo (宁国市, %s), with a simulated history of its last %d days (docs/TOUR.md).\n", Region, HistoryDays)
 	fmt.Fprintf(w, "  Residents (phone-sized pages): %s/  log in with 13800000001 ... 13800000008 (registered);\n", url)
 	fmt.Fprintf(w, "    the one-time code goes to the SMS outbox: %s/console/outbox (as admin).\n", url)
 	fmt.Fprintf(w, "  Operator console: %s/console   Checkpoint scanner: %s/scan (needs a checkpoint API key from the console)\n", url, url)

@@ -36,13 +36,13 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if _, err := srv.EnsureAdmin(ctx); err != nil {
 				t.Fatal(err)
 			}
-			logins, err := demo.Load(ctx, srv)
+			logins, err := demo.Load(ctx, srv, demo.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Loading twice changes nothing, passwords included, and
 			// returns no password to print again.
-			if again, err := demo.Load(ctx, srv); err != nil || len(again) != 0 {
+			if again, err := demo.Load(ctx, srv, demo.Options{}); err != nil || len(again) != 0 {
 				t.Fatalf("second load: %v, %d logins to print again", err, len(again))
 			}
 			hs := httptest.NewServer(srv.Handler())

@@ -34,6 +34,13 @@ type FactRecorder interface {
 	Record(ctx context.Context, facts ...status.NewFact) (int, error)
 }
 
+// PostedResults are the persons in region bounds [lo, hi) with a negative
+// result posted as a fact, sampled in [since, until] (unix ms); the
+// status engine's (*status.Service).PostedNegatives.
+type PostedResults interface {
+	PostedNegatives(ctx context.Context, lo, hi string, since, until int64) (map[int64]bool, error)
+}
+
 // CodeResolver turns a scanned dynamic or care code into the person behind
 // it, verified online; (*codes.Service).Resolve. An invalid code is an
 // apierr 4xx "code_invalid".
@@ -51,8 +58,11 @@ type SignerSource interface {
 // Deps are the services of other features this one calls.
 type Deps struct {
 	Facts FactRecorder
-	Codes CodeResolver
-	Keys  SignerSource
+	// Posted finds negative results posted as facts rather than reported
+	// on a tube, for coverage; nil: tubes only.
+	Posted PostedResults
+	Codes  CodeResolver
+	Keys   SignerSource
 }
 
 // Config holds the feature's settings.

@@ -472,3 +472,55 @@ func (s *Service) tubesByBarcode(ctx context.Context, q db.Querier, barcodes []s
 	}
 	return out, nil
 }
+
+// TubeSample is one swab in a tube as its page lists it: the person
+// masked.
+type TubeSample struct {
+	Position  int
+	SampledAt time.Time
+	Method    string
+	Person    PersonRef
+}
+
+// TubeSamples lists who is in a tube of the operator's scope, in the
+// order swabbed, masked, for a reader with person.read; the read is
+// audited like any list of persons.
+func (s *Service) TubeSamples(ctx context.Context, by *auth.Principal, barcode string) ([]TubeSample, error) {
+	if err := by.Require(auth.PersonRead); err != nil {
+		return nil, err
+	}
+	t, err := s.Tube(ctx, by, barcode)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		num      int64
+		position int
+		at       int64
+		method   string
+	}
+	rows, err := db.Collect(ctx, s.db, `SELECT person_num, position, sampled_at, method FROM nat_samples WHERE barcode = $1 ORDER BY position`,
+		[]any{t.Barcode}, func(sc db.Scanner) (row, error) {
+			var r row
+			err := sc.Scan(&r.num, &r.position, &r.at, &r.method)
+			return r, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("nat: read the tube's samples: %w", err)
+	}
+	out := make([]TubeSample, 0, len(rows))
+	listed := make([]string, 0, len(rows))
+	for _, r := range rows {
+		p, err := s.persons.Get(ctx, r.num)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, TubeSample{Position: r.position, SampledAt: db.Time(r.at), Method: r.method, Person: s.personRef(p)})
+		listed = append(listed, p.ID)
+	}
+	if len(listed) > 0 {
+		err = audit.Record(ctx, s.db, audit.Entry{At: s.clock(), Actor: by.Actor(), Action: "nat.tube.read",
+			Subject: "tube:" + t.Barcode, Region: t.Region, Detail: map[string]any{"results": listed}})
+	}
+	return out, err
+}

@@ -148,6 +148,27 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 	if err != nil {
 		return nil, fmt.Errorf("nat: coverage counts: %w", err)
 	}
+	posted, err := s.countPosted(ctx, lo, hi, since, until, func(code string, pend bool) {
+		row := own
+		for _, ch := range children {
+			if strings.HasPrefix(code, ch.Code) {
+				row = byChild[ch.Code]
+				break
+			}
+		}
+		for _, r := range []*CoverageRow{row, &c.Total} {
+			if r == nil {
+				continue
+			}
+			r.Negative, r.Untested = r.Negative+1, r.Untested-1
+			if pend {
+				r.Pending--
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
 	if own != nil {
 		c.Rows = append([]CoverageRow{*own}, c.Rows...)
 	}
@@ -157,7 +178,7 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 	}
 	c.Total.Share = share(c.Total.Negative, c.Total.Residents)
 
-	if err := s.untested(ctx, by, q, c, lo, hi, since, until); err != nil {
+	if err := s.untested(ctx, by, q, c, lo, hi, since, until, posted); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -170,7 +191,40 @@ func share(a, b int64) float64 {
 	return float64(a) / float64(b)
 }
 
-func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQuery, c *Coverage, lo, hi string, since, until int64) error {
+// countPosted finds the persons with a negative result posted as a fact
+// in the window and calls moved for each whom the tubes counted untested
+// (with its region and whether a tube of theirs is pending), so that the
+// counts move them to negative.
+func (s *Service) countPosted(ctx context.Context, lo, hi string, since, until int64, moved func(region string, pending bool)) (map[int64]bool, error) {
+	if s.deps.Posted == nil {
+		return nil, nil
+	}
+	posted, err := s.deps.Posted.PostedNegatives(ctx, lo, hi, since, until)
+	if err != nil || len(posted) == 0 {
+		return posted, err
+	}
+	nums := make([]int64, 0, len(posted))
+	for n := range posted {
+		nums = append(nums, n)
+	}
+	window := strings.NewReplacer("$3", "$1", "$4", "$2") // the window is this statement's $1 and $2
+	err = db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT p.region_code, CASE WHEN `+window.Replace(hasPending)+` THEN 1 ELSE 0 END
+		FROM persons p WHERE NOT `+window.Replace(hasNegative)+` AND p.num IN `, []any{since, until}, nums, ``, func(sc db.Scanner) error {
+		var code string
+		var pend int
+		if err := sc.Scan(&code, &pend); err != nil {
+			return err
+		}
+		moved(code, pend == 1)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nat: coverage of posted results: %w", err)
+	}
+	return posted, nil
+}
+
+func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQuery, c *Coverage, lo, hi string, since, until int64, posted map[int64]bool) error {
 	after := int64(0)
 	if q.After != "" {
 		n, err := s.persons.Handles().ParseID(q.After)
@@ -186,18 +240,31 @@ func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQu
 		pending int
 	}
 	scope, args := db.Scope("p.region_code", lo, hi, nil)
-	list, err := db.Collect(ctx, s.db, `SELECT p.num,
-			(SELECT MAX(s.sampled_at) FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
-				WHERE s.person_num = p.num AND t.result = 'negative' AND s.sampled_at < $3),
-			CASE WHEN `+hasPending+` THEN 1 ELSE 0 END
-		FROM persons p WHERE `+scope+` AND p.num > $5
-			AND NOT `+hasNegative+` ORDER BY p.num LIMIT $6`, append(args, since, until, after, lim), func(sc db.Scanner) (row, error) {
-		var r row
-		err := sc.Scan(&r.num, &r.last, &r.pending)
-		return r, err
-	})
-	if err != nil {
-		return fmt.Errorf("nat: untested: %w", err)
+	// A page is lim persons the tubes count untested and no posted result
+	// clears; a page the posted results thinned is filled from further on.
+	var list []row
+	more := true
+	for more && len(list) < lim {
+		part, err := db.Collect(ctx, s.db, `SELECT p.num,
+				(SELECT MAX(s.sampled_at) FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+					WHERE s.person_num = p.num AND t.result = 'negative' AND s.sampled_at < $3),
+				CASE WHEN `+hasPending+` THEN 1 ELSE 0 END
+			FROM persons p WHERE `+scope+` AND p.num > $5
+				AND NOT `+hasNegative+` ORDER BY p.num LIMIT $6`, append(args, since, until, after, lim), func(sc db.Scanner) (row, error) {
+			var r row
+			err := sc.Scan(&r.num, &r.last, &r.pending)
+			return r, err
+		})
+		if err != nil {
+			return fmt.Errorf("nat: untested: %w", err)
+		}
+		more = len(part) == lim
+		for _, r := range part {
+			after = r.num
+			if !posted[r.num] && len(list) < lim {
+				list = append(list, r)
+			}
+		}
 	}
 	listed := make([]string, 0, len(list))
 	for _, r := range list {

@@ -281,8 +281,27 @@ func TestVenuesAndCheckpoints(t *testing.T) {
 		if table.Body["total"] != 2.0 || table.Body["built"] != 1.0 || table.Body["enabled"] != 1.0 {
 			t.Fatalf("checkpoint table totals: %s", table.Raw)
 		}
+		// The scanner learns where it stands from its key; an operator is
+		// not a scanner.
+		key := c.Str("api_key")
+		where := e.Want(e.Do("GET", "/api/v1/verify/checkpoint", key, nil), 200, "")
+		if where.Str("name") != "西津街道办事处" || where.Str("region") != "341881001" || where.Str("region_name") == "341881001" {
+			t.Fatalf("the scanner's checkpoint: %s", where.Raw)
+		}
+		e.Want(e.Do("GET", "/api/v1/verify/checkpoint", admin, nil), 403, "api_key_only")
+		// A new key without disabling: the old one stops, the new one
+		// signs in, the checkpoint stays enabled.
+		renewed := e.Want(e.Do("POST", "/api/v1/admin/checkpoints/"+c.Str("id")+"/key", admin, nil), 200, "")
+		fresh := renewed.Str("api_key")
+		if !strings.HasPrefix(fresh, "hck_") || fresh == key || renewed.Body["checkpoint"].(map[string]any)["enabled"] != true {
+			t.Fatalf("new key answer: %s", renewed.Raw)
+		}
+		e.Want(e.Do("GET", "/api/v1/verify/checkpoint", key, nil), 401, "")
+		e.Want(e.Do("GET", "/api/v1/verify/checkpoint", fresh, nil), 200, "")
+		e.Want(e.Do("POST", "/api/v1/admin/checkpoints/nosuch/key", admin, nil), 404, "checkpoint_not_found")
 		// Disabling revokes the key.
 		e.Want(e.Do("PATCH", "/api/v1/admin/checkpoints/"+c.Str("id"), admin, map[string]any{"enabled": false}), 200, "")
+		e.Want(e.Do("POST", "/api/v1/admin/checkpoints/"+c.Str("id")+"/key", admin, nil), 409, "checkpoint_disabled")
 		var revoked int
 		e.App.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL`).Scan(&revoked)
 		if revoked != 2 {

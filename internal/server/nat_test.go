@@ -355,6 +355,15 @@ func TestNATDependentsAlertsAndCoverage(t *testing.T) {
 		if len(ids) != 2 || !ids[e.App.Persons.Handles().ID(self)] || !ids[e.App.Persons.Handles().ID(untested)] {
 			t.Fatalf("untested: %s", cov.Raw)
 		}
+		// A negative result posted as a fact (another lab's) counts as
+		// tested: 赵六 leaves the list and the counts.
+		e.Want(e.Do("POST", "/api/v1/admin/facts", e.Admin(), map[string]any{"person_id": e.App.Persons.Handles().ID(untested),
+			"kind": "nat.result", "at": time.Now().Add(-3 * time.Hour).Format(time.RFC3339), "attrs": map[string]any{"result": "negative"}}), 201, "")
+		cov = e.Want(e.Do("GET", "/api/v1/admin/nat/coverage?region=341881&hours=48", officer, nil), 200, "")
+		total = cov.Body["total"].(map[string]any)
+		if total["residents"] != 3.0 || total["negative"] != 2.0 || total["untested"] != 1.0 || len(cov.Body["untested"].([]any)) != 1 {
+			t.Fatalf("coverage after a posted negative: %s", cov.Raw)
+		}
 		e.Want(e.Do("GET", "/api/v1/admin/nat/coverage?hours=0", officer, nil), 400, "hours_invalid")
 		narrow := e.NewOperator("xijin", "viewer", "341881002")
 		e.Want(e.Do("GET", "/api/v1/admin/nat/coverage?region=341881001", narrow, nil), 404, "region_not_found")

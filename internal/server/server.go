@@ -258,7 +258,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Checkpoints: s.Checkpoints, Colors: colors, Facts: facts, Verifications: verifications}, codeCfg); err != nil {
 		return nil, err
 	}
-	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys},
+	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, Posted: s.Status},
 		nat.Config{Region: cfg.Region, Metrics: s.registry}, s.Log)
 	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, facts, tracing.Config{
 		Lookback: cfg.TracingLookback, Window: cfg.TracingWindow, Windows: cfg.TracingWindows,

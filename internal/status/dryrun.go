@@ -237,3 +237,34 @@ func (s *Service) Stats(ctx context.Context, reader *auth.Principal) ([]TownCoun
 	sort.Slice(out, func(i, j int) bool { return out[i].Region < out[j].Region })
 	return out, nil
 }
+
+// WithColor lists the persons whose current colour is color (yellow or
+// red: green is everyone else) in the reader's scope, narrowed to region if
+// given, by person number after after, at most limit: the persons list's
+// colour filter.
+func (s *Service) WithColor(ctx context.Context, reader *auth.Principal, color rules.Color, region string, after int64, limit int) ([]int64, error) {
+	if err := reader.Require(auth.PersonRead); err != nil {
+		return nil, err
+	}
+	if color == rules.Green {
+		return nil, ErrColorFilter
+	}
+	lo, hi := reader.Bounds()
+	if region != "" {
+		if !reader.InScope(region) {
+			return nil, auth.ErrOutOfScope.Withf("region %s is outside your scope %s", region, reader.Region)
+		}
+		lo, hi = auth.Bounds(region)
+	}
+	scope, args := db.Scope("region_code", lo, hi, []any{int64(color), after, limit})
+	nums, err := db.Collect(ctx, s.db, `SELECT person_num FROM status WHERE color = $1 AND person_num > $2 AND `+scope+
+		` ORDER BY person_num LIMIT $3`, args, func(sc db.Scanner) (int64, error) {
+		var n int64
+		err := sc.Scan(&n)
+		return n, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("status: persons by colour: %w", err)
+	}
+	return nums, nil
+}

@@ -44,4 +44,7 @@ var (
 	ErrFactKindReserved = apierr.BadRequest("fact_kind_reserved", "appeal.granted is recorded by deciding an appeal: POST /api/v1/admin/appeals/{id}/decision")
 	// ErrPersonIDMissing is a posted fact that names nobody.
 	ErrPersonIDMissing = apierr.BadRequest("person_id_missing", "person_id is required")
+	// ErrColorFilter: green is everyone without a decision; only yellow
+	// and red are listed by colour.
+	ErrColorFilter = apierr.BadRequest("color_filter_invalid", "the colour filter is yellow or red")
 )

@@ -291,3 +291,33 @@ func (s *Service) Status(ctx context.Context, num int64) (Status, error) {
 	}
 	return st, nil
 }
+
+// PostedNegatives are the persons in [lo, hi) (region bounds) with a
+// negative nat.result fact sampled in [since, until] (unix ms) that testing
+// did not record itself: results posted as facts (another province's lab,
+// a hospital's system), which a coverage count must see as tests too.
+// Testing's own results are keyed "nat:…" and read from its tubes, where a
+// correction is current. For the platform's own callers (testing's
+// coverage), which check the operator first.
+func (s *Service) PostedNegatives(ctx context.Context, lo, hi string, since, until int64) (map[int64]bool, error) {
+	scope, args := db.Scope("p.region_code", lo, hi, []any{fact.NATResult, since, until})
+	out := map[int64]bool{}
+	err := db.Each(ctx, s.db, `SELECT f.person_num, f.attrs FROM facts f JOIN persons p ON p.num = f.person_num
+		WHERE f.kind = $1 AND f.at >= $2 AND f.at <= $3 AND (f.idem_key IS NULL OR f.idem_key NOT LIKE 'nat:%') AND `+scope,
+		args, func(sc db.Scanner) error {
+			var num int64
+			var attrs string
+			if err := sc.Scan(&num, &attrs); err != nil {
+				return err
+			}
+			var a struct{ Result string }
+			if json.Unmarshal([]byte(attrs), &a) == nil && a.Result == fact.ResultNegative {
+				out[num] = true
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("status: posted negatives: %w", err)
+	}
+	return out, nil
+}

@@ -557,3 +557,34 @@ func (s *Service) ExportCSV(ctx context.Context, by *auth.Principal, id, lang st
 	cw.Flush()
 	return cw.Error()
 }
+
+// Runs lists the latest runs in the operator's scope, newest first,
+// without their reports: the console's list of past runs.
+func (s *Service) Runs(ctx context.Context, by *auth.Principal, limit int) ([]*Run, error) {
+	if err := by.Require(auth.TracingRun); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 100 {
+		limit = 20
+	}
+	lo, hi := by.Bounds()
+	scope, args := db.Scope("region_code", lo, hi, []any{limit})
+	ids, err := db.Collect(ctx, s.db, `SELECT id FROM tracing_runs WHERE `+scope+` ORDER BY created_at DESC, id LIMIT $1`, args,
+		func(sc db.Scanner) (string, error) {
+			var id string
+			err := sc.Scan(&id)
+			return id, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: list runs: %w", err)
+	}
+	out := make([]*Run, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.Get(ctx, by, id, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -89,7 +89,7 @@ func TestBrowserCheckinPage(t *testing.T) {
 // yellow; the grid task appears.
 func TestBrowserTracingRun(t *testing.T) {
 	browserTest(t)
-	e := newEnv(t, true)
+	e := newEnvHistory(t)
 	v := demoVenue(t, e, "西津农贸市场")
 	ctx := context.Background()
 	for _, phone := range []string{"13800000001", "13800000002"} {
@@ -108,7 +108,14 @@ func TestBrowserTracingRun(t *testing.T) {
 	op := newUI(t, e, desktopW, desktopH)
 	op.operatorLogin("admin", adminPassword)
 	op.open("/console/tracing")
-	op.fill("#tr-persons", caseP.ID)
+	// The case is found by a search, not an id pasted from elsewhere.
+	op.fill("#ts-id_number", rid("19850312", 31))
+	op.submit("#tracing-search button")
+	op.wantText("#tracing-found", "张三丰")
+	if !eval[bool](op, `document.getElementById("case-`+caseP.ID+`").checked`) {
+		t.Fatal("the person found is not ticked as a case")
+	}
+	op.wantText("#tracing-runs", "市疾控中心", "已完成") // the demo's run of its two cases
 	op.submit("#tracing-cases button")
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(op.text("#run-status"), "已完成") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,13 +136,31 @@ type tracingForm struct {
 	Mode, PersonIDs, Lookback, Window, Venue, From, To string
 	Venues                                             []*venue.Venue
 	Run                                                string
+	// The cases are found by a person search, not pasted ids.
+	Query    person.Query
+	Searched bool
+	Found    []personRow
+	Runs     []*tracing.Run // the latest runs in scope
 }
 
 func (s *Server) tracingPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	f := tracingForm{Mode: "persons", Lookback: "14d", PersonIDs: r.URL.Query().Get("person")}
-	if id := strings.TrimSpace(r.URL.Query().Get("run")); id != "" {
+	q := r.URL.Query()
+	f := tracingForm{Mode: "persons", Lookback: "14d", PersonIDs: q.Get("person"),
+		Query: person.Query{IDNumber: strings.TrimSpace(q.Get("id_number")), Phone: strings.TrimSpace(q.Get("phone")),
+			Name: strings.TrimSpace(q.Get("name")), Limit: 20}}
+	if id := strings.TrimSpace(q.Get("run")); id != "" {
 		redirect(w, r, "/console/tracing/"+id)
 		return nil
+	}
+	f.Searched = f.Query.IDNumber != "" || f.Query.Phone != "" || f.Query.Name != ""
+	if f.Searched {
+		ps, err := s.Persons.Search(r.Context(), p.Op, f.Query)
+		if err != nil {
+			return s.formErr(w, r, p, err, func(st int) error { return s.showTracing(w, r, p, st, f) })
+		}
+		for _, x := range ps {
+			f.Found = append(f.Found, s.personRow(p.Op, x))
+		}
 	}
 	return s.showTracing(w, r, p, http.StatusOK, f)
 }
@@ -152,6 +171,14 @@ func (s *Server) showTracing(w http.ResponseWriter, r *http.Request, p *page, st
 		return err
 	}
 	f.Venues = vs
+	if f.Runs, err = s.Tracing.Runs(r.Context(), p.Op, 20); err != nil {
+		return err
+	}
+	for _, run := range f.Runs {
+		if err := s.nameActors(r, p, run.CreatedBy); err != nil {
+			return err
+		}
+	}
 	if f.From == "" {
 		now := s.now().In(s.Config.Location)
 		f.From, f.To = now.Add(-24*time.Hour).Format(localTime), now.Format(localTime)
@@ -178,6 +205,12 @@ func (s *Server) submitTracing(w http.ResponseWriter, r *http.Request, p *page) 
 		in.VenueID, in.From, in.To = f.Venue, from.Format(time.RFC3339), to.Format(time.RFC3339)
 	} else {
 		in.PersonIDs = strings.Fields(strings.NewReplacer(",", " ", "，", " ").Replace(f.PersonIDs))
+		// Cases ticked in the search's results join any ids given.
+		for _, id := range r.PostForm["case"] {
+			if id = strings.TrimSpace(id); id != "" && !slices.Contains(in.PersonIDs, id) {
+				in.PersonIDs = append(in.PersonIDs, id)
+			}
+		}
 		in.Lookback = strings.TrimSpace(f.Lookback)
 	}
 	run, err := s.Tracing.Submit(r.Context(), p.Op, in)
@@ -205,6 +238,9 @@ func (s *Server) tracingRunPage(w http.ResponseWriter, r *http.Request, p *page)
 		return err
 	}
 	d := runData{Run: run, Running: run.Status == tracing.StatusQueued || run.Status == tracing.StatusRunning, After: int64(after)}
+	if err := s.nameActors(r, p, run.CreatedBy); err != nil {
+		return err
+	}
 	if run.Progress.Total > 0 {
 		d.Percent = float64(run.Progress.Done) / float64(run.Progress.Total)
 	}

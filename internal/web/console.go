@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	qrcode "github.com/skip2/go-qrcode"
+
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
@@ -41,6 +43,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/checkpoints", s.console(auth.StatsRead, s.checkpointsPage))
 	mux.HandleFunc("POST /console/checkpoints", s.console(auth.CheckpointEdit, s.createCheckpoint))
 	mux.HandleFunc("POST /console/checkpoints/{id}", s.console(auth.CheckpointEdit, s.updateCheckpoint))
+	mux.HandleFunc("POST /console/checkpoints/{id}/key", s.console(auth.CheckpointEdit, s.newCheckpointKey))
 
 	mux.HandleFunc("GET /console/coverage", s.console(auth.StatsRead, s.coveragePage))
 	mux.HandleFunc("GET /console/outbox", s.console(auth.OutboxRead, s.outboxPage))
@@ -169,6 +172,7 @@ type checkpointsData struct {
 	Regions []region.Region
 	Created *checkpoint.Checkpoint
 	Key     string // a new API key, shown once
+	KeyQR   string // the scanner's address that signs in with Key, as a QR
 	Form    checkpoint.Input
 }
 
@@ -187,6 +191,15 @@ func (s *Server) showCheckpoints(w http.ResponseWriter, r *http.Request, p *page
 		return err
 	}
 	d.Table = t
+	if d.Key != "" {
+		// The key rides in the fragment, which the browser never sends:
+		// the tablet's camera opens the scanner signed in, and no server
+		// log sees the key.
+		if d.KeyQR, err = qrSVGSized(strings.TrimRight(s.Config.PublicURL, "/")+"/scan#key="+d.Key, qrcode.Medium,
+			p.T("cp.qr_label", d.Created.Name), 4); err != nil {
+			return err
+		}
+	}
 	for _, c := range t.Checkpoints {
 		d.Rows = append(d.Rows, checkpointRow{c, s.regionName(c.Region)})
 	}
@@ -235,6 +248,16 @@ func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, p *pag
 	s.flash(w, r, "flash.saved", "")
 	redirect(w, r, "/console/checkpoints#cp-"+c.ID)
 	return nil
+}
+
+// newCheckpointKey gives an enabled checkpoint a new key, shown once like
+// a new checkpoint's.
+func (s *Server) newCheckpointKey(w http.ResponseWriter, r *http.Request, p *page) error {
+	c, key, err := s.Checkpoints.IssueKey(r.Context(), p.Op, r.PathValue("id"))
+	if err != nil {
+		return s.formErr(w, r, p, err, func(st int) error { return s.showCheckpoints(w, r, p, st, checkpointsData{}) })
+	}
+	return s.showCheckpoints(w, r, p, http.StatusOK, checkpointsData{Created: c, Key: key})
 }
 
 type coverageData struct {
@@ -317,6 +340,13 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *page) erro
 	}
 	if len(d.Entries) == 50 {
 		d.Next = d.Entries[len(d.Entries)-1].Seq
+	}
+	actors := make([]string, len(d.Entries))
+	for i, e := range d.Entries {
+		actors[i] = e.Actor
+	}
+	if err := s.nameActors(r, p, actors...); err != nil {
+		return err
 	}
 	p.Title, p.NavOn, p.Data = p.T("nav.audit"), "/console/audit", d
 	s.render(w, r, http.StatusOK, "console_audit", p)

@@ -10,10 +10,13 @@ import (
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/status"
 )
 
 type personsData struct {
 	Query    person.Query
+	Color    string // the colour filter: "", yellow or red
 	Searched bool
 	Results  []personRow
 	Next     string
@@ -27,10 +30,12 @@ type personRow struct {
 	person.Masked
 	RegionName string
 	HasPhone   bool
+	Color      string // the current colour, from the status engine's cache
 }
 
 func (s *Server) personRow(op *auth.Principal, p *person.Person) personRow {
-	return personRow{Masked: p.For(op), RegionName: s.Regions.FullName(p.Region), HasPhone: p.HasPhone}
+	c, _ := s.Status.Color(p.Num)
+	return personRow{Masked: p.For(op), RegionName: s.Regions.FullName(p.Region), HasPhone: p.HasPhone, Color: c.String()}
 }
 
 func (s *Server) personsPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -38,7 +43,29 @@ func (s *Server) personsPage(w http.ResponseWriter, r *http.Request, p *page) er
 	d := personsData{Query: person.Query{IDType: q.Get("id_type"), IDNumber: strings.TrimSpace(q.Get("id_number")),
 		Phone: strings.TrimSpace(q.Get("phone")), Name: strings.TrimSpace(q.Get("name")), Region: q.Get("region"), After: q.Get("after"), Limit: 50},
 		Form: person.Input{IDType: string(idnum.ResidentID), Region: p.Op.Region}}
-	d.Searched = d.Query.IDNumber != "" || d.Query.Phone != "" || d.Query.Name != "" || d.Query.Region != "" || q.Has("all")
+	d.Color = q.Get("color")
+	d.Searched = d.Query.IDNumber != "" || d.Query.Phone != "" || d.Query.Name != "" || d.Query.Region != "" || d.Color != "" || q.Has("all")
+	if d.Color != "" {
+		// The status engine knows who is yellow or red; the persons
+		// service finds them, scoped and audited as any search.
+		c, err := rules.ParseColor(d.Color)
+		if err != nil {
+			err = status.ErrColorFilter
+		}
+		var after int64
+		if err == nil && d.Query.After != "" {
+			if after, err = s.Persons.Handles().ParseID(d.Query.After); err != nil {
+				err = person.ErrAfterInvalid
+			}
+		}
+		if err == nil {
+			d.Query.Nums, err = s.Status.WithColor(r.Context(), p.Op, c, d.Query.Region, after, d.Query.Limit)
+		}
+		if err != nil {
+			return s.formErr(w, r, p, err, func(st int) error { return s.showPersons(w, r, p, st, d) })
+		}
+		d.Query.After = ""
+	}
 	if d.Searched {
 		ps, err := s.Persons.Search(r.Context(), p.Op, d.Query)
 		if err != nil {
@@ -94,6 +121,13 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, p *page) err
 		return err
 	}
 	if err := s.personStatus(r, p, x.Num, &d); err != nil {
+		return err
+	}
+	var actors []string
+	for _, f := range d.Facts {
+		actors = append(actors, f.RecordedBy)
+	}
+	if err := s.nameActors(r, p, actors...); err != nil {
 		return err
 	}
 	p.Title, p.NavOn, p.Data = d.Person.Name, "/console/persons", d

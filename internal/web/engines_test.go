@@ -10,6 +10,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 )
 
 // Every console page answers on both engines with the data of the demo,
@@ -20,7 +21,10 @@ func TestConsolePagesOnBothEngines(t *testing.T) {
 	for _, engine := range dbtest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
-			e := newEnvOn(t, engine, true, withFacts(&recorder{}))
+			// No simulated history: the dashboard must count exactly what
+			// this test does.
+			e := &env{Server: servertest.Start(t, engine, servertest.WithWorkers(), servertest.WithConfig(withFacts(&recorder{})),
+				servertest.WithDemoResidents(0)), t: t}
 			ctx := context.Background()
 			admin := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: "341881"}
 			name, addr, region := "测试采样点", "宁国市西津街道", "341881001"

@@ -48,9 +48,19 @@ func newEnvOn(t *testing.T, engine db.Engine, withDemo bool, opts ...envOpt) *en
 	t.Helper()
 	o := []servertest.Option{servertest.WithWorkers(), servertest.WithConfig(opts...)}
 	if withDemo {
-		o = append(o, servertest.WithDemo())
+		// The fixed demo without its simulated history: these tests count
+		// what they do on it; newEnvHistory has the living city.
+		o = append(o, servertest.WithDemoResidents(0))
 	}
 	return &env{Server: servertest.Start(t, engine, o...), t: t}
+}
+
+// newEnvHistory is the demo with its simulated history (servertest's
+// small size), as `serve --demo` starts, for tests of what the history
+// shows.
+func newEnvHistory(t *testing.T, opts ...envOpt) *env {
+	t.Helper()
+	return &env{Server: servertest.Start(t, db.SQLite, servertest.WithWorkers(), servertest.WithConfig(opts...), servertest.WithDemo()), t: t}
 }
 
 // client is a cookie-keeping HTTP client that does not follow redirects,

@@ -214,7 +214,7 @@ var catalog = map[string][2]string{
 	"cp.create":        {"新增核验点", "Add a checkpoint"},
 	"cp.create_submit": {"新增并生成密钥", "Add and make its key"},
 	"cp.key_title":     {"“%s”的扫码密钥", "Scanner key of “%s”"},
-	"cp.key_once":      {"密钥只显示这一次。请在核验平板上打开扫码页面并输入此密钥；遗失后可停用再启用以换新密钥。", "The key is shown this once. Open the scanner page on the checkpoint's tablet and enter it; if it is lost, disable and enable the checkpoint for a new one."},
+	"cp.key_once":      {"密钥只显示这一次。用核验平板的相机扫描下方二维码即可登录扫码页面，或复制密钥在扫码页面粘贴；遗失后可点“换新密钥”，旧密钥随即失效。", "The key is shown this once. Scan the QR below with the checkpoint tablet's camera to sign its scanner in, or copy the key and paste it there; if it is lost, use “New key” and the old one stops."},
 	"cp.open_scanner":  {"打开扫码页面", "Open the scanner"},
 
 	"cov.ratio":      {"目标比例", "Target ratio"},

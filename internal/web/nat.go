@@ -266,9 +266,10 @@ func (s *Server) openTube(w http.ResponseWriter, r *http.Request, p *page) error
 }
 
 type tubeData struct {
-	Tube  *nat.Tube
-	Last  *nat.Sample
-	Types []idnum.Type
+	Tube    *nat.Tube
+	Last    *nat.Sample
+	Types   []idnum.Type
+	Samples []nat.TubeSample // who is in it, for a reader with person.read
 }
 
 func (s *Server) tubePage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -280,8 +281,14 @@ func (s *Server) showTube(w http.ResponseWriter, r *http.Request, p *page, statu
 	if err != nil {
 		return err
 	}
+	d := tubeData{Tube: t, Last: last, Types: idnum.Types()}
+	if p.Can(string(auth.PersonRead)) {
+		if d.Samples, err = s.NAT.TubeSamples(r.Context(), p.Op, t.Barcode); err != nil {
+			return err
+		}
+	}
 	p.Title, p.NavOn = p.T("tube.title", t.Barcode), "/console/nat/tubes"
-	p.Data = tubeData{Tube: t, Last: last, Types: idnum.Types()}
+	p.Data = d
 	s.render(w, r, status, "console_tube", p)
 	return nil
 }

@@ -38,6 +38,7 @@ type page struct {
 	Data      any
 	MoreLinks []navItem // the resident's other pages, for the code page
 	assets    map[string]string
+	actors    map[string]auth.ActorName // named by nameActors, for Actor
 	regions   *region.Table
 	now       time.Time
 	loc       *time.Location

@@ -38,6 +38,8 @@ func TestBrowserScannerGun(t *testing.T) {
 	u.do(chromedp.Click(chromedp.CSS("#signin-form button")))
 	u.do(chromedp.WaitVisible(chromedp.CSS("#scanner")))
 	u.wantText("#today-count", "0")
+	u.do(chromedp.WaitVisible(chromedp.CSS("#checkpoint-name"))) // hidden until the answer names it
+	u.wantText("#checkpoint-name", "西津街道卡口", "西津街道")
 	if got := eval[string](u, `localStorage.getItem("healthcode.scanner.key")`); got != key {
 		t.Fatal("the key is not kept in the browser")
 	}
@@ -59,12 +61,20 @@ func TestBrowserScannerGun(t *testing.T) {
 	}
 	u.shot("green")
 
-	// Not a health code: invalid, and why, in plain words.
+	if s := stripe(u); s != "" {
+		t.Fatalf("a green result carries a stripe: %s", s)
+	}
+
+	// Not a health code: invalid, and why, in plain words; nobody was
+	// checked, so the day's count stays.
 	u.do(chromedp.SendKeys(chromedp.CSS("#code-input"), "HELLO WORLD\r"))
 	u.do(chromedp.WaitVisible(chromedp.CSS("#result[data-state='invalid']")))
 	u.wantText("#result-word", "无效码")
 	u.wantText("#result-detail", "不是健康码")
-	u.wantText("#today-count", "2")
+	u.wantText("#today-count", "1")
+	if s := stripe(u); s != "" {
+		t.Fatalf("an invalid result carries a stripe: %s", s)
+	}
 	u.shot("invalid")
 
 	// A fever with a valid code: not admitted, and why.
@@ -73,6 +83,20 @@ func TestBrowserScannerGun(t *testing.T) {
 	u.do(chromedp.WaitVisible(chromedp.CSS("#result[data-state='red']")))
 	u.wantText("#result-word", "体温异常")
 	u.wantText("#result-detail", "37.3")
+	if s := stripe(u); s != "" {
+		t.Fatalf("a red result carries a stripe: %s", s)
+	}
+	u.wantText("#today-count", "2")
+
+	// A refused ID number leaves its field with its answer.
+	u.do(chromedp.Click(chromedp.CSS("#id-fallback summary")))
+	u.fill("#id-number", "341881199001011234")
+	u.do(chromedp.Click(chromedp.CSS("#id-form button")))
+	u.do(chromedp.WaitVisible(chromedp.CSS("#result[data-state='invalid']")))
+	if v := eval[string](u, `document.getElementById("id-number").value`); v != "" {
+		t.Fatalf("the refused ID number %q stays in its field", v)
+	}
+	u.do(chromedp.Click(chromedp.CSS("#id-fallback summary"))) // closed again
 
 	// The ID-number fallback for a person without a phone.
 	u.do(chromedp.Click(chromedp.CSS("#id-fallback summary")))
@@ -94,4 +118,67 @@ func TestBrowserScannerGun(t *testing.T) {
 	if !strings.Contains(eval[string](u, `document.getElementById("scan-reasons").textContent`), "not a health code") {
 		t.Fatal("the English scanner has Chinese reasons")
 	}
+}
+
+// stripe describes a coloured edge of the result panel ("" for none): the
+// result's colour is the whole panel, never a stripe of another colour.
+func stripe(u *ui) string {
+	return eval[string](u, `(function () {
+		var s = getComputedStyle(document.getElementById("result"));
+		var out = [];
+		["Left", "Top", "Right", "Bottom"].forEach(function (side) {
+			if (s["border" + side + "Style"] !== "none" && parseFloat(s["border" + side + "Width"]) > 0) {
+				out.push(side + " " + s["border" + side + "Color"]);
+			}
+		});
+		return out.join(", ");
+	})()`)
+}
+
+// A checkpoint's key at creation is a QR that signs a tablet's scanner in
+// (the key in the fragment, never sent) and can be copied; a new key for a
+// checkpoint in use replaces the old one without disabling it.
+func TestBrowserCheckpointKeyQR(t *testing.T) {
+	browserTest(t)
+	e := newEnv(t, false)
+	u := newUI(t, e, desktopW, desktopH)
+	u.acceptDialogs()
+	u.operatorLogin("admin", adminPassword)
+	u.open("/console/checkpoints")
+	u.fill("#cp-name", "河沥溪卡口")
+	u.choose("#cp-region", "341881003")
+	u.submit("form[action='/console/checkpoints'] button")
+	key := u.wantText("#api-key", "hck_")
+	key = strings.TrimSpace(key)
+	u.do(chromedp.Click(chromedp.CSS("#copy-key")))
+	if !eval[bool](u, `document.getElementById("copy-key").textContent === "已复制" || window.getSelection().toString().trim() === `+jsString(key)) {
+		t.Fatal("the copy button neither copied nor selected the key")
+	}
+	link := decodeQR(t, u.elementShot("#key-qr svg"))
+	if link != e.URL+"/scan#key="+key {
+		t.Fatalf("the QR holds %q, want the scanner's address with the key in its fragment", link)
+	}
+
+	// The tablet's camera opens the link: signed in, the key gone from the
+	// address bar, the checkpoint named.
+	tablet := newUI(t, e, tabletW, tabletH)
+	tablet.open(strings.TrimPrefix(link, e.URL))
+	tablet.do(chromedp.WaitVisible(chromedp.CSS("#scanner")), chromedp.WaitVisible(chromedp.CSS("#checkpoint-name")))
+	tablet.wantText("#checkpoint-name", "河沥溪卡口")
+	if loc := eval[string](tablet, `location.href`); strings.Contains(loc, "key") {
+		t.Fatalf("the key stays in the address bar: %s", loc)
+	}
+
+	// A new key, the checkpoint still enabled: the old key stops.
+	u.open("/console/checkpoints")
+	u.submit("#checkpoints tbody tr:last-child form[action$='/key'] button")
+	fresh := strings.TrimSpace(u.wantText("#api-key", "hck_"))
+	if fresh == key {
+		t.Fatal("the new key is the old one")
+	}
+	if !strings.Contains(u.text("#checkpoints tbody tr:last-child"), "是") {
+		t.Fatal("a new key disabled the checkpoint")
+	}
+	e.Want(e.Do("POST", "/api/v1/verify", key, map[string]any{"code": ""}), 401, "")
+	e.Want(e.Do("POST", "/api/v1/verify", fresh, map[string]any{"code": ""}), 400, "code_missing")
 }

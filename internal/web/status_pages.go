@@ -348,6 +348,9 @@ func (s *Server) personStatus(r *http.Request, p *page, num int64, d *personData
 
 type rulesData struct {
 	Overview status.Overview
+	Others   []status.Version // the versions to compare with
+	Against  int64            // the version compared with (?diff=), 0 for none
+	Diff     []diffLine       // from Against to this version, with context
 	Rules    []ruleView
 	Body     string
 	Problems []rules.Problem
@@ -417,6 +420,9 @@ func (s *Server) showRuleSet(w http.ResponseWriter, r *http.Request, p *page, st
 		if len(rows) > 0 {
 			d.Chart = hbarChart(p.T("rules.transitions"), []series{{p.T("rules.persons"), chartBlue}}, rows)
 		}
+	}
+	if err := s.ruleDiff(r, p, &d, set); err != nil {
+		return err
 	}
 	p.Title, p.NavOn, p.Data = p.T("rules.version_n", ver.Version), "/console/rules", d
 	s.render(w, r, st, "console_ruleset", p)
@@ -550,6 +556,9 @@ func (s *Server) appealsQueue(w http.ResponseWriter, r *http.Request, p *page) e
 			}
 		}
 		d.Appeals = append(d.Appeals, it)
+		if err := s.nameActors(r, p, a.DecidedBy); err != nil {
+			return err
+		}
 	}
 	p.Title, p.NavOn, p.Data = p.T("nav.appeals"), "/console/appeals", d
 	s.render(w, r, http.StatusOK, "console_appeals", p)
@@ -613,4 +622,46 @@ func prettyJSON(v any) string {
 		return ""
 	}
 	return b.String()
+}
+
+// ruleDiff compares this version with another (?diff=N; by default the
+// active one, or the one before when this is active), as a line diff of
+// their texts: what a reviewer reads before activating.
+func (s *Server) ruleDiff(r *http.Request, p *page, d *rulesData, set rules.Set) error {
+	ov, err := s.Status.Rules(r.Context(), p.Op)
+	if err != nil {
+		return err
+	}
+	for _, v := range ov.Versions {
+		if v.Version != d.Version.Version {
+			d.Others = append(d.Others, v)
+		}
+	}
+	against := ov.Active.Version
+	if against == d.Version.Version {
+		against = 0
+		for _, v := range d.Others {
+			if v.Version < d.Version.Version && v.Version > against {
+				against = v.Version
+			}
+		}
+	}
+	if q := r.URL.Query().Get("diff"); q != "" {
+		if against, err = status.ParseVersion(q); err != nil {
+			return err
+		}
+	}
+	if against == 0 || against == d.Version.Version {
+		return nil
+	}
+	_, other, err := s.Status.RuleSet(r.Context(), p.Op, against)
+	if err != nil {
+		return err
+	}
+	d.Against = against
+	d.Diff = diffContext(diffLines(prettyJSON(other), prettyJSON(set)), 3)
+	if d.Diff == nil {
+		d.Diff = []diffLine{}
+	}
+	return nil
 }

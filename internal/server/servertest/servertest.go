@@ -42,9 +42,10 @@ type Server struct {
 type Option func(*setup)
 
 type setup struct {
-	mods    []func(*server.Config)
-	demo    bool
-	workers bool
+	mods          []func(*server.Config)
+	demo          bool
+	demoResidents int
+	workers       bool
 }
 
 // WithConfig changes the configuration the server starts with.
@@ -52,8 +53,17 @@ func WithConfig(mods ...func(*server.Config)) Option {
 	return func(s *setup) { s.mods = append(s.mods, mods...) }
 }
 
-// WithDemo loads the Ningguo demo, as `serve --demo` does.
-func WithDemo() Option { return func(s *setup) { s.demo = true } }
+// DemoResidents is the size of the demo's simulated history under test:
+// enough for every screen to have data, small enough to cost little.
+const DemoResidents = 300
+
+// WithDemo loads the Ningguo demo, as `serve --demo` does, with a history
+// of DemoResidents simulated residents.
+func WithDemo() Option { return WithDemoResidents(DemoResidents) }
+
+// WithDemoResidents loads the demo with a history of n simulated residents
+// (0: none, for a test that counts what it does itself).
+func WithDemoResidents(n int) Option { return func(s *setup) { s.demo, s.demoResidents = true, n } }
 
 // WithWorkers runs the background workers (status recompute and scheduler,
 // code-show counts, ...) as `serve` does; without it a test drives them.
@@ -115,7 +125,7 @@ func start(t testing.TB, cfg server.Config, opts []Option) *Server {
 		t.Fatal(err)
 	}
 	if o.demo {
-		if _, err := demo.Load(context.Background(), app); err != nil {
+		if _, err := demo.Load(context.Background(), app, demo.Options{Residents: o.demoResidents}); err != nil {
 			t.Fatal(err)
 		}
 	}

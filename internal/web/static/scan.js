@@ -34,12 +34,28 @@
     $("today-count").textContent = n;
   }
 
+  // The device says which checkpoint it stands for, so a tablet signed in
+  // with another checkpoint's key is seen at once.
+  function where() {
+    var el = $("checkpoint-name");
+    el.textContent = "";
+    fetch("/api/v1/verify/checkpoint", {
+      headers: { "Authorization": "Bearer " + load(KEY) }, credentials: "omit", cache: "no-store"
+    }).then(function (res) { return res.ok ? res.json() : null; }).then(function (c) {
+      if (c && c.name) {
+        el.textContent = c.name + (c.region_name ? " · " + c.region_name : "");
+        el.title = t("checkpoint");
+      }
+    }, function () {});
+  }
+
   function show() {
     var key = load(KEY);
     $("signin").hidden = !!key;
     $("scanner").hidden = !key;
     if (key) {
       $("today-count").textContent = count();
+      where();
       $("code-input").focus();
     } else {
       $("api-key").focus();
@@ -62,7 +78,9 @@
   // key and 401/403 for a bad one, and records nothing.
   $("signin-form").addEventListener("submit", function (e) {
     e.preventDefault();
-    var key = $("api-key").value.trim();
+    signin($("api-key").value.trim());
+  });
+  function signin(key) {
     var err = $("signin-error");
     if (!key) { err.textContent = t("key_needed"); err.hidden = false; return; }
     post("/api/v1/verify", { code: "" }, key).then(function (r) {
@@ -74,9 +92,10 @@
       } else {
         err.textContent = t("key_invalid");
         err.hidden = false;
+        show();
       }
     }, function () { err.textContent = t("offline"); err.hidden = false; });
-  });
+  }
 
   $("signout").addEventListener("click", function () {
     store(KEY, null);
@@ -103,8 +122,8 @@
   function showResult(cls, word, name, detail) {
     var out = $("result");
     out.className = "result " + cls;
-    void out.offsetWidth; // restart the flash animation
-    out.classList.add("flash");
+    void out.offsetWidth; // restart the animation
+    out.classList.add("pulse");
     out.setAttribute("data-state", cls);
     $("result-word").textContent = word;
     $("result-name").textContent = name || "";
@@ -135,8 +154,10 @@
       return;
     }
     var b = r.body;
-    bump();
     var reasons = (b.reasons || []).map(reasonText).join("；");
+    // Today's count is of people checked: an unreadable or forged code is
+    // nobody.
+    if (b.valid) bump();
     if (!b.valid) {
       showResult("invalid", t("invalid"), b.masked_name || "", reasons);
       beep(false);
@@ -193,10 +214,12 @@
     var temp = temperature();
     if (temp !== undefined && !isNaN(temp)) body.temperature = temp;
     showResult("checking", t("checking"), "", "");
+    // The number leaves its field whatever the answer: a refused one must
+    // not stand under the next person's result.
+    $("id-number").value = "";
     post("/api/v1/verify/id", body).then(function (r) {
       if (r.status === 404) { showResult("invalid", t("not_found"), "", ""); beep(false); return; }
       render(r);
-      if (r.status === 200) $("id-number").value = "";
     }, function () { showResult("invalid", t("error"), "", t("offline")); beep(false); });
   });
 
@@ -244,5 +267,12 @@
   window.addEventListener("online", net);
   window.addEventListener("offline", net);
   net();
+  // A QR from the console opens /scan#key=…: the fragment never reaches a
+  // server; it signs in and leaves the address bar at once.
+  var m = /^#key=([A-Za-z0-9_\-]+)$/.exec(location.hash);
+  if (m) {
+    history.replaceState(null, "", location.pathname + location.search);
+    signin(m[1]);
+  }
   show();
 })();

@@ -1,0 +1,133 @@
+package demo_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/server"
+)
+
+// The demo's city lives: its history fills what the dashboard counts
+// (shows, verifications, swabs), the registration table, the sampling
+// sites, the tracing tasks of its cases and the appeals queue; loading
+// again adds nothing.
+func TestDemoHistory(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			cfg := server.Config{DataDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			if engine == db.Postgres {
+				cfg.DB = dbtest.PostgresURL(t)
+			}
+			if err := demo.Prepare(ctx, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			srv, err := server.New(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			if _, err := srv.EnsureAdmin(ctx); err != nil {
+				t.Fatal(err)
+			}
+			const residents = 600
+			if _, err := demo.Load(ctx, srv, demo.Options{Residents: residents}); err != nil {
+				t.Fatal(err)
+			}
+			logins, err := demo.Load(ctx, srv, demo.Options{Residents: residents})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := httptest.NewServer(srv.Handler())
+			defer hs.Close()
+			var adminPW string
+			for _, l := range logins {
+				if l.Username == "admin" {
+					adminPW = l.Password
+				}
+			}
+			token := post(t, hs.URL+"/api/v1/auth/operator", `{"username":"admin","password":"`+adminPW+`"}`)["token"].(string)
+
+			var stats struct {
+				Total struct{ Registered, Green, Yellow, Red int64 }
+			}
+			get(t, hs.URL+"/api/v1/admin/stats", token, &stats)
+			if stats.Total.Registered != residents+10 {
+				t.Fatalf("registered %d, want the %d simulated residents and the 10 fixed ones, once", stats.Total.Registered, residents)
+			}
+			if stats.Total.Red < 3 || stats.Total.Yellow < 2 {
+				t.Fatalf("colours %+v: want the two cases and the close contact red, their companions yellow", stats.Total)
+			}
+			var sites struct{ Count int }
+			get(t, hs.URL+"/api/v1/sites", "", &sites)
+			if sites.Count != 6 {
+				t.Fatalf("%d sampling sites, want 6", sites.Count)
+			}
+			var appeals struct {
+				Appeals []struct{ State string }
+			}
+			get(t, hs.URL+"/api/v1/admin/appeals?state=pending", token, &appeals)
+			if len(appeals.Appeals) != 2 {
+				t.Fatalf("%d appeals pending, want 2", len(appeals.Appeals))
+			}
+			var tasks struct{ Tasks []struct{ Kind string } }
+			get(t, hs.URL+"/api/v1/admin/tasks", token, &tasks)
+			if len(tasks.Tasks) == 0 {
+				t.Fatal("the tracing run of the cases left no tasks")
+			}
+
+			// What the dashboard reads, as it reads it.
+			op := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Admin, Region: demo.Region}
+			day := time.Now().Add(-24 * time.Hour).Truncate(time.Hour)
+			shows, err := srv.Codes.ShowsPerHour(ctx, op, day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum(shows) < residents/2 {
+				t.Fatalf("%d codes shown in the last day, want about one per resident", sum(shows))
+			}
+			cps, err := srv.Checkpoints.List(ctx, op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, cp := range cps.Checkpoints {
+				ids = append(ids, cp.ID)
+			}
+			verifs, err := srv.Checkins.VerificationsPerHour(ctx, ids, day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum(verifs) == 0 {
+				t.Fatal("no verifications in the last day")
+			}
+			swabs, err := srv.NAT.SwabsPerDay(ctx, op, time.Now().AddDate(0, 0, -demo.HistoryDays))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var negative, total int64
+			for _, d := range swabs {
+				negative, total = negative+d.Negative, total+d.Total()
+			}
+			if total < 2*residents || negative < residents || len(swabs) < demo.HistoryDays-1 {
+				t.Fatalf("swabs: %d (%d negative) over %d days, want two or three per resident on most days", total, negative, len(swabs))
+			}
+		})
+	}
+}
+
+func sum(m map[int64]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
