@@ -52,6 +52,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.SubjectTTL, "subject-ttl", 15*time.Minute, "how long a gateway scan's subject reference can be used")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (never on --addr)")
 	smsFlags(fs, &cfg)
+	fs.StringVar(&cfg.Hub, "hub", "", "the federation hub's base URL: recognise other regions' codes (docs/FEDERATION.md)")
+	hubKeyFile := fs.String("hub-key", "", "file with the hub's public key (PEM, from `healthcode hub key`); required with --hub")
+	fs.DurationVar(&cfg.HubDeadline, "hub-deadline", 300*time.Millisecond, "how long a live status query through the hub may take before the code's own colour is used")
+	fs.DurationVar(&cfg.HubPull, "hub-pull", time.Minute, "how often the bundle of trust lists is pulled from the hub")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
@@ -63,6 +67,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Log = log
+	if cfg.Hub != "" {
+		if *hubKeyFile == "" {
+			return fmt.Errorf("--hub needs --hub-key: the hub's public key, pinned")
+		}
+		if cfg.HubKey, err = os.ReadFile(*hubKeyFile); err != nil {
+			return fmt.Errorf("--hub-key: %w", err)
+		}
+	}
 	if cfg.TracingWindows, err = tracing.ParseWindows(*tracingWindows); err != nil {
 		return fmt.Errorf("--tracing-windows: %w", err)
 	}
