@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/federation"
+	"github.com/healthcode/healthcode/internal/rules"
 )
 
 // The federation protocol (/federation/v1/...) is spoken between
@@ -105,4 +107,38 @@ func readFederation(r *http.Request) ([]byte, error) {
 		return nil, ErrEmptyBody
 	}
 	return body, nil
+}
+
+func (s *Server) federationOverview(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if s.Federation == nil {
+		return federation.ErrNotFederated
+	}
+	in, rs, err := s.Federation.Overview(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, federationOverview(in, rs))
+	return nil
+}
+
+func (s *Server) setColorPolicy(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var in ColorPolicyRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if s.Federation == nil {
+		return federation.ErrNotFederated
+	}
+	fc, err := rules.ParseColor(string(in.ForeignColor))
+	if err != nil {
+		return federation.ErrBadColor.Withf("foreign_color %q: use green, yellow or red", in.ForeignColor)
+	}
+	lc, err := rules.ParseColor(string(in.LocalColor))
+	if err != nil {
+		return federation.ErrBadColor.Withf("local_color %q: use green, yellow or red", in.LocalColor)
+	}
+	if err := s.Federation.SetPolicy(r.Context(), p, in.ForeignRegion, fc, lc); err != nil {
+		return err
+	}
+	return s.federationOverview(w, r, p)
 }

@@ -16,5 +16,6 @@ var (
 	ErrIssuerUnreachable = apierr.Unprocessable("issuer_unreachable", "the issuing region did not answer the status query")
 	ErrBadRegion         = apierr.BadRequest("region_invalid", "a region code is six digits (GB/T 2260)")
 	ErrBadKey            = apierr.BadRequest("federation_key_invalid", "a federation key is an Ed25519 public key in PEM (SubjectPublicKeyInfo)")
+	ErrNotFederated      = apierr.NotFound("federation_not_configured", "this deployment runs without a hub (serve --hub URL --hub-key FILE)")
 	ErrBadColor          = apierr.BadRequest("color_invalid", "a colour is green, yellow or red")
 )

@@ -97,6 +97,16 @@ func (n *Node) Policy(ctx context.Context, by *auth.Principal) ([]Rule, error) {
 	return n.readPolicy(ctx)
 }
 
+// Overview is the federation's state and the colour policy, for operators
+// who may read rules.
+func (n *Node) Overview(ctx context.Context, by *auth.Principal) (Info, []Rule, error) {
+	if err := by.Require(auth.RulesRead); err != nil {
+		return Info{}, nil, err
+	}
+	rs, err := n.readPolicy(ctx)
+	return n.Info(), rs, err
+}
+
 // SetPolicy sets how a foreign region's colour reads here, audited. It is
 // the deployment's policy, so only an operator whose scope is the whole
 // deployment region with the permission to activate rules may change it.

@@ -316,6 +316,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Checkins: s.Checkins, Tracing: s.Tracing,
 	}
 	s.API.NAT = s.NAT
+	s.API.Federation = s.Federation
 	s.API.Status = s.Status
 	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
 	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
