@@ -160,6 +160,28 @@ func TestFederationAcrossRegions(t *testing.T) {
 	if r := verify(); r.Str("color") != "yellow" || r.Str("color_source") != "live" {
 		t.Fatalf("under B's policy: %s", r.Raw)
 	}
+	// Who may change it: a viewer may not; an administrator of one town may not
+	// change the city's policy; nothing changes when refused.
+	viewer := e.b.NewOperator("viewer1", "viewer", regionB)
+	town := e.b.NewOperator("town1", "admin", "341881001")
+	e.b.Want(e.b.Do("PUT", "/api/v1/admin/federation/color-policy", viewer, map[string]any{
+		"foreign_region": regionA, "foreign_color": "red", "local_color": "green"}), 403, "forbidden")
+	e.b.Want(e.b.Do("PUT", "/api/v1/admin/federation/color-policy", town, map[string]any{
+		"foreign_region": regionA, "foreign_color": "red", "local_color": "green"}), 403, "out_of_scope")
+	e.b.Want(e.b.Do("PUT", "/api/v1/admin/federation/color-policy", e.b.Admin(), map[string]any{
+		"foreign_region": "A", "foreign_color": "red", "local_color": "green"}), 400, "region_invalid")
+	e.b.Want(e.b.Do("PUT", "/api/v1/admin/federation/color-policy", e.b.Admin(), map[string]any{
+		"foreign_region": regionA, "foreign_color": "purple", "local_color": "green"}), 400, "color_invalid")
+	ov := e.b.Want(e.b.Do("GET", "/api/v1/admin/federation", viewer, nil), 200, "")
+	if pol, _ := ov.Body["policy"].([]any); len(pol) != 1 || pol[0].(map[string]any)["local_color"] != "yellow" {
+		t.Fatalf("the policy after refusals: %s", ov.Raw)
+	}
+	if regs, _ := ov.Body["regions"].([]any); len(regs) != 2 || ov.Body["last_pull"] == nil {
+		t.Fatalf("the federation overview: %s", ov.Raw)
+	}
+	if r := verify(); r.Str("color") != "yellow" {
+		t.Fatalf("after refused changes: %s", r.Raw)
+	}
 
 	// The hub slow, then down: the code's own colour (green at issue),
 	// within the deadline, with the reason.
