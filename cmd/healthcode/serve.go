@@ -82,6 +82,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := demo.Prepare(ctx, &cfg); err != nil {
 			return err
 		}
+		if cfg.Hub == "" {
+			// A hub in the process, with a neighbouring region, so the
+			// federation page has something to show (docs/FEDERATION.md).
+			if err := startDemoHub(ctx, &cfg); err != nil {
+				return err
+			}
+		}
 	}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {

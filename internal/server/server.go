@@ -475,6 +475,11 @@ func (s *Server) pullBundle(ctx context.Context) error {
 	if err := s.Federation.LoadPolicy(ctx); err != nil {
 		return err
 	}
+	// Uploading first (a no-op when the hub has it) makes the first pull
+	// after a start already hold this region's own package.
+	if err := s.uploadTrust(ctx); err != nil {
+		s.Log.Warn("federation: upload before the pull failed", "err", err)
+	}
 	return s.Federation.Pull(ctx)
 }
 
