@@ -22,42 +22,27 @@ const demoNeighbour = "341802"
 // startDemoHub runs a federation hub in the process for `serve --demo`
 // without --hub, so that the console's federation page has something in it:
 // the hub (own store under DATA-DIR/demo-hub) with Ningguo and a neighbouring
-// region enrolled, the neighbour's trust list (an SM2 key) uploaded. It
-// returns the hub's address and key for the node's configuration; the hub
-// stops with ctx.
-func startDemoHub(ctx context.Context, cfg *server.Config) error {
+// region enrolled, the neighbour's trust list (an SM2 key) uploaded. It sets
+// the hub's address and key in the node's configuration and returns the hub,
+// where serve enrols Ningguo once its federation key exists; the hub stops
+// with ctx.
+func startDemoHub(ctx context.Context, cfg *server.Config) (*federation.Hub, error) {
 	dir := filepath.Join(cfg.DataDir, "demo-hub")
 	h, err := server.NewHub(ctx, server.HubConfig{DataDir: dir, Log: cfg.Log})
 	if err != nil {
-		return fmt.Errorf("demo hub: %w", err)
+		return nil, fmt.Errorf("demo hub: %w", err)
 	}
-	keyFile := cfg.KeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(cfg.DataDir, "master.key")
-	}
-	ring, _, err := secret.LoadOrCreate(keyFile)
-	if err != nil {
-		h.Close()
-		return err
-	}
-	own := federation.Key(ring).Public().(ed25519.PublicKey)
 	// The neighbour's keys are derived from the hub's store directory's own
 	// master key, so they stay the same across restarts.
 	nring, _, err := secret.LoadOrCreate(filepath.Join(dir, "neighbour.key"))
 	if err != nil {
 		h.Close()
-		return err
+		return nil, err
 	}
 	nfed := federation.Key(nring)
-	region := cfg.Region
-	if region == "" {
-		region = "341881"
-	}
-	for code, pub := range map[string]ed25519.PublicKey{region: own, demoNeighbour: nfed.Public().(ed25519.PublicKey)} {
-		if err := h.Hub.Enrol(ctx, code, federation.MarshalPublicPEM(pub), "demo"); err != nil {
-			h.Close()
-			return err
-		}
+	if err := h.Hub.Enrol(ctx, demoNeighbour, federation.MarshalPublicPEM(nfed.Public().(ed25519.PublicKey)), "demo"); err != nil {
+		h.Close()
+		return nil, err
 	}
 	if err := uploadNeighbour(ctx, h.Hub, nfed); err != nil {
 		cfg.Log.Warn("demo hub: the neighbour's trust list was not uploaded", "err", err)
@@ -65,7 +50,7 @@ func startDemoHub(ctx context.Context, cfg *server.Config) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		h.Close()
-		return err
+		return nil, err
 	}
 	hs := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
@@ -76,7 +61,7 @@ func startDemoHub(ctx context.Context, cfg *server.Config) error {
 	}()
 	cfg.Hub = "http://" + ln.Addr().String()
 	cfg.HubKey = federation.MarshalPublicPEM(h.Hub.PublicKey())
-	return nil
+	return h.Hub, nil
 }
 
 // uploadNeighbour signs and uploads the neighbour's package: one SM2

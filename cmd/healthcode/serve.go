@@ -13,6 +13,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/server"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/tracing"
@@ -78,6 +79,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.TracingWindows, err = tracing.ParseWindows(*tracingWindows); err != nil {
 		return fmt.Errorf("--tracing-windows: %w", err)
 	}
+	var demoHub *federation.Hub
 	if *withDemo {
 		if err := demo.Prepare(ctx, &cfg); err != nil {
 			return err
@@ -85,7 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if cfg.Hub == "" {
 			// A hub in the process, with a neighbouring region, so the
 			// federation page has something to show (docs/FEDERATION.md).
-			if err := startDemoHub(ctx, &cfg); err != nil {
+			if demoHub, err = startDemoHub(ctx, &cfg); err != nil {
 				return err
 			}
 		}
@@ -95,6 +97,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	if demoHub != nil {
+		if err := demoHub.Enrol(ctx, srv.Config.Region, federation.MarshalPublicPEM(srv.Federation.PublicKey()), "demo"); err != nil {
+			return err
+		}
+	}
 	log.Info("store ready", "db", srv.DB.String(), "engine", srv.DB.Engine())
 	if srv.KeyCreated {
 		fmt.Fprintf(stdout, "Generated a new master key in %s. Back it up: without it the personal data cannot be read.\n", srv.Config.KeyFile)
