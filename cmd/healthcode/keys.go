@@ -27,12 +27,16 @@ func codeFlags(fs *flag.FlagSet, cfg *server.Config) {
 
 const keysUsage = `usage: healthcode keys generate [--alg ed25519|es256|sm2] [store flags]
        healthcode keys rotate [--alg ed25519|es256|sm2] [--grace 1m] [store flags]
-       healthcode keys list [--json] [store flags]`
+       healthcode keys list [--json] [store flags]
+       healthcode keys federation [--out FILE] [store flags]   (the federation public key the hub enrols)`
 
 func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "federation" {
+		return federationKeyCmd(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "generate" && args[0] != "rotate" && args[0] != "list") {
 		fmt.Fprintln(stderr, keysUsage)
-		return fmt.Errorf("keys: want a subcommand: generate, rotate or list")
+		return fmt.Errorf("keys: want a subcommand: generate, rotate, list or federation")
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)

@@ -48,7 +48,8 @@ func commands() []command {
 		{"audit", "audit log tools: verify", auditCmd},
 		{"backup", "copy the database to a file while it serves (docs/OPERATIONS.md)", backupCmd},
 		{"restore", "restore a backup into a fresh database", restoreCmd},
-		{"keys", "code-signing keys: generate, rotate, list", keysCmd},
+		{"keys", "code-signing keys: generate, rotate, list; the federation key", keysCmd},
+		{"hub", "run the federation hub; enrol regions (docs/FEDERATION.md)", hubCmd},
 		{"verify", "check a code offline against a trust list", verifyCmd},
 		{"loadgen", "measure a server against a bare net/http handler (docs/PERFORMANCE.md)", loadgenCmd},
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/server"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/tracing"
@@ -52,6 +53,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.SubjectTTL, "subject-ttl", 15*time.Minute, "how long a gateway scan's subject reference can be used")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (never on --addr)")
 	smsFlags(fs, &cfg)
+	fs.StringVar(&cfg.Hub, "hub", "", "the federation hub's base URL: recognise other regions' codes (docs/FEDERATION.md)")
+	hubKeyFile := fs.String("hub-key", "", "file with the hub's public key (PEM, from `healthcode hub key`); required with --hub")
+	fs.DurationVar(&cfg.HubDeadline, "hub-deadline", 300*time.Millisecond, "how long a live status query through the hub may take before the code's own colour is used")
+	fs.DurationVar(&cfg.HubPull, "hub-pull", time.Minute, "how often the bundle of trust lists is pulled from the hub")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in (passwords when they are made)")
 	newPasswords := fs.Bool("demo-new-passwords", false, "with --demo: give the demo logins new passwords and keys, and print them once")
 	demoResidents := fs.Int("demo-residents", demo.DefaultResidents, "simulated residents of the demo's 14-day history, generated at the first start (0: none)")
@@ -65,12 +70,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Log = log
+	if cfg.Hub != "" {
+		if *hubKeyFile == "" {
+			return fmt.Errorf("--hub needs --hub-key: the hub's public key, pinned")
+		}
+		if cfg.HubKey, err = os.ReadFile(*hubKeyFile); err != nil {
+			return fmt.Errorf("--hub-key: %w", err)
+		}
+	}
 	if cfg.TracingWindows, err = tracing.ParseWindows(*tracingWindows); err != nil {
 		return fmt.Errorf("--tracing-windows: %w", err)
 	}
+	var demoHub *federation.Hub
 	if *withDemo {
 		if err := demo.Prepare(ctx, &cfg); err != nil {
 			return err
+		}
+		if cfg.Hub == "" {
+			// A hub in the process, with a neighbouring region, so the
+			// federation page has something to show (docs/FEDERATION.md).
+			if demoHub, err = startDemoHub(ctx, &cfg); err != nil {
+				return err
+			}
 		}
 	}
 	srv, err := server.New(ctx, cfg)
@@ -78,6 +99,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	if demoHub != nil {
+		if err := demoHub.Enrol(ctx, srv.Config.Region, federation.MarshalPublicPEM(srv.Federation.PublicKey()), "demo"); err != nil {
+			return err
+		}
+	}
 	log.Info("store ready", "db", srv.DB.String(), "engine", srv.DB.Engine())
 	if srv.KeyCreated {
 		fmt.Fprintf(stdout, "Generated a new master key in %s. Back it up: without it the personal data cannot be read.\n", srv.Config.KeyFile)

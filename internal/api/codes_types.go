@@ -58,15 +58,22 @@ type VerifyIDRequest struct {
 // too (valid false, with reasons), not an error. The handler writes this
 // JSON by hand (appendResult); a test holds the two to the same bytes.
 type VerifyResponse struct {
-	Valid      bool       `json:"valid" doc:"the code is authentic, unexpired and not revoked"`
-	Admitted   bool       `json:"admitted" doc:"valid, green now, and no fever"`
-	Color      *Color     `json:"color" doc:"the person's colour now (not at issue); null unless valid"`
-	MaskedName *string    `json:"masked_name"`
-	Kind       *string    `json:"kind" doc:"dynamic, care or id; null when the code is not authentic"`
-	Issuer     *string    `json:"issuer"`
-	ExpiresAt  *time.Time `json:"expires_at" doc:"null for kind id"`
-	Reasons    []string   `json:"reasons" doc:"why it is not valid, then why the person is not admitted (GET /verify/reasons)"`
+	Valid       bool         `json:"valid" doc:"the code is authentic, unexpired and not revoked"`
+	Admitted    bool         `json:"admitted" doc:"valid, green now, and no fever"`
+	Color       *Color       `json:"color" doc:"the person's colour now (not at issue); null unless valid"`
+	ColorSource *ColorSource `json:"color_source" doc:"where color comes from: local (this region's status), live (another region answered through the hub in time) or code (the colour inside another region's code, with the reason live_status_unavailable); null unless valid"`
+	MaskedName  *string      `json:"masked_name"`
+	Kind        *string      `json:"kind" doc:"dynamic, care or id; null when the code is not authentic"`
+	Issuer      *string      `json:"issuer"`
+	ExpiresAt   *time.Time   `json:"expires_at" doc:"null for kind id"`
+	Reasons     []string     `json:"reasons" doc:"why it is not valid, then why the person is not admitted (GET /verify/reasons)"`
 }
+
+// ColorSource is where a verification's colour comes from.
+type ColorSource string
+
+// Enum lists the sources.
+func (ColorSource) Enum() []string { return []string{"local", "live", "code"} }
 
 // verifyResponse is the reference for appendResult.
 func verifyResponse(r *codes.Result) VerifyResponse {
@@ -81,6 +88,10 @@ func verifyResponse(r *codes.Result) VerifyResponse {
 	if r.Color != 0 {
 		c := color(r.Color)
 		out.Color = &c
+	}
+	if r.ColorSource != "" {
+		cs := ColorSource(r.ColorSource)
+		out.ColorSource = &cs
 	}
 	if !r.ExpiresAt.IsZero() {
 		t := r.ExpiresAt.UTC().Truncate(time.Second)

@@ -22,6 +22,7 @@ import (
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/httpmetric"
@@ -71,6 +72,8 @@ type Server struct {
 	Clinic      *clinic.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
+	// Federation is nil on a deployment without a hub.
+	Federation *federation.Node
 
 	metrics *metrics
 }

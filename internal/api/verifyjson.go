@@ -350,6 +350,8 @@ func appendResult(b []byte, r *codes.Result) []byte {
 	b = strconv.AppendBool(b, r.Admitted)
 	b = append(b, `,"color":`...)
 	b = appendOptString(b, r.Color.String())
+	b = append(b, `,"color_source":`...)
+	b = appendOptString(b, r.ColorSource)
 	b = append(b, `,"masked_name":`...)
 	b = appendOptString(b, r.MaskedName)
 	b = append(b, `,"kind":`...)

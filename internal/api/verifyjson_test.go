@@ -149,7 +149,9 @@ func FuzzAppendString(f *testing.F) {
 func TestAppendResultIsTheDocumentedJSON(t *testing.T) {
 	exp := time.Date(2022, 4, 1, 8, 3, 0, 0, time.UTC)
 	for _, r := range []codes.Result{
-		{Valid: true, Admitted: true, Color: rules.Green, MaskedName: "张*离", Kind: "dynamic", Issuer: "341881", ExpiresAt: exp},
+		{Valid: true, Admitted: true, Color: rules.Green, ColorSource: "local", MaskedName: "张*离", Kind: "dynamic", Issuer: "341881", ExpiresAt: exp},
+		{Valid: true, Admitted: true, Color: rules.Green, ColorSource: "code", MaskedName: "李*", Kind: "dynamic", Issuer: "341802", ExpiresAt: exp,
+			Reasons: []string{"live_status_unavailable"}},
 		{Valid: true, Color: rules.Red, MaskedName: `a"b`, Kind: "care", Issuer: "341881", ExpiresAt: exp, Reasons: []string{"fever", "color_red"}},
 		{Reasons: []string{"bad_prefix"}},
 		{Valid: true, Admitted: true, Color: rules.Yellow, MaskedName: "x", Kind: "id", Issuer: "341881"},
@@ -159,12 +161,12 @@ func TestAppendResultIsTheDocumentedJSON(t *testing.T) {
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("%s: %v", out, err)
 		}
-		want := map[string]any{"valid": r.Valid, "admitted": r.Admitted, "color": nil, "masked_name": nil, "kind": nil,
+		want := map[string]any{"valid": r.Valid, "admitted": r.Admitted, "color": nil, "color_source": nil, "masked_name": nil, "kind": nil,
 			"issuer": nil, "expires_at": nil, "reasons": []any{}}
 		if r.Color != 0 {
 			want["color"] = r.Color.String()
 		}
-		for k, v := range map[string]string{"masked_name": r.MaskedName, "kind": r.Kind, "issuer": r.Issuer} {
+		for k, v := range map[string]string{"masked_name": r.MaskedName, "kind": r.Kind, "issuer": r.Issuer, "color_source": r.ColorSource} {
 			if v != "" {
 				want[k] = v
 			}

@@ -283,6 +283,9 @@ func (s *Service) isRevoked(c *codeformat.Claims) bool {
 	if c.Kind != codeformat.KindCare {
 		return false
 	}
+	if c.Issuer != s.cfg.Region {
+		return s.Federation != nil && s.Federation.Revoked(c.Issuer, c.ID)
+	}
 	_, ok := (*s.revoked.Load())[c.ID]
 	return ok
 }
@@ -297,6 +300,17 @@ func (s *Service) addRevoked(id string) {
 	next := maps.Clone(*s.revoked.Load())
 	next[[8]byte(b)] = struct{}{}
 	s.revoked.Store(&next)
+}
+
+// RevokedIDs are the revoked care codes that have not expired, as the
+// federation uploads them to the hub.
+func (s *Service) RevokedIDs() [][8]byte {
+	m := *s.revoked.Load()
+	out := make([][8]byte, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	return out
 }
 
 // RefreshRevocations reloads the revoked care codes that have not expired,

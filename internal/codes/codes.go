@@ -57,6 +57,18 @@ type Keys interface {
 	Key(kid codeformat.KeyID) (codeformat.PublicKey, bool)
 }
 
+// Federation recognises other regions' codes through the hub
+// (federation.Node): their keys and revoked care codes from the bundle, a
+// refetch on an unknown key id, the issuer's live colour, and the region's
+// policy for reading foreign colours.
+type Federation interface {
+	Key(kid codeformat.KeyID) (codeformat.PublicKey, bool)
+	Revoked(issuer string, cti [8]byte) bool
+	Refetch(ctx context.Context) bool
+	Status(ctx context.Context, issuer string, handle [8]byte) (rules.Color, bool)
+	Map(issuer string, c rules.Color) rules.Color
+}
+
 // Persons finds the people codes are for (person.Service).
 type Persons interface {
 	Handles() *person.Handles
@@ -126,6 +138,23 @@ type Deps struct {
 	Colors        Colors
 	Facts         FactRecorder
 	Verifications VerificationRecorder
+	// Federation is nil on a deployment without a hub: other regions' codes
+	// are then unknown_key.
+	Federation Federation
+}
+
+// trusted finds a key among the region's own, then among other regions'
+// from the federation bundle.
+type trusted struct {
+	own     Keys
+	foreign Federation
+}
+
+func (t trusted) Key(kid codeformat.KeyID) (codeformat.PublicKey, bool) {
+	if k, ok := t.own.Key(kid); ok {
+		return k, ok
+	}
+	return t.foreign.Key(kid)
 }
 
 // Service issues and verifies codes. It is safe for concurrent use.
@@ -161,7 +190,11 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		metrics: newMetrics(cfg.Metrics)}
 	empty := map[[8]byte]struct{}{}
 	s.revoked.Store(&empty)
-	s.verifier = codeformat.NewVerifier(d.Keys, codeformat.Options{
+	var keys codeformat.Keys = d.Keys
+	if d.Federation != nil {
+		keys = trusted{own: d.Keys, foreign: d.Federation}
+	}
+	s.verifier = codeformat.NewVerifier(keys, codeformat.Options{
 		MACKeys: map[string][]byte{cfg.Region: d.Keys.MACKey()},
 		Skew:    cfg.Skew,
 		Revoked: s.isRevoked,

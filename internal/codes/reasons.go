@@ -27,6 +27,7 @@ var reasonTexts = map[string]Text{
 	ReasonYellow:                          {ZH: "黄码，不予通行", EN: "yellow code: not admitted"},
 	ReasonRed:                             {ZH: "红码，不予通行", EN: "red code: not admitted"},
 	"id_not_registered":                   {ZH: "该证件号未登记", EN: "identity number not registered"},
+	ReasonLiveStatusUnavailable:           {ZH: "签发地区未及时返回实时状态，显示码内颜色", EN: "the issuing region did not answer in time: the colour shown is the one in the code"},
 }
 
 // ReasonText is the message for a reason, and whether the reason is known.
@@ -41,5 +42,5 @@ func Reasons() []string {
 	for _, r := range codeformat.Reasons {
 		out = append(out, string(r))
 	}
-	return append(out, ReasonFever, ReasonYellow, ReasonRed, "id_not_registered")
+	return append(out, ReasonFever, ReasonYellow, ReasonRed, "id_not_registered", ReasonLiveStatusUnavailable)
 }

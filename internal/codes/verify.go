@@ -30,6 +30,17 @@ const (
 	ReasonFever  = "fever"        // a temperature of 37.3 °C or more was measured (扫码+体温)
 	ReasonYellow = "color_yellow" // the person's current colour is yellow
 	ReasonRed    = "color_red"    // the person's current colour is red
+	// ReasonLiveStatusUnavailable is a code of another region whose issuer
+	// did not answer through the hub within the deadline: the colour is the
+	// one inside the code (or none, for a care code, which is then refused).
+	ReasonLiveStatusUnavailable = "live_status_unavailable"
+)
+
+// Where the colour of a valid result comes from.
+const (
+	ColorSourceLocal = "local" // this region's status cache
+	ColorSourceLive  = "live"  // the issuing region answered through the hub
+	ColorSourceCode  = "code"  // the colour inside the code (the issuer did not answer)
 )
 
 // KindID is the kind of a verification by identity number (no code).
@@ -43,11 +54,14 @@ type Result struct {
 	Admitted bool
 	// Color is the person's current colour, not the one at issue (valid
 	// codes only): a colour change shows at the next scan.
-	Color      rules.Color
-	MaskedName string
-	Kind       string // dynamic, care or id; empty when the code is not authentic
-	Issuer     string
-	ExpiresAt  time.Time // zero for kind id
+	Color rules.Color
+	// ColorSource says where Color comes from (ColorSource*); empty unless
+	// valid.
+	ColorSource string
+	MaskedName  string
+	Kind        string // dynamic, care or id; empty when the code is not authentic
+	Issuer      string
+	ExpiresAt   time.Time // zero for kind id
 	// Reasons says why the code is not valid (code.Reason values, in the
 	// verifier's order) and then why the person is not admitted.
 	Reasons []string
@@ -116,6 +130,9 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 	}
 	now := s.now()
 	r := s.verifier.Verify(scanned, now)
+	if s.Federation != nil && unknownKey(&r) && s.Federation.Refetch(ctx) {
+		r = s.verifier.Verify(scanned, now)
+	}
 	res := Result{Valid: r.Valid}
 	if len(r.Reasons) > 0 {
 		res.Reasons = make([]string, len(r.Reasons), len(r.Reasons)+2)
@@ -133,14 +150,40 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 		return Result{}, err
 	}
 	var num int64
-	if r.Valid {
+	foreign := r.Valid && r.Claims.Issuer != s.cfg.Region
+	if r.Valid && !foreign {
 		num = s.Persons.Handles().Num(r.Claims.Handle)
 		res.Person = num
+	}
+	if foreign {
+		s.foreignColor(ctx, &res, &r.Claims)
 	}
 	if err := s.admit(ctx, &res, by, cp, num, subject{code: r.Claims.ID}, t, now); err != nil {
 		return Result{}, err
 	}
 	return res, s.record(ctx, by, cp, num, kind, &res, now)
+}
+
+func unknownKey(r *codeformat.Result) bool {
+	return len(r.Reasons) > 0 && r.Reasons[0] == codeformat.ReasonUnknownKey
+}
+
+// foreignColor sets the colour of another region's valid code: the issuer's
+// live answer through the hub within the deadline, else the colour inside
+// the code with the reason live_status_unavailable; either read through the
+// region's colour policy. A foreign care code carries no colour, so without
+// a live answer it is refused.
+func (s *Service) foreignColor(ctx context.Context, res *Result, c *codeformat.Claims) {
+	if col, ok := s.Federation.Status(ctx, c.Issuer, c.Handle); ok {
+		res.Color, res.ColorSource = s.Federation.Map(c.Issuer, col), ColorSourceLive
+		return
+	}
+	res.Reasons = append(res.Reasons, ReasonLiveStatusUnavailable)
+	if c.Kind != codeformat.KindDynamic || !rules.Color(c.Color).Valid() {
+		res.Valid = false
+		return
+	}
+	res.Color, res.ColorSource = s.Federation.Map(c.Issuer, rules.Color(c.Color)), ColorSourceCode
 }
 
 // record writes the verification event, a presence for tracing, and counts
@@ -174,8 +217,9 @@ func (s *Service) admit(ctx context.Context, res *Result, by *auth.Principal, cp
 			return fmt.Errorf("codes: record temperature: %w", err)
 		}
 	}
-	if res.Valid {
+	if res.Valid && res.ColorSource == "" {
 		res.Color, _ = s.color(num)
+		res.ColorSource = ColorSourceLocal
 	}
 	res.Admitted = res.Valid && res.Color == rules.Green && !fever
 	if fever {
@@ -313,6 +357,10 @@ func (s *Service) Resolve(ctx context.Context, scanned string) (num int64, kind 
 			rs[i] = string(x)
 		}
 		return 0, 0, ErrCodeInvalid.Withf("the code is not valid: %s", strings.Join(rs, ", "))
+	}
+	if r.Claims.Issuer != s.cfg.Region {
+		// Another region's resident is not a person of this store.
+		return 0, 0, ErrCodeInvalid.Withf("the code was issued by region %s; only this region's codes bind a person here", r.Claims.Issuer)
 	}
 	return s.Persons.Handles().Num(r.Claims.Handle), r.Claims.Kind, nil
 }

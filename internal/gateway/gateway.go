@@ -145,6 +145,11 @@ func (s *Service) scan(ctx context.Context, p *auth.Principal, in ScanInput) (*S
 		if !res.Valid {
 			return nil, invalid(res.Reasons)
 		}
+		if res.Person == 0 {
+			// Another region's resident (recognised through the federation)
+			// is nobody an organisation here can act on.
+			return nil, ErrCodeInvalid.Withf("the code was issued by region %s; organisations act on this region's residents only", res.Issuer)
+		}
 		return s.answer(o, &res), nil
 	}
 	o, err := s.orgs.Authorize(ctx, p, org.ScopeScanID)

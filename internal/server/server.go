@@ -29,6 +29,7 @@ import (
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/keys"
@@ -105,6 +106,16 @@ type Config struct {
 	SMSProvider string
 	Kannel      sms.KannelConfig
 	SMS         sms.Config
+
+	// Hub, when set, is the federation hub's base URL: the node uploads its
+	// trust list there, pulls every region's (every HubPull, default 1
+	// minute) and asks other regions for live status within HubDeadline
+	// (default 300 ms). HubKey is the hub's federation public key (PEM),
+	// pinned.
+	Hub         string
+	HubKey      []byte
+	HubDeadline time.Duration
+	HubPull     time.Duration
 }
 
 func (c *Config) defaults() {
@@ -160,8 +171,10 @@ type Server struct {
 	Clinic      *clinic.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
-	API         *api.Server
-	Web         *web.Server
+	// Federation is nil without Config.Hub.
+	Federation *federation.Node
+	API        *api.Server
+	Web        *web.Server
 
 	// KeyCreated is true when this start generated the master key.
 	KeyCreated bool
@@ -254,8 +267,22 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if verifications == nil {
 		verifications = s.Checkins
 	}
-	if s.Codes, err = codes.New(ctx, codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
-		Checkpoints: s.Checkpoints, Colors: colors, Facts: facts, Verifications: verifications}, codeCfg); err != nil {
+	codeDeps := codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
+		Checkpoints: s.Checkpoints, Colors: colors, Facts: facts, Verifications: verifications}
+	if cfg.Hub != "" {
+		hubKey, err := federation.ParsePublicPEM(cfg.HubKey)
+		if err != nil {
+			return nil, fmt.Errorf("server: --hub-key: %w", err)
+		}
+		if s.Federation, err = federation.NewNode(ctx, s.DB, s.Keys, colors, s.Persons.Handles(), federation.NodeConfig{
+			Region: cfg.Region, Hub: cfg.Hub, HubKey: hubKey, Deadline: cfg.HubDeadline, Log: s.Log,
+			StatusURL: strings.TrimRight(cfg.PublicURL, "/") + federation.PathStatus,
+		}); err != nil {
+			return nil, err
+		}
+		codeDeps.Federation = s.Federation
+	}
+	if s.Codes, err = codes.New(ctx, codeDeps, codeCfg); err != nil {
 		return nil, err
 	}
 	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, Posted: s.Status},
@@ -290,6 +317,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Checkins: s.Checkins, Tracing: s.Tracing,
 	}
 	s.API.NAT = s.NAT
+	s.API.Federation = s.Federation
 	s.API.Status = s.Status
 	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
 	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
@@ -300,7 +328,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
-		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride,
+		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation,
 	})
 	if err != nil {
 		return nil, err
@@ -381,6 +409,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(api.Prefix+"/", apiHandler)
 	mux.Handle(api.GatewayPrefix, apiHandler)
 	mux.Handle("/", s.Web.Handler())
+	if s.Federation != nil {
+		mux.Handle("/federation/v1/", api.NodeFederationHandler(s.Federation, s.Log))
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -423,6 +454,34 @@ func (s *Server) Start(ctx context.Context) {
 		s.Outbox.Run(ctx)
 	}()
 	s.every(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
+	if s.Federation != nil {
+		pull := s.Config.HubPull
+		if pull <= 0 {
+			pull = federation.DefaultPullPeriod
+		}
+		s.every(ctx, "federation: upload the trust list", keys.ReloadPeriod, s.uploadTrust)
+		s.every(ctx, "federation: pull the bundle", pull, s.pullBundle)
+	}
+}
+
+// uploadTrust sends the published keys and the revoked care codes to the
+// hub (only when they changed since the hub last took them).
+func (s *Server) uploadTrust(ctx context.Context) error {
+	return s.Federation.Upload(ctx, s.CodeKeys.TrustListJSON(), s.Codes.RevokedIDs())
+}
+
+// pullBundle pulls every region's trust list and rereads the colour policy,
+// which an operator may have changed on another node.
+func (s *Server) pullBundle(ctx context.Context) error {
+	if err := s.Federation.LoadPolicy(ctx); err != nil {
+		return err
+	}
+	// Uploading first (a no-op when the hub has it) makes the first pull
+	// after a start already hold this region's own package.
+	if err := s.uploadTrust(ctx); err != nil {
+		s.Log.Warn("federation: upload before the pull failed", "err", err)
+	}
+	return s.Federation.Pull(ctx)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

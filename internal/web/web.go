@@ -31,6 +31,7 @@ import (
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/httpmetric"
@@ -87,6 +88,8 @@ type Deps struct {
 	Clinic      *clinic.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
+	// Federation is nil on a deployment without a hub.
+	Federation *federation.Node
 }
 
 // Server renders the pages.
