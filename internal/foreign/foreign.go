@@ -87,8 +87,9 @@ type Result struct {
 }
 
 // MaxSize bounds the text of a credential: a QR code holds under 4,300
-// characters and a card file a few cards.
-const MaxSize = 64 << 10
+// characters, a card file a few cards (a lab report's card may be tens of
+// kilobytes).
+const MaxSize = 256 << 10
 
 // DefaultSkew is the clock-skew allowance on issue, not-before and expiry.
 const DefaultSkew = 5 * time.Minute

@@ -21,7 +21,7 @@ const (
 	shcHealthCard  = "https://smarthealth.cards#health-card"
 	shcImmunize    = "https://smarthealth.cards#immunization"
 	shcLaboratory  = "https://smarthealth.cards#laboratory"
-	maxSHCPayload  = 64 << 10
+	maxSHCPayload  = 1 << 20
 	maxCardsInFile = 16
 )
 
