@@ -62,9 +62,11 @@ type VerifyResponse struct {
 	Admitted   bool       `json:"admitted" doc:"valid, green now, and no fever"`
 	Color      *Color     `json:"color" doc:"the person's colour now (not at issue); null unless valid"`
 	MaskedName *string    `json:"masked_name"`
-	Kind       *string    `json:"kind" doc:"dynamic, care or id; null when the code is not authentic"`
+	Kind       *string    `json:"kind" doc:"dynamic, care, certificate (a signed test certificate) or id; null when the code is not authentic"`
 	Issuer     *string    `json:"issuer"`
 	ExpiresAt  *time.Time `json:"expires_at" doc:"null for kind id"`
+	Result     *string    `json:"result" doc:"kind certificate: the certified test result (negative); null otherwise"`
+	SampledAt  *time.Time `json:"sampled_at" doc:"kind certificate: when the swab was taken; null otherwise"`
 	Reasons    []string   `json:"reasons" doc:"why it is not valid, then why the person is not admitted (GET /verify/reasons)"`
 }
 
@@ -77,7 +79,11 @@ func verifyResponse(r *codes.Result) VerifyResponse {
 		return &s
 	}
 	out := VerifyResponse{Valid: r.Valid, Admitted: r.Admitted, MaskedName: opt(r.MaskedName), Kind: opt(r.Kind), Issuer: opt(r.Issuer),
-		Reasons: nonNil(r.Reasons)}
+		Result: opt(r.TestResult), Reasons: nonNil(r.Reasons)}
+	if !r.SampledAt.IsZero() {
+		t := r.SampledAt.UTC().Truncate(time.Second)
+		out.SampledAt = &t
+	}
 	if r.Color != 0 {
 		c := color(r.Color)
 		out.Color = &c

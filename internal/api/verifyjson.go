@@ -362,6 +362,14 @@ func appendResult(b []byte, r *codes.Result) []byte {
 	} else {
 		b = appendTime(b, r.ExpiresAt)
 	}
+	b = append(b, `,"result":`...)
+	b = appendOptString(b, r.TestResult)
+	b = append(b, `,"sampled_at":`...)
+	if r.SampledAt.IsZero() {
+		b = append(b, "null"...)
+	} else {
+		b = appendTime(b, r.SampledAt)
+	}
 	b = append(b, `,"reasons":[`...)
 	for i, x := range r.Reasons {
 		if i > 0 {

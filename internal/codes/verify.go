@@ -45,9 +45,13 @@ type Result struct {
 	// codes only): a colour change shows at the next scan.
 	Color      rules.Color
 	MaskedName string
-	Kind       string // dynamic, care or id; empty when the code is not authentic
+	Kind       string // dynamic, care, certificate or id; empty when the code is not authentic
 	Issuer     string
 	ExpiresAt  time.Time // zero for kind id
+	// TestResult and SampledAt are what a test certificate certifies
+	// (kind certificate only): the result and when the swab was taken.
+	TestResult string
+	SampledAt  time.Time
 	// Reasons says why the code is not valid (code.Reason values, in the
 	// verifier's order) and then why the person is not admitted.
 	Reasons []string
@@ -101,7 +105,10 @@ func authentic(r *codeformat.Result) bool {
 
 // Verify checks a scanned code for a checkpoint (or integrator) key with
 // the verify scope: signature or region MAC, key, expiry, revocation, kind,
-// then the current colour and the temperature. It records a temperature of
+// then the current colour and the temperature. A test certificate is
+// accepted too (kind certificate, with its result and sampling time): it
+// names its holder as a code does, and admission still follows the
+// holder's colour now. It records a temperature of
 // 37.3 °C or more as a fact and the scan as a verification event. An
 // invalid code is a Result with reasons, not an error.
 func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string, t Temperature) (Result, error) {
@@ -115,7 +122,7 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 		return Result{}, ErrCodeMissing
 	}
 	now := s.now()
-	r := s.verifier.Verify(scanned, now)
+	r := s.scans.Verify(scanned, now)
 	res := Result{Valid: r.Valid}
 	if len(r.Reasons) > 0 {
 		res.Reasons = make([]string, len(r.Reasons), len(r.Reasons)+2)
@@ -127,6 +134,9 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 	if authentic(&r) {
 		kind = r.Claims.Kind.String()
 		res.MaskedName, res.Kind, res.Issuer, res.ExpiresAt = r.Claims.MaskedName, kind, r.Claims.Issuer, r.Claims.Expires.UTC()
+		if r.Claims.Kind == codeformat.KindCertificate {
+			res.TestResult, res.SampledAt = r.Claims.Result.String(), r.Claims.SampledAt.UTC()
+		}
 	}
 	cp, err := s.checkpointOf(ctx, by.ID, now)
 	if err != nil {
