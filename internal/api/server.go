@@ -22,6 +22,7 @@ import (
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/keys"
@@ -70,6 +71,7 @@ type Server struct {
 	Clinic      *clinic.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
+	Entry       *entry.Service
 
 	metrics *metrics
 }

@@ -387,4 +387,6 @@ func jsonValue(d map[string]any) ([]byte, error) {
 // KIDHex is a kid for logs and listings.
 func KIDHex(kid string) string { return hex.EncodeToString([]byte(kid)) }
 
-func zlibWriter(w io.Writer) (*zlib.Writer, error) { return zlib.NewWriterLevel(w, zlib.BestCompression) }
+func zlibWriter(w io.Writer) (*zlib.Writer, error) {
+	return zlib.NewWriterLevel(w, zlib.BestCompression)
+}

@@ -204,3 +204,6 @@ func (t *Trust) Counts() (certs, issuerKeys int) {
 	}
 	return certs, issuerKeys
 }
+
+// HasIssuer reports whether the SHC issuer's keys are trusted.
+func (t *Trust) HasIssuer(iss string) bool { return t.issuers[iss] != nil }
