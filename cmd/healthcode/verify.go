@@ -39,6 +39,11 @@ type verifyOutput struct {
 }
 
 func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	for _, a := range args {
+		if a == "--foreign" || a == "-foreign" {
+			return verifyForeignCmd(args, stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {

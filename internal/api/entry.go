@@ -35,7 +35,7 @@ func (s *Server) verifyForeign(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, foreignResponse(&res))
+	writeJSON(w, http.StatusOK, ForeignResponse(&res))
 	return nil
 }
 

@@ -50,7 +50,9 @@ type ForeignVerifyResponse struct {
 	Reasons       []string       `json:"reasons" doc:"why it is not valid (GET /verify/reasons lists them)"`
 }
 
-func foreignResponse(r *foreign.Result) ForeignVerifyResponse {
+// ForeignResponse is the answer for a verification; `healthcode verify
+// --foreign` prints the same.
+func ForeignResponse(r *foreign.Result) ForeignVerifyResponse {
 	opt := func(s string) *string {
 		if s == "" {
 			return nil

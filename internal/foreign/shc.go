@@ -146,6 +146,9 @@ func (v *Verifier) verifyJWS(t *Trust, s string, at time.Time) Result {
 	shcFill(&res, &vc)
 
 	is := t.issuers[p.Iss]
+	if is == nil {
+		is = t.issuers[AnyIssuer]
+	}
 	var key any
 	if is != nil {
 		res.IssuerCountry = is.country

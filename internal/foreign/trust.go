@@ -120,6 +120,11 @@ func ParseJWKS(data []byte) (*JWKS, error) {
 	return out, nil
 }
 
+// AnyIssuer, as the iss of AddIssuer, trusts the keys for cards of any
+// iss: an offline check given a bare JWKS file, which does not name its
+// issuer.
+const AnyIssuer = "*"
+
 // AddIssuer trusts an SHC issuer's keys. country is the ISO 3166 country
 // answered as issuer_country for its cards ("" if unknown).
 func (t *Trust) AddIssuer(iss, country string, keys *JWKS) {
