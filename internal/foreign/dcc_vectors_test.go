@@ -164,3 +164,32 @@ func clock(s string) (time.Time, error) {
 	}
 	return time.Time{}, err
 }
+
+// A DCC issued with a signer limited to tests verifies as a test, and the
+// same signer's vaccination certificate is refused for key usage.
+func TestDCCIssuedKeyUsage(t *testing.T) {
+	key, cert, err := NewSigner("DE", KindTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Trust{}
+	tr.AddCertificate(cert)
+	now := time.Now()
+	d := DCC{Country: "DE", IssuedAt: now.Add(-time.Hour), Expires: now.Add(72 * time.Hour),
+		Payload: TestDCC("DE", "Mustermann", "Erika", "1964-08-12", now.Add(-5*time.Hour))}
+	qr, err := IssueDCC(key, cert, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := (&Verifier{Trust: tr}).Verify(qr, now)
+	if !r.Valid || r.Kind != KindTest || r.IssuerCountry != "DE" || r.Details["result"] != "negative" || r.Holder.Name != "Mustermann Erika" {
+		t.Fatalf("issued test DCC: %+v", r)
+	}
+	d.Payload = map[string]any{"ver": "1.3.0", "dob": "1964-08-12", "nam": map[string]any{"fnt": "MUSTERMANN"},
+		"v": []any{map[string]any{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528", "ma": "ORG-100030215", "dn": 2, "sd": 2,
+			"dt": "2021-06-01", "co": "DE", "is": "RKI", "ci": "URN:UVCI:01:DE:X"}}}
+	qr, _ = IssueDCC(key, cert, d)
+	if r := (&Verifier{Trust: tr}).Verify(qr, now); r.Valid || !r.has(ReasonKeyUsage) || r.has(ReasonSchemaInvalid) {
+		t.Fatalf("a vaccination signed by a test signer: %+v", r)
+	}
+}

@@ -5,10 +5,15 @@ import (
 	"compress/flate"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
 	"fmt"
+	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,4 +119,51 @@ func IssueDCC(key crypto.Signer, cert *x509.Certificate, d DCC) (string, error) 
 	zw.Write(b)
 	zw.Close()
 	return dccPrefix + codeformat.Base45Encode(z.Bytes()), nil
+}
+
+// NewSigner makes a DCC document signer for tests and the demo: a P-256
+// key and a self-signed certificate of country, whose extended key usage
+// limits it to kinds (none: every kind).
+func NewSigner(country string, kinds ...Kind) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{Country: []string{country}, CommonName: "DSC " + country},
+		NotBefore:    time.Now().Add(-24 * time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	for _, k := range kinds {
+		for oid, kk := range ekuKinds {
+			if kk == k && strings.HasPrefix(oid, "1.3.6.1.4.1.1847.") {
+				tmpl.UnknownExtKeyUsage = append(tmpl.UnknownExtKeyUsage, parseOID(oid))
+			}
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := x509.ParseCertificate(der)
+	return key, c, err
+}
+
+func parseOID(s string) asn1.ObjectIdentifier {
+	var oid asn1.ObjectIdentifier
+	for _, p := range strings.Split(s, ".") {
+		n, _ := strconv.Atoi(p)
+		oid = append(oid, n)
+	}
+	return oid
+}
+
+// TestDCC is a DCC of a negative PCR test sampled at sampled, for tests
+// and the demo.
+func TestDCC(country, family, given, dob string, sampled time.Time) map[string]any {
+	return map[string]any{"ver": "1.3.0", "dob": dob,
+		"nam": map[string]any{"fn": family, "gn": given, "fnt": strings.ToUpper(family), "gnt": strings.ToUpper(given)},
+		"t": []any{map[string]any{"tg": "840539006", "tt": "LP6464-4", "nm": "Roche LightCycler qPCR", "sc": sampled.UTC().Format(time.RFC3339),
+			"tr": "260415000", "tc": "Test Centre", "co": country, "is": "Ministry of Health", "ci": fmt.Sprintf("URN:UVCI:01:%s:%X", country, sampled.UnixNano())}}}
 }
