@@ -303,7 +303,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
-		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride,
+		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Entry: s.Entry,
 	})
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, checkinNav...)
 	out = append(out, natNav...)
 	out = append(out, gatewayNav...)
+	out = append(out, entryNav...)
 	return append(out, navEntries[3:]...)
 }
 
@@ -23,7 +24,7 @@ func (s *Server) moreList() []navItem {
 	return append(out, navItem{"more.tests", "/me/tests"}, navItem{"more.platforms", "/me/platforms"})
 }
 
-func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {}
+func (s *Server) featureConsoleRoutes(mux *http.ServeMux) { s.entryConsoleRoutes(mux) }
 
 func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {
 	if err := s.colourPanel(r, p, d); err != nil {
