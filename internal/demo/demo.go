@@ -106,8 +106,15 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 			return nil, err
 		}
 	}
+	if loaded, err := entryLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadEntry(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the border desk's arrivals: %w", err)
+		}
+	}
 	var logins []Login
-	for _, op := range operators {
+	for _, op := range append(operators, borderOperator) {
 		pw := auth.GeneratePassword()
 		if op.username == "admin" && s.Config.AdminPassword != "" {
 			pw = s.Config.AdminPassword

@@ -119,7 +119,7 @@ var catalog = map[string][2]string{
 
 	"console.login":        {"操作员登录", "Operator login"},
 	"console.login_submit": {"登录", "Log in"},
-	"console.demo_hint":    {"演示模式：启动时终端打印了各演示账号的密码（admin、cdc、xijin、sampler、lab、viewer）。", "Demo mode: the terminal printed the demo accounts' passwords at start (admin, cdc, xijin, sampler, lab, viewer)."},
+	"console.demo_hint":    {"演示模式：启动时终端打印了各演示账号的密码（admin、cdc、xijin、sampler、lab、viewer、border）。", "Demo mode: the terminal printed the demo accounts' passwords at start (admin, cdc, xijin, sampler, lab, viewer, border)."},
 
 	"role.admin":          {"管理员", "Administrator"},
 	"role.health_officer": {"疾控人员", "Health officer"},
