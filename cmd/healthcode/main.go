@@ -50,7 +50,8 @@ func commands() []command {
 		{"restore", "restore a backup into a fresh database", restoreCmd},
 		{"keys", "code-signing keys: generate, rotate, list; the federation key", keysCmd},
 		{"hub", "run the federation hub; enrol regions (docs/FEDERATION.md)", hubCmd},
-		{"verify", "check a code offline against a trust list", verifyCmd},
+		{"verify", "check a code (or, with --foreign, a DCC or SMART Health Card) offline", verifyCmd},
+		{"trust", "trust material for foreign credentials: import, list", trustCmd},
 		{"loadgen", "measure a server against a bare net/http handler (docs/PERFORMANCE.md)", loadgenCmd},
 	}
 }

@@ -32,10 +32,18 @@ type verifyOutput struct {
 	ExpiresAt     *time.Time          `json:"expires_at,omitempty"`
 	KID           string              `json:"kid,omitempty"`
 	StatusVersion *uint64             `json:"status_version,omitempty"`
+	Result        string              `json:"result,omitempty"`     // kind certificate: the certified result
+	SampledAt     *time.Time          `json:"sampled_at,omitempty"` // kind certificate: when the swab was taken
+	Site          string              `json:"site,omitempty"`       // kind certificate: the sampling site
 	CheckedAt     time.Time           `json:"checked_at"`
 }
 
 func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	for _, a := range args {
+		if a == "--foreign" || a == "-foreign" {
+			return verifyForeignCmd(args, stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -91,7 +99,8 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *skew == 0 {
 		*skew = -1 // the verifier reads zero as the default
 	}
-	res := codeformat.NewVerifier(trust, codeformat.Options{Skew: *skew}).Verify(scanned, at)
+	kinds := []codeformat.Kind{codeformat.KindDynamic, codeformat.KindCertificate}
+	res := codeformat.NewVerifier(trust, codeformat.Options{Skew: *skew, Kinds: kinds}).Verify(scanned, at)
 	out := verifyOutput{Valid: res.Valid, Reasons: res.Reasons, ByMAC: res.ByMAC, CheckedAt: at.UTC()}
 	if out.Reasons == nil {
 		out.Reasons = []codeformat.Reason{}
@@ -101,6 +110,10 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		iat, exp, ver := c.IssuedAt.UTC(), c.Expires.UTC(), c.StatusVersion
 		out.Kind, out.Color, out.MaskedName, out.Issuer = c.Kind.String(), c.Color.String(), c.MaskedName, c.Issuer
 		out.IssuedAt, out.ExpiresAt, out.KID, out.StatusVersion = &iat, &exp, keys.KID(d.KeyID), &ver
+		if c.Kind == codeformat.KindCertificate {
+			sampled := c.SampledAt.UTC()
+			out.Result, out.SampledAt, out.Site, out.Color = c.Result.String(), &sampled, c.Site, ""
+		}
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

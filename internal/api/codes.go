@@ -9,6 +9,7 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/entry"
 )
 
 // The code endpoints. GET /me/code and POST /verify are the hottest paths
@@ -183,9 +184,18 @@ func (s *Server) verifyID(w http.ResponseWriter, r *http.Request, p *auth.Princi
 // verifyReasons lists what every reason means, for scanner pages and devices.
 func (s *Server) verifyReasons(w http.ResponseWriter, r *http.Request) error {
 	out := ReasonsResponse{Reasons: []ReasonText{}}
+	seen := map[string]bool{}
 	for _, x := range codes.Reasons() {
 		t, _ := codes.ReasonText(x)
 		out.Reasons = append(out.Reasons, ReasonText{Reason: x, ZH: t.ZH, EN: t.EN})
+		seen[x] = true
+	}
+	// Then the reasons only a foreign credential gets (POST /verify/foreign).
+	for _, x := range entry.Reasons() {
+		if !seen[x] {
+			t, _ := entry.ReasonText(x)
+			out.Reasons = append(out.Reasons, ReasonText{Reason: x, ZH: t.ZH, EN: t.EN})
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

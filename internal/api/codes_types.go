@@ -63,9 +63,11 @@ type VerifyResponse struct {
 	Color       *Color       `json:"color" doc:"the person's colour now (not at issue); null unless valid"`
 	ColorSource *ColorSource `json:"color_source" doc:"where color comes from: local (this region's status), live (another region answered through the hub in time) or code (the colour inside another region's code, with the reason live_status_unavailable); null unless valid"`
 	MaskedName  *string      `json:"masked_name"`
-	Kind        *string      `json:"kind" doc:"dynamic, care or id; null when the code is not authentic"`
+	Kind        *string      `json:"kind" doc:"dynamic, care, certificate (a signed test or vaccination certificate) or id; null when the code is not authentic"`
 	Issuer      *string      `json:"issuer"`
 	ExpiresAt   *time.Time   `json:"expires_at" doc:"null for kind id"`
+	Result      *string      `json:"result" doc:"kind certificate: what it certifies, negative (a test) or vaccinated; null otherwise"`
+	ResultAt    *time.Time   `json:"result_at" doc:"kind certificate: when the swab was taken, or the latest dose given; null otherwise"`
 	Reasons     []string     `json:"reasons" doc:"why it is not valid, then why the person is not admitted (GET /verify/reasons)"`
 }
 
@@ -84,7 +86,11 @@ func verifyResponse(r *codes.Result) VerifyResponse {
 		return &s
 	}
 	out := VerifyResponse{Valid: r.Valid, Admitted: r.Admitted, MaskedName: opt(r.MaskedName), Kind: opt(r.Kind), Issuer: opt(r.Issuer),
-		Reasons: nonNil(r.Reasons)}
+		Result: opt(r.Result), Reasons: nonNil(r.Reasons)}
+	if !r.ResultAt.IsZero() {
+		t := r.ResultAt.UTC().Truncate(time.Second)
+		out.ResultAt = &t
+	}
 	if r.Color != 0 {
 		c := color(r.Color)
 		out.Color = &c

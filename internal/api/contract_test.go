@@ -57,6 +57,8 @@ func TestVerifyJSONIsTheDeclaredType(t *testing.T) {
 		{Reasons: []string{"bad_prefix"}},
 		{},
 		{Valid: true, Admitted: true, Color: rules.Yellow, MaskedName: "x\u2028y", Kind: "id", Issuer: "341881"},
+		{Valid: true, Admitted: true, Color: rules.Green, MaskedName: "李*0", Kind: "certificate", Issuer: "341881", ExpiresAt: exp,
+			Result: "negative", ResultAt: exp.Add(-48 * time.Hour)},
 	} {
 		got := appendResult(nil, &r)
 		want := encodeLikeWriteJSON(t, verifyResponse(&r))

@@ -364,6 +364,14 @@ func appendResult(b []byte, r *codes.Result) []byte {
 	} else {
 		b = appendTime(b, r.ExpiresAt)
 	}
+	b = append(b, `,"result":`...)
+	b = appendOptString(b, r.Result)
+	b = append(b, `,"result_at":`...)
+	if r.ResultAt.IsZero() {
+		b = append(b, "null"...)
+	} else {
+		b = appendTime(b, r.ResultAt)
+	}
 	b = append(b, `,"reasons":[`...)
 	for i, x := range r.Reasons {
 		if i > 0 {

@@ -155,6 +155,8 @@ func TestAppendResultIsTheDocumentedJSON(t *testing.T) {
 		{Valid: true, Color: rules.Red, MaskedName: `a"b`, Kind: "care", Issuer: "341881", ExpiresAt: exp, Reasons: []string{"fever", "color_red"}},
 		{Reasons: []string{"bad_prefix"}},
 		{Valid: true, Admitted: true, Color: rules.Yellow, MaskedName: "x", Kind: "id", Issuer: "341881"},
+		{Valid: true, Admitted: true, Color: rules.Green, MaskedName: "李*0", Kind: "certificate", Issuer: "341881", ExpiresAt: exp,
+			Result: "negative", ResultAt: exp.Add(-48 * time.Hour)},
 	} {
 		out := appendResult(nil, &r)
 		var got map[string]any
@@ -162,7 +164,10 @@ func TestAppendResultIsTheDocumentedJSON(t *testing.T) {
 			t.Fatalf("%s: %v", out, err)
 		}
 		want := map[string]any{"valid": r.Valid, "admitted": r.Admitted, "color": nil, "color_source": nil, "masked_name": nil, "kind": nil,
-			"issuer": nil, "expires_at": nil, "reasons": []any{}}
+			"issuer": nil, "expires_at": nil, "result": nil, "result_at": nil, "reasons": []any{}}
+		if r.Result != "" {
+			want["result"], want["result_at"] = r.Result, r.ResultAt.Format(time.RFC3339)
+		}
 		if r.Color != 0 {
 			want["color"] = r.Color.String()
 		}

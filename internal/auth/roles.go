@@ -12,17 +12,18 @@ const (
 	Sampler       Role = "sampler"        // sampling staff: register people, fill tubes
 	Lab           Role = "lab"            // laboratory: post and correct results
 	Viewer        Role = "viewer"         // read-only: dashboards and masked lists
+	Border        Role = "border"         // border staff (口岸): register inbound travellers with a foreign credential
 )
 
 // Roles lists the roles in the order the console shows them.
-var Roles = []Role{Admin, HealthOfficer, Sampler, Lab, Viewer}
+var Roles = []Role{Admin, HealthOfficer, Sampler, Lab, Viewer, Border}
 
 // ParseRole checks a role name from input.
 func ParseRole(s string) (Role, error) {
 	if slices.Contains(Roles, Role(s)) {
 		return Role(s), nil
 	}
-	return "", ErrRoleUnknown.Withf("unknown role %q (want one of admin, health_officer, sampler, lab, viewer)", s)
+	return "", ErrRoleUnknown.Withf("unknown role %q (want one of admin, health_officer, sampler, lab, viewer, border)", s)
 }
 
 // Permission is one thing an operator may do, always within their region.
@@ -47,20 +48,22 @@ const (
 	OutboxRead     Permission = "outbox.read"
 	AuditRead      Permission = "audit.read"
 	OperatorWrite  Permission = "operator.write"
-	TaskWrite      Permission = "task.write" // grid follow-up tasks
-	AlertRead      Permission = "alert.read" // positive test alerts: read and take in hand
-	OrgWrite       Permission = "org.write"  // gateway organisations, their keys and unit accounts; drug classes
+	TaskWrite      Permission = "task.write"  // grid follow-up tasks
+	AlertRead      Permission = "alert.read"  // positive test alerts: read and take in hand
+	OrgWrite       Permission = "org.write"   // gateway organisations, their keys and unit accounts; drug classes
+	EntryWrite     Permission = "entry.write" // register inbound travellers at the border with a verified foreign credential
 )
 
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
-		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite},
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite},
 	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead},
 	Lab:     {PersonRead, ResultWrite, StatsRead},
 	Viewer:  {PersonRead, RulesRead, StatsRead},
+	Border:  {PersonRead, PersonWrite, EntryWrite, StatsRead},
 }
 
 // Can reports whether the role has the permission.

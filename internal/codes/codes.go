@@ -163,6 +163,9 @@ type Service struct {
 	cfg      Config
 	now      func() time.Time
 	verifier *codeformat.Verifier
+	// scans is the checkpoint's verifier: codes and test certificates.
+	// Binding a person by code (Resolve) takes codes only.
+	scans *codeformat.Verifier
 
 	revMu     sync.Mutex // serialises changes of revoked
 	revoked   atomic.Pointer[map[[8]byte]struct{}]
@@ -194,11 +197,14 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if d.Federation != nil {
 		keys = trusted{own: d.Keys, foreign: d.Federation}
 	}
-	s.verifier = codeformat.NewVerifier(keys, codeformat.Options{
+	opts := codeformat.Options{
 		MACKeys: map[string][]byte{cfg.Region: d.Keys.MACKey()},
 		Skew:    cfg.Skew,
 		Revoked: s.isRevoked,
-	})
+	}
+	s.verifier = codeformat.NewVerifier(keys, opts)
+	opts.Kinds = []codeformat.Kind{codeformat.KindDynamic, codeformat.KindCare, codeformat.KindCertificate}
+	s.scans = codeformat.NewVerifier(keys, opts)
 	if d.DB != nil {
 		if err := s.RefreshRevocations(ctx); err != nil {
 			return nil, err

@@ -59,9 +59,14 @@ type Result struct {
 	// valid.
 	ColorSource string
 	MaskedName  string
-	Kind        string // dynamic, care or id; empty when the code is not authentic
+	Kind        string // dynamic, care, certificate or id; empty when the code is not authentic
 	Issuer      string
 	ExpiresAt   time.Time // zero for kind id
+	// Result and ResultAt are what a certificate (kind certificate)
+	// certifies: negative and the sampling time of a test, or vaccinated
+	// and the time of the latest dose; empty for health codes.
+	Result   string
+	ResultAt time.Time
 	// Reasons says why the code is not valid (code.Reason values, in the
 	// verifier's order) and then why the person is not admitted.
 	Reasons []string
@@ -115,7 +120,10 @@ func authentic(r *codeformat.Result) bool {
 
 // Verify checks a scanned code for a checkpoint (or integrator) key with
 // the verify scope: signature or region MAC, key, expiry, revocation, kind,
-// then the current colour and the temperature. It records a temperature of
+// then the current colour and the temperature. A test certificate is
+// accepted too (kind certificate, with its result and sampling time): it
+// names its holder as a code does, and admission still follows the
+// holder's colour now. It records a temperature of
 // 37.3 °C or more as a fact and the scan as a verification event. An
 // invalid code is a Result with reasons, not an error.
 func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string, t Temperature) (Result, error) {
@@ -129,9 +137,9 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 		return Result{}, ErrCodeMissing
 	}
 	now := s.now()
-	r := s.verifier.Verify(scanned, now)
+	r := s.scans.Verify(scanned, now)
 	if s.Federation != nil && unknownKey(&r) && s.Federation.Refetch(ctx) {
-		r = s.verifier.Verify(scanned, now)
+		r = s.scans.Verify(scanned, now)
 	}
 	res := Result{Valid: r.Valid}
 	if len(r.Reasons) > 0 {
@@ -144,6 +152,9 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 	if authentic(&r) {
 		kind = r.Claims.Kind.String()
 		res.MaskedName, res.Kind, res.Issuer, res.ExpiresAt = r.Claims.MaskedName, kind, r.Claims.Issuer, r.Claims.Expires.UTC()
+		if r.Claims.Kind == codeformat.KindCertificate {
+			res.Result, res.ResultAt = r.Claims.Result.String(), r.Claims.SampledAt.UTC()
+		}
 	}
 	cp, err := s.checkpointOf(ctx, by.ID, now)
 	if err != nil {

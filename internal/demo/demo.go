@@ -123,6 +123,18 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 		}
 		newUnits = true
 	}
+	if loaded, err := entryLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadEntry(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the border desk's arrivals: %w", err)
+		}
+		border, err := operatorPassword(ctx, s, borderOperator)
+		if err != nil {
+			return nil, err
+		}
+		logins = append(logins, border)
+	}
 	if err := loadHistory(ctx, s, opt); err != nil {
 		return nil, err
 	}
@@ -145,6 +157,11 @@ func NewPasswords(ctx context.Context, s *server.Server) ([]Login, error) {
 	if err != nil {
 		return nil, err
 	}
+	border, err := operatorPassword(ctx, s, borderOperator)
+	if err != nil {
+		return nil, err
+	}
+	logins = append(logins, border)
 	units, err := gatewayLogins(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -157,17 +174,26 @@ func NewPasswords(ctx context.Context, s *server.Server) ([]Login, error) {
 func operatorPasswords(ctx context.Context, s *server.Server) ([]Login, error) {
 	var logins []Login
 	for _, op := range operators {
-		if op.username == "admin" && s.Config.AdminPassword != "" {
-			logins = append(logins, Login{Username: op.username, Role: op.role, Region: op.region})
-			continue
+		l, err := operatorPassword(ctx, s, op)
+		if err != nil {
+			return nil, err
 		}
-		pw := auth.GeneratePassword()
-		if err := s.Auth.SetPassword(ctx, op.username, pw); err != nil {
-			return nil, fmt.Errorf("demo: password of %s: %w", op.username, err)
-		}
-		logins = append(logins, Login{Username: op.username, Password: pw, Role: op.role, Region: op.region})
+		logins = append(logins, l)
 	}
 	return logins, nil
+}
+
+// operatorPassword sets a fresh password of one demo operator; admin's only
+// when it did not come from the configuration.
+func operatorPassword(ctx context.Context, s *server.Server, op struct{ username, display, role, region string }) (Login, error) {
+	if op.username == "admin" && s.Config.AdminPassword != "" {
+		return Login{Username: op.username, Role: op.role, Region: op.region}, nil
+	}
+	pw := auth.GeneratePassword()
+	if err := s.Auth.SetPassword(ctx, op.username, pw); err != nil {
+		return Login{}, fmt.Errorf("demo: password of %s: %w", op.username, err)
+	}
+	return Login{Username: op.username, Password: pw, Role: op.role, Region: op.region}, nil
 }
 
 // Print tells the person at the terminal how to use the demo.

@@ -97,8 +97,19 @@ func TestDemoLoadsNingguo(t *testing.T) {
 				Total struct{ Green, Yellow, Red int64 }
 			}
 			get(t, hs.URL+"/api/v1/admin/stats", token, &stats)
-			if stats.Total.Red != 1 || stats.Total.Yellow != 1 || stats.Total.Green != 8 {
-				t.Fatalf("demo colours %+v, want one red (close contact), one yellow (companion), the other 8 green", stats.Total)
+			// The residents, and then the two inbound travellers the border
+			// desk registered: one in central quarantine (red), one in home
+			// monitoring (yellow).
+			if stats.Total.Red != 1+1 || stats.Total.Yellow != 1+1 || stats.Total.Green != 8 {
+				t.Fatalf("demo colours %+v, want one red (close contact), one yellow (companion), the other 8 green, and the arrivals' red and yellow", stats.Total)
+			}
+			var arrivals struct {
+				Arrivals []struct{ Color, Rule, Origin string }
+			}
+			get(t, hs.URL+"/api/v1/admin/arrivals", token, &arrivals)
+			if a := arrivals.Arrivals; len(a) != 2 || a[0].Color != "red" || a[0].Rule != "inbound_quarantine" || a[0].Origin != "DEU" ||
+				a[1].Color != "yellow" || a[1].Rule != "inbound_monitoring" || a[1].Origin != "FRA" {
+				t.Fatalf("demo arrivals: %+v", a)
 			}
 			// The gateway: the pharmacy's two purchases, seen by the
 			// authority and through the till's printed key; a unit
@@ -180,8 +191,8 @@ func TestDemoLoadsNingguo(t *testing.T) {
 
 			var ops struct{ Operators []struct{ Username string } }
 			get(t, hs.URL+"/api/v1/admin/operators", token, &ops)
-			if len(ops.Operators) != 6 {
-				t.Fatalf("%d operators, want 6", len(ops.Operators))
+			if len(ops.Operators) != 6+1 { // and the border desk's
+				t.Fatalf("%d operators, want 6 and the border desk's", len(ops.Operators))
 			}
 		})
 	}

@@ -411,6 +411,12 @@ var kinds = []KindInfo{
 				Label: Text{"交通方式", "transport"}, Doc: "How the person arrived."},
 			{Name: "port", Type: TypeString, Max: f64(128), Label: Text{"抵达口岸/站点", "port or station"},
 				Doc: "Airport, station or road checkpoint of arrival."},
+			{Name: "border_entry", Type: TypeBool, Default: false, Label: Text{"口岸入境登记", "registered at the border"},
+				Doc: "Border staff registered the person at the port of entry with a verified foreign health credential; the inbound quarantine (14 days central, then 7 at home) runs from this arrival."},
+			{Name: "credential", Type: TypeEnum, Values: []string{"eu_dcc", "shc"}, Label: Text{"境外健康凭证", "foreign health credential"},
+				Doc: "The format of the verified credential the traveller showed: eu_dcc (EU Digital COVID Certificate) or shc (SMART Health Card)."},
+			{Name: "credential_kind", Type: TypeEnum, Values: []string{"vaccination", "test", "recovery"}, Label: Text{"凭证类型", "credential kind"},
+				Doc: "What the credential certifies."},
 		},
 	},
 	{

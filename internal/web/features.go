@@ -16,6 +16,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, natNav...)
 	out = append(out, gatewayNav...)
 	out = append(out, federationNav...)
+	out = append(out, entryNav...)
 	return append(out, navEntries[3:]...)
 }
 
@@ -24,7 +25,10 @@ func (s *Server) moreList() []navItem {
 	return append(out, navItem{"more.tests", "/me/tests"}, navItem{"more.platforms", "/me/platforms"})
 }
 
-func (s *Server) featureConsoleRoutes(mux *http.ServeMux) { s.federationRoutes(mux) }
+func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {
+	s.federationRoutes(mux)
+	s.entryConsoleRoutes(mux)
+}
 
 func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {
 	if err := s.colourPanel(r, p, d); err != nil {

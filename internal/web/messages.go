@@ -128,11 +128,12 @@ var catalog = map[string][2]string{
 
 	"console.login":        {"操作员登录", "Operator login"},
 	"console.login_submit": {"登录", "Log in"},
-	"console.demo_hint":    {"演示模式：启动时终端打印了各演示账号的密码（admin、cdc、xijin、sampler、lab、viewer）。", "Demo mode: the terminal printed the demo accounts' passwords at start (admin, cdc, xijin, sampler, lab, viewer)."},
+	"console.demo_hint":    {"演示模式：启动时终端打印了各演示账号的密码（admin、cdc、xijin、sampler、lab、viewer、border）。", "Demo mode: the terminal printed the demo accounts' passwords at start (admin, cdc, xijin, sampler, lab, viewer, border)."},
 
 	"role.admin":          {"管理员", "Administrator"},
 	"role.health_officer": {"疾控人员", "Health officer"},
 	"role.sampler":        {"采样人员", "Sampler"},
+	"role.border":         {"口岸入境人员", "Border staff"},
 	"role.lab":            {"检测机构", "Laboratory"},
 	"role.viewer":         {"只读", "Viewer"},
 
@@ -365,6 +366,17 @@ var catalog = map[string][2]string{
 	"err.seq_invalid":               {"序号应为整数。", "The number must be a whole number."},
 	"err.ratio_invalid":             {"比例应为0到1之间的数，如0.9。", "The ratio must be a number in (0, 1], such as 0.9."},
 	"err.after_invalid":             {"翻页参数不正确。", "The page link is not valid."},
+	"err.credential_missing":        {"请扫描或粘贴境外健康凭证。", "Scan or paste the foreign health credential."},
+	"err.credential_too_large":      {"凭证内容过大。", "The credential is too large."},
+	"err.credential_invalid":        {"境外健康凭证无效，不能登记入境。", "The foreign health credential is not valid; the arrival cannot be registered."},
+	"err.id_type_not_foreign":       {"入境人员请使用护照或通行证登记。", "Register an inbound traveller with a passport or a travel permit."},
+	"err.origin_invalid":            {"出发国家代码无效（请填写如 DEU、USA）。", "The origin country code is not valid (give e.g. DEU, USA)."},
+	"err.port_missing":              {"请填写入境口岸。", "Enter the port of entry."},
+	"err.transport_invalid":         {"交通方式无效。", "The transport is not valid."},
+	"err.arrived_at_in_future":      {"抵达时间不能晚于现在。", "The arrival time is in the future."},
+	"err.arrival_exists":            {"该旅客今日已凭此凭证登记。", "This traveller is already registered today with this credential."},
+	"err.trust_invalid":             {"信任材料无法读取。", "The trust material could not be read."},
+	"err.iss_missing":               {"请提供健康卡签发机构的 iss 地址。", "Give the health card issuer's iss URL."},
 
 	"nav.facts": {"事实录入", "Record facts"},
 

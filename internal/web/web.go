@@ -31,6 +31,7 @@ import (
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
@@ -90,6 +91,7 @@ type Deps struct {
 	Ride        *ride.Service
 	// Federation is nil on a deployment without a hub.
 	Federation *federation.Node
+	Entry      *entry.Service
 }
 
 // Server renders the pages.

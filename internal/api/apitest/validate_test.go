@@ -61,7 +61,7 @@ func TestValidating(t *testing.T) {
 		{"an enum value not listed", "GET", "/api/v1/admin/operators", "", 200, jsonCT,
 			`{"operators":[{"id":"1","username":"a","display_name":"","role":"king","region":"34","disabled":false,"created_at":"2022-04-01T00:00:00Z"}]}`, "does not match"},
 		{"null where the type allows it", "POST", "/api/v1/verify", `{"code":"x"}`, 200, jsonCT,
-			`{"valid":false,"admitted":false,"color":null,"color_source":null,"masked_name":null,"kind":null,"issuer":null,"expires_at":null,"reasons":["bad_prefix"]}`, ""},
+			`{"valid":false,"admitted":false,"color":null,"color_source":null,"masked_name":null,"kind":null,"issuer":null,"expires_at":null,"result":null,"result_at":null,"reasons":["bad_prefix"]}`, ""},
 		{"an error body", "GET", "/api/v1/me", "", 401, jsonCT, errBody, ""},
 		{"an error without its code", "GET", "/api/v1/me", "", 401, jsonCT, `{"error":{"message":"no"}}`, "does not match"},
 		{"a refused request refused", "POST", "/api/v1/auth/otp", `{"phone":1}`, 400, jsonCT, errBody, ""},
