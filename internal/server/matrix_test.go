@@ -69,6 +69,13 @@ func authAdmits(authz string, c matrixCaller) (a admission, ok bool) {
 		return is(c.kind == "resident"), true
 	case authz == "operator":
 		return is(c.kind == "operator"), true
+	case strings.HasPrefix(authz, "API key: ") && strings.Contains(authz, ", or operator: "):
+		// API key: verify, or operator: entry.write
+		_, p, _ := strings.Cut(authz, ", or operator: ")
+		if c.kind == "api_key" {
+			return admitted, true
+		}
+		return perms(p), true
 	case strings.HasPrefix(authz, "API key: "):
 		return is(c.kind == "api_key"), true
 	case strings.HasPrefix(head, "operator: ") && strings.Contains(authz, "API key with"):

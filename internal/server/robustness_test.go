@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/nat"
 )
@@ -140,7 +141,11 @@ func (e *env) robustFixtures() *robustFixtures {
 	admin := e.Admin()
 	fx := &robustFixtures{admin: admin, ids: map[string]string{}}
 	roles := map[string]string{}
-	for _, role := range []string{"health_officer", "sampler", "lab", "viewer"} {
+	for _, r := range auth.Roles {
+		if r == auth.Admin {
+			continue
+		}
+		role := string(r)
 		roles[role] = e.NewOperator("robust_"+role, role, "341881")
 	}
 	ops := e.Want(e.Do("GET", "/api/v1/admin/operators", admin, nil), 200, "").Body["operators"].([]any)
