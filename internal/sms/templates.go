@@ -10,6 +10,8 @@ import (
 const (
 	KindLoginCode    = "otp"    // vars: code, minutes
 	KindColourChange = "status" // vars: name (masked), old, new (green|yellow|red), reason, advice
+	// KindVaccinationReminder is sent the day before an appointment.
+	KindVaccinationReminder = "vaccination" // vars: name (masked), time, site, dose
 )
 
 // Languages of the templates.
@@ -34,6 +36,13 @@ var templates = map[string]map[string]string{
 		LangEN: `[Health Code] The health code of {{.name}} changed from {{colour .old}} to {{colour .new}}. ` +
 			`Reason: {{or .reason "the earlier risk has been cleared or has expired."}}{{with .advice}} Advice: {{.}}{{end}}`,
 	},
+	KindVaccinationReminder: vaccinationTemplates,
+}
+
+var vaccinationTemplates = map[string]string{
+	LangZH: `【健康码】提醒：{{.name}}已预约明天{{.time}}在{{.site}}接种第{{.dose}}剂疫苗，请携带身份证件并出示健康码。如不能前往，请提前取消预约。`,
+	LangEN: `[Health Code] Reminder: {{.name}} is booked for vaccine dose {{.dose}} tomorrow at {{.time}} at {{.site}}. ` +
+		`Bring an ID and show the health code. If you cannot come, please cancel the appointment.`,
 }
 
 var colourWords = map[string]map[string]string{
