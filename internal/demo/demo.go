@@ -106,6 +106,16 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 			return nil, err
 		}
 	}
+	if loaded, err := vaccinationLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadVaccination(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load vaccination: %w", err)
+		}
+		if err := markVaccinationLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	var logins []Login
 	for _, op := range operators {
 		pw := auth.GeneratePassword()
