@@ -32,7 +32,12 @@ type verifyOutput struct {
 	ExpiresAt     *time.Time          `json:"expires_at,omitempty"`
 	KID           string              `json:"kid,omitempty"`
 	StatusVersion *uint64             `json:"status_version,omitempty"`
-	CheckedAt     time.Time           `json:"checked_at"`
+	// Certificates only: negative (a test) or vaccinated, and when the
+	// swab was taken or the latest dose given.
+	Result    string     `json:"result,omitempty"`
+	ResultAt  *time.Time `json:"result_at,omitempty"`
+	Certifies string     `json:"certifies,omitempty"` // the site of a test, or "dose/doses product" of a vaccination
+	CheckedAt time.Time  `json:"checked_at"`
 }
 
 func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -91,7 +96,10 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *skew == 0 {
 		*skew = -1 // the verifier reads zero as the default
 	}
-	res := codeformat.NewVerifier(trust, codeformat.Options{Skew: *skew}).Verify(scanned, at)
+	// Certificates (a test, a vaccination) verify offline like dynamic
+	// codes; care codes need the online check of their revocation.
+	res := codeformat.NewVerifier(trust, codeformat.Options{Skew: *skew,
+		Kinds: []codeformat.Kind{codeformat.KindDynamic, codeformat.KindCertificate}}).Verify(scanned, at)
 	out := verifyOutput{Valid: res.Valid, Reasons: res.Reasons, ByMAC: res.ByMAC, CheckedAt: at.UTC()}
 	if out.Reasons == nil {
 		out.Reasons = []codeformat.Reason{}
@@ -101,6 +109,10 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		iat, exp, ver := c.IssuedAt.UTC(), c.Expires.UTC(), c.StatusVersion
 		out.Kind, out.Color, out.MaskedName, out.Issuer = c.Kind.String(), c.Color.String(), c.MaskedName, c.Issuer
 		out.IssuedAt, out.ExpiresAt, out.KID, out.StatusVersion = &iat, &exp, keys.KID(d.KeyID), &ver
+		if c.Kind == codeformat.KindCertificate {
+			t := c.SampledAt.UTC()
+			out.Result, out.ResultAt, out.Certifies = c.Result.String(), &t, c.Site
+		}
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

@@ -62,10 +62,12 @@ type VerifyResponse struct {
 	Admitted   bool       `json:"admitted" doc:"valid, green now, and no fever"`
 	Color      *Color     `json:"color" doc:"the person's colour now (not at issue); null unless valid"`
 	MaskedName *string    `json:"masked_name"`
-	Kind       *string    `json:"kind" doc:"dynamic, care or id; null when the code is not authentic"`
+	Kind       *string    `json:"kind" doc:"dynamic, care, certificate or id; null when the code is not authentic"`
 	Issuer     *string    `json:"issuer"`
 	ExpiresAt  *time.Time `json:"expires_at" doc:"null for kind id"`
 	Reasons    []string   `json:"reasons" doc:"why it is not valid, then why the person is not admitted (GET /verify/reasons)"`
+	Result     string     `json:"result,omitempty" doc:"certificates only: negative (a test) or vaccinated"`
+	ResultAt   *time.Time `json:"result_at,omitempty" doc:"certificates only: when the swab was taken, or the latest dose given"`
 }
 
 // verifyResponse is the reference for appendResult.
@@ -85,6 +87,10 @@ func verifyResponse(r *codes.Result) VerifyResponse {
 	if !r.ExpiresAt.IsZero() {
 		t := r.ExpiresAt.UTC().Truncate(time.Second)
 		out.ExpiresAt = &t
+	}
+	if r.Result != "" {
+		t := r.ResultAt.UTC().Truncate(time.Second)
+		out.Result, out.ResultAt = r.Result, &t
 	}
 	return out
 }

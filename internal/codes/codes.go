@@ -165,6 +165,10 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		MACKeys: map[string][]byte{cfg.Region: d.Keys.MACKey()},
 		Skew:    cfg.Skew,
 		Revoked: s.isRevoked,
+		// Certificates (a negative test, a vaccination) are accepted too,
+		// as kind certificate: the answer says what they certify, and
+		// admitted still follows the holder's colour now.
+		Kinds: []codeformat.Kind{codeformat.KindDynamic, codeformat.KindCare, codeformat.KindCertificate},
 	})
 	if d.DB != nil {
 		if err := s.RefreshRevocations(ctx); err != nil {

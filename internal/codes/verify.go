@@ -51,6 +51,11 @@ type Result struct {
 	// Reasons says why the code is not valid (code.Reason values, in the
 	// verifier's order) and then why the person is not admitted.
 	Reasons []string
+	// Result and ResultAt are what a certificate (kind certificate)
+	// certifies: negative and the sampling time of a test, or vaccinated
+	// and the time of the latest dose; empty for health codes.
+	Result   string
+	ResultAt time.Time
 	// Person is the person's internal number (valid results only), for
 	// features that act on the person scanned (the gateway seals it into a
 	// subject reference); never shown to a scanner.
@@ -127,6 +132,9 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 	if authentic(&r) {
 		kind = r.Claims.Kind.String()
 		res.MaskedName, res.Kind, res.Issuer, res.ExpiresAt = r.Claims.MaskedName, kind, r.Claims.Issuer, r.Claims.Expires.UTC()
+		if r.Claims.Kind == codeformat.KindCertificate {
+			res.Result, res.ResultAt = r.Claims.Result.String(), r.Claims.SampledAt.UTC()
+		}
 	}
 	cp, err := s.checkpointOf(ctx, by.ID, now)
 	if err != nil {

@@ -95,6 +95,12 @@ func TestVaccinationThroughTheAPI(t *testing.T) {
 			t.Fatalf("certificate: %s %v", cert.Raw, r.Reasons)
 		}
 		e.Want(e.Do("GET", "/api/v1/me/vaccinations/certificate", other, nil), 404, "no_doses")
+		// A checkpoint accepts it as kind certificate, with what it certifies.
+		_, key := e.Checkpoint(e.Admin(), "接种查验", "341881001")
+		ver := e.Want(e.Do("POST", "/api/v1/verify", key, map[string]any{"code": cert.Str("code")}), 200, "")
+		if ver.Body["valid"] != true || ver.Str("kind") != "certificate" || ver.Str("result") != "vaccinated" || ver.Str("result_at") == "" {
+			t.Fatalf("verify: %s", ver.Raw)
+		}
 
 		days := e.Want(e.Do("GET", "/api/v1/admin/vaccination/appointments", viewer, nil), 200, "")
 		towns := e.Want(e.Do("GET", "/api/v1/admin/vaccination/doses", viewer, nil), 200, "")
