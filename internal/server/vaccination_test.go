@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,47 @@ func TestVaccinationThroughTheAPI(t *testing.T) {
 		e.Want(imp, 200, "")
 		if imp.Body["accepted"] != 1.0 || !strings.Contains(string(imp.Raw), `"line":3`) {
 			t.Fatalf("import: %s", imp.Raw)
+		}
+	})
+}
+
+// Who may register a dose and for whom a resident may book are decided by
+// the vaccination service; the API and the pages refuse alike and write
+// nothing.
+func TestVaccinationRulesHoldAtBothDoors(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, e *env) {
+		officer := e.NewOperator("cdc", "health_officer", "341881")
+		e.NewOperator("viewer", "viewer", "341881")
+		e.NewOperator("far", "sampler", "341881002")
+		site := e.Want(e.Do("POST", "/api/v1/admin/vaccination/sites", officer, map[string]any{"name": "西津街道接种点",
+			"address": "宁国市西津街道", "lat": 30.63, "lng": 118.98, "region": "341881001"}), 201, "")
+		vac := e.Want(e.Do("POST", "/api/v1/admin/vaccination/vaccines", officer, map[string]any{"name": "克尔来福", "maker": "科兴",
+			"doses": 2, "interval_days": 21}), 201, "")
+		start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+		slot := e.Want(e.Do("POST", "/api/v1/admin/vaccination/slots", officer, map[string]any{"site_id": site.Str("id"),
+			"vaccine_id": vac.Str("id"), "starts_at": start, "ends_at": start.Add(30 * time.Minute), "capacity": 5}), 201, "")
+		tok, _ := e.Resident("13900000801", "张三", rid("19800101", 801), "341881001")
+		_, stranger := e.Resident("13900000802", "李四", rid("19810101", 802), "341881001")
+		code := e.Want(e.Do("GET", "/api/v1/me/code", tok, nil), 200, "").Str("code")
+		dose := map[string]any{"code": code, "vaccine_id": vac.Str("id"), "lot": "202106A01", "dose": 1, "site_id": site.Str("id")}
+		form := url.Values{"code": {code}, "vaccine": {vac.Str("id")}, "lot": {"202106A01"}, "dose": {"1"}, "site": {site.Str("id")}}
+		for _, c := range []struct{ who, code string }{{"viewer", "forbidden"}, {"far", "vaccination_site_not_found"}} {
+			status := 403
+			if c.who == "far" {
+				status = 404
+			}
+			r := e.Do("POST", "/api/v1/vaccination/doses", e.OperatorToken(c.who, "a long password"), dose)
+			wantRefused(t, "API "+c.who, r.Status, r.ErrCode(), status, c.code)
+			p := e.console(c.who, "a long password").Do("POST", "/console/vaccination/register", form)
+			wantRefused(t, "console "+c.who, p.Status, p.code, status, c.code)
+		}
+		r := e.Do("POST", "/api/v1/me/appointments", tok, map[string]any{"slot_id": slot.Str("id"), "person_id": stranger})
+		wantRefused(t, "API booking", r.Status, r.ErrCode(), 404, "person_not_found")
+		p := e.residentPages(tok).Do("POST", "/me/vaccination/appointments", url.Values{"slot": {slot.Str("id")}, "for": {stranger}})
+		wantRefused(t, "pages booking", p.Status, p.code, 404, "person_not_found")
+		if e.Count("vac_doses") != 0 || e.Count("vac_appointments") != 0 {
+			t.Fatal("a refusal stored something")
 		}
 	})
 }
