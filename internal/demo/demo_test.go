@@ -67,7 +67,9 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			get(t, hs.URL+"/api/v1/vaccination/sites", "", &vs)
 			var towns struct{ Towns []struct{ Doses int64 } }
 			get(t, hs.URL+"/api/v1/admin/vaccination/doses", token, &towns)
-			var days struct{ Days []struct{ Places, Booked int64 } }
+			var days struct {
+				Days []struct{ Places, Booked int64 }
+			}
 			get(t, hs.URL+"/api/v1/admin/vaccination/appointments", token, &days)
 			if vs.Count != 3 || len(towns.Towns) != 1 || towns.Towns[0].Doses != 5 || len(days.Days) != 7 || days.Days[1].Places == 0 ||
 				days.Days[1].Booked != 1 {
