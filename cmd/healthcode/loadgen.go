@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,6 +59,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// Not --db: that would be filled from HEALTHCODE_DB, and a load test
 	// must not write into the database the environment names.
 	db := fs.String("server-db", "", "database of the server loadgen starts (default: a fresh SQLite file in a temporary directory)")
+	appointments := fs.Bool("appointments", false, "instead of the paths: an appointment opening, --residents (default 10000) book --places in --slots at once (POST /me/appointments)")
+	places := fs.Int("places", 1000, "with --appointments: places to open")
+	slots := fs.Int("slots", 10, "with --appointments: slots the places are spread over")
 	var serverFlags multiFlag
 	fs.Var(&serverFlags, "server-flag", "extra flag for the server loadgen starts, e.g. --server-flag=--group-commit-delay=1ms (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
@@ -138,6 +142,32 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		cfg.Phase = profiler(ctx, *pprofURL, *profDir, stderr)
+	}
+	if *appointments {
+		residentsSet := false
+		fs.Visit(func(f *flag.Flag) { residentsSet = residentsSet || f.Name == "residents" })
+		if !residentsSet {
+			cfg.Residents = 10000
+		}
+		ar, err := loadgen.RunAppointments(ctx, cfg, *places, *slots)
+		if err != nil {
+			return err
+		}
+		if err := ar.WriteTable(stdout); err != nil {
+			return err
+		}
+		if *jsonOut != "" {
+			b, _ := json.MarshalIndent(ar, "", "  ")
+			if *jsonOut == "-" {
+				stdout.Write(append(b, '\n'))
+			} else if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+				return err
+			}
+		}
+		if !ar.Exact() {
+			return loadgen.ErrNotExact
+		}
+		return nil
 	}
 	rep, err := loadgen.Run(ctx, cfg)
 	if err != nil {

@@ -32,10 +32,12 @@ type verifyOutput struct {
 	ExpiresAt     *time.Time          `json:"expires_at,omitempty"`
 	KID           string              `json:"kid,omitempty"`
 	StatusVersion *uint64             `json:"status_version,omitempty"`
-	Result        string              `json:"result,omitempty"`     // kind certificate: the certified result
-	SampledAt     *time.Time          `json:"sampled_at,omitempty"` // kind certificate: when the swab was taken
-	Site          string              `json:"site,omitempty"`       // kind certificate: the sampling site
-	CheckedAt     time.Time           `json:"checked_at"`
+	// Certificates only: negative (a test) or vaccinated, and when the
+	// swab was taken or the latest dose given.
+	Result    string     `json:"result,omitempty"`
+	ResultAt  *time.Time `json:"result_at,omitempty"`
+	Certifies string     `json:"certifies,omitempty"` // the site of a test, or "dose/doses product" of a vaccination
+	CheckedAt time.Time  `json:"checked_at"`
 }
 
 func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -99,8 +101,10 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *skew == 0 {
 		*skew = -1 // the verifier reads zero as the default
 	}
-	kinds := []codeformat.Kind{codeformat.KindDynamic, codeformat.KindCertificate}
-	res := codeformat.NewVerifier(trust, codeformat.Options{Skew: *skew, Kinds: kinds}).Verify(scanned, at)
+	// Certificates (a test, a vaccination) verify offline like dynamic
+	// codes; care codes need the online check of their revocation.
+	res := codeformat.NewVerifier(trust, codeformat.Options{Skew: *skew,
+		Kinds: []codeformat.Kind{codeformat.KindDynamic, codeformat.KindCertificate}}).Verify(scanned, at)
 	out := verifyOutput{Valid: res.Valid, Reasons: res.Reasons, ByMAC: res.ByMAC, CheckedAt: at.UTC()}
 	if out.Reasons == nil {
 		out.Reasons = []codeformat.Reason{}
@@ -111,8 +115,8 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		out.Kind, out.Color, out.MaskedName, out.Issuer = c.Kind.String(), c.Color.String(), c.MaskedName, c.Issuer
 		out.IssuedAt, out.ExpiresAt, out.KID, out.StatusVersion = &iat, &exp, keys.KID(d.KeyID), &ver
 		if c.Kind == codeformat.KindCertificate {
-			sampled := c.SampledAt.UTC()
-			out.Result, out.SampledAt, out.Site, out.Color = c.Result.String(), &sampled, c.Site, ""
+			t := c.SampledAt.UTC()
+			out.Result, out.ResultAt, out.Certifies, out.Color = c.Result.String(), &t, c.Site, ""
 		}
 	}
 	enc := json.NewEncoder(stdout)

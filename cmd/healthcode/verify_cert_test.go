@@ -38,7 +38,7 @@ func TestVerifyCommandCertificate(t *testing.T) {
 	os.WriteFile(file, raw, 0o600)
 	out, text, err := runCmd("verify", "--trust-list", file, code)
 	if err != nil || out["valid"] != true || out["kind"] != "certificate" || out["result"] != "negative" ||
-		out["sampled_at"] != sampled.UTC().Format(time.RFC3339) || out["site"] != "西津采样点" || out["color"] != nil {
+		out["result_at"] != sampled.UTC().Format(time.RFC3339) || out["certifies"] != "西津采样点" || out["color"] != nil {
 		t.Fatalf("verify a certificate: %v\n%s", err, text)
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -76,6 +77,7 @@ type Server struct {
 	// Federation is nil on a deployment without a hub.
 	Federation *federation.Node
 	Entry      *entry.Service
+	Vaccine    *vaccine.Service
 
 	metrics *metrics
 }

@@ -341,8 +341,8 @@ func (p *jsonScanner) digits() bool {
 }
 
 // appendResult writes a verification result:
-// {"valid","admitted","color","masked_name","kind","issuer","expires_at","reasons"};
-// absent values are null.
+// {"valid","admitted","color","masked_name","kind","issuer","expires_at","reasons"}
+// and, for certificates, "result" and "result_at"; absent values are null.
 func appendResult(b []byte, r *codes.Result) []byte {
 	b = append(b, `{"valid":`...)
 	b = strconv.AppendBool(b, r.Valid)
@@ -379,7 +379,14 @@ func appendResult(b []byte, r *codes.Result) []byte {
 		}
 		b = appendString(b, x)
 	}
-	return append(b, "]}\n"...)
+	b = append(b, ']')
+	if r.Result != "" {
+		b = append(b, `,"result":`...)
+		b = appendString(b, r.Result)
+		b = append(b, `,"result_at":`...)
+		b = appendTime(b, r.ResultAt)
+	}
+	return append(b, "}\n"...)
 }
 
 func appendOptString(b []byte, s string) []byte {

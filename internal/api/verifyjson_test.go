@@ -157,6 +157,8 @@ func TestAppendResultIsTheDocumentedJSON(t *testing.T) {
 		{Valid: true, Admitted: true, Color: rules.Yellow, MaskedName: "x", Kind: "id", Issuer: "341881"},
 		{Valid: true, Admitted: true, Color: rules.Green, MaskedName: "李*0", Kind: "certificate", Issuer: "341881", ExpiresAt: exp,
 			Result: "negative", ResultAt: exp.Add(-48 * time.Hour)},
+		{Valid: true, Admitted: true, Color: rules.Green, MaskedName: "张*离", Kind: "certificate", Issuer: "341881", ExpiresAt: exp,
+			Result: "vaccinated", ResultAt: exp.Add(-48 * time.Hour)},
 	} {
 		out := appendResult(nil, &r)
 		var got map[string]any
@@ -181,6 +183,9 @@ func TestAppendResultIsTheDocumentedJSON(t *testing.T) {
 		}
 		for _, x := range r.Reasons {
 			want["reasons"] = append(want["reasons"].([]any), x)
+		}
+		if r.Result != "" {
+			want["result"], want["result_at"] = r.Result, r.ResultAt.Format(time.RFC3339)
 		}
 		wj, _ := json.Marshal(want)
 		gj, _ := json.Marshal(got)

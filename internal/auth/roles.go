@@ -52,15 +52,18 @@ const (
 	AlertRead      Permission = "alert.read"  // positive test alerts: read and take in hand
 	OrgWrite       Permission = "org.write"   // gateway organisations, their keys and unit accounts; drug classes
 	EntryWrite     Permission = "entry.write" // register inbound travellers at the border with a verified foreign credential
+	DoseWrite      Permission = "dose.write"  // register vaccine doses at a site; import earlier doses
 )
 
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
-		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite},
-	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead},
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite},
+	// Community health stations take swabs and give vaccines with the
+	// same staff.
+	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead, DoseWrite},
 	Lab:     {PersonRead, ResultWrite, StatsRead},
 	Viewer:  {PersonRead, RulesRead, StatsRead},
 	Border:  {PersonRead, PersonWrite, EntryWrite, StatsRead},

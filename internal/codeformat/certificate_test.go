@@ -47,7 +47,7 @@ func TestCertificateMarshalRefuses(t *testing.T) {
 	for name, edit := range map[string]func(*Claims){
 		"colour":               func(c *Claims) { c.Color = ColorGreen },
 		"no result":            func(c *Claims) { c.Result = TestNone },
-		"reserved result":      func(c *Claims) { c.Result = 2 },
+		"reserved result":      func(c *Claims) { c.Result = 3 },
 		"no sampling time":     func(c *Claims) { c.SampledAt = time.Time{} },
 		"sampled after issue":  func(c *Claims) { c.SampledAt = c.IssuedAt.Add(time.Second) },
 		"no site":              func(c *Claims) { c.Site = "" },
@@ -97,7 +97,7 @@ func TestCertificateParseReasons(t *testing.T) {
 		{"no result", claims(cert(map[int]any{6: nil})), ReasonBadCOSE},
 		{"no sampling time", claims(cert(map[int]any{7: nil})), ReasonBadCOSE},
 		{"no site", claims(cert(map[int]any{8: nil})), ReasonBadCOSE},
-		{"result 2 (reserved)", claims(cert(map[int]any{6: 2})), ReasonBadCOSE},
+		{"result 3 (reserved)", claims(cert(map[int]any{6: 3})), ReasonBadCOSE},
 		{"result as text", claims(cert(map[int]any{6: "negative"})), ReasonBadCOSE},
 		{"sampling time past 9999", claims(cert(map[int]any{7: uint64(1) << 62})), ReasonBadCOSE},
 		{"empty site", claims(cert(map[int]any{8: ""})), ReasonBadCOSE},
@@ -171,14 +171,14 @@ func TestCertificateText(t *testing.T) {
 	if err != nil || string(b) != "certificate" || k.UnmarshalText(b) != nil || k != KindCertificate {
 		t.Errorf("kind certificate: %s %v", b, err)
 	}
-	for _, r := range []TestResult{TestNone, TestNegative} {
+	for _, r := range []TestResult{TestNone, TestNegative, Vaccinated} {
 		b, err := r.MarshalText()
 		var back TestResult
 		if err != nil || back.UnmarshalText(b) != nil || back != r {
 			t.Errorf("result %v: %s %v", r, b, err)
 		}
 	}
-	if _, err := TestResult(2).MarshalText(); err == nil {
+	if _, err := TestResult(3).MarshalText(); err == nil {
 		t.Error("marshalled a reserved result")
 	}
 	var r TestResult

@@ -114,13 +114,16 @@ func (c *Color) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// TestResult is the result a certificate states. Only negative results are
-// certified; other values are reserved.
+// TestResult is the result a certificate states: a negative test, or a
+// completed vaccination series. Other values are reserved.
 type TestResult uint8
 
 const (
 	TestNone     TestResult = 0 // not a certificate
 	TestNegative TestResult = 1
+	// Vaccinated certifies doses: SampledAt is when the latest dose was
+	// given and Site names the product and the dose ("CoronaVac 2/2").
+	Vaccinated TestResult = 2
 )
 
 func (r TestResult) String() string {
@@ -129,13 +132,15 @@ func (r TestResult) String() string {
 		return ""
 	case TestNegative:
 		return "negative"
+	case Vaccinated:
+		return "vaccinated"
 	}
 	return fmt.Sprintf("result(%d)", uint8(r))
 }
 
 // MarshalText writes the API spelling; TestNone is the empty string.
 func (r TestResult) MarshalText() ([]byte, error) {
-	if r > TestNegative {
+	if r > Vaccinated {
 		return nil, fmt.Errorf("code: invalid test result %d", uint8(r))
 	}
 	return []byte(r.String()), nil
@@ -148,6 +153,8 @@ func (r *TestResult) UnmarshalText(b []byte) error {
 		*r = TestNone
 	case "negative":
 		*r = TestNegative
+	case "vaccinated":
+		*r = Vaccinated
 	default:
 		return fmt.Errorf("code: unknown test result %q", b)
 	}
@@ -256,8 +263,8 @@ func (c *Claims) validate() error {
 		return nil
 	}
 	switch {
-	case c.Result != TestNegative:
-		return errors.New("code: a certificate needs a result, and only negative results are certified")
+	case c.Result != TestNegative && c.Result != Vaccinated:
+		return errors.New("code: a certificate needs a result: a negative test or a vaccination")
 	case c.SampledAt.Unix() <= 0 || c.SampledAt.Unix() > c.IssuedAt.Unix():
 		return errors.New("code: a certificate needs a sampling time, not after issued-at")
 	case c.Site == "" || !utf8.ValidString(c.Site):
@@ -443,7 +450,7 @@ func (raw *rawClaims) parseHC(r *cborReader) (Reason, error) {
 			raw.ver, ok = r.uint()
 		case key == hcResult:
 			raw.result, ok = r.uint()
-			ok = ok && raw.result == uint64(TestNegative)
+			ok = ok && (raw.result == uint64(TestNegative) || raw.result == uint64(Vaccinated))
 		case key == hcSampled:
 			raw.sampled, ok = r.uint()
 			ok = ok && raw.sampled <= maxNumericDate

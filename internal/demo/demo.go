@@ -123,6 +123,16 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 		}
 		newUnits = true
 	}
+	if loaded, err := vaccinationLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadVaccination(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load vaccination: %w", err)
+		}
+		if err := markVaccinationLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	if loaded, err := entryLoaded(ctx, s); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	} else if !loaded {

@@ -63,6 +63,19 @@ func TestDemoLoadsNingguo(t *testing.T) {
 				}
 				Total struct{ Population, Target int64 }
 			}
+			// Vaccination: sites with slots for the coming week, and doses.
+			var vs struct{ Count int }
+			get(t, hs.URL+"/api/v1/vaccination/sites", "", &vs)
+			var towns struct{ Towns []struct{ Doses int64 } }
+			get(t, hs.URL+"/api/v1/admin/vaccination/doses", token, &towns)
+			var days struct {
+				Days []struct{ Places, Booked int64 }
+			}
+			get(t, hs.URL+"/api/v1/admin/vaccination/appointments", token, &days)
+			if vs.Count != 3 || len(towns.Towns) != 1 || towns.Towns[0].Doses != 5 || len(days.Days) != 7 || days.Days[1].Places == 0 ||
+				days.Days[1].Booked != 1 {
+				t.Fatalf("vaccination demo: %+v %+v %+v", vs, towns, days)
+			}
 			get(t, hs.URL+"/api/v1/admin/coverage", token, &cov)
 			if len(cov.Rows) != 19 {
 				t.Fatalf("coverage has %d towns, want 19", len(cov.Rows))

@@ -145,6 +145,11 @@ func (s *Service) scan(ctx context.Context, p *auth.Principal, in ScanInput) (*S
 		if !res.Valid {
 			return nil, invalid(res.Reasons)
 		}
+		// A certificate proves a test or a vaccination, not who stands at
+		// the desk now: the gateway binds people by their health code.
+		if res.Kind == codeformat.KindCertificate.String() {
+			return nil, invalid([]string{string(codeformat.ReasonWrongKind)})
+		}
 		if res.Person == 0 {
 			// Another region's resident (recognised through the federation)
 			// is nobody an organisation here can act on.

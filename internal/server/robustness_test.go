@@ -238,6 +238,15 @@ func (e *env) robustFixtures() *robustFixtures {
 	_, clinicKey := e.orgKey(admin, clinic, map[string]any{"name": "HIS", "scopes": []string{"scan", "clinic.fever"}})
 	fx.ids["visit"] = e.Want(e.Do("POST", "/gateway/v1/clinic/visits", clinicKey, map[string]any{"subject": e.scan(clinicKey, tok),
 		"temperature": 38.0, "doctor": "刘医生"}), 201, "").Str("id")
+	// A vaccination site with a slot, and an appointment of the resident.
+	fx.ids["vac_site"] = e.Want(e.Do("POST", "/api/v1/admin/vaccination/sites", admin, map[string]any{"name": "西津接种点",
+		"address": "宁国市西津街道", "lat": 30.63, "lng": 118.98, "region": "341881001"}), 201, "").Str("id")
+	vac := e.Want(e.Do("POST", "/api/v1/admin/vaccination/vaccines", admin, map[string]any{"name": "克尔来福", "maker": "科兴",
+		"doses": 2, "interval_days": 21}), 201, "").Str("id")
+	slotAt := time.Now().Add(72 * time.Hour).Truncate(time.Hour)
+	slot := e.Want(e.Do("POST", "/api/v1/admin/vaccination/slots", admin, map[string]any{"site_id": fx.ids["vac_site"], "vaccine_id": vac,
+		"starts_at": slotAt, "ends_at": slotAt.Add(30 * time.Minute), "capacity": 50}), 201, "").Str("id")
+	fx.ids["appointment"] = e.Want(e.Do("POST", "/api/v1/me/appointments", tok, map[string]any{"slot_id": slot}), 201, "").Str("id")
 	unitToken, _, err := e.App.Auth.UnitLogin(context.Background(), "xijin.pharmacy", "a long password")
 	if err != nil {
 		t.Fatal(err)
@@ -305,6 +314,10 @@ func paramKinds(path, param string) []string {
 		return []string{"platform"}
 	case param == "id" && strings.HasPrefix(path, "/gateway/v1/clinic/visits/"):
 		return []string{"visit"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/vaccination/sites/"):
+		return []string{"vac_site"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/me/appointments/"):
+		return []string{"appointment"}
 	}
 	return nil
 }

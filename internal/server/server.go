@@ -44,6 +44,7 @@ import (
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 	"github.com/healthcode/healthcode/internal/web"
 )
@@ -175,6 +176,7 @@ type Server struct {
 	// Federation is nil without Config.Hub.
 	Federation *federation.Node
 	Entry      *entry.Service
+	Vaccine    *vaccine.Service
 	API        *api.Server
 	Web        *web.Server
 
@@ -312,6 +314,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Log: s.Log}, hospital.Config{Location: loc})
 	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
+	s.Vaccine = vaccine.New(s.DB, s.Persons, s.Regions, vaccine.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, SMS: s.Outbox},
+		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -325,6 +329,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
 	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
 	s.API.Entry = s.Entry
+	s.API.Vaccine = s.Vaccine
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -332,7 +337,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
-		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry,
+		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine,
 	})
 	if err != nil {
 		return nil, err
@@ -458,6 +463,7 @@ func (s *Server) Start(ctx context.Context) {
 		s.Outbox.Run(ctx)
 	}()
 	s.every(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
+	s.every(ctx, "vaccine: reminders of tomorrow's appointments", 10*time.Minute, s.Vaccine.SendReminders)
 	if s.Federation != nil {
 		pull := s.Config.HubPull
 		if pull <= 0 {

@@ -27,14 +27,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "healthcode_sms_sends_total",
-			Help: "Text messages handed to a provider, by provider, purpose (otp, status) and outcome (sent, failed).",
+			Help: "Text messages handed to a provider, by provider, purpose (otp, status, vaccination) and outcome (sent, failed).",
 		}, []string{"purpose", "outcome"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "healthcode_sms_send_duration_seconds", Help: "Time a provider took to take a message, by provider.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 3, 10),
 		}),
 	}
-	for _, p := range []string{"otp", "status"} {
+	for _, p := range []string{KindLoginCode, KindColourChange, KindVaccinationReminder} {
 		m.sends.WithLabelValues(p, "sent")
 		m.sends.WithLabelValues(p, "failed")
 	}

@@ -15,6 +15,8 @@ const (
 	// (the dependent, masked), phone (the requester's, masked).
 	KindManagerRequest = "manager_request"
 	KindManagerAdded   = "manager_added"
+	// KindVaccinationReminder is sent the day before an appointment.
+	KindVaccinationReminder = "vaccination" // vars: name (masked), time, site, dose
 )
 
 // Languages of the templates.
@@ -47,6 +49,13 @@ var templates = map[string]map[string]string{
 		LangZH: `【健康码】手机号{{.phone}}已成为{{.name}}的代办人，可查看其健康码和检测结果。如有疑问请联系社区服务台。`,
 		LangEN: `[Health Code] The phone {{.phone}} now manages {{.name}} and can see their health code and test results. If this is wrong, contact a service desk.`,
 	},
+	KindVaccinationReminder: vaccinationTemplates,
+}
+
+var vaccinationTemplates = map[string]string{
+	LangZH: `【健康码】提醒：{{.name}}已预约明天{{.time}}在{{.site}}接种第{{.dose}}剂疫苗，请携带身份证件并出示健康码。如不能前往，请提前取消预约。`,
+	LangEN: `[Health Code] Reminder: {{.name}} is booked for vaccine dose {{.dose}} tomorrow at {{.time}} at {{.site}}. ` +
+		`Bring an ID and show the health code. If you cannot come, please cancel the appointment.`,
 }
 
 var colourWords = map[string]map[string]string{

@@ -14,6 +14,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, statusNav...)
 	out = append(out, checkinNav...)
 	out = append(out, natNav...)
+	out = append(out, vaccinationNav...)
 	out = append(out, gatewayNav...)
 	out = append(out, federationNav...)
 	out = append(out, entryNav...)
@@ -22,7 +23,7 @@ func (s *Server) navList() []navEntry {
 
 func (s *Server) moreList() []navItem {
 	out := append(append([]navItem{}, moreEntries...), statusMore...)
-	return append(out, navItem{"more.tests", "/me/tests"}, navItem{"more.platforms", "/me/platforms"})
+	return append(out, navItem{"more.tests", "/me/tests"}, navItem{"more.vaccination", "/me/vaccination"}, navItem{"more.platforms", "/me/platforms"})
 }
 
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {

@@ -46,6 +46,7 @@ import (
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -92,6 +93,7 @@ type Deps struct {
 	// Federation is nil on a deployment without a hub.
 	Federation *federation.Node
 	Entry      *entry.Service
+	Vaccine    *vaccine.Service
 }
 
 // Server renders the pages.
@@ -214,6 +216,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.statusRoutes(mux)
 	s.checkinRoutes(mux)
 	s.gatewayRoutes(mux)
+	s.vaccinationRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
