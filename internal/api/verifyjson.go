@@ -341,8 +341,8 @@ func (p *jsonScanner) digits() bool {
 }
 
 // appendResult writes a verification result:
-// {"valid","admitted","color","masked_name","kind","issuer","expires_at","reasons"}
-// and, for certificates, "result" and "result_at"; absent values are null.
+// {"valid","admitted","color","color_source","masked_name","kind","issuer",
+// "expires_at","result","result_at","reasons"}; absent values are null.
 func appendResult(b []byte, r *codes.Result) []byte {
 	b = append(b, `{"valid":`...)
 	b = strconv.AppendBool(b, r.Valid)
@@ -380,12 +380,6 @@ func appendResult(b []byte, r *codes.Result) []byte {
 		b = appendString(b, x)
 	}
 	b = append(b, ']')
-	if r.Result != "" {
-		b = append(b, `,"result":`...)
-		b = appendString(b, r.Result)
-		b = append(b, `,"result_at":`...)
-		b = appendTime(b, r.ResultAt)
-	}
 	return append(b, "}\n"...)
 }
 
