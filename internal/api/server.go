@@ -21,6 +21,7 @@ import (
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
@@ -70,6 +71,7 @@ type Server struct {
 	Clinic      *clinic.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
+	ColdChain   *coldchain.Service
 
 	metrics *metrics
 }

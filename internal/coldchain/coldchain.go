@@ -64,6 +64,7 @@ type Deps struct {
 	Persons  Persons
 	Facts    FactRecorder
 	Log      *slog.Logger
+	Location *time.Location // times in reports (Asia/Shanghai by default)
 }
 
 // Service keeps batches, their chains, handlers and inspections. It is safe
@@ -75,6 +76,7 @@ type Service struct {
 	persons  Persons
 	facts    FactRecorder
 	log      *slog.Logger
+	loc      *time.Location
 	now      func() time.Time
 }
 
@@ -83,7 +85,11 @@ func New(d Deps) *Service {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Service{db: d.DB, orgs: d.Orgs, subjects: d.Subjects, persons: d.Persons, facts: d.Facts, log: d.Log, now: time.Now}
+	if d.Location == nil {
+		d.Location = time.FixedZone("CST", 8*3600)
+	}
+	return &Service{db: d.DB, orgs: d.Orgs, subjects: d.Subjects, persons: d.Persons, facts: d.Facts, log: d.Log, loc: d.Location,
+		now: time.Now}
 }
 
 // SetClock replaces the clock, for tests.

@@ -278,7 +278,7 @@ func TestChainAndPositiveTrace(t *testing.T) {
 		_, err = f.svc.Report(ctx, staff("market"), tr.Inspection.ID)
 		wantErr(t, err, auth.ErrForbidden)
 		var csv bytes.Buffer
-		if err := coldchain.WriteReport(&csv, rep, false, time.FixedZone("CST", 8*3600)); err != nil {
+		if err := f.svc.WriteReport(&csv, rep, false); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(csv.String(), "张*国") || strings.Contains(csv.String(), "张建国") || !strings.Contains(csv.String(), "西津农贸市场,market,25,20,5,0") {

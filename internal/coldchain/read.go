@@ -242,7 +242,8 @@ func (m multiScanner) Scan(dest ...any) error { return m.sc.Scan(append(dest, m.
 
 // WriteReport writes a trace as CSV, in zh-CN or English: one line per
 // holder, then one per handler, every typed text through csvsafe.
-func WriteReport(w io.Writer, tr *Trace, en bool, loc *time.Location) error {
+func (s *Service) WriteReport(w io.Writer, tr *Trace, en bool) error {
+	loc := s.loc
 	pick := func(zh, e string) string {
 		if en {
 			return e

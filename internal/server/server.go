@@ -28,6 +28,7 @@ import (
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
@@ -158,6 +159,7 @@ type Server struct {
 	Gateway     *gateway.Service
 	Pharmacy    *pharmacy.Service
 	Clinic      *clinic.Service
+	ColdChain   *coldchain.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
 	API         *api.Server
@@ -281,6 +283,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Hospital = hospital.New(hospital.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Colors: colors,
 		Log: s.Log}, hospital.Config{Location: loc})
 	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
+	s.ColdChain = coldchain.New(coldchain.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
+		Log: s.Log, Location: loc})
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -292,6 +296,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Status = s.Status
 	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
 	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
+	s.API.ColdChain = s.ColdChain
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -299,7 +304,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
-		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride,
+		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, ColdChain: s.ColdChain,
 	})
 	if err != nil {
 		return nil, err
@@ -422,6 +427,7 @@ func (s *Server) Start(ctx context.Context) {
 		s.Outbox.Run(ctx)
 	}()
 	s.every(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
+	s.every(ctx, "coldchain: record exposures left pending", time.Minute, s.ColdChain.RecordPending)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

@@ -30,6 +30,7 @@ import (
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
@@ -86,6 +87,7 @@ type Deps struct {
 	Clinic      *clinic.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
+	ColdChain   *coldchain.Service
 }
 
 // Server renders the pages.
