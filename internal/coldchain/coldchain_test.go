@@ -313,10 +313,30 @@ func TestRefusals(t *testing.T) {
 			do   func() error
 			want error
 		}{
-			{"no product", func() error { bad.Product = " "; _, err := f.svc.Register(ctx, staff("imp"), bad); bad = batch; return err }, coldchain.ErrProductInvalid},
-			{"a bad country", func() error { bad.OriginCountry = "BRA"; _, err := f.svc.Register(ctx, staff("imp"), bad); bad = batch; return err }, coldchain.ErrCountryInvalid},
-			{"a short declaration", func() error { bad.Declaration = "1234"; _, err := f.svc.Register(ctx, staff("imp"), bad); bad = batch; return err }, coldchain.ErrDeclarationInvalid},
-			{"no quantity", func() error { bad.Quantity = 0; _, err := f.svc.Register(ctx, staff("imp"), bad); bad = batch; return err }, coldchain.ErrQuantityInvalid},
+			{"no product", func() error {
+				bad.Product = " "
+				_, err := f.svc.Register(ctx, staff("imp"), bad)
+				bad = batch
+				return err
+			}, coldchain.ErrProductInvalid},
+			{"a bad country", func() error {
+				bad.OriginCountry = "BRA"
+				_, err := f.svc.Register(ctx, staff("imp"), bad)
+				bad = batch
+				return err
+			}, coldchain.ErrCountryInvalid},
+			{"a short declaration", func() error {
+				bad.Declaration = "1234"
+				_, err := f.svc.Register(ctx, staff("imp"), bad)
+				bad = batch
+				return err
+			}, coldchain.ErrDeclarationInvalid},
+			{"no quantity", func() error {
+				bad.Quantity = 0
+				_, err := f.svc.Register(ctx, staff("imp"), bad)
+				bad = batch
+				return err
+			}, coldchain.ErrQuantityInvalid},
 			{"a cold store registering", func() error { _, err := f.svc.Register(ctx, staff("store"), batch); return err }, org.ErrScopeMissing},
 			{"an operator registering", func() error { _, err := f.svc.Register(ctx, admin, batch); return err }, org.ErrOrgOnly},
 			{"more than held", func() error {

@@ -214,6 +214,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.statusRoutes(mux)
 	s.checkinRoutes(mux)
 	s.gatewayRoutes(mux)
+	s.coldChainRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
