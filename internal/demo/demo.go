@@ -106,6 +106,16 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 			return nil, err
 		}
 	}
+	if loaded, err := coldChainLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadColdChain(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the cold chain: %w", err)
+		}
+		if err := markColdChainLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	var logins []Login
 	for _, op := range operators {
 		pw := auth.GeneratePassword()
@@ -121,7 +131,11 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	return append(logins, units...), nil
+	holders, err := coldChainLogins(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	return append(append(logins, units...), holders...), nil
 }
 
 // Print tells the person at the terminal how to use the demo.
