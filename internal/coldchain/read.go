@@ -2,6 +2,7 @@ package coldchain
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -158,8 +159,11 @@ func (s *Service) Report(ctx context.Context, by *auth.Principal, inspection str
 	}
 	var batch string
 	err := s.db.QueryRowContext(ctx, `SELECT batch_id FROM cc_inspections WHERE id = $1 AND result = 'positive'`, inspection).Scan(&batch)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrInspectionNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("coldchain: read inspection: %w", err)
 	}
 	c, err := s.Batch(ctx, by, batch)
 	if errors.Is(err, ErrBatchNotFound) {
