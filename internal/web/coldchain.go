@@ -56,10 +56,10 @@ func (s *Server) coldPublicPage(w http.ResponseWriter, r *http.Request, p *page)
 type coldUnitData struct {
 	Holdings   *coldchain.Holdings
 	Recipients []*org.Org
-	Importer   bool // registers batches
-	Sampler    bool // records inspections
+	Importer   bool              // registers batches
+	Sampler    bool              // records inspections
 	Labels     map[string]string // batch id -> the label's QR (SVG), for batches it registered
-	Trace      *coldchain.Trace   // the answer to a positive inspection
+	Trace      *coldchain.Trace  // the answer to a positive inspection
 	Kinds      []string
 }
 
