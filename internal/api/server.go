@@ -21,6 +21,7 @@ import (
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
@@ -78,6 +79,7 @@ type Server struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	ColdChain  *coldchain.Service
 
 	metrics *metrics
 }

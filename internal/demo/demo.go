@@ -123,6 +123,16 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 		}
 		newUnits = true
 	}
+	if loaded, err := coldChainLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadColdChain(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the cold chain: %w", err)
+		}
+		if err := markColdChainLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	if loaded, err := vaccinationLoaded(ctx, s); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	} else if !loaded {
@@ -176,7 +186,11 @@ func NewPasswords(ctx context.Context, s *server.Server) ([]Login, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	return append(logins, units...), nil
+	holders, err := coldChainLogins(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	return append(append(logins, units...), holders...), nil
 }
 
 // operatorPasswords sets fresh passwords of the demo operators; admin's

@@ -31,6 +31,8 @@ var valid = map[string]Fact{
 	ArrivalInbound:   {Kind: ArrivalInbound, At: t0, Attrs: map[string]any{"origin": "310000", "origin_risk": "high", "transport": "rail"}},
 	VisitRiskArea:    {Kind: VisitRiskArea, At: t0, Until: t0.Add(6 * time.Hour), Attrs: map[string]any{"region": "310115", "level": "medium", "stay_hours": 6.0}},
 	AppealGranted:    {Kind: AppealGranted, At: t0, Until: t0.Add(72 * time.Hour), Attrs: map[string]any{"appeal": "a1", "note": "核酸阴性，误判"}},
+	ColdChainExposure: {Kind: ColdChainExposure, At: t0, Attrs: map[string]any{"batch": "b1", "product": "冻带鱼", "holder": "o1",
+		"handled_at": "2022-03-30T09:00:00+08:00", "inspection": "i1", "run": "r1"}},
 }
 
 func TestEveryKindHasAValidExample(t *testing.T) {

@@ -131,6 +131,8 @@ const (
 	ArrivalInbound   = "arrival.inbound"
 	VisitRiskArea    = "visit.risk_area"
 	AppealGranted    = "appeal.granted"
+
+	ColdChainExposure = "cold_chain.exposure"
 )
 
 // NAT results.
@@ -441,6 +443,25 @@ var kinds = []KindInfo{
 				Doc: "Id of the appeal that was granted."}),
 			{Name: "note", Type: TypeString, Max: f64(1000), Label: Text{"审核意见", "note"},
 				Doc: "The operator's note, shown to the resident."},
+		},
+	},
+	{
+		Kind: ColdChainExposure, Label: Text{"冷链食品接触", "cold-chain exposure"}, Until: UntilNone,
+		Doc: "The person handled a batch of cold-chain food (scanned their code with the batch code) that a nucleic-acid inspection later found positive.",
+		At:  "when the positive inspection was recorded (the exposure became known); handled_at is when the person handled the batch",
+		Attrs: []AttrInfo{
+			req(AttrInfo{Name: "batch", Type: TypeString, Max: f64(64), Label: Text{"批次", "batch"},
+				Doc: "Id of the batch."}),
+			{Name: "product", Type: TypeString, Max: f64(100), Label: Text{"品名", "product"},
+				Doc: "What the batch is (冻带鱼, frozen pork ...)."},
+			req(AttrInfo{Name: "holder", Type: TypeString, Max: f64(64), Label: Text{"经营单位", "holder"},
+				Doc: "Id of the organisation (the gateway's) where the person handled the batch."}),
+			req(AttrInfo{Name: "handled_at", Type: TypeTime, Label: Text{"接触时间", "handled at"},
+				Doc: "When the person last handled the batch there."}),
+			{Name: "inspection", Type: TypeString, Max: f64(64), Label: Text{"阳性检测", "positive inspection"},
+				Doc: "Id of the positive inspection."},
+			{Name: "run", Type: TypeString, Max: f64(64), Label: Text{"追溯批次", "trace run"},
+				Doc: "Id of the trace run that found the person."},
 		},
 	},
 }

@@ -50,6 +50,15 @@ const (
 	Employer    Kind = "employer"
 	ScenicSpot  Kind = "scenic_spot"
 	ServiceHall Kind = "service_hall"
+
+	// Holders of the cold chain (冷链食品追溯): they receive, store, pass on
+	// and sell batches of imported frozen food.
+	Importer    Kind = "importer"
+	ColdStore   Kind = "cold_store"
+	Wholesaler  Kind = "wholesaler"
+	Market      Kind = "market"
+	Supermarket Kind = "supermarket"
+	Restaurant  Kind = "restaurant"
 )
 
 // KindInfo is a kind with its names.
@@ -70,7 +79,22 @@ var Kinds = []KindInfo{
 	{Employer, fact.Text{ZH: "用人单位", EN: "employer"}},
 	{ScenicSpot, fact.Text{ZH: "景区", EN: "scenic spot"}},
 	{ServiceHall, fact.Text{ZH: "政务服务大厅", EN: "service hall"}},
+	{Importer, fact.Text{ZH: "冷链食品进口商", EN: "cold-chain importer"}},
+	{ColdStore, fact.Text{ZH: "冷库", EN: "cold store"}},
+	{Wholesaler, fact.Text{ZH: "冷链食品批发商", EN: "cold-chain wholesaler"}},
+	{Market, fact.Text{ZH: "农贸市场", EN: "market"}},
+	{Supermarket, fact.Text{ZH: "商超", EN: "supermarket"}},
+	{Restaurant, fact.Text{ZH: "餐饮单位", EN: "restaurant"}},
 }
+
+// ColdChainHolders are the kinds that hold cold-chain batches.
+var ColdChainHolders = []Kind{Importer, ColdStore, Wholesaler, Market, Supermarket, Restaurant}
+
+// ColdChainSamplers are the holders that sample goods and packaging for
+// nucleic-acid tests and have them disinfected (the ports' importers,
+// cold stores and wholesalers); markets, supermarkets and restaurants
+// receive goods already inspected.
+var ColdChainSamplers = []Kind{Importer, ColdStore, Wholesaler}
 
 // ParseKind checks a kind from input.
 func ParseKind(s string) (Kind, error) {

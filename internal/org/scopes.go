@@ -17,6 +17,12 @@ const (
 	ScopeHospitalIdentity = "hospital.identity" // receive a scanned patient's identity, once per scan
 	ScopeHospitalQueue    = "hospital.queue"    // give a scanned patient a queue number
 	ScopeRideCheck        = "ride.check"        // check drivers and passengers by the handles they shared
+
+	ScopeColdChainBatch   = "coldchain.batch"   // register imported batches and print their labels
+	ScopeColdChainMove    = "coldchain.move"    // receive, pass on and sell batches by their batch code
+	ScopeColdChainHandler = "coldchain.handler" // record the workers who handle a batch (their code with the batch code)
+	ScopeColdChainInspect = "coldchain.inspect" // record nucleic-acid tests of goods and packaging and disinfections
+	ScopeColdChainTasks   = "coldchain.tasks"   // read and close the tasks a positive inspection opened (seal, disinfect)
 )
 
 // ScopeInfo is a scope with its names and the kinds that may hold it.
@@ -35,6 +41,11 @@ var Scopes = []ScopeInfo{
 	{ScopeHospitalIdentity, fact.Text{ZH: "建卡挂号获取身份信息（留痕、每次扫码一次）", EN: "receive a patient's identity (audited, once per scan)"}, []Kind{Hospital, FeverClinic}},
 	{ScopeHospitalQueue, fact.Text{ZH: "挂号排队", EN: "give queue numbers"}, []Kind{Hospital}},
 	{ScopeRideCheck, fact.Text{ZH: "司机乘客健康码核验", EN: "check drivers and passengers"}, []Kind{RideHailing, Taxi}},
+	{ScopeColdChainBatch, fact.Text{ZH: "登记进口冷链食品批次", EN: "register imported batches"}, []Kind{Importer}},
+	{ScopeColdChainMove, fact.Text{ZH: "冷链食品入库、转运与销售", EN: "receive, pass on and sell batches"}, ColdChainHolders},
+	{ScopeColdChainHandler, fact.Text{ZH: "登记冷链从业人员接触批次", EN: "record workers handling batches"}, ColdChainHolders},
+	{ScopeColdChainInspect, fact.Text{ZH: "登记冷链食品核酸检测与消毒", EN: "record tests and disinfections of batches"}, ColdChainSamplers},
+	{ScopeColdChainTasks, fact.Text{ZH: "处置冷链阳性任务（封存、消杀）", EN: "close cold-chain tasks (seal, disinfect)"}, ColdChainHolders},
 }
 
 func scopeInfo(s string) (ScopeInfo, bool) {

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -548,6 +549,73 @@ func TestScenarioRulesHoldAtBothDoors(t *testing.T) {
 				p := c.d.pages.Do("POST", c.pagePath, c.pageForm)
 				wantRefused(t, "pages", p.Status, p.code, c.Status, c.code)
 				if got := counts(); got != before {
+					t.Fatalf("a refusal stored something: %v, before %v", got, before)
+				}
+			})
+		}
+	})
+}
+
+// Cold-chain traceability: which holder may register, inspect and move a
+// batch, and how much, are the service's rules; a holder's key (the API)
+// and its unit account (the pages) meet the same refusals, and nothing is
+// written.
+func TestColdChainRulesHoldAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.Admin()
+		type door struct {
+			id, key string
+			pages   *pageSession
+		}
+		holder := func(kind, name, uscc, username string, scopes ...string) door {
+			id := e.org(admin, kind, name, uscc, "341881001")
+			_, key := e.orgKey(admin, id, map[string]any{"name": "系统", "scopes": scopes})
+			e.Want(e.Do("POST", "/api/v1/admin/orgs/"+id+"/accounts", admin, map[string]any{"username": username, "password": "a long unit password"}), 201, "")
+			return door{id, key, e.unitPages(username, "a long unit password")}
+		}
+		imp := holder("importer", "宁国进出口", "CC100001", "imp1", "coldchain.batch", "coldchain.move")
+		store := holder("cold_store", "宁国冷库", "CC100002", "store1", "coldchain.move", "coldchain.inspect")
+		market := holder("market", "西津市场", "CC100003", "market1", "coldchain.move")
+		code := e.Want(e.Do("POST", "/gateway/v1/coldchain/batches", imp.key, map[string]any{"product": "冻带鱼", "origin_country": "BR",
+			"port": "上海洋山港", "declaration": "220120221000123456", "quantity": 10}), 201, "").Str("code")
+		tables := []string{"cc_batches", "cc_stock", "cc_moves", "cc_inspections"}
+		counts := func() []int {
+			var out []int
+			for _, tbl := range tables {
+				out = append(out, e.Count(tbl))
+			}
+			return out
+		}
+		before := counts()
+		for _, c := range []struct {
+			name     string
+			d        door
+			apiPath  string
+			apiBody  map[string]any
+			pagePath string
+			pageForm url.Values
+			Status   int
+			code     string
+		}{
+			{"a cold store registers a batch", store, "/gateway/v1/coldchain/batches", map[string]any{"product": "冻带鱼", "origin_country": "BR",
+				"port": "上海洋山港", "declaration": "220120221000123456", "quantity": 10},
+				"/unit/coldchain/batches", url.Values{"product": {"冻带鱼"}, "origin_country": {"BR"}, "port": {"上海洋山港"},
+					"declaration": {"220120221000123456"}, "quantity": {"10"}}, 403, "scope_missing"},
+			{"a market records an inspection", market, "/gateway/v1/coldchain/inspections", map[string]any{"batch_code": code, "kind": "goods", "result": "positive"},
+				"/unit/coldchain/inspections", url.Values{"batch_code": {code}, "kind": {"goods"}, "result": {"positive"}}, 403, "scope_missing"},
+			{"a market passes on a batch it does not hold", market, "/gateway/v1/coldchain/transfers", map[string]any{"batch_code": code, "to": store.id, "quantity": 1},
+				"/unit/coldchain/transfers", url.Values{"batch_code": {code}, "to": {store.id}, "quantity": {"1"}}, 409, "batch_not_held"},
+			{"the importer passes on more than it holds", imp, "/gateway/v1/coldchain/transfers", map[string]any{"batch_code": code, "to": store.id, "quantity": 11},
+				"/unit/coldchain/transfers", url.Values{"batch_code": {code}, "to": {store.id}, "quantity": {"11"}}, 409, "quantity_exceeds_stock"},
+			{"the cold store inspects a batch it does not hold", store, "/gateway/v1/coldchain/inspections", map[string]any{"batch_code": code, "kind": "goods", "result": "positive"},
+				"/unit/coldchain/inspections", url.Values{"batch_code": {code}, "kind": {"goods"}, "result": {"positive"}}, 409, "batch_not_held"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.Do("POST", c.apiPath, c.d.key, c.apiBody)
+				wantRefused(t, "API", r.Status, r.ErrCode(), c.Status, c.code)
+				p := c.d.pages.Do("POST", c.pagePath, c.pageForm)
+				wantRefused(t, "pages", p.Status, p.code, c.Status, c.code)
+				if got := counts(); !slices.Equal(got, before) {
 					t.Fatalf("a refusal stored something: %v, before %v", got, before)
 				}
 			})

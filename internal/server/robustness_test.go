@@ -247,6 +247,21 @@ func (e *env) robustFixtures() *robustFixtures {
 	slot := e.Want(e.Do("POST", "/api/v1/admin/vaccination/slots", admin, map[string]any{"site_id": fx.ids["vac_site"], "vaccine_id": vac,
 		"starts_at": slotAt, "ends_at": slotAt.Add(30 * time.Minute), "capacity": 50}), 201, "").Str("id")
 	fx.ids["appointment"] = e.Want(e.Do("POST", "/api/v1/me/appointments", tok, map[string]any{"slot_id": slot}), 201, "").Str("id")
+	// The cold chain: a batch passed on to a cold store, whose positive
+	// sample opened tasks.
+	imp := e.org(admin, "importer", "宁国进出口", "CC200001", "341881001")
+	_, impKey := e.orgKey(admin, imp, map[string]any{"name": "ERP", "scopes": []string{"coldchain.batch", "coldchain.move"}})
+	store := e.org(admin, "cold_store", "宁国冷库", "CC200002", "341881001")
+	_, storeKey := e.orgKey(admin, store, map[string]any{"name": "WMS", "scopes": []string{"coldchain.move", "coldchain.inspect", "coldchain.tasks"},
+		"daily_quota": 100_000_000, "rate_per_minute": 1_000_000})
+	batch := e.Want(e.Do("POST", "/gateway/v1/coldchain/batches", impKey, map[string]any{"product": "冻带鱼", "origin_country": "BR",
+		"port": "上海洋山港", "declaration": "220120221000123456", "quantity": 10}), 201, "")
+	fx.ids["cc_batch"], fx.ids["cc_code"] = batch.Str("id"), batch.Str("code")
+	e.Want(e.Do("POST", "/gateway/v1/coldchain/transfers", impKey, map[string]any{"batch_code": fx.ids["cc_code"], "to": store, "quantity": 4}), 201, "")
+	trace := e.Want(e.Do("POST", "/gateway/v1/coldchain/inspections", storeKey, map[string]any{"batch_code": fx.ids["cc_code"], "kind": "goods",
+		"result": "positive"}), 201, "")
+	fx.ids["cc_inspection"] = trace.Body["inspection"].(map[string]any)["id"].(string)
+	fx.ids["cc_task"] = trace.Body["tasks"].([]any)[0].(map[string]any)["id"].(string)
 	unitToken, _, err := e.App.Auth.UnitLogin(context.Background(), "xijin.pharmacy", "a long password")
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +272,8 @@ func (e *env) robustFixtures() *robustFixtures {
 	for _, role := range []string{"health_officer", "sampler", "lab", "viewer"} {
 		fx.creds = append(fx.creds, cred{role, roles[role]})
 	}
-	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey}, cred{"org_key", orgKey.Str("api_key")}, cred{"unit", unitToken})
+	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey}, cred{"org_key", orgKey.Str("api_key")}, cred{"unit", unitToken},
+		cred{"holder_key", storeKey})
 	return fx
 }
 
@@ -318,6 +334,14 @@ func paramKinds(path, param string) []string {
 		return []string{"vac_site"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/me/appointments/"):
 		return []string{"appointment"}
+	case param == "code" && strings.HasPrefix(path, "/api/v1/coldchain/batches/"):
+		return []string{"cc_code"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/coldchain/batches/"):
+		return []string{"cc_batch"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/coldchain/inspections/"):
+		return []string{"cc_inspection"}
+	case param == "id" && strings.HasPrefix(path, "/gateway/v1/coldchain/tasks/"):
+		return []string{"cc_task"}
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
@@ -171,6 +172,7 @@ type Server struct {
 	Gateway     *gateway.Service
 	Pharmacy    *pharmacy.Service
 	Clinic      *clinic.Service
+	ColdChain   *coldchain.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
 	// Federation is nil without Config.Hub.
@@ -316,6 +318,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
 	s.Vaccine = vaccine.New(s.DB, s.Persons, s.Regions, vaccine.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, SMS: s.Outbox},
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
+	s.ColdChain = coldchain.New(coldchain.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
+		Log: s.Log, Location: loc})
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -330,6 +334,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
 	s.API.Entry = s.Entry
 	s.API.Vaccine = s.Vaccine
+	s.API.ColdChain = s.ColdChain
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -337,7 +342,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
-		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine,
+		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
 	})
 	if err != nil {
 		return nil, err
@@ -463,6 +468,7 @@ func (s *Server) Start(ctx context.Context) {
 		s.Outbox.Run(ctx)
 	}()
 	s.every(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
+	s.every(ctx, "coldchain: record exposures left pending", time.Minute, s.ColdChain.RecordPending)
 	s.every(ctx, "vaccine: reminders of tomorrow's appointments", 10*time.Minute, s.Vaccine.SendReminders)
 	if s.Federation != nil {
 		pull := s.Config.HubPull

@@ -268,7 +268,7 @@ func TestRuleSetsAreValidatedDryRunAndActivated(t *testing.T) {
 
 		o := e.Want(e.Do("GET", "/api/v1/admin/rules", viewer, nil), 200, "")
 		active := o.Body["active"].(map[string]any)
-		if active["version"] != 1.0 || active["rules"] != 17.0 || len(o.Body["activations"].([]any)) != 1 {
+		if active["version"] != 1.0 || active["rules"] != 18.0 || len(o.Body["activations"].([]any)) != 1 {
 			t.Fatalf("a fresh database: %s", o.Raw)
 		}
 
@@ -371,7 +371,7 @@ func TestRuleSetsAreValidatedDryRunAndActivated(t *testing.T) {
 			t.Fatalf("audit: %s", audit.Raw)
 		}
 		got := e.Want(e.Do("GET", "/api/v1/admin/rules/1", viewer, nil), 200, "")
-		if len(got.Body["set"].(map[string]any)["rules"].([]any)) != 17 {
+		if len(got.Body["set"].(map[string]any)["rules"].([]any)) != 18 {
 			t.Fatalf("version 1: %s", got.Raw)
 		}
 	})

@@ -137,6 +137,12 @@ func TestDefaultRulesThroughTheStore(t *testing.T) {
 			normalDays(1, 6, step{color: Y, rule: "declared_illness"}),
 			normalDays(7, 1, step{color: G}),
 		),
+		"cold_chain": {
+			{now: 0, kind: "cold_chain.exposure", attrs: map[string]any{"batch": "b1", "holder": "o1", "handled_at": t0.Add(-2 * day)},
+				color: Y, rule: "cold_chain"},
+			{now: time.Hour, kind: "nat.result", at: -ms, attrs: negative, color: Y, rule: "cold_chain"},
+			{now: time.Hour, kind: "nat.result", at: time.Hour, attrs: mixedNegative, color: G},
+		},
 		"appeal over a close contact": {
 			{now: time.Hour, kind: "contact.close", color: R, rule: "close_contact", next: 14 * day},
 			{now: day, kind: "appeal.granted", at: day, until: 3 * day, attrs: map[string]any{"appeal": "a1"}, color: G, rule: rules.AppealRuleID, next: 3 * day},

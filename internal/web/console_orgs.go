@@ -20,6 +20,7 @@ var gatewayNav = []navEntry{
 	{"nav.orgs", "/console/orgs", auth.StatsRead},
 	{"nav.pharmacy", "/console/pharmacy", auth.StatsRead},
 	{"nav.clinics", "/console/clinics", auth.StatsRead},
+	{"nav.coldchain", "/console/coldchain", auth.StatsRead},
 	{"nav.drugs", "/console/drugs", auth.OrgWrite},
 }
 

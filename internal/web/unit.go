@@ -38,9 +38,11 @@ type unitFrame struct {
 	Identity bool // receives patients' identities
 	Queue    bool // gives queue numbers
 	Ride     bool // checks drivers and passengers
-	Admin    bool
-	p        *auth.Principal
-	org      *org.Org
+	// ColdChain: a holder of cold-chain batches.
+	ColdChain bool
+	Admin     bool
+	p         *auth.Principal
+	org       *org.Org
 }
 
 func (s *Server) unitRoutes(mux *http.ServeMux) {
@@ -98,7 +100,8 @@ func (s *Server) unit(h handler) http.HandlerFunc {
 		p.Unit = &unitFrame{Name: pr.Name, OrgName: o.Name, OrgKind: o.Kind, Pharmacy: o.Kind == org.Pharmacy,
 			Clinic: o.Kind.Allows(org.ScopeClinicFever), Identity: o.Kind.Allows(org.ScopeHospitalIdentity),
 			Queue: o.Kind.Allows(org.ScopeHospitalQueue), Ride: o.Kind.Allows(org.ScopeRideCheck),
-			Admin: pr.Role == auth.UnitAdmin, p: pr, org: o}
+			ColdChain: o.Kind.Allows(org.ScopeColdChainMove),
+			Admin:     pr.Role == auth.UnitAdmin, p: pr, org: o}
 		s.takeFlash(w, r, p)
 		if err := h(w, r, p); err != nil {
 			s.fail(w, r, p, err)

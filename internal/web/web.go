@@ -30,6 +30,7 @@ import (
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
@@ -94,6 +95,7 @@ type Deps struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	ColdChain  *coldchain.Service
 }
 
 // Server renders the pages.
@@ -217,6 +219,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.checkinRoutes(mux)
 	s.gatewayRoutes(mux)
 	s.vaccinationRoutes(mux)
+	s.coldChainRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
