@@ -132,6 +132,11 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 		if err := markColdChainLoaded(ctx, s); err != nil {
 			return nil, err
 		}
+		holders, err := coldChainLogins(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		logins = append(logins, holders...)
 	}
 	if loaded, err := vaccinationLoaded(ctx, s); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
