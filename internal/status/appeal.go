@@ -259,7 +259,12 @@ func (s *Service) evidenceClears(ctx context.Context, tx db.Tx, ver int64, st ro
 // grant appends the appeal.granted fact (idempotent by the appeal's id) and
 // marks the appeal granted, in the caller's transaction.
 func (s *Service) grant(ctx context.Context, tx db.Tx, a *Appeal, by, note string, until, now time.Time) (written, error) {
-	attrs := map[string]any{"appeal": a.ID}
+	// The grant overrides what the appeal named: its rule, over the facts
+	// recorded before it was filed (docs/RULES.md, Appeals).
+	attrs := map[string]any{"appeal": a.ID, "filed_at": a.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	if a.RuleID != "" && a.RuleID != rules.AppealRuleID {
+		attrs["rule"] = a.RuleID
+	}
 	if note != "" {
 		attrs["note"] = note
 	}
