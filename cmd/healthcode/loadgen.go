@@ -44,7 +44,7 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of each path per round")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured lead-in of each path")
 	fs.DurationVar(&cfg.Slice, "slice", time.Second, "each path is measured in slices of this length alternating with slices of the bare handler")
-	paths := fs.String("paths", "code,verify,checkin", "paths to measure after the bare handler: code, verify, checkin")
+	paths := fs.String("paths", "code,verify,scan,checkin", "paths to measure after the bare handler: code, verify, scan (POST /gateway/v1/scan), checkin")
 	mix := fs.String("mix", "", "also measure the paths at once in this mix, e.g. verify=70,code=20,checkin=10")
 	fs.IntVar(&cfg.Residents, "residents", 1000, "residents to register (by phone, through the outbox) before measuring")
 	fs.IntVar(&cfg.Checkpoints, "checkpoints", 8, "checkpoint API keys the scans come from")
@@ -308,8 +308,9 @@ func fetchTo(ctx context.Context, url, file string) error {
 	return f.Close()
 }
 
-// redact hides passwords in a command line about to be printed: the value
-// of a flag named for a password, and the one in a database URL.
+// redact hides secrets in a command line about to be printed: the value
+// of a flag named for a password or a secret, and the password in a
+// database URL.
 func redact(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
@@ -329,7 +330,7 @@ func redactArg(a string) string {
 	switch {
 	case !ok || !strings.HasPrefix(name, "-"):
 		return db.Redact(a)
-	case strings.Contains(name, "password"):
+	case isSecretName(name):
 		return name + "=…"
 	default:
 		return name + "=" + redactArg(value)
@@ -337,7 +338,11 @@ func redactArg(a string) string {
 }
 
 func isPasswordFlag(a string) bool {
-	return strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && strings.Contains(a, "password")
+	return strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && isSecretName(a)
+}
+
+func isSecretName(flag string) bool {
+	return strings.Contains(flag, "password") || strings.Contains(flag, "secret")
 }
 
 func splitList(s string) []string {

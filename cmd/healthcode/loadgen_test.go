@@ -88,8 +88,9 @@ func TestLoadgenFlags(t *testing.T) {
 func TestLoadgenRedactsTheServerCommandLine(t *testing.T) {
 	t.Parallel()
 	got := strings.Join(redact([]string{"serve", "--admin-password", "s3cret", "--server-flag=--admin-password=x1",
-		"--admin-password=x2", "--db", "postgres://u:pw9@h/db", "--db=postgres://u:pw8@h/db", "--addr", "127.0.0.1:0"}), " ")
-	for _, secret := range []string{"s3cret", "x1", "x2", "pw9", "pw8"} {
+		"--admin-password=x2", "--db", "postgres://u:pw9@h/db", "--db=postgres://u:pw8@h/db", "--addr", "127.0.0.1:0",
+		"--kannel-password", "k4nnel", "--sms-dlr-secret=d1r"}), " ")
+	for _, secret := range []string{"s3cret", "x1", "x2", "pw9", "pw8", "k4nnel", "d1r"} {
 		if strings.Contains(got, secret) {
 			t.Errorf("%q shows %s", got, secret)
 		}

@@ -46,6 +46,8 @@ func commands() []command {
 		{"serve", "run the server (API, pages, background work)", serve},
 		{"migrate", "apply database migrations and exit", migrate},
 		{"audit", "audit log tools: verify", auditCmd},
+		{"backup", "copy the database to a file while it serves (docs/OPERATIONS.md)", backupCmd},
+		{"restore", "restore a backup into a fresh database", restoreCmd},
 		{"keys", "code-signing keys: generate, rotate, list", keysCmd},
 		{"verify", "check a code offline against a trust list", verifyCmd},
 		{"loadgen", "measure a server against a bare net/http handler (docs/PERFORMANCE.md)", loadgenCmd},

@@ -151,3 +151,23 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+func TestSMSFlagsAreChecked(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sms-provider", "kannel"}, "--kannel-url"},
+		{[]string{"--sms-provider", "kannel", "--kannel-url", "http://127.0.0.1:13013/", "--kannel-user", "hc"}, "HEALTHCODE_KANNEL_PASSWORD"},
+		{[]string{"--sms-provider", "carrier-pigeon"}, "outbox or kannel"},
+		{[]string{"--sms-rate", "fast"}, "sms-rate"},
+		{[]string{"--sms-phone-rate", "0/1m"}, "sms-phone-rate"},
+		{[]string{"--sms-lang", "fr"}, "zh-CN or en"},
+	} {
+		err := realMain(context.Background(), append([]string{"serve", "--data-dir", dir, "--addr", "127.0.0.1:0"}, c.args...), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error about %s", c.args, err, c.want)
+		}
+	}
+}

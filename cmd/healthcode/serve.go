@@ -14,6 +14,7 @@ import (
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/demo"
 	"github.com/healthcode/healthcode/internal/server"
+	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/tracing"
 )
 
@@ -50,6 +51,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.AppealTTL, "appeal-ttl", 7*24*time.Hour, "how long a granted appeal lasts when the operator gives no end")
 	fs.DurationVar(&cfg.SubjectTTL, "subject-ttl", 15*time.Minute, "how long a gateway scan's subject reference can be used")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (never on --addr)")
+	smsFlags(fs, &cfg)
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
@@ -102,6 +104,36 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			demo.Print(stdout, url, logins)
 		}
 	})
+}
+
+// smsFlags say how text messages are sent. The Kannel password and the
+// report secret are best given in the environment (HEALTHCODE_KANNEL_PASSWORD,
+// HEALTHCODE_SMS_DLR_SECRET), where ps does not show them.
+func smsFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.StringVar(&cfg.SMSProvider, "sms-provider", "outbox", "who carries text messages: outbox (nothing is sent; operators read them in the console) or kannel")
+	fs.StringVar(&cfg.Kannel.URL, "kannel-url", "", "Kannel smsbox's sendsms interface, e.g. http://127.0.0.1:13013/cgi-bin/sendsms")
+	fs.StringVar(&cfg.Kannel.User, "kannel-user", "", "username of Kannel's sendsms-user group")
+	fs.StringVar(&cfg.Kannel.Password, "kannel-password", "", "its password (better: HEALTHCODE_KANNEL_PASSWORD)")
+	fs.StringVar(&cfg.Kannel.From, "kannel-from", "", "sender number of the messages (default: smsbox's global-sender)")
+	fs.StringVar(&cfg.SMS.ReportURL, "sms-dlr-url", "", "where Kannel reports delivery (default PUBLIC-URL/api/v1/sms/dlr)")
+	fs.Func("sms-dlr-secret", "key of the token in each message's delivery report URL (default: derived from the master key; better: HEALTHCODE_SMS_DLR_SECRET)",
+		func(v string) error {
+			cfg.SMS.ReportSecret = []byte(v)
+			return nil
+		})
+	cfg.SMS.Lang = sms.LangZH
+	fs.Func("sms-lang", "language of texts whose recipient chose none (colour changes): zh-CN or en (default zh-CN)", func(v string) error {
+		switch v {
+		case sms.LangZH, sms.LangEN:
+			cfg.SMS.Lang = v
+			return nil
+		}
+		return fmt.Errorf("want zh-CN or en")
+	})
+	cfg.SMS.Rate, cfg.SMS.PhoneRate = sms.DefaultRate, sms.DefaultPhoneRate
+	fs.Var(&cfg.SMS.Rate, "sms-rate", "messages all nodes together hand to the gateway, N/PERIOD or none")
+	fs.Var(&cfg.SMS.PhoneRate, "sms-phone-rate", "messages one phone receives, N/PERIOD or none; more wait their turn")
+	fs.DurationVar(&cfg.SMS.Expiry, "sms-expiry", sms.DefaultExpiry, "how long a message the gateway does not take is retried (login codes: as long as they are valid)")
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

@@ -14,7 +14,7 @@ func (s *Server) issueDependentCare(w http.ResponseWriter, r *http.Request, p *a
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, c)
+	writeJSON(w, http.StatusCreated, careCode(c))
 	return nil
 }
 
@@ -27,7 +27,7 @@ func (s *Server) listDependentCare(w http.ResponseWriter, r *http.Request, p *au
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"care_codes": cs})
+	writeJSON(w, http.StatusOK, careCodeList(cs))
 	return nil
 }
 
@@ -51,7 +51,7 @@ func (s *Server) revokeDependentCare(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, careCode(c))
 	return nil
 }
 
@@ -60,7 +60,7 @@ func (s *Server) issueAdminCare(w http.ResponseWriter, r *http.Request, p *auth.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, c)
+	writeJSON(w, http.StatusCreated, careCode(c))
 	return nil
 }
 
@@ -73,7 +73,7 @@ func (s *Server) listAdminCare(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"care_codes": cs})
+	writeJSON(w, http.StatusOK, careCodeList(cs))
 	return nil
 }
 
@@ -102,6 +102,6 @@ func (s *Server) revokeAdminCare(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, careCode(c))
 	return nil
 }

@@ -12,15 +12,15 @@ import (
 // checkIn is a resident scanning a venue code (场所码), alone or with
 // dependents (同行人员). It answers only once the check-in is durable.
 func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in checkin.Input
+	var in CheckinRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	res, err := s.Checkins.CheckIn(r.Context(), pr.ID, in)
+	res, err := s.Checkins.CheckIn(r.Context(), pr.ID, checkin.Input(in))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, res)
+	writeJSON(w, http.StatusCreated, checkinResponse(res))
 	return nil
 }
 
@@ -39,7 +39,7 @@ func (s *Server) venueCounts(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, venueCounts(c))
 	return nil
 }
 

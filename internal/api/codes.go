@@ -164,11 +164,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, p *auth.Principa
 }
 
 func (s *Server) verifyID(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in struct {
-		IDType      string   `json:"id_type"`
-		IDNumber    string   `json:"id_number"`
-		Temperature *float64 `json:"temperature"`
-	}
+	var in VerifyIDRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -186,15 +182,11 @@ func (s *Server) verifyID(w http.ResponseWriter, r *http.Request, p *auth.Princi
 
 // verifyReasons lists what every reason means, for scanner pages and devices.
 func (s *Server) verifyReasons(w http.ResponseWriter, r *http.Request) error {
-	type reason struct {
-		Reason string `json:"reason"`
-		codes.Text
-	}
-	out := []reason{}
+	out := ReasonsResponse{Reasons: []ReasonText{}}
 	for _, x := range codes.Reasons() {
 		t, _ := codes.ReasonText(x)
-		out = append(out, reason{x, t})
+		out.Reasons = append(out.Reasons, ReasonText{Reason: x, ZH: t.ZH, EN: t.EN})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"reasons": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

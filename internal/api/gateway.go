@@ -7,7 +7,6 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
@@ -40,39 +39,81 @@ func (s *Server) principal(h authed) http.HandlerFunc {
 	})
 }
 
-func (s *Server) gatewayRoutes() {
-	s.handle("POST", "/gateway/v1/scan", s.principal(s.gatewayScan))
-	s.handle("GET", "/gateway/v1/pharmacy/drug-classes", s.call(s.drugClasses))
-	s.handle("POST", "/gateway/v1/pharmacy/purchases", s.principal(s.registerPurchase))
-	s.handle("GET", "/gateway/v1/pharmacy/purchases", s.principal(s.pharmacyDay))
-
-	s.handle("POST", "/admin/orgs", s.principal(s.createOrg))
-	s.handle("GET", "/admin/orgs", s.principal(s.listOrgs))
-	s.handle("GET", "/admin/orgs/{id}", s.principal(s.getOrg))
-	s.handle("POST", "/admin/orgs/{id}/keys", s.principal(s.createOrgKey))
-	s.handle("GET", "/admin/orgs/{id}/keys", s.principal(s.listOrgKeys))
-	s.handle("POST", "/admin/orgs/{id}/keys/{key}/rotate", s.principal(s.rotateOrgKey))
-	s.handle("POST", "/admin/orgs/{id}/keys/{key}/revoke", s.principal(s.revokeOrgKey))
-	s.handle("POST", "/admin/orgs/{id}/accounts", s.principal(s.createOrgAccount))
-	s.handle("GET", "/admin/orgs/{id}/accounts", s.principal(s.listOrgAccounts))
-	s.handle("PATCH", "/admin/orgs/{id}/accounts/{account}", s.principal(s.patchOrgAccount))
-	s.handle("GET", "/admin/orgs/{id}/pharmacy/purchases", s.principal(s.adminPharmacyDay))
-	s.handle("GET", "/admin/pharmacy/summary", s.principal(s.pharmacySummary))
-	s.handle("GET", "/admin/pharmacy/drug-classes", s.principal(s.adminDrugClasses))
-	s.handle("POST", "/admin/pharmacy/drug-classes", s.principal(s.saveDrugClass))
-}
-
-func (s *Server) gatewayScan(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in ScanRequest
-	if err := decode(w, r, &in); err != nil {
-		return err
+func (s *Server) gatewayRoutes() []route {
+	return []route{
+		{Method: "POST", Path: "/gateway/v1/scan", Auth: "organisation API key or unit account",
+			Summary: "Scan a code {code} (scope scan) or look a person up at a desk {id_type, id_number} (scope scan_id: audited, 20 at once then one every 3 s) → {subject, expires_at, color, masked_name, admitted, reasons[], kind}; subject is the organisation's reference to the person for 15 minutes; a code that is not valid is a 422 (code_unreadable, code_forged, code_expired, code_revoked, code_invalid); over the key's rate or daily quota a 429 with Retry-After (docs/GATEWAY.md)",
+			In:      ScanRequest{}, Out: replies(ok(ScanResponse{})),
+			h: s.principal(s.gatewayScan)},
+		{Method: "GET", Path: "/gateway/v1/pharmacy/drug-classes",
+			Summary: "The watched drug classes in use: {drug_classes: [{code, name: {zh, en}}]}",
+			Out:     replies(ok(DrugClassesResponse{})),
+			h:       s.call(s.drugClasses)},
+		{Method: "POST", Path: "/gateway/v1/pharmacy/purchases", Auth: "pharmacy API key with pharmacy.purchase, or a pharmacy's unit account",
+			Summary: "Register a purchase of a watched drug {subject, drug_class, items?: [{name, quantity}]} → {id, drug_class, items, at, masked_name, color}; records pharmacy.purchase, so the buyer's colour is recomputed before the answer; 400 drug_class_unknown, 410 subject_expired, 403 subject_foreign",
+			In:      PurchaseRequest{}, Out: replies(created(PurchaseResponse{})),
+			h: s.principal(s.registerPurchase)},
+		{Method: "GET", Path: "/gateway/v1/pharmacy/purchases", Auth: "pharmacy API key with pharmacy.purchase, or a pharmacy's unit account",
+			Summary: "The pharmacy's purchases of a day, newest first, with counts per class: ?date=2022-04-01 (default today, in the deployment's zone); ?format=csv (?lang=en for an English header)",
+			Out:     replies(ok(PharmacyDayResponse{}), csvFile),
+			h:       s.principal(s.pharmacyDay)},
+		{Method: "POST", Path: "/admin/orgs", Auth: "operator: org.write",
+			Summary: "Register an organisation {kind, name, uscc, region?, address?}; audited",
+			In:      OrgRequest{}, Out: replies(created(OrgResponse{})),
+			h: s.principal(s.createOrg)},
+		{Method: "GET", Path: "/admin/orgs", Auth: "operator: org.write or stats.read",
+			Summary: "Organisations in scope in the order registered; ?kind, ?region, ?after (the next of the previous page), ?limit (at most 500)",
+			Out:     replies(ok(OrgListResponse{})),
+			h:       s.principal(s.listOrgs)},
+		{Method: "GET", Path: "/admin/orgs/{id}", Auth: "operator: org.write or stats.read; the organisation's own keys and accounts",
+			Summary: "An organisation",
+			Out:     replies(ok(OrgResponse{})),
+			h:       s.principal(s.getOrg)},
+		{Method: "POST", Path: "/admin/orgs/{id}/keys", Auth: "operator: org.write; the organisation's admin account",
+			Summary: "Give an organisation an API key {name, scopes[], daily_quota?, rate_per_minute?} → the key with its secret api_key, shown once; audited",
+			In:      KeyRequest{}, Out: replies(created(KeyResponse{})),
+			h: s.principal(s.createOrgKey)},
+		{Method: "GET", Path: "/admin/orgs/{id}/keys", Auth: "operator: org.write; the organisation's admin account",
+			Summary: "An organisation's keys (never their secrets), with today's use",
+			Out:     replies(ok(KeyListResponse{})),
+			h:       s.principal(s.listOrgKeys)},
+		{Method: "POST", Path: "/admin/orgs/{id}/keys/{key}/rotate", Auth: "operator: org.write; the organisation's admin account",
+			Summary: "Give a key a new secret, shown once; the old one stops; audited",
+			Out:     replies(ok(KeyResponse{})),
+			h:       s.principal(s.rotateOrgKey)},
+		{Method: "POST", Path: "/admin/orgs/{id}/keys/{key}/revoke", Auth: "operator: org.write; the organisation's admin account",
+			Summary: "Revoke a key for good (idempotent); audited",
+			Out:     replies(ok(KeyResponse{})),
+			h:       s.principal(s.revokeOrgKey)},
+		{Method: "POST", Path: "/admin/orgs/{id}/accounts", Auth: "operator: org.write",
+			Summary: "Add a unit account {username, password, display_name?, admin?}; audited",
+			In:      AccountRequest{}, Out: replies(created(AccountResponse{})),
+			h: s.principal(s.createOrgAccount)},
+		{Method: "GET", Path: "/admin/orgs/{id}/accounts", Auth: "operator: org.write; the organisation's admin account",
+			Summary: "An organisation's unit accounts",
+			Out:     replies(ok(AccountListResponse{})),
+			h:       s.principal(s.listOrgAccounts)},
+		{Method: "PATCH", Path: "/admin/orgs/{id}/accounts/{account}", Auth: "operator: org.write",
+			Summary: "Disable or enable a unit account {disabled}; disabling ends its sessions; audited",
+			In:      AccountPatch{}, Out: replies(ok(AccountResponse{})),
+			h: s.principal(s.patchOrgAccount)},
+		{Method: "GET", Path: "/admin/orgs/{id}/pharmacy/purchases", Auth: "operator: org.write or stats.read",
+			Summary: "A pharmacy's purchases of a day, as the pharmacy sees them: ?date, ?format=csv, ?lang",
+			Out:     replies(ok(PharmacyDayResponse{}), csvFile),
+			h:       s.principal(s.adminPharmacyDay)},
+		{Method: "GET", Path: "/admin/pharmacy/summary", Auth: "operator: stats.read",
+			Summary: "Watched-drug purchases of a day per town of the pharmacy in scope, per class, with pharmacies and distinct buyers: ?date (default today)",
+			Out:     replies(ok(PharmacySummaryResponse{})),
+			h:       s.principal(s.pharmacySummary)},
+		{Method: "GET", Path: "/admin/pharmacy/drug-classes", Auth: "operator",
+			Summary: "Every drug class, retired ones too",
+			Out:     replies(ok(DrugClassesResponse{})),
+			h:       s.principal(s.adminDrugClasses)},
+		{Method: "POST", Path: "/admin/pharmacy/drug-classes", Auth: "operator: org.write, scope the whole deployment",
+			Summary: "Add or change a drug class {code, name_zh, name_en, active?, position?}; retiring one (active false) refuses it for new purchases; audited",
+			In:      DrugClassRequest{}, Out: replies(ok(DrugClassResponse{})),
+			h: s.principal(s.saveDrugClass)},
 	}
-	sc, err := s.Gateway.Scan(r.Context(), p, gateway.ScanInput{Code: in.Code, IDType: in.IDType, IDNumber: in.IDNumber})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, scanResponse(sc))
-	return nil
 }
 
 func (s *Server) drugClasses(w http.ResponseWriter, r *http.Request) error {
@@ -174,7 +215,7 @@ func (s *Server) pharmacySummary(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return err
 	}
-	out := PharmacySummaryResponse{Date: day.Format(time.DateOnly), Towns: make([]TownPurchases, len(sum.Towns)),
+	out := PharmacySummaryResponse{Date: day.Format(time.DateOnly), DrugClasses: []DrugClassResponse{}, Towns: make([]TownPurchases, len(sum.Towns)),
 		Total: townPurchases(s.Regions, &sum.Total)}
 	out.Total.Region, out.Total.Name = p.Region, s.Regions.FullName(p.Region)
 	for i, t := range sum.Towns {

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/healthcode/healthcode/internal/auth"
-	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/pharmacy"
@@ -22,11 +21,11 @@ type ScanRequest struct {
 	IDNumber string `json:"id_number,omitempty"`
 }
 
-// ScanResponse is the answer to a scan.
+// ScanResponse is the answer to a scan (written by appendScan).
 type ScanResponse struct {
 	Subject    string    `json:"subject"`
 	ExpiresAt  time.Time `json:"expires_at"`
-	Color      string    `json:"color"`
+	Color      Color     `json:"color"`
 	MaskedName string    `json:"masked_name"`
 	Admitted   bool      `json:"admitted"`
 	Reasons    []string  `json:"reasons"`
@@ -38,16 +37,16 @@ func scanResponse(sc *gateway.Scan) ScanResponse {
 	if reasons == nil {
 		reasons = []string{}
 	}
-	return ScanResponse{Subject: sc.Subject, ExpiresAt: sc.ExpiresAt, Color: sc.Color.String(), MaskedName: sc.MaskedName,
+	return ScanResponse{Subject: sc.Subject, ExpiresAt: sc.ExpiresAt, Color: color(sc.Color), MaskedName: sc.MaskedName,
 		Admitted: sc.Admitted, Reasons: reasons, Kind: sc.Kind}
 }
 
 // DrugClassResponse is a watched drug class.
 type DrugClassResponse struct {
-	Code     string    `json:"code"`
-	Name     fact.Text `json:"name"`
-	Active   bool      `json:"active"`
-	Position int64     `json:"position"`
+	Code     string `json:"code"`
+	Name     Text   `json:"name"`
+	Active   bool   `json:"active"`
+	Position int64  `json:"position"`
 }
 
 // DrugClassesResponse lists drug classes.
@@ -56,7 +55,7 @@ type DrugClassesResponse struct {
 }
 
 func drugClassResponse(c *pharmacy.Class) DrugClassResponse {
-	return DrugClassResponse{Code: c.Code, Name: c.Name, Active: c.Active, Position: c.Position}
+	return DrugClassResponse{Code: c.Code, Name: text(c.Name), Active: c.Active, Position: c.Position}
 }
 
 // DrugClassRequest is POST /admin/pharmacy/drug-classes: add or change a class.
@@ -89,7 +88,7 @@ type PurchaseResponse struct {
 	Items      []PurchaseItem `json:"items"`
 	At         time.Time      `json:"at"`
 	MaskedName string         `json:"masked_name"`
-	Color      string         `json:"color,omitempty"`
+	Color      Color          `json:"color,omitempty"`
 }
 
 func purchaseResponse(p *pharmacy.Purchase) PurchaseResponse {
@@ -99,7 +98,7 @@ func purchaseResponse(p *pharmacy.Purchase) PurchaseResponse {
 	}
 	out := PurchaseResponse{ID: p.ID, DrugClass: p.DrugClass, Items: items, At: p.At, MaskedName: p.MaskedName}
 	if p.Color.Valid() {
-		out.Color = p.Color.String()
+		out.Color = color(p.Color)
 	}
 	return out
 }

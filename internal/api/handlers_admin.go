@@ -22,14 +22,12 @@ import (
 )
 
 func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in person.Input
+	var in PersonRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if in.Relation != "" {
-		return ErrUnknownField.Withf("unknown field \"relation\"")
-	}
-	p, err := s.Persons.Create(r.Context(), pr, in)
+	p, err := s.Persons.Create(r.Context(), pr, person.Input{Name: in.Name, IDType: in.IDType, IDNumber: in.IDNumber,
+		Phone: in.Phone, Region: in.Region})
 	if err != nil {
 		return err
 	}
@@ -48,15 +46,14 @@ func (s *Server) searchPersons(w http.ResponseWriter, r *http.Request, pr *auth.
 	if err != nil {
 		return err
 	}
-	out := make([]personView, 0, len(ps))
+	out := PersonListResponse{Persons: make([]PersonView, 0, len(ps))}
 	for _, p := range ps {
-		out = append(out, s.view(p, pr))
+		out.Persons = append(out.Persons, s.view(p, pr))
 	}
-	next := ""
 	if len(ps) == limit {
-		next = ps[len(ps)-1].ID
+		out.Next = ps[len(ps)-1].ID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"persons": out, "next": next})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -93,30 +90,19 @@ func limitParam(q url.Values, def, max int) (int, error) {
 	return min(n, max), nil
 }
 
-// venueView adds the links a venue's staff need.
-type venueView struct {
-	*venue.Venue
-	CheckinURL string `json:"checkin_url"`
-	PosterURL  string `json:"poster_url"`
-}
-
-func (s *Server) venueView(v *venue.Venue) venueView {
-	return venueView{Venue: v, CheckinURL: s.CheckinURL(v.Token), PosterURL: Prefix + "/venues/" + v.Token + "/poster.png"}
-}
-
 // CheckinURL is what a venue's QR code holds: the check-in page for its token.
 func (s *Server) CheckinURL(token string) string { return s.Config.PublicURL + "/c/" + token }
 
 func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in venue.Input
+	var in VenueRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	v, err := s.Venues.Create(r.Context(), pr, in)
+	v, err := s.Venues.Create(r.Context(), pr, venue.Input(in))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.venueView(v))
+	writeJSON(w, http.StatusCreated, s.venueResponse(v))
 	return nil
 }
 
@@ -129,11 +115,11 @@ func (s *Server) listVenues(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err != nil {
 		return err
 	}
-	out := make([]venueView, 0, len(vs))
+	out := VenueListResponse{Venues: make([]VenueResponse, 0, len(vs))}
 	for _, v := range vs {
-		out = append(out, s.venueView(v))
+		out.Venues = append(out.Venues, s.venueResponse(v))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"venues": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -142,7 +128,7 @@ func (s *Server) getVenue(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.venueView(v))
+	writeJSON(w, http.StatusOK, s.venueResponse(v))
 	return nil
 }
 
@@ -151,7 +137,7 @@ func (s *Server) rotateVenueToken(w http.ResponseWriter, r *http.Request, pr *au
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.venueView(v))
+	writeJSON(w, http.StatusOK, s.venueResponse(v))
 	return nil
 }
 
@@ -177,15 +163,15 @@ func (s *Server) venuePoster(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createCheckpoint(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in checkpoint.Input
+	var in CheckpointRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	c, key, err := s.Checkpoints.Create(r.Context(), pr, in)
+	c, key, err := s.Checkpoints.Create(r.Context(), pr, checkpoint.Input(in))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": c.ID, "api_key": key, "checkpoint": c})
+	writeJSON(w, http.StatusCreated, CheckpointCreated{APIKey: key, Checkpoint: checkpointResponse(c), ID: c.ID})
 	return nil
 }
 
@@ -194,15 +180,16 @@ func (s *Server) listCheckpoints(w http.ResponseWriter, r *http.Request, pr *aut
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	out := CheckpointTable{Checkpoints: make([]CheckpointResponse, len(t.Checkpoints)), Total: t.Total, Built: t.Built, Enabled: t.Enabled}
+	for i, c := range t.Checkpoints {
+		out.Checkpoints[i] = checkpointResponse(c)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Built   *bool `json:"built"`
-		Enabled *bool `json:"enabled"`
-	}
+	var in CheckpointPatch
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -210,17 +197,13 @@ func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, pr *au
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"checkpoint": c}
-	if key != "" {
-		out["api_key"] = key
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, CheckpointUpdated{APIKey: key, Checkpoint: checkpointResponse(c)})
 	return nil
 }
 
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	q := r.URL.Query()
-	f := sms.Filter{}
+	f := sms.Filter{State: q.Get("state")}
 	if to := q.Get("to"); to != "" {
 		phone, err := idnum.NormalizePhone(to)
 		if err != nil {
@@ -241,10 +224,19 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, pr *auth.Princip
 	if err != nil {
 		return err
 	}
-	if items == nil {
-		items = []sms.Item{}
+	writeJSON(w, http.StatusOK, outboxResponse(items))
+	return nil
+}
+
+// smsReport is a delivery report from the SMS gateway: Kannel calls the
+// dlr-url the message was handed with. The token in it is the credential.
+func (s *Server) smsReport(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	state, err := s.Outbox.Record(r.Context(), sms.Report{ID: q.Get("id"), Token: q.Get("t"), Type: q.Get("type"), Answer: q.Get("answer")})
+	if err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": items})
+	writeJSON(w, http.StatusOK, SMSReportResponse{ID: q.Get("id"), State: state})
 	return nil
 }
 
@@ -262,10 +254,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	if entries == nil {
-		entries = []audit.Entry{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	writeJSON(w, http.StatusOK, auditResponse(entries))
 	return nil
 }
 
@@ -282,7 +271,7 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, coverageResponse(t))
 	return nil
 }
 
@@ -293,15 +282,11 @@ func (s *Server) regionChildren(w http.ResponseWriter, r *http.Request) error {
 	} else if err := s.Regions.Validate(code); err != nil {
 		return ErrRegionUnknown.Withf("no region %q", code)
 	}
-	type item struct {
-		Code string `json:"code"`
-		Name string `json:"name"`
-	}
-	children := []item{}
+	out := RegionResponse{Children: []RegionRef{}, Code: code, Name: s.Regions.FullName(code)}
 	for _, c := range s.Regions.Children(code) {
-		children = append(children, item{c.Code, c.Name})
+		out.Children = append(out.Children, RegionRef{c.Code, c.Name})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"code": code, "name": s.Regions.FullName(code), "children": children})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -8,9 +8,7 @@ import (
 )
 
 func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Phone string `json:"phone"`
-	}
+	var in OTPRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -18,18 +16,19 @@ func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Auth.SendOTP(r.Context(), phone); err != nil {
+	if err := s.Auth.SendOTPIn(r.Context(), phone, in.Lang); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"sent": true, "phone": idnum.MaskPhone(phone)})
+	delayed, err := s.Outbox.Delayed(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, OTPResponse{Sent: true, Phone: idnum.MaskPhone(phone), Delayed: delayed})
 	return nil
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Phone string `json:"phone"`
-		OTP   string `json:"otp"`
-	}
+	var in LoginRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -43,15 +42,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	_, err = s.Persons.Profile(r.Context(), login.AccountID)
 	registered := err == nil
-	writeJSON(w, http.StatusOK, map[string]any{"token": login.Token, "expires_at": login.ExpiresAt, "registered": registered})
+	writeJSON(w, http.StatusOK, LoginResponse{Token: login.Token, ExpiresAt: login.ExpiresAt, Registered: registered})
 	return nil
 }
 
 func (s *Server) operatorLogin(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
+	var in OperatorLoginRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -59,7 +55,7 @@ func (s *Server) operatorLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": token, "operator": op})
+	writeJSON(w, http.StatusOK, OperatorLoginResponse{Token: token, Operator: operatorResponse(op)})
 	return nil
 }
 
@@ -75,15 +71,15 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createOperator(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in auth.NewOperator
+	var in OperatorRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	op, err := s.Auth.CreateOperator(r.Context(), p, in)
+	op, err := s.Auth.CreateOperator(r.Context(), p, auth.NewOperator(in))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, op)
+	writeJSON(w, http.StatusCreated, operatorResponse(op))
 	return nil
 }
 
@@ -92,6 +88,10 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"operators": ops})
+	out := OperatorListResponse{Operators: make([]OperatorResponse, len(ops))}
+	for i := range ops {
+		out.Operators[i] = operatorResponse(&ops[i])
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -7,24 +7,12 @@ import (
 	"github.com/healthcode/healthcode/internal/person"
 )
 
-// personView is a person as the API shows it: masked, with the region's name.
-type personView struct {
-	person.Masked
-	RegionName string `json:"region_name"`
-	Relation   string `json:"relation,omitempty"`
-}
-
-func (s *Server) view(p *person.Person, reader *auth.Principal) personView {
-	return personView{Masked: p.For(reader), RegionName: s.Regions.FullName(p.Region)}
+func (s *Server) view(p *person.Person, reader *auth.Principal) PersonView {
+	return personView(p.For(reader), s.Regions.FullName(p.Region))
 }
 
 func (s *Server) register_(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Name     string `json:"name"`
-		IDType   string `json:"id_type"`
-		IDNumber string `json:"id_number"`
-		Region   string `json:"region"`
-	}
+	var in RegisterRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -45,13 +33,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, pr *auth.Principal) 
 }
 
 func (s *Server) addDependent(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Name     string `json:"name"`
-		IDType   string `json:"id_type"`
-		IDNumber string `json:"id_number"`
-		Region   string `json:"region"`
-		Relation string `json:"relation"`
-	}
+	var in DependentRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -74,13 +56,13 @@ func (s *Server) listDependents(w http.ResponseWriter, r *http.Request, pr *auth
 	if err != nil {
 		return err
 	}
-	out := make([]personView, 0, len(ds))
+	out := DependentListResponse{Dependents: make([]PersonView, 0, len(ds))}
 	for _, d := range ds {
 		v := s.view(d.Person, pr)
 		v.Relation = d.Relation
-		out = append(out, v)
+		out.Dependents = append(out.Dependents, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"dependents": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

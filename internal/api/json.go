@@ -166,15 +166,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // writeError answers with the error's status, or 500 for anything that is
 // not a caller's error, which is then logged (never with the request body).
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
@@ -188,9 +179,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			}
 			w.Header().Set("Retry-After", after)
 		}
-		writeJSON(w, e.Status, errorBody{errorDetail{e.Code, e.Message}})
+		writeJSON(w, e.Status, ErrorResponse{ErrorDetail{Code: e.Code, Message: e.Message}})
 		return
 	}
 	log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeJSON(w, http.StatusInternalServerError, errorBody{errorDetail{"internal", "the server failed; the error was logged"}})
+	writeJSON(w, http.StatusInternalServerError, errInternal)
 }

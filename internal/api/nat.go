@@ -64,9 +64,13 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/geo+json")
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
-		enc.Encode(nat.SitesGeoJSON(sites))
+		enc.Encode(sitesGeoJSON(sites))
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"sites": sites, "count": len(sites)})
+		out := SiteListResponse{Count: len(sites), Sites: make([]SiteResponse, len(sites))}
+		for i, st := range sites {
+			out.Sites[i] = siteResponse(st)
+		}
+		writeJSON(w, http.StatusOK, out)
 	}
 	return nil
 }
@@ -77,33 +81,33 @@ func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, siteResponse(st))
 	return nil
 }
 
 func (s *Server) createSite(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in nat.SiteInput
+	var in SiteRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	st, err := s.NAT.CreateSite(r.Context(), pr, in)
+	st, err := s.NAT.CreateSite(r.Context(), pr, nat.SiteInput(in))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, st)
+	writeJSON(w, http.StatusCreated, siteResponse(st))
 	return nil
 }
 
 func (s *Server) updateSite(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in nat.SiteInput
+	var in SiteRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	st, err := s.NAT.UpdateSite(r.Context(), pr, r.PathValue("id"), in)
+	st, err := s.NAT.UpdateSite(r.Context(), pr, r.PathValue("id"), nat.SiteInput(in))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, siteResponse(st))
 	return nil
 }
 
@@ -133,16 +137,12 @@ func (s *Server) importSites(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	writeJSON(w, http.StatusOK, importReport(rep))
 	return nil
 }
 
 func (s *Server) openTube(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Barcode  string `json:"barcode"`
-		Capacity int    `json:"capacity"`
-		SiteID   string `json:"site_id"`
-	}
+	var in TubeRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Server) openTube(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, t)
+	writeJSON(w, http.StatusCreated, tubeResponse(t))
 	return nil
 }
 
@@ -159,20 +159,20 @@ func (s *Server) getTube(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, tubeResponse(t))
 	return nil
 }
 
 func (s *Server) addSample(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in nat.SampleInput
+	var in SampleRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	smp, err := s.NAT.AddSample(r.Context(), pr, r.PathValue("barcode"), in)
+	smp, err := s.NAT.AddSample(r.Context(), pr, r.PathValue("barcode"), nat.SampleInput(in))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, smp)
+	writeJSON(w, http.StatusCreated, SampleResponse(*smp))
 	return nil
 }
 
@@ -181,15 +181,12 @@ func (s *Server) sealTube(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, tubeResponse(t))
 	return nil
 }
 
 func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Barcodes []string `json:"barcodes"`
-		Lab      string   `json:"lab"`
-	}
+	var in TransferRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -197,7 +194,7 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, pr *auth
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, tr)
+	writeJSON(w, http.StatusCreated, transferResponse(tr))
 	return nil
 }
 
@@ -206,16 +203,12 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, tr)
+	writeJSON(w, http.StatusOK, transferResponse(tr))
 	return nil
 }
 
 func (s *Server) postResult(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Barcode string `json:"barcode"`
-		Result  string `json:"result"`
-		Lab     string `json:"lab"`
-	}
+	var in ResultRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -227,7 +220,7 @@ func (s *Server) postResult(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if rep.Status == "unchanged" {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, rep)
+	writeJSON(w, status, resultReport(rep))
 	return nil
 }
 
@@ -240,15 +233,12 @@ func (s *Server) uploadResults(w http.ResponseWriter, r *http.Request, pr *auth.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	writeJSON(w, http.StatusOK, uploadReport(rep))
 	return nil
 }
 
 func (s *Server) correctResult(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Result string `json:"result"`
-		Reason string `json:"reason"`
-	}
+	var in CorrectionRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -256,7 +246,7 @@ func (s *Server) correctResult(w http.ResponseWriter, r *http.Request, pr *auth.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	writeJSON(w, http.StatusOK, resultReport(rep))
 	return nil
 }
 
@@ -275,7 +265,7 @@ func (s *Server) tests(dependent bool) authed {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, t)
+		writeJSON(w, http.StatusOK, testsResponse(t))
 		return nil
 	}
 }
@@ -293,10 +283,7 @@ func (s *Server) testCertificate(dependent bool) authed {
 			return err
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, struct {
-			*nat.Certificate
-			PNGURL string `json:"png_url"`
-		}{c, r.URL.Path + ".png"})
+		writeJSON(w, http.StatusOK, certificateResponse(c, r.URL.Path+".png"))
 		return nil
 	}
 }
@@ -343,7 +330,7 @@ func (s *Server) natAlerts(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alerts": al, "next": next})
+	writeJSON(w, http.StatusOK, alertList(al, next))
 	return nil
 }
 
@@ -364,7 +351,7 @@ func (s *Server) natTasks(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tasks": ts, "next": next})
+	writeJSON(w, http.StatusOK, gridTaskList(ts, next))
 	return nil
 }
 
@@ -387,6 +374,6 @@ func (s *Server) natCoverage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, testCoverage(c))
 	return nil
 }

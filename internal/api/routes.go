@@ -1,107 +1,380 @@
 package api
 
-import "github.com/healthcode/healthcode/internal/auth"
+import (
+	"slices"
 
-// register lists every endpoint. Paths are relative to /api/v1 and fixed by
-// the contract in DESIGN.md; new ones follow the same style.
-func (s *Server) register() {
-	s.handle("GET", "/openapi.json", s.openAPI)
-	s.handle("GET", "/regions/{code}", s.call(s.regionChildren))
+	"github.com/healthcode/healthcode/internal/auth"
+)
 
-	s.handle("POST", "/auth/otp", s.call(s.sendOTP))
-	s.handle("POST", "/auth/login", s.call(s.login))
-	s.handle("POST", "/auth/operator", s.call(s.operatorLogin))
-	s.handle("POST", "/auth/logout", s.call(s.logout))
+// routeTable is every endpoint and its contract. Paths are relative to
+// Prefix and fixed by the published API (docs/API.md); new ones follow the
+// same style. A route declares the types of its request and answers (the
+// *_types.go files), which the OpenAPI document is generated from.
+func (s *Server) routeTable() []route {
+	return slices.Concat(s.apiRoutes(), s.gatewayRoutes(), s.scenarioRoutes())
+}
 
-	s.handle("POST", "/me/register", s.resident(s.register_))
-	s.handle("GET", "/me", s.resident(s.me))
-	s.handle("POST", "/me/dependents", s.resident(s.addDependent))
-	s.handle("GET", "/me/dependents", s.resident(s.listDependents))
-	s.handle("DELETE", "/me/dependents/{id}", s.resident(s.removeDependent))
-
-	s.handle("POST", "/admin/persons", s.operator(auth.PersonWrite, s.createPerson))
-	s.handle("GET", "/admin/persons", s.operator(auth.PersonRead, s.searchPersons))
-	s.handle("GET", "/admin/persons/{id}", s.operator(auth.PersonRead, s.getPerson))
-
-	s.handle("POST", "/admin/operators", s.operator(auth.OperatorWrite, s.createOperator))
-	s.handle("GET", "/admin/operators", s.operator(auth.OperatorWrite, s.listOperators))
-
-	s.handle("POST", "/admin/venues", s.operator(auth.VenueWrite, s.createVenue))
-	s.handle("GET", "/admin/venues", s.operator("", s.listVenues))
-	s.handle("GET", "/admin/venues/{id}", s.operator("", s.getVenue))
-	s.handle("POST", "/admin/venues/{id}/rotate-token", s.operator(auth.VenueWrite, s.rotateVenueToken))
-	s.handle("GET", "/venues/{token}/poster.png", s.call(s.venuePoster))
-
-	s.handle("POST", "/admin/checkpoints", s.operator(auth.CheckpointEdit, s.createCheckpoint))
-	s.handle("GET", "/admin/checkpoints", s.operator(auth.StatsRead, s.listCheckpoints))
-	s.handle("PATCH", "/admin/checkpoints/{id}", s.operator(auth.CheckpointEdit, s.updateCheckpoint))
-
-	s.handle("GET", "/admin/outbox", s.operator(auth.OutboxRead, s.outbox))
-	s.handle("GET", "/admin/audit", s.operator(auth.AuditRead, s.auditLog))
-	s.handle("GET", "/admin/coverage", s.operator(auth.StatsRead, s.coverage))
-
-	s.handle("POST", "/checkins", s.resident(s.checkIn))
-	s.handle("GET", "/admin/venues/{id}/counts", s.operator(auth.StatsRead, s.venueCounts))
-
-	s.handle("POST", "/admin/tracing", s.operator(auth.TracingRun, s.startTracing))
-	s.handle("GET", "/admin/tracing/{id}", s.operator(auth.TracingRun, s.getTracing))
-	s.handle("GET", "/admin/tracing/{id}/report.csv", s.operator(auth.TracingRun, s.tracingCSV))
-	s.handle("GET", "/admin/tasks", s.operator(auth.TaskWrite, s.listTasks))
-	s.handle("POST", "/admin/tasks/{id}/assign", s.operator(auth.TaskWrite, s.assignTask))
-	s.handle("POST", "/admin/tasks/{id}/visited", s.operator(auth.TaskWrite, s.visitTask))
-	s.handle("GET", "/trust-list", s.call(s.trustList))
-	s.handle("GET", "/me/code", s.resident(s.myCode))
-	s.handle("GET", "/me/code.png", s.resident(s.myCodePNG))
-	s.handle("GET", "/me/dependents/{id}/code", s.resident(s.dependentCode))
-	s.handle("GET", "/me/dependents/{id}/code.png", s.resident(s.dependentCodePNG))
-	s.handle("POST", "/me/dependents/{id}/care-code", s.resident(s.issueDependentCare))
-	s.handle("GET", "/me/dependents/{id}/care-codes", s.resident(s.listDependentCare))
-	s.handle("GET", "/me/dependents/{id}/care-codes/{cid}/qr.png", s.resident(s.dependentCarePNG))
-	s.handle("POST", "/me/dependents/{id}/care-codes/{cid}/revoke", s.resident(s.revokeDependentCare))
-	s.handle("POST", "/admin/persons/{id}/care-code", s.operator(auth.PersonWrite, s.issueAdminCare))
-	s.handle("GET", "/admin/persons/{id}/care-codes", s.operator(auth.PersonRead, s.listAdminCare))
-	s.handle("GET", "/admin/care-codes/{id}/qr.png", s.operator(auth.PersonWrite, s.adminCarePNG))
-	s.handle("POST", "/admin/care-codes/{id}/revoke", s.operator(auth.PersonWrite, s.revokeAdminCare))
-	s.handle("POST", "/verify", s.apiKey(auth.ScopeVerify, s.verify))
-	s.handle("POST", "/verify/id", s.apiKey(auth.ScopeVerifyID, s.verifyID))
-	s.handle("GET", "/verify/reasons", s.call(s.verifyReasons))
-	s.handle("GET", "/sites", s.call(s.listSites))
-	s.handle("GET", "/sites/{id}", s.call(s.getSite))
-	s.handle("POST", "/admin/sites", s.operator(auth.SiteWrite, s.createSite))
-	s.handle("PATCH", "/admin/sites/{id}", s.operator(auth.SiteWrite, s.updateSite))
-	s.handle("POST", "/admin/sites/import", s.operator(auth.SiteWrite, s.importSites))
-	s.handle("POST", "/nat/tubes", s.operator(auth.TubeWrite, s.openTube))
-	s.handle("GET", "/nat/tubes/{barcode}", s.operator("", s.getTube))
-	s.handle("POST", "/nat/tubes/{barcode}/samples", s.operator(auth.TubeWrite, s.addSample))
-	s.handle("POST", "/nat/tubes/{barcode}/seal", s.operator(auth.TubeWrite, s.sealTube))
-	s.handle("POST", "/nat/transfers", s.operator(auth.TubeWrite, s.createTransfer))
-	s.handle("GET", "/nat/transfers/{id}", s.operator("", s.getTransfer))
-	s.handle("POST", "/nat/results", s.operator(auth.ResultWrite, s.postResult))
-	s.handle("POST", "/nat/results/upload", s.operator(auth.ResultWrite, s.uploadResults))
-	s.handle("POST", "/nat/results/{barcode}/correction", s.operator(auth.ResultWrite, s.correctResult))
-	s.handle("GET", "/me/tests", s.resident(s.tests(false)))
-	s.handle("GET", "/me/tests/{test}/certificate", s.resident(s.testCertificate(false)))
-	s.handle("GET", "/me/tests/{test}/certificate.png", s.resident(s.testCertificatePNG(false)))
-	s.handle("GET", "/me/dependents/{id}/tests", s.resident(s.tests(true)))
-	s.handle("GET", "/me/dependents/{id}/tests/{test}/certificate", s.resident(s.testCertificate(true)))
-	s.handle("GET", "/me/dependents/{id}/tests/{test}/certificate.png", s.resident(s.testCertificatePNG(true)))
-	s.handle("GET", "/admin/nat/alerts", s.operator(auth.AlertRead, s.natAlerts))
-	s.handle("POST", "/admin/nat/alerts/{id}/ack", s.operator(auth.AlertRead, s.ackAlert))
-	s.handle("GET", "/admin/nat/tasks", s.operator(auth.PersonRead, s.natTasks))
-	s.handle("GET", "/admin/nat/coverage", s.operator(auth.PersonRead, s.natCoverage))
-	s.handle("POST", "/admin/facts", s.factPoster(s.postFact))
-	s.handle("GET", "/admin/rules", s.operator(auth.RulesRead, s.listRules))
-	s.handle("POST", "/admin/rules", s.operator(auth.RulesWrite, s.createRuleSet))
-	s.handle("GET", "/admin/rules/recompute", s.operator(auth.RulesRead, s.recomputeProgress))
-	s.handle("GET", "/admin/rules/{version}", s.operator(auth.RulesRead, s.getRuleSet))
-	s.handle("POST", "/admin/rules/{version}/dry-run", s.operator(auth.RulesWrite, s.dryRunRules))
-	s.handle("POST", "/admin/rules/{version}/activate", s.operator(auth.RulesActivate, s.activateRules))
-	s.handle("GET", "/admin/stats", s.operator(auth.StatsRead, s.stats))
-	s.handle("GET", "/admin/appeals", s.operator(auth.AppealDecide, s.appealQueue))
-	s.handle("POST", "/admin/appeals/{id}/decision", s.operator(auth.AppealDecide, s.decideAppeal))
-	s.handle("POST", "/me/declarations", s.resident(s.postDeclaration))
-	s.handle("GET", "/me/facts", s.resident(s.myFacts))
-	s.handle("POST", "/me/appeals", s.resident(s.postAppeal))
-	s.handle("GET", "/me/appeals", s.resident(s.myAppeals))
-	s.gatewayRoutes()
+func (s *Server) apiRoutes() []route {
+	return []route{
+		{Method: "GET", Path: "/openapi.json",
+			Summary: "This document",
+			Out:     replies(anyJSON.when("this document")),
+			h:       s.openAPI},
+		{Method: "GET", Path: "/regions/{code}",
+			Summary: "A region and its children (GB/T 2260); code \"root\" lists the provinces",
+			Out:     replies(ok(RegionResponse{})),
+			h:       s.call(s.regionChildren)},
+		{Method: "POST", Path: "/auth/otp",
+			Summary: "Send a one-time login code to {phone} by SMS, in {lang} (zh-CN or en); delayed: the SMS gateway is slow, the code may come late",
+			In:      OTPRequest{}, Out: replies(accepted(OTPResponse{})),
+			h: s.call(s.sendOTP)},
+		{Method: "POST", Path: "/auth/login",
+			Summary: "Exchange {phone, otp} for a resident {token}",
+			In:      LoginRequest{}, Out: replies(ok(LoginResponse{})),
+			h: s.call(s.login)},
+		{Method: "POST", Path: "/auth/operator",
+			Summary: "Operator login: {username, password} → {token, operator}",
+			In:      OperatorLoginRequest{}, Out: replies(ok(OperatorLoginResponse{})),
+			h: s.call(s.operatorLogin)},
+		{Method: "POST", Path: "/auth/logout", Auth: "any",
+			Summary: "End the session of the bearer token",
+			Out:     replies(noContent),
+			h:       s.call(s.logout)},
+		{Method: "POST", Path: "/me/register", Auth: "resident",
+			Summary: "Register the person behind this phone: {name, id_type, id_number, region?}",
+			In:      RegisterRequest{}, Out: replies(created(PersonView{})),
+			h: s.resident(s.register_)},
+		{Method: "GET", Path: "/me", Auth: "resident",
+			Summary: "The resident's masked profile, colour and reason",
+			Out:     replies(ok(MeResponse{})),
+			h:       s.resident(s.me)},
+		{Method: "POST", Path: "/me/dependents", Auth: "resident",
+			Summary: "Register a dependent (代办): {name, id_type, id_number, relation, region?}",
+			In:      DependentRequest{}, Out: replies(created(PersonView{})),
+			h: s.resident(s.addDependent)},
+		{Method: "GET", Path: "/me/dependents", Auth: "resident",
+			Summary: "The resident's dependents",
+			Out:     replies(ok(DependentListResponse{})),
+			h:       s.resident(s.listDependents)},
+		{Method: "DELETE", Path: "/me/dependents/{id}", Auth: "resident",
+			Summary: "Stop managing a dependent",
+			Out:     replies(noContent),
+			h:       s.resident(s.removeDependent)},
+		{Method: "POST", Path: "/admin/persons", Auth: "operator: person.write",
+			Summary: "Register a person on their behalf",
+			In:      PersonRequest{}, Out: replies(created(PersonView{})),
+			h: s.operator(auth.PersonWrite, s.createPerson)},
+		{Method: "GET", Path: "/admin/persons", Auth: "operator: person.read",
+			Summary: "Search persons in scope by ?id_type&id_number, ?phone or ?name (exact), ?region; ?after, ?limit (at most 200); masked unless permitted; audited",
+			Out:     replies(ok(PersonListResponse{})),
+			h:       s.operator(auth.PersonRead, s.searchPersons)},
+		{Method: "GET", Path: "/admin/persons/{id}", Auth: "operator: person.read",
+			Summary: "A person, colour, reason and deciding rule; audited",
+			Out:     replies(ok(AdminPersonResponse{})),
+			h:       s.operator(auth.PersonRead, s.getPerson)},
+		{Method: "POST", Path: "/admin/operators", Auth: "operator: operator.write",
+			Summary: "Create an operator in scope: {username, password, role, region}",
+			In:      OperatorRequest{}, Out: replies(created(OperatorResponse{})),
+			h: s.operator(auth.OperatorWrite, s.createOperator)},
+		{Method: "GET", Path: "/admin/operators", Auth: "operator: operator.write",
+			Summary: "Operators in scope",
+			Out:     replies(ok(OperatorListResponse{})),
+			h:       s.operator(auth.OperatorWrite, s.listOperators)},
+		{Method: "POST", Path: "/admin/venues", Auth: "operator: venue.write",
+			Summary: "Register a venue: {name, kind, address, region, unit_uscc?} → {id, venue_token, poster_url}",
+			In:      VenueRequest{}, Out: replies(created(VenueResponse{})),
+			h: s.operator(auth.VenueWrite, s.createVenue)},
+		{Method: "GET", Path: "/admin/venues", Auth: "operator",
+			Summary: "Venues in scope; ?limit (at most 1000)",
+			Out:     replies(ok(VenueListResponse{})),
+			h:       s.operator("", s.listVenues)},
+		{Method: "GET", Path: "/admin/venues/{id}", Auth: "operator",
+			Summary: "A venue",
+			Out:     replies(ok(VenueResponse{})),
+			h:       s.operator("", s.getVenue)},
+		{Method: "POST", Path: "/admin/venues/{id}/rotate-token", Auth: "operator: venue.write",
+			Summary: "Replace the venue's token (old check-ins stay attached)",
+			Out:     replies(ok(VenueResponse{})),
+			h:       s.operator(auth.VenueWrite, s.rotateVenueToken)},
+		{Method: "GET", Path: "/venues/{token}/poster.png",
+			Summary: "The venue code QR as a PNG",
+			Out:     replies(pngImage),
+			h:       s.call(s.venuePoster)},
+		{Method: "POST", Path: "/admin/checkpoints", Auth: "operator: checkpoint.write",
+			Summary: "Add a checkpoint → {id, api_key} (the key is shown once)",
+			In:      CheckpointRequest{}, Out: replies(created(CheckpointCreated{})),
+			h: s.operator(auth.CheckpointEdit, s.createCheckpoint)},
+		{Method: "GET", Path: "/admin/checkpoints", Auth: "operator: stats.read",
+			Summary: "The checkpoint table: built and enabled, with totals",
+			Out:     replies(ok(CheckpointTable{})),
+			h:       s.operator(auth.StatsRead, s.listCheckpoints)},
+		{Method: "PATCH", Path: "/admin/checkpoints/{id}", Auth: "operator: checkpoint.write",
+			Summary: "Set {built, enabled}; disabling revokes the key, enabling issues a new one",
+			In:      CheckpointPatch{}, Out: replies(ok(CheckpointUpdated{})),
+			h: s.operator(auth.CheckpointEdit, s.updateCheckpoint)},
+		{Method: "GET", Path: "/admin/outbox", Auth: "operator: outbox.read",
+			Summary: "Text messages, newest first, with their state (queued, sent, delivered, failed), attempts and last error; ?to=PHONE, ?state, ?before (the id of the last message seen), ?limit (at most 500)",
+			Out:     replies(ok(OutboxResponse{})),
+			h:       s.operator(auth.OutboxRead, s.outbox)},
+		{Method: "GET", Path: "/sms/dlr",
+			Summary: "A delivery report of the SMS gateway (Kannel's dlr-url): ?id&t (the message and its token) &type (1 delivered, 2 not delivered, 4 buffered, 8 accepted by the carrier, 16 refused by the carrier) &answer; the token is the credential",
+			Out:     replies(ok(SMSReportResponse{})),
+			h:       s.call(s.smsReport)},
+		{Method: "GET", Path: "/admin/audit", Auth: "operator: audit.read",
+			Summary: "The audit log in scope, newest first; ?subject, ?before (the seq of the last entry seen), ?limit (at most 500)",
+			Out:     replies(ok(AuditResponse{})),
+			h:       s.operator(auth.AuditRead, s.auditLog)},
+		{Method: "GET", Path: "/admin/coverage", Auth: "operator: stats.read",
+			Summary: "The registration task table per town: population, target, registered, share; ?ratio=0.9",
+			Out:     replies(ok(CoverageResponse{})),
+			h:       s.operator(auth.StatsRead, s.coverage)},
+		{Method: "POST", Path: "/checkins", Auth: "resident",
+			Summary: "Check in at a venue: {venue_token, dependents?: [person ids]} → {venue_name, checked_in_at, color}; answered once durable",
+			In:      CheckinRequest{}, Out: replies(created(CheckinResponse{})),
+			h: s.resident(s.checkIn)},
+		{Method: "GET", Path: "/admin/venues/{id}/counts", Auth: "operator: stats.read",
+			Summary: "Check-ins per hour at a venue, never who: ?from&to (RFC 3339, default the last 24 h, at most 31 days)",
+			Out:     replies(ok(VenueCountsResponse{})),
+			h:       s.operator(auth.StatsRead, s.venueCounts)},
+		{Method: "POST", Path: "/admin/tracing", Auth: "operator: tracing.run",
+			Summary: "Start a tracing run: {person_ids[] | venue_id, from, to; lookback?, window?} → {id, status}",
+			In:      TracingRequest{}, Out: replies(accepted(TracingRun{})),
+			h: s.operator(auth.TracingRun, s.startTracing)},
+		{Method: "GET", Path: "/admin/tracing/{id}", Auth: "operator: tracing.run",
+			Summary: "A tracing run: status, progress and a page of its report (?after&limit); audited",
+			Out:     replies(ok(TracingRun{})),
+			h:       s.operator(auth.TracingRun, s.getTracing)},
+		{Method: "GET", Path: "/admin/tracing/{id}/report.csv", Auth: "operator: tracing.run",
+			Summary: "The run's report as CSV, names masked (?lang=zh|en for the header); audited",
+			Out:     replies(csvFile),
+			h:       s.operator(auth.TracingRun, s.tracingCSV)},
+		{Method: "GET", Path: "/admin/tasks", Auth: "operator: task.write",
+			Summary: "Follow-up tasks in scope, oldest first: ?status&region&operator_id&after&limit; audited",
+			Out:     replies(ok(TracingTaskList{})),
+			h:       s.operator(auth.TaskWrite, s.listTasks)},
+		{Method: "POST", Path: "/admin/tasks/{id}/assign", Auth: "operator: task.write",
+			Summary: "Assign a task to a grid worker whose region covers the person's: {operator_id}",
+			In:      AssignRequest{}, Out: replies(ok(TracingTask{})),
+			h: s.operator(auth.TaskWrite, s.assignTask)},
+		{Method: "POST", Path: "/admin/tasks/{id}/visited", Auth: "operator: task.write",
+			Summary: "Close a task after the visit: {note}",
+			In:      VisitRequest{}, Out: replies(ok(TracingTask{})),
+			h: s.operator(auth.TaskWrite, s.visitTask)},
+		{Method: "GET", Path: "/trust-list",
+			Summary: "The region's public code-signing keys {keys:[{kid, alg, public_key, issuer, not_before, not_after}]} (docs/CODE-FORMAT.md §9)",
+			Out:     replies(ok(TrustListResponse{})),
+			h:       s.call(s.trustList)},
+		{Method: "GET", Path: "/me/code", Auth: "resident",
+			Summary: "A fresh dynamic code: {code, kind, color, masked_name, issued_at, expires_at}",
+			Out:     replies(ok(CodeResponse{})),
+			h:       s.resident(s.myCode)},
+		{Method: "GET", Path: "/me/code.png", Auth: "resident",
+			Summary: "A fresh dynamic code as a QR image (?size=100..2000); expiry in X-Code-Expires-At",
+			Out:     replies(pngImage),
+			h:       s.resident(s.myCodePNG)},
+		{Method: "GET", Path: "/me/dependents/{id}/code", Auth: "resident",
+			Summary: "A fresh dynamic code of a dependent",
+			Out:     replies(ok(CodeResponse{})),
+			h:       s.resident(s.dependentCode)},
+		{Method: "GET", Path: "/me/dependents/{id}/code.png", Auth: "resident",
+			Summary: "A fresh dynamic code of a dependent as a QR image (?size=100..2000)",
+			Out:     replies(pngImage),
+			h:       s.resident(s.dependentCodePNG)},
+		{Method: "POST", Path: "/me/dependents/{id}/care-code", Auth: "resident",
+			Summary: "Issue a printable care code (爱心码) for a dependent: {id, code, masked_name, issued_at, expires_at, state}",
+			Out:     replies(created(CareCodeResponse{})),
+			h:       s.resident(s.issueDependentCare)},
+		{Method: "GET", Path: "/me/dependents/{id}/care-codes", Auth: "resident",
+			Summary: "A dependent's care codes, newest first",
+			Out:     replies(ok(CareCodeList{})),
+			h:       s.resident(s.listDependentCare)},
+		{Method: "GET", Path: "/me/dependents/{id}/care-codes/{cid}/qr.png", Auth: "resident",
+			Summary: "A dependent's valid care code as a QR image, for printing (?size=100..2000)",
+			Out:     replies(pngImage),
+			h:       s.resident(s.dependentCarePNG)},
+		{Method: "POST", Path: "/me/dependents/{id}/care-codes/{cid}/revoke", Auth: "resident",
+			Summary: "Revoke a dependent's care code (idempotent)",
+			Out:     replies(ok(CareCodeResponse{})),
+			h:       s.resident(s.revokeDependentCare)},
+		{Method: "POST", Path: "/admin/persons/{id}/care-code", Auth: "operator: person.write",
+			Summary: "Issue a care code at a service desk; audited",
+			Out:     replies(created(CareCodeResponse{})),
+			h:       s.operator(auth.PersonWrite, s.issueAdminCare)},
+		{Method: "GET", Path: "/admin/persons/{id}/care-codes", Auth: "operator: person.read",
+			Summary: "A person's care codes; audited",
+			Out:     replies(ok(CareCodeList{})),
+			h:       s.operator(auth.PersonRead, s.listAdminCare)},
+		{Method: "GET", Path: "/admin/care-codes/{id}/qr.png", Auth: "operator: person.write",
+			Summary: "Print a valid care code again (?size=100..2000); audited",
+			Out:     replies(pngImage),
+			h:       s.operator(auth.PersonWrite, s.adminCarePNG)},
+		{Method: "POST", Path: "/admin/care-codes/{id}/revoke", Auth: "operator: person.write",
+			Summary: "Revoke a care code (idempotent); audited",
+			Out:     replies(ok(CareCodeResponse{})),
+			h:       s.operator(auth.PersonWrite, s.revokeAdminCare)},
+		{Method: "POST", Path: "/verify", Auth: "API key: verify",
+			Summary: "Verify a scanned code {code, temperature?} → {valid, admitted, color, masked_name, kind, issuer, expires_at, reasons[]}; an invalid code is a 200 with reasons",
+			In:      VerifyRequest{}, Out: replies(ok(VerifyResponse{})),
+			h: s.apiKey(auth.ScopeVerify, s.verify)},
+		{Method: "POST", Path: "/verify/id", Auth: "API key: verify_id",
+			Summary: "Verify by identity number {id_type, id_number, temperature?}, same answer; audited; 404 id_not_registered; 20 lookups at once per key, then one every 3 s (429 rate_limited)",
+			In:      VerifyIDRequest{}, Out: replies(ok(VerifyResponse{})),
+			h: s.apiKey(auth.ScopeVerifyID, s.verifyID)},
+		{Method: "GET", Path: "/verify/reasons",
+			Summary: "What each verification reason means, in zh-CN and English",
+			Out:     replies(ok(ReasonsResponse{})),
+			h:       s.call(s.verifyReasons)},
+		{Method: "GET", Path: "/sites",
+			Summary: "Sampling sites as open data; ?format=json|csv|geojson (RFC 7946, [lng, lat]), ?region=, ?near=lat,lng (nearest first, with distance_m), ?open=, ?limit=",
+			Out:     replies(ok(SiteListResponse{}), csvFile, ok(SiteFeatureCollection{}).in("application/geo+json")),
+			h:       s.call(s.listSites)},
+		{Method: "GET", Path: "/sites/{id}",
+			Summary: "One sampling site",
+			Out:     replies(ok(SiteResponse{})),
+			h:       s.call(s.getSite)},
+		{Method: "POST", Path: "/admin/sites", Auth: "operator: site.write",
+			Summary: "Add a sampling site: {name, address, phone?, hours?, lat, lng, region?, open?}",
+			In:      SiteRequest{}, Out: replies(created(SiteResponse{})),
+			h: s.operator(auth.SiteWrite, s.createSite)},
+		{Method: "PATCH", Path: "/admin/sites/{id}", Auth: "operator: site.write",
+			Summary: "Change a sampling site (e.g. {open: false} closes it)",
+			In:      SiteRequest{}, Out: replies(ok(SiteResponse{})),
+			h: s.operator(auth.SiteWrite, s.updateSite)},
+		{Method: "POST", Path: "/admin/sites/import", Auth: "operator: site.write",
+			Summary: "Add or update sites from a text/csv file (name, address, phone, hours, lat, lng, region, open); per-line report",
+			In:      csvUpload, Out: replies(ok(ImportReport{})),
+			h: s.operator(auth.SiteWrite, s.importSites)},
+		{Method: "POST", Path: "/nat/tubes", Auth: "operator: tube.write",
+			Summary: "Open a tube at a site: {barcode, capacity (1, 5, 10, 20), site_id}",
+			In:      TubeRequest{}, Out: replies(created(TubeResponse{})),
+			h: s.operator(auth.TubeWrite, s.openTube)},
+		{Method: "GET", Path: "/nat/tubes/{barcode}", Auth: "operator",
+			Summary: "A tube: capacity, samples, state, result",
+			Out:     replies(ok(TubeResponse{})),
+			h:       s.operator("", s.getTube)},
+		{Method: "POST", Path: "/nat/tubes/{barcode}/samples", Auth: "operator: tube.write",
+			Summary: "Bind a person to the tube: {code} (scanned health or care code) or {id_type, id_number} (audited)",
+			In:      SampleRequest{}, Out: replies(created(SampleResponse{})),
+			h: s.operator(auth.TubeWrite, s.addSample)},
+		{Method: "POST", Path: "/nat/tubes/{barcode}/seal", Auth: "operator: tube.write",
+			Summary: "Seal a tube",
+			Out:     replies(ok(TubeResponse{})),
+			h:       s.operator(auth.TubeWrite, s.sealTube)},
+		{Method: "POST", Path: "/nat/transfers", Auth: "operator: tube.write",
+			Summary: "Hand sealed tubes to a lab in one batch: {barcodes[], lab}; all or nothing",
+			In:      TransferRequest{}, Out: replies(created(TransferResponse{})),
+			h: s.operator(auth.TubeWrite, s.createTransfer)},
+		{Method: "GET", Path: "/nat/transfers/{id}", Auth: "operator",
+			Summary: "A transfer and its tubes",
+			Out:     replies(ok(TransferResponse{})),
+			h:       s.operator("", s.getTransfer)},
+		{Method: "POST", Path: "/nat/results", Auth: "operator: result.write",
+			Summary: "A tube's result: {barcode, result (negative, positive, invalid), lab?}; the same result again changes nothing",
+			In:      ResultRequest{}, Out: replies(created(ResultReport{}), ok(ResultReport{}).when("the same result again: nothing changed")),
+			h: s.operator(auth.ResultWrite, s.postResult)},
+		{Method: "POST", Path: "/nat/results/upload", Auth: "operator: result.write",
+			Summary: "A lab's text/csv file of barcode,result lines (?lab=); per-line report, good lines kept",
+			In:      csvUpload, Out: replies(ok(UploadReport{})),
+			h: s.operator(auth.ResultWrite, s.uploadResults)},
+		{Method: "POST", Path: "/nat/results/{barcode}/correction", Auth: "operator: result.write",
+			Summary: "Correct a tube's result: {result, reason}; audited; supersedes the earlier facts",
+			In:      CorrectionRequest{}, Out: replies(ok(ResultReport{})),
+			h: s.operator(auth.ResultWrite, s.correctResult)},
+		{Method: "GET", Path: "/me/tests", Auth: "resident",
+			Summary: "The resident's test results, newest first, with site and time, and open retest/resample tasks",
+			Out:     replies(ok(TestsResponse{})),
+			h:       s.resident(s.tests(false))},
+		{Method: "GET", Path: "/me/tests/{test}/certificate", Auth: "resident",
+			Summary: "A signed certificate of a negative test: {code, ...}, verifiable offline with the trust list",
+			Out:     replies(ok(CertificateResponse{})),
+			h:       s.resident(s.testCertificate(false))},
+		{Method: "GET", Path: "/me/tests/{test}/certificate.png", Auth: "resident",
+			Summary: "The certificate as a QR PNG",
+			Out:     replies(pngImage),
+			h:       s.resident(s.testCertificatePNG(false))},
+		{Method: "GET", Path: "/me/dependents/{id}/tests", Auth: "resident",
+			Summary: "A dependent's test results",
+			Out:     replies(ok(TestsResponse{})),
+			h:       s.resident(s.tests(true))},
+		{Method: "GET", Path: "/me/dependents/{id}/tests/{test}/certificate", Auth: "resident",
+			Summary: "A certificate of a dependent's negative test",
+			Out:     replies(ok(CertificateResponse{})),
+			h:       s.resident(s.testCertificate(true))},
+		{Method: "GET", Path: "/me/dependents/{id}/tests/{test}/certificate.png", Auth: "resident",
+			Summary: "The dependent's certificate as a QR PNG",
+			Out:     replies(pngImage),
+			h:       s.resident(s.testCertificatePNG(true))},
+		{Method: "GET", Path: "/admin/nat/alerts", Auth: "operator: alert.read",
+			Summary: "Single-tube positives of persons in scope, newest first; ?open=true, ?region=, ?limit=, ?after= (the next of the previous page); audited",
+			Out:     replies(ok(AlertListResponse{})),
+			h:       s.operator(auth.AlertRead, s.natAlerts)},
+		{Method: "POST", Path: "/admin/nat/alerts/{id}/ack", Auth: "operator: alert.read",
+			Summary: "Take an alert in hand",
+			Out:     replies(noContent),
+			h:       s.operator(auth.AlertRead, s.ackAlert)},
+		{Method: "GET", Path: "/admin/nat/tasks", Auth: "operator: person.read",
+			Summary: "Retest and resample tasks of persons in scope (masked), newest first; ?kind=, ?open=true, ?region=, ?limit=, ?after=; audited",
+			Out:     replies(ok(GridTaskList{})),
+			h:       s.operator(auth.PersonRead, s.natTasks)},
+		{Method: "GET", Path: "/admin/nat/coverage", Auth: "operator: person.read",
+			Summary: "应检未检: residents without a negative result in the last ?hours=48, counts per town and a page of them (masked); ?region=, ?after=, ?limit=; audited",
+			Out:     replies(ok(TestCoverageResponse{})),
+			h:       s.operator(auth.PersonRead, s.natCoverage)},
+		{Method: "POST", Path: "/admin/facts", Auth: "operator: fact.write, or API key with facts:KIND",
+			Summary: "Append a fact {person_id, kind, at, until?, attrs, source?, key?}; the colour is recomputed before the answer",
+			In:      FactRequest{}, Out: replies(created(FactPosted{}), ok(FactPosted{}).when("the key was already recorded: nothing changed")),
+			h: s.factPoster(s.postFact)},
+		{Method: "GET", Path: "/admin/rules", Auth: "operator: rules.read",
+			Summary: "The active rule set, every version, the activation history and the latest recompute",
+			Out:     replies(ok(RulesOverview{})),
+			h:       s.operator(auth.RulesRead, s.listRules)},
+		{Method: "POST", Path: "/admin/rules", Auth: "operator: rules.write",
+			Summary: "Store a new rule-set version (body: the set); 400 rules_invalid lists error.problems",
+			In:      RuleSet{}, Out: replies(created(RuleVersion{})),
+			h: s.operator(auth.RulesWrite, s.createRuleSet)},
+		{Method: "GET", Path: "/admin/rules/recompute", Auth: "operator: rules.read",
+			Summary: "Progress of the latest recompute: done/total, started, finished",
+			Out:     replies(ok(RecomputeResponse{})),
+			h:       s.operator(auth.RulesRead, s.recomputeProgress)},
+		{Method: "GET", Path: "/admin/rules/{version}", Auth: "operator: rules.read",
+			Summary: "A stored rule-set version",
+			Out:     replies(ok(RuleSetResponse{})),
+			h:       s.operator(auth.RulesRead, s.getRuleSet)},
+		{Method: "POST", Path: "/admin/rules/{version}/dry-run", Auth: "operator: rules.write",
+			Summary: "Who in your scope would change from which colour to which under a version; a masked sample",
+			Out:     replies(ok(DryRunResponse{})),
+			h:       s.operator(auth.RulesWrite, s.dryRunRules)},
+		{Method: "POST", Path: "/admin/rules/{version}/activate", Auth: "operator: rules.activate",
+			Summary: "Activate a version (audited); everyone is recomputed in the background; needs a scope covering the whole deployment",
+			Out:     replies(accepted(ActivateResponse{})),
+			h:       s.operator(auth.RulesActivate, s.activateRules)},
+		{Method: "GET", Path: "/admin/stats", Auth: "operator: stats.read",
+			Summary: "Colour counts per town in scope",
+			Out:     replies(ok(StatsResponse{})),
+			h:       s.operator(auth.StatsRead, s.stats)},
+		{Method: "GET", Path: "/admin/appeals", Auth: "operator: appeal.decide",
+			Summary: "The appeals queue in scope, oldest first; ?state=pending|granted|rejected, ?limit (at most 500); audited",
+			Out:     replies(ok(AppealListResponse{})),
+			h:       s.operator(auth.AppealDecide, s.appealQueue)},
+		{Method: "POST", Path: "/admin/appeals/{id}/decision", Auth: "operator: appeal.decide",
+			Summary: "Decide an appeal: {decision: granted|rejected, note, until?}",
+			In:      DecisionRequest{}, Out: replies(ok(AppealDecided{})),
+			h: s.operator(auth.AppealDecide, s.decideAppeal)},
+		{Method: "POST", Path: "/me/declarations", Auth: "resident",
+			Summary: "Daily health declaration: {temperature?, symptoms?, exposure?, person_id?}",
+			In:      DeclarationRequest{}, Out: replies(created(DeclarationResponse{})),
+			h: s.resident(s.postDeclaration)},
+		{Method: "GET", Path: "/me/facts", Auth: "resident",
+			Summary: "The resident's (or a dependent's, ?person_id=) records with their ids, newest first",
+			Out:     replies(ok(ResidentFactsResponse{})),
+			h:       s.resident(s.myFacts)},
+		{Method: "POST", Path: "/me/appeals", Auth: "resident",
+			Summary: "Appeal a colour: {reason, evidence: [fact ids of own test results], person_id?}",
+			In:      AppealRequest{}, Out: replies(created(AppealFiled{})),
+			h: s.resident(s.postAppeal)},
+		{Method: "GET", Path: "/me/appeals", Auth: "resident",
+			Summary: "The appeals this account filed",
+			Out:     replies(ok(AppealListResponse{})),
+			h:       s.resident(s.myAppeals)},
+	}
 }

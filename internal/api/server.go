@@ -1,7 +1,9 @@
-// Package api is the JSON API under /api/v1 (DESIGN.md, "The API contract"):
-// routing, authentication of each request, strict decoding, and errors as
-// {"error":{"code","message"}}. Handlers are thin: they decode, call a feature
-// service and encode.
+// Package api is the JSON API under /api/v1 and the gateway under
+// /gateway/v1 (docs/API.md): routing, authentication of each request,
+// strict decoding, and errors as {"error":{"code","message"}}. Handlers are
+// thin: they decode into a request type, call a feature service and encode
+// a response type. The route table and those types are the contract; the
+// OpenAPI document is generated from them.
 package api
 
 import (
@@ -17,15 +19,18 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/ride"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
@@ -62,16 +67,11 @@ type Server struct {
 	Orgs        *org.Service
 	Gateway     *gateway.Service
 	Pharmacy    *pharmacy.Service
+	Clinic      *clinic.Service
+	Hospital    *hospital.Service
+	Ride        *ride.Service
 
 	metrics *metrics
-	routes  []route
-}
-
-// route is one endpoint; the table drives the mux, the metrics labels and
-// the check that the OpenAPI document lists every endpoint.
-type route struct {
-	method, path string
-	h            http.HandlerFunc
 }
 
 // Handler returns the API's handler, for Prefix and GatewayPrefix; reg
@@ -81,11 +81,12 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 		s.Log = slog.Default()
 	}
 	s.metrics = newMetrics(reg)
-	s.routes = nil
-	s.register()
 	mux := http.NewServeMux()
-	for _, rt := range s.routes {
-		pattern := rt.method + " " + fullPath(rt.path)
+	for _, rt := range s.routeTable() {
+		if err := rt.check(); err != nil {
+			panic(err)
+		}
+		pattern := rt.Method + " " + fullPath(rt.Path)
 		mux.Handle(pattern, s.instrument(pattern, rt.h))
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
@@ -94,10 +95,6 @@ func (s *Server) Handler(reg prometheus.Registerer) http.Handler {
 	mux.HandleFunc(Prefix+"/", notFound)
 	mux.HandleFunc(GatewayPrefix, notFound)
 	return mux
-}
-
-func (s *Server) handle(method, path string, h http.HandlerFunc) {
-	s.routes = append(s.routes, route{method, path, h})
 }
 
 type statusWriter struct {
@@ -135,7 +132,7 @@ func (s *Server) instrument(pattern string, h http.Handler) http.Handler {
 				}
 				s.Log.Error("panic in handler", "route", pattern, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					writeJSON(sw, http.StatusInternalServerError, errorBody{errorDetail{"internal", "the server failed; the error was logged"}})
+					writeJSON(sw, http.StatusInternalServerError, errInternal)
 				}
 			}
 			code := sw.status

@@ -15,40 +15,6 @@ import (
 	"github.com/healthcode/healthcode/internal/status"
 )
 
-// statusView is a person's decision as the API shows it. Residents see the
-// colour, why and what to do; operators also the deciding rule and when the
-// engine looks again.
-type statusView struct {
-	Color     rules.Color `json:"color"`
-	Reason    fact.Text   `json:"reason"`
-	Advice    fact.Text   `json:"advice"`
-	RuleID    *string     `json:"rule_id,omitempty"`
-	NextEval  time.Time   `json:"next_eval,omitzero"`
-	Version   uint64      `json:"version"`
-	UpdatedAt time.Time   `json:"updated_at,omitzero"`
-}
-
-func viewStatus(st status.Status, operator bool) statusView {
-	v := statusView{Color: st.Color, Reason: st.Reason, Advice: st.Advice, Version: st.Version, UpdatedAt: st.UpdatedAt}
-	if operator {
-		rule := st.RuleID
-		v.RuleID, v.NextEval = &rule, st.NextEval
-	}
-	return v
-}
-
-// adminPersonView is GET /admin/persons/{id}: the person, the colour, the
-// reason and the rule that decided it, and the facts behind it.
-type adminPersonView struct {
-	personView
-	Color  rules.Color     `json:"color"`
-	Reason fact.Text       `json:"reason"`
-	Advice fact.Text       `json:"advice"`
-	RuleID string          `json:"rule_id"`
-	Status statusView      `json:"status"`
-	Facts  []status.Stored `json:"facts"`
-}
-
 func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, pr *auth.Principal, p *person.Person) error {
 	st, err := s.Status.Status(r.Context(), p.Num)
 	if err != nil {
@@ -58,18 +24,9 @@ func (s *Server) writeAdminPerson(w http.ResponseWriter, r *http.Request, pr *au
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, adminPersonView{personView: s.view(p, pr), Color: st.Color, Reason: st.Reason, Advice: st.Advice,
-		RuleID: st.RuleID, Status: viewStatus(st, true), Facts: facts})
+	writeJSON(w, http.StatusOK, AdminPersonResponse{PersonView: s.view(p, pr), Color: color(st.Color), Reason: text(st.Reason),
+		Advice: text(st.Advice), RuleID: st.RuleID, Status: viewStatus(st, true), Facts: storedFacts(facts)})
 	return nil
-}
-
-// meView is GET /me: the masked profile, the colour, why, and what to do.
-type meView struct {
-	personView
-	Color     rules.Color `json:"color"`
-	Reason    fact.Text   `json:"reason"`
-	Advice    fact.Text   `json:"advice"`
-	UpdatedAt time.Time   `json:"updated_at,omitzero"`
 }
 
 func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, pr *auth.Principal, p *person.Person) error {
@@ -77,7 +34,8 @@ func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, meView{personView: s.view(p, pr), Color: st.Color, Reason: st.Reason, Advice: st.Advice, UpdatedAt: st.UpdatedAt})
+	writeJSON(w, http.StatusOK, MeResponse{PersonView: s.view(p, pr), Color: color(st.Color), Reason: text(st.Reason), Advice: text(st.Advice),
+		UpdatedAt: st.UpdatedAt})
 	return nil
 }
 
@@ -106,15 +64,7 @@ func (s *Server) factPoster(h authed) http.HandlerFunc {
 
 // postFact is POST /admin/facts.
 func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		PersonID string         `json:"person_id"`
-		Kind     string         `json:"kind"`
-		At       timeField      `json:"at"`
-		Until    *timeField     `json:"until"`
-		Attrs    map[string]any `json:"attrs"`
-		Source   string         `json:"source"`
-		Key      string         `json:"key"`
-	}
+	var in FactRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -126,9 +76,10 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"person_id": s.Persons.Handles().ID(res.Person), "created": res.Created}
+	out := FactPosted{PersonID: s.Persons.Handles().ID(res.Person), Created: res.Created}
 	if res.Status != nil {
-		out["status"] = viewStatus(*res.Status, pr.Kind == auth.Operator)
+		v := viewStatus(*res.Status, pr.Kind == auth.Operator)
+		out.Status = &v
 	}
 	code := http.StatusCreated
 	if !res.Created {
@@ -141,12 +92,7 @@ func (s *Server) postFact(w http.ResponseWriter, r *http.Request, pr *auth.Princ
 // postDeclaration is POST /me/declarations: the daily health declaration
 // (打卡), stored as a declaration fact.
 func (s *Server) postDeclaration(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		PersonID    string   `json:"person_id"`
-		Temperature *float64 `json:"temperature"`
-		Symptoms    []string `json:"symptoms"`
-		Exposure    *bool    `json:"exposure"`
-	}
+	var in DeclarationRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -168,8 +114,8 @@ func (s *Server) postDeclaration(w http.ResponseWriter, r *http.Request, pr *aut
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"person_id": who.ID, "declared_at": at.UTC().Truncate(time.Millisecond),
-		"status": viewStatus(st, false)})
+	writeJSON(w, http.StatusCreated, DeclarationResponse{PersonID: who.ID, DeclaredAt: at.UTC().Truncate(time.Millisecond),
+		Status: viewStatus(st, false)})
 	return nil
 }
 
@@ -180,20 +126,12 @@ func (s *Server) myFacts(w http.ResponseWriter, r *http.Request, pr *auth.Princi
 	if err != nil {
 		return err
 	}
-	type item struct {
-		ID    string         `json:"id"`
-		Kind  string         `json:"kind"`
-		Label fact.Text      `json:"label"`
-		At    time.Time      `json:"at"`
-		Until time.Time      `json:"until,omitzero"`
-		Attrs map[string]any `json:"attrs"`
-	}
-	out := make([]item, 0, len(facts))
+	out := ResidentFactsResponse{PersonID: who.ID, Facts: make([]ResidentFact, 0, len(facts))}
 	for _, f := range facts {
 		info, _ := fact.Lookup(f.Kind)
-		out = append(out, item{ID: f.ID, Kind: f.Kind, Label: info.Label, At: f.At, Until: f.Until, Attrs: f.Attrs})
+		out.Facts = append(out.Facts, ResidentFact{ID: f.ID, Kind: f.Kind, Label: text(info.Label), At: f.At, Until: f.Until, Attrs: f.Attrs})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"person_id": who.ID, "facts": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -202,7 +140,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, o)
+	writeJSON(w, http.StatusOK, rulesOverview(o))
 	return nil
 }
 
@@ -215,7 +153,7 @@ func (s *Server) getRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"version": info, "set": set})
+	writeJSON(w, http.StatusOK, RuleSetResponse{Version: ruleVersion(info), Set: ruleSet(set)})
 	return nil
 }
 
@@ -231,13 +169,13 @@ func (s *Server) createRuleSet(w http.ResponseWriter, r *http.Request, pr *auth.
 	var inv *rules.InvalidError
 	if errors.As(err, &inv) {
 		e, _ := apierr.As(err)
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message, "problems": inv.Problems}})
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{ErrorDetail{Code: e.Code, Message: e.Message, Problems: ruleProblems(inv.Problems)}})
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, v)
+	writeJSON(w, http.StatusCreated, ruleVersion(v))
 	return nil
 }
 
@@ -250,7 +188,7 @@ func (s *Server) dryRunRules(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, dryRun(out))
 	return nil
 }
 
@@ -263,7 +201,7 @@ func (s *Server) activateRules(w http.ResponseWriter, r *http.Request, pr *auth.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"version": v, "recompute": job})
+	writeJSON(w, http.StatusAccepted, ActivateResponse{Version: v, Recompute: recomputeJob(job)})
 	return nil
 }
 
@@ -272,7 +210,7 @@ func (s *Server) recomputeProgress(w http.ResponseWriter, r *http.Request, pr *a
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"recompute": job})
+	writeJSON(w, http.StatusOK, RecomputeResponse{Recompute: recomputeJob(job)})
 	return nil
 }
 
@@ -282,32 +220,22 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, pr *auth.Principa
 	if err != nil {
 		return err
 	}
-	type town struct {
-		status.TownCount
-		Name string `json:"name"`
-	}
-	out := make([]town, 0, len(towns))
-	var total status.TownCount
-	total.Region = pr.Region
+	out := StatsResponse{Towns: make([]TownColorsNamed, 0, len(towns)), Total: TownColors{Region: pr.Region}}
 	for _, t := range towns {
-		out = append(out, town{TownCount: t, Name: s.Regions.FullName(t.Region)})
-		total.Registered += t.Registered
-		total.Green += t.Green
-		total.Yellow += t.Yellow
-		total.Red += t.Red
+		out.Towns = append(out.Towns, TownColorsNamed{TownColors: TownColors(t), Name: s.Regions.FullName(t.Region)})
+		out.Total.Registered += t.Registered
+		out.Total.Green += t.Green
+		out.Total.Yellow += t.Yellow
+		out.Total.Red += t.Red
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Region < out[j].Region })
-	writeJSON(w, http.StatusOK, map[string]any{"towns": out, "total": total})
+	sort.Slice(out.Towns, func(i, j int) bool { return out.Towns[i].Region < out.Towns[j].Region })
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 // postAppeal is POST /me/appeals.
 func (s *Server) postAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		PersonID string   `json:"person_id"`
-		Reason   string   `json:"reason"`
-		Evidence []string `json:"evidence"`
-	}
+	var in AppealRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -319,7 +247,7 @@ func (s *Server) postAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"appeal": a, "status": viewStatus(st, false)})
+	writeJSON(w, http.StatusCreated, AppealFiled{Appeal: appealResponse(a), Status: viewStatus(st, false)})
 	return nil
 }
 
@@ -328,7 +256,7 @@ func (s *Server) myAppeals(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"appeals": as})
+	writeJSON(w, http.StatusOK, appealList(as))
 	return nil
 }
 
@@ -342,16 +270,12 @@ func (s *Server) appealQueue(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"appeals": as})
+	writeJSON(w, http.StatusOK, appealList(as))
 	return nil
 }
 
 func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Decision string     `json:"decision"`
-		Note     string     `json:"note"`
-		Until    *timeField `json:"until"`
-	}
+	var in DecisionRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -363,6 +287,6 @@ func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, pr *auth.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"appeal": a})
+	writeJSON(w, http.StatusOK, AppealDecided{Appeal: appealResponse(a)})
 	return nil
 }

@@ -9,15 +9,15 @@ import (
 )
 
 func (s *Server) startTracing(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in tracing.Request
+	var in TracingRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	run, err := s.Tracing.Submit(r.Context(), pr, in)
+	run, err := s.Tracing.Submit(r.Context(), pr, tracing.Request(in))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, run)
+	writeJSON(w, http.StatusAccepted, tracingRun(run))
 	return nil
 }
 
@@ -36,7 +36,7 @@ func (s *Server) getTracing(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, run)
+	writeJSON(w, http.StatusOK, tracingRun(run))
 	return nil
 }
 
@@ -47,16 +47,6 @@ func (s *Server) tracingCSV(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 		w.Header().Set("Cache-Control", "no-store")
 		return w
 	})
-}
-
-// taskView adds the region's name for the grid worker.
-type taskView struct {
-	*tracing.Task
-	RegionName string `json:"region_name"`
-}
-
-func (s *Server) taskView(t *tracing.Task) taskView {
-	return taskView{Task: t, RegionName: s.Regions.FullName(t.Region)}
 }
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -70,22 +60,19 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	out := make([]taskView, 0, len(ts))
+	out := TracingTaskList{Tasks: make([]TracingTask, 0, len(ts))}
 	for _, t := range ts {
-		out = append(out, s.taskView(t))
+		out.Tasks = append(out.Tasks, s.tracingTask(t))
 	}
-	next := ""
 	if len(ts) == limit {
-		next = ts[len(ts)-1].ID
+		out.Next = ts[len(ts)-1].ID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tasks": out, "next": next})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) assignTask(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		OperatorID string `json:"operator_id"`
-	}
+	var in AssignRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -93,14 +80,12 @@ func (s *Server) assignTask(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.taskView(t))
+	writeJSON(w, http.StatusOK, s.tracingTask(t))
 	return nil
 }
 
 func (s *Server) visitTask(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
-	var in struct {
-		Note string `json:"note"`
-	}
+	var in VisitRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -108,6 +93,6 @@ func (s *Server) visitTask(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.taskView(t))
+	writeJSON(w, http.StatusOK, s.tracingTask(t))
 	return nil
 }

@@ -22,15 +22,15 @@ import (
 
 // Entry is one audited event.
 type Entry struct {
-	Seq      int64          `json:"seq"`
-	At       time.Time      `json:"at"`
-	Actor    string         `json:"actor"`   // "operator:ID", "resident:ID", "apikey:ID", "system"
-	Action   string         `json:"action"`  // "person.read", "person.create", "rules.activate", ...
-	Subject  string         `json:"subject"` // "person:ID", "venue:ID", ...
-	Region   string         `json:"region"`  // region of the subject, for scoped views
-	Detail   map[string]any `json:"detail,omitempty"`
-	PrevHash string         `json:"prev_hash"`
-	Hash     string         `json:"hash"`
+	Seq      int64
+	At       time.Time
+	Actor    string // "operator:ID", "resident:ID", "apikey:ID", "system"
+	Action   string // "person.read", "person.create", "rules.activate", ...
+	Subject  string // "person:ID", "venue:ID", ...
+	Region   string // region of the subject, for scoped views
+	Detail   map[string]any
+	PrevHash string
+	Hash     string
 }
 
 // Append writes e in tx. The caller's transaction makes the audit entry and

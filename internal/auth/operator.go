@@ -15,13 +15,13 @@ import (
 
 // OperatorInfo is an operator as the console shows it.
 type OperatorInfo struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Role        Role      `json:"role"`
-	Region      string    `json:"region"`
-	Disabled    bool      `json:"disabled"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string
+	Username    string
+	DisplayName string
+	Role        Role
+	Region      string
+	Disabled    bool
+	CreatedAt   time.Time
 	hash        string
 }
 
@@ -138,11 +138,11 @@ func (s *Service) fail(kind Kind, username string) {
 
 // NewOperator is the input for creating an operator.
 type NewOperator struct {
-	Username    string `json:"username"`
-	DisplayName string `json:"display_name"`
-	Password    string `json:"password"`
-	Role        string `json:"role"`
-	Region      string `json:"region"`
+	Username    string
+	DisplayName string
+	Password    string
+	Role        string
+	Region      string
 }
 
 // maxPassword bounds what is hashed: a passphrase, not a file.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
@@ -16,14 +17,24 @@ import (
 )
 
 // SendOTP sends a six-digit one-time code to a normalised mobile number,
-// within the per-phone rate limits.
+// within the per-phone rate limits, in the deployment's SMS language.
 func (s *Service) SendOTP(ctx context.Context, phone string) error {
-	err := s.sendOTP(ctx, phone)
+	return s.SendOTPIn(ctx, phone, "")
+}
+
+// SendOTPIn is SendOTP with the text in lang ("zh-CN" or "en"), the
+// language of the page the resident asked from. The code is queued for
+// the SMS gateway; it is worth sending only while it is valid.
+func (s *Service) SendOTPIn(ctx context.Context, phone, lang string) error {
+	err := s.sendOTP(ctx, phone, lang)
 	s.metrics.otp(err)
 	return err
 }
 
-func (s *Service) sendOTP(ctx context.Context, phone string) error {
+func (s *Service) sendOTP(ctx context.Context, phone, lang string) error {
+	if err := sms.CheckLang(lang); err != nil {
+		return err
+	}
 	code, err := sixDigits()
 	if err != nil {
 		return err
@@ -62,9 +73,8 @@ func (s *Service) sendOTP(ctx context.Context, phone string) error {
 	if err != nil {
 		return err
 	}
-	msg := sms.Message{To: phone, Purpose: "otp", Region: s.cfg.Region,
-		Body: fmt.Sprintf("【健康码】您的验证码是%s，%d分钟内有效，请勿告诉他人。Your healthcode login code is %s.",
-			code, int(s.cfg.OTPTTL.Minutes()), code)}
+	msg := sms.Message{To: phone, Purpose: sms.KindLoginCode, Region: s.cfg.Region, Lang: lang, TTL: s.cfg.OTPTTL,
+		Vars: map[string]string{"code": code, "minutes": strconv.Itoa(int(s.cfg.OTPTTL.Minutes()))}}
 	if err := s.sms.Send(ctx, msg); err != nil {
 		return fmt.Errorf("auth: send one-time code: %w", err)
 	}
@@ -83,9 +93,9 @@ func (s *Service) otpHash(phone, code string) []byte { return s.keys.BlindIndex(
 
 // Login is a successful resident login.
 type Login struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	AccountID string    `json:"-"`
+	Token     string
+	ExpiresAt time.Time
+	AccountID string
 }
 
 // Login exchanges a one-time code for a resident session. The code is single

@@ -130,24 +130,24 @@ func (s *Service) Batches() (transactions, requests int64) {
 
 // Input is a resident's scan of a venue code.
 type Input struct {
-	VenueToken string   `json:"venue_token"`
-	Dependents []string `json:"dependents,omitempty"` // person ids of own dependents checked in together (同行人员)
+	VenueToken string
+	Dependents []string // person ids of own dependents checked in together (同行人员)
 }
 
 // Result answers a check-in.
 type Result struct {
-	VenueID     string            `json:"venue_id"`
-	VenueName   string            `json:"venue_name"`
-	CheckedInAt time.Time         `json:"checked_in_at"`
-	Color       rules.Color       `json:"color"`
-	Dependents  []DependentResult `json:"dependents,omitempty"`
+	VenueID     string
+	VenueName   string
+	CheckedInAt time.Time
+	Color       rules.Color
+	Dependents  []DependentResult
 }
 
 // DependentResult is a dependent checked in with the resident.
 type DependentResult struct {
-	ID         string      `json:"id"`
-	MaskedName string      `json:"masked_name"`
-	Color      rules.Color `json:"color"`
+	ID         string
+	MaskedName string
+	Color      rules.Color
 }
 
 // CheckIn records the account's person, and the dependents they name, at
@@ -243,19 +243,19 @@ func (s *Service) RecordVerification(ctx context.Context, v Verification) error 
 
 // HourCount is the number of check-ins in one hour.
 type HourCount struct {
-	Hour  time.Time `json:"hour"`
-	Count int64     `json:"count"`
+	Hour  time.Time
+	Count int64
 }
 
 // Counts is what a venue may see of its check-ins: numbers per hour, never
 // who.
 type Counts struct {
-	VenueID   string      `json:"venue_id"`
-	VenueName string      `json:"venue_name"`
-	From      time.Time   `json:"from"`
-	To        time.Time   `json:"to"`
-	Total     int64       `json:"total"`
-	Hours     []HourCount `json:"hours"`
+	VenueID   string
+	VenueName string
+	From      time.Time
+	To        time.Time
+	Total     int64
+	Hours     []HourCount
 }
 
 // MaxCountSpan bounds one counts query (a month of hours).

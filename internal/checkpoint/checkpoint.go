@@ -20,15 +20,15 @@ import (
 
 // Checkpoint is one row of the checkpoint table.
 type Checkpoint struct {
-	ID        string    `json:"id"`
-	Seq       int64     `json:"seq,omitempty"`
-	Name      string    `json:"name"`
-	Region    string    `json:"region"`
-	Address   string    `json:"address"`
-	Built     bool      `json:"built"`
-	Enabled   bool      `json:"enabled"`
-	APIKeyID  string    `json:"api_key_id,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string
+	Seq       int64
+	Name      string
+	Region    string
+	Address   string
+	Built     bool
+	Enabled   bool
+	APIKeyID  string
+	CreatedAt time.Time
 }
 
 // KeyMaker issues and revokes API keys (the auth service).
@@ -57,13 +57,13 @@ func New(d *db.DB, keys KeyMaker, regions RegionValidator) *Service {
 
 // Input creates a checkpoint. Built and Enabled default to true.
 type Input struct {
-	Seq     int64    `json:"seq,omitempty"`
-	Name    string   `json:"name"`
-	Region  string   `json:"region"`
-	Address string   `json:"address"`
-	Built   *bool    `json:"built,omitempty"`
-	Enabled *bool    `json:"enabled,omitempty"`
-	Scopes  []string `json:"scopes,omitempty"` // default: verify and verify_id
+	Seq     int64
+	Name    string
+	Region  string
+	Address string
+	Built   *bool
+	Enabled *bool
+	Scopes  []string // default: verify and verify_id
 }
 
 // Create adds a checkpoint and its API key; the key is returned once.
@@ -145,10 +145,10 @@ func scan(row interface{ Scan(...any) error }) (*Checkpoint, error) {
 
 // Table is the checkpoint table with its totals.
 type Table struct {
-	Checkpoints []*Checkpoint `json:"checkpoints"`
-	Total       int           `json:"total"`
-	Built       int           `json:"built"`
-	Enabled     int           `json:"enabled"`
+	Checkpoints []*Checkpoint
+	Total       int
+	Built       int
+	Enabled     int
 }
 
 // List returns the checkpoints in the operator's scope, in table order, to

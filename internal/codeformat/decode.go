@@ -16,7 +16,7 @@ const Prefix = "JKM1:"
 const MaxCodeLen = 1024
 
 var (
-	errPrefix  = errors.New("missing prefix " + Prefix)
+	errPrefix  = errors.New("the prefix " + Prefix + " is missing")
 	errTooLong = errors.New("longer than MaxCodeLen")
 )
 

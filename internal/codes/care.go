@@ -22,20 +22,20 @@ import (
 // valid for days, carrying no colour (the scanner gets the current one
 // online), revocable.
 type CareCode struct {
-	ID         string    `json:"id"`
-	PersonID   string    `json:"person_id"`
-	Kind       string    `json:"kind"`
-	MaskedName string    `json:"masked_name"`
-	Code       string    `json:"code,omitempty"` // only when issued or asked for
-	IssuedAt   time.Time `json:"issued_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	RevokedAt  time.Time `json:"revoked_at,omitzero"`
-	State      string    `json:"state"` // valid, revoked or expired
+	ID         string
+	PersonID   string
+	Kind       string
+	MaskedName string
+	Code       string // only when issued or asked for
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
+	RevokedAt  time.Time
+	State      string // valid, revoked or expired
 
 	// PersonNum and Region say whose it is, for the checks of who may
 	// handle it.
-	PersonNum int64  `json:"-"`
-	Region    string `json:"-"`
+	PersonNum int64
+	Region    string
 }
 
 // Care code states.

@@ -96,6 +96,16 @@ func Load(ctx context.Context, s *server.Server) ([]Login, error) {
 			return nil, err
 		}
 	}
+	if loaded, err := scenariosLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadScenarios(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the gateway's scenarios: %w", err)
+		}
+		if err := markScenariosLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	var logins []Login
 	for _, op := range operators {
 		pw := auth.GeneratePassword()

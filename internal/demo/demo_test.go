@@ -36,12 +36,12 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if _, err := srv.EnsureAdmin(ctx); err != nil {
 				t.Fatal(err)
 			}
-			logins, err := demo.Load(ctx, srv)
-			if err != nil {
+			if _, err := demo.Load(ctx, srv); err != nil {
 				t.Fatal(err)
 			}
 			// Loading twice changes nothing but the passwords.
-			if logins, err = demo.Load(ctx, srv); err != nil {
+			logins, err := demo.Load(ctx, srv)
+			if err != nil {
 				t.Fatal(err)
 			}
 			hs := httptest.NewServer(srv.Handler())
@@ -104,7 +104,7 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			// account signs in with its printed password.
 			var key, unitPW string
 			for _, l := range logins {
-				if l.Org != "" && l.Key != "" {
+				if l.Org == "宁国市国胜大药房（西津店）" && l.Key != "" {
 					key = l.Key
 				}
 				if l.Username == "pharmacy" {
@@ -124,6 +124,59 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if _, _, err := srv.Auth.UnitLogin(ctx, "pharmacy", unitPW); err != nil {
 				t.Fatalf("the printed unit login: %v", err)
 			}
+			// The scenarios, through the keys printed for them: the fever
+			// clinic's two visits (one open), the hospital's queue (a yellow
+			// code sent to the fever clinic), the platform's four drivers (one
+			// red).
+			keys := map[string]string{}
+			for _, l := range logins {
+				if l.Key != "" {
+					keys[l.Org] = l.Key
+				}
+			}
+			var visits struct {
+				Open, Closed []struct{ Outcome string }
+			}
+			get(t, hs.URL+"/gateway/v1/clinic/visits", keys["宁国市人民医院发热门诊"], &visits)
+			if len(visits.Open) != 1 || len(visits.Closed) != 1 || visits.Closed[0].Outcome != "negative" {
+				t.Fatalf("the fever clinic's visits: %+v", visits)
+			}
+			var queue struct {
+				Routed  int
+				Tickets []struct{ Department string }
+			}
+			get(t, hs.URL+"/gateway/v1/hospital/queue", keys["宁国市人民医院"], &queue)
+			if len(queue.Tickets) != 3 || queue.Routed != 1 {
+				t.Fatalf("the hospital's queue: %+v", queue)
+			}
+			var handles []string
+			rows, err := srv.DB.QueryContext(ctx, `SELECT handle FROM ride_handles ORDER BY granted_at`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var h string
+				rows.Scan(&h)
+				handles = append(handles, h)
+			}
+			rows.Close()
+			body, _ := json.Marshal(map[string]any{"handles": handles})
+			req, _ := http.NewRequest("POST", hs.URL+"/gateway/v1/ride/check/batch", strings.NewReader(string(body)))
+			req.Header.Set("Authorization", "Bearer "+keys["宁国畅行网约车平台"])
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var batch struct {
+				Checked int
+				Counts  struct{ Green, Red int }
+			}
+			json.NewDecoder(res.Body).Decode(&batch)
+			res.Body.Close()
+			if res.StatusCode != 200 || batch.Checked != 4 || batch.Counts.Green != 3 || batch.Counts.Red != 1 {
+				t.Fatalf("the platform's drivers: %d %+v", res.StatusCode, batch)
+			}
+
 			var ops struct{ Operators []struct{ Username string } }
 			get(t, hs.URL+"/api/v1/admin/operators", token, &ops)
 			if len(ops.Operators) != 6 {

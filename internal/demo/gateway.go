@@ -16,8 +16,9 @@ import (
 // The gateway's part of the demo: a pharmacy, a hospital with its fever
 // clinic and a ride-hailing platform in Ningguo, unit accounts for the
 // pharmacy and the clinic (new passwords at each start, printed like the
-// operators'), a key of the pharmacy's till (a new secret at each start,
-// printed), and two purchases registered the way a till does: a scan
+// operators'; scenarios.go adds the hospital's and the platform's), a key
+// of the pharmacy's till (a new secret at each start, printed), and two
+// purchases registered the way a till does: a scan
 // (here by ID number at the counter), then the purchase. The buyers are
 // already yellow and red, so the demo's colours stay as they were.
 
@@ -118,16 +119,23 @@ func demoOrgByName(ctx context.Context, s *server.Server, name string) (*org.Org
 // gatewayLogins gives the demo's unit accounts new passwords and the
 // pharmacy's till key a new secret, to print.
 func gatewayLogins(ctx context.Context, s *server.Server) ([]Login, error) {
-	var out []Login
+	var units []demoUnit
 	for _, o := range demoOrgs {
+		units = append(units, demoUnit{org: o.name, account: o.account, admin: o.admin, key: o.key})
+	}
+	for _, u := range demoUnits {
+		units = append(units, *u)
+	}
+	var out []Login
+	for _, o := range units {
 		if o.account == "" && o.key == "" {
 			continue
 		}
-		ref, err := demoOrgByName(ctx, s, o.name)
+		ref, err := demoOrgByName(ctx, s, o.org)
 		if err != nil {
 			return nil, err
 		}
-		l := Login{Org: o.name, Role: "unit_staff", Region: ref.Region}
+		l := Login{Org: o.org, Role: "unit_staff", Region: ref.Region}
 		if o.admin {
 			l.Role = "unit_admin"
 		}

@@ -199,21 +199,28 @@ func invalid(reasons []string) error {
 type Subject struct {
 	Person    int64
 	ExpiresAt time.Time
+	// Ref tells one scan's reference from another's (48 hex characters):
+	// a call the organisation may make once per scan stores it.
+	Ref string
 }
 
 // Resolve opens a subject reference presented by org o (which the caller
 // has authorised): a reference that is altered, expired or issued to
-// another organisation is refused with its own 4xx.
+// another organisation is refused with its own 4xx. With the refusal of a
+// foreign or expired reference, which did open, the Subject still names
+// the person, so that a caller handing out personal data can audit the
+// attempt; with an altered one it is empty.
 func (s *Service) Resolve(o *org.Org, ref string) (Subject, error) {
 	sub, err := s.seal.open(strings.TrimSpace(ref))
 	if err != nil {
 		return Subject{}, err
 	}
+	out := Subject{Person: sub.person, ExpiresAt: sub.expires, Ref: sub.ref}
 	if sub.org != o.Num {
-		return Subject{}, ErrSubjectForeign
+		return out, ErrSubjectForeign
 	}
 	if !s.now().Before(sub.expires) {
-		return Subject{}, ErrSubjectExpired.Withf("the subject reference expired at %s; scan the person's code again", sub.expires.Format(time.RFC3339))
+		return out, ErrSubjectExpired.Withf("the subject reference expired at %s; scan the person's code again", sub.expires.Format(time.RFC3339))
 	}
-	return Subject{Person: sub.person, ExpiresAt: sub.expires}, nil
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ var subjectAD = []byte("healthcode/gateway/subject/v1")
 type subject struct {
 	org, person int64
 	expires     time.Time // whole seconds
+	ref         string    // the nonce, hex: one scan's reference, for calls allowed once per scan
 }
 
 type sealer struct{ aead cipher.AEAD }
@@ -77,6 +79,7 @@ func (s *sealer) open(ref string) (subject, error) {
 		return subject{}, ErrSubjectInvalid
 	}
 	return subject{
+		ref:     hex.EncodeToString(nonce),
 		org:     int64(binary.BigEndian.Uint64(pt[1:])),
 		person:  int64(binary.BigEndian.Uint64(pt[9:])),
 		expires: time.Unix(int64(binary.BigEndian.Uint64(pt[17:])), 0).UTC(),

@@ -39,8 +39,15 @@ func TestSubjectReferences(t *testing.T) {
 	if err != nil || sub.Person != 123456789 || !sub.ExpiresAt.Equal(exp) {
 		t.Fatalf("resolve: %+v %v", sub, err)
 	}
-	if _, err := s.Resolve(clinic, ref); !errors.Is(err, ErrSubjectForeign) {
-		t.Fatalf("another organisation: %v", err)
+	// Ref tells this scan from another (calls allowed once per scan store
+	// it); a refused foreign reference still names the person, for audit.
+	again, _ := s.Resolve(pharmacy, ref)
+	next, _ := s.Resolve(pharmacy, s.seal.seal(subject{org: 7, person: 123456789, expires: exp}))
+	if len(sub.Ref) != 48 || again.Ref != sub.Ref || next.Ref == sub.Ref {
+		t.Fatalf("refs %q, %q, %q", sub.Ref, again.Ref, next.Ref)
+	}
+	if foreign, err := s.Resolve(clinic, ref); !errors.Is(err, ErrSubjectForeign) || foreign.Person != 123456789 {
+		t.Fatalf("another organisation: %+v %v", foreign, err)
 	}
 	for i := len("hcs_"); i < len(ref); i += 7 {
 		b := []byte(ref)

@@ -61,7 +61,7 @@ func TestRunAgainstAServer(t *testing.T) {
 			t.Errorf("%s: ratio to the bare handler %v", r.Path, r.Ratio)
 		}
 	}
-	want := []string{"bare", "code", "verify", "mixed", "mixed/code", "mixed/verify"}
+	want := []string{"bare", "code", "verify", "scan", "mixed", "mixed/code", "mixed/verify"}
 	checkins := !strings.Contains(strings.Join(rep.Notes, " "), "no POST /api/v1/checkins")
 	if checkins {
 		want = append(want, "checkin", "mixed/checkin")
@@ -71,7 +71,7 @@ func TestRunAgainstAServer(t *testing.T) {
 			t.Errorf("no result for %s: %+v", p, rep.Results)
 		}
 	}
-	for _, p := range []string{"code", "verify", "mixed"} {
+	for _, p := range []string{"code", "verify", "scan", "mixed"} {
 		if r := byPath[p]; r.Target == 0 && p != "mixed" || r.BarePerSecond <= 0 {
 			t.Errorf("%s: no target or no bare rate beside it: %+v", p, r)
 		}
@@ -88,6 +88,9 @@ func TestRunAgainstAServer(t *testing.T) {
 	counted := serverCounts(t, s.URL)
 	if got, n := counted["POST /api/v1/verify 200"], byPath["verify"].Requests+byPath["mixed/verify"].Requests; got < n {
 		t.Errorf("server answered %d scans, the report counts %d", got, n)
+	}
+	if got, n := counted["POST /gateway/v1/scan 200"], byPath["scan"].Requests; got < n || n == 0 {
+		t.Errorf("server answered %d gateway scans, the report counts %d", got, n)
 	}
 	if got, n := counted["GET /api/v1/me/code 200"], byPath["code"].Requests+byPath["mixed/code"].Requests; got < n {
 		t.Errorf("server answered %d codes, the report counts %d", got, n)

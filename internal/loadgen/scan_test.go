@@ -8,15 +8,27 @@ import (
 )
 
 // Every code is scanned once or twice, never more; the Rescan share twice,
-// the second time later and at another checkpoint.
+// the second time later and at another checkpoint (or an organisation's
+// other key, through the gateway).
 func TestScanList(t *testing.T) {
-	for _, rescan := range []float64{0, 0.3, 0.5, 1} {
-		g := &gen{cfg: &Config{URL: "http://x", Rescan: rescan, Concurrency: 4}, pop: &population{keys: []string{"k1", "k2", "k3"}}}
+	for _, c := range []struct {
+		path   string
+		rescan float64
+	}{{PathVerify, 0}, {PathVerify, 0.3}, {PathVerify, 0.5}, {PathVerify, 1}, {PathScan, 0.5}} {
+		rescan := c.rescan
+		g := &gen{cfg: &Config{URL: "http://x", Rescan: rescan, Concurrency: 4},
+			pop: &population{keys: []string{"k1", "k2", "k3"}, orgKeys: []string{"o1", "o2"}}}
 		codes := make([]string, 1000)
 		for i := range codes {
 			codes[i] = fmt.Sprintf("JKM1:%04d", i)
 		}
-		scans := g.scanList(codes)
+		scans := g.scanList(codes, c.path)
+		for _, r := range scans {
+			if want := map[string]string{PathVerify: "http://x/api/v1/verify", PathScan: "http://x/gateway/v1/scan"}[c.path]; r.url != want ||
+				r.path != c.path || (c.path == PathScan) != strings.HasPrefix(r.token, "o") {
+				t.Fatalf("%s: a scan to %s with %s", c.path, r.url, r.token)
+			}
+		}
 		seen := map[string][]int{}
 		keyOf := map[string]string{}
 		for i, r := range scans {

@@ -19,6 +19,7 @@ type population struct {
 	admin     string   // operator session
 	residents []string // resident session tokens, each with a registered person
 	keys      []string // checkpoint API keys (scope verify)
+	orgKeys   []string // an organisation's API keys (scope scan)
 	venues    []string // venue tokens
 }
 
@@ -26,7 +27,7 @@ var otpRe = regexp.MustCompile(`\d{6}`)
 
 // setup logs the operator in, creates the checkpoints and venues and
 // registers the residents, cfg.Concurrency at a time.
-func setup(ctx context.Context, a *api, cfg *Config, withVenues bool) (*population, error) {
+func setup(ctx context.Context, a *api, cfg *Config, withVenues, withOrg bool) (*population, error) {
 	p := &population{}
 	var login struct {
 		Token string `json:"token"`
@@ -45,6 +46,11 @@ func setup(ctx context.Context, a *api, cfg *Config, withVenues bool) (*populati
 			return nil, fmt.Errorf("loadgen: create a checkpoint: %w", err)
 		}
 		p.keys = append(p.keys, out.APIKey)
+	}
+	if withOrg {
+		if err := setupOrg(ctx, a, cfg, p, run); err != nil {
+			return nil, err
+		}
 	}
 	if withVenues {
 		for i := range cfg.Venues {
@@ -88,6 +94,39 @@ func setup(ctx context.Context, a *api, cfg *Config, withVenues bool) (*populati
 		return nil, err
 	}
 	return p, nil
+}
+
+// setupOrg registers an organisation of the gateway (a service hall) and
+// gives it cfg.Checkpoints keys with the scope scan and limits that a
+// load test does not reach.
+func setupOrg(ctx context.Context, a *api, cfg *Config, p *population, run uint32) error {
+	region := cfg.Region
+	if len(region) < 6 {
+		region = "341881"
+	}
+	uscc, err := idnum.BuildUSCC("91", region[:6], fmt.Sprintf("%08X", run))
+	if err != nil {
+		return fmt.Errorf("loadgen: a credit code for the organisation: %w", err)
+	}
+	var org struct {
+		ID string `json:"id"`
+	}
+	in := map[string]any{"kind": "service_hall", "name": fmt.Sprintf("压测服务大厅 %08x", run), "uscc": uscc, "region": cfg.Region}
+	if err := a.call(ctx, "POST", "/admin/orgs", p.admin, in, &org); err != nil {
+		return fmt.Errorf("loadgen: register an organisation: %w", err)
+	}
+	for i := range cfg.Checkpoints {
+		var out struct {
+			APIKey string `json:"api_key"`
+		}
+		in := map[string]any{"name": fmt.Sprintf("压测窗口 %d", i+1), "scopes": []string{"scan"},
+			"daily_quota": 100_000_000, "rate_per_minute": 1_000_000}
+		if err := a.call(ctx, "POST", "/admin/orgs/"+org.ID+"/keys", p.admin, in, &out); err != nil {
+			return fmt.Errorf("loadgen: give the organisation a key: %w", err)
+		}
+		p.orgKeys = append(p.orgKeys, out.APIKey)
+	}
+	return nil
 }
 
 // registerResident does what a phone does: asks for a one-time code, logs

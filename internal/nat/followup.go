@@ -17,11 +17,11 @@ import (
 
 // PersonRef is a person on an operator's list: masked, always.
 type PersonRef struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Phone      string `json:"phone,omitempty"`
-	Region     string `json:"region"`
-	RegionName string `json:"region_name"`
+	ID         string
+	Name       string
+	Phone      string
+	Region     string
+	RegionName string
 }
 
 func (s *Service) personRef(p *person.Person) PersonRef {
@@ -35,15 +35,15 @@ func (s *Service) personRef(p *person.Person) PersonRef {
 // Alert is a single-tube positive for the health officers of the person's
 // region.
 type Alert struct {
-	ID          string     `json:"id"`
-	Person      PersonRef  `json:"person"`
-	Tube        string     `json:"tube"`
-	Site        SiteRef    `json:"site"`
-	SampledAt   time.Time  `json:"sampled_at"`
-	CreatedAt   time.Time  `json:"created_at"`
-	AckedAt     *time.Time `json:"acked_at,omitempty"`
-	AckedBy     string     `json:"acked_by,omitempty"`
-	RetractedAt *time.Time `json:"retracted_at,omitempty"` // the lab corrected the result
+	ID          string
+	Person      PersonRef
+	Tube        string
+	Site        SiteRef
+	SampledAt   time.Time
+	CreatedAt   time.Time
+	AckedAt     *time.Time
+	AckedBy     string
+	RetractedAt *time.Time // the lab corrected the result
 }
 
 // ListQuery pages an operator's list, newest first.
@@ -215,9 +215,9 @@ func (s *Service) AckAlert(ctx context.Context, by *auth.Principal, id string) e
 // GridTask is a follow-up task on a grid worker's list.
 type GridTask struct {
 	Task
-	Person       PersonRef  `json:"person"`
-	ClosedAt     *time.Time `json:"closed_at,omitempty"`
-	ClosedReason string     `json:"closed_reason,omitempty"` // sampled, superseded
+	Person       PersonRef
+	ClosedAt     *time.Time
+	ClosedReason string // sampled, superseded
 }
 
 // Tasks lists follow-up tasks of persons in the operator's scope, newest

@@ -14,40 +14,40 @@ import (
 
 // Test is one of a person's tests as the resident sees it.
 type Test struct {
-	ID           string    `json:"id"`
-	SampledAt    time.Time `json:"sampled_at"`
-	Site         SiteRef   `json:"site"`
-	Tube         string    `json:"tube"`
-	TubeCapacity int       `json:"tube_capacity"`
+	ID           string
+	SampledAt    time.Time
+	Site         SiteRef
+	Tube         string
+	TubeCapacity int
 	// Result is what the test means for the person: pending, negative,
 	// positive (single tube), mixed_positive, or invalid (resample).
-	Result     string     `json:"result"`
-	ReportedAt *time.Time `json:"reported_at,omitempty"`
-	Lab        string     `json:"lab,omitempty"`
-	Corrected  bool       `json:"corrected"`
+	Result     string
+	ReportedAt *time.Time
+	Lab        string
+	Corrected  bool
 	// Certificate says whether GET .../certificate will give one now.
-	Certificate bool `json:"certificate"`
+	Certificate bool
 }
 
 // SiteRef names the site of a test.
 type SiteRef struct {
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Address string `json:"address"`
+	ID      string
+	Name    string
+	Address string
 }
 
 // Task is a follow-up the person has to do.
 type Task struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"` // retest (single tube), resample
-	Tube      string    `json:"tube"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string
+	Kind      string // retest (single tube), resample
+	Tube      string
+	CreatedAt time.Time
 }
 
 // Tests is a person's tests, newest first, and their open tasks.
 type Tests struct {
-	Tests []Test `json:"tests"`
-	Tasks []Task `json:"tasks"`
+	Tests []Test
+	Tasks []Task
 }
 
 // Pending is the result of a test the lab has not reported yet.
@@ -130,15 +130,15 @@ func (s *Service) ListTests(ctx context.Context, num int64) (*Tests, error) {
 
 // Certificate is a signed certificate of a negative test.
 type Certificate struct {
-	Code       string                `json:"code"`
-	Kind       codeformat.Kind       `json:"kind"`
-	Result     codeformat.TestResult `json:"result"`
-	MaskedName string                `json:"masked_name"`
-	SampledAt  time.Time             `json:"sampled_at"`
-	Site       string                `json:"site"`
-	Issuer     string                `json:"issuer"`
-	IssuedAt   time.Time             `json:"issued_at"`
-	ExpiresAt  time.Time             `json:"expires_at"`
+	Code       string
+	Kind       codeformat.Kind
+	Result     codeformat.TestResult
+	MaskedName string
+	SampledAt  time.Time
+	Site       string
+	Issuer     string
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
 }
 
 // CertificateFor signs a certificate of a negative test of a resident, or

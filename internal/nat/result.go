@@ -45,12 +45,12 @@ func PersonResult(word string, capacity int) string {
 
 // Report is the answer to one posted result.
 type Report struct {
-	Tube    *Tube  `json:"tube"`
-	Status  string `json:"status"` // accepted, unchanged
-	Persons int    `json:"persons"`
+	Tube    *Tube
+	Status  string // accepted, unchanged
+	Persons int
 	// Facts is how many facts the status engine created now (0 for a
 	// repeat whose facts were recorded before).
-	Facts int `json:"facts"`
+	Facts int
 }
 
 type item struct {

@@ -22,32 +22,32 @@ import (
 
 // Site is a sampling site, as published.
 type Site struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Address    string    `json:"address"`
-	Phone      string    `json:"phone"`
-	Hours      string    `json:"hours"`
-	Lat        float64   `json:"lat"`
-	Lng        float64   `json:"lng"`
-	Region     string    `json:"region"`
-	RegionName string    `json:"region_name"`
-	Open       bool      `json:"open"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ID         string
+	Name       string
+	Address    string
+	Phone      string
+	Hours      string
+	Lat        float64
+	Lng        float64
+	Region     string
+	RegionName string
+	Open       bool
+	UpdatedAt  time.Time
 	// DistanceM is the great-circle distance in metres from the point of
 	// a nearest-site search; absent otherwise.
-	DistanceM *int64 `json:"distance_m,omitempty"`
+	DistanceM *int64
 }
 
 // SiteInput creates a site, or changes one where a field is set.
 type SiteInput struct {
-	Name    *string  `json:"name"`
-	Address *string  `json:"address"`
-	Phone   *string  `json:"phone"`
-	Hours   *string  `json:"hours"`
-	Lat     *float64 `json:"lat"`
-	Lng     *float64 `json:"lng"`
-	Region  *string  `json:"region"`
-	Open    *bool    `json:"open"`
+	Name    *string
+	Address *string
+	Phone   *string
+	Hours   *string
+	Lat     *float64
+	Lng     *float64
+	Region  *string
+	Open    *bool
 }
 
 // Site phones are published and end up in spreadsheets: digits with

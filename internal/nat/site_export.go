@@ -54,42 +54,6 @@ func WriteSitesCSV(w io.Writer, sites []*Site, withDistance bool) error {
 	return cw.Error()
 }
 
-// GeoJSON types (RFC 7946). Positions are [longitude, latitude] (§3.1.1),
-// the reverse of the order people say them in.
-type (
-	FeatureCollection struct {
-		Type     string    `json:"type"` // "FeatureCollection"
-		Features []Feature `json:"features"`
-	}
-	Feature struct {
-		Type       string         `json:"type"` // "Feature"
-		ID         string         `json:"id"`
-		Geometry   Point          `json:"geometry"`
-		Properties map[string]any `json:"properties"`
-	}
-	Point struct {
-		Type        string     `json:"type"` // "Point"
-		Coordinates [2]float64 `json:"coordinates"`
-	}
-)
-
-// SitesGeoJSON is the sites as a FeatureCollection of points.
-func SitesGeoJSON(sites []*Site) FeatureCollection {
-	fc := FeatureCollection{Type: "FeatureCollection", Features: make([]Feature, 0, len(sites))}
-	for _, st := range sites {
-		props := map[string]any{
-			"name": st.Name, "address": st.Address, "phone": st.Phone, "hours": st.Hours,
-			"region": st.Region, "region_name": st.RegionName, "open": st.Open, "updated_at": st.UpdatedAt,
-		}
-		if st.DistanceM != nil {
-			props["distance_m"] = *st.DistanceM
-		}
-		fc.Features = append(fc.Features, Feature{Type: "Feature", ID: st.ID,
-			Geometry: Point{Type: "Point", Coordinates: [2]float64{st.Lng, st.Lat}}, Properties: props})
-	}
-	return fc
-}
-
 // siteAliases are the column names an import understands, English and
 // Chinese, as published lists name them.
 var siteAliases = map[string]string{
@@ -105,21 +69,21 @@ var siteAliases = map[string]string{
 
 // ImportLine is one line of an import report.
 type ImportLine struct {
-	Line    int    `json:"line"`
-	Name    string `json:"name,omitempty"`
-	Status  string `json:"status"` // created, updated, refused
-	ID      string `json:"id,omitempty"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
+	Line    int
+	Name    string
+	Status  string // created, updated, refused
+	ID      string
+	Code    string
+	Message string
 }
 
 // ImportReport is the outcome of an import.
 type ImportReport struct {
-	Lines   int          `json:"lines"`
-	Created int          `json:"created"`
-	Updated int          `json:"updated"`
-	Refused int          `json:"refused"`
-	Report  []ImportLine `json:"report"`
+	Lines   int
+	Created int
+	Updated int
+	Refused int
+	Report  []ImportLine
 }
 
 func refuse(l *ImportLine, err error) {

@@ -3,7 +3,6 @@ package nat_test
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -145,9 +144,6 @@ func TestSites(t *testing.T) {
 			t.Fatalf("csv row: %v", recs[1])
 		}
 
-		// GeoJSON: a FeatureCollection of points in [lng, lat] order.
-		b, _ := json.Marshal(nat.SitesGeoJSON(all))
-		checkGeoJSON(t, b, all)
 	})
 }
 
@@ -157,47 +153,6 @@ func names(ss []*nat.Site) []string {
 		out = append(out, s.Name)
 	}
 	return out
-}
-
-// checkGeoJSON validates a FeatureCollection against RFC 7946 as far as
-// points go, from the JSON alone.
-func checkGeoJSON(t *testing.T, b []byte, sites []*nat.Site) {
-	t.Helper()
-	var fc map[string]any
-	if err := json.Unmarshal(b, &fc); err != nil {
-		t.Fatal(err)
-	}
-	if fc["type"] != "FeatureCollection" {
-		t.Fatalf("type %v", fc["type"])
-	}
-	feats, ok := fc["features"].([]any)
-	if !ok || len(feats) != len(sites) {
-		t.Fatalf("features: %v", fc["features"])
-	}
-	for i, x := range feats {
-		ft := x.(map[string]any)
-		if ft["type"] != "Feature" {
-			t.Fatalf("feature %d type %v", i, ft["type"])
-		}
-		if _, ok := ft["properties"].(map[string]any); !ok {
-			t.Fatalf("feature %d: properties must be an object", i)
-		}
-		if id, ok := ft["id"].(string); !ok || id != sites[i].ID {
-			t.Fatalf("feature %d id %v", i, ft["id"])
-		}
-		g := ft["geometry"].(map[string]any)
-		c, ok := g["coordinates"].([]any)
-		if g["type"] != "Point" || !ok || len(c) != 2 {
-			t.Fatalf("feature %d geometry %v", i, g)
-		}
-		lng, lat := c[0].(float64), c[1].(float64)
-		if lng != sites[i].Lng || lat != sites[i].Lat || lng < -180 || lng > 180 || lat < -90 || lat > 90 {
-			t.Fatalf("feature %d position %v: want [lng %v, lat %v]", i, c, sites[i].Lng, sites[i].Lat)
-		}
-		if ft["properties"].(map[string]any)["name"] != sites[i].Name {
-			t.Fatalf("feature %d name", i)
-		}
-	}
 }
 
 func TestImportSites(t *testing.T) {

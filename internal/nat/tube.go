@@ -47,21 +47,21 @@ func truncate(s string, n int) string {
 
 // Tube is a sampling tube.
 type Tube struct {
-	Barcode    string     `json:"barcode"`
-	Capacity   int        `json:"capacity"`
-	SiteID     string     `json:"site_id"`
-	Region     string     `json:"region"`
-	Samples    int        `json:"samples"`
-	OpenedAt   time.Time  `json:"opened_at"`
-	SealedAt   *time.Time `json:"sealed_at,omitempty"`
-	TransferID string     `json:"transfer_id,omitempty"`
-	Lab        string     `json:"lab,omitempty"`
+	Barcode    string
+	Capacity   int
+	SiteID     string
+	Region     string
+	Samples    int
+	OpenedAt   time.Time
+	SealedAt   *time.Time
+	TransferID string
+	Lab        string
 	// Result is the lab's word for the tube (negative, positive, invalid);
 	// empty while pending. Version counts reports: 2 and up are corrections.
-	Result     string     `json:"result,omitempty"`
-	Version    int        `json:"result_version,omitempty"`
-	ReportedAt *time.Time `json:"reported_at,omitempty"`
-	State      string     `json:"state"` // open, full, sealed, transferred, reported
+	Result     string
+	Version    int
+	ReportedAt *time.Time
+	State      string // open, full, sealed, transferred, reported
 }
 
 func (t *Tube) state() string {
@@ -172,23 +172,23 @@ func (s *Service) OpenTube(ctx context.Context, by *auth.Principal, barcode stri
 // SampleInput names the person swabbed: a scanned code, or an identity
 // number for people without one.
 type SampleInput struct {
-	Code     string `json:"code"`
-	IDType   string `json:"id_type"`
-	IDNumber string `json:"id_number"`
+	Code     string
+	IDType   string
+	IDNumber string
 }
 
 // Sample is one person's swab in a tube.
 type Sample struct {
-	ID         string    `json:"id"`
-	Barcode    string    `json:"barcode"`
-	Position   int       `json:"position"`
-	Capacity   int       `json:"capacity"`
-	SampledAt  time.Time `json:"sampled_at"`
-	Method     string    `json:"method"` // dynamic, care, id_number
-	PersonID   string    `json:"person_id"`
-	MaskedName string    `json:"masked_name"`
+	ID         string
+	Barcode    string
+	Position   int
+	Capacity   int
+	SampledAt  time.Time
+	Method     string // dynamic, care, id_number
+	PersonID   string
+	MaskedName string
 	// Full is true when the tube is now full and should be sealed.
-	Full bool `json:"full"`
+	Full bool
 }
 
 // AddSample binds a person to a tube. The person comes from a scanned code
@@ -341,12 +341,12 @@ func (s *Service) Seal(ctx context.Context, by *auth.Principal, barcode string) 
 
 // Transfer is a batch of sealed tubes handed to a lab.
 type Transfer struct {
-	ID        string    `json:"id"`
-	Lab       string    `json:"lab"`
-	Region    string    `json:"region"`
-	Barcodes  []string  `json:"barcodes"`
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
+	ID        string
+	Lab       string
+	Region    string
+	Barcodes  []string
+	CreatedAt time.Time
+	CreatedBy string
 }
 
 // MaxTransfer bounds the tubes of one hand-over (a cool box holds a few

@@ -13,15 +13,15 @@ import (
 
 // CoverageRow counts one region's residents.
 type CoverageRow struct {
-	Region    string `json:"region"`
-	Name      string `json:"name"`
-	Residents int64  `json:"residents"`
-	Negative  int64  `json:"negative"` // with a negative result sampled in the window
-	Untested  int64  `json:"untested"` // without one: 应检未检
+	Region    string
+	Name      string
+	Residents int64
+	Negative  int64 // with a negative result sampled in the window
+	Untested  int64 // without one: 应检未检
 	// Pending counts the untested who were sampled in the window and
 	// await their result.
-	Pending int64   `json:"pending"`
-	Share   float64 `json:"share"` // negative / residents
+	Pending int64
+	Share   float64 // negative / residents
 }
 
 // Untested is a resident without a negative result in the window.
@@ -29,23 +29,23 @@ type Untested struct {
 	PersonRef
 	// LastNegative is the sampling time of their latest negative result,
 	// before the window; absent if they never had one.
-	LastNegative *time.Time `json:"last_negative,omitempty"`
-	Pending      bool       `json:"pending"` // sampled in the window, result not out
+	LastNegative *time.Time
+	Pending      bool // sampled in the window, result not out
 }
 
 // Coverage is who among the registered residents of a region has no
 // negative result sampled in the last Hours hours.
 type Coverage struct {
-	Region   string        `json:"region"`
-	Name     string        `json:"name"`
-	Hours    int           `json:"hours"`
-	Since    time.Time     `json:"since"`
-	At       time.Time     `json:"at"`
-	Total    CoverageRow   `json:"total"`
-	Rows     []CoverageRow `json:"rows"` // per region one level down (per town for a county)
-	Untested []Untested    `json:"untested"`
+	Region   string
+	Name     string
+	Hours    int
+	Since    time.Time
+	At       time.Time
+	Total    CoverageRow
+	Rows     []CoverageRow // per region one level down (per town for a county)
+	Untested []Untested
 	// Next is the "after" for the next page of Untested; empty at the end.
-	Next string `json:"next"`
+	Next string
 }
 
 // CoverageQuery selects the region, the window and a page of the list.

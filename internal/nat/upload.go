@@ -19,27 +19,27 @@ var resultAliases = map[string]string{
 
 // UploadLine is one line of an upload's report.
 type UploadLine struct {
-	Line    int    `json:"line"`
-	Barcode string `json:"barcode,omitempty"`
-	Result  string `json:"result,omitempty"`
-	Status  string `json:"status"` // accepted, unchanged, refused
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
+	Line    int
+	Barcode string
+	Result  string
+	Status  string // accepted, unchanged, refused
+	Code    string
+	Message string
 }
 
 // UploadReport is the outcome of a lab's file.
 type UploadReport struct {
-	ID        string `json:"id"`
-	Lines     int    `json:"lines"`
-	Accepted  int    `json:"accepted"`
-	Unchanged int    `json:"unchanged"`
-	Refused   int    `json:"refused"`
-	Persons   int    `json:"persons"` // people in the accepted tubes
-	Facts     int    `json:"facts"`   // facts the status engine created
+	ID        string
+	Lines     int
+	Accepted  int
+	Unchanged int
+	Refused   int
+	Persons   int // people in the accepted tubes
+	Facts     int // facts the status engine created
 	// FactsPending counts accepted tubes whose facts could not be passed
 	// on yet; they are kept and retried in the background.
-	FactsPending int          `json:"facts_pending"`
-	Report       []UploadLine `json:"report"`
+	FactsPending int
+	Report       []UploadLine
 }
 
 // Upload takes a lab's CSV file of tube results: a header line naming the

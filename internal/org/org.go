@@ -32,7 +32,6 @@ import (
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/ids"
-	"github.com/healthcode/healthcode/internal/ratelimit"
 )
 
 // Kind is what an organisation is; it decides the scopes its keys and
@@ -141,7 +140,6 @@ type Service struct {
 	cache sync.Map // id -> *cachedOrg
 	nums  sync.Map // num -> id (never changes)
 	use   usage
-	rate  *ratelimit.Limiter
 	m     *metrics
 }
 
@@ -159,8 +157,7 @@ func New(d *db.DB, creds Credentials, regions RegionValidator, cfg Config) *Serv
 		cfg.Location = time.FixedZone("CST", 8*3600)
 	}
 	s := &Service{db: d, creds: creds, regions: regions, cfg: cfg, now: time.Now, m: newMetrics(cfg.Metrics)}
-	s.rate = ratelimit.New(func() time.Time { return s.now() })
-	s.use.keys = map[useKey]*keyUse{}
+	s.use.init()
 	return s
 }
 
@@ -384,4 +381,37 @@ func (s *Service) ByNum(ctx context.Context, num int64) (*Org, error) {
 // else is not looked up (PostgreSQL refuses invalid UTF-8 with an error).
 func validID(id string) bool {
 	return len(id) == 20 && !slices.ContainsFunc([]byte(id), func(c byte) bool { return !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') })
+}
+
+// maxOfKinds bounds OfKinds: the platforms a resident chooses from.
+const maxOfKinds = 500
+
+// OfKinds lists the organisations of the kinds in the whole deployment, in
+// the order they were registered, for anyone: names and kinds of
+// organisations are public (a resident chooses the ride-hailing platforms
+// to share a handle with).
+func (s *Service) OfKinds(ctx context.Context, kinds ...Kind) ([]*Org, error) {
+	if len(kinds) == 0 {
+		return []*Org{}, nil
+	}
+	args := make([]any, 0, len(kinds)+1)
+	for _, k := range kinds {
+		args = append(args, string(k))
+	}
+	args = append(args, maxOfKinds)
+	out, err := db.Collect(ctx, s.db, `SELECT `+cols+` FROM orgs WHERE kind IN (`+db.Params(0, len(kinds))+`)
+		ORDER BY num LIMIT $`+fmt.Sprint(len(kinds)+1), args, func(sc db.Scanner) (*Org, error) { return scan(sc) })
+	if err != nil {
+		return nil, fmt.Errorf("org: list of kinds: %w", err)
+	}
+	if out == nil {
+		out = []*Org{}
+	}
+	return out, nil
+}
+
+// Public returns an organisation by id for anyone, with its public facts
+// only (name, kind, region), as OfKinds lists them.
+func (s *Service) Public(ctx context.Context, id string) (*Org, error) {
+	return s.org(ctx, id)
 }

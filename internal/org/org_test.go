@@ -433,6 +433,19 @@ func TestAuthorizeEnforcesScopesAndLimits(t *testing.T) {
 				t.Errorf("key requests %s = %v, want %v", outcome, got, want)
 			}
 		}
+		// A batch counts its size against the quota (4 of 5 left) and one
+		// against the rate; one larger than what is left is refused whole.
+		f.now = f.now.Add(time.Hour)
+		_, err = f.svc.AuthorizeBatch(ctx, key, org.ScopeScan, 5)
+		wantErr(t, err, org.ErrQuotaExceeded)
+		if _, err := f.svc.AuthorizeBatch(ctx, key, org.ScopeScan, 3); err != nil {
+			t.Fatalf("a batch of 3 of the 4 left: %v", err)
+		}
+		if _, err := f.svc.Authorize(ctx, key, org.ScopeScan); err != nil {
+			t.Fatalf("the last request of the day after a batch: %v", err)
+		}
+		_, err = f.svc.Authorize(ctx, key, org.ScopeScan)
+		wantErr(t, err, org.ErrQuotaExceeded)
 	})
 }
 

@@ -13,7 +13,10 @@ const (
 	ScopeScan             = "scan"              // POST /gateway/v1/scan with a code
 	ScopeScanID           = "scan_id"           // the same with an ID number typed at a desk (audited, rate limited)
 	ScopePharmacyPurchase = "pharmacy.purchase" // register purchases of watched drugs
-	ScopeClinicFever      = "clinic.fever"      // register fever-clinic visits
+	ScopeClinicFever      = "clinic.fever"      // register fever-clinic visits and close their follow-up
+	ScopeHospitalIdentity = "hospital.identity" // receive a scanned patient's identity, once per scan
+	ScopeHospitalQueue    = "hospital.queue"    // give a scanned patient a queue number
+	ScopeRideCheck        = "ride.check"        // check drivers and passengers by the handles they shared
 )
 
 // ScopeInfo is a scope with its names and the kinds that may hold it.
@@ -29,6 +32,9 @@ var Scopes = []ScopeInfo{
 	{ScopeScanID, fact.Text{ZH: "证件号核验（留痕、限速）", EN: "look up by ID number (audited, rate limited)"}, nil},
 	{ScopePharmacyPurchase, fact.Text{ZH: "登记购药", EN: "register drug purchases"}, []Kind{Pharmacy}},
 	{ScopeClinicFever, fact.Text{ZH: "登记发热门诊就诊", EN: "register fever-clinic visits"}, []Kind{FeverClinic, Hospital}},
+	{ScopeHospitalIdentity, fact.Text{ZH: "建卡挂号获取身份信息（留痕、每次扫码一次）", EN: "receive a patient's identity (audited, once per scan)"}, []Kind{Hospital, FeverClinic}},
+	{ScopeHospitalQueue, fact.Text{ZH: "挂号排队", EN: "give queue numbers"}, []Kind{Hospital}},
+	{ScopeRideCheck, fact.Text{ZH: "司机乘客健康码核验", EN: "check drivers and passengers"}, []Kind{RideHailing, Taxi}},
 }
 
 func scopeInfo(s string) (ScopeInfo, bool) {

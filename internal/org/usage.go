@@ -3,6 +3,7 @@ package org
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 //
 // The rate limit (requests per minute) is a token bucket per key on each
 // node: a key gets a minute's worth at once, then one request per
-// 1/rate minutes. Behind a load balancer that spreads a key's requests over
+// 1/rate minutes. Both are counted under one of usageShards locks, chosen
+// by the key. Behind a load balancer that spreads a key's requests over
 // N nodes, the key may make up to N times its rate in all: the rate limit
 // protects each node; the daily quota is what bounds a key's use overall.
 //
@@ -43,9 +45,57 @@ type keyUse struct {
 	loaded   bool
 }
 
+// bucket is a key's rate limit on this node: a token bucket of a
+// minute's worth that refills one token every minute/rate.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func (b *bucket) allow(now time.Time, burst int64, period time.Duration) time.Duration {
+	if b.at.IsZero() {
+		b.tokens = float64(burst)
+	} else {
+		b.tokens = math.Min(float64(burst), b.tokens+float64(now.Sub(b.at))/float64(period))
+	}
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) * float64(period))
+}
+
+// usageShards spreads the keys over locks: every gateway request of a key
+// takes its shard's lock, and one lock for all would serialise the
+// requests of every organisation.
+const usageShards = 32
+
+type usageShard struct {
+	mu    sync.Mutex
+	keys  map[useKey]*keyUse
+	rates map[string]*bucket
+	_     [64]byte // keeps neighbouring shards' locks off one cache line
+}
+
 type usage struct {
-	mu   sync.Mutex
-	keys map[useKey]*keyUse
+	shards [usageShards]usageShard
+}
+
+func (u *usage) init() {
+	for i := range u.shards {
+		u.shards[i].keys = map[useKey]*keyUse{}
+		u.shards[i].rates = map[string]*bucket{}
+	}
+}
+
+// shard is the shard of a key id (FNV-1a).
+func (u *usage) shard(key string) *usageShard {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint32(key[i])) * 16777619
+	}
+	return &u.shards[h%usageShards]
 }
 
 func (s *Service) day(t time.Time) int64 {
@@ -63,6 +113,17 @@ func (s *Service) untilTomorrow(t time.Time) time.Duration {
 // daily quota (429 with how long to wait), counting the request. A unit
 // account may use what its organisation's kind allows.
 func (s *Service) Authorize(ctx context.Context, p *auth.Principal, scope string) (*Org, error) {
+	return s.AuthorizeBatch(ctx, p, scope, 1)
+}
+
+// AuthorizeBatch is Authorize for a request that checks n people at once:
+// it counts as n requests against the key's daily quota (refused whole,
+// nothing checked, when fewer than n remain) and as one against its rate
+// limit, which protects the node from requests, not from their size.
+func (s *Service) AuthorizeBatch(ctx context.Context, p *auth.Principal, scope string, n int64) (*Org, error) {
+	if n < 1 {
+		n = 1
+	}
 	if p == nil || p.Org == "" || (p.Kind != auth.APIKey && p.Kind != auth.Unit) {
 		return nil, ErrOrgOnly
 	}
@@ -79,50 +140,58 @@ func (s *Service) Authorize(ctx context.Context, p *auth.Principal, scope string
 	if !p.HasScope(scope) {
 		return nil, ErrScopeMissing.Withf("this API key lacks the %q scope", scope)
 	}
-	if err := s.admit(ctx, p); err != nil {
+	if err := s.admit(ctx, p, n); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-func (s *Service) admit(ctx context.Context, p *auth.Principal) error {
+func (s *Service) admit(ctx context.Context, p *auth.Principal, n int64) error {
 	now := s.now()
 	uk := useKey{p.ID, s.day(now)}
-	s.use.mu.Lock()
-	k := s.use.keys[uk]
+	sh := s.use.shard(p.ID)
+	sh.mu.Lock()
+	k := sh.keys[uk]
 	if k == nil {
 		k = &keyUse{}
-		s.use.keys[uk] = k
+		sh.keys[uk] = k
 	}
 	k.perDay = p.Limits.PerDay
-	loaded := k.loaded
-	s.use.mu.Unlock()
-	if !loaded && p.Limits.PerDay > 0 {
+	if !k.loaded && p.Limits.PerDay > 0 {
 		// The first request of a key on this node today learns what the
 		// other nodes counted (one read per key and day).
-		n, err := s.readUse(ctx, uk)
+		sh.mu.Unlock()
+		read, err := s.readUse(ctx, uk)
 		if err != nil {
 			return err
 		}
-		s.use.mu.Lock()
+		sh.mu.Lock()
 		if !k.loaded {
-			k.known, k.loaded = n, true
+			k.known, k.loaded = read, true
 		}
-		s.use.mu.Unlock()
 	}
-	s.use.mu.Lock()
-	defer s.use.mu.Unlock()
-	if p.Limits.PerDay > 0 && k.known+k.inflight+k.local >= p.Limits.PerDay {
+	defer sh.mu.Unlock()
+	if used := k.known + k.inflight + k.local; p.Limits.PerDay > 0 && used+n > p.Limits.PerDay {
+		if n > 1 && used < p.Limits.PerDay {
+			s.m.quota.Inc()
+			return Limited(ErrQuotaExceeded.Withf("this batch of %d needs more than the %d requests left of this API key's quota today",
+				n, p.Limits.PerDay-used), s.untilTomorrow(now))
+		}
 		s.m.quota.Inc()
 		return Limited(ErrQuotaExceeded.Withf("this API key has used its quota of %d requests today", p.Limits.PerDay), s.untilTomorrow(now))
 	}
-	if n := p.Limits.PerMinute; n > 0 {
-		if wait := s.rate.Allow(p.ID, n, time.Minute/time.Duration(n)); wait > 0 {
+	if rate := p.Limits.PerMinute; rate > 0 {
+		b := sh.rates[p.ID]
+		if b == nil {
+			b = &bucket{}
+			sh.rates[p.ID] = b
+		}
+		if wait := b.allow(now, rate, time.Minute/time.Duration(rate)); wait > 0 {
 			s.m.rate.Inc()
-			return Limited(ErrRateLimited.Withf("this API key may make %d requests a minute", n), wait)
+			return Limited(ErrRateLimited.Withf("this API key may make %d requests a minute", rate), wait)
 		}
 	}
-	k.local++
+	k.local += n
 	s.m.admitted.Inc()
 	return nil
 }
@@ -147,22 +216,29 @@ func (s *Service) Flush(ctx context.Context) error {
 		uk useKey
 		n  int64
 		k  *keyUse
+		sh *usageShard
 	}
 	var deltas []delta
 	var refresh []useKey
-	s.use.mu.Lock()
-	for uk, k := range s.use.keys {
-		switch {
-		case k.local > 0:
-			deltas = append(deltas, delta{uk, k.local, k})
-			k.inflight, k.local = k.local, 0
-		case uk.day < today:
-			delete(s.use.keys, uk)
-		case k.perDay > 0 && k.loaded && k.known*10 >= k.perDay*8:
-			refresh = append(refresh, uk)
+	for i := range s.use.shards {
+		sh := &s.use.shards[i]
+		sh.mu.Lock()
+		for uk, k := range sh.keys {
+			switch {
+			case k.local > 0:
+				deltas = append(deltas, delta{uk, k.local, k, sh})
+				k.inflight, k.local = k.local, 0
+			case uk.day < today:
+				delete(sh.keys, uk)
+				if b := sh.rates[uk.key]; b != nil && s.now().Sub(b.at) > time.Hour {
+					delete(sh.rates, uk.key)
+				}
+			case k.perDay > 0 && k.loaded && k.known*10 >= k.perDay*8:
+				refresh = append(refresh, uk)
+			}
 		}
+		sh.mu.Unlock()
 	}
-	s.use.mu.Unlock()
 	var ferr error
 	for len(deltas) > 0 {
 		n := min(len(deltas), flushChunk)
@@ -173,16 +249,16 @@ func (s *Service) Flush(ctx context.Context) error {
 			args = append(args, d.uk.key, d.uk.day, d.n)
 		}
 		totals, err := s.upsertUse(ctx, n, args)
-		s.use.mu.Lock()
 		for _, d := range chunk {
+			d.sh.mu.Lock()
 			if err != nil {
 				d.k.local += d.n
 			} else if t, ok := totals[d.uk]; ok {
 				d.k.known, d.k.loaded = t, true
 			}
 			d.k.inflight = 0
+			d.sh.mu.Unlock()
 		}
-		s.use.mu.Unlock()
 		if err != nil {
 			ferr = err
 		}
@@ -192,11 +268,12 @@ func (s *Service) Flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.use.mu.Lock()
-		if k := s.use.keys[uk]; k != nil && n > k.known {
+		sh := s.use.shard(uk.key)
+		sh.mu.Lock()
+		if k := sh.keys[uk]; k != nil && n > k.known {
 			k.known = n
 		}
-		s.use.mu.Unlock()
+		sh.mu.Unlock()
 	}
 	return ferr
 }
@@ -252,12 +329,13 @@ func (s *Service) usedToday(ctx context.Context, ks []*auth.APIKeyInfo) (map[str
 		}
 		out[id] = n
 	}
-	s.use.mu.Lock()
 	for _, k := range ks {
-		if u := s.use.keys[useKey{k.ID, day}]; u != nil {
+		sh := s.use.shard(k.ID)
+		sh.mu.Lock()
+		if u := sh.keys[useKey{k.ID, day}]; u != nil {
 			out[k.ID] += u.local + u.inflight
 		}
+		sh.mu.Unlock()
 	}
-	s.use.mu.Unlock()
 	return out, rows.Err()
 }

@@ -36,12 +36,12 @@ type Person struct {
 
 // Masked is what screens show of a person.
 type Masked struct {
-	ID       string     `json:"id"`
-	Name     string     `json:"name"`
-	IDType   idnum.Type `json:"id_type"`
-	IDNumber string     `json:"id_number"`
-	Phone    string     `json:"phone,omitempty"`
-	Region   string     `json:"region"`
+	ID       string
+	Name     string
+	IDType   idnum.Type
+	IDNumber string
+	Phone    string
+	Region   string
 }
 
 // Masked returns the display form.
@@ -110,12 +110,12 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // Input is what registration takes.
 type Input struct {
-	Name     string `json:"name"`
-	IDType   string `json:"id_type"`
-	IDNumber string `json:"id_number"`
-	Phone    string `json:"phone,omitempty"`  // operators registering on behalf; residents' own phone comes from the login
-	Region   string `json:"region,omitempty"` // residential region; the deployment's region if empty
-	Relation string `json:"relation,omitempty"`
+	Name     string
+	IDType   string
+	IDNumber string
+	Phone    string // operators registering on behalf; residents' own phone comes from the login
+	Region   string // residential region; the deployment's region if empty
+	Relation string
 }
 
 type checked struct {

@@ -55,20 +55,20 @@ type Counter interface {
 
 // Row is one line of the task table.
 type Row struct {
-	Region          string  `json:"region"`
-	Name            string  `json:"name"`
-	Population      int64   `json:"population"`
-	Target          int64   `json:"target"`
-	PublishedTarget int64   `json:"published_target,omitempty"`
-	Registered      int64   `json:"registered"`
-	Share           float64 `json:"share"` // registered / target
+	Region          string
+	Name            string
+	Population      int64
+	Target          int64
+	PublishedTarget int64
+	Registered      int64
+	Share           float64 // registered / target
 }
 
 // Table is the task table with its totals.
 type Table struct {
-	Ratio float64 `json:"ratio"`
-	Rows  []Row   `json:"rows"`
-	Total Row     `json:"total"`
+	Ratio float64
+	Rows  []Row
+	Total Row
 }
 
 // Target is ceil(population x ratio). The ratio is applied in integer

@@ -56,12 +56,12 @@ func (costEstimator) EstimateCallCost(function, overloadID string, target *cost.
 	switch overloadID {
 	case "facts_any", "facts_any_attr", "facts_latest", "facts_latest_attr", "facts_count", "facts_count_attr",
 		"facts_active", "facts_active_until", "facts_negative_since", "facts_single_negative_since":
-		return &cost.CallEstimate{CostEstimate: cost.CostEstimate{Min: 1, Max: maxFacts}}
+		return cost.NewCallEstimate(cost.Estimate{Min: 1, Max: maxFacts}, nil)
 	case "facts_negatives", "facts_normal_days":
 		// A scan, then a sort of what it found.
-		return &cost.CallEstimate{CostEstimate: cost.CostEstimate{Min: 1, Max: maxFacts * 12}}
+		return cost.NewCallEstimate(cost.Estimate{Min: 1, Max: maxFacts * 12}, nil)
 	case "days_int", "hours_int":
-		return &cost.CallEstimate{CostEstimate: cost.CostEstimate{Min: 1, Max: 1}}
+		return cost.NewCallEstimate(cost.Estimate{Min: 1, Max: 1}, nil)
 	}
 	return nil
 }

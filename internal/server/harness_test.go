@@ -12,7 +12,7 @@ import (
 // own helpers (facts, tracing runs, ...) are its methods.
 type env struct {
 	*servertest.Server
-	t *testing.T
+	t testing.TB
 }
 
 type resp = servertest.Response

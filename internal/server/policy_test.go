@@ -473,3 +473,80 @@ func TestServicesRefuseWithoutADoor(t *testing.T) {
 		}
 	}
 }
+
+// unitPages logs a unit account in to the unit pages.
+func (e *env) unitPages(username, password string) *pageSession {
+	e.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	s := &pageSession{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	s.csrf = csrfRe.FindStringSubmatch(s.Do("GET", "/unit/login", nil).Body)[1]
+	if p := s.Do("POST", "/unit/login", url.Values{"username": {username}, "password": {password}}); p.Status != http.StatusSeeOther {
+		e.t.Fatalf("unit login of %s: %d %q", username, p.Status, p.code)
+	}
+	m := csrfRe.FindStringSubmatch(s.Do("GET", "/unit/scan", nil).Body)
+	if m == nil {
+		e.t.Fatalf("no form token on the unit pages of %s", username)
+	}
+	s.csrf = m[1]
+	return s
+}
+
+// The gateway's scenarios: what an organisation's kind may do, whose visit
+// it may close and whose scan it may use are the services' rules; an
+// organisation's key (the API) and its unit account (the pages) meet the
+// same refusals, and nothing is written.
+func TestScenarioRulesHoldAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.Admin()
+		type door struct {
+			key   string
+			pages *pageSession
+		}
+		org := func(kind, name, uscc, username string, scopes ...string) door {
+			id := e.org(admin, kind, name, uscc, "341881001")
+			_, key := e.orgKey(admin, id, map[string]any{"name": "系统", "scopes": scopes})
+			e.Want(e.Do("POST", "/api/v1/admin/orgs/"+id+"/accounts", admin, map[string]any{"username": username, "password": "a long unit password"}), 201, "")
+			return door{key, e.unitPages(username, "a long unit password")}
+		}
+		pharmacy := org("pharmacy", "国胜大药房", "MA2N7T1D", "till1", "scan", "pharmacy.purchase")
+		clinic := org("fever_clinic", "人民医院发热门诊", "48572011", "fever1", "scan", "clinic.fever", "hospital.identity")
+		hospital := org("hospital", "宁国市中医院", "48572029", "desk", "scan", "clinic.fever", "hospital.identity", "hospital.queue")
+		tok, _ := e.Resident("13900000801", "冯志远", rid("19770505", 801), "341881001")
+		visit := e.Want(e.Do("POST", "/gateway/v1/clinic/visits", hospital.key, map[string]any{"subject": e.scan(hospital.key, tok),
+			"temperature": 38.2, "doctor": "周医生"}), 201, "").Str("id")
+		clinicSubject := e.scan(clinic.key, tok)
+		counts := func() [3]int {
+			return [3]int{e.Count("clinic_visits"), e.Count("hospital_tickets"), e.Count("hospital_handoffs")}
+		}
+		before := counts()
+		for _, c := range []struct {
+			name     string
+			d        door
+			apiPath  string
+			apiBody  map[string]any
+			pagePath string
+			pageForm url.Values
+			Status   int
+			code     string
+		}{
+			{"a pharmacy registers a fever-clinic visit", pharmacy, "/gateway/v1/clinic/visits", map[string]any{"subject": "hcs_x", "temperature": 38, "doctor": "x"},
+				"/unit/visits", url.Values{"subject": {"hcs_x"}, "temperature": {"38"}, "doctor": {"x"}}, 403, "scope_missing"},
+			{"a fever clinic gives a queue number", clinic, "/gateway/v1/hospital/queue", map[string]any{"subject": clinicSubject, "department": "内科"},
+				"/unit/queue", url.Values{"subject": {clinicSubject}, "department": {"内科"}}, 403, "scope_missing"},
+			{"a clinic closes another's visit", clinic, "/gateway/v1/clinic/visits/" + visit + "/close", map[string]any{"outcome": "negative"},
+				"/unit/visits/" + visit + "/close", url.Values{"outcome": {"negative"}}, 404, "visit_not_found"},
+			{"a hospital takes a clinic's scan", hospital, "/gateway/v1/hospital/identity", map[string]any{"subject": clinicSubject, "purpose": "card"},
+				"/unit/identity", url.Values{"subject": {clinicSubject}, "purpose": {"card"}}, 403, "subject_foreign"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.Do("POST", c.apiPath, c.d.key, c.apiBody)
+				wantRefused(t, "API", r.Status, r.ErrCode(), c.Status, c.code)
+				p := c.d.pages.Do("POST", c.pagePath, c.pageForm)
+				wantRefused(t, "pages", p.Status, p.code, c.Status, c.code)
+				if got := counts(); got != before {
+					t.Fatalf("a refusal stored something: %v, before %v", got, before)
+				}
+			})
+		}
+	})
+}

@@ -224,6 +224,13 @@ func (e *env) robustFixtures() *robustFixtures {
 	fx.ids["org_key"] = orgKey.Str("id")
 	fx.ids["unit_account"] = e.Want(e.Do("POST", "/api/v1/admin/orgs/"+fx.ids["org"]+"/accounts", admin, map[string]any{
 		"username": "xijin.pharmacy", "password": "a long password", "admin": true}), 201, "").Str("id")
+	// The scenarios: a ride-hailing platform residents share handles with,
+	// a fever clinic's visit to close.
+	fx.ids["platform"] = e.org(admin, "ride_hailing", "宁国畅行网约车平台", "MA2N8Q3C", "341881002")
+	clinic := e.org(admin, "fever_clinic", "宁国市人民医院发热门诊", "48572011", "341881001")
+	_, clinicKey := e.orgKey(admin, clinic, map[string]any{"name": "HIS", "scopes": []string{"scan", "clinic.fever"}})
+	fx.ids["visit"] = e.Want(e.Do("POST", "/gateway/v1/clinic/visits", clinicKey, map[string]any{"subject": e.scan(clinicKey, tok),
+		"temperature": 38.0, "doctor": "刘医生"}), 201, "").Str("id")
 	unitToken, _, err := e.App.Auth.UnitLogin(context.Background(), "xijin.pharmacy", "a long password")
 	if err != nil {
 		t.Fatal(err)
@@ -285,6 +292,10 @@ func paramKinds(path, param string) []string {
 		return []string{"org_key"}
 	case param == "account":
 		return []string{"unit_account"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/me/platforms/"):
+		return []string{"platform"}
+	case param == "id" && strings.HasPrefix(path, "/gateway/v1/clinic/visits/"):
+		return []string{"visit"}
 	}
 	return nil
 }
@@ -529,13 +540,16 @@ var badBodies = []struct {
 	{"broken content type", "application/json;;;=", `{}`, "unsupported_media_type"},
 }
 
-// verifyParser are the answers of POST /verify's own parser (a hot path that
-// reads its body without encoding/json) where decode answers otherwise: it
-// reports the first problem it meets, and its body limit is 8 KiB.
+// verifyParser are the answers of POST /verify's and POST /gateway/v1/scan's
+// own parsers (hot paths that read their bodies without encoding/json) where
+// decode answers otherwise: they report the first problem they meet, and
+// their body limit is 8 KiB.
 var verifyParser = map[string]string{
-	"/api/v1/verify truncated JSON": "unknown_field",
-	"/api/v1/verify deep nesting":   "body_too_large",
-	"/api/v1/verify 1e400":          "temperature_out_of_range",
+	"/api/v1/verify truncated JSON":   "unknown_field",
+	"/api/v1/verify deep nesting":     "body_too_large",
+	"/api/v1/verify 1e400":            "temperature_out_of_range",
+	"/gateway/v1/scan truncated JSON": "unknown_field",
+	"/gateway/v1/scan deep nesting":   "body_too_large",
 }
 
 // badCSV are files no upload accepts a line of.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,16 +25,19 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/ride"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
@@ -92,6 +96,15 @@ type Config struct {
 	// SubjectTTL is how long the gateway's subject references last
 	// (default 15 minutes).
 	SubjectTTL time.Duration
+
+	// SMSProvider carries text messages: "outbox" (the default: nothing
+	// is sent, operators and demo residents read the outbox) or "kannel"
+	// (Kannel's smsbox at Kannel). SMS is the rest of how they are sent;
+	// its ReportURL defaults to PUBLIC-URL/api/v1/sms/dlr and its
+	// ReportSecret to a key derived from the master key.
+	SMSProvider string
+	Kannel      sms.KannelConfig
+	SMS         sms.Config
 }
 
 func (c *Config) defaults() {
@@ -144,6 +157,9 @@ type Server struct {
 	Orgs        *org.Service
 	Gateway     *gateway.Service
 	Pharmacy    *pharmacy.Service
+	Clinic      *clinic.Service
+	Hospital    *hospital.Service
+	Ride        *ride.Service
 	API         *api.Server
 	Web         *web.Server
 
@@ -162,9 +178,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	cfg.defaults()
 	s = &Server{Config: cfg, Log: cfg.Log, registry: prometheus.NewRegistry()}
 	s.metrics = newMetrics(s.registry)
+	// What was built is closed on failure: by srv, since "return nil, err"
+	// has set s to nil by the time this runs.
+	srv := s
 	defer func() {
 		if err != nil {
-			s.Close()
+			srv.Close()
 		}
 	}()
 	if s.DB, err = db.Open(ctx, cfg.DB); err != nil {
@@ -193,15 +212,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err = s.Regions.Validate(cfg.Region); err != nil {
 		return nil, fmt.Errorf("server: --region: %w", err)
 	}
-	s.Outbox = sms.NewOutbox(s.DB, s.Keys)
-	texts := sms.Metered("outbox", s.Outbox, s.registry)
+	if s.Outbox, err = newOutbox(s.DB, s.Keys, cfg, s.Log, s.registry); err != nil {
+		return nil, err
+	}
 	authCfg := cfg.Auth
 	authCfg.Metrics = s.registry
-	s.Auth = auth.New(s.DB, s.Keys, texts, s.Regions, authCfg)
+	s.Auth = auth.New(s.DB, s.Keys, s.Outbox, s.Regions, authCfg)
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
-	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: texts,
+	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
 		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region, Metrics: s.registry}); err != nil {
 		return nil, err
 	}
@@ -256,6 +276,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Pharmacy = pharmacy.New(pharmacy.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
 		Colors: colors, Log: s.Log}, pharmacy.Config{Region: cfg.Region, Location: loc})
+	s.Clinic = clinic.New(clinic.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
+		Colors: colors, Log: s.Log}, clinic.Config{Location: loc})
+	s.Hospital = hospital.New(hospital.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Colors: colors,
+		Log: s.Log}, hospital.Config{Location: loc})
+	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -266,6 +291,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.NAT = s.NAT
 	s.API.Status = s.Status
 	s.API.Orgs, s.API.Gateway, s.API.Pharmacy = s.Orgs, s.Gateway, s.Pharmacy
+	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -273,6 +299,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Codes: s.Codes, NAT: s.NAT, Facts: s.Status, Status: s.Status,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
+		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride,
 	})
 	if err != nil {
 		return nil, err
@@ -281,6 +308,35 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	audit.RegisterMetrics(s.registry)
 	s.handler = s.routes()
 	return s, nil
+}
+
+// newOutbox builds the SMS outbox and its provider.
+func newOutbox(d *db.DB, keys *secret.Keyring, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*sms.Outbox, error) {
+	c := cfg.SMS
+	c.Log = log
+	switch cfg.SMSProvider {
+	case "", "outbox":
+	case "kannel":
+		k, err := sms.NewKannel(cfg.Kannel)
+		if err != nil {
+			return nil, err
+		}
+		c.Provider = k
+		log.Info("text messages go through Kannel", "gateway", k.String())
+	default:
+		return nil, fmt.Errorf("server: --sms-provider %q: want outbox or kannel", cfg.SMSProvider)
+	}
+	if c.Provider == nil {
+		c.Provider = sms.Hold{}
+	}
+	c.Provider = sms.Metered(c.Provider, reg)
+	if c.ReportURL == "" {
+		c.ReportURL = strings.TrimRight(cfg.PublicURL, "/") + api.Prefix + "/sms/dlr"
+	}
+	if len(c.ReportSecret) == 0 {
+		c.ReportSecret = keys.Derive("sms/dlr", 32)
+	}
+	return sms.New(d, keys, c), nil
 }
 
 func saveLocalRegions(ctx context.Context, d *db.DB, rs []region.Region) error {
@@ -360,6 +416,12 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
 	s.every(ctx, "count gateway key use", org.FlushEvery, s.Orgs.Flush)
 	s.every(ctx, "pharmacy: record facts of purchases left pending", time.Minute, s.Pharmacy.RecordPending)
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		s.Outbox.Run(ctx)
+	}()
+	s.every(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
 }
 
 // every runs fn now and then every period until ctx ends, logging failures.

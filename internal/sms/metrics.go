@@ -7,13 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metered counts what next sends, as provider: sends by purpose and outcome
-// (sent, failed) and how long they take. Each provider registers its own
-// series (the provider label is constant), so several can share reg; nil
-// reg counts into metrics nobody reads.
-func Metered(provider string, next Sender, reg prometheus.Registerer) Sender {
+// Metered counts what next takes from the outbox's worker: submissions by
+// purpose and outcome (sent, failed) and how long they take. Each provider
+// registers its own series (the provider label is its name), so several
+// can share reg; nil reg counts into metrics nobody reads.
+func Metered(next Provider, reg prometheus.Registerer) Provider {
 	if reg != nil {
-		reg = prometheus.WrapRegistererWith(prometheus.Labels{"provider": provider}, reg)
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"provider": next.Name()}, reg)
 	}
 	return &metered{next: next, m: newMetrics(reg)}
 }
@@ -45,18 +45,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 type metered struct {
-	next Sender
+	next Provider
 	m    *metrics
 }
 
-func (s *metered) Send(ctx context.Context, msg Message) error {
+func (s *metered) Name() string { return s.next.Name() }
+
+func (s *metered) Submit(ctx context.Context, msg Outgoing) (Receipt, error) {
 	began := time.Now()
-	err := s.next.Send(ctx, msg)
+	r, err := s.next.Submit(ctx, msg)
 	s.m.duration.Observe(time.Since(began).Seconds())
 	outcome := "sent"
 	if err != nil {
 		outcome = "failed"
 	}
 	s.m.sends.WithLabelValues(msg.Purpose, outcome).Inc()
-	return err
+	return r, err
 }

@@ -11,24 +11,31 @@ import (
 	"github.com/healthcode/healthcode/internal/sms"
 )
 
-type fake struct{ err error }
+type meterFake struct {
+	name string
+	err  error
+}
 
-func (f fake) Send(context.Context, sms.Message) error { return f.err }
+func (f meterFake) Name() string { return f.name }
+
+func (f meterFake) Submit(context.Context, sms.Outgoing) (sms.Receipt, error) {
+	return sms.Receipt{}, f.err
+}
 
 // TestMeteredCountsByProviderAndOutcome: two providers share a registry,
 // each with its own series; a failure is counted and still returned.
 func TestMeteredCountsByProviderAndOutcome(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	down := errors.New("gateway down")
-	a := sms.Metered("outbox", fake{}, reg)
-	b := sms.Metered("other", fake{err: down}, reg)
+	a := sms.Metered(meterFake{name: "outbox"}, reg)
+	b := sms.Metered(meterFake{name: "other", err: down}, reg)
 	ctx := context.Background()
 	for range 2 {
-		if err := a.Send(ctx, sms.Message{To: "13900000001", Purpose: "otp"}); err != nil {
+		if _, err := a.Submit(ctx, sms.Outgoing{To: "13900000001", Purpose: "otp"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := b.Send(ctx, sms.Message{To: "13900000001", Purpose: "status"}); !errors.Is(err, down) {
+	if _, err := b.Submit(ctx, sms.Outgoing{To: "13900000001", Purpose: "status"}); !errors.Is(err, down) {
 		t.Fatalf("the provider's error was not returned: %v", err)
 	}
 	for _, m := range []struct {

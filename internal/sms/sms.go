@@ -1,13 +1,19 @@
 // Package sms sends text messages to residents: one-time codes and colour
-// change notices. Production deployments plug in their carrier gateway as a
-// Sender; the default Sender is the outbox, a table operators can read
-// (GET /admin/outbox), which is also how tests and the load generator
-// receive one-time codes.
+// change notices. Every message is first stored in the outbox (a table, the
+// phone sealed) and then handed by a background worker to the provider: a
+// real gateway (Kannel, which speaks SMPP and the carriers' other
+// protocols) or the outbox itself, the default for demos and tests, which
+// sends nothing and keeps the messages for operators to read
+// (GET /admin/outbox). A gateway that is down or slow loses nothing: the
+// message waits, is retried with backoff, and shows its state (queued,
+// sent, delivered, failed) to operators.
 package sms
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
@@ -16,10 +22,17 @@ import (
 
 // Message is one text message.
 type Message struct {
-	To      string // normalised mainland mobile number
+	To string // normalised mainland mobile number
+	// Body is the text; when empty it is the template of Purpose in Lang
+	// filled with Vars (see Render).
 	Body    string
-	Purpose string // "otp", "status", ...
+	Purpose string // the kind: KindLoginCode, KindColourChange, ...
+	Lang    string // "zh-CN" or "en"; "" is the outbox's default language
+	Vars    map[string]string
 	Region  string // region of the recipient, for the scoped outbox view
+	// TTL is how long the message is worth sending (a login code: as long
+	// as the code is valid); 0 is the outbox's Expiry.
+	TTL time.Duration
 }
 
 // Sender delivers messages. Send must be safe for concurrent use.
@@ -27,53 +40,179 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
-// Outbox is the default Sender: it stores messages with the phone sealed.
+// Message states.
+const (
+	StateQueued    = "queued"    // waiting for the gateway
+	StateSent      = "sent"      // the gateway took it
+	StateDelivered = "delivered" // it reached the phone (or the outbox, which is where demo residents read it)
+	StateFailed    = "failed"    // refused by the carrier, or expired before the gateway took it
+)
+
+// Config is how the outbox sends.
+type Config struct {
+	// Provider carries the messages; nil is the outbox itself (Hold).
+	Provider Provider
+	// Lang is the language of messages whose sender does not choose one
+	// (default zh-CN).
+	Lang string
+	// Rate bounds what all nodes together hand to the provider (default
+	// 20 a second); PhoneRate bounds what one phone receives (default 20
+	// in 10 minutes). A message over either waits; none is dropped.
+	Rate, PhoneRate Rate
+	// Expiry is how long a message without a TTL of its own is retried
+	// before it is marked failed (default a day).
+	Expiry time.Duration
+	// RetryMin and RetryMax bound the backoff between attempts to hand a
+	// message to a gateway that failed (defaults 5 s and 10 minutes).
+	RetryMin, RetryMax time.Duration
+	// ReportURL is where the gateway reports delivery (the API's
+	// /sms/dlr), and ReportSecret the key of the token each message's
+	// report URL carries. Without them no reports are asked for.
+	ReportURL    string
+	ReportSecret []byte
+	Log          *slog.Logger
+}
+
+// Defaults.
+var (
+	DefaultRate      = Rate{N: 20, Per: time.Second}
+	DefaultPhoneRate = Rate{N: 20, Per: 10 * time.Minute}
+)
+
+const (
+	DefaultExpiry   = 24 * time.Hour
+	defaultRetryMin = 5 * time.Second
+	defaultRetryMax = 10 * time.Minute
+)
+
+func (c *Config) defaults() {
+	if c.Provider == nil {
+		c.Provider = Hold{}
+	}
+	if c.Lang == "" {
+		c.Lang = LangZH
+	}
+	if c.Rate == (Rate{}) {
+		c.Rate = DefaultRate
+	}
+	if c.PhoneRate == (Rate{}) {
+		c.PhoneRate = DefaultPhoneRate
+	}
+	if c.Expiry <= 0 {
+		c.Expiry = DefaultExpiry
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = defaultRetryMin
+	}
+	if c.RetryMax < c.RetryMin {
+		c.RetryMax = max(defaultRetryMax, c.RetryMin)
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// Outbox stores messages and sends them through its provider. It is the
+// Sender of the platform.
 type Outbox struct {
 	db   *db.DB
 	keys *secret.Keyring
+	cfg  Config
 	now  func() time.Time
+	wake chan struct{}
 }
 
-// NewOutbox returns the outbox provider.
-func NewOutbox(d *db.DB, keys *secret.Keyring) *Outbox {
-	return &Outbox{db: d, keys: keys, now: time.Now}
+// NewOutbox returns an outbox that keeps messages for operators to read
+// and sends nothing: the default provider.
+func NewOutbox(d *db.DB, keys *secret.Keyring) *Outbox { return New(d, keys, Config{}) }
+
+// New returns an outbox sending through cfg.Provider.
+func New(d *db.DB, keys *secret.Keyring, cfg Config) *Outbox {
+	cfg.defaults()
+	return &Outbox{db: d, keys: keys, cfg: cfg, now: time.Now, wake: make(chan struct{}, 1)}
 }
 
-// Send stores m.
+// SetClock replaces the clock, for tests.
+func (o *Outbox) SetClock(now func() time.Time) { o.now = now }
+
+// Provider is the name of the provider messages go through.
+func (o *Outbox) Provider() string { return o.cfg.Provider.Name() }
+
+// Send queues m; the worker (Run) hands it to the provider.
 func (o *Outbox) Send(ctx context.Context, m Message) error {
-	return o.db.InTx(ctx, func(tx db.Tx) error { return o.SendTx(ctx, tx, m) })
+	err := o.db.InTx(ctx, func(tx db.Tx) error { return o.SendTx(ctx, tx, m) })
+	if err == nil {
+		o.poke()
+	}
+	return err
 }
 
-// SendTx stores m in the caller's transaction, so a message is queued if and
-// only if the change that caused it commits.
+// SendTx queues m in the caller's transaction, so a message is queued if
+// and only if the change that caused it commits.
 func (o *Outbox) SendTx(ctx context.Context, tx db.Tx, m Message) error {
+	body := m.Body
+	if body == "" {
+		var err error
+		if body, err = Render(m.Purpose, o.lang(m.Lang), m.Vars); err != nil {
+			return err
+		}
+	}
+	ttl := m.TTL
+	if ttl <= 0 {
+		ttl = o.cfg.Expiry
+	}
 	id, err := db.NextVal(ctx, tx, "sms_outbox", 1)
 	if err != nil {
 		return err
 	}
+	now := o.now().UnixMilli()
 	_, err = tx.ExecContext(ctx,
-		`INSERT INTO sms_outbox (id, to_hash, to_enc, region_code, purpose, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		`INSERT INTO sms_outbox (id, to_hash, to_enc, region_code, purpose, body, created_at, state, provider, next_at, expires_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		id, o.keys.BlindIndex("phone", m.To), o.keys.SealString(m.To, fmt.Sprintf("sms_outbox.to:%d", id)),
-		m.Region, m.Purpose, m.Body, o.now().UnixMilli())
+		m.Region, m.Purpose, body, now, StateQueued, o.cfg.Provider.Name(), now, now+ttl.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("sms: store message: %w", err)
 	}
 	return nil
 }
 
+func (o *Outbox) lang(l string) string {
+	if l == "" {
+		return o.cfg.Lang
+	}
+	return l
+}
+
+// poke wakes the worker so that a login code does not wait for its tick.
+func (o *Outbox) poke() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Item is a stored message.
 type Item struct {
-	ID      int64     `json:"id"`
-	To      string    `json:"to"`
-	Region  string    `json:"region"`
-	Purpose string    `json:"purpose"`
-	Body    string    `json:"body"`
-	At      time.Time `json:"created_at"`
+	ID        int64
+	To        string
+	Region    string
+	Purpose   string
+	Body      string
+	At        time.Time
+	Provider  string
+	State     string
+	Attempts  int64
+	SentAt    time.Time
+	DoneAt    time.Time // delivered or failed
+	Report    int64     // the last delivery report's type
+	LastError string
 }
 
 // Filter selects messages; Lo/Hi are the reader's region bounds.
 type Filter struct {
 	To     string // normalised phone, "" for all
+	State  string // one of the states, "" for all
 	Lo, Hi string
 	Before int64
 	Limit  int
@@ -87,15 +226,27 @@ type Reader interface {
 	Bounds() (lo, hi string) // the reader's scope
 }
 
+// codeDigits is how a login code shows in a message.
+var codeDigits = regexp.MustCompile(`\d{4,}`)
+
 // ListFor returns the messages a reader may see, newest first: none
 // unless their role reads the outbox, and only those to persons of their
-// scope, whatever bounds f asks for.
+// scope, whatever bounds f asks for. The login codes of messages that went
+// to a real gateway are masked: they are the resident's to read, and an
+// operator who could read them could log in as the resident. (The outbox
+// provider's codes show: in a demo the outbox is the residents' phone.)
 func (o *Outbox) ListFor(ctx context.Context, by Reader, f Filter) ([]Item, error) {
 	if err := by.MayReadOutbox(); err != nil {
 		return nil, err
 	}
 	f.Lo, f.Hi = by.Bounds()
-	return o.List(ctx, f)
+	items, err := o.List(ctx, f)
+	for i := range items {
+		if items[i].Purpose == KindLoginCode && items[i].Provider != holdName {
+			items[i].Body = codeDigits.ReplaceAllStringFunc(items[i].Body, func(s string) string { return "******"[:min(len(s), 6)] })
+		}
+	}
+	return items, err
 }
 
 // List returns messages newest first within the region bounds of f, for
@@ -108,29 +259,65 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Item, error) {
 	if f.Before <= 0 {
 		f.Before = 1 << 62
 	}
+	if f.State != "" && !validState(f.State) {
+		return nil, ErrStateUnknown.Withf("unknown state %q: use queued, sent, delivered or failed", f.State)
+	}
 	var toHash []byte
 	if f.To != "" {
 		toHash = o.keys.BlindIndex("phone", f.To)
 	}
 	scope, args := db.Scope("region_code", f.Lo, f.Hi, []any{f.Before})
-	out, err := db.Collect(ctx, o.db, `SELECT id, to_enc, region_code, purpose, body, created_at FROM sms_outbox
-		 WHERE id < $1 AND `+scope+` AND ($4 = FALSE OR to_hash = $5) ORDER BY id DESC LIMIT $6`,
-		append(args, toHash != nil, toHash, f.Limit), func(sc db.Scanner) (Item, error) {
+	out, err := db.Collect(ctx, o.db, `SELECT id, to_enc, region_code, purpose, body, created_at, provider, state, attempts,
+		sent_at, done_at, report, last_error FROM sms_outbox
+		 WHERE id < $1 AND `+scope+` AND ($4 = FALSE OR to_hash = $5) AND ($6 = '' OR state = $6) ORDER BY id DESC LIMIT $7`,
+		append(args, toHash != nil, toHash, f.State, f.Limit), func(sc db.Scanner) (Item, error) {
 			var it Item
 			var enc []byte
-			var at int64
-			if err := sc.Scan(&it.ID, &enc, &it.Region, &it.Purpose, &it.Body, &at); err != nil {
+			var at, sent, done int64
+			if err := sc.Scan(&it.ID, &enc, &it.Region, &it.Purpose, &it.Body, &at, &it.Provider, &it.State, &it.Attempts,
+				&sent, &done, &it.Report, &it.LastError); err != nil {
 				return it, err
 			}
 			var err error
 			if it.To, err = o.keys.OpenString(enc, fmt.Sprintf("sms_outbox.to:%d", it.ID)); err != nil {
 				return it, fmt.Errorf("message %d: %w", it.ID, err)
 			}
-			it.At = db.Time(at)
+			it.At, it.SentAt, it.DoneAt = db.Time(at), db.Time(sent), db.Time(done)
 			return it, nil
 		})
 	if err != nil {
 		return nil, fmt.Errorf("sms: list outbox: %w", err)
 	}
 	return out, nil
+}
+
+func validState(s string) bool {
+	switch s {
+	case StateQueued, StateSent, StateDelivered, StateFailed:
+		return true
+	}
+	return false
+}
+
+// delayedAfter is how long a message may wait for the gateway before the
+// login page warns that codes are slow.
+const delayedAfter = 30 * time.Second
+
+// Delayed reports whether messages are held up on their way to the
+// gateway right now: one waits to be retried after a failed attempt, or
+// has waited longer than half a minute. The login page then tells the
+// resident that the code may be late. The outbox provider is never late:
+// a message is in the outbox as soon as it is queued.
+func (o *Outbox) Delayed(ctx context.Context) (bool, error) {
+	if o.cfg.Provider.Name() == holdName {
+		return false, nil
+	}
+	now := o.now().UnixMilli()
+	var n int
+	err := o.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM sms_outbox WHERE state = 'queued' AND expires_at > $1
+		AND (attempts > 0 OR created_at < $2) LIMIT 1) AS late`, now, now-delayedAfter.Milliseconds()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sms: read the queue: %w", err)
+	}
+	return n > 0, nil
 }

@@ -36,24 +36,24 @@ const (
 
 // Appeal is a resident's request to review a colour (申诉).
 type Appeal struct {
-	ID        string `json:"id"`
-	PersonID  string `json:"person_id"`
-	Person    int64  `json:"-"`
-	Region    string `json:"region"`
-	AccountID string `json:"-"`
-	Reason    string `json:"reason"`
+	ID        string
+	PersonID  string
+	Person    int64
+	Region    string
+	AccountID string
+	Reason    string
 	// Evidence are ids of the person's own test results (nat.result facts).
-	Evidence []string `json:"evidence"`
+	Evidence []string
 	// Color and RuleID are the decision appealed against.
-	Color     rules.Color `json:"color"`
-	RuleID    string      `json:"rule_id"`
-	State     string      `json:"state"`
-	Auto      bool        `json:"auto"` // granted by the evidence check, without an operator
-	Note      string      `json:"note,omitempty"`
-	Until     time.Time   `json:"until,omitzero"`
-	DecidedBy string      `json:"decided_by,omitempty"`
-	DecidedAt time.Time   `json:"decided_at,omitzero"`
-	CreatedAt time.Time   `json:"created_at"`
+	Color     rules.Color
+	RuleID    string
+	State     string
+	Auto      bool // granted by the evidence check, without an operator
+	Note      string
+	Until     time.Time
+	DecidedBy string
+	DecidedAt time.Time
+	CreatedAt time.Time
 }
 
 const appealCols = `id, person_num, region_code, account_id, reason, evidence, color, rule_id, state, auto, note,

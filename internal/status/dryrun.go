@@ -16,32 +16,32 @@ import (
 
 // Transition counts persons who would go from one colour to another.
 type Transition struct {
-	From  rules.Color `json:"from"`
-	To    rules.Color `json:"to"`
-	Count int64       `json:"count"`
+	From  rules.Color
+	To    rules.Color
+	Count int64
 }
 
 // Sample is one person who would change colour, masked.
 type Sample struct {
-	PersonID   string      `json:"person_id"`
-	MaskedName string      `json:"masked_name"`
-	Region     string      `json:"region"`
-	From       rules.Color `json:"from"`
-	To         rules.Color `json:"to"`
-	RuleID     string      `json:"rule_id"`
-	Reason     rules.Text  `json:"reason"`
+	PersonID   string
+	MaskedName string
+	Region     string
+	From       rules.Color
+	To         rules.Color
+	RuleID     string
+	Reason     rules.Text
 }
 
 // DryRun is what activating a version would do to the persons in scope now.
 type DryRun struct {
-	Version     int64        `json:"version"`
-	Scope       string       `json:"scope"`
-	At          time.Time    `json:"at"`
-	Evaluated   int64        `json:"evaluated"`
-	Unchanged   int64        `json:"unchanged"`    // same colour
-	RuleChanged int64        `json:"rule_changed"` // same colour, another deciding rule
-	Transitions []Transition `json:"transitions"`
-	Sample      []Sample     `json:"sample"`
+	Version     int64
+	Scope       string
+	At          time.Time
+	Evaluated   int64
+	Unchanged   int64 // same colour
+	RuleChanged int64 // same colour, another deciding rule
+	Transitions []Transition
+	Sample      []Sample
 }
 
 // samplePerTransition bounds the sample, so that a big move does not hide
@@ -172,11 +172,11 @@ func (s *Service) readBatch(ctx context.Context, q db.Querier, people []personRe
 // TownCount is the colour count of one town (or of the persons registered
 // directly at a county).
 type TownCount struct {
-	Region     string `json:"region"`
-	Registered int64  `json:"registered"`
-	Green      int64  `json:"green"`
-	Yellow     int64  `json:"yellow"`
-	Red        int64  `json:"red"`
+	Region     string
+	Registered int64
+	Green      int64
+	Yellow     int64
+	Red        int64
 }
 
 // Stats counts colours per town (the first 9 digits of the region code)

@@ -202,14 +202,14 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 
 // Stored is a fact as the store keeps it.
 type Stored struct {
-	ID         string         `json:"id"`
-	Kind       string         `json:"kind"`
-	At         time.Time      `json:"at"`
-	Until      time.Time      `json:"until,omitzero"`
-	Attrs      map[string]any `json:"attrs"`
-	Source     string         `json:"source,omitempty"`
-	RecordedAt time.Time      `json:"recorded_at"`
-	RecordedBy string         `json:"recorded_by"`
+	ID         string
+	Kind       string
+	At         time.Time
+	Until      time.Time
+	Attrs      map[string]any
+	Source     string
+	RecordedAt time.Time
+	RecordedBy string
 }
 
 // Facts returns a person's facts, newest recorded first, at most limit
@@ -248,19 +248,19 @@ func scanStored(sc scanner) (Stored, error) {
 
 // Status is a person's current decision.
 type Status struct {
-	Color  rules.Color `json:"color"`
-	RuleID string      `json:"rule_id"`
-	Reason rules.Text  `json:"reason"`
-	Advice rules.Text  `json:"advice"`
+	Color  rules.Color
+	RuleID string
+	Reason rules.Text
+	Advice rules.Text
 	// NextEval is when the scheduler looks again (zero: only a new fact can
 	// change the colour).
-	NextEval time.Time `json:"next_eval,omitzero"`
+	NextEval time.Time
 	// Version is the seq of the person's last change (0: never changed);
 	// Colour returns the same number.
-	Version uint64 `json:"version"`
+	Version uint64
 	// UpdatedAt is when the colour or deciding rule last changed.
-	UpdatedAt    time.Time `json:"updated_at,omitzero"`
-	RulesVersion int64     `json:"rules_version,omitempty"`
+	UpdatedAt    time.Time
+	RulesVersion int64
 }
 
 // What a green person without a deciding rule is told.

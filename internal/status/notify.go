@@ -110,22 +110,11 @@ func (s *Service) claimNotes(ctx context.Context) ([]note, error) {
 	return out, err
 }
 
-var colourZH = map[rules.Color]string{rules.Green: "绿码", rules.Yellow: "黄码", rules.Red: "红码"}
-
-// noteBody is the text of a colour change, in Chinese: whose code, from
-// which colour to which, why, and what to do.
-func noteBody(name string, n *note) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "【健康码】%s的健康码已由%s转为%s。", name, colourZH[n.old], colourZH[n.new])
-	reason := n.reason
-	if reason == "" {
-		reason = "原有风险信息已解除或到期。"
-	}
-	b.WriteString("原因：" + reason)
-	if n.advice != "" {
-		b.WriteString("处理建议：" + n.advice)
-	}
-	return b.String()
+// noteMessage is the text of a colour change, in the deployment's SMS
+// language: whose code, from which colour to which, why, and what to do.
+func noteMessage(phone, name string, n *note) sms.Message {
+	return sms.Message{To: phone, Purpose: sms.KindColourChange, Region: n.region, Vars: map[string]string{
+		"name": name, "old": n.old.String(), "new": n.new.String(), "reason": n.reason, "advice": n.advice}}
 }
 
 func (s *Service) deliver(ctx context.Context, n *note) error {
@@ -144,7 +133,7 @@ func (s *Service) deliver(ctx context.Context, n *note) error {
 		}
 		return err
 	}
-	body := noteBody(idnum.MaskName(p.Name), n)
+	name := idnum.MaskName(p.Name)
 	done := strings.Fields(n.delivered)
 	var failure error
 	for _, phone := range phones {
@@ -152,7 +141,7 @@ func (s *Service) deliver(ctx context.Context, n *note) error {
 		if slices.Contains(done, h) {
 			continue
 		}
-		if err := s.sms.Send(ctx, sms.Message{To: phone, Body: body, Purpose: "status", Region: n.region}); err != nil {
+		if err := s.sms.Send(ctx, noteMessage(phone, name, n)); err != nil {
 			failure = err
 			continue
 		}

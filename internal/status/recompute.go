@@ -19,17 +19,17 @@ import (
 // cursor, so a node that dies loses at most one batch, and another node (or
 // the same one restarted) resumes from the cursor once the lease lapses.
 type Job struct {
-	ID         int64     `json:"id"`
-	Version    int64     `json:"rules_version"`
-	State      string    `json:"state"` // running, done, superseded
-	Done       int64     `json:"done"`
-	Total      int64     `json:"total"`
-	Changed    int64     `json:"changed"`
-	Cursor     int64     `json:"cursor"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
-	Owner      string    `json:"owner,omitempty"`
-	LeaseUntil time.Time `json:"-"`
+	ID         int64
+	Version    int64
+	State      string // running, done, superseded
+	Done       int64
+	Total      int64
+	Changed    int64
+	Cursor     int64
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Owner      string
+	LeaseUntil time.Time
 }
 
 const jobCols = `id, rules_version, state, done, total, changed, cursor_num, started_at, COALESCE(finished_at, 0), owner, lease_until`

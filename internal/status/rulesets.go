@@ -30,20 +30,20 @@ func ParseVersion(s string) (int64, error) {
 
 // Version describes a stored rule-set version.
 type Version struct {
-	Version   int64     `json:"version"`
-	Rules     int       `json:"rules"`
-	Examples  int       `json:"examples"`
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
-	Active    bool      `json:"active"`
+	Version   int64
+	Rules     int
+	Examples  int
+	CreatedAt time.Time
+	CreatedBy string
+	Active    bool
 }
 
 // Activation is one entry of the activation history.
 type Activation struct {
-	Version     int64     `json:"version"`
-	ActivatedAt time.Time `json:"activated_at"`
-	ActivatedBy string    `json:"activated_by"`
-	Job         int64     `json:"recompute_job,omitempty"`
+	Version     int64
+	ActivatedAt time.Time
+	ActivatedBy string
+	Job         int64
 }
 
 // CreateRuleSet stores a new version after validating it: it must parse
@@ -112,11 +112,11 @@ func (s *Service) ruleSet(ctx context.Context, version int64) (Version, rules.Se
 // Overview is what the rules console shows: the active version, every
 // version, the activation history and the latest recompute.
 type Overview struct {
-	Active      Version      `json:"active"`
-	ActiveSet   rules.Set    `json:"active_set"`
-	Versions    []Version    `json:"versions"`
-	Activations []Activation `json:"activations"`
-	Recompute   *Job         `json:"recompute"`
+	Active      Version
+	ActiveSet   rules.Set
+	Versions    []Version
+	Activations []Activation
+	Recompute   *Job
 }
 
 // Rules returns the overview, to a reader with rules.read.

@@ -26,12 +26,12 @@ import (
 // Request starts a run: either case persons, whose presence in the
 // lookback is walked, or a venue and a time window (everyone there then).
 type Request struct {
-	PersonIDs []string `json:"person_ids,omitempty"`
-	VenueID   string   `json:"venue_id,omitempty"`
-	From      string   `json:"from,omitempty"`     // RFC 3339, with venue_id
-	To        string   `json:"to,omitempty"`       // RFC 3339, with venue_id
-	Lookback  string   `json:"lookback,omitempty"` // "14d", "72h"; with person_ids
-	Window    string   `json:"window,omitempty"`   // "30m": one window for every place, instead of the per-kind ones
+	PersonIDs []string
+	VenueID   string
+	From      string // RFC 3339, with venue_id
+	To        string // RFC 3339, with venue_id
+	Lookback  string // "14d", "72h"; with person_ids
+	Window    string // "30m": one window for every place, instead of the per-kind ones
 }
 
 // Modes of a run.
@@ -211,60 +211,60 @@ func (s *Service) Submit(ctx context.Context, by *auth.Principal, in Request) (*
 
 // Run is a tracing run as the console shows it.
 type Run struct {
-	ID            string     `json:"id"`
-	Status        string     `json:"status"`
-	Mode          string     `json:"mode"`
-	Cases         []Ref      `json:"cases,omitempty"`
-	Venue         *PlaceRef  `json:"venue,omitempty"`
-	From          time.Time  `json:"from"`
-	To            time.Time  `json:"to"`
-	WindowMinutes int64      `json:"window_minutes,omitempty"` // the run's own window; absent: per venue kind
-	Progress      Progress   `json:"progress"`
-	Companions    int64      `json:"companions"`
-	Facts         int64      `json:"facts"`
-	Tasks         int64      `json:"tasks"`
-	Error         string     `json:"error,omitempty"`
-	CreatedBy     string     `json:"created_by"`
-	CreatedAt     time.Time  `json:"created_at"`
-	StartedAt     *time.Time `json:"started_at,omitempty"`
-	FinishedAt    *time.Time `json:"finished_at,omitempty"`
-	Report        []Contact  `json:"report"`
-	Next          int64      `json:"next,omitempty"` // pass as ?after= for the next page of the report
+	ID            string
+	Status        string
+	Mode          string
+	Cases         []Ref
+	Venue         *PlaceRef
+	From          time.Time
+	To            time.Time
+	WindowMinutes int64 // the run's own window; absent: per venue kind
+	Progress      Progress
+	Companions    int64
+	Facts         int64
+	Tasks         int64
+	Error         string
+	CreatedBy     string
+	CreatedAt     time.Time
+	StartedAt     *time.Time
+	FinishedAt    *time.Time
+	Report        []Contact
+	Next          int64 // pass as ?after= for the next page of the report
 	region        string
 	params        params
 }
 
 // Progress counts the cases (or venue windows) walked.
 type Progress struct {
-	Done  int64 `json:"done"`
-	Total int64 `json:"total"`
+	Done  int64
+	Total int64
 }
 
 // Ref is a person as a report shows them: masked.
 type Ref struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Region string `json:"region,omitempty"`
+	ID     string
+	Name   string
+	Region string
 }
 
 // PlaceRef is where an encounter happened.
 type PlaceRef struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Kind string `json:"kind"` // the venue's kind, or "checkpoint"
+	ID   string
+	Name string
+	Kind string // the venue's kind, or "checkpoint"
 }
 
 // Contact is one line of the report: a companion, the case they are linked
 // to (absent for a venue window), the place and the latest encounter.
 type Contact struct {
-	Seq            int64     `json:"seq"`
-	Person         Ref       `json:"person"`
-	Case           *Ref      `json:"case,omitempty"`
-	Venue          PlaceRef  `json:"venue"`
-	CaseAt         time.Time `json:"case_at"`
-	PersonAt       time.Time `json:"person_at"`
-	OverlapMinutes int64     `json:"overlap_minutes"`
-	Encounters     int64     `json:"encounters"` // how often the two met in the period
+	Seq            int64
+	Person         Ref
+	Case           *Ref
+	Venue          PlaceRef
+	CaseAt         time.Time
+	PersonAt       time.Time
+	OverlapMinutes int64
+	Encounters     int64 // how often the two met in the period
 }
 
 const runCols = `id, region_code, created_by, created_at, params, status, total, done, companions, facts, tasks, error,

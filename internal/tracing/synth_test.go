@@ -315,8 +315,8 @@ func TestSyntheticCity(t *testing.T) {
 }
 
 // BenchmarkTracing measures one tracing run of many cases over a synthetic
-// city on the embedded engine (the DESIGN.md target: 1,000 cases against
-// 50M check-ins in under 30 s). HEALTHCODE_TRACING_ROWS sets the check-ins
+// city on the embedded engine (the target in docs/PERFORMANCE.md: 1,000
+// cases against 50M check-ins in under 30 s). HEALTHCODE_TRACING_ROWS sets the check-ins
 // (default 200,000, so it stays quick); HEALTHCODE_TRACING_CASES the cases
 // (default 1,000 scaled to the rows, i.e. the same share of the population
 // as 1,000 in a city with 50M check-ins; at least 10). Only the run is

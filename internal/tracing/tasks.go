@@ -27,20 +27,20 @@ const (
 // Task is a follow-up visit (上门排查) for the grid worker of a person's
 // residential region: a companion found by a tracing run.
 type Task struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	Status     string     `json:"status"`
-	Person     Ref        `json:"person"`
-	Region     string     `json:"region"`
-	RunID      string     `json:"run_id"`
-	Case       *Ref       `json:"case,omitempty"`
-	ExposureAt time.Time  `json:"exposure_at"`
-	OperatorID string     `json:"operator_id,omitempty"`
-	Note       string     `json:"note,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	AssignedAt *time.Time `json:"assigned_at,omitempty"`
-	VisitedAt  *time.Time `json:"visited_at,omitempty"`
-	VisitedBy  string     `json:"visited_by,omitempty"`
+	ID         string
+	Kind       string
+	Status     string
+	Person     Ref
+	Region     string
+	RunID      string
+	Case       *Ref
+	ExposureAt time.Time
+	OperatorID string
+	Note       string
+	CreatedAt  time.Time
+	AssignedAt *time.Time
+	VisitedAt  *time.Time
+	VisitedBy  string
 	num        int64
 	personNum  int64
 	caseNum    int64

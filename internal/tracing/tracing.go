@@ -71,7 +71,8 @@ type Operators interface {
 // CheckpointKind is the window key for checkpoints in Config.Windows.
 const CheckpointKind = "checkpoint"
 
-// Defaults of DESIGN.md.
+// Defaults of a run, which the --tracing-lookback and --tracing-window
+// flags change: 14 days back, 30 minutes together.
 const (
 	DefaultLookback = 14 * 24 * time.Hour
 	DefaultWindow   = 30 * time.Minute

@@ -30,17 +30,17 @@ var Kinds = []string{"restaurant", "supermarket", "market", "mall", "office", "f
 
 // Venue is a place with a venue code.
 type Venue struct {
-	ID        string    `json:"id"`
-	UnitID    string    `json:"unit_id,omitempty"`
-	UnitUSCC  string    `json:"unit_uscc,omitempty"`
-	UnitName  string    `json:"unit_name,omitempty"`
-	Name      string    `json:"name"`
-	Kind      string    `json:"kind"`
-	Address   string    `json:"address"`
-	Region    string    `json:"region"`
-	Token     string    `json:"venue_token"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string
+	UnitID    string
+	UnitUSCC  string
+	UnitName  string
+	Name      string
+	Kind      string
+	Address   string
+	Region    string
+	Token     string
+	Disabled  bool
+	CreatedAt time.Time
 }
 
 // RegionValidator checks region codes.
@@ -69,12 +69,12 @@ func New(d *db.DB, regions RegionValidator) *Service {
 
 // Input registers a venue.
 type Input struct {
-	Name     string `json:"name"`
-	Kind     string `json:"kind"`
-	Address  string `json:"address"`
-	Region   string `json:"region"`
-	UnitUSCC string `json:"unit_uscc,omitempty"` // unified social credit code of the unit that runs it
-	UnitName string `json:"unit_name,omitempty"`
+	Name     string
+	Kind     string
+	Address  string
+	Region   string
+	UnitUSCC string // unified social credit code of the unit that runs it
+	UnitName string
 }
 
 // text trims a field; missing is nil for an optional one.

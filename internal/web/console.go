@@ -264,14 +264,18 @@ func (s *Server) coveragePage(w http.ResponseWriter, r *http.Request, p *page) e
 }
 
 type outboxData struct {
-	To    string
-	Items []sms.Item
-	Next  int64
+	To       string
+	State    string
+	States   []string
+	Provider string
+	Items    []sms.Item
+	Next     int64
 }
 
 func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	d := outboxData{To: strings.TrimSpace(r.URL.Query().Get("to"))}
-	f := sms.Filter{Limit: 50}
+	d := outboxData{To: strings.TrimSpace(r.URL.Query().Get("to")), State: r.URL.Query().Get("state"),
+		States: []string{sms.StateQueued, sms.StateSent, sms.StateDelivered, sms.StateFailed}, Provider: s.Outbox.Provider()}
+	f := sms.Filter{Limit: 50, State: d.State}
 	if d.To != "" {
 		phone, err := idnum.NormalizePhone(d.To)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 var gatewayNav = []navEntry{
 	{"nav.orgs", "/console/orgs", auth.StatsRead},
 	{"nav.pharmacy", "/console/pharmacy", auth.StatsRead},
+	{"nav.clinics", "/console/clinics", auth.StatsRead},
 	{"nav.drugs", "/console/drugs", auth.OrgWrite},
 }
 

@@ -20,7 +20,7 @@ func (s *Server) navList() []navEntry {
 
 func (s *Server) moreList() []navItem {
 	out := append(append([]navItem{}, moreEntries...), statusMore...)
-	return append(out, navItem{"more.tests", "/me/tests"})
+	return append(out, navItem{"more.tests", "/me/tests"}, navItem{"more.platforms", "/me/platforms"})
 }
 
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {}

@@ -315,17 +315,6 @@ func (u *ui) shot(name string) []byte {
 	return buf
 }
 
-// viewShot is a screenshot of the viewport only (PNG), for decoding what
-// is on screen.
-func (u *ui) viewShot() []byte {
-	u.t.Helper()
-	buf, err := chromedp.Run(u.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	return buf
-}
-
 // residentLogin logs a phone in through the pages, reading the one-time
 // code from the outbox as the person would read their SMS.
 func (u *ui) residentLogin(phone string) {

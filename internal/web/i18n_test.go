@@ -9,12 +9,15 @@ import (
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -91,12 +94,19 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 	for _, r := range []string{nat.Pending, nat.Negative, nat.Positive, fact.ResultMixedPositive, nat.Invalid} {
 		dynamic = append(dynamic, "result."+r)
 	}
+	for _, st := range []string{sms.StateQueued, sms.StateSent, sms.StateDelivered, sms.StateFailed} {
+		dynamic = append(dynamic, "outbox.state."+st)
+	}
 	for _, st := range []string{"open", "full", "sealed", "transferred", "reported"} {
 		dynamic = append(dynamic, "tube.state."+st)
 	}
-	for _, k := range []string{"task.retest", "task.resample", "report.accepted", "report.unchanged", "report.corrected",
-		"job.running", "job.done", "job.superseded"} {
-		dynamic = append(dynamic, k)
+	dynamic = append(dynamic, "task.retest", "task.resample", "report.accepted", "report.unchanged", "report.corrected",
+		"job.running", "job.done", "job.superseded")
+	for _, o := range clinic.Outcomes {
+		dynamic = append(dynamic, "outcome."+o)
+	}
+	for _, pu := range []string{hospital.PurposeCard, hospital.PurposeRegistration} {
+		dynamic = append(dynamic, "purpose."+pu)
 	}
 	for _, k := range dynamic {
 		if _, ok := catalog[k]; !ok {

@@ -43,6 +43,8 @@ type loginData struct {
 	Phone  string
 	Masked string
 	Next   string
+	// Delayed: the SMS gateway is slow or failing; the code may come late.
+	Delayed bool
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -83,11 +85,14 @@ func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request, p *page) error 
 	d := loginData{Step: "phone", Phone: strings.TrimSpace(r.PostFormValue("phone")), Next: localPath(r.PostFormValue("next"), "/me")}
 	phone, err := idnum.NormalizePhone(d.Phone)
 	if err == nil {
-		err = s.Auth.SendOTP(r.Context(), phone)
+		err = s.Auth.SendOTPIn(r.Context(), phone, p.Lang.Tag())
 		if errors.Is(err, auth.ErrOTPTooSoon) && r.PostFormValue("resend") == "" {
 			// A code sent a moment ago is still good: go on to entering it.
 			err = nil
 		}
+	}
+	if err == nil {
+		d.Delayed, err = s.Outbox.Delayed(r.Context())
 	}
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showLogin(w, r, p, st, d) })

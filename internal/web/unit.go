@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/pharmacy"
@@ -32,6 +34,10 @@ type unitFrame struct {
 	OrgName  string
 	OrgKind  org.Kind
 	Pharmacy bool
+	Clinic   bool // registers fever-clinic visits
+	Identity bool // receives patients' identities
+	Queue    bool // gives queue numbers
+	Ride     bool // checks drivers and passengers
 	Admin    bool
 	p        *auth.Principal
 	org      *org.Org
@@ -48,6 +54,7 @@ func (s *Server) unitRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /unit/purchases", s.unit(s.unitPurchase))
 	mux.HandleFunc("GET /unit/purchases", s.unit(s.unitPurchases))
 	mux.HandleFunc("GET /unit/purchases.csv", s.unit(s.unitPurchasesCSV))
+	s.unitScenarioRoutes(mux)
 	mux.HandleFunc("GET /unit/keys", s.unit(s.unitKeysPage))
 	mux.HandleFunc("POST /unit/keys", s.unit(s.unitCreateKey))
 	mux.HandleFunc("POST /unit/keys/{key}/rotate", s.unit(s.unitRotateKey))
@@ -89,6 +96,8 @@ func (s *Server) unit(h handler) http.HandlerFunc {
 			return
 		}
 		p.Unit = &unitFrame{Name: pr.Name, OrgName: o.Name, OrgKind: o.Kind, Pharmacy: o.Kind == org.Pharmacy,
+			Clinic: o.Kind.Allows(org.ScopeClinicFever), Identity: o.Kind.Allows(org.ScopeHospitalIdentity),
+			Queue: o.Kind.Allows(org.ScopeHospitalQueue), Ride: o.Kind.Allows(org.ScopeRideCheck),
 			Admin: pr.Role == auth.UnitAdmin, p: pr, org: o}
 		s.takeFlash(w, r, p)
 		if err := h(w, r, p); err != nil {
@@ -148,6 +157,8 @@ type unitHomeData struct {
 	KindLabel string
 	Region    string
 	Day       *dayView
+	Visits    *clinic.List
+	Queue     *hospital.Day
 }
 
 func (s *Server) unitHome(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -160,6 +171,20 @@ func (s *Server) unitHome(w http.ResponseWriter, r *http.Request, p *page) error
 			return err
 		}
 		if d.Day, err = s.dayView(r, p, rep); err != nil {
+			return err
+		}
+	}
+	if u.Clinic {
+		day, _ := s.Clinic.ParseDay("")
+		var err error
+		if d.Visits, err = s.Clinic.Visits(r.Context(), u.p, "", day); err != nil {
+			return err
+		}
+	}
+	if u.Queue {
+		day, _ := s.Hospital.ParseDay("")
+		var err error
+		if d.Queue, err = s.Hospital.Tickets(r.Context(), u.p, "", day); err != nil {
 			return err
 		}
 	}
@@ -185,6 +210,18 @@ type scanView struct {
 	Detail  string
 	Subject string // for the form that follows a valid scan
 	Expires time.Time
+	Used    []string // uses of the scan spent already: identity, queue
+}
+
+// Done reports whether a use of the scan is spent, so its form is not
+// offered again.
+func (v *scanView) Done(use string) bool {
+	for _, u := range v.Used {
+		if u == use {
+			return true
+		}
+	}
+	return false
 }
 
 type classOption struct {
@@ -198,6 +235,13 @@ type unitScanData struct {
 	Classes  []classOption
 	IDType   string
 	IDNumber string
+	// After a scan at a clinic or a hospital: the visit form, the
+	// identity hand-off and the queue; and what they answered.
+	Symptoms    []classOption
+	Departments []string
+	Visit       visitForm
+	Identity    *identityView
+	Ticket      *ticketView
 }
 
 func (s *Server) unitScanPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -209,6 +253,12 @@ func (s *Server) showUnitScan(w http.ResponseWriter, r *http.Request, p *page, s
 	d.Strings = p.Lang.subset("js.")
 	if d.IDType == "" {
 		d.IDType = string(idnum.ResidentID)
+	}
+	if d.Result != nil && d.Result.Subject != "" && p.Unit.Clinic {
+		d.Symptoms = symptomOptions(p.Lang)
+	}
+	if d.Result != nil && d.Result.Subject != "" && p.Unit.Queue {
+		d.Departments = departments
 	}
 	if d.Result != nil && d.Result.Subject != "" && p.Unit.Pharmacy {
 		cs, err := s.Pharmacy.Classes(r.Context(), false)

@@ -25,11 +25,10 @@ import (
 func InCI() bool { return os.Getenv("CI") == "true" }
 
 type server struct {
-	dir    string // data directory and unix socket directory
-	user   string
-	admin  *sql.DB // connection to the maintenance database
-	cmu    sync.Mutex
-	cloned bool
+	dir   string // data directory and unix socket directory
+	user  string
+	admin *sql.DB // connection to the maintenance database
+	cmu   sync.Mutex
 }
 
 var (

@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/healthcode/healthcode/internal/api"
+	"github.com/healthcode/healthcode/internal/api/apitest"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
@@ -122,7 +124,9 @@ func start(t testing.TB, cfg server.Config, opts []Option) *Server {
 		app.Start(ctx)
 		t.Cleanup(stop)
 	}
-	hs := httptest.NewUnstartedServer(app.Handler())
+	// Every request a test makes to the API, and every answer, is checked
+	// against the OpenAPI document: a mismatch fails the test that made it.
+	hs := httptest.NewUnstartedServer(apitest.Validating(t, api.OpenAPI(), app.Handler()))
 	hs.Listener.Close()
 	hs.Listener = ln
 	hs.Start()
