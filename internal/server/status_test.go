@@ -529,6 +529,22 @@ func TestAppealGrantAnswersTheAppealItWasFiledAgainst(t *testing.T) {
 		if colorOf(r) != "red" {
 			t.Fatalf("the contact: %s", r.Raw)
 		}
+		rv := e.Want(e.Do("GET", "/api/v1/admin/appeals/"+a["id"].(string)+"/review", officer, nil), 200, "")
+		named, current, after := rv.Body["named"].(map[string]any), rv.Body["current"].(map[string]any), rv.Body["after"].(map[string]any)
+		if named["rule_id"] != "declared_illness" || named["color"] != "yellow" || current["rule_id"] != "close_contact" ||
+			current["color"] != "red" || rv.Body["changed"] != true || after["color"] != "red" {
+			t.Fatalf("review: %s", rv.Raw)
+		}
+		since := rv.Body["since"].([]any)
+		if len(since) != 1 || since[0].(map[string]any)["kind"] != "contact.close" {
+			t.Fatalf("recorded since the appeal: %v", since)
+		}
+		clears, keeps := rv.Body["clears"].([]any), rv.Body["keeps"].([]any)
+		if len(clears) != 1 || clears[0].(map[string]any)["rule_id"] != "declared_illness" ||
+			len(keeps) != 1 || keeps[0].(map[string]any)["rule_id"] != "close_contact" || keeps[0].(map[string]any)["later"] != true {
+			t.Fatalf("what a grant would clear: %v, keep: %v", clears, keeps)
+		}
+		e.Want(e.Do("GET", "/api/v1/admin/appeals/nope/review", officer, nil), 404, "appeal_not_found")
 		e.Want(e.Do("POST", "/api/v1/admin/appeals/"+a["id"].(string)+"/decision", officer, map[string]any{"decision": "granted", "note": "体温复测正常"}), 200, "")
 		st := e.Want(e.Do("GET", "/api/v1/admin/persons/"+me, officer, nil), 200, "")
 		if st.Str("color") != "red" || st.Str("rule_id") != "close_contact" {

@@ -61,7 +61,11 @@ func (s *Service) Review(ctx context.Context, by *auth.Principal, id string) (*R
 	if err != nil {
 		return nil, err
 	}
-	text, err := s.ruleText(ctx, s.db, ver, a.RuleID)
+	named := a.RulesVersion
+	if named == 0 {
+		named = ver
+	}
+	text, err := s.ruleText(ctx, s.db, named, a.RuleID)
 	if err != nil {
 		return nil, err
 	}
@@ -128,4 +132,9 @@ func recordedSince(facts []fact.Fact, t time.Time) []fact.Fact {
 		}
 	}
 	return out
+}
+
+// Changed reports whether the decision now is not the one appealed against.
+func (rv *Review) Changed() bool {
+	return rv.Current.Color != rv.Named.Color || rv.Current.RuleID != rv.Named.RuleID
 }

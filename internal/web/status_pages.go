@@ -552,7 +552,7 @@ func (s *Server) reviewOf(r *http.Request, p *page, id string) (*reviewView, err
 	v := &reviewView{Named: m(rv.Named.Color, rv.Named.RuleID, rv.Named.Reason),
 		Current: m(rv.Current.Color, rv.Current.RuleID, rv.Current.Reason),
 		After:   m(rv.After.Color, rv.After.RuleID, rv.After.Reason)}
-	v.Changed = rv.Current.Color != rv.Named.Color || rv.Current.RuleID != rv.Named.RuleID
+	v.Changed = rv.Changed()
 	for _, c := range rv.Clears {
 		v.Clears = append(v.Clears, m(c.Color, c.RuleID, c.Reason))
 	}
