@@ -52,12 +52,12 @@ func Validate(kind string, at, until time.Time, attrs map[string]any) error {
 			continue // JSON null is absence; a required one is reported below
 		}
 		if err := checkAttr(kind, a, attrs[name]); err != nil {
-			return err
+			return &AttrError{Kind: kind, Attr: a, Err: err}
 		}
 	}
 	for i := range k.Attrs {
 		if a := &k.Attrs[i]; a.Required && attrs[a.Name] == nil {
-			return ErrAttrMissing.Withf("%s: attribute %q is required", kind, a.Name)
+			return &AttrError{Kind: kind, Attr: a, Err: ErrAttrMissing.Withf("%s: attribute %q is required", kind, a.Name)}
 		}
 	}
 	if k.check != nil {
@@ -65,6 +65,18 @@ func Validate(kind string, at, until time.Time, attrs map[string]any) error {
 	}
 	return nil
 }
+
+// AttrError is a refusal of one attribute: the *apierr.Error it wraps says
+// why, and Attr which, so that a form names the field in its reader's
+// language (体温 rather than "temperature").
+type AttrError struct {
+	Kind string
+	Attr *AttrInfo
+	Err  error
+}
+
+func (e *AttrError) Error() string { return e.Err.Error() }
+func (e *AttrError) Unwrap() error { return e.Err }
 
 func attrNames(k *KindInfo) string {
 	if len(k.Attrs) == 0 {

@@ -27,6 +27,7 @@ var catalog = map[string][2]string{
 	"error.title":    {"出错了", "Something went wrong"},
 	"error.back":     {"请返回上一页重试；如果问题持续，请联系工作人员。", "Go back and try again; if it keeps happening, ask the staff."},
 	"error.generic":  {"请求未被接受：", "The request was refused:"},
+	"error.field":    {"%s：", "%s: "},
 	"error.internal": {"服务器暂时出错，已记录。请稍后重试。", "The server failed; the error was logged. Please try again later."},
 
 	"flash.logged_out":        {"已退出登录。", "You have logged out."},
