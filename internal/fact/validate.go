@@ -78,6 +78,17 @@ type AttrError struct {
 func (e *AttrError) Error() string { return e.Err.Error() }
 func (e *AttrError) Unwrap() error { return e.Err }
 
+// RefuseAttr is err about the attribute name of kind, for a form that reads
+// a field before Validate sees it (a temperature that is not a number).
+func RefuseAttr(kind, name string, err error) error {
+	if k := registry[kind]; k != nil {
+		if a := k.attr(name); a != nil {
+			return &AttrError{Kind: kind, Attr: a, Err: err}
+		}
+	}
+	return err
+}
+
 func attrNames(k *KindInfo) string {
 	if len(k.Attrs) == 0 {
 		return "none"

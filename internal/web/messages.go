@@ -239,7 +239,7 @@ var catalog = map[string][2]string{
 	"audit.actor":   {"操作者", "Actor"},
 	"audit.action":  {"动作", "Action"},
 	"audit.detail":  {"详情", "Detail"},
-	"audit.hint":    {"审计日志逐条哈希链接，不可篡改；可用 healthcode audit verify 校验。", "Each entry is hash-chained to the one before; healthcode audit verify checks the chain."},
+	"audit.hint":    {"审计日志逐条哈希链接，不可篡改；用此命令校验：", "Each entry is hash-chained to the one before; this command checks the chain:"},
 	"audit.none":    {"没有记录。", "No entries."},
 
 	"ops.display":       {"显示名称", "Display name"},

@@ -190,7 +190,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p *page) error 
 	if d.Temp != "" {
 		t, err := strconv.ParseFloat(strings.Replace(d.Temp, ",", ".", 1), 64)
 		if err != nil {
-			return s.formErr(w, r, p, fact.ErrAttrType.Withf("temperature must be a number"), func(st int) error { return s.showDeclare(w, r, p, st, d) })
+			return s.formErr(w, r, p, fact.RefuseAttr(fact.Declaration, "temperature", fact.ErrAttrType.Withf("temperature must be a number")), func(st int) error { return s.showDeclare(w, r, p, st, d) })
 		}
 		attrs["temperature"] = t
 	}
