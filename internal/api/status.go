@@ -274,6 +274,15 @@ func (s *Server) appealQueue(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 	return nil
 }
 
+func (s *Server) reviewAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	rv, err := s.Status.Review(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, appealReview(rv))
+	return nil
+}
+
 func (s *Server) decideAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
 	var in DecisionRequest
 	if err := decode(w, r, &in); err != nil {

@@ -346,3 +346,42 @@ type DecisionRequest struct {
 type AppealDecided struct {
 	Appeal AppealResponse `json:"appeal"`
 }
+
+// AppealReview is GET /admin/appeals/{id}/review: what a reviewer sees
+// before deciding, so that a grant clears what they meant and no more.
+type AppealReview struct {
+	Appeal  AppealResponse `json:"appeal"`
+	Named   RuleMatch      `json:"named" doc:"the decision appealed against"`
+	Current StatusView     `json:"current" doc:"the person's decision now"`
+	Changed bool           `json:"changed" doc:"the decision now is not the one appealed against"`
+	Since   []StoredFact   `json:"since" doc:"facts recorded since the appeal was filed, newest first"`
+	After   RuleMatch      `json:"after" doc:"the decision a grant recorded now would leave"`
+	Clears  []RuleMatch    `json:"clears" doc:"rules matching now that a grant would clear"`
+	Keeps   []RuleMatch    `json:"keeps" doc:"rules a grant would not clear"`
+}
+
+// RuleMatch is a rule that decides, or would decide, a colour.
+type RuleMatch struct {
+	RuleID string `json:"rule_id"`
+	Color  Color  `json:"color"`
+	Reason Text   `json:"reason"`
+	Later  bool   `json:"later,omitempty" doc:"in keeps: set off by facts recorded since the appeal was filed"`
+}
+
+func appealReview(rv *status.Review) AppealReview {
+	m := func(x rules.Match) RuleMatch {
+		return RuleMatch{RuleID: x.RuleID, Color: color(x.Color), Reason: text(x.Reason)}
+	}
+	out := AppealReview{Appeal: appealResponse(rv.Appeal), Named: m(rv.Named), Current: viewStatus(rv.Current, true),
+		Changed: rv.Changed(), Since: storedFacts(rv.Since), Clears: []RuleMatch{}, Keeps: []RuleMatch{},
+		After: m(rules.Match{RuleID: rv.After.RuleID, Color: rv.After.Color, Reason: rv.After.Reason})}
+	for _, c := range rv.Clears {
+		out.Clears = append(out.Clears, m(c))
+	}
+	for _, k := range rv.Keeps {
+		x := m(k.Match)
+		x.Later = k.Later
+		out.Keeps = append(out.Keeps, x)
+	}
+	return out
+}

@@ -4,44 +4,23 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/healthcode/healthcode/internal/apierr/apierrtest"
 )
-
-const apierrPath = "github.com/healthcode/healthcode/internal/apierr"
-
-var constructors = map[string]bool{"BadRequest": true, "NotFound": true, "Forbidden": true,
-	"Unauthorized": true, "Conflict": true, "Unprocessable": true, "TooMany": true}
 
 // strayErrors reports where f makes an *apierr.Error other than as the value
 // of a package-level var: every case is a sentinel, returned as it is or
 // with Withf, so that callers can match it with errors.Is.
 func strayErrors(fset *token.FileSet, f *ast.File) []token.Position {
-	name := ""
-	for _, imp := range f.Imports {
-		if p, _ := strconv.Unquote(imp.Path.Value); p == apierrPath {
-			name = "apierr"
-			if imp.Name != nil {
-				name = imp.Name.Name
-			}
-		}
-	}
-	if name == "" || name == "_" {
+	name := apierrtest.ImportName(f)
+	if name == "" {
 		return nil
 	}
-	isApierr := func(e ast.Expr, sel func(string) bool) bool {
-		s, ok := e.(*ast.SelectorExpr)
-		if !ok {
-			return false
-		}
-		id, ok := s.X.(*ast.Ident)
-		return ok && id.Name == name && sel(s.Sel.Name)
-	}
+	isApierr := func(e ast.Expr, sel func(string) bool) bool { return apierrtest.IsApierr(e, name, sel) }
+	constructors := apierrtest.Constructors
 	sentinel := map[ast.Node]bool{}
 	for _, d := range f.Decls {
 		g, ok := d.(*ast.GenDecl)
@@ -115,43 +94,42 @@ func f(n int) error {
 // is declared once (in its package's errors.go) and returned, never made
 // on the spot, where no caller could match it but by its text.
 func TestErrorsAreSentinels(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := apierrtest.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found from %s: %v", root, err)
-	}
-	fset := token.NewFileSet()
-	files := 0
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != root && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
-		files++
+	files, err := apierrtest.Walk(root, func(fset *token.FileSet, f *ast.File) {
 		for _, pos := range strayErrors(fset, f) {
 			rel, _ := filepath.Rel(root, pos.Filename)
 			t.Errorf("%s:%d: an *apierr.Error made outside a package-level var; declare the case in the package's errors.go and return it (or its Withf)", rel, pos.Line)
 		}
-		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if files < 100 {
 		t.Fatalf("walked only %d files under %s", files, root)
+	}
+}
+
+// TestSentinelsFindsEveryCase: the discovery the translation test relies on
+// sees the cases of a package, whatever it calls apierr, and nothing else.
+func TestSentinelsFindsEveryCase(t *testing.T) {
+	root, err := apierrtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := apierrtest.Sentinels(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]bool{}
+	for _, s := range all {
+		codes[s.Code] = true
+	}
+	for _, c := range []string{"person_not_found", "forbidden", "appeal_not_found", "otp_too_soon"} {
+		if !codes[c] {
+			t.Errorf("the module's cases lack %q (found %d)", c, len(codes))
+		}
 	}
 }

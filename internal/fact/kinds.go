@@ -436,11 +436,15 @@ var kinds = []KindInfo{
 	},
 	{
 		Kind: AppealGranted, Label: Text{"申诉通过", "appeal granted"}, Until: UntilRequired,
-		Doc: "An operator granted the person's appeal. Until it expires, facts recorded before the grant do not count.",
+		Doc: "An operator granted the person's appeal. Until it expires, the rule the appeal named does not count the facts recorded before the appeal was filed.",
 		At:  "when the grant takes effect; until is when it expires",
 		Attrs: []AttrInfo{
 			req(AttrInfo{Name: "appeal", Type: TypeString, Max: f64(64), Label: Text{"申诉编号", "appeal id"},
 				Doc: "Id of the appeal that was granted."}),
+			{Name: "rule", Type: TypeString, Max: f64(64), Label: Text{"申诉针对的规则", "rule appealed"},
+				Doc: "The rule that decided the colour appealed against; absent: every rule."},
+			{Name: "filed_at", Type: TypeTime, Label: Text{"申诉时间", "filed at"},
+				Doc: "When the appeal was filed: facts recorded from then on count as if there were no grant; absent: the grant's recording time."},
 			{Name: "note", Type: TypeString, Max: f64(1000), Label: Text{"审核意见", "note"},
 				Doc: "The operator's note, shown to the resident."},
 		},

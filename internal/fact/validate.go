@@ -83,18 +83,41 @@ func validate(kind string, at, until time.Time, attrs map[string]any) error {
 			continue // JSON null is absence; a required one is reported below
 		}
 		if err := checkAttr(kind, a, attrs[name]); err != nil {
-			return err
+			return &AttrError{Kind: kind, Attr: a, Err: err}
 		}
 	}
 	for i := range k.Attrs {
 		if a := &k.Attrs[i]; a.Required && attrs[a.Name] == nil {
-			return ErrAttrMissing.Withf("%s: attribute %q is required", kind, a.Name)
+			return &AttrError{Kind: kind, Attr: a, Err: ErrAttrMissing.Withf("%s: attribute %q is required", kind, a.Name)}
 		}
 	}
 	if k.check != nil {
 		return k.check(attrs)
 	}
 	return nil
+}
+
+// AttrError is a refusal of one attribute: the *apierr.Error it wraps says
+// why, and Attr which, so that a form names the field in its reader's
+// language (体温 rather than "temperature").
+type AttrError struct {
+	Kind string
+	Attr *AttrInfo
+	Err  error
+}
+
+func (e *AttrError) Error() string { return e.Err.Error() }
+func (e *AttrError) Unwrap() error { return e.Err }
+
+// RefuseAttr is err about the attribute name of kind, for a form that reads
+// a field before Validate sees it (a temperature that is not a number).
+func RefuseAttr(kind, name string, err error) error {
+	if k := registry[kind]; k != nil {
+		if a := k.attr(name); a != nil {
+			return &AttrError{Kind: kind, Attr: a, Err: err}
+		}
+	}
+	return err
 }
 
 func attrNames(k *KindInfo) string {

@@ -118,6 +118,13 @@ const (
 	CodeExampleFailed    = "example_failed"
 )
 
+// ProblemCodes lists every problem code, for a reader that words each one
+// in its own language.
+var ProblemCodes = []string{CodeIDMissing, CodeIDFormat, CodeIDDuplicate, CodeIDReserved, CodeColorUnknown,
+	CodeReasonMissing, CodeAdviceIncomplete, CodeTextTooLong, CodeWindowInvalid, CodeExprMissing, CodeSyntax,
+	CodeTypeCheck, CodeResultType, CodeExprInvalid, CodeTooCostly, CodeExampleName, CodeExampleNow,
+	CodeExampleColor, CodeExampleFact, CodeExampleFailed}
+
 // Compile validates a rule set and prepares it for evaluation. The set is
 // refused, with an *InvalidError listing every problem, when a rule has no id
 // or a duplicate or malformed one, a colour other than green, yellow or red,

@@ -226,6 +226,48 @@ func TestAppeal(t *testing.T) {
 	}
 }
 
+// TestAppealAnswersTheDecisionItNamed: a grant names the rule its appeal was
+// filed against and when it was filed. It overrides that rule over the facts
+// known at filing; what is recorded after the filing decides as if there were
+// no grant, and other rules are not the appeal's business.
+func TestAppealAnswersTheDecisionItNamed(t *testing.T) {
+	p := defaultProgram(t)
+	filed, granted, expires := base.Add(day), base.Add(3*day), base.Add(9*day)
+	fever := recorded(mk(fact.Declaration, base, "temperature", 38.5), base)
+	grant := func(rule string) fact.Fact {
+		return recorded(during(mk(fact.AppealGranted, granted, "appeal", "a1", "rule", rule, "filed_at", filed.Format(time.RFC3339Nano)), expires), granted)
+	}
+	clinic := func(at, rec time.Time) fact.Fact { return recorded(mk(fact.ClinicFever, at, "clinic", "h1"), rec) }
+	appeal := want{Green, AppealRuleID, expires}
+	steps := []struct {
+		name  string
+		facts []fact.Fact
+		now   time.Time
+		want  want
+	}{
+		{"the named rule is cleared", []fact.Fact{fever, grant("declared_illness")}, granted, appeal},
+		{"a contact recorded between filing and grant still counts (issue 13)",
+			[]fact.Fact{fever, recorded(companion(base.Add(2*day)), base.Add(2*day)), grant("declared_illness")},
+			granted, want{Yellow, "companion", expires}},
+		{"a red recorded between filing and grant wins",
+			[]fact.Fact{fever, recorded(mk(fact.ContactClose, base.Add(2*day)), base.Add(2*day)), grant("declared_illness")},
+			granted, want{Red, "close_contact", expires}},
+		{"another rule matching at filing is not cleared",
+			[]fact.Fact{fever, clinic(base, base), grant("fever_clinic")}, granted, want{Yellow, "declared_illness", expires}},
+		{"the named rule set off again by a later fact counts",
+			[]fact.Fact{clinic(base, base), clinic(base.Add(2*day), base.Add(2*day)), grant("fever_clinic")},
+			granted, want{Yellow, "fever_clinic", expires}},
+		{"a later fact the reviewed ones answer does not count",
+			[]fact.Fact{clinic(base, base), recorded(neg(base.Add(hour)), base.Add(hour)), clinic(base.Add(-hour), base.Add(2*day)), grant("fever_clinic")},
+			granted, appeal},
+		{"a fact recorded at filing is not hidden", []fact.Fact{clinic(filed, filed), grant("fever_clinic")}, granted, want{Yellow, "fever_clinic", expires}},
+		{"at expiry the named rule counts again", []fact.Fact{fever, grant("declared_illness")}, expires, want{Yellow, "declared_illness", time.Time{}}},
+	}
+	for _, s := range steps {
+		check(t, p, s.name, s.facts, s.now, s.want)
+	}
+}
+
 // TestNextEvalProperty evaluates random histories with the default set and
 // checks the contract the scheduler relies on: the decision does not change
 // between now and NextEval, and with no NextEval it never changes by time

@@ -52,13 +52,34 @@ type RuleError struct {
 // Eval decides a colour for one person at now. The worst colour among the
 // matching rules wins, the first in order among equals; no match is green.
 //
-// Facts dated after now are not yet true and are hidden. While an
-// appeal.granted is active (at <= now < until) the facts recorded before the
-// grant are hidden too, so the appeal clears what the operator reviewed but
-// not what arrives later; when it expires they count again. A nat.result
-// that a lab corrected (a later nat.result of the same tube with correction
-// true) is hidden for good.
+// Facts dated after now are not yet true and are hidden. A nat.result that a
+// lab corrected (a later nat.result of the same tube with correction true) is
+// hidden for good. While an appeal.granted is active (at <= now < until) it
+// overrides the decision its appeal named: the rule it names (every rule, for
+// a grant that names none) matches only if it also matches over the facts
+// recorded since the appeal was filed. So what the reviewer saw is cleared,
+// and a fact recorded after the filing decides as if there were no grant.
 func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
+	return p.eval(facts, now, nil)
+}
+
+// Match is one rule that matches a person.
+type Match struct {
+	RuleID string `json:"rule_id"`
+	Color  Color  `json:"color"`
+	Reason Text   `json:"reason"`
+}
+
+// Matching lists every rule that matches at now, in the set's order, under
+// the same visibility as Eval (an appeal's reviewer asks which risks a grant
+// would clear, and the decision names only the winner).
+func (p *Program) Matching(facts []fact.Fact, now time.Time) []Match {
+	var out []Match
+	p.eval(facts, now, &out)
+	return out
+}
+
+func (p *Program) eval(facts []fact.Fact, now time.Time, matched *[]Match) Decision {
 	var next time.Time
 	consider := func(t time.Time) {
 		if t.After(now) && t.Before(never) && (next.IsZero() || t.Before(next)) {
@@ -66,7 +87,7 @@ func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 		}
 	}
 
-	var grant *fact.Fact
+	var grants []grant
 	var corrections map[string]int // tube -> index of the correction that applies
 	future := false
 	for i := range facts {
@@ -78,8 +99,9 @@ func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 		}
 		switch f.Kind {
 		case fact.AppealGranted:
-			if f.ActiveAt(now) && (grant == nil || f.Recorded().After(grant.Recorded())) {
-				grant = f
+			if f.ActiveAt(now) {
+				grants = append(grants, grantOf(f))
+				consider(f.Until)
 			}
 		case fact.NATResult:
 			if tube, ok := correctedTube(f); ok {
@@ -93,29 +115,18 @@ func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 		}
 	}
 	visible := facts
-	if future || grant != nil || corrections != nil {
+	if future || corrections != nil {
 		visible = make([]fact.Fact, 0, len(facts))
 		for i := range facts {
-			f := &facts[i]
-			if f.At.After(now) || (grant != nil && f.Recorded().Before(grant.Recorded())) ||
-				superseded(facts, i, corrections) {
+			if facts[i].At.After(now) || superseded(facts, i, corrections) {
 				continue
 			}
-			visible = append(visible, *f)
-		}
-	}
-	if grant != nil {
-		consider(grant.Until)
-	}
-
-	var present uint64
-	if len(p.kindBits) > 0 {
-		for i := range visible {
-			present |= p.kindBits[visible[i].Kind]
+			visible = append(visible, facts[i])
 		}
 	}
 
-	act := &activation{list: factList{facts: visible, now: now}, now: types.Timestamp{Time: now}}
+	all := p.scope(visible, now)
+	var since map[time.Time]*scope // facts recorded since a filing, by filing
 	var d Decision
 	best := -1
 	for i := range p.rules {
@@ -124,28 +135,34 @@ func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 			consider(r.ValidFrom)
 			continue
 		}
-		if (!r.ValidTo.IsZero() && !now.Before(r.ValidTo)) || r.need&present != r.need {
+		if !r.ValidTo.IsZero() && !now.Before(r.ValidTo) {
 			continue
 		}
-		out, _, err := r.cond.Eval(act)
-		if err != nil || types.IsError(out) {
-			d.Errors = append(d.Errors, RuleError{RuleID: r.ID, Field: "condition", Message: errText(out, err)})
-			continue
-		}
-		if out != types.True {
-			continue
-		}
-		if r.until != nil {
-			out, _, err := r.until.Eval(act)
-			if t, ok := out.(types.Timestamp); ok && err == nil {
-				if !now.Before(t.Time) {
-					continue
+		ok, until := r.match(all, &d)
+		if ok && len(grants) > 0 {
+			if filed, overridden := overriddenSince(grants, r.ID); overridden {
+				sc := since[filed]
+				if sc == nil {
+					sc = p.scope(recordedSince(visible, filed), now)
+					if since == nil {
+						since = map[time.Time]*scope{}
+					}
+					since[filed] = sc
 				}
-				consider(t.Time)
-			} else {
-				d.Errors = append(d.Errors, RuleError{RuleID: r.ID, Field: "until", Message: errText(out, err)})
+				var later time.Time
+				ok, later = r.match(sc, &d)
+				if !later.IsZero() && (until.IsZero() || later.Before(until)) {
+					until = later
+				}
 			}
 		}
+		if !ok {
+			continue
+		}
+		if matched != nil {
+			*matched = append(*matched, Match{RuleID: r.ID, Color: r.Color, Reason: r.Reason})
+		}
+		consider(until)
 		if !r.ValidTo.IsZero() {
 			consider(r.ValidTo)
 		}
@@ -160,12 +177,101 @@ func (p *Program) Eval(facts []fact.Fact, now time.Time) Decision {
 	case best >= 0:
 		r := &p.rules[best]
 		d.Color, d.RuleID, d.Reason, d.Advice = r.Color, r.ID, r.Reason, r.Advice
-	case grant != nil:
+	case len(grants) > 0:
 		d.Color, d.RuleID, d.Reason, d.Advice = Green, AppealRuleID, appealReason, appealAdvice
 	default:
 		d.Color = Green
 	}
 	return d
+}
+
+// scope is one list of facts as the rules see it.
+type scope struct {
+	act     activation
+	present uint64 // kind bits of the facts in the list
+}
+
+func (p *Program) scope(facts []fact.Fact, now time.Time) *scope {
+	sc := &scope{act: activation{list: factList{facts: facts, now: now}, now: types.Timestamp{Time: now}}}
+	if len(p.kindBits) > 0 {
+		for i := range facts {
+			sc.present |= p.kindBits[facts[i].Kind]
+		}
+	}
+	return sc
+}
+
+// match evaluates one rule over a scope: whether it matches, and the until
+// it names (zero: none). Run-time failures go to d.Errors; a failing
+// condition does not match, a failing until matches with no end.
+func (r *compiledRule) match(sc *scope, d *Decision) (bool, time.Time) {
+	if r.need&sc.present != r.need {
+		return false, time.Time{}
+	}
+	out, _, err := r.cond.Eval(&sc.act)
+	if err != nil || types.IsError(out) {
+		d.Errors = append(d.Errors, RuleError{RuleID: r.ID, Field: "condition", Message: errText(out, err)})
+		return false, time.Time{}
+	}
+	if out != types.True {
+		return false, time.Time{}
+	}
+	if r.until == nil {
+		return true, time.Time{}
+	}
+	out, _, err = r.until.Eval(&sc.act)
+	t, ok := out.(types.Timestamp)
+	if !ok || err != nil {
+		d.Errors = append(d.Errors, RuleError{RuleID: r.ID, Field: "until", Message: errText(out, err)})
+		return true, time.Time{}
+	}
+	return sc.act.list.now.Before(t.Time), t.Time
+}
+
+// grant is an active appeal.granted: the rule its appeal named ("" for a
+// grant that names none, which overrides every rule) and when the appeal was
+// filed (the grant's own recording time for a grant that does not say).
+type grant struct {
+	rule  string
+	filed time.Time
+}
+
+func grantOf(f *fact.Fact) grant {
+	g := grant{filed: f.Recorded()}
+	g.rule, _ = f.Attrs["rule"].(string)
+	switch v := f.Attrs["filed_at"].(type) {
+	case time.Time:
+		g.filed = v
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			g.filed = t
+		}
+	}
+	return g
+}
+
+// overriddenSince reports whether an active grant overrides the rule, and
+// the latest filing among those that do: the latest appeal reviewed the most.
+func overriddenSince(grants []grant, rule string) (time.Time, bool) {
+	var filed time.Time
+	found := false
+	for _, g := range grants {
+		if (g.rule == "" || g.rule == rule) && (!found || g.filed.After(filed)) {
+			filed, found = g.filed, true
+		}
+	}
+	return filed, found
+}
+
+// recordedSince is the facts recorded at or after t.
+func recordedSince(facts []fact.Fact, t time.Time) []fact.Fact {
+	out := make([]fact.Fact, 0, len(facts))
+	for i := range facts {
+		if !facts[i].Recorded().Before(t) {
+			out = append(out, facts[i])
+		}
+	}
+	return out
 }
 
 // correctedTube returns the tube a correcting nat.result corrects.

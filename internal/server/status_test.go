@@ -447,12 +447,28 @@ func TestAppealsBothWays(t *testing.T) {
 		}
 
 		// A fever-clinic visit before that negative test, reported late:
-		// recorded after the grant, it counts, and the test (recorded before
-		// the grant) is hidden, so the resident turns yellow. Appealing with
-		// that test clears it at once: the evidence satisfies the rule.
+		// recorded after the appeal, it decides as if there were no grant,
+		// and the test on record answers it.
 		r = e.Want(e.fact(xijin, me, "clinic.fever", now.Add(-90*time.Minute), map[string]any{"clinic": "h-1"}), 201, "")
+		if colorOf(r) != "green" {
+			t.Fatalf("a late report that a test on record answers: %s", r.Raw)
+		}
+		// A visit after the test is a new risk: the grant, which answered the
+		// contact, does not hide it.
+		r = e.Want(e.fact(xijin, me, "clinic.fever", now.Add(-30*time.Minute), map[string]any{"clinic": "h-1"}), 201, "")
 		if colorOf(r) != "yellow" || r.Body["status"].(map[string]any)["rule_id"] != "fever_clinic" {
-			t.Fatalf("late fever-clinic report: %s", r.Raw)
+			t.Fatalf("a new visit during the grant: %s", r.Raw)
+		}
+		// Appealed and granted; then an earlier visit is reported late. The
+		// grant answered the later visit, and the early one is answered by
+		// the test on record, but the rule, over the facts since the appeal,
+		// no longer sees that test: appealing with it clears it at once.
+		a = e.Want(e.Do("POST", "/api/v1/me/appeals", tok, map[string]any{"reason": "门诊误登记"}), 201, "")
+		time.Sleep(5 * time.Millisecond)
+		e.Want(e.Do("POST", "/api/v1/admin/appeals/"+a.Body["appeal"].(map[string]any)["id"].(string)+"/decision", xijin, map[string]any{"decision": "granted"}), 200, "")
+		r = e.Want(e.fact(xijin, me, "clinic.fever", now.Add(-100*time.Minute), map[string]any{"clinic": "h-2"}), 201, "")
+		if colorOf(r) != "yellow" || r.Body["status"].(map[string]any)["rule_id"] != "fever_clinic" {
+			t.Fatalf("late report of an earlier visit: %s", r.Raw)
 		}
 		a = e.Want(e.Do("POST", "/api/v1/me/appeals", tok, map[string]any{"reason": "就诊后已做核酸", "evidence": []string{testID}}), 201, "")
 		appeal = a.Body["appeal"].(map[string]any)
@@ -479,12 +495,62 @@ func TestAppealsBothWays(t *testing.T) {
 		if len(list) != 1 || list[0].(map[string]any)["note"] != "病例信息经核实无误" {
 			t.Fatalf("my appeals: %v", list)
 		}
-		if n := len(e.Want(e.Do("GET", "/api/v1/admin/appeals?state=granted", xijin, nil), 200, "").Body["appeals"].([]any)); n != 2 {
+		if n := len(e.Want(e.Do("GET", "/api/v1/admin/appeals?state=granted", xijin, nil), 200, "").Body["appeals"].([]any)); n != 3 {
 			t.Fatalf("%d granted appeals", n)
 		}
 		e.Want(e.Do("GET", "/api/v1/admin/appeals?state=lost", xijin, nil), 400, "state_invalid")
 		e.agree(me)
 		e.agree(me2)
+	})
+}
+
+// TestAppealGrantAnswersTheAppealItWasFiledAgainst is issue 13's parent: she
+// appealed a yellow from a fever declaration; before the appeal was decided
+// a tracing run made her a close contact of a case. Granting the old appeal
+// clears the fever, not the contact.
+func TestAppealGrantAnswersTheAppealItWasFiledAgainst(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, e *env) {
+		officer := e.NewOperator("shen", "health_officer", "341881001")
+		now := time.Now()
+		tok := e.ResidentToken("13900000041")
+		me := e.Want(e.Do("POST", "/api/v1/me/register", tok, map[string]any{
+			"name": "沈青", "id_type": "resident_id", "id_number": rid("19860304", 41), "region": "341881001"}), 201, "").Str("id")
+		d := e.Want(e.Do("POST", "/api/v1/me/declarations", tok, map[string]any{"temperature": 38.2}), 201, "")
+		if colorOf(d) != "yellow" {
+			t.Fatalf("a fever declaration: %s", d.Raw)
+		}
+		a := e.Want(e.Do("POST", "/api/v1/me/appeals", tok, map[string]any{"reason": "体温计坏了"}), 201, "").Body["appeal"].(map[string]any)
+		if a["rule_id"] != "declared_illness" {
+			t.Fatalf("appeal: %v", a)
+		}
+		time.Sleep(5 * time.Millisecond) // the contact is recorded after the filing, not in its millisecond
+		r := e.Want(e.fact(officer, me, "contact.close", now.Add(-time.Hour), map[string]any{"case_person": "p-case"}), 201, "")
+		if colorOf(r) != "red" {
+			t.Fatalf("the contact: %s", r.Raw)
+		}
+		rv := e.Want(e.Do("GET", "/api/v1/admin/appeals/"+a["id"].(string)+"/review", officer, nil), 200, "")
+		named, current, after := rv.Body["named"].(map[string]any), rv.Body["current"].(map[string]any), rv.Body["after"].(map[string]any)
+		if named["rule_id"] != "declared_illness" || named["color"] != "yellow" || current["rule_id"] != "close_contact" ||
+			current["color"] != "red" || rv.Body["changed"] != true || after["color"] != "red" {
+			t.Fatalf("review: %s", rv.Raw)
+		}
+		since := rv.Body["since"].([]any)
+		if len(since) != 1 || since[0].(map[string]any)["kind"] != "contact.close" {
+			t.Fatalf("recorded since the appeal: %v", since)
+		}
+		clears, keeps := rv.Body["clears"].([]any), rv.Body["keeps"].([]any)
+		if len(clears) != 1 || clears[0].(map[string]any)["rule_id"] != "declared_illness" ||
+			len(keeps) != 1 || keeps[0].(map[string]any)["rule_id"] != "close_contact" || keeps[0].(map[string]any)["later"] != true {
+			t.Fatalf("what a grant would clear: %v, keep: %v", clears, keeps)
+		}
+		e.Want(e.Do("GET", "/api/v1/admin/appeals/nope/review", officer, nil), 404, "appeal_not_found")
+		e.Want(e.Do("POST", "/api/v1/admin/appeals/"+a["id"].(string)+"/decision", officer, map[string]any{"decision": "granted", "note": "体温复测正常"}), 200, "")
+		st := e.Want(e.Do("GET", "/api/v1/admin/persons/"+me, officer, nil), 200, "")
+		if st.Str("color") != "red" || st.Str("rule_id") != "close_contact" {
+			t.Fatalf("the grant hid a contact recorded after the appeal: %s", st.Raw)
+		}
+		e.agree(me)
 	})
 }
 

@@ -45,26 +45,28 @@ type Appeal struct {
 	// Evidence are ids of the person's own test results (nat.result facts).
 	Evidence []string
 	// Color and RuleID are the decision appealed against.
-	Color     rules.Color
-	RuleID    string
-	State     string
-	Auto      bool // granted by the evidence check, without an operator
-	Note      string
-	Until     time.Time
-	DecidedBy string
-	DecidedAt time.Time
-	CreatedAt time.Time
+	Color  rules.Color
+	RuleID string
+	// RulesVersion is the rule-set version that decided it (0: not known).
+	RulesVersion int64
+	State        string
+	Auto         bool // granted by the evidence check, without an operator
+	Note         string
+	Until        time.Time
+	DecidedBy    string
+	DecidedAt    time.Time
+	CreatedAt    time.Time
 }
 
 const appealCols = `id, person_num, region_code, account_id, reason, evidence, color, rule_id, state, auto, note,
-	COALESCE(until_at, 0), decided_by, COALESCE(decided_at, 0), created_at`
+	COALESCE(until_at, 0), decided_by, COALESCE(decided_at, 0), created_at, rules_version`
 
 func (s *Service) scanAppeal(sc scanner) (*Appeal, error) {
 	var a Appeal
 	var evidence string
 	var color, until, decided, created int64
 	if err := sc.Scan(&a.ID, &a.Person, &a.Region, &a.AccountID, &a.Reason, &evidence, &color, &a.RuleID, &a.State, &a.Auto,
-		&a.Note, &until, &a.DecidedBy, &decided, &created); err != nil {
+		&a.Note, &until, &a.DecidedBy, &decided, &created, &a.RulesVersion); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(evidence), &a.Evidence); err != nil {
@@ -156,16 +158,16 @@ func (s *Service) FileAppeal(ctx context.Context, by *auth.Principal, personID s
 			return err
 		}
 		a = &Appeal{ID: ids.New(), Person: num, PersonID: s.ids.ID(num), Region: people[0].region, AccountID: accountID,
-			Reason: reason, Evidence: in.Evidence, Color: st.color, RuleID: st.ruleID, State: AppealPending,
+			Reason: reason, Evidence: in.Evidence, Color: st.color, RuleID: st.ruleID, RulesVersion: st.rulesVer, State: AppealPending,
 			CreatedAt: now.UTC().Truncate(time.Millisecond)}
 		if a.Evidence == nil {
 			a.Evidence = []string{}
 		}
 		ev, _ := json.Marshal(a.Evidence)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO appeals (id, person_num, region_code, account_id, reason, evidence, color,
-			rule_id, state, auto, note, until_at, decided_by, decided_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', FALSE, '', NULL, '', NULL, $9)`,
-			a.ID, num, a.Region, accountID, reason, string(ev), int64(st.color), st.ruleID, a.CreatedAt.UnixMilli()); err != nil {
+			rule_id, state, auto, note, until_at, decided_by, decided_at, created_at, rules_version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', FALSE, '', NULL, '', NULL, $9, $10)`,
+			a.ID, num, a.Region, accountID, reason, string(ev), int64(st.color), st.ruleID, a.CreatedAt.UnixMilli(), st.rulesVer); err != nil {
 			return fmt.Errorf("status: store appeal: %w", err)
 		}
 		if _, err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: "resident:" + accountID, Action: "appeal.file",
@@ -259,7 +261,12 @@ func (s *Service) evidenceClears(ctx context.Context, tx db.Tx, ver int64, st ro
 // grant appends the appeal.granted fact (idempotent by the appeal's id) and
 // marks the appeal granted, in the caller's transaction.
 func (s *Service) grant(ctx context.Context, tx db.Tx, a *Appeal, by, note string, until, now time.Time) (written, error) {
-	attrs := map[string]any{"appeal": a.ID}
+	// The grant overrides what the appeal named: its rule, over the facts
+	// recorded before it was filed (docs/RULES.md, Appeals).
+	attrs := map[string]any{"appeal": a.ID, "filed_at": a.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	if a.RuleID != "" && a.RuleID != rules.AppealRuleID {
+		attrs["rule"] = a.RuleID
+	}
 	if note != "" {
 		attrs["note"] = note
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/venue"
 )
 
 // Request starts a run: either case persons, whose presence in the
@@ -487,6 +488,17 @@ func (s *Service) contacts(ctx context.Context, rv *resolver, id string, after i
 	return nil
 }
 
+// placeKind names a place's kind for the reader of an export.
+func placeKind(kind, lang string) string {
+	if kind == CheckpointKind {
+		if lang == "en" {
+			return "Checkpoint"
+		}
+		return "核验点"
+	}
+	return venue.KindLabel(kind, lang)
+}
+
 var csvHeader = map[string][]string{
 	"zh": {"序号", "同行人编号", "同行人姓名", "居住地区", "病例编号", "病例姓名", "场所编号", "场所名称", "场所类型",
 		"病例到访时间", "本人到访时间", "交集时长（分钟）", "相遇次数"},
@@ -544,7 +556,7 @@ func (s *Service) ExportCSV(ctx context.Context, by *auth.Principal, id, lang st
 				caseID, caseName = c.Case.ID, c.Case.Name
 			}
 			return cw.Write([]string{strconv.FormatInt(c.Seq, 10), c.Person.ID, csvsafe.Text(c.Person.Name), c.Person.Region, caseID, csvsafe.Text(caseName),
-				c.Venue.ID, csvsafe.Text(c.Venue.Name), c.Venue.Kind, stamp(c.CaseAt), stamp(c.PersonAt),
+				c.Venue.ID, csvsafe.Text(c.Venue.Name), placeKind(c.Venue.Kind, lang), stamp(c.CaseAt), stamp(c.PersonAt),
 				strconv.FormatInt(c.OverlapMinutes, 10), strconv.FormatInt(c.Encounters, 10)})
 		})
 		if err != nil {

@@ -27,6 +27,30 @@ import (
 var Kinds = []string{"restaurant", "supermarket", "market", "mall", "office", "factory", "school", "hospital",
 	"pharmacy", "hotel", "transport", "government", "residential", "entertainment", "religious", "other"}
 
+// kindLabels name the kinds for people, Chinese and English, where no page
+// catalogue is at hand (a CSV export).
+var kindLabels = map[string][2]string{
+	"restaurant": {"餐饮", "Restaurant"}, "supermarket": {"超市", "Supermarket"}, "market": {"农贸市场", "Market"},
+	"mall": {"商场", "Mall"}, "office": {"办公场所", "Office"}, "factory": {"工厂", "Factory"},
+	"school": {"学校", "School"}, "hospital": {"医院", "Hospital"}, "pharmacy": {"药店", "Pharmacy"},
+	"hotel": {"宾馆", "Hotel"}, "transport": {"交通场站", "Transport"}, "government": {"机关单位", "Government"},
+	"residential": {"居民小区", "Residential"}, "entertainment": {"娱乐场所", "Entertainment"},
+	"religious": {"宗教场所", "Religious"}, "other": {"其他", "Other"},
+}
+
+// KindLabel is a kind's name in lang ("en", otherwise Chinese); an unknown
+// kind is itself.
+func KindLabel(kind, lang string) string {
+	l, ok := kindLabels[kind]
+	switch {
+	case !ok:
+		return kind
+	case lang == "en":
+		return l[1]
+	}
+	return l[0]
+}
+
 // Venue is a place with a venue code.
 type Venue struct {
 	ID        string

@@ -1,13 +1,16 @@
 package web
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/healthcode/healthcode/internal/apierr/apierrtest"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
@@ -19,6 +22,7 @@ import (
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
 )
 
@@ -108,6 +112,11 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 	for _, pu := range []string{hospital.PurposeCard, hospital.PurposeRegistration} {
 		dynamic = append(dynamic, "purpose."+pu)
 	}
+	dynamic = append(dynamic, "task.kind."+tracing.TaskCompanion, "outbox.purpose."+sms.KindLoginCode,
+		"outbox.purpose."+sms.KindColourChange)
+	for _, c := range rules.ProblemCodes {
+		dynamic = append(dynamic, "problem."+c)
+	}
 	for _, k := range dynamic {
 		if _, ok := catalog[k]; !ok {
 			t.Errorf("the catalogue lacks %q", k)
@@ -146,5 +155,40 @@ func TestLocalPathKeepsRedirectsOnSite(t *testing.T) {
 		if got := localPath(in, "/me"); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Every error a person may read is in both languages: each case the module
+// declares (an apierr sentinel, wherever it lives) has a catalogue line
+// err.<code>, so a page never falls back to the English message. A case
+// added later without its line fails here, listed with where it is declared.
+func TestEveryErrorCodeIsTranslated(t *testing.T) {
+	root, err := apierrtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := apierrtest.Sentinels(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 100 {
+		t.Fatalf("found only %d error cases; the discovery is broken", len(cases))
+	}
+	var missing []string
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if seen[c.Code] {
+			continue
+		}
+		seen[c.Code] = true
+		if m, ok := catalog["err."+c.Code]; !ok || strings.TrimSpace(m[ZH]) == "" || strings.TrimSpace(m[EN]) == "" {
+			rel, _ := filepath.Rel(root, c.Pos.Filename)
+			missing = append(missing, fmt.Sprintf("  %q: {%q, %q}, // %s:%d %s", "err."+c.Code, "", c.Message, rel, c.Pos.Line, c.Var))
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		t.Errorf("%d error codes have no catalogue line in both languages (add them to internal/web/messages.go, Chinese first):\n%s",
+			len(missing), strings.Join(missing, "\n"))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/rules"
 )
 
 // page is what every template receives.
@@ -147,6 +150,11 @@ func (p *page) SetError(err error) {
 		p.ErrCode = e.Code
 		if _, known := catalog["err."+e.Code]; known {
 			p.Err = p.T("err." + e.Code)
+			// Which field, in the reader's words: "体温：某项超出允许范围。"
+			var ae *fact.AttrError
+			if errors.As(err, &ae) && ae.Attr != nil && ae.Attr.Label.ZH != "" {
+				p.Err = p.T("error.field", label(p.Lang, ae.Attr.Label)) + p.Err
+			}
 			if p.Lang == EN {
 				p.Err += detail(e)
 			}
@@ -156,6 +164,45 @@ func (p *page) SetError(err error) {
 		return
 	}
 	p.Err = p.T("error.internal")
+}
+
+// ProblemText is a rule set's problem in the reader's language: its
+// problem code's line, or its error code's ("" for neither).
+func (p *page) ProblemText(code string) string {
+	for _, k := range []string{"problem." + code, "err." + code} {
+		if _, ok := catalog[k]; ok {
+			return p.T(k)
+		}
+	}
+	return ""
+}
+
+// ProblemDetail is what the compiler said of a problem, shown beside its
+// line where it says more than the line (where in an expression, which
+// example decided what); "" where the line says it all.
+func (p *page) ProblemDetail(code, message string) string {
+	switch code {
+	case rules.CodeSyntax, rules.CodeTypeCheck, rules.CodeResultType, rules.CodeExprInvalid, rules.CodeTooCostly,
+		rules.CodeExampleFact, rules.CodeExampleFailed:
+		return message
+	}
+	if p.ProblemText(code) == "" {
+		return message
+	}
+	return ""
+}
+
+// LineText is why a line of an upload was refused, in the reader's
+// language where the catalogue knows the case (the English message adds
+// which field in English).
+func (p *page) LineText(code, message string) string {
+	if _, ok := catalog["err."+code]; !ok {
+		return message
+	}
+	if p.Lang == EN {
+		return p.T("err."+code) + " (" + message + ")"
+	}
+	return p.T("err." + code)
 }
 
 // detail adds the English message when it says more than the catalogue's

@@ -14,8 +14,11 @@ func (s *Server) scanRoutes(mux *http.ServeMux) {
 type scanData struct {
 	Strings map[string]string
 	Reasons map[string]string
-	Types   []idnum.Type
-	Offset  int // minutes east of UTC of the deployment's zone
+	// Errors are the catalogue's lines of the API's error codes, so that a
+	// refusal (a mistyped ID number) reads in the page's language.
+	Errors map[string]string
+	Types  []idnum.Type
+	Offset int // minutes east of UTC of the deployment's zone
 }
 
 // scanPage is the checkpoint scanner. It is a shell: the checkpoint's API
@@ -24,7 +27,8 @@ type scanData struct {
 // and never appears in a server log.
 func (s *Server) scanPage(w http.ResponseWriter, r *http.Request, p *page) error {
 	p.Title, p.Body = p.T("scan.title"), "scan"
-	d := scanData{Strings: p.Lang.subset("js."), Reasons: map[string]string{}, Types: idnum.Types()}
+	d := scanData{Strings: p.Lang.subset("js."), Reasons: map[string]string{}, Errors: p.Lang.subset("err."),
+		Types: idnum.Types()}
 	// The scanner says why in the same words every device uses.
 	for _, x := range codes.Reasons() {
 		if t, ok := codes.ReasonText(x); ok {

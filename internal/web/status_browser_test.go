@@ -195,3 +195,41 @@ func TestBrowserDeclarationAndAppeal(t *testing.T) {
 	r.open("/me/appeals")
 	r.wantText("#appeals", "已通过", "已电话核实")
 }
+
+// Issue 13's parent: she appealed a yellow from a fever declaration; a
+// contact was recorded while the appeal waited. The reviewer's card shows
+// the decision appealed against, the one now, what was recorded since, and
+// that a grant would clear the fever but not the contact; granting does just
+// that.
+func TestBrowserAppealCardSaysWhatAGrantWouldClear(t *testing.T) {
+	browserTest(t)
+	e := newEnv(t, true)
+	li := rid("19900721", 42) // 李秀英, 13800000002
+	r := newUI(t, e, phoneW, phoneH)
+	r.residentLogin("13800000002")
+	r.open("/me/declare")
+	r.fill("#temperature", "38.4")
+	r.submit("#declare-form button")
+	r.open("/me/appeals")
+	r.fill("#a-reason", "体温计故障")
+	r.submit("#appeal-form button")
+	r.wantText("#appeals", "待审核")
+	time.Sleep(5 * time.Millisecond) // recorded after the filing, not in its millisecond
+	recordFact(t, e, li, fact.Fact{Kind: fact.ContactClose, At: time.Now().Add(-time.Hour), Attrs: map[string]any{"case_person": "p-case"}})
+
+	op := newUI(t, e, desktopW, desktopH)
+	op.operatorLogin("admin", adminPassword)
+	op.open("/console/appeals")
+	op.wantText(".appeal .named", "黄码", "declared_illness")
+	op.wantText(".appeal .current", "红码", "close_contact")
+	op.wantText(".appeal .since", "密切接触")
+	op.wantText(".appeal .clears", "declared_illness")
+	op.wantText(".appeal .keeps", "close_contact", "申诉后新增")
+	op.wantText(".appeal .after", "红码")
+	op.shot("appeal-card")
+	op.submit(".appeal button.grant")
+	op.wantText(".flash", "申诉已通过")
+	if c := colourOf(t, e, li); c != rules.Red {
+		t.Fatalf("after the grant she is %v: the contact recorded after the appeal was hidden", c)
+	}
+}

@@ -190,7 +190,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p *page) error 
 	if d.Temp != "" {
 		t, err := strconv.ParseFloat(strings.Replace(d.Temp, ",", ".", 1), 64)
 		if err != nil {
-			return s.formErr(w, r, p, fact.ErrAttrType.Withf("temperature must be a number"), func(st int) error { return s.showDeclare(w, r, p, st, d) })
+			return s.formErr(w, r, p, fact.RefuseAttr(fact.Declaration, "temperature", fact.ErrAttrType.Withf("temperature must be a number")), func(st int) error { return s.showDeclare(w, r, p, st, d) })
 		}
 		attrs["temperature"] = t
 	}
@@ -524,6 +524,55 @@ type queueItem struct {
 	Person   personRow
 	Status   *statusView
 	Evidence []factView
+	// Review is the card of a pending appeal: what a grant would and would
+	// not clear.
+	Review *reviewView
+}
+
+type reviewView struct {
+	Named   matchView
+	Current matchView
+	Changed bool // the decision is not the one appealed against
+	Since   []factView
+	After   matchView
+	Clears  []matchView
+	Keeps   []matchView
+}
+
+// matchView is a decision or a matching rule: colour, rule and reason.
+type matchView struct {
+	Color  string
+	Rule   string
+	Reason string
+	Later  bool // a rule set off by facts recorded since the appeal
+}
+
+func (s *Server) reviewOf(r *http.Request, p *page, id string) (*reviewView, error) {
+	rv, err := s.Status.Review(r.Context(), p.Op, id)
+	if err != nil {
+		return nil, err
+	}
+	m := func(c rules.Color, rule string, reason rules.Text) matchView {
+		return matchView{Color: c.String(), Rule: rule, Reason: label(p.Lang, reason)}
+	}
+	v := &reviewView{Named: m(rv.Named.Color, rv.Named.RuleID, rv.Named.Reason),
+		Current: m(rv.Current.Color, rv.Current.RuleID, rv.Current.Reason),
+		After:   m(rv.After.Color, rv.After.RuleID, rv.After.Reason)}
+	v.Changed = rv.Changed()
+	for _, c := range rv.Clears {
+		v.Clears = append(v.Clears, m(c.Color, c.RuleID, c.Reason))
+	}
+	for _, k := range rv.Keeps {
+		mv := m(k.Color, k.RuleID, k.Reason)
+		mv.Later = k.Later
+		v.Keeps = append(v.Keeps, mv)
+	}
+	for _, f := range rv.Since {
+		info, _ := fact.Lookup(f.Kind)
+		v.Since = append(v.Since, factView{ID: f.ID, Kind: f.Kind, Label: label(p.Lang, info.Label), At: f.At, Until: f.Until,
+			Attrs: attrsOf(p, f.Kind, f.Attrs), Source: f.Source, RecordedAt: f.RecordedAt, RecordedBy: f.RecordedBy})
+	}
+	return v, nil
 }
 
 func (s *Server) appealsQueue(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -543,6 +592,11 @@ func (s *Server) appealsQueue(w http.ResponseWriter, r *http.Request, p *page) e
 		it := queueItem{Appeal: a, Person: s.personRow(p.Op, x)}
 		if it.Status, err = s.fullStatus(r, p, x.Num); err != nil {
 			return err
+		}
+		if a.State == status.AppealPending {
+			if it.Review, err = s.reviewOf(r, p, a.ID); err != nil {
+				return err
+			}
 		}
 		if len(a.Evidence) > 0 {
 			fs, err := s.factViews(r, p, x.Num, 500)

@@ -8,6 +8,9 @@
   var R = {};
   var rs = document.getElementById("scan-reasons");
   if (rs) R = JSON.parse(rs.textContent || "{}");
+  var E = {};
+  var es = document.getElementById("scan-errors");
+  if (es) E = JSON.parse(es.textContent || "{}");
   var KEY = "healthcode.scanner.key";
   var COUNT = "healthcode.scanner.count";
   var $ = function (id) { return document.getElementById(id); };
@@ -148,7 +151,7 @@
     }
     if (r.status !== 200) {
       var e = r.body && r.body.error || {};
-      var msg = e.code === "temperature_out_of_range" ? t("temp_invalid") : (R[e.code] || e.message || t("error"));
+      var msg = e.code === "temperature_out_of_range" ? t("temp_invalid") : (R[e.code] || E[e.code] || t("error"));
       showResult("invalid", t("error"), "", msg);
       beep(false);
       return;
