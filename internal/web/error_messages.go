@@ -172,6 +172,16 @@ var errorMessages = map[string][2]string{
 	"problem.example_color":      {"示例的期望颜色不正确。", "An example's expected colour is unknown."},
 	"problem.example_fact":       {"示例中的记录不正确。", "A fact of an example is not valid."},
 	"problem.example_failed":     {"示例的判定结果与期望不符。", "An example is decided otherwise than it says."},
+	// The federation (hub and nodes).
+	"err.federation_bad_signature": {"互认消息的签名无法用签发方登记的互认密钥验证。", "The signature does not verify under the signer's enrolled federation key."},
+	"err.federation_key_invalid":   {"互认密钥应为 PEM 格式的 Ed25519 公钥。", "A federation key is an Ed25519 public key in PEM (SubjectPublicKeyInfo)."},
+	"err.federation_malformed":     {"互认消息格式不正确。", "The federation message is not a signed envelope of the expected form."},
+	"err.federation_stale":         {"互认消息早于已持有的版本（重放或过期副本）。", "The message is older than what is already held (a replay or a stale copy)."},
+	"err.federation_unsigned":      {"互认消息没有签名。", "The federation message carries no signature."},
+	"err.issuer_unreachable":       {"签发地区未响应状态查询。", "The issuing region did not answer the status query."},
+	"err.not_region_owner":         {"一个地区只能上传本地区的信任列表。", "A region may upload only its own trust list."},
+	"err.region_not_enrolled":      {"该地区尚未在互认枢纽登记。", "The region is not enrolled at this hub."},
+	"err.trust_list_invalid":       {"信任列表无法读取，或含有其他地区的密钥。", "The trust list does not parse or holds a key of another region."},
 }
 
 func init() {
