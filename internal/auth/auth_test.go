@@ -331,3 +331,36 @@ func TestOneTimeCodeLimitsUnderConcurrency(t *testing.T) {
 		wantCode(t, err, auth.ErrOTPAttempts)
 	})
 }
+
+// failingOutbox refuses every message, as a full disk or a broken template would.
+type failingOutbox struct{ *sms.Outbox }
+
+func (failingOutbox) Send(context.Context, sms.Message) error          { return errors.New("outbox down") }
+func (failingOutbox) SendTx(context.Context, db.Tx, sms.Message) error { return errors.New("outbox down") }
+
+// A code whose message could not be queued is not stored: it uses up
+// neither the phone's interval nor its daily count, so the next request
+// gets a code and its message.
+func TestOneTimeCodeIsStoredOnlyWithItsMessage(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{OTPPerDay: 1})
+		keys, _ := secret.New(bytes.Repeat([]byte{7}, 32))
+		broken := auth.New(d, keys, failingOutbox{f.outbox}, anyRegion{}, auth.Config{OTPPerDay: 1, Region: "341881"})
+		broken.SetClock(func() time.Time { return f.now })
+		const phone = "13800000009"
+		if err := broken.SendOTP(ctx, phone); err == nil {
+			t.Fatal("SendOTP succeeded without its message")
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM otps WHERE day_count > 0`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d codes stored without their message (%v)", n, err)
+		}
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatalf("the next request: %v", err)
+		}
+		if _, err := f.svc.Login(ctx, phone, f.lastCode(t, phone)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -68,16 +68,19 @@ func (s *Service) sendOTP(ctx context.Context, phone, lang string) error {
 		if err != nil {
 			return fmt.Errorf("auth: store one-time code: %w", err)
 		}
+		// The message is queued in the same transaction: a code is never
+		// stored (using up the phone's limits) without its message.
+		msg := sms.Message{To: phone, Purpose: sms.KindLoginCode, Region: s.cfg.Region, Lang: lang, TTL: s.cfg.OTPTTL,
+			Vars: map[string]string{"code": code, "minutes": strconv.Itoa(int(s.cfg.OTPTTL.Minutes()))}}
+		if err := s.sms.SendTx(ctx, tx, msg); err != nil {
+			return fmt.Errorf("auth: queue one-time code: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	msg := sms.Message{To: phone, Purpose: sms.KindLoginCode, Region: s.cfg.Region, Lang: lang, TTL: s.cfg.OTPTTL,
-		Vars: map[string]string{"code": code, "minutes": strconv.Itoa(int(s.cfg.OTPTTL.Minutes()))}}
-	if err := s.sms.Send(ctx, msg); err != nil {
-		return fmt.Errorf("auth: send one-time code: %w", err)
-	}
+	s.sms.Wake()
 	return nil
 }
 

@@ -81,11 +81,19 @@ type RegionValidator interface {
 	Validate(code string) error
 }
 
+// Outbox queues text messages in the caller's transaction (*sms.Outbox).
+type Outbox interface {
+	SendTx(ctx context.Context, tx db.Tx, m sms.Message) error
+	// Wake tells the sender that a message was committed, so that a
+	// login code does not wait for its worker's tick.
+	Wake()
+}
+
 // Service authenticates. It is safe for concurrent use.
 type Service struct {
 	db      *db.DB
 	keys    *secret.Keyring
-	sms     sms.Sender
+	sms     Outbox
 	regions RegionValidator
 	cfg     Config
 	now     func() time.Time
@@ -103,7 +111,7 @@ type cached struct {
 }
 
 // New returns the service.
-func New(d *db.DB, keys *secret.Keyring, sender sms.Sender, regions RegionValidator, cfg Config) *Service {
+func New(d *db.DB, keys *secret.Keyring, sender Outbox, regions RegionValidator, cfg Config) *Service {
 	cfg.defaults()
 	return &Service{db: d, keys: keys, sms: sender, regions: regions, cfg: cfg, now: time.Now,
 		failures: map[string][]time.Time{}, metrics: newMetrics(cfg.Metrics)}

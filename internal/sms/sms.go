@@ -184,6 +184,10 @@ func (o *Outbox) lang(l string) string {
 	return l
 }
 
+// Wake wakes the worker after a caller's transaction queued a message
+// with SendTx, so that a login code does not wait for its tick.
+func (o *Outbox) Wake() { o.poke() }
+
 // poke wakes the worker so that a login code does not wait for its tick.
 func (o *Outbox) poke() {
 	select {
