@@ -335,8 +335,10 @@ func TestOneTimeCodeLimitsUnderConcurrency(t *testing.T) {
 // failingOutbox refuses every message, as a full disk or a broken template would.
 type failingOutbox struct{ *sms.Outbox }
 
-func (failingOutbox) Send(context.Context, sms.Message) error          { return errors.New("outbox down") }
-func (failingOutbox) SendTx(context.Context, db.Tx, sms.Message) error { return errors.New("outbox down") }
+func (failingOutbox) Send(context.Context, sms.Message) error { return errors.New("outbox down") }
+func (failingOutbox) SendTx(context.Context, db.Tx, sms.Message) error {
+	return errors.New("outbox down")
+}
 
 // A code whose message could not be queued is not stored: it uses up
 // neither the phone's interval nor its daily count, so the next request
