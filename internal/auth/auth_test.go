@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,8 +16,11 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type anyRegion struct{}
@@ -365,4 +370,98 @@ func TestOneTimeCodeIsStoredOnlyWithItsMessage(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// The limits across phones: one client address may not text any number of
+// phones, all clients together not more than the minute's limit, and the
+// day's budget is a cap with an alert. They are counted in the database,
+// so a second node (another Service on the same store) sees the same counts.
+func TestOneTimeCodeLimitsAcrossPhones(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var logs syncBuffer
+		reg := prometheus.NewRegistry()
+		cfg := auth.Config{OTPPerAddr: 3, OTPPerMinute: 5, SMSBudget: 8, Metrics: reg, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+		f := newFixture(t, d, cfg)
+		cfg.Metrics, cfg.Log = nil, nil
+		other := newFixture(t, d, cfg) // a second node
+		other.now = f.now
+		phone := func(i int) string { return fmt.Sprintf("139%08d", i) }
+		for i := range 3 {
+			if err := other.svc.SendOTPFrom(ctx, phone(i), "", "203.0.113.5"); err != nil {
+				t.Fatalf("code %d: %v", i, err)
+			}
+		}
+		wantCode(t, f.svc.SendOTPFrom(ctx, phone(3), "", "203.0.113.5"), auth.ErrOTPAddrLimit)
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM sms_outbox`).Scan(&n); err != nil || n != 3 {
+			t.Fatalf("%d messages after a refusal, want 3 (%v)", n, err)
+		}
+		// Other addresses go on, until the minute's limit for everyone.
+		if err := f.svc.SendOTPFrom(ctx, phone(4), "", "203.0.113.6"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SendOTPFrom(ctx, phone(5), "", "2001:db8::/64"); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, f.svc.SendOTPFrom(ctx, phone(6), "", "198.51.100.1"), auth.ErrOTPBusy)
+		// An hour later the address may ask again; the budget of 8 has 3 left.
+		f.now = f.now.Add(time.Hour)
+		for i := 7; i < 10; i++ {
+			if err := f.svc.SendOTPFrom(ctx, phone(i), "", "203.0.113.5"); err != nil {
+				t.Fatalf("code %d: %v", i, err)
+			}
+		}
+		wantCode(t, f.svc.SendOTPFrom(ctx, phone(10), "", "198.51.100.2"), auth.ErrSMSBudget)
+		if v := metricstest.Value(t, reg, "healthcode_auth_sms_budget_alerts_total", "level", "spent"); v != 1 {
+			t.Errorf("spent alerts = %v, want 1", v)
+		}
+		if v := metricstest.Value(t, reg, "healthcode_auth_sms_budget_used_ratio"); v != 1 {
+			t.Errorf("budget used = %v, want 1", v)
+		}
+		if !strings.Contains(logs.String(), "SMS budget spent") {
+			t.Errorf("no alert logged: %s", logs.String())
+		}
+		// The next day the budget is new.
+		f.now = f.now.Add(24 * time.Hour)
+		if err := f.svc.SendOTPFrom(ctx, phone(10), "", "198.51.100.2"); err != nil {
+			t.Fatalf("next day: %v", err)
+		}
+	})
+}
+
+// Only mainland mobile numbers get a text, whichever door asked.
+func TestOneTimeCodeOnlyToMobileNumbers(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, auth.Config{})
+		for phone, want := range map[string]error{
+			"12345678901":    idnum.ErrPhonePrefix,
+			"1380000000":     idnum.ErrPhoneLength,
+			"+8613800000001": idnum.ErrPhoneFormat, // not normalised
+			"02112345678":    idnum.ErrPhonePrefix,
+		} {
+			wantCode(t, f.svc.SendOTP(context.Background(), phone), want)
+		}
+		var n int
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM sms_outbox`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d messages sent to refused numbers (%v)", n, err)
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

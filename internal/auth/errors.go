@@ -42,6 +42,12 @@ var (
 var (
 	ErrOTPTooSoon    = apierr.TooMany("otp_too_soon", "a code was sent moments ago; try again shortly")
 	ErrOTPDailyLimit = apierr.TooMany("otp_daily_limit", "this phone has had too many codes today; try again tomorrow")
+	// ErrOTPAddrLimit, ErrOTPBusy and ErrSMSBudget are the limits across
+	// phones: codes from one client address, codes from all clients in a
+	// minute, and the day's budget of messages.
+	ErrOTPAddrLimit = apierr.TooMany("otp_address_limit", "too many codes were asked from your network address; try again later")
+	ErrOTPBusy      = apierr.TooMany("otp_busy", "too many codes are being asked for right now; try again in a minute")
+	ErrSMSBudget    = apierr.TooMany("otp_budget_spent", "the day's budget of text messages is spent; try again tomorrow")
 	// ErrOTPInvalid is no code pending for the phone (never sent, or used).
 	ErrOTPInvalid  = apierr.Unauthorized("otp_invalid", "no code is pending for this phone; request one")
 	ErrOTPExpired  = apierr.Unauthorized("otp_expired", "the code has expired; request a new one")

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -33,10 +34,20 @@ const (
 // Config holds the limits of logins. Zero values are replaced by defaults,
 // except where noted; a load test on loopback turns the rate limits off.
 type Config struct {
-	OTPTTL        time.Duration // how long a one-time code is valid (default 5 min)
-	OTPAttempts   int           // wrong guesses before the code is void (default 5)
-	OTPInterval   time.Duration // minimum time between codes to one phone (default 60 s; negative = none)
-	OTPPerDay     int           // codes per phone per day (default 10; negative = unlimited)
+	OTPTTL      time.Duration // how long a one-time code is valid (default 5 min)
+	OTPAttempts int           // wrong guesses before the code is void (default 5)
+	OTPInterval time.Duration // minimum time between codes to one phone (default 60 s; negative = none)
+	OTPPerDay   int           // codes per phone per day (default 10; negative = unlimited)
+	// OTPPerAddr bounds the codes, to any phones, asked from one client
+	// address in an hour (default 60; negative = unlimited); OTPPerMinute
+	// the codes all nodes send in a minute (default 600; negative =
+	// unlimited). Both are counted in the database, so they hold across nodes.
+	OTPPerAddr   int
+	OTPPerMinute int
+	// SMSBudget is the day's budget of login-code messages (default 50,000;
+	// negative = unlimited): at 80 % and when it is spent an alert is
+	// logged and counted, and past it codes are refused until the next day.
+	SMSBudget     int
 	ResidentTTL   time.Duration // resident session lifetime (default 30 days)
 	OperatorTTL   time.Duration // operator session lifetime (default 12 h)
 	CacheTTL      time.Duration // how long a node trusts a cached session (default 30 s)
@@ -44,6 +55,7 @@ type Config struct {
 	LoginFailures int           // operator password failures before a 15-minute lock (default 10)
 	Location      *time.Location
 	Metrics       prometheus.Registerer // receives the logins' metrics (nil: not registered)
+	Log           *slog.Logger          // alerts (the SMS budget); default slog.Default()
 }
 
 func (c *Config) defaults() {
@@ -59,6 +71,15 @@ func (c *Config) defaults() {
 	if c.OTPPerDay == 0 {
 		c.OTPPerDay = 10
 	}
+	if c.OTPPerAddr == 0 {
+		c.OTPPerAddr = 60
+	}
+	if c.OTPPerMinute == 0 {
+		c.OTPPerMinute = 600
+	}
+	if c.SMSBudget == 0 {
+		c.SMSBudget = 50_000
+	}
 	if c.ResidentTTL == 0 {
 		c.ResidentTTL = 30 * 24 * time.Hour
 	}
@@ -70,6 +91,9 @@ func (c *Config) defaults() {
 	}
 	if c.LoginFailures == 0 {
 		c.LoginFailures = 10
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
 	}
 	if c.Location == nil {
 		c.Location = time.FixedZone("CST", 8*3600)
@@ -240,6 +264,9 @@ func (s *Service) PurgeExpired(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("auth: purge sessions: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM otp_counters WHERE until_at <= $1`, now.UnixMilli()); err != nil {
+		return fmt.Errorf("auth: purge code counters: %w", err)
 	}
 	// A code row also carries the day's send count, so only rows from
 	// earlier days may go.
