@@ -465,3 +465,24 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// The product keeps only a keyed hash of a one-time code; the clear code is
+// in the message alone.
+func TestOneTimeCodesAreStoredHashed(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{})
+		const phone = "13800000010"
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatal(err)
+		}
+		code := f.lastCode(t, phone)
+		var stored []byte
+		if err := d.QueryRowContext(ctx, `SELECT code_hash FROM otps`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if len(stored) < 16 || bytes.Contains(stored, []byte(code)) {
+			t.Fatalf("the stored code %x holds the code %s", stored, code)
+		}
+	})
+}

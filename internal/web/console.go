@@ -268,6 +268,7 @@ type outboxData struct {
 	State    string
 	States   []string
 	Provider string
+	Off      bool // a real gateway carries the messages: nothing to read
 	Items    []sms.Item
 	Next     int64
 }
@@ -275,6 +276,12 @@ type outboxData struct {
 func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, p *page) error {
 	d := outboxData{To: strings.TrimSpace(r.URL.Query().Get("to")), State: r.URL.Query().Get("state"),
 		States: []string{sms.StateQueued, sms.StateSent, sms.StateDelivered, sms.StateFailed}, Provider: s.Outbox.Provider()}
+	if !s.Outbox.Open() {
+		d.Off = true
+		p.Title, p.NavOn, p.Data = p.T("nav.outbox"), "/console/outbox", d
+		s.render(w, r, http.StatusNotFound, "console_outbox", p)
+		return nil
+	}
 	f := sms.Filter{Limit: 50, State: d.State}
 	if d.To != "" {
 		phone, err := idnum.NormalizePhone(d.To)
