@@ -486,3 +486,107 @@ func TestOneTimeCodesAreStoredHashed(t *testing.T) {
 		}
 	})
 }
+
+// Someone guessing an operator's password locks their own address and the
+// username, on every node; the operator still logs in with the right
+// password from an address they used before. Each failure past the limit
+// doubles the lock.
+func TestOperatorLockoutAcrossNodes(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{LoginFailures: 3})
+		other := newFixture(t, d, auth.Config{LoginFailures: 3}) // a second node
+		other.svc.SetClock(func() time.Time { return f.now })
+		_, pw, err := f.svc.EnsureAdmin(ctx, "341881", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		login := func(svc *auth.Service, password, addr string) error {
+			_, _, err := svc.OperatorLoginWith(ctx, auth.OperatorCredentials{Username: "admin", Password: password, Addr: addr})
+			return err
+		}
+		const office, attacker, elsewhere = "192.0.2.10", "203.0.113.66", "198.51.100.7"
+		if err := login(f.svc, pw, office); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			svc := f.svc
+			if i%2 == 1 {
+				svc = other.svc
+			}
+			wantCode(t, login(svc, "a guess", attacker), auth.ErrLoginFailed)
+		}
+		wantCode(t, login(other.svc, pw, attacker), auth.ErrLoginLocked)      // the attacker's address
+		wantCode(t, login(other.svc, pw, elsewhere), auth.ErrLoginLocked)     // the username, from an unknown address
+		wantCode(t, login(other.svc, "a guess", office), auth.ErrLoginFailed) // a known address is still checked
+		if err := login(other.svc, pw, office); err != nil {
+			t.Fatalf("the right password from a known address: %v", err)
+		}
+		// The attacker's address stays locked; after 15 minutes it may try
+		// once more, and a failure then locks it for 30.
+		wantCode(t, login(f.svc, pw, attacker), auth.ErrLoginLocked)
+		f.now = f.now.Add(16 * time.Minute)
+		wantCode(t, login(f.svc, "a guess", attacker), auth.ErrLoginFailed)
+		f.now = f.now.Add(16 * time.Minute)
+		wantCode(t, login(f.svc, pw, attacker), auth.ErrLoginLocked)
+		f.now = f.now.Add(15 * time.Minute)
+		if err := login(f.svc, pw, attacker); err != nil {
+			t.Fatalf("after the doubled lock: %v", err)
+		}
+	})
+}
+
+// An operator enrols a TOTP second factor (the secret shown once, confirmed
+// by a code); from then on logins need the current code, once.
+func TestOperatorSecondFactor(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{AdminTOTP: true})
+		_, pw, err := f.svc.EnsureAdmin(ctx, "341881", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := f.svc.OperatorLogin(ctx, "admin", pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := f.svc.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Required for admins: nothing but enrolling until then.
+		wantCode(t, admin.Require(auth.OperatorWrite), auth.ErrTOTPEnrolRequired)
+		wantCode(t, f.svc.ConfirmTOTP(ctx, admin, "123456"), auth.ErrTOTPNotPending)
+		e, err := f.svc.BeginTOTP(ctx, admin)
+		if err != nil || !strings.HasPrefix(e.URI, "otpauth://totp/") || !strings.Contains(e.URI, "secret="+e.Secret) {
+			t.Fatalf("BeginTOTP = %+v, %v", e, err)
+		}
+		wantCode(t, f.svc.ConfirmTOTP(ctx, admin, "000000"), auth.ErrTOTPWrong)
+		code := func() string {
+			c, err := auth.TOTPCode(e.Secret, f.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		if err := f.svc.ConfirmTOTP(ctx, admin, code()); err != nil {
+			t.Fatal(err)
+		}
+		admin, _ = f.svc.Authenticate(ctx, token)
+		if err := admin.Require(auth.OperatorWrite); err != nil {
+			t.Fatalf("after enrolling: %v", err)
+		}
+		with := func(totp string) error {
+			_, _, err := f.svc.OperatorLoginWith(ctx, auth.OperatorCredentials{Username: "admin", Password: pw, TOTP: totp})
+			return err
+		}
+		wantCode(t, with(""), auth.ErrTOTPRequired)
+		f.now = f.now.Add(time.Minute)
+		wantCode(t, with("000000"), auth.ErrTOTPWrong)
+		if err := with(code()); err != nil {
+			t.Fatalf("with the current code: %v", err)
+		}
+		wantCode(t, with(code()), auth.ErrTOTPWrong) // a code is good once
+		wantCode(t, with("x"), auth.ErrTOTPWrong)
+	})
+}

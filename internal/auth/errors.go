@@ -36,6 +36,15 @@ var (
 	ErrLoginFailed      = apierr.Unauthorized("login_failed", "wrong username or password")
 	ErrLoginLocked      = apierr.TooMany("login_locked", "too many failed logins for this user; try again in 15 minutes")
 	ErrOperatorDisabled = apierr.Unauthorized("operator_disabled", "this operator account is disabled")
+	// ErrTOTPRequired is the right password of an operator who has a
+	// second factor, without its code; ErrTOTPWrong a wrong or used code.
+	ErrTOTPRequired = apierr.Unauthorized("totp_required", "this operator has a second factor: send the authenticator app's current code (totp)")
+	ErrTOTPWrong    = apierr.Unauthorized("totp_wrong", "the authenticator code is wrong or was used already")
+	// ErrTOTPNotPending is a confirmation without a secret made to confirm.
+	ErrTOTPNotPending = apierr.Conflict("totp_not_pending", "no new second factor is waiting to be confirmed; start again")
+	// ErrTOTPEnrolRequired is an admin without a second factor where the
+	// deployment requires one: they may only enrol one.
+	ErrTOTPEnrolRequired = apierr.Forbidden("totp_enrol_required", "administrators need a second factor here: enrol one at /console/totp first")
 )
 
 // Resident login by one-time code.

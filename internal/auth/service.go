@@ -52,7 +52,8 @@ type Config struct {
 	OperatorTTL   time.Duration // operator session lifetime (default 12 h)
 	CacheTTL      time.Duration // how long a node trusts a cached session (default 30 s)
 	Region        string        // the deployment's region, for the outbox view of one-time codes
-	LoginFailures int           // operator password failures before a 15-minute lock (default 10)
+	LoginFailures int           // password failures (per username, per client address) before a 15-minute lock that doubles with each further failure (default 10)
+	AdminTOTP     bool          // admins must enrol a second factor (TOTP) before they may do anything else
 	Location      *time.Location
 	Metrics       prometheus.Registerer // receives the logins' metrics (nil: not registered)
 	Log           *slog.Logger          // alerts (the SMS budget); default slog.Default()
@@ -122,10 +123,8 @@ type Service struct {
 	cfg     Config
 	now     func() time.Time
 
-	cache    sync.Map // string(token hash) -> cached
-	failMu   sync.Mutex
-	failures map[string][]time.Time // operator username -> recent failures (this node)
-	metrics  *metrics
+	cache   sync.Map // string(token hash) -> cached
+	metrics *metrics
 }
 
 type cached struct {
@@ -138,7 +137,7 @@ type cached struct {
 func New(d *db.DB, keys *secret.Keyring, sender Outbox, regions RegionValidator, cfg Config) *Service {
 	cfg.defaults()
 	return &Service{db: d, keys: keys, sms: sender, regions: regions, cfg: cfg, now: time.Now,
-		failures: map[string][]time.Time{}, metrics: newMetrics(cfg.Metrics)}
+		metrics: newMetrics(cfg.Metrics)}
 }
 
 // SetClock replaces the clock, for tests.
@@ -205,7 +204,9 @@ func (s *Service) lookupSession(ctx context.Context, h []byte, now time.Time) (*
 		if op.Disabled {
 			return nil, time.Time{}, ErrOperatorDisabled
 		}
-		return op.principal(), db.Time(exp), nil
+		p := op.principal()
+		p.MustEnrol = s.cfg.AdminTOTP && op.Role == Admin && !op.TOTP
+		return p, db.Time(exp), nil
 	case Unit:
 		u, err := s.unitByID(ctx, subject)
 		if err != nil {
@@ -264,6 +265,10 @@ func (s *Service) PurgeExpired(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("auth: purge sessions: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_backoff WHERE last_at < $1 AND until_at <= $2`,
+		now.Add(-quietDay).UnixMilli(), now.UnixMilli()); err != nil {
+		return fmt.Errorf("auth: purge login backoff: %w", err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM otp_counters WHERE until_at <= $1`, now.UnixMilli()); err != nil {
 		return fmt.Errorf("auth: purge code counters: %w", err)
