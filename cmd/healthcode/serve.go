@@ -44,6 +44,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Auth.OTPPerAddr, "otp-per-address", 60, "codes to any phones asked from one client address in an hour, all nodes together (-1: no limit, for load tests)")
 	fs.IntVar(&cfg.Auth.OTPPerMinute, "otp-per-minute", 600, "codes all nodes send in a minute (-1: no limit, for load tests)")
 	fs.IntVar(&cfg.Auth.SMSBudget, "sms-budget", 50_000, "login-code messages per day; an alert at 80% and when spent, then codes are refused until the next day (-1: no budget)")
+	fs.BoolVar(&cfg.Auth.AdminTOTP, "admin-totp", false, "administrators must turn on two-step login (TOTP, console page /console/totp) before they may do anything else")
+	fs.IntVar(&cfg.Auth.LoginFailures, "login-failures", 10, "failed passwords (per username, per client address) before a 15-minute lock that doubles with each further failure")
 	fs.Var(&cfg.TrustedProxies, "trusted-proxies", "reverse proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the client, for the per-address limits")
 	codeFlags(fs, &cfg)
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")

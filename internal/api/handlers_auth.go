@@ -52,7 +52,8 @@ func (s *Server) operatorLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	token, op, err := s.Auth.OperatorLogin(r.Context(), in.Username, in.Password)
+	token, op, err := s.Auth.OperatorLoginWith(r.Context(), auth.OperatorCredentials{Username: in.Username, Password: in.Password,
+		TOTP: in.TOTP, Addr: clientaddr.Of(r)})
 	if err != nil {
 		return err
 	}

@@ -185,3 +185,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, by *Principal, code string) e
 	s.forget(Operator, by.ID) // a principal that had to enrol may act now
 	return nil
 }
+
+// Self is the calling operator's own account (the second-factor page).
+func (s *Service) Self(ctx context.Context, by *Principal) (*OperatorInfo, error) {
+	if by == nil || by.Kind != Operator {
+		return nil, ErrOperatorOnly
+	}
+	return s.operatorByID(ctx, by.ID)
+}

@@ -34,7 +34,7 @@ var (
 // that usernames cannot be probed.
 var (
 	ErrLoginFailed      = apierr.Unauthorized("login_failed", "wrong username or password")
-	ErrLoginLocked      = apierr.TooMany("login_locked", "too many failed logins for this user; try again in 15 minutes")
+	ErrLoginLocked      = apierr.TooMany("login_locked", "too many failed logins for this user or from this address; try again later")
 	ErrOperatorDisabled = apierr.Unauthorized("operator_disabled", "this operator account is disabled")
 	// ErrTOTPRequired is the right password of an operator who has a
 	// second factor, without its code; ErrTOTPWrong a wrong or used code.

@@ -10,6 +10,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/clientaddr"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/rollout"
@@ -47,6 +48,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/audit", s.console(auth.AuditRead, s.auditPage))
 	mux.HandleFunc("GET /console/operators", s.console(auth.OperatorWrite, s.operatorsPage))
 	mux.HandleFunc("POST /console/operators", s.console(auth.OperatorWrite, s.createOperator))
+	s.totpRoutes(mux)
 	s.featureConsoleRoutes(mux)
 }
 
@@ -68,6 +70,7 @@ var navEntries = []navEntry{
 	{"nav.outbox", "/console/outbox", auth.OutboxRead},
 	{"nav.audit", "/console/audit", auth.AuditRead},
 	{"nav.operators", "/console/operators", auth.OperatorWrite},
+	{"nav.totp", "/console/totp", ""},
 }
 
 func (s *Server) nav(op *auth.Principal) []navItem {
@@ -107,7 +110,8 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request, p *page) e
 	if !strings.HasPrefix(d.Next, consolePath) {
 		d.Next = consolePath
 	}
-	token, _, err := s.Auth.OperatorLogin(r.Context(), d.Username, r.PostFormValue("password"))
+	token, _, err := s.Auth.OperatorLoginWith(r.Context(), auth.OperatorCredentials{Username: d.Username,
+		Password: r.PostFormValue("password"), TOTP: strings.TrimSpace(r.PostFormValue("totp")), Addr: clientaddr.Of(r)})
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showConsoleLogin(w, r, p, st, d) })
 	}
