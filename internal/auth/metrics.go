@@ -38,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}, []string{"kind", "outcome"})
 	lockouts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "healthcode_auth_lockouts_total",
-		Help: "Lockouts on this node by kind: a username locked after repeated failed passwords, a one-time code voided after repeated wrong guesses (resident).",
+		Help: "Lockouts by kind, counted by the node that locked: a username locked after repeated failed passwords, a one-time code voided after repeated wrong guesses (resident).",
 	}, []string{"kind"})
 	otps := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "healthcode_auth_otp_requests_total",
