@@ -581,12 +581,17 @@ func TestOperatorSecondFactor(t *testing.T) {
 			return err
 		}
 		wantCode(t, with(""), auth.ErrTOTPRequired)
+		_, _, err = f.svc.OperatorLoginWith(ctx, auth.OperatorCredentials{Username: "admin", Password: "a guess"})
+		wantCode(t, err, auth.ErrTOTPRequired) // the same answer whatever the password
 		f.now = f.now.Add(time.Minute)
-		wantCode(t, with("000000"), auth.ErrTOTPWrong)
+		// A wrong code and a wrong password are one answer.
+		wantCode(t, with("000000"), auth.ErrLoginFailed)
+		_, _, err = f.svc.OperatorLoginWith(ctx, auth.OperatorCredentials{Username: "admin", Password: "a guess", TOTP: code()})
+		wantCode(t, err, auth.ErrLoginFailed)
 		if err := with(code()); err != nil {
 			t.Fatalf("with the current code: %v", err)
 		}
-		wantCode(t, with(code()), auth.ErrTOTPWrong) // a code is good once
-		wantCode(t, with("x"), auth.ErrTOTPWrong)
+		wantCode(t, with(code()), auth.ErrLoginFailed) // a code is good once
+		wantCode(t, with("x"), auth.ErrLoginFailed)
 	})
 }

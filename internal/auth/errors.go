@@ -36,10 +36,12 @@ var (
 	ErrLoginFailed      = apierr.Unauthorized("login_failed", "wrong username or password")
 	ErrLoginLocked      = apierr.TooMany("login_locked", "too many failed logins for this user or from this address; try again later")
 	ErrOperatorDisabled = apierr.Unauthorized("operator_disabled", "this operator account is disabled")
-	// ErrTOTPRequired is the right password of an operator who has a
-	// second factor, without its code; ErrTOTPWrong a wrong or used code.
+	// ErrTOTPRequired is a login without a code by an operator who has a
+	// second factor (said whatever the password, so that it confirms none).
+	// At login a wrong code is ErrLoginFailed like a wrong password;
+	// ErrTOTPWrong is a wrong code when confirming a new secret.
 	ErrTOTPRequired = apierr.Unauthorized("totp_required", "this operator has a second factor: send the authenticator app's current code (totp)")
-	ErrTOTPWrong    = apierr.Unauthorized("totp_wrong", "the authenticator code is wrong or was used already")
+	ErrTOTPWrong    = apierr.Unauthorized("totp_wrong", "the authenticator code does not match the new key")
 	// ErrTOTPNotPending is a confirmation without a secret made to confirm.
 	ErrTOTPNotPending = apierr.Conflict("totp_not_pending", "no new second factor is waiting to be confirmed; start again")
 	// ErrTOTPEnrolRequired is an admin without a second factor where the

@@ -124,27 +124,29 @@ func (s *Service) operatorLogin(ctx context.Context, c OperatorCredentials) (str
 		CheckPassword(dummyHash, c.Password)
 		return "", nil, s.failed(ctx, Operator, keys...)
 	}
+	if o.TOTP && c.TOTP == "" {
+		// Asked before the password is checked, so that the answer does
+		// not tell whether the password was right.
+		return "", nil, ErrTOTPRequired
+	}
 	ok, err := CheckPassword(o.hash, c.Password)
 	if err != nil {
 		return "", nil, fmt.Errorf("auth: operator %s: %w", o.ID, err)
 	}
-	if !ok {
-		return "", nil, s.failed(ctx, Operator, keys...)
-	}
 	var step int64
-	if o.TOTP {
-		if c.TOTP == "" {
-			return "", nil, ErrTOTPRequired
-		}
+	if ok && o.TOTP {
 		if step, err = s.checkTOTP(ctx, o.ID, c.TOTP); err != nil {
 			return "", nil, err
 		}
-		if step < 0 {
-			if err := s.failed(ctx, Operator, keys...); !errors.Is(err, ErrLoginFailed) {
-				return "", nil, err
-			}
-			return "", nil, ErrTOTPWrong
+		ok = step >= 0
+	}
+	if !ok {
+		// A wrong password and a wrong code are one answer: telling them
+		// apart would confirm a guessed password.
+		if err := s.failed(ctx, Operator, keys...); !errors.Is(err, ErrLoginFailed) || !o.TOTP {
+			return "", nil, err
 		}
+		return "", nil, ErrLoginFailed.Withf("wrong username, password or authenticator code")
 	}
 	if o.Disabled {
 		return "", nil, ErrOperatorDisabled
@@ -159,7 +161,7 @@ func (s *Service) operatorLogin(ctx context.Context, c OperatorCredentials) (str
 				return fmt.Errorf("auth: use TOTP code: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n != 1 {
-				return ErrTOTPWrong
+				return ErrLoginFailed.Withf("wrong username, password or authenticator code")
 			}
 		}
 		var err error

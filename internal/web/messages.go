@@ -332,7 +332,7 @@ var catalog = map[string][2]string{
 	"err.otp_busy":                  {"当前获取验证码的人数过多，请一分钟后再试。", "Too many codes are being asked for right now; try again in a minute."},
 	"err.otp_budget_spent":          {"今日短信发送量已达上限，请明天再试。", "Today's text messages are used up; try again tomorrow."},
 	"err.totp_required":             {"请输入身份验证器应用显示的动态验证码。", "Enter the code your authenticator app shows."},
-	"err.totp_wrong":                {"动态验证码不正确或已使用过。", "The authenticator code is wrong or was used already."},
+	"err.totp_wrong":                {"动态验证码与新密钥不符，请核对手机时间后输入当前验证码。", "The code does not match the new key; check the phone's clock and enter the current code."},
 	"err.totp_not_pending":          {"没有待确认的两步验证，请重新开始。", "No new two-step login is waiting to be confirmed; start again."},
 	"err.totp_enrol_required":       {"管理员须先开启两步验证（控制台“两步验证”页）。", "Administrators must turn on two-step login first (the console's Two-step login page)."},
 	"err.outbox_off":                {"短信发件箱已关闭：短信经短信网关发送。", "The SMS outbox is off: messages go through the SMS gateway."},

@@ -39,7 +39,7 @@ func TestConsoleTwoStepLogin(t *testing.T) {
 		t.Fatalf("the new key: %d\n%s", res.StatusCode, body)
 	}
 	res, body = e.post(c, "/console/totp/confirm", url.Values{"csrf": {csrfOf(body)}, "code": {"000000"}})
-	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "动态验证码不正确") || strings.Contains(body, m[1]) {
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "动态验证码与新密钥不符") || strings.Contains(body, m[1]) {
 		t.Fatalf("a wrong code: %d (the key must not show again)\n%s", res.StatusCode, body)
 	}
 	code, _ := auth.TOTPCode(m[1], time.Now())
