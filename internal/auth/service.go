@@ -270,6 +270,10 @@ func (s *Service) PurgeExpired(ctx context.Context) error {
 		now.Add(-quietDay).UnixMilli(), now.UnixMilli()); err != nil {
 		return fmt.Errorf("auth: purge login backoff: %w", err)
 	}
+	// A second-factor key shown but not confirmed within a day is dropped.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM operator_totp_pending WHERE created_at < $1`, now.Add(-quietDay).UnixMilli()); err != nil {
+		return fmt.Errorf("auth: purge unconfirmed TOTP keys: %w", err)
+	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM otp_counters WHERE until_at <= $1`, now.UnixMilli()); err != nil {
 		return fmt.Errorf("auth: purge code counters: %w", err)
 	}
