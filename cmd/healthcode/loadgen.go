@@ -37,7 +37,7 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg loadgen.Config
-	url := fs.String("url", "", "a running server to measure; it must run with --otp-interval -1s --otp-per-day -1 (default: start one)")
+	url := fs.String("url", "", "a running server to measure; it must run with --otp-interval -1s --otp-per-day -1 --otp-per-address -1 --otp-per-minute -1 --sms-budget -1 (default: start one)")
 	fs.StringVar(&cfg.AdminUser, "admin-user", "admin", "operator that creates checkpoints and venues and reads the outbox (needs those permissions)")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", "", "that operator's password (with --url)")
 	fs.StringVar(&cfg.Region, "region", "341881", "region of the checkpoints, venues and residents")
@@ -120,7 +120,8 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		// The password goes in the environment: a command line is readable
 		// by anyone on the machine (/proc/PID/cmdline).
 		sargs := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
-			"--region", cfg.Region, "--otp-interval", "-1s", "--otp-per-day", "-1", "--code-ttl", codeTTL.String(),
+			"--region", cfg.Region, "--otp-interval", "-1s", "--otp-per-day", "-1",
+			"--otp-per-address", "-1", "--otp-per-minute", "-1", "--sms-budget", "-1", "--code-ttl", codeTTL.String(),
 			"--pprof-addr", "127.0.0.1:0", "--log-level", "warn"}
 		if *db != "" {
 			sargs = append(sargs, "--db", *db)

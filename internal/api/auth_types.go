@@ -36,6 +36,7 @@ type LoginResponse struct {
 type OperatorLoginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	TOTP     string `json:"totp,omitempty" doc:"the authenticator app's current 6-digit code, for an operator who has turned on two-step login"`
 }
 
 // OperatorLoginResponse is an operator session.

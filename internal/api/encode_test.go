@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -9,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/healthcode/healthcode/internal/metricstest"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // An answer that cannot be encoded is the server's failure: a logged 500
@@ -49,5 +54,29 @@ func TestTimeParamRange(t *testing.T) {
 	}
 	if _, err := timeParam(ErrToInvalid, "to", "2022-04-01T10:00:00+08:00", time.Now()); err != nil {
 		t.Errorf("a plain time refused: %v", err)
+	}
+}
+
+// A request the client abandons is its own outcome: counted as 499, not as
+// a 500, and not logged as a failure of the server.
+func TestAbandonedRequestIsNotAFailure(t *testing.T) {
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	s := &Server{Log: slog.New(slog.NewTextHandler(&logs, nil)), metrics: newMetrics(reg)}
+	h := s.instrument("POST /x", s.call(func(w http.ResponseWriter, r *http.Request) error {
+		<-r.Context().Done()
+		return fmt.Errorf("db: begin: %w", r.Context().Err())
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/x", nil).WithContext(ctx))
+	if n := metricstest.Value(t, reg, "healthcode_http_requests_total", "route", "POST /x", "code", "500"); n != 0 {
+		t.Errorf("counted as %v 500s", n)
+	}
+	if n := metricstest.Value(t, reg, "healthcode_http_requests_total", "route", "POST /x", "code", "499"); n != 1 {
+		t.Errorf("499 counted %v times, want 1", n)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("logged as a failure: %s", logs.String())
 	}
 }

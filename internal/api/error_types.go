@@ -34,3 +34,6 @@ func ruleProblems(ps []rules.Problem) []RuleProblem {
 }
 
 var errInternal = ErrorResponse{ErrorDetail{Code: "internal", Message: "the server failed; the error was logged"}}
+
+// errAbandoned answers a request whose client went away; nobody reads it.
+var errAbandoned = ErrorResponse{ErrorDetail{Code: "client_closed", Message: "the client closed the request"}}

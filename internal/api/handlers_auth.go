@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/clientaddr"
 	"github.com/healthcode/healthcode/internal/idnum"
 )
 
@@ -16,7 +17,7 @@ func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Auth.SendOTPIn(r.Context(), phone, in.Lang); err != nil {
+	if err := s.Auth.SendOTPFrom(r.Context(), phone, in.Lang, clientaddr.Of(r)); err != nil {
 		return err
 	}
 	delayed, err := s.Outbox.Delayed(r.Context())
@@ -51,7 +52,8 @@ func (s *Server) operatorLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	token, op, err := s.Auth.OperatorLogin(r.Context(), in.Username, in.Password)
+	token, op, err := s.Auth.OperatorLoginWith(r.Context(), auth.OperatorCredentials{Username: in.Username, Password: in.Password,
+		TOTP: in.TOTP, Addr: clientaddr.Of(r)})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
+	"github.com/healthcode/healthcode/internal/httpmetric"
 )
 
 // maxBody bounds every JSON request body; uploads have their own limits.
@@ -200,6 +201,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			w.Header().Set("Retry-After", after)
 		}
 		writeJSON(w, e.Status, ErrorResponse{ErrorDetail{Code: e.Code, Message: e.Message}})
+		return
+	}
+	if httpmetric.Abandoned(r, err) {
+		writeJSON(w, httpmetric.StatusClientClosed, errAbandoned)
 		return
 	}
 	log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)

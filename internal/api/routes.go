@@ -117,7 +117,7 @@ func (s *Server) apiRoutes() []route {
 			Out:     replies(ok(CheckpointUpdated{})),
 			h:       s.operator(auth.CheckpointEdit, s.newCheckpointKey)},
 		{Method: "GET", Path: "/admin/outbox", Auth: "operator: outbox.read",
-			Summary: "Text messages, newest first, with their state (queued, sent, delivered, failed), attempts and last error; ?to=PHONE, ?state, ?before (the id of the last message seen), ?limit (at most 500)",
+			Summary: "Text messages, newest first, with their state (queued, sent, delivered, failed), attempts and last error; ?to=PHONE, ?state, ?before (the id of the last message seen), ?limit (at most 500). Every read is audited (outbox.read); 404 outbox_off while a real SMS gateway carries the messages",
 			Out:     replies(ok(OutboxResponse{})),
 			h:       s.operator(auth.OutboxRead, s.outbox)},
 		{Method: "GET", Path: "/sms/dlr",

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,8 +16,11 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type anyRegion struct{}
@@ -329,5 +334,264 @@ func TestOneTimeCodeLimitsUnderConcurrency(t *testing.T) {
 		}
 		_, err := f.svc.Login(ctx, phone, right)
 		wantCode(t, err, auth.ErrOTPAttempts)
+	})
+}
+
+// failingOutbox refuses every message, as a full disk or a broken template would.
+type failingOutbox struct{ *sms.Outbox }
+
+func (failingOutbox) Send(context.Context, sms.Message) error { return errors.New("outbox down") }
+func (failingOutbox) SendTx(context.Context, db.Tx, sms.Message) error {
+	return errors.New("outbox down")
+}
+
+// A code whose message could not be queued is not stored: it uses up
+// neither the phone's interval nor its daily count, so the next request
+// gets a code and its message.
+func TestOneTimeCodeIsStoredOnlyWithItsMessage(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{OTPPerDay: 1})
+		keys, _ := secret.New(bytes.Repeat([]byte{7}, 32))
+		broken := auth.New(d, keys, failingOutbox{f.outbox}, anyRegion{}, auth.Config{OTPPerDay: 1, Region: "341881"})
+		broken.SetClock(func() time.Time { return f.now })
+		const phone = "13800000009"
+		if err := broken.SendOTP(ctx, phone); err == nil {
+			t.Fatal("SendOTP succeeded without its message")
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM otps WHERE day_count > 0`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d codes stored without their message (%v)", n, err)
+		}
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatalf("the next request: %v", err)
+		}
+		if _, err := f.svc.Login(ctx, phone, f.lastCode(t, phone)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// The limits across phones: one client address may not text any number of
+// phones, all clients together not more than the minute's limit, and the
+// day's budget is a cap with an alert. They are counted in the database,
+// so a second node (another Service on the same store) sees the same counts.
+func TestOneTimeCodeLimitsAcrossPhones(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var logs syncBuffer
+		reg := prometheus.NewRegistry()
+		cfg := auth.Config{OTPPerAddr: 3, OTPPerMinute: 5, SMSBudget: 8, Metrics: reg, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+		f := newFixture(t, d, cfg)
+		cfg.Metrics, cfg.Log = nil, nil
+		other := newFixture(t, d, cfg) // a second node
+		other.now = f.now
+		phone := func(i int) string { return fmt.Sprintf("139%08d", i) }
+		for i := range 3 {
+			if err := other.svc.SendOTPFrom(ctx, phone(i), "", "203.0.113.5"); err != nil {
+				t.Fatalf("code %d: %v", i, err)
+			}
+		}
+		wantCode(t, f.svc.SendOTPFrom(ctx, phone(3), "", "203.0.113.5"), auth.ErrOTPAddrLimit)
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM sms_outbox`).Scan(&n); err != nil || n != 3 {
+			t.Fatalf("%d messages after a refusal, want 3 (%v)", n, err)
+		}
+		// Other addresses go on, until the minute's limit for everyone.
+		if err := f.svc.SendOTPFrom(ctx, phone(4), "", "203.0.113.6"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SendOTPFrom(ctx, phone(5), "", "2001:db8::/64"); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, f.svc.SendOTPFrom(ctx, phone(6), "", "198.51.100.1"), auth.ErrOTPBusy)
+		// An hour later the address may ask again; the budget of 8 has 3 left.
+		f.now = f.now.Add(time.Hour)
+		for i := 7; i < 10; i++ {
+			if err := f.svc.SendOTPFrom(ctx, phone(i), "", "203.0.113.5"); err != nil {
+				t.Fatalf("code %d: %v", i, err)
+			}
+		}
+		wantCode(t, f.svc.SendOTPFrom(ctx, phone(10), "", "198.51.100.2"), auth.ErrSMSBudget)
+		if v := metricstest.Value(t, reg, "healthcode_auth_sms_budget_alerts_total", "level", "spent"); v != 1 {
+			t.Errorf("spent alerts = %v, want 1", v)
+		}
+		if v := metricstest.Value(t, reg, "healthcode_auth_sms_budget_used_ratio"); v != 1 {
+			t.Errorf("budget used = %v, want 1", v)
+		}
+		if !strings.Contains(logs.String(), "SMS budget spent") {
+			t.Errorf("no alert logged: %s", logs.String())
+		}
+		// The next day the budget is new.
+		f.now = f.now.Add(24 * time.Hour)
+		if err := f.svc.SendOTPFrom(ctx, phone(10), "", "198.51.100.2"); err != nil {
+			t.Fatalf("next day: %v", err)
+		}
+	})
+}
+
+// Only mainland mobile numbers get a text, whichever door asked.
+func TestOneTimeCodeOnlyToMobileNumbers(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, auth.Config{})
+		for phone, want := range map[string]error{
+			"12345678901":    idnum.ErrPhonePrefix,
+			"1380000000":     idnum.ErrPhoneLength,
+			"+8613800000001": idnum.ErrPhoneFormat, // not normalised
+			"02112345678":    idnum.ErrPhonePrefix,
+		} {
+			wantCode(t, f.svc.SendOTP(context.Background(), phone), want)
+		}
+		var n int
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM sms_outbox`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d messages sent to refused numbers (%v)", n, err)
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The product keeps only a keyed hash of a one-time code; the clear code is
+// in the message alone.
+func TestOneTimeCodesAreStoredHashed(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{})
+		const phone = "13800000010"
+		if err := f.svc.SendOTP(ctx, phone); err != nil {
+			t.Fatal(err)
+		}
+		code := f.lastCode(t, phone)
+		var stored []byte
+		if err := d.QueryRowContext(ctx, `SELECT code_hash FROM otps`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if len(stored) < 16 || bytes.Contains(stored, []byte(code)) {
+			t.Fatalf("the stored code %x holds the code %s", stored, code)
+		}
+	})
+}
+
+// Someone guessing an operator's password locks their own address and the
+// username, on every node; the operator still logs in with the right
+// password from an address they used before. Each failure past the limit
+// doubles the lock.
+func TestOperatorLockoutAcrossNodes(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{LoginFailures: 3})
+		other := newFixture(t, d, auth.Config{LoginFailures: 3}) // a second node
+		other.svc.SetClock(func() time.Time { return f.now })
+		_, pw, err := f.svc.EnsureAdmin(ctx, "341881", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		login := func(svc *auth.Service, password, addr string) error {
+			_, _, err := svc.OperatorLoginWith(ctx, auth.OperatorCredentials{Username: "admin", Password: password, Addr: addr})
+			return err
+		}
+		const office, attacker, elsewhere = "192.0.2.10", "203.0.113.66", "198.51.100.7"
+		if err := login(f.svc, pw, office); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			svc := f.svc
+			if i%2 == 1 {
+				svc = other.svc
+			}
+			wantCode(t, login(svc, "a guess", attacker), auth.ErrLoginFailed)
+		}
+		wantCode(t, login(other.svc, pw, attacker), auth.ErrLoginLocked)      // the attacker's address
+		wantCode(t, login(other.svc, pw, elsewhere), auth.ErrLoginLocked)     // the username, from an unknown address
+		wantCode(t, login(other.svc, "a guess", office), auth.ErrLoginFailed) // a known address is still checked
+		if err := login(other.svc, pw, office); err != nil {
+			t.Fatalf("the right password from a known address: %v", err)
+		}
+		// The attacker's address stays locked; after 15 minutes it may try
+		// once more, and a failure then locks it for 30.
+		wantCode(t, login(f.svc, pw, attacker), auth.ErrLoginLocked)
+		f.now = f.now.Add(16 * time.Minute)
+		wantCode(t, login(f.svc, "a guess", attacker), auth.ErrLoginFailed)
+		f.now = f.now.Add(16 * time.Minute)
+		wantCode(t, login(f.svc, pw, attacker), auth.ErrLoginLocked)
+		f.now = f.now.Add(15 * time.Minute)
+		if err := login(f.svc, pw, attacker); err != nil {
+			t.Fatalf("after the doubled lock: %v", err)
+		}
+	})
+}
+
+// An operator enrols a TOTP second factor (the secret shown once, confirmed
+// by a code); from then on logins need the current code, once.
+func TestOperatorSecondFactor(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{AdminTOTP: true})
+		_, pw, err := f.svc.EnsureAdmin(ctx, "341881", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := f.svc.OperatorLogin(ctx, "admin", pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := f.svc.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Required for admins: nothing but enrolling until then.
+		wantCode(t, admin.Require(auth.OperatorWrite), auth.ErrTOTPEnrolRequired)
+		wantCode(t, f.svc.ConfirmTOTP(ctx, admin, "123456"), auth.ErrTOTPNotPending)
+		e, err := f.svc.BeginTOTP(ctx, admin)
+		if err != nil || !strings.HasPrefix(e.URI, "otpauth://totp/") || !strings.Contains(e.URI, "secret="+e.Secret) {
+			t.Fatalf("BeginTOTP = %+v, %v", e, err)
+		}
+		wantCode(t, f.svc.ConfirmTOTP(ctx, admin, "000000"), auth.ErrTOTPWrong)
+		code := func() string {
+			c, err := auth.TOTPCode(e.Secret, f.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		if err := f.svc.ConfirmTOTP(ctx, admin, code()); err != nil {
+			t.Fatal(err)
+		}
+		admin, _ = f.svc.Authenticate(ctx, token)
+		if err := admin.Require(auth.OperatorWrite); err != nil {
+			t.Fatalf("after enrolling: %v", err)
+		}
+		with := func(totp string) error {
+			_, _, err := f.svc.OperatorLoginWith(ctx, auth.OperatorCredentials{Username: "admin", Password: pw, TOTP: totp})
+			return err
+		}
+		wantCode(t, with(""), auth.ErrTOTPRequired)
+		_, _, err = f.svc.OperatorLoginWith(ctx, auth.OperatorCredentials{Username: "admin", Password: "a guess"})
+		wantCode(t, err, auth.ErrTOTPRequired) // the same answer whatever the password
+		f.now = f.now.Add(time.Minute)
+		// A wrong code and a wrong password are one answer.
+		wantCode(t, with("000000"), auth.ErrLoginFailed)
+		_, _, err = f.svc.OperatorLoginWith(ctx, auth.OperatorCredentials{Username: "admin", Password: "a guess", TOTP: code()})
+		wantCode(t, err, auth.ErrLoginFailed)
+		if err := with(code()); err != nil {
+			t.Fatalf("with the current code: %v", err)
+		}
+		wantCode(t, with(code()), auth.ErrLoginFailed) // a code is good once
+		wantCode(t, with("x"), auth.ErrLoginFailed)
 	})
 }

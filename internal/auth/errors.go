@@ -34,14 +34,31 @@ var (
 // that usernames cannot be probed.
 var (
 	ErrLoginFailed      = apierr.Unauthorized("login_failed", "wrong username or password")
-	ErrLoginLocked      = apierr.TooMany("login_locked", "too many failed logins for this user; try again in 15 minutes")
+	ErrLoginLocked      = apierr.TooMany("login_locked", "too many failed logins for this user or from this address; try again later")
 	ErrOperatorDisabled = apierr.Unauthorized("operator_disabled", "this operator account is disabled")
+	// ErrTOTPRequired is a login without a code by an operator who has a
+	// second factor (said whatever the password, so that it confirms none).
+	// At login a wrong code is ErrLoginFailed like a wrong password;
+	// ErrTOTPWrong is a wrong code when confirming a new secret.
+	ErrTOTPRequired = apierr.Unauthorized("totp_required", "this operator has a second factor: send the authenticator app's current code (totp)")
+	ErrTOTPWrong    = apierr.Unauthorized("totp_wrong", "the authenticator code does not match the new key")
+	// ErrTOTPNotPending is a confirmation without a secret made to confirm.
+	ErrTOTPNotPending = apierr.Conflict("totp_not_pending", "no new second factor is waiting to be confirmed; start again")
+	// ErrTOTPEnrolRequired is an admin without a second factor where the
+	// deployment requires one: they may only enrol one.
+	ErrTOTPEnrolRequired = apierr.Forbidden("totp_enrol_required", "administrators need a second factor here: enrol one at /console/totp first")
 )
 
 // Resident login by one-time code.
 var (
 	ErrOTPTooSoon    = apierr.TooMany("otp_too_soon", "a code was sent moments ago; try again shortly")
 	ErrOTPDailyLimit = apierr.TooMany("otp_daily_limit", "this phone has had too many codes today; try again tomorrow")
+	// ErrOTPAddrLimit, ErrOTPBusy and ErrSMSBudget are the limits across
+	// phones: codes from one client address, codes from all clients in a
+	// minute, and the day's budget of messages.
+	ErrOTPAddrLimit = apierr.TooMany("otp_address_limit", "too many codes were asked from your network address; try again later")
+	ErrOTPBusy      = apierr.TooMany("otp_busy", "too many codes are being asked for right now; try again in a minute")
+	ErrSMSBudget    = apierr.TooMany("otp_budget_spent", "the day's budget of text messages is spent; try again tomorrow")
 	// ErrOTPInvalid is no code pending for the phone (never sent, or used).
 	ErrOTPInvalid  = apierr.Unauthorized("otp_invalid", "no code is pending for this phone; request one")
 	ErrOTPExpired  = apierr.Unauthorized("otp_expired", "the code has expired; request a new one")

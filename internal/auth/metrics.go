@@ -18,13 +18,17 @@ const (
 var (
 	loginKinds    = [...]Kind{Resident, Operator, Unit}
 	loginOutcomes = [...]string{"ok", "failed", "locked", "disabled", "error"}
-	otpOutcomes   = [...]string{"sent", "too_soon", "daily_limit", "failed"}
+	otpOutcomes   = [...]string{"sent", "too_soon", "daily_limit", "address_limit", "busy", "budget_spent", "failed"}
+	budgetLevels  = [...]string{"warning", "spent"}
 )
 
 type metrics struct {
 	logins   map[Kind]*[len(loginOutcomes)]prometheus.Counter
 	lockouts map[Kind]prometheus.Counter
 	otps     map[string]prometheus.Counter
+	// budgetUsed is the day's SMS budget used, as of this node's last code.
+	budgetUsed   prometheus.Gauge
+	budgetAlerts [len(budgetLevels)]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,14 +38,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}, []string{"kind", "outcome"})
 	lockouts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "healthcode_auth_lockouts_total",
-		Help: "Lockouts on this node by kind: a username locked after repeated failed passwords, a one-time code voided after repeated wrong guesses (resident).",
+		Help: "Lockouts by kind, counted by the node that locked: a username locked after repeated failed passwords, a one-time code voided after repeated wrong guesses (resident).",
 	}, []string{"kind"})
 	otps := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "healthcode_auth_otp_requests_total",
-		Help: "Requests for a one-time login code by outcome (sent, too_soon, daily_limit, failed).",
+		Help: "Requests for a one-time login code by outcome (sent, too_soon, daily_limit, address_limit, busy, budget_spent, failed).",
 	}, []string{"outcome"})
+	budgetUsed := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "healthcode_auth_sms_budget_used_ratio",
+		Help: "Share of the day's budget of login-code messages used, as of the last code this node sent.",
+	})
+	budgetAlerts := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "healthcode_auth_sms_budget_alerts_total",
+		Help: "SMS budget alerts raised by this node: warning (80 % used), spent (codes refused until the next day).",
+	}, []string{"level"})
 	m := &metrics{logins: map[Kind]*[len(loginOutcomes)]prometheus.Counter{}, lockouts: map[Kind]prometheus.Counter{},
-		otps: map[string]prometheus.Counter{}}
+		otps: map[string]prometheus.Counter{}, budgetUsed: budgetUsed}
+	for i, l := range budgetLevels {
+		m.budgetAlerts[i] = budgetAlerts.WithLabelValues(l)
+	}
 	for _, k := range loginKinds {
 		var cs [len(loginOutcomes)]prometheus.Counter
 		for i, o := range loginOutcomes {
@@ -54,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.otps[o] = otps.WithLabelValues(o)
 	}
 	if reg != nil {
-		reg.MustRegister(logins, lockouts, otps)
+		reg.MustRegister(logins, lockouts, otps, budgetUsed, budgetAlerts)
 	}
 	return m
 }
@@ -85,6 +100,12 @@ func (m *metrics) otp(err error) {
 		o = "too_soon"
 	case errors.Is(err, ErrOTPDailyLimit):
 		o = "daily_limit"
+	case errors.Is(err, ErrOTPAddrLimit):
+		o = "address_limit"
+	case errors.Is(err, ErrOTPBusy):
+		o = "busy"
+	case errors.Is(err, ErrSMSBudget):
+		o = "budget_spent"
 	}
 	m.otps[o].Inc()
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,6 +22,7 @@ type OperatorInfo struct {
 	Role        Role
 	Region      string
 	Disabled    bool
+	TOTP        bool // a second factor is enrolled and asked for at login
 	CreatedAt   time.Time
 	hash        string
 }
@@ -31,11 +33,14 @@ func (o *OperatorInfo) principal() *Principal {
 
 const operatorCols = `id, username, display_name, password_hash, role, region_code, disabled, created_at`
 
+// operatorReadCols are what scanOperator reads.
+const operatorReadCols = operatorCols + `, totp_on`
+
 func scanOperator(row interface{ Scan(...any) error }) (*OperatorInfo, error) {
 	var o OperatorInfo
 	var at int64
 	var role string
-	if err := row.Scan(&o.ID, &o.Username, &o.DisplayName, &o.hash, &role, &o.Region, &o.Disabled, &at); err != nil {
+	if err := row.Scan(&o.ID, &o.Username, &o.DisplayName, &o.hash, &role, &o.Region, &o.Disabled, &at, &o.TOTP); err != nil {
 		return nil, err
 	}
 	o.Role, o.CreatedAt = Role(role), db.Time(at)
@@ -43,7 +48,7 @@ func scanOperator(row interface{ Scan(...any) error }) (*OperatorInfo, error) {
 }
 
 func (s *Service) operatorByID(ctx context.Context, id string) (*OperatorInfo, error) {
-	o, err := scanOperator(s.db.QueryRowContext(ctx, `SELECT `+operatorCols+` FROM operators WHERE id = $1`, id))
+	o, err := scanOperator(s.db.QueryRowContext(ctx, `SELECT `+operatorReadCols+` FROM operators WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrTokenInvalid
 	}
@@ -53,87 +58,150 @@ func (s *Service) operatorByID(ctx context.Context, id string) (*OperatorInfo, e
 	return o, nil
 }
 
-// OperatorLogin checks a password and opens an operator session. Repeated
-// failures lock the username on this node for 15 minutes.
+// OperatorCredentials are what an operator logs in with.
+type OperatorCredentials struct {
+	Username, Password string
+	// TOTP is the second factor's current code, for an operator who has
+	// enrolled one.
+	TOTP string
+	// Addr is the client address (see clientaddr); "" for the platform's
+	// own callers, which is never a known address.
+	Addr string
+}
+
+// OperatorLogin checks a password and opens an operator session, for the
+// platform's own callers (no client address, no second factor).
 func (s *Service) OperatorLogin(ctx context.Context, username, password string) (string, *OperatorInfo, error) {
-	token, o, err := s.operatorLogin(ctx, username, password)
+	return s.OperatorLoginWith(ctx, OperatorCredentials{Username: username, Password: password})
+}
+
+// OperatorLoginWith checks an operator's password (and second factor, when
+// enrolled) and opens a session. Repeated failures back off, per username
+// and per client address, across nodes (login_backoff): a locked username
+// still takes the right password from an address the operator logged in
+// from before, so that someone guessing elsewhere cannot lock them out.
+func (s *Service) OperatorLoginWith(ctx context.Context, c OperatorCredentials) (string, *OperatorInfo, error) {
+	token, o, err := s.operatorLogin(ctx, c)
 	s.metrics.login(Operator, err)
 	return token, o, err
 }
 
-func (s *Service) operatorLogin(ctx context.Context, username, password string) (string, *OperatorInfo, error) {
-	if s.locked(username) {
-		return "", nil, ErrLoginLocked
+func (s *Service) operatorLogin(ctx context.Context, c OperatorCredentials) (string, *OperatorInfo, error) {
+	userKey := "user:" + c.Username
+	var addrHash []byte
+	keys := []string{userKey}
+	if c.Addr != "" {
+		addrHash = s.keys.BlindIndex("client-addr", c.Addr)
+		keys = append(keys, "addr:"+hex.EncodeToString(addrHash[:16]))
+		if wait, err := s.lockedFor(ctx, keys[1]); err != nil {
+			return "", nil, err
+		} else if wait > 0 {
+			return "", nil, ErrLoginLocked.Withf("too many failed logins from your network address; try again in %s", minutes(wait))
+		}
 	}
-	o, err := scanOperator(s.db.QueryRowContext(ctx, `SELECT `+operatorCols+` FROM operators WHERE username = $1`, username))
-	if errors.Is(err, sql.ErrNoRows) {
-		// Spend the same time as a real check, so timing does not reveal
-		// which usernames exist.
-		CheckPassword(dummyHash, password)
-		s.fail(Operator, username)
-		return "", nil, ErrLoginFailed
-	}
-	if err != nil {
+	o, err := scanOperator(s.db.QueryRowContext(ctx, `SELECT `+operatorReadCols+` FROM operators WHERE username = $1`, c.Username))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", nil, fmt.Errorf("auth: find operator: %w", err)
 	}
-	ok, err := CheckPassword(o.hash, password)
+	wait, err := s.lockedFor(ctx, userKey)
+	if err != nil {
+		return "", nil, err
+	}
+	if wait > 0 {
+		known := false
+		if o != nil && addrHash != nil {
+			if known, err = s.knownAddress(ctx, o.ID, addrHash); err != nil {
+				return "", nil, err
+			}
+		}
+		if !known {
+			return "", nil, ErrLoginLocked.Withf("too many failed logins for this user; try again in %s", minutes(wait))
+		}
+	}
+	if o == nil {
+		// Spend the same time as a real check, so timing does not reveal
+		// which usernames exist.
+		CheckPassword(dummyHash, c.Password)
+		return "", nil, s.failed(ctx, Operator, keys...)
+	}
+	if o.TOTP && c.TOTP == "" {
+		// Asked before the password is checked, so that the answer does
+		// not tell whether the password was right.
+		return "", nil, ErrTOTPRequired
+	}
+	ok, err := CheckPassword(o.hash, c.Password)
 	if err != nil {
 		return "", nil, fmt.Errorf("auth: operator %s: %w", o.ID, err)
 	}
+	var step int64
+	if ok && o.TOTP {
+		if step, err = s.checkTOTP(ctx, o.ID, c.TOTP); err != nil {
+			return "", nil, err
+		}
+		ok = step >= 0
+	}
 	if !ok {
-		s.fail(Operator, username)
-		return "", nil, ErrLoginFailed
+		// A wrong password and a wrong code are one answer: telling them
+		// apart would confirm a guessed password.
+		if err := s.failed(ctx, Operator, keys...); !errors.Is(err, ErrLoginFailed) || !o.TOTP {
+			return "", nil, err
+		}
+		return "", nil, ErrLoginFailed.Withf("wrong username, password or authenticator code")
 	}
 	if o.Disabled {
 		return "", nil, ErrOperatorDisabled
 	}
 	var token string
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
+		if step > 0 {
+			// A code is good once, on every node: the first login to
+			// move the step on wins.
+			res, err := tx.ExecContext(ctx, `UPDATE operators SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, o.ID)
+			if err != nil {
+				return fmt.Errorf("auth: use TOTP code: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return ErrLoginFailed.Withf("wrong username, password or authenticator code")
+			}
+		}
 		var err error
 		if token, _, err = s.newSession(ctx, tx, Operator, o.ID); err != nil {
 			return err
 		}
+		if addrHash != nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO operator_addresses (operator_id, addr_hash, last_at) VALUES ($1, $2, $3)
+				ON CONFLICT (operator_id, addr_hash) DO UPDATE SET last_at = excluded.last_at`, o.ID, addrHash, s.now().UnixMilli())
+			if err != nil {
+				return fmt.Errorf("auth: remember the address: %w", err)
+			}
+		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: "operator:" + o.ID, Action: "operator.login",
-			Subject: "operator:" + o.ID, Region: o.Region})
+			Subject: "operator:" + o.ID, Region: o.Region, Detail: map[string]any{"second_factor": o.TOTP}})
 		return err
 	})
 	if err != nil {
 		return "", nil, err
 	}
-	s.failMu.Lock()
-	delete(s.failures, username)
-	s.failMu.Unlock()
+	if err := s.succeeded(ctx, keys...); err != nil {
+		return "", nil, err
+	}
 	return token, o, nil
 }
 
 var dummyHash = HashPassword("timing equaliser")
 
-func (s *Service) locked(username string) bool {
-	s.failMu.Lock()
-	defer s.failMu.Unlock()
-	cut := s.now().Add(-15 * time.Minute)
-	recent := s.failures[username][:0]
-	for _, t := range s.failures[username] {
-		if t.After(cut) {
-			recent = append(recent, t)
-		}
+func (s *Service) knownAddress(ctx context.Context, operatorID string, addrHash []byte) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM operator_addresses WHERE operator_id = $1 AND addr_hash = $2`,
+		operatorID, addrHash).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("auth: known addresses: %w", err)
 	}
-	s.failures[username] = recent
-	return len(recent) >= s.cfg.LoginFailures
+	return n > 0, nil
 }
 
-// fail remembers a failed password for username (a key of kind's
-// namespace), and counts the failure that locks it.
-func (s *Service) fail(kind Kind, username string) {
-	s.failMu.Lock()
-	defer s.failMu.Unlock()
-	if len(s.failures) > 100_000 { // a spray of usernames must not grow memory without bound
-		clear(s.failures)
-	}
-	s.failures[username] = append(s.failures[username], s.now())
-	if len(s.failures[username]) == s.cfg.LoginFailures {
-		s.metrics.lockouts[kind].Inc()
-	}
+func minutes(d time.Duration) string {
+	return fmt.Sprintf("%d minutes", int(d.Minutes())+1)
 }
 
 // NewOperator is the input for creating an operator.
@@ -291,7 +359,7 @@ func (s *Service) Operators(ctx context.Context, by *Principal) ([]OperatorInfo,
 	lo, hi := by.Bounds()
 	scope, args := db.Scope("region_code", lo, hi, nil)
 	var out []OperatorInfo
-	err := db.Each(ctx, s.db, `SELECT `+operatorCols+` FROM operators WHERE `+scope+` ORDER BY region_code, username`, args,
+	err := db.Each(ctx, s.db, `SELECT `+operatorReadCols+` FROM operators WHERE `+scope+` ORDER BY region_code, username`, args,
 		func(sc db.Scanner) error {
 			o, err := scanOperator(sc)
 			if err != nil {

@@ -5,33 +5,46 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/sms"
 )
 
 // SendOTP sends a six-digit one-time code to a normalised mobile number,
-// within the per-phone rate limits, in the deployment's SMS language.
+// within the per-phone, global and budget limits, in the deployment's SMS
+// language. It is the platform's own door (tests, imports): a request from
+// a client goes through SendOTPFrom.
 func (s *Service) SendOTP(ctx context.Context, phone string) error {
-	return s.SendOTPIn(ctx, phone, "")
+	return s.SendOTPFrom(ctx, phone, "", "")
 }
 
-// SendOTPIn is SendOTP with the text in lang ("zh-CN" or "en"), the
-// language of the page the resident asked from. The code is queued for
-// the SMS gateway; it is worth sending only while it is valid.
-func (s *Service) SendOTPIn(ctx context.Context, phone, lang string) error {
-	err := s.sendOTP(ctx, phone, lang)
+// SendOTPFrom is SendOTP asked from the client address addr (see
+// clientaddr), which is limited too, with the text in lang ("zh-CN" or
+// "en"), the language of the page the resident asked from. The code is
+// queued for the SMS gateway; it is worth sending only while it is valid.
+func (s *Service) SendOTPFrom(ctx context.Context, phone, lang, addr string) error {
+	err := s.sendOTP(ctx, phone, lang, addr)
 	s.metrics.otp(err)
 	return err
 }
 
-func (s *Service) sendOTP(ctx context.Context, phone, lang string) error {
+func (s *Service) sendOTP(ctx context.Context, phone, lang, addr string) error {
+	// Every door normalises first; a number that is not a mainland mobile
+	// number is refused here too, since a text to it costs the same.
+	if n, err := idnum.NormalizePhone(phone); err != nil {
+		return err
+	} else if n != phone {
+		return idnum.ErrPhoneFormat.Withf("%s is not a normalised mobile number", idnum.MaskPhone(phone))
+	}
 	if err := sms.CheckLang(lang); err != nil {
 		return err
 	}
@@ -42,6 +55,7 @@ func (s *Service) sendOTP(ctx context.Context, phone, lang string) error {
 	now := s.now()
 	today := s.day(now)
 	ph := s.keys.BlindIndex("phone", phone)
+	var spent int64 // the day's budget used, with this code
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		// Creating or touching the phone's row first takes its lock, so
 		// that concurrent requests check the limits one after another
@@ -63,22 +77,106 @@ func (s *Service) sendOTP(ctx context.Context, phone, lang string) error {
 		if s.cfg.OTPPerDay > 0 && dayCount >= int64(s.cfg.OTPPerDay) {
 			return ErrOTPDailyLimit.Withf("this phone has had %d codes today; try again tomorrow", dayCount)
 		}
+		if spent, err = s.otpLimits(ctx, tx, now, addr); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE otps SET code_hash = $1, expires_at = $2, attempts = 0, sent_at = $3, day = $4, day_count = $5
 			WHERE phone_hash = $6`, s.otpHash(phone, code), now.Add(s.cfg.OTPTTL).UnixMilli(), now.UnixMilli(), today, dayCount+1, ph)
 		if err != nil {
 			return fmt.Errorf("auth: store one-time code: %w", err)
+		}
+		// The message is queued in the same transaction: a code is never
+		// stored (using up the phone's limits) without its message.
+		msg := sms.Message{To: phone, Purpose: sms.KindLoginCode, Region: s.cfg.Region, Lang: lang, TTL: s.cfg.OTPTTL,
+			Vars: map[string]string{"code": code, "minutes": strconv.Itoa(int(s.cfg.OTPTTL.Minutes()))}}
+		if err := s.sms.SendTx(ctx, tx, msg); err != nil {
+			return fmt.Errorf("auth: queue one-time code: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	msg := sms.Message{To: phone, Purpose: sms.KindLoginCode, Region: s.cfg.Region, Lang: lang, TTL: s.cfg.OTPTTL,
-		Vars: map[string]string{"code": code, "minutes": strconv.Itoa(int(s.cfg.OTPTTL.Minutes()))}}
-	if err := s.sms.Send(ctx, msg); err != nil {
-		return fmt.Errorf("auth: send one-time code: %w", err)
-	}
+	s.sms.Wake()
+	s.budgetUsed(spent)
 	return nil
+}
+
+// otpLimits counts a code against the limits shared by all phones, in the
+// code's transaction: a refusal rolls the counts back with it. It returns
+// the day's budget used with this code.
+func (s *Service) otpLimits(ctx context.Context, tx db.Tx, now time.Time, addr string) (int64, error) {
+	if addr != "" && s.cfg.OTPPerAddr > 0 {
+		key := "addr:" + hex.EncodeToString(s.keys.BlindIndex("client-addr", addr)[:16])
+		n, err := countIn(ctx, tx, key, window(now, time.Hour), now)
+		if err != nil {
+			return 0, err
+		}
+		if n > int64(s.cfg.OTPPerAddr) {
+			return 0, ErrOTPAddrLimit.Withf("%d codes were asked from your network address in the last hour; try again later", s.cfg.OTPPerAddr)
+		}
+	}
+	if s.cfg.OTPPerMinute > 0 {
+		n, err := countIn(ctx, tx, "minute", window(now, time.Minute), now)
+		if err != nil {
+			return 0, err
+		}
+		if n > int64(s.cfg.OTPPerMinute) {
+			return 0, ErrOTPBusy
+		}
+	}
+	if s.cfg.SMSBudget <= 0 {
+		return 0, nil
+	}
+	y, m, d := now.In(s.cfg.Location).Date()
+	n, err := countIn(ctx, tx, "day", time.Date(y, m, d+1, 0, 0, 0, 0, s.cfg.Location), now)
+	if err != nil {
+		return 0, err
+	}
+	if n > int64(s.cfg.SMSBudget) {
+		return 0, ErrSMSBudget
+	}
+	return n, nil
+}
+
+// window is the end of the aligned window of length d that holds now.
+func window(now time.Time, d time.Duration) time.Time {
+	return now.Truncate(d).Add(d)
+}
+
+// countIn adds one to the counter key in its window ending at end, starting
+// it afresh when the stored window has passed, and returns the count. The
+// upsert takes the row's lock, so concurrent codes count one after another.
+func countIn(ctx context.Context, tx db.Tx, key string, end, now time.Time) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO otp_counters (key, until_at, n) VALUES ($1, $2, 1)
+		ON CONFLICT (key) DO UPDATE SET
+			n = CASE WHEN otp_counters.until_at > $3 THEN otp_counters.n + 1 ELSE 1 END,
+			until_at = CASE WHEN otp_counters.until_at > $3 THEN otp_counters.until_at ELSE excluded.until_at END
+		RETURNING n`, key, end.UnixMilli(), now.UnixMilli()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("auth: count codes (%s): %w", strings.SplitN(key, ":", 2)[0], err)
+	}
+	return n, nil
+}
+
+// budgetUsed reports the day's budget used after a code was sent. The
+// count is the database's, so exactly one code in the whole deployment
+// crosses each threshold: the alert is raised once, by the node that sent it.
+func (s *Service) budgetUsed(n int64) {
+	if s.cfg.SMSBudget <= 0 || n == 0 {
+		return
+	}
+	budget := int64(s.cfg.SMSBudget)
+	s.metrics.budgetUsed.Set(float64(n) / float64(budget))
+	switch n {
+	case (budget*4 + 4) / 5: // 80 %, rounded up
+		s.metrics.budgetAlerts[0].Inc()
+		s.cfg.Log.Warn("SMS budget: 80% of the day's login-code messages sent", "sent", n, "budget", budget)
+	case budget:
+		s.metrics.budgetAlerts[1].Inc()
+		s.cfg.Log.Error("SMS budget spent: login codes are refused until tomorrow (raise --sms-budget to go on)", "sent", n, "budget", budget)
+	}
 }
 
 func sixDigits() (string, error) {

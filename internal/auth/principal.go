@@ -37,6 +37,10 @@ type Principal struct {
 	// acts for ("" for everyone else); Limits are an organisation key's.
 	Org    string
 	Limits KeyLimits
+	// MustEnrol is an admin who has no second factor where the deployment
+	// requires one (--admin-totp): every permission is refused until they
+	// enrol one (BeginTOTP, ConfirmTOTP).
+	MustEnrol bool
 }
 
 // Actor is how the principal appears in the audit log.
@@ -44,7 +48,7 @@ func (p *Principal) Actor() string { return string(p.Kind) + ":" + p.ID }
 
 // Can reports whether an operator's role has the permission.
 func (p *Principal) Can(perm Permission) bool {
-	return p != nil && p.Kind == Operator && p.Role.Can(perm)
+	return p != nil && p.Kind == Operator && !p.MustEnrol && p.Role.Can(perm)
 }
 
 // Require refuses a caller who is not an operator whose role has perm.
@@ -56,6 +60,8 @@ func (p *Principal) Require(perm Permission) error {
 		return nil
 	case p == nil:
 		return ErrForbidden.Withf("nobody may do this unauthenticated (needs %s)", perm)
+	case p.MustEnrol:
+		return ErrTOTPEnrolRequired
 	case p.Kind != Operator:
 		return ErrForbidden.Withf("%s may not do this (needs an operator with %s)", p.Kind.article(), perm)
 	}

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -33,17 +34,29 @@ const (
 // Config holds the limits of logins. Zero values are replaced by defaults,
 // except where noted; a load test on loopback turns the rate limits off.
 type Config struct {
-	OTPTTL        time.Duration // how long a one-time code is valid (default 5 min)
-	OTPAttempts   int           // wrong guesses before the code is void (default 5)
-	OTPInterval   time.Duration // minimum time between codes to one phone (default 60 s; negative = none)
-	OTPPerDay     int           // codes per phone per day (default 10; negative = unlimited)
+	OTPTTL      time.Duration // how long a one-time code is valid (default 5 min)
+	OTPAttempts int           // wrong guesses before the code is void (default 5)
+	OTPInterval time.Duration // minimum time between codes to one phone (default 60 s; negative = none)
+	OTPPerDay   int           // codes per phone per day (default 10; negative = unlimited)
+	// OTPPerAddr bounds the codes, to any phones, asked from one client
+	// address in an hour (default 60; negative = unlimited); OTPPerMinute
+	// the codes all nodes send in a minute (default 600; negative =
+	// unlimited). Both are counted in the database, so they hold across nodes.
+	OTPPerAddr   int
+	OTPPerMinute int
+	// SMSBudget is the day's budget of login-code messages (default 50,000;
+	// negative = unlimited): at 80 % and when it is spent an alert is
+	// logged and counted, and past it codes are refused until the next day.
+	SMSBudget     int
 	ResidentTTL   time.Duration // resident session lifetime (default 30 days)
 	OperatorTTL   time.Duration // operator session lifetime (default 12 h)
 	CacheTTL      time.Duration // how long a node trusts a cached session (default 30 s)
 	Region        string        // the deployment's region, for the outbox view of one-time codes
-	LoginFailures int           // operator password failures before a 15-minute lock (default 10)
+	LoginFailures int           // password failures (per username, per client address) before a 15-minute lock that doubles with each further failure (default 10)
+	AdminTOTP     bool          // admins must enrol a second factor (TOTP) before they may do anything else
 	Location      *time.Location
 	Metrics       prometheus.Registerer // receives the logins' metrics (nil: not registered)
+	Log           *slog.Logger          // alerts (the SMS budget); default slog.Default()
 }
 
 func (c *Config) defaults() {
@@ -59,6 +72,15 @@ func (c *Config) defaults() {
 	if c.OTPPerDay == 0 {
 		c.OTPPerDay = 10
 	}
+	if c.OTPPerAddr == 0 {
+		c.OTPPerAddr = 60
+	}
+	if c.OTPPerMinute == 0 {
+		c.OTPPerMinute = 600
+	}
+	if c.SMSBudget == 0 {
+		c.SMSBudget = 50_000
+	}
 	if c.ResidentTTL == 0 {
 		c.ResidentTTL = 30 * 24 * time.Hour
 	}
@@ -71,6 +93,9 @@ func (c *Config) defaults() {
 	if c.LoginFailures == 0 {
 		c.LoginFailures = 10
 	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
 	if c.Location == nil {
 		c.Location = time.FixedZone("CST", 8*3600)
 	}
@@ -81,19 +106,25 @@ type RegionValidator interface {
 	Validate(code string) error
 }
 
+// Outbox queues text messages in the caller's transaction (*sms.Outbox).
+type Outbox interface {
+	SendTx(ctx context.Context, tx db.Tx, m sms.Message) error
+	// Wake tells the sender that a message was committed, so that a
+	// login code does not wait for its worker's tick.
+	Wake()
+}
+
 // Service authenticates. It is safe for concurrent use.
 type Service struct {
 	db      *db.DB
 	keys    *secret.Keyring
-	sms     sms.Sender
+	sms     Outbox
 	regions RegionValidator
 	cfg     Config
 	now     func() time.Time
 
-	cache    sync.Map // string(token hash) -> cached
-	failMu   sync.Mutex
-	failures map[string][]time.Time // operator username -> recent failures (this node)
-	metrics  *metrics
+	cache   sync.Map // string(token hash) -> cached
+	metrics *metrics
 }
 
 type cached struct {
@@ -103,10 +134,10 @@ type cached struct {
 }
 
 // New returns the service.
-func New(d *db.DB, keys *secret.Keyring, sender sms.Sender, regions RegionValidator, cfg Config) *Service {
+func New(d *db.DB, keys *secret.Keyring, sender Outbox, regions RegionValidator, cfg Config) *Service {
 	cfg.defaults()
 	return &Service{db: d, keys: keys, sms: sender, regions: regions, cfg: cfg, now: time.Now,
-		failures: map[string][]time.Time{}, metrics: newMetrics(cfg.Metrics)}
+		metrics: newMetrics(cfg.Metrics)}
 }
 
 // SetClock replaces the clock, for tests.
@@ -173,7 +204,9 @@ func (s *Service) lookupSession(ctx context.Context, h []byte, now time.Time) (*
 		if op.Disabled {
 			return nil, time.Time{}, ErrOperatorDisabled
 		}
-		return op.principal(), db.Time(exp), nil
+		p := op.principal()
+		p.MustEnrol = s.cfg.AdminTOTP && op.Role == Admin && !op.TOTP
+		return p, db.Time(exp), nil
 	case Unit:
 		u, err := s.unitByID(ctx, subject)
 		if err != nil {
@@ -232,6 +265,17 @@ func (s *Service) PurgeExpired(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("auth: purge sessions: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_backoff WHERE last_at < $1 AND until_at <= $2`,
+		now.Add(-quietDay).UnixMilli(), now.UnixMilli()); err != nil {
+		return fmt.Errorf("auth: purge login backoff: %w", err)
+	}
+	// A second-factor key shown but not confirmed within a day is dropped.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM operator_totp_pending WHERE created_at < $1`, now.Add(-quietDay).UnixMilli()); err != nil {
+		return fmt.Errorf("auth: purge unconfirmed TOTP keys: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM otp_counters WHERE until_at <= $1`, now.UnixMilli()); err != nil {
+		return fmt.Errorf("auth: purge code counters: %w", err)
 	}
 	// A code row also carries the day's send count, so only rows from
 	// earlier days may go.

@@ -168,14 +168,15 @@ func (s *Service) UnitLogin(ctx context.Context, username, password string) (str
 
 func (s *Service) unitLogin(ctx context.Context, username, password string) (string, *UnitAccount, error) {
 	lock := "unit:" + username
-	if s.locked(lock) {
-		return "", nil, ErrLoginLocked
+	if wait, err := s.lockedFor(ctx, lock); err != nil {
+		return "", nil, err
+	} else if wait > 0 {
+		return "", nil, ErrLoginLocked.Withf("too many failed logins for this user; try again in %s", minutes(wait))
 	}
 	u, err := scanUnit(s.db.QueryRowContext(ctx, `SELECT `+unitCols+` FROM unit_accounts WHERE username = $1`, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		CheckPassword(dummyHash, password)
-		s.fail(Unit, lock)
-		return "", nil, ErrLoginFailed
+		return "", nil, s.failed(ctx, Unit, lock)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("auth: find unit account: %w", err)
@@ -185,8 +186,7 @@ func (s *Service) unitLogin(ctx context.Context, username, password string) (str
 		return "", nil, fmt.Errorf("auth: unit account %s: %w", u.ID, err)
 	}
 	if !ok {
-		s.fail(Unit, lock)
-		return "", nil, ErrLoginFailed
+		return "", nil, s.failed(ctx, Unit, lock)
 	}
 	if u.Disabled {
 		return "", nil, ErrUnitDisabled
@@ -204,9 +204,9 @@ func (s *Service) unitLogin(ctx context.Context, username, password string) (str
 	if err != nil {
 		return "", nil, err
 	}
-	s.failMu.Lock()
-	delete(s.failures, lock)
-	s.failMu.Unlock()
+	if err := s.succeeded(ctx, lock); err != nil {
+		return "", nil, err
+	}
 	return token, u, nil
 }
 

@@ -4,9 +4,25 @@
 package httpmetric
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 )
+
+// StatusClientClosed is the status recorded for a request the client
+// abandoned before the answer (nginx's 499): the server did not fail, so it
+// is neither logged as an error nor counted as a 500. Nobody reads the
+// answer; the code exists for the metrics.
+const StatusClientClosed = 499
+
+// Abandoned reports whether err is the end of a request whose client went
+// away: its context is cancelled and the failure comes from that (the
+// database wraps context.Canceled, "db: begin: context canceled"). A
+// deadline the server set is not the client's doing and stays a failure.
+func Abandoned(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(r.Context().Err(), context.Canceled)
+}
 
 // Recorder remembers the first status code written through it.
 type Recorder struct {

@@ -139,7 +139,7 @@ func registerResident(ctx context.Context, a *api, admin string, ids *identities
 		if err := a.call(ctx, "POST", "/auth/otp", "", map[string]string{"phone": phone}, nil); err != nil {
 			var ae *apiError
 			if errors.As(err, &ae) && ae.Status == 429 {
-				return "", fmt.Errorf("%w (start the server with --otp-interval -1s --otp-per-day -1 for a load test)", err)
+				return "", fmt.Errorf("%w (start the server with --otp-interval -1s --otp-per-day -1 --otp-per-address -1 --otp-per-minute -1 --sms-budget -1 for a load test)", err)
 			}
 			return "", err
 		}

@@ -210,7 +210,7 @@ func TestCheckinsSurviveKill(t *testing.T) {
 				dsn = dbtest.PostgresURL(t)
 			}
 			args := []string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--data-dir", dir, "--admin-password", servertest.AdminPassword,
-				"--otp-interval", "-1s", "--otp-per-day", "-1", "--log-level", "error"}
+				"--otp-interval", "-1s", "--otp-per-day", "-1", "--otp-per-address", "-1", "--log-level", "error"}
 			p := startBinary(t, bin, args)
 			e := servertest.NewClient(t, p.url)
 			admin := e.Admin()

@@ -25,6 +25,7 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/clientaddr"
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
@@ -85,6 +86,9 @@ type Config struct {
 	// PprofAddr, when set, serves the Go profiler (/debug/pprof/) on a
 	// listener of its own at this address, never on the public one.
 	PprofAddr string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address that per-address limits count.
+	TrustedProxies clientaddr.Proxies
 
 	// Retention is how long check-ins and verifications are kept (default 28 days).
 	Retention time.Duration
@@ -236,6 +240,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	authCfg := cfg.Auth
 	authCfg.Metrics = s.registry
+	authCfg.Log = s.Log
 	s.Auth = auth.New(s.DB, s.Keys, s.Outbox, s.Regions, authCfg)
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
@@ -349,7 +354,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	audit.RegisterMetrics(s.registry)
-	s.handler = s.routes()
+	s.handler = cfg.TrustedProxies.Middleware(s.routes())
 	return s, nil
 }
 

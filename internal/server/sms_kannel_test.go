@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
@@ -26,16 +27,18 @@ func newKannelEnv(t *testing.T, engine db.Engine, gw *kanneltest.Gateway) *env {
 	}))}
 }
 
-// message waits until the outbox shows the one message to phone in state.
+// message waits until the one message to phone is in state. Operators do
+// not read the outbox while Kannel carries the messages, so the test reads
+// the product's table (sms.Outbox.List), as the outbox page once did.
 func (e *env) message(admin, phone, state string) map[string]any {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		msgs := e.Want(e.Do("GET", "/api/v1/admin/outbox?to="+phone, admin, nil), 200, "").Body["messages"].([]any)
+		msgs := e.stored(sms.Filter{To: phone})
 		if len(msgs) != 1 {
 			e.t.Fatalf("%d messages to %s", len(msgs), phone)
 		}
-		m := msgs[0].(map[string]any)
+		m := msgs[0]
 		if m["state"] == state {
 			return m
 		}
@@ -44,6 +47,25 @@ func (e *env) message(admin, phone, state string) map[string]any {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// stored are the stored messages f selects, in the outbox answer's shape.
+func (e *env) stored(f sms.Filter) []map[string]any {
+	e.t.Helper()
+	items, err := e.App.Outbox.List(context.Background(), f)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := make([]map[string]any, len(items))
+	for i, it := range items {
+		var report any
+		if it.Report != 0 {
+			report = float64(it.Report)
+		}
+		out[i] = map[string]any{"state": it.State, "last_error": it.LastError, "report": report,
+			"attempts": float64(it.Attempts), "provider": it.Provider, "body": it.Body}
+	}
+	return out
 }
 
 var zhCode = regexp.MustCompile(`^【健康码】您的验证码是(\d{6})，5分钟内有效，请勿告诉他人。$`)
@@ -73,13 +95,12 @@ func TestLoginCodesThroughKannel(t *testing.T) {
 				t.Fatalf("the carrier got %+v", got)
 			}
 			e.Want(e.Do("POST", "/api/v1/auth/login", "", map[string]any{"phone": "13900000401", "otp": m[1]}), 200, "")
+			// The codes are the residents' now: the outbox is off.
+			e.Want(e.Do("GET", "/api/v1/admin/outbox?to=13900000401", admin, nil), 404, "outbox_off")
 			// Its delivery report came back: carrier -> Kannel -> product.
 			msg := e.message(admin, "13900000401", "delivered")
 			if msg["report"] != float64(1) || msg["attempts"] != float64(1) || msg["provider"] != "kannel" {
 				t.Fatalf("delivered: %v", msg)
-			}
-			if regexp.MustCompile(`\d{6}`).MatchString(msg["body"].(string)) {
-				t.Fatalf("an operator reads the code: %q", msg["body"])
 			}
 			// In English when the resident asks in English (GSM 7-bit).
 			sendCode("13900000402", "en")
@@ -109,8 +130,8 @@ func TestLoginCodesThroughKannel(t *testing.T) {
 			sendCode("13900000404", "")
 			deadline := time.Now().Add(20 * time.Second)
 			for {
-				msgs := e.Want(e.Do("GET", "/api/v1/admin/outbox?state=queued&to=13900000404", admin, nil), 200, "").Body["messages"].([]any)
-				if len(msgs) == 1 && msgs[0].(map[string]any)["attempts"].(float64) > 0 {
+				msgs := e.stored(sms.Filter{State: sms.StateQueued, To: "13900000404"})
+				if len(msgs) == 1 && msgs[0]["attempts"].(float64) > 0 {
 					break
 				}
 				if time.Now().After(deadline) {

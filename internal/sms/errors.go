@@ -12,6 +12,9 @@ var (
 	// or a known type.
 	ErrReportInvalid = apierr.BadRequest("report_invalid", "a delivery report needs id, t (the token) and type (1, 2, 4, 8 or 16)")
 	ErrReportUnknown = apierr.NotFound("message_not_found", "no such message")
+	// ErrOutboxOff is a read of the outbox while a real gateway carries the
+	// messages: they are then the residents' to read, not the operators'.
+	ErrOutboxOff = apierr.NotFound("outbox_off", "the outbox is off: text messages go through the SMS gateway")
 	// ErrLangUnknown is a language the templates do not speak.
 	ErrLangUnknown = apierr.BadRequest("lang_unknown", "unknown language: use zh-CN or en")
 	// ErrTemplateUnknown is a message without a body whose kind has no

@@ -16,7 +16,9 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/secret"
 )
 
@@ -184,6 +186,10 @@ func (o *Outbox) lang(l string) string {
 	return l
 }
 
+// Wake wakes the worker after a caller's transaction queued a message
+// with SendTx, so that a login code does not wait for its tick.
+func (o *Outbox) Wake() { o.poke() }
+
 // poke wakes the worker so that a login code does not wait for its tick.
 func (o *Outbox) poke() {
 	select {
@@ -224,29 +230,64 @@ type Filter struct {
 type Reader interface {
 	MayReadOutbox() error    // nil when the reader's role reads the outbox
 	Bounds() (lo, hi string) // the reader's scope
+	Actor() string           // who reads, for the audit log
 }
+
+// Open reports whether operators may read the outbox: only while it is the
+// provider (demos, tests, load generation), where it stands in for the
+// residents' phones. With a real gateway the messages are the residents'.
+func (o *Outbox) Open() bool { return o.cfg.Provider.Name() == holdName }
 
 // codeDigits is how a login code shows in a message.
 var codeDigits = regexp.MustCompile(`\d{4,}`)
 
 // ListFor returns the messages a reader may see, newest first: none
 // unless their role reads the outbox, and only those to persons of their
-// scope, whatever bounds f asks for. The login codes of messages that went
-// to a real gateway are masked: they are the resident's to read, and an
-// operator who could read them could log in as the resident. (The outbox
-// provider's codes show: in a demo the outbox is the residents' phone.)
+// scope, whatever bounds f asks for. Its login codes let whoever reads them
+// log in as the resident, so every read is audited (outbox.read, with the
+// messages shown), and the outbox is closed while a real gateway carries
+// the messages (ErrOutboxOff). Codes of messages that went to a gateway
+// before the deployment switched back to the outbox stay masked.
 func (o *Outbox) ListFor(ctx context.Context, by Reader, f Filter) ([]Item, error) {
 	if err := by.MayReadOutbox(); err != nil {
 		return nil, err
 	}
+	if !o.Open() {
+		return nil, ErrOutboxOff.Withf("the outbox is off: text messages go to the residents' phones through the SMS gateway (%s)", o.Provider())
+	}
 	f.Lo, f.Hi = by.Bounds()
 	items, err := o.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	ids, codes := make([]int64, len(items)), 0
 	for i := range items {
-		if items[i].Purpose == KindLoginCode && items[i].Provider != holdName {
+		ids[i] = items[i].ID
+		if items[i].Purpose != KindLoginCode {
+			continue
+		}
+		if items[i].Provider != holdName {
 			items[i].Body = codeDigits.ReplaceAllStringFunc(items[i].Body, func(s string) string { return "******"[:min(len(s), 6)] })
+		} else {
+			codes++
 		}
 	}
-	return items, err
+	detail := map[string]any{"messages": ids, "login_codes": codes}
+	if f.To != "" {
+		detail["to"] = idnum.MaskPhone(f.To)
+	}
+	if f.State != "" {
+		detail["state"] = f.State
+	}
+	err = o.db.InTx(ctx, func(tx db.Tx) error {
+		_, err := audit.Append(ctx, tx, audit.Entry{At: o.now(), Actor: by.Actor(), Action: "outbox.read", Subject: "outbox",
+			Region: f.Lo, Detail: detail})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sms: audit the outbox read: %w", err)
+	}
+	return items, nil
 }
 
 // List returns messages newest first within the region bounds of f, for

@@ -360,6 +360,11 @@ func (r reader) MayReadOutbox() error {
 
 func (r reader) Bounds() (string, string) { return r.lo, r.hi }
 
+func (r reader) Actor() string { return "operator:reader" }
+
+// While a real gateway carries the messages the outbox is off: they are the
+// residents' to read. Messages a gateway carried before the deployment went
+// back to the outbox show their states but not their codes.
 func TestOperatorsReadStatesButNotTheCodesOfARealGateway(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -370,10 +375,14 @@ func TestOperatorsReadStatesButNotTheCodesOfARealGateway(t *testing.T) {
 		f.deliver()
 		f.send("13800000053", sms.Message{Region: "341881002"})
 
-		if _, err := f.box.ListFor(ctx, reader{}, sms.Filter{}); !errors.Is(err, errNotAllowed) {
+		if _, err := f.box.ListFor(ctx, reader{may: true}, sms.Filter{}); !errors.Is(err, sms.ErrOutboxOff) {
+			t.Fatalf("the outbox with a gateway: %v, want outbox_off", err)
+		}
+		hold := newFixture(t, d, sms.Config{})
+		if _, err := hold.box.ListFor(ctx, reader{}, sms.Filter{}); !errors.Is(err, errNotAllowed) {
 			t.Fatalf("a reader without the permission: %v", err)
 		}
-		items, err := f.box.ListFor(ctx, reader{may: true, lo: "341881", hi: "341882"}, sms.Filter{})
+		items, err := hold.box.ListFor(ctx, reader{may: true, lo: "341881", hi: "341882"}, sms.Filter{})
 		if err != nil || len(items) != 2 {
 			t.Fatalf("in scope: %v %+v", err, items)
 		}
@@ -385,19 +394,42 @@ func TestOperatorsReadStatesButNotTheCodesOfARealGateway(t *testing.T) {
 		if items[0].State != sms.StateQueued || items[1].State != sms.StateSent {
 			t.Errorf("states: %s %s", items[0].State, items[1].State)
 		}
-		sent, err := f.box.ListFor(ctx, reader{may: true}, sms.Filter{State: sms.StateSent})
+		sent, err := hold.box.ListFor(ctx, reader{may: true}, sms.Filter{State: sms.StateSent})
 		if err != nil || len(sent) != 2 {
 			t.Fatalf("?state=sent: %v %d", err, len(sent))
 		}
-		if _, err := f.box.ListFor(ctx, reader{may: true}, sms.Filter{State: "lost"}); !errors.Is(err, sms.ErrStateUnknown) {
+		if _, err := hold.box.ListFor(ctx, reader{may: true}, sms.Filter{State: "lost"}); !errors.Is(err, sms.ErrStateUnknown) {
 			t.Fatalf("an unknown state: %v", err)
 		}
 		// In a demo the outbox is the phone: its codes show.
-		hold := newFixture(t, d, sms.Config{})
 		hold.send("13800000054", sms.Message{})
 		items, _ = hold.box.ListFor(ctx, reader{may: true}, sms.Filter{To: "13800000054"})
 		if len(items) != 1 || !strings.Contains(items[0].Body, "123456") {
 			t.Fatalf("outbox: %+v", items)
+		}
+	})
+}
+
+// Every read of the outbox is in the audit log, with the reader and the
+// messages shown; a refused read writes nothing.
+func TestOutboxReadsAreAudited(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, sms.Config{})
+		f.send("13800000061", sms.Message{Region: "341881001"})
+		f.box.ListFor(ctx, reader{}, sms.Filter{})
+		items, err := f.box.ListFor(ctx, reader{may: true}, sms.Filter{To: "13800000061"})
+		if err != nil || len(items) != 1 {
+			t.Fatalf("%v %+v", err, items)
+		}
+		var n int
+		var actor, detail string
+		err = d.QueryRowContext(ctx, `SELECT COUNT(*), MIN(actor), MIN(detail) FROM audit_log WHERE action = 'outbox.read'`).Scan(&n, &actor, &detail)
+		if err != nil || n != 1 || actor != "operator:reader" {
+			t.Fatalf("audit: %d entries by %q (%v), want 1 by operator:reader", n, actor, err)
+		}
+		if !strings.Contains(detail, `"login_codes":1`) || !strings.Contains(detail, "138****0061") || strings.Contains(detail, "13800000061") {
+			t.Errorf("audit detail %s", detail)
 		}
 	})
 }

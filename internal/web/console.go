@@ -12,6 +12,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkpoint"
+	"github.com/healthcode/healthcode/internal/clientaddr"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/rollout"
@@ -50,6 +51,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/audit", s.console(auth.AuditRead, s.auditPage))
 	mux.HandleFunc("GET /console/operators", s.console(auth.OperatorWrite, s.operatorsPage))
 	mux.HandleFunc("POST /console/operators", s.console(auth.OperatorWrite, s.createOperator))
+	s.totpRoutes(mux)
 	s.featureConsoleRoutes(mux)
 }
 
@@ -71,6 +73,7 @@ var navEntries = []navEntry{
 	{"nav.outbox", "/console/outbox", auth.OutboxRead},
 	{"nav.audit", "/console/audit", auth.AuditRead},
 	{"nav.operators", "/console/operators", auth.OperatorWrite},
+	{"nav.totp", "/console/totp", ""},
 }
 
 func (s *Server) nav(op *auth.Principal) []navItem {
@@ -110,7 +113,8 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request, p *page) e
 	if !strings.HasPrefix(d.Next, consolePath) {
 		d.Next = consolePath
 	}
-	token, _, err := s.Auth.OperatorLogin(r.Context(), d.Username, r.PostFormValue("password"))
+	token, _, err := s.Auth.OperatorLoginWith(r.Context(), auth.OperatorCredentials{Username: d.Username,
+		Password: r.PostFormValue("password"), TOTP: strings.TrimSpace(r.PostFormValue("totp")), Addr: clientaddr.Of(r)})
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showConsoleLogin(w, r, p, st, d) })
 	}
@@ -291,6 +295,7 @@ type outboxData struct {
 	State    string
 	States   []string
 	Provider string
+	Off      bool // a real gateway carries the messages: nothing to read
 	Items    []sms.Item
 	Next     int64
 }
@@ -298,6 +303,12 @@ type outboxData struct {
 func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, p *page) error {
 	d := outboxData{To: strings.TrimSpace(r.URL.Query().Get("to")), State: r.URL.Query().Get("state"),
 		States: []string{sms.StateQueued, sms.StateSent, sms.StateDelivered, sms.StateFailed}, Provider: s.Outbox.Provider()}
+	if !s.Outbox.Open() {
+		d.Off = true
+		p.Title, p.NavOn, p.Data = p.T("nav.outbox"), "/console/outbox", d
+		s.render(w, r, http.StatusNotFound, "console_outbox", p)
+		return nil
+	}
 	f := sms.Filter{Limit: 50, State: d.State}
 	if d.To != "" {
 		phone, err := idnum.NormalizePhone(d.To)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/clientaddr"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
@@ -87,7 +88,7 @@ func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request, p *page) error 
 	d := loginData{Step: "phone", Phone: strings.TrimSpace(r.PostFormValue("phone")), Next: localPath(r.PostFormValue("next"), "/me")}
 	phone, err := idnum.NormalizePhone(d.Phone)
 	if err == nil {
-		err = s.Auth.SendOTPIn(r.Context(), phone, p.Lang.Tag())
+		err = s.Auth.SendOTPFrom(r.Context(), phone, p.Lang.Tag(), clientaddr.Of(r))
 		if errors.Is(err, auth.ErrOTPTooSoon) && r.PostFormValue("resend") == "" {
 			// A code sent a moment ago is still good: go on to entering it.
 			err = nil

@@ -220,6 +220,16 @@ func (s *Server) console(perm auth.Permission, h handler) http.HandlerFunc {
 				return
 			}
 		}
+		if op.MustEnrol && !strings.HasPrefix(r.URL.Path, "/console/totp") && r.URL.Path != "/console/logout" {
+			// An admin without the second factor the deployment requires
+			// does nothing else until they enrol one.
+			if r.Method == http.MethodGet {
+				redirect(w, r, "/console/totp")
+				return
+			}
+			s.fail(w, r, p, auth.ErrTOTPEnrolRequired)
+			return
+		}
 		if perm != "" {
 			if err := op.Require(perm); err != nil {
 				s.fail(w, r, p, err)

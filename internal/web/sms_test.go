@@ -74,3 +74,29 @@ func TestTheLoginPageSaysWhenCodesAreDelayed(t *testing.T) {
 		t.Fatal("the outbox provider reports a delay")
 	}
 }
+
+// The outbox page says that reading it is audited, and is off (404, with
+// the reason) while a real gateway carries the messages.
+func TestTheOutboxPageIsAuditedAndOffWithAGateway(t *testing.T) {
+	t.Parallel()
+	open := newEnv(t, false)
+	c := consoleClient(t, open, "admin", adminPassword)
+	for _, lang := range []struct{ q, want string }{{"", "每次查看都会记入审计日志"}, {"?lang=en", "every look at it is recorded in the audit log"}} {
+		if st, body := open.get(c, "/console/outbox"+lang.q); st != 200 || !strings.Contains(body, lang.want) {
+			t.Errorf("outbox%s: %d, want %q on the page", lang.q, st, lang.want)
+		}
+	}
+	var n int
+	if err := open.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = 'outbox.read'`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("%d outbox reads audited, want 2 (%v)", n, err)
+	}
+
+	gw := newEnv(t, false, func(c *server.Config) {
+		c.SMSProvider = "kannel"
+		c.Kannel = sms.KannelConfig{URL: "http://127.0.0.1:9/cgi-bin/sendsms", User: "healthcode", Password: "a password"}
+	})
+	c = consoleClient(t, gw, "admin", adminPassword)
+	if st, body := gw.get(c, "/console/outbox"); st != 404 || !strings.Contains(body, "短信发件箱已关闭") || strings.Contains(body, `id="outbox"`) {
+		t.Errorf("outbox with a gateway: %d\n%s", st, body)
+	}
+}

@@ -11,7 +11,6 @@ package web
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -252,7 +251,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *page, err error
 	status := http.StatusInternalServerError
 	if e, ok := apierr.As(err); ok {
 		status = e.Status
-	} else if errors.Is(err, context.Canceled) {
+	} else if httpmetric.Abandoned(r, err) {
+		// Counted as its own outcome, not as a failure of the server.
+		w.WriteHeader(httpmetric.StatusClientClosed)
 		return
 	} else {
 		s.Log.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)

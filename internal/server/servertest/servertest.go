@@ -80,9 +80,9 @@ func Start(t testing.TB, engine db.Engine, opts ...Option) *Server {
 	}
 	return start(t, server.Config{
 		DataDir: dir, DB: dsn, AdminPassword: AdminPassword, Region: Region,
-		// No waiting between one-time codes and no daily cap: tests log
-		// many phones in at once.
-		Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1},
+		// No waiting between one-time codes and no caps: tests log many
+		// phones in at once, all from one address.
+		Auth: auth.Config{OTPInterval: -1, OTPPerDay: -1, OTPPerAddr: -1, OTPPerMinute: -1, SMSBudget: -1},
 		Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, opts)
 }
