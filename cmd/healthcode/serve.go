@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/demo"
 	"github.com/healthcode/healthcode/internal/server"
@@ -43,6 +44,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Auth.OTPPerDay, "otp-per-day", 10, "codes per phone per day (-1: no limit, for load tests)")
 	codeFlags(fs, &cfg)
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
+	fs.DurationVar(&cfg.AuditHeadInterval, "audit-head-interval", audit.DefaultAnchorInterval, "how often the audit log's head is signed with the region's key (negative: only on demand, POST /api/v1/admin/audit/heads)")
 	fs.DurationVar(&cfg.Retention, "retention", checkin.DefaultRetention, "how long check-ins and verification events are kept")
 	fs.DurationVar(&cfg.GroupCommitDelay, "group-commit-delay", 0, "how long a check-in may wait for others to share its transaction (0: only those queued meanwhile; a few ms can help where a commit waits for a disk flush)")
 	fs.DurationVar(&cfg.TracingLookback, "tracing-lookback", tracing.DefaultLookback, "default lookback of a tracing run")
