@@ -346,7 +346,8 @@ func MarshalHeads(keys codeformat.TrustList, heads []Head) ([]byte, error) {
 	}
 	hs := make([]headJSON, len(heads))
 	for i, h := range heads {
-		hs[i] = headJSON{h.Seq, h.Issuer, h.LogSeq, h.LogHash, h.At.UTC(), h.CodesIssued, h.Verifications, h.VerifiedTo.UTC(), h.KID, h.Alg, h.Signature}
+		h.At, h.VerifiedTo = h.At.UTC(), h.VerifiedTo.UTC()
+		hs[i] = headJSON(h)
 	}
 	if doc["heads"], err = json.Marshal(hs); err != nil {
 		return nil, err
@@ -369,7 +370,7 @@ func ParseHeads(b []byte, source string) (Anchors, error) {
 	}
 	an := Anchors{Source: source, Keys: keys, Heads: make([]Head, len(doc.Heads))}
 	for i, h := range doc.Heads {
-		an.Heads[i] = Head{h.Seq, h.Issuer, h.LogSeq, h.LogHash, h.At, h.CodesIssued, h.Verifications, h.VerifiedTo, h.KID, h.Alg, h.Signature}
+		an.Heads[i] = Head(h)
 	}
 	return an, nil
 }
