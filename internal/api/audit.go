@@ -30,6 +30,10 @@ func (s *Server) auditHeads(w http.ResponseWriter, r *http.Request) error {
 
 // signAuditHead signs a head now, on demand (before a backup, an audit).
 func (s *Server) signAuditHead(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in AuditHeadRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
 	h, err := s.AuditHeads.SignFor(r.Context(), pr)
 	if err != nil {
 		return err

@@ -12,6 +12,10 @@ type AuditHeadsResponse struct {
 	Heads []AuditHead  `json:"heads"`
 }
 
+// AuditHeadRequest is POST /admin/audit/heads: an empty object; the
+// request is written to the audit log, so the head covers who asked.
+type AuditHeadRequest struct{}
+
 // AuditHead is a signed head of the audit log.
 type AuditHead struct {
 	Seq           int64     `json:"seq" doc:"1, 2, ... in the order the heads were signed"`

@@ -135,10 +135,21 @@ func (a *Anchor) Interval() time.Duration { return a.cfg.Interval }
 
 var errHeadTaken = errors.New("audit: another node signed the same head")
 
+// Requester is an operator who asks for a head (an *auth.Principal).
+type Requester interface {
+	Reader
+	Actor() string
+}
+
 // SignFor signs a head now, on an operator's demand: one who may read the
-// log may also fix its present state.
-func (a *Anchor) SignFor(ctx context.Context, by Reader) (Head, error) {
+// log may also fix its present state. The request is an entry of the log
+// first, so the head covers who asked.
+func (a *Anchor) SignFor(ctx context.Context, by Requester) (Head, error) {
 	if err := by.MayReadAudit(); err != nil {
+		return Head{}, err
+	}
+	lo, _ := by.Bounds()
+	if err := Record(ctx, a.db, Entry{At: a.now(), Actor: by.Actor(), Action: "audit.sign_head", Subject: "audit", Region: lo}); err != nil {
 		return Head{}, err
 	}
 	return a.Sign(ctx)

@@ -16,21 +16,26 @@ func TestAuditHeadsArePublished(t *testing.T) {
 		ctx := context.Background()
 		admin := e.Admin()
 		viewer := e.NewOperator("auditviewer", "viewer", "341881")
-		e.Want(e.Do("POST", "/api/v1/admin/audit/heads", viewer, nil), 403, "forbidden")
-		e.Want(e.Do("POST", "/api/v1/admin/audit/heads", "", nil), 401, "")
+		e.Want(e.Do("POST", "/api/v1/admin/audit/heads", viewer, map[string]any{}), 403, "forbidden")
+		e.Want(e.Do("POST", "/api/v1/admin/audit/heads", "", map[string]any{}), 401, "")
 
 		tok, _ := e.Resident("13900000881", "赵审计", rid("19800101", 881), "341881001")
 		e.Want(e.Do("GET", "/api/v1/me/code", tok, nil), 200, "")
 		if err := e.App.Codes.FlushShows(ctx); err != nil {
 			t.Fatal(err)
 		}
-		signed := e.Want(e.Do("POST", "/api/v1/admin/audit/heads", admin, nil), 201, "")
+		signed := e.Want(e.Do("POST", "/api/v1/admin/audit/heads", admin, map[string]any{}), 201, "")
 		mine, err := audit.ParseHeads(signed.Raw, "the answer")
 		if err != nil || len(mine.Heads) != 1 {
 			t.Fatalf("signed head: %v %s", err, signed.Raw)
 		}
 		if h := mine.Heads[0]; h.LogSeq == 0 || h.CodesIssued < 1 || h.Issuer != "341881" {
 			t.Fatalf("signed head %+v: want the log's tip and the code shown", h)
+		}
+		// The head covers the entry that says who asked for it.
+		asked, err := audit.List(ctx, e.App.DB, audit.Filter{Subject: "audit", Limit: 1})
+		if err != nil || len(asked) != 1 || asked[0].Action != "audit.sign_head" || asked[0].Seq != mine.Heads[0].LogSeq {
+			t.Fatalf("the request's audit entry: %+v %v (head at entry %d)", asked, err, mine.Heads[0].LogSeq)
 		}
 
 		e.Want(e.Do("GET", "/api/v1/audit/heads?after=x", "", nil), 400, "after_invalid")
