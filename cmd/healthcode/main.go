@@ -45,7 +45,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server (API, pages, background work)", serve},
 		{"migrate", "apply database migrations and exit", migrate},
-		{"audit", "audit log tools: verify", auditCmd},
+		{"audit", "audit log tools: verify (against the signed heads), heads (export them)", auditCmd},
 		{"backup", "copy the database to a file while it serves (docs/OPERATIONS.md)", backupCmd},
 		{"restore", "restore a backup into a fresh database", restoreCmd},
 		{"keys", "code-signing keys: generate, rotate, list; the federation key", keysCmd},

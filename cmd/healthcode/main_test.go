@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -99,6 +100,39 @@ func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The start signed a head; an operator keeps a copy of the heads.
+	kept := filepath.Join(dir, "heads.json")
+	if err := realMain(context.Background(), []string{"audit", "heads", "--data-dir", dir, "--out", kept}, &stdout, &stderr); err != nil {
+		t.Fatalf("audit heads: %v\n%s", err, stderr.String())
+	}
+	var doc struct {
+		Keys  []struct{ KID string }
+		Heads []struct {
+			LogSeq int64 `json:"log_seq"`
+		}
+	}
+	if b, err := os.ReadFile(kept); err != nil || json.Unmarshal(b, &doc) != nil || len(doc.Heads) == 0 || len(doc.Keys) == 0 || doc.Heads[0].LogSeq < 4 {
+		t.Fatalf("kept heads: %v %+v", err, doc)
+	}
+	// Someone who can write the database cuts the log's tail, moves the
+	// head row and deletes the signed heads: the chain still holds, the
+	// kept heads do not.
+	for _, q := range []string{`DELETE FROM audit_log WHERE seq > 3`,
+		`UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3)`, `DELETE FROM audit_heads`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout.Reset()
+	if err := realMain(context.Background(), []string{"audit", "verify", "--data-dir", dir}, &stdout, &stderr); err != nil {
+		t.Fatalf("the chain alone should hold after a clean cut: %v\n%s", err, stdout.String())
+	}
+	stdout.Reset()
+	err = realMain(context.Background(), []string{"audit", "verify", "--data-dir", dir, "--heads", kept}, &stdout, &stderr)
+	if code, ok := err.(exitCode); !ok || code != 1 || !strings.Contains(stdout.String(), "but the log ends at entry 3") {
+		t.Fatalf("audit verify --heads after a cut tail: %v\n%s", err, stdout.String())
+	}
+	stdout.Reset()
 	if _, err := db.Exec(`UPDATE audit_log SET actor = 'operator:nobody' WHERE seq = 3`); err != nil {
 		t.Fatal(err)
 	}

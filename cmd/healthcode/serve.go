@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/demo"
 	"github.com/healthcode/healthcode/internal/federation"
@@ -50,6 +51,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&cfg.TrustedProxies, "trusted-proxies", "reverse proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the client, for the per-address limits")
 	codeFlags(fs, &cfg)
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
+	fs.DurationVar(&cfg.AuditHeadInterval, "audit-head-interval", audit.DefaultAnchorInterval, "how often the audit log's head is signed with the region's key (negative: only on demand, POST /api/v1/admin/audit/heads)")
 	fs.DurationVar(&cfg.Retention, "retention", checkin.DefaultRetention, "how long check-ins and verification events are kept")
 	fs.DurationVar(&cfg.GroupCommitDelay, "group-commit-delay", 0, "how long a check-in may wait for others to share its transaction (0: only those queued meanwhile; a few ms can help where a commit waits for a disk flush)")
 	fs.DurationVar(&cfg.TracingLookback, "tracing-lookback", tracing.DefaultLookback, "default lookback of a tracing run")

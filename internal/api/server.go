@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
@@ -67,6 +68,7 @@ type Server struct {
 	Tracing     *tracing.Service
 	Codes       *codes.Service
 	CodeKeys    *keys.Store
+	AuditHeads  *audit.Anchor
 	NAT         *nat.Service
 	Status      *status.Service
 	Orgs        *org.Service

@@ -3,10 +3,12 @@
 // here, in the same transaction as the change where there is one. Each entry
 // carries the SHA-256 of the entry before it, and a single head row holds the
 // tip, so `healthcode audit verify` finds an edited, deleted, inserted or
-// truncated entry.
+// truncated entry. The chain cannot show a rewrite by someone who recomputes
+// it; the signed heads (heads.go) do.
 package audit
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -15,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
@@ -109,16 +112,69 @@ type Problem struct {
 
 // Report is the outcome of Verify.
 type Report struct {
-	Entries  int64     `json:"entries"`
-	OK       bool      `json:"ok"`
-	Problems []Problem `json:"problems,omitempty"`
+	Entries int64 `json:"entries"`
+	// Heads is how many signed heads were read whose signature holds, and
+	// AnchoredTo the last entry one of them fixes as found: a rewrite of
+	// the entries up to it is found even with the chain recomputed.
+	Heads      int       `json:"heads"`
+	AnchoredTo int64     `json:"anchored_to"`
+	OK         bool      `json:"ok"`
+	Problems   []Problem `json:"problems,omitempty"`
+}
+
+type anchorRef struct {
+	h      Head
+	source string
 }
 
 // Verify walks the whole log and reports every entry whose hash, link or
 // sequence does not hold, and a head that does not match the last entry.
-func Verify(ctx context.Context, q db.Querier) (Report, error) {
+// With anchors (the signed heads of the database, of a kept file), it also
+// reports every signed head the log contradicts: one whose entry is gone
+// (the tail was cut) or has another hash (the log before it was rewritten
+// and the chain recomputed), and heads of one source that another lacks or
+// contradicts. The first anchors are the reference for the others.
+func Verify(ctx context.Context, q db.Querier, anchors ...Anchors) (Report, error) {
 	var r Report
+	fixed := map[int64][]anchorRef{}
+	var ref map[int64]Head
+	for i, an := range anchors {
+		good, bad := an.check()
+		r.Problems = append(r.Problems, bad...)
+		r.Heads += len(good)
+		for _, h := range good {
+			if h.LogSeq > 0 {
+				fixed[h.LogSeq] = append(fixed[h.LogSeq], anchorRef{h, an.Source})
+			}
+		}
+		if i == 0 {
+			// The reference's heads are numbered from 1 without a gap. A
+			// head whose signature fails is still what it holds: another
+			// source's head then differs from it.
+			ref = make(map[int64]Head, len(an.Heads))
+			var last int64
+			for _, h := range an.Heads {
+				ref[h.Seq] = h
+				if h.Seq > last+1 {
+					r.Problems = append(r.Problems, Problem{h.LogSeq, fmt.Sprintf("signed heads %d to %d are missing from %s (deleted)", last+1, h.Seq-1, an.Source)})
+				}
+				last = max(last, h.Seq)
+			}
+			continue
+		}
+		for _, h := range good {
+			switch d, ok := ref[h.Seq]; {
+			case !ok:
+				r.Problems = append(r.Problems, Problem{h.LogSeq, fmt.Sprintf("signed head %d of %s (%s) is not in %s (deleted)",
+					h.Seq, an.Source, h.At.UTC().Format(time.RFC3339), anchors[0].Source)})
+			case !d.same(h):
+				r.Problems = append(r.Problems, Problem{h.LogSeq, fmt.Sprintf("signed head %d differs between %s (entry %d) and %s (entry %d)",
+					h.Seq, anchors[0].Source, d.LogSeq, an.Source, h.LogSeq)})
+			}
+		}
+	}
 	var prev Entry
+	var matched int64 // the last entry a signed head fixed, as found
 	err := db.Each(ctx, q, `SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log ORDER BY seq`, nil,
 		func(sc db.Scanner) error {
 			var e Entry
@@ -138,12 +194,30 @@ func Verify(ctx context.Context, q db.Querier) (Report, error) {
 			if got := hashEntry(e, detail); got != e.Hash {
 				r.Problems = append(r.Problems, Problem{e.Seq, "content does not match its hash (edited)"})
 			}
+			for _, a := range fixed[e.Seq] {
+				if a.h.LogHash == e.Hash {
+					matched = e.Seq
+					continue
+				}
+				r.Problems = append(r.Problems, Problem{e.Seq, fmt.Sprintf("entry %d is not the one signed head %d of %s (%s) records: entries %d to %d were rewritten after it was signed (chain recomputed)",
+					e.Seq, a.h.Seq, a.source, a.h.At.UTC().Format(time.RFC3339), matched+1, e.Seq)})
+			}
 			prev = e
 			return nil
 		})
 	if err != nil {
 		return r, fmt.Errorf("audit: read log: %w", err)
 	}
+	for seq, refs := range fixed {
+		if seq <= prev.Seq {
+			continue
+		}
+		for _, a := range refs {
+			r.Problems = append(r.Problems, Problem{seq, fmt.Sprintf("signed head %d of %s (%s) records entry %d, but the log ends at entry %d: entries %d to %d were removed (tail cut, head moved)",
+				a.h.Seq, a.source, a.h.At.UTC().Format(time.RFC3339), seq, prev.Seq, prev.Seq+1, seq)})
+		}
+	}
+	r.AnchoredTo = matched
 	var headSeq int64
 	var headHash string
 	err = q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
@@ -155,6 +229,7 @@ func Verify(ctx context.Context, q db.Querier) (Report, error) {
 	case headSeq != prev.Seq || headHash != prev.Hash:
 		r.Problems = append(r.Problems, Problem{headSeq, fmt.Sprintf("the log ends at entry %d but the head records entry %d (entries removed from the end)", prev.Seq, headSeq)})
 	}
+	slices.SortStableFunc(r.Problems, func(a, b Problem) int { return cmp.Compare(a.Seq, b.Seq) })
 	r.OK = len(r.Problems) == 0
 	return r, nil
 }

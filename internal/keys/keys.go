@@ -498,3 +498,30 @@ func ParseAlg(s string) (codeformat.Alg, error) {
 	}
 	return 0, ErrAlgUnknown.Withf("unknown algorithm %q: use ed25519, es256 or sm2", s)
 }
+
+// AllPublic returns the public part of every key the store ever held, of
+// every issuer, including keys no longer published: documents signed long
+// ago (the audit log's signed heads) are checked with them. It needs no
+// master keyring.
+func AllPublic(ctx context.Context, q db.Querier) (codeformat.TrustList, error) {
+	list := codeformat.TrustList{}
+	err := db.Each(ctx, q, `SELECT kid, alg, issuer, public_key, not_before, not_after FROM signing_keys`, nil, func(sc db.Scanner) error {
+		var kid, algName, issuer string
+		var der []byte
+		var nb int64
+		var na sql.NullInt64
+		if err := sc.Scan(&kid, &algName, &issuer, &der, &nb, &na); err != nil {
+			return err
+		}
+		pk, err := (&Store{cfg: Config{Region: issuer}}).publicKey(kid, algName, der)
+		if err != nil {
+			return err
+		}
+		pk.NotBefore, pk.NotAfter = db.Time(nb), db.NullTime(na)
+		return list.Add(pk)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keys: read public keys: %w", err)
+	}
+	return list, nil
+}

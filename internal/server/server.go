@@ -90,6 +90,11 @@ type Config struct {
 	// the client address that per-address limits count.
 	TrustedProxies clientaddr.Proxies
 
+	// AuditHeadInterval is how often the audit log's head is signed with
+	// the region's key (default 10 minutes; negative: never in the
+	// background, only on demand).
+	AuditHeadInterval time.Duration
+
 	// Retention is how long check-ins and verifications are kept (default 28 days).
 	Retention time.Duration
 	// GroupCommitDelay is how long a check-in may wait for others to share
@@ -167,6 +172,7 @@ type Server struct {
 	Venues      *venue.Service
 	Checkpoints *checkpoint.Service
 	CodeKeys    *keys.Store
+	AuditHeads  *audit.Anchor
 	Codes       *codes.Service
 	NAT         *nat.Service
 	Status      *status.Service
@@ -325,11 +331,13 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
 	s.ColdChain = coldchain.New(coldchain.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
 		Log: s.Log, Location: loc})
+	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,
+		Verifications: s.Checkins.CountVerifications, Interval: cfg.AuditHeadInterval, Log: s.Log})
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
 		Venues: s.Venues, Checkpoints: s.Checkpoints, Outbox: s.Outbox,
-		Codes: s.Codes, CodeKeys: s.CodeKeys,
+		Codes: s.Codes, CodeKeys: s.CodeKeys, AuditHeads: s.AuditHeads,
 		Checkins: s.Checkins, Tracing: s.Tracing,
 	}
 	s.API.NAT = s.NAT
@@ -465,6 +473,9 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
+	if s.Config.AuditHeadInterval >= 0 {
+		s.every(ctx, "sign the audit log's head", s.AuditHeads.Interval(), s.AuditHeads.Tick)
+	}
 	s.every(ctx, "count gateway key use", org.FlushEvery, s.Orgs.Flush)
 	s.every(ctx, "pharmacy: record facts of purchases left pending", time.Minute, s.Pharmacy.RecordPending)
 	s.workers.Add(1)
