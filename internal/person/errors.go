@@ -26,7 +26,11 @@ var (
 	ErrDependentExists   = apierr.Conflict("dependent_exists", "this person is already one of your dependents")
 	// ErrManagerRequestPending: the account already asked to manage this
 	// person and the managers have not answered.
-	ErrManagerRequestPending  = apierr.Conflict("manager_request_pending", "you have already asked to manage this person; their managers have not answered yet")
+	ErrManagerRequestPending = apierr.Conflict("manager_request_pending", "you have already asked to manage this person; their managers have not answered yet")
+	// ErrManaged: registering a phone for a phone-less person whom family
+	// members manage would let anyone who knows the name and number take
+	// the person's code over; a service desk hands the person over instead.
+	ErrManaged                = apierr.Conflict("person_managed", "this person is managed by family members; to use your own phone, ask at a service desk, which verifies you in person")
 	ErrManagerRequestNotFound = apierr.NotFound("manager_request_not_found", "no such pending request about a person you manage")
 	// ErrAccountNotFound: a desk verification names a phone that has never
 	// logged in.

@@ -37,9 +37,10 @@ func (s *Service) accountPhone(ctx context.Context, q db.Querier, accountID stri
 }
 
 // Register creates the person behind a logged-in phone. If the identity
-// number is already registered without a phone of its own (by an operator,
-// or as someone's dependent) and the name matches, the account takes that
-// person over; otherwise a registered number is a 409.
+// number is already registered without a phone of its own by an operator
+// and the name matches, the account takes that person over; a person whom
+// family members manage is not taken over this way (ErrManaged: knowing a
+// name and a number proves nothing); otherwise a registered number is a 409.
 func (s *Service) Register(ctx context.Context, accountID string, in Input) (*Person, error) {
 	in.Relation = ""
 	var p *Person
@@ -63,6 +64,11 @@ func (s *Service) Register(ctx context.Context, accountID string, in Input) (*Pe
 		case err == nil:
 			if existing.HasPhone || existing.Name != c.name {
 				return ErrExists
+			}
+			if n, err := managerCount(ctx, tx, existing.Num); err != nil {
+				return err
+			} else if n > 0 {
+				return ErrManaged
 			}
 			p, action = existing, "person.claim"
 			p.Phone = phone

@@ -38,6 +38,14 @@ func TestManagingSomeoneManagedNeedsConsent(t *testing.T) {
 		testsOf := "/api/v1/me/dependents/" + depID + "/tests"
 		e.Want(e.Do("GET", testsOf, a, nil), 200, "")
 
+		// Nor does registering one's own phone as that person: the managed
+		// person is not taken over, and stays without a phone.
+		thief := e.ResidentToken("13900000809")
+		e.Want(e.Do("POST", "/api/v1/me/register", thief, map[string]any{"name": "周老太", "id_type": "resident_id",
+			"id_number": rid("19400101", 802)}), 409, "person_managed")
+		e.Want(e.Do("GET", "/api/v1/me", thief, nil), 404, "not_registered")
+		e.Want(e.Do("GET", testsOf, a, nil), 200, "")
+
 		// A stranger who knows the name and number: a request, nothing readable.
 		b, _ := e.Resident(phoneB, "吴某", rid("19800101", 803), "341881001")
 		req := e.Want(e.Do("POST", "/api/v1/me/dependents", b, dep), 202, "")

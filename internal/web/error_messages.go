@@ -172,6 +172,7 @@ var errorMessages = map[string][2]string{
 	"problem.example_color":      {"示例的期望颜色不正确。", "An example's expected colour is unknown."},
 	"problem.example_fact":       {"示例中的记录不正确。", "A fact of an example is not valid."},
 	"problem.example_failed":     {"示例的判定结果与期望不符。", "An example is decided otherwise than it says."},
+	"err.person_managed":         {"此人由家人代办健康码。如需使用本人手机号，请到社区服务台现场核验身份后办理。", "This person is managed by family members. To use your own phone, ask at a service desk, which verifies you in person."},
 	// The federation (hub and nodes).
 	"err.federation_bad_signature": {"互认消息的签名无法用签发方登记的互认密钥验证。", "The signature does not verify under the signer's enrolled federation key."},
 	"err.federation_key_invalid":   {"互认密钥应为 PEM 格式的 Ed25519 公钥。", "A federation key is an Ed25519 public key in PEM (SubjectPublicKeyInfo)."},
