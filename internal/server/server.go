@@ -37,6 +37,7 @@ import (
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/retention"
 	"github.com/healthcode/healthcode/internal/ride"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -84,6 +85,8 @@ type Config struct {
 
 	// Retention is how long check-ins and verifications are kept (default 28 days).
 	Retention time.Duration
+	// Keep is how long every other kind of personal data is kept.
+	Keep RetentionPeriods
 	// GroupCommitDelay is how long a check-in may wait for others to share
 	// its transaction (default 0: a batch is what queued while the previous
 	// one committed).
@@ -107,7 +110,41 @@ type Config struct {
 	SMS         sms.Config
 }
 
+// RetentionPeriods are the retention periods of the kinds of personal data
+// other than check-ins (docs/OPERATIONS.md, "Retention"). Zero takes the
+// default; negative keeps the kind for ever.
+type RetentionPeriods struct {
+	Facts         time.Duration // facts and the colour history (default 180 days)
+	Appeals       time.Duration // appeals, from their decision (default 180 days)
+	Notifications time.Duration // colour-change notices and text messages (default 30 days)
+	Sessions      time.Duration // sessions and one-time codes (default 30 days)
+	Tests         time.Duration // test samples, results, retest tasks and alerts (default 90 days)
+	Followup      time.Duration // tracing's follow-up tasks and reports (default 90 days)
+}
+
+// DefaultRetention is what a zero RetentionPeriods field takes.
+var DefaultRetention = RetentionPeriods{
+	Facts: 180 * 24 * time.Hour, Appeals: 180 * 24 * time.Hour, Notifications: 30 * 24 * time.Hour,
+	Sessions: 30 * 24 * time.Hour, Tests: 90 * 24 * time.Hour, Followup: 90 * 24 * time.Hour,
+}
+
+func (p *RetentionPeriods) defaults() {
+	for _, f := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{
+		{&p.Facts, DefaultRetention.Facts}, {&p.Appeals, DefaultRetention.Appeals},
+		{&p.Notifications, DefaultRetention.Notifications}, {&p.Sessions, DefaultRetention.Sessions},
+		{&p.Tests, DefaultRetention.Tests}, {&p.Followup, DefaultRetention.Followup},
+	} {
+		if *f.v == 0 {
+			*f.v = f.d
+		}
+	}
+}
+
 func (c *Config) defaults() {
+	c.Keep.defaults()
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}
@@ -160,6 +197,7 @@ type Server struct {
 	Clinic      *clinic.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
+	Retention   *retention.Runner
 	API         *api.Server
 	Web         *web.Server
 
@@ -282,6 +320,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Hospital = hospital.New(hospital.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Colors: colors,
 		Log: s.Log}, hospital.Config{Location: loc})
 	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
+	s.Retention = s.retention()
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -309,6 +348,24 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	audit.RegisterMetrics(s.registry)
 	s.handler = s.routes()
 	return s, nil
+}
+
+// retention lists every kind of personal data with its period and the
+// feature that purges it. A feature that stores personal data registers
+// here (vaccination records and cold-chain logs, when they land, are one
+// Register call each, with a RetentionPeriods field and a flag).
+func (s *Server) retention() *retention.Runner {
+	k := s.Config.Keep
+	r := retention.New(s.DB, s.Log)
+	r.Register(retention.Kind{Name: "checkins", Period: s.Checkins.Retention(), Purge: s.Checkins.Purge})
+	r.Register(retention.Kind{Name: "facts", Period: k.Facts, Purge: s.Status.PurgeFacts})
+	r.Register(retention.Kind{Name: "appeals", Period: k.Appeals, Purge: s.Status.PurgeAppeals})
+	r.Register(retention.Kind{Name: "notifications", Period: k.Notifications, Purge: s.Status.PurgeNotifications})
+	r.Register(retention.Kind{Name: "sms", Period: k.Notifications, Purge: s.Outbox.Purge})
+	r.Register(retention.Kind{Name: "sessions", Period: k.Sessions, Purge: s.Auth.Purge})
+	r.Register(retention.Kind{Name: "tests", Period: k.Tests, Purge: s.NAT.Purge})
+	r.Register(retention.Kind{Name: "followup", Period: k.Followup, Purge: s.Tracing.Purge})
+	return r
 }
 
 // newOutbox builds the SMS outbox and its provider.
@@ -405,7 +462,8 @@ func (s *Server) Registry() prometheus.Registerer { return s.registry }
 // Start runs the background workers until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
-	s.every(ctx, "purge old check-ins and verifications", time.Hour, s.Checkins.Purge)
+	s.every(ctx, "create check-in partitions", time.Hour, s.Checkins.Prepare)
+	s.every(ctx, "retention purge", time.Hour, s.Retention.Run)
 	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
 	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
 	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
