@@ -127,6 +127,7 @@ func retentionFlags(fs *flag.FlagSet, k *server.RetentionPeriods) {
 	fs.DurationVar(&k.Sessions, "retain-sessions", d.Sessions, "how long sessions and one-time code rows are kept"+never)
 	fs.DurationVar(&k.Tests, "retain-tests", d.Tests, "how long test samples, results, retest tasks and alerts are kept"+never)
 	fs.DurationVar(&k.Followup, "retain-followup", d.Followup, "how long tracing's follow-up tasks and run reports are kept"+never)
+	fs.DurationVar(&k.CareCodes, "retain-care-codes", d.CareCodes, "how long care codes are kept once expired"+never)
 }
 
 func smsFlags(fs *flag.FlagSet, cfg *server.Config) {

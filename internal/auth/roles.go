@@ -50,12 +50,15 @@ const (
 	TaskWrite      Permission = "task.write" // grid follow-up tasks
 	AlertRead      Permission = "alert.read" // positive test alerts: read and take in hand
 	OrgWrite       Permission = "org.write"  // gateway organisations, their keys and unit accounts; drug classes
+	// EmergencyEnd ends the emergency and destroys the personal data
+	// (`healthcode wind-down`); it also needs the deployment-wide scope.
+	EmergencyEnd Permission = "emergency.end"
 )
 
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EmergencyEnd},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
 		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite},
 	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead},

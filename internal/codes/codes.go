@@ -126,7 +126,13 @@ type Deps struct {
 	Colors        Colors
 	Facts         FactRecorder
 	Verifications VerificationRecorder
+	// Emergency says whether the emergency has ended (`healthcode
+	// wind-down`); nil: it never ends.
+	Emergency Ender
 }
+
+// Ender says whether the emergency has ended.
+type Ender interface{ Ended() bool }
 
 // Service issues and verifies codes. It is safe for concurrent use.
 type Service struct {
@@ -195,6 +201,9 @@ var errNoSigner = errors.New("codes: the region has no signing key (run `healthc
 // encode signs claims for the holder with the current key and the region
 // MAC. Times are whole seconds, as in the code.
 func (s *Service) encode(kind codeformat.Kind, num int64, maskedName string, c rules.Color, version uint64, ttl time.Duration) (Issued, *codeformat.Signer, [8]byte, error) {
+	if s.Emergency != nil && s.Emergency.Ended() {
+		return Issued{}, nil, [8]byte{}, ErrEmergencyEnded
+	}
 	now := s.now()
 	signer := s.Keys.SignerAt(now)
 	if signer == nil {

@@ -61,6 +61,10 @@ var kinds = map[string][]row{
 		{"nat_alerts", "created_at", `INSERT INTO nat_alerts (id, person_num, region_code, barcode, result_version, site_id, sampled_at, created_at)
 			VALUES ($2, 1, '341881', $2, 1, 'site', $1, $1)`, 's'},
 	},
+	"care_codes": {
+		{"care_codes", "issued_at", `INSERT INTO care_codes (id, person_num, kid, code_enc, issued_at, expires_at, issued_by)
+			VALUES ($2, 1, 'k', 'x', $1, $1, 'op')`, 's'},
+	},
 	"followup": {
 		{"tracing_runs", "created_at", `INSERT INTO tracing_runs (id, region_code, created_by, created_at, params, status, total, done,
 			companions, facts, tasks, error) VALUES ($2, '341881', 'op', $1, '{}', 'done', 1, 1, 1, 1, 1, '')`, 's'},

@@ -29,6 +29,7 @@ import (
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/emergency"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/keys"
@@ -120,12 +121,14 @@ type RetentionPeriods struct {
 	Sessions      time.Duration // sessions and one-time codes (default 30 days)
 	Tests         time.Duration // test samples, results, retest tasks and alerts (default 90 days)
 	Followup      time.Duration // tracing's follow-up tasks and reports (default 90 days)
+	CareCodes     time.Duration // care codes, once expired (default 30 days)
 }
 
 // DefaultRetention is what a zero RetentionPeriods field takes.
 var DefaultRetention = RetentionPeriods{
 	Facts: 180 * 24 * time.Hour, Appeals: 180 * 24 * time.Hour, Notifications: 30 * 24 * time.Hour,
 	Sessions: 30 * 24 * time.Hour, Tests: 90 * 24 * time.Hour, Followup: 90 * 24 * time.Hour,
+	CareCodes: 30 * 24 * time.Hour,
 }
 
 func (p *RetentionPeriods) defaults() {
@@ -136,6 +139,7 @@ func (p *RetentionPeriods) defaults() {
 		{&p.Facts, DefaultRetention.Facts}, {&p.Appeals, DefaultRetention.Appeals},
 		{&p.Notifications, DefaultRetention.Notifications}, {&p.Sessions, DefaultRetention.Sessions},
 		{&p.Tests, DefaultRetention.Tests}, {&p.Followup, DefaultRetention.Followup},
+		{&p.CareCodes, DefaultRetention.CareCodes},
 	} {
 		if *f.v == 0 {
 			*f.v = f.d
@@ -198,6 +202,7 @@ type Server struct {
 	Hospital    *hospital.Service
 	Ride        *ride.Service
 	Retention   *retention.Runner
+	Emergency   *emergency.State
 	API         *api.Server
 	Web         *web.Server
 
@@ -276,6 +281,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	} else if created {
 		s.Log.Info("generated the region's first code-signing key", "alg", codeformat.AlgEdDSA, "kid", keys.KID(s.CodeKeys.Signer().KeyID()))
 	}
+	if s.Emergency, err = emergency.Open(ctx, s.DB); err != nil {
+		return nil, err
+	}
 	// Tests may put fakes in the Config; the product uses its own services.
 	colors, facts, verifications := cfg.Colors, cfg.Facts, cfg.Verifications
 	if colors == nil {
@@ -293,7 +301,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		verifications = s.Checkins
 	}
 	if s.Codes, err = codes.New(ctx, codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
-		Checkpoints: s.Checkpoints, Colors: colors, Facts: facts, Verifications: verifications}, codeCfg); err != nil {
+		Checkpoints: s.Checkpoints, Colors: colors, Facts: facts, Verifications: verifications, Emergency: s.Emergency}, codeCfg); err != nil {
 		return nil, err
 	}
 	s.NAT = nat.New(s.DB, s.Persons, s.Regions, nat.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys},
@@ -365,6 +373,7 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "sessions", Period: k.Sessions, Purge: s.Auth.Purge})
 	r.Register(retention.Kind{Name: "tests", Period: k.Tests, Purge: s.NAT.Purge})
 	r.Register(retention.Kind{Name: "followup", Period: k.Followup, Purge: s.Tracing.Purge})
+	r.Register(retention.Kind{Name: "care_codes", Period: k.CareCodes, Purge: s.Codes.Purge})
 	return r
 }
 
@@ -464,6 +473,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
 	s.every(ctx, "create check-in partitions", time.Hour, s.Checkins.Prepare)
 	s.every(ctx, "retention purge", time.Hour, s.Retention.Run)
+	s.every(ctx, "read whether the emergency has ended", 5*time.Second, s.Emergency.Refresh)
 	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
 	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
 	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
