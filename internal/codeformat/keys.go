@@ -353,3 +353,10 @@ func wellFormedSignature(alg Alg, sig []byte) bool {
 	}
 	return false
 }
+
+// VerifySignature checks a raw signature over msg made by Signer.Sign with
+// the key of pub; for documents other than codes (a destruction report),
+// which carry their own prefix so that no signed document is a code.
+func VerifySignature(pub PublicKey, msg, sig []byte) bool {
+	return verifySignature(pub.Alg, pub.Key, msg, sig)
+}
