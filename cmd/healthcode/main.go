@@ -50,6 +50,7 @@ func commands() []command {
 		{"restore", "restore a backup into a fresh database", restoreCmd},
 		{"keys", "code-signing keys: generate, rotate, list", keysCmd},
 		{"verify", "check a code offline against a trust list", verifyCmd},
+		{"wind-down", "end the emergency: stop codes, destroy personal data, sign a report", windDownCmd},
 		{"loadgen", "measure a server against a bare net/http handler (docs/PERFORMANCE.md)", loadgenCmd},
 	}
 }
