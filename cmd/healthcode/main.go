@@ -101,7 +101,8 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			}
 		}
 	})
-	if fs.NArg() > 0 && fs.Name() != "verify" {
+	// Only these commands take operands (a code, a report file).
+	if fs.NArg() > 0 && fs.Name() != "verify" && fs.Name() != "wind-down verify-report" {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %v", fs.Args()))
 	}
 	return errors.Join(errs...)

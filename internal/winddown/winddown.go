@@ -7,6 +7,7 @@
 package winddown
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -94,7 +95,8 @@ type Report struct {
 	Tables     []Count   `json:"tables"`
 }
 
-// Signed is the report file: the report's bytes exactly as signed, and the
+// Signed is the report file: the report as signed (compact JSON; white
+// space added around it is allowed), and the
 // signature with the id of the key (in the trust list) that made it.
 type Signed struct {
 	Report    json.RawMessage `json:"report"`
@@ -234,8 +236,8 @@ func sign(r *Report, signer *codeformat.Signer) (*Signed, error) {
 }
 
 // Verify checks a report file against a trust list: the key must be in it,
-// for the report's region, and the signature must hold over the report's
-// bytes as they are in the file. It returns the report.
+// for the report's region, and the signature must hold over the report as
+// it is in the file, up to white space. It returns the report.
 func Verify(file []byte, trust codeformat.TrustList) (*Report, error) {
 	var sd Signed
 	if err := json.Unmarshal(file, &sd); err != nil || len(sd.Report) == 0 {
@@ -257,7 +259,12 @@ func Verify(file []byte, trust codeformat.TrustList) (*Report, error) {
 	if !ok || pub.Issuer != r.Region {
 		return nil, ErrReportUnknownKey
 	}
-	if !codeformat.VerifySignature(pub, append([]byte(sigPrefix), sd.Report...), sig) {
+	// Signed compact; a file may hold it indented.
+	var body bytes.Buffer
+	if err := json.Compact(&body, sd.Report); err != nil {
+		return nil, ErrReportMalformed
+	}
+	if !codeformat.VerifySignature(pub, append([]byte(sigPrefix), body.Bytes()...), sig) {
 		return nil, ErrReportSignature
 	}
 	return &r, nil
