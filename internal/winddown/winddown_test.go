@@ -14,6 +14,8 @@ import (
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/emergency"
+	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/server/servertest"
 	"github.com/healthcode/healthcode/internal/winddown"
@@ -251,4 +253,32 @@ func equal(a, b map[string]int) bool {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestCodesStopWhenTheEmergencyEnds sets the flag as a wind-down in another
+// process does: after the node's next refresh, residents get a precise 409.
+func TestCodesStopWhenTheEmergencyEnds(t *testing.T) {
+	s := servertest.Start(t, db.SQLite)
+	ctx := context.Background()
+	id, err := idnum.ResidentCheckChar("34188119850312201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := s.Resident("13900000201", "张三丰", "34188119850312201"+string(id), "")
+	s.Want(s.Do("GET", "/api/v1/me/code", token, nil), 200, "")
+	err = s.App.DB.InTx(ctx, func(tx db.Tx) error {
+		return emergency.MarkEnded(ctx, tx, emergency.End{At: time.Now(), By: "operator:x", Region: servertest.Region})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.Emergency.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Want(s.Do("GET", "/api/v1/me/code", token, nil), 409, "emergency_ended")
+	// A restarted node knows too.
+	other := s.Another(t)
+	if !other.App.Emergency.Ended() {
+		t.Fatal("a node started after the end does not know it")
+	}
 }
