@@ -9,6 +9,11 @@ import (
 
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/server/servertest"
 )
 
@@ -238,4 +243,65 @@ func purges(t *testing.T, d *db.DB) []purgeEntry {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestTheDemoShowsAPurge: the demo holds one fact older than the facts'
+// period, which the first purge of `serve --demo` removes and audits.
+func TestTheDemoShowsAPurge(t *testing.T) {
+	s := servertest.Start(t, db.SQLite, servertest.WithDemo())
+	facts := s.Count("facts")
+	results, err := s.App.Retention.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Kind == "facts" && r.Rows["facts"] != 1 {
+			t.Errorf("the demo's first purge removed %d facts, want 1", r.Rows["facts"])
+		}
+	}
+	if n := s.Count("facts"); n != facts-1 {
+		t.Errorf("%d facts after the purge, %d before", n, facts)
+	}
+	if entries := purges(t, s.App.DB); len(entries) != 1 || entries[0].Subject != "retention:facts" {
+		t.Errorf("audit after the demo's purge: %+v", entries)
+	}
+}
+
+// TestAColourOnAPurgedFactIsDecidedAgain: a fever long ago with no test
+// since keeps a person yellow; once the fever is purged, the scheduler
+// decides them green.
+func TestAColourOnAPurgedFactIsDecidedAgain(t *testing.T) {
+	servertest.ForEach(t, func(t *testing.T, s *servertest.Server) {
+		ctx := context.Background()
+		acct, err := s.App.Auth.EnsureAccount(ctx, "13800000099")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check, _ := idnum.ResidentCheckChar("34188119900101123")
+		p, err := s.App.Persons.Register(ctx, acct, person.Input{Name: "王芳", IDType: string(idnum.ResidentID),
+			IDNumber: "34188119900101123" + string(check), Region: servertest.Region})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fever := status.NewFact{Person: p.Num, RecordedBy: "system", Fact: fact.Fact{Kind: fact.Temperature, Source: "test",
+			At: time.Now().Add(-200 * 24 * time.Hour), Attrs: map[string]any{"celsius": 38.1, "checkpoint": "cp"}}}
+		if _, err := s.App.Status.Record(ctx, fever); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := s.App.Status.Status(ctx, p.Num); st.Color != rules.Yellow {
+			t.Fatalf("after an old fever with no test since: %v, want yellow", st.Color)
+		}
+		if _, err := s.App.Retention.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.App.Status.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := s.App.Status.Status(ctx, p.Num); st.Color != rules.Green {
+			t.Errorf("after the fever was purged: %v (%s), want green", st.Color, st.RuleID)
+		}
+		if c, _ := s.App.Status.Color(p.Num); c != rules.Green {
+			t.Errorf("the cache says %v after the purge, want green", c)
+		}
+	})
 }

@@ -14,11 +14,12 @@ const purgePeople = 500
 // PurgeFacts deletes the facts that ended before cutoff (recorded before it
 // and, when they last, lasting no further) and the colour history from
 // before it. Each person's fact pack is rewritten under their status row
-// lock, as RebuildPacks does, so the next evaluation reads what remains.
-// Current colours stay as decided until the next evaluation.
+// lock, as RebuildPacks does, and made due for evaluation: a colour that
+// rested on a purged fact (a fever long ago with no test since) is decided
+// again by the scheduler on what remains.
 func (s *Service) PurgeFacts(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
 	out := map[string]int64{"facts": 0, "status_changes": 0}
-	c := cutoff.UnixMilli()
+	c, now := cutoff.UnixMilli(), s.now().UnixMilli()
 	for {
 		people, err := db.Collect(ctx, s.db, `SELECT f.person_num, COALESCE(MIN(p.region_code), '') FROM facts f
 			LEFT JOIN persons p ON p.num = f.person_num
@@ -42,6 +43,9 @@ func (s *Service) PurgeFacts(ctx context.Context, cutoff time.Time) (map[string]
 			}
 			out["facts"] += n
 			if _, err := db.ExecIn(ctx, tx, s.db.Engine(), `DELETE FROM fact_packs WHERE person_num IN `, nil, ns, ``); err != nil {
+				return err
+			}
+			if _, err := db.ExecIn(ctx, tx, s.db.Engine(), `UPDATE status SET next_eval_at = $1 WHERE person_num IN `, []any{now}, ns, ``); err != nil {
 				return err
 			}
 			facts, err := s.factRowsOf(ctx, tx, ns)
