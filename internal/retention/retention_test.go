@@ -13,8 +13,8 @@ import (
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
-	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/server/servertest"
+	"github.com/healthcode/healthcode/internal/status"
 )
 
 // row is one stored row of a kind, at a time given by the test.
