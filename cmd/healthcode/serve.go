@@ -128,6 +128,7 @@ func retentionFlags(fs *flag.FlagSet, k *server.RetentionPeriods) {
 	fs.DurationVar(&k.Tests, "retain-tests", d.Tests, "how long test samples, results, retest tasks and alerts are kept"+never)
 	fs.DurationVar(&k.Followup, "retain-followup", d.Followup, "how long tracing's follow-up tasks and run reports are kept"+never)
 	fs.DurationVar(&k.CareCodes, "retain-care-codes", d.CareCodes, "how long care codes are kept once expired"+never)
+	fs.DurationVar(&k.Gateway, "retain-gateway", d.Gateway, "how long pharmacy purchases, clinic visits, hospital handoffs and tickets and ride handles are kept"+never)
 }
 
 func smsFlags(fs *flag.FlagSet, cfg *server.Config) {

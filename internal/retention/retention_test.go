@@ -70,6 +70,22 @@ var kinds = map[string][]row{
 		{"care_codes", "issued_at", `INSERT INTO care_codes (id, person_num, kid, code_enc, issued_at, expires_at, issued_by)
 			VALUES ($2, 1, 'k', 'x', $1, $1, 'op')`, 's'},
 	},
+	"pharmacy": {
+		{"pharmacy_purchases", "at", `INSERT INTO pharmacy_purchases (id, org_id, org_region, person_num, person_region, masked_name, drug_class,
+			items, at, recorded_by, fact_recorded) VALUES ($2, 'org', '341881', 1, '341881', '*三', 'fever', '[]', $1, 'k', TRUE)`, 's'},
+	},
+	"clinic": {
+		{"clinic_visits", "at", `INSERT INTO clinic_visits (id, org_id, org_region, person_num, person_region, masked_name, at, temperature,
+			symptoms, diagnosis, doctor, recorded_by, fact_recorded) VALUES ($2, 'org', '341881', 1, '341881', '*三', $1, 380, '[]', '', '', 'k', TRUE)`, 's'},
+	},
+	"hospital": {
+		{"hospital_handoffs", "at", `INSERT INTO hospital_handoffs (ref, org_id, person_num, purpose, at, recorded_by) VALUES ($2, 'org', 1, 'card', $1, 'k')`, 's'},
+		{"hospital_tickets", "at", `INSERT INTO hospital_tickets (id, ref, org_id, day, department, asked, number, person_num, masked_name, color,
+			routed, at, recorded_by) VALUES ($2, $2, 'org', 20200101, 'd', 'd', 1, 1, '*三', 'green', FALSE, $1, 'k')`, 's'},
+	},
+	"ride": {
+		{"ride_handles", "granted_at", `INSERT INTO ride_handles (handle, org_id, person_num, granted_at, granted_by, withdrawn_at) VALUES ($2, 'org', 1, $1, 'k', $1)`, 's'},
+	},
 	"followup": {
 		{"tracing_runs", "created_at", `INSERT INTO tracing_runs (id, region_code, created_by, created_at, params, status, total, done,
 			companions, facts, tasks, error) VALUES ($2, '341881', 'op', $1, '{}', 'done', 1, 1, 1, 1, 1, '')`, 's'},
@@ -88,6 +104,14 @@ func setup(ctx context.Context, d *db.DB, nums []int64) error {
 	}
 	if _, err := d.ExecContext(ctx, `INSERT INTO nat_sites (id, name, address, phone, hours, lat, lng, region_code, open, created_at, created_by, updated_at)
 		VALUES ('site', 'S', '', '', '', 0, 0, '341881', TRUE, 0, 'op', 0)`); err != nil {
+		return err
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO orgs (id, num, kind, name, uscc, region_code, address, created_at, created_by)
+		VALUES ('org', 1, 'pharmacy', 'O', 'u', '341881', '', 0, 'op')`); err != nil {
+		return err
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO drug_classes (code, name_zh, name_en, active, position, updated_at, updated_by)
+		VALUES ('fever', '退烧药', 'fever', TRUE, 1, 0, 'op') ON CONFLICT (code) DO NOTHING`); err != nil {
 		return err
 	}
 	for _, n := range nums {

@@ -123,13 +123,14 @@ type RetentionPeriods struct {
 	Tests         time.Duration // test samples, results, retest tasks and alerts (default 90 days)
 	Followup      time.Duration // tracing's follow-up tasks and reports (default 90 days)
 	CareCodes     time.Duration // care codes, once expired (default 30 days)
+	Gateway       time.Duration // what organisations recorded: purchases, clinic visits, hospital handoffs and tickets, ride handles (default 90 days)
 }
 
 // DefaultRetention is what a zero RetentionPeriods field takes.
 var DefaultRetention = RetentionPeriods{
 	Facts: 180 * 24 * time.Hour, Appeals: 180 * 24 * time.Hour, Notifications: 30 * 24 * time.Hour,
 	Sessions: 30 * 24 * time.Hour, Tests: 90 * 24 * time.Hour, Followup: 90 * 24 * time.Hour,
-	CareCodes: 30 * 24 * time.Hour,
+	CareCodes: 30 * 24 * time.Hour, Gateway: 90 * 24 * time.Hour,
 }
 
 func (p *RetentionPeriods) defaults() {
@@ -140,7 +141,7 @@ func (p *RetentionPeriods) defaults() {
 		{&p.Facts, DefaultRetention.Facts}, {&p.Appeals, DefaultRetention.Appeals},
 		{&p.Notifications, DefaultRetention.Notifications}, {&p.Sessions, DefaultRetention.Sessions},
 		{&p.Tests, DefaultRetention.Tests}, {&p.Followup, DefaultRetention.Followup},
-		{&p.CareCodes, DefaultRetention.CareCodes},
+		{&p.CareCodes, DefaultRetention.CareCodes}, {&p.Gateway, DefaultRetention.Gateway},
 	} {
 		if *f.v == 0 {
 			*f.v = f.d
@@ -375,6 +376,10 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "tests", Period: k.Tests, Purge: s.NAT.Purge})
 	r.Register(retention.Kind{Name: "followup", Period: k.Followup, Purge: s.Tracing.Purge})
 	r.Register(retention.Kind{Name: "care_codes", Period: k.CareCodes, Purge: s.Codes.Purge})
+	r.Register(retention.Kind{Name: "pharmacy", Period: k.Gateway, Purge: s.Pharmacy.Purge})
+	r.Register(retention.Kind{Name: "clinic", Period: k.Gateway, Purge: s.Clinic.Purge})
+	r.Register(retention.Kind{Name: "hospital", Period: k.Gateway, Purge: s.Hospital.Purge})
+	r.Register(retention.Kind{Name: "ride", Period: k.Gateway, Purge: s.Ride.Purge})
 	return r
 }
 
@@ -412,8 +417,8 @@ func (s *Server) WindDown() *winddown.Service {
 		}
 		return out
 	}
-	linked := []string{"pharmacy_purchases", "clinic_visits", "hospital_handoffs", "hospital_tickets", "ride_handles",
-		"manager_requests", "dependents", "accounts", "persons"}
+	// No retention purge covers these yet: they go with the persons.
+	linked := []string{"manager_requests", "dependents", "accounts", "persons"}
 	return winddown.New(winddown.Deps{DB: s.DB, Region: s.Config.Region, Emergency: s.Emergency, Log: s.Log,
 		Signer: s.CodeKeys.Signer,
 		Steps: []winddown.Step{
@@ -430,8 +435,10 @@ func (s *Server) WindDown() *winddown.Service {
 					winddown.DeleteAll(s.DB, "fact_packs", "status"))},
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
-					"followup_tasks", "tracing_reports", "tracing_runs"}, linked...)...),
-				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge), winddown.DeleteAll(s.DB, linked...))},
+					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
+					"hospital_tickets", "ride_handles"}, linked...)...),
+				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
+					s.Hospital.Purge, s.Ride.Purge), winddown.DeleteAll(s.DB, linked...))},
 		},
 	})
 }
