@@ -74,6 +74,11 @@ func TestWindDownCommand(t *testing.T) {
 	if err != nil || out["valid"] != true {
 		t.Fatalf("verify-report: %v\n%s", err, text)
 	}
+	// The key that verifies the report is not retired afterwards.
+	if _, text, err := runCmd("keys", "rotate", "--db", s.App.Config.DB, "--key-file", s.App.Config.KeyFile); err == nil ||
+		!strings.Contains(err.Error(), "emergency ended") {
+		t.Fatalf("keys rotate after the wind-down: %v\n%s", err, text)
+	}
 	out, text, err = runCmd("wind-down", "verify-report", "--server", s.URL, report)
 	if err != nil || out["valid"] != true {
 		t.Fatalf("verify-report --server after the wind-down: %v\n%s", err, text)
