@@ -13,6 +13,7 @@ import (
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/emergency"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/server"
@@ -72,6 +73,17 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer d.Close()
+	if sub != "list" {
+		// After the wind-down the current key's public half verifies the
+		// destruction report: a rotation would retire it from the trust list.
+		em, err := emergency.Open(ctx, d)
+		if err != nil {
+			return err
+		}
+		if end, ok := em.Ending(); ok {
+			return fmt.Errorf("keys %s: the emergency ended on %s (wind-down): no key is made or retired any more", sub, end.At.Format(time.RFC3339))
+		}
+	}
 	codeCfg := codes.Config{TTL: cfg.CodeTTL, CareTTL: cfg.CareCodeTTL}
 	st, err := keys.Open(ctx, d, ring, keys.Config{Region: cfg.Region, Retain: codeCfg.MaxLifetime(), Grace: *grace})
 	if err != nil {

@@ -53,6 +53,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Auth.CacheTTL, "auth-cache", 30*time.Second, "how long a node trusts a session or API key it has looked up")
 	fs.DurationVar(&cfg.AuditHeadInterval, "audit-head-interval", audit.DefaultAnchorInterval, "how often the audit log's head is signed with the region's key (negative: only on demand, POST /api/v1/admin/audit/heads)")
 	fs.DurationVar(&cfg.Retention, "retention", checkin.DefaultRetention, "how long check-ins and verification events are kept")
+	retentionFlags(fs, &cfg.Keep)
 	fs.DurationVar(&cfg.GroupCommitDelay, "group-commit-delay", 0, "how long a check-in may wait for others to share its transaction (0: only those queued meanwhile; a few ms can help where a commit waits for a disk flush)")
 	fs.DurationVar(&cfg.TracingLookback, "tracing-lookback", tracing.DefaultLookback, "default lookback of a tracing run")
 	fs.DurationVar(&cfg.TracingWindow, "tracing-window", tracing.DefaultWindow, "default overlap window of a tracing run")
@@ -150,6 +151,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // smsFlags say how text messages are sent. The Kannel password and the
 // report secret are best given in the environment (HEALTHCODE_KANNEL_PASSWORD,
 // HEALTHCODE_SMS_DLR_SECRET), where ps does not show them.
+// retentionFlags are the retention periods of personal data other than
+// check-ins (docs/OPERATIONS.md, "Retention").
+func retentionFlags(fs *flag.FlagSet, k *server.RetentionPeriods) {
+	d := server.DefaultRetention
+	const never = " (negative: for ever)"
+	fs.DurationVar(&k.Facts, "retain-facts", d.Facts, "how long facts (temperatures, results, contacts, ...) and the colour history are kept"+never)
+	fs.DurationVar(&k.Appeals, "retain-appeals", d.Appeals, "how long appeals are kept after their decision"+never)
+	fs.DurationVar(&k.Notifications, "retain-notifications", d.Notifications, "how long colour-change notices and text messages are kept"+never)
+	fs.DurationVar(&k.Sessions, "retain-sessions", d.Sessions, "how long sessions and one-time code rows are kept"+never)
+	fs.DurationVar(&k.Tests, "retain-tests", d.Tests, "how long test samples, results, retest tasks and alerts are kept"+never)
+	fs.DurationVar(&k.Followup, "retain-followup", d.Followup, "how long tracing's follow-up tasks and run reports are kept"+never)
+	fs.DurationVar(&k.CareCodes, "retain-care-codes", d.CareCodes, "how long care codes are kept once expired"+never)
+	fs.DurationVar(&k.Gateway, "retain-gateway", d.Gateway, "how long pharmacy purchases, clinic visits, hospital handoffs and tickets and ride handles are kept"+never)
+}
+
 func smsFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.StringVar(&cfg.SMSProvider, "sms-provider", "outbox", "who carries text messages: outbox (nothing is sent; operators read them in the console) or kannel")
 	fs.StringVar(&cfg.Kannel.URL, "kannel-url", "", "Kannel smsbox's sendsms interface, e.g. http://127.0.0.1:13013/cgi-bin/sendsms")

@@ -53,12 +53,15 @@ const (
 	OrgWrite       Permission = "org.write"   // gateway organisations, their keys and unit accounts; drug classes
 	EntryWrite     Permission = "entry.write" // register inbound travellers at the border with a verified foreign credential
 	DoseWrite      Permission = "dose.write"  // register vaccine doses at a site; import earlier doses
+	// EmergencyEnd ends the emergency and destroys the personal data
+	// (`healthcode wind-down`); it also needs the deployment-wide scope.
+	EmergencyEnd Permission = "emergency.end"
 )
 
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, EmergencyEnd},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
 		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite},
 	// Community health stations take swabs and give vaccines with the

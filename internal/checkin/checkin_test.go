@@ -211,7 +211,7 @@ func TestPurgeRemovesExactlyTheOldRows(t *testing.T) {
 			t.Fatalf("fixture: %d/%d check-ins, %d/%d verifications kept/old", keptC, oldC, keptV, oldV)
 		}
 
-		if err := s.Purge(ctx); err != nil {
+		if _, err := s.Purge(ctx, now.Add(-s.cfg.Retention)); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {

@@ -33,20 +33,28 @@ var purgePause = 5 * time.Millisecond
 
 // Purged says what a purge removed.
 type Purged struct {
-	Rows int64 // rows deleted one by one
-	Days int   // whole days dropped (PostgreSQL partitions)
+	Rows    int64 // rows deleted one by one
+	Days    int   // whole days dropped (PostgreSQL partitions)
+	Dropped int64 // rows those days held
 }
 
-// Purge removes check-ins and verifications older than the retention period
-// and, on PostgreSQL, creates the partitions of the coming days. It is what
-// the retention worker runs (hourly).
-func (s *Service) Purge(ctx context.Context) error {
-	now := s.now()
+// Purge removes check-ins and verifications from before cutoff and, on
+// PostgreSQL, creates the partitions of the coming days. The retention
+// runner calls it (hourly) with now less Config.Retention; it returns the
+// rows removed per table, counting those of dropped days.
+func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
 	if err := s.Prepare(ctx); err != nil {
-		return err
+		return out, err
 	}
-	_, err := s.PurgeBefore(ctx, now.Add(-s.cfg.Retention))
-	return err
+	for _, table := range presenceTables {
+		p, err := s.purgeTable(ctx, table, cutoff)
+		out[table] = p.Rows + p.Dropped
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // Prepare creates the daily partitions (PostgreSQL) from today to a few
@@ -164,20 +172,25 @@ func (s *Service) createPartition(ctx context.Context, table string, day int64) 
 func (s *Service) PurgeBefore(ctx context.Context, cutoff time.Time) (Purged, error) {
 	var total Purged
 	for _, table := range presenceTables {
-		var p Purged
-		var err error
-		if s.db.Engine() == db.Postgres {
-			p, err = s.purgePostgres(ctx, table, cutoff.UnixMilli())
-		} else {
-			p.Rows, err = s.purgeSQLite(ctx, table, cutoff.UnixMilli())
-		}
+		p, err := s.purgeTable(ctx, table, cutoff)
 		total.Rows += p.Rows
 		total.Days += p.Days
+		total.Dropped += p.Dropped
 		if err != nil {
 			return total, err
 		}
 	}
 	return total, nil
+}
+
+func (s *Service) purgeTable(ctx context.Context, table string, cutoff time.Time) (Purged, error) {
+	if s.db.Engine() == db.Postgres {
+		return s.purgePostgres(ctx, table, cutoff.UnixMilli())
+	}
+	var p Purged
+	var err error
+	p.Rows, err = s.purgeSQLite(ctx, table, cutoff.UnixMilli())
+	return p, err
 }
 
 func (s *Service) purgeSQLite(ctx context.Context, table string, cutoff int64) (int64, error) {
@@ -235,8 +248,15 @@ func (s *Service) purgePostgres(ctx context.Context, table string, cutoff int64)
 			if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `DROP TABLE `+have[d])
-			return err
+			var n int64
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+have[d]).Scan(&n); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DROP TABLE `+have[d]); err != nil {
+				return err
+			}
+			p.Dropped += n
+			return nil
 		})
 		if err != nil {
 			return p, fmt.Errorf("checkin: drop partition %s: %w", have[d], err)

@@ -141,6 +141,9 @@ type Deps struct {
 	// Federation is nil on a deployment without a hub: other regions' codes
 	// are then unknown_key.
 	Federation Federation
+	// Emergency says whether the emergency has ended (`healthcode
+	// wind-down`); nil: it never ends.
+	Emergency Ender
 }
 
 // trusted finds a key among the region's own, then among other regions'
@@ -156,6 +159,9 @@ func (t trusted) Key(kid codeformat.KeyID) (codeformat.PublicKey, bool) {
 	}
 	return t.foreign.Key(kid)
 }
+
+// Ender says whether the emergency has ended.
+type Ender interface{ Ended() bool }
 
 // Service issues and verifies codes. It is safe for concurrent use.
 type Service struct {
@@ -234,6 +240,9 @@ var errNoSigner = errors.New("codes: the region has no signing key (run `healthc
 // encode signs claims for the holder with the current key and the region
 // MAC. Times are whole seconds, as in the code.
 func (s *Service) encode(kind codeformat.Kind, num int64, maskedName string, c rules.Color, version uint64, ttl time.Duration) (Issued, *codeformat.Signer, [8]byte, error) {
+	if s.Emergency != nil && s.Emergency.Ended() {
+		return Issued{}, nil, [8]byte{}, ErrEmergencyEnded
+	}
 	now := s.now()
 	signer := s.Keys.SignerAt(now)
 	if signer == nil {

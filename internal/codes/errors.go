@@ -25,3 +25,7 @@ var (
 	// a desk does.
 	ErrRateLimited = apierr.TooMany("rate_limited", "too many identity-number lookups with this key")
 )
+
+// ErrEmergencyEnded refuses every new code once the emergency has ended
+// (`healthcode wind-down`).
+var ErrEmergencyEnded = apierr.Conflict("emergency_ended", "the emergency has ended: health codes are no longer issued")

@@ -464,6 +464,10 @@ func recordFacts(ctx context.Context, s *server.Server, nums []int64) error {
 		{Person: nums[3], Fact: fact.Fact{Kind: fact.ContactCompanion, At: exposure, Attrs: evidence}},
 		{Person: nums[3], Fact: fact.Fact{Kind: fact.NATResult, At: now.Add(-6 * time.Hour), Attrs: map[string]any{"result": "negative"}}},
 		{Person: nums[4], Fact: fact.Fact{Kind: fact.NATResult, At: now.Add(-20 * time.Hour), Attrs: map[string]any{"result": "negative"}}},
+		// Half a year old, past the facts' retention (180 days): the first
+		// retention purge of `serve --demo` removes it, and the audit log
+		// shows a retention.purge of one fact.
+		{Person: nums[1], Fact: fact.Fact{Kind: fact.NATResult, At: now.Add(-200 * 24 * time.Hour), Attrs: map[string]any{"result": "negative"}}},
 	}
 	for i := range facts {
 		facts[i].RecordedBy = loader.Actor()

@@ -31,6 +31,7 @@ import (
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/emergency"
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
@@ -41,6 +42,7 @@ import (
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
+	"github.com/healthcode/healthcode/internal/retention"
 	"github.com/healthcode/healthcode/internal/ride"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -49,6 +51,7 @@ import (
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 	"github.com/healthcode/healthcode/internal/web"
+	"github.com/healthcode/healthcode/internal/winddown"
 )
 
 // Config is everything the product can be told at start.
@@ -97,6 +100,8 @@ type Config struct {
 
 	// Retention is how long check-ins and verifications are kept (default 28 days).
 	Retention time.Duration
+	// Keep is how long every other kind of personal data is kept.
+	Keep RetentionPeriods
 	// GroupCommitDelay is how long a check-in may wait for others to share
 	// its transaction (default 0: a batch is what queued while the previous
 	// one committed).
@@ -130,7 +135,45 @@ type Config struct {
 	HubPull     time.Duration
 }
 
+// RetentionPeriods are the retention periods of the kinds of personal data
+// other than check-ins (docs/OPERATIONS.md, "Retention"). Zero takes the
+// default; negative keeps the kind for ever.
+type RetentionPeriods struct {
+	Facts         time.Duration // facts and the colour history (default 180 days)
+	Appeals       time.Duration // appeals, from their decision (default 180 days)
+	Notifications time.Duration // colour-change notices and text messages (default 30 days)
+	Sessions      time.Duration // sessions and one-time codes (default 30 days)
+	Tests         time.Duration // test samples, results, retest tasks and alerts (default 90 days)
+	Followup      time.Duration // tracing's follow-up tasks and reports (default 90 days)
+	CareCodes     time.Duration // care codes, once expired (default 30 days)
+	Gateway       time.Duration // what organisations recorded: purchases, clinic visits, hospital handoffs and tickets, ride handles (default 90 days)
+}
+
+// DefaultRetention is what a zero RetentionPeriods field takes.
+var DefaultRetention = RetentionPeriods{
+	Facts: 180 * 24 * time.Hour, Appeals: 180 * 24 * time.Hour, Notifications: 30 * 24 * time.Hour,
+	Sessions: 30 * 24 * time.Hour, Tests: 90 * 24 * time.Hour, Followup: 90 * 24 * time.Hour,
+	CareCodes: 30 * 24 * time.Hour, Gateway: 90 * 24 * time.Hour,
+}
+
+func (p *RetentionPeriods) defaults() {
+	for _, f := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{
+		{&p.Facts, DefaultRetention.Facts}, {&p.Appeals, DefaultRetention.Appeals},
+		{&p.Notifications, DefaultRetention.Notifications}, {&p.Sessions, DefaultRetention.Sessions},
+		{&p.Tests, DefaultRetention.Tests}, {&p.Followup, DefaultRetention.Followup},
+		{&p.CareCodes, DefaultRetention.CareCodes}, {&p.Gateway, DefaultRetention.Gateway},
+	} {
+		if *f.v == 0 {
+			*f.v = f.d
+		}
+	}
+}
+
 func (c *Config) defaults() {
+	c.Keep.defaults()
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}
@@ -189,6 +232,8 @@ type Server struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	Retention  *retention.Runner
+	Emergency  *emergency.State
 	API        *api.Server
 	Web        *web.Server
 
@@ -268,6 +313,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	} else if created {
 		s.Log.Info("generated the region's first code-signing key", "alg", codeformat.AlgEdDSA, "kid", keys.KID(s.CodeKeys.Signer().KeyID()))
 	}
+	if s.Emergency, err = emergency.Open(ctx, s.DB); err != nil {
+		return nil, err
+	}
 	// Tests may put fakes in the Config; the product uses its own services.
 	colors, facts, verifications := cfg.Colors, cfg.Facts, cfg.Verifications
 	if colors == nil {
@@ -285,7 +333,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		verifications = s.Checkins
 	}
 	codeDeps := codes.Deps{DB: s.DB, Keyring: s.Keys, Keys: s.CodeKeys, Persons: s.Persons,
-		Checkpoints: s.Checkpoints, Colors: colors, Facts: facts, Verifications: verifications}
+		Checkpoints: s.Checkpoints, Colors: colors, Facts: facts, Verifications: verifications,
+		Emergency: s.Emergency}
 	if cfg.Hub != "" {
 		hubKey, err := federation.ParsePublicPEM(cfg.HubKey)
 		if err != nil {
@@ -333,6 +382,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Log: s.Log, Location: loc})
 	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,
 		Verifications: s.Checkins.CountVerifications, Interval: cfg.AuditHeadInterval, Log: s.Log})
+	s.Retention = s.retention()
 	s.API = &api.Server{
 		Config: api.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio},
 		Log:    s.Log, DB: s.DB, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -364,6 +414,89 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	audit.RegisterMetrics(s.registry)
 	s.handler = cfg.TrustedProxies.Middleware(s.routes())
 	return s, nil
+}
+
+// retention lists every kind of personal data with its period and the
+// feature that purges it. A feature that stores personal data registers
+// here (vaccination records and cold-chain logs, when they land, are one
+// Register call each, with a RetentionPeriods field and a flag).
+func (s *Server) retention() *retention.Runner {
+	k := s.Config.Keep
+	r := retention.New(s.DB, s.Log)
+	r.Register(retention.Kind{Name: "checkins", Period: s.Checkins.Retention(), Purge: s.Checkins.Purge})
+	r.Register(retention.Kind{Name: "facts", Period: k.Facts, Purge: s.Status.PurgeFacts})
+	r.Register(retention.Kind{Name: "appeals", Period: k.Appeals, Purge: s.Status.PurgeAppeals})
+	r.Register(retention.Kind{Name: "notifications", Period: k.Notifications, Purge: s.Status.PurgeNotifications})
+	r.Register(retention.Kind{Name: "sms", Period: k.Notifications, Purge: s.Outbox.Purge})
+	r.Register(retention.Kind{Name: "sessions", Period: k.Sessions, Purge: s.Auth.Purge})
+	r.Register(retention.Kind{Name: "tests", Period: k.Tests, Purge: s.NAT.Purge})
+	r.Register(retention.Kind{Name: "followup", Period: k.Followup, Purge: s.Tracing.Purge})
+	r.Register(retention.Kind{Name: "care_codes", Period: k.CareCodes, Purge: s.Codes.Purge})
+	r.Register(retention.Kind{Name: "pharmacy", Period: k.Gateway, Purge: s.Pharmacy.Purge})
+	r.Register(retention.Kind{Name: "clinic", Period: k.Gateway, Purge: s.Clinic.Purge})
+	r.Register(retention.Kind{Name: "hospital", Period: k.Gateway, Purge: s.Hospital.Purge})
+	r.Register(retention.Kind{Name: "ride", Period: k.Gateway, Purge: s.Ride.Purge})
+	return r
+}
+
+// WindDown is the end of the emergency (`healthcode wind-down`): the
+// destruction steps in the order the law asks, each by the features that
+// own the tables. A feature that stores personal data adds its tables to a
+// step here (a test fails for a table that is in no step and not listed as
+// impersonal).
+func (s *Server) WindDown() *winddown.Service {
+	all := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) // a cutoff every row is before
+	purge := func(fns ...retention.PurgeFunc) func(context.Context) error {
+		return func(ctx context.Context) error {
+			for _, fn := range fns {
+				if _, err := fn(ctx, all); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	then := func(fns ...func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			for _, fn := range fns {
+				if err := fn(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	rows := func(tables ...string) []winddown.Table {
+		out := make([]winddown.Table, len(tables))
+		for i, t := range tables {
+			out[i] = winddown.Rows(t)
+		}
+		return out
+	}
+	// No retention purge covers these yet: they go with the persons.
+	linked := []string{"manager_requests", "dependents", "accounts", "persons"}
+	return winddown.New(winddown.Deps{DB: s.DB, Region: s.Config.Region, Emergency: s.Emergency, Log: s.Log,
+		Signer: s.CodeKeys.Signer,
+		Steps: []winddown.Step{
+			{Name: "codes and keys",
+				Tables: append(rows("care_codes"), winddown.Table{Name: "signing_keys.private",
+					Count: `SELECT COUNT(*) FROM signing_keys WHERE private_enc IS NOT NULL`}),
+				Destroy: then(purge(s.Codes.Purge), func(ctx context.Context) error {
+					_, err := s.CodeKeys.DestroyPrivate(ctx)
+					return err
+				})},
+			{Name: "check-ins", Tables: rows("checkins", "verifications"), Destroy: purge(s.Checkins.Purge)},
+			{Name: "facts", Tables: rows("facts", "fact_packs", "status_changes", "status", "appeals", "notifications"),
+				Destroy: then(purge(s.Status.PurgeFacts, s.Status.PurgeAppeals, s.Status.PurgeNotifications),
+					winddown.DeleteAll(s.DB, "fact_packs", "status"))},
+			{Name: "persons and everything linked to them",
+				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
+					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
+					"hospital_tickets", "ride_handles"}, linked...)...),
+				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
+					s.Hospital.Purge, s.Ride.Purge), winddown.DeleteAll(s.DB, linked...))},
+		},
+	})
 }
 
 // newOutbox builds the SMS outbox and its provider.
@@ -463,7 +596,9 @@ func (s *Server) Registry() prometheus.Registerer { return s.registry }
 // Start runs the background workers until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
-	s.every(ctx, "purge old check-ins and verifications", time.Hour, s.Checkins.Purge)
+	s.every(ctx, "create check-in partitions", time.Hour, s.Checkins.Prepare)
+	s.every(ctx, "retention purge", time.Hour, s.Retention.Run)
+	s.every(ctx, "read whether the emergency has ended", 5*time.Second, s.Emergency.Refresh)
 	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
 	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
 	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)

@@ -509,6 +509,7 @@ var catalog = map[string][2]string{
 	"err.care_code_not_found": {"没有此关怀码。", "No such care code."},
 	"err.care_code_revoked":   {"此关怀码已作废，请重新生成。", "This care code was revoked; make a new one."},
 	"err.care_code_expired":   {"此关怀码已过期，请重新生成。", "This care code has expired; make a new one."},
+	"err.emergency_ended":     {"疫情应急状态已结束，不再生成健康码。", "The emergency has ended: health codes are no longer issued."},
 
 	"more.tests": {"核酸检测结果", "My tests"},
 

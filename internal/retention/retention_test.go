@@ -1,0 +1,331 @@
+package retention_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/audit"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/server/servertest"
+	"github.com/healthcode/healthcode/internal/status"
+)
+
+// row is one stored row of a kind, at a time given by the test.
+type row struct {
+	table, col string // the table and the column that dates the row
+	// insert stores a row: $1 is its time (unix ms), $2 a value unique in
+	// the test, of the type arg says.
+	insert string
+	arg    byte // 'i' number, 's' text "x<n>", 'b' bytes
+}
+
+// kinds are the rows each registered kind must purge once old enough.
+var kinds = map[string][]row{
+	"checkins": {
+		{"checkins", "at", `INSERT INTO checkins (place, at, person) VALUES (1, $1, $2)`, 'i'},
+		{"verifications", "at", `INSERT INTO verifications (at, place, person, key_id, valid, reason, color, kind) VALUES ($1, 1, $2, 'k', TRUE, '', 0, 'dynamic')`, 'i'},
+	},
+	"facts": {
+		{"facts", "at", `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key, recorded_at, recorded_by)
+			VALUES (1, $2, 'temperature', $1, NULL, '{"celsius":36.5}', 'test', NULL, $1, 'system')`, 'i'},
+		{"status_changes", "at", `INSERT INTO status_changes (seq, person_num, region_code, old_color, new_color, old_rule, rule_id,
+			reason_zh, reason_en, rules_version, cause, at) VALUES ($2, 1, '341881', 0, 1, '', 'r', '', '', 1, 'test', $1)`, 'i'},
+	},
+	"appeals": {
+		{"appeals", "created_at", `INSERT INTO appeals (id, person_num, region_code, account_id, reason, evidence, color, rule_id, state,
+			auto, note, until_at, decided_by, decided_at, created_at) VALUES ($2, 1, '341881', 'acc', 'r', '', 1, 'r', 'rejected',
+			FALSE, '', NULL, 'op', $1, $1)`, 's'},
+	},
+	"notifications": {
+		{"notifications", "created_at", `INSERT INTO notifications (seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh,
+			state, attempts, next_at, delivered, last_error, created_at, sent_at) VALUES ($2, 1, '341881', 0, 1, '', '', 'sent', 1, 0, '', '', $1, $1)`, 'i'},
+	},
+	"sms": {
+		{"sms_outbox", "created_at", `INSERT INTO sms_outbox (id, to_hash, to_enc, region_code, purpose, body, created_at)
+			VALUES ($1, $2, $2, '341881', 'otp', 'b', $1)`, 'b'},
+	},
+	"sessions": {
+		{"sessions", "created_at", `INSERT INTO sessions (token_hash, kind, subject, created_at, expires_at) VALUES ($2, 'resident', 's', $1, $1)`, 'b'},
+		{"otps", "sent_at", `INSERT INTO otps (phone_hash, code_hash, expires_at, attempts, sent_at, day, day_count)
+			VALUES ($2, $2, $1, 0, $1, 20200101, 1)`, 'b'},
+	},
+	"tests": {
+		{"nat_samples", "sampled_at", `INSERT INTO nat_samples (id, barcode, person_num, position, sampled_at, method, bound_by)
+			VALUES ($2, $2, 1, 1, $1, 'mixed', 'op')`, 's'},
+		{"nat_results", "reported_at", `INSERT INTO nat_results (barcode, version, result, lab, source, reason, reported_at, reported_by, facts_recorded)
+			VALUES ($2, 1, 'negative', 'lab', 'api', '', $1, 'lab', TRUE)`, 's'},
+		{"nat_tasks", "created_at", `INSERT INTO nat_tasks (id, kind, person_num, region_code, barcode, result_version, created_at)
+			VALUES ($2, 'retest', 1, '341881', $2, 1, $1)`, 's'},
+		{"nat_alerts", "created_at", `INSERT INTO nat_alerts (id, person_num, region_code, barcode, result_version, site_id, sampled_at, created_at)
+			VALUES ($2, 1, '341881', $2, 1, 'site', $1, $1)`, 's'},
+	},
+	"care_codes": {
+		{"care_codes", "issued_at", `INSERT INTO care_codes (id, person_num, kid, code_enc, issued_at, expires_at, issued_by)
+			VALUES ($2, 1, 'k', 'x', $1, $1, 'op')`, 's'},
+	},
+	"pharmacy": {
+		{"pharmacy_purchases", "at", `INSERT INTO pharmacy_purchases (id, org_id, org_region, person_num, person_region, masked_name, drug_class,
+			items, at, recorded_by, fact_recorded) VALUES ($2, 'org', '341881', 1, '341881', '*三', 'fever', '[]', $1, 'k', TRUE)`, 's'},
+	},
+	"clinic": {
+		{"clinic_visits", "at", `INSERT INTO clinic_visits (id, org_id, org_region, person_num, person_region, masked_name, at, temperature,
+			symptoms, diagnosis, doctor, recorded_by, fact_recorded) VALUES ($2, 'org', '341881', 1, '341881', '*三', $1, 380, '[]', '', '', 'k', TRUE)`, 's'},
+	},
+	"hospital": {
+		{"hospital_handoffs", "at", `INSERT INTO hospital_handoffs (ref, org_id, person_num, purpose, at, recorded_by) VALUES ($2, 'org', 1, 'card', $1, 'k')`, 's'},
+		{"hospital_tickets", "at", `INSERT INTO hospital_tickets (id, ref, org_id, day, department, asked, number, person_num, masked_name, color,
+			routed, at, recorded_by) VALUES ($2, $2, 'org', 20200101, 'd', 'd', 1, 1, '*三', 'green', FALSE, $1, 'k')`, 's'},
+	},
+	"ride": {
+		{"ride_handles", "granted_at", `INSERT INTO ride_handles (handle, org_id, person_num, granted_at, granted_by, withdrawn_at) VALUES ($2, 'org', 1, $1, 'k', $1)`, 's'},
+	},
+	"followup": {
+		{"tracing_runs", "created_at", `INSERT INTO tracing_runs (id, region_code, created_by, created_at, params, status, total, done,
+			companions, facts, tasks, error) VALUES ($2, '341881', 'op', $1, '{}', 'done', 1, 1, 1, 1, 1, '')`, 's'},
+		{"tracing_reports", "first_seq", `INSERT INTO tracing_reports (run_id, first_seq, lines, data) VALUES ($2, $1, 1, 'x')`, 's'},
+		{"followup_tasks", "created_at", `INSERT INTO followup_tasks (id, kind, person_num, region_code, run_id, case_num, exposure_at, status,
+			note, created_at) VALUES ($1, 'companion', $1, '341881', $2, 1, $1, 'open', '', $1)`, 's'},
+	},
+}
+
+// setup is what rows of several kinds refer to: a person, a NAT site and
+// the tubes of the samples.
+func setup(ctx context.Context, d *db.DB, nums []int64) error {
+	if _, err := d.ExecContext(ctx, `INSERT INTO persons (num, id, id_type, id_hash, id_enc, name_hash, name_enc, region_code, created_at, created_by)
+		VALUES (1, 'P1', 'resident', $1, $1, $1, $1, '341881', 0, 'test')`, []byte("p")); err != nil {
+		return err
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO nat_sites (id, name, address, phone, hours, lat, lng, region_code, open, created_at, created_by, updated_at)
+		VALUES ('site', 'S', '', '', '', 0, 0, '341881', TRUE, 0, 'op', 0)`); err != nil {
+		return err
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO orgs (id, num, kind, name, uscc, region_code, address, created_at, created_by)
+		VALUES ('org', 1, 'pharmacy', 'O', 'u', '341881', '', 0, 'op')`); err != nil {
+		return err
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO drug_classes (code, name_zh, name_en, active, position, updated_at, updated_by)
+		VALUES ('fever', '退烧药', 'fever', TRUE, 1, 0, 'op') ON CONFLICT (code) DO NOTHING`); err != nil {
+		return err
+	}
+	for _, n := range nums {
+		if _, err := d.ExecContext(ctx, `INSERT INTO nat_tubes (barcode, capacity, site_id, region_code, samples, opened_at, opened_by, result_version)
+			VALUES ($1, 10, 'site', '341881', 1, 0, 'op', 1)`, fmt.Sprintf("x%d", n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestEveryKindPurgesOldRowsAndKeepsYoungOnes stores, for each kind, a row
+// an hour older than its period and one an hour younger, runs the purge, and
+// finds only the young ones, with one audit entry per kind counting what
+// went and none for a second run that finds nothing.
+func TestEveryKindPurgesOldRowsAndKeepsYoungOnes(t *testing.T) {
+	servertest.ForEach(t, func(t *testing.T, s *servertest.Server) {
+		ctx := context.Background()
+		d := s.App.DB
+		periods := map[string]time.Duration{}
+		for _, k := range s.App.Retention.Kinds() {
+			periods[k.Name] = k.Period
+		}
+		for name := range kinds {
+			if periods[name] <= 0 {
+				t.Fatalf("kind %s is not registered with a period (%v)", name, periods)
+			}
+		}
+		for name := range periods {
+			if _, ok := kinds[name]; !ok {
+				t.Fatalf("kind %s has no rows in this test", name)
+			}
+		}
+		now := time.Now()
+		// Row n of a kind is old when n is odd.
+		var nums []int64
+		for n := int64(1); n <= 2*int64(len(kinds)); n++ {
+			nums = append(nums, n)
+		}
+		if err := setup(ctx, d, nums); err != nil {
+			t.Fatal(err)
+		}
+		cutoffs := map[string]int64{}
+		n := int64(0)
+		for name, rows := range kinds {
+			cutoff := now.Add(-periods[name]).UnixMilli()
+			cutoffs[name] = cutoff
+			for _, age := range []int64{-3600_000, 3600_000} {
+				n++
+				for _, r := range rows {
+					if _, err := d.ExecContext(ctx, r.insert, cutoff+age, r.value(n)); err != nil {
+						t.Fatalf("%s: insert into %s: %v", name, r.table, err)
+					}
+				}
+			}
+		}
+		count := func(r row, cutoff int64) (old, young int) {
+			t.Helper()
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+r.table+` WHERE `+r.col+` < $1`, cutoff).Scan(&old); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+r.table+` WHERE `+r.col+` >= $1`, cutoff).Scan(&young); err != nil {
+				t.Fatal(err)
+			}
+			return old, young
+		}
+		youngBefore := map[string]int{}
+		for name, rows := range kinds {
+			for _, r := range rows {
+				old, young := count(r, cutoffs[name])
+				if old != 1 || young < 1 {
+					t.Fatalf("%s: fixture has %d old and %d young rows", r.table, old, young)
+				}
+				youngBefore[r.table] = young
+			}
+		}
+
+		results, err := s.App.Retention.RunOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]map[string]int64{}
+		for _, res := range results {
+			got[res.Kind] = res.Rows
+		}
+		for name, rows := range kinds {
+			for _, r := range rows {
+				old, young := count(r, cutoffs[name])
+				if old != 0 || young != youngBefore[r.table] {
+					t.Errorf("%s after the purge: %d old rows left (want 0), %d young (want %d)", r.table, old, young, youngBefore[r.table])
+				}
+				if got[name][r.table] != 1 {
+					t.Errorf("%s: the purge says it removed %d rows of %s, want 1", name, got[name][r.table], r.table)
+				}
+			}
+		}
+
+		entries := purges(t, d)
+		if len(entries) != len(kinds) {
+			t.Fatalf("%d retention.purge audit entries, want one per kind (%d)", len(entries), len(kinds))
+		}
+		for _, e := range entries {
+			name := e.Detail["kind"].(string)
+			rows, _ := e.Detail["rows"].(map[string]any)
+			for _, r := range kinds[name] {
+				if rows[r.table] != float64(1) {
+					t.Errorf("audit of %s: %s = %v, want 1", name, r.table, rows[r.table])
+				}
+			}
+			if e.Subject != "retention:"+name || e.Actor != "system" {
+				t.Errorf("audit entry %+v", e)
+			}
+		}
+		if _, err := s.App.Retention.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if again := purges(t, d); len(again) != len(entries) {
+			t.Errorf("a purge that found nothing was audited: %d entries, want %d", len(again), len(entries))
+		}
+		if rep, err := audit.Verify(ctx, d); err != nil || !rep.OK {
+			t.Fatalf("audit chain after purges: %+v %v", rep, err)
+		}
+	})
+}
+
+func (r row) value(n int64) any {
+	switch r.arg {
+	case 's':
+		return fmt.Sprintf("x%d", n)
+	case 'b':
+		return []byte(fmt.Sprintf("x%d", n))
+	}
+	return n
+}
+
+type purgeEntry struct {
+	Subject, Actor string
+	Detail         map[string]any
+}
+
+func purges(t *testing.T, d *db.DB) []purgeEntry {
+	t.Helper()
+	out, err := db.Collect(context.Background(), d, `SELECT subject, actor, detail FROM audit_log WHERE action = 'retention.purge' ORDER BY seq`, nil,
+		func(sc db.Scanner) (purgeEntry, error) {
+			var e purgeEntry
+			var detail string
+			if err := sc.Scan(&e.Subject, &e.Actor, &detail); err != nil {
+				return e, err
+			}
+			return e, json.Unmarshal([]byte(detail), &e.Detail)
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestTheDemoShowsAPurge: the demo holds one fact older than the facts'
+// period, which the first purge of `serve --demo` removes and audits.
+func TestTheDemoShowsAPurge(t *testing.T) {
+	s := servertest.Start(t, db.SQLite, servertest.WithDemo())
+	facts := s.Count("facts")
+	results, err := s.App.Retention.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Kind == "facts" && r.Rows["facts"] != 1 {
+			t.Errorf("the demo's first purge removed %d facts, want 1", r.Rows["facts"])
+		}
+	}
+	if n := s.Count("facts"); n != facts-1 {
+		t.Errorf("%d facts after the purge, %d before", n, facts)
+	}
+	if entries := purges(t, s.App.DB); len(entries) != 1 || entries[0].Subject != "retention:facts" {
+		t.Errorf("audit after the demo's purge: %+v", entries)
+	}
+}
+
+// TestAColourOnAPurgedFactIsDecidedAgain: a fever long ago with no test
+// since keeps a person yellow; once the fever is purged, the scheduler
+// decides them green.
+func TestAColourOnAPurgedFactIsDecidedAgain(t *testing.T) {
+	servertest.ForEach(t, func(t *testing.T, s *servertest.Server) {
+		ctx := context.Background()
+		acct, err := s.App.Auth.EnsureAccount(ctx, "13800000099")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check, _ := idnum.ResidentCheckChar("34188119900101123")
+		p, err := s.App.Persons.Register(ctx, acct, person.Input{Name: "王芳", IDType: string(idnum.ResidentID),
+			IDNumber: "34188119900101123" + string(check), Region: servertest.Region})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fever := status.NewFact{Person: p.Num, RecordedBy: "system", Fact: fact.Fact{Kind: fact.Temperature, Source: "test",
+			At: time.Now().Add(-200 * 24 * time.Hour), Attrs: map[string]any{"celsius": 38.1, "checkpoint": "cp"}}}
+		if _, err := s.App.Status.Record(ctx, fever); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := s.App.Status.Status(ctx, p.Num); st.Color != rules.Yellow {
+			t.Fatalf("after an old fever with no test since: %v, want yellow", st.Color)
+		}
+		if _, err := s.App.Retention.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.App.Status.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := s.App.Status.Status(ctx, p.Num); st.Color != rules.Green {
+			t.Errorf("after the fever was purged: %v (%s), want green", st.Color, st.RuleID)
+		}
+		if c, _ := s.App.Status.Color(p.Num); c != rules.Green {
+			t.Errorf("the cache says %v after the purge, want green", c)
+		}
+	})
+}
