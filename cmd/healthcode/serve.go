@@ -164,6 +164,9 @@ func retentionFlags(fs *flag.FlagSet, k *server.RetentionPeriods) {
 	fs.DurationVar(&k.Followup, "retain-followup", d.Followup, "how long tracing's follow-up tasks and run reports are kept"+never)
 	fs.DurationVar(&k.CareCodes, "retain-care-codes", d.CareCodes, "how long care codes are kept once expired"+never)
 	fs.DurationVar(&k.Gateway, "retain-gateway", d.Gateway, "how long pharmacy purchases, clinic visits, hospital handoffs and tickets and ride handles are kept"+never)
+	fs.DurationVar(&k.Vaccinations, "retain-vaccinations", d.Vaccinations, "how long vaccination appointments and dose records are kept"+never)
+	fs.DurationVar(&k.Arrivals, "retain-arrivals", d.Arrivals, "how long arrivals registered at the border are kept"+never)
+	fs.DurationVar(&k.ColdChain, "retain-cold-chain", d.ColdChain, "how long handlers' scans of cold-chain batches and their exposures are kept"+never)
 }
 
 func smsFlags(fs *flag.FlagSet, cfg *server.Config) {

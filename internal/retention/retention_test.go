@@ -86,6 +86,23 @@ var kinds = map[string][]row{
 	"ride": {
 		{"ride_handles", "granted_at", `INSERT INTO ride_handles (handle, org_id, person_num, granted_at, granted_by, withdrawn_at) VALUES ($2, 'org', 1, $1, 'k', $1)`, 's'},
 	},
+	"vaccinations": {
+		{"vac_appointments", "starts_at", `INSERT INTO vac_appointments (id, slot_id, person_num, dose, state, booked_by, starts_at, created_at)
+			VALUES ($2, 'vslot', 1, 1, 'done', 'r', $1, $1)`, 's'},
+		{"vac_doses", "given_at", `INSERT INTO vac_doses (id, person_num, product_id, dose, lot, site_id, region_code, given_at, recorded_by, source, created_at)
+			VALUES ($2, 1, 'vp', CAST(SUBSTR($2, 2) AS BIGINT), 'L', 'vs', '341881', $1, 'op', 'site', $1)`, 's'},
+	},
+	"arrivals": {
+		{"arrivals", "arrived_at", `INSERT INTO arrivals (id, person_num, region_code, origin, port, transport, arrived_at, arrival_day, format,
+			credential_kind, credential_id, issuer_country, care_code_id, created_at, created_by)
+			VALUES ($2, 1, '341881', 'DEU', 'p', 'air', $1, $2, 'eu_dcc', 'test', $2, 'DE', 'c', $1, 'op')`, 's'},
+	},
+	"cold_chain": {
+		{"cc_handlings", "at", `INSERT INTO cc_handlings (id, batch_id, org_id, person_num, masked_name, at, by_actor)
+			VALUES ($2, 'ccb', 'org', 1, '*三', $1, 'k')`, 's'},
+		{"cc_exposures", "handled_at", `INSERT INTO cc_exposures (inspection_id, person_num, org_id, masked_name, handled_at)
+			VALUES ($2, 1, 'org', '*三', $1)`, 's'},
+	},
 	"followup": {
 		{"tracing_runs", "created_at", `INSERT INTO tracing_runs (id, region_code, created_by, created_at, params, status, total, done,
 			companions, facts, tasks, error) VALUES ($2, '341881', 'op', $1, '{}', 'done', 1, 1, 1, 1, 1, '')`, 's'},
@@ -113,6 +130,25 @@ func setup(ctx context.Context, d *db.DB, nums []int64) error {
 	if _, err := d.ExecContext(ctx, `INSERT INTO drug_classes (code, name_zh, name_en, active, position, updated_at, updated_by)
 		VALUES ('fever', '退烧药', 'fever', TRUE, 1, 0, 'op') ON CONFLICT (code) DO NOTHING`); err != nil {
 		return err
+	}
+	for _, q := range []string{
+		`INSERT INTO vac_sites (id, name, address, phone, hours, lat, lng, region_code, open, created_at, created_by, updated_at)
+			VALUES ('vs', 'V', '', '', '', 0, 0, '341881', TRUE, 0, 'op', 0)`,
+		`INSERT INTO vac_products (id, name, maker, doses, interval_days, created_at, created_by) VALUES ('vp', 'P', 'M', 2, 21, 0, 'op')`,
+		`INSERT INTO vac_slots (id, site_id, product_id, region_code, starts_at, ends_at, capacity, booked, created_at, created_by)
+			VALUES ('vslot', 'vs', 'vp', '341881', 0, 1, 10, 0, 0, 'op')`,
+		`INSERT INTO cc_batches (id, code, importer_id, region, product, origin_country, port, declaration, quantity, created_at, created_by)
+			VALUES ('ccb', 'ccb', 'org', '341881', 'fish', 'BR', 'p', 'd', 10, 0, 'op')`,
+	} {
+		if _, err := d.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	for _, n := range nums {
+		if _, err := d.ExecContext(ctx, `INSERT INTO cc_inspections (id, batch_id, org_id, kind, result, certificate, sampled_at, recorded_at,
+			recorded_by, facts_recorded) VALUES ($1, 'ccb', 'org', 'goods', 'positive', '', 0, 0, 'k', TRUE)`, fmt.Sprintf("x%d", n)); err != nil {
+			return err
+		}
 	}
 	for _, n := range nums {
 		if _, err := d.ExecContext(ctx, `INSERT INTO nat_tubes (barcode, capacity, site_id, region_code, samples, opened_at, opened_by, result_version)

@@ -147,6 +147,9 @@ type RetentionPeriods struct {
 	Followup      time.Duration // tracing's follow-up tasks and reports (default 90 days)
 	CareCodes     time.Duration // care codes, once expired (default 30 days)
 	Gateway       time.Duration // what organisations recorded: purchases, clinic visits, hospital handoffs and tickets, ride handles (default 90 days)
+	Vaccinations  time.Duration // vaccination appointments and dose records (default 2 years: a schedule spans months)
+	Arrivals      time.Duration // arrivals registered at the border (default 90 days)
+	ColdChain     time.Duration // handlers' scans of cold-chain batches and their exposures (default 90 days)
 }
 
 // DefaultRetention is what a zero RetentionPeriods field takes.
@@ -154,6 +157,7 @@ var DefaultRetention = RetentionPeriods{
 	Facts: 180 * 24 * time.Hour, Appeals: 180 * 24 * time.Hour, Notifications: 30 * 24 * time.Hour,
 	Sessions: 30 * 24 * time.Hour, Tests: 90 * 24 * time.Hour, Followup: 90 * 24 * time.Hour,
 	CareCodes: 30 * 24 * time.Hour, Gateway: 90 * 24 * time.Hour,
+	Vaccinations: 730 * 24 * time.Hour, Arrivals: 90 * 24 * time.Hour, ColdChain: 90 * 24 * time.Hour,
 }
 
 func (p *RetentionPeriods) defaults() {
@@ -165,6 +169,8 @@ func (p *RetentionPeriods) defaults() {
 		{&p.Notifications, DefaultRetention.Notifications}, {&p.Sessions, DefaultRetention.Sessions},
 		{&p.Tests, DefaultRetention.Tests}, {&p.Followup, DefaultRetention.Followup},
 		{&p.CareCodes, DefaultRetention.CareCodes}, {&p.Gateway, DefaultRetention.Gateway},
+		{&p.Vaccinations, DefaultRetention.Vaccinations}, {&p.Arrivals, DefaultRetention.Arrivals},
+		{&p.ColdChain, DefaultRetention.ColdChain},
 	} {
 		if *f.v == 0 {
 			*f.v = f.d
@@ -436,6 +442,9 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "clinic", Period: k.Gateway, Purge: s.Clinic.Purge})
 	r.Register(retention.Kind{Name: "hospital", Period: k.Gateway, Purge: s.Hospital.Purge})
 	r.Register(retention.Kind{Name: "ride", Period: k.Gateway, Purge: s.Ride.Purge})
+	r.Register(retention.Kind{Name: "vaccinations", Period: k.Vaccinations, Purge: s.Vaccine.Purge})
+	r.Register(retention.Kind{Name: "arrivals", Period: k.Arrivals, Purge: s.Entry.Purge})
+	r.Register(retention.Kind{Name: "cold_chain", Period: k.ColdChain, Purge: s.ColdChain.Purge})
 	return r
 }
 
@@ -473,8 +482,9 @@ func (s *Server) WindDown() *winddown.Service {
 		}
 		return out
 	}
-	// No retention purge covers these yet: they go with the persons.
-	linked := []string{"manager_requests", "dependents", "accounts", "persons"}
+	// No retention purge covers these yet: they go with the persons (the
+	// login limits' client addresses and the operators' known addresses too).
+	linked := []string{"otp_counters", "login_backoff", "operator_addresses", "manager_requests", "dependents", "accounts", "persons"}
 	return winddown.New(winddown.Deps{DB: s.DB, Region: s.Config.Region, Emergency: s.Emergency, Log: s.Log,
 		Signer: s.CodeKeys.Signer,
 		Steps: []winddown.Step{
@@ -492,9 +502,9 @@ func (s *Server) WindDown() *winddown.Service {
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
 					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
-					"hospital_tickets", "ride_handles"}, linked...)...),
+					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings"}, linked...)...),
 				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
-					s.Hospital.Purge, s.Ride.Purge), winddown.DeleteAll(s.DB, linked...))},
+					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge), winddown.DeleteAll(s.DB, linked...))},
 		},
 	})
 }

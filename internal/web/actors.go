@@ -33,6 +33,8 @@ func (p *page) Actor(actor string) string {
 	switch {
 	case actor == "system" || kind == "system":
 		return p.T("actor.system")
+	case actor == "operator:demo-loader":
+		return p.T("actor.demo")
 	case auth.Kind(kind) == auth.Resident:
 		return p.T("actor.resident")
 	case !ok || n.Name == "":

@@ -4,7 +4,7 @@ package web
 var entryMessages = map[string][2]string{
 	"nav.entry":         {"入境登记", "Border entry"},
 	"entry.desk":        {"入境人员登记", "Register an inbound traveller"},
-	"entry.desk_hint":   {"扫描或粘贴旅客的欧盟数字新冠证书（HC1:）或SMART健康卡（shc:/、JWS或.smart-health-card文件内容），先核验，再按护照填写信息并登记；登记后签发本地健康码（爱心码）供打印。", "Scan or paste the traveller's EU Digital COVID Certificate (HC1:) or SMART Health Card (shc:/, a JWS or a .smart-health-card file's content), check it, then fill in the passport details and register; a local code (care code) is issued to print."},
+	"entry.desk_hint":   {"扫描或粘贴旅客的欧盟数字新冠证书或SMART健康卡（二维码或健康卡文件的内容），先核验，再按护照填写信息并登记；登记后签发本地健康码（爱心码）供打印。", "Scan or paste the traveller's EU Digital COVID Certificate (HC1:) or SMART Health Card (shc:/, a JWS or a .smart-health-card file's content), check it, then fill in the passport details and register; a local code (care code) is issued to print."},
 	"entry.credential":  {"境外健康凭证", "Foreign health credential"},
 	"entry.verify":      {"核验凭证", "Check the credential"},
 	"entry.register":    {"登记入境", "Register the arrival"},

@@ -108,8 +108,8 @@ func TestBrowserConsoleRulesDryRun(t *testing.T) {
 	if got := u.text("#dr-changed"); got != "1" {
 		t.Fatalf("the dry run says %s would change, want 1", got)
 	}
-	if got := u.text("#dr-evaluated"); got != "10" {
-		t.Fatalf("the dry run evaluated %s persons, want the demo's 10", got)
+	if got := u.text("#dr-evaluated"); got != "12" {
+		t.Fatalf("the dry run evaluated %s persons, want the demo's 12 (10 residents, 2 arrivals from abroad)", got)
 	}
 	u.wantText("#transitions", "黄码", "绿码", "1")
 	u.wantText("#dry-run-result", "张*丰")

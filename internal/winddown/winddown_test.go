@@ -28,6 +28,8 @@ var personal = []string{
 	"care_codes", "checkins", "verifications", "facts", "fact_packs", "status", "status_changes", "notifications", "appeals",
 	"nat_samples", "nat_results", "nat_tasks", "nat_alerts", "followup_tasks", "tracing_runs", "tracing_reports",
 	"pharmacy_purchases", "clinic_visits", "hospital_handoffs", "hospital_tickets", "ride_handles",
+	"vac_appointments", "vac_doses", "arrivals", "cc_handlings", "cc_exposures",
+	"otp_counters", "login_backoff", "operator_addresses",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own
@@ -39,6 +41,8 @@ var impersonal = []string{
 	"audit_log", "audit_head", "populations", "local_regions", "rule_sets", "rules_active", "rule_activations", "recompute_jobs",
 	"signing_keys", "code_shows", "nat_sites", "nat_transfers", "nat_tubes", "nat_uploads", "orgs", "api_key_usage",
 	"unit_accounts", "drug_classes", "hospital_queue_counters", "emergency_end",
+	"fed_regions", "fed_packages", "fed_bundle", "fed_color_policy", "entry_trust", "audit_heads", "operator_totp_pending",
+	"vac_sites", "vac_products", "vac_slots", "cc_batches", "cc_stock", "cc_moves", "cc_inspections", "cc_tasks",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
