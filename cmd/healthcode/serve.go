@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,7 +147,48 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *withDemo {
 			demo.Print(stdout, url, logins)
 		}
+		if hint := phoneHint(srv.Config.PublicURL, addr); hint != "" {
+			fmt.Fprintln(stdout, hint)
+		}
 	})
+}
+
+// phoneHint is a line for a newcomer whose QR codes (venue posters, the
+// code's own links) point at an address no phone can reach: the loopback
+// default. It names this machine's LAN address when one is found.
+func phoneHint(publicURL string, listen net.Addr) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return ""
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "" && host != "localhost" && (ip == nil || !(ip.IsLoopback() || ip.IsUnspecified())) {
+		return ""
+	}
+	port := u.Port()
+	if tcp, ok := listen.(*net.TCPAddr); ok && (port == "" || port == "0") {
+		port = strconv.Itoa(tcp.Port)
+	}
+	lan := "<this machine's LAN address>"
+	if ip := lanAddress(); ip != "" {
+		lan = ip
+	}
+	return fmt.Sprintf("QR codes point at %s, which a phone cannot reach: to scan them with a phone on this network, "+
+		"start with --public-url http://%s:%s --addr :%s", publicURL, lan, port, port)
+}
+
+// lanAddress is the first private IPv4 address of this machine, or "".
+func lanAddress() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsPrivate() {
+			return n.IP.String()
+		}
+	}
+	return ""
 }
 
 // smsFlags say how text messages are sent. The Kannel password and the

@@ -107,7 +107,7 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, p *page) error 
 	if !res.Color.Valid() {
 		d.Color = "green"
 	}
-	if d.Status, err = s.statusOf(r, p, pr.Num); err != nil {
+	if d.Status, err = s.statusOf(r, p, pr.Num, true); err != nil {
 		return err
 	}
 	p.Title, p.Data = p.T("checkin.done"), d

@@ -88,7 +88,7 @@ func (s *Server) issue(r *http.Request, p *page, accountID, depID string) (card,
 	c.NowMillis, c.ExpMillis, c.Offset = now.UnixMilli(), iss.ExpiresAt.UnixMilli(), off/60
 	c.Margin = refreshMargin(s.Codes.Config().TTL).Milliseconds()
 	c.RefreshURL = withQuery("/me/card", "for", depID)
-	if c.Status, err = s.statusOf(r, p, num); err != nil {
+	if c.Status, err = s.statusOf(r, p, num, depID == ""); err != nil {
 		return card{}, err
 	}
 	return c, nil

@@ -76,6 +76,7 @@ var catalog = map[string][2]string{
 	"login.phone":     {"手机号码", "Mobile number"},
 	"login.send":      {"获取验证码", "Send me a code"},
 	"login.sent":      {"验证码已发送至 %s。", "A code was sent to %s."},
+	"login.wait":      {"验证码刚刚已发送过，请稍候片刻再重新获取；已收到的验证码仍然有效。", "A code was sent moments ago: wait a little before asking for another. The code you received is still good."},
 	"login.code_for":  {"请输入发送到 %s 的6位验证码。", "Enter the 6-digit code sent to %s."},
 	"login.delayed":   {"短信通道繁忙，验证码可能延迟几分钟送达，请耐心等待，无需重复获取。", "Text messages are slow right now: the code may take a few minutes to arrive. Please wait; there is no need to ask again."},
 	"login.code":      {"验证码", "One-time code"},

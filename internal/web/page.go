@@ -55,6 +55,21 @@ func (s *Server) newPage(r *http.Request) *page {
 	return &page{Lang: langOf(r), Path: r.URL.RequestURI(), assets: s.assets, regions: s.Regions, now: s.now(), loc: s.Config.Location, Body: "resident"}
 }
 
+// Tab is the resident tab the page belongs to ("code", "family" or
+// "more"), marked current in the tab bar; "" outside the tabs.
+func (p *page) Tab() string {
+	pth, _, _ := strings.Cut(p.Path, "?")
+	switch {
+	case pth == "/me" || pth == "/me/card":
+		return "code"
+	case pth == "/me/dependents" || strings.HasPrefix(pth, "/me/dependents/"):
+		return "family"
+	case strings.HasPrefix(pth, "/me/"):
+		return "more"
+	}
+	return ""
+}
+
 // T is the message key in the page's language.
 func (p *page) T(key string, args ...any) string { return p.Lang.T(key, args...) }
 

@@ -87,10 +87,13 @@ func (s *Server) formErr(w http.ResponseWriter, r *http.Request, p *page, err er
 func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request, p *page) error {
 	d := loginData{Step: "phone", Phone: strings.TrimSpace(r.PostFormValue("phone")), Next: localPath(r.PostFormValue("next"), "/me")}
 	phone, err := idnum.NormalizePhone(d.Phone)
+	sent := false
 	if err == nil {
 		err = s.Auth.SendOTPFrom(r.Context(), phone, p.Lang.Tag(), clientaddr.Of(r))
-		if errors.Is(err, auth.ErrOTPTooSoon) && r.PostFormValue("resend") == "" {
-			// A code sent a moment ago is still good: go on to entering it.
+		sent = err == nil
+		if errors.Is(err, auth.ErrOTPTooSoon) {
+			// A code sent a moment ago is still good: the person goes on
+			// entering it, told that no new one went out.
 			err = nil
 		}
 	}
@@ -101,7 +104,11 @@ func (s *Server) sendOTP(w http.ResponseWriter, r *http.Request, p *page) error 
 		return s.formErr(w, r, p, err, func(st int) error { return s.showLogin(w, r, p, st, d) })
 	}
 	d.Step, d.Phone, d.Masked = "code", phone, idnum.MaskPhone(phone)
-	p.Flash = p.T("login.sent", d.Masked)
+	if sent {
+		p.Flash = p.T("login.sent", d.Masked)
+	} else {
+		p.Flash = p.T("login.wait")
+	}
 	return s.showLogin(w, r, p, http.StatusOK, d)
 }
 

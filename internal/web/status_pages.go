@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,20 +50,43 @@ var statusMore = []navItem{
 // statusOf is a person's colour and, when it is not green, why and what to
 // do. The colour comes from the node's cache, so a green person costs no
 // database read.
-func (s *Server) statusOf(r *http.Request, p *page, num int64) (*statusView, error) {
+// self says whether the reader is the person (see aboutOther).
+func (s *Server) statusOf(r *http.Request, p *page, num int64, self bool) (*statusView, error) {
 	if c, _ := s.Status.Color(num); c == rules.Green || !c.Valid() {
 		return &statusView{Color: "green"}, nil
 	}
-	return s.fullStatus(r, p, num)
+	return s.fullStatus(r, p, num, self)
 }
 
-func (s *Server) fullStatus(r *http.Request, p *page, num int64) (*statusView, error) {
+func (s *Server) fullStatus(r *http.Request, p *page, num int64, self bool) (*statusView, error) {
 	st, err := s.Status.Status(r.Context(), num)
 	if err != nil {
 		return nil, err
 	}
-	return &statusView{Color: st.Color.String(), Rule: st.RuleID, Reason: label(p.Lang, st.Reason), Advice: label(p.Lang, st.Advice),
-		Updated: st.UpdatedAt, NextEval: st.NextEval}, nil
+	v := &statusView{Color: st.Color.String(), Rule: st.RuleID, Reason: label(p.Lang, st.Reason), Advice: label(p.Lang, st.Advice),
+		Updated: st.UpdatedAt, NextEval: st.NextEval}
+	if !self {
+		v.Reason, v.Advice = aboutOther(p.Lang, v.Reason), aboutOther(p.Lang, v.Advice)
+	}
+	return v, nil
+}
+
+var (
+	otherZH = strings.NewReplacer("您的", "此人的", "您", "此人")
+	youEN   = regexp.MustCompile(`\b(You|Your|you|your)\b`)
+	otherEN = map[string]string{"You": "They", "Your": "Their", "you": "them", "your": "their"}
+)
+
+// aboutOther turns a text written to the person ("您…", "You…"), as rule
+// sets write their reasons for the person's own code page, into one about
+// them, for a reader who is someone else: a family member managing a
+// dependent, an operator in the console. The rewrite is of the pronouns
+// only; the name of whom it is about stands beside it on every such page.
+func aboutOther(l Lang, text string) string {
+	if l == EN {
+		return youEN.ReplaceAllStringFunc(text, func(w string) string { return otherEN[w] })
+	}
+	return otherZH.Replace(text)
 }
 
 // factView is one line of a person's timeline.
@@ -168,7 +192,7 @@ func (s *Server) declarePage(w http.ResponseWriter, r *http.Request, p *page) er
 	if err != nil {
 		return err
 	}
-	if d.Status, err = s.fullStatus(r, p, num); err != nil {
+	if d.Status, err = s.fullStatus(r, p, num, d.For == ""); err != nil {
 		return err
 	}
 	return s.showDeclare(w, r, p, http.StatusOK, d)
@@ -205,7 +229,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p *page) error 
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showDeclare(w, r, p, st, d) })
 	}
-	if d.Status, err = s.fullStatus(r, p, who.Num); err != nil {
+	if d.Status, err = s.fullStatus(r, p, who.Num, d.For == ""); err != nil {
 		return err
 	}
 	d.Declared = true
@@ -248,7 +272,7 @@ func (s *Server) appealsData(r *http.Request, p *page) (appealsData, error) {
 	add := func(id, name string, num int64) error {
 		ap := appealPerson{ID: id, Name: name}
 		var err error
-		if ap.Status, err = s.fullStatus(r, p, num); err != nil {
+		if ap.Status, err = s.fullStatus(r, p, num, id == self.ID); err != nil {
 			return err
 		}
 		fs, err := s.factViews(r, p, num, 200)
@@ -337,7 +361,7 @@ func (s *Server) fileAppeal(w http.ResponseWriter, r *http.Request, p *page) err
 
 func (s *Server) personStatus(r *http.Request, p *page, num int64, d *personData) error {
 	var err error
-	if d.Status, err = s.fullStatus(r, p, num); err != nil {
+	if d.Status, err = s.fullStatus(r, p, num, false); err != nil {
 		return err
 	}
 	d.Facts, err = s.factViews(r, p, num, 200)
@@ -553,7 +577,7 @@ func (s *Server) reviewOf(r *http.Request, p *page, id string) (*reviewView, err
 		return nil, err
 	}
 	m := func(c rules.Color, rule string, reason rules.Text) matchView {
-		return matchView{Color: c.String(), Rule: rule, Reason: label(p.Lang, reason)}
+		return matchView{Color: c.String(), Rule: rule, Reason: aboutOther(p.Lang, label(p.Lang, reason))}
 	}
 	v := &reviewView{Named: m(rv.Named.Color, rv.Named.RuleID, rv.Named.Reason),
 		Current: m(rv.Current.Color, rv.Current.RuleID, rv.Current.Reason),
@@ -590,7 +614,7 @@ func (s *Server) appealsQueue(w http.ResponseWriter, r *http.Request, p *page) e
 			return err
 		}
 		it := queueItem{Appeal: a, Person: s.personRow(p.Op, x)}
-		if it.Status, err = s.fullStatus(r, p, x.Num); err != nil {
+		if it.Status, err = s.fullStatus(r, p, x.Num, false); err != nil {
 			return err
 		}
 		if a.State == status.AppealPending {
