@@ -151,8 +151,10 @@ func (s *Service) Batches(ctx context.Context, by *auth.Principal, positive bool
 }
 
 // Report is a positive inspection's trace, for an operator who may read
-// the batch: the holders with what they hold and sold, the handlers found
-// (masked) and the tasks with their state.
+// the batch: the holders it traced (downstream of the sampling holder, by
+// the transfers recorded until the inspection) with what they hold and
+// sold now, the upstream ones for information, the handlers it found
+// (masked) and the tasks it opened, with their state.
 func (s *Service) Report(ctx context.Context, by *auth.Principal, inspection string) (*Trace, error) {
 	if err := reads(by); err != nil {
 		return nil, err
@@ -172,12 +174,17 @@ func (s *Service) Report(ctx context.Context, by *auth.Principal, inspection str
 	if err != nil {
 		return nil, err
 	}
-	tr := &Trace{Batch: c.Batch, Holders: c.Holders}
+	tr := &Trace{Batch: c.Batch}
 	for _, i := range c.Inspections {
 		if i.ID == inspection {
 			tr.Inspection = i
 		}
 	}
+	down, err := downstream(ctx, s.db, batch, tr.Inspection.Org, tr.Inspection.RecordedAt)
+	if err != nil {
+		return nil, err
+	}
+	tr.Holders, tr.Upstream = split(c.Holders, down)
 	for _, t := range c.Tasks {
 		if t.Inspection == inspection {
 			tr.Tasks = append(tr.Tasks, t)
@@ -245,7 +252,8 @@ type multiScanner struct {
 func (m multiScanner) Scan(dest ...any) error { return m.sc.Scan(append(dest, m.extra...)...) }
 
 // WriteReport writes a trace as CSV, in zh-CN or English: one line per
-// holder, then one per handler, every typed text through csvsafe.
+// downstream holder, per upstream holder (for information), per task, then
+// one per handler, every typed text through csvsafe.
 func (s *Service) WriteReport(w io.Writer, tr *Trace, en bool) error {
 	loc := s.loc
 	pick := func(zh, e string) string {
@@ -266,6 +274,11 @@ func (s *Service) WriteReport(w io.Writer, tr *Trace, en bool) error {
 	for _, h := range tr.Holders {
 		recs = append(recs, []string{pick("经营单位", "holder"), csvsafe.Text(h.OrgName), string(h.Kind), strconv.FormatInt(h.Received, 10),
 			strconv.FormatInt(h.Held, 10), strconv.FormatInt(h.Sold, 10), strconv.FormatInt(h.PassedOn, 10), "", ts(h.ReceivedAt)})
+	}
+	for _, h := range tr.Upstream {
+		recs = append(recs, []string{pick("上游单位（仅供参考）", "upstream (for information)"), csvsafe.Text(h.OrgName), string(h.Kind),
+			strconv.FormatInt(h.Received, 10), strconv.FormatInt(h.Held, 10), strconv.FormatInt(h.Sold, 10), strconv.FormatInt(h.PassedOn, 10),
+			"", ts(h.ReceivedAt)})
 	}
 	for _, t := range tr.Tasks {
 		state := pick("未完成", "open")
