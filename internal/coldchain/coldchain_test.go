@@ -16,11 +16,11 @@ import (
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
-	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -346,7 +346,10 @@ func TestRepeatPositive(t *testing.T) {
 				_, err := f.svc.Transfer(ctx, staff("store"), coldchain.MoveInput{Code: b.Code, To: "market", Quantity: 25})
 				return err
 			},
-			func() error { _, err := f.svc.Handle(ctx, staff("market"), ref(f.nums[2], "market"), b.Code); return err },
+			func() error {
+				_, err := f.svc.Handle(ctx, staff("market"), ref(f.nums[2], "market"), b.Code)
+				return err
+			},
 		} {
 			if err := s(); err != nil {
 				t.Fatal(err)

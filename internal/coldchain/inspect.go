@@ -35,6 +35,7 @@ type Inspection struct {
 	Kind, Result            string
 	Certificate             string
 	SampledAt, RecordedAt   time.Time
+	Product, BatchCode      string // in a holder's list of its positives
 }
 
 // Positive reports whether the inspection found the virus.
