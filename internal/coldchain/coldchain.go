@@ -3,10 +3,11 @@
 // customs declaration, quantity) and prints its batch code on the goods;
 // holders pass it on by scanning the code (so every batch has a chain),
 // scan their workers' health codes with it (the handlers), and sample it;
-// a positive sample finds, in one run, every holder of the batch with what
-// it still holds or sold and every handler, records cold_chain.exposure for
-// the handlers (the rules act on it) and opens tasks for the holders (seal
-// the stock, disinfect). Consumers read a batch's origin, inspections and
+// a positive sample finds, in one run, every holder downstream of where it
+// was sampled with what it still holds or sold and every handler at those
+// holders, records cold_chain.exposure for the handlers (the rules act on
+// it) and opens tasks for those holders (seal the stock, disinfect); the
+// holders upstream are listed for information only. Consumers read a batch's origin, inspections and
 // chain by its code, without any personal data.
 package coldchain
 
