@@ -29,7 +29,7 @@ func (s *Server) coldChainRoutes() []route {
 			In:      ColdHandlingRequest{}, Out: replies(created(ColdHandlingResponse{})),
 			h: s.principal(s.coldHandle)},
 		{Method: "POST", Path: "/gateway/v1/coldchain/inspections", Auth: "importer's, cold store's or wholesaler's API key with coldchain.inspect, or its unit account",
-			Summary: "Record a sample (goods|packaging: negative|positive) or a disinfection (certificate) of a held batch; a positive one traces the batch at once: holders with their stock, every handler (cold_chain.exposure recorded), seal and disinfect tasks; 404 batch_not_found",
+			Summary: "Record a sample (goods|packaging: negative|positive) or a disinfection (certificate) of a held batch; a positive one traces the batch at once downstream of this holder: those holders with their stock, the handlers at them (cold_chain.exposure recorded), seal and disinfect tasks; upstream holders for information only; a repeat opens nothing twice; 404 batch_not_found",
 			In:      ColdInspectionRequest{}, Out: replies(created(ColdTraceResponse{})),
 			h: s.principal(s.coldInspect)},
 		{Method: "GET", Path: "/gateway/v1/coldchain/holdings", Auth: "cold-chain holder's API key with coldchain.move, or its unit account",
@@ -57,7 +57,7 @@ func (s *Server) coldChainRoutes() []route {
 			In:      ColdInspectionRequest{}, Out: replies(created(ColdTraceResponse{})),
 			h: s.operator(auth.ResultWrite, s.coldInspect)},
 		{Method: "GET", Path: "/admin/coldchain/inspections/{id}/report.csv", Auth: "operator: stats.read, result.write or org.write",
-			Summary: "A positive inspection's trace as CSV: holders (received, held, sold, passed on), tasks, handlers (masked); ?lang=en for English",
+			Summary: "A positive inspection's trace as CSV: downstream holders (received, held, sold, passed on), upstream holders (for information), tasks, handlers (masked); ?lang=en for English",
 			Out:     replies(csvFile),
 			h:       s.principal(s.coldReport)},
 	}

@@ -108,12 +108,17 @@ type ColdInspectionResponse struct {
 	SampledAt   time.Time `json:"sampled_at"`
 }
 
-// ColdTraceResponse answers an inspection: for a positive one, the holders,
-// the handlers found and the tasks opened (empty for a negative one).
+// ColdTraceResponse answers an inspection: for a positive one, the holders
+// downstream of where it was sampled (that holder and those it passed goods
+// on to), the upstream holders for information (no tasks, no exposures),
+// the handlers found at the downstream holders and the tasks opened (a
+// repeat positive opens and finds only what is new); empty for a negative
+// one.
 type ColdTraceResponse struct {
 	Inspection ColdInspectionResponse `json:"inspection"`
 	Batch      ColdBatchResponse      `json:"batch"`
 	Holders    []ColdStockResponse    `json:"holders"`
+	Upstream   []ColdStockResponse    `json:"upstream"`
 	Handlers   []ColdHandlerResponse  `json:"handlers"`
 	Tasks      []ColdTaskResponse     `json:"tasks"`
 }
@@ -234,7 +239,7 @@ func coldHolders(hs []*coldchain.Stock) []ColdStockResponse {
 
 func coldTrace(tr *coldchain.Trace) ColdTraceResponse {
 	out := ColdTraceResponse{Inspection: coldInspection(tr.Inspection), Batch: coldBatch(tr.Batch), Holders: coldHolders(tr.Holders),
-		Handlers: make([]ColdHandlerResponse, len(tr.Handlers)), Tasks: coldTasks(tr.Tasks)}
+		Upstream: coldHolders(tr.Upstream), Handlers: make([]ColdHandlerResponse, len(tr.Handlers)), Tasks: coldTasks(tr.Tasks)}
 	for i, e := range tr.Handlers {
 		out.Handlers[i] = ColdHandlerResponse{Holder: ColdOrg{e.Org, e.OrgName}, MaskedName: e.MaskedName, HandledAt: e.HandledAt}
 	}

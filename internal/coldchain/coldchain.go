@@ -3,10 +3,11 @@
 // customs declaration, quantity) and prints its batch code on the goods;
 // holders pass it on by scanning the code (so every batch has a chain),
 // scan their workers' health codes with it (the handlers), and sample it;
-// a positive sample finds, in one run, every holder of the batch with what
-// it still holds or sold and every handler, records cold_chain.exposure for
-// the handlers (the rules act on it) and opens tasks for the holders (seal
-// the stock, disinfect). Consumers read a batch's origin, inspections and
+// a positive sample finds, in one run, every holder downstream of where it
+// was sampled with what it still holds or sold and every handler at those
+// holders, records cold_chain.exposure for the handlers (the rules act on
+// it) and opens tasks for those holders (seal the stock, disinfect); the
+// holders upstream are listed for information only. Consumers read a batch's origin, inspections and
 // chain by its code, without any personal data.
 package coldchain
 
@@ -32,6 +33,7 @@ import (
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/status"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Orgs authorises gateway callers and reads organisations (the
@@ -64,7 +66,8 @@ type Deps struct {
 	Persons  Persons
 	Facts    FactRecorder
 	Log      *slog.Logger
-	Location *time.Location // times in reports (Asia/Shanghai by default)
+	Location *time.Location        // times in reports (Asia/Shanghai by default)
+	Metrics  prometheus.Registerer // nil: not registered
 }
 
 // Service keeps batches, their chains, handlers and inspections. It is safe
@@ -78,6 +81,7 @@ type Service struct {
 	log      *slog.Logger
 	loc      *time.Location
 	now      func() time.Time
+	m        *metrics
 }
 
 // New returns the service.
@@ -89,7 +93,7 @@ func New(d Deps) *Service {
 		d.Location = time.FixedZone("CST", 8*3600)
 	}
 	return &Service{db: d.DB, orgs: d.Orgs, subjects: d.Subjects, persons: d.Persons, facts: d.Facts, log: d.Log, loc: d.Location,
-		now: time.Now}
+		now: time.Now, m: newMetrics(d.Metrics)}
 }
 
 // SetClock replaces the clock, for tests.
@@ -429,6 +433,11 @@ func (s *Service) move(ctx context.Context, by *auth.Principal, from, to *org.Or
 		}
 		return nil, fmt.Errorf("coldchain: move: %w", err)
 	}
+	if to != nil {
+		s.m.transfers.Inc()
+	} else {
+		s.m.sales.Inc()
+	}
 	return m, nil
 }
 
@@ -473,5 +482,6 @@ func (s *Service) Handle(ctx context.Context, by *auth.Principal, subject, code 
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, h.ID, b.ID, o.ID, p.Num, h.MaskedName, h.At.UnixMilli(), by.Actor()); err != nil {
 		return nil, fmt.Errorf("coldchain: store handling: %w", err)
 	}
+	s.m.handlings.Inc()
 	return h, nil
 }

@@ -16,11 +16,13 @@ import (
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/status"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 var (
@@ -94,6 +96,7 @@ type fixture struct {
 	facts *facts
 	nums  []int64
 	now   time.Time
+	reg   *prometheus.Registry
 }
 
 func newFixture(t *testing.T, d *db.DB) *fixture {
@@ -127,7 +130,8 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 		}
 		os[o.ID] = o
 	}
-	f.svc = coldchain.New(coldchain.Deps{DB: d, Orgs: os, Subjects: subjects{}, Persons: persons, Facts: f.facts})
+	f.reg = prometheus.NewRegistry()
+	f.svc = coldchain.New(coldchain.Deps{DB: d, Orgs: os, Subjects: subjects{}, Persons: persons, Facts: f.facts, Metrics: f.reg})
 	f.svc.SetClock(func() time.Time { return f.now })
 	return f
 }
@@ -166,8 +170,10 @@ func rows(t *testing.T, d *db.DB) string {
 var batch = coldchain.BatchInput{Product: "冻带鱼", OriginCountry: "br", Port: "上海洋山港", Declaration: "220120221000123456", Quantity: 100}
 
 // A batch moves importer -> cold store -> market with handlers scanning; a
-// positive sample at the cold store finds the market's stock and every
-// handler, records their exposure and opens the holders' tasks.
+// positive sample at the cold store finds the cold store's and the market's
+// stock and the handlers at both, records their exposure and opens their
+// tasks; the importer, upstream, is listed for information only: no task,
+// and its worker is not exposed.
 func TestChainAndPositiveTrace(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -219,25 +225,26 @@ func TestChainAndPositiveTrace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var holders []string
-		for _, h := range tr.Holders {
-			holders = append(holders, fmt.Sprintf("%s:%d/%d/%d", h.Org, h.Received, h.Held, h.Sold))
+		if got := stocks(tr.Holders); got != "store:60/35/0 market:25/20/5" {
+			t.Fatalf("downstream holders %s", got)
 		}
-		if got := strings.Join(holders, " "); got != "imp:100/40/0 store:60/35/0 market:25/20/5" {
-			t.Fatalf("holders %s", got)
+		if got := stocks(tr.Upstream); got != "imp:100/40/0" {
+			t.Fatalf("upstream holders %s", got)
 		}
-		if len(tr.Handlers) != 3 || tr.Handlers[2].Org != "market" || !tr.Handlers[2].HandledAt.Equal(found.Add(-time.Hour)) || tr.Handlers[2].MaskedName != "张*国" {
+		if len(tr.Handlers) != 2 || tr.Handlers[0].Org != "store" || tr.Handlers[1].Org != "market" ||
+			!tr.Handlers[1].HandledAt.Equal(found.Add(-time.Hour)) || tr.Handlers[1].MaskedName != "张*国" {
 			t.Fatalf("handlers %+v", tr.Handlers)
 		}
-		var tasks []string
-		for _, tk := range tr.Tasks {
-			tasks = append(tasks, fmt.Sprintf("%s:%s:%d", tk.Org, tk.Kind, tk.Quantity))
-		}
-		if got := strings.Join(tasks, " "); got != "imp:seal:40 imp:disinfect:0 store:seal:35 store:disinfect:0 market:seal:20 market:disinfect:0" {
+		if got := tasks(tr.Tasks); got != "store:seal:35 store:disinfect:0 market:seal:20 market:disinfect:0" {
 			t.Fatalf("tasks %s", got)
 		}
-		if len(f.facts.got) != 3 {
+		if len(f.facts.got) != 2 {
 			t.Fatalf("%d facts", len(f.facts.got))
+		}
+		for _, nf := range f.facts.got {
+			if nf.Person == f.nums[0] {
+				t.Fatal("the importer's worker, upstream, was exposed")
+			}
 		}
 		for _, nf := range f.facts.got {
 			if nf.Fact.Kind != fact.ColdChainExposure || !nf.Fact.At.Equal(found) || nf.Fact.Attrs["batch"] != b.ID {
@@ -270,7 +277,8 @@ func TestChainAndPositiveTrace(t *testing.T) {
 		}
 		// The report: operators in the region of a holder; elsewhere none.
 		rep, err := f.svc.Report(ctx, admin, tr.Inspection.ID)
-		if err != nil || len(rep.Handlers) != 3 || len(rep.Tasks) != 6 {
+		if err != nil || len(rep.Handlers) != 2 || len(rep.Tasks) != 4 || stocks(rep.Holders) != "store:60/35/0 market:25/20/5" ||
+			stocks(rep.Upstream) != "imp:100/40/0" {
 			t.Fatalf("report %v %+v", err, rep)
 		}
 		_, err = f.svc.Report(ctx, other, tr.Inspection.ID)
@@ -281,7 +289,8 @@ func TestChainAndPositiveTrace(t *testing.T) {
 		if err := f.svc.WriteReport(&csv, rep, false); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(csv.String(), "张*国") || strings.Contains(csv.String(), "张建国") || !strings.Contains(csv.String(), "西津农贸市场,market,25,20,5,0") {
+		if !strings.Contains(csv.String(), "张*国") || strings.Contains(csv.String(), "张建国") || !strings.Contains(csv.String(), "经营单位,西津农贸市场,market,25,20,5,0") ||
+			!strings.Contains(csv.String(), "上游单位（仅供参考）,宁国进出口,importer,100,40,0,60") || strings.Contains(csv.String(), "王*明") {
 			t.Fatalf("csv:\n%s", csv.String())
 		}
 		list, err := f.svc.Batches(ctx, other, false)
@@ -290,6 +299,119 @@ func TestChainAndPositiveTrace(t *testing.T) {
 		}
 		if list, err := f.svc.Batches(ctx, admin, true); err != nil || len(list) != 1 {
 			t.Fatalf("positive batches: %v %d", err, len(list))
+		}
+	})
+}
+
+func stocks(hs []*coldchain.Stock) string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, fmt.Sprintf("%s:%d/%d/%d", h.Org, h.Received, h.Held, h.Sold))
+	}
+	return strings.Join(out, " ")
+}
+
+func tasks(ts []*coldchain.Task) string {
+	var out []string
+	for _, tk := range ts {
+		out = append(out, fmt.Sprintf("%s:%s:%d", tk.Org, tk.Kind, tk.Quantity))
+	}
+	return strings.Join(out, " ")
+}
+
+// A second positive of the same batch, at the importer, reopens and
+// duplicates nothing: the cold store's and the market's tasks (one of them
+// closed) stay as they are, their handlers are not exposed again; only the
+// importer, now the sampling holder, gets its tasks, and its worker and a
+// worker who handled the batch at the market since are exposed.
+func TestRepeatPositive(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		step := func() { f.now = f.now.Add(time.Hour) }
+		b, err := f.svc.Register(ctx, staff("imp"), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step()
+		for _, s := range []func() error{
+			func() error { _, err := f.svc.Handle(ctx, staff("imp"), ref(f.nums[0], "imp"), b.Code); return err },
+			func() error {
+				_, err := f.svc.Transfer(ctx, staff("imp"), coldchain.MoveInput{Code: b.Code, To: "store", Quantity: 60})
+				return err
+			},
+			func() error { _, err := f.svc.Handle(ctx, staff("store"), ref(f.nums[1], "store"), b.Code); return err },
+			func() error {
+				step()
+				_, err := f.svc.Transfer(ctx, staff("store"), coldchain.MoveInput{Code: b.Code, To: "market", Quantity: 25})
+				return err
+			},
+			func() error {
+				_, err := f.svc.Handle(ctx, staff("market"), ref(f.nums[2], "market"), b.Code)
+				return err
+			},
+		} {
+			if err := s(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
+		positive := func(at string) *coldchain.Trace {
+			t.Helper()
+			tr, err := f.svc.Inspect(ctx, staff(at), coldchain.InspectionInput{Code: b.Code, Kind: coldchain.Goods, Result: "positive"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tr
+		}
+		first := positive("store")
+		if got := tasks(first.Tasks); got != "store:seal:35 store:disinfect:0 market:seal:25 market:disinfect:0" {
+			t.Fatalf("first tasks %s", got)
+		}
+		for _, tk := range first.Tasks {
+			if tk.Org == "market" && tk.Kind == coldchain.TaskSeal {
+				if _, err := f.svc.CloseTask(ctx, staff("market"), tk.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		step()
+		again := positive("store")
+		if len(again.Tasks) != 0 || len(again.Handlers) != 0 || len(f.facts.got) != 2 || stocks(again.Holders) != "store:60/35/0 market:25/25/0" {
+			t.Fatalf("the same positive again: tasks %s, %d handlers, %d facts", tasks(again.Tasks), len(again.Handlers), len(f.facts.got))
+		}
+		step()
+		if _, err := f.svc.Handle(ctx, staff("market"), ref(f.nums[1], "market"), b.Code); err != nil {
+			t.Fatal(err)
+		}
+		step()
+		third := positive("imp")
+		if got := tasks(third.Tasks); got != "imp:seal:40 imp:disinfect:0" {
+			t.Fatalf("a positive at the importer opened %s", got)
+		}
+		var names []string
+		for _, e := range third.Handlers {
+			names = append(names, e.Org+":"+e.MaskedName)
+		}
+		if got := strings.Join(names, " "); got != "imp:王*明 market:李*英" {
+			t.Fatalf("a positive at the importer exposed %s", got)
+		}
+		var open, done int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FILTER (WHERE done_at IS NULL), COUNT(*) FILTER (WHERE done_at IS NOT NULL)
+			FROM cc_tasks`).Scan(&open, &done); err != nil {
+			t.Fatal(err)
+		}
+		if open != 5 || done != 1 {
+			t.Fatalf("%d tasks open, %d done; want 5 and 1", open, done)
+		}
+		for name, want := range map[string]float64{"healthcode_coldchain_traces_total": 3, "healthcode_coldchain_tasks_opened_total": 6,
+			"healthcode_coldchain_exposures_total": 4, "healthcode_coldchain_handlings_total": 4} {
+			if got := metricstest.Value(t, f.reg, name); got != want {
+				t.Errorf("%s = %v, want %v", name, got, want)
+			}
+		}
+		if got := metricstest.Value(t, f.reg, "healthcode_coldchain_moves_total", "kind", "transfer"); got != 2 {
+			t.Errorf("transfers counted %v", got)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package coldchain
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -34,6 +35,7 @@ type Inspection struct {
 	Kind, Result            string
 	Certificate             string
 	SampledAt, RecordedAt   time.Time
+	Product, BatchCode      string // in a holder's list of its positives
 }
 
 // Positive reports whether the inspection found the virus.
@@ -69,12 +71,14 @@ type Task struct {
 // Done reports whether the holder closed the task.
 func (t *Task) Done() bool { return !t.DoneAt.IsZero() }
 
-// Trace is what a positive inspection found: every holder of the batch
-// with what it holds and sold, every handler, and the tasks opened.
+// Trace is what a positive inspection found: the holders downstream of
+// where the sample was taken with what they hold and sold, the handlers at
+// them, and the tasks opened; the holders upstream only for information.
 type Trace struct {
 	Inspection *Inspection
 	Batch      *Batch
-	Holders    []*Stock
+	Holders    []*Stock // downstream: the sampling holder and those it passed goods on to
+	Upstream   []*Stock // for information: no tasks, no exposures
 	Handlers   []*Exposure
 	Tasks      []*Task
 }
@@ -107,10 +111,8 @@ func checkInspection(in InspectionInput, created, now time.Time) (InspectionInpu
 // Inspect records an inspection of a batch: by a sampling holder's key
 // (scope coldchain.inspect) or account, of a batch it holds; or by an
 // operator with result.write, at a holder of the batch in their region. A
-// positive sample traces the batch in the same transaction: every holder
-// and what it holds or sold, every handler (the latest handling of each
-// person), a seal task for each holder with stock left and a disinfection
-// task for each holder that received any; the handlers' cold_chain.exposure
+// positive sample traces the batch downstream of that holder in the same
+// transaction (see trace); the handlers' cold_chain.exposure
 // facts are recorded after it commits (RecordPending retries). Refused
 // input writes nothing.
 func (s *Service) Inspect(ctx context.Context, by *auth.Principal, in InspectionInput) (*Trace, error) {
@@ -165,6 +167,8 @@ func (s *Service) Inspect(ctx context.Context, by *auth.Principal, in Inspection
 		return nil, fmt.Errorf("coldchain: record inspection: %w", err)
 	}
 	if ins.Positive() {
+		s.m.traces.Inc()
+		s.m.tasks.Add(float64(len(tr.Tasks)))
 		b.PositiveAt = now
 		if err := s.recordExposures(ctx, b, ins.ID, tr.Handlers); err != nil {
 			return nil, err
@@ -173,24 +177,53 @@ func (s *Service) Inspect(ctx context.Context, by *auth.Principal, in Inspection
 	return tr, nil
 }
 
-// trace finds the batch's holders and handlers and opens the tasks, in the
-// inspection's transaction.
+// trace finds, in the inspection's transaction, the holders downstream of
+// where the sample was taken (that holder and everyone it passed goods on
+// to, transitively, by the transfers recorded until now) with what they hold
+// and sold, and the handlers who scanned the batch at those holders (the
+// latest handling of each person there); it opens a seal task for each of
+// them with stock left and a disinfection task for each. Upstream holders
+// are listed for information only: no tasks, no exposures. A repeat
+// positive of the same batch adds only what is new: a holder's task of a
+// kind the batch already has is not opened again, and a handler already
+// exposed by this batch is not again unless they handled it since.
 func (s *Service) trace(ctx context.Context, tx db.Tx, tr *Trace, now time.Time) error {
 	b, at := tr.Batch, now.UnixMilli()
-	if _, err := tx.ExecContext(ctx, `UPDATE cc_batches SET positive_at = $1 WHERE id = $2 AND positive_at IS NULL`, at, b.ID); err != nil {
+	// COALESCE makes every trace take the batch's row lock, so two traces of
+	// one batch see each other's tasks and exposures.
+	if _, err := tx.ExecContext(ctx, `UPDATE cc_batches SET positive_at = COALESCE(positive_at, $1) WHERE id = $2`, at, b.ID); err != nil {
 		return err
 	}
-	var err error
-	if tr.Holders, err = stock(ctx, tx, b.ID); err != nil {
+	all, err := stock(ctx, tx, b.ID)
+	if err != nil {
+		return err
+	}
+	down, err := downstream(ctx, tx, b.ID, tr.Inspection.Org, now)
+	if err != nil {
+		return err
+	}
+	tr.Holders, tr.Upstream = split(all, down)
+	opened := map[string]bool{}
+	err = db.Each(ctx, tx, `SELECT org_id, kind FROM cc_tasks WHERE batch_id = $1`, []any{b.ID}, func(sc db.Scanner) error {
+		var o, k string
+		if err := sc.Scan(&o, &k); err != nil {
+			return err
+		}
+		opened[o+"/"+k] = true
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	names := map[string]string{}
 	for _, st := range tr.Holders {
 		names[st.Org] = st.OrgName
-		if st.Held > 0 {
+		if st.Held > 0 && !opened[st.Org+"/"+TaskSeal] {
 			tr.Tasks = append(tr.Tasks, &Task{ID: ids.New(), Kind: TaskSeal, Org: st.Org, OrgName: st.OrgName, Quantity: st.Held})
 		}
-		tr.Tasks = append(tr.Tasks, &Task{ID: ids.New(), Kind: TaskDisinfect, Org: st.Org, OrgName: st.OrgName})
+		if !opened[st.Org+"/"+TaskDisinfect] {
+			tr.Tasks = append(tr.Tasks, &Task{ID: ids.New(), Kind: TaskDisinfect, Org: st.Org, OrgName: st.OrgName})
+		}
 	}
 	ins := db.Insert{Head: `INSERT INTO cc_tasks (id, inspection_id, batch_id, org_id, kind, quantity, created_at) VALUES `, Cols: 7}
 	var rows []any
@@ -201,8 +234,21 @@ func (s *Service) trace(ctx context.Context, tx db.Tx, tr *Trace, now time.Time)
 	if _, err := ins.Exec(ctx, tx, s.db.Engine(), rows); err != nil {
 		return err
 	}
-	// The latest handling of each person: the facts say when they last
-	// touched the batch, and where.
+	exposed := map[int64]int64{}
+	err = db.Each(ctx, tx, `SELECT e.person_num, MAX(e.handled_at) FROM cc_exposures e JOIN cc_inspections i ON i.id = e.inspection_id
+		WHERE i.batch_id = $1 GROUP BY e.person_num`, []any{b.ID}, func(sc db.Scanner) error {
+		var p, hat int64
+		if err := sc.Scan(&p, &hat); err != nil {
+			return err
+		}
+		exposed[p] = hat
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The latest handling of each person at a downstream holder: the facts
+	// say when they last touched the batch, and where.
 	latest := map[int64]*Exposure{}
 	err = db.Each(ctx, tx, `SELECT person_num, org_id, masked_name, at FROM cc_handlings WHERE batch_id = $1`, []any{b.ID},
 		func(sc db.Scanner) error {
@@ -210,6 +256,9 @@ func (s *Service) trace(ctx context.Context, tx db.Tx, tr *Trace, now time.Time)
 			var hat int64
 			if err := sc.Scan(&e.person, &e.Org, &e.MaskedName, &hat); err != nil {
 				return err
+			}
+			if !down[e.Org] {
+				return nil
 			}
 			e.HandledAt = db.Time(hat)
 			if old := latest[e.person]; old == nil || e.HandledAt.After(old.HandledAt) {
@@ -221,10 +270,18 @@ func (s *Service) trace(ctx context.Context, tx db.Tx, tr *Trace, now time.Time)
 	if err != nil {
 		return err
 	}
-	for _, e := range latest {
+	for p, e := range latest {
+		if hat, ok := exposed[p]; ok && e.HandledAt.UnixMilli() <= hat {
+			continue
+		}
 		tr.Handlers = append(tr.Handlers, e)
 	}
-	slices.SortFunc(tr.Handlers, func(a, b *Exposure) int { return a.HandledAt.Compare(b.HandledAt) })
+	slices.SortFunc(tr.Handlers, func(a, b *Exposure) int {
+		if c := a.HandledAt.Compare(b.HandledAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.person, b.person)
+	})
 	ex := db.Insert{Head: `INSERT INTO cc_exposures (inspection_id, person_num, org_id, masked_name, handled_at) VALUES `, Cols: 5}
 	rows = rows[:0]
 	for _, e := range tr.Handlers {
@@ -232,6 +289,49 @@ func (s *Service) trace(ctx context.Context, tx db.Tx, tr *Trace, now time.Time)
 	}
 	_, err = ex.Exec(ctx, tx, s.db.Engine(), rows)
 	return err
+}
+
+// downstream is the set of holders the batch reached from org by the
+// transfers recorded until then: origin itself and, transitively, everyone it
+// passed goods on to.
+func downstream(ctx context.Context, q db.Querier, batch, origin string, until time.Time) (map[string]bool, error) {
+	next := map[string][]string{}
+	err := db.Each(ctx, q, `SELECT from_org, to_org FROM cc_moves WHERE batch_id = $1 AND kind = $2 AND at <= $3`,
+		[]any{batch, MoveTransfer, until.UnixMilli()}, func(sc db.Scanner) error {
+			var from, to string
+			if err := sc.Scan(&from, &to); err != nil {
+				return err
+			}
+			next[from] = append(next[from], to)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("coldchain: read transfers: %w", err)
+	}
+	seen := map[string]bool{origin: true}
+	for todo := []string{origin}; len(todo) > 0; {
+		o := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, to := range next[o] {
+			if !seen[to] {
+				seen[to] = true
+				todo = append(todo, to)
+			}
+		}
+	}
+	return seen, nil
+}
+
+// split parts a batch's holders into those downstream and the rest.
+func split(all []*Stock, down map[string]bool) (in, out []*Stock) {
+	for _, st := range all {
+		if down[st.Org] {
+			in = append(in, st)
+		} else {
+			out = append(out, st)
+		}
+	}
+	return in, out
 }
 
 // recordExposures records cold_chain.exposure for each handler (keyed by
@@ -251,6 +351,7 @@ func (s *Service) recordExposures(ctx context.Context, b *Batch, inspection stri
 		if _, err := s.facts.Record(ctx, nf...); err != nil {
 			return fmt.Errorf("coldchain: record exposures of inspection %s: %w", inspection, err)
 		}
+		s.m.exposures.Add(float64(len(part)))
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE cc_inspections SET facts_recorded = TRUE WHERE id = $1`, inspection); err != nil {
 		return fmt.Errorf("coldchain: mark inspection %s recorded: %w", inspection, err)

@@ -151,8 +151,10 @@ func (s *Service) Batches(ctx context.Context, by *auth.Principal, positive bool
 }
 
 // Report is a positive inspection's trace, for an operator who may read
-// the batch: the holders with what they hold and sold, the handlers found
-// (masked) and the tasks with their state.
+// the batch: the holders it traced (downstream of the sampling holder, by
+// the transfers recorded until the inspection) with what they hold and
+// sold now, the upstream ones for information, the handlers it found
+// (masked) and the tasks it opened, with their state.
 func (s *Service) Report(ctx context.Context, by *auth.Principal, inspection string) (*Trace, error) {
 	if err := reads(by); err != nil {
 		return nil, err
@@ -172,16 +174,56 @@ func (s *Service) Report(ctx context.Context, by *auth.Principal, inspection str
 	if err != nil {
 		return nil, err
 	}
-	tr := &Trace{Batch: c.Batch, Holders: c.Holders}
+	return s.report(ctx, c, inspection)
+}
+
+// HolderReport is the trace of a positive inspection the caller's
+// organisation recorded (its key with scope coldchain.inspect, or account),
+// as Report gives it to operators; another's is not found.
+func (s *Service) HolderReport(ctx context.Context, by *auth.Principal, inspection string) (*Trace, error) {
+	o, err := s.holder(ctx, by, org.ScopeColdChainInspect)
+	if err != nil {
+		return nil, err
+	}
+	var batch string
+	err = s.db.QueryRowContext(ctx, `SELECT batch_id FROM cc_inspections WHERE id = $1 AND org_id = $2 AND result = 'positive'`,
+		inspection, o.ID).Scan(&batch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrInspectionNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("coldchain: read inspection: %w", err)
+	}
+	b, err := s.byID(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.chain(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	return s.report(ctx, c, inspection)
+}
+
+// report is a positive inspection's trace from its batch's chain.
+func (s *Service) report(ctx context.Context, c *Chain, inspection string) (*Trace, error) {
+	tr := &Trace{Batch: c.Batch}
 	for _, i := range c.Inspections {
 		if i.ID == inspection {
 			tr.Inspection = i
 		}
 	}
-	for _, t := range c.Tasks {
-		if t.Inspection == inspection {
-			tr.Tasks = append(tr.Tasks, t)
-		}
+	if tr.Inspection == nil {
+		return nil, ErrInspectionNotFound
+	}
+	down, err := downstream(ctx, s.db, c.Batch.ID, tr.Inspection.Org, tr.Inspection.RecordedAt)
+	if err != nil {
+		return nil, err
+	}
+	tr.Holders, tr.Upstream = split(c.Holders, down)
+	if tr.Tasks, err = db.Collect(ctx, s.db, taskQuery+`WHERE t.inspection_id = $1 ORDER BY t.created_at, t.org_id, t.kind`,
+		[]any{inspection}, scanTask); err != nil {
+		return nil, fmt.Errorf("coldchain: read tasks: %w", err)
 	}
 	if tr.Handlers, err = s.exposures(ctx, s.db, inspection); err != nil {
 		return nil, err
@@ -195,6 +237,9 @@ type Holdings struct {
 	Org     *org.Org
 	Batches []*HeldBatch
 	Tasks   []*Task // open first, then the latest done
+	// The positive inspections it recorded, newest first (at most 50),
+	// each with its trace report.
+	Positives []*Inspection
 }
 
 // HeldBatch is a batch as one of its holders sees it.
@@ -233,6 +278,20 @@ func (s *Service) Holdings(ctx context.Context, by *auth.Principal) (*Holdings, 
 	if err != nil {
 		return nil, fmt.Errorf("coldchain: read tasks: %w", err)
 	}
+	h.Positives, err = db.Collect(ctx, s.db, `SELECT i.id, i.batch_id, b.product, b.code, i.kind, i.sampled_at, i.recorded_at
+		FROM cc_inspections i JOIN cc_batches b ON b.id = i.batch_id WHERE i.org_id = $1 AND i.result = 'positive'
+		ORDER BY i.recorded_at DESC, i.id LIMIT 50`, []any{o.ID}, func(sc db.Scanner) (*Inspection, error) {
+		i := Inspection{Org: o.ID, OrgName: o.Name, Result: "positive"}
+		var sat, rat int64
+		if err := sc.Scan(&i.ID, &i.Batch, &i.Product, &i.BatchCode, &i.Kind, &sat, &rat); err != nil {
+			return nil, err
+		}
+		i.SampledAt, i.RecordedAt = db.Time(sat), db.Time(rat)
+		return &i, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("coldchain: read positive inspections: %w", err)
+	}
 	return h, nil
 }
 
@@ -245,7 +304,8 @@ type multiScanner struct {
 func (m multiScanner) Scan(dest ...any) error { return m.sc.Scan(append(dest, m.extra...)...) }
 
 // WriteReport writes a trace as CSV, in zh-CN or English: one line per
-// holder, then one per handler, every typed text through csvsafe.
+// downstream holder, per upstream holder (for information), per task, then
+// one per handler, every typed text through csvsafe.
 func (s *Service) WriteReport(w io.Writer, tr *Trace, en bool) error {
 	loc := s.loc
 	pick := func(zh, e string) string {
@@ -266,6 +326,11 @@ func (s *Service) WriteReport(w io.Writer, tr *Trace, en bool) error {
 	for _, h := range tr.Holders {
 		recs = append(recs, []string{pick("经营单位", "holder"), csvsafe.Text(h.OrgName), string(h.Kind), strconv.FormatInt(h.Received, 10),
 			strconv.FormatInt(h.Held, 10), strconv.FormatInt(h.Sold, 10), strconv.FormatInt(h.PassedOn, 10), "", ts(h.ReceivedAt)})
+	}
+	for _, h := range tr.Upstream {
+		recs = append(recs, []string{pick("上游单位（仅供参考）", "upstream (for information)"), csvsafe.Text(h.OrgName), string(h.Kind),
+			strconv.FormatInt(h.Received, 10), strconv.FormatInt(h.Held, 10), strconv.FormatInt(h.Sold, 10), strconv.FormatInt(h.PassedOn, 10),
+			"", ts(h.ReceivedAt)})
 	}
 	for _, t := range tr.Tasks {
 		state := pick("未完成", "open")

@@ -15,11 +15,12 @@ import (
 // and a market, each with a unit account (new passwords at each start,
 // printed), and two batches with a chain importer -> cold store -> market.
 // 巴西冻鸡翅 passed a packaging test and was disinfected. 厄瓜多尔冻白虾's
-// packaging tested positive at the cold store: the trace found the market's
-// stock and its handlers. The workers of both are 王建国 (at the importer and
+// packaging tested positive at the cold store: the trace found the cold
+// store's and the market's stock and their handlers. The workers of both are 王建国 (at the importer and
 // the cold store, already red) and 陈静 (at the market, already yellow), so
-// the demo's colours stay as they were; the three holders have their seal
-// and disinfection tasks open.
+// the demo's colours stay as they were; the cold store and the market have
+// their seal and disinfection tasks open (the importer, upstream of the
+// positive sample, none).
 
 var coldOrgs = []*demoOrg{
 	{kind: org.Importer, name: "宁国市华东冷链进出口有限公司", uscc: usccOf("MA2P1C5N"), region: "341881001", address: "宁国市经济技术开发区",

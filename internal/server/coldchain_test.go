@@ -6,11 +6,15 @@ import (
 )
 
 // A batch moves importer -> cold store -> market through the gateway with
-// workers scanning; a positive sample at the cold store finds the market's
-// stock and every worker, who turn yellow by the default rules until a
-// test; the holders get their tasks, the operator the CSV report, and a
-// consumer the batch's chain without personal data. Bad input is a precise
-// 4xx that writes nothing.
+// workers scanning at each; a positive sample at the cold store traces it
+// downstream: the cold store's and the market's stock, and the workers who
+// handled it there, who get cold_chain.exposure and turn yellow by the
+// default rules until a test; the importer, upstream, is listed for
+// information, gets no task, and its worker stays green. The holders get
+// their tasks, the operator and the sampling holder the CSV report, and a
+// consumer the batch's chain without personal data; the same positive
+// again opens and exposes nothing twice. Bad input is a precise 4xx that
+// writes nothing.
 func TestColdChainThroughTheGateway(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
@@ -63,21 +67,55 @@ func TestColdChainThroughTheGateway(t *testing.T) {
 
 		tr := e.Want(e.Do("POST", "/gateway/v1/coldchain/inspections", storeKey, map[string]any{"batch_code": code, "kind": "packaging",
 			"result": "positive", "certificate": "宁CDC-2022-031"}), 201, "")
-		if hs := tr.Body["handlers"].([]any); len(hs) != 3 {
-			t.Fatalf("handlers found: %s", tr.Raw)
+		var found []string
+		for _, h := range tr.Body["handlers"].([]any) {
+			h := h.(map[string]any)
+			found = append(found, h["holder"].(map[string]any)["id"].(string)+":"+h["masked_name"].(string))
 		}
-		var marketStock map[string]any
-		for _, h := range tr.Body["holders"].([]any) {
-			if h := h.(map[string]any); h["holder"].(map[string]any)["id"] == market {
-				marketStock = h
+		if got := strings.Join(found, " "); got != store+":钱*兰 "+market+":孙*强" {
+			t.Fatalf("handlers found %s: %s", got, tr.Raw)
+		}
+		stockOf := func(list string) map[string]map[string]any {
+			out := map[string]map[string]any{}
+			for _, h := range tr.Body[list].([]any) {
+				h := h.(map[string]any)
+				out[h["holder"].(map[string]any)["id"].(string)] = h
+			}
+			return out
+		}
+		down, up := stockOf("holders"), stockOf("upstream")
+		if len(down) != 2 || down[store]["held"] != 35.0 || down[market]["held"] != 20.0 || down[market]["sold"] != 5.0 {
+			t.Fatalf("the downstream stock: %s", tr.Raw)
+		}
+		if len(up) != 1 || up[imp]["held"] != 40.0 {
+			t.Fatalf("the upstream holders: %s", tr.Raw)
+		}
+		for _, tk := range tr.Body["tasks"].([]any) {
+			if tk.(map[string]any)["holder"].(map[string]any)["id"] == imp {
+				t.Fatalf("the importer, upstream, got a task: %s", tr.Raw)
 			}
 		}
-		if marketStock == nil || marketStock["held"] != 20.0 || marketStock["sold"] != 5.0 {
-			t.Fatalf("the market's stock: %s", tr.Raw)
+		if n := len(tr.Body["tasks"].([]any)); n != 4 {
+			t.Fatalf("%d tasks: %s", n, tr.Raw)
 		}
-		for _, w := range []string{w1, w2, w3} {
-			if c := colorOf(e.Want(e.Do("GET", "/api/v1/me", w, nil), 200, "")); c != "yellow" {
-				t.Fatalf("a handler is %s after the positive inspection", c)
+		for w, want := range map[string]string{w1: "green", w2: "yellow", w3: "yellow"} {
+			if c := colorOf(e.Want(e.Do("GET", "/api/v1/me", w, nil), 200, "")); c != want {
+				t.Fatalf("a handler is %s after the positive inspection, want %s", c, want)
+			}
+			facts := e.Want(e.Do("GET", "/api/v1/me/facts", w, nil), 200, "")
+			if exposed := strings.Count(string(facts.Raw), `"cold_chain.exposure"`); exposed != map[string]int{"green": 0, "yellow": 1}[want] {
+				t.Fatalf("%d cold_chain.exposure facts for a %s handler: %s", exposed, want, facts.Raw)
+			}
+		}
+		again := e.Want(e.Do("POST", "/gateway/v1/coldchain/inspections", storeKey, map[string]any{"batch_code": code, "kind": "goods",
+			"result": "positive"}), 201, "")
+		if len(again.Body["tasks"].([]any)) != 0 || len(again.Body["handlers"].([]any)) != 0 {
+			t.Fatalf("the same positive again: %s", again.Raw)
+		}
+		for _, w := range []string{w2, w3} {
+			facts := e.Want(e.Do("GET", "/api/v1/me/facts", w, nil), 200, "")
+			if exposed := strings.Count(string(facts.Raw), `"cold_chain.exposure"`); exposed != 1 {
+				t.Fatalf("%d cold_chain.exposure facts after the same positive again: %s", exposed, facts.Raw)
 			}
 		}
 
@@ -101,14 +139,15 @@ func TestColdChainThroughTheGateway(t *testing.T) {
 				t.Fatalf("the public view shows %q: %s", secret, pub.Raw)
 			}
 		}
-		if len(pub.Body["moves"].([]any)) != 4 || len(pub.Body["inspections"].([]any)) != 1 {
+		if len(pub.Body["moves"].([]any)) != 4 || len(pub.Body["inspections"].([]any)) != 2 {
 			t.Fatalf("public chain: %s", pub.Raw)
 		}
 		e.Want(e.Do("GET", "/api/v1/coldchain/batches/CC00000000000000", "", nil), 404, "batch_not_found")
 
 		ins := tr.Body["inspection"].(map[string]any)["id"].(string)
 		resp, body := e.getWith("/api/v1/admin/coldchain/inspections/"+ins+"/report.csv", admin)
-		if resp.StatusCode != 200 || !strings.Contains(string(body), "孙*强") || strings.Contains(string(body), "孙志强") {
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "孙*强") || strings.Contains(string(body), "孙志强") ||
+			strings.Contains(string(body), "赵*东") || !strings.Contains(string(body), "上游单位（仅供参考）,宁国市进出口贸易公司") {
 			t.Fatalf("report %d:\n%s", resp.StatusCode, body)
 		}
 		list := e.Want(e.Do("GET", "/api/v1/admin/coldchain/batches?positive=true", admin, nil), 200, "")

@@ -384,7 +384,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
 	s.Vaccine = vaccine.New(s.DB, s.Persons, s.Regions, vaccine.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, SMS: s.Outbox},
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
-	s.ColdChain = coldchain.New(coldchain.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
+	s.ColdChain = coldchain.New(coldchain.Deps{Metrics: s.registry, DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
 		Log: s.Log, Location: loc})
 	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,
 		Verifications: s.Checkins.CountVerifications, Interval: cfg.AuditHeadInterval, Log: s.Log})

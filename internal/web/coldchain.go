@@ -27,6 +27,7 @@ func (s *Server) coldChainRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /unit/coldchain/handlings", s.unit(s.unitColdHandle))
 	mux.HandleFunc("POST /unit/coldchain/inspections", s.unit(s.unitColdInspect))
 	mux.HandleFunc("POST /unit/coldchain/tasks/{id}/done", s.unit(s.unitColdTaskDone))
+	mux.HandleFunc("GET /unit/coldchain/inspections/{id}/report.csv", s.unit(s.unitColdReport))
 	mux.HandleFunc("GET /console/coldchain", s.console("", s.consoleColdBatches))
 	mux.HandleFunc("GET /console/coldchain/{id}", s.console("", s.consoleColdBatch))
 	mux.HandleFunc("POST /console/coldchain/inspections", s.console("", s.consoleColdInspect))
@@ -248,6 +249,20 @@ func (s *Server) consoleColdReport(w http.ResponseWriter, r *http.Request, p *pa
 	if err != nil {
 		return err
 	}
+	return s.coldReport(w, p, tr)
+}
+
+// unitColdReport is the sampling holder's copy of its positive
+// inspection's trace.
+func (s *Server) unitColdReport(w http.ResponseWriter, r *http.Request, p *page) error {
+	tr, err := s.ColdChain.HolderReport(r.Context(), p.Unit.p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.coldReport(w, p, tr)
+}
+
+func (s *Server) coldReport(w http.ResponseWriter, p *page, tr *coldchain.Trace) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="coldchain-`+tr.Batch.Code+`-`+tr.Inspection.RecordedAt.In(p.loc).Format(time.DateOnly)+`.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
