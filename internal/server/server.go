@@ -732,6 +732,15 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	}
 	stopWorkers()
 	s.workers.Wait()
+	if s.Config.AuditHeadInterval >= 0 {
+		// A clean stop anchors what this run wrote (unless a node signed a
+		// head moments ago): the periodic job may not have had its turn.
+		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if herr := s.AuditHeads.Tick(hctx); herr != nil {
+			s.Log.Warn("sign the audit log's head at shutdown", "err", herr)
+		}
+		cancel()
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -151,7 +152,15 @@ func TestBrowserCheckpointKeyQR(t *testing.T) {
 	key := u.wantText("#api-key", "hck_")
 	key = strings.TrimSpace(key)
 	u.do(chromedp.Click(chromedp.CSS("#copy-key")))
-	if !eval[bool](u, `document.getElementById("copy-key").textContent === "已复制" || window.getSelection().toString().trim() === `+jsString(key)) {
+	// The clipboard answers asynchronously: wait a bounded while for it.
+	copied := false
+	for i := 0; i < 50 && !copied; i++ {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		copied = eval[bool](u, `document.getElementById("copy-key").textContent === "已复制" || window.getSelection().toString().trim() === `+jsString(key))
+	}
+	if !copied {
 		t.Fatal("the copy button neither copied nor selected the key")
 	}
 	link := decodeQR(t, u.elementShot("#key-qr svg"))
