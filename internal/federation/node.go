@@ -23,6 +23,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/secret"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Paths of the federation protocol, on the hub and on every node.
@@ -56,6 +57,8 @@ type NodeConfig struct {
 	RefetchGap time.Duration // default 10 s
 	Client     *http.Client
 	Log        *slog.Logger
+	// Metrics registers the node's metrics (nil: not exported).
+	Metrics prometheus.Registerer
 }
 
 // Colors is the status cache (status.Service).
@@ -87,6 +90,7 @@ type Node struct {
 	pullMu     sync.Mutex // one pull at a time
 	lastTry    atomic.Int64
 	lastPullMs atomic.Int64
+	metrics    *metrics
 	lastErr    atomic.Pointer[string]
 	uploadMu   sync.Mutex
 	uploaded   []byte // the last package content the hub took
@@ -121,6 +125,7 @@ func NewNode(ctx context.Context, d *db.DB, ring *secret.Keyring, colors Colors,
 	}
 	cfg.Hub = strings.TrimRight(cfg.Hub, "/")
 	n := &Node{db: d, cfg: cfg, key: Key(ring), colors: colors, handles: handles, now: time.Now, log: cfg.Log}
+	n.metrics = newMetrics(cfg.Metrics, n)
 	n.snap.Store(&nodeSnap{keys: codeformat.TrustList{}, revoked: map[[8]byte]struct{}{}})
 	var raw []byte
 	var etag string
@@ -193,7 +198,8 @@ func (n *Node) Revoked(issuer string, cti [8]byte) bool {
 func (n *Node) Pull(ctx context.Context) error {
 	n.pullMu.Lock()
 	defer n.pullMu.Unlock()
-	_, err := n.pull(ctx)
+	changed, err := n.pull(ctx)
+	n.metrics.pulled(changed, err)
 	if err != nil {
 		msg := err.Error()
 		n.lastErr.Store(&msg)
@@ -265,6 +271,7 @@ func (n *Node) Refetch(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Deadline)
 	defer cancel()
 	changed, err := n.pull(ctx)
+	n.metrics.pulled(changed, err)
 	if err != nil {
 		n.log.Warn("federation: refetch on an unknown key id failed", "err", err)
 		return false
@@ -276,6 +283,16 @@ func (n *Node) Refetch(ctx context.Context) bool {
 // of the holder of one of its codes, within the deadline. ok is false when
 // no verified answer came in time.
 func (n *Node) Status(ctx context.Context, issuer string, handle [8]byte) (c rules.Color, ok bool) {
+	c, ok = n.status(ctx, issuer, handle)
+	if ok {
+		n.metrics.queries.WithLabelValues("answered").Inc()
+	} else {
+		n.metrics.queries.WithLabelValues("unavailable").Inc()
+	}
+	return c, ok
+}
+
+func (n *Node) status(ctx context.Context, issuer string, handle [8]byte) (c rules.Color, ok bool) {
 	r := n.snap.Load().bundle
 	if r == nil || r.Regions[issuer] == nil {
 		return 0, false

@@ -13,6 +13,8 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -198,6 +200,33 @@ func TestFederationAcrossRegions(t *testing.T) {
 		}
 	}
 	e.mode.mode.Store(0)
+
+	// B's metrics count the pulls and the queries, answered and not.
+	res, body := e.b.Get("/metrics")
+	if res.StatusCode != 200 {
+		t.Fatalf("/metrics: %d", res.StatusCode)
+	}
+	for _, m := range []struct {
+		line string
+		min  float64
+	}{
+		{`healthcode_federation_pulls_total{result="changed"}`, 1},
+		{`healthcode_federation_status_queries_total{outcome="answered"}`, 3},
+		{`healthcode_federation_status_queries_total{outcome="unavailable"}`, 2},
+	} {
+		var v float64
+		for _, l := range strings.Split(string(body), "\n") {
+			if rest, ok := strings.CutPrefix(l, m.line+" "); ok {
+				v, _ = strconv.ParseFloat(rest, 64)
+			}
+		}
+		if v < m.min {
+			t.Errorf("%s = %v, want at least %v", m.line, v, m.min)
+		}
+	}
+	if !strings.Contains(string(body), "healthcode_federation_bundle_age_seconds ") {
+		t.Error("/metrics has no healthcode_federation_bundle_age_seconds")
+	}
 
 	// A's own code is still answered by A's own status, never the hub's.
 	if r := e.a.Want(e.a.Do("POST", "/api/v1/verify", mustKey(e.a), map[string]any{"code": code}), 200, ""); r.Str("color_source") != "local" ||

@@ -347,7 +347,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			return nil, fmt.Errorf("server: --hub-key: %w", err)
 		}
 		if s.Federation, err = federation.NewNode(ctx, s.DB, s.Keys, colors, s.Persons.Handles(), federation.NodeConfig{
-			Region: cfg.Region, Hub: cfg.Hub, HubKey: hubKey, Deadline: cfg.HubDeadline, Log: s.Log,
+			Region: cfg.Region, Hub: cfg.Hub, HubKey: hubKey, Deadline: cfg.HubDeadline, Log: s.Log, Metrics: s.registry,
 			StatusURL: strings.TrimRight(cfg.PublicURL, "/") + federation.PathStatus,
 		}); err != nil {
 			return nil, err
