@@ -11,23 +11,12 @@ import (
 // Purge deletes handlers' scans and exposures older than cutoff, for the retention runner and
 // the wind-down; it says how many rows of each table went.
 func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
-	c := cutoff.UnixMilli()
-	out := map[string]int64{}
-	err := s.db.InTx(ctx, func(tx db.Tx) error {
-		for _, st := range []struct{ table, query string }{
-			{"cc_exposures", `DELETE FROM cc_exposures WHERE handled_at < $1`},
-			{"cc_handlings", `DELETE FROM cc_handlings WHERE at < $1`},
-		} {
-			res, err := tx.ExecContext(ctx, st.query, c)
-			if err != nil {
-				return fmt.Errorf("%s: %w", st.table, err)
-			}
-			out[st.table], _ = res.RowsAffected()
-		}
-		return nil
-	})
+	out, err := db.DeleteBefore(ctx, s.db, cutoff,
+		db.Deletion{Table: "cc_exposures", Query: `DELETE FROM cc_exposures WHERE handled_at < $1`},
+		db.Deletion{Table: "cc_handlings", Query: `DELETE FROM cc_handlings WHERE at < $1`},
+	)
 	if err != nil {
-		return map[string]int64{}, fmt.Errorf("coldchain: purge handlers' scans and exposures: %w", err)
+		return out, fmt.Errorf("coldchain: purge handlers' scans and exposures: %w", err)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
@@ -252,6 +253,27 @@ func TestCounter(t *testing.T) {
 		}
 		if v, err := db.Counter(ctx, d, "c"); err != nil || v != 3 {
 			t.Fatalf("Counter = %d, %v; want 3", v, err)
+		}
+	})
+}
+
+// DeleteBefore counts per table, and a failing deletion leaves every table
+// as it was.
+func TestDeleteBefore(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		items(t, d, 10) // k is read as a time in unix ms: k < 4 is old
+		cutoff := time.UnixMilli(4)
+		del := db.Deletion{Table: "items", Query: `DELETE FROM items WHERE k < $1`}
+		if _, err := db.DeleteBefore(ctx, d, cutoff, del, db.Deletion{Table: "nowhere", Query: `DELETE FROM nowhere WHERE k < $1`}); err == nil {
+			t.Fatal("a deletion from a missing table succeeded")
+		}
+		if n, err := db.Collect(ctx, d, `SELECT k FROM items`, nil, scanKey); err != nil || len(n) != 10 {
+			t.Fatalf("after a failed purge %d rows (%v), want all 10", len(n), err)
+		}
+		got, err := db.DeleteBefore(ctx, d, cutoff, del)
+		if err != nil || got["items"] != 3 {
+			t.Fatalf("DeleteBefore = %v, %v; want items: 3", got, err)
 		}
 	})
 }

@@ -11,22 +11,11 @@ import (
 // Purge deletes arrivals older than cutoff, for the retention runner and
 // the wind-down; it says how many rows of each table went.
 func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
-	c := cutoff.UnixMilli()
-	out := map[string]int64{}
-	err := s.db.InTx(ctx, func(tx db.Tx) error {
-		for _, st := range []struct{ table, query string }{
-			{"arrivals", `DELETE FROM arrivals WHERE arrived_at < $1`},
-		} {
-			res, err := tx.ExecContext(ctx, st.query, c)
-			if err != nil {
-				return fmt.Errorf("%s: %w", st.table, err)
-			}
-			out[st.table], _ = res.RowsAffected()
-		}
-		return nil
-	})
+	out, err := db.DeleteBefore(ctx, s.db, cutoff,
+		db.Deletion{Table: "arrivals", Query: `DELETE FROM arrivals WHERE arrived_at < $1`},
+	)
 	if err != nil {
-		return map[string]int64{}, fmt.Errorf("entry: purge arrivals: %w", err)
+		return out, fmt.Errorf("entry: purge arrivals: %w", err)
 	}
 	return out, nil
 }

@@ -4,20 +4,18 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/healthcode/healthcode/internal/db"
 )
 
 // Purge deletes the identity handoffs and queue tickets from before cutoff.
 func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
-	out := map[string]int64{}
-	for _, st := range []struct{ table, query string }{
-		{"hospital_handoffs", `DELETE FROM hospital_handoffs WHERE at < $1`},
-		{"hospital_tickets", `DELETE FROM hospital_tickets WHERE at < $1`},
-	} {
-		res, err := s.db.ExecContext(ctx, st.query, cutoff.UnixMilli())
-		if err != nil {
-			return out, fmt.Errorf("hospital: purge %s: %w", st.table, err)
-		}
-		out[st.table], _ = res.RowsAffected()
+	out, err := db.DeleteBefore(ctx, s.db, cutoff,
+		db.Deletion{Table: "hospital_handoffs", Query: `DELETE FROM hospital_handoffs WHERE at < $1`},
+		db.Deletion{Table: "hospital_tickets", Query: `DELETE FROM hospital_tickets WHERE at < $1`},
+	)
+	if err != nil {
+		return out, fmt.Errorf("hospital: purge: %w", err)
 	}
 	return out, nil
 }
