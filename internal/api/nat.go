@@ -12,6 +12,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/nat"
 )
 
@@ -28,7 +29,7 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 	}
 	sq := nat.SiteQuery{Region: q.Get("region")}
 	if v := q.Get("near"); v != "" {
-		ll, err := nat.ParseLatLng(v)
+		ll, err := geo.ParseLatLng(v)
 		if err != nil {
 			return err
 		}

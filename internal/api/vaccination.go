@@ -12,6 +12,7 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/codeformat"
 	"github.com/healthcode/healthcode/internal/csvsafe"
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/vaccine"
 )
 
@@ -106,11 +107,11 @@ func (s *Server) vaccinationSites(w http.ResponseWriter, r *http.Request) error 
 	}
 	sq := vaccine.SiteQuery{Region: q.Get("region")}
 	if v := q.Get("near"); v != "" {
-		ll, err := vaccine.ParseLatLng(v)
+		ll, err := geo.ParseLatLng(v)
 		if err != nil {
 			return err
 		}
-		sq.Near = ll
+		sq.Near = &ll
 	}
 	var err error
 	if sq.Limit, err = limitParam(q, 0, vaccine.MaxSites); err != nil {

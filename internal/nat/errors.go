@@ -20,7 +20,6 @@ var (
 	ErrSiteLngInvalid         = apierr.BadRequest("site_lng_invalid", "lng must be a longitude in degrees, -180 to 180 (WGS 84)")
 	ErrSiteCoordinatesMissing = apierr.BadRequest("site_coordinates_missing", "lat and lng are both 0; give the site's coordinates")
 	ErrSiteOpenInvalid        = apierr.BadRequest("site_open_invalid", "open must be true or false")
-	ErrNearInvalid            = apierr.BadRequest("near_invalid", "near must be lat,lng in degrees (e.g. 30.63,118.98)")
 	ErrLimitInvalid           = apierr.BadRequest("limit_invalid", "limit is out of range")
 )
 

@@ -17,6 +17,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/ids"
 )
@@ -297,24 +298,10 @@ func (s *Service) GetSite(ctx context.Context, id string) (*Site, error) {
 
 // SiteQuery selects published sites.
 type SiteQuery struct {
-	Region string  // subtree; "" for all
-	Near   *LatLng // sort by distance from here
-	Open   *bool   // only open (true) or closed (false) sites
-	Limit  int     // 0: all (up to MaxSites) without Near, 20 with Near
-}
-
-// LatLng is a point in WGS 84 degrees.
-type LatLng struct{ Lat, Lng float64 }
-
-// ParseLatLng reads "lat,lng" as the ?near= parameter gives it.
-func ParseLatLng(v string) (LatLng, error) {
-	a, b, ok := strings.Cut(v, ",")
-	lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
-	lng, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
-	if !ok || err1 != nil || err2 != nil || math.IsNaN(lat) || math.IsNaN(lng) || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
-		return LatLng{}, ErrNearInvalid
-	}
-	return LatLng{lat, lng}, nil
+	Region string      // subtree; "" for all
+	Near   *geo.LatLng // sort by distance from here
+	Open   *bool       // only open (true) or closed (false) sites
+	Limit  int         // 0: all (up to MaxSites) without Near, 20 with Near
 }
 
 // MaxSites bounds one answer of ListSites.
@@ -366,7 +353,7 @@ func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
 		// A city has hundreds of sites and a province thousands: computing
 		// every distance is cheaper than any spatial index would be to keep.
 		for _, st := range out {
-			d := int64(math.Round(Distance(*q.Near, LatLng{st.Lat, st.Lng})))
+			d := int64(math.Round(geo.Distance(*q.Near, geo.LatLng{Lat: st.Lat, Lng: st.Lng})))
 			st.DistanceM = &d
 		}
 		sort.SliceStable(out, func(i, j int) bool { return *out[i].DistanceM < *out[j].DistanceM })
@@ -375,18 +362,4 @@ func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
 		}
 	}
 	return out, nil
-}
-
-// EarthRadius is the mean radius of the earth in metres (IUGG).
-const EarthRadius = 6371008.8
-
-// Distance is the great-circle distance between two points in metres, by
-// the haversine formula, which stays accurate for the short distances a
-// nearest-site search is about.
-func Distance(a, b LatLng) float64 {
-	rad := math.Pi / 180
-	dLat := (b.Lat - a.Lat) * rad
-	dLng := (b.Lng - a.Lng) * rad
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
-	return 2 * EarthRadius * math.Asin(math.Min(1, math.Sqrt(h)))
 }

@@ -3,41 +3,15 @@ package nat_test
 import (
 	"bytes"
 	"encoding/csv"
-	"math"
 	"strings"
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/nat"
 )
-
-func TestDistance(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		a, b nat.LatLng
-		want float64 // metres
-		tol  float64
-	}{
-		// One minute of arc along a meridian is a nautical mile by its
-		// historical definition: 1852 m (on the mean sphere, 1853.2 m).
-		{"one minute north", nat.LatLng{Lat: 30, Lng: 118}, nat.LatLng{Lat: 30 + 1.0/60, Lng: 118}, 1853.2, 0.5},
-		{"same point", nat.LatLng{Lat: 30.6, Lng: 118.9}, nat.LatLng{Lat: 30.6, Lng: 118.9}, 0, 0},
-		// Beijing Tiananmen to Shanghai People's Square, ~1067 km.
-		{"Beijing to Shanghai", nat.LatLng{Lat: 39.9055, Lng: 116.3976}, nat.LatLng{Lat: 31.2304, Lng: 121.4737}, 1067e3, 3e3},
-		{"antipodes", nat.LatLng{Lat: 0, Lng: 0}, nat.LatLng{Lat: 0, Lng: 180}, math.Pi * nat.EarthRadius, 1},
-		// A degree of longitude shrinks with the cosine of the latitude.
-		{"one degree east at 60°N", nat.LatLng{Lat: 60, Lng: 10}, nat.LatLng{Lat: 60, Lng: 11}, 55.6e3, 0.2e3},
-	} {
-		if got := nat.Distance(tc.a, tc.b); math.Abs(got-tc.want) > tc.tol {
-			t.Errorf("%s: %.1f m, want %.1f ± %.1f", tc.name, got, tc.want, tc.tol)
-		}
-		if a, b := nat.Distance(tc.a, tc.b), nat.Distance(tc.b, tc.a); a != b {
-			t.Errorf("%s: not symmetric: %v, %v", tc.name, a, b)
-		}
-	}
-}
 
 func TestSites(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
@@ -114,7 +88,7 @@ func TestSites(t *testing.T) {
 		_, err = f.svc.ListSites(f.ctx, nat.SiteQuery{Region: "3418x"})
 		wantErr(t, err, 400, "region_unknown")
 		// Standing just south of 南山 (30.6050, 118.9900).
-		near := must[[]*nat.Site](t)(f.svc.ListSites(f.ctx, nat.SiteQuery{Near: &nat.LatLng{Lat: 30.6050, Lng: 118.9900}, Limit: 3}))
+		near := must[[]*nat.Site](t)(f.svc.ListSites(f.ctx, nat.SiteQuery{Near: &geo.LatLng{Lat: 30.6050, Lng: 118.9900}, Limit: 3}))
 		if len(near) != 3 || near[0].ID != south.ID || near[1].ID != f.site.ID && near[1].ID != own.ID {
 			t.Fatalf("nearest: %v", names(near))
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,6 +14,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/ids"
 )
 
@@ -111,7 +111,7 @@ func (s *Service) CreateSite(ctx context.Context, by *auth.Principal, in SiteInp
 // SiteQuery filters the published list.
 type SiteQuery struct {
 	Region string
-	Near   *[2]float64 // lat, lng: nearest first
+	Near   *geo.LatLng // nearest first
 	Limit  int
 }
 
@@ -129,17 +129,6 @@ func (s *Service) scanSite(sc db.Scanner) (*Site, error) {
 	return &st, nil
 }
 
-// ParseLatLng reads "lat,lng".
-func ParseLatLng(v string) (*[2]float64, error) {
-	a, b, ok := strings.Cut(v, ",")
-	lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
-	lng, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
-	if !ok || err1 != nil || err2 != nil || math.IsNaN(lat) || math.IsNaN(lng) || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
-		return nil, ErrNearInvalid
-	}
-	return &[2]float64{lat, lng}, nil
-}
-
 // ListSites is the published list of sites: by region code prefix, and
 // nearest first when Near is set.
 func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
@@ -153,7 +142,7 @@ func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
 	}
 	if q.Near != nil {
 		for _, st := range sites {
-			d := int64(math.Round(haversine(q.Near[0], q.Near[1], st.Lat, st.Lng)))
+			d := int64(math.Round(geo.Distance(*q.Near, geo.LatLng{Lat: st.Lat, Lng: st.Lng})))
 			st.DistanceM = &d
 		}
 		sort.SliceStable(sites, func(i, j int) bool { return *sites[i].DistanceM < *sites[j].DistanceM })
@@ -162,14 +151,6 @@ func (s *Service) ListSites(ctx context.Context, q SiteQuery) ([]*Site, error) {
 		sites = sites[:q.Limit]
 	}
 	return sites, nil
-}
-
-func haversine(lat1, lng1, lat2, lng2 float64) float64 {
-	const r = 6371008.8
-	rad := math.Pi / 180
-	dl, dg := (lat2-lat1)*rad, (lng2-lng1)*rad
-	a := math.Sin(dl/2)*math.Sin(dl/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dg/2)*math.Sin(dg/2)
-	return 2 * r * math.Asin(math.Min(1, math.Sqrt(a)))
 }
 
 // GetSite is one published site.

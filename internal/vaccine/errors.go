@@ -13,7 +13,6 @@ var (
 	ErrSlotNotFound    = apierr.NotFound("slot_not_found", "no such slot")
 	ErrSlotInvalid     = apierr.BadRequest("slot_invalid", "a slot needs a start before its end on the same day, and a capacity of 1-10000")
 	ErrSlotPast        = apierr.Unprocessable("slot_past", "the slot has already begun; choose a later one")
-	ErrNearInvalid     = apierr.BadRequest("near_invalid", "near must be lat,lng in degrees (e.g. 30.63,118.98)")
 	ErrDayInvalid      = apierr.BadRequest("day_invalid", "day must be a date, YYYY-MM-DD")
 )
 
