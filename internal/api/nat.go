@@ -62,14 +62,7 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 		}
 		w.Write(buf.Bytes())
 	case "geojson":
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(sitesGeoJSON(sites)); err != nil {
-			return fmt.Errorf("api: sites geojson: %w", err)
-		}
-		w.Header().Set("Content-Type", "application/geo+json")
-		w.Write(buf.Bytes())
+		return writeGeoJSON(w, sitesGeoJSON(sites))
 	default:
 		out := SiteListResponse{Count: len(sites), Sites: make([]SiteResponse, len(sites))}
 		for i, st := range sites {
@@ -380,5 +373,19 @@ func (s *Server) natCoverage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 		return err
 	}
 	writeJSON(w, http.StatusOK, testCoverage(c))
+	return nil
+}
+
+// writeGeoJSON answers a feature collection, encoded before the header so
+// that a failure is a 500 rather than half a document.
+func writeGeoJSON(w http.ResponseWriter, fc SiteFeatureCollection) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(fc); err != nil {
+		return fmt.Errorf("api: sites geojson: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/geo+json")
+	w.Write(buf.Bytes())
 	return nil
 }

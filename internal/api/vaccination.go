@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -148,10 +147,7 @@ func (s *Server) vaccinationSites(w http.ResponseWriter, r *http.Request) error 
 				Properties: SiteProperties{Address: st.Address, DistanceM: st.DistanceM, Hours: st.Hours, Name: st.Name, Open: st.Open,
 					Phone: st.Phone, Region: st.Region, RegionName: st.RegionName}})
 		}
-		w.Header().Set("Content-Type", "application/geo+json")
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.Encode(fc)
+		return writeGeoJSON(w, fc)
 	default:
 		out := VaccinationSiteList{Count: len(sites), Sites: make([]VaccinationSiteResponse, len(sites))}
 		for i, st := range sites {
