@@ -45,6 +45,11 @@ func TestVaccinationThroughTheAPI(t *testing.T) {
 		if !strings.Contains(string(body), "西津街道接种点") {
 			t.Fatalf("csv: %s", body)
 		}
+		res, body := e.Get("/api/v1/vaccination/sites?format=geojson")
+		if res.Header.Get("Content-Type") != "application/geo+json" || !strings.Contains(string(body), `"coordinates":[118.98,30.63]`) ||
+			!strings.Contains(string(body), "西津街道接种点") {
+			t.Fatalf("geojson: %s %s", res.Header.Get("Content-Type"), body)
+		}
 		slots := e.Want(e.Do("GET", "/api/v1/vaccination/sites/"+site.Str("id")+"/slots", "", nil), 200, "")
 		if !strings.Contains(string(slots.Raw), `"remaining":1`) {
 			t.Fatalf("slots: %s", slots.Raw)
