@@ -294,17 +294,29 @@ func jsString(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// wantText fails unless the element's text contains every want.
+// wantText fails unless the element's text contains every want within a
+// few seconds: pages fill some parts after loading (the code page's panels).
 func (u *ui) wantText(sel string, want ...string) string {
 	u.t.Helper()
-	got := u.text(sel)
-	for _, w := range want {
-		if !strings.Contains(got, w) {
-			u.shot("failure")
-			u.t.Fatalf("%s shows %q, want it to contain %q", sel, got, w)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := u.text(sel)
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				missing = w
+				break
+			}
 		}
+		if missing == "" {
+			return got
+		}
+		if time.Now().After(deadline) {
+			u.shot("failure")
+			u.t.Fatalf("%s shows %q, want it to contain %q", sel, got, missing)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return got
 }
 
 // shot saves a screenshot of the whole page under the test's temp dir (and
