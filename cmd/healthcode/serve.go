@@ -105,6 +105,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	if _, port, err := net.SplitHostPort(cfg.Addr); err == nil && port == "0" {
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		defer ln.Close()
+		cfg.Listener, cfg.Addr = ln, ln.Addr().String()
+	}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err

@@ -10,9 +10,14 @@ import (
 // server from a phone; one who gave a reachable public URL is not.
 func TestServeHintsAtPublicURLForPhones(t *testing.T) {
 	t.Parallel()
-	_, stop, out := startServe(t, "--data-dir", t.TempDir())
+	url, stop, out := startServe(t, "--data-dir", t.TempDir())
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	// Asked for port 0, the server's URLs (venue posters, the code's links)
+	// carry the port it got, not 0.
+	if !strings.Contains(out.String(), "QR codes point at "+url+",") {
+		t.Fatalf("serve --addr 127.0.0.1:0 gave QR codes another URL than %s:\n%s", url, out)
 	}
 	if !strings.Contains(out.String(), "to scan them with a phone on this network, start with --public-url http://") {
 		t.Fatalf("serve on loopback printed no hint for phones:\n%s", out)

@@ -57,6 +57,10 @@ import (
 // Config is everything the product can be told at start.
 type Config struct {
 	Addr          string // listen address, default 127.0.0.1:8080
+	// Listener, when set, is served instead of listening on Addr, so a
+	// caller that asked for port 0 knows the port before the server builds
+	// its URLs (QR codes must not point at port 0).
+	Listener net.Listener
 	DB            string // sqlite:PATH or postgres://..., default sqlite:DATADIR/healthcode.db
 	DataDir       string // default ./data
 	MasterKey     string // base64; if empty, read or create DATADIR/master.key
@@ -694,9 +698,12 @@ func (s *Server) every(ctx context.Context, name string, period time.Duration, f
 // accepting, lets requests in flight finish (up to 15 s), stops the workers.
 // ready, if not nil, receives the bound address once listening.
 func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) error {
-	ln, err := net.Listen("tcp", s.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("server: listen on %s: %w", s.Config.Addr, err)
+	ln := s.Config.Listener
+	var err error
+	if ln == nil {
+		if ln, err = net.Listen("tcp", s.Config.Addr); err != nil {
+			return fmt.Errorf("server: listen on %s: %w", s.Config.Addr, err)
+		}
 	}
 	// The read and write limits bound what a slow or stalled client can hold
 	// (a lab's CSV upload and a tracing report fit well inside them).
