@@ -48,6 +48,7 @@ func commands() []command {
 		{"audit", "audit log tools: verify (against the signed heads), heads (export them)", auditCmd},
 		{"backup", "copy the database to a file while it serves (docs/OPERATIONS.md)", backupCmd},
 		{"restore", "restore a backup into a fresh database", restoreCmd},
+		{"operators", "recover: let an operator back in (new password, second factor off)", operatorsCmd},
 		{"keys", "code-signing keys: generate, rotate, list; the federation key", keysCmd},
 		{"hub", "run the federation hub; enrol regions (docs/FEDERATION.md)", hubCmd},
 		{"verify", "check a code (or, with --foreign, a DCC or SMART Health Card) offline", verifyCmd},

@@ -595,3 +595,87 @@ func TestOperatorSecondFactor(t *testing.T) {
 		wantCode(t, with("x"), auth.ErrLoginFailed)
 	})
 }
+
+// An operator who lost the phone with their second factor gets back in:
+// another administrator in scope resets it (never their own, never one out
+// of scope), or, for the only administrator, `operators recover` on the
+// server. Each ends the operator's sessions and is audited.
+func TestLostSecondFactor(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, auth.Config{})
+		_, pw, err := f.svc.EnsureAdmin(ctx, "341881", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		principal := func(username, password string) (*auth.Principal, string) {
+			t.Helper()
+			tok, _, err := f.svc.OperatorLogin(ctx, username, password)
+			if err != nil {
+				t.Fatalf("login %s: %v", username, err)
+			}
+			p, err := f.svc.Authenticate(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p, tok
+		}
+		admin, _ := principal("admin", pw)
+		officer, err := f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "cdc.lost", Password: "long enough pw", Role: "health_officer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.CreateOperator(ctx, admin, auth.NewOperator{Username: "town.admin", Password: "long enough pw", Role: "admin", Region: "341881100"}); err != nil {
+			t.Fatal(err)
+		}
+		townAdmin, _ := principal("town.admin", "long enough pw")
+		offP, offTok := principal("cdc.lost", "long enough pw")
+		e, err := f.svc.BeginTOTP(ctx, offP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := auth.TOTPCode(e.Secret, f.now)
+		if err := f.svc.ConfirmTOTP(ctx, offP, code); err != nil {
+			t.Fatal(err)
+		}
+		f.now = f.now.Add(time.Minute)
+		_, _, err = f.svc.OperatorLogin(ctx, "cdc.lost", "long enough pw")
+		wantCode(t, err, auth.ErrTOTPRequired)
+
+		_, err = f.svc.ResetTOTP(ctx, offP, admin.ID)
+		wantCode(t, err, auth.ErrForbidden)
+		_, err = f.svc.ResetTOTP(ctx, admin, admin.ID)
+		wantCode(t, err, auth.ErrTOTPResetSelf)
+		_, err = f.svc.ResetTOTP(ctx, townAdmin, officer.ID)
+		wantCode(t, err, auth.ErrOperatorNotFound)
+		_, err = f.svc.ResetTOTP(ctx, admin, "no-such-operator")
+		wantCode(t, err, auth.ErrOperatorNotFound)
+		got, err := f.svc.ResetTOTP(ctx, admin, officer.ID)
+		if err != nil || got.TOTP || got.Username != "cdc.lost" {
+			t.Fatalf("ResetTOTP = %+v, %v", got, err)
+		}
+		_, err = f.svc.ResetTOTP(ctx, admin, officer.ID)
+		wantCode(t, err, auth.ErrTOTPNotOn)
+		if _, err := f.svc.Authenticate(ctx, offTok); err == nil {
+			t.Error("the officer's session outlived the reset")
+		}
+		principal("cdc.lost", "long enough pw") // the password alone again
+
+		// The only administrator, locked out: recovered on the server.
+		_, err = f.svc.RecoverOperator(ctx, "nobody", true)
+		wantCode(t, err, auth.ErrOperatorNotFound)
+		newPW, err := f.svc.RecoverOperator(ctx, "admin", true)
+		if err != nil || len(newPW) < 10 {
+			t.Fatalf("RecoverOperator = %q, %v", newPW, err)
+		}
+		if _, _, err := f.svc.OperatorLogin(ctx, "admin", pw); err == nil {
+			t.Error("the old password still logs in")
+		}
+		principal("admin", newPW)
+
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action IN ('operator.totp_reset', 'operator.recover')`).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("audited resets = %d, %v; want 2", n, err)
+		}
+	})
+}

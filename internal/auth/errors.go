@@ -79,6 +79,8 @@ var (
 	ErrDisplayNameTooLong = apierr.BadRequest("display_name_too_long", "display_name must be at most 64 characters")
 	ErrRoleUnknown        = apierr.BadRequest("role_unknown", "unknown role (want one of admin, health_officer, sampler, lab, viewer)")
 	ErrOperatorNotFound   = apierr.NotFound("operator_not_found", "no such operator")
+	ErrTOTPResetSelf      = apierr.Forbidden("totp_reset_self", "another administrator resets your second factor; you cannot reset your own")
+	ErrTOTPNotOn          = apierr.Conflict("totp_not_on", "the operator has no second factor to reset")
 	ErrScopesMissing      = apierr.BadRequest("scopes_missing", "an API key needs at least one scope")
 	ErrScopeUnknown       = apierr.BadRequest("scope_unknown", "unknown scope (want verify, verify_id, status or facts:KIND)")
 )

@@ -323,7 +323,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, region, password string) (cre
 
 // SetPassword replaces an operator's password and ends their sessions, so
 // a reset locks out whoever knew the old one (the demo resets its operators'
-// passwords at each start; `healthcode operators` uses it too).
+// passwords at each start).
 func (s *Service) SetPassword(ctx context.Context, username, password string) error {
 	return s.db.InTx(ctx, func(tx db.Tx) error {
 		var id string
@@ -335,17 +335,107 @@ func (s *Service) SetPassword(ctx context.Context, username, password string) er
 		if err != nil {
 			return fmt.Errorf("auth: set password: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE kind = $1 AND subject = $2`, string(Operator), id); err != nil {
-			return fmt.Errorf("auth: end sessions: %w", err)
-		}
-		s.cache.Range(func(k, v any) bool {
-			if c := v.(*cached); c.p.Kind == Operator && c.p.ID == id {
-				s.cache.Delete(k)
-			}
-			return true
-		})
-		return nil
+		return s.endOperatorSessions(ctx, tx, id)
 	})
+}
+
+func (s *Service) endOperatorSessions(ctx context.Context, tx db.Tx, id string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE kind = $1 AND subject = $2`, string(Operator), id); err != nil {
+		return fmt.Errorf("auth: end sessions: %w", err)
+	}
+	s.cache.Range(func(k, v any) bool {
+		if c := v.(*cached); c.p.Kind == Operator && c.p.ID == id {
+			s.cache.Delete(k)
+		}
+		return true
+	})
+	return nil
+}
+
+// ResetTOTP turns off a colleague's second factor (a lost phone) and ends
+// their sessions: at the next login they sign in with the password and, where
+// administrators must have one, enrol a new factor before anything else. An
+// operator cannot reset their own: whoever holds a stolen session would
+// otherwise remove the factor that guards the next login.
+func (s *Service) ResetTOTP(ctx context.Context, by *Principal, operatorID string) (*OperatorInfo, error) {
+	if err := by.Require(OperatorWrite); err != nil {
+		return nil, err
+	}
+	if operatorID == by.ID {
+		return nil, ErrTOTPResetSelf
+	}
+	var out *OperatorInfo
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		o, err := scanOperator(tx.QueryRowContext(ctx, `SELECT `+operatorReadCols+` FROM operators WHERE id = $1`, operatorID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrOperatorNotFound.Withf("no operator %q", operatorID)
+		}
+		if err != nil {
+			return fmt.Errorf("auth: find operator: %w", err)
+		}
+		// Out of scope reads as absent: a town admin learns nothing of the
+		// province's operators.
+		if !by.InScope(o.Region) {
+			return ErrOperatorNotFound.Withf("no operator %q", operatorID)
+		}
+		if !o.TOTP {
+			return ErrTOTPNotOn.Withf("%s has no second factor to reset", o.Username)
+		}
+		if err := s.clearTOTP(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		o.TOTP, out = false, o
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "operator.totp_reset",
+			Subject: "operator:" + o.ID, Region: o.Region, Detail: map[string]any{"username": o.Username}})
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) clearTOTP(ctx context.Context, tx db.Tx, id string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE operators SET totp_on = FALSE, totp_secret = NULL, totp_last_step = 0 WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("auth: turn TOTP off: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM operator_totp_pending WHERE operator_id = $1`, id); err != nil {
+		return fmt.Errorf("auth: drop pending TOTP: %w", err)
+	}
+	return s.endOperatorSessions(ctx, tx, id)
+}
+
+// RecoverOperator is the way back in for an operator no colleague can help
+// (the only administrator forgot the password or lost the phone): a new
+// generated password, returned to be shown once, the second factor turned
+// off when resetTOTP, every session ended. Only `healthcode operators
+// recover` calls it, on the server with the database and master key, which
+// already give everything; the audit log records it all the same.
+func (s *Service) RecoverOperator(ctx context.Context, username string, resetTOTP bool) (string, error) {
+	password := GeneratePassword()
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		var id, region string
+		err := tx.QueryRowContext(ctx, `UPDATE operators SET password_hash = $1 WHERE username = $2 RETURNING id, region_code`,
+			HashPassword(password), username).Scan(&id, &region)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrOperatorNotFound.Withf("no operator %q", username)
+		}
+		if err != nil {
+			return fmt.Errorf("auth: set password: %w", err)
+		}
+		if resetTOTP {
+			err = s.clearTOTP(ctx, tx, id)
+		} else {
+			err = s.endOperatorSessions(ctx, tx, id)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: "system:cli", Action: "operator.recover",
+			Subject: "operator:" + id, Region: region, Detail: map[string]any{"username": username, "totp_reset": resetTOTP}})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return password, nil
 }
 
 // Operators lists the operators within the reader's scope, for a role that

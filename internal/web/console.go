@@ -51,6 +51,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/audit", s.console(auth.AuditRead, s.auditPage))
 	mux.HandleFunc("GET /console/operators", s.console(auth.OperatorWrite, s.operatorsPage))
 	mux.HandleFunc("POST /console/operators", s.console(auth.OperatorWrite, s.createOperator))
+	mux.HandleFunc("POST /console/operators/{id}/totp-reset", s.console(auth.OperatorWrite, s.resetOperatorTOTP))
 	s.totpRoutes(mux)
 	s.featureConsoleRoutes(mux)
 }
@@ -395,6 +396,16 @@ func (s *Server) createOperator(w http.ResponseWriter, r *http.Request, p *page)
 		return s.formErr(w, r, p, err, func(st int) error { return s.showOperators(w, r, p, st, f) })
 	}
 	s.flash(w, r, "flash.operator_created", op.Username)
+	redirect(w, r, "/console/operators")
+	return nil
+}
+
+func (s *Server) resetOperatorTOTP(w http.ResponseWriter, r *http.Request, p *page) error {
+	op, err := s.Auth.ResetTOTP(r.Context(), p.Op, r.PathValue("id"))
+	if err != nil {
+		return s.formErr(w, r, p, err, func(st int) error { return s.showOperators(w, r, p, st, auth.NewOperator{Region: p.Op.Region}) })
+	}
+	s.flash(w, r, "flash.totp_reset", op.Username)
 	redirect(w, r, "/console/operators")
 	return nil
 }

@@ -5,6 +5,8 @@ package web
 // its line (TestEveryErrorCodeIsTranslated). They join the catalogue at
 // start; a key both define is a bug.
 var errorMessages = map[string][2]string{
+	"err.totp_not_on":              {"该操作员未开启两步验证，无需重置。", "That operator has no second factor to reset."},
+	"err.totp_reset_self":          {"不能重置自己的两步验证，请由另一位管理员重置。", "You cannot reset your own second factor; another administrator does it."},
 	"err.alert_acked":              {"此预警已有人处理。", "This alert was already taken in hand."},
 	"err.alert_not_found":          {"预警不存在。", "No such alert."},
 	"err.alg_unknown":              {"签名算法不正确，请选择 ed25519、es256 或 sm2。", "Unknown algorithm: use ed25519, es256 or sm2."},

@@ -48,6 +48,7 @@ var catalog = map[string][2]string{
 	"flash.venue_created":     {"已登记场所 %s，可打印场所码海报。", "Venue %s registered; print its poster."},
 	"flash.venue_rotated":     {"已更换场所码，请打印新海报并替换旧海报。", "The venue code was replaced; print the new poster and take the old one down."},
 	"flash.operator_created":  {"已创建操作员 %s。", "Operator %s created."},
+	"flash.totp_reset":        {"已重置 %s 的两步验证，其登录已失效；下次用密码登录后重新开启。", "%s's second factor is reset and their sessions ended; they log in with the password and enrol again."},
 
 	"nav.resident":    {"居民导航", "Resident menu"},
 	"nav.console":     {"控制台导航", "Console menu"},
@@ -276,6 +277,10 @@ var catalog = map[string][2]string{
 	"ops.role":          {"角色", "Role"},
 	"ops.created":       {"创建日期", "Created"},
 	"ops.create":        {"新增操作员", "Add an operator"},
+	"ops.totp":          {"两步验证", "Two-step login"},
+	"ops.totp_on":       {"已开启", "On"},
+	"ops.totp_off":      {"未开启", "Off"},
+	"ops.totp_reset":    {"重置（手机丢失）", "Reset (lost phone)"},
 	"ops.create_submit": {"新增", "Add"},
 
 	"scan.title":         {"核验点扫码", "Checkpoint scanner"},

@@ -66,3 +66,53 @@ func TestConsoleTwoStepLogin(t *testing.T) {
 		t.Errorf("with the code: %d, want 303", st)
 	}
 }
+
+// An administrator resets a colleague's second factor from the operators
+// page (a lost phone): the colleague's sessions end and the password alone
+// logs in again; there is no button for one's own, and a second reset says
+// there is nothing to reset.
+func TestConsoleResetsALostSecondFactor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	admin := consoleClient(t, e, "admin", adminPassword)
+	_, body := e.get(admin, "/console/operators")
+	res, _ := e.post(admin, "/console/operators", url.Values{"csrf": {csrfOf(body)}, "username": {"cdc.lost"},
+		"password": {"long enough pw"}, "role": {"health_officer"}, "region": {"341881"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("creating the officer: %d", res.StatusCode)
+	}
+	officer := consoleClient(t, e, "cdc.lost", "long enough pw")
+	_, body = e.get(officer, "/console/totp")
+	_, body = e.post(officer, "/console/totp/new", url.Values{"csrf": {csrfOf(body)}})
+	m := secretRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no key on the enrolment page:\n%s", body)
+	}
+	code, _ := auth.TOTPCode(m[1], time.Now())
+	if res, _ := e.post(officer, "/console/totp/confirm", url.Values{"csrf": {csrfOf(body)}, "code": {code}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirming: %d", res.StatusCode)
+	}
+
+	st, body := e.get(admin, "/console/operators")
+	if st != 200 || !strings.Contains(body, `id="totp-reset-cdc.lost"`) || strings.Contains(body, `id="totp-reset-admin"`) {
+		t.Fatalf("the operators page offers the wrong resets: %d\n%s", st, body)
+	}
+	action := regexp.MustCompile(`action="(/console/operators/[^/"]+/totp-reset)"`).FindStringSubmatch(body)
+	if action == nil {
+		t.Fatal("no reset form")
+	}
+	res, _ = e.post(admin, action[1], url.Values{"csrf": {csrfOf(body)}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resetting: %d", res.StatusCode)
+	}
+	if res, err := officer.Get(e.URL + "/console/operators"); err != nil || res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/console/login") {
+		t.Fatalf("the officer's session outlived the reset: %v %v", res.StatusCode, res.Header.Get("Location"))
+	}
+	consoleClient(t, e, "cdc.lost", "long enough pw") // the password alone
+
+	_, body = e.get(admin, "/console/operators")
+	res, body = e.post(admin, action[1], url.Values{"csrf": {csrfOf(body)}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "该操作员未开启两步验证") {
+		t.Fatalf("a second reset: %d\n%s", res.StatusCode, body)
+	}
+}
