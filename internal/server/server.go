@@ -635,6 +635,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
 	s.every(ctx, "coldchain: record exposures left pending", time.Minute, s.ColdChain.RecordPending)
 	s.every(ctx, "vaccine: reminders of tomorrow's appointments", 10*time.Minute, s.Vaccine.SendReminders)
+	s.every(ctx, "vaccine: record facts of doses left pending", time.Minute, s.Vaccine.RecordPending)
 	if s.Federation != nil {
 		pull := s.Config.HubPull
 		if pull <= 0 {

@@ -212,8 +212,8 @@ func (s *Service) store(ctx context.Context, by *auth.Principal, who *person.Per
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("vaccine: find appointment: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO vac_doses (id, person_num, product_id, dose, lot, site_id, region_code, given_at, recorded_by, source, appointment_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, r.ID, who.Num, p.ID, dose, lot, st.ID, st.Region, at.UnixMilli(),
+		_, err = tx.ExecContext(ctx, `INSERT INTO vac_doses (id, person_num, product_id, dose, lot, site_id, region_code, given_at, recorded_by, source, appointment_id, created_at, fact_recorded)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, FALSE)`, r.ID, who.Num, p.ID, dose, lot, st.ID, st.Region, at.UnixMilli(),
 			by.Actor(), source, appt, s.clock().UnixMilli())
 		if db.IsUniqueViolation(err) {
 			return ErrDoseExists.Withf("dose %d of this person is already recorded", dose)
@@ -231,14 +231,63 @@ func (s *Service) store(ctx context.Context, by *auth.Principal, who *person.Per
 		return nil, err
 	}
 	s.metrics.doses.WithLabelValues(source).Inc()
-	// The dose is stored; the fact is idempotent by its key, so a failure
-	// here is retried by registering again (dose_exists) or by an operator.
-	if _, err := s.deps.Facts.Record(ctx, status.NewFact{Person: who.Num, RecordedBy: by.Actor(), Key: "vaccine.dose:" + r.ID,
-		Fact: fact.Fact{Kind: fact.VaccineDose, At: at, Source: "vaccine:" + r.ID, Attrs: map[string]any{
-			"dose": int64(dose), "product": truncate(p.Name, 128), "lot": lot, "site": truncate(st.Name, 128)}}}); err != nil {
-		return nil, fmt.Errorf("vaccine: record fact: %w", err)
+	pd := pendingDose{id: r.ID, person: who.Num, by: by.Actor(), dose: dose, product: p.Name, lot: lot, site: st.Name, at: at}
+	if err := s.recordDose(ctx, pd); err != nil {
+		// The dose is stored; RecordPending records its fact later.
+		s.log.Warn("vaccine: dose stored, its fact left for later", "dose", r.ID, "err", err)
 	}
 	return r, nil
+}
+
+// pendingDose is a stored dose whose fact is to be recorded.
+type pendingDose struct {
+	id, by, product, lot, site string
+	person                     int64
+	dose                       int
+	at                         time.Time
+}
+
+// recordDose records the dose's fact (idempotent by the dose's id) and marks
+// the dose recorded.
+func (s *Service) recordDose(ctx context.Context, d pendingDose) error {
+	if _, err := s.deps.Facts.Record(ctx, status.NewFact{Person: d.person, RecordedBy: d.by, Key: "vaccine.dose:" + d.id,
+		Fact: fact.Fact{Kind: fact.VaccineDose, At: d.at, Source: "vaccine:" + d.id, Attrs: map[string]any{
+			"dose": int64(d.dose), "product": truncate(d.product, 128), "lot": d.lot, "site": truncate(d.site, 128)}}}); err != nil {
+		return fmt.Errorf("vaccine: record the fact of dose %s: %w", d.id, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE vac_doses SET fact_recorded = TRUE WHERE id = $1`, d.id); err != nil {
+		return fmt.Errorf("vaccine: mark dose %s recorded: %w", d.id, err)
+	}
+	return nil
+}
+
+// RecordPending records the facts of doses a failure left behind; the
+// server runs it every minute. A dose younger than a minute may still be
+// on its way through Register, which records it itself.
+func (s *Service) RecordPending(ctx context.Context) error {
+	cutoff := s.clock().Add(-time.Minute).UnixMilli()
+	todo, err := db.Collect(ctx, s.db, `SELECT d.id, d.person_num, d.recorded_by, d.dose, p.name, d.lot, st.name, d.given_at
+		FROM vac_doses d JOIN vac_products p ON p.id = d.product_id JOIN vac_sites st ON st.id = d.site_id
+		WHERE d.fact_recorded = FALSE AND d.created_at < $1 ORDER BY d.created_at LIMIT 500`, []any{cutoff},
+		func(sc db.Scanner) (pendingDose, error) {
+			var d pendingDose
+			var at int64
+			err := sc.Scan(&d.id, &d.person, &d.by, &d.dose, &d.product, &d.lot, &d.site, &at)
+			d.at = db.Time(at)
+			return d, err
+		})
+	if err != nil {
+		return fmt.Errorf("vaccine: read pending doses: %w", err)
+	}
+	for _, d := range todo {
+		if err := s.recordDose(ctx, d); err != nil {
+			return err
+		}
+	}
+	if len(todo) > 0 {
+		s.log.Info("vaccine: recorded facts of doses left pending", "doses", len(todo))
+	}
+	return nil
 }
 
 func truncate(v string, n int) string {

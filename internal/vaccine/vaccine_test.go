@@ -390,3 +390,35 @@ func TestImportDoses(t *testing.T) {
 		wantErr(t, err, 400, "csv_header")
 	})
 }
+
+// A dose whose fact could not be recorded (the status engine unreachable)
+// is still registered, and the worker records its fact later, once.
+func TestDoseFactLeftPendingIsRecordedLater(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		_, p := f.resident()
+		f.rec.Fail = errors.New("status engine unreachable")
+		reg, err := f.svc.Register(f.ctx, f.nurse, vaccine.DoseInput{Code: f.codes.Issue(p.Num, codeformat.KindDynamic, f.now, 5*time.Minute),
+			ProductID: f.product.ID, Lot: "202105A01", Dose: 1, SiteID: f.site.ID})
+		if err != nil {
+			t.Fatalf("the dose was refused for the status engine's failure: %v", err)
+		}
+		if f.count("vac_doses") != 1 || f.rec.Total() != 0 {
+			t.Fatalf("doses %d, facts %d; want the dose and no fact yet", f.count("vac_doses"), f.rec.Total())
+		}
+		f.rec.Fail = nil
+		if err := f.svc.RecordPending(f.ctx); err != nil || f.rec.Total() != 0 {
+			t.Fatalf("a dose still on its way was taken by the worker: %v, %d facts", err, f.rec.Total())
+		}
+		f.now = f.now.Add(2 * time.Minute)
+		for range 2 {
+			if err := f.svc.RecordPending(f.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		facts := f.rec.Facts(p.Num)
+		if len(facts) != 1 || facts[0].Kind != "vaccine.dose" || facts[0].Source != "vaccine:"+reg.Dose.ID || f.rec.Calls != 2 {
+			t.Fatalf("facts after the worker: %+v (%d calls; want one fact: the failed call and one by the worker)", facts, f.rec.Calls)
+		}
+	})
+}
