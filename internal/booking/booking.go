@@ -428,16 +428,30 @@ func (s *Service) Enter(ctx context.Context, by *auth.Principal, code string) (*
 	if err != nil {
 		return nil, err
 	}
+	b, err := s.Arrive(ctx, o, sub.Person, sc.MaskedName, by.Actor())
+	if err != nil {
+		return nil, err
+	}
+	return &Entry{BookingID: b.ID, MaskedName: sc.MaskedName, Color: sc.Color, Slot: b.Slot, At: b.EnteredAt}, nil
+}
+
+// Arrive uses the booking person num has at place o for now (from Early
+// before its slot until its end), once: ErrEntryNoBooking when they have
+// none there today, ErrEntryWrongSlot when it is for another time,
+// ErrEntryUsed when it was used; name (masked) is for the messages. For
+// the place's own doors (the gate, the hall's queue machine) about a person
+// they scanned.
+func (s *Service) Arrive(ctx context.Context, o *org.Org, num int64, name, actor string) (*Booking, error) {
 	now := s.clock()
 	today := s.DayStart(now)
 	list, err := db.Collect(ctx, s.db, `SELECT `+bookingCols+bookingFrom+` WHERE b.org_id = $1 AND b.person_num = $2 AND b.starts_at >= $3
-		AND b.starts_at < $4 AND b.state <> $5 ORDER BY b.starts_at`, []any{o.ID, sub.Person, today.UnixMilli(), today.AddDate(0, 0, 1).UnixMilli(), Cancelled},
+		AND b.starts_at < $4 AND b.state <> $5 ORDER BY b.starts_at`, []any{o.ID, num, today.UnixMilli(), today.AddDate(0, 0, 1).UnixMilli(), Cancelled},
 		func(sc db.Scanner) (*Booking, error) { b, _, err := scanBooking(sc); return b, err })
 	if err != nil {
-		return nil, fmt.Errorf("booking: bookings at the gate: %w", err)
+		return nil, fmt.Errorf("booking: bookings at the door: %w", err)
 	}
 	if len(list) == 0 {
-		return nil, ErrEntryNoBooking.Withf("%s has no booking here today", sc.MaskedName)
+		return nil, ErrEntryNoBooking.Withf("%s has no booking here today", name)
 	}
 	var b *Booking
 	for _, c := range list {
@@ -448,15 +462,15 @@ func (s *Service) Enter(ctx context.Context, by *auth.Principal, code string) (*
 	}
 	if b == nil {
 		c := list[0]
-		return nil, ErrEntryWrongSlot.Withf("%s's booking is for %s-%s; entry from %s", sc.MaskedName,
+		return nil, ErrEntryWrongSlot.Withf("%s's booking is for %s-%s; entry from %s", name,
 			c.Slot.StartsAt.In(s.cfg.Location).Format("15:04"), c.Slot.EndsAt.In(s.cfg.Location).Format("15:04"),
 			c.Slot.StartsAt.Add(-s.cfg.Early).In(s.cfg.Location).Format("15:04"))
 	}
 	if b.State == Entered {
-		return nil, ErrEntryUsed.Withf("%s entered at %s with this booking", sc.MaskedName, b.EnteredAt.In(s.cfg.Location).Format("15:04"))
+		return nil, ErrEntryUsed.Withf("%s entered at %s with this booking", name, b.EnteredAt.In(s.cfg.Location).Format("15:04"))
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE bk_bookings SET state = $1, entered_at = $2, entered_by = $3 WHERE id = $4 AND state = $5`,
-		Entered, now.UnixMilli(), by.Actor(), b.ID, Booked)
+		Entered, now.UnixMilli(), actor, b.ID, Booked)
 	if err != nil {
 		return nil, fmt.Errorf("booking: enter: %w", err)
 	}
@@ -465,7 +479,8 @@ func (s *Service) Enter(ctx context.Context, by *auth.Principal, code string) (*
 	} else if n == 0 {
 		return nil, ErrEntryUsed
 	}
-	return &Entry{BookingID: b.ID, MaskedName: sc.MaskedName, Color: sc.Color, Slot: b.Slot, At: now}, nil
+	b.State, b.EnteredAt, b.Org = Entered, now, o
+	return b, nil
 }
 
 // SlotFigures is one slot's attendance.
