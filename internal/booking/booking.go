@@ -575,11 +575,11 @@ func (s *Service) Attendance(ctx context.Context, by *auth.Principal, orgID stri
 }
 
 // Purge deletes the bookings of slots that began before cutoff (who
-// visited where, and when, is personal), and then those slots.
+// visited where, and when, is personal); the slots, which hold no person,
+// stay with their counts.
 func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
 	out, err := db.DeleteBefore(ctx, s.db, cutoff,
 		db.Deletion{Table: "bk_bookings", Query: `DELETE FROM bk_bookings WHERE starts_at < $1`},
-		db.Deletion{Table: "bk_slots", Query: `DELETE FROM bk_slots WHERE starts_at < $1 AND NOT EXISTS (SELECT 1 FROM bk_bookings b WHERE b.slot_id = bk_slots.id)`},
 	)
 	if err != nil {
 		return out, fmt.Errorf("booking: purge: %w", err)
