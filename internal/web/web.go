@@ -223,6 +223,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.gatewayRoutes(mux)
 	s.vaccinationRoutes(mux)
 	s.coldChainRoutes(mux)
+	s.visitRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
