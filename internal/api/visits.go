@@ -39,7 +39,7 @@ func (s *Server) visitRoutes() []route {
 			Out:     replies(ok(BookingResponse{})),
 			h:       s.resident(s.cancelBooking)},
 		{Method: "POST", Path: "/gateway/v1/booking/slots", Auth: slotsAuth,
-			Summary: "Open a slot {starts_at, ends_at, capacity}: within a day, not over, 1-100,000 places",
+			Summary: "Open a slot {starts_at, ends_at, capacity}: not ended, at most 24 hours long, 1-100,000 places; 400 booking_slot_invalid",
 			In:      BookingSlotRequest{}, Out: replies(created(BookingSlotResponse{})),
 			h: s.principal(s.createBookingSlot)},
 		{Method: "GET", Path: "/gateway/v1/booking/attendance", Auth: slotsAuth,

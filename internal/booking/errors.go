@@ -6,7 +6,7 @@ import "github.com/healthcode/healthcode/internal/apierr"
 var (
 	ErrNotBookable    = apierr.Forbidden("not_bookable", "only a scenic spot or a service hall opens booking slots")
 	ErrPlaceNotFound  = apierr.NotFound("place_not_found", "no such scenic spot or service hall")
-	ErrSlotInvalid    = apierr.BadRequest("slot_invalid", "a slot starts in the future, ends after it starts, within a day, with 1 to 100000 places")
+	ErrSlotInvalid    = apierr.BadRequest("booking_slot_invalid", "a slot has not ended, ends after it starts and within 24 hours, with 1 to 100000 places")
 	ErrSlotIDMissing  = apierr.BadRequest("slot_id_missing", `send the "slot_id" to book`)
 	ErrSlotNotFound   = apierr.NotFound("slot_not_found", "no such slot")
 	ErrSlotPast       = apierr.Conflict("slot_past", "the slot has ended; choose a later one")

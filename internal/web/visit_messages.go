@@ -95,6 +95,7 @@ var visitMessages = map[string][2]string{
 
 	"err.already_booked":       {"此人已预约该时段。", "This person has a booking in this slot already."},
 	"err.already_rated":        {"此次办事已评价过，每张号只能评价一次。", "This ticket was rated already; a ticket is rated once."},
+	"err.booking_slot_invalid": {"时段有误：结束须晚于开始且尚未结束，时长不超过24小时，名额1至100000。", "A slot has not ended, ends after it starts and within 24 hours, with 1 to 100000 places."},
 	"err.booking_closed":       {"预约已取消或已使用。", "The booking is cancelled or was used already."},
 	"err.booking_not_found":    {"预约不存在。", "No such booking."},
 	"err.code_issuer_unknown":  {"此码不是本地签发，也无法通过跨地区互认核验（所属地区未互认，或为伪造）：请出示纸质核酸证明或凭身份证办理。", "The code was not issued here and does not verify through the federation (its region is not federated with this one, or it is forged): serve the person by a paper certificate or their ID number."},
