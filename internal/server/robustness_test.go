@@ -238,6 +238,11 @@ func (e *env) robustFixtures() *robustFixtures {
 	_, clinicKey := e.orgKey(admin, clinic, map[string]any{"name": "HIS", "scopes": []string{"scan", "clinic.fever"}})
 	fx.ids["visit"] = e.Want(e.Do("POST", "/gateway/v1/clinic/visits", clinicKey, map[string]any{"subject": e.scan(clinicKey, tok),
 		"temperature": 38.0, "doctor": "刘医生"}), 201, "").Str("id")
+	// A service hall residents book and whose terminal asks a resident to
+	// sign in.
+	fx.ids["place"] = e.org(admin, "service_hall", "宁国市政务服务中心", "MA2NA05F", "341881001")
+	_, hallKey := e.orgKey(admin, fx.ids["place"], map[string]any{"name": "取号机", "scopes": []string{"scan", "hall.queue", "hall.terminal"}})
+	fx.ids["hall_login"] = e.Want(e.Do("POST", "/gateway/v1/hall/logins", hallKey, nil), 201, "").Str("id")
 	// A vaccination site with a slot, and an appointment of the resident.
 	fx.ids["vac_site"] = e.Want(e.Do("POST", "/api/v1/admin/vaccination/sites", admin, map[string]any{"name": "西津接种点",
 		"address": "宁国市西津街道", "lat": 30.63, "lng": 118.98, "region": "341881001"}), 201, "").Str("id")
@@ -328,6 +333,10 @@ func paramKinds(path, param string) []string {
 		return []string{"unit_account"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/me/platforms/"):
 		return []string{"platform"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/booking/places/"):
+		return []string{"place"}
+	case param == "id" && (strings.HasPrefix(path, "/gateway/v1/hall/logins/") || strings.HasPrefix(path, "/api/v1/me/hall/logins/")):
+		return []string{"hall_login"}
 	case param == "id" && strings.HasPrefix(path, "/gateway/v1/clinic/visits/"):
 		return []string{"visit"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/vaccination/sites/"):
