@@ -247,7 +247,8 @@ func (e *env) robustFixtures() *robustFixtures {
 	hallSlot := e.Want(e.Do("POST", "/gateway/v1/booking/slots", hallKey, map[string]any{"starts_at": time.Now().Add(48 * time.Hour),
 		"ends_at": time.Now().Add(50 * time.Hour), "capacity": 10}), 201, "").Str("id")
 	fx.ids["booking"] = e.Want(e.Do("POST", "/api/v1/me/bookings", tok, map[string]any{"slot_id": hallSlot}), 201, "").Str("id")
-	fx.ids["hall_ticket"] = e.Want(e.Do("POST", "/gateway/v1/hall/tickets", hallKey, map[string]any{"code": e.myCode(tok),
+	visitor, _ := e.Resident("13900000991", "韩梅", rid("19900101", 991), "341881001") // green: the resident above is red
+	fx.ids["hall_ticket"] = e.Want(e.Do("POST", "/gateway/v1/hall/tickets", hallKey, map[string]any{"code": e.myCode(visitor),
 		"service": "户籍办理"}), 201, "").Str("id")
 	// A vaccination site with a slot, and an appointment of the resident.
 	fx.ids["vac_site"] = e.Want(e.Do("POST", "/api/v1/admin/vaccination/sites", admin, map[string]any{"name": "西津接种点",
