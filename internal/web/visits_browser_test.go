@@ -35,6 +35,7 @@ func TestBrowserScenicBookingAndHallQueue(t *testing.T) {
 	red := newUI(t, e, phoneW, phoneH)
 	red.residentLogin("13800000003") // 王建国, red
 	redCode, _ := red.codeOnScreen()
+	phone.open("/me")
 	green, _ := phone.codeOnScreen()
 
 	u := newUI(t, e, tabletW, tabletH)
