@@ -123,6 +123,17 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 		}
 		newUnits = true
 	}
+	if loaded, err := visitsLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadVisits(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the scenic spot and the service hall: %w", err)
+		}
+		if err := markVisitsLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+		newUnits = true
+	}
 	if loaded, err := coldChainLoaded(ctx, s); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	} else if !loaded {

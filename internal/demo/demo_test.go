@@ -174,6 +174,27 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if len(queue.Tickets) != 3 || queue.Routed != 1 {
 				t.Fatalf("the hospital's queue: %+v", queue)
 			}
+			// The service hall's morning: three tickets, the yellow one at
+			// the designated window, one served and rated; the scenic spot's
+			// slots with three open bookings and one cancelled.
+			var hall struct {
+				Routed, Done, Rated int
+				Tickets             []struct{ Line string }
+			}
+			get(t, hs.URL+"/gateway/v1/hall/tickets", keys["宁国市政务服务中心"], &hall)
+			if len(hall.Tickets) != 3 || hall.Routed != 1 || hall.Done != 1 || hall.Rated != 1 {
+				t.Fatalf("the hall's tickets: %+v", hall)
+			}
+			var booked, cancelled int
+			if err := srv.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM bk_bookings WHERE state = 'booked'`).Scan(&booked); err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM bk_bookings WHERE state = 'cancelled'`).Scan(&cancelled); err != nil {
+				t.Fatal(err)
+			}
+			if booked != 3 || cancelled != 1 {
+				t.Fatalf("the scenic spot's bookings: %d booked, %d cancelled", booked, cancelled)
+			}
 			var handles []string
 			rows, err := srv.DB.QueryContext(ctx, `SELECT handle FROM ride_handles ORDER BY granted_at`)
 			if err != nil {

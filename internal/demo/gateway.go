@@ -126,6 +126,9 @@ func gatewayLogins(ctx context.Context, s *server.Server) ([]Login, error) {
 	for _, u := range demoUnits {
 		units = append(units, *u)
 	}
+	for _, o := range visitOrgs {
+		units = append(units, demoUnit{org: o.name, account: o.account, admin: o.admin, key: o.key})
+	}
 	var out []Login
 	for _, o := range units {
 		if o.account == "" && o.key == "" {

@@ -17,6 +17,8 @@ var (
 	ErrCodeExpired    = apierr.Unprocessable("code_expired", "the code has expired (or is not valid yet); ask for a fresh one")
 	ErrCodeRevoked    = apierr.Unprocessable("code_revoked", "this care code was revoked")
 	ErrCodeInvalid    = apierr.Unprocessable("code_invalid", "the code is not valid here")
+	ErrIssuerUnknown  = apierr.Unprocessable("code_issuer_unknown",
+		"the code was not issued here and does not verify through the federation (its region is not federated with this one, or it is forged): serve the person by a paper test certificate or their ID number")
 
 	// Subject references.
 	ErrSubjectMissing = apierr.BadRequest("subject_missing", `send the "subject" a scan answered`)

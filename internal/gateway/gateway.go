@@ -102,6 +102,12 @@ type ScanInput struct {
 	Code     string
 	IDType   string
 	IDNumber string
+	// Foreign serves another region's residents too: their code verified
+	// through the federation answers with its colour and issuer and no
+	// subject reference (there is no person here to refer to), and a code
+	// whose issuer is not known here is ErrIssuerUnknown rather than
+	// ErrCodeForged. For scenarios that serve visitors (a hall's queue).
+	Foreign bool
 }
 
 // Scan is the answer to a scan.
@@ -115,6 +121,9 @@ type Scan struct {
 	Reasons  []string
 	Kind     string // dynamic, care or id
 	Org      *org.Org
+	// Issuer is the region that issued the code; another region's only
+	// with ScanInput.Foreign, and then Subject is "".
+	Issuer string
 }
 
 // Scan verifies a code (scope scan) or looks a person up by ID number
@@ -143,12 +152,19 @@ func (s *Service) scan(ctx context.Context, p *auth.Principal, in ScanInput) (*S
 			return nil, err
 		}
 		if !res.Valid {
+			if in.Foreign && slices.Contains(res.Reasons, string(codeformat.ReasonUnknownKey)) {
+				return nil, ErrIssuerUnknown
+			}
 			return nil, invalid(res.Reasons)
 		}
 		// A certificate proves a test or a vaccination, not who stands at
 		// the desk now: the gateway binds people by their health code.
 		if res.Kind == codeformat.KindCertificate.String() {
 			return nil, invalid([]string{string(codeformat.ReasonWrongKind)})
+		}
+		if res.Person == 0 && in.Foreign {
+			return &Scan{Color: res.Color, MaskedName: res.MaskedName, Admitted: res.Admitted, Reasons: res.Reasons, Kind: res.Kind,
+				Org: o, Issuer: res.Issuer}, nil
 		}
 		if res.Person == 0 {
 			// Another region's resident (recognised through the federation)
@@ -181,7 +197,7 @@ func (s *Service) answer(o *org.Org, res *codes.Result) *Scan {
 	return &Scan{
 		Subject:   s.seal.seal(subject{org: o.Num, person: res.Person, expires: exp}),
 		ExpiresAt: exp, Color: res.Color, MaskedName: res.MaskedName, Admitted: res.Admitted,
-		Reasons: res.Reasons, Kind: res.Kind, Org: o,
+		Reasons: res.Reasons, Kind: res.Kind, Org: o, Issuer: res.Issuer,
 	}
 }
 

@@ -28,8 +28,13 @@ func (x oneOrg) Authorize(_ context.Context, p *auth.Principal, scope string) (*
 type verifier struct{ lookups int }
 
 func (v *verifier) Verify(_ context.Context, _ *auth.Principal, code string, _ codes.Temperature) (codes.Result, error) {
-	if code == "bad" {
+	switch code {
+	case "bad":
 		return codes.Result{Reasons: []string{"expired"}}, nil
+	case "unknown":
+		return codes.Result{Reasons: []string{"unknown_key"}}, nil
+	case "foreign":
+		return codes.Result{Valid: true, Admitted: true, Color: rules.Green, MaskedName: "周*", Kind: "dynamic", Issuer: "330100"}, nil
 	}
 	return codes.Result{Valid: true, Admitted: true, Color: rules.Green, MaskedName: "张*丰", Kind: "dynamic", Person: 42}, nil
 }
@@ -101,5 +106,40 @@ func TestIDLookupsAreLimited(t *testing.T) {
 	}
 	if _, err := s.Scan(ctx, desk, ScanInput{Code: "x", IDNumber: "1"}); !errors.Is(err, ErrScanInput) {
 		t.Fatalf("both: %v", err)
+	}
+}
+
+// Another region's code: refused unless the scenario serves visitors
+// (Foreign), which gets the colour and the issuer and no reference; a code
+// no key here verifies is forged, or, for such a scenario, of an issuer
+// not known here.
+func TestForeignCodes(t *testing.T) {
+	hall := &org.Org{ID: "hall", Num: 9, Kind: org.ServiceHall}
+	s, err := New(oneOrg{hall}, &verifier{}, bytes.Repeat([]byte{9}, 32), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	machine := &auth.Principal{Kind: auth.APIKey, ID: "k1", Org: "hall"}
+	for _, c := range []struct {
+		in   ScanInput
+		want error
+	}{
+		{ScanInput{Code: "foreign"}, ErrCodeInvalid},
+		{ScanInput{Code: "unknown"}, ErrCodeForged},
+		{ScanInput{Code: "unknown", Foreign: true}, ErrIssuerUnknown},
+		{ScanInput{Code: "bad", Foreign: true}, ErrCodeExpired},
+	} {
+		if _, err := s.Scan(ctx, machine, c.in); !errors.Is(err, c.want) {
+			t.Errorf("%+v: %v, want %v", c.in, err, c.want)
+		}
+	}
+	sc, err := s.Scan(ctx, machine, ScanInput{Code: "foreign", Foreign: true})
+	if err != nil || sc.Subject != "" || sc.Issuer != "330100" || sc.Color != rules.Green || sc.MaskedName != "周*" {
+		t.Fatalf("a foreign code for visitors: %+v, %v", sc, err)
+	}
+	sc, err = s.Scan(ctx, machine, ScanInput{Code: "HC1:x", Foreign: true})
+	if err != nil || sc.Subject == "" {
+		t.Fatalf("this region's code for visitors: %+v, %v", sc, err)
 	}
 }

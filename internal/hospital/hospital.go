@@ -132,14 +132,23 @@ func (s *Service) Identity(ctx context.Context, by *auth.Principal, ref, purpose
 		}
 		return nil, err
 	}
-	p, err := s.persons.Get(ctx, sub.Person)
+	return s.HandOff(ctx, by, o, sub.Person, sub.Ref, purpose)
+}
+
+// HandOff gives organisation o, for which by acts, the identity of person
+// num once for the consent ref (a scan's reference, a terminal sign-in):
+// the lookup is audited as a person read by the key or account, and a
+// second hand-off with the same ref is refused (409 subject_used) and
+// audited too. Callers have authorised by and established the consent.
+func (s *Service) HandOff(ctx context.Context, by *auth.Principal, o *org.Org, num int64, ref, purpose string) (*Identity, error) {
+	p, err := s.persons.Get(ctx, num)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO hospital_handoffs (ref, org_id, person_num, purpose, at, recorded_by)
-			VALUES ($1, $2, $3, $4, $5, $6)`, sub.Ref, o.ID, p.Num, purpose, now.UnixMilli(), by.Actor())
+			VALUES ($1, $2, $3, $4, $5, $6)`, ref, o.ID, p.Num, purpose, now.UnixMilli(), by.Actor())
 		if db.IsUniqueViolation(err) {
 			return ErrSubjectUsed.Withf("this scan handed the patient's identity over already; scan the code again (the patient consents anew)")
 		}

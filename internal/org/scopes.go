@@ -17,6 +17,10 @@ const (
 	ScopeHospitalIdentity = "hospital.identity" // receive a scanned patient's identity, once per scan
 	ScopeHospitalQueue    = "hospital.queue"    // give a scanned patient a queue number
 	ScopeRideCheck        = "ride.check"        // check drivers and passengers by the handles they shared
+	ScopeSlots            = "booking.slots"     // open time slots residents book, and read their bookings and attendance
+	ScopeEntry            = "booking.entry"     // admit a booked visitor by scanning their code against the booking
+	ScopeHallQueue        = "hall.queue"        // give queue tickets by the code, call and finish them
+	ScopeHallTerminal     = "hall.terminal"     // sign a resident in at a hall terminal (they consent on their phone)
 
 	ScopeColdChainBatch   = "coldchain.batch"   // register imported batches and print their labels
 	ScopeColdChainMove    = "coldchain.move"    // receive, pass on and sell batches by their batch code
@@ -41,6 +45,10 @@ var Scopes = []ScopeInfo{
 	{ScopeHospitalIdentity, fact.Text{ZH: "建卡挂号获取身份信息（留痕、每次扫码一次）", EN: "receive a patient's identity (audited, once per scan)"}, []Kind{Hospital, FeverClinic}},
 	{ScopeHospitalQueue, fact.Text{ZH: "挂号排队", EN: "give queue numbers"}, []Kind{Hospital}},
 	{ScopeRideCheck, fact.Text{ZH: "司机乘客健康码核验", EN: "check drivers and passengers"}, []Kind{RideHailing, Taxi}},
+	{ScopeSlots, fact.Text{ZH: "预约时段与到访统计", EN: "booking slots and attendance"}, []Kind{ScenicSpot, ServiceHall}},
+	{ScopeEntry, fact.Text{ZH: "扫码核验预约入园", EN: "admit booked visitors by their code"}, []Kind{ScenicSpot}},
+	{ScopeHallQueue, fact.Text{ZH: "亮码取号排队", EN: "queue tickets by the code"}, []Kind{ServiceHall}},
+	{ScopeHallTerminal, fact.Text{ZH: "扫码登录办事终端（本人手机确认，留痕）", EN: "sign residents in at a terminal (they consent; audited)"}, []Kind{ServiceHall}},
 	{ScopeColdChainBatch, fact.Text{ZH: "登记进口冷链食品批次", EN: "register imported batches"}, []Kind{Importer}},
 	{ScopeColdChainMove, fact.Text{ZH: "冷链食品入库、转运与销售", EN: "receive, pass on and sell batches"}, ColdChainHolders},
 	{ScopeColdChainHandler, fact.Text{ZH: "登记冷链从业人员接触批次", EN: "record workers handling batches"}, ColdChainHolders},

@@ -86,6 +86,15 @@ var kinds = map[string][]row{
 	"ride": {
 		{"ride_handles", "granted_at", `INSERT INTO ride_handles (handle, org_id, person_num, granted_at, granted_by, withdrawn_at) VALUES ($2, 'org', 1, $1, 'k', $1)`, 's'},
 	},
+	"bookings": {
+		{"bk_bookings", "starts_at", `INSERT INTO bk_bookings (id, slot_id, org_id, person_num, state, starts_at, booked_by, created_at)
+			VALUES ($2, 'bslot', 'org', 1, 'cancelled', $1, 'r', $1)`, 's'},
+	},
+	"hall": {
+		{"hall_tickets", "at", `INSERT INTO hall_tickets (id, org_id, day, service, line, number, person_num, issuer, masked_name, color, routed,
+			booked, state, at, recorded_by) VALUES ($2, 'org', 1, 'S', 'S', 1, 1, '', 'N', 'green', FALSE, FALSE, 'done', $1, 'k')`, 's'},
+		{"hall_logins", "created_at", `INSERT INTO hall_logins (id, org_id, terminal, state, created_at, expires_at) VALUES ($2, 'org', 't', 'pending', $1, $1)`, 's'},
+	},
 	"vaccinations": {
 		{"vac_appointments", "starts_at", `INSERT INTO vac_appointments (id, slot_id, person_num, dose, state, booked_by, starts_at, created_at)
 			VALUES ($2, 'vslot', 1, 1, 'done', 'r', $1, $1)`, 's'},
@@ -135,6 +144,7 @@ func setup(ctx context.Context, d *db.DB, nums []int64) error {
 		`INSERT INTO vac_sites (id, name, address, phone, hours, lat, lng, region_code, open, created_at, created_by, updated_at)
 			VALUES ('vs', 'V', '', '', '', 0, 0, '341881', TRUE, 0, 'op', 0)`,
 		`INSERT INTO vac_products (id, name, maker, doses, interval_days, created_at, created_by) VALUES ('vp', 'P', 'M', 2, 21, 0, 'op')`,
+		`INSERT INTO bk_slots (id, org_id, day, starts_at, ends_at, capacity, booked, created_at, created_by) VALUES ('bslot', 'org', 1, 0, 1, 10, 0, 0, 'op')`,
 		`INSERT INTO vac_slots (id, site_id, product_id, region_code, starts_at, ends_at, capacity, booked, created_at, created_by)
 			VALUES ('vslot', 'vs', 'vp', '341881', 0, 1, 10, 0, 0, 'op')`,
 		`INSERT INTO cc_batches (id, code, importer_id, region, product, origin_country, port, declaration, quantity, created_at, created_by)

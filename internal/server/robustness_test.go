@@ -238,6 +238,18 @@ func (e *env) robustFixtures() *robustFixtures {
 	_, clinicKey := e.orgKey(admin, clinic, map[string]any{"name": "HIS", "scopes": []string{"scan", "clinic.fever"}})
 	fx.ids["visit"] = e.Want(e.Do("POST", "/gateway/v1/clinic/visits", clinicKey, map[string]any{"subject": e.scan(clinicKey, tok),
 		"temperature": 38.0, "doctor": "刘医生"}), 201, "").Str("id")
+	// A service hall residents book and whose terminal asks a resident to
+	// sign in.
+	fx.ids["place"] = e.org(admin, "service_hall", "宁国市政务服务中心", "MA2NA05F", "341881001")
+	_, hallKey := e.orgKey(admin, fx.ids["place"], map[string]any{"name": "取号机", "scopes": []string{"scan", "hall.queue", "hall.terminal",
+		"booking.slots"}})
+	fx.ids["hall_login"] = e.Want(e.Do("POST", "/gateway/v1/hall/logins", hallKey, nil), 201, "").Str("id")
+	hallSlot := e.Want(e.Do("POST", "/gateway/v1/booking/slots", hallKey, map[string]any{"starts_at": time.Now().Add(48 * time.Hour),
+		"ends_at": time.Now().Add(50 * time.Hour), "capacity": 10}), 201, "").Str("id")
+	fx.ids["booking"] = e.Want(e.Do("POST", "/api/v1/me/bookings", tok, map[string]any{"slot_id": hallSlot}), 201, "").Str("id")
+	visitor, _ := e.Resident("13900000991", "韩梅", rid("19900101", 991), "341881001") // green: the resident above is red
+	fx.ids["hall_ticket"] = e.Want(e.Do("POST", "/gateway/v1/hall/tickets", hallKey, map[string]any{"code": e.myCode(visitor),
+		"service": "户籍办理"}), 201, "").Str("id")
 	// A vaccination site with a slot, and an appointment of the resident.
 	fx.ids["vac_site"] = e.Want(e.Do("POST", "/api/v1/admin/vaccination/sites", admin, map[string]any{"name": "西津接种点",
 		"address": "宁国市西津街道", "lat": 30.63, "lng": 118.98, "region": "341881001"}), 201, "").Str("id")
@@ -328,6 +340,14 @@ func paramKinds(path, param string) []string {
 		return []string{"unit_account"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/me/platforms/"):
 		return []string{"platform"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/me/bookings/"):
+		return []string{"booking"}
+	case param == "id" && (strings.HasPrefix(path, "/gateway/v1/hall/tickets/") || strings.HasPrefix(path, "/api/v1/me/hall/tickets/")):
+		return []string{"hall_ticket"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/booking/places/"):
+		return []string{"place"}
+	case param == "id" && (strings.HasPrefix(path, "/gateway/v1/hall/logins/") || strings.HasPrefix(path, "/api/v1/me/hall/logins/")):
+		return []string{"hall_login"}
 	case param == "id" && strings.HasPrefix(path, "/gateway/v1/clinic/visits/"):
 		return []string{"visit"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/vaccination/sites/"):

@@ -23,6 +23,7 @@ import (
 	"github.com/healthcode/healthcode/internal/api"
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/booking"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/clientaddr"
@@ -35,6 +36,7 @@ import (
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
@@ -150,7 +152,7 @@ type RetentionPeriods struct {
 	Tests         time.Duration // test samples, results, retest tasks and alerts (default 90 days)
 	Followup      time.Duration // tracing's follow-up tasks and reports (default 90 days)
 	CareCodes     time.Duration // care codes, once expired (default 30 days)
-	Gateway       time.Duration // what organisations recorded: purchases, clinic visits, hospital handoffs and tickets, ride handles (default 90 days)
+	Gateway       time.Duration // what organisations recorded: purchases, clinic visits, hospital handoffs and tickets, ride handles, bookings, hall tickets and sign-ins (default 90 days)
 	Vaccinations  time.Duration // vaccination appointments and dose records (default 2 years: a schedule spans months)
 	Arrivals      time.Duration // arrivals registered at the border (default 90 days)
 	ColdChain     time.Duration // handlers' scans of cold-chain batches and their exposures (default 90 days)
@@ -238,6 +240,8 @@ type Server struct {
 	ColdChain   *coldchain.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
+	Booking     *booking.Service
+	Hall        *hall.Service
 	// Federation is nil without Config.Hub.
 	Federation *federation.Node
 	Entry      *entry.Service
@@ -385,6 +389,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Hospital = hospital.New(hospital.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Colors: colors,
 		Log: s.Log}, hospital.Config{Location: loc})
 	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
+	s.Booking = booking.New(s.DB, s.Orgs, s.Persons, s.Gateway, booking.Config{Location: loc})
+	s.Hall = hall.New(hall.Deps{DB: s.DB, Orgs: s.Orgs, Scanner: s.Gateway, Persons: s.Persons, Bookings: s.Booking,
+		Identities: s.Hospital}, hall.Config{Location: loc})
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
 	s.Vaccine = vaccine.New(s.DB, s.Persons, s.Regions, vaccine.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, SMS: s.Outbox},
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
@@ -408,6 +415,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Entry = s.Entry
 	s.API.Vaccine = s.Vaccine
 	s.API.ColdChain = s.ColdChain
+	s.API.Booking, s.API.Hall = s.Booking, s.Hall
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -416,6 +424,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
 		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
+		Booking: s.Booking, Hall: s.Hall,
 	})
 	if err != nil {
 		return nil, err
@@ -446,6 +455,8 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "clinic", Period: k.Gateway, Purge: s.Clinic.Purge})
 	r.Register(retention.Kind{Name: "hospital", Period: k.Gateway, Purge: s.Hospital.Purge})
 	r.Register(retention.Kind{Name: "ride", Period: k.Gateway, Purge: s.Ride.Purge})
+	r.Register(retention.Kind{Name: "bookings", Period: k.Gateway, Purge: s.Booking.Purge})
+	r.Register(retention.Kind{Name: "hall", Period: k.Gateway, Purge: s.Hall.Purge})
 	r.Register(retention.Kind{Name: "vaccinations", Period: k.Vaccinations, Purge: s.Vaccine.Purge})
 	r.Register(retention.Kind{Name: "arrivals", Period: k.Arrivals, Purge: s.Entry.Purge})
 	r.Register(retention.Kind{Name: "cold_chain", Period: k.ColdChain, Purge: s.ColdChain.Purge})
@@ -506,9 +517,9 @@ func (s *Server) WindDown() *winddown.Service {
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
 					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
-					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings"}, linked...)...),
+					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings", "bk_bookings", "hall_tickets", "hall_logins"}, linked...)...),
 				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
-					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge), winddown.DeleteAll(s.DB, linked...))},
+					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge, s.Booking.Purge, s.Hall.Purge), winddown.DeleteAll(s.DB, linked...))},
 		},
 	})
 }

@@ -20,6 +20,10 @@ const (
 	Done      = "done"
 )
 
+// slotPlaces are the places of the slots (db.Places: never more booked
+// than the capacity under any concurrency).
+var slotPlaces = db.Places{Table: "vac_slots"}
+
 // Appointment is a place booked for one person and one dose.
 type Appointment struct {
 	ID         string
@@ -77,14 +81,11 @@ func (s *Service) book(ctx context.Context, by *auth.Principal, personID, slotID
 	}
 	a := &Appointment{ID: ids.New(), PersonID: who.ID, MaskedName: who.MaskedName, Dose: dose, State: Booked, Slot: *sl, CreatedAt: now}
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE vac_slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity AND starts_at > $2`,
-			slotID, now.UnixMilli())
+		took, err := slotPlaces.Take(ctx, tx, slotID, `starts_at > $2`, now.UnixMilli())
 		if err != nil {
-			return fmt.Errorf("vaccine: take place: %w", err)
+			return fmt.Errorf("vaccine: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("vaccine: take place: %w", err)
-		} else if n == 0 {
+		if !took {
 			return ErrSlotFull
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO vac_appointments (id, slot_id, person_num, dose, state, booked_by, starts_at, created_at)
@@ -204,8 +205,8 @@ func (s *Service) Cancel(ctx context.Context, by *auth.Principal, id string) (*A
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrAppointmentClosed
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE vac_slots SET booked = booked - 1 WHERE id = $1`, a.Slot.ID); err != nil {
-			return fmt.Errorf("vaccine: free place: %w", err)
+		if err := slotPlaces.Give(ctx, tx, a.Slot.ID); err != nil {
+			return fmt.Errorf("vaccine: %w", err)
 		}
 		return nil
 	})

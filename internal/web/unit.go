@@ -40,6 +40,8 @@ type unitFrame struct {
 	Ride     bool // checks drivers and passengers
 	// ColdChain: a holder of cold-chain batches.
 	ColdChain bool
+	Slots     bool // a scenic spot or hall that opens booking slots
+	Hall      bool // a service hall's queue machine
 	Admin     bool
 	p         *auth.Principal
 	org       *org.Org
@@ -101,7 +103,8 @@ func (s *Server) unit(h handler) http.HandlerFunc {
 			Clinic: o.Kind.Allows(org.ScopeClinicFever), Identity: o.Kind.Allows(org.ScopeHospitalIdentity),
 			Queue: o.Kind.Allows(org.ScopeHospitalQueue), Ride: o.Kind.Allows(org.ScopeRideCheck),
 			ColdChain: o.Kind.Allows(org.ScopeColdChainMove),
-			Admin:     pr.Role == auth.UnitAdmin, p: pr, org: o}
+			Slots:     o.Kind.Allows(org.ScopeSlots), Hall: o.Kind.Allows(org.ScopeHallQueue),
+			Admin: pr.Role == auth.UnitAdmin, p: pr, org: o}
 		s.takeFlash(w, r, p)
 		if err := h(w, r, p); err != nil {
 			s.fail(w, r, p, err)

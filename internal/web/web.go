@@ -25,6 +25,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/booking"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/checkpoint"
 	"github.com/healthcode/healthcode/internal/clinic"
@@ -34,6 +35,7 @@ import (
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/httpmetric"
 	"github.com/healthcode/healthcode/internal/nat"
@@ -95,6 +97,8 @@ type Deps struct {
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
 	ColdChain  *coldchain.Service
+	Booking    *booking.Service
+	Hall       *hall.Service
 }
 
 // Server renders the pages.
@@ -219,6 +223,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.gatewayRoutes(mux)
 	s.vaccinationRoutes(mux)
 	s.coldChainRoutes(mux)
+	s.visitRoutes(mux)
 }
 
 // secure reports whether cookies must be Secure: the request came over
