@@ -382,6 +382,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Log: s.Log}, hospital.Config{Location: loc})
 	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
+	s.Status.SetCredentialChecker(appealCredentials{codes: s.Codes, entry: s.Entry})
 	s.Vaccine = vaccine.New(s.DB, s.Persons, s.Regions, vaccine.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, SMS: s.Outbox},
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
 	s.ColdChain = coldchain.New(coldchain.Deps{Metrics: s.registry, DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
