@@ -137,7 +137,7 @@ func TestAppealWithOutsideEvidence(t *testing.T) {
 
 	// The console's queue shows the same to the reviewing operator.
 	page := (&env{Server: e.b, t: t}).console("admin", servertest.AdminPassword).Do("GET", "/console/appeals", nil)
-	if strings.Count(page.Body, "签名已核验") != 3 || strings.Count(page.Body, "未通过核验") != 2 || !strings.Contains(page.Body, "检测证明 · 阴性") || !strings.Contains(page.Body, "签发机构不可信或密钥已失效") {
+	if strings.Count(page.Body, "签名已核验") != 3 || strings.Count(page.Body, "未通过核验") != 2 || !strings.Contains(page.Body, "检测证明 · 阴性") || !strings.Contains(page.Body, "签发机构不在信任列表中") || !strings.Contains(page.Body, "签发机构不可信或密钥已失效") {
 		t.Fatalf("the console's appeal queue:\n%s", page.Body)
 	}
 }

@@ -772,10 +772,12 @@ var credentialKinds = []string{"dynamic", "care", "certificate", "vaccination", 
 
 func credentialViewOf(p *page, c status.Credential) credentialView {
 	var why []string
+	text := entry.ReasonText // the same reason (unknown_key) reads differently for a foreign credential
+	if c.Format == status.CredentialHealthCode {
+		text = codes.ReasonText
+	}
 	for _, x := range c.Reasons {
-		if t, ok := codes.ReasonText(x); ok {
-			why = append(why, label(p.Lang, t))
-		} else if t, ok := entry.ReasonText(x); ok {
+		if t, ok := text(x); ok {
 			why = append(why, label(p.Lang, t))
 		} else {
 			why = append(why, x)
