@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 const hubUsage = `usage: healthcode hub [--addr 127.0.0.1:8090] [hub store flags]      run the federation hub
        healthcode hub enrol --region CODE --key FILE [hub store flags]  enrol a region's federation key
+       healthcode hub host --region CODE --out FILE [hub store flags]   host a region without a deployment of its own (path 3)
        healthcode hub key [--out FILE] [hub store flags]                print the hub's public key (nodes' --hub-key)
        healthcode hub list [hub store flags]                            regions enrolled and their last upload`
 
@@ -27,7 +29,7 @@ func hubStoreFlags(fs *flag.FlagSet, cfg *server.HubConfig) {
 // hubCmd runs the federation hub, or one of its operator's tools.
 func hubCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sub := "serve"
-	if len(args) > 0 && (args[0] == "enrol" || args[0] == "key" || args[0] == "list" || args[0] == "serve") {
+	if len(args) > 0 && (args[0] == "enrol" || args[0] == "host" || args[0] == "key" || args[0] == "list" || args[0] == "serve") {
 		sub, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("hub "+sub, flag.ContinueOnError)
@@ -42,6 +44,9 @@ func hubCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case "enrol":
 		fs.StringVar(&regionCode, "region", "", "the region's code (GB/T 2260)")
 		fs.StringVar(&keyFile, "key", "", "file with the region's federation public key (PEM, from `healthcode keys federation`)")
+	case "host":
+		fs.StringVar(&regionCode, "region", "", "the region's code (GB/T 2260)")
+		fs.StringVar(&out, "out", "", "file for the master key of the region's node (serve --key-file), written with mode 0600")
 	case "key":
 		fs.StringVar(&out, "out", "", "write the PEM to this file instead of standard output")
 	}
@@ -72,6 +77,21 @@ func hubCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stdout, "Enrolled region %s; its nodes may now upload their trust list.\n", regionCode)
 		return nil
+	case "host":
+		if regionCode == "" || out == "" {
+			return fmt.Errorf("hub host: --region and --out are required")
+		}
+		master, err := h.Hub.Host(ctx, regionCode, "cli")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, []byte(base64.StdEncoding.EncodeToString(master)+"\n"), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Enrolled region %s on the hub's trust; its node's master key is in %s.\n"+
+			"Start the node: healthcode serve --region %s --key-file %s --hub HUB-URL --hub-key HUB-KEY.pem --public-url NODE-URL\n",
+			regionCode, out, regionCode, out)
+		return nil
 	case "key":
 		return writePEM(stdout, out, federation.MarshalPublicPEM(h.Hub.PublicKey()))
 	case "list":
@@ -83,6 +103,9 @@ func hubCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			up := "never uploaded"
 			if !r.UploadedAt.IsZero() {
 				up = "uploaded " + r.UploadedAt.UTC().Format("2006-01-02T15:04:05Z")
+			}
+			if r.Hosted {
+				up += ", hosted by this hub"
 			}
 			fmt.Fprintf(stdout, "%s  %s\n", r.Region, up)
 		}

@@ -62,6 +62,7 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	appointments := fs.Bool("appointments", false, "instead of the paths: an appointment opening, --residents (default 10000) book --places in --slots at once (POST /me/appointments)")
 	places := fs.Int("places", 1000, "with --appointments: places to open")
 	slots := fs.Int("slots", 10, "with --appointments: slots the places are spread over")
+	hubDown := fs.Bool("foreign-hub-down", false, "measure verify on another region's codes with the hub stopped: loadgen also starts a hub and a node of region 341802 where the residents register, lets its keys reach its own server through the hub, then stops the hub (not with --url)")
 	var serverFlags multiFlag
 	fs.Var(&serverFlags, "server-flag", "extra flag for the server loadgen starts, e.g. --server-flag=--group-commit-delay=1ms (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
@@ -78,6 +79,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.Progress = stderr
 	if *url != "" && cfg.AdminPassword == "" {
 		return errors.New("loadgen: --url needs --admin-password (or HEALTHCODE_ADMIN_PASSWORD)")
+	}
+	if *hubDown && *url != "" {
+		return errors.New("loadgen: --foreign-hub-down starts its own servers; it does not take --url")
 	}
 	if *profDir != "" && *url != "" && *pprofURL == "" {
 		return errors.New("loadgen: --profile needs the server's profiler: start it with --pprof-addr and give --pprof")
@@ -126,6 +130,19 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if *db != "" {
 			sargs = append(sargs, "--db", *db)
 		}
+		var fed *federationRig
+		if *hubDown {
+			if fed, err = startFederation(ctx, &children, exe, dir, sargs, cfg, stderr); err != nil {
+				return err
+			}
+			sargs = append(sargs, fed.serverFlags...)
+			cfg.IssuerURL, cfg.IssuerRegion, cfg.IssuerAdminPassword, cfg.FromCode = fed.issuerURL, foreignIssuer, cfg.AdminPassword, true
+			pathsSet := false
+			fs.Visit(func(f *flag.Flag) { pathsSet = pathsSet || f.Name == "paths" })
+			if !pathsSet {
+				cfg.Paths = []string{loadgen.PathVerify}
+			}
+		}
 		sargs = append(sargs, serverFlags...)
 		fmt.Fprintf(stderr, "starting the server: healthcode %s\n", strings.Join(redact(sargs), " "))
 		srv, err := startChild(ctx, &children, exe, sargs, []string{"HEALTHCODE_ADMIN_PASSWORD=" + cfg.AdminPassword}, stderr,
@@ -136,6 +153,11 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		cfg.URL, cfg.ServerPID = srv.lines["healthcode is running at "], srv.pid
 		cfg.URL, _, _ = strings.Cut(cfg.URL, " ")
 		*pprofURL = strings.TrimSuffix(srv.lines["profiler at "], "/debug/pprof/")
+		if fed != nil {
+			if err := fed.stopHubOnceKnown(ctx, cfg.URL, cfg.AdminPassword, stderr); err != nil {
+				return err
+			}
+		}
 	}
 	cfg.CodeTTL = *codeTTL
 	if *profDir != "" {

@@ -68,6 +68,38 @@ func TestLoadgenCommand(t *testing.T) {
 	}
 }
 
+// With the hub stopped, a node verifies another region's codes by
+// signature from the bundle it pulled, the colour from the code: every scan
+// valid with color_source code (loadgen checks each answer).
+func TestLoadgenForeignCodesWithTheHubDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: skipped under -short")
+	}
+	t.Setenv(asBinary, "1")
+	var out, errs bytes.Buffer
+	err := realMain(context.Background(), []string{"loadgen", "--foreign-hub-down", "--duration", "400ms", "--slice", "200ms",
+		"--warmup", "50ms", "--residents", "6", "--concurrency", "2", "--checkpoints", "2", "--json", "-"}, &out, &errs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(out.Bytes()[bytes.IndexByte(out.Bytes(), '{'):], &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	var verify *loadgen.Result
+	for i := range rep.Results {
+		if rep.Results[i].Path == "verify" {
+			verify = &rep.Results[i]
+		}
+	}
+	if verify == nil || verify.Requests == 0 || verify.Errors != 0 || len(rep.Results) != 2 {
+		t.Fatalf("results: %+v", rep.Results)
+	}
+	if !strings.Contains(strings.Join(rep.Notes, " "), "color_source code") {
+		t.Errorf("notes: %q", rep.Notes)
+	}
+}
+
 func TestLoadgenFlags(t *testing.T) {
 	t.Parallel()
 	if m, err := parseMix("verify=70, code=20,checkin=10"); err != nil || m["verify"] != 70 || m["code"] != 20 || m["checkin"] != 10 {
@@ -81,6 +113,10 @@ func TestLoadgenFlags(t *testing.T) {
 	err := realMain(context.Background(), []string{"loadgen", "--url", "http://127.0.0.1:1"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "--admin-password") {
 		t.Fatalf("--url without a password: %v", err)
+	}
+	err = realMain(context.Background(), []string{"loadgen", "--url", "http://127.0.0.1:1", "--admin-password", "x", "--foreign-hub-down"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "does not take --url") {
+		t.Fatalf("--foreign-hub-down with --url: %v", err)
 	}
 }
 

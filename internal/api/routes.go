@@ -397,7 +397,7 @@ func (s *Server) apiRoutes() []route {
 			Out:     replies(ok(ResidentFactsResponse{})),
 			h:       s.resident(s.myFacts)},
 		{Method: "POST", Path: "/me/appeals", Auth: "resident",
-			Summary: "Appeal a colour: {reason, evidence: [fact ids of own test results], person_id?}",
+			Summary: "Appeal a colour: {reason, evidence: [fact ids of own test results], credentials: [outside evidence: another region's code or test certificate, HC1:, shc:/], person_id?}",
 			In:      AppealRequest{}, Out: replies(created(AppealFiled{})),
 			h: s.resident(s.postAppeal)},
 		{Method: "GET", Path: "/me/appeals", Auth: "resident",

@@ -239,7 +239,8 @@ func (s *Server) postAppeal(w http.ResponseWriter, r *http.Request, pr *auth.Pri
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	a, err := s.Status.FileAppeal(r.Context(), pr, in.PersonID, status.AppealInput{Reason: in.Reason, Evidence: in.Evidence})
+	a, err := s.Status.FileAppeal(r.Context(), pr, in.PersonID, status.AppealInput{Reason: in.Reason, Evidence: in.Evidence,
+		Credentials: in.Credentials})
 	if err != nil {
 		return err
 	}

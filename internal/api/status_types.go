@@ -286,32 +286,61 @@ type StatsResponse struct {
 
 // AppealRequest is POST /me/appeals.
 type AppealRequest struct {
-	PersonID string   `json:"person_id,omitempty" doc:"a dependent's id; the resident themselves if left out"`
-	Reason   string   `json:"reason"`
-	Evidence []string `json:"evidence,omitempty" doc:"ids of the person's own test results (GET /me/facts)"`
+	PersonID    string   `json:"person_id,omitempty" doc:"a dependent's id; the resident themselves if left out"`
+	Reason      string   `json:"reason"`
+	Evidence    []string `json:"evidence,omitempty" doc:"ids of the person's own test results (GET /me/facts)"`
+	Credentials []string `json:"credentials,omitempty" doc:"outside evidence, each as scanned or downloaded: a code or test certificate of another region (JKM1:), an EU DCC (HC1:), a SMART Health Card (shc:/, JWS or card file); at most 5, each verified by signature"`
+}
+
+// AppealCredential is outside evidence attached to an appeal, as it
+// verified when the appeal was filed.
+type AppealCredential struct {
+	Format      string    `json:"format" doc:"health_code (this or another region's code or test certificate), eu_dcc or shc"`
+	Verified    bool      `json:"verified" doc:"the signature held under trust this deployment holds (the hub's bundle, imported signer certificates and issuer keys) and the credential is current"`
+	Reasons     []string  `json:"reasons" doc:"why it did not verify (the reasons of POST /verify and POST /verify/foreign)"`
+	Issuer      string    `json:"issuer,omitempty" doc:"issuing region code, or ISO 3166 country"`
+	Kind        string    `json:"kind,omitempty" doc:"dynamic, care, certificate; vaccination, test, recovery"`
+	Result      string    `json:"result,omitempty" doc:"a test's result"`
+	ResultAt    time.Time `json:"result_at,omitzero" doc:"a test's sampling time"`
+	Color       string    `json:"color,omitempty" doc:"a health code's colour when checked"`
+	ColorSource string    `json:"color_source,omitempty" doc:"live (its issuer answered through the hub), code (the colour inside it) or local"`
+	Holder      string    `json:"holder,omitempty" doc:"the holder's name as the credential gives it, masked"`
+	BirthDate   string    `json:"birth_date,omitempty"`
+	CheckedAt   time.Time `json:"checked_at"`
+}
+
+func appealCredentials(cs []status.Credential) []AppealCredential {
+	out := make([]AppealCredential, len(cs))
+	for i, c := range cs {
+		out[i] = AppealCredential{Format: c.Format, Verified: c.Valid, Reasons: nonNil(c.Reasons), Issuer: c.Issuer, Kind: c.Kind,
+			Result: c.Result, ResultAt: c.ResultAt, Color: c.Color, ColorSource: c.ColorSource, Holder: c.Holder,
+			BirthDate: c.BirthDate, CheckedAt: c.CheckedAt}
+	}
+	return out
 }
 
 // AppealResponse is an appeal against a colour.
 type AppealResponse struct {
-	ID        string    `json:"id"`
-	PersonID  string    `json:"person_id"`
-	Region    string    `json:"region"`
-	Reason    string    `json:"reason"`
-	Evidence  []string  `json:"evidence"`
-	Color     Color     `json:"color" doc:"the colour appealed against"`
-	RuleID    string    `json:"rule_id" doc:"the rule that decided it"`
-	State     string    `json:"state" doc:"pending, granted or rejected"`
-	Auto      bool      `json:"auto" doc:"granted by the evidence check, without an operator"`
-	Note      string    `json:"note,omitempty"`
-	Until     time.Time `json:"until,omitzero" doc:"a grant holds until then"`
-	DecidedBy string    `json:"decided_by,omitempty"`
-	DecidedAt time.Time `json:"decided_at,omitzero"`
-	CreatedAt time.Time `json:"created_at"`
+	ID          string             `json:"id"`
+	PersonID    string             `json:"person_id"`
+	Region      string             `json:"region"`
+	Reason      string             `json:"reason"`
+	Evidence    []string           `json:"evidence"`
+	Credentials []AppealCredential `json:"credentials" doc:"outside evidence attached, as verified when filed"`
+	Color       Color              `json:"color" doc:"the colour appealed against"`
+	RuleID      string             `json:"rule_id" doc:"the rule that decided it"`
+	State       string             `json:"state" doc:"pending, granted or rejected"`
+	Auto        bool               `json:"auto" doc:"granted by the evidence check, without an operator"`
+	Note        string             `json:"note,omitempty"`
+	Until       time.Time          `json:"until,omitzero" doc:"a grant holds until then"`
+	DecidedBy   string             `json:"decided_by,omitempty"`
+	DecidedAt   time.Time          `json:"decided_at,omitzero"`
+	CreatedAt   time.Time          `json:"created_at"`
 }
 
 func appealResponse(a *status.Appeal) AppealResponse {
 	return AppealResponse{ID: a.ID, PersonID: a.PersonID, Region: a.Region, Reason: a.Reason, Evidence: nonNil(a.Evidence),
-		Color: color(a.Color), RuleID: a.RuleID, State: a.State, Auto: a.Auto, Note: a.Note, Until: a.Until, DecidedBy: a.DecidedBy,
+		Credentials: appealCredentials(a.Credentials), Color: color(a.Color), RuleID: a.RuleID, State: a.State, Auto: a.Auto, Note: a.Note, Until: a.Until, DecidedBy: a.DecidedBy,
 		DecidedAt: a.DecidedAt, CreatedAt: a.CreatedAt}
 }
 

@@ -375,3 +375,42 @@ func (s *Service) Resolve(ctx context.Context, scanned string) (num int64, kind 
 	}
 	return s.Persons.Handles().Num(r.Claims.Handle), r.Claims.Kind, nil
 }
+
+// Check verifies a code or test certificate that a resident attached to an
+// appeal as evidence: the checks of Verify (signature, key, expiry,
+// revocation; another region's code under its key from the hub's bundle,
+// with its issuer's live colour), for the platform itself, without a
+// checkpoint and without recording a verification or a presence: an
+// attachment is not a scan at a door.
+func (s *Service) Check(ctx context.Context, scanned string) Result {
+	scanned = TrimScanned(scanned)
+	now := s.now()
+	r := s.scans.Verify(scanned, now)
+	if s.Federation != nil && unknownKey(&r) && s.Federation.Refetch(ctx) {
+		r = s.scans.Verify(scanned, now)
+	}
+	res := Result{Valid: r.Valid}
+	for _, x := range r.Reasons {
+		res.Reasons = append(res.Reasons, string(x))
+	}
+	if !authentic(&r) {
+		return res
+	}
+	res.MaskedName, res.Kind, res.Issuer, res.ExpiresAt = r.Claims.MaskedName, r.Claims.Kind.String(), r.Claims.Issuer, r.Claims.Expires.UTC()
+	if r.Claims.Kind == codeformat.KindCertificate {
+		res.Result, res.ResultAt = r.Claims.Result.String(), r.Claims.SampledAt.UTC()
+		return res
+	}
+	if !r.Valid {
+		return res
+	}
+	if r.Claims.Issuer != s.cfg.Region {
+		if s.Federation != nil {
+			s.foreignColor(ctx, &res, &r.Claims)
+		}
+		return res
+	}
+	res.Color, _ = s.color(s.Persons.Handles().Num(r.Claims.Handle))
+	res.ColorSource = ColorSourceLocal
+	return res
+}

@@ -70,3 +70,18 @@ func loadEntry(ctx context.Context, s *server.Server) error {
 	}
 	return s.DB.InTx(ctx, func(tx db.Tx) error { _, err := db.NextVal(ctx, tx, "demo_entry_loaded", 1); return err })
 }
+
+// demoTestDCC issues an EU DCC of a negative test under a new demo signer
+// (Germany, tests) and puts the signer's certificate in the trust.
+func demoTestDCC(ctx context.Context, s *server.Server, family, given, dob string, sampled time.Time) (string, error) {
+	key, cert, err := foreign.NewSigner("DE", foreign.KindTest)
+	if err != nil {
+		return "", err
+	}
+	pem := "-----BEGIN CERTIFICATE-----\n" + base64.StdEncoding.EncodeToString(cert.Raw) + "\n-----END CERTIFICATE-----\n"
+	if _, err := s.Entry.ImportCertificates(ctx, "demo", []byte(pem)); err != nil {
+		return "", err
+	}
+	return foreign.IssueDCC(key, cert, foreign.DCC{Country: "DE", IssuedAt: sampled.Add(4 * time.Hour),
+		Expires: time.Now().AddDate(0, 1, 0), Payload: foreign.TestDCC("DE", family, given, dob, sampled)})
+}

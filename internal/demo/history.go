@@ -476,21 +476,28 @@ func seedCases(ctx context.Context, c *city) error {
 
 // seedAppeals has two fixed residents appeal their colour: 王建国 his red
 // (a close contact), 陈静 her yellow (a companion), both waiting for a
-// reviewer.
+// reviewer. 陈静 attaches outside evidence: an EU DCC of a negative test
+// taken on a trip, under a demo signer the trust holds, so the reviewer
+// sees it verified.
 func seedAppeals(ctx context.Context, c *city) error {
+	dcc, err := demoTestDCC(ctx, c.s, "Chen", "Jing", "1985-03-12", c.now.Add(-30*time.Hour))
+	if err != nil {
+		return err
+	}
 	for _, a := range []struct {
-		resident int
-		reason   string
+		resident    int
+		reason      string
+		credentials []string
 	}{
-		{2, "我当天不在西津农贸市场，一直在南山街道上班，有单位考勤记录可以证明。"},
-		{3, "我只是路过市场门口，没有进入，已做过一次核酸检测为阴性。"},
+		{2, "我当天不在西津农贸市场，一直在南山街道上班，有单位考勤记录可以证明。", nil},
+		{3, "我只是路过市场门口，没有进入，已做过一次核酸检测为阴性（附出差时的检测证书）。", []string{dcc}},
 	} {
 		acct, err := c.s.Auth.EnsureAccount(ctx, fmt.Sprintf("138000000%02d", a.resident+1))
 		if err != nil {
 			return err
 		}
 		by := &auth.Principal{Kind: auth.Resident, ID: acct}
-		if _, err := c.s.Status.FileAppeal(ctx, by, "", status.AppealInput{Reason: a.reason}); err != nil {
+		if _, err := c.s.Status.FileAppeal(ctx, by, "", status.AppealInput{Reason: a.reason, Credentials: a.credentials}); err != nil {
 			return fmt.Errorf("appeal of %s: %w", residents[a.resident].name, err)
 		}
 	}

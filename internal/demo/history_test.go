@@ -73,11 +73,30 @@ func TestDemoHistory(t *testing.T) {
 				t.Fatalf("%d sampling sites, want 6", sites.Count)
 			}
 			var appeals struct {
-				Appeals []struct{ State string }
+				Appeals []struct {
+					State       string
+					Credentials []struct {
+						Format   string
+						Verified bool
+						Result   string
+					}
+				}
 			}
 			get(t, hs.URL+"/api/v1/admin/appeals?state=pending", token, &appeals)
 			if len(appeals.Appeals) != 2 {
 				t.Fatalf("%d appeals pending, want 2", len(appeals.Appeals))
+			}
+			// One appeal carries outside evidence, verified: an EU DCC of a negative test.
+			verified := 0
+			for _, a := range appeals.Appeals {
+				for _, c := range a.Credentials {
+					if c.Format == "eu_dcc" && c.Verified && c.Result == "negative" {
+						verified++
+					}
+				}
+			}
+			if verified != 1 {
+				t.Fatalf("appeals' outside evidence: %+v", appeals.Appeals)
 			}
 			var tasks struct{ Tasks []struct{ Kind string } }
 			get(t, hs.URL+"/api/v1/admin/tasks", token, &tasks)

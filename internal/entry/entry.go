@@ -100,6 +100,13 @@ func (s *Service) verify(ctx context.Context, credential string) (foreign.Result
 	return (&foreign.Verifier{Trust: t}).Verify(credential, s.now()), nil
 }
 
+// Check verifies a foreign credential that a resident attached to an appeal
+// as evidence, under the imported trust, for the platform itself: nothing
+// is stored here (the appeal keeps what the reviewer needs).
+func (s *Service) Check(ctx context.Context, credential string) (foreign.Result, error) {
+	return s.verify(ctx, credential)
+}
+
 // ArrivalInput registers an inbound traveller.
 type ArrivalInput struct {
 	Credential    string

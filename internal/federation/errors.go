@@ -17,5 +17,6 @@ var (
 	ErrBadRegion         = apierr.BadRequest("region_invalid", "a region code is six digits (GB/T 2260)")
 	ErrBadKey            = apierr.BadRequest("federation_key_invalid", "a federation key is an Ed25519 public key in PEM (SubjectPublicKeyInfo)")
 	ErrNotFederated      = apierr.NotFound("federation_not_configured", "this deployment runs without a hub (serve --hub URL --hub-key FILE)")
+	ErrHasDeployment     = apierr.Conflict("region_has_deployment", "the region runs its own deployment with its own federation key; the hub hosts only regions without one")
 	ErrBadColor          = apierr.BadRequest("color_invalid", "a colour is green, yellow or red")
 )

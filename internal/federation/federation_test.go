@@ -1,10 +1,14 @@
 package federation
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,5 +288,37 @@ func BenchmarkForeignVerify(b *testing.B) {
 			}
 			b.ReportMetric(float64(raw)/float64(foreign), "rate_ratio")
 		})
+	}
+}
+
+// A hub that does not answer (here a 503, as a proxy in front of a stopped
+// hub gives) costs one query per HubBackoff: scans in between fall back at
+// once, without a request; after the backoff one query tries again.
+func TestStatusBacksOffWhileTheHubIsDown(t *testing.T) {
+	var hits atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer hs.Close()
+	_, hubKey, _ := ed25519.GenerateKey(rand.Reader)
+	a := newTestRegion(t, regionA, codeformat.AlgEdDSA)
+	n := nodeWith(t, regionB, bundleOf(t, hubKey, 1, a), hubKey.Public().(ed25519.PublicKey))
+	_, n.key, _ = ed25519.GenerateKey(rand.Reader)
+	n.cfg.Hub, n.cfg.Deadline, n.cfg.Client = hs.URL, time.Second, hs.Client()
+	now := time.Now()
+	n.now = func() time.Time { return now }
+	for i, want := range []int32{1, 1, 1} {
+		if _, ok := n.status(context.Background(), regionA, [8]byte{1}); ok {
+			t.Fatalf("scan %d: a live colour from a hub that is down", i)
+		}
+		if got := hits.Load(); got != want {
+			t.Fatalf("scan %d: %d queries reached the hub, want %d", i, got, want)
+		}
+	}
+	now = now.Add(HubBackoff)
+	n.status(context.Background(), regionA, [8]byte{1})
+	if got := hits.Load(); got != 2 {
+		t.Fatalf("after the backoff: %d queries, want 2", got)
 	}
 }

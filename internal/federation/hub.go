@@ -33,6 +33,7 @@ const MaxMessage = 4 << 20
 // the signed bundle, and the status relay. It is safe for concurrent use.
 type Hub struct {
 	db     *db.DB
+	ring   *secret.Keyring
 	key    ed25519.PrivateKey
 	now    func() time.Time
 	client *http.Client
@@ -67,7 +68,7 @@ func (a *atomicBundle) store(b servedBundle) {
 
 // NewHub opens the hub on its store and builds the bundle.
 func NewHub(ctx context.Context, d *db.DB, ring *secret.Keyring) (*Hub, error) {
-	h := &Hub{db: d, key: Key(ring), now: time.Now, client: &http.Client{Timeout: 5 * time.Second}}
+	h := &Hub{db: d, ring: ring, key: Key(ring), now: time.Now, client: &http.Client{Timeout: 5 * time.Second}}
 	if err := h.rebuild(ctx); err != nil {
 		return nil, err
 	}
@@ -128,6 +129,50 @@ func (h *Hub) Enrol(ctx context.Context, region string, publicPEM []byte, by str
 		return fmt.Errorf("federation: enrol %s: %w", region, err)
 	}
 	return h.rebuildLocked(ctx)
+}
+
+// Host enrols a region that has no deployment of its own (path 3): the hub
+// operator runs its node, whose master key the hub derives from its own, so
+// the region's federation key and everything the node seals and signs rest on
+// the hub's trust and no key travels out of band. It returns that master key
+// for the node's --key-file; hosting again returns the same key. A region
+// enrolled with a key of its own runs its own deployment and is refused.
+func (h *Hub) Host(ctx context.Context, region, by string) (master []byte, err error) {
+	if err := CheckRegion(region); err != nil {
+		return nil, err
+	}
+	master = h.hostedMaster(region)
+	ring, err := secret.New(master)
+	if err != nil {
+		return nil, err
+	}
+	pub := Key(ring).Public().(ed25519.PublicKey)
+	held, err := h.enrolledKey(ctx, region)
+	switch {
+	case errors.Is(err, ErrNotEnrolled):
+	case err != nil:
+		return nil, err
+	case !held.Equal(pub):
+		return nil, ErrHasDeployment.Withf("region %s is enrolled with a federation key of its own deployment", region)
+	}
+	if err := h.Enrol(ctx, region, MarshalPublicPEM(pub), by); err != nil {
+		return nil, err
+	}
+	return master, nil
+}
+
+func (h *Hub) hostedMaster(region string) []byte {
+	return h.ring.Derive("federation/hosted-region/"+region, secret.KeySize)
+}
+
+// hosted reports whether a region's enrolled key is the one Host derives.
+func (h *Hub) hosted(region string, der []byte) bool {
+	ring, err := secret.New(h.hostedMaster(region))
+	if err != nil {
+		return false
+	}
+	own, err := MarshalPublicDER(Key(ring).Public().(ed25519.PublicKey))
+	return err == nil && bytes.Equal(own, der)
 }
 
 // MarshalPublicDER is the SubjectPublicKeyInfo DER of a federation key.
@@ -265,18 +310,21 @@ type HubRegion struct {
 	Region     string
 	Seq        int64
 	UploadedAt time.Time
+	Hosted     bool // its node runs on the hub's trust (Host, path 3)
 }
 
 // Regions lists what the hub holds.
 func (h *Hub) Regions(ctx context.Context) ([]HubRegion, error) {
-	return db.Collect(ctx, h.db, `SELECT r.region, COALESCE(p.seq, 0), COALESCE(p.uploaded_at, 0) FROM fed_regions r
+	return db.Collect(ctx, h.db, `SELECT r.region, r.public_key, COALESCE(p.seq, 0), COALESCE(p.uploaded_at, 0) FROM fed_regions r
 		LEFT JOIN fed_packages p ON p.region = r.region ORDER BY r.region`, nil, func(sc db.Scanner) (HubRegion, error) {
 		var r HubRegion
 		var at int64
-		err := sc.Scan(&r.Region, &r.Seq, &at)
+		var der []byte
+		err := sc.Scan(&r.Region, &der, &r.Seq, &at)
 		if at > 0 {
 			r.UploadedAt = db.Time(at)
 		}
+		r.Hosted = err == nil && h.hosted(r.Region, der)
 		return r, err
 	})
 }

@@ -37,6 +37,12 @@ const (
 const (
 	DefaultDeadline   = 300 * time.Millisecond
 	DefaultPullPeriod = time.Minute
+	// HubBackoff is how long a node asks no live status after a query the
+	// hub did not answer (no connection, the deadline passed, a 5xx): with
+	// the hub down or stalled, scans fall back to the colour in the code at
+	// once instead of each dialling or waiting out the deadline; one query
+	// a period finds the hub again.
+	HubBackoff = time.Second
 	// DefaultRefetchGap is the least time between two pulls triggered by
 	// codes under a key the node does not know: a stream of forged key ids
 	// costs the hub one request per gap, not one per scan.
@@ -96,6 +102,8 @@ type Node struct {
 	uploaded   []byte // the last package content the hub took
 	uploadSeq  int64
 	lastUpMs   atomic.Int64
+	// hubDownUntil (unix ms): no status query before it (HubBackoff).
+	hubDownUntil atomic.Int64
 }
 
 type nodeSnap struct {
@@ -298,6 +306,9 @@ func (n *Node) status(ctx context.Context, issuer string, handle [8]byte) (c rul
 		return 0, false
 	}
 	issuerKey := r.Regions[issuer].FederationKey
+	if n.now().UnixMilli() < n.hubDownUntil.Load() {
+		return 0, false
+	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Deadline)
 	defer cancel()
 	var nonce [12]byte
@@ -312,11 +323,16 @@ func (n *Node) status(ctx context.Context, issuer string, handle [8]byte) (c rul
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := n.cfg.Client.Do(req)
 	if err != nil {
+		n.hubDown()
 		return 0, false
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil || resp.StatusCode >= 500 {
+		n.hubDown()
+		return 0, false
+	}
+	if resp.StatusCode != http.StatusOK {
 		return 0, false
 	}
 	a, err := ParseSigned(raw)
@@ -333,6 +349,8 @@ func (n *Node) status(ctx context.Context, issuer string, handle [8]byte) (c rul
 	}
 	return col, true
 }
+
+func (n *Node) hubDown() { n.hubDownUntil.Store(n.now().Add(HubBackoff).UnixMilli()) }
 
 // Answer is this region's side of a status query relayed by the hub: the
 // query must carry the hub's signature, be for this region and be fresh; the

@@ -84,6 +84,16 @@ type Config struct {
 	Checkpoints int     // API keys the scans come from (default 8), checkpoints' for verify, an organisation's for scan
 	Venues      int     // venues residents check in at (default 8)
 	Rescan      float64 // share of codes scanned at a second door (default 0.5; each code at most twice)
+	// IssuerURL, when set, is another region's node (federated with URL's
+	// through a hub): residents register and fetch their codes there, and
+	// the verify path scans those foreign codes at URL's checkpoints. Only
+	// the verify path is measured then. IssuerAdminPassword is its admin's
+	// password, IssuerRegion its region. FromCode makes every scan check
+	// that the colour came from the code (color_source code: the hub down).
+	IssuerURL           string
+	IssuerAdminPassword string
+	IssuerRegion        string
+	FromCode            bool
 	// CodeTTL is the server's dynamic-code lifetime (its --code-ttl,
 	// default 3 minutes): a verify wave only scans codes fetched less than
 	// 70% of it earlier, so none expires in the wave.
@@ -105,6 +115,16 @@ func (c *Config) defaults() error {
 		return errors.New("loadgen: the server's URL and the bare handler's URL are both needed")
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
+	c.IssuerURL = strings.TrimRight(c.IssuerURL, "/")
+	if c.IssuerURL != "" && c.Paths == nil {
+		c.Paths = []string{PathVerify}
+	}
+	if c.IssuerURL != "" && (len(c.Mix) > 0 || slices.ContainsFunc(c.Paths, func(p string) bool { return p != PathVerify })) {
+		return errors.New("loadgen: with another region's codes only the verify path is measured")
+	}
+	if c.IssuerURL != "" && c.IssuerRegion == "" {
+		return errors.New("loadgen: the issuing region's code is needed with its node's URL")
+	}
 	if c.AdminUser == "" {
 		c.AdminUser = "admin"
 	}
@@ -157,6 +177,14 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// codeBase is where residents register and fetch codes.
+func (c *Config) codeBase() string {
+	if c.IssuerURL != "" {
+		return c.IssuerURL
+	}
+	return c.URL
+}
+
 func (c *Config) progress(format string, args ...any) {
 	if c.Progress != nil {
 		fmt.Fprintf(c.Progress, format+"\n", args...)
@@ -171,6 +199,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Machine: machine(), Settings: settingsOf(&cfg)}
+	if cfg.IssuerURL != "" {
+		note := fmt.Sprintf("verify scanned codes of region %s, issued by its own node and checked by signature under its key from the hub's bundle", cfg.IssuerRegion)
+		if cfg.FromCode {
+			note += "; the hub was stopped before measuring, and every scan was checked to answer color_source code"
+		}
+		rep.Notes = append(rep.Notes, note)
+	}
 	client := &http.Client{Transport: newTransport(cfg.Concurrency), Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
 	a := &api{base: cfg.URL + "/api/v1", client: client}
@@ -405,7 +440,7 @@ func (g *gen) measurePath(ctx context.Context, name string, path, bare *tally, p
 func (g *gen) codeRequests(keep func([]byte)) []*request {
 	reqs := make([]*request, len(g.pop.residents))
 	for i, tok := range g.pop.residents {
-		reqs[i] = &request{path: PathCode, method: "GET", url: g.cfg.URL + "/api/v1/me/code", token: tok, want: 200, check: hasCode, keep: keep}
+		reqs[i] = &request{path: PathCode, method: "GET", url: g.cfg.codeBase() + "/api/v1/me/code", token: tok, want: 200, check: hasCode, keep: keep}
 	}
 	return reqs
 }
@@ -423,6 +458,9 @@ func (g *gen) checkinRequests() []*request {
 var (
 	errNoCode  = errors.New(`answer without a "code"`)
 	errInvalid = errors.New(`a fresh code was not found valid`)
+	// errNotFromCode: a foreign code with the hub down was refused, or its
+	// colour did not come from the code (the hub still answered).
+	errNotFromCode = errors.New(`a fresh foreign code was not valid with color_source code`)
 )
 
 func hasCode(b []byte) error {
@@ -457,6 +495,17 @@ var subjectKey = []byte(`"subject":"hcs_`)
 func hasSubject(b []byte) error {
 	if !bytes.Contains(b, subjectKey) {
 		return errInvalid
+	}
+	return nil
+}
+
+var fromCode = []byte(`"color_source":"code"`)
+
+// isValidFromCode checks a foreign code's answer with the hub down: valid,
+// its colour the one inside the code.
+func isValidFromCode(b []byte) error {
+	if !bytes.Contains(b, validTrue) || !bytes.Contains(b, fromCode) {
+		return errNotFromCode
 	}
 	return nil
 }
@@ -615,6 +664,9 @@ func (g *gen) fetchCodes(ctx context.Context, n int) ([]string, error) {
 // POST /verify) or scan (an organisation's keys, POST /gateway/v1/scan).
 func (g *gen) scanList(codes []string, path string) []*request {
 	keys, url, check := g.pop.keys, g.cfg.URL+"/api/v1/verify", isValid
+	if g.cfg.FromCode {
+		check = isValidFromCode
+	}
 	if path == PathScan {
 		keys, url, check = g.pop.orgKeys, g.cfg.URL+"/gateway/v1/scan", hasSubject
 	}

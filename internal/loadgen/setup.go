@@ -65,10 +65,18 @@ func setup(ctx context.Context, a *api, cfg *Config, withVenues, withOrg bool) (
 		}
 	}
 	p.residents = make([]string, cfg.Residents)
+	// Residents of another region register at its own node.
+	home, homeAdmin, ids := a, p.admin, newIdentities(cfg.Region)
+	if cfg.IssuerURL != "" {
+		home = &api{base: cfg.IssuerURL + "/api/v1", client: a.client}
+		if err := home.call(ctx, "POST", "/auth/operator", "", map[string]string{"username": cfg.AdminUser, "password": cfg.IssuerAdminPassword}, &login); err != nil {
+			return nil, fmt.Errorf("loadgen: log in at the issuing region's node as %s: %w", cfg.AdminUser, err)
+		}
+		homeAdmin, ids = login.Token, newIdentities(cfg.IssuerRegion)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, cfg.Concurrency)
-	ids := newIdentities(cfg.Region)
 	for range min(cfg.Concurrency, cfg.Residents) {
 		wg.Add(1)
 		go func() {
@@ -78,7 +86,7 @@ func setup(ctx context.Context, a *api, cfg *Config, withVenues, withOrg bool) (
 				if i >= cfg.Residents || ctx.Err() != nil {
 					return
 				}
-				tok, err := registerResident(ctx, a, p.admin, ids)
+				tok, err := registerResident(ctx, home, homeAdmin, ids)
 				if err != nil {
 					errs <- fmt.Errorf("loadgen: register resident %d: %w", i+1, err)
 					next.Store(int64(cfg.Residents)) // stop the others

@@ -393,6 +393,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Hall = hall.New(hall.Deps{DB: s.DB, Orgs: s.Orgs, Scanner: s.Gateway, Persons: s.Persons, Bookings: s.Booking,
 		Identities: s.Hospital}, hall.Config{Location: loc})
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
+	s.Status.SetCredentialChecker(appealCredentials{codes: s.Codes, entry: s.Entry})
 	s.Vaccine = vaccine.New(s.DB, s.Persons, s.Regions, vaccine.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, SMS: s.Outbox},
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
 	s.ColdChain = coldchain.New(coldchain.Deps{Metrics: s.registry, DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,

@@ -44,6 +44,8 @@ type Appeal struct {
 	Reason    string
 	// Evidence are ids of the person's own test results (nat.result facts).
 	Evidence []string
+	// Credentials are outside evidence, as verified when filed.
+	Credentials []Credential
 	// Color and RuleID are the decision appealed against.
 	Color  rules.Color
 	RuleID string
@@ -59,18 +61,21 @@ type Appeal struct {
 }
 
 const appealCols = `id, person_num, region_code, account_id, reason, evidence, color, rule_id, state, auto, note,
-	COALESCE(until_at, 0), decided_by, COALESCE(decided_at, 0), created_at, rules_version`
+	COALESCE(until_at, 0), decided_by, COALESCE(decided_at, 0), created_at, rules_version, credentials`
 
 func (s *Service) scanAppeal(sc scanner) (*Appeal, error) {
 	var a Appeal
-	var evidence string
+	var evidence, creds string
 	var color, until, decided, created int64
 	if err := sc.Scan(&a.ID, &a.Person, &a.Region, &a.AccountID, &a.Reason, &evidence, &color, &a.RuleID, &a.State, &a.Auto,
-		&a.Note, &until, &a.DecidedBy, &decided, &created, &a.RulesVersion); err != nil {
+		&a.Note, &until, &a.DecidedBy, &decided, &created, &a.RulesVersion, &creds); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(evidence), &a.Evidence); err != nil {
 		return nil, fmt.Errorf("status: appeal %s: evidence: %w", a.ID, err)
+	}
+	if err := json.Unmarshal([]byte(creds), &a.Credentials); err != nil {
+		return nil, fmt.Errorf("status: appeal %s: credentials: %w", a.ID, err)
 	}
 	a.PersonID, a.Color = s.ids.ID(a.Person), rules.Color(color)
 	a.Until, a.DecidedAt, a.CreatedAt = db.Time(until), db.Time(decided), db.Time(created)
@@ -81,6 +86,11 @@ func (s *Service) scanAppeal(sc scanner) (*Appeal, error) {
 type AppealInput struct {
 	Reason   string
 	Evidence []string // fact ids of the person's own test results
+	// Credentials are texts of outside evidence as scanned or downloaded:
+	// a code or test certificate of another region, an EU DCC (HC1:), a
+	// SMART Health Card. Each is verified by signature and shown to the
+	// reviewer as verified or not, with the reasons.
+	Credentials []string
 }
 
 // FileAppeal records a resident's appeal against a person's current colour:
@@ -123,6 +133,10 @@ func (s *Service) FileAppeal(ctx context.Context, by *auth.Principal, personID s
 		}
 		evIDs = append(evIDs, id)
 	}
+	creds, err := s.checkCredentials(ctx, in.Credentials)
+	if err != nil {
+		return nil, err
+	}
 	var a *Appeal
 	var w written
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
@@ -158,20 +172,22 @@ func (s *Service) FileAppeal(ctx context.Context, by *auth.Principal, personID s
 			return err
 		}
 		a = &Appeal{ID: ids.New(), Person: num, PersonID: s.ids.ID(num), Region: people[0].region, AccountID: accountID,
-			Reason: reason, Evidence: in.Evidence, Color: st.color, RuleID: st.ruleID, RulesVersion: st.rulesVer, State: AppealPending,
+			Reason: reason, Evidence: in.Evidence, Credentials: creds, Color: st.color, RuleID: st.ruleID, RulesVersion: st.rulesVer, State: AppealPending,
 			CreatedAt: now.UTC().Truncate(time.Millisecond)}
 		if a.Evidence == nil {
 			a.Evidence = []string{}
 		}
 		ev, _ := json.Marshal(a.Evidence)
+		cr, _ := json.Marshal(a.Credentials)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO appeals (id, person_num, region_code, account_id, reason, evidence, color,
-			rule_id, state, auto, note, until_at, decided_by, decided_at, created_at, rules_version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', FALSE, '', NULL, '', NULL, $9, $10)`,
-			a.ID, num, a.Region, accountID, reason, string(ev), int64(st.color), st.ruleID, a.CreatedAt.UnixMilli(), st.rulesVer); err != nil {
+			rule_id, state, auto, note, until_at, decided_by, decided_at, created_at, rules_version, credentials)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', FALSE, '', NULL, '', NULL, $9, $10, $11)`,
+			a.ID, num, a.Region, accountID, reason, string(ev), int64(st.color), st.ruleID, a.CreatedAt.UnixMilli(), st.rulesVer, string(cr)); err != nil {
 			return fmt.Errorf("status: store appeal: %w", err)
 		}
 		if _, err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: "resident:" + accountID, Action: "appeal.file",
-			Subject: "person:" + a.PersonID, Region: a.Region, Detail: map[string]any{"appeal": a.ID, "evidence": a.Evidence}}); err != nil {
+			Subject: "person:" + a.PersonID, Region: a.Region, Detail: map[string]any{"appeal": a.ID, "evidence": a.Evidence,
+				"credentials": credentialSummary(a.Credentials)}}); err != nil {
 			return err
 		}
 		clears, err := s.evidenceClears(ctx, tx, ver, st, evidence, now)
@@ -418,4 +434,18 @@ func (s *Service) listAppeals(ctx context.Context, q string, args ...any) ([]*Ap
 		out = []*Appeal{}
 	}
 	return out, nil
+}
+
+// credentialSummary is what the audit log keeps of attached credentials:
+// format, issuer and whether each verified, no holder.
+func credentialSummary(cs []Credential) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		v := "not verified"
+		if c.Valid {
+			v = "verified"
+		}
+		out[i] = c.Format + " " + c.Issuer + " " + v
+	}
+	return out
 }

@@ -114,8 +114,9 @@ type Service struct {
 	cfg    Config
 	now    func() time.Time
 
-	cache   *cache
-	metrics *metrics
+	cache       *cache
+	metrics     *metrics
+	credentials CredentialChecker
 	// tailSeq is the last change-log seq applied to the cache; gapSince is
 	// when the tail first saw the entry after it missing (see Tail).
 	tailMu   sync.Mutex

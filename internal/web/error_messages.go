@@ -192,6 +192,7 @@ var errorMessages = map[string][2]string{
 	"err.issuer_unreachable":       {"签发地区未响应状态查询。", "The issuing region did not answer the status query."},
 	"err.not_region_owner":         {"一个地区只能上传本地区的信任列表。", "A region may upload only its own trust list."},
 	"err.region_not_enrolled":      {"该地区尚未在互认枢纽登记。", "The region is not enrolled at this hub."},
+	"err.region_has_deployment":    {"该地区已有自己的部署和互认密钥；枢纽只托管没有部署的地区。", "The region runs its own deployment with its own federation key; the hub hosts only regions without one."},
 	"err.trust_list_invalid":       {"信任列表无法读取，或含有其他地区的密钥。", "The trust list does not parse or holds a key of another region."},
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/codes"
+	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -245,6 +247,8 @@ type appealsData struct {
 	Person   string
 	Reason   string
 	Evidence map[string]bool
+	// Credentials is the text of outside evidence, one credential a line.
+	Credentials string
 }
 
 type appealPerson struct {
@@ -344,7 +348,15 @@ func (s *Server) fileAppeal(w http.ResponseWriter, r *http.Request, p *page) err
 	for _, id := range r.PostForm["evidence"] {
 		d.Evidence[id] = true
 	}
-	a, err := s.Status.FileAppeal(r.Context(), p.Resident, d.Person, status.AppealInput{Reason: d.Reason, Evidence: r.PostForm["evidence"]})
+	d.Credentials = r.PostFormValue("credentials")
+	var creds []string
+	for _, l := range strings.Split(d.Credentials, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			creds = append(creds, l)
+		}
+	}
+	a, err := s.Status.FileAppeal(r.Context(), p.Resident, d.Person, status.AppealInput{Reason: d.Reason, Evidence: r.PostForm["evidence"],
+		Credentials: creds})
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showAppeals(w, r, p, st, d) })
 	}
@@ -548,6 +560,8 @@ type queueItem struct {
 	Person   personRow
 	Status   *statusView
 	Evidence []factView
+	// Credentials are the outside evidence attached, as verified.
+	Credentials []credentialView
 	// Review is the card of a pending appeal: what a grant would and would
 	// not clear.
 	Review *reviewView
@@ -632,6 +646,9 @@ func (s *Server) appealsQueue(w http.ResponseWriter, r *http.Request, p *page) e
 					it.Evidence = append(it.Evidence, f)
 				}
 			}
+		}
+		for _, c := range a.Credentials {
+			it.Credentials = append(it.Credentials, credentialViewOf(p, c))
 		}
 		d.Appeals = append(d.Appeals, it)
 		if err := s.nameActors(r, p, a.DecidedBy); err != nil {
@@ -742,4 +759,36 @@ func (s *Server) ruleDiff(r *http.Request, p *page, d *rulesData, set rules.Set)
 		d.Diff = []diffLine{}
 	}
 	return nil
+}
+
+// credentialView is a credential attached to an appeal, for its reviewer.
+type credentialView struct {
+	status.Credential
+	KindText, ResultText string
+	Why                  string // the reasons it did not verify, in the reader's words
+}
+
+var credentialKinds = []string{"dynamic", "care", "certificate", "vaccination", "test", "recovery"}
+
+func credentialViewOf(p *page, c status.Credential) credentialView {
+	var why []string
+	text := entry.ReasonText // the same reason (unknown_key) reads differently for a foreign credential
+	if c.Format == status.CredentialHealthCode {
+		text = codes.ReasonText
+	}
+	for _, x := range c.Reasons {
+		if t, ok := text(x); ok {
+			why = append(why, label(p.Lang, t))
+		} else {
+			why = append(why, x)
+		}
+	}
+	v := credentialView{Credential: c, KindText: c.Kind, ResultText: c.Result, Why: strings.Join(why, "；")}
+	if slices.Contains(credentialKinds, c.Kind) {
+		v.KindText = p.T("appeals.cred_kind." + c.Kind)
+	}
+	if c.Result == "negative" || c.Result == "positive" {
+		v.ResultText = p.T("result." + c.Result)
+	}
+	return v
 }
