@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/auth"
@@ -105,6 +106,18 @@ func (s *Service) Day(ctx context.Context, by *auth.Principal, day time.Time) (*
 type Record struct {
 	Staff  *Staff
 	Colors []rules.Color // one per day of Records' days, oldest first; 0 where unknown
+}
+
+// ParseDays reads how many days of records to show ("" is 14).
+func ParseDays(v string) (int, error) {
+	if v == "" {
+		return 14, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 31 {
+		return 0, ErrDaysInvalid
+	}
+	return n, nil
 }
 
 // Records is the roster's health records over the last n days (1-31).

@@ -32,6 +32,7 @@ import (
 	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/emergency"
+	"github.com/healthcode/healthcode/internal/employer"
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
@@ -44,6 +45,7 @@ import (
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/retention"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
@@ -234,6 +236,8 @@ type Server struct {
 	ColdChain   *coldchain.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
+	Employer    *employer.Service
+	School      *school.Service
 	// Federation is nil without Config.Hub.
 	Federation *federation.Node
 	Entry      *entry.Service
@@ -381,6 +385,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Hospital = hospital.New(hospital.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Colors: colors,
 		Log: s.Log}, hospital.Config{Location: loc})
 	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
+	s.Employer = employer.New(employer.Deps{DB: s.DB, Orgs: s.Orgs, Gateway: s.Gateway, Persons: s.Persons, Colors: colors, Location: loc})
+	s.School = school.New(school.Deps{DB: s.DB, Orgs: s.Orgs, Gateway: s.Gateway, Persons: s.Persons, Location: loc})
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
 	s.Vaccine = vaccine.New(s.DB, s.Persons, s.Regions, vaccine.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, SMS: s.Outbox},
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
@@ -404,6 +410,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Entry = s.Entry
 	s.API.Vaccine = s.Vaccine
 	s.API.ColdChain = s.ColdChain
+	s.API.Employer, s.API.School = s.Employer, s.School
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -412,6 +419,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
 		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
+		Employer: s.Employer, School: s.School,
 	})
 	if err != nil {
 		return nil, err
@@ -442,6 +450,8 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "clinic", Period: k.Gateway, Purge: s.Clinic.Purge})
 	r.Register(retention.Kind{Name: "hospital", Period: k.Gateway, Purge: s.Hospital.Purge})
 	r.Register(retention.Kind{Name: "ride", Period: k.Gateway, Purge: s.Ride.Purge})
+	r.Register(retention.Kind{Name: "employer", Period: k.Gateway, Purge: s.Employer.Purge})
+	r.Register(retention.Kind{Name: "school", Period: k.Gateway, Purge: s.School.Purge})
 	r.Register(retention.Kind{Name: "vaccinations", Period: k.Vaccinations, Purge: s.Vaccine.Purge})
 	r.Register(retention.Kind{Name: "arrivals", Period: k.Arrivals, Purge: s.Entry.Purge})
 	r.Register(retention.Kind{Name: "cold_chain", Period: k.ColdChain, Purge: s.ColdChain.Purge})
@@ -502,9 +512,11 @@ func (s *Server) WindDown() *winddown.Service {
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
 					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
-					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings"}, linked...)...),
+					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings",
+					"employer_gate", "employer_staff", "school_checks", "school_entries", "school_pupils"}, linked...)...),
 				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
-					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge), winddown.DeleteAll(s.DB, linked...))},
+					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge), s.Employer.Forget, s.School.Forget,
+					winddown.DeleteAll(s.DB, linked...))},
 		},
 	})
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/employer"
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
@@ -42,6 +43,7 @@ import (
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
@@ -95,6 +97,8 @@ type Deps struct {
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
 	ColdChain  *coldchain.Service
+	Employer   *employer.Service
+	School     *school.Service
 }
 
 // Server renders the pages.
