@@ -256,7 +256,7 @@ func checkLine(rec []string) (Staff, string, string) {
 		return st, "staff_no_invalid", "a staff number is 1-32 characters without spaces"
 	}
 	if n := utf8.RuneCountInString(rec[1]); n < 2 || n > maxName {
-		return st, "name_invalid", "a name is 2-50 characters"
+		return st, "staff_name_invalid", "a name is 2-50 characters"
 	}
 	if utf8.RuneCountInString(st.Department) > maxDepartment {
 		return st, "department_invalid", "a department is at most 50 characters"

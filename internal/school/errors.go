@@ -13,7 +13,7 @@ var (
 	ErrPupilNotInClass    = apierr.NotFound("pupil_not_in_class", "this pupil is not in this class")
 	ErrPupilEnrolled      = apierr.Conflict("pupil_enrolled", "this child is already a pupil of this school")
 	ErrNotEnrolled        = apierr.NotFound("pupil_not_enrolled", "this child is not enrolled at any school")
-	ErrSlotInvalid        = apierr.BadRequest("slot_invalid", "a check is morning or noon")
+	ErrSlotInvalid        = apierr.BadRequest("check_slot_invalid", "a check is morning or noon")
 	ErrTemperatureInvalid = apierr.BadRequest("temperature_invalid", "temperature must be measured, in °C, between 34 and 43")
 	ErrSymptomsInvalid    = apierr.BadRequest("symptoms_invalid", "symptoms are codes of the declaration vocabulary, each once")
 	ErrDateInvalid        = apierr.BadRequest("date_invalid", "date must be a day such as 2022-04-01")

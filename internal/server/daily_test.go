@@ -34,7 +34,7 @@ func TestEmployerThroughTheGateway(t *testing.T) {
 				codes = append(codes, fmt.Sprint(m["line"], ":", m["code"]))
 			}
 		}
-		if got := strings.Join(codes, " "); got != "6:staff_no_repeated 7:staff_no_invalid 8:name_invalid 9:line_unreadable" {
+		if got := strings.Join(codes, " "); got != "6:staff_no_repeated 7:staff_no_invalid 8:staff_name_invalid 9:line_unreadable" {
 			t.Fatalf("refused lines: %s", got)
 		}
 		// A second import of the same numbers keeps the roster as it is.
@@ -213,7 +213,7 @@ func TestSchoolThroughTheGateway(t *testing.T) {
 		if noon.Body["absent"] != 3.0 || len(cls) != 2 || len(cls[0].(map[string]any)["absent"].([]any)) != 2 {
 			t.Fatalf("noon report: %s", noon.Raw)
 		}
-		e.Want(e.Do("GET", "/gateway/v1/school/report?slot=night", key, nil), 400, "slot_invalid")
+		e.Want(e.Do("GET", "/gateway/v1/school/report?slot=night", key, nil), 400, "check_slot_invalid")
 		kids := e.Want(e.Do("GET", "/api/v1/me/school", parent, nil), 200, "")
 		if len(kids.Body["children"].([]any)) != 3 {
 			t.Fatalf("my children: %s", kids.Raw)

@@ -40,6 +40,8 @@ type unitFrame struct {
 	Ride     bool // checks drivers and passengers
 	// ColdChain: a holder of cold-chain batches.
 	ColdChain bool
+	Employer  bool // keeps a staff roster, admits staff at the gate
+	School    bool // keeps classes and pupils, takes the daily checks
 	Admin     bool
 	p         *auth.Principal
 	org       *org.Org
@@ -57,6 +59,7 @@ func (s *Server) unitRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /unit/purchases", s.unit(s.unitPurchases))
 	mux.HandleFunc("GET /unit/purchases.csv", s.unit(s.unitPurchasesCSV))
 	s.unitScenarioRoutes(mux)
+	s.dailyRoutes(mux)
 	mux.HandleFunc("GET /unit/keys", s.unit(s.unitKeysPage))
 	mux.HandleFunc("POST /unit/keys", s.unit(s.unitCreateKey))
 	mux.HandleFunc("POST /unit/keys/{key}/rotate", s.unit(s.unitRotateKey))
@@ -101,6 +104,7 @@ func (s *Server) unit(h handler) http.HandlerFunc {
 			Clinic: o.Kind.Allows(org.ScopeClinicFever), Identity: o.Kind.Allows(org.ScopeHospitalIdentity),
 			Queue: o.Kind.Allows(org.ScopeHospitalQueue), Ride: o.Kind.Allows(org.ScopeRideCheck),
 			ColdChain: o.Kind.Allows(org.ScopeColdChainMove),
+			Employer:  o.Kind.Allows(org.ScopeEmployerStaff), School: o.Kind.Allows(org.ScopeSchoolCheck),
 			Admin:     pr.Role == auth.UnitAdmin, p: pr, org: o}
 		s.takeFlash(w, r, p)
 		if err := h(w, r, p); err != nil {
