@@ -259,7 +259,7 @@ func checkLine(rec []string) (Staff, string, string) {
 		return st, "staff_name_invalid", "a name is 2-50 characters"
 	}
 	if utf8.RuneCountInString(st.Department) > maxDepartment {
-		return st, "department_invalid", "a department is at most 50 characters"
+		return st, "staff_department_invalid", "a department is at most 50 characters"
 	}
 	st.MaskedName = idnum.MaskName(rec[1])
 	return st, "", ""
