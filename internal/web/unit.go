@@ -105,7 +105,7 @@ func (s *Server) unit(h handler) http.HandlerFunc {
 			Queue: o.Kind.Allows(org.ScopeHospitalQueue), Ride: o.Kind.Allows(org.ScopeRideCheck),
 			ColdChain: o.Kind.Allows(org.ScopeColdChainMove),
 			Employer:  o.Kind.Allows(org.ScopeEmployerStaff), School: o.Kind.Allows(org.ScopeSchoolCheck),
-			Admin:     pr.Role == auth.UnitAdmin, p: pr, org: o}
+			Admin: pr.Role == auth.UnitAdmin, p: pr, org: o}
 		s.takeFlash(w, r, p)
 		if err := h(w, r, p); err != nil {
 			s.fail(w, r, p, err)
