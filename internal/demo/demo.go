@@ -171,6 +171,21 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 		}
 		logins = append(logins, border)
 	}
+	if loaded, err := dailyLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadDaily(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the employer and the school: %w", err)
+		}
+		if err := markDailyLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+		units, err := dailyLogins(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		logins = append(logins, units...)
+	}
 	if err := loadHistory(ctx, s, opt); err != nil {
 		return nil, err
 	}

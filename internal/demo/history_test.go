@@ -12,6 +12,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/server"
 )
 
@@ -139,6 +140,40 @@ func TestDemoHistory(t *testing.T) {
 			}
 			if total < 2*residents || negative < residents || len(swabs) < demo.HistoryDays-1 {
 				t.Fatalf("swabs: %d (%d negative) over %d days, want two or three per resident on most days", total, negative, len(swabs))
+			}
+			// The school: its simulated pupils and this morning's reports, a
+			// few absent, one fever; the employer's gate today.
+			unit := func(username string) *auth.Principal {
+				for _, l := range logins {
+					if l.Username == username {
+						tok, _, err := srv.Auth.UnitLogin(ctx, username, l.Password)
+						if err != nil {
+							t.Fatal(err)
+						}
+						p, err := srv.Auth.Authenticate(ctx, tok)
+						if err != nil {
+							t.Fatal(err)
+						}
+						return p
+					}
+				}
+				t.Fatalf("no login %s", username)
+				return nil
+			}
+			today, _ := srv.School.ParseDay("")
+			rep, err := srv.School.Day(ctx, unit("school"), today, school.Morning)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Total.Pupils < 100 || rep.Total.Reported >= rep.Total.Pupils || rep.Total.Reported < rep.Total.Pupils*8/10 || rep.Total.Fever < 1 {
+				t.Fatalf("the school's morning: %+v", rep.Total)
+			}
+			att, err := srv.Employer.Day(ctx, unit("employer"), today)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(att.Present) != 2 || len(att.Refused) != 2 || len(att.Absent) != 2 {
+				t.Fatalf("the employer's day: %d present, %d refused, %d absent", len(att.Present), len(att.Refused), len(att.Absent))
 			}
 		})
 	}

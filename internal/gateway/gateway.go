@@ -108,6 +108,10 @@ type ScanInput struct {
 	// whose issuer is not known here is ErrIssuerUnknown rather than
 	// ErrCodeForged. For scenarios that serve visitors (a hall's queue).
 	Foreign bool
+	// Slip accepts a signed test certificate as well as a health code:
+	// a school's gate admits by a paper slip too (有码认码、有单认单), where
+	// a teacher who knows the pupil matches the name on it.
+	Slip bool
 }
 
 // Scan is the answer to a scan.
@@ -119,11 +123,15 @@ type Scan struct {
 	// Admitted is false for yellow and red, with the reasons.
 	Admitted bool
 	Reasons  []string
-	Kind     string // dynamic, care or id
+	Kind     string // dynamic, care, id, or certificate (ScanInput.Slip only)
 	Org      *org.Org
 	// Issuer is the region that issued the code; another region's only
 	// with ScanInput.Foreign, and then Subject is "".
 	Issuer string
+	// Result and ResultAt are what a certificate certifies (negative or
+	// positive, and the sampling time); empty for codes.
+	Result   string
+	ResultAt time.Time
 }
 
 // Scan verifies a code (scope scan) or looks a person up by ID number
@@ -159,7 +167,7 @@ func (s *Service) scan(ctx context.Context, p *auth.Principal, in ScanInput) (*S
 		}
 		// A certificate proves a test or a vaccination, not who stands at
 		// the desk now: the gateway binds people by their health code.
-		if res.Kind == codeformat.KindCertificate.String() {
+		if res.Kind == codeformat.KindCertificate.String() && !in.Slip {
 			return nil, invalid([]string{string(codeformat.ReasonWrongKind)})
 		}
 		if res.Person == 0 && in.Foreign {
@@ -197,7 +205,7 @@ func (s *Service) answer(o *org.Org, res *codes.Result) *Scan {
 	return &Scan{
 		Subject:   s.seal.seal(subject{org: o.Num, person: res.Person, expires: exp}),
 		ExpiresAt: exp, Color: res.Color, MaskedName: res.MaskedName, Admitted: res.Admitted,
-		Reasons: res.Reasons, Kind: res.Kind, Org: o, Issuer: res.Issuer,
+		Reasons: res.Reasons, Kind: res.Kind, Org: o, Issuer: res.Issuer, Result: res.Result, ResultAt: res.ResultAt,
 	}
 }
 

@@ -27,6 +27,9 @@ const (
 	ScopeColdChainHandler = "coldchain.handler" // record the workers who handle a batch (their code with the batch code)
 	ScopeColdChainInspect = "coldchain.inspect" // record nucleic-acid tests of goods and packaging and disinfections
 	ScopeColdChainTasks   = "coldchain.tasks"   // read and close the tasks a positive inspection opened (seal, disinfect)
+
+	ScopeEmployerStaff = "employer.staff" // keep the staff roster, admit staff at the gate by their code, read attendance
+	ScopeSchoolCheck   = "school.check"   // keep classes and pupils, admit pupils at the gate, take and read morning and noon checks
 )
 
 // ScopeInfo is a scope with its names and the kinds that may hold it.
@@ -54,6 +57,8 @@ var Scopes = []ScopeInfo{
 	{ScopeColdChainHandler, fact.Text{ZH: "登记冷链从业人员接触批次", EN: "record workers handling batches"}, ColdChainHolders},
 	{ScopeColdChainInspect, fact.Text{ZH: "登记冷链食品核酸检测与消毒", EN: "record tests and disinfections of batches"}, ColdChainSamplers},
 	{ScopeColdChainTasks, fact.Text{ZH: "处置冷链阳性任务（封存、消杀）", EN: "close cold-chain tasks (seal, disinfect)"}, ColdChainHolders},
+	{ScopeEmployerStaff, fact.Text{ZH: "员工花名册与凭码上岗考勤", EN: "staff roster and attendance at the gate"}, []Kind{Employer}},
+	{ScopeSchoolCheck, fact.Text{ZH: "班级学生、晨午检与入校核验", EN: "classes, pupils, morning and noon checks, entry"}, []Kind{School}},
 }
 
 func scopeInfo(s string) (ScopeInfo, bool) {

@@ -95,6 +95,16 @@ var kinds = map[string][]row{
 			booked, state, at, recorded_by) VALUES ($2, 'org', 1, 'S', 'S', 1, 1, '', 'N', 'green', FALSE, FALSE, 'done', $1, 'k')`, 's'},
 		{"hall_logins", "created_at", `INSERT INTO hall_logins (id, org_id, terminal, state, created_at, expires_at) VALUES ($2, 'org', 't', 'pending', $1, $1)`, 's'},
 	},
+	"employer": {
+		{"employer_gate", "at", `INSERT INTO employer_gate (id, org_id, staff_id, day, at, color, admitted, reason, by_actor)
+			VALUES ($2, 'org', 'est', '2020-01-01', $1, 'yellow', FALSE, 'color_yellow', 'k')`, 's'},
+	},
+	"school": {
+		{"school_checks", "at", `INSERT INTO school_checks (pupil_id, day, slot, org_id, class_id, temperature, symptoms, source, at, by_actor)
+			VALUES ('spu', $2, 'morning', 'org', 'scl', 365, '', 'parent', $1, 'r')`, 's'},
+		{"school_entries", "at", `INSERT INTO school_entries (id, org_id, pupil_id, day, at, kind, admitted, reason)
+			VALUES ($2, 'org', 'spu', '2020-01-01', $1, 'dynamic', TRUE, '')`, 's'},
+	},
 	"vaccinations": {
 		{"vac_appointments", "starts_at", `INSERT INTO vac_appointments (id, slot_id, person_num, dose, state, booked_by, starts_at, created_at)
 			VALUES ($2, 'vslot', 1, 1, 'done', 'r', $1, $1)`, 's'},
@@ -147,6 +157,9 @@ func setup(ctx context.Context, d *db.DB, nums []int64) error {
 		`INSERT INTO bk_slots (id, org_id, day, starts_at, ends_at, capacity, booked, created_at, created_by) VALUES ('bslot', 'org', 1, 0, 1, 10, 0, 0, 'op')`,
 		`INSERT INTO vac_slots (id, site_id, product_id, region_code, starts_at, ends_at, capacity, booked, created_at, created_by)
 			VALUES ('vslot', 'vs', 'vp', '341881', 0, 1, 10, 0, 0, 'op')`,
+		`INSERT INTO employer_staff (id, org_id, staff_no, name, department, join_code, created_at) VALUES ('est', 'org', 'E1', '*三', '', 'JC', 0)`,
+		`INSERT INTO school_classes (id, org_id, name, join_code, created_at) VALUES ('scl', 'org', 'C', 'SJC', 0)`,
+		`INSERT INTO school_pupils (id, org_id, class_id, person_num, masked_name, enrolled_at, enrolled_by) VALUES ('spu', 'org', 'scl', 1, '*三', 0, 'op')`,
 		`INSERT INTO cc_batches (id, code, importer_id, region, product, origin_country, port, declaration, quantity, created_at, created_by)
 			VALUES ('ccb', 'ccb', 'org', '341881', 'fish', 'BR', 'p', 'd', 10, 0, 'op')`,
 	} {

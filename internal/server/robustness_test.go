@@ -274,6 +274,14 @@ func (e *env) robustFixtures() *robustFixtures {
 		"result": "positive"}), 201, "")
 	fx.ids["cc_inspection"] = trace.Body["inspection"].(map[string]any)["id"].(string)
 	fx.ids["cc_task"] = trace.Body["tasks"].([]any)[0].(map[string]any)["id"].(string)
+	// An employer and a school, each with a key.
+	emp := e.org(admin, "employer", "宁国中溪机械", "MA2N9T7C", "341881001")
+	_, empKey := e.orgKey(admin, emp, map[string]any{"name": "门禁", "scopes": []string{"scan", "employer.staff"},
+		"daily_quota": 100_000_000, "rate_per_minute": 1_000_000})
+	sch := e.org(admin, "school", "宁国津河小学", "MA2N9T8D", "341881001")
+	_, schKey := e.orgKey(admin, sch, map[string]any{"name": "校门", "scopes": []string{"scan", "school.check"},
+		"daily_quota": 100_000_000, "rate_per_minute": 1_000_000})
+	fx.ids["class"] = e.Want(e.Do("POST", "/gateway/v1/school/classes", schKey, map[string]any{"name": "一年级（1）班"}), 201, "").Str("id")
 	unitToken, _, err := e.App.Auth.UnitLogin(context.Background(), "xijin.pharmacy", "a long password")
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +293,7 @@ func (e *env) robustFixtures() *robustFixtures {
 		fx.creds = append(fx.creds, cred{role, roles[role]})
 	}
 	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey}, cred{"org_key", orgKey.Str("api_key")}, cred{"unit", unitToken},
-		cred{"holder_key", storeKey})
+		cred{"holder_key", storeKey}, cred{"employer_key", empKey}, cred{"school_key", schKey})
 	return fx
 }
 
@@ -362,6 +370,8 @@ func paramKinds(path, param string) []string {
 		return []string{"cc_inspection"}
 	case param == "id" && strings.HasPrefix(path, "/gateway/v1/coldchain/tasks/"):
 		return []string{"cc_task"}
+	case param == "id" && strings.HasPrefix(path, "/gateway/v1/school/classes/"):
+		return []string{"class"}
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/emergency"
+	"github.com/healthcode/healthcode/internal/employer"
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
@@ -46,6 +47,7 @@ import (
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/retention"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
@@ -242,6 +244,8 @@ type Server struct {
 	Ride        *ride.Service
 	Booking     *booking.Service
 	Hall        *hall.Service
+	Employer    *employer.Service
+	School      *school.Service
 	// Federation is nil without Config.Hub.
 	Federation *federation.Node
 	Entry      *entry.Service
@@ -392,6 +396,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Booking = booking.New(s.DB, s.Orgs, s.Persons, s.Gateway, booking.Config{Location: loc})
 	s.Hall = hall.New(hall.Deps{DB: s.DB, Orgs: s.Orgs, Scanner: s.Gateway, Persons: s.Persons, Bookings: s.Booking,
 		Identities: s.Hospital}, hall.Config{Location: loc})
+	s.Employer = employer.New(employer.Deps{DB: s.DB, Orgs: s.Orgs, Gateway: s.Gateway, Persons: s.Persons, Colors: colors, Location: loc})
+	s.School = school.New(school.Deps{DB: s.DB, Orgs: s.Orgs, Gateway: s.Gateway, Persons: s.Persons, Location: loc})
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
 	s.Status.SetCredentialChecker(appealCredentials{codes: s.Codes, entry: s.Entry})
 	s.Vaccine = vaccine.New(s.DB, s.Persons, s.Regions, vaccine.Deps{Facts: facts, Codes: s.Codes, Keys: s.CodeKeys, SMS: s.Outbox},
@@ -417,6 +423,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Vaccine = s.Vaccine
 	s.API.ColdChain = s.ColdChain
 	s.API.Booking, s.API.Hall = s.Booking, s.Hall
+	s.API.Employer, s.API.School = s.Employer, s.School
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -426,6 +433,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
 		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
 		Booking: s.Booking, Hall: s.Hall,
+		Employer: s.Employer, School: s.School,
 	})
 	if err != nil {
 		return nil, err
@@ -458,6 +466,8 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "ride", Period: k.Gateway, Purge: s.Ride.Purge})
 	r.Register(retention.Kind{Name: "bookings", Period: k.Gateway, Purge: s.Booking.Purge})
 	r.Register(retention.Kind{Name: "hall", Period: k.Gateway, Purge: s.Hall.Purge})
+	r.Register(retention.Kind{Name: "employer", Period: k.Gateway, Purge: s.Employer.Purge})
+	r.Register(retention.Kind{Name: "school", Period: k.Gateway, Purge: s.School.Purge})
 	r.Register(retention.Kind{Name: "vaccinations", Period: k.Vaccinations, Purge: s.Vaccine.Purge})
 	r.Register(retention.Kind{Name: "arrivals", Period: k.Arrivals, Purge: s.Entry.Purge})
 	r.Register(retention.Kind{Name: "cold_chain", Period: k.ColdChain, Purge: s.ColdChain.Purge})
@@ -518,9 +528,13 @@ func (s *Server) WindDown() *winddown.Service {
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
 					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
-					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings", "bk_bookings", "hall_tickets", "hall_logins"}, linked...)...),
+					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings",
+					"bk_bookings", "hall_tickets", "hall_logins",
+					"employer_gate", "employer_staff", "school_checks", "school_entries", "school_pupils"}, linked...)...),
 				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
-					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge, s.Booking.Purge, s.Hall.Purge), winddown.DeleteAll(s.DB, linked...))},
+					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge, s.Booking.Purge, s.Hall.Purge),
+					s.Employer.Forget, s.School.Forget,
+					winddown.DeleteAll(s.DB, linked...))},
 		},
 	})
 }

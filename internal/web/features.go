@@ -24,7 +24,7 @@ func (s *Server) navList() []navEntry {
 func (s *Server) moreList() []navItem {
 	out := append(append([]navItem{}, moreEntries...), statusMore...)
 	return append(out, navItem{"more.tests", "/me/tests"}, navItem{"more.vaccination", "/me/vaccination"}, navItem{"more.platforms", "/me/platforms"},
-		navItem{"more.visits", "/me/visits"})
+		navItem{"more.visits", "/me/visits"}, navItem{"more.daily", "/me/daily"})
 }
 
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {

@@ -42,6 +42,8 @@ type unitFrame struct {
 	ColdChain bool
 	Slots     bool // a scenic spot or hall that opens booking slots
 	Hall      bool // a service hall's queue machine
+	Employer  bool // keeps a staff roster, admits staff at the gate
+	School    bool // keeps classes and pupils, takes the daily checks
 	Admin     bool
 	p         *auth.Principal
 	org       *org.Org
@@ -59,6 +61,7 @@ func (s *Server) unitRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /unit/purchases", s.unit(s.unitPurchases))
 	mux.HandleFunc("GET /unit/purchases.csv", s.unit(s.unitPurchasesCSV))
 	s.unitScenarioRoutes(mux)
+	s.dailyRoutes(mux)
 	mux.HandleFunc("GET /unit/keys", s.unit(s.unitKeysPage))
 	mux.HandleFunc("POST /unit/keys", s.unit(s.unitCreateKey))
 	mux.HandleFunc("POST /unit/keys/{key}/rotate", s.unit(s.unitRotateKey))
@@ -104,6 +107,7 @@ func (s *Server) unit(h handler) http.HandlerFunc {
 			Queue: o.Kind.Allows(org.ScopeHospitalQueue), Ride: o.Kind.Allows(org.ScopeRideCheck),
 			ColdChain: o.Kind.Allows(org.ScopeColdChainMove),
 			Slots:     o.Kind.Allows(org.ScopeSlots), Hall: o.Kind.Allows(org.ScopeHallQueue),
+			Employer: o.Kind.Allows(org.ScopeEmployerStaff), School: o.Kind.Allows(org.ScopeSchoolCheck),
 			Admin: pr.Role == auth.UnitAdmin, p: pr, org: o}
 		s.takeFlash(w, r, p)
 		if err := h(w, r, p); err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/coldchain"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/employer"
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
@@ -44,6 +45,7 @@ import (
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
@@ -99,6 +101,8 @@ type Deps struct {
 	ColdChain  *coldchain.Service
 	Booking    *booking.Service
 	Hall       *hall.Service
+	Employer   *employer.Service
+	School     *school.Service
 }
 
 // Server renders the pages.

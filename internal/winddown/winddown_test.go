@@ -30,6 +30,8 @@ var personal = []string{
 	"pharmacy_purchases", "clinic_visits", "hospital_handoffs", "hospital_tickets", "ride_handles",
 	"vac_appointments", "vac_doses", "arrivals", "cc_handlings", "cc_exposures",
 	"otp_counters", "login_backoff", "operator_addresses", "bk_bookings", "hall_tickets", "hall_logins",
+	"otp_counters", "login_backoff", "operator_addresses",
+	"employer_staff", "employer_gate", "school_pupils", "school_checks", "school_entries",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own
@@ -44,6 +46,7 @@ var impersonal = []string{
 	"fed_regions", "fed_packages", "fed_bundle", "fed_color_policy", "entry_trust", "audit_heads", "operator_totp_pending",
 	"vac_sites", "vac_products", "vac_slots", "cc_batches", "cc_stock", "cc_moves", "cc_inspections", "cc_tasks",
 	"bk_slots", "hall_policies", "hall_counters",
+	"school_classes",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
