@@ -36,9 +36,11 @@ import (
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -82,6 +84,8 @@ type Server struct {
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
 	ColdChain  *coldchain.Service
+	RiskAreas  *riskarea.Service
+	Trip       *trip.Service
 
 	metrics *metrics
 }

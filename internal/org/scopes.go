@@ -23,6 +23,7 @@ const (
 	ScopeColdChainHandler = "coldchain.handler" // record the workers who handle a batch (their code with the batch code)
 	ScopeColdChainInspect = "coldchain.inspect" // record nucleic-acid tests of goods and packaging and disinfections
 	ScopeColdChainTasks   = "coldchain.tasks"   // read and close the tasks a positive inspection opened (seal, disinfect)
+	ScopeTripStays        = "trip.stays"        // a carrier's stays of phones in cities, for the trip card
 )
 
 // ScopeInfo is a scope with its names and the kinds that may hold it.
@@ -46,6 +47,7 @@ var Scopes = []ScopeInfo{
 	{ScopeColdChainHandler, fact.Text{ZH: "登记冷链从业人员接触批次", EN: "record workers handling batches"}, ColdChainHolders},
 	{ScopeColdChainInspect, fact.Text{ZH: "登记冷链食品核酸检测与消毒", EN: "record tests and disinfections of batches"}, ColdChainSamplers},
 	{ScopeColdChainTasks, fact.Text{ZH: "处置冷链阳性任务（封存、消杀）", EN: "close cold-chain tasks (seal, disinfect)"}, ColdChainHolders},
+	{ScopeTripStays, fact.Text{ZH: "报送通信行程数据", EN: "send trip stays"}, []Kind{Carrier}},
 }
 
 func scopeInfo(s string) (ScopeInfo, bool) {

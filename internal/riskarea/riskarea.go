@@ -74,6 +74,9 @@ func New(d *db.DB, regions *region.Table) *Service {
 // SetClock replaces the clock, for tests.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
+// Now is the service's clock (an area is active or not by it).
+func (s *Service) Now() time.Time { return s.now() }
+
 // CityOf is the city-level code that contains a region code (the first
 // four digits), "" for a province or a code of another shape.
 func CityOf(code string) string {

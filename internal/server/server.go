@@ -44,10 +44,12 @@ import (
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/retention"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 	"github.com/healthcode/healthcode/internal/web"
@@ -111,6 +113,10 @@ type Config struct {
 	TracingLookback time.Duration
 	TracingWindow   time.Duration
 	TracingWindows  map[string]time.Duration
+	// TripWindow is how far back the trip card looks (default 14 days);
+	// TripMinStay is the stay after which a city counts (default 4 hours).
+	TripWindow  time.Duration
+	TripMinStay time.Duration
 	// SubjectTTL is how long the gateway's subject references last
 	// (default 15 minutes).
 	SubjectTTL time.Duration
@@ -238,6 +244,8 @@ type Server struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	RiskAreas  *riskarea.Service
+	Trip       *trip.Service
 	Retention  *retention.Runner
 	Emergency  *emergency.State
 	API        *api.Server
@@ -386,6 +394,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
 	s.ColdChain = coldchain.New(coldchain.Deps{Metrics: s.registry, DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
 		Log: s.Log, Location: loc})
+	s.RiskAreas = riskarea.New(s.DB, s.Regions)
+	s.Trip = trip.New(trip.Deps{DB: s.DB, Keys: s.Keys, Regions: s.Regions, Areas: s.RiskAreas, Persons: s.Persons,
+		Presence: s.Checkins, Venues: s.Venues, Checkpoints: s.Checkpoints, Facts: s.Status},
+		trip.Config{Window: cfg.TripWindow, MinStay: cfg.TripMinStay})
 	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,
 		Verifications: s.Checkins.CountVerifications, Interval: cfg.AuditHeadInterval, Log: s.Log})
 	s.Retention = s.retention()
@@ -403,6 +415,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
 	s.API.Entry = s.Entry
 	s.API.Vaccine = s.Vaccine
+	s.API.RiskAreas, s.API.Trip = s.RiskAreas, s.Trip
 	s.API.ColdChain = s.ColdChain
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
@@ -445,6 +458,8 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "vaccinations", Period: k.Vaccinations, Purge: s.Vaccine.Purge})
 	r.Register(retention.Kind{Name: "arrivals", Period: k.Arrivals, Purge: s.Entry.Purge})
 	r.Register(retention.Kind{Name: "cold_chain", Period: k.ColdChain, Purge: s.ColdChain.Purge})
+	// The carrier's stays live as long as check-ins, the other half of the trip card.
+	r.Register(retention.Kind{Name: "trip_stays", Period: s.Checkins.Retention(), Purge: s.Trip.Purge})
 	return r
 }
 
@@ -502,9 +517,9 @@ func (s *Server) WindDown() *winddown.Service {
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
 					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
-					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings"}, linked...)...),
+					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings", "trip_stays"}, linked...)...),
 				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
-					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge), winddown.DeleteAll(s.DB, linked...))},
+					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge, s.Trip.Purge), winddown.DeleteAll(s.DB, linked...))},
 		},
 	})
 }

@@ -15,12 +15,13 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/riskarea"
 )
 
 // ScopeStays is the API-key scope of a carrier that sends its stays.
-const ScopeStays = "trip.stays"
+const ScopeStays = org.ScopeTripStays
 
 // MaxFeedLines bounds one file or one request of the carrier's stays.
 const MaxFeedLines = 50000
