@@ -105,7 +105,7 @@ var kinds = map[string][]row{
 	},
 	"trip_stays": {
 		{"trip_stays", "last_seen", `INSERT INTO trip_stays (phone_hash, city_code, first_seen, last_seen, source, recorded_at)
-			VALUES ($2, '3418', $1, $1, 'carrier', $1)`, 's'},
+			VALUES ($2, '3418', $1, $1, 'carrier', $1)`, 'b'},
 	},
 	"followup": {
 		{"tracing_runs", "created_at", `INSERT INTO tracing_runs (id, region_code, created_by, created_at, params, status, total, done,
