@@ -184,9 +184,17 @@ func (s *Service) visitFact(num int64, a *riskarea.Area, st Stay, key string) st
 	if hours > 24*14 {
 		hours = 24 * 14
 	}
+	// The fact names the county: a street's area is in it.
+	county := a.Region
+	switch {
+	case len(county) > 6:
+		county = county[:6]
+	case len(county) == 4:
+		county += "00" // a whole city, written as GB/T 2260 writes cities
+	}
 	return status.NewFact{Person: num, RecordedBy: "system", Key: key, Fact: fact.Fact{
 		Kind: fact.VisitRiskArea, At: time.UnixMilli(st.First).UTC(), Until: time.UnixMilli(st.Last).UTC(),
-		Attrs:  map[string]any{"region": a.Region, "level": a.Level, "stay_hours": hours},
+		Attrs:  map[string]any{"region": county, "level": a.Level, "stay_hours": hours},
 		Source: "risk_area:" + a.ID,
 	}}
 }
