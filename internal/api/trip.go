@@ -90,7 +90,14 @@ func (s *Server) adminRiskAreas(w http.ResponseWriter, r *http.Request, pr *auth
 }
 
 func areaInput(in RiskAreaRequest) riskarea.Input {
-	return riskarea.Input{Region: in.Region, Name: in.Name, Level: string(in.Level), From: in.From, Until: in.Until}
+	out := riskarea.Input{Region: in.Region, Name: in.Name, Level: string(in.Level)}
+	if in.From != nil && !in.From.IsZero() {
+		out.From = &in.From.Time
+	}
+	if in.Until != nil && !in.Until.IsZero() {
+		out.Until = &in.Until.Time
+	}
+	return out
 }
 
 func (s *Server) publishRiskArea(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -180,7 +187,7 @@ func (s *Server) feedStays(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	}
 	lines := make([]trip.FeedLine, len(in.Stays))
 	for i, st := range in.Stays {
-		lines[i] = trip.FeedLine{Phone: st.Phone, City: st.City, FirstSeen: st.FirstSeen, LastSeen: st.LastSeen}
+		lines[i] = trip.FeedLine{Phone: st.Phone, City: st.City, FirstSeen: st.FirstSeen.Time, LastSeen: st.LastSeen.Time}
 	}
 	rep, err := s.Trip.Feed(r.Context(), pr, lines)
 	if err != nil {

@@ -17,8 +17,8 @@ type RiskAreaRequest struct {
 	Region string     `json:"region" doc:"GB/T 2260 code of a city, county or street"`
 	Name   string     `json:"name,omitempty" doc:"a place inside the region (a compound, a building); empty: the whole region"`
 	Level  RiskLevel  `json:"level"`
-	From   *time.Time `json:"from,omitempty" doc:"required: when the area starts"`
-	Until  *time.Time `json:"until,omitempty" doc:"required: when it ends (after from); an open-ended area is refused"`
+	From   *timeField `json:"from,omitempty" doc:"required: when the area starts"`
+	Until  *timeField `json:"until,omitempty" doc:"required: when it ends (after from); an open-ended area is refused"`
 }
 
 // RiskAreaResponse is a risk area.
@@ -84,8 +84,8 @@ type RiskAreaImportReport struct {
 type TripStay struct {
 	Phone     string    `json:"phone"`
 	City      string    `json:"city" doc:"city code: 4 digits, or 6 ending in 00"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
+	FirstSeen timeField `json:"first_seen"`
+	LastSeen  timeField `json:"last_seen"`
 }
 
 // TripStaysRequest is a carrier's batch of stays.

@@ -157,10 +157,22 @@ func TestTripCardAndRiskAreasThroughTheAPI(t *testing.T) {
 			t.Fatalf("areas import: %s", imp.Raw)
 		}
 
+		// A dependent's card is their own presence, not the proxy's phone;
+		// someone else's is not found.
+		dep := e.Want(e.Do("POST", "/api/v1/me/dependents", tok, map[string]any{"name": "王奶奶", "id_type": "resident_id",
+			"id_number": rid("19400101", 912), "relation": "grandparent"}), 201, "").Str("id")
+		if got, _ := tripCities(e, tok, dep); got != "" {
+			t.Fatalf("a dependent's card shows the proxy's stays: %q", got)
+		}
+		e.Want(e.Do("GET", "/api/v1/me/trip?person_id="+dep, stranger, nil), 404, "")
+
 		// Withdrawn areas stop starring; the registry keeps them.
 		e.Want(e.Do("POST", "/api/v1/admin/risk-areas/"+pub.Str("id")+"/withdraw", viewer, nil), 403, "forbidden")
 		e.Want(e.Do("POST", "/api/v1/admin/risk-areas/"+pub.Str("id")+"/withdraw", officer, nil), 200, "")
 		e.Want(e.Do("POST", "/api/v1/admin/risk-areas/"+pub.Str("id")+"/withdraw", officer, nil), 409, "risk_area_withdrawn")
+		if got, _ := tripCities(e, tok, ""); got != "3418*" {
+			t.Fatalf("after one of two areas was withdrawn: %q", got)
+		}
 		reg := e.Want(e.Do("GET", "/api/v1/admin/risk-areas", officer, nil), 200, "")
 		if !strings.Contains(string(reg.Raw), pub.Str("id")) {
 			t.Fatalf("registry: %s", reg.Raw)

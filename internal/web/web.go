@@ -42,10 +42,12 @@ import (
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -95,6 +97,8 @@ type Deps struct {
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
 	ColdChain  *coldchain.Service
+	RiskAreas  *riskarea.Service
+	Trip       *trip.Service
 }
 
 // Server renders the pages.
@@ -218,6 +222,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.checkinRoutes(mux)
 	s.gatewayRoutes(mux)
 	s.vaccinationRoutes(mux)
+	s.tripRoutes(mux)
 	s.coldChainRoutes(mux)
 }
 
