@@ -166,6 +166,17 @@ func (s *Service) CardFor(ctx context.Context, by *auth.Principal, personID stri
 	return card, nil
 }
 
+// CardOf is the card of a phone (its blind index, nil for none) and a
+// person (number, 0 for none), for the platform's own checks after a
+// guarded lookup (a venue's entry policy).
+func (s *Service) CardOf(ctx context.Context, phoneHash []byte, num int64) (*Card, error) {
+	c := &Card{}
+	if err := s.fill(ctx, c, phoneHash, num); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // fill computes the card of a phone (blind index, may be nil) and a person
 // (number, 0 for none).
 func (s *Service) fill(ctx context.Context, card *Card, hash []byte, num int64) error {
