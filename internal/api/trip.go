@@ -45,6 +45,14 @@ func (s *Server) tripRoutes() []route {
 			Summary: "A carrier's stays {stays: [{phone, city, first_seen, last_seen}]}; per-line report, good lines kept",
 			In:      TripStaysRequest{}, Out: replies(ok(TripStaysReport{})),
 			h: s.principal(s.feedStays)},
+		{Method: "POST", Path: "/admin/venue-policies", Auth: "operator: venue.write",
+			Summary: "Set who a venue {venue_id} or every venue of a {kind} refuses at check-in: {refuse: [red, yellow, starred], untested_hours?}; audited",
+			In:      VenuePolicyRequest{}, Out: replies(ok(VenuePolicyResponse{})),
+			h: s.operator(auth.VenueWrite, s.setVenuePolicy)},
+		{Method: "GET", Path: "/admin/venue-policies", Auth: "operator: venue.write",
+			Summary: "The venue kinds' policies and those of the venues in scope",
+			Out:     replies(ok(VenuePolicyList{})),
+			h:       s.operator(auth.VenueWrite, s.venuePolicies)},
 		{Method: "GET", Path: "/me/trip", Auth: "resident",
 			Summary: "The trip card: cities where the phone stayed more than 4 hours in the last 14 days, each starred while it contains a medium- or high-risk area; a phone login is enough (no registration); ?person_id= a dependent's",
 			Out:     replies(ok(TripCard{})),
@@ -214,4 +222,62 @@ func tripCard(c *trip.Card) TripCard {
 		out.Cities[i] = TripCity{Code: x.Code, Name: x.Name, FirstSeen: x.FirstSeen, LastSeen: x.LastSeen, Starred: x.Starred}
 	}
 	return out
+}
+
+func venuePolicy(p *trip.Policy) VenuePolicyResponse {
+	out := VenuePolicyResponse{Scope: p.Scope, Ref: p.Ref, Refuse: []string{}, UntestedHours: p.TestHours, UpdatedAt: p.UpdatedAt}
+	for _, r := range []struct {
+		on   bool
+		name string
+	}{{p.RefuseRed, trip.RefuseRed}, {p.RefuseYellow, trip.RefuseYellow}, {p.RefuseStarred, trip.RefuseStarred}} {
+		if r.on {
+			out.Refuse = append(out.Refuse, r.name)
+		}
+	}
+	return out
+}
+
+func (s *Server) setVenuePolicy(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	var in VenuePolicyRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	p := trip.Policy{TestHours: in.UntestedHours}
+	switch {
+	case in.VenueID != "" && in.Kind == "":
+		p.Scope, p.Ref = "venue", in.VenueID
+	case in.Kind != "" && in.VenueID == "":
+		p.Scope, p.Ref = "kind", in.Kind
+	}
+	for _, x := range in.Refuse {
+		switch x {
+		case trip.RefuseRed:
+			p.RefuseRed = true
+		case trip.RefuseYellow:
+			p.RefuseYellow = true
+		case trip.RefuseStarred:
+			p.RefuseStarred = true
+		default:
+			return trip.ErrPolicyRefuse.Withf("refuse lists red, yellow or starred, not %q", x)
+		}
+	}
+	out, err := s.Trip.SetPolicy(r.Context(), pr, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, venuePolicy(out))
+	return nil
+}
+
+func (s *Server) venuePolicies(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
+	ps, err := s.Trip.Policies(r.Context(), pr)
+	if err != nil {
+		return err
+	}
+	out := VenuePolicyList{Policies: make([]VenuePolicyResponse, len(ps))}
+	for i := range ps {
+		out.Policies[i] = venuePolicy(&ps[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -120,3 +120,25 @@ type TripCard struct {
 	Starred    bool       `json:"starred"`
 	Cities     []TripCity `json:"cities"`
 }
+
+// VenuePolicyRequest sets who a venue, or every venue of a kind, refuses.
+type VenuePolicyRequest struct {
+	VenueID       string   `json:"venue_id,omitempty" doc:"a venue in your scope; or kind"`
+	Kind          string   `json:"kind,omitempty" doc:"every venue of the kind (a venue's own policy wins)"`
+	Refuse        []string `json:"refuse" doc:"any of red, yellow, starred"`
+	UntestedHours int      `json:"untested_hours,omitempty" doc:"refuse without a negative test sampled within so many hours (0: none required)"`
+}
+
+// VenuePolicyResponse is a venue's or a kind's policy.
+type VenuePolicyResponse struct {
+	Scope         string    `json:"scope" doc:"venue or kind"`
+	Ref           string    `json:"ref"`
+	Refuse        []string  `json:"refuse"`
+	UntestedHours int       `json:"untested_hours"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// VenuePolicyList is the policies in scope.
+type VenuePolicyList struct {
+	Policies []VenuePolicyResponse `json:"policies"`
+}

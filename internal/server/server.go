@@ -398,6 +398,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Trip = trip.New(trip.Deps{DB: s.DB, Keys: s.Keys, Regions: s.Regions, Areas: s.RiskAreas, Persons: s.Persons,
 		Presence: s.Checkins, Venues: s.Venues, Checkpoints: s.Checkpoints, Facts: s.Status},
 		trip.Config{Window: cfg.TripWindow, MinStay: cfg.TripMinStay})
+	s.Checkins.SetAdmission(s.Trip)
 	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,
 		Verifications: s.Checkins.CountVerifications, Interval: cfg.AuditHeadInterval, Log: s.Log})
 	s.Retention = s.retention()

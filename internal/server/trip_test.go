@@ -140,11 +140,32 @@ func TestTripCardAndRiskAreasThroughTheAPI(t *testing.T) {
 		e.Want(e.Do("GET", "/api/v1/risk-areas?level=severe", "", nil), 400, "risk_level_invalid")
 		e.Want(e.Do("GET", "/api/v1/risk-areas?region=99", "", nil), 400, "region_unknown")
 
-		// A negative test clears the yellow; the star stays with the area.
+		// A crowded venue keeps starred and yellow people out, with the
+		// reason, and counts the refusals, never who.
+		mall, mallToken := e.Venue(admin, "宁国万达广场", "mall", "341881001")
+		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", viewer, map[string]any{"kind": "mall", "refuse": []string{"starred"}}), 403, "forbidden")
+		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", officer, map[string]any{"kind": "mall", "refuse": []string{"purple"}}), 400, "venue_policy_refuse")
+		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", officer, map[string]any{"kind": "mall", "venue_id": mall, "refuse": []string{}}), 400, "venue_policy_scope")
+		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", officer, map[string]any{"kind": "mall", "refuse": []string{"yellow", "starred"}}), 200, "")
+		e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": mallToken}), 403, "entry_refused_yellow")
+
+		// A negative test clears the yellow; the star stays with the area,
+		// and so does the refusal.
 		neg := e.fact(admin, id, "nat.result", now.Add(-30*time.Minute), map[string]any{"result": "negative"})
 		if colorOf(e.Want(neg, 201, "")) != "green" {
 			t.Fatalf("after a negative test: %s", neg.Raw)
 		}
+		e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": mallToken}), 403, "entry_refused_starred")
+		if n := e.Count("checkins"); n != 0 {
+			t.Fatalf("%d check-ins stored for refused entries", n)
+		}
+		counts := e.Want(e.Do("GET", "/api/v1/admin/venues/"+mall+"/counts", admin, nil), 200, "")
+		if !strings.Contains(string(counts.Raw), `"refused":{"starred":1,"yellow":1}`) || strings.Contains(string(counts.Raw), id) {
+			t.Fatalf("venue counts: %s", counts.Raw)
+		}
+		// A venue of another kind admits them.
+		_, shopToken := e.Venue(admin, "西津超市", "supermarket", "341881001")
+		e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": shopToken}), 201, "")
 
 		// CSV import: per-line report, good lines kept.
 		areas := "region,name,level,from,until\n" +

@@ -30,8 +30,10 @@ func (venues) IDsInRegion(context.Context, string) ([]string, error) { return ni
 
 type checkpoints struct{}
 
-func (checkpoints) ByID(context.Context, string) (*checkpoint.Checkpoint, error) { return &checkpoint.Checkpoint{}, nil }
-func (checkpoints) IDsInRegion(context.Context, string) ([]string, error)      { return nil, nil }
+func (checkpoints) ByID(context.Context, string) (*checkpoint.Checkpoint, error) {
+	return &checkpoint.Checkpoint{}, nil
+}
+func (checkpoints) IDsInRegion(context.Context, string) ([]string, error) { return nil, nil }
 
 // BenchmarkTripCard is one resident's 14-day card: the carrier's stays of
 // the phone and the person's check-ins, among those of many others

@@ -12,4 +12,9 @@ var (
 	ErrFeedTooLong  = apierr.BadRequest("trip_feed_too_long", "too many stays at once")
 	ErrFeedHeader   = apierr.BadRequest("trip_feed_header", "the first line must name the columns phone,city,first_seen,last_seen")
 	ErrFeedLine     = apierr.BadRequest("trip_feed_line", "the line is not valid CSV with four columns")
+
+	ErrPolicyScope     = apierr.BadRequest("venue_policy_scope", "a policy names either venue_id or kind")
+	ErrPolicyKind      = apierr.BadRequest("venue_policy_kind", "unknown venue kind")
+	ErrPolicyTestHours = apierr.BadRequest("venue_policy_test_hours", "untested_hours is out of range")
+	ErrPolicyRefuse    = apierr.BadRequest("venue_policy_refuse", "refuse lists red, yellow or starred")
 )

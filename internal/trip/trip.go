@@ -54,6 +54,7 @@ type Checkpoints interface {
 type Facts interface {
 	Record(ctx context.Context, facts ...status.NewFact) (int, error)
 	WhatIf(ctx context.Context, proposed []status.NewFact) ([]status.Change, error)
+	Facts(ctx context.Context, num int64, limit int) ([]status.Stored, error)
 }
 
 // Deps are the services this feature calls.
@@ -91,6 +92,7 @@ type Service struct {
 	cfg       Config
 	now       func() time.Time
 	placeCity sync.Map // place num -> city code ("" when the place has no region)
+	policies  policyCache
 }
 
 // New returns the service.

@@ -43,7 +43,7 @@ var impersonal = []string{
 	"unit_accounts", "drug_classes", "hospital_queue_counters", "emergency_end",
 	"fed_regions", "fed_packages", "fed_bundle", "fed_color_policy", "entry_trust", "audit_heads", "operator_totp_pending",
 	"vac_sites", "vac_products", "vac_slots", "cc_batches", "cc_stock", "cc_moves", "cc_inspections", "cc_tasks",
-	"risk_areas",
+	"risk_areas", "venue_policies", "venue_refusals",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
