@@ -20,6 +20,7 @@ import (
 	"github.com/healthcode/healthcode/internal/server"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/trip"
 )
 
 // storeFlags are the flags every command that opens the store shares.
@@ -61,6 +62,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.TracingWindow, "tracing-window", tracing.DefaultWindow, "default overlap window of a tracing run")
 	tracingWindows := fs.String("tracing-windows", "", "overlap windows per venue kind, e.g. restaurant=60m,transport=15m,checkpoint=10m")
 	fs.DurationVar(&cfg.AppealTTL, "appeal-ttl", 7*24*time.Hour, "how long a granted appeal lasts when the operator gives no end")
+	fs.DurationVar(&cfg.TripWindow, "trip-window", trip.DefaultWindow, "how far back the trip card looks (14 days; 7 in the later rules)")
+	fs.DurationVar(&cfg.TripMinStay, "trip-min-stay", trip.DefaultMinStay, "a city counts on the trip card after a stay longer than this")
 	fs.DurationVar(&cfg.SubjectTTL, "subject-ttl", 15*time.Minute, "how long a gateway scan's subject reference can be used")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (never on --addr)")
 	smsFlags(fs, &cfg)

@@ -45,6 +45,9 @@ type VenueCountsResponse struct {
 	To        time.Time   `json:"to"`
 	Total     int64       `json:"total"`
 	Hours     []HourCount `json:"hours"`
+	// Refused counts entries the venue's policy turned away, by reason
+	// (red, yellow, starred, untested): counts, never who.
+	Refused map[string]int64 `json:"refused"`
 }
 
 // HourCount is the check-ins of one hour.
@@ -55,7 +58,10 @@ type HourCount struct {
 
 func venueCounts(c *checkin.Counts) VenueCountsResponse {
 	out := VenueCountsResponse{VenueID: c.VenueID, VenueName: c.VenueName, From: c.From, To: c.To, Total: c.Total,
-		Hours: make([]HourCount, len(c.Hours))}
+		Hours: make([]HourCount, len(c.Hours)), Refused: c.Refused}
+	if out.Refused == nil {
+		out.Refused = map[string]int64{}
+	}
 	for i, h := range c.Hours {
 		out.Hours[i] = HourCount(h)
 	}

@@ -39,10 +39,12 @@ import (
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -90,6 +92,8 @@ type Server struct {
 	ColdChain  *coldchain.Service
 	Employer   *employer.Service
 	School     *school.Service
+	RiskAreas  *riskarea.Service
+	Trip       *trip.Service
 
 	metrics *metrics
 }

@@ -48,11 +48,12 @@ const (
 	OutboxRead     Permission = "outbox.read"
 	AuditRead      Permission = "audit.read"
 	OperatorWrite  Permission = "operator.write"
-	TaskWrite      Permission = "task.write"  // grid follow-up tasks
-	AlertRead      Permission = "alert.read"  // positive test alerts: read and take in hand
-	OrgWrite       Permission = "org.write"   // gateway organisations, their keys and unit accounts; drug classes
-	EntryWrite     Permission = "entry.write" // register inbound travellers at the border with a verified foreign credential
-	DoseWrite      Permission = "dose.write"  // register vaccine doses at a site; import earlier doses
+	TaskWrite      Permission = "task.write"     // grid follow-up tasks
+	AlertRead      Permission = "alert.read"     // positive test alerts: read and take in hand
+	OrgWrite       Permission = "org.write"      // gateway organisations, their keys and unit accounts; drug classes
+	EntryWrite     Permission = "entry.write"    // register inbound travellers at the border with a verified foreign credential
+	DoseWrite      Permission = "dose.write"     // register vaccine doses at a site; import earlier doses
+	RiskAreaWrite  Permission = "riskarea.write" // publish and withdraw risk areas; import the carrier's trip data
 	// EmergencyEnd ends the emergency and destroys the personal data
 	// (`healthcode wind-down`); it also needs the deployment-wide scope.
 	EmergencyEnd Permission = "emergency.end"
@@ -61,9 +62,9 @@ const (
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, EmergencyEnd},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite, EmergencyEnd},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
-		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite},
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite},
 	// Community health stations take swabs and give vaccines with the
 	// same staff.
 	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead, DoseWrite},

@@ -36,6 +36,12 @@ type Colors interface {
 	Color(num int64) (rules.Color, uint64)
 }
 
+// Admission is a venue's entry policy (the trip service): why a person is
+// turned away at the scan, "" to admit.
+type Admission interface {
+	Admit(ctx context.Context, v *venue.Venue, accountID string, num int64, color rules.Color) (string, error)
+}
+
 // Config tunes the service. Zero values take the defaults.
 type Config struct {
 	// Delay is how long the group commit may wait for more requests after
@@ -100,6 +106,45 @@ type Service struct {
 
 	places     sync.Map // placeKey -> int64
 	placeByNum sync.Map // int64 -> Place
+	admission  Admission
+}
+
+// SetAdmission sets the venues' entry policies checked at each check-in
+// (nil: every venue admits everyone). Set it before serving.
+func (s *Service) SetAdmission(a Admission) { s.admission = a }
+
+var refusals = map[string]error{"red": ErrRefusedRed, "yellow": ErrRefusedYellow, "starred": ErrRefusedStarred, "untested": ErrRefusedUntested}
+
+// admit asks the venue's policy about each person of a scan; a refusal is
+// counted for the venue (never who) and nothing else is written.
+func (s *Service) admit(ctx context.Context, v *venue.Venue, accountID string, place int64, nums []int64) error {
+	if s.admission == nil {
+		return nil
+	}
+	for i, n := range nums {
+		acct := ""
+		if i == 0 {
+			acct = accountID
+		}
+		c, _ := s.colors.Color(n)
+		reason, err := s.admission.Admit(ctx, v, acct, n, c)
+		if err != nil {
+			return err
+		}
+		if reason == "" {
+			continue
+		}
+		hour := s.now().UnixMilli() / 3600000
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO venue_refusals (place, hour, reason, count) VALUES ($1, $2, $3, 1)
+			ON CONFLICT (place, hour, reason) DO UPDATE SET count = venue_refusals.count + 1`, place, hour, reason); err != nil {
+			return fmt.Errorf("checkin: count refusal: %w", err)
+		}
+		if e, ok := refusals[reason]; ok {
+			return e
+		}
+		return ErrRefusedRed.Withf("this venue does not admit you now (%s)", reason)
+	}
+	return nil
 }
 
 // New returns the service with its group-commit writers running.
@@ -206,6 +251,9 @@ func (s *Service) CheckIn(ctx context.Context, accountID string, in Input) (*Res
 	if err != nil {
 		return nil, err
 	}
+	if err := s.admit(ctx, v, accountID, place, nums); err != nil {
+		return nil, err
+	}
 	at := s.now().UTC().Truncate(time.Millisecond)
 	p := &pending{checkins: make([]row, len(nums))}
 	for i, n := range nums {
@@ -256,6 +304,8 @@ type Counts struct {
 	To        time.Time
 	Total     int64
 	Hours     []HourCount
+	// Refused is the entries the venue's policy turned away, by reason.
+	Refused map[string]int64
 }
 
 // MaxCountSpan bounds one counts query (a month of hours).
@@ -297,6 +347,22 @@ func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string
 		})
 		if err != nil {
 			return nil, fmt.Errorf("checkin: counts: %w", err)
+		}
+	}
+	out.Refused = map[string]int64{}
+	if place != 0 {
+		err := db.Each(ctx, s.db, `SELECT reason, SUM(count) FROM venue_refusals WHERE place = $1 AND hour >= $2 AND hour < $3 GROUP BY reason`,
+			[]any{place, from.UnixMilli() / 3600000, to.UnixMilli() / 3600000}, func(sc db.Scanner) error {
+				var r string
+				var n int64
+				if err := sc.Scan(&r, &n); err != nil {
+					return err
+				}
+				out.Refused[r] = n
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("checkin: refusals: %w", err)
 		}
 	}
 	for h := from; h.Before(to); h = h.Add(time.Hour) {

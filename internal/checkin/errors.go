@@ -12,3 +12,12 @@ var (
 	ErrTimeRangeInverted = apierr.BadRequest("time_range_inverted", "from must be before to")
 	ErrTimeRangeTooLong  = apierr.BadRequest("time_range_too_long", "the time range is too long")
 )
+
+// Entries a venue's policy refuses, one case per reason, so the person is
+// told why.
+var (
+	ErrRefusedRed      = apierr.Forbidden("entry_refused_red", "this venue does not admit people with a red code")
+	ErrRefusedYellow   = apierr.Forbidden("entry_refused_yellow", "this venue does not admit people with a yellow code")
+	ErrRefusedStarred  = apierr.Forbidden("entry_refused_starred", "this venue does not admit people whose trip card has a star (a city with a medium- or high-risk area)")
+	ErrRefusedUntested = apierr.Forbidden("entry_refused_untested", "this venue admits only people with a recent negative nucleic-acid test")
+)

@@ -296,3 +296,28 @@ func (s *Service) IssueKey(ctx context.Context, by *auth.Principal, id string) (
 	}
 	return c, key, nil
 }
+
+// ByID returns a checkpoint, for the platform's own lookups (unscoped).
+func (s *Service) ByID(ctx context.Context, id string) (*Checkpoint, error) {
+	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return c, err
+}
+
+// IDsInRegion lists the checkpoints of a region and below, for the
+// platform's own walks.
+func (s *Service) IDsInRegion(ctx context.Context, code string) ([]string, error) {
+	lo, hi := auth.Bounds(code)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	out, err := db.Collect(ctx, s.db, `SELECT id FROM checkpoints WHERE `+scope, args, func(sc db.Scanner) (string, error) {
+		var id string
+		err := sc.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: in region %s: %w", code, err)
+	}
+	return out, nil
+}

@@ -186,6 +186,16 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 		}
 		logins = append(logins, units...)
 	}
+	if loaded, err := tripLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadTrip(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load the trip card: %w", err)
+		}
+		if err := markTripLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	if err := loadHistory(ctx, s, opt); err != nil {
 		return nil, err
 	}

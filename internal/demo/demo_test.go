@@ -76,6 +76,14 @@ func TestDemoLoadsNingguo(t *testing.T) {
 				days.Days[1].Booked != 1 {
 				t.Fatalf("vaccination demo: %+v %+v %+v", vs, towns, days)
 			}
+			// The trip card: the national list's risk area is open data.
+			var areas struct {
+				Areas []struct{ Region, Level string }
+			}
+			get(t, hs.URL+"/api/v1/risk-areas", "", &areas)
+			if len(areas.Areas) != 1 || areas.Areas[0].Region != "320102" || areas.Areas[0].Level != "medium" {
+				t.Fatalf("risk areas in the demo: %+v", areas)
+			}
 			get(t, hs.URL+"/api/v1/admin/coverage", token, &cov)
 			if len(cov.Rows) != 19 {
 				t.Fatalf("coverage has %d towns, want 19", len(cov.Rows))

@@ -59,6 +59,7 @@ const (
 	Market      Kind = "market"
 	Supermarket Kind = "supermarket"
 	Restaurant  Kind = "restaurant"
+	Carrier     Kind = "carrier" // a telecom carrier that sends the trip card's stays
 )
 
 // KindInfo is a kind with its names.
@@ -85,6 +86,7 @@ var Kinds = []KindInfo{
 	{Market, fact.Text{ZH: "农贸市场", EN: "market"}},
 	{Supermarket, fact.Text{ZH: "商超", EN: "supermarket"}},
 	{Restaurant, fact.Text{ZH: "餐饮单位", EN: "restaurant"}},
+	{Carrier, fact.Text{ZH: "电信运营商", EN: "telecom carrier"}},
 }
 
 // ColdChainHolders are the kinds that hold cold-chain batches.

@@ -122,6 +122,10 @@ var kinds = map[string][]row{
 		{"cc_exposures", "handled_at", `INSERT INTO cc_exposures (inspection_id, person_num, org_id, masked_name, handled_at)
 			VALUES ($2, 1, 'org', '*三', $1)`, 's'},
 	},
+	"trip_stays": {
+		{"trip_stays", "last_seen", `INSERT INTO trip_stays (phone_hash, city_code, first_seen, last_seen, source, recorded_at)
+			VALUES ($2, '3418', $1, $1, 'carrier', $1)`, 'b'},
+	},
 	"followup": {
 		{"tracing_runs", "created_at", `INSERT INTO tracing_runs (id, region_code, created_by, created_at, params, status, total, done,
 			companions, facts, tasks, error) VALUES ($2, '341881', 'op', $1, '{}', 'done', 1, 1, 1, 1, 1, '')`, 's'},

@@ -152,9 +152,13 @@ func TestVenueCountsCarryNoPersonalData(t *testing.T) {
 			t.Fatalf("hour buckets add up to %v, want 3", sum)
 		}
 		for k := range r.Body {
-			if !slices.Contains([]string{"venue_id", "venue_name", "from", "to", "total", "hours"}, k) {
+			// refused: the entries a policy turned away, counted by reason.
+			if !slices.Contains([]string{"venue_id", "venue_name", "from", "to", "total", "hours", "refused"}, k) {
 				t.Fatalf("counts carry an unexpected field %q: %s", k, r.Raw)
 			}
+		}
+		if refused, ok := r.Body["refused"].(map[string]any); !ok || len(refused) != 0 {
+			t.Fatalf("a venue without a policy refused someone: %s", r.Raw)
 		}
 		for _, p := range people {
 			for _, secret := range []string{p.name, p.idNumber, p.phone, p.id, p.name[:3], p.idNumber[14:], p.phone[7:]} {

@@ -259,6 +259,9 @@ func (e *env) robustFixtures() *robustFixtures {
 	slot := e.Want(e.Do("POST", "/api/v1/admin/vaccination/slots", admin, map[string]any{"site_id": fx.ids["vac_site"], "vaccine_id": vac,
 		"starts_at": slotAt, "ends_at": slotAt.Add(30 * time.Minute), "capacity": 50}), 201, "").Str("id")
 	fx.ids["appointment"] = e.Want(e.Do("POST", "/api/v1/me/appointments", tok, map[string]any{"slot_id": slot}), 201, "").Str("id")
+	// A risk area in force.
+	fx.ids["risk_area"] = e.Want(e.Do("POST", "/api/v1/admin/risk-areas", admin, map[string]any{"region": "341881001", "level": "medium",
+		"from": time.Now().Add(-time.Hour), "until": time.Now().Add(72 * time.Hour)}), 201, "").Str("id")
 	// The cold chain: a batch passed on to a cold store, whose positive
 	// sample opened tasks.
 	imp := e.org(admin, "importer", "宁国进出口", "CC200001", "341881001")
@@ -372,6 +375,8 @@ func paramKinds(path, param string) []string {
 		return []string{"cc_task"}
 	case param == "id" && strings.HasPrefix(path, "/gateway/v1/school/classes/"):
 		return []string{"class"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/risk-areas/"):
+		return []string{"risk_area"}
 	}
 	return nil
 }

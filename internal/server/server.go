@@ -47,11 +47,13 @@ import (
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/retention"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 	"github.com/healthcode/healthcode/internal/web"
@@ -60,11 +62,11 @@ import (
 
 // Config is everything the product can be told at start.
 type Config struct {
-	Addr          string // listen address, default 127.0.0.1:8080
+	Addr string // listen address, default 127.0.0.1:8080
 	// Listener, when set, is served instead of listening on Addr, so a
 	// caller that asked for port 0 knows the port before the server builds
 	// its URLs (QR codes must not point at port 0).
-	Listener net.Listener
+	Listener      net.Listener
 	DB            string // sqlite:PATH or postgres://..., default sqlite:DATADIR/healthcode.db
 	DataDir       string // default ./data
 	MasterKey     string // base64; if empty, read or create DATADIR/master.key
@@ -119,6 +121,10 @@ type Config struct {
 	TracingLookback time.Duration
 	TracingWindow   time.Duration
 	TracingWindows  map[string]time.Duration
+	// TripWindow is how far back the trip card looks (default 14 days);
+	// TripMinStay is the stay after which a city counts (default 4 hours).
+	TripWindow  time.Duration
+	TripMinStay time.Duration
 	// SubjectTTL is how long the gateway's subject references last
 	// (default 15 minutes).
 	SubjectTTL time.Duration
@@ -250,6 +256,8 @@ type Server struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	RiskAreas  *riskarea.Service
+	Trip       *trip.Service
 	Retention  *retention.Runner
 	Emergency  *emergency.State
 	API        *api.Server
@@ -404,6 +412,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
 	s.ColdChain = coldchain.New(coldchain.Deps{Metrics: s.registry, DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
 		Log: s.Log, Location: loc})
+	s.RiskAreas = riskarea.New(s.DB, s.Regions)
+	s.Trip = trip.New(trip.Deps{DB: s.DB, Keys: s.Keys, Regions: s.Regions, Areas: s.RiskAreas, Persons: s.Persons,
+		Presence: s.Checkins, Venues: s.Venues, Checkpoints: s.Checkpoints, Facts: s.Status},
+		trip.Config{Window: cfg.TripWindow, MinStay: cfg.TripMinStay})
+	s.Checkins.SetAdmission(s.Trip)
 	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,
 		Verifications: s.Checkins.CountVerifications, Interval: cfg.AuditHeadInterval, Log: s.Log})
 	s.Retention = s.retention()
@@ -421,6 +434,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Clinic, s.API.Hospital, s.API.Ride = s.Clinic, s.Hospital, s.Ride
 	s.API.Entry = s.Entry
 	s.API.Vaccine = s.Vaccine
+	s.API.RiskAreas, s.API.Trip = s.RiskAreas, s.Trip
 	s.API.ColdChain = s.ColdChain
 	s.API.Booking, s.API.Hall = s.Booking, s.Hall
 	s.API.Employer, s.API.School = s.Employer, s.School
@@ -434,6 +448,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
 		Booking: s.Booking, Hall: s.Hall,
 		Employer: s.Employer, School: s.School,
+		RiskAreas: s.RiskAreas, Trip: s.Trip,
 	})
 	if err != nil {
 		return nil, err
@@ -471,6 +486,8 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "vaccinations", Period: k.Vaccinations, Purge: s.Vaccine.Purge})
 	r.Register(retention.Kind{Name: "arrivals", Period: k.Arrivals, Purge: s.Entry.Purge})
 	r.Register(retention.Kind{Name: "cold_chain", Period: k.ColdChain, Purge: s.ColdChain.Purge})
+	// The carrier's stays live as long as check-ins, the other half of the trip card.
+	r.Register(retention.Kind{Name: "trip_stays", Period: s.Checkins.Retention(), Purge: s.Trip.Purge})
 	return r
 }
 
@@ -530,9 +547,10 @@ func (s *Server) WindDown() *winddown.Service {
 					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
 					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings",
 					"bk_bookings", "hall_tickets", "hall_logins",
-					"employer_gate", "employer_staff", "school_checks", "school_entries", "school_pupils"}, linked...)...),
+					"employer_gate", "employer_staff", "school_checks", "school_entries", "school_pupils", "trip_stays"}, linked...)...),
 				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
-					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge, s.Booking.Purge, s.Hall.Purge),
+					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge, s.Booking.Purge, s.Hall.Purge,
+					s.Trip.Purge),
 					s.Employer.Forget, s.School.Forget,
 					winddown.DeleteAll(s.DB, linked...))},
 		},

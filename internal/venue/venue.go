@@ -304,3 +304,19 @@ func (s *Service) RotateToken(ctx context.Context, by *auth.Principal, id string
 	s.tokens.Delete(old)
 	return v, nil
 }
+
+// IDsInRegion lists the venues of a region and below, for the platform's
+// own walks (the trip feature finds who stayed in a city through them).
+func (s *Service) IDsInRegion(ctx context.Context, code string) ([]string, error) {
+	lo, hi := auth.Bounds(code)
+	scope, args := db.Scope("region_code", lo, hi, nil)
+	out, err := db.Collect(ctx, s.db, `SELECT id FROM venues WHERE `+scope, args, func(sc db.Scanner) (string, error) {
+		var id string
+		err := sc.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("venue: in region %s: %w", code, err)
+	}
+	return out, nil
+}

@@ -15,6 +15,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, checkinNav...)
 	out = append(out, natNav...)
 	out = append(out, vaccinationNav...)
+	out = append(out, tripNav...)
 	out = append(out, gatewayNav...)
 	out = append(out, federationNav...)
 	out = append(out, entryNav...)
@@ -23,8 +24,8 @@ func (s *Server) navList() []navEntry {
 
 func (s *Server) moreList() []navItem {
 	out := append(append([]navItem{}, moreEntries...), statusMore...)
-	return append(out, navItem{"more.tests", "/me/tests"}, navItem{"more.vaccination", "/me/vaccination"}, navItem{"more.platforms", "/me/platforms"},
-		navItem{"more.visits", "/me/visits"}, navItem{"more.daily", "/me/daily"})
+	return append(out, navItem{"more.tests", "/me/tests"}, navItem{"more.vaccination", "/me/vaccination"}, navItem{"more.trip", "/me/trip"},
+		navItem{"more.platforms", "/me/platforms"}, navItem{"more.visits", "/me/visits"}, navItem{"more.daily", "/me/daily"})
 }
 
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {

@@ -10,6 +10,7 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 )
 
@@ -52,6 +53,8 @@ type panelData struct {
 	Record  *vaccine.Record
 	Last    *vaccine.Dose
 	Overall string
+	Card    *trip.Card
+	Days    int
 }
 
 // codePanel is one panel of the code page, loaded by the page's script
@@ -78,6 +81,11 @@ func (s *Server) codePanel(w http.ResponseWriter, r *http.Request, p *page) erro
 	}
 	d := panelData{Name: name, For: forID}
 	switch name {
+	case "trip":
+		if d.Card, err = s.Trip.CardFor(r.Context(), p.Resident, forID); err != nil {
+			return err
+		}
+		d.Days = int(d.Card.Window.Hours() / 24)
 	case "test":
 		ts, err := s.NAT.ListTests(r.Context(), pr.Num)
 		if err != nil {

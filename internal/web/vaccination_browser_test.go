@@ -26,7 +26,7 @@ func TestBrowserVaccination(t *testing.T) {
 	// The code page: the code first, then the panels.
 	r.open("/me")
 	code, _ := r.codeOnScreen()
-	r.wantText("#panel-trip", "行程卡即将上线")
+	r.wantText("#panel-trip", "14天内")
 	r.wantText("#panel-vaccination", "暂无接种记录")
 
 	// The nurse scans it at the site.

@@ -13,7 +13,6 @@ var vaccinationMessages = map[string][2]string{
 	"panel.vaccination": {"疫苗接种", "Vaccination"},
 	"panel.loading":     {"加载中…", "Loading…"},
 	"panel.unavailable": {"暂时无法显示，请稍后再看；健康码不受影响。", "Not available right now; try later. Your code is not affected."},
-	"panel.trip_soon":   {"行程卡即将上线。", "The trip card is coming soon."},
 	"panel.all_tests":   {"全部检测结果", "All tests"},
 
 	"vac.title":            {"疫苗接种", "Vaccination"},

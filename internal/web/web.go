@@ -45,11 +45,13 @@ import (
 	"github.com/healthcode/healthcode/internal/pharmacy"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/ride"
+	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
 )
@@ -103,6 +105,8 @@ type Deps struct {
 	Hall       *hall.Service
 	Employer   *employer.Service
 	School     *school.Service
+	RiskAreas  *riskarea.Service
+	Trip       *trip.Service
 }
 
 // Server renders the pages.
@@ -226,6 +230,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 	s.checkinRoutes(mux)
 	s.gatewayRoutes(mux)
 	s.vaccinationRoutes(mux)
+	s.tripRoutes(mux)
 	s.coldChainRoutes(mux)
 	s.visitRoutes(mux)
 }

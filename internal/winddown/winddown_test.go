@@ -32,6 +32,7 @@ var personal = []string{
 	"otp_counters", "login_backoff", "operator_addresses", "bk_bookings", "hall_tickets", "hall_logins",
 	"otp_counters", "login_backoff", "operator_addresses",
 	"employer_staff", "employer_gate", "school_pupils", "school_checks", "school_entries",
+	"otp_counters", "login_backoff", "operator_addresses", "trip_stays",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own
@@ -47,6 +48,7 @@ var impersonal = []string{
 	"vac_sites", "vac_products", "vac_slots", "cc_batches", "cc_stock", "cc_moves", "cc_inspections", "cc_tasks",
 	"bk_slots", "hall_policies", "hall_counters",
 	"school_classes",
+	"risk_areas", "venue_policies", "venue_refusals",
 }
 
 func tables(t *testing.T, d *db.DB) []string {

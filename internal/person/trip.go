@@ -1,0 +1,51 @@
+package person
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/db"
+)
+
+// AccountPhoneHash is the blind index of a login's phone and the number of
+// the person registered behind it (0 when the phone is not registered):
+// the trip card needs the phone alone.
+func (s *Service) AccountPhoneHash(ctx context.Context, accountID string) ([]byte, int64, error) {
+	var h []byte
+	var num sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT phone_hash, person_num FROM accounts WHERE id = $1`, accountID).Scan(&h, &num)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, auth.ErrTokenInvalid.Withf("unknown account; log in again")
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("person: read account: %w", err)
+	}
+	return h, num.Int64, nil
+}
+
+// NumsByPhoneHash maps phone blind indexes (as strings) to the persons
+// registered with that phone, for the platform's own matching of the
+// carrier's trip data; a phone nobody registered is absent.
+func (s *Service) NumsByPhoneHash(ctx context.Context, hashes [][]byte) (map[string]int64, error) {
+	out := make(map[string]int64, len(hashes))
+	if len(hashes) == 0 {
+		return out, nil
+	}
+	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT phone_hash, num FROM persons WHERE phone_hash IN `, nil, hashes, ``,
+		func(sc db.Scanner) error {
+			var h []byte
+			var n int64
+			if err := sc.Scan(&h, &n); err != nil {
+				return err
+			}
+			out[string(h)] = n
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("person: persons by phone: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,140 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/riskarea"
+	"github.com/healthcode/healthcode/internal/trip"
+)
+
+// The trip card: the code page's panel and its own page (a phone login is
+// enough), and the console's registry of risk areas.
+
+func (s *Server) tripRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /me/trip", s.resident(s.tripPage))
+	mux.HandleFunc("GET /console/risk-areas", s.console(auth.RiskAreaWrite, s.riskAreasConsole))
+	mux.HandleFunc("POST /console/risk-areas", s.console(auth.RiskAreaWrite, s.publishRiskArea))
+	mux.HandleFunc("POST /console/risk-areas/import", s.console(auth.RiskAreaWrite, s.importRiskAreas))
+	mux.HandleFunc("POST /console/risk-areas/{id}/withdraw", s.console(auth.RiskAreaWrite, s.withdrawRiskArea))
+}
+
+var tripNav = []navEntry{
+	{"nav.risk_areas", "/console/risk-areas", auth.RiskAreaWrite},
+}
+
+type tripData struct {
+	For  string
+	Card *trip.Card
+	Days int
+}
+
+func (s *Server) tripPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	forID := r.URL.Query().Get("for")
+	c, err := s.Trip.CardFor(r.Context(), p.Resident, forID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	p.Title, p.Data = p.T("trip.title"), tripData{For: forID, Card: c, Days: int(c.Window.Hours() / 24)}
+	s.render(w, r, http.StatusOK, "trip", p)
+	return nil
+}
+
+type riskAreaRow struct {
+	*riskarea.Area
+	Active bool
+}
+
+type riskConsoleData struct {
+	Areas   []riskAreaRow
+	Regions []regionOption
+	From    string
+	Until   string
+	Import  *riskarea.ImportReport
+	Facts   int
+	DryRun  *trip.DryRun
+}
+
+func (s *Server) riskAreasConsole(w http.ResponseWriter, r *http.Request, p *page) error {
+	return s.showRiskAreas(w, r, p, http.StatusOK, riskConsoleData{})
+}
+
+func (s *Server) showRiskAreas(w http.ResponseWriter, r *http.Request, p *page, status int, d riskConsoleData) error {
+	areas, err := s.RiskAreas.InScope(r.Context(), p.Op)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, a := range areas {
+		d.Areas = append(d.Areas, riskAreaRow{a, a.ActiveAt(now)})
+	}
+	d.Regions = s.regionOptions(p)
+	loc := s.Config.Location
+	if d.From == "" {
+		d.From = now.In(loc).Format("2006-01-02T15:04")
+		d.Until = now.In(loc).Add(7 * 24 * time.Hour).Format("2006-01-02T15:04")
+	}
+	p.Title, p.NavOn, p.Data = p.T("nav.risk_areas"), "/console/risk-areas", d
+	s.render(w, r, status, "console_risk_areas", p)
+	return nil
+}
+
+// areaForm reads the form; an empty or malformed time is left nil, so the
+// service names what is missing.
+func (s *Server) areaForm(r *http.Request) riskarea.Input {
+	in := riskarea.Input{Region: r.PostFormValue("region"), Name: r.PostFormValue("name"), Level: r.PostFormValue("level")}
+	for _, f := range []struct {
+		name string
+		dst  **time.Time
+	}{{"from", &in.From}, {"until", &in.Until}} {
+		if t, err := time.ParseInLocation("2006-01-02T15:04", r.PostFormValue(f.name), s.Config.Location); err == nil {
+			*f.dst = &t
+		}
+	}
+	return in
+}
+
+func (s *Server) publishRiskArea(w http.ResponseWriter, r *http.Request, p *page) error {
+	in := s.areaForm(r)
+	d := riskConsoleData{From: r.PostFormValue("from"), Until: r.PostFormValue("until")}
+	show := func(st int) error { return s.showRiskAreas(w, r, p, st, d) }
+	if r.PostFormValue("dry_run") != "" {
+		dr, err := s.Trip.DryRun(r.Context(), p.Op, in)
+		if err != nil {
+			return s.formErr(w, r, p, err, show)
+		}
+		d.DryRun = dr
+		return show(http.StatusOK)
+	}
+	pub, err := s.Trip.Publish(r.Context(), p.Op, in)
+	if err != nil {
+		return s.formErr(w, r, p, err, show)
+	}
+	s.flash(w, r, "flash.risk_area_published", pub.Area.RegionName)
+	redirect(w, r, "/console/risk-areas")
+	return nil
+}
+
+func (s *Server) importRiskAreas(w http.ResponseWriter, r *http.Request, p *page) error {
+	body, err := uploaded(r, "file")
+	d := riskConsoleData{}
+	if err == nil {
+		d.Import, d.Facts, err = s.Trip.Import(r.Context(), p.Op, body)
+	}
+	if err != nil {
+		return s.formErr(w, r, p, err, func(st int) error { return s.showRiskAreas(w, r, p, st, riskConsoleData{}) })
+	}
+	return s.showRiskAreas(w, r, p, http.StatusOK, d)
+}
+
+func (s *Server) withdrawRiskArea(w http.ResponseWriter, r *http.Request, p *page) error {
+	a, err := s.RiskAreas.Withdraw(r.Context(), p.Op, r.PathValue("id"))
+	if err != nil {
+		return s.formErr(w, r, p, err, func(st int) error { return s.showRiskAreas(w, r, p, st, riskConsoleData{}) })
+	}
+	s.flash(w, r, "flash.risk_area_withdrawn", a.RegionName)
+	redirect(w, r, "/console/risk-areas")
+	return nil
+}

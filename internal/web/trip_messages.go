@@ -1,0 +1,52 @@
+package web
+
+// The trip card's and the risk-area registry's strings.
+var tripMessages = map[string][2]string{
+	"nav.risk_areas": {"风险地区", "Risk areas"},
+	"more.trip":      {"通信行程卡", "Trip card"},
+
+	"trip.title":     {"通信行程卡", "Trip card"},
+	"trip.window":    {"%d天内到达或途经（停留4小时以上）：", "Cities stayed in (over 4 hours) in the last %d days:"},
+	"trip.none":      {"近期没有到达或途经的城市记录。", "No city recorded in this period."},
+	"trip.starred":   {"* 表示当前该城市有中高风险地区，并不代表您去过中高风险地区。", "* means the city has a medium- or high-risk area now, not that you were in it."},
+	"trip.star_hint": {"该城市有中高风险地区", "The city has a medium- or high-risk area"},
+	"trip.hint":      {"行程卡只需手机号登录即可查看，不收集身份证号。数据来自电信运营商和您的场所码、卡口核验记录。", "The trip card needs only a phone login; no ID number is collected. It comes from the carrier and your venue check-ins and checkpoint scans."},
+	"trip.open":      {"查看行程卡", "Open the trip card"},
+
+	"risk.c_registry":     {"风险地区登记", "Risk-area registry"},
+	"risk.c_publish":      {"发布风险地区", "Publish a risk area"},
+	"risk.c_import":       {"批量导入风险地区（CSV）", "Import risk areas (CSV)"},
+	"risk.open_data":      {"公开数据：", "Open data:"},
+	"risk.name":           {"具体地点", "Place"},
+	"risk.name_hint":      {"如某小区、某楼栋；留空为整个地区", "a compound or building; empty for the whole region"},
+	"risk.level":          {"风险等级", "Level"},
+	"risk.level_low":      {"低风险", "Low"},
+	"risk.level_medium":   {"中风险", "Medium"},
+	"risk.level_high":     {"高风险", "High"},
+	"risk.from":           {"开始时间", "From"},
+	"risk.until":          {"结束时间", "Until"},
+	"risk.state":          {"状态", "State"},
+	"risk.active":         {"生效中", "In force"},
+	"risk.inactive":       {"未生效或已到期", "Not in force"},
+	"risk.withdrawn":      {"已撤销", "Withdrawn"},
+	"risk.withdraw":       {"撤销", "Withdraw"},
+	"risk.none":           {"暂无风险地区。", "No risk area."},
+	"risk.publish":        {"发布", "Publish"},
+	"risk.dry_run":        {"预演影响", "Dry run"},
+	"risk.dry_summary":    {"该城市窗口期内有 %d 人停留；其中 %d 人的健康码将改变（您辖区内）：", "%d persons stayed in the city within the window; %d in your scope would change colour:"},
+	"risk.person":         {"人员编号", "Person"},
+	"risk.change":         {"变化", "Change"},
+	"risk.import_summary": {"共 %d 行，导入 %d 行，拒绝 %d 行；新增到访记录 %d 条。", "%d lines, %d imported, %d refused; %d visit facts added."},
+
+	"flash.risk_area_published": {"已发布风险地区：%s。", "Risk area published: %s."},
+	"flash.risk_area_withdrawn": {"已撤销风险地区：%s。", "Risk area withdrawn: %s."},
+}
+
+func init() {
+	for k, v := range tripMessages {
+		if _, dup := catalog[k]; dup {
+			panic("web: catalogue key defined twice: " + k)
+		}
+		catalog[k] = v
+	}
+}
