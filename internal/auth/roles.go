@@ -53,6 +53,11 @@ const (
 	OrgWrite       Permission = "org.write"   // gateway organisations, their keys and unit accounts; drug classes
 	EntryWrite     Permission = "entry.write" // register inbound travellers at the border with a verified foreign credential
 	DoseWrite      Permission = "dose.write"  // register vaccine doses at a site; import earlier doses
+	// IsolationWrite runs isolation sites (rooms, admissions, readings,
+	// discharge, release) and transfers of positives.
+	IsolationWrite Permission = "isolation.write"
+	HotlineWrite   Permission = "hotline.write"  // 12345 hotline tickets about codes
+	PersonCorrect  Permission = "person.correct" // correct a person's name or identity number (audited)
 	// EmergencyEnd ends the emergency and destroys the personal data
 	// (`healthcode wind-down`); it also needs the deployment-wide scope.
 	EmergencyEnd Permission = "emergency.end"
@@ -61,9 +66,11 @@ const (
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, EmergencyEnd},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, EmergencyEnd,
+		IsolationWrite, HotlineWrite, PersonCorrect},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
-		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite},
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite,
+		IsolationWrite, HotlineWrite},
 	// Community health stations take swabs and give vaccines with the
 	// same staff.
 	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead, DoseWrite},

@@ -419,3 +419,10 @@ func (s *Service) listAppeals(ctx context.Context, q string, args ...any) ([]*Ap
 	}
 	return out, nil
 }
+
+// PersonAppeals lists a person's appeals, newest first (at most 100), for
+// features that link to them (a hotline ticket about the person's code);
+// the caller has decided that its operator may see the person.
+func (s *Service) PersonAppeals(ctx context.Context, num int64) ([]*Appeal, error) {
+	return s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE person_num = $1 ORDER BY created_at DESC, id LIMIT 100`, num)
+}
