@@ -106,8 +106,9 @@ type Ticket struct {
 // CorrectionRecord is what a ticket keeps of a correction: the fields and
 // the values before and after, masked.
 type CorrectionRecord struct {
-	Fields        []string          `json:"fields"`
-	Before, After map[string]string `json:"before,omitempty"`
+	Fields []string          `json:"fields"`
+	Before map[string]string `json:"before"`
+	After  map[string]string `json:"after"`
 }
 
 // IsOverdue reports whether the ticket is open past its deadline at now.
