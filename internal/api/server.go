@@ -28,7 +28,9 @@ import (
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
+	"github.com/healthcode/healthcode/internal/hotline"
 	"github.com/healthcode/healthcode/internal/httpmetric"
+	"github.com/healthcode/healthcode/internal/isolation"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
@@ -81,6 +83,8 @@ type Server struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	Isolation  *isolation.Service
+	Hotline    *hotline.Service
 	ColdChain  *coldchain.Service
 
 	metrics *metrics

@@ -36,6 +36,8 @@ import (
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hospital"
+	"github.com/healthcode/healthcode/internal/hotline"
+	"github.com/healthcode/healthcode/internal/isolation"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
@@ -150,6 +152,7 @@ type RetentionPeriods struct {
 	Vaccinations  time.Duration // vaccination appointments and dose records (default 2 years: a schedule spans months)
 	Arrivals      time.Duration // arrivals registered at the border (default 90 days)
 	ColdChain     time.Duration // handlers' scans of cold-chain batches and their exposures (default 90 days)
+	ClosedLoop    time.Duration // isolation stays with their readings, transfers of positives, hotline tickets, once over (default 90 days)
 }
 
 // DefaultRetention is what a zero RetentionPeriods field takes.
@@ -158,6 +161,7 @@ var DefaultRetention = RetentionPeriods{
 	Sessions: 30 * 24 * time.Hour, Tests: 90 * 24 * time.Hour, Followup: 90 * 24 * time.Hour,
 	CareCodes: 30 * 24 * time.Hour, Gateway: 90 * 24 * time.Hour,
 	Vaccinations: 730 * 24 * time.Hour, Arrivals: 90 * 24 * time.Hour, ColdChain: 90 * 24 * time.Hour,
+	ClosedLoop: 90 * 24 * time.Hour,
 }
 
 func (p *RetentionPeriods) defaults() {
@@ -170,7 +174,7 @@ func (p *RetentionPeriods) defaults() {
 		{&p.Tests, DefaultRetention.Tests}, {&p.Followup, DefaultRetention.Followup},
 		{&p.CareCodes, DefaultRetention.CareCodes}, {&p.Gateway, DefaultRetention.Gateway},
 		{&p.Vaccinations, DefaultRetention.Vaccinations}, {&p.Arrivals, DefaultRetention.Arrivals},
-		{&p.ColdChain, DefaultRetention.ColdChain},
+		{&p.ColdChain, DefaultRetention.ColdChain}, {&p.ClosedLoop, DefaultRetention.ClosedLoop},
 	} {
 		if *f.v == 0 {
 			*f.v = f.d
@@ -238,6 +242,8 @@ type Server struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	Isolation  *isolation.Service
+	Hotline    *hotline.Service
 	Retention  *retention.Runner
 	Emergency  *emergency.State
 	API        *api.Server
@@ -386,6 +392,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		vaccine.Config{Region: cfg.Region, Location: loc, Metrics: s.registry}, s.Log)
 	s.ColdChain = coldchain.New(coldchain.Deps{Metrics: s.registry, DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Facts: facts,
 		Log: s.Log, Location: loc})
+	s.Isolation = isolation.New(isolation.Deps{DB: s.DB, Persons: s.Persons, Codes: s.Codes, Facts: facts, Log: s.Log, Location: loc})
+	s.Hotline = hotline.New(s.DB, s.Persons, s.Status, s.Regions)
 	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,
 		Verifications: s.Checkins.CountVerifications, Interval: cfg.AuditHeadInterval, Log: s.Log})
 	s.Retention = s.retention()
@@ -404,6 +412,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Entry = s.Entry
 	s.API.Vaccine = s.Vaccine
 	s.API.ColdChain = s.ColdChain
+	s.API.Isolation, s.API.Hotline = s.Isolation, s.Hotline
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -412,6 +421,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
 		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
+		Isolation: s.Isolation, Hotline: s.Hotline,
 	})
 	if err != nil {
 		return nil, err
@@ -445,6 +455,8 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "vaccinations", Period: k.Vaccinations, Purge: s.Vaccine.Purge})
 	r.Register(retention.Kind{Name: "arrivals", Period: k.Arrivals, Purge: s.Entry.Purge})
 	r.Register(retention.Kind{Name: "cold_chain", Period: k.ColdChain, Purge: s.ColdChain.Purge})
+	r.Register(retention.Kind{Name: "isolation", Period: k.ClosedLoop, Purge: s.Isolation.Purge})
+	r.Register(retention.Kind{Name: "hotline", Period: k.ClosedLoop, Purge: s.Hotline.Purge})
 	return r
 }
 
@@ -502,9 +514,11 @@ func (s *Server) WindDown() *winddown.Service {
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
 					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
-					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings"}, linked...)...),
+					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings",
+					"iso_readings", "iso_stays", "iso_transfer_steps", "iso_transfers", "hotline_tickets"}, linked...)...),
 				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
-					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge), winddown.DeleteAll(s.DB, linked...))},
+					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge, s.Isolation.Purge, s.Hotline.Purge),
+					winddown.DeleteAll(s.DB, linked...))},
 		},
 	})
 }
