@@ -151,15 +151,15 @@ func TestClosedLoopIsolationTransferHotline(t *testing.T) {
 			"dest_site_id": hospital, "vehicle": "皖P·120A1"}), 201, "")
 		trID := tr.Str("id")
 		unchanged("steps out of order", func() {
-			e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/arrival", officer, map[string]any{}), 409, "transfer_step_order")
+			e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/arrival", officer, map[string]any{}), 409, "positive_transfer_step_order")
 			e.Want(e.Do("POST", "/api/v1/admin/transfers", officer, map[string]any{"person_id": p2, "origin": "x", "dest_site_id": hospital,
-				"vehicle": "y"}), 409, "transfer_open")
-			e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/pickup", officer, map[string]any{"at": time.Now().Add(-time.Hour)}), 409, "transfer_step_order")
-			e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/pickup", elsewhere, map[string]any{}), 404, "transfer_not_found")
+				"vehicle": "y"}), 409, "positive_transfer_open")
+			e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/pickup", officer, map[string]any{"at": time.Now().Add(-time.Hour)}), 409, "positive_transfer_step_order")
+			e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/pickup", elsewhere, map[string]any{}), 404, "positive_transfer_not_found")
 		})
 		e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/pickup", officer, map[string]any{"note": "已上车"}), 200, "")
 		unchanged("a second pick-up", func() {
-			e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/pickup", officer, map[string]any{}), 409, "transfer_step_order")
+			e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/pickup", officer, map[string]any{}), 409, "positive_transfer_step_order")
 		})
 		e.Want(e.Do("POST", "/api/v1/admin/transfers/"+trID+"/arrival", officer, map[string]any{"note": "已移交发热门诊"}), 200, "")
 		trail := e.Want(e.Do("GET", "/api/v1/admin/transfers/"+trID, viewer, nil), 200, "")
@@ -181,7 +181,7 @@ func TestClosedLoopIsolationTransferHotline(t *testing.T) {
 		if len(list) != 1 || list[0].(map[string]any)["id"] != trID {
 			t.Fatalf("arrived transfers: %v", list)
 		}
-		e.Want(e.Do("GET", "/api/v1/admin/transfers?state=lost", viewer, nil), 400, "transfer_state_invalid")
+		e.Want(e.Do("GET", "/api/v1/admin/transfers?state=lost", viewer, nil), 400, "positive_transfer_state_invalid")
 
 		// Hotline: a wrong name is corrected through a ticket.
 		unchanged("refused tickets", func() {
