@@ -28,7 +28,9 @@ var (
 
 type appeals map[int64][]*status.Appeal
 
-func (a appeals) PersonAppeals(_ context.Context, num int64) ([]*status.Appeal, error) { return a[num], nil }
+func (a appeals) PersonAppeals(_ context.Context, num int64) ([]*status.Appeal, error) {
+	return a[num], nil
+}
 
 func rid(i int) string {
 	first17 := fmt.Sprintf("341881198001%02d%03d", i+1, 500+i)
