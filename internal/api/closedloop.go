@@ -115,11 +115,11 @@ func isolationSite(st *isolation.Site) IsolationSiteResponse {
 	return out
 }
 
-func valTime(t *time.Time) time.Time {
+func valTime(t *timeField) time.Time {
 	if t == nil {
 		return time.Time{}
 	}
-	return *t
+	return t.Time
 }
 
 func reading(r isolation.Reading) ReadingResponse {

@@ -56,7 +56,7 @@ type AdmissionRequest struct {
 	PersonID string     `json:"person_id,omitempty"`
 	Reason   string     `json:"reason" doc:"case, close_contact, secondary_contact, inbound, risk_area or other"`
 	Days     int        `json:"days" doc:"planned length, 1-28 days: the isolation fact's until"`
-	At       *time.Time `json:"at,omitempty" doc:"when the person was admitted, if not now (at most 7 days back)"`
+	At       *timeField `json:"at,omitempty" doc:"when the person was admitted, if not now (at most 7 days back)"`
 }
 
 // ReadingResponse is a temperature reading.
@@ -102,13 +102,13 @@ type StayList struct {
 type StayEndRequest struct {
 	Kind string     `json:"kind"`
 	Note string     `json:"note,omitempty" doc:"at most 200 characters"`
-	At   *time.Time `json:"at,omitempty" doc:"if not now; not before the admission"`
+	At   *timeField `json:"at,omitempty" doc:"if not now; not before the admission"`
 }
 
 // ReadingRequest is POST /admin/isolation/stays/{id}/readings.
 type ReadingRequest struct {
 	Celsius float64    `json:"celsius" doc:"34.0-43.0"`
-	At      *time.Time `json:"at,omitempty" doc:"when it was taken, if not now; its half-day is the slot"`
+	At      *timeField `json:"at,omitempty" doc:"when it was taken, if not now; its half-day is the slot"`
 }
 
 // MissingReading is a half-day without a reading.
@@ -139,13 +139,13 @@ type PositiveTransferRequest struct {
 	Dest     string     `json:"dest_site_id" doc:"the designated hospital or isolation site"`
 	Vehicle  string     `json:"vehicle" doc:"the vehicle (plate or call sign), 1-50 characters"`
 	Note     string     `json:"note,omitempty"`
-	At       *time.Time `json:"at,omitempty"`
+	At       *timeField `json:"at,omitempty"`
 }
 
 // PositiveTransferStepRequest is POST /admin/transfers/{id}/pickup and /arrival.
 type PositiveTransferStepRequest struct {
 	Note string     `json:"note,omitempty"`
-	At   *time.Time `json:"at,omitempty" doc:"if not now; not before the previous step"`
+	At   *timeField `json:"at,omitempty" doc:"if not now; not before the previous step"`
 }
 
 // PositiveTransferStep is a step of a trail.
