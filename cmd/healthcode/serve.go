@@ -221,6 +221,7 @@ func retentionFlags(fs *flag.FlagSet, k *server.RetentionPeriods) {
 	fs.DurationVar(&k.Vaccinations, "retain-vaccinations", d.Vaccinations, "how long vaccination appointments and dose records are kept"+never)
 	fs.DurationVar(&k.Arrivals, "retain-arrivals", d.Arrivals, "how long arrivals registered at the border are kept"+never)
 	fs.DurationVar(&k.ColdChain, "retain-cold-chain", d.ColdChain, "how long handlers' scans of cold-chain batches and their exposures are kept"+never)
+	fs.DurationVar(&k.ClosedLoop, "retain-closed-loop", d.ClosedLoop, "how long isolation stays and readings, transfers of positives and hotline tickets are kept once over"+never)
 }
 
 func smsFlags(fs *flag.FlagSet, cfg *server.Config) {

@@ -31,7 +31,9 @@ import (
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
+	"github.com/healthcode/healthcode/internal/hotline"
 	"github.com/healthcode/healthcode/internal/httpmetric"
+	"github.com/healthcode/healthcode/internal/isolation"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
@@ -89,6 +91,8 @@ type Server struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	Isolation  *isolation.Service
+	Hotline    *hotline.Service
 	ColdChain  *coldchain.Service
 	Employer   *employer.Service
 	School     *school.Service

@@ -54,6 +54,11 @@ const (
 	EntryWrite     Permission = "entry.write"    // register inbound travellers at the border with a verified foreign credential
 	DoseWrite      Permission = "dose.write"     // register vaccine doses at a site; import earlier doses
 	RiskAreaWrite  Permission = "riskarea.write" // publish and withdraw risk areas; import the carrier's trip data
+	// IsolationWrite runs isolation sites (rooms, admissions, readings,
+	// discharge, release) and transfers of positives.
+	IsolationWrite Permission = "isolation.write"
+	HotlineWrite   Permission = "hotline.write"  // 12345 hotline tickets about codes
+	PersonCorrect  Permission = "person.correct" // correct a person's name or identity number (audited)
 	// EmergencyEnd ends the emergency and destroys the personal data
 	// (`healthcode wind-down`); it also needs the deployment-wide scope.
 	EmergencyEnd Permission = "emergency.end"
@@ -62,9 +67,11 @@ const (
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite, EmergencyEnd},
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite, EmergencyEnd,
+		IsolationWrite, HotlineWrite, PersonCorrect},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
-		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite},
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite,
+		IsolationWrite, HotlineWrite},
 	// Community health stations take swabs and give vaccines with the
 	// same staff.
 	Sampler: {PersonRead, PersonWrite, TubeWrite, StatsRead, DoseWrite},

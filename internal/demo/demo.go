@@ -196,6 +196,16 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 			return nil, err
 		}
 	}
+	if loaded, err := closedLoopLoaded(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	} else if !loaded {
+		if err := loadClosedLoop(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo: load isolation, transfers and the hotline: %w", err)
+		}
+		if err := markClosedLoopLoaded(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	if err := loadHistory(ctx, s, opt); err != nil {
 		return nil, err
 	}

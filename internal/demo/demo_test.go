@@ -84,6 +84,35 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if len(areas.Areas) != 1 || areas.Areas[0].Region != "320102" || areas.Areas[0].Level != "medium" {
 				t.Fatalf("risk areas in the demo: %+v", areas)
 			}
+			// Closed loop: 王建国 in the isolation hotel after his transfer,
+			// a half-day without his temperature, 陈静's open 12345 ticket.
+			var stays struct {
+				Stays []struct {
+					ID         string
+					MaskedName string `json:"masked_name"`
+				}
+			}
+			get(t, hs.URL+"/api/v1/admin/isolation/stays?open=true", token, &stays)
+			var missing struct{ Missing []struct{} }
+			get(t, hs.URL+"/api/v1/admin/isolation/readings/missing", token, &missing)
+			var transfers struct {
+				Transfers []struct {
+					State string
+					Trail []struct{}
+				}
+			}
+			get(t, hs.URL+"/api/v1/admin/transfers", token, &transfers)
+			var tickets struct{ Tickets []struct{ Category string } }
+			get(t, hs.URL+"/api/v1/admin/hotline/tickets", token, &tickets)
+			if len(stays.Stays) != 1 || stays.Stays[0].MaskedName != "王*国" || len(missing.Missing) == 0 || len(transfers.Transfers) != 1 ||
+				transfers.Transfers[0].State != "arrived" || len(transfers.Transfers[0].Trail) != 3 || len(tickets.Tickets) != 1 {
+				t.Fatalf("closed-loop demo: %+v %d missing %+v %+v", stays, len(missing.Missing), transfers, tickets)
+			}
+			var readings struct{ Readings []struct{} }
+			get(t, hs.URL+"/api/v1/admin/isolation/stays/"+stays.Stays[0].ID, token, &readings)
+			if len(readings.Readings) == 0 {
+				t.Fatal("the demo's isolated person has no temperature")
+			}
 			get(t, hs.URL+"/api/v1/admin/coverage", token, &cov)
 			if len(cov.Rows) != 19 {
 				t.Fatalf("coverage has %d towns, want 19", len(cov.Rows))

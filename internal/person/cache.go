@@ -8,7 +8,9 @@ import (
 // cache is a bounded concurrent map from account id to the profile of the
 // account's person. Only positive answers are cached (an unregistered account
 // may register on another node at any moment), and what a profile holds does
-// not change once registered, so entries never go stale.
+// not change once registered except by a correction of the name (Correct),
+// which drops the entry on its node; another node shows the old masked name
+// on the code until its entry is evicted or the node restarts.
 type cache struct {
 	seed   maphash.Seed
 	shards [64]struct {
@@ -46,5 +48,12 @@ func (c *cache) put(k string, v Profile) {
 		}
 	}
 	sh.m[k] = v
+	sh.Unlock()
+}
+
+func (c *cache) drop(k string) {
+	sh := &c.shards[c.shard(k)]
+	sh.Lock()
+	delete(sh.m, k)
 	sh.Unlock()
 }

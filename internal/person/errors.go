@@ -12,6 +12,9 @@ var (
 	ErrNameInvalid = apierr.BadRequest("name_invalid", "name must be 1-64 characters")
 	// ErrAfterInvalid is a paging cursor that is not a person id.
 	ErrAfterInvalid = apierr.BadRequest("after_invalid", "after must be a person id from the previous page")
+	// Corrections of a person's record.
+	ErrNothingToCorrect = apierr.BadRequest("correction_empty", "a correction changes the name or the identity number")
+	ErrCorrectionReason = apierr.BadRequest("correction_reason_invalid", "say why the record is corrected, in 1-200 characters")
 )
 
 // A resident's account: the phone that logged in, its own person and the

@@ -126,6 +126,20 @@ var kinds = map[string][]row{
 		{"trip_stays", "last_seen", `INSERT INTO trip_stays (phone_hash, city_code, first_seen, last_seen, source, recorded_at)
 			VALUES ($2, '3418', $1, $1, 'carrier', $1)`, 'b'},
 	},
+	"isolation": {
+		{"iso_stays", "ended_at", `INSERT INTO iso_stays (id, person_num, masked_name, site_id, room_id, region_code, reason, method,
+			admitted_at, until_at, admitted_by, ended_at, end_kind, end_note, ended_by)
+			VALUES ($2, 1, '*三', 'iso', NULL, '341881', 'inbound', 'code', $1, $1, 'op', $1, 'released', '', 'op')`, 's'},
+		{"iso_readings", "at", `INSERT INTO iso_readings (stay_id, day, slot, tenths, at, by_actor) VALUES ($2, 20220401, 'am', 365, $1, 'op')`, 's'},
+		{"iso_transfers", "created_at", `INSERT INTO iso_transfers (id, person_num, masked_name, region_code, origin, dest_site_id, vehicle,
+			state, created_at) VALUES ($2, 1, '*三', '341881', 'o', 'iso', 'v', 'arrived', $1)`, 's'},
+		{"iso_transfer_steps", "at", `INSERT INTO iso_transfer_steps (transfer_id, step, at, by_actor, note) VALUES ($2, 'dispatched', $1, 'op', '')`, 's'},
+	},
+	"hotline": {
+		{"hotline_tickets", "closed_at", `INSERT INTO hotline_tickets (id, category, person_num, masked_name, region_code, summary, state,
+			opened_at, deadline_at, opened_by, closed_at, closed_by, resolution) VALUES ($2, 'wrong_color', 1, '*三', '341881', 's', 'closed',
+			$1, $1, 'op', $1, 'op', 'r')`, 's'},
+	},
 	"followup": {
 		{"tracing_runs", "created_at", `INSERT INTO tracing_runs (id, region_code, created_by, created_at, params, status, total, done,
 			companions, facts, tasks, error) VALUES ($2, '341881', 'op', $1, '{}', 'done', 1, 1, 1, 1, 1, '')`, 's'},
@@ -155,6 +169,7 @@ func setup(ctx context.Context, d *db.DB, nums []int64) error {
 		return err
 	}
 	for _, q := range []string{
+		`INSERT INTO iso_sites (id, kind, name, address, region_code, created_at, created_by) VALUES ('iso', 'hotel', 'H', '', '341881', 0, 'op')`,
 		`INSERT INTO vac_sites (id, name, address, phone, hours, lat, lng, region_code, open, created_at, created_by, updated_at)
 			VALUES ('vs', 'V', '', '', '', 0, 0, '341881', TRUE, 0, 'op', 0)`,
 		`INSERT INTO vac_products (id, name, maker, doses, interval_days, created_at, created_by) VALUES ('vp', 'P', 'M', 2, 21, 0, 'op')`,

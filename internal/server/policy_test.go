@@ -21,6 +21,7 @@ import (
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rollout"
+	"github.com/healthcode/healthcode/internal/server/servertest"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/tracing"
 	"github.com/healthcode/healthcode/internal/venue"
@@ -615,6 +616,71 @@ func TestColdChainRulesHoldAtBothDoors(t *testing.T) {
 				wantRefused(t, "API", r.Status, r.ErrCode(), c.Status, c.code)
 				p := c.d.pages.Do("POST", c.pagePath, c.pageForm)
 				wantRefused(t, "pages", p.Status, p.code, c.Status, c.code)
+				if got := counts(); !slices.Equal(got, before) {
+					t.Fatalf("a refusal stored something: %v, before %v", got, before)
+				}
+			})
+		}
+	})
+}
+
+// Isolation and the hotline decide in their services: the API and the
+// console refuse alike (a role without the permission, a site of another
+// town, someone already admitted, a ticket closed) and store nothing.
+func TestClosedLoopRulesHoldAtBothDoors(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		const pw = "a long password"
+		admin := e.Admin()
+		officer := e.NewOperator("xijin", "health_officer", "341881001")
+		nanshan := e.NewOperator("nanshan", "health_officer", "341881002")
+		viewer := e.NewOperator("viewer", "viewer", "341881")
+		site := e.Want(e.Do("POST", "/api/v1/admin/isolation/sites", officer, map[string]any{"kind": "hotel", "name": "西津隔离酒店"}), 201, "").Str("id")
+		room := e.Want(e.Do("POST", "/api/v1/admin/isolation/sites/"+site+"/rooms", officer, map[string]any{"number": "101", "capacity": 2}), 201, "").Str("id")
+		_, p1 := e.Resident("13900002301", "钱隔离", rid("19850101", 231), "341881001")
+		e.Want(e.Do("POST", "/api/v1/admin/isolation/stays", officer, map[string]any{"site_id": site, "room_id": room, "person_id": p1,
+			"reason": "inbound", "days": 7}), 201, "")
+		ticket := e.Want(e.Do("POST", "/api/v1/admin/hotline/tickets", officer, map[string]any{"category": "wrong_identity", "summary": "姓名有误",
+			"person_id": p1}), 201, "").Str("id")
+		closed := e.Want(e.Do("POST", "/api/v1/admin/hotline/tickets", officer, map[string]any{"category": "wrong_color", "summary": "颜色有误",
+			"person_id": p1}), 201, "").Str("id")
+		e.Want(e.Do("POST", "/api/v1/admin/hotline/tickets/"+closed+"/close", officer, map[string]any{"resolution": "已回复"}), 200, "")
+		pages := map[string]*pageSession{admin: e.console("admin", servertest.AdminPassword), officer: e.console("xijin", pw),
+			nanshan: e.console("nanshan", pw), viewer: e.console("viewer", pw)}
+		tables := []string{"iso_stays", "iso_readings", "hotline_tickets", "facts", "persons"}
+		counts := func() []int {
+			var out []int
+			for _, tbl := range tables {
+				out = append(out, e.Count(tbl))
+			}
+			return out
+		}
+		before := counts()
+		admit := map[string]any{"site_id": site, "room_id": room, "id_number": rid("19850101", 231), "reason": "inbound", "days": 7}
+		admitForm := url.Values{"room": {site + "/" + room}, "id_number": {rid("19850101", 231)}, "reason": {"inbound"}, "days": {"7"}}
+		for _, c := range []struct {
+			name              string
+			by                string
+			apiPath, pagePath string
+			apiBody           map[string]any
+			pageForm          url.Values
+			status            int
+			code              string
+		}{
+			{"a viewer admits", viewer, "/api/v1/admin/isolation/stays", "/console/isolation/admit", admit, admitForm, 403, "forbidden"},
+			{"another town admits", nanshan, "/api/v1/admin/isolation/stays", "/console/isolation/admit", admit, admitForm, 404, "isolation_site_not_found"},
+			{"someone admitted twice", officer, "/api/v1/admin/isolation/stays", "/console/isolation/admit", admit, admitForm, 409, "isolation_already_admitted"},
+			{"an officer corrects a name", officer, "/api/v1/admin/hotline/tickets/" + ticket + "/correction", "/console/hotline/" + ticket + "/correction",
+				map[string]any{"name": "钱力"}, url.Values{"name": {"钱力"}}, 403, "forbidden"},
+			{"a closed ticket closed again", officer, "/api/v1/admin/hotline/tickets/" + closed + "/close", "/console/hotline/" + closed + "/close",
+				map[string]any{"resolution": "again"}, url.Values{"resolution": {"again"}}, 409, "ticket_closed"},
+			{"a closed ticket corrected", admin, "/api/v1/admin/hotline/tickets/" + closed + "/correction", "/console/hotline/" + closed + "/correction",
+				map[string]any{"name": "钱力"}, url.Values{"name": {"钱力"}}, 409, "ticket_closed"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.Do("POST", c.apiPath, c.by, c.apiBody)
+				wantRefused(t, "API", r.Status, r.ErrCode(), c.status, c.code)
+				p := pages[c.by].Do("POST", c.pagePath, c.pageForm)
+				wantRefused(t, "pages", p.Status, p.code, c.status, c.code)
 				if got := counts(); !slices.Equal(got, before) {
 					t.Fatalf("a refusal stored something: %v, before %v", got, before)
 				}

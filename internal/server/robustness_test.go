@@ -285,6 +285,17 @@ func (e *env) robustFixtures() *robustFixtures {
 	_, schKey := e.orgKey(admin, sch, map[string]any{"name": "校门", "scopes": []string{"scan", "school.check"},
 		"daily_quota": 100_000_000, "rate_per_minute": 1_000_000})
 	fx.ids["class"] = e.Want(e.Do("POST", "/gateway/v1/school/classes", schKey, map[string]any{"name": "一年级（1）班"}), 201, "").Str("id")
+	isoSite := e.Want(e.Do("POST", "/api/v1/admin/isolation/sites", admin, map[string]any{"kind": "hotel", "name": "津城隔离酒店",
+		"region": "341881001"}), 201, "").Str("id")
+	room := e.Want(e.Do("POST", "/api/v1/admin/isolation/sites/"+isoSite+"/rooms", admin, map[string]any{"number": "101", "capacity": 2}), 201, "").Str("id")
+	_, isolated := e.Resident("13900000931", "隔离者", rid("19760101", 931), "341881001")
+	fx.ids["iso_site"] = isoSite
+	fx.ids["iso_stay"] = e.Want(e.Do("POST", "/api/v1/admin/isolation/stays", admin, map[string]any{"site_id": isoSite, "room_id": room,
+		"person_id": isolated, "reason": "inbound", "days": 7}), 201, "").Str("id")
+	fx.ids["iso_transfer"] = e.Want(e.Do("POST", "/api/v1/admin/transfers", admin, map[string]any{"person_id": isolated, "origin": "西津街道",
+		"dest_site_id": isoSite, "vehicle": "皖P·12345"}), 201, "").Str("id")
+	fx.ids["ticket"] = e.Want(e.Do("POST", "/api/v1/admin/hotline/tickets", admin, map[string]any{"category": "wrong_color",
+		"summary": "来电称健康码颜色有误", "person_id": self}), 201, "").Str("id")
 	unitToken, _, err := e.App.Auth.UnitLogin(context.Background(), "xijin.pharmacy", "a long password")
 	if err != nil {
 		t.Fatal(err)
@@ -367,6 +378,14 @@ func paramKinds(path, param string) []string {
 		return []string{"appointment"}
 	case param == "code" && strings.HasPrefix(path, "/api/v1/coldchain/batches/"):
 		return []string{"cc_code"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/isolation/sites/"):
+		return []string{"iso_site"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/isolation/stays/"):
+		return []string{"iso_stay"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/transfers/"):
+		return []string{"iso_transfer"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/hotline/tickets/"):
+		return []string{"ticket"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/coldchain/batches/"):
 		return []string{"cc_batch"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/coldchain/inspections/"):

@@ -39,6 +39,8 @@ import (
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
+	"github.com/healthcode/healthcode/internal/hotline"
+	"github.com/healthcode/healthcode/internal/isolation"
 	"github.com/healthcode/healthcode/internal/keys"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
@@ -164,6 +166,7 @@ type RetentionPeriods struct {
 	Vaccinations  time.Duration // vaccination appointments and dose records (default 2 years: a schedule spans months)
 	Arrivals      time.Duration // arrivals registered at the border (default 90 days)
 	ColdChain     time.Duration // handlers' scans of cold-chain batches and their exposures (default 90 days)
+	ClosedLoop    time.Duration // isolation stays with their readings, transfers of positives, hotline tickets, once over (default 90 days)
 }
 
 // DefaultRetention is what a zero RetentionPeriods field takes.
@@ -172,6 +175,7 @@ var DefaultRetention = RetentionPeriods{
 	Sessions: 30 * 24 * time.Hour, Tests: 90 * 24 * time.Hour, Followup: 90 * 24 * time.Hour,
 	CareCodes: 30 * 24 * time.Hour, Gateway: 90 * 24 * time.Hour,
 	Vaccinations: 730 * 24 * time.Hour, Arrivals: 90 * 24 * time.Hour, ColdChain: 90 * 24 * time.Hour,
+	ClosedLoop: 90 * 24 * time.Hour,
 }
 
 func (p *RetentionPeriods) defaults() {
@@ -184,7 +188,7 @@ func (p *RetentionPeriods) defaults() {
 		{&p.Tests, DefaultRetention.Tests}, {&p.Followup, DefaultRetention.Followup},
 		{&p.CareCodes, DefaultRetention.CareCodes}, {&p.Gateway, DefaultRetention.Gateway},
 		{&p.Vaccinations, DefaultRetention.Vaccinations}, {&p.Arrivals, DefaultRetention.Arrivals},
-		{&p.ColdChain, DefaultRetention.ColdChain},
+		{&p.ColdChain, DefaultRetention.ColdChain}, {&p.ClosedLoop, DefaultRetention.ClosedLoop},
 	} {
 		if *f.v == 0 {
 			*f.v = f.d
@@ -258,6 +262,8 @@ type Server struct {
 	Vaccine    *vaccine.Service
 	RiskAreas  *riskarea.Service
 	Trip       *trip.Service
+	Isolation  *isolation.Service
+	Hotline    *hotline.Service
 	Retention  *retention.Runner
 	Emergency  *emergency.State
 	API        *api.Server
@@ -417,6 +423,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Presence: s.Checkins, Venues: s.Venues, Checkpoints: s.Checkpoints, Facts: s.Status},
 		trip.Config{Window: cfg.TripWindow, MinStay: cfg.TripMinStay})
 	s.Checkins.SetAdmission(s.Trip)
+	s.Isolation = isolation.New(isolation.Deps{DB: s.DB, Persons: s.Persons, Codes: s.Codes, Facts: facts, Log: s.Log, Location: loc})
+	s.Hotline = hotline.New(s.DB, s.Persons, s.Status, s.Regions)
 	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,
 		Verifications: s.Checkins.CountVerifications, Interval: cfg.AuditHeadInterval, Log: s.Log})
 	s.Retention = s.retention()
@@ -438,6 +446,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.ColdChain = s.ColdChain
 	s.API.Booking, s.API.Hall = s.Booking, s.Hall
 	s.API.Employer, s.API.School = s.Employer, s.School
+	s.API.Isolation, s.API.Hotline = s.Isolation, s.Hotline
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -449,6 +458,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Booking: s.Booking, Hall: s.Hall,
 		Employer: s.Employer, School: s.School,
 		RiskAreas: s.RiskAreas, Trip: s.Trip,
+		Isolation: s.Isolation, Hotline: s.Hotline,
 	})
 	if err != nil {
 		return nil, err
@@ -488,6 +498,8 @@ func (s *Server) retention() *retention.Runner {
 	r.Register(retention.Kind{Name: "cold_chain", Period: k.ColdChain, Purge: s.ColdChain.Purge})
 	// The carrier's stays live as long as check-ins, the other half of the trip card.
 	r.Register(retention.Kind{Name: "trip_stays", Period: s.Checkins.Retention(), Purge: s.Trip.Purge})
+	r.Register(retention.Kind{Name: "isolation", Period: k.ClosedLoop, Purge: s.Isolation.Purge})
+	r.Register(retention.Kind{Name: "hotline", Period: k.ClosedLoop, Purge: s.Hotline.Purge})
 	return r
 }
 
@@ -547,10 +559,11 @@ func (s *Server) WindDown() *winddown.Service {
 					"followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
 					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings",
 					"bk_bookings", "hall_tickets", "hall_logins",
-					"employer_gate", "employer_staff", "school_checks", "school_entries", "school_pupils", "trip_stays"}, linked...)...),
+					"employer_gate", "employer_staff", "school_checks", "school_entries", "school_pupils", "trip_stays",
+					"iso_readings", "iso_stays", "iso_transfer_steps", "iso_transfers", "hotline_tickets"}, linked...)...),
 				Destroy: then(purge(s.Outbox.Purge, s.Auth.Purge, s.NAT.Purge, s.Tracing.Purge, s.Pharmacy.Purge, s.Clinic.Purge,
 					s.Hospital.Purge, s.Ride.Purge, s.Vaccine.Purge, s.Entry.Purge, s.ColdChain.Purge, s.Booking.Purge, s.Hall.Purge,
-					s.Trip.Purge),
+					s.Trip.Purge, s.Isolation.Purge, s.Hotline.Purge),
 					s.Employer.Forget, s.School.Forget,
 					winddown.DeleteAll(s.DB, linked...))},
 		},

@@ -449,3 +449,10 @@ func credentialSummary(cs []Credential) []string {
 	}
 	return out
 }
+
+// PersonAppeals lists a person's appeals, newest first (at most 100), for
+// features that link to them (a hotline ticket about the person's code);
+// the caller has decided that its operator may see the person.
+func (s *Service) PersonAppeals(ctx context.Context, num int64) ([]*Appeal, error) {
+	return s.listAppeals(ctx, `SELECT `+appealCols+` FROM appeals WHERE person_num = $1 ORDER BY created_at DESC, id LIMIT 100`, num)
+}

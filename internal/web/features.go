@@ -19,6 +19,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, gatewayNav...)
 	out = append(out, federationNav...)
 	out = append(out, entryNav...)
+	out = append(out, closedLoopNav...)
 	return append(out, navEntries[3:]...)
 }
 
@@ -31,6 +32,7 @@ func (s *Server) moreList() []navItem {
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {
 	s.federationRoutes(mux)
 	s.entryConsoleRoutes(mux)
+	s.closedLoopRoutes(mux)
 }
 
 func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {

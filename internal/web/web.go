@@ -38,7 +38,9 @@ import (
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
+	"github.com/healthcode/healthcode/internal/hotline"
 	"github.com/healthcode/healthcode/internal/httpmetric"
+	"github.com/healthcode/healthcode/internal/isolation"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
@@ -100,6 +102,8 @@ type Deps struct {
 	Federation *federation.Node
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
+	Isolation  *isolation.Service
+	Hotline    *hotline.Service
 	ColdChain  *coldchain.Service
 	Booking    *booking.Service
 	Hall       *hall.Service

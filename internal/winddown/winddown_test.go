@@ -33,6 +33,7 @@ var personal = []string{
 	"otp_counters", "login_backoff", "operator_addresses",
 	"employer_staff", "employer_gate", "school_pupils", "school_checks", "school_entries",
 	"otp_counters", "login_backoff", "operator_addresses", "trip_stays",
+	"iso_stays", "iso_readings", "iso_transfers", "iso_transfer_steps", "hotline_tickets",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own
@@ -49,6 +50,7 @@ var impersonal = []string{
 	"bk_slots", "hall_policies", "hall_counters",
 	"school_classes",
 	"risk_areas", "venue_policies", "venue_refusals",
+	"iso_sites", "iso_rooms",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
