@@ -16,8 +16,8 @@ var (
 // Entries a venue's policy refuses, one case per reason, so the person is
 // told why.
 var (
-	ErrRefusedRed      = apierr.Forbidden("entry_refused_red", "this venue does not admit people with a red code")
-	ErrRefusedYellow   = apierr.Forbidden("entry_refused_yellow", "this venue does not admit people with a yellow code")
-	ErrRefusedStarred  = apierr.Forbidden("entry_refused_starred", "this venue does not admit people whose trip card has a star (a city with a medium- or high-risk area)")
-	ErrRefusedUntested = apierr.Forbidden("entry_refused_untested", "this venue admits only people with a recent negative nucleic-acid test")
+	ErrRefusedRed      = apierr.Forbidden("venue_refused_red", "this venue does not admit people with a red code")
+	ErrRefusedYellow   = apierr.Forbidden("venue_refused_yellow", "this venue does not admit people with a yellow code")
+	ErrRefusedStarred  = apierr.Forbidden("venue_refused_starred", "this venue does not admit people whose trip card has a star (a city with a medium- or high-risk area)")
+	ErrRefusedUntested = apierr.Forbidden("venue_refused_untested", "this venue admits only people with a recent negative nucleic-acid test")
 )

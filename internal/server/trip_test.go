@@ -147,7 +147,7 @@ func TestTripCardAndRiskAreasThroughTheAPI(t *testing.T) {
 		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", officer, map[string]any{"kind": "mall", "refuse": []string{"purple"}}), 400, "venue_policy_refuse")
 		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", officer, map[string]any{"kind": "mall", "venue_id": mall, "refuse": []string{}}), 400, "venue_policy_scope")
 		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", officer, map[string]any{"kind": "mall", "refuse": []string{"yellow", "starred"}}), 200, "")
-		e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": mallToken}), 403, "entry_refused_yellow")
+		e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": mallToken}), 403, "venue_refused_yellow")
 
 		// A negative test clears the yellow; the star stays with the area,
 		// and so does the refusal.
@@ -155,7 +155,7 @@ func TestTripCardAndRiskAreasThroughTheAPI(t *testing.T) {
 		if colorOf(e.Want(neg, 201, "")) != "green" {
 			t.Fatalf("after a negative test: %s", neg.Raw)
 		}
-		e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": mallToken}), 403, "entry_refused_starred")
+		e.Want(e.Do("POST", "/api/v1/checkins", tok, map[string]any{"venue_token": mallToken}), 403, "venue_refused_starred")
 		if n := e.Count("checkins"); n != 0 {
 			t.Fatalf("%d check-ins stored for refused entries", n)
 		}

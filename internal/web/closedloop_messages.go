@@ -160,7 +160,7 @@ var closedLoopMessages = map[string][2]string{
 	"err.ticket_summary_invalid":          {"来电内容须为1-500字。", "Summarise the call in 1-500 characters."},
 	"err.ticket_region_required":          {"未注册人员的工单须选择所属地区。", "A ticket about someone not registered names the region."},
 	"err.ticket_person_required":          {"颜色或身份问题须关联已注册人员：请填写身份证号或人员编号。", "A colour or identity problem is about a registered person: give the ID number or person id."},
-	"err.ticket_not_found":                {"您的辖区内没有该工单。", "No such ticket in your region."},
+	"err.hotline_ticket_not_found":        {"您的辖区内没有该工单。", "No such ticket in your region."},
 	"err.ticket_closed":                   {"该工单已办结。", "The ticket is already closed."},
 	"err.ticket_without_person":           {"该工单未关联已注册人员。", "The ticket is about nobody registered."},
 	"err.ticket_appeal_not_found":         {"该人员没有此申诉。", "The ticket's person has no such appeal."},
