@@ -153,6 +153,7 @@ var catalog = map[string][2]string{
 	"role.border":         {"口岸入境人员", "Border staff"},
 	"role.lab":            {"检测机构", "Laboratory"},
 	"role.viewer":         {"只读", "Viewer"},
+	"role.grid_worker":    {"网格员", "Grid worker"},
 
 	"dash.registered":          {"已申领", "Registered"},
 	"dash.target":              {"申领目标", "Target"},
