@@ -11,7 +11,7 @@ import (
 // same style. A route declares the types of its request and answers (the
 // *_types.go files), which the OpenAPI document is generated from.
 func (s *Server) routeTable() []route {
-	return slices.Concat(s.apiRoutes(), s.managerRoutes(), s.gatewayRoutes(), s.scenarioRoutes(), s.entryRoutes(), s.vaccinationRoutes(), s.coldChainRoutes())
+	return slices.Concat(s.apiRoutes(), s.managerRoutes(), s.gatewayRoutes(), s.scenarioRoutes(), s.entryRoutes(), s.vaccinationRoutes(), s.coldChainRoutes(), s.gridRoutes())
 }
 
 func (s *Server) apiRoutes() []route {
@@ -161,7 +161,7 @@ func (s *Server) apiRoutes() []route {
 			Out:     replies(csvFile),
 			h:       s.operator(auth.TracingRun, s.tracingCSV)},
 		{Method: "GET", Path: "/admin/tasks", Auth: "operator: task.write",
-			Summary: "Follow-up tasks in scope, oldest first: ?status&region&operator_id&after&limit; audited",
+			Summary: "Follow-up tasks in scope, oldest first: ?status&region&operator_id&kind&escalated&after&limit; audited",
 			Out:     replies(ok(TracingTaskList{})),
 			h:       s.operator(auth.TaskWrite, s.listTasks)},
 		{Method: "POST", Path: "/admin/tasks/{id}/assign", Auth: "operator: task.write",
@@ -169,7 +169,7 @@ func (s *Server) apiRoutes() []route {
 			In:      AssignRequest{}, Out: replies(ok(TracingTask{})),
 			h: s.operator(auth.TaskWrite, s.assignTask)},
 		{Method: "POST", Path: "/admin/tasks/{id}/visited", Auth: "operator: task.write",
-			Summary: "Close a task after the visit: {note}",
+			Summary: "Close a task after the visit: {outcome, note}; closing it again is a 409",
 			In:      VisitRequest{}, Out: replies(ok(TracingTask{})),
 			h: s.operator(auth.TaskWrite, s.visitTask)},
 		{Method: "GET", Path: "/trust-list",

@@ -27,6 +27,7 @@ import (
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/grid"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/httpmetric"
 	"github.com/healthcode/healthcode/internal/keys"
@@ -82,6 +83,7 @@ type Server struct {
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
 	ColdChain  *coldchain.Service
+	Grids      *grid.Service
 
 	metrics *metrics
 }

@@ -19,9 +19,9 @@ var (
 
 // Per-line faults, reported with their line number.
 var (
-	ErrLineInvalid      = apierr.BadRequest("line_invalid", "the line could not be read")
+	ErrLineInvalid      = apierr.BadRequest("import_line_invalid", "the line could not be read")
 	ErrLineMalformed    = apierr.BadRequest("line_malformed", "the line is not a well-formed CSV row")
-	ErrIDDuplicate      = apierr.BadRequest("id_duplicate", "the identity number appears on an earlier line")
+	ErrIDDuplicate      = apierr.BadRequest("id_number_duplicate", "the identity number appears on an earlier line")
 	ErrCommunityCode    = apierr.BadRequest("community_code_invalid", "community must be 3 digits")
 	ErrGridCode         = apierr.BadRequest("grid_code_invalid", "grid must be 3 digits")
 	ErrHouseholdMissing = apierr.BadRequest("household_invalid", "household must be 1-32 characters")
@@ -33,6 +33,5 @@ var (
 // Grids and lists by grid.
 var (
 	ErrGridNotFound = apierr.NotFound("grid_not_found", "no such grid")
-	ErrColorInvalid = apierr.BadRequest("color_invalid", "color must be yellow or red")
-	ErrHoursInvalid = apierr.BadRequest("hours_invalid", "hours must be 1-720")
+	ErrColorInvalid = apierr.BadRequest("colour_filter_invalid", "color must be yellow or red")
 )

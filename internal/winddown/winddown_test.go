@@ -30,6 +30,7 @@ var personal = []string{
 	"pharmacy_purchases", "clinic_visits", "hospital_handoffs", "hospital_tickets", "ride_handles",
 	"vac_appointments", "vac_doses", "arrivals", "cc_handlings", "cc_exposures",
 	"otp_counters", "login_backoff", "operator_addresses",
+	"grid_members", "households", "imports",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own
@@ -43,6 +44,7 @@ var impersonal = []string{
 	"unit_accounts", "drug_classes", "hospital_queue_counters", "emergency_end",
 	"fed_regions", "fed_packages", "fed_bundle", "fed_color_policy", "entry_trust", "audit_heads", "operator_totp_pending",
 	"vac_sites", "vac_products", "vac_slots", "cc_batches", "cc_stock", "cc_moves", "cc_inspections", "cc_tasks",
+	"grids",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
