@@ -2,6 +2,7 @@ package grid
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -241,6 +243,13 @@ func (s *Service) begin(ctx context.Context, by *auth.Principal, spec Spec, data
 	if err != nil {
 		return nil, "", err
 	}
+	names, err := csv.NewReader(strings.NewReader(text)).Read()
+	if err != nil {
+		return nil, "", ErrHeaderInvalid.Withf("the first line is not a CSV header: %v", errors.Unwrap(err))
+	}
+	if _, err := header(spec.Kind, names); err != nil {
+		return nil, "", err
+	}
 	lines := int64(strings.Count(strings.TrimRight(text, "\r\n"), "\n"))
 	if lines == 0 {
 		return nil, "", ErrEmpty
@@ -284,6 +293,8 @@ func (s *Service) run(ctx context.Context, by *auth.Principal, imp *Import, text
 		}
 		imp.addError(LineError{Line: 0, Code: e.Code, Message: e.Message})
 	}
+	// A batch reports its lines after the malformed ones read meanwhile.
+	slices.SortStableFunc(imp.Errors, func(a, b LineError) int { return cmp.Compare(a.Line, b.Line) })
 	at := s.now()
 	imp.FinishedAt = &at
 	if err := s.save(context.WithoutCancel(ctx), imp); err != nil {
@@ -533,7 +544,11 @@ func (s *Service) checkResident(by *auth.Principal, r row) (resident, error) {
 	if !by.InScope(x.grid) {
 		return x, auth.ErrOutOfScope.Withf("town %s is outside your scope %s", x.town, by.Region)
 	}
-	c, err := s.persons.Check(by, person.Input{Name: r.get("name"), IDType: r.get("id_type"), IDNumber: r.get("id_number"),
+	idType := r.get("id_type")
+	if idType == "" {
+		idType = "resident_id"
+	}
+	c, err := s.persons.Check(by, person.Input{Name: r.get("name"), IDType: idType, IDNumber: r.get("id_number"),
 		Phone: r.get("phone"), Region: x.town})
 	if err != nil {
 		return x, err
