@@ -65,6 +65,7 @@ var history = []seeder{
 	{"tests", seedTests},
 	{"cases and tracing", seedCases},
 	{"appeals", seedAppeals},
+	{"grids", seedGrids},
 }
 
 // city is what the seeders share: the server, the size, the clock and
