@@ -425,6 +425,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Checkins: s.Checkins, Tracing: s.Tracing,
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
 		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
+		Grids: s.Grids,
 	})
 	if err != nil {
 		return nil, err

@@ -325,3 +325,11 @@ func (s *Service) reload(ctx context.Context, by *auth.Principal, id string) (*T
 	}
 	return t, s.describe(ctx, s.resolver(), t)
 }
+
+// Task returns one task in by's scope, for the visit form.
+func (s *Service) Task(ctx context.Context, by *auth.Principal, id string) (*Task, error) {
+	if err := by.Require(auth.TaskWrite); err != nil {
+		return nil, err
+	}
+	return s.reload(ctx, by, id)
+}

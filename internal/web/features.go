@@ -18,6 +18,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, gatewayNav...)
 	out = append(out, federationNav...)
 	out = append(out, entryNav...)
+	out = append(out, gridNav...)
 	return append(out, navEntries[3:]...)
 }
 
@@ -29,6 +30,7 @@ func (s *Server) moreList() []navItem {
 func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {
 	s.federationRoutes(mux)
 	s.entryConsoleRoutes(mux)
+	s.gridConsoleRoutes(mux)
 }
 
 func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {

@@ -34,6 +34,7 @@ import (
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/grid"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/httpmetric"
 	"github.com/healthcode/healthcode/internal/nat"
@@ -95,6 +96,7 @@ type Deps struct {
 	Entry      *entry.Service
 	Vaccine    *vaccine.Service
 	ColdChain  *coldchain.Service
+	Grids      *grid.Service
 }
 
 // Server renders the pages.
