@@ -282,9 +282,6 @@ func (s *Service) Visit(ctx context.Context, by *auth.Principal, id, outcome, no
 		return nil, ErrOutcomeInvalid
 	}
 	note = strings.TrimSpace(note)
-	if note == "" && outcome == "" {
-		return nil, ErrNoteMissing
-	}
 	if utf8.RuneCountInString(note) > 1000 {
 		return nil, ErrNoteTooLong
 	}
@@ -297,6 +294,9 @@ func (s *Service) Visit(ctx context.Context, by *auth.Principal, id, outcome, no
 	}
 	if outcome == "" && t.Kind == TaskColour {
 		return nil, ErrOutcomeInvalid.Withf("say what the visit found in outcome (one of %s)", strings.Join(Outcomes, ", "))
+	}
+	if note == "" && outcome == "" {
+		return nil, ErrNoteMissing
 	}
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
