@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/audit"
@@ -250,14 +249,4 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, under string
 			Region: by.Region, Detail: map[string]any{"hours": hours, "results": listed}})
 	}
 	return c, err
-}
-
-// GridLabel is how lists show a grid: its code's community and grid parts.
-func GridLabel(code string) string {
-	if len(code) != CodeLen {
-		return code
-	}
-	c, _ := strconv.Atoi(code[9:12])
-	g, _ := strconv.Atoi(code[12:])
-	return fmt.Sprintf("%d-%d", c, g)
 }
