@@ -101,6 +101,17 @@ func (s *Service) FollowChanges(ctx context.Context) (int, error) {
 				if n, _ := res.RowsAffected(); n > 0 {
 					continue
 				}
+				// A person already waiting for a visit (a companion a tracing
+				// run found) gets no second one: that visit tells them the
+				// reason and advice of their new colour.
+				res, err = tx.ExecContext(ctx, `UPDATE followup_tasks SET reason = $1, advice = $2, color = $3
+					WHERE person_num = $4 AND status <> $5`, c.ReasonZH, c.AdviceZH, int64(c.New), num, TaskVisited)
+				if err != nil {
+					return fmt.Errorf("tracing: update open task: %w", err)
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					continue
+				}
 				id, err := db.NextVal(ctx, tx, "followup_tasks", 1)
 				if err != nil {
 					return err
