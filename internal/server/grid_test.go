@@ -59,10 +59,10 @@ func TestGridImportCasesAndVisits(t *testing.T) {
 		for _, p := range people {
 			fmt.Fprintf(&pop, "%s,001,河沥社区,%s,第%s网格,%s,%s,%s,\n", town, p.grid, p.grid[2:], p.household, p.name, rid("19800101", p.seq))
 		}
-		pop.WriteString(town + ",001,河沥社区,001,,1-103,周七," + badCheck("19800101", 7) + ",\n")     // line 8: malformed ID
-		pop.WriteString(town + ",001,河沥社区,001,,1-103,吴八," + rid("19800101", 1) + ",\n")          // line 9: duplicate of line 2
-		pop.WriteString("341881999,001,河沥社区,001,,1-103,郑九," + rid("19800101", 9) + ",\n")        // line 10: unknown town
-		pop.WriteString(town + ",001,河沥社区,1,,1-103,王十," + rid("19800101", 10) + ",\n")           // line 11: bad grid code
+		pop.WriteString(town + ",001,河沥社区,001,,1-103,周七," + badCheck("19800101", 7) + ",\n")    // line 8: malformed ID
+		pop.WriteString(town + ",001,河沥社区,001,,1-103,吴八," + rid("19800101", 1) + ",\n")         // line 9: duplicate of line 2
+		pop.WriteString("341881999,001,河沥社区,001,,1-103,郑九," + rid("19800101", 9) + ",\n")       // line 10: unknown town
+		pop.WriteString(town + ",001,河沥社区,1,,1-103,王十," + rid("19800101", 10) + ",\n")          // line 11: bad grid code
 		pop.WriteString(town + ",001,河沥社区,001,,\"1-10\"3\",冯十一," + rid("19800101", 11) + ",\n") // line 12: bad quoting
 		file := gbk(t, pop.String())
 
