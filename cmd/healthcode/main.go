@@ -53,6 +53,7 @@ func commands() []command {
 		{"hub", "run the federation hub; enrol regions (docs/FEDERATION.md)", hubCmd},
 		{"verify", "check a code (or, with --foreign, a DCC or SMART Health Card) offline", verifyCmd},
 		{"trust", "trust material for foreign credentials: import, list", trustCmd},
+		{"import", "import CSV lists: the population by grid and household, cases, contacts, arrivals", importCmd},
 		{"wind-down", "end the emergency: stop codes, destroy personal data, sign a report", windDownCmd},
 		{"loadgen", "measure a server against a bare net/http handler (docs/PERFORMANCE.md)", loadgenCmd},
 	}
@@ -104,8 +105,8 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			}
 		}
 	})
-	// Only these commands take operands (a code, a report file).
-	if fs.NArg() > 0 && fs.Name() != "verify" && fs.Name() != "wind-down verify-report" {
+	// Only these commands take operands (a code, a report file, the lists).
+	if fs.NArg() > 0 && fs.Name() != "verify" && fs.Name() != "wind-down verify-report" && fs.Name() != "import" {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %v", fs.Args()))
 	}
 	return errors.Join(errs...)

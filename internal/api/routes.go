@@ -12,7 +12,7 @@ import (
 // *_types.go files), which the OpenAPI document is generated from.
 func (s *Server) routeTable() []route {
 	return slices.Concat(s.apiRoutes(), s.managerRoutes(), s.gatewayRoutes(), s.scenarioRoutes(), s.dailyRoutes(), s.entryRoutes(),
-		s.vaccinationRoutes(), s.coldChainRoutes(), s.visitRoutes(), s.tripRoutes(), s.closedLoopRoutes())
+		s.vaccinationRoutes(), s.coldChainRoutes(), s.visitRoutes(), s.tripRoutes(), s.closedLoopRoutes(), s.gridRoutes())
 }
 
 func (s *Server) apiRoutes() []route {
@@ -162,7 +162,7 @@ func (s *Server) apiRoutes() []route {
 			Out:     replies(csvFile),
 			h:       s.operator(auth.TracingRun, s.tracingCSV)},
 		{Method: "GET", Path: "/admin/tasks", Auth: "operator: task.write",
-			Summary: "Follow-up tasks in scope, oldest first: ?status&region&operator_id&after&limit; audited",
+			Summary: "Follow-up tasks in scope, oldest first: ?status&region&operator_id&kind&escalated&after&limit; audited",
 			Out:     replies(ok(TracingTaskList{})),
 			h:       s.operator(auth.TaskWrite, s.listTasks)},
 		{Method: "POST", Path: "/admin/tasks/{id}/assign", Auth: "operator: task.write",
@@ -170,7 +170,7 @@ func (s *Server) apiRoutes() []route {
 			In:      AssignRequest{}, Out: replies(ok(TracingTask{})),
 			h: s.operator(auth.TaskWrite, s.assignTask)},
 		{Method: "POST", Path: "/admin/tasks/{id}/visited", Auth: "operator: task.write",
-			Summary: "Close a task after the visit: {note}",
+			Summary: "Close a task after the visit: {outcome, note}; closing it again is a 409",
 			In:      VisitRequest{}, Out: replies(ok(TracingTask{})),
 			h: s.operator(auth.TaskWrite, s.visitTask)},
 		{Method: "GET", Path: "/trust-list",

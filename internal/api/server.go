@@ -29,6 +29,7 @@ import (
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/grid"
 	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/hotline"
@@ -98,6 +99,7 @@ type Server struct {
 	School     *school.Service
 	RiskAreas  *riskarea.Service
 	Trip       *trip.Service
+	Grids      *grid.Service
 
 	metrics *metrics
 }

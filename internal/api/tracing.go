@@ -56,7 +56,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 		return err
 	}
 	ts, err := s.Tracing.Tasks(r.Context(), pr, tracing.TaskFilter{Status: q.Get("status"), Region: q.Get("region"),
-		OperatorID: q.Get("operator_id"), After: q.Get("after"), Limit: limit})
+		OperatorID: q.Get("operator_id"), After: q.Get("after"), Limit: limit, Kind: q.Get("kind"), Escalated: q.Get("escalated") == "true"})
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (s *Server) visitTask(w http.ResponseWriter, r *http.Request, pr *auth.Prin
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	t, err := s.Tracing.Visited(r.Context(), pr, r.PathValue("id"), in.Note)
+	t, err := s.Tracing.Visit(r.Context(), pr, r.PathValue("id"), in.Outcome, in.Note)
 	if err != nil {
 		return err
 	}

@@ -118,12 +118,28 @@ type TracingTask struct {
 	VisitedAt  *time.Time  `json:"visited_at,omitempty"`
 	VisitedBy  string      `json:"visited_by,omitempty"`
 	RegionName string      `json:"region_name"`
+	// A colour task (kind colour): the change's reason and advice, the
+	// colour, the deadline and escalation, the visit's outcome.
+	Reason      string     `json:"reason,omitempty"`
+	Advice      string     `json:"advice,omitempty"`
+	Color       Color      `json:"color,omitempty"`
+	DueAt       *time.Time `json:"due_at,omitempty" doc:"past it, an unvisited task escalates to the town"`
+	EscalatedAt *time.Time `json:"escalated_at,omitempty"`
+	Outcome     string     `json:"outcome,omitempty" doc:"met, isolated, not_home or moved_out"`
 }
 
 func (s *Server) tracingTask(t *tracing.Task) TracingTask {
-	return TracingTask{ID: t.ID, Kind: t.Kind, Status: t.Status, Person: TracingRef(t.Person), Region: t.Region, RunID: t.RunID,
+	out := TracingTask{ID: t.ID, Kind: t.Kind, Status: t.Status, Person: TracingRef(t.Person), Region: t.Region, RunID: t.RunID,
 		Case: tracingRefPtr(t.Case), ExposureAt: t.ExposureAt, OperatorID: t.OperatorID, Note: t.Note, CreatedAt: t.CreatedAt,
-		AssignedAt: t.AssignedAt, VisitedAt: t.VisitedAt, VisitedBy: t.VisitedBy, RegionName: s.Regions.FullName(t.Region)}
+		AssignedAt: t.AssignedAt, VisitedAt: t.VisitedAt, VisitedBy: t.VisitedBy, RegionName: s.Regions.FullName(t.Region),
+		Reason: t.Reason, Advice: t.Advice, DueAt: t.DueAt, EscalatedAt: t.EscalatedAt, Outcome: t.Outcome}
+	if t.Color.Valid() {
+		out.Color = Color(t.Color.String())
+	}
+	if out.RegionName == "" && len(t.Region) > 9 {
+		out.RegionName = s.Regions.FullName(t.Region[:9])
+	}
+	return out
 }
 
 // TracingTaskList is a page of tasks.
@@ -139,5 +155,6 @@ type AssignRequest struct {
 
 // VisitRequest is POST /admin/tasks/{id}/visited.
 type VisitRequest struct {
-	Note string `json:"note"`
+	Note    string `json:"note,omitempty" doc:"what the visit found; required without an outcome"`
+	Outcome string `json:"outcome,omitempty" doc:"met, isolated, not_home or moved_out; required for a colour task"`
 }

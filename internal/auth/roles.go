@@ -13,17 +13,18 @@ const (
 	Lab           Role = "lab"            // laboratory: post and correct results
 	Viewer        Role = "viewer"         // read-only: dashboards and masked lists
 	Border        Role = "border"         // border staff (口岸): register inbound travellers with a foreign credential
+	GridWorker    Role = "grid_worker"    // 网格员: visits the persons of one grid (scoped to a grid code)
 )
 
 // Roles lists the roles in the order the console shows them.
-var Roles = []Role{Admin, HealthOfficer, Sampler, Lab, Viewer, Border}
+var Roles = []Role{Admin, HealthOfficer, Sampler, Lab, Viewer, Border, GridWorker}
 
 // ParseRole checks a role name from input.
 func ParseRole(s string) (Role, error) {
 	if slices.Contains(Roles, Role(s)) {
 		return Role(s), nil
 	}
-	return "", ErrRoleUnknown.Withf("unknown role %q (want one of admin, health_officer, sampler, lab, viewer, border)", s)
+	return "", ErrRoleUnknown.Withf("unknown role %q (want one of admin, health_officer, sampler, lab, viewer, border, grid_worker)", s)
 }
 
 // Permission is one thing an operator may do, always within their region.
@@ -49,6 +50,7 @@ const (
 	AuditRead      Permission = "audit.read"
 	OperatorWrite  Permission = "operator.write"
 	TaskWrite      Permission = "task.write"     // grid follow-up tasks
+	ImportWrite    Permission = "import.write"   // bulk lists: the population, cases, contacts, arrivals
 	AlertRead      Permission = "alert.read"     // positive test alerts: read and take in hand
 	OrgWrite       Permission = "org.write"      // gateway organisations, their keys and unit accounts; drug classes
 	EntryWrite     Permission = "entry.write"    // register inbound travellers at the border with a verified foreign credential
@@ -67,10 +69,10 @@ const (
 var rolePerms = map[Role][]Permission{
 	Admin: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, RulesActivate,
 		TracingRun, AppealDecide, VenueWrite, CheckpointEdit, SiteWrite, TubeWrite, ResultWrite, StatsRead,
-		OutboxRead, AuditRead, OperatorWrite, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite, EmergencyEnd,
+		OutboxRead, AuditRead, OperatorWrite, TaskWrite, ImportWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite, EmergencyEnd,
 		IsolationWrite, HotlineWrite, PersonCorrect},
 	HealthOfficer: {PersonRead, PersonReadFull, PersonWrite, FactWrite, RulesRead, RulesWrite, TracingRun,
-		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite,
+		AppealDecide, VenueWrite, SiteWrite, StatsRead, TaskWrite, ImportWrite, AlertRead, OrgWrite, EntryWrite, DoseWrite, RiskAreaWrite,
 		IsolationWrite, HotlineWrite},
 	// Community health stations take swabs and give vaccines with the
 	// same staff.
@@ -78,6 +80,8 @@ var rolePerms = map[Role][]Permission{
 	Lab:     {PersonRead, ResultWrite, StatsRead},
 	Viewer:  {PersonRead, RulesRead, StatsRead},
 	Border:  {PersonRead, PersonWrite, EntryWrite, StatsRead},
+	// A grid worker sees their grid's persons (masked) and visits them.
+	GridWorker: {PersonRead, TaskWrite, StatsRead},
 }
 
 // Can reports whether the role has the permission.

@@ -206,8 +206,21 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 			return nil, err
 		}
 	}
+	hadGrids, err := gridWorkerExists(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	if err := loadHistory(ctx, s, opt); err != nil {
 		return nil, err
+	}
+	if hasGrids, err := gridWorkerExists(ctx, s); err != nil {
+		return nil, err
+	} else if hasGrids && !hadGrids {
+		l, err := operatorPassword(ctx, s, gridOperator)
+		if err != nil {
+			return nil, err
+		}
+		logins = append(logins, l)
 	}
 	if newUnits {
 		units, err := gatewayLogins(ctx, s)
@@ -233,6 +246,15 @@ func NewPasswords(ctx context.Context, s *server.Server) ([]Login, error) {
 		return nil, err
 	}
 	logins = append(logins, border)
+	if ok, err := gridWorkerExists(ctx, s); err != nil {
+		return nil, err
+	} else if ok {
+		l, err := operatorPassword(ctx, s, gridOperator)
+		if err != nil {
+			return nil, err
+		}
+		logins = append(logins, l)
+	}
 	units, err := gatewayLogins(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)

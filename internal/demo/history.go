@@ -66,6 +66,7 @@ var history = []seeder{
 	{"cases and tracing", seedCases},
 	{"appeals", seedAppeals},
 	{"school pupils", seedPupils},
+	{"grids", seedGrids},
 }
 
 // city is what the seeders share: the server, the size, the clock and

@@ -175,6 +175,36 @@ func TestDemoHistory(t *testing.T) {
 			if len(att.Present) != 2 || len(att.Refused) != 2 || len(att.Absent) != 2 {
 				t.Fatalf("the employer's day: %d present, %d refused, %d absent", len(att.Present), len(att.Refused), len(att.Absent))
 			}
+
+			// The community's grids, and the grid worker's open visits to
+			// the red and yellow of the first grid, with its login printed.
+			var gridPW string
+			for _, l := range logins {
+				if l.Username == "wangge" {
+					gridPW = l.Password
+				}
+			}
+			if gridPW == "" {
+				t.Fatal("the grid worker's login was not printed")
+			}
+			var grids struct {
+				Grids []struct {
+					Code    string
+					Persons int64
+				}
+			}
+			get(t, hs.URL+"/api/v1/admin/grids", token, &grids)
+			if len(grids.Grids) == 0 || grids.Grids[0].Persons == 0 {
+				t.Fatalf("grids: %+v", grids)
+			}
+			worker := post(t, hs.URL+"/api/v1/auth/operator", `{"username":"wangge","password":"`+gridPW+`"}`)["token"].(string)
+			var visits struct {
+				Tasks []struct{ Kind, Status, Reason, Region string }
+			}
+			get(t, hs.URL+"/api/v1/admin/tasks?kind=colour&status=open", worker, &visits)
+			if len(visits.Tasks) == 0 || visits.Tasks[0].Reason == "" || visits.Tasks[0].Region != grids.Grids[0].Code {
+				t.Fatalf("the grid worker's open visits: %+v", visits)
+			}
 		})
 	}
 }

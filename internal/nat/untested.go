@@ -286,3 +286,34 @@ func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQu
 	return audit.Record(ctx, s.db, audit.Entry{At: s.clock(), Actor: by.Actor(), Action: "nat.coverage.read",
 		Subject: "nat_coverage", Region: lo, Detail: map[string]any{"region": q.Region, "hours": q.Hours, "results": listed}})
 }
+
+// NegativeAmong tells which of nums have a negative result sampled in the
+// window [since, until], on a tube or posted as a fact in region bounds
+// [lo, hi): the tested of a population list (the grids' 应检未检), which
+// the caller has scoped.
+func (s *Service) NegativeAmong(ctx context.Context, nums []int64, lo, hi string, since, until int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT DISTINCT s.person_num FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+		WHERE s.sampled_at >= $1 AND s.sampled_at <= $2 AND t.result = 'negative' AND s.person_num IN `, []any{since, until}, nums, ``,
+		func(sc db.Scanner) error {
+			var n int64
+			err := sc.Scan(&n)
+			out[n] = true
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("nat: negatives among a list: %w", err)
+	}
+	if s.deps.Posted != nil {
+		posted, err := s.deps.Posted.PostedNegatives(ctx, lo, hi, since, until)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nums {
+			if posted[n] {
+				out[n] = true
+			}
+		}
+	}
+	return out, nil
+}

@@ -187,6 +187,9 @@ func (e *env) robustFixtures() *robustFixtures {
 	site := e.Want(e.Do("POST", "/api/v1/admin/sites", admin, map[string]any{"name": "西津采样点", "address": "宁国市西津街道",
 		"lat": 30.633, "lng": 118.983, "region": "341881001"}), 201, "").Str("id")
 	fx.ids["site"] = site
+	// An import of a case list naming nobody registered: a report, no fact.
+	fx.ids["import"] = e.Want(e.Send("POST", "/api/v1/admin/imports?kind=cases&source=police", admin, "text/csv",
+		"id_number,at,case_id\n"+rid("19760101", 990)+",2022-04-01 10:00,NG-1\n"), 201, "").Str("id")
 	tube := func(barcode string, sample map[string]any, result string) {
 		t.Helper()
 		e.Want(e.Do("POST", "/api/v1/nat/tubes", admin, map[string]any{"barcode": barcode, "capacity": 1, "site_id": site}), 201, "")
@@ -396,6 +399,8 @@ func paramKinds(path, param string) []string {
 		return []string{"class"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/risk-areas/"):
 		return []string{"risk_area"}
+	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/imports/"):
+		return []string{"import"}
 	}
 	return nil
 }

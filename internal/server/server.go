@@ -37,6 +37,7 @@ import (
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/grid"
 	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/hotline"
@@ -127,6 +128,10 @@ type Config struct {
 	// TripMinStay is the stay after which a city counts (default 4 hours).
 	TripWindow  time.Duration
 	TripMinStay time.Duration
+	// FollowUpDue is how long a grid worker has to visit a person whose
+	// code turned red or yellow before the task escalates to the town
+	// (default 24 hours).
+	FollowUpDue time.Duration
 	// SubjectTTL is how long the gateway's subject references last
 	// (default 15 minutes).
 	SubjectTTL time.Duration
@@ -250,6 +255,7 @@ type Server struct {
 	Pharmacy    *pharmacy.Service
 	Clinic      *clinic.Service
 	ColdChain   *coldchain.Service
+	Grids       *grid.Service
 	Hospital    *hospital.Service
 	Ride        *ride.Service
 	Booking     *booking.Service
@@ -324,7 +330,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	authCfg := cfg.Auth
 	authCfg.Metrics = s.registry
 	authCfg.Log = s.Log
-	s.Auth = auth.New(s.DB, s.Keys, s.Outbox, s.Regions, authCfg)
+	// Operators may be scoped to a grid (grid workers): the grids are known
+	// once the grid service exists, below.
+	opRegions := &grid.Validator{Table: s.Regions}
+	s.Auth = auth.New(s.DB, s.Keys, s.Outbox, opRegions, authCfg)
 	if s.Persons, err = person.New(s.DB, s.Keys, s.Regions, person.Config{Region: cfg.Region, MaxDependents: cfg.MaxDependents}); err != nil {
 		return nil, err
 	}
@@ -391,11 +400,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	s.Tracing.Start()
 	loc, lerr := time.LoadLocation("Asia/Shanghai")
 	if lerr != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
+	s.Grids = grid.New(s.DB, s.Persons, s.Regions, s.Status, s.NAT, loc)
+	opRegions.Grids = s.Grids
+	s.Tracing.SetFollowUp(s.Status, s.Grids, cfg.FollowUpDue)
+	s.Tracing.Start()
 	s.Orgs = org.New(s.DB, s.Auth, s.Regions, org.Config{CacheTTL: cfg.Auth.CacheTTL, Location: loc, Metrics: s.registry})
 	if s.Gateway, err = gateway.New(s.Orgs, s.Codes, s.Keys.Derive("gateway/subject", 32), gateway.Config{SubjectTTL: cfg.SubjectTTL, Metrics: s.registry}); err != nil {
 		return nil, err
@@ -447,6 +459,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.Booking, s.API.Hall = s.Booking, s.Hall
 	s.API.Employer, s.API.School = s.Employer, s.School
 	s.API.Isolation, s.API.Hotline = s.Isolation, s.Hotline
+	s.API.Grids = s.Grids
 	s.Web, err = web.New(web.Deps{
 		Config: web.Config{Region: cfg.Region, PublicURL: cfg.PublicURL, CoverageRatio: cfg.CoverageRatio, Metrics: s.registry},
 		Log:    s.Log, DB: s.DB, Keys: s.Keys, Regions: s.Regions, Auth: s.Auth, Persons: s.Persons,
@@ -459,6 +472,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Employer: s.Employer, School: s.School,
 		RiskAreas: s.RiskAreas, Trip: s.Trip,
 		Isolation: s.Isolation, Hotline: s.Hotline,
+		Grids: s.Grids,
 	})
 	if err != nil {
 		return nil, err
@@ -539,7 +553,8 @@ func (s *Server) WindDown() *winddown.Service {
 	}
 	// No retention purge covers these yet: they go with the persons (the
 	// login limits' client addresses and the operators' known addresses too).
-	linked := []string{"otp_counters", "login_backoff", "operator_addresses", "manager_requests", "dependents", "accounts", "persons"}
+	linked := []string{"otp_counters", "login_backoff", "operator_addresses", "manager_requests", "dependents", "grid_members",
+		"households", "imports", "accounts", "persons"}
 	return winddown.New(winddown.Deps{DB: s.DB, Region: s.Config.Region, Emergency: s.Emergency, Log: s.Log,
 		Signer: s.CodeKeys.Signer,
 		Steps: []winddown.Step{

@@ -10,8 +10,8 @@ import (
 	"github.com/healthcode/healthcode/internal/rules"
 )
 
-// Change is a person whose colour some facts would change.
-type Change struct {
+// WhatIfChange is a person whose colour some facts would change.
+type WhatIfChange struct {
 	Person int64
 	ID     string
 	Region string
@@ -26,9 +26,9 @@ type Change struct {
 // colour would change (by number). It is the platform's own dry run (a
 // risk area about to be published); the caller decided who may see it and
 // narrows the answer to the reader's scope.
-func (s *Service) WhatIf(ctx context.Context, proposed []NewFact) ([]Change, error) {
+func (s *Service) WhatIf(ctx context.Context, proposed []NewFact) ([]WhatIfChange, error) {
 	if len(proposed) == 0 {
-		return []Change{}, nil
+		return []WhatIfChange{}, nil
 	}
 	extra := map[int64][]fact.Fact{}
 	for _, nf := range proposed {
@@ -73,7 +73,7 @@ func (s *Service) WhatIf(ctx context.Context, proposed []NewFact) ([]Change, err
 		have[stored[i].num] = append(have[stored[i].num], f)
 	}
 	now := s.now()
-	out := []Change{}
+	out := []WhatIfChange{}
 	for _, n := range ns {
 		r, ok := regions[n]
 		if !ok {
@@ -84,7 +84,7 @@ func (s *Service) WhatIf(ctx context.Context, proposed []NewFact) ([]Change, err
 		if before.Color == after.Color {
 			continue
 		}
-		out = append(out, Change{Person: n, ID: s.ids.ID(n), Region: r, From: before.Color, To: after.Color, RuleID: after.RuleID, Reason: after.Reason})
+		out = append(out, WhatIfChange{Person: n, ID: s.ids.ID(n), Region: r, From: before.Color, To: after.Color, RuleID: after.RuleID, Reason: after.Reason})
 	}
 	return out, nil
 }

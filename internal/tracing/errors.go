@@ -41,4 +41,6 @@ var (
 	ErrOperatorCannotVisit = apierr.Unprocessable("operator_cannot_visit", "the operator's role may not handle tasks")
 	ErrNoteMissing         = apierr.BadRequest("note_missing", "say what the visit found in note")
 	ErrNoteTooLong         = apierr.BadRequest("note_too_long", "note must be at most 1000 characters")
+	ErrOutcomeInvalid      = apierr.BadRequest("visit_outcome_invalid", "outcome must be met, isolated, not_home or moved_out")
+	ErrKindInvalid         = apierr.BadRequest("task_kind_invalid", "kind must be companion or colour")
 )

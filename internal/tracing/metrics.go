@@ -9,6 +9,7 @@ type metrics struct {
 	done, failed, lost, handedBack prometheus.Counter
 	duration                       prometheus.Histogram
 	companions                     prometheus.Counter
+	colourTasks, escalated         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,9 +27,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		companions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "healthcode_tracing_companions_total", Help: "Companions (person and case links) found by the runs this node finished.",
 		}),
+		colourTasks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "healthcode_tracing_colour_tasks_total", Help: "Follow-up tasks opened for changes to red or yellow.",
+		}),
+		escalated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "healthcode_tracing_tasks_escalated_total", Help: "Follow-up tasks escalated to the town after their deadline passed unvisited.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(runs, m.duration, m.companions)
+		reg.MustRegister(runs, m.duration, m.companions, m.colourTasks, m.escalated)
 	}
 	return m
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/rules"
 )
 
 // Task kinds and statuses.
@@ -41,21 +43,38 @@ type Task struct {
 	AssignedAt *time.Time
 	VisitedAt  *time.Time
 	VisitedBy  string
-	num        int64
-	personNum  int64
-	caseNum    int64
+	// A colour task's reason and advice (those of the change), colour,
+	// deadline, escalation and the visit's outcome.
+	Reason      string
+	Advice      string
+	Color       rules.Color
+	DueAt       *time.Time
+	EscalatedAt *time.Time
+	Outcome     string
+	num         int64
+	personNum   int64
+	caseNum     int64
 }
 
 const taskCols = `id, kind, status, person_num, region_code, run_id, case_num, exposure_at, COALESCE(operator_id, ''), note,
-	created_at, assigned_at, visited_at, COALESCE(visited_by, '')`
+	created_at, assigned_at, visited_at, COALESCE(visited_by, ''), reason, advice, color, due_at, escalated_at, outcome`
 
 func (s *Service) scanTask(row interface{ Scan(...any) error }) (*Task, error) {
 	var t Task
 	var id, exposure, created int64
-	var assigned, visited sql.NullInt64
+	var assigned, visited, due, escalated sql.NullInt64
 	if err := row.Scan(&id, &t.Kind, &t.Status, &t.personNum, &t.Region, &t.RunID, &t.caseNum, &exposure, &t.OperatorID,
-		&t.Note, &created, &assigned, &visited, &t.VisitedBy); err != nil {
+		&t.Note, &created, &assigned, &visited, &t.VisitedBy, &t.Reason, &t.Advice, &t.Color, &due, &escalated, &t.Outcome); err != nil {
 		return nil, err
+	}
+	for _, x := range []struct {
+		v   sql.NullInt64
+		dst **time.Time
+	}{{due, &t.DueAt}, {escalated, &t.EscalatedAt}} {
+		if x.v.Valid {
+			v := db.Time(x.v.Int64).In(s.cfg.Location)
+			*x.dst = &v
+		}
 	}
 	loc := s.cfg.Location
 	t.ID, t.num = strconv.FormatInt(id, 10), id
@@ -91,6 +110,8 @@ type TaskFilter struct {
 	Status     string // open, assigned, visited; "" for all
 	Region     string // a region inside the operator's scope
 	OperatorID string // tasks assigned to this operator
+	Kind       string // companion, colour; "" for all
+	Escalated  bool   // only the tasks escalated past their deadline
 	After      string // id of the last task of the previous page
 	Limit      int
 }
@@ -129,10 +150,20 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 			return nil, ErrAfterInvalid
 		}
 	}
+	switch f.Kind {
+	case "", TaskCompanion, TaskColour:
+	default:
+		return nil, ErrKindInvalid
+	}
+	escalated := 0
+	if f.Escalated {
+		escalated = 1
+	}
 	scope, args := db.Scope("region_code", lo, hi, nil)
 	out, err := db.Collect(ctx, s.db, `SELECT `+taskCols+` FROM followup_tasks WHERE `+scope+`
-		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4) AND id > $5 ORDER BY id LIMIT $6`,
-		append(args, f.Status, f.OperatorID, after, f.Limit), s.scanTask)
+		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4) AND id > $5
+		AND ($7 = '' OR kind = $7) AND ($8 = 0 OR escalated_at IS NOT NULL) ORDER BY id LIMIT $6`,
+		append(args, f.Status, f.OperatorID, after, f.Limit, f.Kind, escalated), s.scanTask)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: list tasks: %w", err)
 	}
@@ -224,15 +255,33 @@ func (s *Service) Assign(ctx context.Context, by *auth.Principal, id, operatorID
 	return s.reload(ctx, by, t.ID)
 }
 
+// Outcomes of a visit.
+const (
+	OutcomeMet      = "met"       // 已见面核实
+	OutcomeIsolated = "isolated"  // 已落实隔离管控
+	OutcomeNotHome  = "not_home"  // 不在家，已电话联系
+	OutcomeMoved    = "moved_out" // 已搬离本网格
+)
+
+// Outcomes lists the outcomes in the order the visit form offers them.
+var Outcomes = []string{OutcomeMet, OutcomeIsolated, OutcomeNotHome, OutcomeMoved}
+
 // Visited closes a task with the visit's note.
 func (s *Service) Visited(ctx context.Context, by *auth.Principal, id, note string) (*Task, error) {
+	return s.Visit(ctx, by, id, "", note)
+}
+
+// Visit closes a task with the visit's outcome (one of Outcomes, or ""
+// for a companion task closed by note alone) and note. A task is closed
+// once: closing it again is ErrTaskVisited (409).
+func (s *Service) Visit(ctx context.Context, by *auth.Principal, id, outcome, note string) (*Task, error) {
 	if err := by.Require(auth.TaskWrite); err != nil {
 		return nil, err
 	}
-	note = strings.TrimSpace(note)
-	if note == "" {
-		return nil, ErrNoteMissing
+	if outcome != "" && !slices.Contains(Outcomes, outcome) {
+		return nil, ErrOutcomeInvalid
 	}
+	note = strings.TrimSpace(note)
 	if utf8.RuneCountInString(note) > 1000 {
 		return nil, ErrNoteTooLong
 	}
@@ -243,10 +292,16 @@ func (s *Service) Visited(ctx context.Context, by *auth.Principal, id, note stri
 	if t.Status == TaskVisited {
 		return nil, ErrTaskVisited
 	}
+	if outcome == "" && t.Kind == TaskColour {
+		return nil, ErrOutcomeInvalid.Withf("say what the visit found in outcome (one of %s)", strings.Join(Outcomes, ", "))
+	}
+	if note == "" && outcome == "" {
+		return nil, ErrNoteMissing
+	}
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE followup_tasks SET status = $1, note = $2, visited_at = $3, visited_by = $4
-			WHERE id = $5 AND status <> $1`, TaskVisited, note, now.UnixMilli(), by.Actor(), t.num)
+		res, err := tx.ExecContext(ctx, `UPDATE followup_tasks SET status = $1, note = $2, visited_at = $3, visited_by = $4, outcome = $6
+			WHERE id = $5 AND status <> $1`, TaskVisited, note, now.UnixMilli(), by.Actor(), t.num, outcome)
 		if err != nil {
 			return fmt.Errorf("tracing: close task: %w", err)
 		}
@@ -254,7 +309,7 @@ func (s *Service) Visited(ctx context.Context, by *auth.Principal, id, note stri
 			return ErrTaskVisited
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: by.Actor(), Action: "task.visited",
-			Subject: "task:" + t.ID, Region: t.Region})
+			Subject: "task:" + t.ID, Region: t.Region, Detail: map[string]any{"outcome": outcome}})
 		return err
 	})
 	if err != nil {
@@ -269,4 +324,12 @@ func (s *Service) reload(ctx context.Context, by *auth.Principal, id string) (*T
 		return nil, err
 	}
 	return t, s.describe(ctx, s.resolver(), t)
+}
+
+// Task returns one task in by's scope, for the visit form.
+func (s *Service) Task(ctx context.Context, by *auth.Principal, id string) (*Task, error) {
+	if err := by.Require(auth.TaskWrite); err != nil {
+		return nil, err
+	}
+	return s.reload(ctx, by, id)
 }

@@ -178,6 +178,7 @@ type Service struct {
 	cfg         Config
 	now         func() time.Time
 	metrics     *metrics
+	follow      *followUp
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -209,6 +210,7 @@ func (s *Service) Start() {
 	go func() {
 		defer s.wg.Done()
 		for {
+			s.followRound(ctx)
 			ran, err := s.RunNext(ctx)
 			if err != nil && ctx.Err() == nil {
 				s.cfg.Log.Error("tracing run failed", "err", err)
@@ -224,6 +226,20 @@ func (s *Service) Start() {
 			}
 		}
 	}()
+}
+
+// followRound opens the tasks of new colour changes and escalates overdue
+// ones; when nothing changed it costs a one-row read and an indexed update.
+func (s *Service) followRound(ctx context.Context) {
+	if s.follow == nil {
+		return
+	}
+	if _, err := s.FollowChanges(ctx); err != nil && ctx.Err() == nil {
+		s.cfg.Log.Error("follow-up of colour changes failed", "err", err)
+	}
+	if _, err := s.Escalate(ctx); err != nil && ctx.Err() == nil {
+		s.cfg.Log.Error("escalating overdue tasks failed", "err", err)
+	}
 }
 
 // Close stops the worker. A run it was executing goes back to the queue,

@@ -74,7 +74,7 @@ func (s *Service) Import(ctx context.Context, by *auth.Principal, data []byte) (
 type DryRun struct {
 	Area     *riskarea.Area
 	Visitors int // persons whose stays touch the city in the window
-	Changes  []status.Change
+	Changes  []status.WhatIfChange
 }
 
 // DryRun checks an area as Publish would and evaluates the facts it would
@@ -91,7 +91,7 @@ func (s *Service) DryRun(ctx context.Context, by *auth.Principal, in riskarea.In
 	if !by.InScope(a.Region) {
 		return nil, auth.ErrOutOfScope.Withf("region %s is outside your scope", a.Region)
 	}
-	out := &DryRun{Area: a, Changes: []status.Change{}}
+	out := &DryRun{Area: a, Changes: []status.WhatIfChange{}}
 	if !riskarea.Starring(a.Level) {
 		return out, nil
 	}

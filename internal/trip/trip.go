@@ -53,7 +53,7 @@ type Checkpoints interface {
 // Facts appends facts and evaluates proposed ones (the status engine).
 type Facts interface {
 	Record(ctx context.Context, facts ...status.NewFact) (int, error)
-	WhatIf(ctx context.Context, proposed []status.NewFact) ([]status.Change, error)
+	WhatIf(ctx context.Context, proposed []status.NewFact) ([]status.WhatIfChange, error)
 	Facts(ctx context.Context, num int64, limit int) ([]status.Stored, error)
 }
 

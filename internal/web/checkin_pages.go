@@ -262,14 +262,15 @@ func (s *Server) tracingExport(w http.ResponseWriter, r *http.Request, p *page) 
 // Grid follow-up tasks of tracing runs.
 
 type tasksData struct {
-	Status string
-	Tasks  []*tracing.Task
-	Next   string
-	Me     string
+	Status   string
+	Tasks    []*tracing.Task
+	Next     string
+	Me       string
+	Outcomes []string
 }
 
 func (s *Server) tasksPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	d := tasksData{Status: r.URL.Query().Get("status"), Me: p.Op.ID}
+	d := tasksData{Status: r.URL.Query().Get("status"), Me: p.Op.ID, Outcomes: tracing.Outcomes}
 	if d.Status == "" {
 		d.Status = "open"
 	}
@@ -298,7 +299,7 @@ func (s *Server) assignTask(w http.ResponseWriter, r *http.Request, p *page) err
 }
 
 func (s *Server) visitedTask(w http.ResponseWriter, r *http.Request, p *page) error {
-	if _, err := s.Tracing.Visited(r.Context(), p.Op, r.PathValue("id"), r.PostFormValue("note")); err != nil {
+	if _, err := s.Tracing.Visit(r.Context(), p.Op, r.PathValue("id"), r.PostFormValue("outcome"), r.PostFormValue("note")); err != nil {
 		return err
 	}
 	s.flash(w, r, "flash.saved", "")

@@ -20,6 +20,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, federationNav...)
 	out = append(out, entryNav...)
 	out = append(out, closedLoopNav...)
+	out = append(out, gridNav...)
 	return append(out, navEntries[3:]...)
 }
 
@@ -33,6 +34,7 @@ func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {
 	s.federationRoutes(mux)
 	s.entryConsoleRoutes(mux)
 	s.closedLoopRoutes(mux)
+	s.gridConsoleRoutes(mux)
 }
 
 func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {

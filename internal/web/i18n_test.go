@@ -15,6 +15,7 @@ import (
 	"github.com/healthcode/healthcode/internal/clinic"
 	"github.com/healthcode/healthcode/internal/codes"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/grid"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/nat"
@@ -111,6 +112,19 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 	}
 	for _, pu := range []string{hospital.PurposeCard, hospital.PurposeRegistration} {
 		dynamic = append(dynamic, "purpose."+pu)
+	}
+	dynamic = append(dynamic, "task.kind."+tracing.TaskColour)
+	for _, o := range tracing.Outcomes {
+		dynamic = append(dynamic, "visit.outcome."+o)
+	}
+	for _, k := range grid.Kinds {
+		dynamic = append(dynamic, "import.kind."+k)
+	}
+	for _, src := range grid.Sources {
+		dynamic = append(dynamic, "import.source."+src)
+	}
+	for _, st := range []string{grid.Running, grid.Done, grid.Failed} {
+		dynamic = append(dynamic, "import.status."+st)
 	}
 	dynamic = append(dynamic, "task.kind."+tracing.TaskCompanion, "outbox.purpose."+sms.KindLoginCode,
 		"outbox.purpose."+sms.KindColourChange)

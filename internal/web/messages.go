@@ -131,7 +131,7 @@ var catalog = map[string][2]string{
 
 	"console.login":        {"操作员登录", "Operator login"},
 	"console.login_submit": {"登录", "Log in"},
-	"console.demo_hint":    {"演示模式：启动时终端打印了各演示账号的密码（admin、cdc、xijin、sampler、lab、viewer、border）。", "Demo mode: the terminal printed the demo accounts' passwords at start (admin, cdc, xijin, sampler, lab, viewer, border)."},
+	"console.demo_hint":    {"演示模式：启动时终端打印了各演示账号的密码（admin、cdc、xijin、sampler、lab、viewer、border、网格员 wangge）。", "Demo mode: the terminal printed the demo accounts' passwords at start (admin, cdc, xijin, sampler, lab, viewer, border, the grid worker wangge)."},
 	"console.totp":         {"动态验证码（已开启两步验证时填写）", "Authenticator code (if you have two-step login)"},
 	"nav.totp":             {"两步验证", "Two-step login"},
 	"totp.about": {"两步验证：登录时除密码外，还需输入手机身份验证器应用（如 Google Authenticator、Microsoft Authenticator）显示的6位动态验证码（TOTP）。",
@@ -154,6 +154,7 @@ var catalog = map[string][2]string{
 	"role.border":         {"口岸入境人员", "Border staff"},
 	"role.lab":            {"检测机构", "Laboratory"},
 	"role.viewer":         {"只读", "Viewer"},
+	"role.grid_worker":    {"网格员", "Grid worker"},
 
 	"dash.registered":          {"已申领", "Registered"},
 	"dash.target":              {"申领目标", "Target"},

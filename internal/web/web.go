@@ -36,6 +36,7 @@ import (
 	"github.com/healthcode/healthcode/internal/entry"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/gateway"
+	"github.com/healthcode/healthcode/internal/grid"
 	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/hotline"
@@ -111,6 +112,7 @@ type Deps struct {
 	School     *school.Service
 	RiskAreas  *riskarea.Service
 	Trip       *trip.Service
+	Grids      *grid.Service
 }
 
 // Server renders the pages.

@@ -34,6 +34,7 @@ var personal = []string{
 	"employer_staff", "employer_gate", "school_pupils", "school_checks", "school_entries",
 	"otp_counters", "login_backoff", "operator_addresses", "trip_stays",
 	"iso_stays", "iso_readings", "iso_transfers", "iso_transfer_steps", "hotline_tickets",
+	"grid_members", "households", "imports",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own
@@ -51,6 +52,7 @@ var impersonal = []string{
 	"school_classes",
 	"risk_areas", "venue_policies", "venue_refusals",
 	"iso_sites", "iso_rooms",
+	"grids",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
