@@ -310,7 +310,7 @@ func (e *env) robustFixtures() *robustFixtures {
 		fx.creds = append(fx.creds, cred{role, roles[role]})
 	}
 	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey}, cred{"org_key", orgKey.Str("api_key")}, cred{"unit", unitToken},
-		cred{"holder_key", storeKey}, cred{"employer_key", empKey}, cred{"school_key", schKey})
+		cred{"holder_key", storeKey}, cred{"employer_key", empKey}, cred{"school_key", schKey}, cred{"hall_key", hallKey})
 	return fx
 }
 

@@ -189,7 +189,7 @@ func (s *Server) showVisit(w http.ResponseWriter, r *http.Request, p *page, stat
 	if err != nil {
 		return err
 	}
-	p.Title, p.NavOn, p.Body = p.T("visit.title"), "/console/visits", "console bare"
+	p.Title, p.NavOn, p.Body = p.T("gridvisit.title"), "/console/visits", "console bare"
 	p.Data = gridVisitsData{Task: t, Outcomes: tracing.Outcomes, Outcome: outcome, Note: note}
 	s.render(w, r, status, "console_visit", p)
 	return nil
