@@ -35,7 +35,8 @@ var personal = []string{
 // impersonal are the tables that stay, each for a reason: the schema's own
 // bookkeeping, staff and organisations, places, counts, public keys, the
 // audit log (which names persons only by their public id, and keeps that
-// the data was destroyed), and the flag that the emergency ended.
+// the data was destroyed), the flag that the emergency ended, and which node
+// runs which background task (leases).
 var impersonal = []string{
 	"schema_migrations", "counters", "operators", "api_keys", "units", "venues", "venue_tokens", "checkpoints", "places",
 	"audit_log", "audit_head", "populations", "local_regions", "rule_sets", "rules_active", "rule_activations", "recompute_jobs",
@@ -43,6 +44,7 @@ var impersonal = []string{
 	"unit_accounts", "drug_classes", "hospital_queue_counters", "emergency_end",
 	"fed_regions", "fed_packages", "fed_bundle", "fed_color_policy", "entry_trust", "audit_heads", "operator_totp_pending",
 	"vac_sites", "vac_products", "vac_slots", "cc_batches", "cc_stock", "cc_moves", "cc_inspections", "cc_tasks",
+	"leases",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
