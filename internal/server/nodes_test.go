@@ -240,9 +240,9 @@ func TestColourChangesReachEveryNode(t *testing.T) {
 	defer c.stop()
 	e := servertest.NewClient(t, c.nodes[0].url)
 	admin := e.Admin()
-	const rounds = 12
+	const changes = 45
 	n := len(c.nodes)
-	toks, ids := make([]string, rounds*n), make([]string, rounds*n)
+	toks, ids := make([]string, changes), make([]string, changes)
 	for i := range toks {
 		toks[i], ids[i] = e.Resident(fmt.Sprintf("1360000%04d", i), "周"+string(rune('甲'+i%10))+"丙", rid("19850101", 400+i), "341881001")
 	}
@@ -270,53 +270,50 @@ func TestColourChangesReachEveryNode(t *testing.T) {
 			}
 		}
 	}
+	// One change at a time, made on each node in turn; the three nodes are
+	// polled every 20 ms meanwhile (polling harder would load the two cores
+	// the nodes share more than the changes do).
 	var (
-		mu        sync.Mutex
-		delays    []time.Duration
-		failures  []string
-		wg        sync.WaitGroup
-		adminBody = func(who int) string {
-			return fmt.Sprintf(`{"person_id":%q,"kind":"clinic.fever","at":%q,"attrs":{"clinic":"宁国市人民医院"}}`,
-				ids[who], time.Now().Add(-time.Minute).Format(time.RFC3339))
-		}
+		mu       sync.Mutex
+		delays   []time.Duration
+		failures []string
+		wg       sync.WaitGroup
 	)
-	for r := range rounds {
-		for origin := range n {
-			who := r*n + origin
+	for who := range toks {
+		origin := who % n
+		body := fmt.Sprintf(`{"person_id":%q,"kind":"clinic.fever","at":%q,"attrs":{"clinic":"宁国市人民医院"}}`,
+			ids[who], time.Now().Add(-time.Minute).Format(time.RFC3339))
+		req, _ := http.NewRequest("POST", c.nodes[origin].url+"/api/v1/admin/facts", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		// The change committed before the answer was sent: the delay counts
+		// from the answer to the first answer of a node that shows it.
+		committed := time.Now()
+		if res.StatusCode != 201 {
+			t.Fatalf("fact on node %d: %d", origin, res.StatusCode)
+		}
+		for node := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req, _ := http.NewRequest("POST", c.nodes[origin].url+"/api/v1/admin/facts", strings.NewReader(adminBody(who)))
-				req.Header.Set("Authorization", "Bearer "+admin)
-				req.Header.Set("Content-Type", "application/json")
-				sent := time.Now()
-				res, err := client.Do(req)
-				if err != nil || res.StatusCode != 201 {
-					mu.Lock()
-					failures = append(failures, fmt.Sprintf("fact on node %d: %v %v", origin, err, res))
-					mu.Unlock()
-					return
-				}
-				res.Body.Close()
-				for node := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for time.Since(sent) < 5*time.Second {
-							col, err := colour(node, who)
-							if err == nil && col != "green" {
-								mu.Lock()
-								delays = append(delays, time.Since(sent))
-								mu.Unlock()
-								return
-							}
-							time.Sleep(10 * time.Millisecond)
-						}
+				for time.Since(committed) < 5*time.Second {
+					col, err := colour(node, who)
+					if err == nil && col != "green" {
 						mu.Lock()
-						failures = append(failures, fmt.Sprintf("change of resident %d (made on node %d) not seen by node %d in 5 s", who, origin, node))
+						delays = append(delays, time.Since(committed))
 						mu.Unlock()
-					}()
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
 				}
+				mu.Lock()
+				failures = append(failures, fmt.Sprintf("change of resident %d (made on node %d) not seen by node %d in 5 s", who, origin, node))
+				mu.Unlock()
 			}()
 		}
 		wg.Wait()
@@ -326,8 +323,8 @@ func TestColourChangesReachEveryNode(t *testing.T) {
 	}
 	slices.Sort(delays)
 	q := func(p float64) time.Duration { return delays[int(p*float64(len(delays)-1))] }
-	t.Logf("%d changes seen on %d nodes (%d observations, polling every 10 ms, from the moment the change was sent): p50 %v, p99 %v, max %v",
-		rounds*n, n, len(delays), q(0.5).Round(time.Millisecond), q(0.99).Round(time.Millisecond), delays[len(delays)-1].Round(time.Millisecond))
+	t.Logf("%d changes seen on %d nodes (%d observations; from the change's answer to a node's first answer showing it, polled every 20 ms): p50 %v, p99 %v, max %v",
+		changes, n, len(delays), q(0.5).Round(time.Millisecond), q(0.99).Round(time.Millisecond), delays[len(delays)-1].Round(time.Millisecond))
 	if max := delays[len(delays)-1]; max > time.Second {
 		t.Errorf("a colour change took %v to reach a node; want within 1 s", max)
 	}
