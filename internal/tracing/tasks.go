@@ -129,10 +129,17 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 			return nil, ErrAfterInvalid
 		}
 	}
-	scope, args := db.Scope("region_code", lo, hi, nil)
-	out, err := db.Collect(ctx, s.db, `SELECT `+taskCols+` FROM followup_tasks WHERE `+scope+`
-		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4) AND id > $5 ORDER BY id LIMIT $6`,
-		append(args, f.Status, f.OperatorID, after, f.Limit), s.scanTask)
+	var w db.Where
+	w.Scope("region_code", lo, hi)
+	if f.Status != "" {
+		w.Add("status = ?", f.Status)
+	}
+	if f.OperatorID != "" {
+		w.Add("operator_id = ?", f.OperatorID)
+	}
+	w.Add("id > ?", after)
+	out, err := db.Collect(ctx, s.db, `SELECT `+taskCols+` FROM followup_tasks WHERE `+w.SQL()+` ORDER BY id LIMIT `+w.Next(f.Limit),
+		w.Args, s.scanTask)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: list tasks: %w", err)
 	}
