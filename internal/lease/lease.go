@@ -1,5 +1,5 @@
 // Package lease lets background work that must run on one node at a time
-// (the scheduler, retention purges, the text-message sender, signing the
+// (the scheduler, retention purges, colour-change notices, signing the
 // audit head) run on exactly one of the nodes that share a database, and
 // move to another node when its holder dies.
 //

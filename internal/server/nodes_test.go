@@ -22,7 +22,6 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/metricstest"
-	"github.com/healthcode/healthcode/internal/server"
 	"github.com/healthcode/healthcode/internal/server/servertest"
 )
 
@@ -115,7 +114,7 @@ func TestLeaseMovesWhenItsNodeIsKilled(t *testing.T) {
 	var held map[string]string
 	for end := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		held = c.holders()
-		if held["status scheduler"] != "" && held[server.LeaseSMS] != "" && held["retention purge"] != "" {
+		if held["status scheduler"] != "" && held["status notifications"] != "" && held["retention purge"] != "" {
 			break
 		}
 		if time.Now().After(end) {

@@ -137,9 +137,9 @@ type Config struct {
 
 	// Node names this process among the nodes that share the database (in
 	// leases and job claims; default random). LeaseTTL is how long work
-	// that runs on one node at a time (the scheduler, purges, the text
-	// sender, notices) waits before moving to another node when its node
-	// dies (default 15 s).
+	// that runs on one node at a time (the scheduler, purges, colour-change
+	// notices) waits before moving to another node when its node dies
+	// (default 15 s).
 	Node     string
 	LeaseTTL time.Duration
 }
@@ -640,10 +640,15 @@ func (s *Server) Start(ctx context.Context) {
 	}
 	s.every(ctx, "count gateway key use", org.FlushEvery, s.Orgs.Flush)
 	s.once(ctx, "pharmacy: record facts of purchases left pending", time.Minute, s.Pharmacy.RecordPending)
+	// The text sender runs on every node, outside the leases: it claims each
+	// batch of messages for a lease of its own and shares the gateway's rate
+	// through the database, so nodes never send a message twice, and a login
+	// code queued on this node goes out at once rather than at the next tick
+	// of whichever node held a lease.
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		s.Leases.Hold(ctx, LeaseSMS, s.Outbox.Run)
+		s.Outbox.Run(ctx)
 	}()
 	s.once(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
 	s.once(ctx, "coldchain: record exposures left pending", time.Minute, s.ColdChain.RecordPending)
@@ -657,9 +662,6 @@ func (s *Server) Start(ctx context.Context) {
 		s.every(ctx, "federation: pull the bundle", pull, s.pullBundle)
 	}
 }
-
-// LeaseSMS is the lease of the text-message sender.
-const LeaseSMS = "sms: send queued messages"
 
 // uploadTrust sends the published keys and the revoked care codes to the
 // hub (only when they changed since the hub last took them).
