@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +60,7 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// Not --db: that would be filled from HEALTHCODE_DB, and a load test
 	// must not write into the database the environment names.
 	db := fs.String("server-db", "", "database of the server loadgen starts (default: a fresh SQLite file in a temporary directory)")
+	nodes := fs.Int("nodes", 1, "serve processes to start on the one database of --server-db (postgres://...); requests are spread over them round robin, as a balancer would (docs/SCALE.md)")
 	appointments := fs.Bool("appointments", false, "instead of the paths: an appointment opening, --residents (default 10000) book --places in --slots at once (POST /me/appointments)")
 	places := fs.Int("places", 1000, "with --appointments: places to open")
 	slots := fs.Int("slots", 10, "with --appointments: slots the places are spread over")
@@ -82,6 +84,12 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *hubDown && *url != "" {
 		return errors.New("loadgen: --foreign-hub-down starts its own servers; it does not take --url")
+	}
+	if *nodes < 1 {
+		return errors.New("loadgen: --nodes must be at least 1")
+	}
+	if *nodes > 1 && (*url != "" || !strings.HasPrefix(*db, "postgres")) {
+		return errors.New("loadgen: --nodes starts several servers on one PostgreSQL database: give --server-db postgres://... (and no --url)")
 	}
 	if *profDir != "" && *url != "" && *pprofURL == "" {
 		return errors.New("loadgen: --profile needs the server's profiler: start it with --pprof-addr and give --pprof")
@@ -144,15 +152,34 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 		sargs = append(sargs, serverFlags...)
-		fmt.Fprintf(stderr, "starting the server: healthcode %s\n", strings.Join(redact(sargs), " "))
-		srv, err := startChild(ctx, &children, exe, sargs, []string{"HEALTHCODE_ADMIN_PASSWORD=" + cfg.AdminPassword}, stderr,
-			"healthcode is running at ", "profiler at ")
-		if err != nil {
-			return err
+		env := []string{"HEALTHCODE_ADMIN_PASSWORD=" + cfg.AdminPassword}
+		if *nodes > 1 {
+			// Every node needs the one master key: in the environment, like
+			// the password.
+			key := make([]byte, 32)
+			rand.Read(key)
+			env = append(env, "HEALTHCODE_MASTER_KEY="+base64.StdEncoding.EncodeToString(key))
 		}
-		cfg.URL, cfg.ServerPID = srv.lines["healthcode is running at "], srv.pid
-		cfg.URL, _, _ = strings.Cut(cfg.URL, " ")
-		*pprofURL = strings.TrimSuffix(srv.lines["profiler at "], "/debug/pprof/")
+		// The first node migrates the database before the others start.
+		for i := range *nodes {
+			nargs := sargs
+			if *nodes > 1 {
+				nargs = append(slices.Clone(sargs), "--node", fmt.Sprintf("node%d", i+1),
+					"--data-dir", filepath.Join(dir, fmt.Sprintf("node%d", i+1)))
+			}
+			fmt.Fprintf(stderr, "starting the server: healthcode %s\n", strings.Join(redact(nargs), " "))
+			srv, err := startChild(ctx, &children, exe, nargs, env, stderr, "healthcode is running at ", "profiler at ")
+			if err != nil {
+				return err
+			}
+			u, _, _ := strings.Cut(srv.lines["healthcode is running at "], " ")
+			if i == 0 {
+				cfg.URL, cfg.ServerPID = u, srv.pid
+				*pprofURL = strings.TrimSuffix(srv.lines["profiler at "], "/debug/pprof/")
+				continue
+			}
+			cfg.Nodes, cfg.NodePIDs = append(cfg.Nodes, u), append(cfg.NodePIDs, srv.pid)
+		}
 		if fed != nil {
 			if err := fed.stopHubOnceKnown(ctx, cfg.URL, cfg.AdminPassword, stderr); err != nil {
 				return err

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/loadgen"
 )
 
@@ -135,3 +137,61 @@ func TestLoadgenRedactsTheServerCommandLine(t *testing.T) {
 		t.Errorf("redacted too much: %q", got)
 	}
 }
+
+// TestLoadgenCommandOnNodes runs `healthcode loadgen --nodes 2` on a
+// throwaway PostgreSQL: two serve processes on one database, the requests
+// spread over both, every path answered without errors.
+func TestLoadgenCommandOnNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: skipped under -short")
+	}
+	dsn := dbtest.PostgresURL(t)
+	t.Setenv(asBinary, "1")
+	dir := t.TempDir()
+	var out bytes.Buffer
+	var errs syncBuffer // the children write their stderr into it too
+	err := realMain(context.Background(), []string{"loadgen", "--nodes", "2", "--server-db", dsn, "--duration", "400ms", "--slice", "200ms",
+		"--warmup", "50ms", "--residents", "6", "--concurrency", "2", "--checkpoints", "2", "--paths", "code,verify,checkin",
+		"--json", filepath.Join(dir, "report.json")}, &out, &errs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	if n := strings.Count(errs.String(), "starting the server: "); n != 2 || !strings.Contains(errs.String(), "--node node2") {
+		t.Errorf("started %d servers:\n%s", n, errs.String())
+	}
+	if !strings.Contains(out.String(), "over 2 nodes") {
+		t.Errorf("the table does not say the run was spread over 2 nodes:\n%s", out.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Settings.Nodes != 2 || len(rep.Results) != 4 {
+		t.Fatalf("settings %+v, results %+v", rep.Settings, rep.Results)
+	}
+	for _, r := range rep.Results {
+		if r.Errors != 0 || r.Requests == 0 || r.ServerCPUMicros <= 0 {
+			t.Errorf("%s: %d requests, %d errors %v, server %v µs/req", r.Path, r.Requests, r.Errors, r.ErrorSamples, r.ServerCPUMicros)
+		}
+	}
+	err = realMain(context.Background(), []string{"loadgen", "--nodes", "2"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "postgres://") {
+		t.Errorf("--nodes on SQLite: %v", err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

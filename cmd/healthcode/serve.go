@@ -17,6 +17,7 @@ import (
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/demo"
 	"github.com/healthcode/healthcode/internal/federation"
+	"github.com/healthcode/healthcode/internal/lease"
 	"github.com/healthcode/healthcode/internal/server"
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/tracing"
@@ -71,6 +72,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hubKeyFile := fs.String("hub-key", "", "file with the hub's public key (PEM, from `healthcode hub key`); required with --hub")
 	fs.DurationVar(&cfg.HubDeadline, "hub-deadline", 300*time.Millisecond, "how long a live status query through the hub may take before the code's own colour is used")
 	fs.DurationVar(&cfg.HubPull, "hub-pull", time.Minute, "how often the bundle of trust lists is pulled from the hub")
+	fs.StringVar(&cfg.Node, "node", "", "this node's name among the nodes sharing the database, in leases and job claims (default: random at each start; never two nodes with one name)")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", lease.DefaultTTL, "how long work that runs on one node at a time (scheduler, purges, notices) waits before moving to another node when its node dies")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in (passwords when they are made)")
 	newPasswords := fs.Bool("demo-new-passwords", false, "with --demo: give the demo logins new passwords and keys, and print them once")
 	demoResidents := fs.Int("demo-residents", demo.DefaultResidents, "simulated residents of the demo's 14-day history, generated at the first start (0: none)")

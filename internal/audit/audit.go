@@ -271,9 +271,14 @@ func List(ctx context.Context, q db.Querier, f Filter) ([]Entry, error) {
 	if before <= 0 {
 		before = 1 << 62
 	}
-	scope, args := db.Scope("region_code", f.Lo, f.Hi, []any{before})
+	var w db.Where
+	w.Add("seq < ?", before)
+	w.Scope("region_code", f.Lo, f.Hi)
+	if f.Subject != "" {
+		w.Add("subject = ?", f.Subject)
+	}
 	out, err := db.Collect(ctx, q, `SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log
-		WHERE seq < $1 AND `+scope+` AND ($4 = '' OR subject = $4) ORDER BY seq DESC LIMIT $5`, append(args, f.Subject, f.Limit),
+		WHERE `+w.SQL()+` ORDER BY seq DESC LIMIT `+w.Next(f.Limit), w.Args,
 		func(sc db.Scanner) (Entry, error) {
 			var e Entry
 			var at int64

@@ -126,7 +126,7 @@ func (s *Service) Summary(ctx context.Context, by *auth.Principal, day time.Time
 	lo, hi := by.Bounds()
 	from, to := day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli()
 	town := fmt.Sprintf("SUBSTR(org_region, 1, %d)", townLen)
-	scope := `org_region >= $1 AND ($2 = '' OR org_region < $2)`
+	scope, _ := db.Scope("org_region", lo, hi, nil) // $1, $2: lo and hi below
 	sum := &Summary{Day: day}
 	towns := map[string]*TownRow{}
 	row := func(region string) *TownRow {

@@ -103,9 +103,70 @@ func (e Engine) BatchRows(cols int) int {
 // lo and hi appended to args and numbered after the parameters already
 // there. Scope("region_code", lo, hi, nil) is, with [lo, hi]:
 //
-//	region_code >= $1 AND ($2 = '' OR region_code < $2)
+//	region_code >= $1 AND region_code < $2   (a town, a county: hi set)
+//	region_code >= $1 AND $2 = ''            (the whole region: no upper bound)
+//
+// The condition is built for the bounds it has, never as the catch-all
+// "($2 = ” OR region_code < $2)": a plan made once for every value (a
+// prepared statement's generic plan) could not bound an index range scan
+// by such a disjunction, and a town operator's query would read from lo to
+// the end of the index. ($2 = ” keeps the numbering of the parameters that
+// follow; the planner evaluates it once.)
 func Scope(col, lo, hi string, args []any) (string, []any) {
 	n := len(args)
 	a, b := "$"+strconv.Itoa(n+1), "$"+strconv.Itoa(n+2)
-	return col + " >= " + a + " AND (" + b + " = '' OR " + col + " < " + b + ")", append(args, lo, hi)
+	if hi == "" {
+		return col + " >= " + a + " AND " + b + " = ''", append(args, lo, hi)
+	}
+	return col + " >= " + a + " AND " + col + " < " + b, append(args, lo, hi)
+}
+
+// Where is a WHERE clause built for the filters a query has: each Add
+// appends a condition whose ? placeholders become the next $n, with their
+// arguments. A filter the caller did not give is not added, rather than
+// written as a catch-all ("$4 = FALSE OR to_hash = $5") that keeps a
+// prepared statement's generic plan from using the index the filter has.
+type Where struct {
+	conds []string
+	Args  []any
+}
+
+// Add appends cond (with ? for each of args, in order) to the clause.
+func (w *Where) Add(cond string, args ...any) {
+	var b strings.Builder
+	i := 0
+	for _, r := range cond {
+		if r == '?' && i < len(args) {
+			w.Args = append(w.Args, args[i])
+			b.WriteString("$" + strconv.Itoa(len(w.Args)))
+			i++
+			continue
+		}
+		b.WriteRune(r)
+	}
+	w.conds = append(w.conds, b.String())
+}
+
+// Scope appends the region scope [lo, hi) on col (Scope above).
+func (w *Where) Scope(col, lo, hi string) {
+	if hi == "" {
+		w.Add(col+" >= ?", lo)
+		return
+	}
+	w.Add(col+" >= ? AND "+col+" < ?", lo, hi)
+}
+
+// SQL is the conditions joined by AND ("TRUE" for none).
+func (w *Where) SQL() string {
+	if len(w.conds) == 0 {
+		return "TRUE"
+	}
+	return strings.Join(w.conds, " AND ")
+}
+
+// Next appends arg and returns its placeholder ($n), for what follows the
+// conditions (a LIMIT).
+func (w *Where) Next(arg any) string {
+	w.Args = append(w.Args, arg)
+	return "$" + strconv.Itoa(len(w.Args))
 }

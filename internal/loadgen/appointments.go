@@ -75,7 +75,7 @@ func RunAppointments(ctx context.Context, cfg Config, places, slots int) (*Appoi
 		slots = 10
 	}
 	rep := &AppointmentReport{Machine: machine(), Residents: cfg.Residents, Places: places, Slots: slots, Concurrency: cfg.Concurrency}
-	client := &http.Client{Transport: newTransport(cfg.Concurrency), Timeout: 60 * time.Second}
+	client := &http.Client{Transport: balance(newTransport(cfg.Concurrency), cfg.URL, cfg.Nodes), Timeout: 60 * time.Second}
 	defer client.CloseIdleConnections()
 	a := &api{base: cfg.URL + "/api/v1", client: client}
 	t0 := time.Now()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +24,52 @@ func newTransport(concurrency int) *http.Transport {
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
 	}
+}
+
+// balancer spreads the requests addressed to the first server over it and
+// the other nodes, one request each in turn, as a round-robin balancer in
+// front of the nodes would. Each node keeps its own keep-alive connections
+// in the transport.
+type balancer struct {
+	base  http.RoundTripper
+	first string   // host:port the requests are addressed to
+	hosts []string // first and the other nodes
+	next  atomic.Uint64
+}
+
+// balance is base alone for one server, a balancer over several.
+func balance(base *http.Transport, first string, others []string) http.RoundTripper {
+	if len(others) == 0 {
+		return base
+	}
+	b := &balancer{base: base, first: hostOf(first)}
+	b.hosts = append(b.hosts, b.first)
+	for _, o := range others {
+		b.hosts = append(b.hosts, hostOf(o))
+	}
+	return b
+}
+
+func (b *balancer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host != b.first {
+		return b.base.RoundTrip(r) // the bare handler
+	}
+	h := b.hosts[(b.next.Add(1)-1)%uint64(len(b.hosts))]
+	if h == b.first {
+		return b.base.RoundTrip(r)
+	}
+	r = r.Clone(r.Context())
+	r.URL.Host, r.Host = h, h
+	return b.base.RoundTrip(r)
+}
+
+// hostOf is the host:port of a base URL.
+func hostOf(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	h, _, _ := strings.Cut(u, "/")
+	return h
 }
 
 // apiError is a non-2xx answer to a set-up call.

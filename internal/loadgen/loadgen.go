@@ -102,6 +102,12 @@ type Config struct {
 	// ServerPID and BarePID, when known, let the report give each
 	// process's CPU time per request (Linux /proc).
 	ServerPID, BarePID int
+	// Nodes are further servers on the same database as URL (loadgen
+	// --nodes): every request, set-up and measured, goes to the next of URL
+	// and Nodes in turn, as a round-robin balancer sends them. NodePIDs are
+	// their processes; the server's CPU time is the sum over all of them.
+	Nodes    []string
+	NodePIDs []int
 	// Phase, if set, is called as the measurement of a path (or of one
 	// verify wave) begins (start) and ends, with about how long it lasts,
 	// e.g. to take profiles of the server.
@@ -124,6 +130,9 @@ func (c *Config) defaults() error {
 	}
 	if c.IssuerURL != "" && c.IssuerRegion == "" {
 		return errors.New("loadgen: the issuing region's code is needed with its node's URL")
+	}
+	for i, n := range c.Nodes {
+		c.Nodes[i] = strings.TrimRight(n, "/")
 	}
 	if c.AdminUser == "" {
 		c.AdminUser = "admin"
@@ -206,7 +215,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Notes = append(rep.Notes, note)
 	}
-	client := &http.Client{Transport: newTransport(cfg.Concurrency), Timeout: 30 * time.Second}
+	client := &http.Client{Transport: balance(newTransport(cfg.Concurrency), cfg.URL, cfg.Nodes), Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
 	a := &api{base: cfg.URL + "/api/v1", client: client}
 
@@ -365,11 +374,11 @@ var bareBody = []byte(`{"code":"JKM1:` + strings.Repeat("A", 272) + `\r\n"}`)
 
 // slice measures one slice of one source, and the CPU the answering
 // process (pid) and this one used meanwhile.
-func (g *gen) slice(ctx context.Context, src source, label func(*request) string, warmup, window time.Duration, pid int) (*tally, *cpuUse) {
-	before := readCPU(pid)
+func (g *gen) slice(ctx context.Context, src source, label func(*request) string, warmup, window time.Duration, pids ...int) (*tally, *cpuUse) {
+	before := readCPU(pids...)
 	start := time.Now()
 	t := measure(ctx, g.client, g.cfg.Concurrency, warmup, window, src, label)
-	return t, readCPU(pid).since(before, time.Since(start), t)
+	return t, readCPU(pids...).since(before, time.Since(start), t)
 }
 
 // alternate measures src for total, in slices alternating with slices of
@@ -401,7 +410,7 @@ func (g *gen) alternate(ctx context.Context, name string, src source, label func
 		if i%2 == 0 {
 			measureBare()
 		}
-		p, pu = g.slice(ctx, src, label, warm, s, cfg.ServerPID)
+		p, pu = g.slice(ctx, src, label, warm, s, append([]int{cfg.ServerPID}, cfg.NodePIDs...)...)
 		if i%2 == 1 {
 			measureBare()
 		}

@@ -16,10 +16,22 @@ const clockTicks = 100
 // one, in seconds; negative when unknown.
 type cpuSnap struct{ server, client float64 }
 
-func readCPU(pid int) cpuSnap {
+// readCPU reads the CPU time of the answering processes (several nodes
+// count together: their sum is the server's cost) and of this one.
+func readCPU(pids ...int) cpuSnap {
 	s := cpuSnap{server: -1, client: procCPU("self")}
-	if pid > 0 {
-		s.server = procCPU(strconv.Itoa(pid))
+	for i, pid := range pids {
+		if pid <= 0 {
+			return cpuSnap{server: -1, client: s.client}
+		}
+		c := procCPU(strconv.Itoa(pid))
+		if c < 0 {
+			return cpuSnap{server: -1, client: s.client}
+		}
+		if i == 0 {
+			s.server = 0
+		}
+		s.server += c
 	}
 	return s
 }

@@ -47,6 +47,7 @@ type Settings struct {
 	Venues      int            `json:"venues"`
 	Rescan      float64        `json:"rescan"`
 	CodeTTL     string         `json:"code_ttl"`
+	Nodes       int            `json:"nodes"` // servers on one database the requests were spread over
 }
 
 // Result is one path's figures over all rounds.
@@ -81,7 +82,7 @@ type Result struct {
 func settingsOf(c *Config) Settings {
 	return Settings{Concurrency: c.Concurrency, Duration: c.Duration.String(), Warmup: c.Warmup.String(), Slice: c.Slice.String(),
 		Paths: slices.Clone(c.Paths), Mix: c.Mix, Residents: c.Residents, Checkpoints: c.Checkpoints, Venues: c.Venues,
-		Rescan: c.Rescan, CodeTTL: c.CodeTTL.String()}
+		Rescan: c.Rescan, CodeTTL: c.CodeTTL.String(), Nodes: 1 + len(c.Nodes)}
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
@@ -133,8 +134,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "machine: %d CPUs, %s, %s, %s; load before %s, after %s\n", m.CPUs, m.CPUModel, m.GoVersion, m.OS,
 		loadString(m.LoadBefore), loadString(r.Load))
 	s := r.Settings
-	fmt.Fprintf(w, "run: %d clients, %s per path in %s slices alternating with the bare handler (after %s warm-up), %d residents, %d checkpoints, rescan %.0f%%, set-up %.1fs\n\n",
-		s.Concurrency, s.Duration, s.Slice, s.Warmup, s.Residents, s.Checkpoints, 100*s.Rescan, r.SetupSeconds)
+	nodes := ""
+	if s.Nodes > 1 {
+		nodes = fmt.Sprintf(", spread round robin over %d nodes on one database (server CPU: their sum)", s.Nodes)
+	}
+	fmt.Fprintf(w, "run: %d clients, %s per path in %s slices alternating with the bare handler (after %s warm-up), %d residents, %d checkpoints, rescan %.0f%%, set-up %.1fs%s\n\n",
+		s.Concurrency, s.Duration, s.Slice, s.Warmup, s.Residents, s.Checkpoints, 100*s.Rescan, r.SetupSeconds, nodes)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "path\treq/s\tbare beside\t% of bare\ttarget\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tserver µs/req\tclient µs/req\tserver CPU\tclient CPU\t")
 	for _, x := range r.Results {

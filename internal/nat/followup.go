@@ -237,16 +237,21 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, q ListQuery) (t
 	if err != nil {
 		return nil, "", err
 	}
-	scope, args := db.Scope("region_code", lo, hi, nil)
-	where := scope + ` AND (created_at < $3 OR (created_at = $3 AND id < $4)) AND ($5 = '' OR kind = $5)`
+	var w db.Where
+	w.Scope("region_code", lo, hi)
+	w.Add("(created_at < ? OR (created_at = ? AND id < ?))", ms, ms, id)
+	if q.Kind != "" {
+		w.Add("kind = ?", q.Kind)
+	}
 	if q.Open {
-		where += ` AND closed_at IS NULL`
+		w.Add("closed_at IS NULL")
 	}
 	lim := limit(q.Limit)
+	where := w.SQL()
 	var list []GridTask
 	var nums []int64
 	err = db.Each(ctx, s.db, `SELECT id, kind, barcode, created_at, person_num, closed_at, COALESCE(closed_reason, '')
-		FROM nat_tasks WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT $6`, append(args, ms, id, q.Kind, lim), func(sc db.Scanner) error {
+		FROM nat_tasks WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT `+w.Next(lim), w.Args, func(sc db.Scanner) error {
 		var t GridTask
 		var created int64
 		var num int64

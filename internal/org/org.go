@@ -328,9 +328,13 @@ func (s *Service) List(ctx context.Context, by *auth.Principal, f Filter) ([]*Or
 		scope = f.Region
 	}
 	lo, hi := auth.Bounds(scope)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM orgs
-		WHERE region_code >= $1 AND ($2 = '' OR region_code < $2) AND ($3 = '' OR kind = $3) AND num > $4
-		ORDER BY num LIMIT $5`, lo, hi, f.Kind, f.After, f.Limit)
+	var w db.Where
+	w.Scope("region_code", lo, hi)
+	if f.Kind != "" {
+		w.Add("kind = ?", f.Kind)
+	}
+	w.Add("num > ?", f.After)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM orgs WHERE `+w.SQL()+` ORDER BY num LIMIT `+w.Next(f.Limit), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("org: list: %w", err)
 	}

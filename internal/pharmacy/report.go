@@ -11,6 +11,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/csvsafe"
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/org"
 )
 
@@ -207,8 +208,9 @@ func (s *Service) Summary(ctx context.Context, by *auth.Principal, day time.Time
 	lo, hi := by.Bounds()
 	from, to := day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli()
 	town := fmt.Sprintf("SUBSTR(org_region, 1, %d)", townLen)
+	scope, _ := db.Scope("org_region", lo, hi, nil) // $1, $2: lo and hi below
 	rows, err := s.db.QueryContext(ctx, `SELECT `+town+`, drug_class, COUNT(*) FROM pharmacy_purchases
-		WHERE org_region >= $1 AND ($2 = '' OR org_region < $2) AND at >= $3 AND at < $4
+		WHERE `+scope+` AND at >= $3 AND at < $4
 		GROUP BY `+town+`, drug_class`, lo, hi, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("pharmacy: summary: %w", err)
@@ -240,7 +242,7 @@ func (s *Service) Summary(ctx context.Context, by *auth.Principal, day time.Time
 	// grouping: a person who bought two classes is one buyer.
 	rows2, err := s.db.QueryContext(ctx, `SELECT `+town+`, COUNT(DISTINCT org_id), COUNT(DISTINCT person_num)
 		FROM pharmacy_purchases
-		WHERE org_region >= $1 AND ($2 = '' OR org_region < $2) AND at >= $3 AND at < $4
+		WHERE `+scope+` AND at >= $3 AND at < $4
 		GROUP BY `+town, lo, hi, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("pharmacy: summary: %w", err)
@@ -261,7 +263,7 @@ func (s *Service) Summary(ctx context.Context, by *auth.Principal, day time.Time
 		return nil, err
 	}
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT person_num) FROM pharmacy_purchases
-		WHERE org_region >= $1 AND ($2 = '' OR org_region < $2) AND at >= $3 AND at < $4`, lo, hi, from, to).Scan(&sum.Total.Buyers); err != nil {
+		WHERE `+scope+` AND at >= $3 AND at < $4`, lo, hi, from, to).Scan(&sum.Total.Buyers); err != nil {
 		return nil, fmt.Errorf("pharmacy: summary: %w", err)
 	}
 	for _, t := range towns {

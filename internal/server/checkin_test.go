@@ -364,11 +364,12 @@ type proc struct {
 
 func (p *proc) log() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
 
-// startBinary starts the binary and waits until it prints its address.
-func startBinary(t *testing.T, bin string, args []string) *proc {
+// startBinary starts the binary (with env added to the environment) and
+// waits until it prints its address.
+func startBinary(t *testing.T, bin string, args []string, env ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
-	p.cmd.Env = append(os.Environ(), "HEALTHCODE_ADMIN_PASSWORD="+servertest.AdminPassword)
+	p.cmd.Env = append(append(os.Environ(), "HEALTHCODE_ADMIN_PASSWORD="+servertest.AdminPassword), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

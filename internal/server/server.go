@@ -43,6 +43,7 @@ import (
 	"github.com/healthcode/healthcode/internal/hotline"
 	"github.com/healthcode/healthcode/internal/isolation"
 	"github.com/healthcode/healthcode/internal/keys"
+	"github.com/healthcode/healthcode/internal/lease"
 	"github.com/healthcode/healthcode/internal/nat"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
@@ -154,6 +155,14 @@ type Config struct {
 	HubKey      []byte
 	HubDeadline time.Duration
 	HubPull     time.Duration
+
+	// Node names this process among the nodes that share the database (in
+	// leases and job claims; default random). LeaseTTL is how long work
+	// that runs on one node at a time (the scheduler, purges, colour-change
+	// notices) waits before moving to another node when its node dies
+	// (default 15 s).
+	Node     string
+	LeaseTTL time.Duration
 }
 
 // RetentionPeriods are the retention periods of the kinds of personal data
@@ -236,6 +245,7 @@ type Server struct {
 	Log    *slog.Logger
 
 	DB          *db.DB
+	Leases      *lease.Keeper
 	Keys        *secret.Keyring
 	Regions     *region.Table
 	Outbox      *sms.Outbox
@@ -304,6 +314,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err = s.DB.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	s.Leases = lease.New(s.DB, lease.Config{Node: cfg.Node, TTL: cfg.LeaseTTL, Log: s.Log, Metrics: s.registry})
 	if cfg.MasterKey != "" {
 		var master []byte
 		if master, err = secret.Parse(cfg.MasterKey); err != nil {
@@ -339,7 +350,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Persons.SetNotifier(s.Outbox)
 	if s.Status, err = status.New(ctx, status.Deps{DB: s.DB, People: s.Persons, IDs: s.Persons.Handles(), SMS: s.Outbox,
-		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region, Metrics: s.registry}); err != nil {
+		Hasher: s.Keys, Log: s.Log}, status.Config{AppealTTL: cfg.AppealTTL, Region: cfg.Region, Metrics: s.registry,
+		Node: s.Leases.Node()}); err != nil {
 		return nil, err
 	}
 	s.Venues = venue.New(s.DB, s.Regions)
@@ -396,7 +408,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		nat.Config{Region: cfg.Region, Metrics: s.registry}, s.Log)
 	if s.Tracing, err = tracing.New(s.DB, s.Checkins, s.Persons, s.Venues, s.Checkpoints, s.Auth, facts, tracing.Config{
 		Lookback: cfg.TracingLookback, Window: cfg.TracingWindow, Windows: cfg.TracingWindows,
-		MaxLookback: s.Checkins.Retention(), Log: s.Log, Metrics: s.registry,
+		MaxLookback: s.Checkins.Retention(), Log: s.Log, Metrics: s.registry, Node: s.Leases.Node(),
 	}); err != nil {
 		return nil, err
 	}
@@ -679,41 +691,51 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Registry receives metrics of other components.
 func (s *Server) Registry() prometheus.Registerer { return s.registry }
 
-// Start runs the background workers until ctx ends.
+// Start runs the background workers until ctx ends. Caches are refreshed
+// on every node (every); the work that must happen once for all the nodes
+// sharing the database runs under a lease, on one node at a time, and moves
+// to another node when that one dies (once).
 func (s *Server) Start(ctx context.Context) {
-	s.every(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
-	s.every(ctx, "create check-in partitions", time.Hour, s.Checkins.Prepare)
-	s.every(ctx, "retention purge", time.Hour, s.Retention.Run)
+	s.once(ctx, "purge expired sessions", 10*time.Minute, s.Auth.PurgeExpired)
+	s.once(ctx, "create check-in partitions", time.Hour, s.Checkins.Prepare)
+	s.once(ctx, "retention purge", time.Hour, s.Retention.Run)
 	s.every(ctx, "read whether the emergency has ended", 5*time.Second, s.Emergency.Refresh)
 	s.every(ctx, "reload code-signing keys", keys.ReloadPeriod, s.CodeKeys.Reload)
-	s.every(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
+	s.once(ctx, "wipe retired private keys", time.Hour, s.CodeKeys.Prune)
 	s.every(ctx, "refresh care-code revocations", 30*time.Second, s.Codes.RefreshRevocations)
-	s.every(ctx, "nat: record facts of results left pending", time.Minute, s.NAT.RecordPending)
+	s.once(ctx, "nat: record facts of results left pending", time.Minute, s.NAT.RecordPending)
 	s.every(ctx, "status cache tail", 250*time.Millisecond, s.Status.Tail)
-	s.every(ctx, "status scheduler", time.Second, s.Status.RunDue)
-	s.every(ctx, "status notifications", time.Second, s.Status.SendNotifications)
+	s.once(ctx, "status scheduler", time.Second, s.Status.RunDue)
+	s.once(ctx, "status notifications", time.Second, s.Status.SendNotifications)
+	// Every node looks for a recompute: the job itself is claimed under a
+	// lease of its own, with a cursor another node resumes from.
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
 	if s.Config.AuditHeadInterval >= 0 {
-		s.every(ctx, "sign the audit log's head", s.AuditHeads.Interval(), s.AuditHeads.Tick)
+		s.once(ctx, "sign the audit log's head", s.AuditHeads.Interval(), s.AuditHeads.Tick)
 	}
 	s.every(ctx, "count gateway key use", org.FlushEvery, s.Orgs.Flush)
-	s.every(ctx, "pharmacy: record facts of purchases left pending", time.Minute, s.Pharmacy.RecordPending)
+	s.once(ctx, "pharmacy: record facts of purchases left pending", time.Minute, s.Pharmacy.RecordPending)
+	// The text sender runs on every node, outside the leases: it claims each
+	// batch of messages for a lease of its own and shares the gateway's rate
+	// through the database, so nodes never send a message twice, and a login
+	// code queued on this node goes out at once rather than at the next tick
+	// of whichever node held a lease.
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
 		s.Outbox.Run(ctx)
 	}()
-	s.every(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
-	s.every(ctx, "coldchain: record exposures left pending", time.Minute, s.ColdChain.RecordPending)
-	s.every(ctx, "vaccine: reminders of tomorrow's appointments", 10*time.Minute, s.Vaccine.SendReminders)
-	s.every(ctx, "vaccine: record facts of doses left pending", time.Minute, s.Vaccine.RecordPending)
+	s.once(ctx, "clinic: record facts of visits left pending", time.Minute, s.Clinic.RecordPending)
+	s.once(ctx, "coldchain: record exposures left pending", time.Minute, s.ColdChain.RecordPending)
+	s.once(ctx, "vaccine: reminders of tomorrow's appointments", 10*time.Minute, s.Vaccine.SendReminders)
+	s.once(ctx, "vaccine: record facts of doses left pending", time.Minute, s.Vaccine.RecordPending)
 	if s.Federation != nil {
 		pull := s.Config.HubPull
 		if pull <= 0 {
 			pull = federation.DefaultPullPeriod
 		}
-		s.every(ctx, "federation: upload the trust list", keys.ReloadPeriod, s.uploadTrust)
+		s.once(ctx, "federation: upload the trust list", keys.ReloadPeriod, s.uploadTrust)
 		s.every(ctx, "federation: pull the bundle", pull, s.pullBundle)
 	}
 }
@@ -738,33 +760,48 @@ func (s *Server) pullBundle(ctx context.Context) error {
 	return s.Federation.Pull(ctx)
 }
 
-// every runs fn now and then every period until ctx ends, logging failures.
+// every runs fn now and then every period until ctx ends, logging
+// failures, on this node whatever the others do.
 func (s *Server) every(ctx context.Context, name string, period time.Duration, fn func(context.Context) error) {
-	lastSuccess, errs, took := s.metrics.lastSuccess.WithLabelValues(name), s.metrics.errors.WithLabelValues(name),
-		s.metrics.duration.WithLabelValues(name)
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		t := time.NewTicker(period)
-		defer t.Stop()
-		for {
-			began := time.Now()
-			err := fn(ctx)
-			took.Observe(time.Since(began).Seconds())
-			switch {
-			case err == nil:
-				lastSuccess.Set(float64(time.Now().UnixNano()) / 1e9)
-			case ctx.Err() == nil:
-				errs.Inc()
-				s.Log.Error("background task failed", "task", name, "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		s.loop(ctx, name, period, fn)
 	}()
+}
+
+// once runs fn as every does, but only while this node holds the lease
+// named name: on one of the nodes sharing the database at a time.
+func (s *Server) once(ctx context.Context, name string, period time.Duration, fn func(context.Context) error) {
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		s.Leases.Hold(ctx, name, func(ctx context.Context) { s.loop(ctx, name, period, fn) })
+	}()
+}
+
+func (s *Server) loop(ctx context.Context, name string, period time.Duration, fn func(context.Context) error) {
+	lastSuccess, errs, took := s.metrics.lastSuccess.WithLabelValues(name), s.metrics.errors.WithLabelValues(name),
+		s.metrics.duration.WithLabelValues(name)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		began := time.Now()
+		err := fn(ctx)
+		took.Observe(time.Since(began).Seconds())
+		switch {
+		case err == nil:
+			lastSuccess.Set(float64(time.Now().UnixNano()) / 1e9)
+		case ctx.Err() == nil:
+			errs.Inc()
+			s.Log.Error("background task failed", "task", name, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // ListenAndServe serves until ctx ends, then shuts down gracefully: it stops

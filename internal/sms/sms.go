@@ -307,29 +307,42 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Item, error) {
 	if f.To != "" {
 		toHash = o.keys.BlindIndex("phone", f.To)
 	}
-	scope, args := db.Scope("region_code", f.Lo, f.Hi, []any{f.Before})
-	out, err := db.Collect(ctx, o.db, `SELECT id, to_enc, region_code, purpose, body, created_at, provider, state, attempts,
-		sent_at, done_at, report, last_error FROM sms_outbox
-		 WHERE id < $1 AND `+scope+` AND ($4 = FALSE OR to_hash = $5) AND ($6 = '' OR state = $6) ORDER BY id DESC LIMIT $7`,
-		append(args, toHash != nil, toHash, f.State, f.Limit), func(sc db.Scanner) (Item, error) {
-			var it Item
-			var enc []byte
-			var at, sent, done int64
-			if err := sc.Scan(&it.ID, &enc, &it.Region, &it.Purpose, &it.Body, &at, &it.Provider, &it.State, &it.Attempts,
-				&sent, &done, &it.Report, &it.LastError); err != nil {
-				return it, err
-			}
-			var err error
-			if it.To, err = o.keys.OpenString(enc, fmt.Sprintf("sms_outbox.to:%d", it.ID)); err != nil {
-				return it, fmt.Errorf("message %d: %w", it.ID, err)
-			}
-			it.At, it.SentAt, it.DoneAt = db.Time(at), db.Time(sent), db.Time(done)
-			return it, nil
-		})
+	query, args := listQuery(f, toHash)
+	out, err := db.Collect(ctx, o.db, query, args, func(sc db.Scanner) (Item, error) {
+		var it Item
+		var enc []byte
+		var at, sent, done int64
+		if err := sc.Scan(&it.ID, &enc, &it.Region, &it.Purpose, &it.Body, &at, &it.Provider, &it.State, &it.Attempts,
+			&sent, &done, &it.Report, &it.LastError); err != nil {
+			return it, err
+		}
+		var err error
+		if it.To, err = o.keys.OpenString(enc, fmt.Sprintf("sms_outbox.to:%d", it.ID)); err != nil {
+			return it, fmt.Errorf("message %d: %w", it.ID, err)
+		}
+		it.At, it.SentAt, it.DoneAt = db.Time(at), db.Time(sent), db.Time(done)
+		return it, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sms: list outbox: %w", err)
 	}
 	return out, nil
+}
+
+// listQuery reads the outbox with the filters f has (a phone's messages
+// through the index on to_hash, never a scan of the whole outbox).
+func listQuery(f Filter, toHash []byte) (string, []any) {
+	var w db.Where
+	w.Add("id < ?", f.Before)
+	w.Scope("region_code", f.Lo, f.Hi)
+	if toHash != nil {
+		w.Add("to_hash = ?", toHash)
+	}
+	if f.State != "" {
+		w.Add("state = ?", f.State)
+	}
+	return `SELECT id, to_enc, region_code, purpose, body, created_at, provider, state, attempts,
+		sent_at, done_at, report, last_error FROM sms_outbox WHERE ` + w.SQL() + ` ORDER BY id DESC LIMIT ` + w.Next(f.Limit), w.Args
 }
 
 func validState(s string) bool {

@@ -155,15 +155,23 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 	default:
 		return nil, ErrKindInvalid
 	}
-	escalated := 0
-	if f.Escalated {
-		escalated = 1
+	var w db.Where
+	w.Scope("region_code", lo, hi)
+	if f.Status != "" {
+		w.Add("status = ?", f.Status)
 	}
-	scope, args := db.Scope("region_code", lo, hi, nil)
-	out, err := db.Collect(ctx, s.db, `SELECT `+taskCols+` FROM followup_tasks WHERE `+scope+`
-		AND ($3 = '' OR status = $3) AND ($4 = '' OR operator_id = $4) AND id > $5
-		AND ($7 = '' OR kind = $7) AND ($8 = 0 OR escalated_at IS NOT NULL) ORDER BY id LIMIT $6`,
-		append(args, f.Status, f.OperatorID, after, f.Limit, f.Kind, escalated), s.scanTask)
+	if f.OperatorID != "" {
+		w.Add("operator_id = ?", f.OperatorID)
+	}
+	if f.Kind != "" {
+		w.Add("kind = ?", f.Kind)
+	}
+	if f.Escalated {
+		w.Add("escalated_at IS NOT NULL")
+	}
+	w.Add("id > ?", after)
+	out, err := db.Collect(ctx, s.db, `SELECT `+taskCols+` FROM followup_tasks WHERE `+w.SQL()+` ORDER BY id LIMIT `+w.Next(f.Limit),
+		w.Args, s.scanTask)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: list tasks: %w", err)
 	}

@@ -40,7 +40,8 @@ var personal = []string{
 // impersonal are the tables that stay, each for a reason: the schema's own
 // bookkeeping, staff and organisations, places, counts, public keys, the
 // audit log (which names persons only by their public id, and keeps that
-// the data was destroyed), and the flag that the emergency ended.
+// the data was destroyed), the flag that the emergency ended, and which node
+// runs which background task (leases).
 var impersonal = []string{
 	"schema_migrations", "counters", "operators", "api_keys", "units", "venues", "venue_tokens", "checkpoints", "places",
 	"audit_log", "audit_head", "populations", "local_regions", "rule_sets", "rules_active", "rule_activations", "recompute_jobs",
@@ -53,6 +54,7 @@ var impersonal = []string{
 	"risk_areas", "venue_policies", "venue_refusals",
 	"iso_sites", "iso_rooms",
 	"grids",
+	"leases",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
