@@ -77,8 +77,8 @@ func (s *Server) visitRoutes() []route {
 			h: s.principal(s.setHallPolicy)},
 		{Method: "POST", Path: "/gateway/v1/hall/logins", Auth: terminalAuth,
 			Summary: "Open a sign-in at this terminal → {id, url}: the terminal shows url as a QR code; the resident consents on their phone",
-			Out:     replies(created(HallLoginResponse{})),
-			h:       s.principal(s.startLogin)},
+			In:      HallLoginRequest{}, Out: replies(created(HallLoginResponse{})),
+			h: s.principal(s.startLogin)},
 		{Method: "GET", Path: "/gateway/v1/hall/logins/{id}", Auth: terminalAuth,
 			Summary: "The terminal's sign-in: pending until the resident answers; then, once, the resident's identity (audited as a person read); 409 login_declined, 409 login_used",
 			Out:     replies(ok(HallLoginResponse{})),
@@ -304,6 +304,10 @@ func (s *Server) loginResponse(l *hall.Login) HallLoginResponse {
 }
 
 func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var in HallLoginRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
 	l, err := s.Hall.StartLogin(r.Context(), p)
 	if err != nil {
 		return err

@@ -112,6 +112,11 @@ type SlotFigures struct {
 	Cancelled int64               `json:"cancelled"`
 }
 
+// HallLoginRequest is POST /gateway/v1/hall/logins: an empty object (a
+// request that opens a sign-in states it, as every request that changes
+// state does, rather than sending no body).
+type HallLoginRequest struct{}
+
 // AttendanceResponse is a place's figures of a day.
 type AttendanceResponse struct {
 	Place     PlaceResponse `json:"place"`

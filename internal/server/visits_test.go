@@ -168,7 +168,7 @@ func TestServiceHallThroughTheGateway(t *testing.T) {
 		}
 
 		// A terminal sign-in.
-		l := e.Want(e.Do("POST", "/gateway/v1/hall/logins", machine, nil), 201, "")
+		l := e.Want(e.Do("POST", "/gateway/v1/hall/logins", machine, map[string]any{}), 201, "")
 		lid := l.Str("id")
 		if p := e.Want(e.Do("GET", "/gateway/v1/hall/logins/"+lid, machine, nil), 200, ""); p.Str("state") != "pending" || p.Body["identity"] != nil {
 			t.Fatalf("pending: %s", p.Raw)

@@ -5,6 +5,7 @@ package web
 // its line (TestEveryErrorCodeIsTranslated). They join the catalogue at
 // start; a key both define is a bug.
 var errorMessages = map[string][2]string{
+	"actor.demo":                      {"演示数据导入", "Demo data loader"},
 	"err.alert_acked":                 {"此预警已有人处理。", "This alert was already taken in hand."},
 	"err.alert_not_found":             {"预警不存在。", "No such alert."},
 	"err.alg_unknown":                 {"签名算法不正确，请选择 ed25519、es256 或 sm2。", "Unknown algorithm: use ed25519, es256 or sm2."},
@@ -204,6 +205,35 @@ var errorMessages = map[string][2]string{
 	"err.winddown_forbidden":          {"只有管辖全域的管理员可以结束应急。", "Only an admin with the deployment-wide scope may end the emergency."},
 	"err.winddown_no_signing_key":     {"本地区已没有可用于签署销毁报告的私钥。", "The region has no private signing key left to sign the destruction report."},
 	"err.window_invalid":              {"时间窗口应为1分钟至24小时。", "The window must be from 1 minute to 24 hours."},
+	"outbox.purpose.manager_added":    {"新增代办人通知", "New manager of a dependent"},
+	"outbox.purpose.manager_request":  {"代办申请通知", "Request to manage a dependent"},
+	"outbox.purpose.otp":              {"登录验证码", "Login code"},
+	"outbox.purpose.status":           {"健康码变色通知", "Colour change notice"},
+	"outbox.purpose.vaccination":      {"接种提醒", "Vaccination reminder"},
+	"problem.advice_incomplete":       {"建议需同时填写中文和英文，或都不填。", "Advice needs both languages, or neither."},
+	"problem.color_unknown":           {"颜色不正确，应为绿、黄或红。", "Unknown colour: use green, yellow or red."},
+	"problem.example_color":           {"示例的期望颜色不正确。", "An example's expected colour is unknown."},
+	"problem.example_fact":            {"示例中的记录不正确。", "A fact of an example is not valid."},
+	"problem.example_failed":          {"示例的判定结果与期望不符。", "An example is decided otherwise than it says."},
+	"problem.example_name":            {"示例缺少名称或名称重复。", "An example has no name, or a name used twice."},
+	"problem.example_now":             {"示例缺少时间（now）。", "An example has no now."},
+	"problem.expression_invalid":      {"表达式无法编译。", "The expression cannot be compiled."},
+	"problem.expression_missing":      {"表达式为空。", "The expression is empty."},
+	"problem.id_duplicate":            {"规则编号重复。", "A rule id is used twice."},
+	"problem.id_format":               {"规则编号格式不正确（小写字母、数字和下划线）。", "A rule id is malformed (lower-case letters, digits and _)."},
+	"problem.id_missing":              {"规则缺少编号。", "A rule has no id."},
+	"problem.id_reserved":             {"此编号保留给申诉通过，不能用作规则编号。", "This id is reserved for appeal grants."},
+	"problem.reason_missing":          {"原因需同时填写中文和英文。", "The reason needs both Chinese and English."},
+	"problem.result_type":             {"表达式的结果类型不正确（条件应为布尔值，截止应为时间）。", "The expression has the wrong type (a condition is bool, an until a timestamp)."},
+	"problem.syntax":                  {"表达式有语法错误。", "The expression does not parse."},
+	"problem.text_too_long":           {"文字超过500个字。", "A text is over 500 characters."},
+	"problem.too_costly":              {"表达式计算量过大。", "The expression costs too much to evaluate."},
+	"problem.type_check":              {"表达式类型检查未通过。", "The expression does not type-check."},
+	"problem.window_invalid":          {"生效结束时间应晚于开始时间。", "valid_to must be after valid_from."},
+	"report.refused":                  {"未接受", "Refused"},
+	"report.updated":                  {"已更新", "Updated"},
+	"task.kind.companion":             {"时空伴随者排查", "Companion check"},
+	"vac.age_unknown":                 {"年龄不详", "Age unknown"},
 }
 
 func init() {

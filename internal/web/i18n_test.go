@@ -115,7 +115,7 @@ func TestCatalogHasEveryStringInBothLanguages(t *testing.T) {
 	}
 	dynamic = append(dynamic, "task.kind."+tracing.TaskColour)
 	for _, o := range tracing.Outcomes {
-		dynamic = append(dynamic, "visit.outcome."+o)
+		dynamic = append(dynamic, "gridvisit.outcome."+o)
 	}
 	for _, k := range grid.Kinds {
 		dynamic = append(dynamic, "import.kind."+k)
