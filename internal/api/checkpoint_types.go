@@ -28,6 +28,7 @@ type CheckpointResponse struct {
 	Enabled   bool      `json:"enabled"`
 	APIKeyID  string    `json:"api_key_id,omitempty" doc:"the id of its current API key, while enabled"`
 	CreatedAt time.Time `json:"created_at"`
+	VenueKind string    `json:"venue_kind" doc:"the kind of venue it stands at, whose entry policy holds at its verifications; empty for none"`
 }
 
 func checkpointResponse(c *checkpoint.Checkpoint) CheckpointResponse {
@@ -51,8 +52,9 @@ type CheckpointTable struct {
 
 // CheckpointPatch is PATCH /admin/checkpoints/{id}.
 type CheckpointPatch struct {
-	Built   *bool `json:"built,omitempty"`
-	Enabled *bool `json:"enabled,omitempty" doc:"false revokes the key; true issues a new one"`
+	Built     *bool   `json:"built,omitempty"`
+	Enabled   *bool   `json:"enabled,omitempty" doc:"false revokes the key; true issues a new one"`
+	VenueKind *string `json:"venue_kind,omitempty" doc:"the kind of venue it stands at (its entry policy then holds at verification); empty for none"`
 }
 
 // CheckpointUpdated is the changed checkpoint, with a new key when it was

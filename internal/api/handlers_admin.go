@@ -193,7 +193,7 @@ func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, pr *au
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	c, key, err := s.Checkpoints.Update(r.Context(), pr, r.PathValue("id"), in.Built, in.Enabled)
+	c, key, err := s.Checkpoints.Update(r.Context(), pr, r.PathValue("id"), in.Built, in.Enabled, in.VenueKind)
 	if err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func (s *Server) apiRoutes() []route {
 			Out:     replies(ok(CheckpointTable{})),
 			h:       s.operator(auth.StatsRead, s.listCheckpoints)},
 		{Method: "PATCH", Path: "/admin/checkpoints/{id}", Auth: "operator: checkpoint.write",
-			Summary: "Set {built, enabled}; disabling revokes the key, enabling issues a new one",
+			Summary: "Set {built, enabled, venue_kind}; disabling revokes the key, enabling issues a new one; venue_kind puts the checkpoint under that kind's entry policy",
 			In:      CheckpointPatch{}, Out: replies(ok(CheckpointUpdated{})),
 			h: s.operator(auth.CheckpointEdit, s.updateCheckpoint)},
 		{Method: "POST", Path: "/admin/checkpoints/{id}/key", Auth: "operator: checkpoint.write",

@@ -134,10 +134,8 @@ func (s *Service) admit(ctx context.Context, v *venue.Venue, accountID string, p
 		if reason == "" {
 			continue
 		}
-		hour := s.now().UnixMilli() / 3600000
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO venue_refusals (place, hour, reason, count) VALUES ($1, $2, $3, 1)
-			ON CONFLICT (place, hour, reason) DO UPDATE SET count = venue_refusals.count + 1`, place, hour, reason); err != nil {
-			return fmt.Errorf("checkin: count refusal: %w", err)
+		if err := s.countRefusal(ctx, place, reason); err != nil {
+			return err
 		}
 		if e, ok := refusals[reason]; ok {
 			return e
@@ -145,6 +143,49 @@ func (s *Service) admit(ctx context.Context, v *venue.Venue, accountID string, p
 		return ErrRefusedRed.Withf("this venue does not admit you now (%s)", reason)
 	}
 	return nil
+}
+
+func (s *Service) countRefusal(ctx context.Context, place int64, reason string) error {
+	hour := s.now().UnixMilli() / 3600000
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO venue_refusals (place, hour, reason, count) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (place, hour, reason) DO UPDATE SET count = venue_refusals.count + 1`, place, hour, reason); err != nil {
+		return fmt.Errorf("checkin: count refusal: %w", err)
+	}
+	return nil
+}
+
+// CountCheckpointRefusal counts an entry a checkpoint turned away under its
+// venue kind's policy (the reason, never who), in the checkpoint's place.
+func (s *Service) CountCheckpointRefusal(ctx context.Context, checkpointID, reason string) error {
+	place, err := s.placeNum(ctx, PlaceCheckpoint, checkpointID, true)
+	if err != nil {
+		return err
+	}
+	return s.countRefusal(ctx, place, reason)
+}
+
+// CheckpointRefusals is the entries a checkpoint turned away under its
+// venue kind's policy since a time, by reason.
+func (s *Service) CheckpointRefusals(ctx context.Context, checkpointID string, since time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
+	place, err := s.placeNum(ctx, PlaceCheckpoint, checkpointID, false)
+	if err != nil || place == 0 {
+		return out, err
+	}
+	err = db.Each(ctx, s.db, `SELECT reason, SUM(count) FROM venue_refusals WHERE place = $1 AND hour >= $2 GROUP BY reason`,
+		[]any{place, since.UnixMilli() / 3600000}, func(sc db.Scanner) error {
+			var r string
+			var n int64
+			if err := sc.Scan(&r, &n); err != nil {
+				return err
+			}
+			out[r] = n
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("checkin: checkpoint refusals: %w", err)
+	}
+	return out, nil
 }
 
 // New returns the service with its group-commit writers running.

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,6 +18,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/ids"
+	"github.com/healthcode/healthcode/internal/venue"
 )
 
 // Checkpoint is one row of the checkpoint table.
@@ -30,6 +32,9 @@ type Checkpoint struct {
 	Enabled   bool
 	APIKeyID  string
 	CreatedAt time.Time
+	// VenueKind is the kind of venue the checkpoint stands at ("" for
+	// none): that kind's entry policy holds at its verifications.
+	VenueKind string
 }
 
 // KeyMaker issues and revokes API keys (the auth service).
@@ -140,12 +145,12 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ch
 	return c, key, nil
 }
 
-const cols = `id, COALESCE(seq, 0), name, region_code, address, built, enabled, COALESCE(api_key_id, ''), created_at`
+const cols = `id, COALESCE(seq, 0), name, region_code, address, built, enabled, COALESCE(api_key_id, ''), created_at, venue_kind`
 
 func scan(row interface{ Scan(...any) error }) (*Checkpoint, error) {
 	var c Checkpoint
 	var at int64
-	if err := row.Scan(&c.ID, &c.Seq, &c.Name, &c.Region, &c.Address, &c.Built, &c.Enabled, &c.APIKeyID, &at); err != nil {
+	if err := row.Scan(&c.ID, &c.Seq, &c.Name, &c.Region, &c.Address, &c.Built, &c.Enabled, &c.APIKeyID, &at, &c.VenueKind); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = db.Time(at)
@@ -200,12 +205,16 @@ func (s *Service) ByAPIKey(ctx context.Context, keyID string) (*Checkpoint, erro
 	return c, err
 }
 
-// Update sets whether a checkpoint is built and enabled. Disabling revokes
+// Update sets whether a checkpoint is built and enabled, and the kind of
+// venue it stands at (nil: unchanged; "": none). Disabling revokes
 // its key (scanners stop within the auth cache time); enabling again issues
 // a new key, returned once.
-func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, built, enabled *bool) (*Checkpoint, string, error) {
+func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, built, enabled *bool, venueKind *string) (*Checkpoint, string, error) {
 	if err := by.Require(auth.CheckpointEdit); err != nil {
 		return nil, "", err
+	}
+	if venueKind != nil && *venueKind != "" && !slices.Contains(venue.Kinds, *venueKind) {
+		return nil, "", venue.ErrKindInvalid.Withf("venue_kind must be one of %v, or empty for none", venue.Kinds)
 	}
 	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(c.Region)) {
@@ -224,6 +233,9 @@ func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, bui
 	if c.Enabled && !c.Built {
 		return nil, "", ErrEnabledNotBuilt
 	}
+	if venueKind != nil {
+		c.VenueKind = *venueKind
+	}
 	var key string
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		if wasEnabled && !c.Enabled && c.APIKeyID != "" {
@@ -239,12 +251,12 @@ func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, bui
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET built = $1, enabled = $2, api_key_id = $3 WHERE id = $4`,
-			c.Built, c.Enabled, sql.NullString{String: c.APIKeyID, Valid: c.APIKeyID != ""}, c.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET built = $1, enabled = $2, api_key_id = $3, venue_kind = $4 WHERE id = $5`,
+			c.Built, c.Enabled, sql.NullString{String: c.APIKeyID, Valid: c.APIKeyID != ""}, c.VenueKind, c.ID); err != nil {
 			return fmt.Errorf("checkpoint: update: %w", err)
 		}
 		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "checkpoint.update",
-			Subject: "checkpoint:" + c.ID, Region: c.Region, Detail: map[string]any{"built": c.Built, "enabled": c.Enabled}})
+			Subject: "checkpoint:" + c.ID, Region: c.Region, Detail: map[string]any{"built": c.Built, "enabled": c.Enabled, "venue_kind": c.VenueKind}})
 		return err
 	})
 	if err != nil {

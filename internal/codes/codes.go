@@ -30,6 +30,7 @@ import (
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/venue"
 )
 
 // Colours is the status cache: a person's current colour and the version
@@ -179,12 +180,31 @@ type Service struct {
 	idLookups *limiter // per API key, on this node
 	shows     showCounter
 	metrics   *metrics
+	policy    EntryPolicy
+	refusals  RefusalCounter
 }
 
 type cpEntry struct {
 	id    string // "" for an integrator key
+	kind  string // the kind of venue the checkpoint stands at, "" for none
 	until time.Time
 }
+
+// EntryPolicy is the venues' entry policies (the trip service): why a
+// venue of the kind turns a person away, "" to admit.
+type EntryPolicy interface {
+	Admit(ctx context.Context, v *venue.Venue, accountID string, num int64, color rules.Color) (string, error)
+}
+
+// RefusalCounter counts a refusal for the checkpoint, never who (the
+// check-in service).
+type RefusalCounter interface {
+	CountCheckpointRefusal(ctx context.Context, checkpointID, reason string) error
+}
+
+// SetEntryPolicy makes the entry policy of a checkpoint's venue kind hold
+// at its verifications (nil: it does not). Set it before serving.
+func (s *Service) SetEntryPolicy(p EntryPolicy, c RefusalCounter) { s.policy, s.refusals = p, c }
 
 // New returns the service and loads the care-code revocations.
 func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {

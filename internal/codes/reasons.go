@@ -28,6 +28,8 @@ var reasonTexts = map[string]Text{
 	ReasonRed:                             {ZH: "红码，不予通行", EN: "red code: not admitted"},
 	"id_not_registered":                   {ZH: "该证件号未登记", EN: "identity number not registered"},
 	ReasonLiveStatusUnavailable:           {ZH: "签发地区未及时返回实时状态，显示码内颜色", EN: "the issuing region did not answer in time: the colour shown is the one in the code"},
+	ReasonVenueRefused + "starred":        {ZH: "行程卡带星号（到过中高风险地区所在城市），本场所不予通行", EN: "trip card starred (a city with a medium- or high-risk area): this venue does not admit you"},
+	ReasonVenueRefused + "untested":       {ZH: "无近期核酸阴性结果，本场所不予通行", EN: "no recent negative nucleic-acid test: this venue does not admit you"},
 }
 
 // ReasonText is the message for a reason, and whether the reason is known.
@@ -42,5 +44,6 @@ func Reasons() []string {
 	for _, r := range codeformat.Reasons {
 		out = append(out, string(r))
 	}
-	return append(out, ReasonFever, ReasonYellow, ReasonRed, "id_not_registered", ReasonLiveStatusUnavailable)
+	return append(out, ReasonFever, ReasonYellow, ReasonRed, "id_not_registered", ReasonLiveStatusUnavailable,
+		ReasonVenueRefused+"starred", ReasonVenueRefused+"untested")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 	"github.com/healthcode/healthcode/internal/status"
+	"github.com/healthcode/healthcode/internal/venue"
 )
 
 // Reasons a verification adds to the code's own (code.Reason): the code is
@@ -34,6 +35,10 @@ const (
 	// did not answer through the hub within the deadline: the colour is the
 	// one inside the code (or none, for a care code, which is then refused).
 	ReasonLiveStatusUnavailable = "live_status_unavailable"
+	// ReasonVenueRefused prefixes why the entry policy of the checkpoint's
+	// venue kind turns the person away: venue_refused_starred,
+	// venue_refused_untested (red and yellow are refused already).
+	ReasonVenueRefused = "venue_refused_"
 )
 
 // Where the colour of a valid result comes from.
@@ -156,7 +161,7 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 			res.Result, res.ResultAt = r.Claims.Result.String(), r.Claims.SampledAt.UTC()
 		}
 	}
-	cp, err := s.checkpointOf(ctx, by.ID, now)
+	cp, cpKind, err := s.checkpointOf(ctx, by.ID, now)
 	if err != nil {
 		return Result{}, err
 	}
@@ -170,6 +175,9 @@ func (s *Service) Verify(ctx context.Context, by *auth.Principal, scanned string
 		s.foreignColor(ctx, &res, &r.Claims)
 	}
 	if err := s.admit(ctx, &res, by, cp, num, subject{code: r.Claims.ID}, t, now); err != nil {
+		return Result{}, err
+	}
+	if err := s.venuePolicy(ctx, &res, cp, cpKind, num); err != nil {
 		return Result{}, err
 	}
 	return res, s.record(ctx, by, cp, num, kind, &res, now)
@@ -277,28 +285,55 @@ func (s *Service) recordEvent(ctx context.Context, by *auth.Principal, cp string
 	return nil
 }
 
+// venuePolicy refuses an admitted person whom the entry policy of the
+// checkpoint's venue kind turns away (a star on the trip card, no recent
+// negative test), with the reason venue_refused_<why>, and counts the
+// refusal for the checkpoint. Only a person the scan would admit is asked
+// about: a red or yellow code or a fever is already refused with its own
+// reason. Another region's person has no trip card or tests here.
+func (s *Service) venuePolicy(ctx context.Context, res *Result, cp, cpKind string, num int64) error {
+	if s.policy == nil || cpKind == "" || !res.Admitted || num == 0 {
+		return nil
+	}
+	why, err := s.policy.Admit(ctx, &venue.Venue{Kind: cpKind}, "", num, res.Color)
+	if err != nil {
+		return fmt.Errorf("codes: venue policy: %w", err)
+	}
+	if why == "" {
+		return nil
+	}
+	res.Admitted = false
+	res.Reasons = append(res.Reasons, ReasonVenueRefused+why)
+	if s.refusals != nil {
+		if err := s.refusals.CountCheckpointRefusal(ctx, cp, why); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkpointOf maps an API key to its checkpoint ("" for an integrator's
-// key), cached: a checkpoint's key does not move to another checkpoint.
-func (s *Service) checkpointOf(ctx context.Context, keyID string, now time.Time) (string, error) {
+// key) and the kind of venue it stands at, cached: a checkpoint's key does
+// not move to another checkpoint, and a new kind holds within the cache time.
+func (s *Service) checkpointOf(ctx context.Context, keyID string, now time.Time) (id, kind string, err error) {
 	if s.Checkpoints == nil {
-		return "", nil
+		return "", "", nil
 	}
 	if v, ok := s.cps.Load(keyID); ok {
 		if e := v.(*cpEntry); now.Before(e.until) {
-			return e.id, nil
+			return e.id, e.kind, nil
 		}
 	}
-	id := ""
 	c, err := s.Checkpoints.ByAPIKey(ctx, keyID)
 	switch {
 	case err == nil:
-		id = c.ID
+		id, kind = c.ID, c.VenueKind
 	case errors.Is(err, checkpoint.ErrNotFound):
 	default:
-		return "", fmt.Errorf("codes: checkpoint of API key: %w", err)
+		return "", "", fmt.Errorf("codes: checkpoint of API key: %w", err)
 	}
-	s.cps.Store(keyID, &cpEntry{id: id, until: now.Add(s.cfg.CacheTTL)})
-	return id, nil
+	s.cps.Store(keyID, &cpEntry{id: id, kind: kind, until: now.Add(s.cfg.CacheTTL)})
+	return id, kind, nil
 }
 
 // VerifyID is the fallback for people without a phone or a printed code:
@@ -326,7 +361,7 @@ func (s *Service) verifyID(ctx context.Context, by *auth.Principal, idType, idNu
 		return Result{}, err
 	}
 	now := s.now()
-	cp, err := s.checkpointOf(ctx, by.ID, now)
+	cp, cpKind, err := s.checkpointOf(ctx, by.ID, now)
 	if err != nil {
 		return Result{}, err
 	}
@@ -351,6 +386,9 @@ func (s *Service) verifyID(ctx context.Context, by *auth.Principal, idType, idNu
 	}
 	res := Result{Valid: true, Kind: KindID, MaskedName: maskedName(p), Issuer: s.cfg.Region, Person: p.Num}
 	if err := s.admit(ctx, &res, by, cp, p.Num, subject{person: p.ID}, t, now); err != nil {
+		return Result{}, err
+	}
+	if err := s.venuePolicy(ctx, &res, cp, cpKind, p.Num); err != nil {
 		return Result{}, err
 	}
 	return res, s.record(ctx, by, cp, p.Num, KindID, &res, now)

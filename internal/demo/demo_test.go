@@ -84,6 +84,17 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if len(areas.Areas) != 1 || areas.Areas[0].Region != "320102" || areas.Areas[0].Level != "medium" {
 				t.Fatalf("risk areas in the demo: %+v", areas)
 			}
+			// Entertainment venues' entry policy.
+			var pols struct {
+				Policies []struct {
+					Scope, Ref    string
+					UntestedHours int `json:"untested_hours"`
+				}
+			}
+			get(t, hs.URL+"/api/v1/admin/venue-policies", token, &pols)
+			if len(pols.Policies) != 1 || pols.Policies[0].Ref != "entertainment" || pols.Policies[0].UntestedHours != 72 {
+				t.Fatalf("venue policies in the demo: %+v", pols)
+			}
 			// Closed loop: 王建国 in the isolation hotel after his transfer,
 			// a half-day without his temperature, 陈静's open 12345 ticket.
 			var stays struct {

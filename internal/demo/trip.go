@@ -22,7 +22,8 @@ var riskListLoader = &auth.Principal{Kind: auth.Operator, ID: "demo-loader", Nam
 // 周丽 (13800000008) spent a day in Nanjing three days ago, where a compound
 // in 玄武区 is now medium-risk; her negative test of this morning keeps her
 // green, and her trip card shows the star. The carrier's stays of the first
-// residents in Xuancheng fill their cards too.
+// residents in Xuancheng fill their cards too. Entertainment venues refuse
+// starred and untested people.
 func loadTrip(ctx context.Context, s *server.Server) error {
 	now := time.Now().UTC().Truncate(time.Minute)
 	stays := []trip.FeedLine{
@@ -40,6 +41,12 @@ func loadTrip(ctx context.Context, s *server.Server) error {
 	if _, err := s.Trip.Publish(ctx, riskListLoader, riskarea.Input{Region: "320102", Name: "玄武区某小区", Level: "medium",
 		From: &from, Until: &until}); err != nil {
 		return fmt.Errorf("risk area: %w", err)
+	}
+	// Entertainment venues (and checkpoints set to that kind) keep starred
+	// and untested people out, as cultural venues did: the console's policy
+	// page has a row to show.
+	if _, err := s.Trip.SetPolicy(ctx, riskListLoader, trip.Policy{Scope: "kind", Ref: "entertainment", RefuseStarred: true, TestHours: 72}); err != nil {
+		return fmt.Errorf("venue policy: %w", err)
 	}
 	acct, err := s.Auth.EnsureAccount(ctx, "13800000008")
 	if err != nil {

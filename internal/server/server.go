@@ -447,6 +447,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Presence: s.Checkins, Venues: s.Venues, Checkpoints: s.Checkpoints, Facts: s.Status},
 		trip.Config{Window: cfg.TripWindow, MinStay: cfg.TripMinStay})
 	s.Checkins.SetAdmission(s.Trip)
+	s.Codes.SetEntryPolicy(s.Trip, s.Checkins)
 	s.Isolation = isolation.New(isolation.Deps{DB: s.DB, Persons: s.Persons, Codes: s.Codes, Facts: facts, Log: s.Log, Location: loc})
 	s.Hotline = hotline.New(s.DB, s.Persons, s.Status, s.Regions)
 	s.AuditHeads = audit.NewAnchor(s.DB, audit.AnchorConfig{Signer: s.CodeKeys, CodesIssued: s.Codes.IssuedSoFar,

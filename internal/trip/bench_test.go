@@ -3,6 +3,8 @@ package trip_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -38,7 +40,9 @@ func (checkpoints) IDsInRegion(context.Context, string) ([]string, error) { retu
 // BenchmarkTripCard is one resident's 14-day card: the carrier's stays of
 // the phone and the person's check-ins, among those of many others
 // (20,000 phones with 10 stays and 20 check-ins each: 200,000 stays and
-// 400,000 check-ins).
+// 400,000 check-ins). HEALTHCODE_BENCH_TRIP_PHONES and
+// HEALTHCODE_BENCH_TRIP_CHECKINS (per phone) run it larger
+// (docs/PERFORMANCE.md).
 func BenchmarkTripCard(b *testing.B) {
 	ctx := context.Background()
 	d := dbtest.NewSQLite(b)
@@ -46,7 +50,7 @@ func BenchmarkTripCard(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const phones, staysEach, checkinsEach = 20000, 10, 20
+	phones, staysEach, checkinsEach := envInt("HEALTHCODE_BENCH_TRIP_PHONES", 20000), 10, envInt("HEALTHCODE_BENCH_TRIP_CHECKINS", 20)
 	now := time.Now().UTC()
 	ci := checkin.New(d, nil, nil, nil, checkin.Config{})
 	defer ci.Close()
@@ -79,15 +83,22 @@ func BenchmarkTripCard(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rows := make([]checkin.ImportRow, 0, phones*checkinsEach)
+	// Imported a million at a time, so a large run does not hold every row.
+	rows := make([]checkin.ImportRow, 0, min(phones*checkinsEach, 1_000_000))
 	for p := 1; p <= phones; p++ {
 		for k := 0; k < checkinsEach; k++ {
-			rows = append(rows, checkin.ImportRow{Place: places[(p+k/5)%len(places)], At: now.Add(-time.Duration(k*12+p%7) * time.Hour).UnixMilli(), Person: int64(p)})
+			// Wrapped within the 28 days presence is kept.
+			at := now.Add(-time.Duration((k*12+p%7)%(28*24)) * time.Hour)
+			rows = append(rows, checkin.ImportRow{Place: places[(p+k/5)%len(places)], At: at.UnixMilli(), Person: int64(p)})
+		}
+		if len(rows) >= 1_000_000 || p == phones {
+			if err := ci.Import(ctx, rows); err != nil {
+				b.Fatal(err)
+			}
+			rows = rows[:0]
 		}
 	}
-	if err := ci.Import(ctx, rows); err != nil {
-		b.Fatal(err)
-	}
+	b.Logf("%d stays, %d check-ins", phones*staysEach, phones*checkinsEach)
 	areas := riskarea.New(d, region.Default())
 	svc := trip.New(trip.Deps{DB: d, Keys: keys, Regions: region.Default(), Areas: areas, Presence: ci, Venues: venues{}, Checkpoints: checkpoints{}}, trip.Config{})
 	for i := 0; b.Loop(); i++ {
@@ -97,4 +108,11 @@ func BenchmarkTripCard(b *testing.B) {
 			b.Fatalf("card: %+v %v", c, err)
 		}
 	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

@@ -17,4 +17,5 @@ var (
 	ErrPolicyKind      = apierr.BadRequest("venue_policy_kind", "unknown venue kind")
 	ErrPolicyTestHours = apierr.BadRequest("venue_policy_test_hours", "untested_hours is out of range")
 	ErrPolicyRefuse    = apierr.BadRequest("venue_policy_refuse", "refuse lists red, yellow or starred")
+	ErrPolicyNotFound  = apierr.NotFound("venue_policy_not_found", "no such venue policy")
 )

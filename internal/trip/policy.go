@@ -95,6 +95,46 @@ func (s *Service) SetPolicy(ctx context.Context, by *auth.Principal, p Policy) (
 	return &p, nil
 }
 
+// RemovePolicy removes the policy of a venue (in the operator's scope) or of
+// a kind of venue, so its venues admit everyone again (a venue then follows
+// its kind's policy, if any). by needs venue.write. Audited; a policy that
+// is not there is venue_policy_not_found.
+func (s *Service) RemovePolicy(ctx context.Context, by *auth.Principal, scope, ref string) error {
+	if err := by.Require(auth.VenueWrite); err != nil {
+		return err
+	}
+	region := by.Region
+	switch scope {
+	case "venue":
+		v, err := s.d.Venues.Get(ctx, by, ref)
+		if err != nil {
+			return err
+		}
+		region = v.Region
+	case "kind":
+	default:
+		return ErrPolicyScope
+	}
+	err := s.d.DB.InTx(ctx, func(tx db.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM venue_policies WHERE scope = $1 AND ref = $2`, scope, ref)
+		if err != nil {
+			return fmt.Errorf("trip: remove policy: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return ErrPolicyNotFound.Withf("no policy for %s %s", scope, ref)
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "venue.policy_remove", Subject: scope + ":" + ref, Region: region})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.policies.mu.Lock()
+	s.policies.loaded = time.Time{}
+	s.policies.mu.Unlock()
+	return nil
+}
+
 // Policies lists the policies: kinds', and venues' in the operator's
 // scope. by needs venue.write.
 func (s *Service) Policies(ctx context.Context, by *auth.Principal) ([]Policy, error) {

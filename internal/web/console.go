@@ -243,7 +243,7 @@ func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, p *pag
 		b := v == "true"
 		enabled = &b
 	}
-	c, key, err := s.Checkpoints.Update(r.Context(), p.Op, r.PathValue("id"), built, enabled)
+	c, key, err := s.Checkpoints.Update(r.Context(), p.Op, r.PathValue("id"), built, enabled, nil)
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showCheckpoints(w, r, p, st, checkpointsData{}) })
 	}

@@ -191,6 +191,7 @@ var errorMessages = map[string][2]string{
 	"err.unknown_field":               {"含有未知字段。", "Unknown field."},
 	"err.unsupported_media_type":      {"请以 JSON 格式提交。", "Send the body as application/json."},
 	"err.uscc_required":               {"请填写统一社会信用代码。", "Enter the unified social credit code."},
+	"err.venue_policy_not_found":      {"没有这条场所准入规则。", "No such venue entry policy."},
 	"err.venue_policy_kind":           {"场所类型不正确。", "Unknown venue kind."},
 	"err.venue_policy_refuse":         {"拒绝条件只能是红码、黄码或带星号。", "refuse lists red, yellow or starred."},
 	"err.venue_policy_scope":          {"请指定场所或场所类型之一。", "Name either a venue or a kind of venue."},

@@ -2,11 +2,14 @@ package web
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/trip"
+	"github.com/healthcode/healthcode/internal/venue"
 )
 
 // The trip card: the code page's panel and its own page (a phone login is
@@ -18,10 +21,14 @@ func (s *Server) tripRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/risk-areas", s.console(auth.RiskAreaWrite, s.publishRiskArea))
 	mux.HandleFunc("POST /console/risk-areas/import", s.console(auth.RiskAreaWrite, s.importRiskAreas))
 	mux.HandleFunc("POST /console/risk-areas/{id}/withdraw", s.console(auth.RiskAreaWrite, s.withdrawRiskArea))
+	mux.HandleFunc("GET /console/venue-policies", s.console(auth.VenueWrite, s.venuePoliciesConsole))
+	mux.HandleFunc("POST /console/venue-policies", s.console(auth.VenueWrite, s.setVenuePolicy))
+	mux.HandleFunc("POST /console/venue-policies/remove", s.console(auth.VenueWrite, s.removeVenuePolicy))
 }
 
 var tripNav = []navEntry{
 	{"nav.risk_areas", "/console/risk-areas", auth.RiskAreaWrite},
+	{"nav.venue_policies", "/console/venue-policies", auth.VenueWrite},
 }
 
 type tripData struct {
@@ -136,5 +143,81 @@ func (s *Server) withdrawRiskArea(w http.ResponseWriter, r *http.Request, p *pag
 	}
 	s.flash(w, r, "flash.risk_area_withdrawn", a.RegionName)
 	redirect(w, r, "/console/risk-areas")
+	return nil
+}
+
+type policyRow struct {
+	trip.Policy
+	VenueName string // for a venue's policy
+}
+
+type policiesData struct {
+	Policies []policyRow
+	Kinds    []string
+	Venues   []*venue.Venue
+	Form     trip.Policy
+}
+
+func (s *Server) venuePoliciesConsole(w http.ResponseWriter, r *http.Request, p *page) error {
+	return s.showVenuePolicies(w, r, p, http.StatusOK, trip.Policy{Scope: "kind", Ref: "entertainment", RefuseStarred: true})
+}
+
+func (s *Server) showVenuePolicies(w http.ResponseWriter, r *http.Request, p *page, status int, f trip.Policy) error {
+	ps, err := s.Trip.Policies(r.Context(), p.Op)
+	if err != nil {
+		return err
+	}
+	vs, err := s.Venues.List(r.Context(), p.Op, 500)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, v := range vs {
+		names[v.ID] = v.Name
+	}
+	d := policiesData{Kinds: venue.Kinds, Venues: vs, Form: f}
+	for _, x := range ps {
+		d.Policies = append(d.Policies, policyRow{x, names[x.Ref]})
+	}
+	p.Title, p.NavOn, p.Data = p.T("nav.venue_policies"), "/console/venue-policies", d
+	s.render(w, r, status, "console_venue_policies", p)
+	return nil
+}
+
+// venuePolicyForm reads the form: the policy is a kind's unless a venue is
+// chosen; an untested window that is not a number is left out of range,
+// so the service names it.
+func venuePolicyForm(r *http.Request) trip.Policy {
+	f := trip.Policy{Scope: "kind", Ref: r.PostFormValue("kind"),
+		RefuseRed: r.PostFormValue("red") != "", RefuseYellow: r.PostFormValue("yellow") != "", RefuseStarred: r.PostFormValue("starred") != ""}
+	if v := r.PostFormValue("venue_id"); v != "" {
+		f.Scope, f.Ref = "venue", v
+	}
+	if h := strings.TrimSpace(r.PostFormValue("untested_hours")); h != "" {
+		n, err := strconv.Atoi(h)
+		if err != nil {
+			n = -1
+		}
+		f.TestHours = n
+	}
+	return f
+}
+
+func (s *Server) setVenuePolicy(w http.ResponseWriter, r *http.Request, p *page) error {
+	f := venuePolicyForm(r)
+	if _, err := s.Trip.SetPolicy(r.Context(), p.Op, f); err != nil {
+		return s.formErr(w, r, p, err, func(st int) error { return s.showVenuePolicies(w, r, p, st, f) })
+	}
+	s.flash(w, r, "flash.venue_policy_set", "")
+	redirect(w, r, "/console/venue-policies")
+	return nil
+}
+
+func (s *Server) removeVenuePolicy(w http.ResponseWriter, r *http.Request, p *page) error {
+	if err := s.Trip.RemovePolicy(r.Context(), p.Op, r.PostFormValue("scope"), r.PostFormValue("ref")); err != nil {
+		return s.formErr(w, r, p, err, func(st int) error { return s.showVenuePolicies(w, r, p, st, trip.Policy{Scope: "kind"}) })
+	}
+	s.flash(w, r, "flash.venue_policy_removed", "")
+	redirect(w, r, "/console/venue-policies")
 	return nil
 }

@@ -1,0 +1,66 @@
+package server_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// A checkpoint an operator puts under a venue kind refuses, at POST
+// /verify, whom that kind's entry policy turns away: the answer keeps its
+// fields, admitted is false and the reason says why; the refusal is counted
+// for the checkpoint, never who. A negative test admits the person again;
+// a checkpoint without a kind admits them throughout; an unknown kind is a
+// 400 that changes nothing.
+func TestVenuePolicyHoldsAtVerification(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.Admin()
+		officer := e.NewOperator("cdc", "health_officer", "341881")
+		tok, id := e.Resident("13800001101", "李文博", rid("19880202", 912), "341881001")
+		museumCP, museumKey := e.Checkpoint(admin, "宁国博物馆入口", "341881001")
+		_, plainKey := e.Checkpoint(admin, "河沥溪卡口", "341881001")
+
+		e.Want(e.Do("PATCH", "/api/v1/admin/checkpoints/"+museumCP, admin, map[string]any{"venue_kind": "palace"}), 400, "kind_invalid")
+		cp := e.Want(e.Do("PATCH", "/api/v1/admin/checkpoints/"+museumCP, admin, map[string]any{"venue_kind": "entertainment"}), 200, "")
+		if got := cp.Body["checkpoint"].(map[string]any)["venue_kind"]; got != "entertainment" {
+			t.Fatalf("checkpoint after setting its kind: %s", cp.Raw)
+		}
+		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", officer, map[string]any{"kind": "entertainment", "refuse": []string{}, "untested_hours": 72}), 200, "")
+
+		verify := func(key string) (bool, []string) {
+			t.Helper()
+			r := e.Want(e.Do("POST", "/api/v1/verify", key, map[string]any{"code": e.myCode(tok)}), 200, "")
+			var reasons []string
+			for _, x := range r.Body["reasons"].([]any) {
+				reasons = append(reasons, x.(string))
+			}
+			if r.Body["valid"] != true || r.Body["color"] != "green" {
+				t.Fatalf("verify: %s", r.Raw)
+			}
+			return r.Body["admitted"] == true, reasons
+		}
+		if ok, reasons := verify(museumKey); ok || !slices.Equal(reasons, []string{"venue_refused_untested"}) {
+			t.Fatalf("untested at the museum: admitted %v, reasons %v", ok, reasons)
+		}
+		if ok, reasons := verify(plainKey); !ok || len(reasons) != 0 {
+			t.Fatalf("at a checkpoint without a kind: admitted %v, reasons %v", ok, reasons)
+		}
+		refused, err := e.App.Checkins.CheckpointRefusals(t.Context(), museumCP, time.Now().Add(-time.Hour))
+		if err != nil || refused["untested"] != 1 || len(refused) != 1 {
+			t.Fatalf("the museum's refusals: %v %v", refused, err)
+		}
+
+		e.Want(e.fact(admin, id, "nat.result", time.Now().Add(-time.Hour), map[string]any{"result": "negative"}), 201, "")
+		if ok, reasons := verify(museumKey); !ok || len(reasons) != 0 {
+			t.Fatalf("tested at the museum: admitted %v, reasons %v", ok, reasons)
+		}
+
+		list := e.Want(e.Do("GET", "/api/v1/verify/reasons", "", nil), 200, "")
+		for _, want := range []string{"venue_refused_untested", "venue_refused_starred"} {
+			if !slices.ContainsFunc(list.Body["reasons"].([]any), func(x any) bool { return x.(map[string]any)["reason"] == want }) {
+				t.Fatalf("GET /verify/reasons lacks %s: %s", want, list.Raw)
+			}
+		}
+	})
+}
