@@ -55,6 +55,7 @@ var impersonal = []string{
 	"iso_sites", "iso_rooms",
 	"grids",
 	"leases",
+	"transport_vehicles",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
