@@ -485,7 +485,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
 		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
 		Booking: s.Booking, Hall: s.Hall,
-		Employer: s.Employer, School: s.School,
+		Employer: s.Employer, School: s.School, Transport: s.Transport,
 		RiskAreas: s.RiskAreas, Trip: s.Trip,
 		Isolation: s.Isolation, Hotline: s.Hotline,
 		Grids: s.Grids,
