@@ -20,6 +20,10 @@ func (s *Server) transportRoutes() []route {
 			Summary: "The company's vehicles by plate with their codes (poster_url to print) and the rides of ?date (default today), never who rode",
 			Out:     replies(ok(VehicleListResponse{})),
 			h:       s.principal(s.vehicles)},
+		{Method: "POST", Path: "/gateway/v1/transport/vehicles/{id}/driver", Auth: transportAuth,
+			Summary: "A driver going on duty {code | id_type, id_number} → the scan's answer and bound: green binds the driver to the vehicle (replacing the one before), yellow or red is refused with the reasons and binds nobody; 404 vehicle_not_found; 422 for a code that is not valid",
+			In:      DriverRequest{}, Out: replies(ok(DriverDutyResponse{})),
+			h: s.principal(s.driverDuty)},
 		{Method: "POST", Path: "/gateway/v1/transport/station", Auth: transportAuth,
 			Summary: "A passenger at a station's gate {code | id_type, id_number; temperature} → the scan's answer: admitted, or refused with the reasons (color_red, color_yellow, fever at 37.3 °C or more, which is recorded); 400 temperature_required; 422 for a code that is not valid",
 			In:      StationCheckRequest{}, Out: replies(ok(ScanResponse{})),
@@ -67,5 +71,20 @@ func (s *Server) stationCheck(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return err
 	}
 	writeJSON(w, http.StatusOK, scanResponse(sc))
+	return nil
+}
+
+func (s *Server) driverDuty(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var in DriverRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	d, err := s.Transport.Driver(r.Context(), p, r.PathValue("id"), transport.DriverInput(in))
+	if err != nil {
+		return err
+	}
+	sc := scanResponse(d.Scan)
+	writeJSON(w, http.StatusOK, DriverDutyResponse{Vehicle: s.vehicleResponse(d.Vehicle), MaskedName: sc.MaskedName, Color: sc.Color,
+		Admitted: sc.Admitted, Reasons: sc.Reasons, Bound: d.Bound})
 	return nil
 }

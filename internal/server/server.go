@@ -569,7 +569,7 @@ func (s *Server) WindDown() *winddown.Service {
 	}
 	// No retention purge covers these yet: they go with the persons (the
 	// login limits' client addresses and the operators' known addresses too).
-	linked := []string{"otp_counters", "login_backoff", "operator_addresses", "manager_requests", "dependents", "grid_members",
+	linked := []string{"transport_drivers", "otp_counters", "login_backoff", "operator_addresses", "manager_requests", "dependents", "grid_members",
 		"households", "imports", "accounts", "persons"}
 	return winddown.New(winddown.Deps{DB: s.DB, Region: s.Config.Region, Emergency: s.Emergency, Log: s.Log,
 		Signer: s.CodeKeys.Signer,

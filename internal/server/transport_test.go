@@ -90,6 +90,24 @@ func TestTransportThroughTheGateway(t *testing.T) {
 		if got := e.Count("facts"); got != facts {
 			t.Fatalf("refused codes wrote %d facts", got-facts)
 		}
+		// Drivers: green goes on duty in the bus, red is refused and the
+		// driver before stays.
+		driverTok, _ := e.Resident("13900002506", "孙司机", rid("19800101", 256), "341881001")
+		d := e.Want(e.Do("POST", "/gateway/v1/transport/vehicles/"+v.Str("id")+"/driver", key, map[string]any{"code": e.myCode(driverTok)}), 200, "")
+		if d.Body["bound"] != true || d.Body["vehicle"].(map[string]any)["driver"] != "孙*机" {
+			t.Fatalf("driver on duty: %s", d.Raw)
+		}
+		rd := e.Want(e.Do("POST", "/gateway/v1/transport/vehicles/"+v.Str("id")+"/driver", key, map[string]any{"code": e.myCode(redTok)}), 200, "")
+		if rd.Body["bound"] != false || rd.Body["admitted"] != false || rd.Body["vehicle"].(map[string]any)["driver"] != "孙*机" {
+			t.Fatalf("red driver: %s", rd.Raw)
+		}
+		e.Want(e.Do("POST", "/gateway/v1/transport/vehicles/nosuch/driver", key, map[string]any{"code": e.myCode(driverTok)}), 404, "vehicle_not_found")
+		e.Want(e.Do("POST", "/gateway/v1/transport/vehicles/"+v.Str("id")+"/driver", key, map[string]any{"code": "HELLO WORLD"}), 422, "code_unreadable")
+		after := e.Want(e.Do("GET", "/gateway/v1/transport/vehicles", key, nil), 200, "")
+		if after.Body["vehicles"].([]any)[0].(map[string]any)["driver"] != "孙*机" || e.Count("transport_drivers") != 1 {
+			t.Fatalf("the driver after a refused one: %s", after.Raw)
+		}
+
 		_, phKey := e.orgKey(admin, ph, map[string]any{"name": "收银台", "scopes": []string{"scan"}})
 		e.Want(e.Do("GET", "/gateway/v1/transport/vehicles", phKey, nil), 403, "")
 	})

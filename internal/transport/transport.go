@@ -10,6 +10,7 @@ package transport
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -46,6 +47,7 @@ type Rides interface {
 // Scanner verifies codes for an organisation (the gateway).
 type Scanner interface {
 	Scan(ctx context.Context, p *auth.Principal, in gateway.ScanInput) (*gateway.Scan, error)
+	Resolve(o *org.Org, ref string) (gateway.Subject, error)
 }
 
 // Deps are the services transport uses.
@@ -104,6 +106,8 @@ type Vehicle struct {
 	VenueID   string
 	Token     string // the venue code's token: the QR in the vehicle
 	Rides     int64  // check-ins of the day asked for
+	Driver    string // the driver on duty, masked; "" when none is bound
+	DriverAt  time.Time
 	CreatedAt time.Time
 }
 
@@ -202,14 +206,19 @@ func (s *Service) Vehicles(ctx context.Context, by *auth.Principal, day time.Tim
 // OrgDay is Vehicles for an organisation the caller was already
 // authorised for (a unit page, the demo).
 func (s *Service) OrgDay(ctx context.Context, o *org.Org, day time.Time) (*Day, error) {
-	vs, err := db.Collect(ctx, s.d.DB, `SELECT id, kind, plate, route, venue_id, created_at FROM transport_vehicles
-		WHERE org_id = $1 ORDER BY plate`, []any{o.ID}, func(sc db.Scanner) (*Vehicle, error) {
+	vs, err := db.Collect(ctx, s.d.DB, `SELECT v.id, v.kind, v.plate, v.route, v.venue_id, v.created_at,
+		COALESCE(d.masked_name, ''), COALESCE(d.bound_at, 0)
+		FROM transport_vehicles v LEFT JOIN transport_drivers d ON d.vehicle_id = v.id
+		WHERE v.org_id = $1 ORDER BY v.plate`, []any{o.ID}, func(sc db.Scanner) (*Vehicle, error) {
 		var v Vehicle
-		var at int64
-		if err := sc.Scan(&v.ID, &v.Kind, &v.Plate, &v.Route, &v.VenueID, &at); err != nil {
+		var at, dat int64
+		if err := sc.Scan(&v.ID, &v.Kind, &v.Plate, &v.Route, &v.VenueID, &at, &v.Driver, &dat); err != nil {
 			return nil, err
 		}
 		v.CreatedAt = db.Time(at)
+		if dat > 0 {
+			v.DriverAt = db.Time(dat)
+		}
 		return &v, nil
 	})
 	if err != nil {
@@ -261,4 +270,74 @@ func (s *Service) Station(ctx context.Context, by *auth.Principal, in StationInp
 	}
 	return s.d.Scanner.Scan(ctx, by, gateway.ScanInput{Code: in.Code, IDType: in.IDType, IDNumber: in.IDNumber,
 		Temperature: codes.Temperature{Celsius: *in.Celsius, Set: true}})
+}
+
+// DriverInput is a driver's code (or ID number typed at the depot) scanned
+// at the start of a shift.
+type DriverInput struct {
+	Code     string
+	IDType   string
+	IDNumber string
+}
+
+// Duty is the answer to a driver's on-duty check: the scan's, and whether
+// the driver is now bound to the vehicle.
+type Duty struct {
+	Vehicle *Vehicle
+	Scan    *gateway.Scan
+	Bound   bool
+}
+
+// Driver checks a driver going on duty in one of the company's vehicles
+// by the gateway's scan: a green driver is bound to the vehicle (replacing
+// the one before); yellow or red is refused with the reasons and binds
+// nobody. A code that is not valid is the scan's 422, nothing written.
+func (s *Service) Driver(ctx context.Context, by *auth.Principal, vehicleID string, in DriverInput) (*Duty, error) {
+	o, err := s.company(ctx, by)
+	if err != nil {
+		return nil, err
+	}
+	v := &Vehicle{ID: vehicleID}
+	var at, dat int64
+	err = s.d.DB.QueryRowContext(ctx, `SELECT v.kind, v.plate, v.route, v.venue_id, v.created_at, COALESCE(d.masked_name, ''), COALESCE(d.bound_at, 0)
+		FROM transport_vehicles v LEFT JOIN transport_drivers d ON d.vehicle_id = v.id WHERE v.id = $1 AND v.org_id = $2`,
+		vehicleID, o.ID).Scan(&v.Kind, &v.Plate, &v.Route, &v.VenueID, &at, &v.Driver, &dat)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrVehicleNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transport: find vehicle: %w", err)
+	}
+	v.CreatedAt = db.Time(at)
+	if dat > 0 {
+		v.DriverAt = db.Time(dat)
+	}
+	sc, err := s.d.Scanner.Scan(ctx, by, gateway.ScanInput{Code: in.Code, IDType: in.IDType, IDNumber: in.IDNumber})
+	if err != nil {
+		return nil, err
+	}
+	d := &Duty{Vehicle: v, Scan: sc}
+	if !sc.Admitted {
+		return d, nil
+	}
+	sub, err := s.d.Scanner.Resolve(o, sc.Subject)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	err = s.d.DB.InTx(ctx, func(tx db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM transport_drivers WHERE vehicle_id = $1`, v.ID); err != nil {
+			return fmt.Errorf("transport: unbind driver: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO transport_drivers (vehicle_id, org_id, person_num, masked_name, bound_at, bound_by)
+			VALUES ($1, $2, $3, $4, $5, $6)`, v.ID, o.ID, sub.Person, sc.MaskedName, now.UnixMilli(), by.Actor()); err != nil {
+			return fmt.Errorf("transport: bind driver: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.Bound, v.Driver, v.DriverAt = true, sc.MaskedName, now
+	return d, nil
 }

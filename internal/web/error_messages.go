@@ -137,6 +137,7 @@ var errorMessages = map[string][2]string{
 	"err.plate_too_long":              {"车牌号最多 20 个字符。", "A plate number is at most 20 characters."},
 	"err.route_too_long":              {"线路最多 50 个字符。", "A route is at most 50 characters."},
 	"err.vehicle_exists":              {"本单位已登记该车牌号的车辆。", "This company already has a vehicle with this plate number."},
+	"err.vehicle_not_found":           {"本单位没有该车辆。", "The company has no such vehicle."},
 	"err.temperature_required":        {"场站核验须同时测量体温。", "A station checks the temperature with the code."},
 	"err.scope_unknown":               {"权限范围不正确。", "Unknown scope."},
 	"err.site_address_invalid":        {"地址应为1至256个字。", "An address has 1-256 characters."},
