@@ -7,13 +7,15 @@ import (
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/server"
 	"github.com/healthcode/healthcode/internal/transport"
 )
 
 // The transport part of the demo: 宁国市公共交通有限公司 with bus 1路 皖P·A1001,
-// its own code, and three of the demo's residents who rode it today
+// its own code, 张三丰 on duty driving it, and three of the demo's
+// residents who rode it today
 // (unit account "bus", an admin; its password is printed).
 var transportOrg = &demoOrg{kind: org.Bus, name: "宁国市公共交通有限公司", uscc: usccOf("MA2P7B5T"), region: "341881001",
 	address: "宁国市西津街道", account: "bus", admin: true}
@@ -39,6 +41,14 @@ func loadTransport(ctx context.Context, s *server.Server) ([]Login, error) {
 	bus, err := s.Transport.AddVehicle(ctx, staff, transport.VehicleInput{Plate: "皖P·A1001", Route: "1路"})
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
+	}
+	r := residents[0]
+	duty, err := s.Transport.Driver(ctx, staff, bus.ID, transport.DriverInput{IDType: string(idnum.ResidentID), IDNumber: residentID(r.birth, r.seq)})
+	if err != nil {
+		return nil, fmt.Errorf("driver %s: %w", r.name, err)
+	}
+	if !duty.Bound {
+		return nil, fmt.Errorf("driver %s refused: %v", r.name, duty.Scan.Reasons)
 	}
 	for _, phone := range []string{"13800000001", "13800000004", "13800000006"} {
 		acct, err := s.Auth.EnsureAccount(ctx, phone)

@@ -6,7 +6,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// A bus operator's vehicles on a desktop: the demo's bus 1路 with its code
+// A bus operator's vehicles on a desktop: the demo's bus 1路, 张三丰 on duty, its code
 // to print and today's three rides; a new taxi plate added through the
 // form gets its own code. In English too.
 func TestBrowserTransportVehicles(t *testing.T) {
@@ -15,7 +15,7 @@ func TestBrowserTransportVehicles(t *testing.T) {
 	u.unitLogin("bus")
 	u.wantText(".unit-nav", "车辆乘车码")
 	u.open("/unit/transport")
-	u.wantText("#vehicles tbody", "皖P·A1001", "1路", "公交车", "打印乘车码")
+	u.wantText("#vehicles tbody", "皖P·A1001", "1路", "公交车", "张*丰", "打印乘车码")
 	u.wantText("#rides-today", "3")
 	u.do(chromedp.SendKeys(chromedp.CSS("#plate"), "皖P·A2002"))
 	u.do(chromedp.SendKeys(chromedp.CSS("#route"), "2路"))

@@ -14,6 +14,8 @@ var transportMessages = map[string][2]string{
 	"transport.print":       {"打印乘车码", "Print the code"},
 	"transport.kind.bus":    {"公交车", "Bus"},
 	"transport.kind.taxi":   {"出租车", "Taxi"},
+	"transport.driver":      {"当班司机", "Driver on duty"},
+	"transport.no_driver":   {"未登记", "None"},
 	"transport.none":        {"尚未登记车辆。", "No vehicles yet."},
 	"transport.add":         {"登记车辆", "Add a vehicle"},
 	"transport.add_submit":  {"登记并生成乘车码", "Add and make its code"},
