@@ -7,7 +7,7 @@ import (
 )
 
 // A bus operator's vehicles on a desktop: the demo's bus 1路, 张三丰 on duty, its code
-// to print and today's three rides; a new taxi plate added through the
+// to print and today's three rides; a second bus added through the
 // form gets its own code. In English too.
 func TestBrowserTransportVehicles(t *testing.T) {
 	e := newEnv(t, true)
