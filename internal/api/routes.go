@@ -11,7 +11,7 @@ import (
 // same style. A route declares the types of its request and answers (the
 // *_types.go files), which the OpenAPI document is generated from.
 func (s *Server) routeTable() []route {
-	return slices.Concat(s.apiRoutes(), s.managerRoutes(), s.gatewayRoutes(), s.scenarioRoutes(), s.dailyRoutes(), s.entryRoutes(),
+	return slices.Concat(s.apiRoutes(), s.managerRoutes(), s.gatewayRoutes(), s.scenarioRoutes(), s.dailyRoutes(), s.transportRoutes(), s.entryRoutes(),
 		s.vaccinationRoutes(), s.coldChainRoutes(), s.visitRoutes(), s.tripRoutes(), s.closedLoopRoutes(), s.gridRoutes())
 }
 

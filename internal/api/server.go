@@ -47,6 +47,7 @@ import (
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/transport"
 	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
@@ -88,6 +89,7 @@ type Server struct {
 	Ride        *ride.Service
 	Booking     *booking.Service
 	Hall        *hall.Service
+	Transport   *transport.Service
 	// Federation is nil on a deployment without a hub.
 	Federation *federation.Node
 	Entry      *entry.Service

@@ -435,3 +435,26 @@ func (s *Service) VerificationsPerHour(ctx context.Context, checkpoints []string
 	}
 	return out, nil
 }
+
+// VenueTotals counts the check-ins at each venue (by id) in [from, to): a
+// transport company's rides of the day per vehicle. The caller names the
+// venues, from the feature that decides whose they are.
+func (s *Service) VenueTotals(ctx context.Context, venueIDs []string, from, to time.Time) (map[string]int64, error) {
+	out := make(map[string]int64, len(venueIDs))
+	for _, id := range venueIDs {
+		place, err := s.placeNum(ctx, PlaceVenue, id, false)
+		if err != nil {
+			return nil, err
+		}
+		if place == 0 {
+			continue
+		}
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM checkins WHERE place = $1 AND at >= $2 AND at < $3`,
+			place, from.UnixMilli(), to.UnixMilli()).Scan(&n); err != nil {
+			return nil, fmt.Errorf("checkin: venue totals: %w", err)
+		}
+		out[id] = n
+	}
+	return out, nil
+}

@@ -186,6 +186,11 @@ func Load(ctx context.Context, s *server.Server, opt Options) ([]Login, error) {
 		}
 		logins = append(logins, units...)
 	}
+	if units, err := loadTransport(ctx, s); err != nil {
+		return nil, fmt.Errorf("demo: load the bus operator: %w", err)
+	} else {
+		logins = append(logins, units...)
+	}
 	if loaded, err := tripLoaded(ctx, s); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	} else if !loaded {

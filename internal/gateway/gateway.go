@@ -112,6 +112,9 @@ type ScanInput struct {
 	// a school's gate admits by a paper slip too (有码认码、有单认单), where
 	// a teacher who knows the pupil matches the name on it.
 	Slip bool
+	// Temperature is read with the code where the scanner has a
+	// thermometer (a station's gate): a fever refuses with the reason.
+	Temperature codes.Temperature
 }
 
 // Scan is the answer to a scan.
@@ -155,7 +158,7 @@ func (s *Service) scan(ctx context.Context, p *auth.Principal, in ScanInput) (*S
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.codes.Verify(ctx, p.Delegate(auth.ScopeVerify), in.Code, codes.Temperature{})
+		res, err := s.codes.Verify(ctx, p.Delegate(auth.ScopeVerify), in.Code, in.Temperature)
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +191,7 @@ func (s *Service) scan(ctx context.Context, p *auth.Principal, in ScanInput) (*S
 	if wait := s.ids.Wait(p.Actor(), s.cfg.IDBurst, s.cfg.IDPeriod); wait > 0 {
 		return nil, org.Limited(ErrIDRateLimited.Withf("too many identity-number lookups; try again in %d s", int(wait.Seconds())+1), wait)
 	}
-	res, err := s.codes.VerifyID(ctx, p.Delegate(auth.ScopeVerifyID), in.IDType, in.IDNumber, codes.Temperature{})
+	res, err := s.codes.VerifyID(ctx, p.Delegate(auth.ScopeVerifyID), in.IDType, in.IDNumber, in.Temperature)
 	// A lookup spends a token whether it found someone or not; refused
 	// input does not.
 	if e, ok := apierr.As(err); !ok || e.Status == 404 {

@@ -31,6 +31,7 @@ const (
 	ScopeEmployerStaff = "employer.staff" // keep the staff roster, admit staff at the gate by their code, read attendance
 	ScopeSchoolCheck   = "school.check"   // keep classes and pupils, admit pupils at the gate, take and read morning and noon checks
 	ScopeTripStays     = "trip.stays"     // a carrier's stays of phones in cities, for the trip card
+	ScopeTransport     = "transport"      // register vehicles (each with a code passengers scan to ride), check at stations, read rides
 )
 
 // ScopeInfo is a scope with its names and the kinds that may hold it.
@@ -61,6 +62,7 @@ var Scopes = []ScopeInfo{
 	{ScopeEmployerStaff, fact.Text{ZH: "员工花名册与凭码上岗考勤", EN: "staff roster and attendance at the gate"}, []Kind{Employer}},
 	{ScopeSchoolCheck, fact.Text{ZH: "班级学生、晨午检与入校核验", EN: "classes, pupils, morning and noon checks, entry"}, []Kind{School}},
 	{ScopeTripStays, fact.Text{ZH: "报送通信行程数据", EN: "send trip stays"}, []Kind{Carrier}},
+	{ScopeTransport, fact.Text{ZH: "车辆乘车码、场站验码测温", EN: "vehicle codes, station checks"}, []Kind{Bus, Taxi}},
 }
 
 func scopeInfo(s string) (ScopeInfo, bool) {

@@ -57,6 +57,7 @@ import (
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/transport"
 	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
@@ -270,6 +271,7 @@ type Server struct {
 	Ride        *ride.Service
 	Booking     *booking.Service
 	Hall        *hall.Service
+	Transport   *transport.Service
 	Employer    *employer.Service
 	School      *school.Service
 	// Federation is nil without Config.Hub.
@@ -435,6 +437,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Hall = hall.New(hall.Deps{DB: s.DB, Orgs: s.Orgs, Scanner: s.Gateway, Persons: s.Persons, Bookings: s.Booking,
 		Identities: s.Hospital}, hall.Config{Location: loc})
 	s.Employer = employer.New(employer.Deps{DB: s.DB, Orgs: s.Orgs, Gateway: s.Gateway, Persons: s.Persons, Colors: colors, Location: loc})
+	s.Transport = transport.New(transport.Deps{DB: s.DB, Orgs: s.Orgs, Venues: s.Venues, Rides: s.Checkins, Scanner: s.Gateway, Location: loc})
 	s.School = school.New(school.Deps{DB: s.DB, Orgs: s.Orgs, Gateway: s.Gateway, Persons: s.Persons, Location: loc})
 	s.Entry = entry.New(s.DB, s.Persons, s.Status, s.Codes, cfg.Region, s.Log)
 	s.Status.SetCredentialChecker(appealCredentials{codes: s.Codes, entry: s.Entry})
@@ -471,6 +474,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.API.ColdChain = s.ColdChain
 	s.API.Booking, s.API.Hall = s.Booking, s.Hall
 	s.API.Employer, s.API.School = s.Employer, s.School
+	s.API.Transport = s.Transport
 	s.API.Isolation, s.API.Hotline = s.Isolation, s.Hotline
 	s.API.Grids = s.Grids
 	s.Web, err = web.New(web.Deps{
@@ -482,7 +486,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Orgs: s.Orgs, Gateway: s.Gateway, Pharmacy: s.Pharmacy,
 		Clinic: s.Clinic, Hospital: s.Hospital, Ride: s.Ride, Federation: s.Federation, Entry: s.Entry, Vaccine: s.Vaccine, ColdChain: s.ColdChain,
 		Booking: s.Booking, Hall: s.Hall,
-		Employer: s.Employer, School: s.School,
+		Employer: s.Employer, School: s.School, Transport: s.Transport,
 		RiskAreas: s.RiskAreas, Trip: s.Trip,
 		Isolation: s.Isolation, Hotline: s.Hotline,
 		Grids: s.Grids,
@@ -566,7 +570,7 @@ func (s *Server) WindDown() *winddown.Service {
 	}
 	// No retention purge covers these yet: they go with the persons (the
 	// login limits' client addresses and the operators' known addresses too).
-	linked := []string{"otp_counters", "login_backoff", "operator_addresses", "manager_requests", "dependents", "grid_members",
+	linked := []string{"transport_drivers", "otp_counters", "login_backoff", "operator_addresses", "manager_requests", "dependents", "grid_members",
 		"households", "imports", "accounts", "persons"}
 	return winddown.New(winddown.Deps{DB: s.DB, Region: s.Config.Region, Emergency: s.Emergency, Log: s.Log,
 		Signer: s.CodeKeys.Signer,

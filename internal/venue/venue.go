@@ -25,7 +25,7 @@ import (
 // Kinds of venue. Tracing windows can be configured per kind (a bus is not a
 // supermarket).
 var Kinds = []string{"restaurant", "supermarket", "market", "mall", "office", "factory", "school", "hospital",
-	"pharmacy", "hotel", "transport", "government", "residential", "entertainment", "religious", "other"}
+	"pharmacy", "hotel", "transport", "government", "residential", "entertainment", "religious", "vehicle", "other"}
 
 // kindLabels name the kinds for people, Chinese and English, where no page
 // catalogue is at hand (a CSV export).
@@ -35,7 +35,7 @@ var kindLabels = map[string][2]string{
 	"school": {"学校", "School"}, "hospital": {"医院", "Hospital"}, "pharmacy": {"药店", "Pharmacy"},
 	"hotel": {"宾馆", "Hotel"}, "transport": {"交通场站", "Transport"}, "government": {"机关单位", "Government"},
 	"residential": {"居民小区", "Residential"}, "entertainment": {"娱乐场所", "Entertainment"},
-	"religious": {"宗教场所", "Religious"}, "other": {"其他", "Other"},
+	"religious": {"宗教场所", "Religious"}, "vehicle": {"交通工具", "Vehicle"}, "other": {"其他", "Other"},
 }
 
 // KindLabel is a kind's name in lang ("en", otherwise Chinese); an unknown
@@ -120,6 +120,20 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ve
 	if err := by.Require(auth.VenueWrite); err != nil {
 		return nil, err
 	}
+	if in.Region == "" {
+		in.Region = by.Region
+	}
+	return s.create(ctx, by.Actor(), by, in)
+}
+
+// Register registers a venue for a feature that has already decided who
+// may (a transport company's vehicle, each with a venue code of its own):
+// the same checks of the input as Create, no operator's scope.
+func (s *Service) Register(ctx context.Context, actor string, in Input) (*Venue, error) {
+	return s.create(ctx, actor, nil, in)
+}
+
+func (s *Service) create(ctx context.Context, actor string, by *auth.Principal, in Input) (*Venue, error) {
 	var err error
 	v := &Venue{ID: ids.New(), Token: ids.New(), Kind: in.Kind, Region: in.Region, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 	if v.Name, err = text("name", in.Name, 100, ErrNameMissing, ErrNameTooLong); err != nil {
@@ -134,13 +148,10 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ve
 	if !slices.Contains(Kinds, v.Kind) {
 		return nil, ErrKindInvalid.Withf("kind must be one of %v", Kinds)
 	}
-	if v.Region == "" {
-		v.Region = by.Region
-	}
 	if err := s.regions.Validate(v.Region); err != nil {
 		return nil, err
 	}
-	if !by.InScope(v.Region) {
+	if by != nil && !by.InScope(v.Region) {
 		return nil, auth.ErrOutOfScope.Withf("region %s is outside your scope %s", v.Region, by.Region)
 	}
 	if in.UnitUSCC != "" {
@@ -156,20 +167,20 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ve
 	}
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
 		if v.UnitUSCC != "" {
-			if v.UnitID, err = s.unit(ctx, tx, by, v); err != nil {
+			if v.UnitID, err = s.unit(ctx, tx, actor, v); err != nil {
 				return err
 			}
 		}
 		now := v.CreatedAt.UnixMilli()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO venues (id, unit_id, name, kind, address, region_code, created_at, created_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			v.ID, sql.NullString{String: v.UnitID, Valid: v.UnitID != ""}, v.Name, v.Kind, v.Address, v.Region, now, by.Actor()); err != nil {
+			v.ID, sql.NullString{String: v.UnitID, Valid: v.UnitID != ""}, v.Name, v.Kind, v.Address, v.Region, now, actor); err != nil {
 			return fmt.Errorf("venue: insert: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO venue_tokens (token, venue_id, created_at) VALUES ($1, $2, $3)`, v.Token, v.ID, now); err != nil {
 			return fmt.Errorf("venue: insert token: %w", err)
 		}
-		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "venue.create",
+		_, err := audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: actor, Action: "venue.create",
 			Subject: "venue:" + v.ID, Region: v.Region, Detail: map[string]any{"name": v.Name, "kind": v.Kind}})
 		return err
 	})
@@ -180,7 +191,7 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ve
 }
 
 // unit finds or creates the unit by its credit code.
-func (s *Service) unit(ctx context.Context, tx db.Tx, by *auth.Principal, v *Venue) (string, error) {
+func (s *Service) unit(ctx context.Context, tx db.Tx, actor string, v *Venue) (string, error) {
 	var id, name string
 	err := tx.QueryRowContext(ctx, `SELECT id, name FROM units WHERE uscc = $1`, v.UnitUSCC).Scan(&id, &name)
 	if err == nil {
@@ -192,7 +203,7 @@ func (s *Service) unit(ctx context.Context, tx db.Tx, by *auth.Principal, v *Ven
 	}
 	id = ids.New()
 	_, err = tx.ExecContext(ctx, `INSERT INTO units (id, uscc, name, region_code, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)`,
-		id, v.UnitUSCC, v.UnitName, v.Region, s.now().UnixMilli(), by.Actor())
+		id, v.UnitUSCC, v.UnitName, v.Region, s.now().UnixMilli(), actor)
 	if err != nil {
 		return "", fmt.Errorf("venue: create unit: %w", err)
 	}

@@ -216,6 +216,7 @@ var catalog = map[string][2]string{
 	"kind.residential":   {"居民小区", "Residential"},
 	"kind.entertainment": {"娱乐场所", "Entertainment"},
 	"kind.religious":     {"宗教场所", "Religious"},
+	"kind.vehicle":       {"交通工具", "Vehicle"},
 	"kind.other":         {"其他", "Other"},
 
 	"poster.title":    {"场所码海报", "Venue code poster"},

@@ -44,6 +44,7 @@ type unitFrame struct {
 	Hall      bool // a service hall's queue machine
 	Employer  bool // keeps a staff roster, admits staff at the gate
 	School    bool // keeps classes and pupils, takes the daily checks
+	Transport bool // a bus operator or taxi company with vehicles
 	Admin     bool
 	p         *auth.Principal
 	org       *org.Org
@@ -62,6 +63,7 @@ func (s *Server) unitRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /unit/purchases.csv", s.unit(s.unitPurchasesCSV))
 	s.unitScenarioRoutes(mux)
 	s.dailyRoutes(mux)
+	s.transportRoutes(mux)
 	mux.HandleFunc("GET /unit/keys", s.unit(s.unitKeysPage))
 	mux.HandleFunc("POST /unit/keys", s.unit(s.unitCreateKey))
 	mux.HandleFunc("POST /unit/keys/{key}/rotate", s.unit(s.unitRotateKey))
@@ -108,7 +110,8 @@ func (s *Server) unit(h handler) http.HandlerFunc {
 			ColdChain: o.Kind.Allows(org.ScopeColdChainMove),
 			Slots:     o.Kind.Allows(org.ScopeSlots), Hall: o.Kind.Allows(org.ScopeHallQueue),
 			Employer: o.Kind.Allows(org.ScopeEmployerStaff), School: o.Kind.Allows(org.ScopeSchoolCheck),
-			Admin: pr.Role == auth.UnitAdmin, p: pr, org: o}
+			Transport: o.Kind.Allows(org.ScopeTransport),
+			Admin:     pr.Role == auth.UnitAdmin, p: pr, org: o}
 		s.takeFlash(w, r, p)
 		if err := h(w, r, p); err != nil {
 			s.fail(w, r, p, err)

@@ -54,6 +54,7 @@ import (
 	"github.com/healthcode/healthcode/internal/sms"
 	"github.com/healthcode/healthcode/internal/status"
 	"github.com/healthcode/healthcode/internal/tracing"
+	"github.com/healthcode/healthcode/internal/transport"
 	"github.com/healthcode/healthcode/internal/trip"
 	"github.com/healthcode/healthcode/internal/vaccine"
 	"github.com/healthcode/healthcode/internal/venue"
@@ -109,6 +110,7 @@ type Deps struct {
 	Booking    *booking.Service
 	Hall       *hall.Service
 	Employer   *employer.Service
+	Transport  *transport.Service
 	School     *school.Service
 	RiskAreas  *riskarea.Service
 	Trip       *trip.Service

@@ -34,7 +34,7 @@ var personal = []string{
 	"employer_staff", "employer_gate", "school_pupils", "school_checks", "school_entries",
 	"otp_counters", "login_backoff", "operator_addresses", "trip_stays",
 	"iso_stays", "iso_readings", "iso_transfers", "iso_transfer_steps", "hotline_tickets",
-	"grid_members", "households", "imports",
+	"grid_members", "households", "imports", "transport_drivers",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own
@@ -55,6 +55,7 @@ var impersonal = []string{
 	"iso_sites", "iso_rooms",
 	"grids",
 	"leases",
+	"transport_vehicles",
 }
 
 func tables(t *testing.T, d *db.DB) []string {
