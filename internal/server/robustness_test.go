@@ -289,6 +289,11 @@ func (e *env) robustFixtures() *robustFixtures {
 		"result": "positive"}), 201, "")
 	fx.ids["cc_inspection"] = trace.Body["inspection"].(map[string]any)["id"].(string)
 	fx.ids["cc_task"] = trace.Body["tasks"].([]any)[0].(map[string]any)["id"].(string)
+	// A bus operator with a key and a bus.
+	bus := e.org(admin, "bus", "宁国公交", "BU300003", "341881001")
+	_, busKey := e.orgKey(admin, bus, map[string]any{"name": "调度", "scopes": []string{"scan", "transport"},
+		"daily_quota": 100_000_000, "rate_per_minute": 1_000_000})
+	fx.ids["vehicle"] = e.Want(e.Do("POST", "/gateway/v1/transport/vehicles", busKey, map[string]any{"plate": "皖P·A9001", "route": "9路"}), 201, "").Str("id")
 	// An employer and a school, each with a key.
 	emp := e.org(admin, "employer", "宁国中溪机械", "MA2N9T7C", "341881001")
 	_, empKey := e.orgKey(admin, emp, map[string]any{"name": "门禁", "scopes": []string{"scan", "employer.staff"},
@@ -319,7 +324,7 @@ func (e *env) robustFixtures() *robustFixtures {
 		fx.creds = append(fx.creds, cred{role, roles[role]})
 	}
 	fx.creds = append(fx.creds, cred{"api_key", fx.apiKey}, cred{"org_key", orgKey.Str("api_key")}, cred{"unit", unitToken},
-		cred{"holder_key", storeKey}, cred{"employer_key", empKey}, cred{"school_key", schKey}, cred{"hall_key", hallKey})
+		cred{"holder_key", storeKey}, cred{"employer_key", empKey}, cred{"school_key", schKey}, cred{"hall_key", hallKey}, cred{"bus_key", busKey})
 	return fx
 }
 
@@ -406,6 +411,8 @@ func paramKinds(path, param string) []string {
 		return []string{"cc_task"}
 	case param == "id" && strings.HasPrefix(path, "/gateway/v1/school/classes/"):
 		return []string{"class"}
+	case param == "id" && strings.HasPrefix(path, "/gateway/v1/transport/vehicles/"):
+		return []string{"vehicle"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/risk-areas/"):
 		return []string{"risk_area"}
 	case param == "id" && strings.HasPrefix(path, "/api/v1/admin/imports/"):
