@@ -140,8 +140,8 @@ func TestBrowserConsoleOrganisations(t *testing.T) {
 	u.operatorLogin("admin", adminPassword)
 	u.wantText(".side", "接入单位", "药店购药登记", "监测药品类别")
 	u.open("/console/orgs")
-	if n := eval[int](u, `document.querySelectorAll("#orgs tbody tr").length`); n != 11 {
-		t.Fatalf("%d organisations listed, want the demo's 11 (the gateway's 4, the cold chain's 3, the scenic spot, the service hall, the employer, the school)", n)
+	if n := eval[int](u, `document.querySelectorAll("#orgs tbody tr").length`); n != 12 {
+		t.Fatalf("%d organisations listed, want the demo's 12 (the gateway's 4, the cold chain's 3, the scenic spot, the service hall, the employer, the school, the bus operator)", n)
 	}
 	u.choose("#org-kind", "pharmacy")
 	u.fill("#org-name", "宁国市百姓缘大药房")
