@@ -379,8 +379,10 @@ func (s *Service) readAll(ctx context.Context, by *auth.Principal, imp *Import, 
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := rd.FieldPos(0)
 		if err != nil {
+			// FieldPos knows only a record that was read: a malformed one
+			// names its line in the error.
+			var line int
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
@@ -389,6 +391,7 @@ func (s *Service) readAll(ctx context.Context, by *auth.Principal, imp *Import, 
 			imp.Done++
 			continue
 		}
+		line, _ := rd.FieldPos(0)
 		rows = append(rows, row{line: line, fields: rec, idx: idx})
 		if len(rows) == batch {
 			if err := flush(); err != nil {
