@@ -51,27 +51,11 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		files[i] = b
 	}
-	password, err := readPassword(*passwordFile)
-	if err != nil {
-		return err
-	}
-	if cfg.Log, err = newLogger(stderr, "warn", "text"); err != nil {
-		return err
-	}
-	app, err := server.New(ctx, cfg)
+	app, by, err := openAs(ctx, "import", cfg, *username, *passwordFile, stderr)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	token, _, err := app.Auth.OperatorLogin(ctx, *username, password)
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
-	}
-	by, err := app.Auth.Authenticate(ctx, token)
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
-	}
-	defer app.Auth.Logout(context.WithoutCancel(ctx), token)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	failed := 0

@@ -61,29 +61,11 @@ func windDownCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("wind-down: %s exists; the report is not written over another file", *out)
 		}
 	}
-	password, err := readPassword(*passwordFile)
-	if err != nil {
-		return err
-	}
-	if cfg.Log, err = newLogger(stderr, "warn", "text"); err != nil {
-		return err
-	}
-	app, err := server.New(ctx, cfg)
+	app, by, err := openAs(ctx, "wind-down", cfg, *username, *passwordFile, stderr)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	token, _, err := app.Auth.OperatorLogin(ctx, *username, password)
-	if err != nil {
-		return fmt.Errorf("wind-down: %w", err)
-	}
-	by, err := app.Auth.Authenticate(ctx, token)
-	if err != nil {
-		return fmt.Errorf("wind-down: %w", err)
-	}
-	if err := app.Auth.Logout(ctx, token); err != nil {
-		return err
-	}
 	wd := app.WindDown()
 	if *dryRun {
 		r, err := wd.Plan(ctx, by)
