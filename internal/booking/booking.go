@@ -506,25 +506,12 @@ type Attendance struct {
 // booking.slots) and accounts with orgID "" or their own; for operators who
 // read organisations, of a place in their scope.
 func (s *Service) Attendance(ctx context.Context, by *auth.Principal, orgID string, day time.Time) (*Attendance, error) {
-	var o *org.Org
-	var err error
-	if by != nil && by.Org != "" {
-		if o, err = s.unitOrg(ctx, by, org.ScopeSlots); err != nil {
-			return nil, err
-		}
-		if orgID != "" && orgID != o.ID {
-			return nil, org.ErrNotFound
-		}
-	} else {
-		if orgID == "" {
-			return nil, ErrOrgMissing
-		}
-		if o, err = s.orgs.Get(ctx, by, orgID); err != nil {
-			return nil, err
-		}
-		if !bookable(o) {
-			return nil, ErrNotBookable.Withf("%s is not a scenic spot or service hall", o.Name)
-		}
+	o, err := org.ReportOf(ctx, s.orgs, by, orgID, org.ScopeSlots, ErrOrgMissing)
+	if err != nil {
+		return nil, err
+	}
+	if !bookable(o) {
+		return nil, ErrNotBookable.Withf("%s is not a scenic spot or service hall", o.Name)
 	}
 	a := &Attendance{Org: o, Day: day, Slots: []*SlotFigures{}}
 	byID := map[string]*SlotFigures{}

@@ -42,25 +42,12 @@ const maxList = 2000
 // clinic.fever) and accounts, with orgID "" or their own; for operators
 // who read organisations, of a clinic in their scope.
 func (s *Service) Visits(ctx context.Context, by *auth.Principal, orgID string, day time.Time) (*List, error) {
-	var o *org.Org
-	var err error
-	if by != nil && by.Org != "" {
-		if o, err = s.clinicOf(ctx, by); err != nil {
-			return nil, err
-		}
-		if orgID != "" && orgID != o.ID {
-			return nil, org.ErrNotFound
-		}
-	} else {
-		if orgID == "" {
-			return nil, ErrOrgMissing
-		}
-		if o, err = s.orgs.Get(ctx, by, orgID); err != nil {
-			return nil, err
-		}
-		if o.Kind != org.FeverClinic && o.Kind != org.Hospital {
-			return nil, ErrNotClinic.Withf("%s is not a fever clinic or a hospital", o.Name)
-		}
+	o, err := org.ReportOf(ctx, s.orgs, by, orgID, org.ScopeClinicFever, ErrOrgMissing)
+	if err != nil {
+		return nil, err
+	}
+	if o.Kind != org.FeverClinic && o.Kind != org.Hospital {
+		return nil, ErrNotClinic.Withf("%s is not a fever clinic or a hospital", o.Name)
 	}
 	from, to := day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli()
 	l := &List{Org: o, Day: day}

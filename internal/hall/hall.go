@@ -465,25 +465,12 @@ const maxDay = 5000
 // and accounts with orgID "" or their own; for operators who read
 // organisations, of a hall in their scope.
 func (s *Service) Tickets(ctx context.Context, by *auth.Principal, orgID string, day time.Time) (*Day, error) {
-	var o *org.Org
-	var err error
-	if by != nil && by.Org != "" {
-		if o, err = s.hall(ctx, by, org.ScopeHallQueue); err != nil {
-			return nil, err
-		}
-		if orgID != "" && orgID != o.ID {
-			return nil, org.ErrNotFound
-		}
-	} else {
-		if orgID == "" {
-			return nil, ErrOrgMissing
-		}
-		if o, err = s.d.Orgs.Get(ctx, by, orgID); err != nil {
-			return nil, err
-		}
-		if o.Kind != org.ServiceHall {
-			return nil, ErrNotHall.Withf("%s is not a service hall", o.Name)
-		}
+	o, err := org.ReportOf(ctx, s.d.Orgs, by, orgID, org.ScopeHallQueue, ErrOrgMissing)
+	if err != nil {
+		return nil, err
+	}
+	if o.Kind != org.ServiceHall {
+		return nil, ErrNotHall.Withf("%s is not a service hall", o.Name)
 	}
 	d := &Day{Org: o, Day: day}
 	if d.Policy, err = s.policy(ctx, o); err != nil {

@@ -339,3 +339,31 @@ func (s *Service) usedToday(ctx context.Context, ks []*auth.APIKeyInfo) (map[str
 	}
 	return out, rows.Err()
 }
+
+// Reader is what ReportOf needs of the organisations.
+type Reader interface {
+	Authorize(ctx context.Context, p *auth.Principal, scope string) (*Org, error)
+	Get(ctx context.Context, by *auth.Principal, id string) (*Org, error)
+}
+
+// ReportOf is the organisation a day's report or list is about: for a unit
+// (its key or account), its own, authorised for scope, where orgID is "" or
+// its own; for an operator who reads organisations, the one orgID names, in
+// scope (missing, the caller's error, when none is named). The caller checks
+// the organisation's kind.
+func ReportOf(ctx context.Context, orgs Reader, by *auth.Principal, orgID, scope string, missing error) (*Org, error) {
+	if by != nil && by.Org != "" {
+		o, err := orgs.Authorize(ctx, by, scope)
+		if err != nil {
+			return nil, err
+		}
+		if orgID != "" && orgID != o.ID {
+			return nil, ErrNotFound
+		}
+		return o, nil
+	}
+	if orgID == "" {
+		return nil, missing
+	}
+	return orgs.Get(ctx, by, orgID)
+}

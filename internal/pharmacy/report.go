@@ -51,22 +51,9 @@ const maxReport = 5000
 // (scope pharmacy.purchase) and accounts, with orgID "" or their own; for
 // operators who read organisations, of a pharmacy in their scope.
 func (s *Service) Report(ctx context.Context, by *auth.Principal, orgID string, day time.Time) (*DayReport, error) {
-	var o *org.Org
-	var err error
-	if by != nil && by.Org != "" {
-		if o, err = s.orgs.Authorize(ctx, by, org.ScopePharmacyPurchase); err != nil {
-			return nil, err
-		}
-		if orgID != "" && orgID != o.ID {
-			return nil, org.ErrNotFound
-		}
-	} else {
-		if orgID == "" {
-			return nil, ErrOrgMissing
-		}
-		if o, err = s.orgs.Get(ctx, by, orgID); err != nil {
-			return nil, err
-		}
+	o, err := org.ReportOf(ctx, s.orgs, by, orgID, org.ScopePharmacyPurchase, ErrOrgMissing)
+	if err != nil {
+		return nil, err
 	}
 	if o.Kind != org.Pharmacy {
 		return nil, ErrNotPharmacy.Withf("%s is not a pharmacy", o.Name)
