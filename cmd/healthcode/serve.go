@@ -77,6 +77,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in (passwords when they are made)")
 	newPasswords := fs.Bool("demo-new-passwords", false, "with --demo: give the demo logins new passwords and keys, and print them once")
 	demoResidents := fs.Int("demo-residents", demo.DefaultResidents, "simulated residents of the demo's 14-day history, generated at the first start (0: none)")
+	gc := gcTuning{}
+	fs.IntVar(&gc.percent, "gc-percent", defaultGCPercent, "Go garbage collection target percentage (0: the runtime's default of 100; the GOGC environment variable, when set, wins)")
+	memLimit := memoryFlag(0)
+	fs.Var(&memLimit, "memory-limit", "soft memory limit of the process, e.g. 6GiB (default: 3/4 of the machine's or container's memory; GOMEMLIMIT, when set, wins)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -87,6 +91,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Log = log
+	if gc.percent < 0 {
+		return fmt.Errorf("--gc-percent: %d is below 0 (garbage collection cannot be turned off here; use GOGC=off)", gc.percent)
+	}
+	gc.limit = int64(memLimit)
+	gc = gc.resolve(os.Getenv, machineMemory)
+	gc.apply()
+	log.Debug("garbage collection", "gc_percent", gc.percent, "memory_limit", gc.limit)
 	if cfg.Hub != "" {
 		if *hubKeyFile == "" {
 			return fmt.Errorf("--hub needs --hub-key: the hub's public key, pinned")
