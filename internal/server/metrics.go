@@ -20,7 +20,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "When each background worker last finished a round without error (staleness = time() - this).",
 		}, []string{"worker"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "healthcode_worker_errors_total", Help: "Rounds of each background worker that failed (and were logged).",
+			Name: "healthcode_worker_errors_total", Help: "Rounds of each background worker that failed (each counted; repeats of one error are logged every 10 minutes).",
 		}, []string{"worker"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "healthcode_worker_run_duration_seconds", Help: "Time one round of each background worker took.",

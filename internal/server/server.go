@@ -790,6 +790,7 @@ func (s *Server) loop(ctx context.Context, name string, period time.Duration, fn
 		s.metrics.duration.WithLabelValues(name)
 	t := time.NewTicker(period)
 	defer t.Stop()
+	failures := failureLog{log: s.Log, task: name}
 	for {
 		began := time.Now()
 		err := fn(ctx)
@@ -797,9 +798,10 @@ func (s *Server) loop(ctx context.Context, name string, period time.Duration, fn
 		switch {
 		case err == nil:
 			lastSuccess.Set(float64(time.Now().UnixNano()) / 1e9)
+			failures.succeeded()
 		case ctx.Err() == nil:
 			errs.Inc()
-			s.Log.Error("background task failed", "task", name, "err", err)
+			failures.failed(err, time.Now())
 		}
 		select {
 		case <-ctx.Done():
