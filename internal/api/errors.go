@@ -38,5 +38,5 @@ var (
 	ErrSizeInvalid      = apierr.BadRequest("size_invalid", "size must be a whole number of pixels from 100 to 2000")
 	// ErrRegionUnknown is a region code in a path, not found (404); one in
 	// a body is region.ErrUnknown (400), same code.
-	ErrRegionUnknown = apierr.NotFound("region_unknown", "no such region")
+	ErrRegionUnknown = apierr.NotFound("region_not_found", "no such region")
 )

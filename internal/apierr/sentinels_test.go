@@ -133,3 +133,31 @@ func TestSentinelsFindsEveryCase(t *testing.T) {
 		}
 	}
 }
+
+// TestOneStatusPerCode: a code means one thing to a client, so it answers
+// with one status wherever it is declared; and since errors.Is matches
+// cases by code, two packages declaring one code with different statuses
+// would also match each other's errors.
+func TestOneStatusPerCode(t *testing.T) {
+	root, err := apierrtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := apierrtest.Sentinels(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[string]apierrtest.Sentinel{}
+	for _, s := range all {
+		f, seen := first[s.Code]
+		if !seen {
+			first[s.Code] = s
+			continue
+		}
+		if f.Kind != s.Kind {
+			rel := func(p string) string { r, _ := filepath.Rel(root, p); return r }
+			t.Errorf("%q is %s at %s:%d but %s at %s:%d: give the two cases one status, or two codes",
+				s.Code, f.Kind, rel(f.Pos.Filename), f.Pos.Line, s.Kind, rel(s.Pos.Filename), s.Pos.Line)
+		}
+	}
+}

@@ -9,7 +9,7 @@ var (
 	ErrSlotInvalid    = apierr.BadRequest("booking_slot_invalid", "a slot has not ended, ends after it starts and within 24 hours, with 1 to 100000 places")
 	ErrSlotIDMissing  = apierr.BadRequest("slot_id_missing", `send the "slot_id" to book`)
 	ErrSlotNotFound   = apierr.NotFound("slot_not_found", "no such slot")
-	ErrSlotPast       = apierr.Conflict("slot_past", "the slot has ended; choose a later one")
+	ErrSlotPast       = apierr.Unprocessable("slot_past", "the slot has ended; choose a later one")
 	ErrSlotFull       = apierr.Conflict("slot_full", "the slot is full; choose another one")
 	ErrAlreadyBooked  = apierr.Conflict("already_booked", "this person has a booking in this slot already")
 	ErrBookingMissing = apierr.NotFound("booking_not_found", "no such booking")

@@ -12,7 +12,7 @@ var (
 	ErrNotRegionOwner    = apierr.Forbidden("not_region_owner", "a region may upload only its own trust list")
 	ErrStale             = apierr.Conflict("federation_stale", "the message is older than what is already held (a replay or a stale copy)")
 	ErrBadTrustList      = apierr.Unprocessable("trust_list_invalid", "the trust list does not parse or holds a key of another region")
-	ErrRegionUnknown     = apierr.NotFound("region_unknown", "no region with this code is enrolled or has uploaded a trust list")
+	ErrRegionUnknown     = apierr.NotFound("region_not_listed", "no region with this code is enrolled or has uploaded a trust list")
 	ErrIssuerUnreachable = apierr.Unprocessable("issuer_unreachable", "the issuing region did not answer the status query")
 	ErrBadRegion         = apierr.BadRequest("region_invalid", "a region code is six digits (GB/T 2260)")
 	ErrBadKey            = apierr.BadRequest("federation_key_invalid", "a federation key is an Ed25519 public key in PEM (SubjectPublicKeyInfo)")

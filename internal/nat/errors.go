@@ -38,7 +38,7 @@ var (
 	// ErrCodeInvalid is a scanned code of the wrong kind (a venue's) where a
 	// person's is needed; a code that fails verification is the code
 	// resolver's own error.
-	ErrCodeInvalid     = apierr.BadRequest("code_invalid", "this is not a health code; scan the person's health code or care code")
+	ErrCodeInvalid     = apierr.Unprocessable("code_invalid", "this is not a health code; scan the person's health code or care code")
 	ErrSampleDuplicate = apierr.Conflict("sample_duplicate", "the person is already in this tube")
 	ErrTubeSealed      = apierr.Conflict("tube_sealed", "the tube is sealed")
 	ErrTubeFull        = apierr.Conflict("tube_full", "the tube is full; seal it and open a new tube")

@@ -265,7 +265,7 @@ func TestVenuesAndCheckpoints(t *testing.T) {
 			t.Fatal("rotation kept the token")
 		}
 		res, _ = e.Get(poster)
-		if res.StatusCode != 404 {
+		if res.StatusCode != 410 {
 			t.Fatalf("old poster still served: %d", res.StatusCode)
 		}
 

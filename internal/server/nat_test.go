@@ -166,7 +166,7 @@ func TestNATSamplingResultsAndColors(t *testing.T) {
 		if tube.Str("state") != "open" {
 			t.Fatalf("tube: %s", tube.Raw)
 		}
-		e.Want(e.Do("POST", "/api/v1/nat/tubes/NG20220410001/samples", sampler, map[string]any{"code": "JKM1:GARBAGE"}), 400, "code_invalid")
+		e.Want(e.Do("POST", "/api/v1/nat/tubes/NG20220410001/samples", sampler, map[string]any{"code": "JKM1:GARBAGE"}), 422, "code_invalid")
 		for i, r := range rs[:10] {
 			smp := e.Want(e.Do("POST", "/api/v1/nat/tubes/NG20220410001/samples", sampler, map[string]any{"code": n.scan(r.num)}), 201, "")
 			if smp.Body["position"] != float64(i+1) || smp.Body["full"] != (i == 9) {

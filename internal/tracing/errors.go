@@ -36,7 +36,7 @@ var (
 	// working in a region that covers the person's, in a role that may
 	// handle tasks. ErrOperatorDisabled shares auth's code but is about
 	// the assignee, not the caller, hence 422 rather than 401.
-	ErrOperatorDisabled    = apierr.Unprocessable("operator_disabled", "the operator is disabled")
+	ErrOperatorDisabled    = apierr.Unprocessable("assignee_disabled", "the operator is disabled")
 	ErrOperatorOutOfRegion = apierr.Unprocessable("operator_out_of_region", "the operator's region does not cover the person's")
 	ErrOperatorCannotVisit = apierr.Unprocessable("operator_cannot_visit", "the operator's role may not handle tasks")
 	ErrNoteMissing         = apierr.BadRequest("note_missing", "say what the visit found in note")

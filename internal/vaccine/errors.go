@@ -33,7 +33,7 @@ var (
 // Doses.
 var (
 	ErrIdentity      = apierr.BadRequest("dose_identity", "give the scanned code, or id_type and id_number")
-	ErrCodeInvalid   = apierr.BadRequest("code_invalid", "this is not a health code; scan the person's health code or care code")
+	ErrCodeInvalid   = apierr.Unprocessable("code_invalid", "this is not a health code; scan the person's health code or care code")
 	ErrLotInvalid    = apierr.BadRequest("lot_invalid", "a lot is 4-32 letters, digits and dashes, as printed on the vial")
 	ErrDoseInvalid   = apierr.BadRequest("dose_invalid", "the dose number is not in the vaccine's series")
 	ErrDoseOrder     = apierr.Unprocessable("dose_out_of_order", "the dose number does not follow the person's earlier doses")

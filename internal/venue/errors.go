@@ -26,8 +26,9 @@ var (
 	ErrDisabled = &apierr.Error{Status: http.StatusGone, Code: "venue_disabled",
 		Message: "this venue's code has been withdrawn; ask the venue staff / 该场所码已停用"}
 	// ErrPosterRevoked is the same case met in printing: a replaced
-	// token has no poster (404), while scanning it is gone (410).
-	ErrPosterRevoked = apierr.NotFound("venue_token_revoked", "this venue code was replaced; print the new poster")
+	// token has no poster any more (410, as a scan of it is told).
+	ErrPosterRevoked = &apierr.Error{Status: http.StatusGone, Code: "venue_token_revoked",
+		Message: "this venue code was replaced; print the new poster"}
 
 	// ErrOperatorsOnly refuses a caller other than an operator: venues are
 	// listed and read by operators, in their scope.

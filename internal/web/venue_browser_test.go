@@ -109,8 +109,8 @@ func TestBrowserVenuePoster(t *testing.T) {
 	u.acceptDialogs()
 	u.submit("form[action$='/rotate'] button")
 	u.wantText(".flash", "new poster")
-	if st := u.open(href); st != 404 {
-		t.Fatalf("the replaced poster answered %d, want 404", st)
+	if st := u.open(href); st != 410 {
+		t.Fatalf("the replaced poster answered %d, want 410", st)
 	}
 	u.wantText(".error", "replaced")
 }

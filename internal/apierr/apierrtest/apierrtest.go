@@ -8,6 +8,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,6 +93,7 @@ type Sentinel struct {
 	Var     string // the variable's name
 	Code    string
 	Message string // the English message it declares
+	Kind    string // the constructor (NotFound, Conflict, ...), or the status expression of a literal
 	Pos     token.Position
 }
 
@@ -116,8 +118,8 @@ func Sentinels(root string) ([]Sentinel, error) {
 					if i >= len(vs.Names) {
 						break
 					}
-					if code, msg, ok := caseOf(name, v); ok {
-						out = append(out, Sentinel{Var: vs.Names[i].Name, Code: code, Message: msg, Pos: fset.Position(v.Pos())})
+					if code, msg, kind, ok := caseOf(name, v); ok {
+						out = append(out, Sentinel{Var: vs.Names[i].Name, Code: code, Message: msg, Kind: kind, Pos: fset.Position(v.Pos())})
 					}
 				}
 			}
@@ -132,7 +134,7 @@ func Sentinels(root string) ([]Sentinel, error) {
 	return out, nil
 }
 
-func caseOf(name string, v ast.Expr) (code, msg string, ok bool) {
+func caseOf(name string, v ast.Expr) (code, msg, kind string, ok bool) {
 	if u, isAddr := v.(*ast.UnaryExpr); isAddr && u.Op == token.AND {
 		v = u.X
 	}
@@ -147,6 +149,7 @@ func caseOf(name string, v ast.Expr) (code, msg string, ok bool) {
 	case *ast.CallExpr:
 		if IsApierr(v.Fun, name, func(s string) bool { return Constructors[s] }) && len(v.Args) >= 2 {
 			code, msg = str(v.Args[0]), str(v.Args[1])
+			kind = v.Fun.(*ast.SelectorExpr).Sel.Name
 		}
 	case *ast.CompositeLit:
 		if IsApierr(v.Type, name, func(s string) bool { return s == "Error" }) {
@@ -157,12 +160,14 @@ func caseOf(name string, v ast.Expr) (code, msg string, ok bool) {
 						code = str(kv.Value)
 					case k != nil && k.Name == "Message":
 						msg = str(kv.Value)
+					case k != nil && k.Name == "Status":
+						kind = types.ExprString(kv.Value)
 					}
 				}
 			}
 		}
 	}
-	return code, msg, code != ""
+	return code, msg, kind, code != ""
 }
 
 // IsApierr reports whether e is name.X for an X that sel accepts.
