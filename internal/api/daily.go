@@ -41,7 +41,7 @@ func (s *Server) dailyRoutes() []route {
 			Out:     replies(ok(MembershipsResponse{})),
 			h:       s.resident(s.myEmployers)},
 		{Method: "POST", Path: "/me/employers", Auth: "resident",
-			Summary: "Link to an employer's roster line with its join code {join_code, consent: true}: the employer then sees the resident's colour per day at its gate; audited",
+			Summary: "Link to an employer's roster line with its join code {join_code, consent: true}: the employer then sees the resident's colour per day at its gate; audited; ten wrong codes from one account, then one every 6 minutes (429 join_attempts_limited)",
 			In:      JoinEmployerRequest{}, Out: replies(created(MembershipResponse{})),
 			h: s.resident(s.joinEmployer)},
 
@@ -78,7 +78,7 @@ func (s *Server) dailyRoutes() []route {
 			Out:     replies(ok(ChildrenResponse{})),
 			h:       s.resident(s.myChildren)},
 		{Method: "POST", Path: "/me/school/enrol", Auth: "resident",
-			Summary: "Enrol a dependent in a class with the class's join code {class_code, person_id}; audited",
+			Summary: "Enrol a dependent in a class with the class's join code {class_code, person_id}; audited; ten wrong codes from one account, then one every 6 minutes (429 join_attempts_limited)",
 			In:      SchoolEnrolRequest{}, Out: replies(created(ChildResponse{})),
 			h: s.resident(s.enrolChild)},
 		{Method: "POST", Path: "/me/school/checks", Auth: "resident",

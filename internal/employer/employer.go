@@ -16,6 +16,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/healthcode/healthcode/internal/ratelimit"
 	"io"
 	"slices"
 	"strings"
@@ -77,6 +78,8 @@ type Service struct {
 	colors  Colors
 	loc     *time.Location
 	now     func() time.Time
+	// wrongJoins bounds guessing of roster join codes per account.
+	wrongJoins *ratelimit.Guesses
 }
 
 // New returns the service.
@@ -84,7 +87,9 @@ func New(d Deps) *Service {
 	if d.Location == nil {
 		d.Location = time.FixedZone("CST", 8*3600)
 	}
-	return &Service{db: d.DB, orgs: d.Orgs, gw: d.Gateway, persons: d.Persons, colors: d.Colors, loc: d.Location, now: time.Now}
+	s := &Service{db: d.DB, orgs: d.Orgs, gw: d.Gateway, persons: d.Persons, colors: d.Colors, loc: d.Location, now: time.Now}
+	s.wrongJoins = ratelimit.NewGuesses(10, 6*time.Minute, ErrJoinLimited, func() time.Time { return s.now() })
+	return s
 }
 
 // SetClock replaces the clock, for tests.
@@ -460,6 +465,9 @@ func (s *Service) Join(ctx context.Context, by *auth.Principal, code string, con
 	if err != nil {
 		return nil, err
 	}
+	if err := s.wrongJoins.Check(by.Actor()); err != nil {
+		return nil, err
+	}
 	code = strings.ToUpper(strings.TrimSpace(code))
 	var orgID string
 	var st *Staff
@@ -472,6 +480,7 @@ func (s *Service) Join(ctx context.Context, by *auth.Principal, code string, con
 		return nil, fmt.Errorf("employer: line by join code: %w", err)
 	}
 	if st == nil || code == "" {
+		s.wrongJoins.Wrong(by.Actor())
 		return nil, ErrJoinCodeUnknown
 	}
 	if !consent {

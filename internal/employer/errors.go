@@ -11,6 +11,7 @@ var (
 	ErrStaffNoUnknown  = apierr.NotFound("staff_no_unknown", "no line of the roster has this staff number")
 	ErrStaffLinked     = apierr.Conflict("staff_linked", "this line of the roster is already linked to another person")
 	ErrJoinCodeUnknown = apierr.NotFound("join_code_unknown", "no employer's roster has this join code")
+	ErrJoinLimited     = apierr.TooMany("join_attempts_limited", "too many wrong join codes from this account; try again later")
 	ErrConsentRequired = apierr.BadRequest("consent_required", "linking yourself to an employer's roster needs your consent")
 	ErrAlreadyLinked   = apierr.Conflict("already_on_roster", "you are already linked to another line of this employer's roster")
 	ErrDateInvalid     = apierr.BadRequest("date_invalid", "date must be a day such as 2022-04-01")

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -31,5 +32,29 @@ func TestBurstThenOnePerPeriod(t *testing.T) {
 	}
 	if w := l.Wait("a", 3, 2*time.Second); w == 0 {
 		t.Fatal("the refilled token was not spent")
+	}
+}
+
+func TestGuessesStopAfterBurstAndRefill(t *testing.T) {
+	now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	refused := errors.New("too many wrong codes")
+	g := NewGuesses(3, time.Minute, refused, func() time.Time { return now })
+	for i := range 3 {
+		if err := g.Check("parent"); err != nil {
+			t.Fatalf("guess %d refused: %v", i+1, err)
+		}
+		g.Wrong("parent")
+	}
+	err := g.Check("parent")
+	var ra interface{ RetryAfter() time.Duration }
+	if !errors.Is(err, refused) || !errors.As(err, &ra) || ra.RetryAfter() != time.Minute {
+		t.Fatalf("the fourth guess: %v, want %v with a minute to wait", err, refused)
+	}
+	if err := g.Check("other"); err != nil {
+		t.Fatalf("another caller refused: %v", err)
+	}
+	now = now.Add(time.Minute)
+	if err := g.Check("parent"); err != nil {
+		t.Fatalf("after the refill: %v", err)
 	}
 }

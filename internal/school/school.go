@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/healthcode/healthcode/internal/ratelimit"
 	"math"
 	"slices"
 	"strings"
@@ -71,6 +72,9 @@ type Service struct {
 	persons Persons
 	loc     *time.Location
 	now     func() time.Time
+	// wrongJoins bounds guessing of join codes (40 bits, but a province
+	// has many classes) per account.
+	wrongJoins *ratelimit.Guesses
 }
 
 // New returns the service.
@@ -78,7 +82,9 @@ func New(d Deps) *Service {
 	if d.Location == nil {
 		d.Location = time.FixedZone("CST", 8*3600)
 	}
-	return &Service{db: d.DB, orgs: d.Orgs, gw: d.Gateway, persons: d.Persons, loc: d.Location, now: time.Now}
+	s := &Service{db: d.DB, orgs: d.Orgs, gw: d.Gateway, persons: d.Persons, loc: d.Location, now: time.Now}
+	s.wrongJoins = ratelimit.NewGuesses(10, 6*time.Minute, ErrJoinLimited, func() time.Time { return s.now() })
+	return s
 }
 
 // SetClock replaces the clock, for tests.
@@ -279,12 +285,16 @@ func (s *Service) Join(ctx context.Context, by *auth.Principal, classCode, perso
 	if err != nil {
 		return nil, err
 	}
+	if err := s.wrongJoins.Check(by.Actor()); err != nil {
+		return nil, err
+	}
 	classCode = strings.ToUpper(strings.TrimSpace(classCode))
 	var orgID string
 	var c Class
 	err = s.db.QueryRowContext(ctx, `SELECT id, org_id, name, join_code FROM school_classes WHERE join_code = $1`, classCode).
 		Scan(&c.ID, &orgID, &c.Name, &c.JoinCode)
 	if errors.Is(err, sql.ErrNoRows) || classCode == "" {
+		s.wrongJoins.Wrong(by.Actor())
 		return nil, ErrClassCodeUnknown
 	}
 	if err != nil {

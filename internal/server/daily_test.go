@@ -88,6 +88,11 @@ func TestEmployerThroughTheGateway(t *testing.T) {
 		e.Want(e.Do("POST", "/api/v1/me/employers", yellow, map[string]any{"join_code": joinCode}), 400, "consent_required")
 		e.Want(e.Do("POST", "/api/v1/me/employers", yellow, map[string]any{"join_code": "NOSUCHCODE", "consent": true}), 404, "join_code_unknown")
 		m := e.Want(e.Do("POST", "/api/v1/me/employers", yellow, map[string]any{"join_code": strings.ToLower(joinCode), "consent": true}), 201, "")
+		// Guessing other lines' codes stops after ten wrong ones.
+		for i := range 9 {
+			e.Want(e.Do("POST", "/api/v1/me/employers", yellow, map[string]any{"join_code": fmt.Sprintf("GUESS%03d", i), "consent": true}), 404, "join_code_unknown")
+		}
+		e.Want(e.Do("POST", "/api/v1/me/employers", yellow, map[string]any{"join_code": "GUESS999", "consent": true}), 429, "join_attempts_limited")
 		if m.Str("staff_no") != "E002" || m.Str("linked_how") != "consent" {
 			t.Fatalf("join: %s", m.Raw)
 		}
@@ -158,6 +163,16 @@ func TestSchoolThroughTheGateway(t *testing.T) {
 		}
 		e.Want(e.Do("POST", "/api/v1/me/school/enrol", parent, map[string]any{"class_code": c2.Str("join_code"), "person_id": a}), 409, "pupil_enrolled")
 		e.Want(e.Do("POST", "/api/v1/me/school/enrol", parent, map[string]any{"class_code": c1.Str("join_code"), "person_id": b}), 201, "")
+		// Another account guessing join codes is stopped after ten wrong
+		// ones, and then even the right code waits: guessing cannot go on.
+		guesser, _ := e.Resident("13900001915", "李猜测", rid("19860101", 915), "341881001")
+		gkid := e.Want(e.Do("POST", "/api/v1/me/dependents", guesser, map[string]any{"name": "李小猜", "id_type": "resident_id",
+			"id_number": rid("20170404", 916), "relation": "child"}), 201, "").Str("id")
+		for i := range 10 {
+			e.Want(e.Do("POST", "/api/v1/me/school/enrol", guesser, map[string]any{"class_code": fmt.Sprintf("GUESS%03d", i), "person_id": gkid}), 404, "class_code_unknown")
+		}
+		e.Want(e.Do("POST", "/api/v1/me/school/enrol", guesser, map[string]any{"class_code": "GUESS999", "person_id": gkid}), 429, "join_attempts_limited")
+		e.Want(e.Do("POST", "/api/v1/me/school/enrol", guesser, map[string]any{"class_code": c2.Str("join_code"), "person_id": gkid}), 429, "join_attempts_limited")
 		// The third child is enrolled by the school, scanning a printed care code.
 		care := e.Want(e.Do("POST", "/api/v1/me/dependents/"+c+"/care-code", parent, nil), 201, "").Str("code")
 		p3 := e.Want(e.Do("POST", "/gateway/v1/school/classes/"+c2.Str("id")+"/pupils", key, map[string]any{"code": care}), 201, "")

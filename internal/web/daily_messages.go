@@ -119,6 +119,7 @@ var dailyMessages = map[string][2]string{
 	"err.class_exists":             {"已有同名班级。", "The school already has a class of this name."},
 	"err.class_not_found":          {"本校没有该班级。", "No such class at this school."},
 	"err.class_code_unknown":       {"班级关联码不正确。", "Unknown class join code."},
+	"err.join_attempts_limited":    {"输错班级关联码次数过多，请稍后再试。", "Too many wrong join codes from this account; try again later."},
 	"err.pupil_not_found":          {"此人不是本校学生。", "Not a pupil of this school."},
 	"err.pupil_not_in_class":       {"该学生不在此班级。", "This pupil is not in this class."},
 	"err.pupil_enrolled":           {"孩子已是该校学生。", "This child is already a pupil of this school."},
