@@ -32,7 +32,8 @@ var runningAt = regexp.MustCompile(`running at (http://\S+)`)
 func startProc(t *testing.T, args ...string) (*proc, string) {
 	t.Helper()
 	c := &proc{cmd: exec.Command(os.Args[0], args...), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), asBinary+"=1")
+	// Nodes stop at once (no drain) when the test ends.
+	c.cmd.Env = append(os.Environ(), asBinary+"=1", "HEALTHCODE_DRAIN=0")
 	stdout, err := c.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -134,7 +134,7 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		sargs := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
 			"--region", cfg.Region, "--otp-interval", "-1s", "--otp-per-day", "-1",
 			"--otp-per-address", "-1", "--otp-per-minute", "-1", "--sms-budget", "-1", "--code-ttl", codeTTL.String(),
-			"--pprof-addr", "127.0.0.1:0", "--log-level", "warn"}
+			"--pprof-addr", "127.0.0.1:0", "--log-level", "warn", "--drain", "0"}
 		if *db != "" {
 			sargs = append(sargs, "--db", *db)
 		}

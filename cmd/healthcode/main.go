@@ -17,6 +17,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful stop (serve drains); a second one
+	// ends the process at once, as if no handler were installed.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	err := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	var exit exitCode
 	switch {

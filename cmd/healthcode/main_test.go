@@ -26,7 +26,7 @@ func startServe(t *testing.T, args ...string) (url string, stop func() error, ou
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- realMain(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		done <- realMain(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--drain", "0"}, args...), pw, io.Discard)
 		pw.Close()
 	}()
 	out = &bytes.Buffer{}

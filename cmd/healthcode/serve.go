@@ -15,6 +15,7 @@ import (
 
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/checkin"
+	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/demo"
 	"github.com/healthcode/healthcode/internal/federation"
 	"github.com/healthcode/healthcode/internal/lease"
@@ -73,6 +74,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.HubDeadline, "hub-deadline", 300*time.Millisecond, "how long a live status query through the hub may take before the code's own colour is used")
 	fs.DurationVar(&cfg.HubPull, "hub-pull", time.Minute, "how often the bundle of trust lists is pulled from the hub")
 	fs.StringVar(&cfg.Node, "node", "", "this node's name among the nodes sharing the database, in leases and job claims (default: random at each start; never two nodes with one name)")
+	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "on SIGTERM or SIGINT, how long to keep serving with /readyz answering 503 before refusing new connections, so the balancer moves away first (0: stop at once)")
+	fs.IntVar(&cfg.DBOptions.MaxConns, "db-max-conns", db.DefaultMaxConns, "PostgreSQL: connections this node opens at most (every node opens its own)")
+	fs.DurationVar(&cfg.DBOptions.StatementTimeout, "db-statement-timeout", 0, "PostgreSQL: cancel a statement that runs longer than this (0: the server's own statement_timeout; migrations are exempt)")
 	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", lease.DefaultTTL, "how long work that runs on one node at a time (scheduler, purges, notices) waits before moving to another node when its node dies")
 	withDemo := fs.Bool("demo", false, "load the Ningguo demo data (idempotent) and print how to log in (passwords when they are made)")
 	newPasswords := fs.Bool("demo-new-passwords", false, "with --demo: give the demo logins new passwords and keys, and print them once")

@@ -12,11 +12,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -53,13 +55,35 @@ type DB struct {
 	ckptDone chan struct{} // closed when the checkpointer has stopped
 }
 
+// Options are the PostgreSQL connection settings (SQLite has one writer
+// and a fixed read pool; it ignores them).
+type Options struct {
+	// MaxConns bounds the node's connections (default 32). Every node
+	// opens up to this many: nodes times MaxConns, plus the operators'
+	// tools, must stay below the server's max_connections.
+	MaxConns int
+	// StatementTimeout, when positive, is the server's statement_timeout
+	// on every connection: a statement running longer is cancelled and
+	// fails (IsStatementTimeout). Zero leaves the server's or the role's
+	// own setting. Migrations run without it.
+	StatementTimeout time.Duration
+}
+
+// DefaultMaxConns is Options.MaxConns when it is zero.
+const DefaultMaxConns = 32
+
 // Open opens the database named by url: "sqlite:PATH" (or a plain path ending
 // in .db) or "postgres://...". The SQLite file's directory is created if
 // missing. Open does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*DB, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith is Open with connection settings.
+func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return openPostgres(ctx, dsn)
+		return openPostgres(ctx, dsn, o)
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasSuffix(dsn, ".db"):
@@ -141,13 +165,25 @@ func (d *DB) checkpoints() {
 	}
 }
 
-func openPostgres(ctx context.Context, dsn string) (*DB, error) {
-	p, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("db: open postgres: %w", err)
+func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
+	if o.MaxConns < 0 || o.StatementTimeout < 0 {
+		return nil, fmt.Errorf("db: negative pool size (%d) or statement timeout (%s)", o.MaxConns, o.StatementTimeout)
 	}
-	p.SetMaxOpenConns(32)
-	p.SetMaxIdleConns(32)
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: postgres URL %s: %w", Redact(dsn), err)
+	}
+	if o.StatementTimeout > 0 {
+		// Sent at connection start, so it holds for every statement on
+		// every connection of the pool without a SET per checkout.
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(o.StatementTimeout.Milliseconds(), 1), 10)
+	}
+	p := stdlib.OpenDB(*cfg)
+	p.SetMaxOpenConns(o.MaxConns)
+	p.SetMaxIdleConns(o.MaxConns)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{engine: Postgres, w: p, r: p, dsn: dsn}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -243,6 +279,27 @@ func IsUniqueViolation(err error) bool {
 	}
 	return false
 }
+
+// IsStatementTimeout reports whether err is PostgreSQL cancelling a
+// statement that ran longer than Options.StatementTimeout.
+func IsStatementTimeout(err error) bool {
+	var pe *pgconn.PgError
+	// 57014 (query_canceled) is also a cancel asked by the client; the
+	// message tells the timeout apart.
+	return errors.As(err, &pe) && pe.Code == "57014" && strings.Contains(pe.Message, "statement timeout")
+}
+
+// Ping checks that the store answers a query within ctx.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := d.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("db: ping: %w", err)
+	}
+	return nil
+}
+
+// MaxConns is the size of the pool that writes.
+func (d *DB) MaxConns() int { return d.w.Stats().MaxOpenConnections }
 
 // NextVal advances the named counter by n and returns its new value; the
 // numbers last-n+1 .. last are the caller's. The counter row is locked until

@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,5 +139,75 @@ func TestRedact(t *testing.T) {
 	got := db.Redact("postgres://hc:s3cret@db.example/hc?sslmode=require")
 	if got != "postgres://hc:xxxxx@db.example/hc?sslmode=require" {
 		t.Fatalf("Redact = %q", got)
+	}
+}
+
+// A node started with --db-statement-timeout gets PostgreSQL's statement
+// timeout on every connection: a statement that runs longer fails with an
+// error that says so, a shorter one runs, and migrations are not bounded.
+func TestStatementTimeoutApplies(t *testing.T) {
+	t.Parallel()
+	url := dbtest.PostgresURL(t)
+	ctx := context.Background()
+	d, err := db.OpenWith(ctx, url, db.Options{MaxConns: 3, StatementTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got := d.MaxConns(); got != 3 {
+		t.Errorf("pool of %d connections, want 3", got)
+	}
+	// More statements than connections: each connection has the setting.
+	for i := range 5 {
+		var setting string
+		if err := d.QueryRowContext(ctx, `SHOW statement_timeout`).Scan(&setting); err != nil {
+			t.Fatal(err)
+		}
+		if setting != "300ms" {
+			t.Fatalf("statement %d: statement_timeout %q, want 300ms", i, setting)
+		}
+	}
+	if _, err := d.ExecContext(ctx, `SELECT pg_sleep(0.01)`); err != nil {
+		t.Fatalf("a statement within the timeout: %v", err)
+	}
+	_, err = d.ExecContext(ctx, `SELECT pg_sleep(2)`)
+	if err == nil {
+		t.Fatal("a 2 s statement ran to its end under a 300 ms statement timeout")
+	}
+	if !db.IsStatementTimeout(err) || !strings.Contains(err.Error(), "canceling statement due to statement timeout") {
+		t.Fatalf("error %q is not a statement timeout", err)
+	}
+	err = d.InTx(ctx, func(tx db.Tx) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_sleep(2)`)
+		return err
+	})
+	if !db.IsStatementTimeout(err) {
+		t.Fatalf("in a transaction: error %v, want a statement timeout", err)
+	}
+	if db.IsStatementTimeout(errors.New("canceling statement due to statement timeout")) {
+		t.Error("IsStatementTimeout matched a plain error by its text")
+	}
+	// Migrate lifts the timeout on its own connection, and leaves it there.
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var setting string
+	if err := d.QueryRowContext(ctx, `SHOW statement_timeout`).Scan(&setting); err != nil || setting != "300ms" {
+		t.Fatalf("after Migrate: statement_timeout %q (%v), want 300ms", setting, err)
+	}
+
+	if _, err := db.OpenWith(ctx, url, db.Options{StatementTimeout: -time.Second}); err == nil {
+		t.Error("a negative statement timeout was accepted")
+	}
+	plain, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if got := plain.MaxConns(); got != db.DefaultMaxConns {
+		t.Errorf("default pool of %d connections, want %d", got, db.DefaultMaxConns)
+	}
+	if _, err := plain.ExecContext(ctx, `SELECT pg_sleep(0.5)`); err != nil {
+		t.Errorf("without the setting a 0.5 s statement failed: %v", err)
 	}
 }

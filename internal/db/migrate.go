@@ -89,6 +89,12 @@ func (d *DB) Migrate(ctx context.Context) error {
 	}
 	defer conn.Close()
 	if d.engine == Postgres {
+		// A migration may rebuild a big table, and a node waits here for
+		// another's: neither is bounded by --db-statement-timeout.
+		if _, err := conn.ExecContext(ctx, `SET statement_timeout = 0`); err != nil {
+			return fmt.Errorf("db: migrate: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `RESET statement_timeout`)
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7274321)`); err != nil {
 			return fmt.Errorf("db: migrate lock: %w", err)
 		}

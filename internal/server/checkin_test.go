@@ -369,7 +369,8 @@ func (p *proc) log() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.Str
 func startBinary(t *testing.T, bin string, args []string, env ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
-	p.cmd.Env = append(append(os.Environ(), "HEALTHCODE_ADMIN_PASSWORD="+servertest.AdminPassword), env...)
+	// No drain unless the test asks for one: a node stops at once on SIGTERM.
+	p.cmd.Env = append(append(os.Environ(), "HEALTHCODE_ADMIN_PASSWORD="+servertest.AdminPassword, "HEALTHCODE_DRAIN=0"), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

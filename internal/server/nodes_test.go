@@ -36,8 +36,8 @@ type cluster struct {
 }
 
 // startCluster starts n nodes one after the other (the first migrates) with
-// one master key and the given lease lifetime.
-func startCluster(t *testing.T, n int, ttl time.Duration) *cluster {
+// one master key and the given lease lifetime, and extra flags each.
+func startCluster(t *testing.T, n int, ttl time.Duration, extra ...string) *cluster {
 	t.Helper()
 	bin := buildHealthcode(t)
 	c := &cluster{t: t, dsn: dbtest.PostgresURL(t)}
@@ -50,7 +50,7 @@ func startCluster(t *testing.T, n int, ttl time.Duration) *cluster {
 			"--node", name, "--lease-ttl", ttl.String(), "--admin-password", servertest.AdminPassword,
 			"--otp-interval", "-1s", "--otp-per-day", "-1", "--otp-per-address", "-1", "--otp-per-minute", "-1", "--sms-budget", "-1",
 			"--log-level", "error"}
-		c.nodes = append(c.nodes, startBinary(t, bin, args, env))
+		c.nodes = append(c.nodes, startBinary(t, bin, append(args, extra...), env))
 		c.names = append(c.names, name)
 	}
 	d, err := db.Open(context.Background(), c.dsn)

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -164,6 +166,14 @@ type Config struct {
 	// (default 15 s).
 	Node     string
 	LeaseTTL time.Duration
+
+	// DBOptions are PostgreSQL's connection settings: pool size and
+	// statement timeout.
+	DBOptions db.Options
+	// Drain is how long a node that was told to stop keeps serving with
+	// /readyz answering 503, so that the balancer stops sending it requests
+	// before it stops accepting them (0: stop at once).
+	Drain time.Duration
 }
 
 // RetentionPeriods are the retention periods of the kinds of personal data
@@ -295,6 +305,9 @@ type Server struct {
 	handler  http.Handler
 	workers  sync.WaitGroup
 	pprof    net.Addr
+	// draining is set when the node was told to stop: /readyz answers 503
+	// and every answer closes its connection.
+	draining atomic.Bool
 }
 
 // New opens the store, migrates it and builds the services.
@@ -310,7 +323,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			srv.Close()
 		}
 	}()
-	if s.DB, err = db.Open(ctx, cfg.DB); err != nil {
+	if s.DB, err = db.OpenWith(ctx, cfg.DB, cfg.DBOptions); err != nil {
 		return nil, err
 	}
 	if err = s.DB.Migrate(ctx); err != nil {
@@ -496,7 +509,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	audit.RegisterMetrics(s.registry)
-	s.handler = cfg.TrustedProxies.Middleware(s.routes())
+	s.handler = s.closeWhileDraining(cfg.TrustedProxies.Middleware(s.routes()))
 	return s, nil
 }
 
@@ -687,7 +700,61 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}`))
 	})
+	mux.HandleFunc("GET /readyz", s.readyz)
 	return mux
+}
+
+// readyPing bounds the store's answer to a readiness check; staleCache is
+// how far the status cache may lag the change log (the tail runs every
+// 250 ms) before the node's colours are too old to answer.
+const (
+	readyPing  = time.Second
+	staleCache = 5 * time.Second
+)
+
+// readyz tells a balancer whether to send this node requests: 200 when the
+// store answers, the caches the answers come from are current and the node
+// is not draining; 503 with the first reason otherwise. Both name the node.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	status, code := "ready", http.StatusOK
+	if reason := s.notReady(r.Context()); reason != "" {
+		status, code = reason, http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"status": status, "node": s.Leases.Node()})
+}
+
+func (s *Server) notReady(ctx context.Context) string {
+	if s.draining.Load() {
+		return "draining"
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyPing)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		return "database unavailable"
+	}
+	if time.Since(s.Status.CacheCurrent()) > staleCache {
+		return "status cache behind"
+	}
+	if s.CodeKeys.Signer() == nil {
+		return "no code-signing key"
+	}
+	return ""
+}
+
+// closeWhileDraining makes every answer of a draining node close its
+// connection: the client's next request opens a new one, which the
+// balancer sends elsewhere, and no idle keep-alive connection is left for
+// the shutdown to cut under a request the client is sending on it.
+func (s *Server) closeWhileDraining(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler is the whole HTTP surface.
@@ -811,8 +878,11 @@ func (s *Server) loop(ctx context.Context, name string, period time.Duration, fn
 	}
 }
 
-// ListenAndServe serves until ctx ends, then shuts down gracefully: it stops
-// accepting, lets requests in flight finish (up to 15 s), stops the workers.
+// ListenAndServe serves until ctx ends, then shuts down gracefully: /readyz
+// turns 503 at once and the node keeps serving for Config.Drain, so the
+// balancer stops sending it requests; then it stops accepting, lets
+// requests in flight finish (up to 15 s) and stops the workers. Close,
+// after, commits what the group commit holds and closes the store.
 // ready, if not nil, receives the bound address once listening.
 func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) error {
 	ln := s.Config.Listener
@@ -849,10 +919,20 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		s.Log.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err = hs.Shutdown(sctx)
-		cancel()
+		s.draining.Store(true)
+		if d := s.Config.Drain; d > 0 {
+			s.Log.Info("draining: /readyz answers 503 while requests are still served", "for", d.String())
+			select {
+			case err = <-errc:
+			case <-time.After(d):
+			}
+		}
+		if err == nil {
+			s.Log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			err = hs.Shutdown(sctx)
+			cancel()
+		}
 	}
 	stopWorkers()
 	s.workers.Wait()

@@ -125,5 +125,6 @@ func (s *Service) loadCache(ctx context.Context) error {
 	s.tailMu.Unlock()
 	s.metrics.tailSeq.Set(float64(last))
 	s.metrics.tailCurrent.Set(float64(began.UnixNano()) / 1e9)
+	s.current.Store(began.UnixNano())
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -122,6 +123,9 @@ type Service struct {
 	tailMu   sync.Mutex
 	tailSeq  int64
 	gapSince time.Time
+	// current is when the cache last held every change committed before
+	// it (unix nanoseconds): at the load, then at each tail without a gap.
+	current atomic.Int64
 
 	progMu   sync.Mutex
 	programs map[int64]*rules.Program

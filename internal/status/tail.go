@@ -43,6 +43,7 @@ func (s *Service) Tail(ctx context.Context) error {
 	if s.gapSince.IsZero() {
 		// Everything committed before began is in the cache now.
 		s.metrics.tailCurrent.Set(float64(began.UnixNano()) / 1e9)
+		s.current.Store(began.UnixNano())
 	}
 	return s.refreshActive(ctx)
 }
@@ -76,6 +77,16 @@ func (s *Service) tailOnce(ctx context.Context) (applied int, full bool, err err
 		applied++
 	}
 	return applied, read == tailPage, rows.Err()
+}
+
+// CacheCurrent is the time before which every committed colour change is
+// in this node's cache (zero before the cache is loaded). A node whose
+// cache falls behind answers colours that other nodes have changed.
+func (s *Service) CacheCurrent() time.Time {
+	if n := s.current.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // TailPosition is the last change-log seq this node's cache has applied.
