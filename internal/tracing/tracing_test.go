@@ -283,7 +283,18 @@ func TestVehiclesAreTracedWithTheirOwnWindow(t *testing.T) {
 			return out
 		}
 
-		got := contacts(st.tracer(t, Config{Node: "default"}))
+		// The presence query is as wide as the places a person went to need:
+		// an hour around the case, who rode a bus; 30 minutes around the
+		// diner, who did not.
+		def := st.tracer(t, Config{Node: "default"})
+		p := &params{From: at(ride.Add(-time.Hour)), To: at(time.Now()), DefaultWindow: def.cfg.Window.Milliseconds(), Windows: def.windowsMs()}
+		for who, want := range map[string]time.Duration{"case": DefaultVehicleWindow, "diner40": DefaultWindow, "otherBus": DefaultVehicleWindow} {
+			if w, err := def.caseWindow(ctx, p, &shared{kinds: map[int64]string{}}, people[who]); err != nil || w != want.Milliseconds() {
+				t.Errorf("the query's window around %s: %v ms %v, want %v", who, w, err, want)
+			}
+		}
+
+		got := contacts(def)
 		r, ok := got["rider40"]
 		if len(got) != 1 || !ok || r.Venue.Kind != VehicleKind || r.OverlapMinutes != 20 {
 			t.Fatalf("contacts under the default windows: %+v, want only the passenger who boarded bus X 40 minutes later (20 minutes together)", got)
