@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/gateway"
@@ -49,7 +51,8 @@ type Scanner interface {
 type Config struct {
 	Location *time.Location // days of slots (Asia/Shanghai by default)
 	// Early is how long before its slot a booking admits (default 30 minutes).
-	Early time.Duration
+	Early   time.Duration
+	Metrics prometheus.Registerer // receives the bookings' metrics (nil: not registered)
 }
 
 // Service keeps slots and bookings. It is safe for concurrent use.
@@ -60,6 +63,7 @@ type Service struct {
 	scanner Scanner
 	cfg     Config
 	now     func() time.Time
+	m       *metrics
 }
 
 // New returns the service.
@@ -70,7 +74,7 @@ func New(d *db.DB, orgs Orgs, persons Persons, scanner Scanner, cfg Config) *Ser
 	if cfg.Early <= 0 {
 		cfg.Early = 30 * time.Minute
 	}
-	return &Service{db: d, orgs: orgs, persons: persons, scanner: scanner, cfg: cfg, now: time.Now}
+	return &Service{db: d, orgs: orgs, persons: persons, scanner: scanner, cfg: cfg, now: time.Now, m: newMetrics(cfg.Metrics)}
 }
 
 // SetClock replaces the clock, for tests.
@@ -258,6 +262,12 @@ type Booking struct {
 // second booking of the same person in the slot is refused and gives the
 // place back.
 func (s *Service) Book(ctx context.Context, by *auth.Principal, personID, slotID string) (*Booking, error) {
+	b, err := s.book(ctx, by, personID, slotID)
+	s.m.book(err)
+	return b, err
+}
+
+func (s *Service) book(ctx context.Context, by *auth.Principal, personID, slotID string) (*Booking, error) {
 	who, err := s.persons.ActingFor(ctx, by, personID)
 	if err != nil {
 		return nil, err
@@ -384,6 +394,7 @@ func (s *Service) Cancel(ctx context.Context, by *auth.Principal, personID, id s
 	if err != nil {
 		return nil, err
 	}
+	s.m.cancelled.Inc()
 	b.State = Cancelled
 	b.Slot.Booked--
 	b.Slot.Remaining++
@@ -407,6 +418,12 @@ type Entry struct {
 // gateway's 422), red, yellow, no booking today, a booking for another
 // time, a booking used already.
 func (s *Service) Enter(ctx context.Context, by *auth.Principal, code string) (*Entry, error) {
+	e, err := s.enter(ctx, by, code)
+	s.m.enter(err)
+	return e, err
+}
+
+func (s *Service) enter(ctx context.Context, by *auth.Principal, code string) (*Entry, error) {
 	o, err := s.orgs.Authorize(ctx, by, org.ScopeEntry)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/booking"
@@ -17,6 +19,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
@@ -114,6 +117,7 @@ type fixture struct {
 	svc     *booking.Service
 	persons persons
 	now     time.Time
+	reg     *prometheus.Registry
 }
 
 // t0 is 08:00 in Ningguo.
@@ -121,7 +125,7 @@ var t0 = time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC)
 
 func newFixture(t testing.TB, d *db.DB, people int) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), d: d, now: t0}
+	f := &fixture{t: t, ctx: context.Background(), d: d, now: t0, reg: prometheus.NewRegistry()}
 	keys, _ := secret.New(bytes.Repeat([]byte{7}, 32))
 	ps, err := person.New(d, keys, region.Default(), person.Config{Region: "341881"})
 	if err != nil {
@@ -153,7 +157,7 @@ func newFixture(t testing.TB, d *db.DB, people int) *fixture {
 		}
 		os[o.ID] = o
 	}
-	f.svc = booking.New(d, os, f.persons, scanner{os}, booking.Config{})
+	f.svc = booking.New(d, os, f.persons, scanner{os}, booking.Config{Metrics: f.reg})
 	f.svc.SetClock(func() time.Time { return f.now })
 	return f
 }
@@ -182,6 +186,16 @@ func (f *fixture) count(query string, args ...any) int {
 		f.t.Fatal(err)
 	}
 	return n
+}
+
+// wantCounts fails unless each outcome of the family counted as given.
+func (f *fixture) wantCounts(t *testing.T, family string, want map[string]float64) {
+	t.Helper()
+	for outcome, n := range want {
+		if got := metricstest.Value(t, f.reg, family, "outcome", outcome); got != n {
+			t.Errorf("%s{outcome=%q} = %v, want %v", family, outcome, got, n)
+		}
+	}
 }
 
 func wantErr(t testing.TB, err, want error) {
@@ -224,6 +238,7 @@ func TestThousandBookAHundredPlaces(t *testing.T) {
 		if booked != places || full != people-places || stored != places || counter != places {
 			t.Fatalf("booked %d, full %d, stored %d, counter %d; want %d places", booked, full, stored, counter, places)
 		}
+		f.wantCounts(t, "healthcode_booking_bookings_total", map[string]float64{"booked": places, "slot_full": people - places})
 	})
 }
 
@@ -274,6 +289,11 @@ func TestBookCancel(t *testing.T) {
 		list, err := f.svc.Bookings(f.ctx, resident(0), "")
 		if err != nil || len(list) != 1 || list[0].State != booking.Cancelled {
 			t.Fatalf("bookings: %+v, %v", list, err)
+		}
+		// Bad input (no slot, a slot that is not one) is no booking refused.
+		f.wantCounts(t, "healthcode_booking_bookings_total", map[string]float64{"booked": 3, "slot_full": 2, "already_booked": 1, "slot_past": 1})
+		if got := metricstest.Value(t, f.reg, "healthcode_booking_cancellations_total"); got != 1 {
+			t.Errorf("%v cancellations counted, want 1", got)
 		}
 	})
 }
@@ -374,6 +394,10 @@ func TestEnter(t *testing.T) {
 		if _, err := f.svc.Enter(f.ctx, gate, f.code(2, "green")); err != nil {
 			t.Fatal(err)
 		}
+		// Forged and expired codes are the gateway's to count, and the wrong
+		// accounts never reached a booking.
+		f.wantCounts(t, "healthcode_booking_entries_total", map[string]float64{"entered": 2, "red": 1, "yellow": 1,
+			"wrong_slot": 2, "no_booking": 1, "used": 1})
 		_, err = f.svc.Cancel(f.ctx, resident(2), "", "x")
 		wantErr(t, err, booking.ErrBookingMissing)
 

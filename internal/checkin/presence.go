@@ -49,6 +49,24 @@ func (s *Service) Encounters(ctx context.Context, person, from, to, window int64
 	return nil
 }
 
+// PlacesOf returns the places the person was at in [from, to) (unix ms),
+// each once: a tracing run reads them first to size the window of the
+// case's encounters by the kinds of places the case actually went to.
+func (s *Service) PlacesOf(ctx context.Context, person, from, to int64) ([]int64, error) {
+	out, err := db.Collect(ctx, s.db, `
+		SELECT place FROM checkins WHERE person = $1 AND at >= $2 AND at < $3
+		UNION
+		SELECT place FROM verifications WHERE person = $1 AND at >= $2 AND at < $3 AND place <> 0`, []any{person, from, to},
+		func(sc db.Scanner) (int64, error) {
+			var p int64
+			return p, sc.Scan(&p)
+		})
+	if err != nil {
+		return nil, fmt.Errorf("checkin: places of %d: %w", person, err)
+	}
+	return out, nil
+}
+
 // Presence is one person at one place at one time (unix ms).
 type Presence struct {
 	Person int64

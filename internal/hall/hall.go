@@ -19,6 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/apierr"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/booking"
@@ -76,8 +78,9 @@ type Deps struct {
 
 // Config tunes the service.
 type Config struct {
-	Location *time.Location // days of tickets (Asia/Shanghai by default)
-	LoginTTL time.Duration  // how long a sign-in request waits for consent (default 5 minutes)
+	Location *time.Location        // days of tickets (Asia/Shanghai by default)
+	LoginTTL time.Duration         // how long a sign-in request waits for consent (default 5 minutes)
+	Metrics  prometheus.Registerer // receives the halls' metrics (nil: not registered)
 }
 
 // Service gives tickets, signs residents in and takes ratings. It is safe
@@ -87,6 +90,7 @@ type Service struct {
 	db  *db.DB
 	cfg Config
 	now func() time.Time
+	m   *metrics
 }
 
 // New returns the service.
@@ -97,7 +101,7 @@ func New(d Deps, cfg Config) *Service {
 	if cfg.LoginTTL <= 0 {
 		cfg.LoginTTL = 5 * time.Minute
 	}
-	return &Service{d: d, db: d.DB, cfg: cfg, now: time.Now}
+	return &Service{d: d, db: d.DB, cfg: cfg, now: time.Now, m: newMetrics(cfg.Metrics)}
 }
 
 // SetClock replaces the clock, for tests.
@@ -256,6 +260,7 @@ func (s *Service) Take(ctx context.Context, by *auth.Principal, code, service st
 	}
 	switch t.Color {
 	case rules.Red:
+		s.m.refusedRed.Inc()
 		return nil, ErrRefusedRed.Withf("%s's code is red (color_red): no ticket; the hall's epidemic-control staff take over", sc.MaskedName)
 	case rules.Yellow:
 		p, err := s.policy(ctx, o)
@@ -263,6 +268,7 @@ func (s *Service) Take(ctx context.Context, by *auth.Principal, code, service st
 			return nil, err
 		}
 		if p.Yellow == YellowRefuse {
+			s.m.refusedYellow.Inc()
 			return nil, ErrRefusedYellow.Withf("%s's code is yellow (color_yellow): %s serves yellow codes by appointment or online only", sc.MaskedName, o.Name)
 		}
 		t.Line, t.Routed, t.Reasons = p.Window, true, []string{codes.ReasonYellow}
@@ -312,6 +318,11 @@ func (s *Service) Take(ctx context.Context, by *auth.Principal, code, service st
 	})
 	if err != nil {
 		return nil, err
+	}
+	if t.Routed {
+		s.m.routed.Inc()
+	} else {
+		s.m.number.Inc()
 	}
 	return t, nil
 }
@@ -434,6 +445,7 @@ func (s *Service) Rate(ctx context.Context, by *auth.Principal, personID, id str
 	} else if n == 0 {
 		return nil, ErrAlreadyRated
 	}
+	s.m.ratings[stars].Inc()
 	t.Rating, t.Comment = stars, comment
 	return t, nil
 }
@@ -553,6 +565,7 @@ func (s *Service) StartLogin(ctx context.Context, by *auth.Principal) (*Login, e
 	if err != nil {
 		return nil, fmt.Errorf("hall: start sign-in: %w", err)
 	}
+	s.m.logins["started"].Inc()
 	return l, nil
 }
 
@@ -628,6 +641,7 @@ func (s *Service) Answer(ctx context.Context, by *auth.Principal, id string, app
 	} else if n == 0 {
 		return nil, ErrLoginDecided
 	}
+	s.m.logins[state].Inc()
 	l.State = state
 	return &l.Login, nil
 }
@@ -669,6 +683,7 @@ func (s *Service) Collect(ctx context.Context, by *auth.Principal, id string) (*
 		LoginDelivered, s.clock().UnixMilli(), l.ID); err != nil {
 		return nil, fmt.Errorf("hall: deliver sign-in: %w", err)
 	}
+	s.m.logins[LoginDelivered].Inc()
 	l.State, l.Identity = LoginDelivered, idn
 	return &l.Login, nil
 }

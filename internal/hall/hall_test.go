@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/booking"
 	"github.com/healthcode/healthcode/internal/db"
@@ -17,6 +19,7 @@ import (
 	"github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
@@ -123,11 +126,12 @@ type fixture struct {
 	svc     *hall.Service
 	persons persons
 	now     time.Time
+	reg     *prometheus.Registry
 }
 
 func newFixture(t *testing.T, d *db.DB) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), d: d, now: time.Date(2022, 5, 1, 1, 0, 0, 0, time.UTC)}
+	f := &fixture{t: t, ctx: context.Background(), d: d, now: time.Date(2022, 5, 1, 1, 0, 0, 0, time.UTC), reg: prometheus.NewRegistry()}
 	keys, _ := secret.New(bytes.Repeat([]byte{7}, 32))
 	ps, err := person.New(d, keys, region.Default(), person.Config{Region: "341881"})
 	if err != nil {
@@ -156,7 +160,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	}
 	hosp := hospital.New(hospital.Deps{DB: d, Orgs: os, Persons: ps}, hospital.Config{})
 	f.svc = hall.New(hall.Deps{DB: d, Orgs: os, Scanner: scanner{}, Persons: f.persons, Identities: hosp,
-		Bookings: bookings{f.persons[2].Num: true}}, hall.Config{})
+		Bookings: bookings{f.persons[2].Num: true}}, hall.Config{Metrics: f.reg})
 	f.svc.SetClock(func() time.Time { return f.now })
 	hosp.SetClock(func() time.Time { return f.now })
 	return f
@@ -177,6 +181,16 @@ func (f *fixture) count(query string, args ...any) int {
 		f.t.Fatal(err)
 	}
 	return n
+}
+
+// wantCounts fails unless each label value of the family counted as given.
+func (f *fixture) wantCounts(t *testing.T, family, label string, want map[string]float64) {
+	t.Helper()
+	for v, n := range want {
+		if got := metricstest.Value(t, f.reg, family, label, v); got != n {
+			t.Errorf("%s{%s=%q} = %v, want %v", family, label, v, got, n)
+		}
+	}
 }
 
 func wantErr(t *testing.T, err, want error) {
@@ -246,6 +260,11 @@ func TestTake(t *testing.T) {
 			t.Fatalf("another hall's policy changed: %+v", p)
 		}
 
+		// Codes that are not valid are the gateway's to count, bad input no
+		// ticket asked for.
+		f.wantCounts(t, "healthcode_hall_tickets_total", "outcome", map[string]float64{"number": 3, "routed": 1,
+			"refused_red": 2, "refused_yellow": 1})
+
 		day, err := f.svc.Tickets(f.ctx, m, "", f.now)
 		if err != nil || len(day.Tickets) != 4 || day.Routed != 1 || day.Booked != 1 || day.Foreign != 1 || len(day.Lines) != 3 {
 			t.Fatalf("day: %+v, %v", day, err)
@@ -302,6 +321,7 @@ func TestRate(t *testing.T) {
 		if n := f.count(`SELECT rating FROM hall_tickets WHERE id = $1`, tk.ID); n != 4 {
 			t.Fatalf("rating %d after a second try, want 4", n)
 		}
+		f.wantCounts(t, "healthcode_hall_ratings_total", "stars", map[string]float64{"1": 0, "4": 1, "5": 0})
 		mine, err := f.svc.MyTickets(f.ctx, resident(0), "")
 		if err != nil || len(mine) != 1 || mine[0].Rating != 4 {
 			t.Fatalf("my tickets: %+v, %v", mine, err)
@@ -357,5 +377,7 @@ func TestLogin(t *testing.T) {
 		wantErr(t, err, hall.ErrLoginNotFound)
 		_, err = f.svc.StartLogin(f.ctx, machine("spot"))
 		wantErr(t, err, org.ErrScopeMissing)
+		f.wantCounts(t, "healthcode_hall_logins_total", "outcome", map[string]float64{"started": 3, "consented": 1,
+			"declined": 1, "delivered": 1})
 	})
 }

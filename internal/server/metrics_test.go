@@ -187,6 +187,8 @@ var exported = []string{
 	"healthcode_org_key_requests_total", "healthcode_gateway_scans_total",
 	"healthcode_nat_results_total", "healthcode_nat_samples_total",
 	"healthcode_tracing_runs_total", "healthcode_tracing_run_duration_seconds", "healthcode_tracing_companions_total",
+	"healthcode_booking_bookings_total", "healthcode_booking_cancellations_total", "healthcode_booking_entries_total",
+	"healthcode_hall_tickets_total", "healthcode_hall_logins_total", "healthcode_hall_ratings_total",
 	"healthcode_audit_appends_total",
 	"healthcode_worker_last_success_timestamp_seconds", "healthcode_worker_errors_total", "healthcode_worker_run_duration_seconds",
 }

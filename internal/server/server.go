@@ -446,9 +446,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Hospital = hospital.New(hospital.Deps{DB: s.DB, Orgs: s.Orgs, Subjects: s.Gateway, Persons: s.Persons, Colors: colors,
 		Log: s.Log}, hospital.Config{Location: loc})
 	s.Ride = ride.New(s.DB, s.Orgs, s.Persons, colors)
-	s.Booking = booking.New(s.DB, s.Orgs, s.Persons, s.Gateway, booking.Config{Location: loc})
+	s.Booking = booking.New(s.DB, s.Orgs, s.Persons, s.Gateway, booking.Config{Location: loc, Metrics: s.registry})
 	s.Hall = hall.New(hall.Deps{DB: s.DB, Orgs: s.Orgs, Scanner: s.Gateway, Persons: s.Persons, Bookings: s.Booking,
-		Identities: s.Hospital}, hall.Config{Location: loc})
+		Identities: s.Hospital}, hall.Config{Location: loc, Metrics: s.registry})
 	s.Employer = employer.New(employer.Deps{DB: s.DB, Orgs: s.Orgs, Gateway: s.Gateway, Persons: s.Persons, Colors: colors, Location: loc})
 	s.Transport = transport.New(transport.Deps{DB: s.DB, Orgs: s.Orgs, Venues: s.Venues, Rides: s.Checkins, Scanner: s.Gateway, Location: loc})
 	s.School = school.New(school.Deps{DB: s.DB, Orgs: s.Orgs, Gateway: s.Gateway, Persons: s.Persons, Location: loc})

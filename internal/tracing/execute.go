@@ -189,8 +189,12 @@ func (s *Service) locate(ctx context.Context, sh *shared, links []*found) error 
 // walkCase finds the companions of one case: everyone at a place the case
 // was, within that place's window, with their latest encounter.
 func (s *Service) walkCase(ctx context.Context, p *params, sh *shared, c int64, isCase map[int64]bool) ([]*found, error) {
+	window, err := s.caseWindow(ctx, p, sh, c)
+	if err != nil {
+		return nil, err
+	}
 	var encs []checkin.Encounter
-	err := s.presence.Encounters(ctx, c, p.From, p.To, maxWindow(p), func(e checkin.Encounter) {
+	err = s.presence.Encounters(ctx, c, p.From, p.To, window, func(e checkin.Encounter) {
 		if !isCase[e.Person] {
 			encs = append(encs, e)
 		}

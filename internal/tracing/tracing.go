@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ type Facts interface {
 // Presence reads check-ins and verifications (the checkin service).
 type Presence interface {
 	Encounters(ctx context.Context, person, from, to, window int64, fn func(checkin.Encounter)) error
+	PlacesOf(ctx context.Context, person, from, to int64) ([]int64, error)
 	Visitors(ctx context.Context, place, from, to int64, fn func(checkin.Presence)) error
 	VenuePlace(ctx context.Context, venueID string) (int64, error)
 	Place(ctx context.Context, num int64) (checkin.Place, error)
@@ -71,11 +73,27 @@ type Operators interface {
 // CheckpointKind is the window key for checkpoints in Config.Windows.
 const CheckpointKind = "checkpoint"
 
-// Defaults of a run, which the --tracing-lookback and --tracing-window
-// flags change: 14 days back, 30 minutes together.
+// VehicleKind is the venue kind of a bus or a taxi (internal/transport),
+// the one kind with a window of its own by default.
+const VehicleKind = "vehicle"
+
+// Defaults of a run, which the --tracing-lookback, --tracing-window and
+// --tracing-windows flags change: 14 days back, 30 minutes together, an
+// hour on the same vehicle.
+//
+// A vehicle is a moving venue, and a ride's check-in records boarding, not
+// alighting: the case was aboard for their whole ride, and so was everyone
+// who boarded up to one ride before or after them. A city bus ride lasts
+// up to about an hour (a line's full run end to end), so an hour either
+// side of the case's boarding covers everyone who could have shared the
+// bus with them, where the 30 minutes of a shop would miss a passenger
+// who boarded 40 minutes into the case's ride. A taxi carries a few
+// passengers an hour, so the same window costs only a handful of people
+// there, and they sat in the case's air.
 const (
-	DefaultLookback = 14 * 24 * time.Hour
-	DefaultWindow   = 30 * time.Minute
+	DefaultLookback      = 14 * 24 * time.Hour
+	DefaultWindow        = 30 * time.Minute
+	DefaultVehicleWindow = 60 * time.Minute
 )
 
 // Config tunes tracing. Zero values take the defaults.
@@ -88,7 +106,8 @@ type Config struct {
 	// long two such stays coincide.
 	Window time.Duration
 	// Windows overrides Window per venue kind (venue.Kinds, and
-	// "checkpoint" for verifications at checkpoints).
+	// "checkpoint" for verifications at checkpoints). Vehicles have
+	// DefaultVehicleWindow (or Window, if that is wider) unless set here.
 	Windows map[string]time.Duration
 	// MaxLookback bounds a run's lookback (the retention period: older
 	// presence is gone). Default 28 days.
@@ -108,6 +127,17 @@ func (c *Config) defaults() {
 	}
 	if c.Window <= 0 {
 		c.Window = DefaultWindow
+	}
+	if _, ok := c.Windows[VehicleKind]; !ok {
+		// A copy: the caller's map may be shared by other nodes' configs.
+		w := maps.Clone(c.Windows)
+		if w == nil {
+			w = map[string]time.Duration{}
+		}
+		// Never narrower than the other places unless asked: an operator who
+		// widened every window meant vehicles too.
+		w[VehicleKind] = min(max(DefaultVehicleWindow, c.Window), 24*time.Hour)
+		c.Windows = w
 	}
 	if c.MaxLookback <= 0 {
 		c.MaxLookback = checkin.DefaultRetention
@@ -263,16 +293,27 @@ func windowOf(p *params, kind string) int64 {
 	return p.DefaultWindow
 }
 
-// maxWindow is the widest window a run may use, for the presence query.
-func maxWindow(p *params) int64 {
+// caseWindow is the widest window of the places a case went to, for the
+// presence query: a case who rode no vehicle is not read an hour around
+// each place because vehicles have an hour, so the walk costs what the
+// places visited need.
+func (s *Service) caseWindow(ctx context.Context, p *params, sh *shared, c int64) (int64, error) {
 	if p.Window > 0 {
-		return p.Window
+		return p.Window, nil
+	}
+	places, err := s.presence.PlacesOf(ctx, c, p.From, p.To)
+	if err != nil {
+		return 0, err
 	}
 	w := p.DefaultWindow
-	for _, d := range p.Windows {
-		w = max(w, d)
+	for _, pl := range places {
+		k, err := s.kindOf(ctx, sh, pl)
+		if err != nil {
+			return 0, err
+		}
+		w = max(w, windowOf(p, k))
 	}
-	return w
+	return w, nil
 }
 
 func (s *Service) windowsMs() map[string]int64 {

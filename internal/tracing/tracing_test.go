@@ -204,3 +204,137 @@ func TestParseWindows(t *testing.T) {
 		t.Fatalf("empty: %v %v", w, err)
 	}
 }
+
+// A vehicle is traced with its own window: a case boards bus X at 08:10; a
+// passenger who boarded X at 08:50 shared the ride (the hour of a vehicle)
+// where the same 40 minutes at a restaurant is no contact (the 30 minutes
+// of other venues); a passenger of bus Y at 08:15 and one who boarded X 70
+// minutes later are not contacts. A configured vehicle window replaces the
+// default.
+func TestVehiclesAreTracedWithTheirOwnWindow(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		st := newStack(t, d)
+		ctx := context.Background()
+		place := func(name, kind string) int64 {
+			t.Helper()
+			v, err := st.venues.Create(ctx, st.admin, venue.Input{Name: name, Kind: kind, Region: "341881001"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, err := st.checkins.PlaceOf(ctx, checkin.PlaceVenue, v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pl
+		}
+		busX, busY, restaurant := place("1路 皖P·A0001", "vehicle"), place("2路 皖P·A0002", "vehicle"), place("饭店", "restaurant")
+		people := map[string]int64{}
+		ids := map[int64]string{}
+		for i, name := range []string{"case", "rider40", "rider70", "otherBus", "diner40"} {
+			first17 := fmt.Sprintf("34188119800101%03d", 800+i)
+			c, _ := idnum.ResidentCheckChar(first17)
+			p, err := st.persons.Create(ctx, st.admin, person.Input{Name: "测试人", IDType: "resident_id", IDNumber: first17 + string(c), Region: "341881001"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			people[name], ids[p.Num] = p.Num, name
+		}
+		ride := time.Now().Add(-5 * time.Hour).Truncate(time.Minute) // 08:10
+		meal := ride.Add(2 * time.Hour)
+		if err := st.checkins.EnsureDays(ctx, ride, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		at := func(t time.Time) int64 { return t.UnixMilli() }
+		if err := st.checkins.Import(ctx, []checkin.ImportRow{
+			{Place: busX, At: at(ride), Person: people["case"]},
+			{Place: busX, At: at(ride.Add(40 * time.Minute)), Person: people["rider40"]},
+			{Place: busX, At: at(ride.Add(70 * time.Minute)), Person: people["rider70"]},
+			{Place: busY, At: at(ride.Add(5 * time.Minute)), Person: people["otherBus"]},
+			{Place: restaurant, At: at(meal), Person: people["case"]},
+			{Place: restaurant, At: at(meal.Add(40 * time.Minute)), Person: people["diner40"]},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		caseP, err := st.persons.Get(ctx, people["case"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		contacts := func(tr *Service) map[string]Contact {
+			t.Helper()
+			run, err := tr.Submit(ctx, st.admin, Request{PersonIDs: []string{caseP.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ran, err := tr.RunNext(ctx); !ran || err != nil {
+				t.Fatalf("run: %v %v", ran, err)
+			}
+			got, err := tr.Get(ctx, st.admin, run.ID, 0, 100)
+			if err != nil || got.Status != StatusDone {
+				t.Fatalf("run: %+v %v", got, err)
+			}
+			out := map[string]Contact{}
+			for _, c := range got.Report {
+				p, err := st.persons.GetByID(ctx, c.Person.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[ids[p.Num]] = c
+			}
+			return out
+		}
+
+		// The presence query is as wide as the places a person went to need:
+		// an hour around the case, who rode a bus; 30 minutes around the
+		// diner, who did not.
+		def := st.tracer(t, Config{Node: "default"})
+		p := &params{From: at(ride.Add(-time.Hour)), To: at(time.Now()), DefaultWindow: def.cfg.Window.Milliseconds(), Windows: def.windowsMs()}
+		for who, want := range map[string]time.Duration{"case": DefaultVehicleWindow, "diner40": DefaultWindow, "otherBus": DefaultVehicleWindow} {
+			if w, err := def.caseWindow(ctx, p, &shared{kinds: map[int64]string{}}, people[who]); err != nil || w != want.Milliseconds() {
+				t.Errorf("the query's window around %s: %v ms %v, want %v", who, w, err, want)
+			}
+		}
+
+		got := contacts(def)
+		r, ok := got["rider40"]
+		if len(got) != 1 || !ok || r.Venue.Kind != VehicleKind || r.OverlapMinutes != 20 {
+			t.Fatalf("contacts under the default windows: %+v, want only the passenger who boarded bus X 40 minutes later (20 minutes together)", got)
+		}
+
+		got = contacts(st.tracer(t, Config{Node: "narrow", Windows: map[string]time.Duration{VehicleKind: 30 * time.Minute}}))
+		if len(got) != 0 {
+			t.Fatalf("contacts with vehicles at 30 minutes: %+v, want none", got)
+		}
+		got = contacts(st.tracer(t, Config{Node: "wide", Window: 45 * time.Minute}))
+		if _, ok := got["rider70"]; len(got) != 2 || ok {
+			t.Fatalf("contacts with every window at 45 minutes: %+v, want the passenger 40 minutes later and the diner", got)
+		}
+	})
+}
+
+func TestVehicleWindowDefaults(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		want time.Duration
+	}{
+		{"default", Config{}, DefaultVehicleWindow},
+		{"configured", Config{Windows: map[string]time.Duration{VehicleKind: 10 * time.Minute}}, 10 * time.Minute},
+		{"every window wider", Config{Window: 90 * time.Minute}, 90 * time.Minute},
+		{"every window narrower", Config{Window: 10 * time.Minute}, DefaultVehicleWindow},
+		{"other kinds kept", Config{Windows: map[string]time.Duration{"restaurant": 15 * time.Minute}}, DefaultVehicleWindow},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			given := c.cfg.Windows
+			c.cfg.defaults()
+			if got := c.cfg.Windows[VehicleKind]; got != c.want {
+				t.Fatalf("vehicle window %v, want %v", got, c.want)
+			}
+			if given != nil && given["restaurant"] != c.cfg.Windows["restaurant"] {
+				t.Fatalf("restaurant window lost: %v", c.cfg.Windows)
+			}
+			if _, ok := given[VehicleKind]; c.name != "configured" && ok {
+				t.Fatal("the caller's map was changed")
+			}
+		})
+	}
+}

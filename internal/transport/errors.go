@@ -11,6 +11,9 @@ var (
 	ErrVehicleExists     = apierr.Conflict("vehicle_exists", "this company already has a vehicle with this plate number")
 	ErrVehicleNotFound   = apierr.NotFound("vehicle_not_found", "the company has no such vehicle")
 	ErrTemperatureNeeded = apierr.BadRequest("temperature_required", "a station checks the temperature with the code: send temperature in °C")
+	// ErrTemperatureInvalid is a reading typed at a station's desk that is
+	// not a number.
+	ErrTemperatureInvalid = apierr.BadRequest("temperature_invalid", "temperature must be measured, in °C, between 34 and 43")
 )
 
 // ErrDateInvalid is a day that is not one.
