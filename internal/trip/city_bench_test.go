@@ -124,7 +124,9 @@ func (c *tripCity) visits(out []checkin.ImportRow, p, d int) []checkin.ImportRow
 	return out
 }
 
-func (c *tripCity) phone(r int) []byte { return c.keys.BlindIndex("phone", fmt.Sprintf("139%08d", r+1)) }
+func (c *tripCity) phone(r int) []byte {
+	return c.keys.BlindIndex("phone", fmt.Sprintf("139%08d", r+1))
+}
 
 // staysOf are the carrier's stays of resident r's phone: staysEach of
 // them spread over the days, most in the home city, from an hour to two
