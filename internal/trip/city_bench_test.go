@@ -93,8 +93,6 @@ func (c *tripCity) regular(r, k int) int {
 	return city + n*int(mix(3, uint64(r), uint64(k))%uint64(c.places/n))
 }
 
-func (c *tripCity) placeRegion(p int) string { return benchCities[p%len(benchCities)] }
-
 // visits appends the check-ins at place p on day d (sorted by time).
 func (c *tripCity) visits(out []checkin.ImportRow, p, d int) []checkin.ImportRow {
 	from := len(out)
