@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -368,6 +369,58 @@ func TestEncountersAndVisitors(t *testing.T) {
 		}
 		if n, err := s.VenuePlace(ctx, "never-visited"); err != nil || n != 0 {
 			t.Fatalf("an unvisited venue has place %d (%v)", n, err)
+		}
+	})
+}
+
+// TestStopsOfManyIsStopsOfEach: the batched read a risk area's publication
+// uses gives every person exactly what Stops gives them alone (check-ins and
+// checkpoint verifications in the window, oldest first), and skips persons
+// with none.
+func TestStopsOfManyIsStopsOfEach(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		s := newService(t, d, Config{})
+		ctx := context.Background()
+		base := time.Date(2022, 4, 1, 9, 0, 0, 0, time.UTC)
+		ms := func(h int) int64 { return base.Add(time.Duration(h) * time.Hour).UnixMilli() }
+		if err := s.Import(ctx, []ImportRow{
+			{Place: 7, At: ms(0), Person: 1}, {Place: 8, At: ms(5), Person: 1}, {Place: 7, At: ms(50), Person: 1}, // the last after the window
+			{Place: 7, At: ms(1), Person: 2}, {Place: 9, At: ms(-3), Person: 3}, // 3 before the window
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []Verification{
+			{Checkpoint: "cp", Person: 1, At: base.Add(2 * time.Hour)},
+			{Checkpoint: "", Person: 2, At: base.Add(3 * time.Hour)}, // no place: not presence
+			{Checkpoint: "cp", Person: 4, At: base.Add(4 * time.Hour)},
+		} {
+			if err := s.RecordVerification(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		from, to := ms(0), ms(24)
+		got := map[int64][]Stop{}
+		var order []int64
+		if err := s.StopsOfMany(ctx, []int64{1, 2, 3, 4, 5}, from, to, func(p int64, stops []Stop) error {
+			got[p], order = stops, append(order, p)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(order, []int64{1, 2, 4}) {
+			t.Fatalf("persons called back: %v, want 1, 2, 4", order)
+		}
+		for _, p := range []int64{1, 2, 3, 4, 5} {
+			want, err := s.Stops(ctx, p, from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got[p], want) {
+				t.Errorf("person %d: StopsOfMany %+v, Stops %+v", p, got[p], want)
+			}
+		}
+		if len(got[1]) != 3 {
+			t.Errorf("person 1 has %d stops in the window, want 3: %+v", len(got[1]), got[1])
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -161,16 +162,25 @@ func (s *Service) proposed(ctx context.Context, a *riskarea.Area) ([]status.NewF
 	if err != nil {
 		return nil, err
 	}
+	nums := make([]int64, 0, len(visitors))
 	for num := range visitors {
-		stays, err := s.presenceStays(ctx, num, from, to)
+		nums = append(nums, num)
+	}
+	slices.Sort(nums)
+	err = s.d.Presence.StopsOfMany(ctx, nums, from, to, func(num int64, stops []checkin.Stop) error {
+		stays, err := s.stopsToStays(ctx, stops)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, st := range stays {
 			if st.City == a.City && st.Last-st.First > s.cfg.MinStay.Milliseconds() {
 				keep(num, st)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]status.NewFact, 0, len(latest))
 	for num, st := range latest {

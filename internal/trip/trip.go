@@ -32,6 +32,7 @@ import (
 // Presence is where persons were (the check-in service).
 type Presence interface {
 	Stops(ctx context.Context, person, from, to int64) ([]checkin.Stop, error)
+	StopsOfMany(ctx context.Context, persons []int64, from, to int64, fn func(person int64, stops []checkin.Stop) error) error
 	Place(ctx context.Context, num int64) (checkin.Place, error)
 	VenuePlace(ctx context.Context, venueID string) (int64, error)
 	CheckpointPlace(ctx context.Context, checkpointID string) (int64, error)
@@ -280,6 +281,11 @@ func (s *Service) presenceStays(ctx context.Context, num, from, to int64) ([]Sta
 	if err != nil {
 		return nil, err
 	}
+	return s.stopsToStays(ctx, stops)
+}
+
+// stopsToStays folds a person's stops (oldest first) into stays.
+func (s *Service) stopsToStays(ctx context.Context, stops []checkin.Stop) ([]Stay, error) {
 	var out []Stay
 	for _, st := range stops {
 		city, err := s.cityOfPlace(ctx, st.Place)
