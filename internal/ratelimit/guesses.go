@@ -39,6 +39,6 @@ type Limited struct {
 	After time.Duration
 }
 
-func (e *Limited) Error() string              { return e.Err.Error() }
-func (e *Limited) Unwrap() error              { return e.Err }
+func (e *Limited) Error() string             { return e.Err.Error() }
+func (e *Limited) Unwrap() error             { return e.Err }
 func (e *Limited) RetryAfter() time.Duration { return max(e.After, time.Second) }
