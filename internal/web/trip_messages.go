@@ -5,6 +5,9 @@ var tripMessages = map[string][2]string{
 	"nav.risk_areas": {"风险地区", "Risk areas"},
 
 	"nav.venue_policies":         {"场所准入规则", "Venue entry policies"},
+	"cp.venue_kind":              {"场所类型（准入规则）", "Venue kind (entry policy)"},
+	"cp.kind_none":               {"无", "None"},
+	"cp.kind_save":               {"保存类型", "Save kind"},
 	"vp.c_list":                  {"场所准入规则", "Venue entry policies"},
 	"vp.hint":                    {"按场所类型或单个场所设置：扫场所码登记时，以及设为该类型的卡口核验时，拒绝下列人员进入并说明原因；只统计拒绝次数，不记录是谁。单个场所的规则优先于其类型的规则。", "Per kind of venue or per venue: at a check-in, and at a verification by a checkpoint set to that kind, these people are turned away with the reason; refusals are counted, never who. A venue's own policy wins over its kind's."},
 	"vp.none":                    {"尚未设置准入规则，所有场所允许进入。", "No policy yet: every venue admits everyone."},
