@@ -76,9 +76,20 @@ func TestCarrierStaysStarAtVerification(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.Admin()
 		tok, id := e.Resident("13800001201", "赵子涵", rid("19920303", 913), "341881001")
-		hallCP, hallKey := e.Checkpoint(admin, "宁国影剧院入口", "341881001")
+		// The kind given when the checkpoint is added; an unknown one adds
+		// nothing.
+		hall := map[string]any{"name": "宁国影剧院入口", "region": "341881001", "venue_kind": "theatre"}
+		e.Want(e.Do("POST", "/api/v1/admin/checkpoints", admin, hall), 400, "kind_invalid")
+		if n := e.Count("checkpoints"); n != 0 {
+			t.Fatalf("%d checkpoints after a refused one", n)
+		}
+		hall["venue_kind"] = "entertainment"
+		created := e.Want(e.Do("POST", "/api/v1/admin/checkpoints", admin, hall), 201, "")
+		hallCP, hallKey := created.Str("id"), created.Str("api_key")
+		if k := created.Body["checkpoint"].(map[string]any)["venue_kind"]; k != "entertainment" {
+			t.Fatalf("the new checkpoint: %s", created.Raw)
+		}
 		_, plainKey := e.Checkpoint(admin, "港口卡口", "341881001")
-		e.Want(e.Do("PATCH", "/api/v1/admin/checkpoints/"+hallCP, admin, map[string]any{"venue_kind": "entertainment"}), 200, "")
 		e.Want(e.Do("POST", "/api/v1/admin/venue-policies", admin, map[string]any{"kind": "entertainment", "refuse": []string{"starred"}}), 200, "")
 
 		verify := func(key string) (bool, []string) {
