@@ -14,7 +14,7 @@ func square(lng, lat float64) string {
 
 func TestParseGeometryTakesTheThreeKindsAndWritesThemBack(t *testing.T) {
 	for _, tc := range []struct {
-		in, want string
+		in, want  string
 		positions int
 	}{
 		{` {"type": "Point", "coordinates": [118.79, 32.06]} `, `{"type":"Point","coordinates":[118.79,32.06]}`, 1},
