@@ -79,6 +79,15 @@ func riskMap(title string, areas []*riskarea.Area, label func(*riskarea.Area) st
 		}
 		fmt.Fprintf(&b, `<path data-area="%s" data-level="%s" d="%s" fill="%s" fill-opacity="0.45" fill-rule="evenodd" stroke="%s" stroke-width="1.5"><title>%s</title></path>`,
 			a.ID, a.Level, d.String(), color, color, name)
+		// Areas far apart shrink each other to specks: ring a shape that
+		// would be drawn smaller than a finger's touch.
+		l, h := a.Geometry.Bounds()
+		x0, y0 := xy(l)
+		x1, y1 := xy(h)
+		if math.Abs(x1-x0) < 12 && math.Abs(y1-y0) < 12 {
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="9" fill="none" stroke="%s" stroke-width="2"><title>%s</title></circle>`,
+				(x0+x1)/2, (y0+y1)/2, color, name)
+		}
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
