@@ -149,6 +149,9 @@ func (s *Server) withdrawRiskArea(w http.ResponseWriter, r *http.Request, p *pag
 	return nil
 }
 
+// riskLevelKeys are the catalogue's names of the levels.
+var riskLevelKeys = map[string]string{"low": "risk.level_low", "medium": "risk.level_medium", "high": "risk.level_high"}
+
 type riskPublicData struct {
 	Areas []riskAreaRow
 	Map   string // SVG; "" when no area has a shape
@@ -167,7 +170,7 @@ func (s *Server) riskAreasPage(w http.ResponseWriter, r *http.Request, p *page) 
 		d.Areas = append(d.Areas, riskAreaRow{a, a.ActiveAt(now)})
 	}
 	d.Map = riskMap(p.T("risk.p_map"), areas, func(a *riskarea.Area) string {
-		return strings.TrimSpace(a.RegionName + " " + a.Name + " · " + p.T("risk.level_"+a.Level))
+		return strings.TrimSpace(a.RegionName + " " + a.Name + " · " + p.T(riskLevelKeys[a.Level]))
 	})
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	p.Title, p.Data = p.T("risk.p_title"), d
