@@ -15,6 +15,8 @@ type CheckpointRequest struct {
 	Built   *bool    `json:"built,omitempty"`
 	Enabled *bool    `json:"enabled,omitempty"`
 	Scopes  []string `json:"scopes,omitempty" doc:"the API key's scopes; verify and verify_id if left out"`
+	// VenueKind is last, as in checkpoint.Input, which the handler converts to.
+	VenueKind string `json:"venue_kind,omitempty" doc:"the kind of venue it stands at (its entry policy then holds at verification); empty for none"`
 }
 
 // CheckpointResponse is a checkpoint (卡口): a place where codes are checked.

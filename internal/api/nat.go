@@ -378,12 +378,12 @@ func (s *Server) natCoverage(w http.ResponseWriter, r *http.Request, pr *auth.Pr
 
 // writeGeoJSON answers a feature collection, encoded before the header so
 // that a failure is a 500 rather than half a document.
-func writeGeoJSON(w http.ResponseWriter, fc SiteFeatureCollection) error {
+func writeGeoJSON(w http.ResponseWriter, fc any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(fc); err != nil {
-		return fmt.Errorf("api: sites geojson: %w", err)
+		return fmt.Errorf("api: geojson: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/geo+json")
 	w.Write(buf.Bytes())

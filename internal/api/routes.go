@@ -102,7 +102,7 @@ func (s *Server) apiRoutes() []route {
 			Out:     replies(pngImage),
 			h:       s.call(s.venuePoster)},
 		{Method: "POST", Path: "/admin/checkpoints", Auth: "operator: checkpoint.write",
-			Summary: "Add a checkpoint → {id, api_key} (the key is shown once)",
+			Summary: "Add a checkpoint {name, region?, address?, seq?, built?, enabled?, scopes?, venue_kind?} → {id, api_key} (the key is shown once)",
 			In:      CheckpointRequest{}, Out: replies(created(CheckpointCreated{})),
 			h: s.operator(auth.CheckpointEdit, s.createCheckpoint)},
 		{Method: "GET", Path: "/admin/checkpoints", Auth: "operator: stats.read",

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/healthcode/healthcode/internal/auth"
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/trip"
 )
@@ -14,23 +17,23 @@ import (
 func (s *Server) tripRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/risk-areas",
-			Summary: "Risk areas in force now or announced, as open data: ?region= (this region and below), ?level=low|medium|high",
-			Out:     replies(ok(RiskAreaList{})),
+			Summary: "Risk areas in force now or announced, as open data: ?region= (this region and below), ?level=low|medium|high, ?format=json|geojson (a FeatureCollection, RFC 7946; a feature's geometry is null where the area has no shape)",
+			Out:     replies(ok(RiskAreaList{}), ok(RiskAreaFeatureCollection{}).in("application/geo+json")),
 			h:       s.call(s.riskAreas)},
 		{Method: "GET", Path: "/admin/risk-areas", Auth: "operator: riskarea.write",
 			Summary: "The registry of risk areas in scope, ended and withdrawn ones too",
 			Out:     replies(ok(RiskAreaList{})),
 			h:       s.operator(auth.RiskAreaWrite, s.adminRiskAreas)},
 		{Method: "POST", Path: "/admin/risk-areas", Auth: "operator: riskarea.write",
-			Summary: "Publish a risk area {region, name?, level, from, until}; a medium or high one appends visit.risk_area facts for persons who stayed in its city within the window; audited",
+			Summary: "Publish a risk area {region, name?, level, from, until, geometry?}; a medium or high one appends visit.risk_area facts for persons who stayed in its city within the window; audited",
 			In:      RiskAreaRequest{}, Out: replies(created(RiskAreaPublished{})),
 			h: s.operator(auth.RiskAreaWrite, s.publishRiskArea)},
 		{Method: "POST", Path: "/admin/risk-areas/dry-run", Auth: "operator: riskarea.write",
-			Summary: "What publishing {region, name?, level, from, until} would change: persons in scope whose colour would change; nothing is stored",
+			Summary: "What publishing {region, name?, level, from, until, geometry?} would change: persons in scope whose colour would change; nothing is stored but an audit entry (who, the area, how many)",
 			In:      RiskAreaRequest{}, Out: replies(ok(RiskAreaDryRun{})),
 			h: s.operator(auth.RiskAreaWrite, s.dryRunRiskArea)},
 		{Method: "POST", Path: "/admin/risk-areas/import", Auth: "operator: riskarea.write",
-			Summary: "Publish risk areas from text/csv (region, name, level, from, until); per-line report, good lines kept",
+			Summary: "Publish risk areas from text/csv (region, name, level, from, until, and optionally geometry: a GeoJSON geometry in a quoted cell); per-line report, good lines kept",
 			In:      csvUpload, Out: replies(ok(RiskAreaImportReport{})),
 			h: s.operator(auth.RiskAreaWrite, s.importRiskAreas)},
 		{Method: "POST", Path: "/admin/risk-areas/{id}/withdraw", Auth: "operator: riskarea.write",
@@ -79,13 +82,43 @@ func (s *Server) areaList(areas []*riskarea.Area) RiskAreaList {
 
 func (s *Server) riskAreas(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	format := q.Get("format")
+	switch format {
+	case "", "json", "geojson":
+	default:
+		return ErrFormatUnknown.Withf("format must be json or geojson")
+	}
 	areas, err := s.RiskAreas.List(r.Context(), riskarea.Query{Region: q.Get("region"), Level: q.Get("level")})
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
+	if format == "geojson" {
+		return writeGeoJSON(w, riskAreasGeoJSON(areas))
+	}
 	writeJSON(w, http.StatusOK, s.areaList(areas))
 	return nil
+}
+
+func riskAreasGeoJSON(areas []*riskarea.Area) RiskAreaFeatureCollection {
+	fc := RiskAreaFeatureCollection{Type: "FeatureCollection", Features: make([]RiskAreaFeature, 0, len(areas))}
+	for _, a := range areas {
+		f := RiskAreaFeature{Type: "Feature", ID: a.ID, Properties: RiskAreaProperties{Region: a.Region, RegionName: a.RegionName,
+			Name: a.Name, Level: RiskLevel(a.Level), From: a.From, Until: a.Until}}
+		if g := a.Geometry; g != nil {
+			f.Geometry = &GeoGeometry{Type: GeometryType(g.Type)}
+			switch g.Type {
+			case geo.TypePoint:
+				f.Geometry.Coordinates = g.Point
+			case geo.TypePolygon:
+				f.Geometry.Coordinates = g.Polygons[0]
+			default:
+				f.Geometry.Coordinates = g.Polygons
+			}
+		}
+		fc.Features = append(fc.Features, f)
+	}
+	return fc
 }
 
 func (s *Server) adminRiskAreas(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -97,15 +130,23 @@ func (s *Server) adminRiskAreas(w http.ResponseWriter, r *http.Request, pr *auth
 	return nil
 }
 
-func areaInput(in RiskAreaRequest) riskarea.Input {
+func areaInput(in RiskAreaRequest) (riskarea.Input, error) {
 	out := riskarea.Input{Region: in.Region, Name: in.Name, Level: string(in.Level)}
+	if in.Geometry != nil {
+		// Written back as it came, for the service to read strictly.
+		b, err := json.Marshal(in.Geometry)
+		if err != nil {
+			return out, fmt.Errorf("api: risk area geometry: %w", err)
+		}
+		out.Geometry = b
+	}
 	if in.From != nil && !in.From.IsZero() {
 		out.From = &in.From.Time
 	}
 	if in.Until != nil && !in.Until.IsZero() {
 		out.Until = &in.Until.Time
 	}
-	return out
+	return out, nil
 }
 
 func (s *Server) publishRiskArea(w http.ResponseWriter, r *http.Request, pr *auth.Principal) error {
@@ -113,7 +154,11 @@ func (s *Server) publishRiskArea(w http.ResponseWriter, r *http.Request, pr *aut
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	p, err := s.Trip.Publish(r.Context(), pr, areaInput(in))
+	ai, err := areaInput(in)
+	if err != nil {
+		return err
+	}
+	p, err := s.Trip.Publish(r.Context(), pr, ai)
 	if err != nil {
 		return err
 	}
@@ -126,7 +171,11 @@ func (s *Server) dryRunRiskArea(w http.ResponseWriter, r *http.Request, pr *auth
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	d, err := s.Trip.DryRun(r.Context(), pr, areaInput(in))
+	ai, err := areaInput(in)
+	if err != nil {
+		return err
+	}
+	d, err := s.Trip.DryRun(r.Context(), pr, ai)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"time"
 
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/riskarea"
 )
 
@@ -19,6 +20,48 @@ type RiskAreaRequest struct {
 	Level  RiskLevel  `json:"level"`
 	From   *timeField `json:"from,omitempty" doc:"required: when the area starts"`
 	Until  *timeField `json:"until,omitempty" doc:"required: when it ends (after from); an open-ended area is refused"`
+	// Geometry is decoded loosely here and validated by the risk-area
+	// service, which every door (the console, the CSV) goes through.
+	Geometry *GeoGeometry `json:"geometry,omitempty" doc:"the area's shape, a GeoJSON geometry (RFC 7946; WGS 84 [longitude, latitude]): Point, Polygon (closed rings of at least 4 positions) or MultiPolygon, at most 10,000 positions; left out: none"`
+}
+
+// GeometryType is the type of a GeoJSON geometry a risk area may have.
+type GeometryType string
+
+// Enum lists the types a risk area's shape may take.
+func (GeometryType) Enum() []string {
+	return []string{geo.TypePoint, geo.TypePolygon, geo.TypeMultiPolygon}
+}
+
+// GeoGeometry is a GeoJSON geometry object (RFC 7946 §3.1).
+type GeoGeometry struct {
+	Type        GeometryType `json:"type"`
+	Coordinates any          `json:"coordinates" doc:"a position [longitude, latitude] (Point), rings of positions (Polygon) or polygons (MultiPolygon)"`
+}
+
+// RiskAreaFeatureCollection is GET /risk-areas?format=geojson: the areas
+// in force now or announced as GeoJSON (RFC 7946).
+type RiskAreaFeatureCollection struct {
+	Type     string            `json:"type" doc:"FeatureCollection"`
+	Features []RiskAreaFeature `json:"features"`
+}
+
+// RiskAreaFeature is a risk area as a GeoJSON feature.
+type RiskAreaFeature struct {
+	Type       string             `json:"type" doc:"Feature"`
+	ID         string             `json:"id"`
+	Geometry   *GeoGeometry       `json:"geometry" doc:"null when the operator gave the area no shape (a region code carries no coordinates)"`
+	Properties RiskAreaProperties `json:"properties"`
+}
+
+// RiskAreaProperties are a risk area's properties in GeoJSON.
+type RiskAreaProperties struct {
+	Region     string    `json:"region" doc:"GB/T 2260 code"`
+	RegionName string    `json:"region_name"`
+	Name       string    `json:"name" doc:"the place inside the region; empty: the whole region"`
+	Level      RiskLevel `json:"level"`
+	From       time.Time `json:"from"`
+	Until      time.Time `json:"until"`
 }
 
 // RiskAreaResponse is a risk area.

@@ -71,6 +71,9 @@ type Input struct {
 	Built   *bool
 	Enabled *bool
 	Scopes  []string // default: verify and verify_id
+	// VenueKind puts the checkpoint under a venue kind's entry policy
+	// ("" for none).
+	VenueKind string
 }
 
 // Create adds a checkpoint and its API key; the key is returned once.
@@ -79,9 +82,13 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ch
 		return nil, "", err
 	}
 	c := &Checkpoint{ID: ids.New(), Seq: in.Seq, Name: strings.TrimSpace(in.Name), Region: in.Region,
-		Address: strings.TrimSpace(in.Address), Built: true, Enabled: true, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+		Address: strings.TrimSpace(in.Address), Built: true, Enabled: true, CreatedAt: s.now().UTC().Truncate(time.Millisecond),
+		VenueKind: in.VenueKind}
 	if c.Seq < 0 {
 		return nil, "", ErrSeqInvalid
+	}
+	if err := checkKind(c.VenueKind); err != nil {
+		return nil, "", err
 	}
 	var err2 error
 	if c.Name, err2 = idnum.CleanText("name", c.Name); err2 != nil {
@@ -129,20 +136,32 @@ func (s *Service) Create(ctx context.Context, by *auth.Principal, in Input) (*Ch
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (id, seq, name, region_code, address, built, enabled, api_key_id, created_at, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (id, seq, name, region_code, address, built, enabled, api_key_id, created_at, created_by, venue_kind)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			c.ID, sql.NullInt64{Int64: c.Seq, Valid: c.Seq != 0}, c.Name, c.Region, c.Address, c.Built, c.Enabled, c.APIKeyID,
-			c.CreatedAt.UnixMilli(), by.Actor()); err != nil {
+			c.CreatedAt.UnixMilli(), by.Actor(), c.VenueKind); err != nil {
 			return fmt.Errorf("checkpoint: insert: %w", err)
 		}
+		detail := map[string]any{"name": c.Name}
+		if c.VenueKind != "" {
+			detail["venue_kind"] = c.VenueKind
+		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "checkpoint.create",
-			Subject: "checkpoint:" + c.ID, Region: c.Region, Detail: map[string]any{"name": c.Name}})
+			Subject: "checkpoint:" + c.ID, Region: c.Region, Detail: detail})
 		return err
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return c, key, nil
+}
+
+// checkKind admits a known venue kind, or "" for none.
+func checkKind(kind string) error {
+	if kind != "" && !slices.Contains(venue.Kinds, kind) {
+		return venue.ErrKindInvalid.Withf("venue_kind must be one of %v, or empty for none", venue.Kinds)
+	}
+	return nil
 }
 
 const cols = `id, COALESCE(seq, 0), name, region_code, address, built, enabled, COALESCE(api_key_id, ''), created_at, venue_kind`
@@ -213,8 +232,10 @@ func (s *Service) Update(ctx context.Context, by *auth.Principal, id string, bui
 	if err := by.Require(auth.CheckpointEdit); err != nil {
 		return nil, "", err
 	}
-	if venueKind != nil && *venueKind != "" && !slices.Contains(venue.Kinds, *venueKind) {
-		return nil, "", venue.ErrKindInvalid.Withf("venue_kind must be one of %v, or empty for none", venue.Kinds)
+	if venueKind != nil {
+		if err := checkKind(*venueKind); err != nil {
+			return nil, "", err
+		}
 	}
 	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM checkpoints WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InScope(c.Region)) {

@@ -84,6 +84,20 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			if len(areas.Areas) != 1 || areas.Areas[0].Region != "320102" || areas.Areas[0].Level != "medium" {
 				t.Fatalf("risk areas in the demo: %+v", areas)
 			}
+			// It has a shape, for the GeoJSON and the public page's map.
+			var fc struct {
+				Features []struct {
+					Geometry *struct {
+						Type        string
+						Coordinates [][][2]float64
+					}
+				}
+			}
+			get(t, hs.URL+"/api/v1/risk-areas?format=geojson", "", &fc)
+			if len(fc.Features) != 1 || fc.Features[0].Geometry == nil || fc.Features[0].Geometry.Type != "Polygon" ||
+				len(fc.Features[0].Geometry.Coordinates[0]) < 4 {
+				t.Fatalf("the demo's risk area as GeoJSON: %+v", fc)
+			}
 			// Entertainment venues' entry policy.
 			var pols struct {
 				Policies []struct {

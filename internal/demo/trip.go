@@ -39,7 +39,7 @@ func loadTrip(ctx context.Context, s *server.Server) error {
 	}
 	from, until := now.Add(-48*time.Hour), now.Add(5*24*time.Hour)
 	if _, err := s.Trip.Publish(ctx, riskListLoader, riskarea.Input{Region: "320102", Name: "玄武区某小区", Level: "medium",
-		From: &from, Until: &until}); err != nil {
+		From: &from, Until: &until, Geometry: []byte(xuanwuCompound)}); err != nil {
 		return fmt.Errorf("risk area: %w", err)
 	}
 	// Entertainment venues (and checkpoints set to that kind) keep starred
@@ -60,6 +60,11 @@ func loadTrip(ctx context.Context, s *server.Server) error {
 		Kind: fact.NATResult, At: now.Add(-12 * time.Hour), Attrs: map[string]any{"result": "negative"}, Source: "demo"}})
 	return err
 }
+
+// xuanwuCompound is the shape of the demo's risk area: a block east of
+// Xuanwu Lake, Nanjing (WGS 84), so the open data's GeoJSON and the public
+// page's map have something to draw.
+const xuanwuCompound = `{"type":"Polygon","coordinates":[[[118.8012,32.0561],[118.8098,32.0552],[118.8126,32.0489],[118.8071,32.0442],[118.7996,32.0467],[118.7981,32.0523],[118.8012,32.0561]]]}`
 
 func tripLoaded(ctx context.Context, s *server.Server) (bool, error) {
 	n, err := db.Counter(ctx, s.DB, "demo_trip_loaded")

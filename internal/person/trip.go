@@ -49,3 +49,20 @@ func (s *Service) NumsByPhoneHash(ctx context.Context, hashes [][]byte) (map[str
 	}
 	return out, nil
 }
+
+// PhoneHashOf is the blind index of a person's own phone (nil when the
+// record has none, as a dependent's), so that a scan which names a person
+// but no phone can still consult the carrier's stays. For the platform's
+// own checks about a person a guarded lookup found; the phone itself is
+// never opened.
+func (s *Service) PhoneHashOf(ctx context.Context, num int64) ([]byte, error) {
+	var h []byte
+	err := s.db.QueryRowContext(ctx, `SELECT phone_hash FROM persons WHERE num = $1`, num).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("person: read phone index: %w", err)
+	}
+	return h, nil
+}

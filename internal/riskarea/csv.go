@@ -33,6 +33,10 @@ type ImportReport struct {
 
 var importCols = []string{"region", "name", "level", "from", "until"}
 
+// geometryCol is the optional sixth column: the area's shape as a GeoJSON
+// geometry object (quoted, as CSV quotes a cell holding commas and quotes).
+const geometryCol = "geometry"
+
 // beijing is the zone of times written without one.
 var beijing = time.FixedZone("CST", 8*3600)
 
@@ -81,6 +85,7 @@ func (s *Service) Import(ctx context.Context, by *auth.Principal, data []byte) (
 			return nil, ErrCSVHeader
 		}
 	}
+	withShape := len(head) > len(importCols) && strings.TrimSpace(strings.ToLower(head[len(importCols)])) == geometryCol
 	rep := &ImportReport{Refused: []ImportLine{}, Areas: []*Area{}}
 	for line := 2; ; line++ {
 		rec, err := r.Read()
@@ -93,7 +98,7 @@ func (s *Service) Import(ctx context.Context, by *auth.Principal, data []byte) (
 		}
 		var a *Area
 		if err == nil {
-			a, err = s.importLine(by, rec)
+			a, err = s.importLine(by, rec, withShape)
 		} else {
 			err = ErrCSVMalformed
 		}
@@ -125,11 +130,14 @@ func (s *Service) Import(ctx context.Context, by *auth.Principal, data []byte) (
 	return rep, nil
 }
 
-func (s *Service) importLine(by *auth.Principal, rec []string) (*Area, error) {
+func (s *Service) importLine(by *auth.Principal, rec []string, withShape bool) (*Area, error) {
 	if len(rec) < len(importCols) {
 		return nil, ErrCSVMalformed.Withf("the line has %d columns, not %d", len(rec), len(importCols))
 	}
 	in := Input{Region: strings.TrimSpace(rec[0]), Name: strings.TrimSpace(rec[1]), Level: strings.TrimSpace(strings.ToLower(rec[2]))}
+	if withShape && len(rec) > len(importCols) {
+		in.Geometry = []byte(rec[len(importCols)])
+	}
 	for i, p := range []**time.Time{&in.From, &in.Until} {
 		v := strings.TrimSpace(rec[3+i])
 		if v == "" {

@@ -13,6 +13,6 @@ var (
 	ErrTimeFormat       = apierr.BadRequest("risk_area_time_format", "a time is RFC 3339 or YYYY-MM-DD HH:MM (Beijing time)")
 	ErrCSVEmpty         = apierr.BadRequest("csv_empty", "the file has no lines")
 	ErrCSVTooLong       = apierr.BadRequest("csv_too_long", "the file has too many lines")
-	ErrCSVHeader        = apierr.BadRequest("csv_header", "the first line must name the columns region,name,level,from,until")
+	ErrCSVHeader        = apierr.BadRequest("csv_header", "the first line must name the columns region,name,level,from,until (and geometry, optionally)")
 	ErrCSVMalformed     = apierr.BadRequest("csv_malformed", "the line is not valid CSV")
 )

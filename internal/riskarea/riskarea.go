@@ -7,6 +7,7 @@
 package riskarea
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/ids"
 	"github.com/healthcode/healthcode/internal/region"
 )
@@ -42,6 +44,9 @@ type Area struct {
 	CreatedAt   time.Time
 	CreatedBy   string
 	WithdrawnAt *time.Time
+	// Geometry is the area's shape when the operator gave one (nil: none;
+	// a region code carries no coordinates).
+	Geometry *geo.Geometry
 }
 
 // ActiveAt reports whether the area is in force at t.
@@ -57,6 +62,9 @@ type Input struct {
 	Level  string
 	From   *time.Time
 	Until  *time.Time
+	// Geometry is the area's shape as GeoJSON geometry text (Point,
+	// Polygon or MultiPolygon); empty for none.
+	Geometry []byte
 }
 
 // Service is the registry. It is safe for concurrent use.
@@ -116,8 +124,15 @@ func (s *Service) check(in Input) (*Area, error) {
 	case !in.From.Before(*in.Until):
 		return nil, ErrValidityInverted.Withf("from (%s) must be before until (%s)", in.From.Format(time.RFC3339), in.Until.Format(time.RFC3339))
 	}
+	var shape *geo.Geometry
+	if len(bytes.TrimSpace(in.Geometry)) > 0 {
+		var err error
+		if shape, err = geo.ParseGeometry(in.Geometry); err != nil {
+			return nil, err
+		}
+	}
 	return &Area{ID: ids.New(), Region: code, RegionName: s.regions.FullName(code), City: CityOf(code), Name: name, Level: in.Level,
-		From: in.From.UTC().Truncate(time.Millisecond), Until: in.Until.UTC().Truncate(time.Millisecond)}, nil
+		From: in.From.UTC().Truncate(time.Millisecond), Until: in.Until.UTC().Truncate(time.Millisecond), Geometry: shape}, nil
 }
 
 // Publish adds an area; by needs riskarea.write and the region in scope.
@@ -145,13 +160,20 @@ func (s *Service) Publish(ctx context.Context, by *auth.Principal, in Input) (*A
 func (s *Service) insert(ctx context.Context, tx db.Tx, by *auth.Principal, a *Area) error {
 	a.CreatedAt = s.now().UTC().Truncate(time.Millisecond)
 	a.CreatedBy = by.Actor()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO risk_areas (id, region_code, city_code, name, level, from_at, until_at, created_at, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, a.Region, a.City, a.Name, a.Level, a.From.UnixMilli(), a.Until.UnixMilli(),
-		a.CreatedAt.UnixMilli(), a.CreatedBy); err != nil {
+	shape := ""
+	detail := map[string]any{"level": a.Level, "name": a.Name, "from": a.From.UnixMilli(), "until": a.Until.UnixMilli()}
+	if a.Geometry != nil {
+		shape = a.Geometry.String()
+		detail["geometry"] = a.Geometry.Type
+		detail["positions"] = a.Geometry.Positions()
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO risk_areas (id, region_code, city_code, name, level, from_at, until_at, created_at, created_by, geometry)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, a.ID, a.Region, a.City, a.Name, a.Level, a.From.UnixMilli(), a.Until.UnixMilli(),
+		a.CreatedAt.UnixMilli(), a.CreatedBy, shape); err != nil {
 		return fmt.Errorf("riskarea: insert: %w", err)
 	}
 	_, err := audit.Append(ctx, tx, audit.Entry{At: a.CreatedAt, Actor: by.Actor(), Action: "risk_area.publish", Subject: "risk_area:" + a.ID,
-		Region: a.Region, Detail: map[string]any{"level": a.Level, "name": a.Name, "from": a.From.UnixMilli(), "until": a.Until.UnixMilli()}})
+		Region: a.Region, Detail: detail})
 	return err
 }
 
@@ -193,14 +215,22 @@ func (s *Service) Withdraw(ctx context.Context, by *auth.Principal, id string) (
 	return a, nil
 }
 
-const cols = `id, region_code, city_code, name, level, from_at, until_at, created_at, created_by, withdrawn_at`
+const cols = `id, region_code, city_code, name, level, from_at, until_at, created_at, created_by, withdrawn_at, geometry`
 
 func (s *Service) scan(sc db.Scanner) (*Area, error) {
 	var a Area
 	var from, until, created int64
 	var withdrawn sql.NullInt64
-	if err := sc.Scan(&a.ID, &a.Region, &a.City, &a.Name, &a.Level, &from, &until, &created, &a.CreatedBy, &withdrawn); err != nil {
+	var shape string
+	if err := sc.Scan(&a.ID, &a.Region, &a.City, &a.Name, &a.Level, &from, &until, &created, &a.CreatedBy, &withdrawn, &shape); err != nil {
 		return nil, err
+	}
+	if shape != "" {
+		g, err := geo.ParseGeometry([]byte(shape))
+		if err != nil {
+			return nil, fmt.Errorf("riskarea: stored geometry of %s: %w", a.ID, err)
+		}
+		a.Geometry = g
 	}
 	a.From, a.Until, a.CreatedAt = time.UnixMilli(from).UTC(), time.UnixMilli(until).UTC(), time.UnixMilli(created).UTC()
 	if withdrawn.Valid {

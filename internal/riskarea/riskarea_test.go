@@ -3,12 +3,14 @@ package riskarea_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/geo"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/riskarea"
 )
@@ -97,4 +99,85 @@ func TestCityOf(t *testing.T) {
 			t.Errorf("CityOf(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+const xuanwu = `{"type":"Polygon","coordinates":[[[118.78,32.03],[118.86,32.03],[118.86,32.1],[118.78,32.1],[118.78,32.03]]]}`
+
+// An area may carry its shape: stored as given (compact), read back by the
+// registry and the open data, refused with its own code when it is not a
+// valid geometry, and then nothing is stored. A file gives it in an
+// optional sixth column.
+func TestGeometryIsStoredValidatedAndImported(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := riskarea.New(d, region.Default())
+		s.SetClock(func() time.Time { return t0 })
+		officer := &auth.Principal{Kind: auth.Operator, ID: "o", Role: auth.HealthOfficer, Region: "341881"}
+		in := riskarea.Input{Region: "341881001", Name: "西津小区", Level: "medium", From: at(t0), Until: at(t0.Add(7 * 24 * time.Hour))}
+		for _, c := range []struct {
+			name, shape string
+			want        error
+		}{
+			{"an open ring", `{"type":"Polygon","coordinates":[[[118,30],[119,30],[119,31],[118,31]]]}`, geo.ErrGeometryRing},
+			{"latitude first", `{"type":"Point","coordinates":[30.6,118.9]}`, geo.ErrGeometryRange},
+			{"a line", `{"type":"LineString","coordinates":[[118,30],[119,30]]}`, geo.ErrGeometryType},
+			{"not a geometry", `"118.9,30.6"`, geo.ErrGeometryInvalid},
+		} {
+			bad := in
+			bad.Geometry = []byte(c.shape)
+			if _, err := s.Publish(ctx, officer, bad); !errors.Is(err, c.want) {
+				t.Errorf("%s: %v, want %v", c.name, err, c.want)
+			}
+		}
+		if n := count(t, d); n != 0 {
+			t.Fatalf("%d areas stored after refused geometries", n)
+		}
+
+		shaped := in
+		shaped.Geometry = []byte(" {\"coordinates\": [[[118.78, 32.03], [118.86, 32.03], [118.86, 32.10], [118.78, 32.10], [118.78, 32.03]]], \"type\": \"Polygon\"}\n")
+		a, err := s.Publish(ctx, officer, shaped)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := s.Publish(ctx, officer, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.List(ctx, riskarea.Query{})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("list: %v %v", list, err)
+		}
+		shapes := map[string]string{}
+		for _, x := range list {
+			shapes[x.ID] = ""
+			if x.Geometry != nil {
+				shapes[x.ID] = x.Geometry.String()
+			}
+		}
+		if shapes[a.ID] != xuanwu || shapes[plain.ID] != "" {
+			t.Fatalf("shapes read back: %v", shapes)
+		}
+
+		// A file: the shape is a quoted GeoJSON cell; a bad one refuses its
+		// line alone.
+		cell := func(g string) string { return `"` + strings.ReplaceAll(g, `"`, `""`) + `"` }
+		file := "region,name,level,from,until,geometry\n" +
+			"341881002,,high,2022-04-01 08:00,2022-04-08 08:00," + cell(`{"type":"Point","coordinates":[118.98,30.63]}`) + "\n" +
+			"341881003,,medium,2022-04-01 08:00,2022-04-08 08:00," + cell(`{"type":"Polygon","coordinates":[[[118,30],[119,30],[118,30]]]}`) + "\n" +
+			"341881004,,low,2022-04-01 08:00,2022-04-08 08:00,\n" +
+			"341881005,,low,2022-04-01 08:00,2022-04-08 08:00\n"
+		rep, err := s.Import(ctx, officer, []byte(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Accepted != 3 || len(rep.Refused) != 1 || rep.Refused[0].Line != 3 || rep.Refused[0].Code != "geometry_ring" {
+			t.Fatalf("import: %+v", rep)
+		}
+		if g := rep.Areas[0].Geometry; g == nil || g.String() != `{"type":"Point","coordinates":[118.98,30.63]}` || rep.Areas[1].Geometry != nil {
+			t.Fatalf("imported shapes: %+v", rep.Areas)
+		}
+		if n := count(t, d); n != 5 {
+			t.Fatalf("%d areas stored, want 5", n)
+		}
+	})
 }

@@ -109,6 +109,19 @@ func TestTripCardAndRiskAreasThroughTheAPI(t *testing.T) {
 		if n := e.Count("risk_areas"); n != 0 {
 			t.Fatalf("the dry run stored %d areas", n)
 		}
+		// It looked at people, so it is audited: who, which area, how
+		// many; never whom.
+		log := e.Want(e.Do("GET", "/api/v1/admin/audit?subject=risk_areas", admin, nil), 200, "")
+		entries, _ := log.Body["entries"].([]any)
+		if len(entries) != 1 {
+			t.Fatalf("audit after one dry run: %s", log.Raw)
+		}
+		en := entries[0].(map[string]any)
+		detail, _ := en["detail"].(map[string]any)
+		if en["action"] != "risk_area.dry_run" || !strings.HasPrefix(en["actor"].(string), "operator:") || detail["changed"] != 1.0 ||
+			detail["visitors"] != 1.0 || detail["level"] != "medium" || en["region"] != "341881001" || strings.Contains(string(log.Raw), id) {
+			t.Fatalf("the dry run's audit entry: %s", log.Raw)
+		}
 		if c := colorOf(e.Want(e.Do("GET", "/api/v1/me", tok, nil), 200, "")); c != "green" {
 			t.Fatalf("colour after the dry run: %s", c)
 		}

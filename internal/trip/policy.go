@@ -201,8 +201,11 @@ func (s *Service) PolicyOf(ctx context.Context, v *venue.Venue) (*Policy, error)
 }
 
 // Admit says why a venue turns a person away ("" to admit): their colour,
-// their trip card's star (the phone of the account, for the account's own
-// person) or the lack of a recent negative test. It is one check for the
+// their trip card's star (the carrier's stays of the phone of the account,
+// for the account's own person, else of the person's own phone on record,
+// and their own check-ins and verifications) or the lack of a recent
+// negative test. The phone is looked up only when the policy refuses
+// starred people, so the scan stays cheap otherwise. It is one check for the
 // code, the trip card and the test, made at the scan (check-in), for
 // persons a guarded lookup found.
 func (s *Service) Admit(ctx context.Context, v *venue.Venue, accountID string, num int64, color rules.Color) (string, error) {
@@ -226,6 +229,16 @@ func (s *Service) Admit(ctx context.Context, v *venue.Venue, accountID string, n
 			if own == num {
 				hash = h
 			}
+		}
+		if hash == nil && num != 0 {
+			// A scanned code (or a dependent checked in by their proxy)
+			// names a person but no login: the person's own phone, if
+			// the record has one, finds the carrier's stays.
+			h, err := s.d.Persons.PhoneHashOf(ctx, num)
+			if err != nil {
+				return "", err
+			}
+			hash = h
 		}
 		c, err := s.CardOf(ctx, hash, num)
 		if err != nil {

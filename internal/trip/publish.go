@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/healthcode/healthcode/internal/audit"
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
@@ -81,7 +82,25 @@ type DryRun struct {
 // DryRun checks an area as Publish would and evaluates the facts it would
 // append against the active rules, changing nothing. The changes are those
 // of persons in the operator's scope. by needs riskarea.write.
+//
+// It is a lookup of people (whose colour would change), so it is audited
+// like one: who asked, about which area, and how many; never whom.
 func (s *Service) DryRun(ctx context.Context, by *auth.Principal, in riskarea.Input) (*DryRun, error) {
+	out, err := s.dryRun(ctx, by, in)
+	if err != nil {
+		return nil, err
+	}
+	a := out.Area
+	err = audit.Record(ctx, s.d.DB, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "risk_area.dry_run", Subject: "risk_areas",
+		Region: a.Region, Detail: map[string]any{"level": a.Level, "name": a.Name, "from": a.From.UnixMilli(), "until": a.Until.UnixMilli(),
+			"visitors": out.Visitors, "changed": len(out.Changes)}})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Service) dryRun(ctx context.Context, by *auth.Principal, in riskarea.Input) (*DryRun, error) {
 	if err := by.Require(auth.RiskAreaWrite); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/rollout"
 	"github.com/healthcode/healthcode/internal/sms"
+	"github.com/healthcode/healthcode/internal/venue"
 )
 
 func (s *Server) consoleRoutes(mux *http.ServeMux) {
@@ -179,6 +180,7 @@ type checkpointsData struct {
 	Key     string // a new API key, shown once
 	KeyQR   string // the scanner's address that signs in with Key, as a QR
 	Form    checkpoint.Input
+	Kinds   []string // the venue kinds a checkpoint may stand under
 }
 
 type checkpointRow struct {
@@ -209,13 +211,15 @@ func (s *Server) showCheckpoints(w http.ResponseWriter, r *http.Request, p *page
 		d.Rows = append(d.Rows, checkpointRow{c, s.regionName(c.Region)})
 	}
 	d.Regions = s.scopeRegions(p.Op)
+	d.Kinds = venue.Kinds
 	p.Title, p.NavOn, p.Data = p.T("nav.checkpoints"), "/console/checkpoints", d
 	s.render(w, r, status, "console_checkpoints", p)
 	return nil
 }
 
 func (s *Server) createCheckpoint(w http.ResponseWriter, r *http.Request, p *page) error {
-	in := checkpoint.Input{Name: r.PostFormValue("name"), Region: r.PostFormValue("region"), Address: r.PostFormValue("address")}
+	in := checkpoint.Input{Name: r.PostFormValue("name"), Region: r.PostFormValue("region"), Address: r.PostFormValue("address"),
+		VenueKind: r.PostFormValue("venue_kind")}
 	if v := r.PostFormValue("seq"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
@@ -243,7 +247,14 @@ func (s *Server) updateCheckpoint(w http.ResponseWriter, r *http.Request, p *pag
 		b := v == "true"
 		enabled = &b
 	}
-	c, key, err := s.Checkpoints.Update(r.Context(), p.Op, r.PathValue("id"), built, enabled, nil)
+	// Only the kind's own form sends venue_kind; the built and enabled
+	// buttons leave it as it is.
+	var kind *string
+	if _, ok := r.PostForm["venue_kind"]; ok {
+		k := r.PostFormValue("venue_kind")
+		kind = &k
+	}
+	c, key, err := s.Checkpoints.Update(r.Context(), p.Op, r.PathValue("id"), built, enabled, kind)
 	if err != nil {
 		return s.formErr(w, r, p, err, func(st int) error { return s.showCheckpoints(w, r, p, st, checkpointsData{}) })
 	}

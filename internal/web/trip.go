@@ -17,6 +17,7 @@ import (
 
 func (s *Server) tripRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /me/trip", s.resident(s.tripPage))
+	mux.HandleFunc("GET /risk-areas", s.public(s.riskAreasPage))
 	mux.HandleFunc("GET /console/risk-areas", s.console(auth.RiskAreaWrite, s.riskAreasConsole))
 	mux.HandleFunc("POST /console/risk-areas", s.console(auth.RiskAreaWrite, s.publishRiskArea))
 	mux.HandleFunc("POST /console/risk-areas/import", s.console(auth.RiskAreaWrite, s.importRiskAreas))
@@ -59,6 +60,7 @@ type riskConsoleData struct {
 	Regions []regionOption
 	From    string
 	Until   string
+	Shape   string // the geometry typed, kept when the form is refused
 	Import  *riskarea.ImportReport
 	Facts   int
 	DryRun  *trip.DryRun
@@ -91,7 +93,8 @@ func (s *Server) showRiskAreas(w http.ResponseWriter, r *http.Request, p *page, 
 // areaForm reads the form; an empty or malformed time is left nil, so the
 // service names what is missing.
 func (s *Server) areaForm(r *http.Request) riskarea.Input {
-	in := riskarea.Input{Region: r.PostFormValue("region"), Name: r.PostFormValue("name"), Level: r.PostFormValue("level")}
+	in := riskarea.Input{Region: r.PostFormValue("region"), Name: r.PostFormValue("name"), Level: r.PostFormValue("level"),
+		Geometry: []byte(r.PostFormValue("geometry"))}
 	for _, f := range []struct {
 		name string
 		dst  **time.Time
@@ -105,7 +108,7 @@ func (s *Server) areaForm(r *http.Request) riskarea.Input {
 
 func (s *Server) publishRiskArea(w http.ResponseWriter, r *http.Request, p *page) error {
 	in := s.areaForm(r)
-	d := riskConsoleData{From: r.PostFormValue("from"), Until: r.PostFormValue("until")}
+	d := riskConsoleData{From: r.PostFormValue("from"), Until: r.PostFormValue("until"), Shape: r.PostFormValue("geometry")}
 	show := func(st int) error { return s.showRiskAreas(w, r, p, st, d) }
 	if r.PostFormValue("dry_run") != "" {
 		dr, err := s.Trip.DryRun(r.Context(), p.Op, in)
@@ -143,6 +146,35 @@ func (s *Server) withdrawRiskArea(w http.ResponseWriter, r *http.Request, p *pag
 	}
 	s.flash(w, r, "flash.risk_area_withdrawn", a.RegionName)
 	redirect(w, r, "/console/risk-areas")
+	return nil
+}
+
+// riskLevelKeys are the catalogue's names of the levels.
+var riskLevelKeys = map[string]string{"low": "risk.level_low", "medium": "risk.level_medium", "high": "risk.level_high"}
+
+type riskPublicData struct {
+	Areas []riskAreaRow
+	Map   string // SVG; "" when no area has a shape
+}
+
+// riskAreasPage is the open data for people: the areas in force now or
+// announced, those with a shape drawn on a small map beside the list.
+func (s *Server) riskAreasPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	areas, err := s.RiskAreas.List(r.Context(), riskarea.Query{})
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	d := riskPublicData{}
+	for _, a := range areas {
+		d.Areas = append(d.Areas, riskAreaRow{a, a.ActiveAt(now)})
+	}
+	d.Map = riskMap(p.T("risk.p_map"), areas, func(a *riskarea.Area) string {
+		return strings.TrimSpace(a.RegionName + " " + a.Name + " · " + p.T(riskLevelKeys[a.Level]))
+	})
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	p.Title, p.Data = p.T("risk.p_title"), d
+	s.render(w, r, http.StatusOK, "risk_areas", p)
 	return nil
 }
 

@@ -5,6 +5,9 @@ var tripMessages = map[string][2]string{
 	"nav.risk_areas": {"风险地区", "Risk areas"},
 
 	"nav.venue_policies":         {"场所准入规则", "Venue entry policies"},
+	"cp.venue_kind":              {"场所类型（准入规则）", "Venue kind (entry policy)"},
+	"cp.kind_none":               {"无", "None"},
+	"cp.kind_save":               {"保存类型", "Save kind"},
 	"vp.c_list":                  {"场所准入规则", "Venue entry policies"},
 	"vp.hint":                    {"按场所类型或单个场所设置：扫场所码登记时，以及设为该类型的卡口核验时，拒绝下列人员进入并说明原因；只统计拒绝次数，不记录是谁。单个场所的规则优先于其类型的规则。", "Per kind of venue or per venue: at a check-in, and at a verification by a checkpoint set to that kind, these people are turned away with the reason; refusals are counted, never who. A venue's own policy wins over its kind's."},
 	"vp.none":                    {"尚未设置准入规则，所有场所允许进入。", "No policy yet: every venue admits everyone."},
@@ -60,6 +63,17 @@ var tripMessages = map[string][2]string{
 	"risk.person":         {"人员编号", "Person"},
 	"risk.change":         {"变化", "Change"},
 	"risk.import_summary": {"共 %d 行，导入 %d 行，拒绝 %d 行；新增到访记录 %d 条。", "%d lines, %d imported, %d refused; %d visit facts added."},
+
+	"risk.geometry":      {"范围（GeoJSON，可选）", "Shape (GeoJSON, optional)"},
+	"risk.geometry_hint": {"如 {\"type\":\"Polygon\",\"coordinates\":[[[118.78,32.03],[118.86,32.03],[118.86,32.10],[118.78,32.03]]]}；坐标为 [经度, 纬度]（WGS 84）；留空为无", "e.g. {\"type\":\"Polygon\",\"coordinates\":[[[118.78,32.03],[118.86,32.03],[118.86,32.10],[118.78,32.03]]]}; positions are [longitude, latitude] (WGS 84); empty for none"},
+	"risk.shape":         {"范围", "Shape"},
+	"risk.has_shape":     {"有", "Yes"},
+	"risk.public_page":   {"公开页面", "Public page"},
+	"risk.p_title":       {"中高风险地区", "Risk areas"},
+	"risk.p_intro":       {"当前生效及已公布的风险地区。到过带星号城市的人员，请留意当地防控要求。", "Risk areas in force now or announced. If you were in a starred city, follow the local rules."},
+	"risk.p_map":         {"风险地区示意图", "Map of risk areas"},
+	"risk.p_map_note":    {"示意图只画出发布时给出范围的地区，其余见列表。", "The map shows the areas published with a shape; the list has all of them."},
+	"risk.p_list":        {"风险地区列表", "List of risk areas"},
 
 	"flash.risk_area_published": {"已发布风险地区：%s。", "Risk area published: %s."},
 	"flash.risk_area_withdrawn": {"已撤销风险地区：%s。", "Risk area withdrawn: %s."},
