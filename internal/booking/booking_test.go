@@ -2,9 +2,11 @@ package booking_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +58,17 @@ func (o orgs) OfKinds(_ context.Context, kinds ...org.Kind) ([]*org.Org, error) 
 			}
 		}
 	}
+	return out, nil
+}
+
+func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
+	out := []*org.Org{}
+	for _, x := range o {
+		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
 	return out, nil
 }
 

@@ -1,9 +1,11 @@
 package employer_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,6 +38,25 @@ func (o orgs) Public(_ context.Context, id string) (*org.Org, error) {
 		return x, nil
 	}
 	return nil, org.ErrNotFound
+}
+
+func (o orgs) Get(_ context.Context, by *auth.Principal, id string) (*org.Org, error) {
+	x := o[id]
+	if x == nil || by.Kind != auth.Operator || !by.InScope(x.Region) {
+		return nil, org.ErrNotFound
+	}
+	return x, nil
+}
+
+func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
+	out := []*org.Org{}
+	for _, x := range o {
+		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
+	return out, nil
 }
 
 // scanner stands in for the gateway: a "code" is the scan it answers.

@@ -2,9 +2,11 @@ package hall_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +54,17 @@ func (o orgs) Public(_ context.Context, id string) (*org.Org, error) {
 		return x, nil
 	}
 	return nil, org.ErrNotFound
+}
+
+func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
+	out := []*org.Org{}
+	for _, x := range o {
+		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
+	return out, nil
 }
 
 // scanner reads "code:N:COLOR" as person N's code; "foreign:COLOR" as
