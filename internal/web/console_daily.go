@@ -58,6 +58,19 @@ type reasonColumn struct {
 	Reason, Words string
 }
 
+// reasonColumns are the gate's refusal reasons in a table's few words.
+func reasonColumns(p *page) []reasonColumn {
+	var out []reasonColumn
+	for _, x := range employer.Reasons {
+		w := reasonWords(p, x)
+		if _, ok := catalog["life.reason."+x]; ok {
+			w = p.T("life.reason." + x)
+		}
+		out = append(out, reasonColumn{x, w})
+	}
+	return out
+}
+
 type employersData struct {
 	Day     dayNav
 	Reasons []reasonColumn
@@ -75,9 +88,7 @@ func (s *Server) employersPage(w http.ResponseWriter, r *http.Request, p *page) 
 		return err
 	}
 	d := employersData{Day: s.dayNav("/console/employers", day), Total: &ov.Total}
-	for _, x := range employer.Reasons {
-		d.Reasons = append(d.Reasons, reasonColumn{x, reasonWords(p, x)})
-	}
+	d.Reasons = reasonColumns(p)
 	for _, f := range ov.Employers {
 		d.Rows = append(d.Rows, figuresRow[*employer.Figures]{f.Org, s.regionName(f.Org.Region), "", f})
 	}
@@ -227,9 +238,7 @@ func (s *Server) orgFiguresOf(r *http.Request, p *page, o *org.Org) (*orgFigures
 		if day, err = s.Employer.ParseDay(q); err == nil {
 			f.Employer, err = s.Employer.Figures(ctx, p.Op, o.ID, day)
 		}
-		for _, x := range employer.Reasons {
-			f.Reasons = append(f.Reasons, reasonColumn{x, reasonWords(p, x)})
-		}
+		f.Reasons = reasonColumns(p)
 		f.Overview = "/console/employers"
 	case org.School:
 		if day, err = s.School.ParseDay(q); err == nil {

@@ -19,7 +19,11 @@ var dailyConsoleMessages = map[string][2]string{
 	"life.employer":       {"用人单位", "Employer"},
 	"life.staff":          {"花名册", "Staff"},
 	"life.linked":         {"已关联", "Linked"},
-	"life.refusals_of":    {"拒绝（%s）", "Refused (%s)"},
+	"life.refusals_of":    {"拒绝·%s", "Refused: %s"},
+
+	"life.reason.color_red":    {"红码", "red code"},
+	"life.reason.color_yellow": {"黄码", "yellow code"},
+	"life.reason.fever":        {"发热", "fever"},
 
 	"life.schools_lead":     {"辖区内学校当天的晨午检：学生人数、已报告与未报告（缺报即缺勤待查）、发热与有症状的报告、入校核验。", "The schools of your region on the day: pupils, morning and noon checks reported and missing (absentees to follow up), reports with a fever or symptoms, entries at the gate."},
 	"life.school":           {"学校", "School"},
