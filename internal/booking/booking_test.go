@@ -288,6 +288,29 @@ func TestBookCancel(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].State != booking.Cancelled {
 			t.Fatalf("bookings: %+v, %v", list, err)
 		}
+
+		// The authority's figures of the day: the booked count is the
+		// bookings made, the cancelled one apart.
+		day := f.svc.DayStart(sl.StartsAt)
+		ov, err := f.svc.Overview(f.ctx, admin, org.ScenicSpot, day)
+		if err != nil || len(ov.Places) != 2 || ov.Total.Booked != 2 || ov.Total.Cancelled != 1 {
+			t.Fatalf("overview: %+v %v", ov, err)
+		}
+		if x := ov.Places[0]; x.Org.ID != "spot" || x.Slots != 2 || x.Capacity != 6 || x.Booked != 2 || x.Cancelled != 1 || x.Entered != 0 {
+			t.Fatalf("the spot's figures: %+v", x)
+		}
+		town := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Viewer, Region: "341881002"}
+		if ov, err := f.svc.Overview(f.ctx, town, org.ScenicSpot, day); err != nil || len(ov.Places) != 1 || ov.Places[0].Org.ID != "spot2" {
+			t.Fatalf("the town's overview: %+v %v", ov, err)
+		}
+		_, err = f.svc.Figures(f.ctx, town, "spot", day)
+		wantErr(t, err, org.ErrNotFound)
+		_, err = f.svc.Figures(f.ctx, admin, "pharmacy", day)
+		wantErr(t, err, booking.ErrNotBookable)
+		_, err = f.svc.Overview(f.ctx, admin, org.Pharmacy, day)
+		wantErr(t, err, booking.ErrNotBookable)
+		_, err = f.svc.Overview(f.ctx, resident(0), org.ScenicSpot, day)
+		wantErr(t, err, auth.ErrForbidden)
 	})
 }
 

@@ -191,6 +191,30 @@ func TestGate(t *testing.T) {
 			rep.Classes[0].Absent[0].MaskedName != "张*二" || rep.Admitted != 3 || rep.Refused != 4 {
 			t.Fatalf("report: %+v, %d admitted, %d refused", rep.Total, rep.Admitted, rep.Refused)
 		}
+		// The authority sees the same day in figures; another town sees no
+		// school; the school's own desk is refused the overview.
+		admin := &auth.Principal{Kind: auth.Operator, ID: "a", Role: auth.Admin, Region: "341881"}
+		ov, err := f.svc.Overview(ctx, admin, today)
+		if err != nil || len(ov.Schools) != 1 {
+			t.Fatalf("overview: %+v %v", ov, err)
+		}
+		if x := ov.Schools[0]; x.Pupils != int64(rep.Total.Pupils) || x.Morning != 2 || x.MorningAbsent() != 1 || x.Noon != 0 ||
+			x.Fever != 1 || x.Admitted != 3 || x.Refused != 4 || x.Classes != 1 {
+			t.Fatalf("the school's figures: %+v", x)
+		}
+		other := &auth.Principal{Kind: auth.Operator, ID: "o", Role: auth.Viewer, Region: "341881101"}
+		if ov, err := f.svc.Overview(ctx, other, today); err != nil || len(ov.Schools) != 0 {
+			t.Fatalf("another town's overview: %+v %v", ov, err)
+		}
+		if _, err := f.svc.Figures(ctx, other, "sch", today); !errors.Is(err, org.ErrNotFound) {
+			t.Fatalf("another town's figures: %v", err)
+		}
+		if _, err := f.svc.Overview(ctx, f.desk, today); !errors.Is(err, auth.ErrForbidden) {
+			t.Fatalf("the desk's overview: %v", err)
+		}
+		if x, err := f.svc.Figures(ctx, f.desk, "", today); err != nil || x.Morning != 2 {
+			t.Fatalf("the desk's own figures: %+v %v", x, err)
+		}
 	})
 }
 
