@@ -39,8 +39,14 @@ type dayNav struct {
 }
 
 func (s *Server) dayNav(base string, day time.Time) dayNav {
+	return s.dayNavAhead(base, day, 0)
+}
+
+// dayNavAhead also leads to the days ahead, where bookings are already
+// made (slots open a few days ahead).
+func (s *Server) dayNavAhead(base string, day time.Time, ahead int) dayNav {
 	d := dayNav{Base: base, Date: day.Format(time.DateOnly), Prev: day.AddDate(0, 0, -1).Format(time.DateOnly)}
-	if next := day.AddDate(0, 0, 1); !next.After(s.now()) {
+	if next := day.AddDate(0, 0, 1); !next.After(s.now().AddDate(0, 0, ahead)) {
 		d.Next = next.Format(time.DateOnly)
 	}
 	return d
@@ -136,7 +142,7 @@ func (s *Server) scenicPage(w http.ResponseWriter, r *http.Request, p *page) err
 	if err != nil {
 		return err
 	}
-	d := scenicData{Day: s.dayNav("/console/scenic", day), Total: &ov.Total}
+	d := scenicData{Day: s.dayNavAhead("/console/scenic", day, 7), Total: &ov.Total}
 	for _, f := range ov.Places {
 		d.Rows = append(d.Rows, figuresRow[*booking.Figures]{f.Org, s.regionName(f.Org.Region), "", f})
 	}
@@ -233,6 +239,7 @@ func (s *Server) orgFiguresOf(r *http.Request, p *page, o *org.Org) (*orgFigures
 	var err error
 	var day time.Time
 	f := &orgFigures{}
+	ahead := 0
 	switch o.Kind {
 	case org.Employer:
 		if day, err = s.Employer.ParseDay(q); err == nil {
@@ -250,6 +257,7 @@ func (s *Server) orgFiguresOf(r *http.Request, p *page, o *org.Org) (*orgFigures
 			f.Scenic, err = s.Booking.Figures(ctx, p.Op, o.ID, day)
 		}
 		f.Overview = "/console/scenic"
+		ahead = 7
 	case org.ServiceHall:
 		h := &hallFigures{}
 		if day, err = s.Hall.ParseDay(q); err == nil {
@@ -270,6 +278,6 @@ func (s *Server) orgFiguresOf(r *http.Request, p *page, o *org.Org) (*orgFigures
 	if err != nil {
 		return nil, err
 	}
-	f.Day = s.dayNav(base, day)
+	f.Day = s.dayNavAhead(base, day, ahead)
 	return f, nil
 }
