@@ -32,6 +32,7 @@ type Orgs interface {
 	Authorize(ctx context.Context, p *auth.Principal, scope string) (*org.Org, error)
 	Get(ctx context.Context, by *auth.Principal, id string) (*org.Org, error)
 	OfKinds(ctx context.Context, kinds ...org.Kind) ([]*org.Org, error)
+	List(ctx context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error)
 	Public(ctx context.Context, id string) (*org.Org, error)
 }
 

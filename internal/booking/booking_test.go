@@ -2,9 +2,11 @@ package booking_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +61,17 @@ func (o orgs) OfKinds(_ context.Context, kinds ...org.Kind) ([]*org.Org, error) 
 			}
 		}
 	}
+	return out, nil
+}
+
+func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
+	out := []*org.Org{}
+	for _, x := range o {
+		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
 	return out, nil
 }
 
@@ -295,6 +308,29 @@ func TestBookCancel(t *testing.T) {
 		if got := metricstest.Value(t, f.reg, "healthcode_booking_cancellations_total"); got != 1 {
 			t.Errorf("%v cancellations counted, want 1", got)
 		}
+
+		// The authority's figures of the day: the booked count is the
+		// bookings made, the cancelled one apart.
+		day := f.svc.DayStart(sl.StartsAt)
+		ov, err := f.svc.Overview(f.ctx, admin, org.ScenicSpot, day)
+		if err != nil || len(ov.Places) != 2 || ov.Total.Booked != 2 || ov.Total.Cancelled != 1 {
+			t.Fatalf("overview: %+v %v", ov, err)
+		}
+		if x := ov.Places[0]; x.Org.ID != "spot" || x.Slots != 2 || x.Capacity != 6 || x.Booked != 2 || x.Cancelled != 1 || x.Entered != 0 {
+			t.Fatalf("the spot's figures: %+v", x)
+		}
+		town := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Viewer, Region: "341881002"}
+		if ov, err := f.svc.Overview(f.ctx, town, org.ScenicSpot, day); err != nil || len(ov.Places) != 1 || ov.Places[0].Org.ID != "spot2" {
+			t.Fatalf("the town's overview: %+v %v", ov, err)
+		}
+		_, err = f.svc.Figures(f.ctx, town, "spot", day)
+		wantErr(t, err, org.ErrNotFound)
+		_, err = f.svc.Figures(f.ctx, admin, "pharmacy", day)
+		wantErr(t, err, booking.ErrNotBookable)
+		_, err = f.svc.Overview(f.ctx, admin, org.Pharmacy, day)
+		wantErr(t, err, booking.ErrNotBookable)
+		_, err = f.svc.Overview(f.ctx, resident(0), org.ScenicSpot, day)
+		wantErr(t, err, auth.ErrForbidden)
 	})
 }
 

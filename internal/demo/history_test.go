@@ -12,6 +12,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/demo"
+	"github.com/healthcode/healthcode/internal/org"
 	"github.com/healthcode/healthcode/internal/school"
 	"github.com/healthcode/healthcode/internal/server"
 )
@@ -174,6 +175,27 @@ func TestDemoHistory(t *testing.T) {
 			}
 			if len(att.Present) != 2 || len(att.Refused) != 2 || len(att.Absent) != 2 {
 				t.Fatalf("the employer's day: %d present, %d refused, %d absent", len(att.Present), len(att.Refused), len(att.Absent))
+			}
+			// The authority's overviews of the same day show it, in figures.
+			emps, err := srv.Employer.Overview(ctx, op, today)
+			if err != nil || emps.Total.Present != 2 || emps.Total.Refused != 2 {
+				t.Fatalf("the employers' overview: %v %+v", err, emps)
+			}
+			schools, err := srv.School.Overview(ctx, op, today)
+			if err != nil || schools.Total.Pupils != int64(rep.Total.Pupils) || schools.Total.Morning != int64(rep.Total.Reported) {
+				t.Fatalf("the schools' overview: %v %+v", err, schools)
+			}
+			halls, err := srv.Hall.Overview(ctx, op, today)
+			if err != nil || halls.Total.Tickets != 3 || halls.Total.Routed != 1 {
+				t.Fatalf("the halls' overview: %v %+v", err, halls)
+			}
+			spots, err := srv.Booking.Overview(ctx, op, org.ScenicSpot, today.AddDate(0, 0, 1))
+			if err != nil || spots.Total.Booked != 3 || spots.Total.Cancelled != 1 {
+				t.Fatalf("the scenic spots' overview of tomorrow: %v %+v", err, spots)
+			}
+			rides, err := srv.Transport.Overview(ctx, op, today)
+			if err != nil || rides.Total.Vehicles != 1 || rides.Total.Rides < 3 {
+				t.Fatalf("the transport overview: %v %+v", err, rides)
 			}
 
 			// The community's grids, and the grid worker's open visits to

@@ -1,9 +1,11 @@
 package employer_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,6 +38,25 @@ func (o orgs) Public(_ context.Context, id string) (*org.Org, error) {
 		return x, nil
 	}
 	return nil, org.ErrNotFound
+}
+
+func (o orgs) Get(_ context.Context, by *auth.Principal, id string) (*org.Org, error) {
+	x := o[id]
+	if x == nil || by.Kind != auth.Operator || !by.InScope(x.Region) {
+		return nil, org.ErrNotFound
+	}
+	return x, nil
+}
+
+func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
+	out := []*org.Org{}
+	for _, x := range o {
+		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
+	return out, nil
 }
 
 // scanner stands in for the gateway: a "code" is the scan it answers.
@@ -180,6 +201,46 @@ func TestRosterGateAndDay(t *testing.T) {
 			day.ByReason[codes.ReasonRed] != 1 || day.Admission != 1 || day.Refusals != 2 {
 			t.Fatalf("day: %+v", day)
 		}
+		// The authority's figures of the same day: the operator of the
+		// town sees them, in numbers; another town sees no employer; a unit
+		// or a resident is refused the overview.
+		admin := &auth.Principal{Kind: auth.Operator, ID: "a", Role: auth.Admin, Region: "341881"}
+		other := &auth.Principal{Kind: auth.Operator, ID: "o", Role: auth.Viewer, Region: "341881101"}
+		ov, err := svc.Overview(ctx, admin, today)
+		if err != nil || len(ov.Employers) != 1 {
+			t.Fatalf("overview: %+v %v", ov, err)
+		}
+		if f := ov.Employers[0]; f.Org.ID != emp.ID || f.Staff != 3 || f.Linked != 3 || f.Present != 1 || f.Refused != 2 || f.Absent != 0 ||
+			f.Refusals != 2 || f.ByReason[codes.ReasonRed] != 1 || f.ByReason[codes.ReasonYellow] != 1 || ov.Total.Present != 1 {
+			t.Fatalf("an employer's figures: %+v", f)
+		}
+		if f, err := svc.Figures(ctx, admin, emp.ID, today); err != nil || f.Present != 1 || f.Refused != 2 {
+			t.Fatalf("figures: %+v %v", f, err)
+		}
+		if ov, err := svc.Overview(ctx, other, today); err != nil || len(ov.Employers) != 0 || ov.Total.Staff != 0 {
+			t.Fatalf("another town's overview: %+v %v", ov, err)
+		}
+		for _, tc := range []struct {
+			name string
+			by   *auth.Principal
+			id   string
+			err  error
+		}{
+			{"another town", other, emp.ID, org.ErrNotFound},
+			{"a pharmacy", admin, shop.ID, employer.ErrNotEmployer},
+			{"another organisation's unit", till, emp.ID, org.ErrScopeMissing},
+			{"an operator naming none", admin, "", employer.ErrOrgMissing},
+		} {
+			if _, err := svc.Figures(ctx, tc.by, tc.id, today); !errors.Is(err, tc.err) {
+				t.Fatalf("figures for %s: %v, want %v", tc.name, err, tc.err)
+			}
+		}
+		for _, by := range []*auth.Principal{gate, me, nil} {
+			if _, err := svc.Overview(ctx, by, today); !errors.Is(err, auth.ErrForbidden) {
+				t.Fatalf("an overview for %v: %v", by, err)
+			}
+		}
+
 		days, recs, err := svc.Records(ctx, gate, 3)
 		if err != nil || len(days) != 3 || len(recs) != 3 {
 			t.Fatalf("records: %v %v %v", days, recs, err)

@@ -16,5 +16,6 @@ var (
 	ErrAlreadyLinked   = apierr.Conflict("already_on_roster", "you are already linked to another line of this employer's roster")
 	ErrDateInvalid     = apierr.BadRequest("date_invalid", "date must be a day such as 2022-04-01")
 	ErrDaysInvalid     = apierr.BadRequest("days_invalid", "days is a whole number from 1 to 31")
+	ErrOrgMissing      = apierr.BadRequest("org_missing", "name the employer")
 	ErrResidentOnly    = apierr.Forbidden("resident_only", "only the staff member themselves links to a roster, from their own page")
 )

@@ -39,6 +39,7 @@ import (
 type Orgs interface {
 	Authorize(ctx context.Context, p *auth.Principal, scope string) (*org.Org, error)
 	Get(ctx context.Context, by *auth.Principal, id string) (*org.Org, error)
+	List(ctx context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error)
 	Public(ctx context.Context, id string) (*org.Org, error)
 }
 

@@ -2,9 +2,11 @@ package hall_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,17 @@ func (o orgs) Public(_ context.Context, id string) (*org.Org, error) {
 		return x, nil
 	}
 	return nil, org.ErrNotFound
+}
+
+func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
+	out := []*org.Org{}
+	for _, x := range o {
+		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
+	return out, nil
 }
 
 // scanner reads "code:N:COLOR" as person N's code; "foreign:COLOR" as
@@ -326,6 +339,34 @@ func TestRate(t *testing.T) {
 		if err != nil || len(mine) != 1 || mine[0].Rating != 4 {
 			t.Fatalf("my tickets: %+v, %v", mine, err)
 		}
+
+		// The authority's figures of the day: per hall of the operator's
+		// scope, never a name.
+		if _, err := f.svc.Take(f.ctx, m, f.code(1, "yellow"), "社保业务"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Take(f.ctx, machine("hall2"), f.code(1, "green"), "社保业务"); err != nil {
+			t.Fatal(err)
+		}
+		today, _ := f.svc.ParseDay("")
+		ov, err := f.svc.Overview(f.ctx, admin, today)
+		if err != nil || len(ov.Halls) != 2 || ov.Total.Tickets != 3 || ov.Total.Rated != 1 || ov.Total.Rating != 4 {
+			t.Fatalf("overview: %+v %v", ov, err)
+		}
+		if x := ov.Halls[0]; x.Org.ID != "hall" || x.Tickets != 2 || x.Green != 1 || x.Yellow != 1 || x.Routed != 1 || x.Done != 1 ||
+			x.Waiting != 1 || x.Rated != 1 || x.Rating != 4 {
+			t.Fatalf("the hall's figures: %+v", x)
+		}
+		town := &auth.Principal{Kind: auth.Operator, ID: "t", Role: auth.Viewer, Region: "341881002"}
+		if ov, err := f.svc.Overview(f.ctx, town, today); err != nil || len(ov.Halls) != 1 || ov.Halls[0].Org.ID != "hall2" || ov.Total.Tickets != 1 {
+			t.Fatalf("the town's overview: %+v %v", ov, err)
+		}
+		_, err = f.svc.Figures(f.ctx, town, "hall", today)
+		wantErr(t, err, org.ErrNotFound)
+		_, err = f.svc.Figures(f.ctx, admin, "spot", today)
+		wantErr(t, err, hall.ErrNotHall)
+		_, err = f.svc.Overview(f.ctx, m, today)
+		wantErr(t, err, auth.ErrForbidden)
 	})
 }
 

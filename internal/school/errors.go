@@ -17,6 +17,7 @@ var (
 	ErrTemperatureInvalid = apierr.BadRequest("temperature_invalid", "temperature must be measured, in °C, between 34 and 43")
 	ErrSymptomsInvalid    = apierr.BadRequest("symptoms_invalid", "symptoms are codes of the declaration vocabulary, each once")
 	ErrDateInvalid        = apierr.BadRequest("date_invalid", "date must be a day such as 2022-04-01")
+	ErrOrgMissing         = apierr.BadRequest("org_missing", "name the school")
 	ErrParentOnly         = apierr.Forbidden("parent_only", "only a parent reports a child's check, from their own page")
 	ErrJoinLimited        = apierr.TooMany("join_attempts_limited", "too many wrong join codes from this account; try again later")
 )

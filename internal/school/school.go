@@ -40,6 +40,8 @@ import (
 type Orgs interface {
 	Authorize(ctx context.Context, p *auth.Principal, scope string) (*org.Org, error)
 	Public(ctx context.Context, id string) (*org.Org, error)
+	Get(ctx context.Context, by *auth.Principal, id string) (*org.Org, error)
+	List(ctx context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error)
 }
 
 // Scanner scans codes for an organisation and opens the references it

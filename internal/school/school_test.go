@@ -1,9 +1,11 @@
 package school_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -38,6 +40,25 @@ func (o orgs) Public(_ context.Context, id string) (*org.Org, error) {
 		return x, nil
 	}
 	return nil, org.ErrNotFound
+}
+
+func (o orgs) Get(_ context.Context, by *auth.Principal, id string) (*org.Org, error) {
+	x := o[id]
+	if x == nil || by.Kind != auth.Operator || !by.InScope(x.Region) {
+		return nil, org.ErrNotFound
+	}
+	return x, nil
+}
+
+func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
+	out := []*org.Org{}
+	for _, x := range o {
+		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
+	return out, nil
 }
 
 // scanner stands in for the gateway: a "code" is the scan it answers.
@@ -169,6 +190,30 @@ func TestGate(t *testing.T) {
 		if rep.Total.Reported != 2 || rep.Total.Fever != 1 || rep.Total.AtSchool != 2 || len(rep.Classes[0].Absent) != 1 ||
 			rep.Classes[0].Absent[0].MaskedName != "张*二" || rep.Admitted != 3 || rep.Refused != 4 {
 			t.Fatalf("report: %+v, %d admitted, %d refused", rep.Total, rep.Admitted, rep.Refused)
+		}
+		// The authority sees the same day in figures; another town sees no
+		// school; the school's own desk is refused the overview.
+		admin := &auth.Principal{Kind: auth.Operator, ID: "a", Role: auth.Admin, Region: "341881"}
+		ov, err := f.svc.Overview(ctx, admin, today)
+		if err != nil || len(ov.Schools) != 1 {
+			t.Fatalf("overview: %+v %v", ov, err)
+		}
+		if x := ov.Schools[0]; x.Pupils != int64(rep.Total.Pupils) || x.Morning != 2 || x.MorningAbsent() != 1 || x.Noon != 0 ||
+			x.Fever != 1 || x.Admitted != 3 || x.Refused != 4 || x.Classes != 1 {
+			t.Fatalf("the school's figures: %+v", x)
+		}
+		other := &auth.Principal{Kind: auth.Operator, ID: "o", Role: auth.Viewer, Region: "341881101"}
+		if ov, err := f.svc.Overview(ctx, other, today); err != nil || len(ov.Schools) != 0 {
+			t.Fatalf("another town's overview: %+v %v", ov, err)
+		}
+		if _, err := f.svc.Figures(ctx, other, "sch", today); !errors.Is(err, org.ErrNotFound) {
+			t.Fatalf("another town's figures: %v", err)
+		}
+		if _, err := f.svc.Overview(ctx, f.desk, today); !errors.Is(err, auth.ErrForbidden) {
+			t.Fatalf("the desk's overview: %v", err)
+		}
+		if x, err := f.svc.Figures(ctx, f.desk, "", today); err != nil || x.Morning != 2 {
+			t.Fatalf("the desk's own figures: %+v %v", x, err)
 		}
 	})
 }

@@ -10,6 +10,7 @@ var (
 	ErrRouteTooLong      = apierr.BadRequest("route_too_long", "a route is at most 50 characters")
 	ErrVehicleExists     = apierr.Conflict("vehicle_exists", "this company already has a vehicle with this plate number")
 	ErrVehicleNotFound   = apierr.NotFound("vehicle_not_found", "the company has no such vehicle")
+	ErrOrgMissing        = apierr.BadRequest("org_missing", "name the bus operator or taxi company")
 	ErrTemperatureNeeded = apierr.BadRequest("temperature_required", "a station checks the temperature with the code: send temperature in °C")
 	// ErrTemperatureInvalid is a reading typed at a station's desk that is
 	// not a number.

@@ -30,6 +30,8 @@ import (
 // Orgs authorises gateway callers (the organisation service).
 type Orgs interface {
 	Authorize(ctx context.Context, p *auth.Principal, scope string) (*org.Org, error)
+	Get(ctx context.Context, by *auth.Principal, id string) (*org.Org, error)
+	List(ctx context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error)
 }
 
 // Venues registers the vehicles' venues and reads their current codes
@@ -42,6 +44,7 @@ type Venues interface {
 // Rides counts the check-ins at venues (the check-in service).
 type Rides interface {
 	VenueTotals(ctx context.Context, venueIDs []string, from, to time.Time) (map[string]int64, error)
+	VenueRefusals(ctx context.Context, venueIDs []string, from, to time.Time) (map[string]int64, error)
 }
 
 // Scanner verifies codes for an organisation (the gateway).

@@ -118,6 +118,7 @@ type orgData struct {
 	Accounts  []*auth.UnitAccount
 	Account   accountForm
 	CanManage bool
+	Figures   *orgFigures // the scenario's figures of a day, by kind
 }
 
 func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -131,6 +132,9 @@ func (s *Server) showOrg(w http.ResponseWriter, r *http.Request, p *page, status
 	}
 	d.Org = orgRow{o, kindLabel(p.Lang, o.Kind), s.Regions.FullName(o.Region)}
 	d.CanManage = p.Op.Can(auth.OrgWrite)
+	if d.Figures, err = s.orgFiguresOf(r, p, o); err != nil {
+		return err
+	}
 	if d.CanManage {
 		if d.Keys.Keys, err = s.Orgs.Keys(r.Context(), p.Op, o.ID); err != nil {
 			return err

@@ -17,6 +17,7 @@ func (s *Server) navList() []navEntry {
 	out = append(out, vaccinationNav...)
 	out = append(out, tripNav...)
 	out = append(out, gatewayNav...)
+	out = append(out, dailyConsoleNav...)
 	out = append(out, federationNav...)
 	out = append(out, entryNav...)
 	out = append(out, closedLoopNav...)
@@ -35,6 +36,7 @@ func (s *Server) featureConsoleRoutes(mux *http.ServeMux) {
 	s.entryConsoleRoutes(mux)
 	s.closedLoopRoutes(mux)
 	s.gridConsoleRoutes(mux)
+	s.dailyConsoleRoutes(mux)
 }
 
 func (s *Server) dashboardPanels(r *http.Request, p *page, d *dashboardData) error {
