@@ -75,12 +75,7 @@ func (s *Service) Figures(ctx context.Context, by *auth.Principal, orgID string,
 }
 
 func (s *Service) figures(ctx context.Context, os []*org.Org, day time.Time) ([]*Figures, error) {
-	out := make([]*Figures, len(os))
-	byID := make(map[string]*Figures, len(os))
-	for i, o := range os {
-		out[i] = &Figures{Org: o, ByReason: map[string]int64{}}
-		byID[o.ID] = out[i]
-	}
+	out, byID := org.Index(os, func(o *org.Org) *Figures { return &Figures{Org: o, ByReason: map[string]int64{}} })
 	ids := org.IDs(os)
 	e := s.db.Engine()
 	date := day.Format(time.DateOnly)

@@ -83,12 +83,7 @@ func (s *Service) Figures(ctx context.Context, by *auth.Principal, orgID string,
 }
 
 func (s *Service) figures(ctx context.Context, os []*org.Org, day time.Time) ([]*Figures, error) {
-	out := make([]*Figures, len(os))
-	byID := make(map[string]*Figures, len(os))
-	for i, o := range os {
-		out[i] = &Figures{Org: o}
-		byID[o.ID] = out[i]
-	}
+	out, byID := org.Index(os, func(o *org.Org) *Figures { return &Figures{Org: o} })
 	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT org_id, color, state, routed, booked, issuer <> '', COUNT(*),
 			COUNT(rating), COALESCE(SUM(rating), 0)
 		FROM hall_tickets WHERE day = $1 AND org_id IN `, []any{s.day(day)}, org.IDs(os), ` GROUP BY org_id, color, state, routed, booked, issuer <> ''`,

@@ -52,3 +52,16 @@ func IDs(os []*Org) []string {
 	}
 	return out
 }
+
+// Index makes one record per organisation with mk, in the organisations'
+// order, and the same records by organisation id: an overview fills the
+// records from queries grouped by org_id and returns them in order.
+func Index[T any](os []*Org, mk func(*Org) *T) ([]*T, map[string]*T) {
+	out := make([]*T, len(os))
+	byID := make(map[string]*T, len(os))
+	for i, o := range os {
+		out[i] = mk(o)
+		byID[o.ID] = out[i]
+	}
+	return out, byID
+}

@@ -68,12 +68,7 @@ func (s *Service) Figures(ctx context.Context, by *auth.Principal, orgID string,
 }
 
 func (s *Service) figures(ctx context.Context, os []*org.Org, day time.Time) ([]*Figures, error) {
-	out := make([]*Figures, len(os))
-	byID := make(map[string]*Figures, len(os))
-	for i, o := range os {
-		out[i] = &Figures{Org: o}
-		byID[o.ID] = out[i]
-	}
+	out, byID := org.Index(os, func(o *org.Org) *Figures { return &Figures{Org: o} })
 	venues := map[string]*Figures{}
 	var venueIDs []string
 	err := db.QueryIn(ctx, s.d.DB, s.d.DB.Engine(), `SELECT v.org_id, v.venue_id, d.vehicle_id IS NOT NULL
