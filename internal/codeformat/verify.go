@@ -41,6 +41,9 @@ type Options struct {
 	// (KindCertificate) are accepted only when listed, so a verifier of
 	// health codes never takes a test certificate for one.
 	Kinds []Kind
+	// SignatureCache is how many verified signatures to remember (0: none),
+	// so that a code scanned again is not checked again by its signature.
+	SignatureCache int
 }
 
 // Verifier checks codes against a trust list. It is safe for concurrent use.
@@ -50,6 +53,7 @@ type Verifier struct {
 	skew    time.Duration
 	revoked func(*Claims) bool
 	kinds   [KindCertificate + 1]bool
+	sigs    *sigCache
 }
 
 // NewVerifier returns a verifier trusting keys (nil: none).
@@ -57,7 +61,7 @@ func NewVerifier(keys Keys, o Options) *Verifier {
 	if keys == nil {
 		keys = TrustList{}
 	}
-	v := &Verifier{keys: keys, skew: o.Skew, revoked: o.Revoked}
+	v := &Verifier{keys: keys, skew: o.Skew, revoked: o.Revoked, sigs: newSigCache(o.SignatureCache)}
 	switch {
 	case v.skew == 0:
 		v.skew = DefaultSkew
@@ -136,7 +140,7 @@ func (v *Verifier) Verify(s string, at time.Time) Result {
 			}
 		}
 		if !authentic {
-			authentic = verifySignature(key.Alg, key.Key, sc.tbs, m.Signature)
+			authentic = verifySignatureCached(v.sigs, key.Alg, key.Key, sc.tbs, m.Signature)
 		}
 		if !authentic {
 			reasons[n], n = ReasonBadSignature, n+1

@@ -227,6 +227,9 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		MACKeys: map[string][]byte{cfg.Region: d.Keys.MACKey()},
 		Skew:    cfg.Skew,
 		Revoked: s.isRevoked,
+		// Codes of another region are checked by signature; a second door
+		// that scans the same code finds it here (about 3 MB).
+		SignatureCache: 1 << 16,
 	}
 	s.verifier = codeformat.NewVerifier(keys, opts)
 	opts.Kinds = []codeformat.Kind{codeformat.KindDynamic, codeformat.KindCare, codeformat.KindCertificate}
