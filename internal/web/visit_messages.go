@@ -92,6 +92,7 @@ var visitMessages = map[string][2]string{
 	"hall.login_qr":            {"终端登录二维码", "Terminal sign-in code"},
 	"hall.login_check":         {"查看是否已确认", "Check for consent"},
 	"hall.login_once":          {"办事人已确认，身份信息仅显示这一次。", "The resident consented; their identity is shown this once."},
+	"hall.login_next":          {"发起新的登录", "Start a new sign-in"},
 
 	"err.already_booked":       {"此人已预约该时段。", "This person has a booking in this slot already."},
 	"err.already_rated":        {"此次办事已评价过，每张号只能评价一次。", "This ticket was rated already; a ticket is rated once."},

@@ -286,9 +286,18 @@ func (s *Server) unitStartLogin(w http.ResponseWriter, r *http.Request, p *page)
 }
 
 func (s *Server) unitHallLoginPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	// Personal data: no cache anywhere may keep it.
+	w.Header().Set("Cache-Control", "no-store")
+	p.Title, p.NavOn = p.T("hall.login_title"), "/unit/hall"
 	l, err := s.Hall.Collect(r.Context(), p.Unit.p, r.PathValue("id"))
 	if err != nil {
-		return err
+		// The terminal says why (declined, handed over already, expired)
+		// where it waited, and offers the next sign-in.
+		return s.formErr(w, r, p, err, func(st int) error {
+			p.Data = unitHallData{}
+			s.render(w, r, st, "unit_hall_login", p)
+			return nil
+		})
 	}
 	d := unitHallData{Login: l}
 	if l.State == hall.LoginPending {
@@ -296,9 +305,7 @@ func (s *Server) unitHallLoginPage(w http.ResponseWriter, r *http.Request, p *pa
 			return err
 		}
 	}
-	// Personal data: no cache anywhere may keep it.
-	w.Header().Set("Cache-Control", "no-store")
-	p.Title, p.NavOn, p.Data = p.T("hall.login_title"), "/unit/hall", d
+	p.Data = d
 	s.render(w, r, http.StatusOK, "unit_hall_login", p)
 	return nil
 }
