@@ -24,6 +24,7 @@ var visitMessages = map[string][2]string{
 	"visit.state.entered":      {"已入园", "Entered"},
 	"visit.state.cancelled":    {"已取消", "Cancelled"},
 	"visit.tickets":            {"我的办事取号", "My hall tickets"},
+	"visit.to_rate":            {"您有 %d 次办事已办结、待评价，去评价 ↓", "%d of your hall visits were served and await your rating ↓"},
 	"visit.no_tickets":         {"还没有在政务大厅取过号。", "No hall tickets yet."},
 	"visit.unit_nav":           {"预约与入园", "Bookings"},
 	"visit.unit_title":         {"分时预约与到访统计", "Time slots and attendance"},

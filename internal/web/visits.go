@@ -45,6 +45,7 @@ type residentVisitsData struct {
 	Slots    []*booking.Slot
 	Bookings []*booking.Booking
 	Tickets  []*hall.Ticket
+	ToRate   int // served tickets not rated yet
 }
 
 func (s *Server) visitsPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -83,6 +84,11 @@ func (s *Server) showVisits(w http.ResponseWriter, r *http.Request, p *page, sta
 	}
 	if d.Tickets, err = s.Hall.MyTickets(r.Context(), p.Resident, ""); err != nil {
 		return err
+	}
+	for _, t := range d.Tickets {
+		if t.State == hall.Done && t.Rating == 0 {
+			d.ToRate++
+		}
 	}
 	p.Title, p.Data = p.T("visit.title"), d
 	s.render(w, r, status, "visits", p)
