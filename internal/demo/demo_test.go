@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/demo"
+	hallpkg "github.com/healthcode/healthcode/internal/hall"
 	"github.com/healthcode/healthcode/internal/server"
 )
 
@@ -246,6 +248,21 @@ func TestDemoLoadsNingguo(t *testing.T) {
 			get(t, hs.URL+"/gateway/v1/hall/tickets", keys["宁国市政务服务中心"], &hall)
 			if len(hall.Tickets) != 3 || hall.Routed != 1 || hall.Done != 1 || hall.Rated != 1 {
 				t.Fatalf("the hall's tickets: %+v", hall)
+			}
+			// 张三丰 has yesterday's ticket, served, to rate.
+			acct, err := srv.Auth.EnsureAccount(ctx, "13800000001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine, err := srv.Hall.MyTickets(ctx, &auth.Principal{Kind: auth.Resident, ID: acct}, "")
+			toRate := 0
+			for _, tk := range mine {
+				if tk.State == hallpkg.Done && tk.Rating == 0 {
+					toRate++
+				}
+			}
+			if err != nil || len(mine) != 2 || toRate != 1 {
+				t.Fatalf("张三丰's hall tickets: %v, %d, %d to rate", err, len(mine), toRate)
 			}
 			var booked, cancelled int
 			if err := srv.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM bk_bookings WHERE state = 'booked'`).Scan(&booked); err != nil {

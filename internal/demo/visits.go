@@ -16,7 +16,8 @@ import (
 // slots for the rest of today and the coming three days, and bookings of
 // demo residents (one cancelled); a service hall with its own slots and a
 // morning's tickets taken by showing the code (张三丰 served and rated,
-// 赵敏 waiting, 陈静 yellow and sent to the designated window). Both have a
+// 赵敏 waiting, 陈静 yellow and sent to the designated window) and 张三丰's
+// ticket of yesterday, served and not rated yet. Both have a
 // unit account and a key (new secrets at every start, printed).
 var visitOrgs = []*demoOrg{
 	{kind: org.ScenicSpot, name: "宁国恩龙世界木屋村", uscc: usccOf("MA2N9K4E"), region: "341881100", address: "宁国市港口镇",
@@ -135,6 +136,26 @@ func hallTickets(ctx context.Context, s *server.Server) error {
 				return err
 			}
 		}
+	}
+	// 张三丰 came yesterday too and was served: a newcomer logged in as him
+	// finds a ticket to rate. The hall's clock is set back for that one
+	// ticket, so that today's queue stays the morning above.
+	by, err := visitorOf(ctx, s, 0)
+	if err != nil {
+		return err
+	}
+	code, err := s.Codes.MyCode(ctx, by.ID)
+	if err != nil {
+		return fmt.Errorf("code of %s: %w", residents[0].name, err)
+	}
+	s.Hall.SetClock(func() time.Time { return time.Now().Add(-24 * time.Hour) })
+	defer s.Hall.SetClock(time.Now)
+	tk, err := s.Hall.Take(ctx, machine, code.Code, "社保业务")
+	if err != nil {
+		return fmt.Errorf("yesterday's ticket of %s: %w", residents[0].name, err)
+	}
+	if _, err := s.Hall.Finish(ctx, machine, tk.ID); err != nil {
+		return err
 	}
 	return nil
 }

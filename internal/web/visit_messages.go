@@ -24,6 +24,7 @@ var visitMessages = map[string][2]string{
 	"visit.state.entered":      {"已入园", "Entered"},
 	"visit.state.cancelled":    {"已取消", "Cancelled"},
 	"visit.tickets":            {"我的办事取号", "My hall tickets"},
+	"visit.to_rate":            {"您有 %d 次办事已办结、待评价，去评价 ↓", "%d of your hall visits were served and await your rating ↓"},
 	"visit.no_tickets":         {"还没有在政务大厅取过号。", "No hall tickets yet."},
 	"visit.unit_nav":           {"预约与入园", "Bookings"},
 	"visit.unit_title":         {"分时预约与到访统计", "Time slots and attendance"},
@@ -92,6 +93,7 @@ var visitMessages = map[string][2]string{
 	"hall.login_qr":            {"终端登录二维码", "Terminal sign-in code"},
 	"hall.login_check":         {"查看是否已确认", "Check for consent"},
 	"hall.login_once":          {"办事人已确认，身份信息仅显示这一次。", "The resident consented; their identity is shown this once."},
+	"hall.login_next":          {"发起新的登录", "Start a new sign-in"},
 
 	"err.already_booked":       {"此人已预约该时段。", "This person has a booking in this slot already."},
 	"err.already_rated":        {"此次办事已评价过，每张号只能评价一次。", "This ticket was rated already; a ticket is rated once."},

@@ -45,6 +45,7 @@ type residentVisitsData struct {
 	Slots    []*booking.Slot
 	Bookings []*booking.Booking
 	Tickets  []*hall.Ticket
+	ToRate   int // served tickets not rated yet
 }
 
 func (s *Server) visitsPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -83,6 +84,11 @@ func (s *Server) showVisits(w http.ResponseWriter, r *http.Request, p *page, sta
 	}
 	if d.Tickets, err = s.Hall.MyTickets(r.Context(), p.Resident, ""); err != nil {
 		return err
+	}
+	for _, t := range d.Tickets {
+		if t.State == hall.Done && t.Rating == 0 {
+			d.ToRate++
+		}
 	}
 	p.Title, p.Data = p.T("visit.title"), d
 	s.render(w, r, status, "visits", p)
@@ -286,9 +292,18 @@ func (s *Server) unitStartLogin(w http.ResponseWriter, r *http.Request, p *page)
 }
 
 func (s *Server) unitHallLoginPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	// Personal data: no cache anywhere may keep it.
+	w.Header().Set("Cache-Control", "no-store")
+	p.Title, p.NavOn = p.T("hall.login_title"), "/unit/hall"
 	l, err := s.Hall.Collect(r.Context(), p.Unit.p, r.PathValue("id"))
 	if err != nil {
-		return err
+		// The terminal says why (declined, handed over already, expired)
+		// where it waited, and offers the next sign-in.
+		return s.formErr(w, r, p, err, func(st int) error {
+			p.Data = unitHallData{}
+			s.render(w, r, st, "unit_hall_login", p)
+			return nil
+		})
 	}
 	d := unitHallData{Login: l}
 	if l.State == hall.LoginPending {
@@ -296,9 +311,7 @@ func (s *Server) unitHallLoginPage(w http.ResponseWriter, r *http.Request, p *pa
 			return err
 		}
 	}
-	// Personal data: no cache anywhere may keep it.
-	w.Header().Set("Cache-Control", "no-store")
-	p.Title, p.NavOn, p.Data = p.T("hall.login_title"), "/unit/hall", d
+	p.Data = d
 	s.render(w, r, http.StatusOK, "unit_hall_login", p)
 	return nil
 }
