@@ -167,26 +167,6 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 	return out, err
 }
 
-// CountByRegion counts registered persons per region code within bounds.
-func (s *Service) CountByRegion(ctx context.Context, lo, hi string) (map[string]int64, error) {
-	scope, args := db.Scope("region_code", lo, hi, nil)
-	out := map[string]int64{}
-	err := db.Each(ctx, s.db, `SELECT region_code, COUNT(*) FROM persons WHERE `+scope+` GROUP BY region_code`, args,
-		func(sc db.Scanner) error {
-			var r string
-			var n int64
-			if err := sc.Scan(&r, &n); err != nil {
-				return err
-			}
-			out[r] = n
-			return nil
-		})
-	if err != nil {
-		return nil, fmt.Errorf("person: count by region: %w", err)
-	}
-	return out, nil
-}
-
 // Import registers many persons on their behalf at once (a migration from
 // another system, the demo's simulated city), in the operator's scope, in
 // one transaction of multi-row inserts with one audit entry. Every input
