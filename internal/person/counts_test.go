@@ -88,3 +88,74 @@ func TestCountByRegionCountsEveryRegistration(t *testing.T) {
 		}
 	})
 }
+
+// Paging through the persons of a scope returns each of them once, in
+// number order, whether the scope fills its pages within the window read
+// in number order (the whole county) or is read through the region index
+// (a town of a few, registered late).
+func TestBrowseReturnsEveryPersonOfTheScopeInOrder(t *testing.T) {
+	defer person.SetBrowseWindow(5)()
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		keys, err := secret.New(make([]byte, secret.KeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := person.New(d, keys, region.Default(), person.Config{Region: "341881"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := &auth.Principal{Kind: auth.Operator, ID: "admin", Role: auth.Admin, Region: "341881"}
+		var ins []person.Input
+		byTown := map[string][]string{}
+		for i := range 23 {
+			town := "341881001"
+			if i == 2 || i >= 19 {
+				town = "341881002"
+			}
+			first17 := fmt.Sprintf("34188119800101%03d", i)
+			c, _ := idnum.ResidentCheckChar(first17)
+			ins = append(ins, person.Input{Name: "李四", IDType: string(idnum.ResidentID), IDNumber: first17 + string(c), Region: town})
+		}
+		ps, err := s.Import(ctx, admin, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []string
+		for _, p := range ps {
+			byTown[p.Region] = append(byTown[p.Region], p.ID)
+			all = append(all, p.ID)
+		}
+		for _, tc := range []struct {
+			scope string
+			want  []string
+		}{
+			{"341881", all},
+			{"341881001", byTown["341881001"]},
+			{"341881002", byTown["341881002"]},
+			{"341881003", nil},
+		} {
+			for _, limit := range []int{1, 3, 50} {
+				by := &auth.Principal{Kind: auth.Operator, ID: "op", Role: auth.Admin, Region: tc.scope}
+				var got []string
+				after := ""
+				for range 30 {
+					page, err := s.Search(ctx, by, person.Query{After: after, Limit: limit})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, p := range page {
+						got = append(got, p.ID)
+					}
+					if len(page) < limit {
+						break
+					}
+					after = page[len(page)-1].ID
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+					t.Errorf("scope %s, pages of %d: %v, want %v", tc.scope, limit, got, tc.want)
+				}
+			}
+		}
+	})
+}

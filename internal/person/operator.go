@@ -3,6 +3,7 @@ package person
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -145,16 +146,25 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 		where = append(where, `p.num IN (`+strings.Join(marks, ", ")+`)`)
 		used = append(used, "nums")
 	}
+	browsing := len(used) == 0
+	var after int64
 	if q.After != "" {
 		num, err := s.handles.ParseID(q.After)
 		if err != nil {
 			return nil, ErrAfterInvalid
 		}
+		after = num
 		add(`p.num > ?`, num, "after")
 	}
-	args = append(args, q.Limit)
-	out, err := db.Collect(ctx, s.db, `SELECT `+personCols+` FROM persons p WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY p.num LIMIT $%d`, len(args)), args, s.scan)
+	var out []*Person
+	var err error
+	if browsing {
+		out, err = s.browse(ctx, lo, hi, after, q.Limit)
+	} else {
+		args = append(args, q.Limit)
+		out, err = db.Collect(ctx, s.db, `SELECT `+personCols+` FROM persons p WHERE `+strings.Join(where, " AND ")+
+			fmt.Sprintf(` ORDER BY p.num LIMIT $%d`, len(args)), args, s.scan)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("person: search: %w", err)
 	}
@@ -165,6 +175,39 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 	err = audit.Record(ctx, s.db, audit.Entry{At: s.now(), Actor: by.Actor(), Action: "person.search",
 		Subject: "persons", Region: lo, Detail: map[string]any{"fields": used, "results": idsOut}})
 	return out, err
+}
+
+// browseWindow is how many persons, in number order, a page of a scope
+// reads before it turns to the region index instead.
+var browseWindow = 20_000
+
+// browse reads a page of the persons of [lo, hi) numbered after after. A
+// wide scope (a province, a city, a county) fills its page within the
+// first persons in number order; a narrow one (a town) is read through the
+// region index and sorted, which is cheap because it holds few. Leaving
+// the choice to the planner does not work on SQLite, which cannot tell how
+// much of the table a range of codes holds: it took the index for every
+// scope, and sorted a whole province to answer its first 50 persons.
+func (s *Service) browse(ctx context.Context, lo, hi string, after int64, limit int) ([]*Person, error) {
+	scope, args := db.Scope("p.region_code", lo, hi, nil)
+	out, err := db.Collect(ctx, s.db, `SELECT `+personCols+` FROM (SELECT * FROM persons WHERE num > $3 ORDER BY num LIMIT $4) p
+		WHERE `+scope+` ORDER BY p.num LIMIT $5`, append(args, after, browseWindow, limit), s.scan)
+	if err != nil || len(out) == limit {
+		return out, err
+	}
+	// The window held less than a page of the scope: the rest lies past
+	// its end, if the table goes on.
+	var end int64
+	err = s.db.QueryRowContext(ctx, `SELECT num FROM persons WHERE num > $1 ORDER BY num LIMIT 1 OFFSET $2`, after, browseWindow-1).Scan(&end)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rest, err := db.Collect(ctx, s.db, `SELECT `+personCols+` FROM persons p WHERE `+scope+` AND p.num > $3 ORDER BY p.num LIMIT $4`,
+		append(args, end, limit-len(out)), s.scan)
+	return append(out, rest...), err
 }
 
 // Import registers many persons on their behalf at once (a migration from
