@@ -94,7 +94,9 @@ func TestCountByRegionCountsEveryRegistration(t *testing.T) {
 // in number order (the whole county) or is read through the region index
 // (a town of a few, registered late).
 func TestBrowseReturnsEveryPersonOfTheScopeInOrder(t *testing.T) {
-	defer person.SetBrowseWindow(5)()
+	old := db.BrowseWindow
+	db.BrowseWindow = 5
+	defer func() { db.BrowseWindow = old }()
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		keys, err := secret.New(make([]byte, secret.KeySize))

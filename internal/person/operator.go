@@ -3,7 +3,6 @@ package person
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -177,37 +176,13 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 	return out, err
 }
 
-// browseWindow is how many persons, in number order, a page of a scope
-// reads before it turns to the region index instead.
-var browseWindow = 20_000
+// browsePersons is a page of the persons of a scope (db.Browse).
+var browsePersons = db.Browse{Table: "persons", Alias: "p", Key: "num", Cols: personCols}
 
-// browse reads a page of the persons of [lo, hi) numbered after after. A
-// wide scope (a province, a city, a county) fills its page within the
-// first persons in number order; a narrow one (a town) is read through the
-// region index and sorted, which is cheap because it holds few. Leaving
-// the choice to the planner does not work on SQLite, which cannot tell how
-// much of the table a range of codes holds: it took the index for every
-// scope, and sorted a whole province to answer its first 50 persons.
 func (s *Service) browse(ctx context.Context, lo, hi string, after int64, limit int) ([]*Person, error) {
-	scope, args := db.Scope("p.region_code", lo, hi, nil)
-	out, err := db.Collect(ctx, s.db, `SELECT `+personCols+` FROM (SELECT * FROM persons WHERE num > $3 ORDER BY num LIMIT $4) p
-		WHERE `+scope+` ORDER BY p.num LIMIT $5`, append(args, after, browseWindow, limit), s.scan)
-	if err != nil || len(out) == limit {
-		return out, err
-	}
-	// The window held less than a page of the scope: the rest lies past
-	// its end, if the table goes on.
-	var end int64
-	err = s.db.QueryRowContext(ctx, `SELECT num FROM persons WHERE num > $1 ORDER BY num LIMIT 1 OFFSET $2`, after, browseWindow-1).Scan(&end)
-	if errors.Is(err, sql.ErrNoRows) {
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	rest, err := db.Collect(ctx, s.db, `SELECT `+personCols+` FROM persons p WHERE `+scope+` AND p.num > $3 ORDER BY p.num LIMIT $4`,
-		append(args, end, limit-len(out)), s.scan)
-	return append(out, rest...), err
+	var w db.Where
+	w.Scope("p.region_code", lo, hi)
+	return db.Page(ctx, s.db, browsePersons, w, after, limit, s.scan)
 }
 
 // Import registers many persons on their behalf at once (a migration from
