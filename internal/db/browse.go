@@ -18,7 +18,8 @@ var BrowseWindow = 20_000
 // its filters and sorted, which is cheap because it holds few. Leaving the
 // choice to the planner does not work on SQLite, which cannot tell how much
 // of a table a range of region codes holds: it takes the region index for
-// every scope and sorted a province's million rows to answer 100.
+// every scope and sorted a province's million rows to answer 100. On
+// PostgreSQL, whose planner chooses well, a page is the plain query.
 type Browse struct {
 	Table string // the table
 	Alias string // its alias in Cols and in the filters
@@ -35,6 +36,14 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 		past, order = " < ", " ORDER BY "+b.Key+" DESC"
 	}
 	fork := func() Where { return Where{conds: slices.Clone(w.conds), Args: slices.Clone(w.Args)} }
+	if d, ok := q.(interface{ Engine() Engine }); ok && d.Engine() == Postgres {
+		// PostgreSQL's planner knows from its statistics how much of the
+		// table the scope holds and picks the index or the key order
+		// itself; a window read first only costs it.
+		plain := fork()
+		plain.Add(b.Alias+"."+b.Key+past+"?", from)
+		return Collect(ctx, q, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+plain.SQL()+order+` LIMIT `+plain.Next(limit), plain.Args, scan)
+	}
 	first := fork()
 	window := `(SELECT * FROM ` + b.Table + ` WHERE ` + b.Key + past + first.Next(from) + order + ` LIMIT ` + first.Next(BrowseWindow) + `) ` + b.Alias
 	out, err := Collect(ctx, q, `SELECT `+b.Cols+` FROM `+window+` WHERE `+first.SQL()+order+` LIMIT `+first.Next(limit), first.Args, scan)
