@@ -272,28 +272,37 @@ func List(ctx context.Context, q db.Querier, f Filter) ([]Entry, error) {
 		before = 1 << 62
 	}
 	var w db.Where
-	w.Add("seq < ?", before)
-	w.Scope("region_code", f.Lo, f.Hi)
-	if f.Subject != "" {
-		w.Add("subject = ?", f.Subject)
+	w.Scope("l.region_code", f.Lo, f.Hi)
+	scan := func(sc db.Scanner) (Entry, error) {
+		var e Entry
+		var at int64
+		var detail string
+		if err := sc.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Region, &detail, &e.PrevHash, &e.Hash); err != nil {
+			return e, err
+		}
+		e.At = db.Time(at)
+		if detail != "{}" {
+			json.Unmarshal([]byte(detail), &e.Detail)
+		}
+		return e, nil
 	}
-	out, err := db.Collect(ctx, q, `SELECT seq, at, actor, action, subject, region_code, detail, prev_hash, hash FROM audit_log
-		WHERE `+w.SQL()+` ORDER BY seq DESC LIMIT `+w.Next(f.Limit), w.Args,
-		func(sc db.Scanner) (Entry, error) {
-			var e Entry
-			var at int64
-			var detail string
-			if err := sc.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Region, &detail, &e.PrevHash, &e.Hash); err != nil {
-				return e, err
-			}
-			e.At = db.Time(at)
-			if detail != "{}" {
-				json.Unmarshal([]byte(detail), &e.Detail)
-			}
-			return e, nil
-		})
+	var out []Entry
+	var err error
+	if f.Subject != "" {
+		// Through the index on (subject, seq): newest first, no sort.
+		w.Add("l.subject = ?", f.Subject)
+		w.Add("l.seq < ?", before)
+		out, err = db.Collect(ctx, q, `SELECT `+entryCols+` FROM audit_log l WHERE `+w.SQL()+` ORDER BY seq DESC LIMIT `+w.Next(f.Limit), w.Args, scan)
+	} else {
+		out, err = db.Page(ctx, q, browseLog, w, before, f.Limit, scan)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: list: %w", err)
 	}
 	return out, nil
 }
+
+const entryCols = `l.seq, l.at, l.actor, l.action, l.subject, l.region_code, l.detail, l.prev_hash, l.hash`
+
+// browseLog is the log newest first, a page of a scope at a time (db.Browse).
+var browseLog = db.Browse{Table: "audit_log", Alias: "l", Key: "seq", Desc: true, Cols: entryCols}

@@ -145,16 +145,25 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 		where = append(where, `p.num IN (`+strings.Join(marks, ", ")+`)`)
 		used = append(used, "nums")
 	}
+	browsing := len(used) == 0
+	var after int64
 	if q.After != "" {
 		num, err := s.handles.ParseID(q.After)
 		if err != nil {
 			return nil, ErrAfterInvalid
 		}
+		after = num
 		add(`p.num > ?`, num, "after")
 	}
-	args = append(args, q.Limit)
-	out, err := db.Collect(ctx, s.db, `SELECT `+personCols+` FROM persons p WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY p.num LIMIT $%d`, len(args)), args, s.scan)
+	var out []*Person
+	var err error
+	if browsing {
+		out, err = s.browse(ctx, lo, hi, after, q.Limit)
+	} else {
+		args = append(args, q.Limit)
+		out, err = db.Collect(ctx, s.db, `SELECT `+personCols+` FROM persons p WHERE `+strings.Join(where, " AND ")+
+			fmt.Sprintf(` ORDER BY p.num LIMIT $%d`, len(args)), args, s.scan)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("person: search: %w", err)
 	}
@@ -167,24 +176,13 @@ func (s *Service) Search(ctx context.Context, by *auth.Principal, q Query) ([]*P
 	return out, err
 }
 
-// CountByRegion counts registered persons per region code within bounds.
-func (s *Service) CountByRegion(ctx context.Context, lo, hi string) (map[string]int64, error) {
-	scope, args := db.Scope("region_code", lo, hi, nil)
-	out := map[string]int64{}
-	err := db.Each(ctx, s.db, `SELECT region_code, COUNT(*) FROM persons WHERE `+scope+` GROUP BY region_code`, args,
-		func(sc db.Scanner) error {
-			var r string
-			var n int64
-			if err := sc.Scan(&r, &n); err != nil {
-				return err
-			}
-			out[r] = n
-			return nil
-		})
-	if err != nil {
-		return nil, fmt.Errorf("person: count by region: %w", err)
-	}
-	return out, nil
+// browsePersons is a page of the persons of a scope (db.Browse).
+var browsePersons = db.Browse{Table: "persons", Alias: "p", Key: "num", Cols: personCols}
+
+func (s *Service) browse(ctx context.Context, lo, hi string, after int64, limit int) ([]*Person, error) {
+	var w db.Where
+	w.Scope("p.region_code", lo, hi)
+	return db.Page(ctx, s.db, browsePersons, w, after, limit, s.scan)
 }
 
 // Import registers many persons on their behalf at once (a migration from

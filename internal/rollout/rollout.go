@@ -104,15 +104,20 @@ func Compute(ctx context.Context, q db.Querier, counter Counter, by *auth.Princi
 	if err != nil {
 		return nil, err
 	}
+	// A region's subtree is the codes it prefixes (auth.Bounds): summing
+	// each count into every prefix of its code gives every row its
+	// registrations in one pass, where matching each row against each code
+	// cost rows x codes (2.8M comparisons for a province's 1,685 towns).
+	subtree := make(map[string]int64, 4*len(counts))
+	for code, n := range counts {
+		for k := 1; k <= len(code); k++ {
+			subtree[code[:k]] += n
+		}
+	}
 	t := &Table{Ratio: ratio, Rows: []Row{}, Total: Row{Name: "合计"}}
 	for _, p := range pops {
-		r := Row{Region: p.Region, Name: p.Name, Population: p.Population, Target: Target(p.Population, ratio), PublishedTarget: p.PublishedTarget}
-		plo, phi := auth.Bounds(p.Region)
-		for code, n := range counts {
-			if code >= plo && code < phi {
-				r.Registered += n
-			}
-		}
+		r := Row{Region: p.Region, Name: p.Name, Population: p.Population, Target: Target(p.Population, ratio), PublishedTarget: p.PublishedTarget,
+			Registered: subtree[p.Region]}
 		if r.Target > 0 {
 			r.Share = float64(r.Registered) / float64(r.Target)
 		}

@@ -584,7 +584,7 @@ func (s *Server) WindDown() *winddown.Service {
 	// No retention purge covers these yet: they go with the persons (the
 	// login limits' client addresses and the operators' known addresses too).
 	linked := []string{"transport_drivers", "otp_counters", "login_backoff", "operator_addresses", "manager_requests", "dependents", "grid_members",
-		"households", "imports", "accounts", "persons"}
+		"households", "imports", "accounts", "persons", "person_counts"}
 	return winddown.New(winddown.Deps{DB: s.DB, Region: s.Config.Region, Emergency: s.Emergency, Log: s.Log,
 		Signer: s.CodeKeys.Signer,
 		Steps: []winddown.Step{
@@ -783,6 +783,7 @@ func (s *Server) Start(ctx context.Context) {
 	// lease of its own, with a cursor another node resumes from.
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
+	s.once(ctx, "fold registrations into the counts per region", time.Minute, s.Persons.FoldCounts)
 	if s.Config.AuditHeadInterval >= 0 {
 		s.once(ctx, "sign the audit log's head", s.AuditHeads.Interval(), s.AuditHeads.Tick)
 	}

@@ -307,8 +307,7 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Item, error) {
 	if f.To != "" {
 		toHash = o.keys.BlindIndex("phone", f.To)
 	}
-	query, args := listQuery(f, toHash)
-	out, err := db.Collect(ctx, o.db, query, args, func(sc db.Scanner) (Item, error) {
+	scan := func(sc db.Scanner) (Item, error) {
 		var it Item
 		var enc []byte
 		var at, sent, done int64
@@ -322,14 +321,35 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Item, error) {
 		}
 		it.At, it.SentAt, it.DoneAt = db.Time(at), db.Time(sent), db.Time(done)
 		return it, nil
-	})
+	}
+	var out []Item
+	var err error
+	if toHash != nil {
+		query, args := listQuery(f, toHash)
+		out, err = db.Collect(ctx, o.db, query, args, scan)
+	} else {
+		var w db.Where
+		w.Scope("region_code", f.Lo, f.Hi)
+		if f.State != "" {
+			w.Add("state = ?", f.State)
+		}
+		out, err = db.Page(ctx, o.db, browseOutbox, w, f.Before, f.Limit, scan)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sms: list outbox: %w", err)
 	}
 	return out, nil
 }
 
-// listQuery reads the outbox with the filters f has (a phone's messages
+// outboxCols are the columns List reads.
+const outboxCols = `id, to_enc, region_code, purpose, body, created_at, provider, state, attempts,
+		sent_at, done_at, report, last_error`
+
+// browseOutbox is the outbox newest first, a page of a scope at a time
+// (db.Browse).
+var browseOutbox = db.Browse{Table: "sms_outbox", Alias: "m", Key: "id", Desc: true, Cols: outboxCols}
+
+// listQuery reads one phone's messages with the filters f has (a phone's messages
 // through the index on to_hash, never a scan of the whole outbox).
 func listQuery(f Filter, toHash []byte) (string, []any) {
 	var w db.Where
@@ -341,8 +361,7 @@ func listQuery(f Filter, toHash []byte) (string, []any) {
 	if f.State != "" {
 		w.Add("state = ?", f.State)
 	}
-	return `SELECT id, to_enc, region_code, purpose, body, created_at, provider, state, attempts,
-		sent_at, done_at, report, last_error FROM sms_outbox WHERE ` + w.SQL() + ` ORDER BY id DESC LIMIT ` + w.Next(f.Limit), w.Args
+	return `SELECT ` + outboxCols + ` FROM sms_outbox WHERE ` + w.SQL() + ` ORDER BY id DESC LIMIT ` + w.Next(f.Limit), w.Args
 }
 
 func validState(s string) bool {

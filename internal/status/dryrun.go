@@ -197,20 +197,14 @@ func (s *Service) Stats(ctx context.Context, reader *auth.Principal) ([]TownCoun
 		}
 		return t
 	}
-	scope, args := db.Scope("region_code", lo, hi, nil)
-	err := db.Each(ctx, s.db, `SELECT SUBSTR(region_code, 1, 9), COUNT(*) FROM persons WHERE `+scope+` GROUP BY SUBSTR(region_code, 1, 9)`,
-		args, func(sc db.Scanner) error {
-			var r string
-			var n int64
-			if err := sc.Scan(&r, &n); err != nil {
-				return err
-			}
-			get(r).Registered = n
-			return nil
-		})
+	registered, err := s.people.CountByRegion(ctx, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("status: stats: %w", err)
 	}
+	for code, n := range registered {
+		get(code[:min(len(code), 9)]).Registered += n
+	}
+	scope, args := db.Scope("region_code", lo, hi, nil)
 	err = db.Each(ctx, s.db, `SELECT SUBSTR(region_code, 1, 9), color, COUNT(*) FROM status
 		WHERE `+scope+` AND color <> $3 GROUP BY SUBSTR(region_code, 1, 9), color`, append(args, int64(rules.Green)), func(sc db.Scanner) error {
 		var r string

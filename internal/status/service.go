@@ -30,6 +30,9 @@ type People interface {
 	Phones(ctx context.Context, num int64) ([]string, error)
 	Get(ctx context.Context, num int64) (*person.Person, error)
 	ActingFor(ctx context.Context, by *auth.Principal, personID string) (person.Profile, error)
+	// CountByRegion counts registered persons per region code within
+	// [lo, hi) from counts kept as they register, not by reading them all.
+	CountByRegion(ctx context.Context, lo, hi string) (map[string]int64, error)
 }
 
 // IDs turns person numbers into public ids for the audit log, and posted

@@ -169,9 +169,7 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 	if f.Escalated {
 		w.Add("escalated_at IS NOT NULL")
 	}
-	w.Add("id > ?", after)
-	out, err := db.Collect(ctx, s.db, `SELECT `+taskCols+` FROM followup_tasks WHERE `+w.SQL()+` ORDER BY id LIMIT `+w.Next(f.Limit),
-		w.Args, s.scanTask)
+	out, err := db.Page(ctx, s.db, browseTasks, w, after, f.Limit, s.scanTask)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: list tasks: %w", err)
 	}
@@ -190,6 +188,10 @@ func (s *Service) Tasks(ctx context.Context, by *auth.Principal, f TaskFilter) (
 	}
 	return out, nil
 }
+
+// browseTasks is the tasks oldest first, a page of a scope at a time
+// (db.Browse).
+var browseTasks = db.Browse{Table: "followup_tasks", Alias: "t", Key: "id", Cols: taskCols}
 
 func (s *Service) task(ctx context.Context, q db.Querier, by *auth.Principal, id string) (*Task, error) {
 	num, ok := taskNum(id)

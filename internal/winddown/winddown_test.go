@@ -35,6 +35,8 @@ var personal = []string{
 	"otp_counters", "login_backoff", "operator_addresses", "trip_stays",
 	"iso_stays", "iso_readings", "iso_transfers", "iso_transfer_steps", "hotline_tickets",
 	"grid_members", "households", "imports", "transport_drivers",
+	// Not personal, but counts of the persons destroyed: they go with them.
+	"person_counts",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own

@@ -1,0 +1,67 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+)
+
+// BrowseWindow is how many rows, in key order, a page of a list reads
+// before it turns to the index on its filters instead.
+var BrowseWindow = 20_000
+
+// Browse reads pages of a list in the order of an integer key (persons by
+// number, the audit log newest first) under filters that include a region
+// scope. A wide scope (a province, a city) fills its page within the first
+// rows in key order; a narrow one (a town) is read through the index on
+// its filters and sorted, which is cheap because it holds few. Leaving the
+// choice to the planner does not work on SQLite, which cannot tell how much
+// of a table a range of region codes holds: it takes the region index for
+// every scope and sorted a province's million rows to answer 100. On
+// PostgreSQL, whose planner chooses well, a page is the plain query.
+type Browse struct {
+	Table string // the table
+	Alias string // its alias in Cols and in the filters
+	Key   string // the integer key the list is ordered by, unqualified
+	Desc  bool   // newest (highest key) first
+	Cols  string // the select list
+}
+
+// Page returns up to limit rows of the list past the key from (exclusive;
+// in the list's direction) that match w, each read by scan.
+func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
+	past, order := " > ", " ORDER BY "+b.Key
+	if b.Desc {
+		past, order = " < ", " ORDER BY "+b.Key+" DESC"
+	}
+	fork := func() Where { return Where{conds: slices.Clone(w.conds), Args: slices.Clone(w.Args)} }
+	if d, ok := q.(interface{ Engine() Engine }); ok && d.Engine() == Postgres {
+		// PostgreSQL's planner knows from its statistics how much of the
+		// table the scope holds and picks the index or the key order
+		// itself; a window read first only costs it.
+		plain := fork()
+		plain.Add(b.Alias+"."+b.Key+past+"?", from)
+		return Collect(ctx, q, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+plain.SQL()+order+` LIMIT `+plain.Next(limit), plain.Args, scan)
+	}
+	first := fork()
+	window := `(SELECT * FROM ` + b.Table + ` WHERE ` + b.Key + past + first.Next(from) + order + ` LIMIT ` + first.Next(BrowseWindow) + `) ` + b.Alias
+	out, err := Collect(ctx, q, `SELECT `+b.Cols+` FROM `+window+` WHERE `+first.SQL()+order+` LIMIT `+first.Next(limit), first.Args, scan)
+	if err != nil || len(out) == limit {
+		return out, err
+	}
+	// The window held less than a page: the rest lies past its end, if
+	// the table goes on.
+	var end int64
+	err = q.QueryRowContext(ctx, `SELECT `+b.Key+` FROM `+b.Table+` WHERE `+b.Key+past+`$1`+order+` LIMIT 1 OFFSET $2`, from, BrowseWindow-1).Scan(&end)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rest := fork()
+	rest.Add(b.Alias+"."+b.Key+past+"?", end)
+	more, err := Collect(ctx, q, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+rest.SQL()+order+` LIMIT `+rest.Next(limit-len(out)), rest.Args, scan)
+	return append(out, more...), err
+}
