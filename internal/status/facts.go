@@ -56,12 +56,20 @@ func check(facts []NewFact, now time.Time) error {
 // batch is harmless; created counts the facts actually stored. Each call is
 // audited (one entry per recorder and region, not per fact, so that a lab
 // file of 100,000 results stays one transaction of reasonable size).
+//
+// A large batch whose facts all have keys (Config.BulkFacts or more: a
+// risk area over a city) is stored in transactions of Config.Chunk persons
+// (recordBulk): an error then may leave the first chunks stored, with their
+// colours, and retrying the call stores the rest.
 func (s *Service) Record(ctx context.Context, facts ...NewFact) (created int, err error) {
 	if len(facts) == 0 {
 		return 0, nil
 	}
 	if err := check(facts, s.now()); err != nil {
 		return 0, err
+	}
+	if len(facts) >= s.cfg.BulkFacts && keyed(facts) {
+		return s.recordBulk(ctx, facts)
 	}
 	var w written
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
@@ -84,7 +92,6 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 		return 0, written{}, err
 	}
 	now := s.now()
-	nowMs := now.UnixMilli()
 	all := make([]int64, len(facts))
 	for i := range facts {
 		all[i] = facts[i].Person
@@ -93,13 +100,44 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 	if err != nil {
 		return 0, written{}, err
 	}
+	var groups auditGroups
+	st, err := s.storeFacts(ctx, tx, facts, people, now, &groups)
+	if err != nil || st.created == 0 {
+		return 0, written{}, err
+	}
+	w, err := s.settle(ctx, tx, ver, prog, st.changed, now, cause, st.added)
+	if err != nil {
+		return 0, written{}, err
+	}
+	// The audit head is the most contended row of all; take it last.
+	if err := groups.append(ctx, tx, s.ids, now); err != nil {
+		return 0, written{}, err
+	}
+	w.facts = st.created
+	return st.created, w, nil
+}
+
+// stored is what storeFacts inserted: the facts (sorted by person, then
+// id) and the persons they concern (sorted).
+type stored struct {
+	created int
+	added   []storedFact
+	changed []personRef
+}
+
+// storeFacts inserts facts about people (sorted, distinct: every person of
+// facts with their region) and counts those inserted into groups. A fact
+// whose (person, key) is already stored is skipped.
+func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, people []personRef, now time.Time,
+	groups *auditGroups) (stored, error) {
+	nowMs := now.UnixMilli()
 	region := make(map[int64]string, len(people))
 	for _, p := range people {
 		region[p.num] = p.region
 	}
 	last, err := db.NextVal(ctx, tx, "facts", int64(len(facts)))
 	if err != nil {
-		return 0, written{}, err
+		return stored{}, err
 	}
 	first := last - int64(len(facts)) + 1
 	args := make([]any, 0, 10*len(facts))
@@ -107,7 +145,7 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 		nf := &facts[i]
 		attrs, err := json.Marshal(nf.Fact.Attrs)
 		if err != nil {
-			return 0, written{}, fact.ErrAttrType.Withf("%s: attributes cannot be stored: %v", nf.Fact.Kind, err)
+			return stored{}, fact.ErrAttrType.Withf("%s: attributes cannot be stored: %v", nf.Fact.Kind, err)
 		}
 		if len(nf.Fact.Attrs) == 0 {
 			attrs = []byte("{}")
@@ -119,86 +157,106 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 		args = append(args, nf.Person, first+int64(i), nf.Fact.Kind, db.Millis(nf.Fact.At), db.NullMillis(nf.Fact.Until),
 			string(attrs), nf.Fact.Source, key, nowMs, nf.RecordedBy)
 	}
-	var added []storedFact
+	var out stored
 	// Inserted rows come back; a (person, key) already stored does not.
-	type groupKey struct{ by, region string }
-	type group struct {
-		persons []int64
-		facts   int
-		kinds   []string
-	}
-	groups := map[groupKey]*group{}
-	var order []groupKey
 	touched := map[int64]bool{}
-	created := 0
 	const cols = 10
 	ins := db.Insert{Head: `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key, recorded_at, recorded_by) VALUES `,
 		Cols: cols, Tail: ` ON CONFLICT DO NOTHING RETURNING id`}
-	err = ins.Query(ctx, tx, s.db.Engine(), args, func(sc db.Scanner) error {
+	err = s.insertRows(ctx, tx, ins, args, func(sc db.Scanner) error {
 		var id int64
 		if err := sc.Scan(&id); err != nil {
 			return err
 		}
 		nf := &facts[id-first]
-		created++
-		added = append(added, storedFact{num: nf.Person, id: id, kind: nf.Fact.Kind, at: db.Millis(nf.Fact.At),
+		out.created++
+		out.added = append(out.added, storedFact{num: nf.Person, id: id, kind: nf.Fact.Kind, at: db.Millis(nf.Fact.At),
 			until: db.Millis(nf.Fact.Until), attrs: args[(id-first)*cols+5].(string), source: nf.Fact.Source, recorded: nowMs})
 		touched[nf.Person] = true
-		k := groupKey{nf.RecordedBy, region[nf.Person]}
-		g := groups[k]
-		if g == nil {
-			g = &group{}
-			groups[k] = g
-			order = append(order, k)
-		}
-		g.facts++
-		if !slices.Contains(g.persons, nf.Person) && len(g.persons) < 2 {
-			g.persons = append(g.persons, nf.Person)
-		}
-		if !slices.Contains(g.kinds, nf.Fact.Kind) {
-			g.kinds = append(g.kinds, nf.Fact.Kind)
-		}
+		groups.add(nf.RecordedBy, region[nf.Person], nf.Person, nf.Fact.Kind)
 		return nil
 	})
 	if err != nil {
-		return 0, written{}, fmt.Errorf("status: store facts: %w", err)
+		return stored{}, fmt.Errorf("status: store facts: %w", err)
 	}
-	if created == 0 {
-		return 0, written{}, nil
-	}
-	var changed []personRef
 	for _, p := range people {
 		if touched[p.num] {
-			changed = append(changed, p)
+			out.changed = append(out.changed, p)
 		}
 	}
-	sort.Slice(added, func(i, j int) bool {
-		if added[i].num != added[j].num {
-			return added[i].num < added[j].num
+	sort.Slice(out.added, func(i, j int) bool {
+		if out.added[i].num != out.added[j].num {
+			return out.added[i].num < out.added[j].num
 		}
-		return added[i].id < added[j].id
+		return out.added[i].id < out.added[j].id
 	})
-	w, err := s.settle(ctx, tx, ver, prog, changed, now, cause, added)
-	if err != nil {
-		return 0, written{}, err
+	return out, nil
+}
+
+// auditGroups are the facts stored, by recorder and region, for one audit
+// entry per group rather than per fact.
+type auditGroups struct {
+	m     map[auditKey]*auditGroup
+	order []auditKey
+}
+
+type auditKey struct{ by, region string }
+
+type auditGroup struct {
+	persons []int64 // the first two
+	facts   int
+	kinds   []string
+}
+
+func (g *auditGroups) add(by, region string, num int64, kind string) {
+	e := g.group(auditKey{by, region})
+	e.facts++
+	e.person(num)
+	e.kind(kind)
+}
+
+func (g *auditGroups) group(k auditKey) *auditGroup {
+	if g.m == nil {
+		g.m = map[auditKey]*auditGroup{}
 	}
-	// The audit head is the most contended row of all; take it last.
-	for _, k := range order {
-		g := groups[k]
-		slices.Sort(g.kinds)
-		e := audit.Entry{At: now, Actor: k.by, Action: "fact.record", Region: k.region,
-			Detail: map[string]any{"facts": g.facts, "kinds": g.kinds}}
-		if len(g.persons) == 1 {
-			e.Subject = "person:" + s.ids.ID(g.persons[0])
+	e := g.m[k]
+	if e == nil {
+		e = &auditGroup{}
+		g.m[k] = e
+		g.order = append(g.order, k)
+	}
+	return e
+}
+
+func (e *auditGroup) person(num int64) {
+	if !slices.Contains(e.persons, num) && len(e.persons) < 2 {
+		e.persons = append(e.persons, num)
+	}
+}
+
+func (e *auditGroup) kind(kind string) {
+	if !slices.Contains(e.kinds, kind) {
+		e.kinds = append(e.kinds, kind)
+	}
+}
+
+// append writes one audit entry per group in tx.
+func (g *auditGroups) append(ctx context.Context, tx db.Tx, ids IDs, now time.Time) error {
+	for _, k := range g.order {
+		e := g.m[k]
+		slices.Sort(e.kinds)
+		a := audit.Entry{At: now, Actor: k.by, Action: "fact.record", Region: k.region,
+			Detail: map[string]any{"facts": e.facts, "kinds": e.kinds}}
+		if len(e.persons) == 1 {
+			a.Subject = "person:" + ids.ID(e.persons[0])
 		} else {
-			e.Subject = "persons"
+			a.Subject = "persons"
 		}
-		if _, err := audit.Append(ctx, tx, e); err != nil {
-			return 0, written{}, err
+		if _, err := audit.Append(ctx, tx, a); err != nil {
+			return err
 		}
 	}
-	w.facts = created
-	return created, w, nil
+	return nil
 }
 
 // Stored is a fact as the store keeps it.

@@ -69,6 +69,13 @@ type Config struct {
 	// Batch is how many persons a recompute or scheduler transaction
 	// evaluates (default 2000).
 	Batch int
+	// BulkFacts is the size of a Record call from which, when every fact
+	// has a key, the facts are stored in transactions of Chunk persons
+	// each rather than in one (default 5,000).
+	BulkFacts int
+	// Chunk is how many persons one transaction of such a call covers
+	// (default 10,000).
+	Chunk int
 	// Workers evaluate in parallel within a batch (default GOMAXPROCS).
 	Workers int
 	// Lease is how long a node owns a recompute job or a notification
@@ -90,6 +97,12 @@ func (c *Config) defaults() {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 2000
+	}
+	if c.BulkFacts <= 0 {
+		c.BulkFacts = 5000
+	}
+	if c.Chunk <= 0 {
+		c.Chunk = 10_000
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)

@@ -27,7 +27,9 @@ type Published struct {
 // scope, audit) and, for a medium or high one, appends a visit.risk_area
 // fact for every person whose stays in the window touch its city, also
 // stays before the area began: the star and the rule look back over the
-// window. The facts are keyed by the area, so publishing is safe to retry.
+// window. The facts are keyed by the area: recording them again for the
+// same area adds none twice, but publishing again makes a new area (a new
+// id, new keys), so a publish that failed part way is not simply retried.
 func (s *Service) Publish(ctx context.Context, by *auth.Principal, in riskarea.Input) (*Published, error) {
 	a, err := s.d.Areas.Publish(ctx, by, in)
 	if err != nil {
