@@ -61,11 +61,15 @@ type RegistrationReport struct {
 	ClientCPUMicros float64             `json:"client_cpu_us_per_registration,omitempty"`
 	Slices          []RegistrationSlice `json:"slices"`
 	// RateRatio is the last slice's rate over the first's, CPURatio its
-	// server CPU per registration over the first's; Fell says the rate fell
-	// by more than RegistrationFall.
+	// server CPU per registration over the first's. Fell says the rate fell
+	// by more than RegistrationFall; Dearer that the server's CPU per
+	// registration grew by more than that, which tells a server that costs
+	// more as the population grows from one that got less of a shared
+	// machine.
 	RateRatio float64  `json:"rate_last_over_first"`
 	CPURatio  float64  `json:"server_cpu_last_over_first,omitempty"`
 	Fell      bool     `json:"rate_fell"`
+	Dearer    bool     `json:"server_cpu_grew"`
 	Samples   []string `json:"error_samples,omitempty"`
 }
 
@@ -248,7 +252,7 @@ func RunRegistration(ctx context.Context, cfg Config, slice int) (*RegistrationR
 		rep.Max = ms(all[len(all)-1])
 	}
 	rep.ServerCPUMicros, rep.ClientCPUMicros = perRegistration(cpu[0], cpu[nslices], rep.Registered)
-	rep.RateRatio, rep.CPURatio, rep.Fell = verdict(rep.Slices)
+	rep.judge()
 	return rep, nil
 }
 
@@ -346,6 +350,12 @@ func verdict(s []RegistrationSlice) (rate, cpu float64, fell bool) {
 	return rate, cpu, rate < 1-RegistrationFall
 }
 
+// judge compares the last slice with the first.
+func (r *RegistrationReport) judge() {
+	r.RateRatio, r.CPURatio, r.Fell = verdict(r.Slices)
+	r.Dearer = r.CPURatio > 1+RegistrationFall
+}
+
 // WriteTable prints the report for people.
 func (r *RegistrationReport) WriteTable(w io.Writer) error {
 	m := r.Machine
@@ -397,7 +407,14 @@ func (r *RegistrationReport) Verdict() string {
 	}
 	v := fmt.Sprintf("verdict: the rate %s: the last slice (to %d) %.0f/s is %.1f%% of the first's (to %d) %.0f/s (it falls when under %.0f%%)",
 		word, last.Population, last.PerSecond, 100*r.RateRatio, first.Population, first.PerSecond, 100*(1-RegistrationFall))
-	if r.CPURatio > 0 {
+	switch {
+	case r.CPURatio == 0:
+	case r.Dearer:
+		v += fmt.Sprintf("; the server's CPU per registration GREW: %.0f µs against %.0f µs (%.2f×)", last.ServerCPUMicros, first.ServerCPUMicros, r.CPURatio)
+	case r.Fell:
+		v += fmt.Sprintf("; but the server's CPU per registration held (%.0f µs against %.0f µs, %.2f×): it had %.0f%% of the machine against %.0f%%, the rate fell with its share, not with the population",
+			last.ServerCPUMicros, first.ServerCPUMicros, r.CPURatio, 100*last.ServerCPUShare, 100*first.ServerCPUShare)
+	default:
 		v += fmt.Sprintf("; server CPU per registration %.0f µs against %.0f µs (%.2f×)", last.ServerCPUMicros, first.ServerCPUMicros, r.CPURatio)
 	}
 	if r.Errors > 0 {

@@ -84,3 +84,27 @@ func TestRegistrationVerdict(t *testing.T) {
 		}
 	}
 }
+
+// The verdict tells a rate that fell because the server costs more per
+// registration from one that fell because it got less of the machine.
+func TestRegistrationVerdictSaysWhy(t *testing.T) {
+	sl := func(pop int64, rate, cpu, share float64) RegistrationSlice {
+		return RegistrationSlice{Population: pop, PerSecond: rate, ServerCPUMicros: cpu, ServerCPUShare: share}
+	}
+	for _, c := range []struct {
+		slices []RegistrationSlice
+		want   []string
+	}{
+		{[]RegistrationSlice{sl(10, 200, 3000, 0.34), sl(20, 160, 3100, 0.28)}, []string{"rate FELL", "held (3100 µs against 3000 µs", "28% of the machine against 34%"}},
+		{[]RegistrationSlice{sl(10, 200, 3000, 0.34), sl(20, 150, 4000, 0.34)}, []string{"rate FELL", "GREW: 4000 µs against 3000 µs"}},
+		{[]RegistrationSlice{sl(10, 200, 3000, 0.34), sl(20, 195, 3000, 0.34)}, []string{"rate held", "97.5% of the first's"}},
+	} {
+		r := &RegistrationReport{Slices: c.slices}
+		r.judge()
+		for _, w := range c.want {
+			if !strings.Contains(r.Verdict(), w) {
+				t.Errorf("verdict %q lacks %q", r.Verdict(), w)
+			}
+		}
+	}
+}

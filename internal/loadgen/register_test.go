@@ -25,7 +25,9 @@ func TestRegistrationSurge(t *testing.T) {
 		var phases []string
 		rep, err := loadgen.RunRegistration(context.Background(), loadgen.Config{URL: s.URL, BareURL: s.URL,
 			AdminPassword: servertest.AdminPassword, Concurrency: 4, Residents: 60, Progress: &progress,
-			Phase: func(name string, start bool, _ time.Duration) { phases = append(phases, fmt.Sprint(name, start)) },
+			Phase: func(name string, start bool, _ time.Duration) {
+				phases = append(phases, fmt.Sprintf("%s %v", name, start))
+			},
 		}, 20)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, progress.String())
