@@ -64,6 +64,8 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	appointments := fs.Bool("appointments", false, "instead of the paths: an appointment opening, --residents (default 10000) book --places in --slots at once (POST /me/appointments)")
 	places := fs.Int("places", 1000, "with --appointments: places to open")
 	slots := fs.Int("slots", 10, "with --appointments: slots the places are spread over")
+	register := fs.Bool("register", false, "instead of the paths: a registration surge, --residents (default 10000) fresh residents each go the whole way a phone does (one-time code, the outbox read, login, POST /me/register, GET /me/code), --concurrency at a time; the rate, latencies and server CPU per slice of the population")
+	registerSlice := fs.Int("register-slice", 0, "with --register: registrations per reported slice (default a tenth of --residents)")
 	hubDown := fs.Bool("foreign-hub-down", false, "measure verify on another region's codes with the hub stopped: loadgen also starts a hub and a node of region 341802 where the residents register, lets its keys reach its own server through the hub, then stops the hub (not with --url)")
 	var serverFlags multiFlag
 	fs.Var(&serverFlags, "server-flag", "extra flag for the server loadgen starts, e.g. --server-flag=--group-commit-delay=1ms (repeatable)")
@@ -84,6 +86,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *hubDown && *url != "" {
 		return errors.New("loadgen: --foreign-hub-down starts its own servers; it does not take --url")
+	}
+	if *register && (*appointments || *hubDown) {
+		return errors.New("loadgen: --register is a run of its own: not with --appointments or --foreign-hub-down")
 	}
 	if *nodes < 1 {
 		return errors.New("loadgen: --nodes must be at least 1")
@@ -193,6 +198,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		cfg.Phase = profiler(ctx, *pprofURL, *profDir, stderr)
 	}
+	if *register {
+		return registrationSurge(ctx, fs, cfg, *registerSlice, *jsonOut, stdout)
+	}
 	if *appointments {
 		residentsSet := false
 		fs.Visit(func(f *flag.Flag) { residentsSet = residentsSet || f.Name == "residents" })
@@ -240,6 +248,34 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		return f.Close()
+	}
+	return nil
+}
+
+// registrationSurge runs loadgen --register and writes its report.
+func registrationSurge(ctx context.Context, fs *flag.FlagSet, cfg loadgen.Config, slice int, jsonOut string, stdout io.Writer) error {
+	residentsSet := false
+	fs.Visit(func(f *flag.Flag) { residentsSet = residentsSet || f.Name == "residents" })
+	if !residentsSet {
+		cfg.Residents = 10000
+	}
+	rr, err := loadgen.RunRegistration(ctx, cfg, slice)
+	if err != nil {
+		return err
+	}
+	if err := rr.WriteTable(stdout); err != nil {
+		return err
+	}
+	if jsonOut != "" {
+		b, _ := json.MarshalIndent(rr, "", "  ")
+		if jsonOut == "-" {
+			stdout.Write(append(b, '\n'))
+		} else if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if rr.Errors > 0 {
+		return fmt.Errorf("%w: %d of %d", loadgen.ErrRegistrationFailed, rr.Errors, rr.Residents)
 	}
 	return nil
 }

@@ -70,6 +70,50 @@ func TestLoadgenCommand(t *testing.T) {
 	}
 }
 
+// TestLoadgenRegistrationSurge runs `healthcode loadgen --register` as a
+// user would: fresh residents on the server it starts, the table with a
+// row per slice and the verdict, the JSON report with the server's CPU per
+// registration, and a profile of each slice.
+func TestLoadgenRegistrationSurge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: skipped under -short")
+	}
+	t.Setenv(asBinary, "1")
+	dir := t.TempDir()
+	var out, errs bytes.Buffer
+	err := realMain(context.Background(), []string{"loadgen", "--register", "--residents", "40", "--register-slice", "20",
+		"--concurrency", "4", "--json", filepath.Join(dir, "report.json"), "--profile", filepath.Join(dir, "prof")}, &out, &errs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	for _, s := range []string{"registration surge: 40 residents", "population", "verdict: the rate"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, out.String())
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.RegistrationReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Registered != 40 || rep.Errors != 0 || len(rep.Slices) != 2 {
+		t.Fatalf("registered %d, errors %d %v, slices %+v", rep.Registered, rep.Errors, rep.Samples, rep.Slices)
+	}
+	for i, s := range rep.Slices {
+		if s.ServerCPUMicros <= 0 || s.PerSecond <= 0 {
+			t.Errorf("slice %d: no rate or no CPU time of the server: %+v", i+1, s)
+		}
+	}
+	for _, f := range []string{"register-1.cpu.pprof", "register-2.cpu.pprof"} {
+		if st, err := os.Stat(filepath.Join(dir, "prof", f)); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s: %v", f, err)
+		}
+	}
+}
+
 // With the hub stopped, a node verifies another region's codes by
 // signature from the bundle it pulled, the colour from the code: every scan
 // valid with color_source code (loadgen checks each answer).
@@ -119,6 +163,10 @@ func TestLoadgenFlags(t *testing.T) {
 	err = realMain(context.Background(), []string{"loadgen", "--url", "http://127.0.0.1:1", "--admin-password", "x", "--foreign-hub-down"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "does not take --url") {
 		t.Fatalf("--foreign-hub-down with --url: %v", err)
+	}
+	err = realMain(context.Background(), []string{"loadgen", "--register", "--appointments"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "run of its own") {
+		t.Fatalf("--register with --appointments: %v", err)
 	}
 }
 

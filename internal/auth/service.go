@@ -279,7 +279,7 @@ func (s *Service) PurgeExpired(ctx context.Context) error {
 	}
 	// A code row also carries the day's send count, so only rows from
 	// earlier days may go.
-	_, err = s.db.ExecContext(ctx, `DELETE FROM otps WHERE expires_at <= $1 AND day < $2`, now.UnixMilli(), s.day(now))
+	_, err = s.db.ExecContext(ctx, purgeOTPs, now.UnixMilli(), s.day(now))
 	if err != nil {
 		return fmt.Errorf("auth: purge one-time codes: %w", err)
 	}

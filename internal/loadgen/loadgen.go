@@ -22,6 +22,11 @@
 // Each phase reports requests/s, the ratio to the bare handler's,
 // p50/p95/p99 latencies, errors, and, where the processes are known, the
 // CPU time the server and the client spent per request.
+//
+// Two runs stand apart from the phases: an appointment opening
+// (RunAppointments) and a registration surge (RunRegistration), where
+// fresh residents register the whole way to their first code and the rate
+// is reported per slice of the growing population.
 package loadgen
 
 import (

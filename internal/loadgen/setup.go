@@ -86,7 +86,7 @@ func setup(ctx context.Context, a *api, cfg *Config, withVenues, withOrg bool) (
 				if i >= cfg.Residents || ctx.Err() != nil {
 					return
 				}
-				tok, err := registerResident(ctx, home, homeAdmin, ids)
+				tok, _, err := registerResident(ctx, home, homeAdmin, ids, nil)
 				if err != nil {
 					errs <- fmt.Errorf("loadgen: register resident %d: %w", i+1, err)
 					next.Store(int64(cfg.Residents)) // stop the others
@@ -140,50 +140,64 @@ func setupOrg(ctx context.Context, a *api, cfg *Config, p *population, run uint3
 // registerResident does what a phone does: asks for a one-time code, logs
 // in with it (read from the outbox, as an operator) and registers a person.
 // A phone or identity number that an earlier run on the same store took is
-// replaced by another.
-func registerResident(ctx context.Context, a *api, admin string, ids *identities) (string, error) {
+// replaced by another; retries says how many were. took, when not nil,
+// receives how long each step of the last attempt took.
+func registerResident(ctx context.Context, a *api, admin string, ids *identities, took *stepTimes) (token string, retries int, err error) {
+	step := func(i int, t0 time.Time) {
+		if took != nil {
+			took[i] = time.Since(t0)
+		}
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		phone, name, id := ids.next()
+		t0 := time.Now()
 		if err := a.call(ctx, "POST", "/auth/otp", "", map[string]string{"phone": phone}, nil); err != nil {
 			var ae *apiError
 			if errors.As(err, &ae) && ae.Status == 429 {
-				return "", fmt.Errorf("%w (start the server with --otp-interval -1s --otp-per-day -1 --otp-per-address -1 --otp-per-minute -1 --sms-budget -1 for a load test)", err)
+				return "", attempt, fmt.Errorf("%w (start the server with --otp-interval -1s --otp-per-day -1 --otp-per-address -1 --otp-per-minute -1 --sms-budget -1 for a load test)", err)
 			}
-			return "", err
+			return "", attempt, err
 		}
+		step(stepOTP, t0)
 		var box struct {
 			Messages []struct {
 				Body string `json:"body"`
 			} `json:"messages"`
 		}
+		t0 = time.Now()
 		if err := a.call(ctx, "GET", "/admin/outbox?limit=1&to="+phone, admin, nil, &box); err != nil {
-			return "", err
+			return "", attempt, err
 		}
+		step(stepOutbox, t0)
 		if len(box.Messages) == 0 {
-			return "", fmt.Errorf("no one-time code for %s in the outbox", phone)
+			return "", attempt, fmt.Errorf("no one-time code for %s in the outbox", phone)
 		}
 		otp := otpRe.FindString(box.Messages[0].Body)
 		var login struct {
 			Token      string `json:"token"`
 			Registered bool   `json:"registered"`
 		}
+		t0 = time.Now()
 		if err := a.call(ctx, "POST", "/auth/login", "", map[string]string{"phone": phone, "otp": otp}, &login); err != nil {
-			return "", err
+			return "", attempt, err
 		}
+		step(stepLogin, t0)
 		if login.Registered {
 			continue // a phone of an earlier run: take another
 		}
+		t0 = time.Now()
 		err := a.call(ctx, "POST", "/me/register", login.Token, map[string]string{"name": name, "id_type": "resident_id", "id_number": id}, nil)
 		var ae *apiError
 		if errors.As(err, &ae) && ae.errorCode() == "person_exists" {
 			continue
 		}
 		if err != nil {
-			return "", err
+			return "", attempt, err
 		}
-		return login.Token, nil
+		step(stepRegister, t0)
+		return login.Token, attempt, nil
 	}
-	return "", errors.New("five phones or identity numbers in a row were taken by earlier runs")
+	return "", 5, errors.New("five phones or identity numbers in a row were taken by earlier runs")
 }
 
 // identities hands out distinct phones, names and resident identity
