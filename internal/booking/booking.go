@@ -503,21 +503,37 @@ func (s *Service) Arrive(ctx context.Context, o *org.Org, num int64, name, actor
 
 // SlotFigures is one slot's attendance.
 type SlotFigures struct {
-	Slot      Slot
+	Slot Slot
+	Tally
+}
+
+// Tally is bookings counted by state.
+type Tally struct {
 	Booked    int64 // open bookings (booked or entered)
 	Entered   int64
 	Cancelled int64
 }
 
+// add counts n bookings in state: an entered booking is also still booked.
+func (t *Tally) add(state string, n int64) {
+	switch state {
+	case Cancelled:
+		t.Cancelled += n
+	case Entered:
+		t.Entered += n
+		t.Booked += n
+	default:
+		t.Booked += n
+	}
+}
+
 // Attendance is a place's figures of a day.
 type Attendance struct {
-	Org       *org.Org
-	Day       time.Time
-	Slots     []*SlotFigures
-	Capacity  int64
-	Booked    int64
-	Entered   int64
-	Cancelled int64
+	Org      *org.Org
+	Day      time.Time
+	Slots    []*SlotFigures
+	Capacity int64
+	Tally
 }
 
 // Attendance is the figures of a day at a place: for its own keys (scope
@@ -558,19 +574,8 @@ func (s *Service) Attendance(ctx context.Context, by *auth.Principal, orgID stri
 		if f == nil {
 			return nil
 		}
-		switch state {
-		case Cancelled:
-			f.Cancelled += n
-			a.Cancelled += n
-		case Entered:
-			f.Entered += n
-			a.Entered += n
-			f.Booked += n
-			a.Booked += n
-		default:
-			f.Booked += n
-			a.Booked += n
-		}
+		f.add(state, n)
+		a.add(state, n)
 		return nil
 	})
 	if err != nil {

@@ -13,12 +13,10 @@ import (
 // Figures are a place's day in numbers, for the health authority: never a
 // name.
 type Figures struct {
-	Org       *org.Org
-	Slots     int64
-	Capacity  int64
-	Booked    int64 // open bookings (booked or entered)
-	Entered   int64
-	Cancelled int64
+	Org      *org.Org
+	Slots    int64
+	Capacity int64
+	Tally
 }
 
 // Overview is the places of a kind in an operator's scope on one day.
@@ -98,15 +96,7 @@ func (s *Service) figures(ctx context.Context, os []*org.Org, day time.Time) ([]
 			if f == nil {
 				return nil
 			}
-			switch state {
-			case Cancelled:
-				f.Cancelled += n
-			case Entered:
-				f.Entered += n
-				f.Booked += n
-			default:
-				f.Booked += n
-			}
+			f.add(state, n)
 			return nil
 		})
 	}
