@@ -91,34 +91,28 @@ func (s *Service) figures(ctx context.Context, os []*org.Org, day time.Time) ([]
 			}
 			return nil
 		})
-	if err == nil {
-		err = db.QueryIn(ctx, s.db, e, `SELECT org_id, COUNT(DISTINCT staff_id) FROM employer_gate WHERE day = $1 AND admitted AND org_id IN `,
-			[]any{date}, ids, ` GROUP BY org_id`, func(sc db.Scanner) error {
-				var id string
-				var n int64
-				if err := sc.Scan(&id, &n); err != nil {
-					return err
-				}
-				if f := byID[id]; f != nil {
-					f.Present = n
-				}
-				return nil
-			})
+	// count reads one number per employer into the field set sets.
+	count := func(head string, set func(*Figures, int64)) error {
+		return db.QueryIn(ctx, s.db, e, head, []any{date}, ids, ` GROUP BY org_id`, func(sc db.Scanner) error {
+			var id string
+			var n int64
+			if err := sc.Scan(&id, &n); err != nil {
+				return err
+			}
+			if f := byID[id]; f != nil {
+				set(f, n)
+			}
+			return nil
+		})
 	}
 	if err == nil {
-		err = db.QueryIn(ctx, s.db, e, `SELECT org_id, COUNT(DISTINCT staff_id) FROM employer_gate g WHERE day = $1 AND NOT admitted
+		err = count(`SELECT org_id, COUNT(DISTINCT staff_id) FROM employer_gate WHERE day = $1 AND admitted AND org_id IN `,
+			func(f *Figures, n int64) { f.Present = n })
+	}
+	if err == nil {
+		err = count(`SELECT org_id, COUNT(DISTINCT staff_id) FROM employer_gate g WHERE day = $1 AND NOT admitted
 			AND NOT EXISTS (SELECT 1 FROM employer_gate a WHERE a.staff_id = g.staff_id AND a.day = g.day AND a.admitted) AND org_id IN `,
-			[]any{date}, ids, ` GROUP BY org_id`, func(sc db.Scanner) error {
-				var id string
-				var n int64
-				if err := sc.Scan(&id, &n); err != nil {
-					return err
-				}
-				if f := byID[id]; f != nil {
-					f.Refused = n
-				}
-				return nil
-			})
+			func(f *Figures, n int64) { f.Refused = n })
 	}
 	if err == nil {
 		err = db.QueryIn(ctx, s.db, e, `SELECT org_id, reason, COUNT(*) FROM employer_gate WHERE day = $1 AND NOT admitted AND org_id IN `,
