@@ -1,11 +1,9 @@
 package employer_test
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -16,48 +14,12 @@ import (
 	"github.com/healthcode/healthcode/internal/employer"
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/org"
+	"github.com/healthcode/healthcode/internal/org/orgtest"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/rules"
 )
 
-type orgs map[string]*org.Org
-
-func (o orgs) Authorize(_ context.Context, p *auth.Principal, scope string) (*org.Org, error) {
-	x := o[p.Org]
-	if x == nil {
-		return nil, org.ErrOrgOnly
-	}
-	if !x.Kind.Allows(scope) {
-		return nil, org.ErrScopeMissing
-	}
-	return x, nil
-}
-
-func (o orgs) Public(_ context.Context, id string) (*org.Org, error) {
-	if x := o[id]; x != nil {
-		return x, nil
-	}
-	return nil, org.ErrNotFound
-}
-
-func (o orgs) Get(_ context.Context, by *auth.Principal, id string) (*org.Org, error) {
-	x := o[id]
-	if x == nil || by.Kind != auth.Operator || !by.InScope(x.Region) {
-		return nil, org.ErrNotFound
-	}
-	return x, nil
-}
-
-func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
-	out := []*org.Org{}
-	for _, x := range o {
-		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
-			out = append(out, x)
-		}
-	}
-	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
-	return out, nil
-}
+type orgs = orgtest.Orgs
 
 // scanner stands in for the gateway: a "code" is the scan it answers.
 type scanner map[string]*gateway.Scan

@@ -2,11 +2,9 @@ package hall_test
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/org"
+	"github.com/healthcode/healthcode/internal/org/orgtest"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -31,44 +30,7 @@ import (
 
 var admin = &auth.Principal{Kind: auth.Operator, ID: "admin", Role: auth.Admin, Region: "341881"}
 
-type orgs map[string]*org.Org
-
-func (o orgs) Authorize(_ context.Context, p *auth.Principal, scope string) (*org.Org, error) {
-	x := o[p.Org]
-	if x == nil {
-		return nil, org.ErrOrgOnly
-	}
-	if !x.Kind.Allows(scope) {
-		return nil, org.ErrScopeMissing
-	}
-	return x, nil
-}
-
-func (o orgs) Get(_ context.Context, by *auth.Principal, id string) (*org.Org, error) {
-	x := o[id]
-	if x == nil || by.Kind != auth.Operator || !by.InScope(x.Region) {
-		return nil, org.ErrNotFound
-	}
-	return x, nil
-}
-
-func (o orgs) Public(_ context.Context, id string) (*org.Org, error) {
-	if x := o[id]; x != nil {
-		return x, nil
-	}
-	return nil, org.ErrNotFound
-}
-
-func (o orgs) List(_ context.Context, by *auth.Principal, f org.Filter) ([]*org.Org, error) {
-	out := []*org.Org{}
-	for _, x := range o {
-		if by.InScope(x.Region) && (f.Kind == "" || string(x.Kind) == f.Kind) && x.Num > f.After {
-			out = append(out, x)
-		}
-	}
-	slices.SortFunc(out, func(a, b *org.Org) int { return cmp.Compare(a.Num, b.Num) })
-	return out, nil
-}
+type orgs = orgtest.Orgs
 
 // scanner reads "code:N:COLOR" as person N's code; "foreign:COLOR" as
 // another region's code verified through the federation; "unknown",
