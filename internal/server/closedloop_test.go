@@ -52,8 +52,12 @@ func TestClosedLoopIsolationTransferHotline(t *testing.T) {
 			}
 		}
 
-		// Isolation: the admission by scanning the code, 48 hours ago (entered late).
-		admitted := time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Second)
+		// Isolation: the admission by scanning the code, at 08:00 in the region two
+		// days ago (entered late), so that readings an hour and ninety minutes
+		// later fall in the same morning whatever the time the test runs.
+		beijing := time.FixedZone("CST", 8*3600)
+		d := time.Now().In(beijing).AddDate(0, 0, -2)
+		admitted := time.Date(d.Year(), d.Month(), d.Day(), 8, 0, 0, 0, beijing).UTC()
 		unchanged("refused admissions", func() {
 			e.Want(e.Do("POST", "/api/v1/admin/isolation/stays", officer, map[string]any{"site_id": hotel, "code": e.myCode(tok1),
 				"reason": "inbound", "days": 14}), 400, "isolation_room_required")
