@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
 )
 
@@ -117,15 +118,44 @@ func backupSQLite(ctx context.Context, path, tmp string) (Info, error) {
 	}
 	src.SetMaxOpenConns(1)
 	defer src.Close()
+	// A running node answers check-ins and scans once they are in its
+	// journal and moves them into the tables a moment later: read the
+	// journal first, so that what it held is in the copy as well.
+	journal, err := checkin.ReadJournal(checkin.JournalDir(path))
+	if err != nil {
+		return Info{}, fmt.Errorf("backup: %w", err)
+	}
 	// One read transaction: a snapshot as of its start, whatever the
 	// server writes meanwhile.
 	if _, err := src.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		return Info{}, fmt.Errorf("backup: copy %s: %w", path, err)
 	}
+	if len(journal) > 0 {
+		if err := applyJournal(ctx, tmp, journal); err != nil {
+			return Info{}, err
+		}
+	}
 	if err := os.Chmod(tmp, 0o600); err != nil {
 		return Info{}, fmt.Errorf("backup: %w", err)
 	}
 	return inspectSQLite(ctx, tmp)
+}
+
+// applyJournal moves the journal's rows beyond the copy's recorded
+// position into the copy at path.
+func applyJournal(ctx context.Context, path string, journal map[int64][]byte) error {
+	d, err := db.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		return fmt.Errorf("backup: open the copy: %w", err)
+	}
+	_, err = checkin.ApplyJournal(ctx, d, journal)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("backup: the journal's check-ins into the copy: %w", err)
+	}
+	return nil
 }
 
 // openSQLite opens a SQLite file for reading as one connection, waiting

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -208,6 +209,42 @@ func (s *Service) Close() error {
 	return nil
 }
 
+// OpenJournal makes the group commit answer once a batch is appended to a
+// journal in dir, moved into the tables by an indexer (journal.go), after
+// moving what dir holds from before a crash. For a single node on SQLite,
+// whose tables are its own: on PostgreSQL other nodes read the tables, and
+// a node that dies must leave nothing behind. Call it before serving.
+func (s *Service) OpenJournal(ctx context.Context, dir string, log *slog.Logger) error {
+	if s.db.Engine() != db.SQLite {
+		return fmt.Errorf("checkin: the journal is for SQLite, not %s", s.db.Engine())
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	j, err := openJournal(ctx, s.db, dir, s.w, log)
+	if err != nil {
+		return err
+	}
+	s.w.journal.Store(j)
+	return nil
+}
+
+// Flush returns once every check-in and verification answered before the
+// call is in the tables (with the journal they follow within a fraction of
+// a second; this service's reads flush first themselves).
+func (s *Service) Flush(ctx context.Context) error { return s.flush(ctx) }
+
+func (s *Service) flush(ctx context.Context) error { return s.flushJournal(ctx, false) }
+
+// flushJournal flushes; with rotate the journal file that held the rows is
+// removed too (a purge: rows must not outlive their removal in a file).
+func (s *Service) flushJournal(ctx context.Context, rotate bool) error {
+	if j := s.w.journal.Load(); j != nil {
+		return j.flush(ctx, rotate)
+	}
+	return nil
+}
+
 // Batches reports how many group-commit transactions committed and how many
 // requests they carried.
 func (s *Service) Batches() (transactions, requests int64) {
@@ -356,6 +393,9 @@ const MaxCountSpan = 31 * 24 * time.Hour
 // whole hours, for an operator with stats.read and the venue in scope.
 // Every hour of the range is listed, with zero where nobody checked in.
 func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string, from, to time.Time) (*Counts, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	if err := by.Require(auth.StatsRead); err != nil {
 		return nil, err
 	}
@@ -419,6 +459,9 @@ func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string
 // names the checkpoints, from the checkpoint service, which decides whose
 // scope holds them.
 func (s *Service) VerificationsPerHour(ctx context.Context, checkpoints []string, from time.Time) (map[int64]int64, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	out := map[int64]int64{}
 	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT v.at / 3600000, COUNT(*) FROM verifications v
 		JOIN places pl ON pl.num = v.place WHERE v.at >= $1 AND pl.kind = $2 AND pl.ref IN `,
@@ -440,6 +483,9 @@ func (s *Service) VerificationsPerHour(ctx context.Context, checkpoints []string
 // transport company's rides of the day per vehicle. The caller names the
 // venues, from the feature that decides whose they are.
 func (s *Service) VenueTotals(ctx context.Context, venueIDs []string, from, to time.Time) (map[string]int64, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	out := make(map[string]int64, len(venueIDs))
 	for _, id := range venueIDs {
 		place, err := s.placeNum(ctx, PlaceVenue, id, false)

@@ -35,6 +35,9 @@ WHERE c.person = $1 AND c.at >= $2 AND c.at < $3 AND c.place <> 0 AND o.person <
 // checkpoint count as presence there, like check-ins at a venue. fn is
 // called for each encounter as it is read, so a run need not hold them all.
 func (s *Service) Encounters(ctx context.Context, person, from, to, window int64, fn func(Encounter)) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
 	var e Encounter
 	err := db.Each(ctx, s.db, encountersSQL, []any{person, from, to, window}, func(sc db.Scanner) error {
 		if err := sc.Scan(&e.Place, &e.CaseAt, &e.Person, &e.PersonAt); err != nil {
@@ -53,6 +56,9 @@ func (s *Service) Encounters(ctx context.Context, person, from, to, window int64
 // each once: a tracing run reads them first to size the window of the
 // case's encounters by the kinds of places the case actually went to.
 func (s *Service) PlacesOf(ctx context.Context, person, from, to int64) ([]int64, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	out, err := db.Collect(ctx, s.db, `
 		SELECT place FROM checkins WHERE person = $1 AND at >= $2 AND at < $3
 		UNION
@@ -75,6 +81,9 @@ type Presence struct {
 
 // Visitors calls fn for everyone present at the place in [from, to] (unix ms).
 func (s *Service) Visitors(ctx context.Context, place, from, to int64, fn func(Presence)) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
 	var p Presence
 	err := db.Each(ctx, s.db, `
 		SELECT person, at FROM checkins WHERE place = $1 AND at >= $2 AND at <= $3

@@ -170,6 +170,9 @@ func (s *Service) createPartition(ctx context.Context, table string, day int64) 
 // the cutoff and deletes the rest of the cut day in short time slices;
 // SQLite deletes in small batches. Neither holds a lock for long.
 func (s *Service) PurgeBefore(ctx context.Context, cutoff time.Time) (Purged, error) {
+	if err := s.flushJournal(ctx, true); err != nil {
+		return Purged{}, err
+	}
 	var total Purged
 	for _, table := range presenceTables {
 		p, err := s.purgeTable(ctx, table, cutoff)
@@ -286,6 +289,9 @@ func (s *Service) purgePostgres(ctx context.Context, table string, cutoff int64)
 // [from, to), for the audit log's signed heads, which add them up window
 // after window: a total over the table would fall when Purge runs.
 func (s *Service) CountVerifications(ctx context.Context, from, to time.Time) (int64, error) {
+	if err := s.flush(ctx); err != nil {
+		return 0, err
+	}
 	var n int64
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM verifications WHERE at >= $1 AND at < $2`,
 		from.UnixMilli(), to.UnixMilli()).Scan(&n); err != nil {

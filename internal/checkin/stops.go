@@ -20,6 +20,9 @@ type Stop struct {
 // ms), oldest first: the trip card reads where the person was from them.
 // Both tables are read through their person index.
 func (s *Service) Stops(ctx context.Context, person, from, to int64) ([]Stop, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	out, err := db.Collect(ctx, s.db, `
 		SELECT place, at FROM checkins WHERE person = $1 AND at >= $2 AND at <= $3
 		UNION ALL
@@ -50,6 +53,9 @@ const stopsChunk = 20000
 // risk area reads a whole city's visitors this way, with a statement per
 // thousand persons rather than one per person.
 func (s *Service) StopsOfMany(ctx context.Context, persons []int64, from, to int64, fn func(person int64, stops []Stop) error) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
 	for len(persons) > 0 {
 		part := persons[:min(stopsChunk, len(persons))]
 		persons = persons[len(part):]

@@ -210,6 +210,14 @@ func Redact(dsn string) string {
 // Engine reports which engine this is.
 func (d *DB) Engine() Engine { return d.engine }
 
+// SQLitePath is the file of a SQLite store, "" on PostgreSQL.
+func (d *DB) SQLitePath() string {
+	if d.engine != SQLite {
+		return ""
+	}
+	return strings.TrimPrefix(d.dsn, "sqlite:")
+}
+
 // String is the redacted URL.
 func (d *DB) String() string { return Redact(d.dsn) }
 

@@ -63,6 +63,9 @@ func TestPharmacyPurchaseThroughTheGateway(t *testing.T) {
 			t.Fatalf("the scan gives the integrator the person's id: %s", scan.Raw)
 		}
 		var scans int
+		if err := e.App.Checkins.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		e.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM verifications WHERE key_id = $1`, keyID).Scan(&scans)
 		if scans != 1 {
 			t.Fatalf("%d verification events recorded for the scan", scans)

@@ -397,6 +397,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err = s.Checkins.Prepare(ctx); err != nil {
 		return nil, err
 	}
+	if path := s.DB.SQLitePath(); path != "" && path != ":memory:" {
+		if err = s.Checkins.OpenJournal(ctx, checkin.JournalDir(path), s.Log); err != nil {
+			return nil, err
+		}
+	}
 	if verifications == nil {
 		verifications = s.Checkins
 	}
