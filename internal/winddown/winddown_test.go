@@ -42,8 +42,10 @@ var personal = []string{
 // impersonal are the tables that stay, each for a reason: the schema's own
 // bookkeeping, staff and organisations, places, counts, public keys, the
 // audit log (which names persons only by their public id, and keeps that
-// the data was destroyed), the flag that the emergency ended, and which node
-// runs which background task (leases).
+// the data was destroyed), the flag that the emergency ended, which node
+// runs which background task (leases), and how far the check-in journal
+// has been moved into the tables (a file number and an offset; the purge of
+// check-ins removes the journal's file).
 var impersonal = []string{
 	"schema_migrations", "counters", "operators", "api_keys", "units", "venues", "venue_tokens", "checkpoints", "places",
 	"audit_log", "audit_head", "populations", "local_regions", "rule_sets", "rules_active", "rule_activations", "recompute_jobs",
@@ -56,7 +58,7 @@ var impersonal = []string{
 	"risk_areas", "venue_policies", "venue_refusals",
 	"iso_sites", "iso_rooms",
 	"grids",
-	"leases",
+	"leases", "checkin_journal",
 	"transport_vehicles",
 }
 
