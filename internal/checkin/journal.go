@@ -368,7 +368,25 @@ func (j *journal) run() {
 			}
 			return
 		case f := <-j.flushes:
-			f.done <- j.indexAll(f.rotate)
+			// Reads that ask at the same time share one transaction.
+			waiting := []flushReq{f}
+		more:
+			for {
+				select {
+				case g := <-j.flushes:
+					waiting = append(waiting, g)
+				default:
+					break more
+				}
+			}
+			rotate := false
+			for _, w := range waiting {
+				rotate = rotate || w.rotate
+			}
+			err := j.indexAll(rotate)
+			for _, w := range waiting {
+				w.done <- err
+			}
 		case <-t.C:
 			j.indexLogged()
 		case <-j.wake:
