@@ -75,8 +75,14 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 // then the page's rows by key. Reading whole rows through the index and
 // sorting them read every one of the town's rows from the table.
 func pageNarrow[T any](ctx context.Context, q Querier, b Browse, w Where, past, order string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
-	w.Add(b.Alias+"."+b.Key+past+"?", from)
-	keys, err := Collect(ctx, q, `SELECT `+b.Alias+`.`+b.Key+` FROM `+b.Table+` `+b.Alias+` WHERE `+w.SQL()+order+` LIMIT `+w.Next(limit), w.Args,
+	// The unary + keeps SQLite off an index in key order, which it may
+	// prefer for the ORDER BY and the LIMIT and would read whole.
+	w.Add("+"+b.Alias+"."+b.Key+past+"?", from)
+	keyOrder := " ORDER BY +" + b.Alias + "." + b.Key
+	if b.Desc {
+		keyOrder += " DESC"
+	}
+	keys, err := Collect(ctx, q, `SELECT `+b.Alias+`.`+b.Key+` FROM `+b.Table+` `+b.Alias+` WHERE `+w.SQL()+keyOrder+` LIMIT `+w.Next(limit), w.Args,
 		func(sc Scanner) (int64, error) {
 			var k int64
 			return k, sc.Scan(&k)
