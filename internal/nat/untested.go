@@ -3,7 +3,6 @@ package nat
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -133,33 +132,37 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 		}
 	}
 	scope, args := db.Scope("p.region_code", lo, hi, nil)
-	// CROSS JOIN keeps SQLite's join order: from the window's samples (by
-	// sampled_at) to their tubes and persons, never from the persons in
-	// scope; PostgreSQL plans it as an inner join.
-	fromSamples := `FROM nat_samples s CROSS JOIN nat_tubes t CROSS JOIN persons p
-		WHERE s.sampled_at >= $3 AND s.sampled_at <= $4 AND t.barcode = s.barcode AND p.num = s.person_num AND ` + scope
-	for _, part := range []struct {
-		query string
-		add   func(r *CoverageRow, n int64)
-	}{
-		{`SELECT p.region_code, COUNT(DISTINCT s.person_num) ` + fromSamples + ` AND t.result = 'negative' GROUP BY p.region_code`,
-			func(r *CoverageRow, n int64) { r.Negative, r.Untested = r.Negative+n, r.Untested-n }},
-		{`SELECT p.region_code, COUNT(DISTINCT s.person_num) ` + fromSamples + ` AND t.result IS NULL AND NOT ` + hasNegative + ` GROUP BY p.region_code`,
-			func(r *CoverageRow, n int64) { r.Pending += n }},
-	} {
-		err = db.Each(ctx, s.db, part.query, append(slices.Clone(args), since, until), func(sc db.Scanner) error {
-			var code string
-			var n int64
-			if err := sc.Scan(&code, &n); err != nil {
-				return err
-			}
-			part.add(rowOf(code), n)
-			part.add(&c.Total, n)
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("nat: coverage counts: %w", err)
+	// One pass over the window's samples, grouped by person: whether any
+	// tube of theirs is negative, whether any awaits its result. CROSS JOIN
+	// keeps SQLite's join order, from the samples (by sampled_at) to their
+	// tubes and persons, never from the persons in scope; PostgreSQL plans
+	// it as an inner join.
+	err = db.Each(ctx, s.db, `SELECT region_code, neg, pend, COUNT(*) FROM (
+			SELECT p.region_code,
+				MAX(CASE WHEN t.result = 'negative' THEN 1 ELSE 0 END) AS neg,
+				MAX(CASE WHEN t.result IS NULL THEN 1 ELSE 0 END) AS pend
+			FROM nat_samples s CROSS JOIN nat_tubes t CROSS JOIN persons p
+			WHERE s.sampled_at >= $3 AND s.sampled_at <= $4 AND t.barcode = s.barcode AND p.num = s.person_num AND `+scope+`
+			GROUP BY s.person_num, p.region_code) x
+		GROUP BY region_code, neg, pend`, append(args, since, until), func(sc db.Scanner) error {
+		var code string
+		var neg, pend int
+		var n int64
+		if err := sc.Scan(&code, &neg, &pend, &n); err != nil {
+			return err
 		}
+		for _, r := range []*CoverageRow{rowOf(code), &c.Total} {
+			switch {
+			case neg == 1:
+				r.Negative, r.Untested = r.Negative+n, r.Untested-n
+			case pend == 1:
+				r.Pending += n
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nat: coverage counts: %w", err)
 	}
 	posted, err := s.countPosted(ctx, lo, hi, since, until, func(code string, pend bool) {
 		row := own
