@@ -35,7 +35,7 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 	if b.Desc {
 		past, order = " < ", " ORDER BY "+b.Key+" DESC"
 	}
-	fork := func() Where { return Where{conds: slices.Clone(w.conds), Args: slices.Clone(w.Args)} }
+	fork := func() Where { return Where{conds: slices.Clone(w.conds), Args: slices.Clone(w.Args), narrow: w.narrow} }
 	if d, ok := q.(interface{ Engine() Engine }); ok && d.Engine() == Postgres {
 		// PostgreSQL's planner knows from its statistics how much of the
 		// table the scope holds and picks the index or the key order
@@ -43,6 +43,9 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 		plain := fork()
 		plain.Add(b.Alias+"."+b.Key+past+"?", from)
 		return Collect(ctx, q, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+plain.SQL()+order+` LIMIT `+plain.Next(limit), plain.Args, scan)
+	}
+	if w.narrow {
+		return pageNarrow(ctx, q, b, fork(), past, order, from, limit, scan)
 	}
 	first := fork()
 	window := `(SELECT * FROM ` + b.Table + ` WHERE ` + b.Key + past + first.Next(from) + order + ` LIMIT ` + first.Next(BrowseWindow) + `) ` + b.Alias
@@ -64,4 +67,38 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 	rest.Add(b.Alias+"."+b.Key+past+"?", end)
 	more, err := Collect(ctx, q, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+rest.SQL()+order+` LIMIT `+rest.Next(limit-len(out)), rest.Args, scan)
 	return append(out, more...), err
+}
+
+// pageNarrow reads a page of a narrow list on SQLite: the keys of the
+// matching rows first, through the filters' index (covering when the
+// filters are its columns, so sorting a town's keys reads no table row),
+// then the page's rows by key. Reading whole rows through the index and
+// sorting them read every one of the town's rows from the table.
+func pageNarrow[T any](ctx context.Context, q Querier, b Browse, w Where, past, order string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
+	// The unary + keeps SQLite off an index in key order, which it may
+	// prefer for the ORDER BY and the LIMIT and would read whole.
+	w.Add("+"+b.Alias+"."+b.Key+past+"?", from)
+	keyOrder := " ORDER BY +" + b.Alias + "." + b.Key
+	if b.Desc {
+		keyOrder += " DESC"
+	}
+	keys, err := Collect(ctx, q, `SELECT `+b.Alias+`.`+b.Key+` FROM `+b.Table+` `+b.Alias+` WHERE `+w.SQL()+keyOrder+` LIMIT `+w.Next(limit), w.Args,
+		func(sc Scanner) (int64, error) {
+			var k int64
+			return k, sc.Scan(&k)
+		})
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	var out []T
+	e := SQLite
+	if d, ok := q.(interface{ Engine() Engine }); ok {
+		e = d.Engine()
+	}
+	err = QueryIn(ctx, q, e, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+b.Alias+`.`+b.Key+` IN `, nil, keys, order, func(sc Scanner) error {
+		r, err := scan(sc)
+		out = append(out, r)
+		return err
+	})
+	return out, err
 }

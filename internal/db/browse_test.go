@@ -13,7 +13,8 @@ import (
 // Paging through a list returns every row of the scope once, in key order
 // either way, whether the scope fills its pages within the window read in
 // key order (everything), falls back to its index past the window (one
-// region in ten) or ends within the window.
+// region in ten) or ends within the window, and when the filters are
+// narrow (read through their index first).
 func TestPageReturnsEveryRowOfTheScopeInOrder(t *testing.T) {
 	old := db.BrowseWindow
 	db.BrowseWindow = 7
@@ -36,11 +37,18 @@ func TestPageReturnsEveryRowOfTheScopeInOrder(t *testing.T) {
 					slices.Reverse(want)
 					from = 1 << 62
 				}
-				for _, limit := range []int{1, 4, 100} {
+				for _, c := range []struct {
+					narrow bool
+					limit  int
+				}{{false, 1}, {false, 4}, {false, 100}, {true, 1}, {true, 4}, {true, 100}} {
+					limit := c.limit
 					var got []int64
 					for at := from; len(got) <= 60; {
 						var w db.Where
 						w.Scope("i.region_code", scope.lo, scope.hi)
+						if c.narrow {
+							w.Narrow()
+						}
 						page, err := db.Page(ctx, d, b, w, at, limit, scanKey)
 						if err != nil {
 							t.Fatal(err)
@@ -52,7 +60,7 @@ func TestPageReturnsEveryRowOfTheScopeInOrder(t *testing.T) {
 						at = page[len(page)-1]
 					}
 					if !slices.Equal(got, want) {
-						t.Errorf("desc %v, scope [%s, %s), pages of %d: %v, want %v", desc, scope.lo, scope.hi, limit, got, want)
+						t.Errorf("desc %v, narrow %v, scope [%s, %s), pages of %d: %v, want %v", desc, c.narrow, scope.lo, scope.hi, limit, got, want)
 					}
 				}
 			}

@@ -127,9 +127,20 @@ func Scope(col, lo, hi string, args []any) (string, []any) {
 // written as a catch-all ("$4 = FALSE OR to_hash = $5") that keeps a
 // prepared statement's generic plan from using the index the filter has.
 type Where struct {
-	conds []string
-	Args  []any
+	conds  []string
+	Args   []any
+	narrow bool
 }
+
+// Narrow says the filters keep few rows (a town's, a rare state's), so a
+// Page reads them through their index first rather than a window of the
+// table in key order, where it would find few or none of them.
+func (w *Where) Narrow() { w.narrow = true }
+
+// townDigits is the length of a town's region code (GB/T 2260 with the
+// township level): a scope of a town or below holds a sliver of a
+// province's rows.
+const townDigits = 9
 
 // Add appends cond (with ? for each of args, in order) to the clause.
 func (w *Where) Add(cond string, args ...any) {
@@ -154,6 +165,9 @@ func (w *Where) Scope(col, lo, hi string) {
 		return
 	}
 	w.Add(col+" >= ? AND "+col+" < ?", lo, hi)
+	if len(lo) >= townDigits {
+		w.narrow = true
+	}
 }
 
 // SQL is the conditions joined by AND ("TRUE" for none).

@@ -103,6 +103,11 @@ func TestCoverage(t *testing.T) {
 		corrected := f.tube(10, nanshan[1])
 		f.result(corrected, "negative")
 		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, corrected, "positive", "复核为阳性"))
+		// Counted once each: xijin[1] tested negative twice, xijin[2]
+		// negative and sampled again, result not out (not pending).
+		f.now = t0.Add(-10 * time.Hour)
+		f.result(f.tube(10, xijin[1]), "negative")
+		f.tube(10, xijin[2])
 		f.now = t0
 
 		cov := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: "341881", Hours: 48}))

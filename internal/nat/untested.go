@@ -106,12 +106,44 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 		byChild[c.Rows[i].Region] = &c.Rows[i]
 	}
 	var own *CoverageRow // residents registered at the region itself, not below it
+	rowOf := func(code string) *CoverageRow {
+		for _, ch := range children {
+			if strings.HasPrefix(code, ch.Code) {
+				return byChild[ch.Code]
+			}
+		}
+		if own == nil {
+			own = &CoverageRow{Region: q.Region, Name: s.regions.FullName(q.Region)}
+		}
+		return own
+	}
+	// The residents come from the counts per region the person service
+	// keeps, the tested from the window's samples: asking of every
+	// resident in scope whether a sample clears them cost a province's
+	// population at each read.
+	residents, err := s.persons.CountByRegion(ctx, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	for code, n := range residents {
+		for _, r := range []*CoverageRow{rowOf(code), &c.Total} {
+			r.Residents += n
+			r.Untested += n
+		}
+	}
 	scope, args := db.Scope("p.region_code", lo, hi, nil)
+	// One pass over the window's samples, grouped by person: whether any
+	// tube of theirs is negative, whether any awaits its result. CROSS JOIN
+	// keeps SQLite's join order, from the samples (by sampled_at) to their
+	// tubes and persons, never from the persons in scope; PostgreSQL plans
+	// it as an inner join.
 	err = db.Each(ctx, s.db, `SELECT region_code, neg, pend, COUNT(*) FROM (
 			SELECT p.region_code,
-				CASE WHEN `+hasNegative+` THEN 1 ELSE 0 END AS neg,
-				CASE WHEN `+hasPending+` THEN 1 ELSE 0 END AS pend
-			FROM persons p WHERE `+scope+`) x
+				MAX(CASE WHEN t.result = 'negative' THEN 1 ELSE 0 END) AS neg,
+				MAX(CASE WHEN t.result IS NULL THEN 1 ELSE 0 END) AS pend
+			FROM nat_samples s CROSS JOIN nat_tubes t CROSS JOIN persons p
+			WHERE s.sampled_at >= $3 AND s.sampled_at <= $4 AND t.barcode = s.barcode AND p.num = s.person_num AND `+scope+`
+			GROUP BY s.person_num, p.region_code) x
 		GROUP BY region_code, neg, pend`, append(args, since, until), func(sc db.Scanner) error {
 		var code string
 		var neg, pend int
@@ -119,28 +151,12 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 		if err := sc.Scan(&code, &neg, &pend, &n); err != nil {
 			return err
 		}
-		var row *CoverageRow
-		for _, ch := range children {
-			if strings.HasPrefix(code, ch.Code) {
-				row = byChild[ch.Code]
-				break
-			}
-		}
-		if row == nil {
-			if own == nil {
-				own = &CoverageRow{Region: q.Region, Name: s.regions.FullName(q.Region)}
-			}
-			row = own
-		}
-		for _, r := range []*CoverageRow{row, &c.Total} {
-			r.Residents += n
-			if neg == 1 {
-				r.Negative += n
-			} else {
-				r.Untested += n
-				if pend == 1 {
-					r.Pending += n
-				}
+		for _, r := range []*CoverageRow{rowOf(code), &c.Total} {
+			switch {
+			case neg == 1:
+				r.Negative, r.Untested = r.Negative+n, r.Untested-n
+			case pend == 1:
+				r.Pending += n
 			}
 		}
 		return nil
@@ -224,6 +240,9 @@ func (s *Service) countPosted(ctx context.Context, lo, hi string, since, until i
 	return posted, nil
 }
 
+// browseResidents pages the residents in scope by number (db.Browse).
+var browseResidents = db.Browse{Table: "persons", Alias: "p", Key: "num", Cols: "p.num"}
+
 func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQuery, c *Coverage, lo, hi string, since, until int64, posted map[int64]bool) error {
 	after := int64(0)
 	if q.After != "" {
@@ -239,32 +258,48 @@ func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQu
 		last    *int64
 		pending int
 	}
-	scope, args := db.Scope("p.region_code", lo, hi, nil)
+	var w db.Where
+	w.Scope("p.region_code", lo, hi)
+	w.Add(`NOT EXISTS (SELECT 1 FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+		WHERE s.person_num = p.num AND s.sampled_at >= ? AND s.sampled_at <= ? AND t.result = 'negative')`, since, until)
 	// A page is lim persons the tubes count untested and no posted result
 	// clears; a page the posted results thinned is filled from further on.
-	var list []row
+	var nums []int64
 	more := true
-	for more && len(list) < lim {
-		part, err := db.Collect(ctx, s.db, `SELECT p.num,
-				(SELECT MAX(s.sampled_at) FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
-					WHERE s.person_num = p.num AND t.result = 'negative' AND s.sampled_at < $3),
-				CASE WHEN `+hasPending+` THEN 1 ELSE 0 END
-			FROM persons p WHERE `+scope+` AND p.num > $5
-				AND NOT `+hasNegative+` ORDER BY p.num LIMIT $6`, append(args, since, until, after, lim), func(sc db.Scanner) (row, error) {
-			var r row
-			err := sc.Scan(&r.num, &r.last, &r.pending)
-			return r, err
+	for more && len(nums) < lim {
+		part, err := db.Page(ctx, s.db, browseResidents, w, after, lim, func(sc db.Scanner) (int64, error) {
+			var n int64
+			return n, sc.Scan(&n)
 		})
 		if err != nil {
 			return fmt.Errorf("nat: untested: %w", err)
 		}
 		more = len(part) == lim
-		for _, r := range part {
-			after = r.num
-			if !posted[r.num] && len(list) < lim {
-				list = append(list, r)
+		for _, n := range part {
+			after = n
+			if !posted[n] && len(nums) < lim {
+				nums = append(nums, n)
 			}
 		}
+	}
+	byNum := map[int64]row{}
+	window := strings.NewReplacer("$3", "$1", "$4", "$2") // the window is this statement's $1 and $2
+	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT p.num,
+			(SELECT MAX(s.sampled_at) FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+				WHERE s.person_num = p.num AND t.result = 'negative' AND s.sampled_at < $1),
+			CASE WHEN `+window.Replace(hasPending)+` THEN 1 ELSE 0 END
+		FROM persons p WHERE p.num IN `, []any{since, until}, nums, ``, func(sc db.Scanner) error {
+		var r row
+		err := sc.Scan(&r.num, &r.last, &r.pending)
+		byNum[r.num] = r
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("nat: untested: %w", err)
+	}
+	list := make([]row, 0, len(nums))
+	for _, n := range nums {
+		list = append(list, byNum[n])
 	}
 	listed := make([]string, 0, len(list))
 	for _, r := range list {

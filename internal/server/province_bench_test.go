@@ -310,6 +310,28 @@ func seedProvince(b *testing.B, app *server.Server, n int) *province {
 				created, state, "outbox", int64(1), created, created+300_000, created+1000, created+2000, int64(1), "")
 		})
 
+	// Testing: one resident in ten swabbed in the last two days, ten to a
+	// tube at one site; nine tubes in ten negative, the rest awaiting
+	// their result. (A mass-testing round swabs everyone: "Not done".)
+	sampled := n / 10
+	tubes := (sampled + 9) / 10
+	swabbed := func(t int) int64 { return now.Add(-47*time.Hour).UnixMilli() + int64(t)*(46*3600_000)/int64(tubes) }
+	l.rows("nat_sites", "id, name, address, phone, hours, lat, lng, region_code, open, created_at, created_by, updated_at", 1, func(_ int, add func(...any)) {
+		add("site-bench", "采样点", "地址", "0563-0000000", "8:00-18:00", 30.6, 118.9, demo[0], true, month.UnixMilli(), "operator:bench", month.UnixMilli())
+	})
+	l.rows("nat_tubes", "barcode, capacity, site_id, region_code, samples, opened_at, opened_by, sealed_at, sealed_by, result, result_version, result_at", tubes, func(t int, add func(...any)) {
+		result, version, resultAt := any("negative"), int64(1), any(swabbed(t)+6*3600_000)
+		if t%10 == 9 {
+			result, version, resultAt = nil, int64(0), nil
+		}
+		add(fmt.Sprintf("T%09d", t), int64(10), "site-bench", demo[0], int64(10), swabbed(t), "operator:bench", swabbed(t)+600_000, "operator:bench",
+			result, version, resultAt)
+	})
+	l.rows("nat_samples", "id, barcode, person_num, position, sampled_at, method, bound_by", sampled, func(j int, add func(...any)) {
+		t := j / 10
+		add(fmt.Sprintf("S%09d", j), fmt.Sprintf("T%09d", t), nums[(j*10+j%10)%n], int64(j%10+1), swabbed(t), "dynamic", "operator:bench")
+	})
+
 	// The audit log: one entry per two residents over the month (searches,
 	// reads, decisions), chained as Append chains them.
 	entries := n / 2

@@ -332,6 +332,11 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Item, error) {
 		w.Scope("region_code", f.Lo, f.Hi)
 		if f.State != "" {
 			w.Add("state = ?", f.State)
+			if f.State == StateFailed || f.State == StateQueued {
+				// Few messages fail or wait: a window of the newest
+				// holds few of them (sms_outbox_state).
+				w.Narrow()
+			}
 		}
 		out, err = db.Page(ctx, o.db, browseOutbox, w, f.Before, f.Limit, scan)
 	}
