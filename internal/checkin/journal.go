@@ -124,13 +124,6 @@ func openJournal(ctx context.Context, d *db.DB, dir string, w *writer, log *slog
 	j := &journal{db: d, dir: dir, w: w, log: log, wake: make(chan struct{}, 1), flushes: make(chan flushReq),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	j.room = sync.NewCond(&j.mu)
-	if _, err := d.ExecContext(ctx, `INSERT INTO checkin_journal (id, gen, off) VALUES (1, 0, 0) ON CONFLICT DO NOTHING`); err != nil {
-		return nil, fmt.Errorf("checkin: journal position: %w", err)
-	}
-	var atGen, atOff int64
-	if err := d.QueryRowContext(ctx, `SELECT gen, off FROM checkin_journal WHERE id = 1`).Scan(&atGen, &atOff); err != nil {
-		return nil, fmt.Errorf("checkin: journal position: %w", err)
-	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("checkin: journal directory: %w", err)
@@ -142,6 +135,21 @@ func openJournal(ctx context.Context, d *db.DB, dir string, w *writer, log *slog
 		}
 	}
 	slices.Sort(gens)
+	var atGen, atOff int64
+	err = d.QueryRowContext(ctx, `SELECT gen, off FROM checkin_journal WHERE id = 1`).Scan(&atGen, &atOff)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) && len(gens) > 0:
+		// A database that never had a journal beside a journal: the
+		// database was replaced. Its rows would name persons and places
+		// of another database.
+		return nil, fmt.Errorf("checkin: the journal in %s belongs to another database (this one has never used a journal); move it away", dir)
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := d.ExecContext(ctx, `INSERT INTO checkin_journal (id, gen, off) VALUES (1, 0, 0)`); err != nil {
+			return nil, fmt.Errorf("checkin: journal position: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("checkin: journal position: %w", err)
+	}
 	next := atGen + 1
 	for _, gen := range gens {
 		next = max(next, gen+1)

@@ -163,6 +163,26 @@ func TestJournalReplaysWhatACrashLeft(t *testing.T) {
 	}
 }
 
+// A journal beside a database that never had one (the database was
+// replaced) is refused, not moved into it.
+func TestJournalOfAnotherDatabaseIsRefused(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t, db.SQLite)
+	dir := t.TempDir()
+	frame := encodeFrame([]*pending{{checkins: []row{{place: 1, at: 1000, person: 5}}}})
+	if err := os.WriteFile(filepath.Join(dir, journalName(0)), frame, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, d, Config{})
+	err := s.OpenJournal(ctx, dir, nil)
+	if err == nil || !strings.Contains(err.Error(), "belongs to another database") {
+		t.Fatalf("opening another database's journal: %v", err)
+	}
+	if c := count(t, d, "checkins"); c != 0 {
+		t.Fatalf("%d check-ins moved from another database's journal", c)
+	}
+}
+
 // A purge turns the journal over: rows removed from the tables do not stay
 // behind in a file.
 func TestJournalPurgeRemovesTheFile(t *testing.T) {
