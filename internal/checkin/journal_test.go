@@ -30,17 +30,25 @@ func journalFiles(t *testing.T, dir string) []string {
 	return out
 }
 
+// journalled is a service on a fresh SQLite store with its journal open in
+// a directory of its own.
+func journalled(t *testing.T) (*Service, *db.DB, string) {
+	t.Helper()
+	d := dbtest.New(t, db.SQLite)
+	s := newService(t, d, Config{})
+	dir := t.TempDir()
+	if err := s.OpenJournal(context.Background(), dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	return s, d, dir
+}
+
 // An answered check-in or scan is in the journal; every read of the
 // service sees it, and the tables have it within the indexer's interval
 // without a read.
 func TestJournalAnswersAndReadsSeeEverything(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.New(t, db.SQLite)
-	s := newService(t, d, Config{})
-	dir := t.TempDir()
-	if err := s.OpenJournal(ctx, dir, nil); err != nil {
-		t.Fatal(err)
-	}
+	s, d, dir := journalled(t)
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	s.SetClock(func() time.Time { return base })
 	var wg sync.WaitGroup
@@ -187,12 +195,7 @@ func TestJournalOfAnotherDatabaseIsRefused(t *testing.T) {
 // behind in a file.
 func TestJournalPurgeRemovesTheFile(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.New(t, db.SQLite)
-	s := newService(t, d, Config{})
-	dir := t.TempDir()
-	if err := s.OpenJournal(ctx, dir, nil); err != nil {
-		t.Fatal(err)
-	}
+	s, d, dir := journalled(t)
 	if err := s.RecordVerification(ctx, Verification{KeyID: "k", Checkpoint: "cp1", Person: 42, Valid: true, Color: rules.Green, Kind: "dynamic"}); err != nil {
 		t.Fatal(err)
 	}
