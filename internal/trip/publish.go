@@ -1,6 +1,7 @@
 package trip
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -169,6 +170,9 @@ func (s *Service) proposed(ctx context.Context, a *riskarea.Area) ([]status.NewF
 		for h := range byPhone {
 			hashes = append(hashes, []byte(h))
 		}
+		// In index order, each list of the lookup reads neighbouring pages
+		// of the phone index instead of a page per phone.
+		slices.SortFunc(hashes, bytes.Compare)
 		nums, err := s.d.Persons.NumsByPhoneHash(ctx, hashes)
 		if err != nil {
 			return nil, err
