@@ -246,6 +246,11 @@ func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.
 	return d.r.QueryContext(ctx, query, args...)
 }
 
+// PrepareContext prepares a statement that reads committed data.
+func (d *DB) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return d.r.PrepareContext(ctx, query)
+}
+
 // QueryRowContext reads one row of committed data.
 func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	return d.r.QueryRowContext(ctx, query, args...)

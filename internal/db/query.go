@@ -52,11 +52,39 @@ func Collect[T any](ctx context.Context, q Querier, query string, args []any, sc
 // each row. args are head's own parameters, $1..$len(args), bound before
 // each chunk's keys. The rows of one chunk come in the statement's order;
 // the chunks in the order of keys.
+//
+// On SQLite, a call of several full chunks (a bulk Record, publishing a
+// risk area over a city) prepares the full chunk's statement once where q
+// can prepare: the driver keeps no statement cache, and parsing an IN list
+// of a thousand parameters again for every chunk is a good part of its cost.
 func QueryIn[K any](ctx context.Context, q Querier, e Engine, head string, args []any, keys []K, tail string, fn func(Scanner) error) error {
+	var full *sql.Stmt
+	if p, ok := q.(preparer); ok && e == SQLite && len(keys) >= 2*inPer(e, args) {
+		var err error
+		if full, err = p.PrepareContext(ctx, e.Positional(head+"("+Params(len(args), inPer(e, args))+")"+tail)); err != nil {
+			return err
+		}
+		defer full.Close()
+	}
 	return inChunks(e, args, keys, func(list string, all []any) error {
+		if full != nil && len(all)-len(args) == inPer(e, args) {
+			rows, err := full.QueryContext(ctx, all...)
+			if err != nil {
+				return err
+			}
+			return EachRow(rows, fn)
+		}
 		return Each(ctx, q, e.Positional(head+list+tail), all, fn)
 	})
 }
+
+// preparer is a Querier that can prepare a statement (a transaction, DB).
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// inPer is how many keys one IN list binds beside args.
+func inPer(e Engine, args []any) int { return min(e.BatchRows(1), e.MaxParams()-len(args)) }
 
 // ExecIn is QueryIn for a statement that returns no rows; it returns the
 // rows affected by all the chunks.
@@ -75,7 +103,7 @@ func ExecIn[K any](ctx context.Context, q Querier, e Engine, head string, args [
 }
 
 func inChunks[K any](e Engine, args []any, keys []K, fn func(list string, all []any) error) error {
-	per := min(e.BatchRows(1), e.MaxParams()-len(args))
+	per := inPer(e, args)
 	all := make([]any, len(args), len(args)+min(per, len(keys)))
 	copy(all, args)
 	for len(keys) > 0 {

@@ -476,14 +476,39 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		}
 		first = last - int64(len(logged)) + 1
 	}
+	// A rule's own texts are not copied into every status row and change
+	// (a risk area over a city writes a million of each): readers take them
+	// from the rule in the row's version (rowTexts). ownTexts is the rule's
+	// texts when it has them to give.
+	texts := map[string]ruleText{}
+	ownTexts := func(ruleID string) (ruleText, bool, error) {
+		if ruleID == "" || ruleID == rules.AppealRuleID {
+			return ruleText{}, false, nil
+		}
+		t, ok := texts[ruleID]
+		if !ok {
+			var err error
+			if t, err = s.ruleText(ctx, tx, ver, ruleID); err != nil {
+				return t, false, err
+			}
+			texts[ruleID] = t
+		}
+		return t, true, nil
+	}
 	changeArgs := make([]any, 0, 12*len(logged))
 	var noteArgs []any
 	for k, i := range logged {
 		nr := &upds[i]
 		old := cur[nr.num]
 		nr.version = first + int64(k)
+		reason := nr.reason
+		if t, ok, err := ownTexts(nr.ruleID); err != nil {
+			return w, err
+		} else if ok && t.reason == reason {
+			reason = rules.Text{}
+		}
 		changeArgs = append(changeArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color), old.ruleID, nr.ruleID,
-			nr.reason.ZH, nr.reason.EN, ver, cause, nowMs)
+			reason.ZH, reason.EN, ver, cause, nowMs)
 		if old.color != nr.color {
 			noteArgs = append(noteArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color),
 				nr.reason.ZH, nr.advice.ZH, "pending", 0, nowMs, "", "", nowMs)
@@ -496,7 +521,13 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		if nr.nextEval != 0 {
 			next = nr.nextEval
 		}
-		args = append(args, nr.num, nr.region, int64(nr.color), nr.ruleID, nr.reason.ZH, nr.reason.EN, nr.advice.ZH, nr.advice.EN,
+		reason, advice := nr.reason, nr.advice
+		if t, ok, err := ownTexts(nr.ruleID); err != nil {
+			return w, err
+		} else if ok && t.reason == reason && t.advice == advice {
+			reason, advice = rules.Text{}, rules.Text{}
+		}
+		args = append(args, nr.num, nr.region, int64(nr.color), nr.ruleID, reason.ZH, reason.EN, advice.ZH, advice.EN,
 			next, nr.version, nr.rulesVer, nowMs, nr.updatedAt)
 	}
 	if err := s.execMany(ctx, tx, `INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
@@ -546,6 +577,21 @@ func (s *Service) sameTexts(ctx context.Context, q db.Querier, old row, d *rules
 }
 
 type ruleText struct{ reason, advice rules.Text }
+
+// rowTexts fills in the reason and advice of a status row that does not
+// copy them (write): a row with a rule and no texts has its rule's texts in
+// its rules version.
+func (s *Service) rowTexts(ctx context.Context, q db.Querier, version int64, ruleID string, reason, advice *rules.Text) error {
+	if ruleID == "" || ruleID == rules.AppealRuleID || *reason != (rules.Text{}) || *advice != (rules.Text{}) {
+		return nil
+	}
+	t, err := s.ruleText(ctx, q, version, ruleID)
+	if err != nil {
+		return err
+	}
+	*reason, *advice = t.reason, t.advice
+	return nil
+}
 
 // ruleText returns the reason and advice of a rule in a version ("" rule,
 // or a rule the version lacks: none).

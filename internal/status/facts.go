@@ -344,6 +344,9 @@ func (s *Service) Status(ctx context.Context, num int64) (Status, error) {
 		return Status{}, fmt.Errorf("status: read status: %w", err)
 	}
 	st.Color, st.NextEval, st.Version, st.UpdatedAt = rules.Color(color), db.Time(next), uint64(version), db.Time(updated)
+	if err := s.rowTexts(ctx, s.db, st.RulesVersion, st.RuleID, &st.Reason, &st.Advice); err != nil {
+		return Status{}, err
+	}
 	if st.RuleID == "" && st.Reason == (rules.Text{}) {
 		st.Reason, st.Advice = greenReason, greenAdvice
 	}

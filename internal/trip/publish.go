@@ -1,6 +1,8 @@
 package trip
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -140,41 +142,60 @@ func (s *Service) dryRun(ctx context.Context, by *auth.Principal, in riskarea.In
 func (s *Service) proposed(ctx context.Context, a *riskarea.Area) ([]status.NewFact, error) {
 	now := s.now().UTC()
 	from, to := now.Add(-s.cfg.Window).UnixMilli(), now.UnixMilli()
-	latest := map[int64]Stay{}
-	keep := func(num int64, st Stay) {
-		if cur, ok := latest[num]; !ok || st.Last > cur.Last {
-			latest[num] = st
-		}
+	// Every candidate stay, by person: sorted and cut to each person's
+	// latest below. Slices rather than maps keyed by phone and person: over a
+	// city of a million, the maps cost more than the reads.
+	type numStay struct {
+		num int64
+		st  Stay
 	}
+	var found []numStay
 	// The carrier's stays, by phone.
-	byPhone := map[string]Stay{}
+	type phoneStay struct {
+		hash []byte
+		st   Stay
+	}
+	var stays []phoneStay
 	err := db.Each(ctx, s.d.DB, `SELECT phone_hash, first_seen, last_seen FROM trip_stays
 		WHERE city_code = $1 AND last_seen >= $2 AND first_seen <= $3 AND last_seen - first_seen > $4`,
 		[]any{a.City, from, to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
-			var h []byte
-			st := Stay{City: a.City}
-			if err := sc.Scan(&h, &st.First, &st.Last); err != nil {
+			ps := phoneStay{st: Stay{City: a.City}}
+			if err := sc.Scan(&ps.hash, &ps.st.First, &ps.st.Last); err != nil {
 				return err
 			}
-			if cur, ok := byPhone[string(h)]; !ok || st.Last > cur.Last {
-				byPhone[string(h)] = st
-			}
+			stays = append(stays, ps)
 			return nil
 		})
 	if err != nil {
 		return nil, fmt.Errorf("trip: stays in %s: %w", a.City, err)
 	}
-	if len(byPhone) > 0 {
-		hashes := make([][]byte, 0, len(byPhone))
-		for h := range byPhone {
-			hashes = append(hashes, []byte(h))
+	if len(stays) > 0 {
+		// A phone's latest stay first (the first read among equals), and the
+		// phones in the index's order, so that each list of the lookup reads
+		// neighbouring pages of the phone index instead of a page per phone.
+		slices.SortStableFunc(stays, func(x, y phoneStay) int {
+			if c := bytes.Compare(x.hash, y.hash); c != 0 {
+				return c
+			}
+			return cmp.Compare(y.st.Last, x.st.Last)
+		})
+		latestOf := stays[:0:0]
+		hashes := make([][]byte, 0, len(stays))
+		for i, ps := range stays {
+			if i > 0 && bytes.Equal(ps.hash, stays[i-1].hash) {
+				continue
+			}
+			latestOf = append(latestOf, ps)
+			hashes = append(hashes, ps.hash)
 		}
 		nums, err := s.d.Persons.NumsByPhoneHash(ctx, hashes)
 		if err != nil {
 			return nil, err
 		}
-		for h, n := range nums {
-			keep(n, byPhone[h])
+		for _, ps := range latestOf {
+			if n, ok := nums[string(ps.hash)]; ok {
+				found = append(found, numStay{n, ps.st})
+			}
 		}
 	}
 	// Presence: everyone seen at a venue or checkpoint of the city, whose
@@ -195,7 +216,7 @@ func (s *Service) proposed(ctx context.Context, a *riskarea.Area) ([]status.NewF
 		}
 		for _, st := range stays {
 			if st.City == a.City && st.Last-st.First > s.cfg.MinStay.Milliseconds() {
-				keep(num, st)
+				found = append(found, numStay{num, st})
 			}
 		}
 		return nil
@@ -203,9 +224,20 @@ func (s *Service) proposed(ctx context.Context, a *riskarea.Area) ([]status.NewF
 	if err != nil {
 		return nil, err
 	}
-	out := make([]status.NewFact, 0, len(latest))
-	for num, st := range latest {
-		out = append(out, s.visitFact(num, a, st, "risk_area:"+a.ID))
+	// Each person's latest stay, the first found among equals (the carrier's
+	// before their presence).
+	slices.SortStableFunc(found, func(x, y numStay) int {
+		if c := cmp.Compare(x.num, y.num); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.st.Last, x.st.Last)
+	})
+	out := make([]status.NewFact, 0, len(found))
+	key := "risk_area:" + a.ID
+	for i, f := range found {
+		if i == 0 || f.num != found[i-1].num {
+			out = append(out, s.visitFact(f.num, a, f.st, key))
+		}
 	}
 	return out, nil
 }
