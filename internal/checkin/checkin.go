@@ -393,9 +393,6 @@ const MaxCountSpan = 31 * 24 * time.Hour
 // whole hours, for an operator with stats.read and the venue in scope.
 // Every hour of the range is listed, with zero where nobody checked in.
 func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string, from, to time.Time) (*Counts, error) {
-	if err := s.flush(ctx); err != nil {
-		return nil, err
-	}
 	if err := by.Require(auth.StatsRead); err != nil {
 		return nil, err
 	}
@@ -408,6 +405,9 @@ func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string
 	}
 	v, err := s.venues.Get(ctx, by, venueID)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.flush(ctx); err != nil {
 		return nil, err
 	}
 	out := &Counts{VenueID: v.ID, VenueName: v.Name, From: from.In(s.cfg.Location), To: to.In(s.cfg.Location), Hours: []HourCount{}}

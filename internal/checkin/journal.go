@@ -306,14 +306,23 @@ func (j *journal) startFile(ctx context.Context, gen int64) error {
 	if err != nil {
 		return err
 	}
+	return j.started(ctx, old, gen)
+}
+
+// started closes the file before generation gen and records the start of
+// gen as the position.
+func (j *journal) started(ctx context.Context, old *os.File, gen int64) error {
 	if old != nil {
 		old.Close()
 	}
-	if _, err := j.db.ExecContext(ctx, `UPDATE checkin_journal SET gen = $1, off = 0 WHERE id = 1`, gen); err != nil {
+	if _, err := j.db.ExecContext(ctx, setPosition, gen, 0); err != nil {
 		return fmt.Errorf("checkin: journal position: %w", err)
 	}
 	return nil
 }
+
+// setPosition records the journal file and offset the tables cover.
+const setPosition = `UPDATE checkin_journal SET gen = $1, off = $2 WHERE id = 1`
 
 // switchFile opens generation gen for appends; j.mu is held.
 func (j *journal) switchFile(gen int64) (old *os.File, err error) {
@@ -476,9 +485,8 @@ func (j *journal) rotate(force bool) error {
 	if err != nil {
 		return err
 	}
-	old.Close()
-	if _, err := j.db.ExecContext(context.Background(), `UPDATE checkin_journal SET gen = $1, off = 0 WHERE id = 1`, oldGen+1); err != nil {
-		return fmt.Errorf("checkin: journal position: %w", err)
+	if err := j.started(context.Background(), old, oldGen+1); err != nil {
+		return err
 	}
 	os.Remove(filepath.Join(j.dir, journalName(oldGen)))
 	return nil
@@ -496,7 +504,7 @@ func (j *journal) write(ctx context.Context, batch []*pending, gen, end int64) e
 		if err := execAll(ctx, tx, stmts, prepared); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE checkin_journal SET gen = $1, off = $2 WHERE id = 1`, gen, end); err != nil {
+		if _, err := tx.ExecContext(ctx, setPosition, gen, end); err != nil {
 			return fmt.Errorf("checkin: journal position: %w", err)
 		}
 		return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/healthcode/healthcode/internal/gateway"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/org"
+	"github.com/healthcode/healthcode/internal/org/orgtest"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -32,26 +33,7 @@ var (
 
 // orgs stands in for the organisation service: the principal's Org is the
 // organisation, which may use what its kind allows.
-type orgs map[string]*org.Org
-
-func (o orgs) Authorize(_ context.Context, p *auth.Principal, scope string) (*org.Org, error) {
-	x := o[p.Org]
-	if x == nil {
-		return nil, org.ErrOrgOnly
-	}
-	if !x.Kind.Allows(scope) {
-		return nil, org.ErrScopeMissing
-	}
-	return x, nil
-}
-
-func (o orgs) Get(_ context.Context, by *auth.Principal, id string) (*org.Org, error) {
-	x := o[id]
-	if x == nil || by.Kind != auth.Operator || !by.InScope(x.Region) {
-		return nil, org.ErrNotFound
-	}
-	return x, nil
-}
+type orgs = orgtest.Orgs
 
 // subjects opens "ref:N:ORG" as person N for that organisation.
 type subjects struct{}

@@ -18,6 +18,7 @@ import (
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/org"
+	"github.com/healthcode/healthcode/internal/org/orgtest"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/secret"
@@ -31,27 +32,8 @@ var (
 	viewer = &auth.Principal{Kind: auth.Operator, ID: "viewer", Role: auth.Viewer, Region: "341881"}
 )
 
-// orgs stands in for the organisation service: the principal's Org is the
-// organisation, which may use what its kind allows.
-type orgs map[string]*org.Org
-
-func (o orgs) Authorize(_ context.Context, p *auth.Principal, scope string) (*org.Org, error) {
-	x := o[p.Org]
-	if x == nil {
-		return nil, org.ErrOrgOnly
-	}
-	if !x.Kind.Allows(scope) {
-		return nil, org.ErrScopeMissing
-	}
-	return x, nil
-}
-
-func (o orgs) Public(_ context.Context, id string) (*org.Org, error) {
-	if x := o[id]; x != nil {
-		return x, nil
-	}
-	return nil, org.ErrNotFound
-}
+// orgs stands in for the organisation service.
+type orgs = orgtest.Orgs
 
 // subjects opens "ref:N:ORG" as person N for that organisation.
 type subjects struct{}

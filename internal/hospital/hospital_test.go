@@ -17,6 +17,7 @@ import (
 	"github.com/healthcode/healthcode/internal/hospital"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/org"
+	"github.com/healthcode/healthcode/internal/org/orgtest"
 	"github.com/healthcode/healthcode/internal/person"
 	"github.com/healthcode/healthcode/internal/region"
 	"github.com/healthcode/healthcode/internal/rules"
@@ -28,26 +29,8 @@ var (
 	town  = &auth.Principal{Kind: auth.Operator, ID: "nanshan", Role: auth.HealthOfficer, Region: "341881002"}
 )
 
-type orgs map[string]*org.Org
-
-func (o orgs) Authorize(_ context.Context, p *auth.Principal, scope string) (*org.Org, error) {
-	x := o[p.Org]
-	if x == nil {
-		return nil, org.ErrOrgOnly
-	}
-	if !x.Kind.Allows(scope) {
-		return nil, org.ErrScopeMissing
-	}
-	return x, nil
-}
-
-func (o orgs) Get(_ context.Context, by *auth.Principal, id string) (*org.Org, error) {
-	x := o[id]
-	if x == nil || by.Kind != auth.Operator || !by.InScope(x.Region) {
-		return nil, org.ErrNotFound
-	}
-	return x, nil
-}
+// orgs stands in for the organisation service.
+type orgs = orgtest.Orgs
 
 // subjects opens "ref:N:ORG:SCAN" as person N for that organisation, scan
 // SCAN; "old:N:ORG:SCAN" has expired.
