@@ -19,7 +19,10 @@ require (
 	modernc.org/sqlite v1.60.1
 )
 
-require github.com/go-jose/go-jose/v4 v4.1.9 // indirect
+require (
+	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.1 // indirect

@@ -84,20 +84,28 @@ func (c *sigCache) add(k [sha256.Size]byte) {
 }
 
 // verifySignatureCached is verifySignature, consulting and filling c (nil:
-// no cache).
-func verifySignatureCached(c *sigCache, alg Alg, pub any, msg, sig []byte) bool {
+// no cache), with Ed25519 signatures checked through batch when it is not
+// nil.
+func verifySignatureCached(c *sigCache, batch *Ed25519Batch, alg Alg, pub any, msg, sig []byte) bool {
 	if c == nil {
-		return verifySignature(alg, pub, msg, sig)
+		return verifySignatureBatched(batch, alg, pub, msg, sig)
 	}
 	k, ok := sigKey(alg, pub, msg, sig)
 	if ok && c.has(k) {
 		return true
 	}
-	if !verifySignature(alg, pub, msg, sig) {
+	if !verifySignatureBatched(batch, alg, pub, msg, sig) {
 		return false
 	}
 	if ok {
 		c.add(k)
 	}
 	return true
+}
+
+func verifySignatureBatched(batch *Ed25519Batch, alg Alg, pub any, msg, sig []byte) bool {
+	if k, ok := pub.(ed25519.PublicKey); ok && batch != nil && alg == AlgEdDSA {
+		return batch.Verify(k, msg, sig)
+	}
+	return verifySignature(alg, pub, msg, sig)
 }
