@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"filippo.io/edwards25519"
@@ -269,4 +270,29 @@ func BenchmarkEd25519Batch(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sig")
 		})
 	}
+	// Many callers at once, as a busy checkpoint's scans arrive: ns/op is the
+	// time per signature of the whole machine.
+	b.Run("library/parallel", func(b *testing.B) {
+		b.SetParallelism(16)
+		var i atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c := checks[int(i.Add(1))%len(checks)]
+				ed25519.Verify(c.pub, c.msg, c.sig)
+			}
+		})
+	})
+	b.Run("batch/parallel", func(b *testing.B) {
+		b.SetParallelism(16)
+		var v Ed25519Batch
+		var i atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c := checks[int(i.Add(1))%len(checks)]
+				if !v.Verify(c.pub, c.msg, c.sig) {
+					b.Error("refused")
+				}
+			}
+		})
+	})
 }
