@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/healthcode/healthcode/internal/db"
 	"io"
 	"log/slog"
 	"math"
@@ -190,7 +191,14 @@ func (e encodeError) Unwrap() error { return e.err }
 // writeError answers with the error's status, or 500 for anything that is
 // not a caller's error, which is then logged (never with the request body).
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if db.IsStatementTimeout(err) {
+		log.WarnContext(r.Context(), "request timed out in the store", "method", r.Method, "path", r.URL.Path, "err", err)
+		err = db.ErrBusy
+	}
 	if e, ok := apierr.As(err); ok {
+		if e.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 		if e.Status == http.StatusTooManyRequests {
 			after := "60"
 			// A limit that knows when it ends says so (the gateway's keys).

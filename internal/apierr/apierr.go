@@ -85,3 +85,9 @@ func Unprocessable(code, format string, args ...any) *Error {
 func TooMany(code, format string, args ...any) *Error {
 	return newf(http.StatusTooManyRequests, code, format, args...)
 }
+
+// Unavailable is the server unable to answer in time (the store timed out);
+// the same request may succeed shortly.
+func Unavailable(code, format string, args ...any) *Error {
+	return newf(http.StatusServiceUnavailable, code, format, args...)
+}

@@ -143,6 +143,7 @@ var errorMessages = map[string][2]string{
 	"err.plate_missing":               {"请填写车牌号。", "Enter the plate number."},
 	"err.plate_too_long":              {"车牌号最多 20 个字符。", "A plate number is at most 20 characters."},
 	"err.route_too_long":              {"线路最多 50 个字符。", "A route is at most 50 characters."},
+	"err.store_busy":                  {"系统繁忙，请稍后再试。", "The system is busy; try again shortly."},
 	"err.vehicle_exists":              {"本单位已登记该车牌号的车辆。", "This company already has a vehicle with this plate number."},
 	"err.vehicle_not_found":           {"本单位没有该车辆。", "The company has no such vehicle."},
 	"err.temperature_required":        {"场站核验须同时测量体温。", "A station checks the temperature with the code."},

@@ -271,6 +271,11 @@ func (s *Server) demoMode(ctx context.Context) bool {
 // else is logged and shown as a 500 without detail.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *page, err error) {
 	status := http.StatusInternalServerError
+	if db.IsStatementTimeout(err) {
+		s.Log.WarnContext(r.Context(), "page timed out in the store", "method", r.Method, "path", r.URL.Path, "err", err)
+		err = db.ErrBusy
+		w.Header().Set("Retry-After", "1")
+	}
 	if e, ok := apierr.As(err); ok {
 		status = e.Status
 	} else if httpmetric.Abandoned(r, err) {
