@@ -102,7 +102,7 @@ var errorMessages = map[string][2]string{
 	"err.operator_only":               {"仅限操作员使用。", "This is for operators."},
 	"err.operator_out_of_region":      {"该操作员的管辖地区不包括此人所在地区。", "The operator's region does not cover the person's."},
 	"err.org_address_too_long":        {"地址最多200个字。", "An address has at most 200 characters."},
-	"err.org_missing":                 {"请填写诊所。", "Name the clinic."},
+	"err.org_missing":                 {"请填写所属单位。", "Name the organisation."},
 	"err.password_invalid":            {"密码应为10至256字节。", "A password has 10 to 256 bytes."},
 	"err.password_too_long":           {"密码过长。", "The password is too long."},
 	"err.person_duplicate":            {"同一人出现了两次。", "A person is listed twice."},
