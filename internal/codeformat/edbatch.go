@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"filippo.io/edwards25519"
 )
@@ -44,6 +45,14 @@ type Ed25519Batch struct {
 	// keys holds decoded public keys, touched only by the caller doing
 	// the checks (busy), so that a key is decoded once, not every scan.
 	keys map[[ed25519.PublicKeySize]byte]*edwards25519.Point
+
+	batches, signatures atomic.Uint64
+}
+
+// Counts reports how many batches were checked and how many signatures they
+// held: their ratio is the mean batch.
+func (b *Ed25519Batch) Counts() (batches, signatures uint64) {
+	return b.batches.Load(), b.signatures.Load()
 }
 
 // maxBatch bounds a batch: past a few dozen the shared doublings are a small
@@ -109,6 +118,8 @@ func (b *Ed25519Batch) lead() {
 	b.mu.Unlock()
 
 	b.check(batch)
+	b.batches.Add(1)
+	b.signatures.Add(uint64(n))
 
 	var next *edCheck
 	b.mu.Lock()

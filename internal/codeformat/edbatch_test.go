@@ -204,6 +204,9 @@ func TestEd25519BatchConcurrent(t *testing.T) {
 	if b.busy || len(b.queue) != 0 {
 		t.Errorf("left busy %v with %d queued", b.busy, len(b.queue))
 	}
+	if batches, sigs := b.Counts(); sigs != 16*20 || batches == 0 || batches > sigs {
+		t.Errorf("counted %d signatures in %d batches, want 320 in 1 to 320", sigs, batches)
+	}
 }
 
 // canonicalPoint agrees with decoding and re-encoding.

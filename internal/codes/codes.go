@@ -234,6 +234,7 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		// together, at a fraction of the cost each.
 		Ed25519Batch: new(codeformat.Ed25519Batch),
 	}
+	batchMetrics(cfg.Metrics, opts.Ed25519Batch)
 	s.verifier = codeformat.NewVerifier(keys, opts)
 	opts.Kinds = []codeformat.Kind{codeformat.KindDynamic, codeformat.KindCare, codeformat.KindCertificate}
 	s.scans = codeformat.NewVerifier(keys, opts)

@@ -27,6 +27,24 @@ type metrics struct {
 	verified                  [len(verifyKinds)][len(verifyOutcomes)]prometheus.Counter
 }
 
+// batchMetrics shows how Ed25519 signatures are checked together: the mean
+// batch is signatures over batches.
+func batchMetrics(reg prometheus.Registerer, b *codeformat.Ed25519Batch) {
+	if reg == nil {
+		return
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "healthcode_codes_signature_batches_total",
+			Help: "Batches of Ed25519 signatures of other regions' codes checked together.",
+		}, func() float64 { n, _ := b.Counts(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "healthcode_codes_batched_signatures_total",
+			Help: "Ed25519 signatures checked in those batches (over the batches: the mean batch).",
+		}, func() float64 { _, n := b.Counts(); return float64(n) }),
+	)
+}
+
 func newMetrics(reg prometheus.Registerer) *metrics {
 	issued := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "healthcode_codes_issued_total", Help: "Codes this node issued, by kind (dynamic: a code shown; care: a care code printed).",
