@@ -144,6 +144,11 @@ func TestLoadgenForeignCodesWithTheHubDown(t *testing.T) {
 	if !strings.Contains(strings.Join(rep.Notes, " "), "color_source code") {
 		t.Errorf("notes: %q", rep.Notes)
 	}
+	// Every foreign code went through the signature batch, and the server
+	// says how many it checked.
+	if !strings.Contains(strings.Join(rep.Notes, " "), "Ed25519 signatures in") {
+		t.Errorf("no note of the signature batches: %q", rep.Notes)
+	}
 }
 
 func TestLoadgenFlags(t *testing.T) {

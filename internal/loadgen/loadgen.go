@@ -38,6 +38,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -314,7 +315,45 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: the clients ran out of codes before a slice ended; its rate is over the time they had work", path))
 		}
 	}
+	if cfg.IssuerURL != "" {
+		if batches, sigs, ok := signatureBatches(ctx, client, cfg.URL); ok && batches > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the server checked %.0f Ed25519 signatures in %.0f batches (%.1f a batch), set-up included", sigs, batches, sigs/batches))
+		}
+	}
 	return rep, nil
+}
+
+// signatureBatches reads the server's counts of Ed25519 signatures checked
+// together from /metrics; ok is false when it has none.
+func signatureBatches(ctx context.Context, client *http.Client, base string) (batches, sigs float64, ok bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, 0, false
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	if err != nil || res.StatusCode != http.StatusOK {
+		return 0, 0, false
+	}
+	var found int
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, cut := strings.Cut(line, " ")
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if !cut || err != nil {
+			continue
+		}
+		switch name {
+		case "healthcode_codes_signature_batches_total":
+			batches, found = v, found+1
+		case "healthcode_codes_batched_signatures_total":
+			sigs, found = v, found+1
+		}
+	}
+	return batches, sigs, found == 2
 }
 
 func (t *tally) rate() float64 {
