@@ -91,7 +91,11 @@ func (s *Service) ImportHistory(ctx context.Context, by *auth.Principal, tubes [
 		if _, err := insertHistoryResults.Exec(ctx, tx, s.db.Engine(), resultArgs); err != nil {
 			return fmt.Errorf("nat: import results: %w", err)
 		}
-		return nil
+		var nums []int64
+		for _, t := range tubes {
+			nums = append(nums, t.Persons...)
+		}
+		return s.retally(ctx, tx, nums)
 	})
 	if err != nil {
 		return err

@@ -200,6 +200,13 @@ func (s *Service) reportChunk(ctx context.Context, by *auth.Principal, items []i
 				return ErrResultExists.Withf("a result for one of these tubes arrived meanwhile; send the file again")
 			}
 		}
+		changed := make([]string, len(fresh))
+		for i, p := range fresh {
+			changed[i] = p.barcode
+		}
+		if err := s.retallyTubes(ctx, tx, changed); err != nil {
+			return err
+		}
 		if err := s.followUp(ctx, tx, fresh, now); err != nil {
 			return err
 		}

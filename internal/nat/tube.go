@@ -263,6 +263,9 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 		if err != nil {
 			return fmt.Errorf("nat: add sample: %w", err)
 		}
+		if err := noteSampled(ctx, tx, p.Num, p.Region, now.UnixMilli()); err != nil {
+			return err
+		}
 		// A new swab is what a resample task asks for; a retest task
 		// needs a single tube.
 		if _, err := tx.ExecContext(ctx, `UPDATE nat_tasks SET closed_at = $1, closed_reason = 'sampled', closed_sample = $2

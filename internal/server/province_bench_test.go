@@ -354,6 +354,16 @@ func seedProvince(b *testing.B, app *server.Server, n int) *province {
 	if _, err := d.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, head+int64(entries), prev); err != nil {
 		b.Fatal(err)
 	}
+	// Each tested resident's latest sampling times, as the testing service
+	// keeps them while samples and results arrive (and migration 3800 first
+	// filled them).
+	if _, err := d.ExecContext(ctx, `INSERT INTO nat_tested (person_num, region_code, last_negative, last_pending)
+		SELECT s.person_num, p.region_code, MAX(CASE WHEN t.result = 'negative' THEN s.sampled_at END),
+			MAX(CASE WHEN t.result IS NULL THEN s.sampled_at END)
+		FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode JOIN persons p ON p.num = s.person_num
+		GROUP BY s.person_num, p.region_code`); err != nil {
+		b.Fatal(err)
+	}
 	// The registrations folded into the counts per region, as the server's
 	// worker does every minute.
 	if err := app.Persons.FoldCounts(ctx); err != nil {
