@@ -92,8 +92,20 @@ func (s *Service) ImportHistory(ctx context.Context, by *auth.Principal, tubes [
 			return fmt.Errorf("nat: import results: %w", err)
 		}
 		var nums []int64
+		swabs := map[swabKey]int64{}
 		for _, t := range tubes {
 			nums = append(nums, t.Persons...)
+			result := ""
+			if t.Negative {
+				result = Negative
+			}
+			at := t.SampledAt.UTC().Truncate(time.Millisecond)
+			for i := range t.Persons {
+				swabs[swabKey{sites[t.SiteID].Region, s.day(at.Add(time.Duration(i) * 20 * time.Second)), result}]++
+			}
+		}
+		if err := addSwabs(ctx, tx, swabs); err != nil {
+			return err
 		}
 		return s.retally(ctx, tx, nums)
 	})

@@ -43,7 +43,30 @@ func testedRows(t *testing.T, f *fixture, query string) []string {
 	return rows
 }
 
-// wantKeptIsRecount fails unless the kept times are the recount's.
+// recountSwabs is nat_swabs as the samples and the tubes' current results
+// say it must be, by the days of Asia/Shanghai (UTC+8), rows of no swabs
+// left out.
+const recountSwabs = `SELECT t.region_code, ((s.sampled_at + 28800000) / 86400000) * 86400000 - 28800000 AS day, COALESCE(t.result, '') AS result, COUNT(*)
+	FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+	GROUP BY t.region_code, ((s.sampled_at + 28800000) / 86400000) * 86400000 - 28800000, COALESCE(t.result, '')
+	ORDER BY t.region_code, day, result`
+
+func swabRows(t *testing.T, f *fixture, query string) []string {
+	t.Helper()
+	rows, err := db.Collect(f.ctx, f.d, query, nil, func(sc db.Scanner) (string, error) {
+		var region, result string
+		var day, n int64
+		err := sc.Scan(&region, &day, &result, &n)
+		return fmt.Sprintf("%s %s %q %d", region, time.UnixMilli(day).UTC().Format(time.RFC3339), result, n), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// wantKeptIsRecount fails unless the kept times and swab counts are the
+// recount's.
 func wantKeptIsRecount(t *testing.T, f *fixture, step string) {
 	t.Helper()
 	kept := testedRows(t, f, `SELECT person_num, region_code, last_negative, last_pending FROM nat_tested ORDER BY person_num`)
@@ -51,12 +74,18 @@ func wantKeptIsRecount(t *testing.T, f *fixture, step string) {
 	if fmt.Sprint(kept) != fmt.Sprint(want) {
 		t.Fatalf("%s: kept\n%v\nrecount\n%v", step, kept, want)
 	}
+	keptSwabs := swabRows(t, f, `SELECT region_code, day, result, swabs FROM nat_swabs WHERE swabs <> 0 ORDER BY region_code, day, result`)
+	wantSwabs := swabRows(t, f, recountSwabs)
+	if fmt.Sprint(keptSwabs) != fmt.Sprint(wantSwabs) {
+		t.Fatalf("%s: swabs kept\n%v\nrecount\n%v", step, keptSwabs, wantSwabs)
+	}
 }
 
 // TestKeptTestTimesMatchARecount walks each change of samples and results
 // (a swab, a result of each kind, a second swab, a correction, an upload,
 // imported history, the retention purge) and compares the sampling times
-// testing keeps per resident with a recount from the samples.
+// testing keeps per resident, and the swabs it counts per region, day and
+// result, with a recount from the samples.
 func TestKeptTestTimesMatchARecount(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
@@ -113,6 +142,12 @@ func TestKeptTestTimesMatchARecount(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantKeptIsRecount(t, f, "purged before 60 h")
+		// 15 h before t0 is 17:30 in Shanghai: the samples of 02:30 go,
+		// those of 22:30 the same day stay.
+		if _, err := f.svc.Purge(f.ctx, t0.Add(-15*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		wantKeptIsRecount(t, f, "purged before 15 h")
 		if _, err := f.svc.Purge(f.ctx, t0.Add(-8*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
