@@ -48,7 +48,7 @@ func addSwabs(ctx context.Context, tx db.Querier, counts map[swabKey]int64) erro
 }
 
 // moveSwabs moves the swabs of tubes whose result changed from one result's
-// count to the other's, day by day. from and to are by barcode (” for no
+// count to the other's, day by day. from and to are by barcode (empty for no
 // result), region the tubes' regions.
 func (s *Service) moveSwabs(ctx context.Context, tx db.Querier, region, from, to map[string]string) error {
 	bs := make([]string, 0, len(to))
