@@ -1,8 +1,12 @@
 package nat
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
@@ -32,9 +36,16 @@ type swabKey struct {
 	result string
 }
 
-// addSwabs adds n (negative: takes) to each key's count.
+// addSwabs adds n (negative: takes) to each key's count, in the keys'
+// order: two transactions that count the same days take the rows' locks
+// in the same order, and neither waits for the other while holding a row
+// the other holds (PostgreSQL would end one as a deadlock).
 func addSwabs(ctx context.Context, tx db.Querier, counts map[swabKey]int64) error {
-	for k, n := range counts {
+	keys := slices.SortedFunc(maps.Keys(counts), func(a, b swabKey) int {
+		return cmp.Or(strings.Compare(a.region, b.region), cmp.Compare(a.day, b.day), strings.Compare(a.result, b.result))
+	})
+	for _, k := range keys {
+		n := counts[k]
 		if n == 0 {
 			continue
 		}

@@ -142,10 +142,17 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 		}
 		return nil
 	}
-	tneg, tpend, region := testedColumns(lo)
+	tneg, region, err := s.testedColumns(ctx, lo, "last_negative", since)
+	if err != nil {
+		return nil, err
+	}
 	if err := counts("negative", `SELECT k.region_code, COUNT(*) FROM nat_tested k
 		WHERE `+tneg+` >= $1 AND `+tneg+` <= $2 AND `+testedScope(region, hi)+` GROUP BY k.region_code`,
 		func(r *CoverageRow, n int64) { r.Negative, r.Untested = r.Negative+n, r.Untested-n }); err != nil {
+		return nil, err
+	}
+	tpend, region, err := s.testedColumns(ctx, lo, "last_pending", since)
+	if err != nil {
 		return nil, err
 	}
 	if err := counts("pending", `SELECT k.region_code, COUNT(*) FROM nat_tested k
@@ -197,18 +204,32 @@ func share(a, b int64) float64 {
 	return float64(a) / float64(b)
 }
 
-// testedColumns are the columns the counts of nat_tested read, written so
-// that the planner takes the index that bounds them: for a province the
-// window's range of times, for a city or below the scope's range of region
-// codes (which holds its residents tested at any time, fewer than the
-// province's in the window). SQLite has no statistics to tell the two
-// apart; the unary + and the concatenation keep it off the other index,
-// and PostgreSQL reads them as the plain columns.
-func testedColumns(lo string) (neg, pend, region string) {
-	if len(lo) <= 2 {
-		return "k.last_negative", "k.last_pending", "k.region_code || ''"
+// testedWindow is how many kept times past the window's start a count
+// reads through the times' index; past it, through the regions'.
+const testedWindow = 20_000
+
+// testedColumns are the time column col and the region column a count of
+// nat_tested reads, written so that the planner takes the index that
+// bounds the count: a city's or a town's range of region codes (its
+// residents tested at any time, few), and for a province the window's range
+// of times while it holds few rows; when it holds many, the province's range
+// of region codes, which SQLite groups as it reads, where the times' range
+// must be sorted by region first (six times the CPU at 100,000 rows). SQLite
+// has no statistics to choose by: the unary + and the concatenation keep it
+// off the other index, and PostgreSQL reads them as the plain columns.
+func (s *Service) testedColumns(ctx context.Context, lo, col string, since int64) (string, string, error) {
+	if len(lo) > 2 {
+		return "+k." + col, "k.region_code", nil
 	}
-	return "+k.last_negative", "+k.last_pending", "k.region_code"
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM nat_tested WHERE `+col+` >= $1 LIMIT $2) x`,
+		since, testedWindow).Scan(&n); err != nil {
+		return "", "", fmt.Errorf("nat: coverage window: %w", err)
+	}
+	if n < testedWindow {
+		return "k." + col, "k.region_code || ''", nil
+	}
+	return "+k." + col, "k.region_code", nil
 }
 
 // testedScope is the region scope of the counts, on $3 and $4.
