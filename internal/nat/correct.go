@@ -69,6 +69,12 @@ func (s *Service) Correct(ctx context.Context, by *auth.Principal, barcode, resu
 			word, pend.version, now.UnixMilli(), b); err != nil {
 			return fmt.Errorf("nat: correct tube: %w", err)
 		}
+		if err := s.retallyTubes(ctx, tx, []string{b}); err != nil {
+			return err
+		}
+		if err := s.moveSwabs(ctx, tx, map[string]string{b: t.Region}, map[string]string{b: t.Result}, map[string]string{b: word}); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE nat_tasks SET closed_at = $1, closed_reason = 'superseded' WHERE barcode = $2 AND closed_at IS NULL`,
 			now.UnixMilli(), b); err != nil {
 			return fmt.Errorf("nat: withdraw tasks: %w", err)

@@ -91,7 +91,23 @@ func (s *Service) ImportHistory(ctx context.Context, by *auth.Principal, tubes [
 		if _, err := insertHistoryResults.Exec(ctx, tx, s.db.Engine(), resultArgs); err != nil {
 			return fmt.Errorf("nat: import results: %w", err)
 		}
-		return nil
+		var nums []int64
+		swabs := map[swabKey]int64{}
+		for _, t := range tubes {
+			nums = append(nums, t.Persons...)
+			result := ""
+			if t.Negative {
+				result = Negative
+			}
+			at := t.SampledAt.UTC().Truncate(time.Millisecond)
+			for i := range t.Persons {
+				swabs[swabKey{sites[t.SiteID].Region, s.day(at.Add(time.Duration(i) * 20 * time.Second)), result}]++
+			}
+		}
+		if err := addSwabs(ctx, tx, swabs); err != nil {
+			return err
+		}
+		return s.retally(ctx, tx, nums)
 	})
 	if err != nil {
 		return err

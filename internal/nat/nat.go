@@ -82,6 +82,11 @@ type Config struct {
 	PendingAfter time.Duration
 	// Metrics receives testing's metrics (nil: not registered).
 	Metrics prometheus.Registerer
+	// Location is the time zone of the days swabs are counted in (default
+	// Asia/Shanghai). The counts kept so far are by the days of the zone
+	// they were kept in: changing it on a running deployment leaves them
+	// in the old zone's days.
+	Location *time.Location
 }
 
 // Service is nucleic-acid testing. It is safe for concurrent use once wired.
@@ -107,6 +112,13 @@ func New(d *db.DB, persons *person.Service, regions *region.Table, deps Deps, cf
 	}
 	if cfg.PendingAfter <= 0 {
 		cfg.PendingAfter = time.Minute
+	}
+	if cfg.Location == nil {
+		loc, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			loc = time.FixedZone("CST", 8*3600)
+		}
+		cfg.Location = loc
 	}
 	if log == nil {
 		log = slog.Default()

@@ -200,6 +200,18 @@ func (s *Service) reportChunk(ctx context.Context, by *auth.Principal, items []i
 				return ErrResultExists.Withf("a result for one of these tubes arrived meanwhile; send the file again")
 			}
 		}
+		changed := make([]string, len(fresh))
+		region, was, is := map[string]string{}, map[string]string{}, map[string]string{}
+		for i, p := range fresh {
+			changed[i] = p.barcode
+			region[p.barcode], was[p.barcode], is[p.barcode] = tubes[p.barcode].Region, "", p.word
+		}
+		if err := s.retallyTubes(ctx, tx, changed); err != nil {
+			return err
+		}
+		if err := s.moveSwabs(ctx, tx, region, was, is); err != nil {
+			return err
+		}
 		if err := s.followUp(ctx, tx, fresh, now); err != nil {
 			return err
 		}

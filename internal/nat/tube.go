@@ -245,9 +245,10 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 		// The increment is the capacity check: it cannot overfill a tube
 		// however many samplers scan into it at once.
 		scope, args := db.Scope("region_code", lo(by), hi(by), []any{b})
+		var region string
 		err := tx.QueryRowContext(ctx, `UPDATE nat_tubes SET samples = samples + 1
 			WHERE barcode = $1 AND sealed_at IS NULL AND samples < capacity AND `+scope+`
-			RETURNING samples, capacity`, args...).Scan(&smp.Position, &smp.Capacity)
+			RETURNING samples, capacity, region_code`, args...).Scan(&smp.Position, &smp.Capacity, &region)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s.whyNotFillable(ctx, tx, by, b)
 		}
@@ -262,6 +263,12 @@ func (s *Service) AddSample(ctx context.Context, by *auth.Principal, barcode str
 		}
 		if err != nil {
 			return fmt.Errorf("nat: add sample: %w", err)
+		}
+		if err := noteSampled(ctx, tx, p.Num, p.Region, now.UnixMilli()); err != nil {
+			return err
+		}
+		if err := addSwabs(ctx, tx, map[swabKey]int64{{region, s.day(now), ""}: 1}); err != nil {
+			return err
 		}
 		// A new swab is what a resample task asks for; a retest task
 		// needs a single tube.

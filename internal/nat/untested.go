@@ -59,15 +59,6 @@ type CoverageQuery struct {
 // MaxCoverageHours bounds the window (30 days).
 const MaxCoverageHours = 720
 
-// The negative results and pending samples of person p in the window
-// [$3, $4]: a tube's current result is the person's (a correction counts).
-const (
-	hasNegative = `EXISTS (SELECT 1 FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
-		WHERE s.person_num = p.num AND s.sampled_at >= $3 AND s.sampled_at <= $4 AND t.result = 'negative')`
-	hasPending = `EXISTS (SELECT 1 FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
-		WHERE s.person_num = p.num AND s.sampled_at >= $3 AND s.sampled_at <= $4 AND t.result IS NULL)`
-)
-
 // Coverage counts, per region one level below the one asked for, the
 // registered residents and those without a negative result sampled in
 // the window, and lists a page of the latter (masked) for the grid
@@ -131,38 +122,44 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 			r.Untested += n
 		}
 	}
-	scope, args := db.Scope("p.region_code", lo, hi, nil)
-	// One pass over the window's samples, grouped by person: whether any
-	// tube of theirs is negative, whether any awaits its result. CROSS JOIN
-	// keeps SQLite's join order, from the samples (by sampled_at) to their
-	// tubes and persons, never from the persons in scope; PostgreSQL plans
-	// it as an inner join.
-	err = db.Each(ctx, s.db, `SELECT region_code, neg, pend, COUNT(*) FROM (
-			SELECT p.region_code,
-				MAX(CASE WHEN t.result = 'negative' THEN 1 ELSE 0 END) AS neg,
-				MAX(CASE WHEN t.result IS NULL THEN 1 ELSE 0 END) AS pend
-			FROM nat_samples s CROSS JOIN nat_tubes t CROSS JOIN persons p
-			WHERE s.sampled_at >= $3 AND s.sampled_at <= $4 AND t.barcode = s.barcode AND p.num = s.person_num AND `+scope+`
-			GROUP BY s.person_num, p.region_code) x
-		GROUP BY region_code, neg, pend`, append(args, since, until), func(sc db.Scanner) error {
-		var code string
-		var neg, pend int
-		var n int64
-		if err := sc.Scan(&code, &neg, &pend, &n); err != nil {
-			return err
-		}
-		for _, r := range []*CoverageRow{rowOf(code), &c.Total} {
-			switch {
-			case neg == 1:
-				r.Negative, r.Untested = r.Negative+n, r.Untested-n
-			case pend == 1:
-				r.Pending += n
+	// The tested come from the kept sampling times (nat_tested): one index
+	// entry per resident with a negative sampled in the window, and per
+	// resident without one whose sample awaits its result.
+	counts := func(what, query string, add func(r *CoverageRow, n int64)) error {
+		err := db.Each(ctx, s.db, query, testedArgs(lo, hi, since, until), func(sc db.Scanner) error {
+			var code string
+			var n int64
+			if err := sc.Scan(&code, &n); err != nil {
+				return err
 			}
+			for _, r := range []*CoverageRow{rowOf(code), &c.Total} {
+				add(r, n)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("nat: coverage counts (%s): %w", what, err)
 		}
 		return nil
-	})
+	}
+	tneg, region, err := s.testedColumns(ctx, lo, "last_negative", since)
 	if err != nil {
-		return nil, fmt.Errorf("nat: coverage counts: %w", err)
+		return nil, err
+	}
+	if err := counts("negative", `SELECT k.region_code, COUNT(*) FROM nat_tested k
+		WHERE `+tneg+` >= $1 AND `+tneg+` <= $2 AND `+testedScope(region, hi)+` GROUP BY k.region_code`,
+		func(r *CoverageRow, n int64) { r.Negative, r.Untested = r.Negative+n, r.Untested-n }); err != nil {
+		return nil, err
+	}
+	tpend, region, err := s.testedColumns(ctx, lo, "last_pending", since)
+	if err != nil {
+		return nil, err
+	}
+	if err := counts("pending", `SELECT k.region_code, COUNT(*) FROM nat_tested k
+		WHERE `+tpend+` >= $1 AND `+tpend+` <= $2 AND `+testedScope(region, hi)+`
+			AND (k.last_negative IS NULL OR k.last_negative < $1 OR k.last_negative > $2) GROUP BY k.region_code`,
+		func(r *CoverageRow, n int64) { r.Pending += n }); err != nil {
+		return nil, err
 	}
 	posted, err := s.countPosted(ctx, lo, hi, since, until, func(code string, pend bool) {
 		row := own
@@ -207,6 +204,49 @@ func share(a, b int64) float64 {
 	return float64(a) / float64(b)
 }
 
+// testedWindow is how many kept times past the window's start a count
+// reads through the times' index; past it, through the regions'.
+const testedWindow = 20_000
+
+// testedColumns are the time column col and the region column a count of
+// nat_tested reads, written so that the planner takes the index that
+// bounds the count: a city's or a town's range of region codes (its
+// residents tested at any time, few), and for a province the window's range
+// of times while it holds few rows; when it holds many, the province's range
+// of region codes, which SQLite groups as it reads, where the times' range
+// must be sorted by region first (six times the CPU at 100,000 rows). SQLite
+// has no statistics to choose by: the unary + and the concatenation keep it
+// off the other index, and PostgreSQL reads them as the plain columns.
+func (s *Service) testedColumns(ctx context.Context, lo, col string, since int64) (string, string, error) {
+	if s.db.Engine() == db.Postgres {
+		// Its planner chooses from statistics, and aggregates by hashing
+		// rather than sorting.
+		return "k." + col, "k.region_code", nil
+	}
+	if len(lo) > 2 {
+		return "+k." + col, "k.region_code", nil
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM nat_tested WHERE `+col+` >= $1 LIMIT $2) x`,
+		since, testedWindow).Scan(&n); err != nil {
+		return "", "", fmt.Errorf("nat: coverage window: %w", err)
+	}
+	if n < testedWindow {
+		return "k." + col, "k.region_code || ''", nil
+	}
+	return "+k." + col, "k.region_code", nil
+}
+
+// testedScope is the region scope of the counts, on $3 and $4.
+func testedScope(region, hi string) string {
+	if hi == "" {
+		return region + " >= $3 AND $4 = ''"
+	}
+	return region + " >= $3 AND " + region + " < $4"
+}
+
+func testedArgs(lo, hi string, since, until int64) []any { return []any{since, until, lo, hi} }
+
 // countPosted finds the persons with a negative result posted as a fact
 // in the window and calls moved for each whom the tubes counted untested
 // (with its region and whether a tube of theirs is pending), so that the
@@ -223,17 +263,19 @@ func (s *Service) countPosted(ctx context.Context, lo, hi string, since, until i
 	for n := range posted {
 		nums = append(nums, n)
 	}
-	window := strings.NewReplacer("$3", "$1", "$4", "$2") // the window is this statement's $1 and $2
-	err = db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT p.region_code, CASE WHEN `+window.Replace(hasPending)+` THEN 1 ELSE 0 END
-		FROM persons p WHERE NOT `+window.Replace(hasNegative)+` AND p.num IN `, []any{since, until}, nums, ``, func(sc db.Scanner) error {
-		var code string
-		var pend int
-		if err := sc.Scan(&code, &pend); err != nil {
-			return err
-		}
-		moved(code, pend == 1)
-		return nil
-	})
+	err = db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT p.region_code,
+			CASE WHEN k.last_pending >= $1 AND k.last_pending <= $2 THEN 1 ELSE 0 END
+		FROM persons p LEFT JOIN nat_tested k ON k.person_num = p.num
+		WHERE (k.last_negative IS NULL OR k.last_negative < $1 OR k.last_negative > $2) AND p.num IN `, []any{since, until}, nums, ``,
+		func(sc db.Scanner) error {
+			var code string
+			var pend int
+			if err := sc.Scan(&code, &pend); err != nil {
+				return err
+			}
+			moved(code, pend == 1)
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("nat: coverage of posted results: %w", err)
 	}
@@ -260,8 +302,7 @@ func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQu
 	}
 	var w db.Where
 	w.Scope("p.region_code", lo, hi)
-	w.Add(`NOT EXISTS (SELECT 1 FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
-		WHERE s.person_num = p.num AND s.sampled_at >= ? AND s.sampled_at <= ? AND t.result = 'negative')`, since, until)
+	w.Add(`NOT EXISTS (SELECT 1 FROM nat_tested k WHERE k.person_num = p.num AND k.last_negative >= ? AND k.last_negative <= ?)`, since, until)
 	// A page is lim persons the tubes count untested and no posted result
 	// clears; a page the posted results thinned is filled from further on.
 	var nums []int64
@@ -282,13 +323,12 @@ func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQu
 			}
 		}
 	}
+	// A listed resident has no negative in the window, so the latest kept
+	// is the latest before it.
 	byNum := map[int64]row{}
-	window := strings.NewReplacer("$3", "$1", "$4", "$2") // the window is this statement's $1 and $2
-	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT p.num,
-			(SELECT MAX(s.sampled_at) FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
-				WHERE s.person_num = p.num AND t.result = 'negative' AND s.sampled_at < $1),
-			CASE WHEN `+window.Replace(hasPending)+` THEN 1 ELSE 0 END
-		FROM persons p WHERE p.num IN `, []any{since, until}, nums, ``, func(sc db.Scanner) error {
+	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT person_num, last_negative,
+			CASE WHEN last_pending >= $1 AND last_pending <= $2 THEN 1 ELSE 0 END
+		FROM nat_tested WHERE person_num IN `, []any{since, until}, nums, ``, func(sc db.Scanner) error {
 		var r row
 		err := sc.Scan(&r.num, &r.last, &r.pending)
 		byNum[r.num] = r
@@ -299,7 +339,9 @@ func (s *Service) untested(ctx context.Context, by *auth.Principal, q CoverageQu
 	}
 	list := make([]row, 0, len(nums))
 	for _, n := range nums {
-		list = append(list, byNum[n])
+		r := byNum[n]
+		r.num = n
+		list = append(list, r)
 	}
 	listed := make([]string, 0, len(list))
 	for _, r := range list {

@@ -65,6 +65,8 @@ var kinds = map[string][]row{
 			VALUES ($2, 'retest', 1, '341881', $2, 1, $1)`, 's'},
 		{"nat_alerts", "created_at", `INSERT INTO nat_alerts (id, person_num, region_code, barcode, result_version, site_id, sampled_at, created_at)
 			VALUES ($2, 1, '341881', $2, 1, 'site', $1, $1)`, 's'},
+		// A resident's latest negative sampling time (person 1000+n).
+		{"nat_tested", "last_negative", `INSERT INTO nat_tested (person_num, region_code, last_negative) VALUES ($2 + 1000, '341881', $1)`, 'i'},
 	},
 	"care_codes": {
 		{"care_codes", "issued_at", `INSERT INTO care_codes (id, person_num, kid, code_enc, issued_at, expires_at, issued_by)
@@ -189,6 +191,12 @@ func setup(ctx context.Context, d *db.DB, nums []int64) error {
 	for _, n := range nums {
 		if _, err := d.ExecContext(ctx, `INSERT INTO cc_inspections (id, batch_id, org_id, kind, result, certificate, sampled_at, recorded_at,
 			recorded_by, facts_recorded) VALUES ($1, 'ccb', 'org', 'goods', 'positive', '', 0, 0, 'k', TRUE)`, fmt.Sprintf("x%d", n)); err != nil {
+			return err
+		}
+	}
+	for _, n := range nums {
+		if _, err := d.ExecContext(ctx, `INSERT INTO persons (num, id, id_type, id_hash, id_enc, name_hash, name_enc, region_code, created_at, created_by)
+			VALUES ($1, $2, 'resident', $3, $3, $3, $3, '341881', 0, 'test')`, 1000+n, fmt.Sprintf("P%d", 1000+n), []byte(fmt.Sprintf("p%d", n))); err != nil {
 			return err
 		}
 	}

@@ -354,6 +354,24 @@ func seedProvince(b *testing.B, app *server.Server, n int) *province {
 	if _, err := d.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, head+int64(entries), prev); err != nil {
 		b.Fatal(err)
 	}
+	// Each tested resident's latest sampling times, as the testing service
+	// keeps them while samples and results arrive (and migration 3800 first
+	// filled them).
+	if _, err := d.ExecContext(ctx, `INSERT INTO nat_tested (person_num, region_code, last_negative, last_pending)
+		SELECT s.person_num, p.region_code, MAX(CASE WHEN t.result = 'negative' THEN s.sampled_at END),
+			MAX(CASE WHEN t.result IS NULL THEN s.sampled_at END)
+		FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode JOIN persons p ON p.num = s.person_num
+		GROUP BY s.person_num, p.region_code`); err != nil {
+		b.Fatal(err)
+	}
+	// The swabs per region, day and result, as the testing service keeps
+	// them (by the days of Asia/Shanghai, as migration 3802 first filled them).
+	if _, err := d.ExecContext(ctx, `INSERT INTO nat_swabs (region_code, day, result, swabs)
+		SELECT t.region_code, ((s.sampled_at + 28800000) / 86400000) * 86400000 - 28800000, COALESCE(t.result, ''), COUNT(*)
+		FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+		GROUP BY t.region_code, ((s.sampled_at + 28800000) / 86400000) * 86400000 - 28800000, COALESCE(t.result, '')`); err != nil {
+		b.Fatal(err)
+	}
 	// The registrations folded into the counts per region, as the server's
 	// worker does every minute.
 	if err := app.Persons.FoldCounts(ctx); err != nil {
@@ -468,6 +486,10 @@ type operatorQuery struct {
 func (p *province) queries() []operatorQuery {
 	app := p.app
 	dayAgo := p.now.Add(-24 * time.Hour)
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		shanghai = time.FixedZone("CST", 8*3600)
+	}
 	search := func(q person.Query) func(context.Context, *auth.Principal) error {
 		return func(ctx context.Context, by *auth.Principal) error {
 			_, err := app.Persons.Search(ctx, by, q)
@@ -570,7 +592,9 @@ func (p *province) queries() []operatorQuery {
 			return err
 		}},
 		{"dashboard: swabs per day", func(ctx context.Context, by *auth.Principal) error {
-			_, err := app.NAT.SwabsPerDay(ctx, by, p.now.Add(-14*24*time.Hour))
+			// The dashboard's fortnight: from the local midnight 13 days ago.
+			y, m, d := p.now.In(shanghai).Date()
+			_, err := app.NAT.SwabsPerDay(ctx, by, time.Date(y, m, d-13, 0, 0, 0, 0, shanghai))
 			return err
 		}},
 		{"testing: untested residents", func(ctx context.Context, by *auth.Principal) error {

@@ -353,6 +353,15 @@ func (s *Service) Status(ctx context.Context, num int64) (Status, error) {
 	return st, nil
 }
 
+// postedNegatives reads the window's [$1, $2] negatives posted as facts,
+// followed by the region scope of p. The kind and the key's test are
+// written as the partial index facts_posted_results has them, so both
+// engines read the window through it; CROSS JOIN keeps SQLite from starting
+// at the persons in scope, a province's millions.
+const postedNegatives = `SELECT f.person_num, f.attrs FROM facts f CROSS JOIN persons p
+	WHERE f.kind = '` + fact.NATResult + `' AND (f.idem_key IS NULL OR f.idem_key NOT LIKE 'nat:%') AND f.at >= $1 AND f.at <= $2
+		AND p.num = f.person_num AND `
+
 // PostedNegatives are the persons in [lo, hi) (region bounds) with a
 // negative nat.result fact sampled in [since, until] (unix ms) that testing
 // did not record itself: results posted as facts (another province's lab,
@@ -361,10 +370,9 @@ func (s *Service) Status(ctx context.Context, num int64) (Status, error) {
 // correction is current. For the platform's own callers (testing's
 // coverage), which check the operator first.
 func (s *Service) PostedNegatives(ctx context.Context, lo, hi string, since, until int64) (map[int64]bool, error) {
-	scope, args := db.Scope("p.region_code", lo, hi, []any{fact.NATResult, since, until})
+	scope, args := db.Scope("p.region_code", lo, hi, []any{since, until})
 	out := map[int64]bool{}
-	err := db.Each(ctx, s.db, `SELECT f.person_num, f.attrs FROM facts f JOIN persons p ON p.num = f.person_num
-		WHERE f.kind = $1 AND f.at >= $2 AND f.at <= $3 AND (f.idem_key IS NULL OR f.idem_key NOT LIKE 'nat:%') AND `+scope,
+	err := db.Each(ctx, s.db, postedNegatives+scope,
 		args, func(sc db.Scanner) error {
 			var num int64
 			var attrs string

@@ -26,7 +26,7 @@ import (
 var personal = []string{
 	"persons", "accounts", "dependents", "manager_requests", "sessions", "otps", "sms_outbox",
 	"care_codes", "checkins", "verifications", "facts", "fact_packs", "status", "status_changes", "notifications", "appeals",
-	"nat_samples", "nat_results", "nat_tasks", "nat_alerts", "followup_tasks", "tracing_runs", "tracing_reports",
+	"nat_samples", "nat_results", "nat_tasks", "nat_alerts", "nat_tested", "followup_tasks", "tracing_runs", "tracing_reports",
 	"pharmacy_purchases", "clinic_visits", "hospital_handoffs", "hospital_tickets", "ride_handles",
 	"vac_appointments", "vac_doses", "arrivals", "cc_handlings", "cc_exposures",
 	"otp_counters", "login_backoff", "operator_addresses", "bk_bookings", "hall_tickets", "hall_logins",
@@ -36,7 +36,7 @@ var personal = []string{
 	"iso_stays", "iso_readings", "iso_transfers", "iso_transfer_steps", "hotline_tickets",
 	"grid_members", "households", "imports", "transport_drivers",
 	// Not personal, but counts of the persons destroyed: they go with them.
-	"person_counts",
+	"person_counts", "nat_swabs",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own

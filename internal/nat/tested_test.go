@@ -1,0 +1,203 @@
+package nat_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/nat"
+	"github.com/healthcode/healthcode/internal/person"
+)
+
+// recountTested is nat_tested as the samples and the tubes' current results
+// say it must be (the statement migration 3800 filled it with).
+const recountTested = `SELECT s.person_num, p.region_code,
+		MAX(CASE WHEN t.result = 'negative' THEN s.sampled_at END), MAX(CASE WHEN t.result IS NULL THEN s.sampled_at END)
+	FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode JOIN persons p ON p.num = s.person_num
+	GROUP BY s.person_num, p.region_code
+	HAVING MAX(CASE WHEN t.result = 'negative' THEN s.sampled_at END) IS NOT NULL
+		OR MAX(CASE WHEN t.result IS NULL THEN s.sampled_at END) IS NOT NULL
+	ORDER BY s.person_num`
+
+func testedRows(t *testing.T, f *fixture, query string) []string {
+	t.Helper()
+	rows, err := db.Collect(f.ctx, f.d, query, nil, func(sc db.Scanner) (string, error) {
+		var num int64
+		var region string
+		var neg, pend *int64
+		err := sc.Scan(&num, &region, &neg, &pend)
+		show := func(v *int64) string {
+			if v == nil {
+				return "-"
+			}
+			return time.UnixMilli(*v).UTC().Format(time.RFC3339)
+		}
+		return fmt.Sprintf("%d %s negative %s pending %s", num, region, show(neg), show(pend)), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// recountSwabs is nat_swabs as the samples and the tubes' current results
+// say it must be, by the days of Asia/Shanghai (UTC+8), rows of no swabs
+// left out.
+const recountSwabs = `SELECT t.region_code, ((s.sampled_at + 28800000) / 86400000) * 86400000 - 28800000 AS day, COALESCE(t.result, '') AS result, COUNT(*)
+	FROM nat_samples s JOIN nat_tubes t ON t.barcode = s.barcode
+	GROUP BY t.region_code, ((s.sampled_at + 28800000) / 86400000) * 86400000 - 28800000, COALESCE(t.result, '')
+	ORDER BY t.region_code, day, result`
+
+func swabRows(t *testing.T, f *fixture, query string) []string {
+	t.Helper()
+	rows, err := db.Collect(f.ctx, f.d, query, nil, func(sc db.Scanner) (string, error) {
+		var region, result string
+		var day, n int64
+		err := sc.Scan(&region, &day, &result, &n)
+		return fmt.Sprintf("%s %s %q %d", region, time.UnixMilli(day).UTC().Format(time.RFC3339), result, n), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// wantKeptIsRecount fails unless the kept times and swab counts are the
+// recount's.
+func wantKeptIsRecount(t *testing.T, f *fixture, step string) {
+	t.Helper()
+	kept := testedRows(t, f, `SELECT person_num, region_code, last_negative, last_pending FROM nat_tested ORDER BY person_num`)
+	want := testedRows(t, f, recountTested)
+	if fmt.Sprint(kept) != fmt.Sprint(want) {
+		t.Fatalf("%s: kept\n%v\nrecount\n%v", step, kept, want)
+	}
+	keptSwabs := swabRows(t, f, `SELECT region_code, day, result, swabs FROM nat_swabs WHERE swabs <> 0 ORDER BY region_code, day, result`)
+	wantSwabs := swabRows(t, f, recountSwabs)
+	if fmt.Sprint(keptSwabs) != fmt.Sprint(wantSwabs) {
+		t.Fatalf("%s: swabs kept\n%v\nrecount\n%v", step, keptSwabs, wantSwabs)
+	}
+}
+
+// TestKeptTestTimesMatchARecount walks each change of samples and results
+// (a swab, a result of each kind, a second swab, a correction, an upload,
+// imported history, the retention purge) and compares the sampling times
+// testing keeps per resident, and the swabs it counts per region, day and
+// result, with a recount from the samples.
+func TestKeptTestTimesMatchARecount(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ps := f.residents(6, "341881001")
+		far := f.resident("341881002")
+		wantKeptIsRecount(t, f, "empty")
+
+		f.now = t0.Add(-100 * time.Hour)
+		old := f.tube(10, ps[0], ps[1])
+		wantKeptIsRecount(t, f, "swabbed, awaiting the result")
+		f.result(old, "negative")
+		wantKeptIsRecount(t, f, "negative")
+
+		f.now = t0.Add(-30 * time.Hour)
+		mixed := f.tube(10, ps[0], ps[2], far)
+		single := f.tube(1, ps[3])
+		invalid := f.tube(10, ps[4])
+		wantKeptIsRecount(t, f, "swabbed again")
+		f.result(single, "positive")
+		f.result(invalid, "invalid")
+		wantKeptIsRecount(t, f, "positive and invalid")
+		f.result(mixed, "negative")
+		wantKeptIsRecount(t, f, "a later negative")
+
+		f.now = t0.Add(-20 * time.Hour)
+		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, mixed, "positive", "复核为阳性"))
+		wantKeptIsRecount(t, f, "corrected to positive")
+		f.advance(time.Minute)
+		must[*nat.Report](t)(f.svc.Correct(f.ctx, f.lab, mixed, "negative", "复核为阴性"))
+		wantKeptIsRecount(t, f, "corrected back")
+
+		f.now = t0.Add(-10 * time.Hour)
+		a, b := f.tube(10, ps[1], ps[5]), f.tube(10, ps[2])
+		f.tube(10, ps[5]) // never reported
+		res := must[*nat.UploadReport](t)(f.svc.Upload(f.ctx, f.lab, []byte("barcode,result\n"+a+",negative\n"+b+",invalid\n"), ""))
+		if res.Accepted != 2 {
+			t.Fatalf("upload: %+v", res)
+		}
+		wantKeptIsRecount(t, f, "an upload")
+
+		if err := f.svc.ImportHistory(f.ctx, f.admin, []nat.HistoryTube{
+			{Barcode: f.barcode(), SiteID: f.site.ID, Capacity: 10, Persons: []int64{ps[3].Num, ps[4].Num},
+				SampledAt: t0.Add(-50 * time.Hour), Negative: true, ReportedAt: t0.Add(-45 * time.Hour), Lab: "宁国市人民医院检验科"},
+			{Barcode: f.barcode(), SiteID: f.site.ID, Capacity: 10, Persons: []int64{far.Num}, SampledAt: t0.Add(-5 * time.Hour)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		wantKeptIsRecount(t, f, "imported history")
+
+		// The purge keeps what is younger than the cutoff; a resident
+		// left with no sample has no row.
+		f.now = t0
+		if _, err := f.svc.Purge(f.ctx, t0.Add(-60*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		wantKeptIsRecount(t, f, "purged before 60 h")
+		// 15 h before t0 is 17:30 in Shanghai: the samples of 02:30 go,
+		// those of 22:30 the same day stay.
+		if _, err := f.svc.Purge(f.ctx, t0.Add(-15*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		wantKeptIsRecount(t, f, "purged before 15 h")
+		if _, err := f.svc.Purge(f.ctx, t0.Add(-8*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		wantKeptIsRecount(t, f, "purged before 8 h")
+	})
+}
+
+// TestKeptTestTimesUnderConcurrentResults reports the two tubes of each of
+// several residents at once, and swabs them again meanwhile: whichever
+// transaction commits last, the kept times are the recount's.
+func TestKeptTestTimesUnderConcurrentResults(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ps := f.residents(8, "341881001")
+		var first, second []string
+		for _, p := range ps {
+			first = append(first, f.tube(10, p))
+			f.advance(time.Minute)
+			second = append(second, f.tube(10, p))
+		}
+		f.advance(time.Minute)
+		open := f.barcode()
+		if _, err := f.svc.OpenTube(f.ctx, f.sampler, open, 20, f.site.ID); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 3*len(ps))
+		for i, p := range ps {
+			for _, b := range []string{first[i], second[i]} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := f.svc.PostResult(f.ctx, f.lab, b, "negative", "宁国市人民医院检验科")
+					errs <- err
+				}()
+			}
+			wg.Add(1)
+			go func(p *person.Person, code string) {
+				defer wg.Done()
+				_, err := f.svc.AddSample(f.ctx, f.sampler, open, nat.SampleInput{Code: code})
+				errs <- err
+			}(p, f.scan(p))
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantKeptIsRecount(t, f, "concurrent results and swabs")
+	})
+}
