@@ -101,7 +101,7 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 		return 0, written{}, err
 	}
 	var groups auditGroups
-	st, err := s.storeFacts(ctx, tx, facts, people, now, &groups)
+	st, err := s.storeFacts(ctx, tx, facts, nil, people, now, &groups)
 	if err != nil || st.created == 0 {
 		return 0, written{}, err
 	}
@@ -127,8 +127,9 @@ type stored struct {
 
 // storeFacts inserts facts about people (sorted, distinct: every person of
 // facts with their region) and counts those inserted into groups. A fact
-// whose (person, key) is already stored is skipped.
-func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, people []personRef, now time.Time,
+// whose (person, key) is already stored is skipped. attrs, when not nil,
+// are the facts' attributes as storedAttrs gives them.
+func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, attrs []string, people []personRef, now time.Time,
 	groups *auditGroups) (stored, error) {
 	nowMs := now.UnixMilli()
 	region := make(map[int64]string, len(people))
@@ -140,22 +141,20 @@ func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, peo
 		return stored{}, err
 	}
 	first := last - int64(len(facts)) + 1
+	if attrs == nil {
+		if attrs, err = storedAttrs(facts); err != nil {
+			return stored{}, err
+		}
+	}
 	args := make([]any, 0, 10*len(facts))
 	for i := range facts {
 		nf := &facts[i]
-		attrs, err := json.Marshal(nf.Fact.Attrs)
-		if err != nil {
-			return stored{}, fact.ErrAttrType.Withf("%s: attributes cannot be stored: %v", nf.Fact.Kind, err)
-		}
-		if len(nf.Fact.Attrs) == 0 {
-			attrs = []byte("{}")
-		}
 		var key any
 		if nf.Key != "" {
 			key = nf.Key
 		}
 		args = append(args, nf.Person, first+int64(i), nf.Fact.Kind, db.Millis(nf.Fact.At), db.NullMillis(nf.Fact.Until),
-			string(attrs), nf.Fact.Source, key, nowMs, nf.RecordedBy)
+			attrs[i], nf.Fact.Source, key, nowMs, nf.RecordedBy)
 	}
 	var out stored
 	// Inserted rows come back; a (person, key) already stored does not.
