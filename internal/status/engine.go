@@ -144,49 +144,57 @@ func (f *storedFact) fact() (fact.Fact, error) {
 // execMany runs "head VALUES (...),(...) tail" over args, cols per row, in
 // statements of db.BatchRows rows.
 func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, cols int, args []any) error {
-	return s.insertRows(ctx, tx, db.Insert{Head: head + " VALUES ", Cols: cols, Tail: " " + tail}, args, nil)
+	_, err := s.insertRows(ctx, tx, db.Insert{Head: head + " VALUES ", Cols: cols, Tail: " " + tail}, args, nil)
+	return err
 }
 
 // insertRows runs ins over args in statements of db.BatchRows rows: Exec,
-// or Query calling fn on each row returned when fn is not nil. On SQLite a
-// call of several full statements (a bulk Record's chunk) prepares the
-// full one once: the driver keeps no statement cache, and parsing a
-// multi-row INSERT again for every thousand rows is a good part of its
-// cost. (pgx caches statements itself.)
-func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args []any, fn func(db.Scanner) error) error {
+// returning the rows affected, or Query calling fn on each row returned
+// when fn is not nil. On SQLite a call of several full statements (a bulk
+// Record's chunk) prepares the full one once: the driver keeps no
+// statement cache, and parsing a multi-row INSERT again for every thousand
+// rows is a good part of its cost. (pgx caches statements itself.)
+func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args []any, fn func(db.Scanner) error) (int64, error) {
 	e := s.db.Engine()
 	per := e.BatchRows(ins.Cols) * ins.Cols
 	if e != db.SQLite || len(args) < 2*per {
 		if fn == nil {
-			_, err := ins.Exec(ctx, tx, e, args)
-			return err
+			return ins.Exec(ctx, tx, e, args)
 		}
-		return ins.Query(ctx, tx, e, args, fn)
+		return 0, ins.Query(ctx, tx, e, args, fn)
 	}
 	st, err := tx.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer st.Close()
+	var n int64
 	for ; len(args) >= per; args = args[per:] {
 		if fn == nil {
-			if _, err := st.ExecContext(ctx, args[:per]...); err != nil {
-				return err
+			res, err := st.ExecContext(ctx, args[:per]...)
+			if err != nil {
+				return n, err
 			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return n, err
+			}
+			n += k
 			continue
 		}
 		rows, err := st.QueryContext(ctx, args[:per]...)
 		if err != nil {
-			return err
+			return n, err
 		}
 		if err := scanAll(rows, fn); err != nil {
-			return err
+			return n, err
 		}
 	}
 	if len(args) == 0 {
-		return nil
+		return n, nil
 	}
-	return s.insertRows(ctx, tx, ins, args, fn)
+	k, err := s.insertRows(ctx, tx, ins, args, fn)
+	return n + k, err
 }
 
 // scanAll calls fn on each of rows and closes them.
