@@ -505,6 +505,8 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 	}
 	changeArgs := make([]any, 0, 12*len(logged))
 	var noteArgs []any
+	var runs []noteRun
+	notes := 0
 	for k, i := range logged {
 		nr := &upds[i]
 		old := cur[nr.num]
@@ -518,8 +520,12 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		changeArgs = append(changeArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color), old.ruleID, nr.ruleID,
 			reason.ZH, reason.EN, ver, cause, nowMs)
 		if old.color != nr.color {
-			noteArgs = append(noteArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color),
-				nr.reason.ZH, nr.advice.ZH, "pending", 0, nowMs, "", "", nowMs)
+			notes++
+			if n := len(runs); n > 0 && runs[n-1].last == nr.version-1 && runs[n-1].reason == nr.reason.ZH && runs[n-1].advice == nr.advice.ZH {
+				runs[n-1].last = nr.version
+			} else {
+				runs = append(runs, noteRun{first: nr.version, last: nr.version, reason: nr.reason.ZH, advice: nr.advice.ZH})
+			}
 		}
 		w.changes = append(w.changes, change{num: nr.num, color: nr.color, seq: nr.version})
 	}
@@ -553,15 +559,44 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			return w, fmt.Errorf("status: log changes: %w", err)
 		}
 	}
-	if len(noteArgs) > 0 {
-		if err := s.execMany(ctx, tx, `INSERT INTO notifications (seq, person_num, region_code, old_color, new_color,
-			reason_zh, advice_zh, state, attempts, next_at, delivered, last_error, created_at)`, "", 13, noteArgs); err != nil {
+	// A notification repeats its change's columns: a long run of changes
+	// with the same texts (a risk area over a city) is copied from the
+	// change log by the database rather than sent to it row by row again.
+	const noteCols = `seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh, state, attempts, next_at, delivered, last_error, created_at`
+	for _, r := range runs {
+		if r.last-r.first+1 < copyRun {
+			for k, i := range logged[r.first-first : r.last-first+1] {
+				nr := &upds[i]
+				noteArgs = append(noteArgs, r.first+int64(k), nr.num, nr.region, int64(cur[nr.num].color), int64(nr.color),
+					nr.reason.ZH, nr.advice.ZH, "pending", 0, nowMs, "", "", nowMs)
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO notifications (`+noteCols+`)
+			SELECT seq, person_num, region_code, old_color, new_color, CAST($1 AS TEXT), CAST($2 AS TEXT), 'pending', 0, CAST($3 AS BIGINT), '', '',
+			CAST($4 AS BIGINT) FROM status_changes WHERE seq >= $5 AND seq <= $6`), r.reason, r.advice, nowMs, nowMs, r.first, r.last); err != nil {
 			return w, fmt.Errorf("status: queue notifications: %w", err)
 		}
 	}
-	w.rows, w.notes = len(upds), len(noteArgs)/13
+	if len(noteArgs) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO notifications (`+noteCols+`)`, "", 13, noteArgs); err != nil {
+			return w, fmt.Errorf("status: queue notifications: %w", err)
+		}
+	}
+	w.rows, w.notes = len(upds), notes
 	return w, nil
 }
+
+// noteRun is changes with consecutive seqs that each change a colour with
+// the same texts, whose notifications are the same but for the change.
+type noteRun struct {
+	first, last    int64
+	reason, advice string
+}
+
+// copyRun is the length from which a run's notifications are copied from
+// the change log in one statement.
+const copyRun = 64
 
 // settle re-evaluates persons (sorted, distinct) in tx under the active
 // version and writes what changed. The caller has already read the active
