@@ -305,7 +305,8 @@ func TestRecordStreamStoresLikeRecord(t *testing.T) {
 }
 
 // TestManyChangesQueueTheirTexts: a long run of changes with the same
-// texts queues the same notification for each person as a short one does.
+// texts queues the same notification and writes the same status row for
+// each person as a short one does.
 func TestManyChangesQueueTheirTexts(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
@@ -367,6 +368,40 @@ func TestManyChangesQueueTheirTexts(t *testing.T) {
 			if err := d.QueryRowContext(ctx, `SELECT seq FROM status_changes WHERE person_num = $1`, p).Scan(&seq); err != nil || seq != n.seq {
 				t.Errorf("person %d: notification seq %d, change %d (%v)", i, n.seq, seq, err)
 			}
+		}
+		// Their status rows too, but for the version, which is the change's.
+		type statusRow struct {
+			region, rule, reasonZH, reasonEN, adviceZH, adviceEN string
+			color, next, version, rulesVer, evaluated, updated   int64
+		}
+		rows := map[int64]statusRow{}
+		err = db.Each(ctx, d, `SELECT person_num, region_code, rule_id, reason_zh, reason_en, advice_zh, advice_en, color,
+			COALESCE(next_eval_at, 0), version, rules_version, evaluated_at, updated_at FROM status`, nil, func(sc db.Scanner) error {
+			var num int64
+			var r statusRow
+			if err := sc.Scan(&num, &r.region, &r.rule, &r.reasonZH, &r.reasonEN, &r.adviceZH, &r.adviceEN, &r.color, &r.next,
+				&r.version, &r.rulesVer, &r.evaluated, &r.updated); err != nil {
+				return err
+			}
+			rows[num] = r
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := rows[people[0]]
+		for i, p := range people {
+			r := rows[p]
+			if r.version != byNum[p].seq {
+				t.Errorf("person %d: status version %d, change %d", i, r.version, byNum[p].seq)
+			}
+			r.version = first.version
+			if r != first {
+				t.Errorf("person %d's status row %+v, the first's %+v", i, r, first)
+			}
+		}
+		if first.color != int64(Y) || first.rule != "watched_drug" || first.updated != t0.UnixMilli() || first.evaluated != t0.UnixMilli() {
+			t.Errorf("status row %+v", first)
 		}
 		if n := byNum[short[0]]; n.new != int64(R) || n.reason == st.Reason.ZH {
 			t.Errorf("the confirmed case's notification: %+v", n)

@@ -529,34 +529,82 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		}
 		w.changes = append(w.changes, change{num: nr.num, color: nr.color, seq: nr.version})
 	}
+	// The status rows of a long run of changes to the same decision are
+	// copied from the change log as the notifications are (below); the
+	// rest go as values.
+	var sruns []statusRun
 	args := make([]any, 0, 13*len(upds))
-	for _, nr := range upds {
+	rowArgs := func(nr *upd, reason, advice rules.Text) {
 		var next any
 		if nr.nextEval != 0 {
 			next = nr.nextEval
 		}
+		args = append(args, nr.num, nr.region, int64(nr.color), nr.ruleID, reason.ZH, reason.EN, advice.ZH, advice.EN,
+			next, nr.version, nr.rulesVer, nowMs, nr.updatedAt)
+	}
+	isLogged := make([]bool, len(upds))
+	for _, i := range logged {
+		isLogged[i] = true
+	}
+	for i := range upds {
+		nr := &upds[i]
 		reason, advice := nr.reason, nr.advice
 		if t, ok, err := ownTexts(nr.ruleID); err != nil {
 			return w, err
 		} else if ok && t.reason == reason && t.advice == advice {
 			reason, advice = rules.Text{}, rules.Text{}
 		}
-		args = append(args, nr.num, nr.region, int64(nr.color), nr.ruleID, reason.ZH, reason.EN, advice.ZH, advice.EN,
-			next, nr.version, nr.rulesVer, nowMs, nr.updatedAt)
+		if !isLogged[i] {
+			rowArgs(nr, reason, advice)
+			continue
+		}
+		r := statusRun{first: nr.version, last: nr.version, color: nr.color, ruleID: nr.ruleID, reason: reason, advice: advice,
+			next: nr.nextEval, rulesVer: nr.rulesVer}
+		if n := len(sruns); n > 0 && sruns[n-1].last == nr.version-1 && sruns[n-1].same(r) {
+			sruns[n-1].last = nr.version
+		} else {
+			sruns = append(sruns, r)
+		}
 	}
-	if err := s.execMany(ctx, tx, `INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
-		advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at)`,
-		`ON CONFLICT (person_num) DO UPDATE SET region_code = excluded.region_code, color = excluded.color,
+	for _, r := range sruns {
+		if r.last-r.first+1 < copyRun {
+			for _, i := range logged[r.first-first : r.last-first+1] {
+				rowArgs(&upds[i], r.reason, r.advice)
+			}
+		}
+	}
+	const statusCols = `person_num, region_code, color, rule_id, reason_zh, reason_en, advice_zh, advice_en, next_eval_at, version,
+		rules_version, evaluated_at, updated_at`
+	const statusUpsert = `ON CONFLICT (person_num) DO UPDATE SET region_code = excluded.region_code, color = excluded.color,
 		rule_id = excluded.rule_id, reason_zh = excluded.reason_zh, reason_en = excluded.reason_en,
 		advice_zh = excluded.advice_zh, advice_en = excluded.advice_en, next_eval_at = excluded.next_eval_at,
 		version = excluded.version, rules_version = excluded.rules_version, evaluated_at = excluded.evaluated_at,
-		updated_at = excluded.updated_at`, 13, args); err != nil {
-		return w, fmt.Errorf("status: write status: %w", err)
+		updated_at = excluded.updated_at`
+	if len(args) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO status (`+statusCols+`)`, statusUpsert, 13, args); err != nil {
+			return w, fmt.Errorf("status: write status: %w", err)
+		}
 	}
 	if len(changeArgs) > 0 {
 		if err := s.execMany(ctx, tx, `INSERT INTO status_changes (seq, person_num, region_code, old_color, new_color,
 			old_rule, rule_id, reason_zh, reason_en, rules_version, cause, at)`, "", 12, changeArgs); err != nil {
 			return w, fmt.Errorf("status: log changes: %w", err)
+		}
+	}
+	for _, r := range sruns {
+		if r.last-r.first+1 < copyRun {
+			continue
+		}
+		var next any
+		if r.next != 0 {
+			next = r.next
+		}
+		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO status (`+statusCols+`)
+			SELECT person_num, region_code, new_color, rule_id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT),
+			CAST($5 AS BIGINT), seq, CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT) FROM status_changes
+			WHERE seq >= $9 AND seq <= $10 `+statusUpsert), r.reason.ZH, r.reason.EN, r.advice.ZH, r.advice.EN, next, r.rulesVer,
+			nowMs, nowMs, r.first, r.last); err != nil {
+			return w, fmt.Errorf("status: write status: %w", err)
 		}
 	}
 	// A notification repeats its change's columns: a long run of changes
@@ -585,6 +633,21 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 	}
 	w.rows, w.notes = len(upds), notes
 	return w, nil
+}
+
+// statusRun is changes with consecutive seqs to the same decision, whose
+// status rows are the same but for the change.
+type statusRun struct {
+	first, last    int64
+	color          rules.Color
+	ruleID         string
+	reason, advice rules.Text
+	next, rulesVer int64
+}
+
+func (r statusRun) same(o statusRun) bool {
+	return r.color == o.color && r.ruleID == o.ruleID && r.reason == o.reason && r.advice == o.advice && r.next == o.next &&
+		r.rulesVer == o.rulesVer
 }
 
 // noteRun is changes with consecutive seqs that each change a colour with
