@@ -314,8 +314,8 @@ func TestManyChangesQueueTheirTexts(t *testing.T) {
 		people := f.bulk(copyRun+5, "341881003")
 		var facts []NewFact
 		for _, p := range people {
-			facts = append(facts, NewFact{Person: p, RecordedBy: "system",
-				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}}})
+			facts = append(facts, NewFact{Person: p, RecordedBy: "system", Key: "run",
+				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})
 		}
 		short := f.bulk(2, "341881004")
 		// Changes of another node's write between the runs' seqs do not
@@ -328,6 +328,20 @@ func TestManyChangesQueueTheirTexts(t *testing.T) {
 			}
 		}
 		st := want(t, f.svc, people[0], Y, "watched_drug")
+		// The facts of the long run, which share their kind, source, key and
+		// recorder, are stored whole, and again not at all.
+		if n := count(t, d, `SELECT COUNT(*) FROM facts WHERE kind = $1 AND source = 'pharmacy:1' AND idem_key = 'run' AND
+			recorded_by = 'system' AND recorded_at = $2 AND at = $2 AND until_at IS NULL AND attrs = '{"drug_class":"cough"}'`,
+			fact.PharmacyPurchase, t0.UnixMilli()); n != len(people) {
+			t.Fatalf("%d facts as given, want %d", n, len(people))
+		}
+		if n, err := f.svc.Record(ctx, facts...); err != nil || n != 0 {
+			t.Fatalf("the same facts again = %d, %v", n, err)
+		}
+		if n, err := f.svc.Record(ctx, append(facts, NewFact{Person: short[0], RecordedBy: "system", Key: "run",
+			Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})...); err != nil || n != 1 {
+			t.Fatalf("the same facts and one more = %d, %v", n, err)
+		}
 		type note struct {
 			seq, num, old, new, attempts, next, created       int64
 			region, reason, advice, state, delivered, lastErr string
