@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/apierr"
@@ -162,12 +161,7 @@ func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, att
 	const cols = 10
 	ins := db.Insert{Head: `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key, recorded_at, recorded_by) VALUES `,
 		Cols: cols, Tail: ` ON CONFLICT DO NOTHING`}
-	var n int64
-	if shared, ok := sharedFactCols(facts); ok {
-		n, err = s.insertFactsShared(ctx, tx, shared, first, attrs, facts, nowMs)
-	} else {
-		n, err = s.insertRows(ctx, tx, ins, args, nil)
-	}
+	n, err := s.insertRows(ctx, tx, ins, args, nil)
 	if err != nil {
 		return stored{}, fmt.Errorf("status: store facts: %w", err)
 	}
@@ -407,83 +401,4 @@ func (s *Service) PostedNegatives(ctx context.Context, lo, hi string, since, unt
 		return nil, fmt.Errorf("status: posted negatives: %w", err)
 	}
 	return out, nil
-}
-
-// sharedFactCols is the kind, source, key and recorder of facts when every
-// one of them has the same (a risk area's visitors) and they are many.
-func sharedFactCols(facts []NewFact) ([]any, bool) {
-	if len(facts) < copyRun {
-		return nil, false
-	}
-	f0 := &facts[0]
-	if f0.Key == "" {
-		return nil, false
-	}
-	for i := range facts {
-		f := &facts[i]
-		if f.Fact.Kind != f0.Fact.Kind || f.Fact.Source != f0.Fact.Source || f.Key != f0.Key || f.RecordedBy != f0.RecordedBy {
-			return nil, false
-		}
-	}
-	return []any{f0.Fact.Kind, f0.Fact.Source, f0.Key, f0.RecordedBy}, true
-}
-
-// insertFactsShared inserts facts (ids from first) whose kind, source, key
-// and recorder are shared: those and the time recorded are bound once per
-// statement ($1-$5) rather than once per row, which halves what a row
-// sends. It returns the rows inserted.
-func (s *Service) insertFactsShared(ctx context.Context, tx db.Tx, shared []any, first int64, attrs []string, facts []NewFact,
-	nowMs int64) (int64, error) {
-	const per = 5 // person_num, id, at, until_at, attrs
-	e := s.db.Engine()
-	batch := e.BatchRows(per + 1)
-	stmt := func(rows int) string {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key, recorded_at, recorded_by) VALUES `)
-		for r := range rows {
-			if r > 0 {
-				b.WriteByte(',')
-			}
-			k := 6 + per*r
-			fmt.Fprintf(&b, "($%d,$%d,$1,$%d,$%d,$%d,$2,$3,$5,$4)", k, k+1, k+2, k+3, k+4)
-		}
-		b.WriteString(` ON CONFLICT DO NOTHING`)
-		return b.String()
-	}
-	var full *sql.Stmt
-	if e == db.SQLite && len(facts) >= 2*batch {
-		// Prepared once, as insertRows does.
-		var err error
-		if full, err = tx.PrepareContext(ctx, stmt(batch)); err != nil {
-			return 0, err
-		}
-		defer full.Close()
-	}
-	var n int64
-	for lo := 0; lo < len(facts); lo += batch {
-		hi := min(lo+batch, len(facts))
-		args := make([]any, 0, 5+per*(hi-lo))
-		args = append(args, shared...)
-		args = append(args, nowMs)
-		for i := lo; i < hi; i++ {
-			nf := &facts[i]
-			args = append(args, nf.Person, first+int64(i), db.Millis(nf.Fact.At), db.NullMillis(nf.Fact.Until), attrs[i])
-		}
-		var res sql.Result
-		var err error
-		if full != nil && hi-lo == batch {
-			res, err = full.ExecContext(ctx, args...)
-		} else {
-			res, err = tx.ExecContext(ctx, stmt(hi-lo), args...)
-		}
-		if err != nil {
-			return n, err
-		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return n, err
-		}
-		n += k
-	}
-	return n, nil
 }
