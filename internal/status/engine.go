@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strconv"
@@ -144,24 +143,20 @@ func (f *storedFact) fact() (fact.Fact, error) {
 // execMany runs "head VALUES (...),(...) tail" over args, cols per row, in
 // statements of db.BatchRows rows.
 func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, cols int, args []any) error {
-	_, err := s.insertRows(ctx, tx, db.Insert{Head: head + " VALUES ", Cols: cols, Tail: " " + tail}, args, nil)
+	_, err := s.insertRows(ctx, tx, db.Insert{Head: head + " VALUES ", Cols: cols, Tail: " " + tail}, args)
 	return err
 }
 
-// insertRows runs ins over args in statements of db.BatchRows rows: Exec,
-// returning the rows affected, or Query calling fn on each row returned
-// when fn is not nil. On SQLite a call of several full statements (a bulk
-// Record's chunk) prepares the full one once: the driver keeps no
+// insertRows runs ins over args in statements of db.BatchRows rows and
+// returns the rows affected. On SQLite a call of several full statements
+// (a bulk Record's chunk) prepares the full one once: the driver keeps no
 // statement cache, and parsing a multi-row INSERT again for every thousand
 // rows is a good part of its cost. (pgx caches statements itself.)
-func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args []any, fn func(db.Scanner) error) (int64, error) {
+func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args []any) (int64, error) {
 	e := s.db.Engine()
 	per := e.BatchRows(ins.Cols) * ins.Cols
 	if e != db.SQLite || len(args) < 2*per {
-		if fn == nil {
-			return ins.Exec(ctx, tx, e, args)
-		}
-		return 0, ins.Query(ctx, tx, e, args, fn)
+		return ins.Exec(ctx, tx, e, args)
 	}
 	st, err := tx.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
 	if err != nil {
@@ -170,42 +165,21 @@ func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args 
 	defer st.Close()
 	var n int64
 	for ; len(args) >= per; args = args[per:] {
-		if fn == nil {
-			res, err := st.ExecContext(ctx, args[:per]...)
-			if err != nil {
-				return n, err
-			}
-			k, err := res.RowsAffected()
-			if err != nil {
-				return n, err
-			}
-			n += k
-			continue
-		}
-		rows, err := st.QueryContext(ctx, args[:per]...)
+		res, err := st.ExecContext(ctx, args[:per]...)
 		if err != nil {
 			return n, err
 		}
-		if err := scanAll(rows, fn); err != nil {
+		k, err := res.RowsAffected()
+		if err != nil {
 			return n, err
 		}
+		n += k
 	}
 	if len(args) == 0 {
 		return n, nil
 	}
-	k, err := s.insertRows(ctx, tx, ins, args, fn)
+	k, err := ins.Exec(ctx, tx, e, args)
 	return n + k, err
-}
-
-// scanAll calls fn on each of rows and closes them.
-func scanAll(rows *sql.Rows, fn func(db.Scanner) error) error {
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 func nums(people []personRef) []int64 {

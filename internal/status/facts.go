@@ -161,7 +161,7 @@ func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, att
 	const cols = 10
 	ins := db.Insert{Head: `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key, recorded_at, recorded_by) VALUES `,
 		Cols: cols, Tail: ` ON CONFLICT DO NOTHING`}
-	n, err := s.insertRows(ctx, tx, ins, args, nil)
+	n, err := s.insertRows(ctx, tx, ins, args)
 	if err != nil {
 		return stored{}, fmt.Errorf("status: store facts: %w", err)
 	}
