@@ -2,7 +2,9 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -183,6 +185,240 @@ func TestBulkRecordDecidesAsOneTransaction(t *testing.T) {
 			if c, _ := bulk.Color(chunked[i]); c != y.Color {
 				t.Errorf("history %d: cache %v, store %v", i, c, y.Color)
 			}
+		}
+	})
+}
+
+// streamOf hands facts to RecordStream per calls of the given sizes (by
+// person; the last call takes the rest), counting the calls.
+func streamOf(facts []NewFact, per int, calls *int) func(context.Context) ([]NewFact, error) {
+	i := 0
+	return func(context.Context) ([]NewFact, error) {
+		*calls++
+		if i >= len(facts) {
+			return nil, nil
+		}
+		j, persons := i, 0
+		for j < len(facts) && (persons < per || facts[j].Person == facts[j-1].Person) {
+			if j == i || facts[j].Person != facts[j-1].Person {
+				persons++
+			}
+			j++
+		}
+		out := facts[i:j]
+		i = j
+		return out, nil
+	}
+}
+
+// TestRecordStreamStoresLikeRecord: facts handed over piece by piece end as
+// the same facts given to Record at once: the colours here and on another
+// node, one change and one text per person, one audit entry; a stream that
+// fails midway leaves whole chunks, and the same stream again stores the
+// rest and nothing twice; a small stream is one Record.
+func TestRecordStreamStoresLikeRecord(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		bulk := f.node(Config{BulkFacts: 10, Chunk: 4}, nil)
+		other := f.node(Config{}, nil)
+		people := f.bulk(20, "341881003")
+		rec(t, f.svc, people[1], fact.NATResult, t0.Add(-time.Hour), negative)
+		var facts []NewFact
+		for _, p := range people {
+			facts = append(facts, NewFact{Person: p, Key: "area:1", RecordedBy: "system",
+				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}}})
+			if p == people[0] {
+				facts = append(facts, NewFact{Person: p, Key: "area:1:b", RecordedBy: "system", Fact: fact.Fact{Kind: fact.Declaration, At: t0}})
+			}
+		}
+		heal := failFactsOf(t, d, people[13])
+		calls := 0
+		if n, err := bulk.RecordStream(ctx, streamOf(facts, 3, &calls)); err == nil {
+			t.Fatalf("RecordStream with a failing chunk = %d, nil", n)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM facts WHERE kind <> $1`, fact.NATResult); n != 13 {
+			t.Fatalf("%d facts stored before the failure, want 13 (three chunks)", n)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'fact.record' AND subject = 'persons'`); n != 1 {
+			t.Fatalf("%d audit entries for the stored chunks, want 1", n)
+		}
+		heal()
+		calls = 0
+		n, err := bulk.RecordStream(ctx, streamOf(facts, 3, &calls))
+		if err != nil || n != 8 {
+			t.Fatalf("retry = %d, %v; want the 8 facts not yet stored", n, err)
+		}
+		if calls != 8 {
+			t.Fatalf("next called %d times, want 8 (seven slices and the end)", calls)
+		}
+		if err := other.Tail(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range people {
+			want(t, bulk, p, Y, "watched_drug")
+			if got, _ := other.Color(p); got != Y {
+				t.Errorf("person %d: %v on another node", i, got)
+			}
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM status_changes WHERE new_color = $1`, int64(Y)); n != len(people) {
+			t.Fatalf("%d changes to yellow, want %d", n, len(people))
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM notifications`); n != len(people) {
+			t.Fatalf("%d notifications, want %d", n, len(people))
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'fact.record' AND subject = 'persons'`); n != 2 {
+			t.Fatalf("%d audit entries, want 2 (the failed call's chunks and the retry)", n)
+		}
+		got, _, err := bulk.packsOf(ctx, d, []int64{people[0], people[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 4 {
+			t.Fatalf("packs of the first two persons hold %d facts, want 4", len(got))
+		}
+
+		// Out of order, and without keys: refused, nothing stored.
+		more := f.bulk(12, "341881003")
+		var loose []NewFact
+		for i := len(more) - 1; i >= 0; i-- {
+			loose = append(loose, NewFact{Person: more[i], Key: "k", RecordedBy: "system", Fact: fact.Fact{Kind: fact.Declaration, At: t0}})
+		}
+		if _, err := bulk.RecordStream(ctx, streamOf(loose, 2, &calls)); err == nil {
+			t.Fatal("a stream going back in person numbers was taken")
+		}
+		for i := range loose {
+			loose[i].Key = ""
+		}
+		slices.Reverse(loose)
+		if _, err := bulk.RecordStream(ctx, streamOf(loose, 2, &calls)); !errors.Is(err, errUnkeyed) {
+			t.Fatalf("a stream without keys: %v", err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM facts WHERE kind = $1`, fact.Declaration); n != 1 {
+			t.Fatalf("%d declarations stored, want the 1 of before", n)
+		}
+		// Fewer than BulkFacts: one Record, unkeyed facts too.
+		if n, err := bulk.RecordStream(ctx, streamOf(loose[:5], 2, &calls)); err != nil || n != 5 {
+			t.Fatalf("small stream = %d, %v", n, err)
+		}
+	})
+}
+
+// TestManyChangesQueueTheirTexts: a long run of changes with the same
+// texts queues the same notification and writes the same status row for
+// each person as a short one does.
+func TestManyChangesQueueTheirTexts(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		people := f.bulk(copyRun+5, "341881003")
+		var facts []NewFact
+		for _, p := range people {
+			facts = append(facts, NewFact{Person: p, RecordedBy: "system", Key: "run",
+				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})
+		}
+		short := f.bulk(2, "341881004")
+		// Changes of another node's write between the runs' seqs do not
+		// belong to them.
+		for _, batch := range [][]NewFact{facts[:3], {{Person: short[0], RecordedBy: "system", Fact: fact.Fact{Kind: fact.CaseConfirmed, At: t0}}},
+			facts[3:], {{Person: short[1], RecordedBy: "system", Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0,
+				Attrs: map[string]any{"drug_class": "cough"}}}}} {
+			if _, err := f.svc.Record(ctx, batch...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := want(t, f.svc, people[0], Y, "watched_drug")
+		// The facts of the long run, which share their kind, source, key and
+		// recorder, are stored whole, and again not at all.
+		if n := count(t, d, `SELECT COUNT(*) FROM facts WHERE kind = $1 AND source = 'pharmacy:1' AND idem_key = 'run' AND
+			recorded_by = 'system' AND recorded_at = $2 AND at = $2 AND until_at IS NULL AND attrs = '{"drug_class":"cough"}'`,
+			fact.PharmacyPurchase, t0.UnixMilli()); n != len(people) {
+			t.Fatalf("%d facts as given, want %d", n, len(people))
+		}
+		if n, err := f.svc.Record(ctx, facts...); err != nil || n != 0 {
+			t.Fatalf("the same facts again = %d, %v", n, err)
+		}
+		if n, err := f.svc.Record(ctx, append(facts, NewFact{Person: short[0], RecordedBy: "system", Key: "run",
+			Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})...); err != nil || n != 1 {
+			t.Fatalf("the same facts and one more = %d, %v", n, err)
+		}
+		type note struct {
+			seq, num, old, new, attempts, next, created       int64
+			region, reason, advice, state, delivered, lastErr string
+		}
+		var notes []note
+		err := db.Each(ctx, d, `SELECT n.seq, n.person_num, n.old_color, n.new_color, n.attempts, n.next_at, n.created_at, n.region_code,
+			n.reason_zh, n.advice_zh, n.state, n.delivered, n.last_error FROM notifications n ORDER BY n.seq`, nil, func(sc db.Scanner) error {
+			var n note
+			if err := sc.Scan(&n.seq, &n.num, &n.old, &n.new, &n.attempts, &n.next, &n.created, &n.region, &n.reason, &n.advice,
+				&n.state, &n.delivered, &n.lastErr); err != nil {
+				return err
+			}
+			notes = append(notes, n)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(notes) != len(people)+2 {
+			t.Fatalf("%d notifications, want %d", len(notes), len(people)+2)
+		}
+		byNum := map[int64]note{}
+		for _, n := range notes {
+			byNum[n.num] = n
+		}
+		for i, p := range append(append([]int64{}, people...), short[1]) {
+			n := byNum[p]
+			wantRegion := "341881003"
+			if p == short[1] {
+				wantRegion = "341881004"
+			}
+			if n.region != wantRegion || n.old != int64(G) || n.new != int64(Y) || n.reason != st.Reason.ZH || n.advice != st.Advice.ZH ||
+				n.state != NotePending || n.attempts != 0 || n.delivered != "" || n.lastErr != "" || n.next != t0.UnixMilli() ||
+				n.created != t0.UnixMilli() {
+				t.Errorf("person %d's notification: %+v", i, n)
+			}
+			var seq int64
+			if err := d.QueryRowContext(ctx, `SELECT seq FROM status_changes WHERE person_num = $1`, p).Scan(&seq); err != nil || seq != n.seq {
+				t.Errorf("person %d: notification seq %d, change %d (%v)", i, n.seq, seq, err)
+			}
+		}
+		// Their status rows too, but for the version, which is the change's.
+		type statusRow struct {
+			region, rule, reasonZH, reasonEN, adviceZH, adviceEN string
+			color, next, version, rulesVer, evaluated, updated   int64
+		}
+		rows := map[int64]statusRow{}
+		err = db.Each(ctx, d, `SELECT person_num, region_code, rule_id, reason_zh, reason_en, advice_zh, advice_en, color,
+			COALESCE(next_eval_at, 0), version, rules_version, evaluated_at, updated_at FROM status`, nil, func(sc db.Scanner) error {
+			var num int64
+			var r statusRow
+			if err := sc.Scan(&num, &r.region, &r.rule, &r.reasonZH, &r.reasonEN, &r.adviceZH, &r.adviceEN, &r.color, &r.next,
+				&r.version, &r.rulesVer, &r.evaluated, &r.updated); err != nil {
+				return err
+			}
+			rows[num] = r
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := rows[people[0]]
+		for i, p := range people {
+			r := rows[p]
+			if r.version != byNum[p].seq {
+				t.Errorf("person %d: status version %d, change %d", i, r.version, byNum[p].seq)
+			}
+			r.version = first.version
+			if r != first {
+				t.Errorf("person %d's status row %+v, the first's %+v", i, r, first)
+			}
+		}
+		if first.color != int64(Y) || first.rule != "watched_drug" || first.updated != t0.UnixMilli() || first.evaluated != t0.UnixMilli() {
+			t.Errorf("status row %+v", first)
+		}
+		if n := byNum[short[0]]; n.new != int64(R) || n.reason == st.Reason.ZH {
+			t.Errorf("the confirmed case's notification: %+v", n)
 		}
 	})
 }

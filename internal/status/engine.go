@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strconv"
@@ -144,60 +143,43 @@ func (f *storedFact) fact() (fact.Fact, error) {
 // execMany runs "head VALUES (...),(...) tail" over args, cols per row, in
 // statements of db.BatchRows rows.
 func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, cols int, args []any) error {
-	return s.insertRows(ctx, tx, db.Insert{Head: head + " VALUES ", Cols: cols, Tail: " " + tail}, args, nil)
+	_, err := s.insertRows(ctx, tx, db.Insert{Head: head + " VALUES ", Cols: cols, Tail: " " + tail}, args)
+	return err
 }
 
-// insertRows runs ins over args in statements of db.BatchRows rows: Exec,
-// or Query calling fn on each row returned when fn is not nil. On SQLite a
-// call of several full statements (a bulk Record's chunk) prepares the
-// full one once: the driver keeps no statement cache, and parsing a
-// multi-row INSERT again for every thousand rows is a good part of its
-// cost. (pgx caches statements itself.)
-func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args []any, fn func(db.Scanner) error) error {
+// insertRows runs ins over args in statements of db.BatchRows rows and
+// returns the rows affected. On SQLite a call of several full statements
+// (a bulk Record's chunk) prepares the full one once: the driver keeps no
+// statement cache, and parsing a multi-row INSERT again for every thousand
+// rows is a good part of its cost. (pgx caches statements itself.)
+func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args []any) (int64, error) {
 	e := s.db.Engine()
 	per := e.BatchRows(ins.Cols) * ins.Cols
 	if e != db.SQLite || len(args) < 2*per {
-		if fn == nil {
-			_, err := ins.Exec(ctx, tx, e, args)
-			return err
-		}
-		return ins.Query(ctx, tx, e, args, fn)
+		return ins.Exec(ctx, tx, e, args)
 	}
 	st, err := tx.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer st.Close()
+	var n int64
 	for ; len(args) >= per; args = args[per:] {
-		if fn == nil {
-			if _, err := st.ExecContext(ctx, args[:per]...); err != nil {
-				return err
-			}
-			continue
-		}
-		rows, err := st.QueryContext(ctx, args[:per]...)
+		res, err := st.ExecContext(ctx, args[:per]...)
 		if err != nil {
-			return err
+			return n, err
 		}
-		if err := scanAll(rows, fn); err != nil {
-			return err
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, err
 		}
+		n += k
 	}
 	if len(args) == 0 {
-		return nil
+		return n, nil
 	}
-	return s.insertRows(ctx, tx, ins, args, fn)
-}
-
-// scanAll calls fn on each of rows and closes them.
-func scanAll(rows *sql.Rows, fn func(db.Scanner) error) error {
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	k, err := ins.Exec(ctx, tx, e, args)
+	return n + k, err
 }
 
 func nums(people []personRef) []int64 {
@@ -497,6 +479,8 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 	}
 	changeArgs := make([]any, 0, 12*len(logged))
 	var noteArgs []any
+	var runs []noteRun
+	notes := 0
 	for k, i := range logged {
 		nr := &upds[i]
 		old := cur[nr.num]
@@ -510,34 +494,70 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		changeArgs = append(changeArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color), old.ruleID, nr.ruleID,
 			reason.ZH, reason.EN, ver, cause, nowMs)
 		if old.color != nr.color {
-			noteArgs = append(noteArgs, nr.version, nr.num, nr.region, int64(old.color), int64(nr.color),
-				nr.reason.ZH, nr.advice.ZH, "pending", 0, nowMs, "", "", nowMs)
+			notes++
+			if n := len(runs); n > 0 && runs[n-1].last == nr.version-1 && runs[n-1].reason == nr.reason.ZH && runs[n-1].advice == nr.advice.ZH {
+				runs[n-1].last = nr.version
+			} else {
+				runs = append(runs, noteRun{first: nr.version, last: nr.version, reason: nr.reason.ZH, advice: nr.advice.ZH})
+			}
 		}
 		w.changes = append(w.changes, change{num: nr.num, color: nr.color, seq: nr.version})
 	}
+	// The status rows of a long run of changes to the same decision are
+	// copied from the change log as the notifications are (below); the
+	// rest go as values.
+	var sruns []statusRun
 	args := make([]any, 0, 13*len(upds))
-	for _, nr := range upds {
+	rowArgs := func(nr *upd, reason, advice rules.Text) {
 		var next any
 		if nr.nextEval != 0 {
 			next = nr.nextEval
 		}
+		args = append(args, nr.num, nr.region, int64(nr.color), nr.ruleID, reason.ZH, reason.EN, advice.ZH, advice.EN,
+			next, nr.version, nr.rulesVer, nowMs, nr.updatedAt)
+	}
+	isLogged := make([]bool, len(upds))
+	for _, i := range logged {
+		isLogged[i] = true
+	}
+	for i := range upds {
+		nr := &upds[i]
 		reason, advice := nr.reason, nr.advice
 		if t, ok, err := ownTexts(nr.ruleID); err != nil {
 			return w, err
 		} else if ok && t.reason == reason && t.advice == advice {
 			reason, advice = rules.Text{}, rules.Text{}
 		}
-		args = append(args, nr.num, nr.region, int64(nr.color), nr.ruleID, reason.ZH, reason.EN, advice.ZH, advice.EN,
-			next, nr.version, nr.rulesVer, nowMs, nr.updatedAt)
+		if !isLogged[i] {
+			rowArgs(nr, reason, advice)
+			continue
+		}
+		r := statusRun{first: nr.version, last: nr.version, color: nr.color, ruleID: nr.ruleID, reason: reason, advice: advice,
+			next: nr.nextEval, rulesVer: nr.rulesVer}
+		if n := len(sruns); n > 0 && sruns[n-1].last == nr.version-1 && sruns[n-1].same(r) {
+			sruns[n-1].last = nr.version
+		} else {
+			sruns = append(sruns, r)
+		}
 	}
-	if err := s.execMany(ctx, tx, `INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
-		advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at)`,
-		`ON CONFLICT (person_num) DO UPDATE SET region_code = excluded.region_code, color = excluded.color,
+	for _, r := range sruns {
+		if r.last-r.first+1 < copyRun {
+			for _, i := range logged[r.first-first : r.last-first+1] {
+				rowArgs(&upds[i], r.reason, r.advice)
+			}
+		}
+	}
+	const statusCols = `person_num, region_code, color, rule_id, reason_zh, reason_en, advice_zh, advice_en, next_eval_at, version,
+		rules_version, evaluated_at, updated_at`
+	const statusUpsert = `ON CONFLICT (person_num) DO UPDATE SET region_code = excluded.region_code, color = excluded.color,
 		rule_id = excluded.rule_id, reason_zh = excluded.reason_zh, reason_en = excluded.reason_en,
 		advice_zh = excluded.advice_zh, advice_en = excluded.advice_en, next_eval_at = excluded.next_eval_at,
 		version = excluded.version, rules_version = excluded.rules_version, evaluated_at = excluded.evaluated_at,
-		updated_at = excluded.updated_at`, 13, args); err != nil {
-		return w, fmt.Errorf("status: write status: %w", err)
+		updated_at = excluded.updated_at`
+	if len(args) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO status (`+statusCols+`)`, statusUpsert, 13, args); err != nil {
+			return w, fmt.Errorf("status: write status: %w", err)
+		}
 	}
 	if len(changeArgs) > 0 {
 		if err := s.execMany(ctx, tx, `INSERT INTO status_changes (seq, person_num, region_code, old_color, new_color,
@@ -545,15 +565,75 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			return w, fmt.Errorf("status: log changes: %w", err)
 		}
 	}
-	if len(noteArgs) > 0 {
-		if err := s.execMany(ctx, tx, `INSERT INTO notifications (seq, person_num, region_code, old_color, new_color,
-			reason_zh, advice_zh, state, attempts, next_at, delivered, last_error, created_at)`, "", 13, noteArgs); err != nil {
+	for _, r := range sruns {
+		if r.last-r.first+1 < copyRun {
+			continue
+		}
+		var next any
+		if r.next != 0 {
+			next = r.next
+		}
+		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO status (`+statusCols+`)
+			SELECT person_num, region_code, new_color, rule_id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT),
+			CAST($5 AS BIGINT), seq, CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT) FROM status_changes
+			WHERE seq >= $9 AND seq <= $10 `+statusUpsert), r.reason.ZH, r.reason.EN, r.advice.ZH, r.advice.EN, next, r.rulesVer,
+			nowMs, nowMs, r.first, r.last); err != nil {
+			return w, fmt.Errorf("status: write status: %w", err)
+		}
+	}
+	// A notification repeats its change's columns: a long run of changes
+	// with the same texts (a risk area over a city) is copied from the
+	// change log by the database rather than sent to it row by row again.
+	const noteCols = `seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh, state, attempts, next_at, delivered, last_error, created_at`
+	for _, r := range runs {
+		if r.last-r.first+1 < copyRun {
+			for k, i := range logged[r.first-first : r.last-first+1] {
+				nr := &upds[i]
+				noteArgs = append(noteArgs, r.first+int64(k), nr.num, nr.region, int64(cur[nr.num].color), int64(nr.color),
+					nr.reason.ZH, nr.advice.ZH, "pending", 0, nowMs, "", "", nowMs)
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO notifications (`+noteCols+`)
+			SELECT seq, person_num, region_code, old_color, new_color, CAST($1 AS TEXT), CAST($2 AS TEXT), 'pending', 0, CAST($3 AS BIGINT), '', '',
+			CAST($4 AS BIGINT) FROM status_changes WHERE seq >= $5 AND seq <= $6`), r.reason, r.advice, nowMs, nowMs, r.first, r.last); err != nil {
 			return w, fmt.Errorf("status: queue notifications: %w", err)
 		}
 	}
-	w.rows, w.notes = len(upds), len(noteArgs)/13
+	if len(noteArgs) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO notifications (`+noteCols+`)`, "", 13, noteArgs); err != nil {
+			return w, fmt.Errorf("status: queue notifications: %w", err)
+		}
+	}
+	w.rows, w.notes = len(upds), notes
 	return w, nil
 }
+
+// statusRun is changes with consecutive seqs to the same decision, whose
+// status rows are the same but for the change.
+type statusRun struct {
+	first, last    int64
+	color          rules.Color
+	ruleID         string
+	reason, advice rules.Text
+	next, rulesVer int64
+}
+
+func (r statusRun) same(o statusRun) bool {
+	return r.color == o.color && r.ruleID == o.ruleID && r.reason == o.reason && r.advice == o.advice && r.next == o.next &&
+		r.rulesVer == o.rulesVer
+}
+
+// noteRun is changes with consecutive seqs that each change a colour with
+// the same texts, whose notifications are the same but for the change.
+type noteRun struct {
+	first, last    int64
+	reason, advice string
+}
+
+// copyRun is the length from which a run's notifications are copied from
+// the change log in one statement.
+const copyRun = 64
 
 // settle re-evaluates persons (sorted, distinct) in tx under the active
 // version and writes what changed. The caller has already read the active

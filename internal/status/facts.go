@@ -101,7 +101,7 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 		return 0, written{}, err
 	}
 	var groups auditGroups
-	st, err := s.storeFacts(ctx, tx, facts, people, now, &groups)
+	st, err := s.storeFacts(ctx, tx, facts, nil, people, now, &groups)
 	if err != nil || st.created == 0 {
 		return 0, written{}, err
 	}
@@ -127,8 +127,9 @@ type stored struct {
 
 // storeFacts inserts facts about people (sorted, distinct: every person of
 // facts with their region) and counts those inserted into groups. A fact
-// whose (person, key) is already stored is skipped.
-func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, people []personRef, now time.Time,
+// whose (person, key) is already stored is skipped. attrs, when not nil,
+// are the facts' attributes as storedAttrs gives them.
+func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, attrs []string, people []personRef, now time.Time,
 	groups *auditGroups) (stored, error) {
 	nowMs := now.UnixMilli()
 	region := make(map[int64]string, len(people))
@@ -140,44 +141,63 @@ func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, peo
 		return stored{}, err
 	}
 	first := last - int64(len(facts)) + 1
+	if attrs == nil {
+		if attrs, err = storedAttrs(facts); err != nil {
+			return stored{}, err
+		}
+	}
 	args := make([]any, 0, 10*len(facts))
 	for i := range facts {
 		nf := &facts[i]
-		attrs, err := json.Marshal(nf.Fact.Attrs)
-		if err != nil {
-			return stored{}, fact.ErrAttrType.Withf("%s: attributes cannot be stored: %v", nf.Fact.Kind, err)
-		}
-		if len(nf.Fact.Attrs) == 0 {
-			attrs = []byte("{}")
-		}
 		var key any
 		if nf.Key != "" {
 			key = nf.Key
 		}
 		args = append(args, nf.Person, first+int64(i), nf.Fact.Kind, db.Millis(nf.Fact.At), db.NullMillis(nf.Fact.Until),
-			string(attrs), nf.Fact.Source, key, nowMs, nf.RecordedBy)
+			attrs[i], nf.Fact.Source, key, nowMs, nf.RecordedBy)
 	}
 	var out stored
-	// Inserted rows come back; a (person, key) already stored does not.
 	touched := map[int64]bool{}
 	const cols = 10
 	ins := db.Insert{Head: `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key, recorded_at, recorded_by) VALUES `,
-		Cols: cols, Tail: ` ON CONFLICT DO NOTHING RETURNING id`}
-	err = s.insertRows(ctx, tx, ins, args, func(sc db.Scanner) error {
-		var id int64
-		if err := sc.Scan(&id); err != nil {
-			return err
-		}
-		nf := &facts[id-first]
-		out.created++
-		out.added = append(out.added, storedFact{num: nf.Person, id: id, kind: nf.Fact.Kind, at: db.Millis(nf.Fact.At),
-			until: db.Millis(nf.Fact.Until), attrs: args[(id-first)*cols+5].(string), source: nf.Fact.Source, recorded: nowMs})
-		touched[nf.Person] = true
-		groups.add(nf.RecordedBy, region[nf.Person], nf.Person, nf.Fact.Kind)
-		return nil
-	})
+		Cols: cols, Tail: ` ON CONFLICT DO NOTHING`}
+	n, err := s.insertRows(ctx, tx, ins, args)
 	if err != nil {
 		return stored{}, fmt.Errorf("status: store facts: %w", err)
+	}
+	// A (person, key) already stored was skipped. Reading back what went in
+	// is needed only then: rows returned one by one cost a bulk Record more
+	// than the count.
+	var skipped map[int64]bool
+	if n != int64(len(facts)) {
+		skipped = make(map[int64]bool, len(facts))
+		for i := range facts {
+			skipped[first+int64(i)] = true
+		}
+		err := db.Each(ctx, tx, `SELECT id FROM facts WHERE id >= $1 AND id <= $2`, []any{first, last}, func(sc db.Scanner) error {
+			var id int64
+			if err := sc.Scan(&id); err != nil {
+				return err
+			}
+			delete(skipped, id)
+			return nil
+		})
+		if err != nil {
+			return stored{}, fmt.Errorf("status: store facts: %w", err)
+		}
+	}
+	out.added = make([]storedFact, 0, n)
+	for i := range facts {
+		id := first + int64(i)
+		if skipped[id] {
+			continue
+		}
+		nf := &facts[i]
+		out.created++
+		out.added = append(out.added, storedFact{num: nf.Person, id: id, kind: nf.Fact.Kind, at: db.Millis(nf.Fact.At),
+			until: db.Millis(nf.Fact.Until), attrs: attrs[i], source: nf.Fact.Source, recorded: nowMs})
+		touched[nf.Person] = true
+		groups.add(nf.RecordedBy, region[nf.Person], nf.Person, nf.Fact.Kind)
 	}
 	for _, p := range people {
 		if touched[p.num] {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/audit"
@@ -41,14 +43,24 @@ func (s *Service) Publish(ctx context.Context, by *auth.Principal, in riskarea.I
 	if !riskarea.Starring(a.Level) || !a.Until.After(s.now()) {
 		return out, nil
 	}
-	facts, err := s.proposed(ctx, a)
-	if err != nil {
+	if out.Facts, err = s.recordVisits(ctx, a); err != nil {
 		return nil, err
 	}
-	if out.Facts, err = s.d.Facts.Record(ctx, facts...); err != nil {
-		return nil, fmt.Errorf("trip: record risk-area visits: %w", err)
-	}
 	return out, nil
+}
+
+// recordVisits appends the facts of an area's visitors, storing each slice
+// of persons while the next is read.
+func (s *Service) recordVisits(ctx context.Context, a *riskarea.Area) (int, error) {
+	v, err := s.findVisits(ctx, a)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.d.Facts.RecordStream(ctx, v.next)
+	if err != nil {
+		return 0, fmt.Errorf("trip: record risk-area visits: %w", err)
+	}
+	return n, nil
 }
 
 // Import publishes the areas of a CSV file (riskarea.Service.Import) and
@@ -63,13 +75,9 @@ func (s *Service) Import(ctx context.Context, by *auth.Principal, data []byte) (
 		if !riskarea.Starring(a.Level) || !a.Until.After(s.now()) {
 			continue
 		}
-		facts, err := s.proposed(ctx, a)
+		n, err := s.recordVisits(ctx, a)
 		if err != nil {
 			return nil, 0, err
-		}
-		n, err := s.d.Facts.Record(ctx, facts...)
-		if err != nil {
-			return nil, 0, fmt.Errorf("trip: record risk-area visits: %w", err)
 		}
 		total += n
 	}
@@ -138,28 +146,98 @@ func (s *Service) dryRun(ctx context.Context, by *auth.Principal, in riskarea.In
 
 // proposed is the visit.risk_area fact of each person whose latest stay of
 // more than MinStay in the area's city ended within the window: from the
-// carrier's stays of their phone and from their own presence.
+// carrier's stays of their phone and from their own presence. Sorted by
+// person.
 func (s *Service) proposed(ctx context.Context, a *riskarea.Area) ([]status.NewFact, error) {
-	now := s.now().UTC()
-	from, to := now.Add(-s.cfg.Window).UnixMilli(), now.UnixMilli()
-	// Every candidate stay, by person: sorted and cut to each person's
-	// latest below. Slices rather than maps keyed by phone and person: over a
-	// city of a million, the maps cost more than the reads.
-	type numStay struct {
-		num int64
-		st  Stay
+	v, err := s.findVisits(ctx, a)
+	if err != nil {
+		return nil, err
 	}
-	var found []numStay
-	// The carrier's stays, by phone.
+	var out []status.NewFact
+	for {
+		facts, err := v.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(facts) == 0 {
+			return out, nil
+		}
+		out = append(out, facts...)
+	}
+}
+
+// numStay is a person's candidate stay.
+type numStay struct {
+	num int64
+	st  Stay
+	i   int // the order found, which decides among equals
+}
+
+// visits are the visitors of an area's city, found in two steps: who they
+// are (findVisits: the carrier's stays with their phones' persons, and the
+// persons present at the city's places), then, persons in ascending
+// number a slice at a time (next), their facts, which for those present
+// needs their stops. Publishing stores each slice while the next is read.
+type visits struct {
+	s        *Service
+	a        *riskarea.Area
+	key      string
+	from, to int64
+	carrier  []numStay // each person's latest carrier stay, by person
+	present  []int64   // persons seen at the city's places, ascending
+}
+
+// visitsPerCall is how many persons next covers at most: a slice of
+// presence reads, smaller than a chunk of Record so that storing begins
+// early.
+const visitsPerCall = 2000
+
+// findVisits finds who visited the area's city. The carrier's stays and
+// the presence are read side by side (each on a connection of its own).
+func (s *Service) findVisits(ctx context.Context, a *riskarea.Area) (*visits, error) {
+	now := s.now().UTC()
+	v := &visits{s: s, a: a, key: "risk_area:" + a.ID, from: now.Add(-s.cfg.Window).UnixMilli(), to: now.UnixMilli()}
+	var perr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var set map[int64]bool
+		if set, perr = s.visitorsOfCity(ctx, a.City, v.from, v.to); perr != nil {
+			return
+		}
+		v.present = make([]int64, 0, len(set))
+		for num := range set {
+			v.present = append(v.present, num)
+		}
+		slices.Sort(v.present)
+	}()
+	var err error
+	v.carrier, err = s.carrierVisits(ctx, a.City, v.from, v.to)
+	<-done
+	if err != nil {
+		return nil, err
+	}
+	if perr != nil {
+		return nil, perr
+	}
+	return v, nil
+}
+
+// carrierVisits is the latest stay in city of each person whose phone the
+// carrier saw there for more than MinStay within [from, to], by person.
+// Slices rather than maps keyed by phone and person: over a city of a
+// million, the maps cost more than the reads.
+func (s *Service) carrierVisits(ctx context.Context, city string, from, to int64) ([]numStay, error) {
 	type phoneStay struct {
 		hash []byte
 		st   Stay
+		i    int // the order read, which decides among equals
 	}
 	var stays []phoneStay
 	err := db.Each(ctx, s.d.DB, `SELECT phone_hash, first_seen, last_seen FROM trip_stays
 		WHERE city_code = $1 AND last_seen >= $2 AND first_seen <= $3 AND last_seen - first_seen > $4`,
-		[]any{a.City, from, to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
-			ps := phoneStay{st: Stay{City: a.City}}
+		[]any{city, from, to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
+			ps := phoneStay{st: Stay{City: city}, i: len(stays)}
 			if err := sc.Scan(&ps.hash, &ps.st.First, &ps.st.Last); err != nil {
 				return err
 			}
@@ -167,56 +245,147 @@ func (s *Service) proposed(ctx context.Context, a *riskarea.Area) ([]status.NewF
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("trip: stays in %s: %w", a.City, err)
+		return nil, fmt.Errorf("trip: stays in %s: %w", city, err)
 	}
-	if len(stays) > 0 {
-		// A phone's latest stay first (the first read among equals), and the
-		// phones in the index's order, so that each list of the lookup reads
-		// neighbouring pages of the phone index instead of a page per phone.
-		slices.SortStableFunc(stays, func(x, y phoneStay) int {
-			if c := bytes.Compare(x.hash, y.hash); c != 0 {
-				return c
-			}
-			return cmp.Compare(y.st.Last, x.st.Last)
-		})
-		latestOf := stays[:0:0]
-		hashes := make([][]byte, 0, len(stays))
-		for i, ps := range stays {
-			if i > 0 && bytes.Equal(ps.hash, stays[i-1].hash) {
-				continue
-			}
-			latestOf = append(latestOf, ps)
-			hashes = append(hashes, ps.hash)
-		}
-		nums, err := s.d.Persons.NumsByPhoneHash(ctx, hashes)
-		if err != nil {
-			return nil, err
-		}
-		for _, ps := range latestOf {
-			if n, ok := nums[string(ps.hash)]; ok {
-				found = append(found, numStay{n, ps.st})
-			}
-		}
+	if len(stays) == 0 {
+		return nil, nil
 	}
-	// Presence: everyone seen at a venue or checkpoint of the city, whose
-	// own stays then say how long they stayed.
-	visitors, err := s.visitorsOfCity(ctx, a.City, from, to)
-	if err != nil {
+	// A phone's latest stay first (the first read among equals), and the
+	// phones in the index's order, so that each list of the lookup reads
+	// neighbouring pages of the phone index instead of a page per phone.
+	slices.SortFunc(stays, func(x, y phoneStay) int {
+		if c := bytes.Compare(x.hash, y.hash); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.st.Last, x.st.Last); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i)
+	})
+	latestOf := stays[:0:0]
+	hashes := make([][]byte, 0, len(stays))
+	for i, ps := range stays {
+		if i > 0 && bytes.Equal(ps.hash, stays[i-1].hash) {
+			continue
+		}
+		latestOf = append(latestOf, ps)
+		hashes = append(hashes, ps.hash)
+	}
+	// Two halves looked up side by side, each on a read connection of its
+	// own: the lookup is most of what a big city costs before anything can
+	// be stored.
+	half := len(hashes) / 2
+	var nums [2]map[string]int64
+	var errs [2]error
+	var wg sync.WaitGroup
+	for k, part := range [2][][]byte{hashes[:half], hashes[half:]} {
+		if len(part) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nums[k], errs[k] = s.d.Persons.NumsByPhoneHash(ctx, part)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	nums := make([]int64, 0, len(visitors))
-	for num := range visitors {
-		nums = append(nums, num)
+	found := make([]numStay, 0, len(latestOf))
+	for k, ps := range latestOf {
+		m := nums[0]
+		if k >= half {
+			m = nums[1]
+		}
+		if n, ok := m[string(ps.hash)]; ok {
+			found = append(found, numStay{num: n, st: ps.st, i: len(found)})
+		}
 	}
-	slices.Sort(nums)
-	err = s.d.Presence.StopsOfMany(ctx, nums, from, to, func(num int64, stops []checkin.Stop) error {
-		stays, err := s.stopsToStays(ctx, stops)
+	// Each person's latest, the first found among equals.
+	slices.SortFunc(found, func(x, y numStay) int {
+		if c := cmp.Compare(x.num, y.num); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.st.Last, x.st.Last); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i)
+	})
+	out := found[:0]
+	for i, f := range found {
+		if i == 0 || f.num != found[i-1].num {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// next returns the facts of the next persons (at most visitsPerCall, in
+// ascending number, one fact each), none at the end: each person's latest
+// stay, the carrier's before their presence among equals.
+func (v *visits) next(ctx context.Context) ([]status.NewFact, error) {
+	for len(v.carrier) > 0 || len(v.present) > 0 {
+		out, err := v.slice(ctx)
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+		// None of these persons stayed long enough: go on to the next.
+	}
+	return nil, nil
+}
+
+// slice is the facts of the persons of the next call.
+func (v *visits) slice(ctx context.Context) ([]status.NewFact, error) {
+	// The lowest visitsPerCall numbers of both lists.
+	ci, pi, persons := 0, 0, 0
+	for persons < visitsPerCall && (ci < len(v.carrier) || pi < len(v.present)) {
+		var n int64
+		switch {
+		case pi >= len(v.present) || ci < len(v.carrier) && v.carrier[ci].num <= v.present[pi]:
+			n = v.carrier[ci].num
+		default:
+			n = v.present[pi]
+		}
+		for ci < len(v.carrier) && v.carrier[ci].num == n {
+			ci++
+		}
+		for pi < len(v.present) && v.present[pi] == n {
+			pi++
+		}
+		persons++
+	}
+	carrier, present := v.carrier[:ci], v.present[:pi]
+	v.carrier, v.present = v.carrier[ci:], v.present[pi:]
+	best := make([]numStay, 0, persons)
+	j := 0
+	// Candidates in the order the carrier's come first.
+	take := func(ns numStay) {
+		for j < len(carrier) && carrier[j].num < ns.num {
+			best = append(best, carrier[j])
+			j++
+		}
+		if j < len(carrier) && carrier[j].num == ns.num {
+			best = append(best, carrier[j])
+			j++
+		}
+		if k := len(best) - 1; k >= 0 && best[k].num == ns.num {
+			if ns.st.Last > best[k].st.Last {
+				best[k] = ns
+			}
+			return
+		}
+		best = append(best, ns)
+	}
+	minStay := v.s.cfg.MinStay.Milliseconds()
+	err := v.s.d.Presence.StopsOfMany(ctx, present, v.from, v.to, func(num int64, stops []checkin.Stop) error {
+		stays, err := v.s.stopsToStays(ctx, stops)
 		if err != nil {
 			return err
 		}
 		for _, st := range stays {
-			if st.City == a.City && st.Last-st.First > s.cfg.MinStay.Milliseconds() {
-				found = append(found, numStay{num, st})
+			if st.City == v.a.City && st.Last-st.First > minStay {
+				take(numStay{num: num, st: st})
 			}
 		}
 		return nil
@@ -224,20 +393,10 @@ func (s *Service) proposed(ctx context.Context, a *riskarea.Area) ([]status.NewF
 	if err != nil {
 		return nil, err
 	}
-	// Each person's latest stay, the first found among equals (the carrier's
-	// before their presence).
-	slices.SortStableFunc(found, func(x, y numStay) int {
-		if c := cmp.Compare(x.num, y.num); c != 0 {
-			return c
-		}
-		return cmp.Compare(y.st.Last, x.st.Last)
-	})
-	out := make([]status.NewFact, 0, len(found))
-	key := "risk_area:" + a.ID
-	for i, f := range found {
-		if i == 0 || f.num != found[i-1].num {
-			out = append(out, s.visitFact(f.num, a, f.st, key))
-		}
+	best = append(best, carrier[j:]...)
+	out := make([]status.NewFact, 0, len(best))
+	for _, b := range best {
+		out = append(out, v.s.visitFact(b.num, v.a, b.st, v.key))
 	}
 	return out, nil
 }

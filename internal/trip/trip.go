@@ -54,6 +54,7 @@ type Checkpoints interface {
 // Facts appends facts and evaluates proposed ones (the status engine).
 type Facts interface {
 	Record(ctx context.Context, facts ...status.NewFact) (int, error)
+	RecordStream(ctx context.Context, next func(context.Context) ([]status.NewFact, error)) (int, error)
 	WhatIf(ctx context.Context, proposed []status.NewFact) ([]status.WhatIfChange, error)
 	Facts(ctx context.Context, num int64, limit int) ([]status.Stored, error)
 }
