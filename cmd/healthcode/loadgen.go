@@ -92,6 +92,12 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *register && (*appointments || *hubDown) {
 		return errors.New("loadgen: --register is a run of its own: not with --appointments or --foreign-hub-down")
 	}
+	if cfg.Client != "go" && cfg.Client != loadgen.ClientWrk {
+		return fmt.Errorf("loadgen: unknown client %q (go, wrk)", cfg.Client)
+	}
+	if cfg.Client == loadgen.ClientWrk && (*nodes > 1 || *mix != "" || *hubDown || *register || *appointments) {
+		return errors.New("loadgen: --client wrk measures one node's code, verify, scan and checkin paths: not with --nodes, --mix, --foreign-hub-down, --register or --appointments")
+	}
 	if *nodes < 1 {
 		return errors.New("loadgen: --nodes must be at least 1")
 	}
