@@ -303,23 +303,25 @@ func (g *gen) runWrk(ctx context.Context, rep *Report) error {
 				return err
 			}
 		}
-		if cfg.Phase != nil {
-			cfg.Phase(path, true, cfg.Duration)
-		}
 		a1, err := bare()
 		if err != nil {
 			return err
 		}
+		if cfg.Phase != nil {
+			// The profile starts before wrk has read its requests: the
+			// server idles meanwhile, so the profile holds the path's work.
+			cfg.Phase(path, true, cfg.Duration)
+		}
 		b, err := r.run(ctx, cfg.URL, reqs, needle, once, cfg.Duration, server...)
+		if cfg.Phase != nil {
+			cfg.Phase(path, false, cfg.Duration)
+		}
 		if err != nil {
 			return err
 		}
 		a2, err := bare()
 		if err != nil {
 			return err
-		}
-		if cfg.Phase != nil {
-			cfg.Phase(path, false, cfg.Duration)
 		}
 		allBare = append(allBare, a1, a2)
 		beside := (a1.rate() + a2.rate()) / 2
