@@ -69,6 +69,7 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	hubDown := fs.Bool("foreign-hub-down", false, "measure verify on another region's codes with the hub stopped: loadgen also starts a hub and a node of region 341802 where the residents register, lets its keys reach its own server through the hub, then stops the hub (not with --url)")
 	fs.StringVar(&cfg.Client, "client", "go", "what sends the measured requests: go (this binary) or wrk (the C client, Debian package wrk: each path in one run between two runs of the bare handler; docs/PERFORMANCE.md \"The wrk measure\")")
 	fs.StringVar(&cfg.WrkPath, "wrk", "wrk", "with --client wrk: the wrk binary")
+	fs.IntVar(&cfg.DBPID, "db-pid", 0, "with --client wrk: the database server's process (PostgreSQL's postmaster, the first line of its postmaster.pid), whose CPU time per request, backends included, the report gives")
 	var serverFlags multiFlag
 	fs.Var(&serverFlags, "server-flag", "extra flag for the server loadgen starts, e.g. --server-flag=--group-commit-delay=1ms (repeatable)")
 	if err := parseFlags(fs, args); err != nil {

@@ -51,9 +51,13 @@ type Config struct {
 	Delay time.Duration
 	// MaxBatch caps the rows of one transaction (default 2000).
 	MaxBatch int
-	// Writers is the number of batches in flight (default 1 on SQLite, whose
-	// single connection commits one at a time anyway: a second writer only
-	// halves the batches; 4 on PostgreSQL, which commits them in parallel).
+	// Writers is the number of batches in flight (default 1). On SQLite
+	// the single connection commits one at a time anyway: a second writer
+	// only halves the batches. On PostgreSQL, where a batch's commit does
+	// not wait for the flush, four writers cost PostgreSQL and the node
+	// half as much again per event as one (smaller batches, more
+	// transactions) for no more throughput on two cores
+	// (docs/PERFORMANCE.md, "The wrk measure").
 	Writers int
 	// Retention is how long check-ins and verifications are kept (default
 	// 28 days).
@@ -78,9 +82,6 @@ func (c *Config) defaults(e db.Engine) {
 	}
 	if c.Writers <= 0 {
 		c.Writers = 1
-		if e == db.Postgres {
-			c.Writers = 4
-		}
 	}
 	if c.Retention <= 0 {
 		c.Retention = DefaultRetention

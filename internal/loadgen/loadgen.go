@@ -124,6 +124,10 @@ type Config struct {
 	// on the PATH), each path in one run between two of the bare handler.
 	Client  string
 	WrkPath string
+	// DBPID, when set with the wrk client, is the database server's
+	// process (PostgreSQL's postmaster): the report gives its CPU time per
+	// request, backends included, beside the server's.
+	DBPID int
 }
 
 func (c *Config) defaults() error {

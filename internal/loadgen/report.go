@@ -75,6 +75,7 @@ type Result struct {
 	// share of the machine's CPU each used (Linux only; 0 when unknown).
 	ServerCPUMicros float64  `json:"server_cpu_us_per_request,omitempty"`
 	ClientCPUMicros float64  `json:"client_cpu_us_per_request,omitempty"`
+	DBCPUMicros     float64  `json:"db_cpu_us_per_request,omitempty"` // the database server's (--db-pid), with the wrk client
 	ServerCPUShare  float64  `json:"server_cpu_share,omitempty"`
 	ClientCPUShare  float64  `json:"client_cpu_share,omitempty"`
 	ErrorSamples    []string `json:"error_samples,omitempty"`
@@ -147,7 +148,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 			s.Concurrency, s.Duration, s.Slice, s.Warmup, s.Residents, s.Checkpoints, 100*s.Rescan, r.SetupSeconds, nodes)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\treq/s\tbare beside\t% of bare\ttarget\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tserver µs/req\tclient µs/req\tserver CPU\tclient CPU\t")
+	dbCol := slices.ContainsFunc(r.Results, func(x Result) bool { return x.DBCPUMicros > 0 })
+	head := "path\treq/s\tbare beside\t% of bare\ttarget\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tserver µs/req\tclient µs/req\tserver CPU\tclient CPU\t"
+	if dbCol {
+		head += "database µs/req\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, x := range r.Results {
 		target := ""
 		if x.Target > 0 {
@@ -159,8 +165,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 				target += map[bool]string{true: " ok", false: " MISSED"}[*x.Meets]
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t\n", x.Path, x.PerSecond, rate(x.BarePerSecond), 100*x.Ratio, target,
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t", x.Path, x.PerSecond, rate(x.BarePerSecond), 100*x.Ratio, target,
 			x.P50, x.P95, x.P99, x.Max, x.Errors, num(x.ServerCPUMicros), num(x.ClientCPUMicros), pct(x.ServerCPUShare), pct(x.ClientCPUShare))
+		if dbCol {
+			fmt.Fprintf(tw, "%s\t", num(x.DBCPUMicros))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	for _, x := range r.Results {

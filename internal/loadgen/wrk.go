@@ -44,6 +44,7 @@ type wrkRun struct {
 	sample                    string
 	server, client, wall      float64 // CPU seconds of the answering processes and of wrk, and the run's wall time
 	cpuKnown                  bool
+	db                        float64 // CPU seconds of the database server, or -1
 }
 
 func (w *wrkRun) errors() int64 {
@@ -71,6 +72,11 @@ type wrkRunner struct {
 // what every 2xx answer's body must hold. pids are the processes whose CPU
 // time the run is charged with.
 func (r *wrkRunner) run(ctx context.Context, base string, reqs []*request, needle string, once bool, d time.Duration, pids ...int) (*wrkRun, error) {
+	return r.runDB(ctx, base, reqs, needle, once, d, 0, pids...)
+}
+
+// runDB is run, charging the database server dbPID (when not 0) too.
+func (r *wrkRunner) runDB(ctx context.Context, base string, reqs []*request, needle string, once bool, d time.Duration, dbPID int, pids ...int) (*wrkRun, error) {
 	r.n++
 	reqFile := filepath.Join(r.dir, fmt.Sprintf("run%d.reqs", r.n))
 	script := filepath.Join(r.dir, fmt.Sprintf("run%d.lua", r.n))
@@ -108,11 +114,17 @@ func (r *wrkRunner) run(ctx context.Context, base string, reqs []*request, needl
 		"--", reqFile, strconv.Itoa(threads))
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	before := readCPU(pids...)
+	before, db0 := readCPU(pids...), -1.0
+	if dbPID > 0 {
+		db0 = treeCPU(dbPID)
+	}
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	after := readCPU(pids...)
+	after, db1 := readCPU(pids...), -1.0
+	if dbPID > 0 {
+		db1 = treeCPU(dbPID)
+	}
 	os.Remove(reqFile)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: wrk: %w: %s%s", err, errOut.Bytes(), out.Bytes())
@@ -121,7 +133,10 @@ func (r *wrkRunner) run(ctx context.Context, base string, reqs []*request, needl
 	if err != nil {
 		return nil, err
 	}
-	w.wall = wall.Seconds()
+	w.wall, w.db = wall.Seconds(), -1
+	if db0 >= 0 && db1 >= 0 {
+		w.db = db1 - db0
+	}
 	if st := cmd.ProcessState; st != nil {
 		w.client = (st.UserTime() + st.SystemTime()).Seconds()
 	}
@@ -212,6 +227,9 @@ func wrkResult(path string, w *wrkRun, bareRate float64) Result {
 			r.ServerCPUMicros = math.Round(1e6*w.server/float64(w.requests)*10) / 10
 		}
 		r.ClientCPUMicros = math.Round(1e6*w.client/float64(w.requests)*10) / 10
+		if w.db > 0 {
+			r.DBCPUMicros = math.Round(1e6*w.db/float64(w.requests)*10) / 10
+		}
 	}
 	if w.wall > 0 {
 		n := float64(runtime.NumCPU())
@@ -312,7 +330,7 @@ func (g *gen) runWrk(ctx context.Context, rep *Report) error {
 			// server idles meanwhile, so the profile holds the path's work.
 			cfg.Phase(path, true, cfg.Duration)
 		}
-		b, err := r.run(ctx, cfg.URL, reqs, needle, once, cfg.Duration, server...)
+		b, err := r.runDB(ctx, cfg.URL, reqs, needle, once, cfg.Duration, cfg.DBPID, server...)
 		if cfg.Phase != nil {
 			cfg.Phase(path, false, cfg.Duration)
 		}
