@@ -59,6 +59,11 @@ type Config struct {
 	// transactions) for no more throughput on two cores
 	// (docs/PERFORMANCE.md, "The wrk measure").
 	Writers int
+	// WaitForFlush makes a batch's commit on PostgreSQL wait for the WAL
+	// flush, as every other commit does. Off, a crash of PostgreSQL or of
+	// its machine may lose the events answered in its last moment
+	// (docs/OPERATIONS.md, "What a crash may lose"); SQLite ignores it.
+	WaitForFlush bool
 	// Retention is how long check-ins and verifications are kept (default
 	// 28 days).
 	Retention time.Duration
@@ -194,7 +199,7 @@ func (s *Service) CheckpointRefusals(ctx context.Context, checkpointID string, s
 func New(d *db.DB, venues Venues, persons Persons, colors Colors, cfg Config) *Service {
 	cfg.defaults(d.Engine())
 	return &Service{db: d, venues: venues, persons: persons, colors: colors, cfg: cfg, now: time.Now,
-		w: newWriter(d, cfg.Delay, cfg.MaxBatch, cfg.Writers, newMetrics(cfg.Metrics))}
+		w: newWriter(d, cfg.Delay, cfg.MaxBatch, cfg.Writers, cfg.WaitForFlush, newMetrics(cfg.Metrics))}
 }
 
 // SetClock replaces the clock, for tests.
