@@ -278,8 +278,6 @@ type statement struct {
 // write commits the batch's rows in one transaction.
 func (w *writer) write(ctx context.Context, batch []*pending) error {
 	stmts := plan(w.db.Engine(), batch)
-	// Prepared before the transaction: SQLite's single connection is the
-	// transaction's while it runs.
 	if w.db.Engine() == db.Postgres && !w.flush {
 		// One round trip, and the commit returns without waiting for
 		// PostgreSQL's WAL flush: a killed node loses nothing it answered;
