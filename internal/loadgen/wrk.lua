@@ -50,13 +50,15 @@ function init(args)
    end
 end
 
+local wrapped = false
+
 function request()
    i = i + 1
    if i > n then
-      i = 1
-      if once then
-         repeats = repeats + n
-      end
+      i, wrapped = 1, true
+   end
+   if wrapped and once then
+      repeats = repeats + 1
    end
    return reqs[i]
 end
