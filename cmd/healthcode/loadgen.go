@@ -67,6 +67,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	register := fs.Bool("register", false, "instead of the paths: a registration surge, --residents (default 10000) fresh residents each go the whole way a phone does (one-time code, the outbox read, login, POST /me/register, GET /me/code), --concurrency at a time; the rate, latencies and server CPU per slice of the population")
 	registerSlice := fs.Int("register-slice", 0, "with --register: registrations per reported slice (default a tenth of --residents)")
 	hubDown := fs.Bool("foreign-hub-down", false, "measure verify on another region's codes with the hub stopped: loadgen also starts a hub and a node of region 341802 where the residents register, lets its keys reach its own server through the hub, then stops the hub (not with --url)")
+	fs.StringVar(&cfg.Client, "client", "go", "what sends the measured requests: go (this binary) or wrk (the C client, Debian package wrk: each path in one run between two runs of the bare handler; docs/PERFORMANCE.md \"The wrk measure\")")
+	fs.StringVar(&cfg.WrkPath, "wrk", "wrk", "with --client wrk: the wrk binary")
+	fs.IntVar(&cfg.DBPID, "db-pid", 0, "with --client wrk: the database server's process (PostgreSQL's postmaster, the first line of its postmaster.pid), whose CPU time per request, backends included, the report gives")
 	var serverFlags multiFlag
 	fs.Var(&serverFlags, "server-flag", "extra flag for the server loadgen starts, e.g. --server-flag=--group-commit-delay=1ms (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
@@ -89,6 +92,12 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *register && (*appointments || *hubDown) {
 		return errors.New("loadgen: --register is a run of its own: not with --appointments or --foreign-hub-down")
+	}
+	if cfg.Client != "go" && cfg.Client != loadgen.ClientWrk {
+		return fmt.Errorf("loadgen: unknown client %q (go, wrk)", cfg.Client)
+	}
+	if cfg.Client == loadgen.ClientWrk && (*nodes > 1 || *mix != "" || *hubDown || *register || *appointments) {
+		return errors.New("loadgen: --client wrk measures one node's code, verify, scan and checkin paths: not with --nodes, --mix, --foreign-hub-down, --register or --appointments")
 	}
 	if *nodes < 1 {
 		return errors.New("loadgen: --nodes must be at least 1")
@@ -227,9 +236,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return nil
 	}
-	rep, err := loadgen.Run(ctx, cfg)
-	if err != nil {
-		return err
+	rep, runErr := loadgen.Run(ctx, cfg)
+	if rep == nil {
+		return runErr
 	}
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
@@ -237,7 +246,9 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	switch *jsonOut {
 	case "":
 	case "-":
-		return rep.WriteJSON(stdout)
+		if err := rep.WriteJSON(stdout); err != nil {
+			return err
+		}
 	default:
 		f, err := os.Create(*jsonOut)
 		if err != nil {
@@ -247,9 +258,11 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			f.Close()
 			return err
 		}
-		return f.Close()
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return runErr
 }
 
 // registrationSurge runs loadgen --register and writes its report.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -151,6 +152,46 @@ func TestLoadgenForeignCodesWithTheHubDown(t *testing.T) {
 	}
 }
 
+// TestLoadgenWithWrk runs `healthcode loadgen --client wrk` for a second
+// per run against SQLite: wrk sends the requests, and the report's figures
+// are wrk's (rates, latencies, no errors) and the server's CPU time.
+func TestLoadgenWithWrk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: skipped under -short")
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("wrk is not installed (Debian package wrk; .ci/run installs it)")
+		}
+		t.Skip("wrk is not installed (Debian package wrk): loadgen --client wrk not tested")
+	}
+	t.Setenv(asBinary, "1")
+	var out, errs bytes.Buffer
+	err := realMain(context.Background(), []string{"loadgen", "--client", "wrk", "--duration", "1s", "--warmup", "0s",
+		"--residents", "20", "--concurrency", "4", "--checkpoints", "2", "--venues", "2", "--paths", "code,verify,checkin", "--json", "-"}, &out, &errs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	if !strings.Contains(out.String(), "run: wrk, 4 connections") {
+		t.Errorf("the table does not say wrk measured:\n%s", out.String())
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(out.Bytes()[bytes.Index(out.Bytes(), []byte("\n{"))+1:], &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if rep.Settings.Client != "wrk" || len(rep.Results) != 4 {
+		t.Fatalf("settings %+v, results %+v", rep.Settings, rep.Results)
+	}
+	for _, r := range rep.Results {
+		if r.Errors != 0 || r.Requests == 0 || r.PerSecond <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.ServerCPUMicros <= 0 || r.ClientCPUMicros <= 0 {
+			t.Errorf("%s: not a real measurement: %+v", r.Path, r)
+		}
+		if r.Path != "bare" && (r.BarePerSecond <= 0 || r.Ratio <= 0) {
+			t.Errorf("%s: no bare handler beside it: %+v", r.Path, r)
+		}
+	}
+}
+
 func TestLoadgenFlags(t *testing.T) {
 	t.Parallel()
 	if m, err := parseMix("verify=70, code=20,checkin=10"); err != nil || m["verify"] != 70 || m["code"] != 20 || m["checkin"] != 10 {
@@ -172,6 +213,10 @@ func TestLoadgenFlags(t *testing.T) {
 	err = realMain(context.Background(), []string{"loadgen", "--register", "--appointments"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "run of its own") {
 		t.Fatalf("--register with --appointments: %v", err)
+	}
+	err = realMain(context.Background(), []string{"loadgen", "--url", "http://127.0.0.1:1", "--admin-password", "x", "--client", "curl"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "unknown client") {
+		t.Fatalf("--client curl: %v", err)
 	}
 }
 

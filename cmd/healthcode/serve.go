@@ -59,6 +59,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.AuditHeadInterval, "audit-head-interval", audit.DefaultAnchorInterval, "how often the audit log's head is signed with the region's key (negative: only on demand, POST /api/v1/admin/audit/heads)")
 	fs.DurationVar(&cfg.Retention, "retention", checkin.DefaultRetention, "how long check-ins and verification events are kept")
 	retentionFlags(fs, &cfg.Keep)
+	fs.BoolVar(&cfg.EventsWaitForFlush, "events-wait-for-flush", false, "on PostgreSQL, answer a check-in or a scan only once PostgreSQL has flushed its row, as every other write (default: once PostgreSQL has it; a crash of PostgreSQL or its machine may lose the last moment's, docs/OPERATIONS.md \"What a crash may lose\")")
 	fs.DurationVar(&cfg.GroupCommitDelay, "group-commit-delay", 0, "how long a check-in may wait for others to share its transaction (0: only those queued meanwhile; a few ms can help where a commit waits for a disk flush)")
 	fs.DurationVar(&cfg.TracingLookback, "tracing-lookback", tracing.DefaultLookback, "default lookback of a tracing run")
 	fs.DurationVar(&cfg.TracingWindow, "tracing-window", tracing.DefaultWindow, "default overlap window of a tracing run")

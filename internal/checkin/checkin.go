@@ -51,10 +51,19 @@ type Config struct {
 	Delay time.Duration
 	// MaxBatch caps the rows of one transaction (default 2000).
 	MaxBatch int
-	// Writers is the number of batches in flight (default 1 on SQLite, whose
-	// single connection commits one at a time anyway: a second writer only
-	// halves the batches; 4 on PostgreSQL, which commits them in parallel).
+	// Writers is the number of batches in flight (default 1). On SQLite
+	// the single connection commits one at a time anyway: a second writer
+	// only halves the batches. On PostgreSQL, where a batch's commit does
+	// not wait for the flush, four writers cost PostgreSQL and the node
+	// half as much again per event as one (smaller batches, more
+	// transactions) for no more throughput on two cores
+	// (docs/PERFORMANCE.md, "The wrk measure").
 	Writers int
+	// WaitForFlush makes a batch's commit on PostgreSQL wait for the WAL
+	// flush, as every other commit does. Off, a crash of PostgreSQL or of
+	// its machine may lose the events answered in its last moment
+	// (docs/OPERATIONS.md, "What a crash may lose"); SQLite ignores it.
+	WaitForFlush bool
 	// Retention is how long check-ins and verifications are kept (default
 	// 28 days).
 	Retention time.Duration
@@ -78,9 +87,6 @@ func (c *Config) defaults(e db.Engine) {
 	}
 	if c.Writers <= 0 {
 		c.Writers = 1
-		if e == db.Postgres {
-			c.Writers = 4
-		}
 	}
 	if c.Retention <= 0 {
 		c.Retention = DefaultRetention
@@ -193,7 +199,7 @@ func (s *Service) CheckpointRefusals(ctx context.Context, checkpointID string, s
 func New(d *db.DB, venues Venues, persons Persons, colors Colors, cfg Config) *Service {
 	cfg.defaults(d.Engine())
 	return &Service{db: d, venues: venues, persons: persons, colors: colors, cfg: cfg, now: time.Now,
-		w: newWriter(d, cfg.Delay, cfg.MaxBatch, cfg.Writers, newMetrics(cfg.Metrics))}
+		w: newWriter(d, cfg.Delay, cfg.MaxBatch, cfg.Writers, cfg.WaitForFlush, newMetrics(cfg.Metrics))}
 }
 
 // SetClock replaces the clock, for tests.

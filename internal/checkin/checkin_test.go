@@ -130,6 +130,42 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 	})
 }
 
+// A group commit that waits for PostgreSQL's flush and one that does not
+// (the default) store the same rows; on SQLite the setting changes nothing.
+func TestCommitWithAndWithoutTheFlush(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for round, flush := range []bool{false, true} {
+			s := newService(t, d, Config{WaitForFlush: flush})
+			var wg sync.WaitGroup
+			errs := make(chan error, 40)
+			for i := range 40 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if i%2 == 0 {
+						errs <- s.RecordVerification(ctx, Verification{KeyID: "k", Checkpoint: "cp1", Person: int64(i + 1), Valid: true, Color: rules.Green, Kind: "dynamic"})
+						return
+					}
+					_, err := s.CheckIn(ctx, fmt.Sprintf("a%d", 100*round+i+1), Input{VenueToken: "tok2"})
+					errs <- err
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatalf("flush %v: %v", flush, err)
+				}
+			}
+			s.Close()
+			if c, v := count(t, d, "checkins"), count(t, d, "verifications"); c != 20*(round+1) || v != 20*(round+1) {
+				t.Fatalf("flush %v: %d check-ins and %d verifications, want %d of each", flush, c, v, 20*(round+1))
+			}
+		}
+	})
+}
+
 func TestCloseCommitsWhatIsQueued(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		// A long delay: the writers are still collecting when Close comes.

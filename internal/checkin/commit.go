@@ -58,6 +58,7 @@ type writer struct {
 	db       *db.DB
 	delay    time.Duration
 	maxBatch int
+	flush    bool // on PostgreSQL, wait for the WAL flush (Config.WaitForFlush)
 	in       chan *pending
 
 	stmtMu sync.Mutex
@@ -77,8 +78,8 @@ type writer struct {
 	journal atomic.Pointer[journal]
 }
 
-func newWriter(d *db.DB, delay time.Duration, maxBatch, writers int, m *metrics) *writer {
-	w := &writer{db: d, delay: delay, maxBatch: maxBatch, in: make(chan *pending, 4*maxBatch), metrics: m}
+func newWriter(d *db.DB, delay time.Duration, maxBatch, writers int, flush bool, m *metrics) *writer {
+	w := &writer{db: d, delay: delay, maxBatch: maxBatch, flush: flush, in: make(chan *pending, 4*maxBatch), metrics: m}
 	for range writers {
 		w.wg.Add(1)
 		go w.loop()
@@ -277,6 +278,23 @@ type statement struct {
 // write commits the batch's rows in one transaction.
 func (w *writer) write(ctx context.Context, batch []*pending) error {
 	stmts := plan(w.db.Engine(), batch)
+	if w.db.Engine() == db.Postgres && !w.flush {
+		// One round trip, and the commit returns without waiting for
+		// PostgreSQL's WAL flush: a killed node loses nothing it answered;
+		// a crash of PostgreSQL or its machine may lose the events answered
+		// in its last 600 ms (docs/OPERATIONS.md, "What a crash may lose").
+		// Waiting for the flush, and the transaction's four round trips,
+		// were most of a scan's time on PostgreSQL (docs/PERFORMANCE.md,
+		// "The wrk measure").
+		q := make([]db.Stmt, len(stmts))
+		for i, st := range stmts {
+			q[i] = db.Stmt{Query: st.query, Args: st.args}
+		}
+		if err := w.db.ExecUnflushed(ctx, q); err != nil {
+			return fmt.Errorf("checkin: insert %d statements: %w", len(stmts), err)
+		}
+		return nil
+	}
 	// Prepared before the transaction: SQLite's single connection is the
 	// transaction's while it runs.
 	prepared := w.prepared(ctx, stmts)

@@ -27,7 +27,7 @@ func BenchmarkCommit(b *testing.B) {
 		kind, size := bc.kind, bc.size
 		b.Run(fmt.Sprintf("%s/rows=%d", kind, size), func(b *testing.B) {
 			d := dbtest.New(b, db.SQLite)
-			w := newWriter(d, 0, 2000, 0, newMetrics(nil)) // no loops: commits are called directly
+			w := newWriter(d, 0, 2000, 0, false, newMetrics(nil)) // no loops: commits are called directly
 			defer w.close()
 			ctx := context.Background()
 			rng := rand.New(rand.NewPCG(1, 2))
@@ -86,7 +86,7 @@ func BenchmarkCommit(b *testing.B) {
 // as in a city.
 func BenchmarkJournal(b *testing.B) {
 	d := dbtest.New(b, db.SQLite)
-	w := newWriter(d, 0, 2000, 0, newMetrics(nil))
+	w := newWriter(d, 0, 2000, 0, false, newMetrics(nil))
 	defer w.close()
 	ctx := context.Background()
 	j, err := openJournal(ctx, d, b.TempDir(), w, slog.New(slog.DiscardHandler))

@@ -120,6 +120,15 @@ type Config struct {
 	Phase func(name string, start bool, window time.Duration)
 	// Progress receives a line per step (nil: none).
 	Progress io.Writer
+	// Client is what sends the measured requests: "" or "go" this
+	// package's Go client, ClientWrk the wrk binary (WrkPath, default wrk
+	// on the PATH), each path in one run between two of the bare handler.
+	Client  string
+	WrkPath string
+	// DBPID, when set with the wrk client, is the database server's
+	// process (PostgreSQL's postmaster): the report gives its CPU time per
+	// request, backends included, beside the server's.
+	DBPID int
 }
 
 func (c *Config) defaults() error {
@@ -139,6 +148,15 @@ func (c *Config) defaults() error {
 	}
 	for i, n := range c.Nodes {
 		c.Nodes[i] = strings.TrimRight(n, "/")
+	}
+	switch c.Client {
+	case "", "go":
+	case ClientWrk:
+		if len(c.Mix) > 0 || len(c.Nodes) > 0 || c.FromCode || slices.Contains(c.Paths, PathMixed) {
+			return errors.New("loadgen: --client wrk measures one node's code, verify, scan and checkin paths: not a mix, several nodes or another region's codes")
+		}
+	default:
+		return fmt.Errorf("loadgen: unknown client %q (go, wrk)", c.Client)
 	}
 	if c.AdminUser == "" {
 		c.AdminUser = "admin"
@@ -260,6 +278,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.progress("set up in %.1fs", rep.SetupSeconds)
 
 	g := &gen{cfg: &cfg, client: client, api: a, pop: pop, allBare: &tally{}, allBareUse: &cpuUse{}}
+	if cfg.Client == ClientWrk {
+		// The report holds what was measured even when a run saw errors.
+		if err := g.runWrk(ctx, rep); err != nil && len(rep.Results) == 0 {
+			return nil, err
+		} else {
+			return rep, err
+		}
+	}
 	bareReq := &request{path: PathBare, method: "POST", url: cfg.BareURL, token: "hcr_" + strings.Repeat("x", 43), body: bareBody, want: 200}
 	g.bareSrc = funcSource(func() *request { return bareReq })
 	// The bare handler first, alone: the baseline, and the first estimate

@@ -36,6 +36,59 @@ func readCPU(pids ...int) cpuSnap {
 	return s
 }
 
+// treeCPU is the CPU time, in seconds, of a process and of its children,
+// those that have exited included (a PostgreSQL server: the postmaster and
+// its backends), or -1.
+func treeCPU(pid int) float64 {
+	own := procStat(strconv.Itoa(pid))
+	if own == nil {
+		return -1
+	}
+	total := own[0] + own[1] + own[2] + own[3] // cutime, cstime: exited children
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return -1
+	}
+	for _, e := range ents {
+		if e.Name()[0] < '1' || e.Name()[0] > '9' {
+			continue
+		}
+		f := procStat(e.Name())
+		if f != nil && int(f[4]) == pid {
+			total += f[0] + f[1]
+		}
+	}
+	return total / clockTicks
+}
+
+// procStat reads utime, stime, cutime, cstime and the parent's id of a
+// process from /proc, or nil.
+func procStat(pid string) []float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	f := strings.Fields(s[i+1:])
+	// After the name: state is field 3, ppid 4, utime 14 ... cstime 17.
+	if len(f) < 15 {
+		return nil
+	}
+	out := make([]float64, 5)
+	for k, j := range []int{11, 12, 13, 14, 1} {
+		v, err := strconv.ParseFloat(f[j], 64)
+		if err != nil {
+			return nil
+		}
+		out[k] = v
+	}
+	return out
+}
+
 // procCPU reads utime+stime of a process from /proc, in seconds, or -1.
 func procCPU(pid string) float64 {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")

@@ -47,7 +47,8 @@ type Settings struct {
 	Venues      int            `json:"venues"`
 	Rescan      float64        `json:"rescan"`
 	CodeTTL     string         `json:"code_ttl"`
-	Nodes       int            `json:"nodes"` // servers on one database the requests were spread over
+	Nodes       int            `json:"nodes"`            // servers on one database the requests were spread over
+	Client      string         `json:"client,omitempty"` // wrk, or the Go client
 }
 
 // Result is one path's figures over all rounds.
@@ -74,6 +75,7 @@ type Result struct {
 	// share of the machine's CPU each used (Linux only; 0 when unknown).
 	ServerCPUMicros float64  `json:"server_cpu_us_per_request,omitempty"`
 	ClientCPUMicros float64  `json:"client_cpu_us_per_request,omitempty"`
+	DBCPUMicros     float64  `json:"db_cpu_us_per_request,omitempty"` // the database server's (--db-pid), with the wrk client
 	ServerCPUShare  float64  `json:"server_cpu_share,omitempty"`
 	ClientCPUShare  float64  `json:"client_cpu_share,omitempty"`
 	ErrorSamples    []string `json:"error_samples,omitempty"`
@@ -82,7 +84,7 @@ type Result struct {
 func settingsOf(c *Config) Settings {
 	return Settings{Concurrency: c.Concurrency, Duration: c.Duration.String(), Warmup: c.Warmup.String(), Slice: c.Slice.String(),
 		Paths: slices.Clone(c.Paths), Mix: c.Mix, Residents: c.Residents, Checkpoints: c.Checkpoints, Venues: c.Venues,
-		Rescan: c.Rescan, CodeTTL: c.CodeTTL.String(), Nodes: 1 + len(c.Nodes)}
+		Rescan: c.Rescan, CodeTTL: c.CodeTTL.String(), Nodes: 1 + len(c.Nodes), Client: c.Client}
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
@@ -138,10 +140,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if s.Nodes > 1 {
 		nodes = fmt.Sprintf(", spread round robin over %d nodes on one database (server CPU: their sum)", s.Nodes)
 	}
-	fmt.Fprintf(w, "run: %d clients, %s per path in %s slices alternating with the bare handler (after %s warm-up), %d residents, %d checkpoints, rescan %.0f%%, set-up %.1fs%s\n\n",
-		s.Concurrency, s.Duration, s.Slice, s.Warmup, s.Residents, s.Checkpoints, 100*s.Rescan, r.SetupSeconds, nodes)
+	if s.Client == ClientWrk {
+		fmt.Fprintf(w, "run: wrk, %d connections, %s per path between two runs of the bare handler of as long (after %s warm-up), %d residents, %d checkpoints, rescan %.0f%%, set-up %.1fs\n\n",
+			s.Concurrency, s.Duration, s.Warmup, s.Residents, s.Checkpoints, 100*s.Rescan, r.SetupSeconds)
+	} else {
+		fmt.Fprintf(w, "run: %d clients, %s per path in %s slices alternating with the bare handler (after %s warm-up), %d residents, %d checkpoints, rescan %.0f%%, set-up %.1fs%s\n\n",
+			s.Concurrency, s.Duration, s.Slice, s.Warmup, s.Residents, s.Checkpoints, 100*s.Rescan, r.SetupSeconds, nodes)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\treq/s\tbare beside\t% of bare\ttarget\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tserver µs/req\tclient µs/req\tserver CPU\tclient CPU\t")
+	dbCol := slices.ContainsFunc(r.Results, func(x Result) bool { return x.DBCPUMicros > 0 })
+	head := "path\treq/s\tbare beside\t% of bare\ttarget\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tserver µs/req\tclient µs/req\tserver CPU\tclient CPU\t"
+	if dbCol {
+		head += "database µs/req\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, x := range r.Results {
 		target := ""
 		if x.Target > 0 {
@@ -153,8 +165,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 				target += map[bool]string{true: " ok", false: " MISSED"}[*x.Meets]
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t\n", x.Path, x.PerSecond, rate(x.BarePerSecond), 100*x.Ratio, target,
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t", x.Path, x.PerSecond, rate(x.BarePerSecond), 100*x.Ratio, target,
 			x.P50, x.P95, x.P99, x.Max, x.Errors, num(x.ServerCPUMicros), num(x.ClientCPUMicros), pct(x.ServerCPUShare), pct(x.ClientCPUShare))
+		if dbCol {
+			fmt.Fprintf(tw, "%s\t", num(x.DBCPUMicros))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	for _, x := range r.Results {

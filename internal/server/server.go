@@ -123,6 +123,9 @@ type Config struct {
 	// its transaction (default 0: a batch is what queued while the previous
 	// one committed).
 	GroupCommitDelay time.Duration
+	// EventsWaitForFlush: on PostgreSQL, answer a check-in or a scan only
+	// once its row is flushed (checkin.Config.WaitForFlush).
+	EventsWaitForFlush bool
 	// Tracing defaults: lookback (14 days) and overlap window (30 minutes),
 	// and windows per venue kind.
 	TracingLookback time.Duration
@@ -392,7 +395,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if facts == nil {
 		facts = s.Status
 	}
-	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colors, checkin.Config{Delay: cfg.GroupCommitDelay, Retention: cfg.Retention,
+	s.Checkins = checkin.New(s.DB, s.Venues, s.Persons, colors, checkin.Config{Delay: cfg.GroupCommitDelay, WaitForFlush: cfg.EventsWaitForFlush, Retention: cfg.Retention,
 		Metrics: s.registry})
 	if err = s.Checkins.Prepare(ctx); err != nil {
 		return nil, err
