@@ -101,22 +101,8 @@ func TestBulkRecordResumesAfterAFailedChunk(t *testing.T) {
 		if n := count(t, d, `SELECT COUNT(*) FROM facts WHERE kind <> $1`, fact.NATResult); n != len(batch) {
 			t.Fatalf("%d facts after the retry, want %d", n, len(batch))
 		}
-		if err := other.Tail(ctx); err != nil {
-			t.Fatal(err)
-		}
-		for i, p := range people {
-			want(t, bulk, p, Y, "watched_drug")
-			if got, _ := other.Color(p); got != Y {
-				t.Errorf("person %d after the retry: %v on another node", i, got)
-			}
-		}
 		// One change and one text per person, however many attempts.
-		if n := count(t, d, `SELECT COUNT(*) FROM status_changes WHERE new_color = $1`, int64(Y)); n != len(people) {
-			t.Fatalf("%d changes to yellow, want %d", n, len(people))
-		}
-		if n := count(t, d, `SELECT COUNT(*) FROM notifications`); n != len(people) {
-			t.Fatalf("%d notifications, want %d", n, len(people))
-		}
+		wantYellowOnce(t, d, bulk, other, people)
 		var facts int
 		if err := d.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN detail LIKE '%"facts":8%' THEN 1 ELSE 0 END), 0)
 			FROM audit_log WHERE action = 'fact.record' AND subject = 'persons'`).Scan(new(int), &facts); err != nil {
@@ -191,6 +177,28 @@ func TestBulkRecordDecidesAsOneTransaction(t *testing.T) {
 
 // streamOf hands facts to RecordStream per calls of the given sizes (by
 // person; the last call takes the rest), counting the calls.
+// wantYellowOnce checks that every person is yellow for the watched drug,
+// here and on another node once it tailed the change log, with one change
+// and one notification each.
+func wantYellowOnce(t *testing.T, d *db.DB, bulk, other *Service, people []int64) {
+	t.Helper()
+	if err := other.Tail(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range people {
+		want(t, bulk, p, Y, "watched_drug")
+		if got, _ := other.Color(p); got != Y {
+			t.Errorf("person %d: %v on another node", i, got)
+		}
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM status_changes WHERE new_color = $1`, int64(Y)); n != len(people) {
+		t.Fatalf("%d changes to yellow, want %d", n, len(people))
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM notifications`); n != len(people) {
+		t.Fatalf("%d notifications, want %d", n, len(people))
+	}
+}
+
 func streamOf(facts []NewFact, per int, calls *int) func(context.Context) ([]NewFact, error) {
 	i := 0
 	return func(context.Context) ([]NewFact, error) {
@@ -252,21 +260,7 @@ func TestRecordStreamStoresLikeRecord(t *testing.T) {
 		if calls != 8 {
 			t.Fatalf("next called %d times, want 8 (seven slices and the end)", calls)
 		}
-		if err := other.Tail(ctx); err != nil {
-			t.Fatal(err)
-		}
-		for i, p := range people {
-			want(t, bulk, p, Y, "watched_drug")
-			if got, _ := other.Color(p); got != Y {
-				t.Errorf("person %d: %v on another node", i, got)
-			}
-		}
-		if n := count(t, d, `SELECT COUNT(*) FROM status_changes WHERE new_color = $1`, int64(Y)); n != len(people) {
-			t.Fatalf("%d changes to yellow, want %d", n, len(people))
-		}
-		if n := count(t, d, `SELECT COUNT(*) FROM notifications`); n != len(people) {
-			t.Fatalf("%d notifications, want %d", n, len(people))
-		}
+		wantYellowOnce(t, d, bulk, other, people)
 		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'fact.record' AND subject = 'persons'`); n != 2 {
 			t.Fatalf("%d audit entries, want 2 (the failed call's chunks and the retry)", n)
 		}
