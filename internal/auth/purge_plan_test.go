@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -48,10 +47,6 @@ func TestPurgesReadThroughTheirIndexes(t *testing.T) {
 		if _, err := d.ExecContext(ctx, `ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
-		explain := "EXPLAIN "
-		if d.Engine() == db.SQLite {
-			explain = "EXPLAIN QUERY PLAN "
-		}
 		for _, c := range []struct {
 			query, index, table string
 			args                []any
@@ -60,37 +55,10 @@ func TestPurgesReadThroughTheirIndexes(t *testing.T) {
 			{retainOTPs, "otps_day", "otps", []any{now - 30*86_400_000, int64(today)}},
 			{retainSessions, "sessions_created", "sessions", []any{now - 30*86_400_000}},
 		} {
-			rows, err := d.QueryContext(ctx, explain+c.query, c.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cols, _ := rows.Columns()
-			var plan strings.Builder
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				for i := range vals {
-					vals[i] = new(any)
-				}
-				if err := rows.Scan(vals...); err != nil {
-					t.Fatal(err)
-				}
-				for _, v := range vals {
-					plan.WriteString(strings.TrimSpace(toString(*v.(*any))) + " ")
-				}
-				plan.WriteString("\n")
-			}
-			rows.Close()
-			p := plan.String()
+			p := dbtest.Plan(t, d, c.query, c.args...)
 			if !strings.Contains(p, c.index) || strings.Contains(p, "Seq Scan") || strings.Contains(p, "SCAN "+c.table) {
 				t.Errorf("%s is not read through %s:\n%s", c.query, c.index, p)
 			}
 		}
 	})
-}
-
-func toString(v any) string {
-	if b, ok := v.([]byte); ok {
-		return string(b)
-	}
-	return fmt.Sprint(v)
 }

@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -35,38 +34,9 @@ func TestPostedNegativesReadThroughTheirIndex(t *testing.T) {
 		if _, err := d.ExecContext(ctx, `ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
-		explain := "EXPLAIN "
-		if d.Engine() == db.SQLite {
-			explain = "EXPLAIN QUERY PLAN "
-		}
 		for _, bounds := range [][2]string{{"34", ""}, {"341881001", "341881002"}} {
 			scope, args := db.Scope("p.region_code", bounds[0], bounds[1], []any{now - 48*3600_000, now})
-			rows, err := d.QueryContext(ctx, explain+postedNegatives+scope, args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var plan strings.Builder
-			cols, _ := rows.Columns()
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				for i := range vals {
-					vals[i] = new(any)
-				}
-				if err := rows.Scan(vals...); err != nil {
-					t.Fatal(err)
-				}
-				for _, v := range vals {
-					if b, ok := (*v.(*any)).([]byte); ok {
-						plan.Write(b)
-					} else {
-						fmt.Fprint(&plan, *v.(*any))
-					}
-					plan.WriteString(" ")
-				}
-				plan.WriteString("\n")
-			}
-			rows.Close()
-			p := plan.String()
+			p := dbtest.Plan(t, d, postedNegatives+scope, args...)
 			if !strings.Contains(p, "facts_posted_results") || strings.Contains(p, "Seq Scan on facts") || strings.Contains(p, "SCAN f") {
 				t.Errorf("scope %v: the posted negatives are not read through facts_posted_results:\n%s", bounds, p)
 			}
