@@ -35,7 +35,11 @@ import (
 // point encoding that is not canonical or not on the curve). Every signature
 // an honest signer makes passes it exactly when it passes the library's
 // cofactorless check; the two differ only for a signature whose own key
-// holder gave R a small-order component, which this accepts.
+// holder gave R a small-order component, which this accepts. So that no one
+// but a key's holder can make such a signature, a key whose discrete
+// logarithm may be known (the identity, or any point with a small-order
+// component: all-zero bytes is one) is never checked by the equation: its
+// signatures get the library's own verdict, one by one.
 //
 // The zero value is ready to use.
 type Ed25519Batch struct {
@@ -44,7 +48,7 @@ type Ed25519Batch struct {
 	queue []*edCheck
 	// keys holds decoded public keys, touched only by the caller doing
 	// the checks (busy), so that a key is decoded once, not every scan.
-	keys map[[ed25519.PublicKeySize]byte]*edwards25519.Point
+	keys map[[ed25519.PublicKeySize]byte]edKey
 
 	batches, signatures atomic.Uint64
 }
@@ -64,6 +68,13 @@ const maxYields = 4
 
 // maxKeys bounds the decoded keys kept; a region has a few.
 const maxKeys = 256
+
+// edKey is a decoded public key. prime is true for a point of the prime-order
+// subgroup other than the identity: only those are checked by the equation.
+type edKey struct {
+	p     *edwards25519.Point
+	prime bool
+}
 
 type edCheck struct {
 	pub, msg, sig []byte
@@ -173,28 +184,51 @@ func (b *Ed25519Batch) check(batch []*edCheck) {
 	}
 }
 
-// key decodes pub once.
-func (b *Ed25519Batch) key(pub []byte) *edwards25519.Point {
+// key decodes pub once; p is nil when pub is not a point.
+func (b *Ed25519Batch) key(pub []byte) edKey {
 	k := [ed25519.PublicKeySize]byte(pub)
-	if p, ok := b.keys[k]; ok {
-		return p
+	if key, ok := b.keys[k]; ok {
+		return key
 	}
-	p, err := new(edwards25519.Point).SetBytes(pub)
-	if err != nil {
-		return nil
+	var key edKey
+	if p, err := new(edwards25519.Point).SetBytes(pub); err == nil {
+		key = edKey{p: p, prime: inPrimeOrderSubgroup(p)}
 	}
 	if b.keys == nil || len(b.keys) >= maxKeys {
-		b.keys = make(map[[ed25519.PublicKeySize]byte]*edwards25519.Point)
+		b.keys = make(map[[ed25519.PublicKeySize]byte]edKey)
 	}
-	b.keys[k] = p
-	return p
+	b.keys[k] = key
+	return key
+}
+
+// orderMinusOne is ℓ - 1, the largest scalar, little-endian.
+var orderMinusOne = func() *edwards25519.Scalar {
+	e := [32]byte{0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 31: 0x10}
+	s, err := edwards25519.NewScalar().SetCanonicalBytes(e[:])
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// inPrimeOrderSubgroup reports whether [ℓ]p is the identity and p is not:
+// p has no small-order component and is no small-order point itself. It
+// costs a scalar multiplication, once for each key.
+func inPrimeOrderSubgroup(p *edwards25519.Point) bool {
+	if p.Equal(identity) == 1 {
+		return false
+	}
+	q := new(edwards25519.Point).ScalarMult(orderMinusOne, p)
+	return q.Add(q, p).Equal(identity) == 1
 }
 
 // parts decodes what a check needs: R, S, k = H(R || A || M) and A.
 func (b *Ed25519Batch) parts(c *edCheck) (r *edwards25519.Point, s, k *edwards25519.Scalar, a *edwards25519.Point, ok bool) {
-	if a = b.key(c.pub); a == nil || !canonicalPoint(c.sig[:32]) {
+	key := b.key(c.pub)
+	if !key.prime || !canonicalPoint(c.sig[:32]) {
 		return nil, nil, nil, nil, false
 	}
+	a = key.p
 	r, err := new(edwards25519.Point).SetBytes(c.sig[:32])
 	if err != nil {
 		return nil, nil, nil, nil, false
@@ -213,8 +247,12 @@ func (b *Ed25519Batch) parts(c *edCheck) (r *edwards25519.Point, s, k *edwards25
 
 var identity = edwards25519.NewIdentityPoint()
 
-// one checks [8]([S]B - [k]A - R) = 0.
+// one checks [8]([S]B - [k]A - R) = 0, or asks the library when the key is
+// not one the equation checks.
 func (b *Ed25519Batch) one(c *edCheck) bool {
+	if key := b.key(c.pub); key.p != nil && !key.prime {
+		return ed25519.Verify(c.pub, c.msg, c.sig)
+	}
 	r, s, k, a, ok := b.parts(c)
 	if !ok {
 		return false
@@ -226,8 +264,8 @@ func (b *Ed25519Batch) one(c *edCheck) bool {
 }
 
 // together checks [8](Σ zᵢRᵢ + Σ (zᵢkᵢ)Aᵢ - (Σ zᵢSᵢ)B) = 0 for random zᵢ. It
-// is false when any signature is malformed or the sum is not zero; the
-// caller then checks them one by one.
+// is false when any signature is malformed, any key is not one the equation
+// checks, or the sum is not zero; the caller then checks them one by one.
 func (b *Ed25519Batch) together(batch []*edCheck) bool {
 	var random [maxBatch * 16]byte
 	if _, err := rand.Read(random[:16*len(batch)]); err != nil {

@@ -175,6 +175,73 @@ func TestEd25519BatchCofactored(t *testing.T) {
 	}
 }
 
+// A key whose discrete logarithm may be known (a small-order point, the
+// identity, a key with a small-order component) would let anyone, or a
+// forger who knows it, make a signature the cofactored equation accepts and
+// the library refuses: under such keys every signature gets the library's
+// verdict, alone and in a batch. Found by FuzzEd25519Batch (all-zero key and
+// signature).
+func TestEd25519BatchKeysOutsideThePrimeOrderSubgroup(t *testing.T) {
+	t8, _ := hex.DecodeString("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+	torsion, err := new(edwards25519.Point).SetBytes(t8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identityKey := append([]byte{1}, make([]byte, 31)...)
+	type sigCase struct {
+		name          string
+		pub, msg, sig []byte
+	}
+	var cases []sigCase
+	// R = [S]B + T under any key: [8] clears T, the library does not.
+	for _, key := range []struct {
+		name string
+		pub  []byte
+	}{{"all-zero key (order 4)", make([]byte, 32)}, {"identity key", identityKey}, {"order-8 key", t8}} {
+		cases = append(cases,
+			sigCase{key.name + ", all-zero signature", key.pub, nil, make([]byte, 64)},
+			sigCase{key.name + ", R of order 8, S zero", key.pub, []byte("m"), append(bytes.Clone(t8), make([]byte, 32)...)})
+	}
+	// A key holder's signatures under A + T: the library accepts those whose
+	// k is a multiple of 8 and refuses the others.
+	a, _ := edwards25519.NewScalar().SetUniformBytes(bytes.Repeat([]byte{11}, 64))
+	mixed := new(edwards25519.Point).ScalarBaseMult(a)
+	mixed.Add(mixed, torsion)
+	pub := mixed.Bytes()
+	for i := 0; i < 16; i++ {
+		r, _ := edwards25519.NewScalar().SetUniformBytes(bytes.Repeat([]byte{byte(20 + i)}, 64))
+		R := new(edwards25519.Point).ScalarBaseMult(r)
+		msg := []byte(fmt.Sprintf("mixed %d", i))
+		kh := sha512.New()
+		kh.Write(R.Bytes())
+		kh.Write(pub)
+		kh.Write(msg)
+		k, _ := edwards25519.NewScalar().SetUniformBytes(kh.Sum(nil))
+		S := edwards25519.NewScalar().MultiplyAdd(k, a, r)
+		cases = append(cases, sigCase{fmt.Sprintf("mixed-order key %d", i), pub, msg, append(R.Bytes(), S.Bytes()...)})
+	}
+	refused := 0
+	var b Ed25519Batch
+	valid := edCases(t)[0]
+	for _, c := range cases {
+		want := ed25519.Verify(c.pub, c.msg, c.sig)
+		if !want {
+			refused++
+		}
+		if got := b.Verify(c.pub, c.msg, c.sig); got != want {
+			t.Errorf("%s alone: %v, the library %v", c.name, got, want)
+		}
+		batch := []*edCheck{{pub: valid.pub, msg: valid.msg, sig: valid.sig}, {pub: c.pub, msg: c.msg, sig: c.sig}}
+		b.check(batch)
+		if !batch[0].ok || batch[1].ok != want {
+			t.Errorf("%s in a batch: valid %v, this %v, the library %v", c.name, batch[0].ok, batch[1].ok, want)
+		}
+	}
+	if refused < len(cases)/2 {
+		t.Errorf("the library refused %d of %d: the cases do not test the difference", refused, len(cases))
+	}
+}
+
 // Concurrent callers each get their own verdict, whatever batch they land in.
 func TestEd25519BatchConcurrent(t *testing.T) {
 	cases := edCases(t)
