@@ -67,6 +67,9 @@ func restoreCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "Restored %s (schema version %d) into %s.\n", *in, info.Version, db.Redact(dst))
+	if info.JournalMovedTo != "" {
+		fmt.Fprintf(stdout, "The replaced database's check-in journal was moved to %s (it is not replayed into the restored one).\n", info.JournalMovedTo)
+	}
 	fmt.Fprintln(stdout, "Start healthcode on it with the master key the backup was made under (--key-file or --master-key); it brings the schema up to date.")
 	return nil
 }

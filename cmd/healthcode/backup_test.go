@@ -295,9 +295,33 @@ func TestRestoreRefusesToTakeTheSchemaBack(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "absent.db")); err == nil {
 		t.Fatal("backing up a missing database created it")
 	}
-	// --force replaces a database of the same schema.
-	if _, text, err := runCmd("restore", "--db", "sqlite:"+same, "--in", file, "--force"); err != nil {
+	// --force replaces a database of the same schema, and moves its
+	// check-in journal aside: its frames are of the replaced history, and
+	// the next start would replay those beyond the restored position.
+	journal := same + ".events"
+	if err := os.MkdirAll(journal, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	frames := []byte("frames of the replaced database")
+	if err := os.WriteFile(filepath.Join(journal, "events-000000000007.log"), frames, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, text, err := runCmd("restore", "--db", "sqlite:"+same, "--in", file, "--force")
+	if err != nil {
 		t.Fatalf("--force: %v\n%s", err, text)
+	}
+	if _, err := os.Stat(journal); !os.IsNotExist(err) {
+		t.Fatalf("the replaced database's journal is still where the next start reads it (%v)", err)
+	}
+	aside, _ := filepath.Glob(journal + ".replaced-*")
+	if len(aside) != 1 {
+		t.Fatalf("journal moved to %v, want one directory", aside)
+	}
+	if got, err := os.ReadFile(filepath.Join(aside[0], "events-000000000007.log")); err != nil || !bytes.Equal(got, frames) {
+		t.Fatalf("the moved journal holds %q, %v", got, err)
+	}
+	if !strings.Contains(text, aside[0]) {
+		t.Errorf("the restore did not say where the journal went:\n%s", text)
 	}
 }
 

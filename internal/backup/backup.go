@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/healthcode/healthcode/internal/checkin"
 	"github.com/healthcode/healthcode/internal/db"
@@ -48,6 +49,9 @@ type Info struct {
 	Engine  db.Engine
 	Version int   // schema version
 	Bytes   int64 // size of the file
+	// JournalMovedTo is where a SQLite restore moved the replaced
+	// database's check-in journal (empty: it had none).
+	JournalMovedTo string
 }
 
 // engineOf reads a database URL as db.Open does.
@@ -280,6 +284,19 @@ func restoreSQLite(ctx context.Context, path, in string, known int, opt Options)
 			os.Remove(tmp)
 			return Info{}, fmt.Errorf("restore: %w", err)
 		}
+	}
+	// Nor may the old database's check-in journal: the next start would
+	// replay its frames beyond the restored database's recorded position,
+	// check-ins of another history. It is moved aside, not deleted, so that
+	// what it held can still be read.
+	journal := checkin.JournalDir(path)
+	if _, err := os.Stat(journal); err == nil {
+		aside := fmt.Sprintf("%s.replaced-%s", journal, time.Now().UTC().Format("20060102T150405.000Z"))
+		if err := os.Rename(journal, aside); err != nil {
+			os.Remove(tmp)
+			return Info{}, fmt.Errorf("restore: move the replaced database's journal aside: %w", err)
+		}
+		info.JournalMovedTo = aside
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
