@@ -28,9 +28,10 @@ func (s *Service) AccountPhoneHash(ctx context.Context, accountID string) ([]byt
 
 // NumsByPhoneHash maps phone blind indexes (as strings) to the persons
 // registered with that phone, for the platform's own matching of the
-// carrier's trip data; a phone nobody registered is absent.
-func (s *Service) NumsByPhoneHash(ctx context.Context, hashes [][]byte) (map[string]int64, error) {
-	out := make(map[string]int64, len(hashes))
+// carrier's trip data: a family registered with one phone gives each of
+// them; a phone nobody registered is absent.
+func (s *Service) NumsByPhoneHash(ctx context.Context, hashes [][]byte) (map[string][]int64, error) {
+	out := make(map[string][]int64, len(hashes))
 	if len(hashes) == 0 {
 		return out, nil
 	}
@@ -41,7 +42,7 @@ func (s *Service) NumsByPhoneHash(ctx context.Context, hashes [][]byte) (map[str
 			if err := sc.Scan(&h, &n); err != nil {
 				return err
 			}
-			out[string(h)] = n
+			out[string(h)] = append(out[string(h)], n)
 			return nil
 		})
 	if err != nil {

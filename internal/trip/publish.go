@@ -275,7 +275,7 @@ func (s *Service) carrierVisits(ctx context.Context, city string, from, to int64
 	// own: the lookup is most of what a big city costs before anything can
 	// be stored.
 	half := len(hashes) / 2
-	var nums [2]map[string]int64
+	var nums [2]map[string][]int64
 	var errs [2]error
 	var wg sync.WaitGroup
 	for k, part := range [2][][]byte{hashes[:half], hashes[half:]} {
@@ -298,7 +298,7 @@ func (s *Service) carrierVisits(ctx context.Context, city string, from, to int64
 		if k >= half {
 			m = nums[1]
 		}
-		if n, ok := m[string(ps.hash)]; ok {
+		for _, n := range m[string(ps.hash)] {
 			found = append(found, numStay{num: n, st: ps.st, i: len(found)})
 		}
 	}
@@ -496,12 +496,13 @@ func (s *Service) markNewStays(ctx context.Context, rows []feedRow, now time.Tim
 	var facts []status.NewFact
 	for _, r := range rows {
 		a := byCity[r.city]
-		num, ok := nums[string(r.hash)]
-		if a == nil || !ok || r.last-r.first <= minStay || r.last < from {
+		if a == nil || r.last-r.first <= minStay || r.last < from {
 			continue
 		}
-		facts = append(facts, s.visitFact(num, a, Stay{City: r.city, First: r.first, Last: r.last},
-			"risk_area:"+a.ID+":"+strconv.FormatInt(r.first, 10)))
+		for _, num := range nums[string(r.hash)] {
+			facts = append(facts, s.visitFact(num, a, Stay{City: r.city, First: r.first, Last: r.last},
+				"risk_area:"+a.ID+":"+strconv.FormatInt(r.first, 10)))
+		}
 	}
 	if len(facts) == 0 {
 		return 0, nil
