@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,4 +176,83 @@ func BenchmarkImportResidents(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
+}
+
+// BenchmarkImportPopulation registers a population by import, as a
+// province loads its census: HEALTHCODE_BENCH_IMPORT_RESIDENTS residents
+// (default 200,000) in files of HEALTHCODE_BENCH_IMPORT_FILE lines
+// (default 100,000), one after another, over the county's towns. It
+// reports the rate of the whole and of the first and the last file, and
+// last/first, which falls below 1 if registering costs more as the
+// population grows; the log has every file's rate.
+//
+//	HEALTHCODE_BENCH_IMPORT_RESIDENTS=10000000 HEALTHCODE_BENCH_IMPORT_FILE=500000 \
+//	  go test ./internal/grid -run XXX -bench ImportPopulation/postgres -benchtime 1x -timeout 0
+func BenchmarkImportPopulation(b *testing.B) {
+	total := envInt(b, "HEALTHCODE_BENCH_IMPORT_RESIDENTS", 200_000)
+	per := envInt(b, "HEALTHCODE_BENCH_IMPORT_FILE", 100_000)
+	var towns []string
+	for r := range region.Default().All() {
+		if r.Level == region.Street && strings.HasPrefix(r.Code, "341881") {
+			towns = append(towns, r.Code)
+		}
+	}
+	for _, e := range dbtest.Engines {
+		b.Run(string(e), func(b *testing.B) {
+			d := dbtest.New(b, e)
+			s := newService(b, d)
+			ctx := context.Background()
+			for b.Loop() {
+				var rates []float64
+				var lines []string
+				began := time.Now()
+				for from := 0; from < total; from += per {
+					file := []byte(townPopulation(from, min(per, total-from), towns))
+					start := time.Now()
+					imp, err := s.Import(ctx, admin, grid.Spec{Kind: grid.Residents}, file, nil)
+					if err != nil || imp.Good != int64(min(per, total-from)) || imp.Bad != 0 {
+						b.Fatalf("file from line %d: %+v %v", from, imp, err)
+					}
+					took := time.Since(start)
+					rates = append(rates, float64(imp.Good)/took.Seconds())
+					lines = append(lines, fmt.Sprintf("%10d residents  %7.0f lines/s  %v", from+int(imp.Good), rates[len(rates)-1], took.Round(time.Millisecond)))
+				}
+				if got := count(b, d, "persons"); got != total {
+					b.Fatalf("%d persons after importing %d", got, total)
+				}
+				b.ReportMetric(float64(total)/time.Since(began).Seconds(), "lines/s")
+				b.ReportMetric(rates[0], "first-lines/s")
+				b.ReportMetric(rates[len(rates)-1], "last-lines/s")
+				b.ReportMetric(rates[len(rates)-1]/rates[0], "last/first")
+				b.Logf("%s, files of %d lines:\n%s", e, per, strings.Join(lines, "\n"))
+			}
+		})
+	}
+}
+
+// townPopulation is lines from to from+n of a population spread over the
+// towns: 3 to a household, 50 households to a grid, 10 grids to a
+// community, communities dealt to the towns in turn.
+func townPopulation(from, n int, towns []string) string {
+	var b strings.Builder
+	b.WriteString("town,community,grid,household,name,id_number\n")
+	for i := from; i < from+n; i++ {
+		h := i / 3
+		g := h / 50
+		c := g / 10
+		fmt.Fprintf(&b, "%s,%03d,%03d,%d,居民%d,%s\n", towns[c%len(towns)], c/len(towns)+1, g%10+1, h, i, rid(i))
+	}
+	return b.String()
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: a whole number, 1 or more", name, v)
+	}
+	return n
 }
