@@ -3,11 +3,11 @@ package checkin
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
-	"log/slog"
-	"math/rand/v2"
 	"testing"
 	"time"
 
