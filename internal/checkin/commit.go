@@ -371,9 +371,9 @@ func planRows(e db.Engine, rows []row, vers []verRow) []statement {
 // columns are arrays, unnested into rows. The statement's text is the same
 // for any batch, so pgx prepares it once per connection, and PostgreSQL
 // starts one executor (the partition routing, the indexes opened) a batch
-// rather than one per chunk: a batch of 7 events was 4 statements (4+1+1+1),
-// a third of PostgreSQL's time a scan (docs/PERFORMANCE.md, "The wrk
-// measure").
+// rather than one per chunk: a batch of 7 events was 4 statements
+// (4+1+1+1). PostgreSQL's own work is the rows, whichever way they come
+// (docs/PERFORMANCE.md, "Where a scan's time goes on PostgreSQL").
 func planArrays(rows []row, vers []verRow) []statement {
 	var out []statement
 	if len(rows) > 0 {
