@@ -96,8 +96,8 @@ func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if cfg.Client != "go" && cfg.Client != loadgen.ClientWrk {
 		return fmt.Errorf("loadgen: unknown client %q (go, wrk)", cfg.Client)
 	}
-	if cfg.Client == loadgen.ClientWrk && (*nodes > 1 || *mix != "" || *hubDown || *register || *appointments) {
-		return errors.New("loadgen: --client wrk measures one node's code, verify, scan and checkin paths: not with --nodes, --mix, --foreign-hub-down, --register or --appointments")
+	if cfg.Client == loadgen.ClientWrk && (*mix != "" || *hubDown || *register || *appointments) {
+		return errors.New("loadgen: --client wrk measures the code, verify, scan and checkin paths: not with --mix, --foreign-hub-down, --register or --appointments")
 	}
 	if *nodes < 1 {
 		return errors.New("loadgen: --nodes must be at least 1")

@@ -152,8 +152,8 @@ func (c *Config) defaults() error {
 	switch c.Client {
 	case "", "go":
 	case ClientWrk:
-		if len(c.Mix) > 0 || len(c.Nodes) > 0 || c.FromCode || slices.Contains(c.Paths, PathMixed) {
-			return errors.New("loadgen: --client wrk measures one node's code, verify, scan and checkin paths: not a mix, several nodes or another region's codes")
+		if len(c.Mix) > 0 || c.FromCode || slices.Contains(c.Paths, PathMixed) {
+			return errors.New("loadgen: --client wrk measures the code, verify, scan and checkin paths: not a mix or another region's codes")
 		}
 	default:
 		return fmt.Errorf("loadgen: unknown client %q (go, wrk)", c.Client)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,15 +73,29 @@ type wrkRunner struct {
 // what every 2xx answer's body must hold. pids are the processes whose CPU
 // time the run is charged with.
 func (r *wrkRunner) run(ctx context.Context, base string, reqs []*request, needle string, once bool, d time.Duration, pids ...int) (*wrkRun, error) {
-	return r.runDB(ctx, base, reqs, needle, once, d, 0, pids...)
+	return r.runDB(ctx, []string{base}, reqs, needle, once, d, 0, pids...)
 }
 
-// runDB is run, charging the database server dbPID (when not 0) too.
-func (r *wrkRunner) runDB(ctx context.Context, base string, reqs []*request, needle string, once bool, d time.Duration, dbPID int, pids ...int) (*wrkRun, error) {
+// wrkShape is wrk's -t and -c for conc connections spread over nodes: with
+// one node wrkThreads threads; with several, a thread per node (a thread's
+// connections all go to one address) and the connections rounded up to a
+// multiple of the threads, since wrk gives each thread conc/threads.
+func wrkShape(conc, nodes int) (threads, connections int) {
+	if nodes <= 1 {
+		return min(wrkThreads, conc), conc
+	}
+	threads = nodes
+	return threads, (max(conc, threads) + threads - 1) / threads * threads
+}
+
+// runDB is run against one or several nodes (bases: wrk's connections
+// spread over them, thread by thread), charging the database server dbPID
+// (when not 0) too.
+func (r *wrkRunner) runDB(ctx context.Context, bases []string, reqs []*request, needle string, once bool, d time.Duration, dbPID int, pids ...int) (*wrkRun, error) {
 	r.n++
 	reqFile := filepath.Join(r.dir, fmt.Sprintf("run%d.reqs", r.n))
 	script := filepath.Join(r.dir, fmt.Sprintf("run%d.lua", r.n))
-	threads := min(wrkThreads, r.conc)
+	threads, conns := wrkShape(r.conc, len(bases))
 	for len(reqs) < threads {
 		reqs = append(reqs, reqs...) // each thread takes every threads-th line
 	}
@@ -105,12 +120,24 @@ func (r *wrkRunner) runDB(ctx context.Context, base string, reqs []*request, nee
 		prelude = "local needle = " + strconv.Quote(needle) + "\n"
 	}
 	prelude += "local once = " + strconv.FormatBool(once) + "\n"
+	prelude += "local nodes = nil\n"
+	if len(bases) > 1 {
+		hosts := make([]string, len(bases))
+		for i, b := range bases {
+			u, err := url.Parse(b)
+			if err != nil {
+				return nil, fmt.Errorf("loadgen: node %q: %w", b, err)
+			}
+			hosts[i] = strconv.Quote(u.Host)
+		}
+		prelude = strings.Replace(prelude, "local nodes = nil", "local nodes = {"+strings.Join(hosts, ", ")+"}", 1)
+	}
 	if err := os.WriteFile(script, []byte(prelude+wrkScript), 0o600); err != nil {
 		return nil, err
 	}
 	secs := max(1, int(math.Ceil(d.Seconds())))
-	cmd := exec.CommandContext(ctx, r.bin, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(r.conc),
-		"-d", fmt.Sprintf("%ds", secs), "--latency", "--timeout", "30s", "-s", script, strings.TrimRight(base, "/")+"/",
+	cmd := exec.CommandContext(ctx, r.bin, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
+		"-d", fmt.Sprintf("%ds", secs), "--latency", "--timeout", "30s", "-s", script, strings.TrimRight(bases[0], "/")+"/",
 		"--", reqFile, strconv.Itoa(threads))
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -317,7 +344,7 @@ func (g *gen) runWrk(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("loadgen: --client wrk measures code, verify, scan and checkin, not %s", path)
 		}
 		if cfg.Warmup > 0 && !once {
-			if _, err := r.run(ctx, cfg.URL, reqs, needle, false, cfg.Warmup, server...); err != nil {
+			if _, err := r.runDB(ctx, append([]string{cfg.URL}, cfg.Nodes...), reqs, needle, false, cfg.Warmup, 0, server...); err != nil {
 				return err
 			}
 		}
@@ -330,7 +357,7 @@ func (g *gen) runWrk(ctx context.Context, rep *Report) error {
 			// server idles meanwhile, so the profile holds the path's work.
 			cfg.Phase(path, true, cfg.Duration)
 		}
-		b, err := r.runDB(ctx, cfg.URL, reqs, needle, once, cfg.Duration, cfg.DBPID, server...)
+		b, err := r.runDB(ctx, append([]string{cfg.URL}, cfg.Nodes...), reqs, needle, once, cfg.Duration, cfg.DBPID, server...)
 		if cfg.Phase != nil {
 			cfg.Phase(path, false, cfg.Duration)
 		}
@@ -373,6 +400,10 @@ func (g *gen) runWrk(ctx context.Context, rep *Report) error {
 	rep.Results = append([]Result{wrkResult(PathBare, &total, 0)}, rows...)
 	rep.Notes = append(rep.Notes, fmt.Sprintf("client wrk (%s -t%d -c%d): per path one run of the bare handler, one of the path, one of the bare handler, %s each; the bare row is all its runs, its latencies those of the first; client µs/req includes wrk reading the request file",
 		bin, min(wrkThreads, cfg.Concurrency), cfg.Concurrency, time.Duration(max(1, int(math.Ceil(cfg.Duration.Seconds()))))*time.Second))
+	if len(cfg.Nodes) > 0 {
+		t, c := wrkShape(cfg.Concurrency, 1+len(cfg.Nodes))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d nodes: the paths ran with wrk -t%d -c%d, a thread's connections to one node, each node's share of the requests alike", 1+len(cfg.Nodes), t, c))
+	}
 	if bareErrs := total.errors(); bareErrs > 0 {
 		failed = append(failed, fmt.Sprintf("bare: %d", bareErrs))
 	}

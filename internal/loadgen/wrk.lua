@@ -3,15 +3,21 @@
 -- "METHOD PATH TOKEN BODY" (TOKEN "-" for none); each wrk thread takes
 -- every Nth line and sends its lines once each in turn, so fresh codes stay
 -- distinct. Arguments: the file and the number of threads. loadgen puts
--- two lines before this script: needle, the text a good answer's body
--- must hold (nil for none: then wrk need not keep bodies), and once, true
+-- three lines before this script: needle, the text a good answer's body
+-- must hold (nil for none: then wrk need not keep bodies), once, true
 -- when the lines must not be sent twice (a repeat is counted and
--- reported).
+-- reported), and nodes, the "host:port" of each node when there are
+-- several (nil for one): thread k connects to node k mod #nodes, as a
+-- balancer spreads connections.
 
 local counter = 0
 local threads = {}
 
 function setup(thread)
+   if nodes then
+      local host, port = nodes[counter % #nodes + 1]:match("^(.*):(%d+)$")
+      thread.addr = wrk.lookup(host, port)[1]
+   end
    thread:set("id", counter)
    counter = counter + 1
    table.insert(threads, thread)

@@ -1,7 +1,13 @@
 package loadgen
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,6 +38,63 @@ hcwrk sample={"valid":false}
 	for _, bad := range []string{"Running 1s test\nRequests/sec: 10\n", "hcwrk requests=x\n"} {
 		if _, err := parseWrk([]byte(bad)); err == nil || !strings.Contains(err.Error(), "wrk") {
 			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// With several nodes wrk runs a thread per node, each thread's connections
+// to its node, and every connection wrk is given is used.
+func TestWrkShape(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ conc, nodes, threads, conns int }{
+		{32, 1, 2, 32}, {1, 1, 1, 1}, {32, 3, 3, 33}, {32, 2, 2, 32}, {2, 3, 3, 3},
+	} {
+		if th, co := wrkShape(c.conc, c.nodes); th != c.threads || co != c.conns {
+			t.Errorf("wrkShape(%d, %d) = -t%d -c%d, want -t%d -c%d", c.conc, c.nodes, th, co, c.threads, c.conns)
+		}
+	}
+}
+
+// A run over three nodes sends each node its share: every request of the
+// run reaches one of them, and each gets a third of them, give or take
+// what a thread's connections finish in the same time as another's.
+func TestWrkSpreadsOverNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs wrk for a second: skipped under -short")
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("wrk is not installed (Debian package wrk; .ci/run installs it)")
+		}
+		t.Skip("wrk is not installed (Debian package wrk)")
+	}
+	t.Parallel()
+	hits := make([]atomic.Int64, 3)
+	var bases []string
+	for i := range hits {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits[i].Add(1)
+			w.Write([]byte(`{"valid":true}`))
+		}))
+		defer s.Close()
+		bases = append(bases, s.URL)
+	}
+	r := &wrkRunner{bin: "wrk", dir: t.TempDir(), conc: 6}
+	reqs := []*request{{method: "POST", url: bases[0] + "/api/v1/verify", token: "t", body: []byte(`{"code":"x"}`)}}
+	w, err := r.runDB(context.Background(), bases, reqs, `"valid":true`, false, time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for i := range hits {
+		total += hits[i].Load()
+	}
+	if w.errors() != 0 || w.requests == 0 || total < w.requests {
+		t.Fatalf("wrk counted %d requests (%d errors), the nodes %d", w.requests, w.errors(), total)
+	}
+	for i := range hits {
+		if n := hits[i].Load(); n < total/6 {
+			t.Errorf("node %d got %d of %d requests", i+1, n, total)
 		}
 	}
 }
