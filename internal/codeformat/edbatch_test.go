@@ -153,13 +153,7 @@ func TestEd25519BatchCofactored(t *testing.T) {
 	R := new(edwards25519.Point).ScalarBaseMult(r)
 	R.Add(R, torsion)
 	msg := []byte("crafted by the key holder")
-	kh := sha512.New()
-	kh.Write(R.Bytes())
-	kh.Write(pub)
-	kh.Write(msg)
-	k, _ := edwards25519.NewScalar().SetUniformBytes(kh.Sum(nil))
-	S := edwards25519.NewScalar().MultiplyAdd(k, a, r)
-	sig := append(R.Bytes(), S.Bytes()...)
+	sig := signWithR(a, r, R, pub, msg)
 	if ed25519.Verify(pub, msg, sig) {
 		t.Fatal("the library accepted the signature with a small-order R")
 	}
@@ -212,13 +206,7 @@ func TestEd25519BatchKeysOutsideThePrimeOrderSubgroup(t *testing.T) {
 		r, _ := edwards25519.NewScalar().SetUniformBytes(bytes.Repeat([]byte{byte(20 + i)}, 64))
 		R := new(edwards25519.Point).ScalarBaseMult(r)
 		msg := []byte(fmt.Sprintf("mixed %d", i))
-		kh := sha512.New()
-		kh.Write(R.Bytes())
-		kh.Write(pub)
-		kh.Write(msg)
-		k, _ := edwards25519.NewScalar().SetUniformBytes(kh.Sum(nil))
-		S := edwards25519.NewScalar().MultiplyAdd(k, a, r)
-		cases = append(cases, sigCase{fmt.Sprintf("mixed-order key %d", i), pub, msg, append(R.Bytes(), S.Bytes()...)})
+		cases = append(cases, sigCase{fmt.Sprintf("mixed-order key %d", i), pub, msg, signWithR(a, r, R, pub, msg)})
 	}
 	refused := 0
 	var b Ed25519Batch
@@ -240,6 +228,19 @@ func TestEd25519BatchKeysOutsideThePrimeOrderSubgroup(t *testing.T) {
 	if refused < len(cases)/2 {
 		t.Errorf("the library refused %d of %d: the cases do not test the difference", refused, len(cases))
 	}
+}
+
+// signWithR signs msg as the holder of secret scalar a whose public key
+// bytes are pub, with the nonce r and the R a crafted signature states
+// (which need not be [r]B): S = r + H(R || A || M)·a.
+func signWithR(a, r *edwards25519.Scalar, R *edwards25519.Point, pub, msg []byte) []byte {
+	kh := sha512.New()
+	kh.Write(R.Bytes())
+	kh.Write(pub)
+	kh.Write(msg)
+	k, _ := edwards25519.NewScalar().SetUniformBytes(kh.Sum(nil))
+	S := edwards25519.NewScalar().MultiplyAdd(k, a, r)
+	return append(R.Bytes(), S.Bytes()...)
 }
 
 // Concurrent callers each get their own verdict, whatever batch they land in.

@@ -15,21 +15,28 @@ import (
 	"github.com/healthcode/healthcode/internal/secret"
 )
 
+// newCounty is the person service of county 341881 on d, its keyring and an
+// admin of the county.
+func newCounty(t *testing.T, d *db.DB) (*person.Service, *secret.Keyring, *auth.Principal) {
+	t.Helper()
+	keys, err := secret.New(make([]byte, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := person.New(d, keys, region.Default(), person.Config{Region: "341881"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, keys, &auth.Principal{Kind: auth.Operator, ID: "admin", Role: auth.Admin, Region: "341881"}
+}
+
 // The counts per region that the coverage table and the dashboards read are
 // the registrations, whether they were folded into person_counts or came
 // after the last fold, in every scope.
 func TestCountByRegionCountsEveryRegistration(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		keys, err := secret.New(make([]byte, secret.KeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := person.New(d, keys, region.Default(), person.Config{Region: "341881"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin := &auth.Principal{Kind: auth.Operator, ID: "admin", Role: auth.Admin, Region: "341881"}
+		s, _, admin := newCounty(t, d)
 		registered := 0
 		register := func(town string, n int) {
 			t.Helper()
@@ -99,15 +106,7 @@ func TestBrowseReturnsEveryPersonOfTheScopeInOrder(t *testing.T) {
 	defer func() { db.BrowseWindow = old }()
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		keys, err := secret.New(make([]byte, secret.KeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := person.New(d, keys, region.Default(), person.Config{Region: "341881"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin := &auth.Principal{Kind: auth.Operator, ID: "admin", Role: auth.Admin, Region: "341881"}
+		s, _, admin := newCounty(t, d)
 		var ins []person.Input
 		byTown := map[string][]string{}
 		for i := range 23 {

@@ -6,13 +6,10 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/idnum"
 	"github.com/healthcode/healthcode/internal/person"
-	"github.com/healthcode/healthcode/internal/region"
-	"github.com/healthcode/healthcode/internal/secret"
 )
 
 // Matching the carrier's stays finds every person registered with a phone,
@@ -21,15 +18,7 @@ import (
 func TestNumsByPhoneHashFindsEveryPersonOfAPhone(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		keys, err := secret.New(make([]byte, secret.KeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := person.New(d, keys, region.Default(), person.Config{Region: "341881"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin := &auth.Principal{Kind: auth.Operator, ID: "admin", Role: auth.Admin, Region: "341881"}
+		s, keys, admin := newCounty(t, d)
 		// Persons 0-2 share a phone, 3 has one alone, 4 none.
 		phones := []string{"13800000001", "13800000001", "13800000001", "13800000002", ""}
 		var ins []person.Input
