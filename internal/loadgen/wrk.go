@@ -120,7 +120,7 @@ func (r *wrkRunner) runDB(ctx context.Context, bases []string, reqs []*request, 
 		prelude = "local needle = " + strconv.Quote(needle) + "\n"
 	}
 	prelude += "local once = " + strconv.FormatBool(once) + "\n"
-	prelude += "local nodes = nil\n"
+	nodes := "nil"
 	if len(bases) > 1 {
 		hosts := make([]string, len(bases))
 		for i, b := range bases {
@@ -130,8 +130,9 @@ func (r *wrkRunner) runDB(ctx context.Context, bases []string, reqs []*request, 
 			}
 			hosts[i] = strconv.Quote(u.Host)
 		}
-		prelude = strings.Replace(prelude, "local nodes = nil", "local nodes = {"+strings.Join(hosts, ", ")+"}", 1)
+		nodes = "{" + strings.Join(hosts, ", ") + "}"
 	}
+	prelude += "local nodes = " + nodes + "\n"
 	if err := os.WriteFile(script, []byte(prelude+wrkScript), 0o600); err != nil {
 		return nil, err
 	}
@@ -301,6 +302,7 @@ func (g *gen) runWrk(ctx context.Context, rep *Report) error {
 		return r.run(ctx, cfg.BareURL, bareReqs, "", false, cfg.Duration, cfg.BarePID)
 	}
 	server := append([]int{cfg.ServerPID}, cfg.NodePIDs...)
+	nodes := append([]string{cfg.URL}, cfg.Nodes...)
 	if cfg.Warmup > 0 {
 		if _, err := r.run(ctx, cfg.BareURL, bareReqs, "", false, cfg.Warmup, cfg.BarePID); err != nil {
 			return err
@@ -344,7 +346,7 @@ func (g *gen) runWrk(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("loadgen: --client wrk measures code, verify, scan and checkin, not %s", path)
 		}
 		if cfg.Warmup > 0 && !once {
-			if _, err := r.runDB(ctx, append([]string{cfg.URL}, cfg.Nodes...), reqs, needle, false, cfg.Warmup, 0, server...); err != nil {
+			if _, err := r.runDB(ctx, nodes, reqs, needle, false, cfg.Warmup, 0, server...); err != nil {
 				return err
 			}
 		}
@@ -357,7 +359,7 @@ func (g *gen) runWrk(ctx context.Context, rep *Report) error {
 			// server idles meanwhile, so the profile holds the path's work.
 			cfg.Phase(path, true, cfg.Duration)
 		}
-		b, err := r.runDB(ctx, append([]string{cfg.URL}, cfg.Nodes...), reqs, needle, once, cfg.Duration, cfg.DBPID, server...)
+		b, err := r.runDB(ctx, nodes, reqs, needle, once, cfg.Duration, cfg.DBPID, server...)
 		if cfg.Phase != nil {
 			cfg.Phase(path, false, cfg.Duration)
 		}
