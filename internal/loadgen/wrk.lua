@@ -4,7 +4,8 @@
 -- every Nth line and sends its lines once each in turn, so fresh codes stay
 -- distinct. Arguments: the file and the number of threads. loadgen puts
 -- three lines before this script: needle, the text a good answer's body
--- must hold (nil for none: then wrk need not keep bodies), once, true
+-- must hold (nil for none, as when loadgen judges the answers by the
+-- server's counters instead: then wrk need not keep bodies), once, true
 -- when the lines must not be sent twice (a repeat is counted and
 -- reported), and nodes, the "host:port" of each node when there are
 -- several (nil for one): thread k connects to node k mod #nodes, as a
