@@ -54,10 +54,13 @@ type Config struct {
 	// Writers is the number of batches in flight (default 1). On SQLite
 	// the single connection commits one at a time anyway: a second writer
 	// only halves the batches. On PostgreSQL, where a batch's commit does
-	// not wait for the flush, four writers cost PostgreSQL and the node
-	// half as much again per event as one (smaller batches, more
-	// transactions) for no more throughput on two cores
-	// (docs/PERFORMANCE.md, "The wrk measure").
+	// not wait for the flush, four writers on as many connections cost
+	// PostgreSQL and the node half as much again per event as one (smaller
+	// batches, more transactions) for no more throughput on two cores; there
+	// the one writer instead sends the next batch on its connection while
+	// the one before still runs (two in flight, db.Pipe) and Writers only
+	// says whether there is a writer (docs/PERFORMANCE.md, "The pipelined
+	// group commit").
 	Writers int
 	// WaitForFlush makes a batch's commit on PostgreSQL wait for the WAL
 	// flush, as every other commit does. Off, a crash of PostgreSQL or of

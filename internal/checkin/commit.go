@@ -80,6 +80,11 @@ type writer struct {
 
 func newWriter(d *db.DB, delay time.Duration, maxBatch, writers int, flush bool, m *metrics) *writer {
 	w := &writer{db: d, delay: delay, maxBatch: maxBatch, flush: flush, in: make(chan *pending, 4*maxBatch), metrics: m}
+	if d.Engine() == db.Postgres && !flush && writers > 0 {
+		w.wg.Add(1)
+		go w.pipeLoop()
+		return w
+	}
 	for range writers {
 		w.wg.Add(1)
 		go w.loop()
