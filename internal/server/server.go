@@ -603,7 +603,7 @@ func (s *Server) WindDown() *winddown.Service {
 					_, err := s.CodeKeys.DestroyPrivate(ctx)
 					return err
 				})},
-			{Name: "check-ins", Tables: rows("checkins", "verifications"), Destroy: purge(s.Checkins.Purge)},
+			{Name: "check-ins", Tables: rows("checkins", "verifications", "verification_hours"), Destroy: purge(s.Checkins.Purge)},
 			{Name: "facts", Tables: rows("facts", "fact_packs", "status_changes", "status", "appeals", "notifications"),
 				Destroy: then(purge(s.Status.PurgeFacts, s.Status.PurgeAppeals, s.Status.PurgeNotifications),
 					winddown.DeleteAll(s.DB, "fact_packs", "status"))},
@@ -792,6 +792,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
 	s.once(ctx, "fold registrations into the counts per region", time.Minute, s.Persons.FoldCounts)
+	s.once(ctx, "fold verifications into the counts per hour", time.Minute, s.Checkins.FoldVerifications)
 	if s.Config.AuditHeadInterval >= 0 {
 		s.once(ctx, "sign the audit log's head", s.AuditHeads.Interval(), s.AuditHeads.Tick)
 	}
