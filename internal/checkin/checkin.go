@@ -463,31 +463,6 @@ func (s *Service) Counts(ctx context.Context, by *auth.Principal, venueID string
 	return out, nil
 }
 
-// VerificationsPerHour counts the verification events at the checkpoints
-// (by id) from from on, keyed by the hour's start in unix ms. The caller
-// names the checkpoints, from the checkpoint service, which decides whose
-// scope holds them.
-func (s *Service) VerificationsPerHour(ctx context.Context, checkpoints []string, from time.Time) (map[int64]int64, error) {
-	if err := s.flush(ctx); err != nil {
-		return nil, err
-	}
-	out := map[int64]int64{}
-	err := db.QueryIn(ctx, s.db, s.db.Engine(), `SELECT v.at / 3600000, COUNT(*) FROM verifications v
-		JOIN places pl ON pl.num = v.place WHERE v.at >= $1 AND pl.kind = $2 AND pl.ref IN `,
-		[]any{from.UnixMilli(), PlaceCheckpoint}, checkpoints, ` GROUP BY v.at / 3600000`, func(sc db.Scanner) error {
-			var h, n int64
-			if err := sc.Scan(&h, &n); err != nil {
-				return err
-			}
-			out[h*3600000] += n
-			return nil
-		})
-	if err != nil {
-		return nil, fmt.Errorf("checkin: verifications per hour: %w", err)
-	}
-	return out, nil
-}
-
 // VenueTotals counts the check-ins at each venue (by id) in [from, to): a
 // transport company's rides of the day per vehicle. The caller names the
 // venues, from the feature that decides whose they are.

@@ -137,8 +137,10 @@ func (s *Service) ImportVerifications(ctx context.Context, vs []Verification) er
 		ins = verificationsSQLite
 	}
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
-		_, err := ins.Exec(ctx, tx, s.db.Engine(), args)
-		return err
+		if _, err := ins.Exec(ctx, tx, s.db.Engine(), args); err != nil {
+			return err
+		}
+		return s.addImported(ctx, tx, args)
 	})
 	if err != nil {
 		return fmt.Errorf("checkin: import verifications: %w", err)

@@ -54,7 +54,7 @@ func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64
 			return out, err
 		}
 	}
-	return out, nil
+	return out, s.purgeHours(ctx, cutoff.UnixMilli())
 }
 
 // Prepare creates the daily partitions (PostgreSQL) from today to a few
@@ -183,7 +183,7 @@ func (s *Service) PurgeBefore(ctx context.Context, cutoff time.Time) (Purged, er
 			return total, err
 		}
 	}
-	return total, nil
+	return total, s.purgeHours(ctx, cutoff.UnixMilli())
 }
 
 func (s *Service) purgeTable(ctx context.Context, table string, cutoff time.Time) (Purged, error) {

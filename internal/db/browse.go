@@ -35,8 +35,15 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 	if b.Desc {
 		past, order = " < ", " ORDER BY "+b.Key+" DESC"
 	}
-	fork := func() Where { return Where{conds: slices.Clone(w.conds), Args: slices.Clone(w.Args), narrow: w.narrow} }
+	fork := func() Where {
+		f := w
+		f.conds, f.Args = slices.Clone(w.conds), slices.Clone(w.Args)
+		return f
+	}
 	if d, ok := q.(interface{ Engine() Engine }); ok && d.Engine() == Postgres {
+		if w.town != "" {
+			return pageByCode(ctx, q, b, fork(), past, from, limit, scan)
+		}
 		// PostgreSQL's planner knows from its statistics how much of the
 		// table the scope holds and picks the index or the key order
 		// itself; a window read first only costs it.
@@ -101,4 +108,35 @@ func pageNarrow[T any](ctx context.Context, q Querier, b Browse, w Where, past, 
 		return err
 	})
 	return out, err
+}
+
+// pageByCode reads a page of a town's list on PostgreSQL code by code. A
+// range of region codes cannot give rows in key order from the index on
+// (region_code, key), so the plain query read and sorted every row of the
+// town for a page (12,800 tasks and 170,000 texts at 10M, 110-780 ms). The
+// town holds few distinct codes (itself, its villages): they are found by
+// a skip scan of that index, one probe a code, and each code's first rows
+// past from come from the same index in key order, so a page reads at most
+// limit entries a code, whatever the town's size.
+func pageByCode[T any](ctx context.Context, q Querier, b Browse, w Where, past string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
+	col, key := w.town, b.Alias+"."+b.Key
+	lo, hi := w.Next(w.townLo), w.Next(w.townHi)
+	w.Add(key+past+"?", from)
+	n := w.Next(limit)
+	desc := ""
+	if b.Desc {
+		desc = " DESC"
+	}
+	order := " ORDER BY " + key + desc
+	from1 := ` FROM ` + b.Table + ` ` + b.Alias + ` WHERE `
+	query := `WITH RECURSIVE codes(c) AS (
+		(SELECT ` + col + from1 + col + ` >= ` + lo + ` AND ` + col + ` < ` + hi + ` ORDER BY ` + col + ` LIMIT 1)
+		UNION ALL
+		SELECT (SELECT ` + col + from1 + col + ` > codes.c AND ` + col + ` < ` + hi + ` ORDER BY ` + col + ` LIMIT 1)
+		FROM codes WHERE codes.c IS NOT NULL)
+	SELECT ` + b.Cols + from1 + key + ` IN (
+		SELECT page.k FROM codes CROSS JOIN LATERAL (
+			SELECT ` + key + ` AS k` + from1 + col + ` = codes.c AND ` + w.SQL() + order + ` LIMIT ` + n + `) page
+		ORDER BY page.k` + desc + ` LIMIT ` + n + `)` + order
+	return Collect(ctx, q, query, w.Args, scan)
 }

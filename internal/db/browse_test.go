@@ -2,8 +2,11 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/db"
@@ -66,4 +69,183 @@ func TestPageReturnsEveryRowOfTheScopeInOrder(t *testing.T) {
 			}
 		}
 	})
+}
+
+// towns fills a table like a province's list: 100 towns of rows spread
+// over the keys, each town's rows under its own code and its villages'
+// (11 codes), one row in seven in a rare state, and the index every
+// browsed list has on (region_code, key).
+func towns(t *testing.T, d *db.DB, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, s := range []string{
+		`CREATE TABLE listed (k BIGINT PRIMARY KEY, region_code TEXT NOT NULL, state TEXT NOT NULL)`,
+		`CREATE INDEX listed_region ON listed (region_code, k)`,
+	} {
+		if _, err := d.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := make([]any, 0, 3*n)
+	for k := 1; k <= n; k++ {
+		code := fmt.Sprintf("3418%05d", 81001+k%100)
+		if v := (k / 100) % 11; v > 0 {
+			code += fmt.Sprintf("%03d", v)
+		}
+		state := "common"
+		if k%7 == 0 {
+			state = "rare"
+		}
+		args = append(args, k, code, state)
+	}
+	ins := db.Insert{Head: `INSERT INTO listed (k, region_code, state) VALUES `, Cols: 3}
+	if _, err := ins.Exec(ctx, d, d.Engine(), args); err != nil {
+		t.Fatal(err)
+	}
+	if d.Engine() == db.Postgres {
+		if _, err := d.ExecContext(ctx, `ANALYZE listed`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Paging through a town's list (its own code and its villages', beside
+// other towns whose codes sort on either side) returns each of its rows
+// once, in key order either way, with and without a further filter.
+func TestPageOfATownReturnsEveryRowInOrder(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const n = 6_000
+		towns(t, d, n)
+		town := "341881050"
+		for _, desc := range []bool{false, true} {
+			b := db.Browse{Table: "listed", Alias: "l", Key: "k", Desc: desc, Cols: "l.k"}
+			for _, rare := range []bool{false, true} {
+				var want []int64
+				for k := int64(1); k <= n; k++ {
+					if fmt.Sprintf("3418%05d", 81001+k%100) == town && (!rare || k%7 == 0) {
+						want = append(want, k)
+					}
+				}
+				from := int64(0)
+				if desc {
+					slices.Reverse(want)
+					from = 1 << 62
+				}
+				for _, limit := range []int{1, 7, 100} {
+					var got []int64
+					for at := from; len(got) <= n; {
+						var w db.Where
+						w.Scope("l.region_code", town, "341881051")
+						if rare {
+							w.Add("l.state = ?", "rare")
+						}
+						page, err := db.Page(ctx, d, b, w, at, limit, scanKey)
+						if err != nil {
+							t.Fatal(err)
+						}
+						got = append(got, page...)
+						if len(page) < limit {
+							break
+						}
+						at = page[len(page)-1]
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("desc %v, rare %v, pages of %d: got %d rows %v..., want %d", desc, rare, limit, len(got), got[:min(len(got), 5)], len(want))
+					}
+				}
+			}
+		}
+	})
+}
+
+// recorder keeps the statements a Page runs, to read their plans.
+type recorder struct {
+	*db.DB
+	queries []string
+	args    [][]any
+}
+
+func (r *recorder) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	r.queries, r.args = append(r.queries, query), append(r.args, args)
+	return r.DB.QueryContext(ctx, query, args...)
+}
+
+// A page of a town's list reads in proportion to the page, not the town.
+// On PostgreSQL the statement reads at most a page's index entries per
+// region code of the town (and a probe per code to find them), where a
+// range on region_code read and sorted the town's every row (or walked the
+// key order past the other towns' rows); on SQLite every statement
+// searches an index, the town's keys through the covering one, and none
+// scans the table.
+func TestPageOfATownReadsThePage(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		towns(t, d, 60_000) // 600 rows a town, over 11 codes
+		const limit, codes = 10, 11
+		for _, desc := range []bool{false, true} {
+			r := &recorder{DB: d}
+			var w db.Where
+			w.Scope("l.region_code", "341881050", "341881051")
+			from := int64(30_000)
+			page, err := db.Page(ctx, r, db.Browse{Table: "listed", Alias: "l", Key: "k", Desc: desc, Cols: "l.k"}, w, from, limit, scanKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) != limit {
+				t.Fatalf("desc %v: %d rows, want %d", desc, len(page), limit)
+			}
+			if d.Engine() == db.Postgres {
+				if len(r.queries) != 1 {
+					t.Fatalf("desc %v: %d statements, want 1", desc, len(r.queries))
+				}
+				var plan string
+				if err := d.QueryRowContext(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+r.queries[0], r.args[0]...).Scan(&plan); err != nil {
+					t.Fatal(err)
+				}
+				var nodes []struct{ Plan planNode }
+				if err := json.Unmarshal([]byte(plan), &nodes); err != nil {
+					t.Fatal(err)
+				}
+				// Per code: a page of entries and a probe for the next
+				// code; the outer page and its rows.
+				if read, bound := nodes[0].Plan.read(), float64(codes*(limit+2)+3*limit); read > bound {
+					t.Errorf("desc %v: the plan reads %.0f rows, more than %.0f:\n%s", desc, read, bound, plan)
+				}
+				continue
+			}
+			for i, q := range r.queries {
+				p := dbtest.Plan(t, d, q, r.args[i]...)
+				if strings.Contains(p, "SCAN l") || !strings.Contains(p, "SEARCH l") {
+					t.Errorf("desc %v: statement %d does not search an index:\n%s\n%s", desc, i, q, p)
+				}
+				if i == 0 && !strings.Contains(p, "COVERING INDEX listed_region") {
+					t.Errorf("desc %v: the town's keys are not read through the covering index:\n%s", desc, p)
+				}
+			}
+		}
+	})
+}
+
+// planNode is a node of PostgreSQL's EXPLAIN (ANALYZE, FORMAT JSON).
+type planNode struct {
+	Relation string     `json:"Relation Name"`
+	Rows     float64    `json:"Actual Rows"`
+	Loops    float64    `json:"Actual Loops"`
+	Removed  float64    `json:"Rows Removed by Filter"`
+	Recheck  float64    `json:"Rows Removed by Index Recheck"`
+	Plans    []planNode `json:"Plans"`
+}
+
+// read is the rows that the scans of a table at or under n returned or
+// threw away, over all their loops (EXPLAIN gives a loop's average).
+func (n planNode) read() float64 {
+	var sum float64
+	if n.Relation != "" {
+		sum = (n.Rows + n.Removed + n.Recheck) * n.Loops
+	}
+	for _, c := range n.Plans {
+		sum += c.read()
+	}
+	return sum
 }

@@ -130,6 +130,9 @@ type Where struct {
 	conds  []string
 	Args   []any
 	narrow bool
+	// town is the scope's column and its lower bound when the scope is a
+	// town or below, so that a Page on PostgreSQL can read it code by code.
+	town, townLo, townHi string
 }
 
 // Narrow says the filters keep few rows (a town's, a rare state's), so a
@@ -167,6 +170,7 @@ func (w *Where) Scope(col, lo, hi string) {
 	w.Add(col+" >= ? AND "+col+" < ?", lo, hi)
 	if len(lo) >= townDigits {
 		w.narrow = true
+		w.town, w.townLo, w.townHi = col, lo, hi
 	}
 }
 

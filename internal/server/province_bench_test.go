@@ -377,6 +377,16 @@ func seedProvince(b *testing.B, app *server.Server, n int) *province {
 	if err := app.Persons.FoldCounts(ctx); err != nil {
 		b.Fatal(err)
 	}
+	// The verifications folded into the counts per hour, as the server's
+	// worker does.
+	if err := app.Checkins.FoldVerifications(ctx); err != nil {
+		b.Fatal(err)
+	}
+	// The colours folded into the counts per region, as the server's
+	// worker does: the first fold counts the status rows.
+	if err := app.Status.FoldColours(ctx); err != nil {
+		b.Fatal(err)
+	}
 	// Statistics as a running deployment has them: PostgreSQL's autovacuum
 	// analyses a table that grew. SQLite has none unless asked.
 	if d.Engine() == db.Postgres {

@@ -603,10 +603,10 @@ func (s *Server) WindDown() *winddown.Service {
 					_, err := s.CodeKeys.DestroyPrivate(ctx)
 					return err
 				})},
-			{Name: "check-ins", Tables: rows("checkins", "verifications"), Destroy: purge(s.Checkins.Purge)},
-			{Name: "facts", Tables: rows("facts", "fact_packs", "status_changes", "status", "appeals", "notifications"),
+			{Name: "check-ins", Tables: rows("checkins", "verifications", "verification_hours"), Destroy: purge(s.Checkins.Purge)},
+			{Name: "facts", Tables: rows("facts", "fact_packs", "status_changes", "status", "status_counts", "appeals", "notifications"),
 				Destroy: then(purge(s.Status.PurgeFacts, s.Status.PurgeAppeals, s.Status.PurgeNotifications),
-					winddown.DeleteAll(s.DB, "fact_packs", "status"))},
+					winddown.DeleteAll(s.DB, "fact_packs", "status", "status_counts"))},
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
 					"nat_tested", "nat_swabs", "followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
@@ -792,6 +792,8 @@ func (s *Server) Start(ctx context.Context) {
 	s.every(ctx, "rules recompute", time.Second, s.Status.RunRecompute)
 	s.every(ctx, "count code shows", 15*time.Second, s.Codes.FlushShows)
 	s.once(ctx, "fold registrations into the counts per region", time.Minute, s.Persons.FoldCounts)
+	s.once(ctx, "fold verifications into the counts per hour", time.Minute, s.Checkins.FoldVerifications)
+	s.once(ctx, "fold colour changes into the counts per region", time.Minute, s.Status.FoldColours)
 	if s.Config.AuditHeadInterval >= 0 {
 		s.once(ctx, "sign the audit log's head", s.AuditHeads.Interval(), s.AuditHeads.Tick)
 	}

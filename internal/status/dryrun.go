@@ -204,24 +204,20 @@ func (s *Service) Stats(ctx context.Context, reader *auth.Principal) ([]TownCoun
 	for code, n := range registered {
 		get(code[:min(len(code), 9)]).Registered += n
 	}
-	scope, args := db.Scope("region_code", lo, hi, nil)
-	err = db.Each(ctx, s.db, `SELECT SUBSTR(region_code, 1, 9), color, COUNT(*) FROM status
-		WHERE `+scope+` AND color <> $3 GROUP BY SUBSTR(region_code, 1, 9), color`, append(args, int64(rules.Green)), func(sc db.Scanner) error {
-		var r string
-		var c, n int64
-		if err := sc.Scan(&r, &c, &n); err != nil {
-			return err
-		}
-		switch rules.Color(c) {
-		case rules.Yellow:
-			get(r).Yellow = n
-		case rules.Red:
-			get(r).Red = n
-		}
-		return nil
-	})
+	colours, err := s.colourCounts(ctx, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("status: stats: %w", err)
+	}
+	for k, n := range colours {
+		if n == 0 {
+			continue
+		}
+		switch k.color {
+		case rules.Yellow:
+			get(k.region[:min(len(k.region), 9)]).Yellow += n
+		case rules.Red:
+			get(k.region[:min(len(k.region), 9)]).Red += n
+		}
 	}
 	out := make([]TownCount, 0, len(by))
 	for _, t := range by {
