@@ -35,7 +35,14 @@ func TestTransportThroughTheGateway(t *testing.T) {
 
 		clk := &clock{}
 		e.App.Checkins.SetClock(clk.now)
+		// The rides fall on one day in China (UTC+8, no daylight saving),
+		// the day the list is asked for: two hours ago was yesterday there
+		// between 16:00 and 18:00 UTC.
+		cst := time.FixedZone("CST", 8*3600)
 		base := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
+		if base.In(cst).Day() != base.Add(30*time.Minute).In(cst).Day() {
+			base = base.Add(-time.Hour)
+		}
 		ride := func(tok string, at time.Time) {
 			t.Helper()
 			clk.set(at)
@@ -50,7 +57,7 @@ func TestTransportThroughTheGateway(t *testing.T) {
 		ride(coTok, base.Add(5*time.Minute))
 		ride(lateTok, base.Add(30*time.Minute)) // outside the 10 min vehicle window
 
-		list := e.Want(e.Do("GET", "/gateway/v1/transport/vehicles", key, nil), 200, "")
+		list := e.Want(e.Do("GET", "/gateway/v1/transport/vehicles?date="+base.In(cst).Format(time.DateOnly), key, nil), 200, "")
 		if list.Body["rides"] != 3.0 || len(list.Body["vehicles"].([]any)) != 1 || strings.Contains(string(list.Raw), "林") {
 			t.Fatalf("vehicles of the day: %s", list.Raw)
 		}
