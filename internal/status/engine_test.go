@@ -563,3 +563,83 @@ func TestRecomputeCoversPersonsWithoutRows(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkInsertsStoreAsBound: the rows of a bulk insert (on SQLite sent as
+// one JSON text, jsonRows) are stored exactly as the same values bound one
+// by one: the same values and types, NULLs, quotes, backslashes and
+// non-ASCII texts, and the same count when some rows already exist.
+func TestBulkInsertsStoreAsBound(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		for _, q := range []string{`CREATE TABLE bulk_a (k BIGINT PRIMARY KEY, n BIGINT, s TEXT, x TEXT)`,
+			`CREATE TABLE bulk_b (k BIGINT PRIMARY KEY, n BIGINT, s TEXT, x TEXT)`} {
+			if _, err := d.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		texts := []string{"", `他说"走"`, `a\b\\c`, "{\"drug_class\":\"cough\"}", "341881003", "'; DROP TABLE x; --", "é\u00a0\u2028"}
+		rows := 3*d.Engine().BatchRows(4) + 7
+		var args []any
+		for i := range rows {
+			var x any
+			if i%3 == 0 {
+				x = texts[i%len(texts)]
+			}
+			args = append(args, int64(i), int64(i)*1_000_000_007-int64(1)<<62, texts[i%len(texts)], x)
+		}
+		for _, table := range []string{"bulk_a", "bulk_b"} {
+			// Two rows already there: the count leaves them out.
+			if _, err := d.ExecContext(ctx, `INSERT INTO `+table+` (k, n, s, x) VALUES (5, 0, 'old', NULL), (6, 0, 'old', NULL)`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ins := func(table string) db.Insert {
+			return db.Insert{Head: `INSERT INTO ` + table + ` (k, n, s, x) VALUES `, Cols: 4, Tail: ` ON CONFLICT DO NOTHING`}
+		}
+		var bulk, bound int64
+		err := d.InTx(ctx, func(tx db.Tx) error {
+			var err error
+			if bulk, err = f.svc.insertRows(ctx, tx, ins("bulk_a"), args); err != nil {
+				return err
+			}
+			bound, err = ins("bulk_b").Exec(ctx, tx, d.Engine(), args)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bulk != int64(rows-2) || bound != bulk {
+			t.Fatalf("%d rows inserted in bulk, %d bound, want %d", bulk, bound, rows-2)
+		}
+		read := func(table string) []string {
+			var out []string
+			typ := "pg_typeof"
+			if d.Engine() == db.SQLite {
+				typ = "typeof"
+			}
+			err := db.Each(ctx, d, `SELECT k, n, `+typ+`(n), s, COALESCE(x, '<null>'), `+typ+`(x) FROM `+table+` ORDER BY k`, nil, func(sc db.Scanner) error {
+				var k, n int64
+				var tn, s, x, tx string
+				if err := sc.Scan(&k, &n, &tn, &s, &x, &tx); err != nil {
+					return err
+				}
+				out = append(out, fmt.Sprintf("%d %d %s %q %q %s", k, n, tn, s, x, tx))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		a, b := read("bulk_a"), read("bulk_b")
+		if len(a) != rows || len(b) != rows {
+			t.Fatalf("%d and %d rows, want %d", len(a), len(b), rows)
+		}
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("row %d: %s in bulk, %s bound", i, a[i], b[i])
+			}
+		}
+	})
+}
