@@ -158,13 +158,6 @@ func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args 
 	if e != db.SQLite || len(args) < 2*per {
 		return ins.Exec(ctx, tx, e, args)
 	}
-	if rows, ok := jsonRows(args, ins.Cols); ok {
-		res, err := tx.ExecContext(ctx, jsonInsert(ins), rows)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	}
 	st, err := tx.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
 	if err != nil {
 		return 0, err
@@ -187,73 +180,6 @@ func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args 
 	}
 	k, err := ins.Exec(ctx, tx, e, args)
 	return n + k, err
-}
-
-// jsonInsert is ins as one INSERT ... SELECT over the rows of a JSON
-// array of arrays (jsonRows) given as its only parameter, for SQLite.
-// (WHERE true keeps SQLite from reading an ON CONFLICT tail as a join's.)
-func jsonInsert(ins db.Insert) string {
-	var b strings.Builder
-	b.WriteString(strings.TrimSuffix(strings.TrimSpace(ins.Head), "VALUES"))
-	b.WriteString(" SELECT ")
-	for c := range ins.Cols {
-		if c > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "j.value ->> %d", c)
-	}
-	b.WriteString(" FROM json_each($1) AS j WHERE true ")
-	b.WriteString(ins.Tail)
-	return b.String()
-}
-
-// jsonRows is args (cols a row) as a JSON array of arrays whose elements
-// SQLite's ->> gives back as the values bound one by one would be stored:
-// integers as integers, texts as texts, nil as NULL. Binding a bulk
-// Record's chunk value by value cost the writer about a third of each
-// insert; one text parsed by SQLite costs a fraction of that. ok is false
-// for a value it cannot carry exactly (a blob, a text with control
-// characters), which is then bound as before.
-func jsonRows(args []any, cols int) (string, bool) {
-	b := make([]byte, 0, 16*len(args))
-	b = append(b, '[')
-	for i, a := range args {
-		switch {
-		case i == 0:
-			b = append(b, '[')
-		case i%cols == 0:
-			b = append(b, "],["...)
-		default:
-			b = append(b, ',')
-		}
-		switch v := a.(type) {
-		case nil:
-			b = append(b, "null"...)
-		case int64:
-			b = strconv.AppendInt(b, v, 10)
-		case int:
-			b = strconv.AppendInt(b, int64(v), 10)
-		case string:
-			b = append(b, '"')
-			for k := 0; k < len(v); k++ {
-				switch c := v[k]; {
-				case c < 0x20:
-					return "", false
-				case c == '"' || c == '\\':
-					b = append(b, '\\', c)
-				default:
-					b = append(b, c)
-				}
-			}
-			b = append(b, '"')
-		default:
-			return "", false
-		}
-	}
-	if len(args) > 0 {
-		b = append(b, ']')
-	}
-	return string(append(b, ']')), true
 }
 
 func nums(people []personRef) []int64 {
