@@ -496,3 +496,38 @@ func TestDenseChunkLeavesItsNeighbours(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkChunksReuseTheirStatements: chunks large enough for full
+// thousand-row statements (three of 2,100 persons) take the writer's
+// prepared statements from the chunk before on SQLite and store what
+// smaller chunks store: each person yellow once, a change and a
+// notification each.
+func TestBulkChunksReuseTheirStatements(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped under -short")
+	}
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		bulk := f.node(Config{BulkFacts: 10, Chunk: 2100}, nil)
+		other := f.node(Config{}, nil)
+		people := f.bulk(3*2100, "341881003")
+		var facts []NewFact
+		for _, p := range people {
+			facts = append(facts, NewFact{Person: p, Key: "area:1", RecordedBy: "system",
+				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}}})
+		}
+		calls := 0
+		n, err := bulk.RecordStream(ctx, streamOf(facts, 700, &calls))
+		if err != nil || n != len(people) {
+			t.Fatalf("RecordStream = %d, %v; want %d", n, err, len(people))
+		}
+		if d.Engine() == db.SQLite && len(bulk.stmts) == 0 {
+			t.Fatal("no statement kept for the next chunk")
+		}
+		wantYellowOnce(t, d, bulk, other, people)
+		if n := count(t, d, `SELECT COUNT(*) FROM notifications WHERE new_color = $1`, int64(Y)); n != len(people) {
+			t.Fatalf("%d notifications, want %d", n, len(people))
+		}
+	})
+}

@@ -158,7 +158,7 @@ func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args 
 	if e != db.SQLite || len(args) < 2*per {
 		return ins.Exec(ctx, tx, e, args)
 	}
-	st, err := tx.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
+	st, err := stmtTx{tx, s}.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
 	if err != nil {
 		return 0, err
 	}
@@ -244,7 +244,7 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 					return nil
 				})
 		} else {
-			err = db.QueryIn(ctx, tx, s.db.Engine(), `SELECT `+rowCols+` FROM status WHERE person_num IN `, nil, ns, ``, keep)
+			err = db.QueryIn(ctx, stmtTx{tx, s}, s.db.Engine(), `SELECT `+rowCols+` FROM status WHERE person_num IN `, nil, ns, ``, keep)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("status: read status rows: %w", err)
@@ -742,7 +742,7 @@ func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.P
 	if err != nil {
 		return written{}, err
 	}
-	facts, raw, err := s.packsOf(ctx, tx, nums(people))
+	facts, raw, err := s.packsOf(ctx, stmtTx{tx, s}, nums(people))
 	if err != nil {
 		return written{}, err
 	}
