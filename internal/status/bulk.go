@@ -281,6 +281,7 @@ func (s *Service) writeBulk(ctx context.Context, produce func(context.Context) (
 		s.applyLocal(w)
 		created += w.facts
 		done.merge(&got)
+		s.prepareWanted(ctx)
 	}
 	if err := ctx.Err(); err != nil {
 		// The producer stopped without a chunk marked last.

@@ -416,3 +416,118 @@ func TestManyChangesQueueTheirTexts(t *testing.T) {
 		}
 	})
 }
+
+// TestDenseChunkLeavesItsNeighbours: a chunk whose persons fill most of
+// their range of numbers reads the status rows and packs of that range at
+// once (denseIn); persons in the range but not in the chunk, with rows and
+// packs of their own, are neither read into the chunk nor changed, and the
+// chunk's persons keep the facts they had.
+func TestDenseChunkLeavesItsNeighbours(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		bulk := f.node(Config{BulkFacts: 10, Chunk: 1000}, nil)
+		other := f.node(Config{}, nil)
+		people := f.bulk(300, "341881003")
+		var in, out, before []int64
+		for i, p := range people {
+			switch i % 3 {
+			case 0:
+				out = append(out, p)
+				rec(t, f.svc, p, fact.CaseConfirmed, t0, nil)
+			case 1:
+				before = append(before, p)
+				rec(t, f.svc, p, fact.NATResult, t0.Add(-time.Hour), negative)
+				in = append(in, p)
+			default:
+				in = append(in, p)
+			}
+		}
+		if denseIn(in) == nil {
+			t.Fatal("the chunk is not read by range")
+		}
+		var facts []NewFact
+		for _, p := range in {
+			facts = append(facts, NewFact{Person: p, Key: "area:1", RecordedBy: "system",
+				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}}})
+		}
+		calls := 0
+		if n, err := bulk.RecordStream(ctx, streamOf(facts, 50, &calls)); err != nil || n != len(in) {
+			t.Fatalf("RecordStream = %d, %v; want %d", n, err, len(in))
+		}
+		if err := other.Tail(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range in {
+			want(t, bulk, p, Y, "watched_drug")
+			if got, _ := other.Color(p); got != Y {
+				t.Fatalf("person %d: %v on another node, want yellow", p, got)
+			}
+		}
+		for _, q := range []string{`SELECT COUNT(*) FROM status_changes WHERE new_color = $1`, `SELECT COUNT(*) FROM notifications WHERE new_color = $1`} {
+			if n := count(t, d, q, int64(Y)); n != len(in) {
+				t.Fatalf("%s: %d, want %d", q, n, len(in))
+			}
+		}
+		for _, p := range out {
+			want(t, f.svc, p, R, "confirmed_case")
+			if got, _ := other.Color(p); got != R {
+				t.Fatalf("person %d: %v on another node, want red", p, got)
+			}
+		}
+		// The chunk's packs read by range: a fact each, and the earlier
+		// negative of a third of them; the neighbours' packs their own one.
+		for _, set := range []struct {
+			ns    []int64
+			facts int
+		}{{in, len(in) + len(before)}, {out, len(out)}, {before, 2 * len(before)}} {
+			got, _, err := bulk.packsOf(ctx, d, set.ns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != set.facts {
+				t.Fatalf("packs of %d persons hold %d facts, want %d", len(set.ns), len(got), set.facts)
+			}
+			for _, sf := range got {
+				if !slices.Contains(set.ns, sf.num) {
+					t.Fatalf("pack of person %d read, not asked for", sf.num)
+				}
+			}
+		}
+	})
+}
+
+// TestBulkChunksReuseTheirStatements: chunks large enough for full
+// thousand-row statements (three of 2,100 persons) take the writer's
+// prepared statements from the chunk before on SQLite and store what
+// smaller chunks store: each person yellow once, a change and a
+// notification each.
+func TestBulkChunksReuseTheirStatements(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped under -short")
+	}
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		bulk := f.node(Config{BulkFacts: 10, Chunk: 2100}, nil)
+		other := f.node(Config{}, nil)
+		people := f.bulk(3*2100, "341881003")
+		var facts []NewFact
+		for _, p := range people {
+			facts = append(facts, NewFact{Person: p, Key: "area:1", RecordedBy: "system",
+				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}}})
+		}
+		calls := 0
+		n, err := bulk.RecordStream(ctx, streamOf(facts, 700, &calls))
+		if err != nil || n != len(people) {
+			t.Fatalf("RecordStream = %d, %v; want %d", n, err, len(people))
+		}
+		if d.Engine() == db.SQLite && len(bulk.stmts) == 0 {
+			t.Fatal("no statement kept for the next chunk")
+		}
+		wantYellowOnce(t, d, bulk, other, people)
+		if n := count(t, d, `SELECT COUNT(*) FROM notifications WHERE new_color = $1`, int64(Y)); n != len(people) {
+			t.Fatalf("%d notifications, want %d", n, len(people))
+		}
+	})
+}

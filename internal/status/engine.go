@@ -158,7 +158,7 @@ func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args 
 	if e != db.SQLite || len(args) < 2*per {
 		return ins.Exec(ctx, tx, e, args)
 	}
-	st, err := tx.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
+	st, err := stmtTx{tx, s}.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
 	if err != nil {
 		return 0, err
 	}
@@ -231,7 +231,22 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 		return nil
 	}
 	if s.db.Engine() == db.SQLite {
-		if err := db.QueryIn(ctx, tx, s.db.Engine(), `SELECT `+rowCols+` FROM status WHERE person_num IN `, nil, nums(people), ``, keep); err != nil {
+		ns := nums(people)
+		var err error
+		if in := denseIn(ns); in != nil {
+			err = db.Each(ctx, tx, `SELECT `+rowCols+` FROM status WHERE person_num >= $1 AND person_num <= $2 ORDER BY person_num`,
+				[]any{ns[0], ns[len(ns)-1]}, func(sc db.Scanner) error {
+					r, err := scanRow(sc)
+					if err != nil || !in(r.num) {
+						return err
+					}
+					out[r.num] = r
+					return nil
+				})
+		} else {
+			err = db.QueryIn(ctx, stmtTx{tx, s}, s.db.Engine(), `SELECT `+rowCols+` FROM status WHERE person_num IN `, nil, ns, ``, keep)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("status: read status rows: %w", err)
 		}
 		return out, nil
@@ -242,6 +257,29 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 	}
 	return out, nil
 }
+
+// denseIn is, for persons (sorted, distinct) that fill at least half of
+// the numbers from the first to the last, a test of whether a number read
+// in ascending order is one of them; nil otherwise. A bulk Record's chunk
+// is such a run (a risk area over a city reaches nearly every person), and
+// on SQLite one range read of the rowid tables (status rows, packs), which
+// mostly finds nothing, costs a fraction of ten thousand keys bound into IN
+// lists and looked up one by one.
+func denseIn(ns []int64) func(num int64) bool {
+	if len(ns) < denseMin || ns[len(ns)-1]-ns[0] >= 2*int64(len(ns)) {
+		return nil
+	}
+	i := 0
+	return func(num int64) bool {
+		for i < len(ns) && ns[i] < num {
+			i++
+		}
+		return i < len(ns) && ns[i] == num
+	}
+}
+
+// denseMin is the fewest persons read by range rather than by IN lists.
+const denseMin = 64
 
 // insertBlankRows inserts the default (green, undecided) status row of each
 // person, followed by tail (an ON CONFLICT and RETURNING clause), and calls
@@ -704,7 +742,7 @@ func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.P
 	if err != nil {
 		return written{}, err
 	}
-	facts, raw, err := s.packsOf(ctx, tx, nums(people))
+	facts, raw, err := s.packsOf(ctx, stmtTx{tx, s}, nums(people))
 	if err != nil {
 		return written{}, err
 	}

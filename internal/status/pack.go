@@ -115,10 +115,13 @@ func (s *Service) packsOf(ctx context.Context, q db.Querier, ns []int64) ([]stor
 		// every row against every number, and chunk after chunk of a bulk
 		// Record grew slower with the table.
 		err = db.Each(ctx, q, `SELECT p.person_num, p.data FROM unnest($1::bigint[]) AS k (num) JOIN fact_packs p ON p.person_num = k.num
-			ORDER BY p.person_num`, []any{pgArray(ns)}, readPack(&out, raw, math.MaxInt64))
+			ORDER BY p.person_num`, []any{pgArray(ns)}, readPack(&out, raw, math.MaxInt64, nil))
+	} else if in := denseIn(ns); in != nil {
+		err = db.Each(ctx, q, `SELECT person_num, data FROM fact_packs WHERE person_num >= $1 AND person_num <= $2 ORDER BY person_num`,
+			[]any{ns[0], ns[len(ns)-1]}, readPack(&out, raw, math.MaxInt64, in))
 	} else {
 		err = db.QueryIn(ctx, q, s.db.Engine(), `SELECT person_num, data FROM fact_packs WHERE person_num IN `, nil, ns, ` ORDER BY person_num`,
-			readPack(&out, raw, math.MaxInt64))
+			readPack(&out, raw, math.MaxInt64, nil))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("status: read facts: %w", err)
@@ -143,7 +146,7 @@ func pgArray(ns []int64) string {
 func packsInRange(ctx context.Context, q db.Querier, lo, hi, maxID int64) ([]storedFact, error) {
 	var out []storedFact
 	err := db.Each(ctx, q, `SELECT person_num, data FROM fact_packs WHERE person_num >= $1 AND person_num < $2 ORDER BY person_num`,
-		[]any{lo, hi}, readPack(&out, nil, maxID))
+		[]any{lo, hi}, readPack(&out, nil, maxID, nil))
 	if err != nil {
 		return nil, fmt.Errorf("status: read facts: %w", err)
 	}
@@ -151,12 +154,16 @@ func packsInRange(ctx context.Context, q db.Querier, lo, hi, maxID int64) ([]sto
 }
 
 // readPack appends the facts with id <= maxID of each pack row to out, and
-// keeps the pack itself in raw unless raw is nil.
-func readPack(out *[]storedFact, raw map[int64][]byte, maxID int64) func(db.Scanner) error {
+// keeps the pack itself in raw unless raw is nil. With in, only the rows of
+// the persons it holds (denseIn).
+func readPack(out *[]storedFact, raw map[int64][]byte, maxID int64, in func(int64) bool) func(db.Scanner) error {
 	return func(sc db.Scanner) error {
 		var p pack
 		if err := sc.Scan(&p.num, &p.data); err != nil {
 			return err
+		}
+		if in != nil && !in(p.num) {
+			return nil
 		}
 		var err error
 		if *out, err = unpack(*out, p.num, p.data, maxID); err != nil {

@@ -147,6 +147,11 @@ type Service struct {
 	programs map[int64]*rules.Program
 	single   map[singleKey]*rules.Program
 	texts    map[int64]map[string]ruleText
+
+	// The writer's statements of bulk Records (stmtTx).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+	wanted map[string]bool
 }
 
 type singleKey struct {
