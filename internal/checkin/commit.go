@@ -333,18 +333,22 @@ func execAll(ctx context.Context, tx db.Tx, stmts []statement, prepared []*sql.S
 // allows, within the engine's batch size (db.Engine.BatchRows), on SQLite;
 // on PostgreSQL it is one INSERT per table (planArrays).
 func plan(e db.Engine, batch []*pending) []statement {
-	var rows []row
-	var vers []verRow
+	rows, vers := batchRows(batch)
+	if e == db.Postgres {
+		return planArrays(rows, vers)
+	}
+	return planRows(e, rows, vers)
+}
+
+// batchRows is the batch's check-ins and verification events.
+func batchRows(batch []*pending) (rows []row, vers []verRow) {
 	for _, p := range batch {
 		rows = append(rows, p.checkins...)
 		if p.verif != nil {
 			vers = append(vers, *p.verif)
 		}
 	}
-	if e == db.Postgres {
-		return planArrays(rows, vers)
-	}
-	return planRows(e, rows, vers)
+	return rows, vers
 }
 
 // planRows is plan as multi-row INSERTs (SQLite; PostgreSQL's before
@@ -382,25 +386,35 @@ func planRows(e db.Engine, rows []row, vers []verRow) []statement {
 func planArrays(rows []row, vers []verRow) []statement {
 	var out []statement
 	if len(rows) > 0 {
-		place, at, person := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
-		for i, r := range rows {
-			place[i], at[i], person[i] = r.place, r.at, r.person
-		}
-		out = append(out, statement{checkinsArrays, []any{place, at, person}, fmt.Sprintf("%d check-ins", len(rows))})
+		out = append(out, statement{checkinsArrays, checkinColumns(rows), fmt.Sprintf("%d check-ins", len(rows))})
 	}
 	if len(vers) > 0 {
-		n := len(vers)
-		at, place, person, color := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		keyID, reason, kind := make([]string, n), make([]string, n), make([]string, n)
-		valid := make([]bool, n)
-		for i, v := range vers {
-			at[i], place[i], person[i], keyID[i], valid[i], reason[i], color[i], kind[i] =
-				v.at, v.place, v.person, v.keyID, v.valid, v.reason, v.color, v.kind
-		}
-		out = append(out, statement{verificationsArrays, []any{at, place, person, keyID, valid, reason, color, kind},
-			fmt.Sprintf("%d verifications", n)})
+		out = append(out, statement{verificationsArrays, verificationColumns(vers), fmt.Sprintf("%d verifications", len(vers))})
 	}
 	return out
+}
+
+// checkinColumns is rows as the arrays of checkinsArrays' parameters.
+func checkinColumns(rows []row) []any {
+	place, at, person := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+	for i, r := range rows {
+		place[i], at[i], person[i] = r.place, r.at, r.person
+	}
+	return []any{place, at, person}
+}
+
+// verificationColumns is vers as the arrays of verificationsArrays'
+// parameters.
+func verificationColumns(vers []verRow) []any {
+	n := len(vers)
+	at, place, person, color := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	keyID, reason, kind := make([]string, n), make([]string, n), make([]string, n)
+	valid := make([]bool, n)
+	for i, v := range vers {
+		at[i], place[i], person[i], keyID[i], valid[i], reason[i], color[i], kind[i] =
+			v.at, v.place, v.person, v.keyID, v.valid, v.reason, v.color, v.kind
+	}
+	return []any{at, place, person, keyID, valid, reason, color, kind}
 }
 
 // prepared returns the writer's prepared statement for each of stmts on

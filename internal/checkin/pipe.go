@@ -153,25 +153,6 @@ func (w *writer) retry(batch []*pending) {
 
 // batchArgs is batchArrays' arguments for a batch.
 func batchArgs(batch []*pending) []any {
-	var rows []row
-	var vers []verRow
-	for _, p := range batch {
-		rows = append(rows, p.checkins...)
-		if p.verif != nil {
-			vers = append(vers, *p.verif)
-		}
-	}
-	place, at, person := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
-	for i, r := range rows {
-		place[i], at[i], person[i] = r.place, r.at, r.person
-	}
-	n := len(vers)
-	vat, vplace, vperson, color := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	keyID, reason, kind := make([]string, n), make([]string, n), make([]string, n)
-	valid := make([]bool, n)
-	for i, v := range vers {
-		vat[i], vplace[i], vperson[i], keyID[i], valid[i], reason[i], color[i], kind[i] =
-			v.at, v.place, v.person, v.keyID, v.valid, v.reason, v.color, v.kind
-	}
-	return []any{place, at, person, vat, vplace, vperson, keyID, valid, reason, color, kind}
+	rows, vers := batchRows(batch)
+	return append(checkinColumns(rows), verificationColumns(vers)...)
 }

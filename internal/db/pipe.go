@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Pipe keeps several unflushed transactions of one statement in flight on
@@ -41,17 +41,7 @@ func (d *DB) WithPipe(ctx context.Context, query string, f func(*Pipe) error) er
 	if d.engine != Postgres {
 		return ErrNotPostgres
 	}
-	conn, err := d.w.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("db: connection: %w", err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("db: PostgreSQL connection of an unexpected kind %T", dc)
-		}
-		c := sc.Conn()
+	return d.withPgx(ctx, func(c *pgx.Conn) error {
 		if _, err := c.Exec(ctx, "SET synchronous_commit = off"); err != nil {
 			return fmt.Errorf("db: pipe: %w", err)
 		}

@@ -20,16 +20,7 @@ func TestPipe(t *testing.T) {
 		t.Fatalf("on SQLite: %v", err)
 	}
 	t.Run("postgres", func(t *testing.T) {
-		u := dbtest.PostgresURL(t)
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		d, err := db.Open(ctx, u+sep+"synchronous_commit=on")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
+		d := openFlushing(t)
 		if _, err := d.ExecContext(ctx, `CREATE TABLE pipe_test (id BIGINT PRIMARY KEY, sync TEXT NOT NULL)`); err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +28,7 @@ func TestPipe(t *testing.T) {
 		// whole batch.
 		ins := `INSERT INTO pipe_test (id, sync) SELECT id, current_setting('synchronous_commit') FROM unnest($1::bigint[]) id`
 		var got []error
-		err = d.WithPipe(ctx, ins, func(p *db.Pipe) error {
+		err := d.WithPipe(ctx, ins, func(p *db.Pipe) error {
 			for _, ids := range [][]int64{{1, 2}, {3, 1}, {4}} {
 				if err := p.Send(ids); err != nil {
 					return err
@@ -68,10 +59,6 @@ func TestPipe(t *testing.T) {
 		if ids != "1,2,4" || sync != "offoff" {
 			t.Fatalf("rows %s committed with synchronous_commit %s, want 1,2,4 with offoff", ids, sync)
 		}
-		for range 2 * db.DefaultMaxConns {
-			if err := d.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&sync); err != nil || sync != "on" {
-				t.Fatalf("synchronous_commit after: %q %v, want on", sync, err)
-			}
-		}
+		poolFlushes(t, d)
 	})
 }

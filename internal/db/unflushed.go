@@ -30,17 +30,7 @@ func (d *DB) ExecUnflushed(ctx context.Context, stmts []Stmt) error {
 	if d.engine != Postgres {
 		return ErrNotPostgres
 	}
-	conn, err := d.w.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("db: connection: %w", err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("db: PostgreSQL connection of an unexpected kind %T", dc)
-		}
-		c := sc.Conn()
+	return d.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
 		b.Queue("SET LOCAL synchronous_commit = off")
@@ -64,5 +54,24 @@ func (d *DB) ExecUnflushed(ctx context.Context, stmts []Stmt) error {
 			}
 		}
 		return err
+	})
+}
+
+// withPgx runs f on a connection of the writer's pool as pgx's own, for
+// what database/sql cannot say (a batch in one round trip, a pipeline).
+// An error f joins with driver.ErrBadConn makes the pool drop the
+// connection.
+func (d *DB) withPgx(ctx context.Context, f func(*pgx.Conn) error) error {
+	conn, err := d.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("db: connection: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db: PostgreSQL connection of an unexpected kind %T", dc)
+		}
+		return f(sc.Conn())
 	})
 }

@@ -19,18 +19,7 @@ func TestExecUnflushed(t *testing.T) {
 		t.Fatalf("on SQLite: %v", err)
 	}
 	t.Run("postgres", func(t *testing.T) {
-		// The throwaway server commits without the flush throughout; these
-		// sessions do as production's do.
-		u := dbtest.PostgresURL(t)
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		d, err := db.Open(ctx, u+sep+"synchronous_commit=on")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
+		d := openFlushing(t)
 		if _, err := d.ExecContext(ctx, `CREATE TABLE unflushed_test (id BIGINT PRIMARY KEY, sync TEXT NOT NULL)`); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +42,7 @@ func TestExecUnflushed(t *testing.T) {
 			t.Fatalf("%d rows after the commit, want 2", n)
 		}
 		// The second statement fails: the first is not kept.
-		err = d.ExecUnflushed(ctx, []db.Stmt{{ins, []any{3}}, {ins, []any{1}}})
+		err := d.ExecUnflushed(ctx, []db.Stmt{{ins, []any{3}}, {ins, []any{1}}})
 		if !db.IsUniqueViolation(err) {
 			t.Fatalf("a duplicate: %v", err)
 		}
@@ -62,13 +51,39 @@ func TestExecUnflushed(t *testing.T) {
 		}
 		// Every connection of the pool commits with the flush again, and
 		// is out of the failed transaction.
-		for range 2 * db.DefaultMaxConns {
-			if err := d.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&sync); err != nil || sync != "on" {
-				t.Fatalf("synchronous_commit after: %q %v, want on", sync, err)
-			}
-		}
+		poolFlushes(t, d)
 		if err := d.ExecUnflushed(ctx, []db.Stmt{{ins, []any{3}}}); err != nil || count() != 3 {
 			t.Fatalf("after a failure: %v, %d rows", err, count())
 		}
 	})
+}
+
+// openFlushing opens a throwaway PostgreSQL whose sessions commit with the
+// flush, as production's do (the throwaway server commits without it
+// throughout).
+func openFlushing(t *testing.T) *db.DB {
+	t.Helper()
+	u := dbtest.PostgresURL(t)
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	d, err := db.Open(t.Context(), u+sep+"synchronous_commit=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// poolFlushes checks that every connection of d's pool commits with the
+// flush.
+func poolFlushes(t *testing.T, d *db.DB) {
+	t.Helper()
+	for range 2 * db.DefaultMaxConns {
+		var sync string
+		if err := d.QueryRowContext(t.Context(), `SHOW synchronous_commit`).Scan(&sync); err != nil || sync != "on" {
+			t.Fatalf("synchronous_commit after: %q %v, want on", sync, err)
+		}
+	}
 }

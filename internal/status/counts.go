@@ -36,18 +36,20 @@ func (s *Service) colourCounts(ctx context.Context, lo, hi string) (map[colourKe
 				out[colourKey{r, rules.Color(c)}] += n
 			}
 		}
+		// addRow adds a (region, colour, count) row of either query.
+		addRow := func(sc db.Scanner) error {
+			var r string
+			var c, n int64
+			if err := sc.Scan(&r, &c, &n); err != nil {
+				return err
+			}
+			add(r, c, n)
+			return nil
+		}
 		if !folded {
 			scope, args := db.Scope("region_code", lo, hi, nil)
 			err = db.Each(ctx, s.db, `SELECT region_code, color, COUNT(*) FROM status WHERE `+scope+` AND color <> $3
-				GROUP BY region_code, color`, append(args, int64(rules.Green)), func(sc db.Scanner) error {
-				var r string
-				var c, n int64
-				if err := sc.Scan(&r, &c, &n); err != nil {
-					return err
-				}
-				add(r, c, n)
-				return nil
-			})
+				GROUP BY region_code, color`, append(args, int64(rules.Green)), addRow)
 			if err != nil {
 				return nil, fmt.Errorf("status: count colours: %w", err)
 			}
@@ -58,16 +60,7 @@ func (s *Service) colourCounts(ctx context.Context, lo, hi string) (map[colourKe
 			UNION ALL
 			SELECT region_code, new_color, 1 FROM status_changes WHERE seq > $3
 			UNION ALL
-			SELECT region_code, old_color, -1 FROM status_changes WHERE seq > $3`, append(args, upTo),
-			func(sc db.Scanner) error {
-				var r string
-				var c, n int64
-				if err := sc.Scan(&r, &c, &n); err != nil {
-					return err
-				}
-				add(r, c, n)
-				return nil
-			})
+			SELECT region_code, old_color, -1 FROM status_changes WHERE seq > $3`, append(args, upTo), addRow)
 		if err != nil {
 			return nil, fmt.Errorf("status: count colours: %w", err)
 		}
