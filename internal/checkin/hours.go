@@ -74,8 +74,7 @@ func (s *Service) VerificationsPerHour(ctx context.Context, checkpoints []string
 }
 
 func (s *Service) hoursSealed(ctx context.Context) (int64, error) {
-	var sealed int64
-	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), 0) FROM counters WHERE name = $1`, hoursSealed).Scan(&sealed)
+	sealed, err := db.Counter(ctx, s.db, hoursSealed)
 	if err != nil {
 		return 0, fmt.Errorf("checkin: verification hours: %w", err)
 	}
@@ -88,16 +87,7 @@ var addHours = db.Insert{Head: `INSERT INTO verification_hours (place, hour, n) 
 // lockSealed reads the end of the folded hours in tx, holding the counter's
 // row so that folds, imports and purges of the counts go one at a time.
 func (s *Service) lockSealed(ctx context.Context, tx db.Tx) (int64, error) {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, hoursSealed); err != nil {
-		return 0, err
-	}
-	lock := ``
-	if s.db.Engine() == db.Postgres {
-		lock = ` FOR UPDATE`
-	}
-	var sealed int64
-	err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`+lock, hoursSealed).Scan(&sealed)
-	return sealed, err
+	return db.LockCounter(ctx, tx, s.db.Engine(), hoursSealed)
 }
 
 // FoldVerifications counts the verification events of the hours that ended

@@ -330,6 +330,24 @@ func NextVal(ctx context.Context, tx Tx, name string, n int64) (int64, error) {
 	return v, nil
 }
 
+// LockCounter reads the named counter in tx (a new one at 0), holding its
+// row until tx ends, so that the transactions that move a bound (the folds
+// of kept counts) go one at a time. SQLite's single writer already does.
+func LockCounter(ctx context.Context, tx Tx, e Engine, name string) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+		return 0, fmt.Errorf("db: counter %s: %w", name, err)
+	}
+	lock := ``
+	if e == Postgres {
+		lock = ` FOR UPDATE`
+	}
+	var v int64
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`+lock, name).Scan(&v); err != nil {
+		return 0, fmt.Errorf("db: counter %s: %w", name, err)
+	}
+	return v, nil
+}
+
 // Millis converts a time to the stored form; the zero time is stored as 0.
 func Millis(t time.Time) int64 {
 	if t.IsZero() {

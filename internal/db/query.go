@@ -176,13 +176,19 @@ func (ins Insert) batches(e Engine, args []any, fn func(query string, part []any
 
 // Counter reads the named counter of NextVal; 0 if it was never advanced.
 func Counter(ctx context.Context, q Querier, name string) (int64, error) {
-	var v int64
-	err := q.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`, name).Scan(&v)
+	v, _, err := CounterRow(ctx, q, name)
+	return v, err
+}
+
+// CounterRow is Counter, and whether the counter has a row: a bound that
+// was never set apart from one set to 0.
+func CounterRow(ctx context.Context, q Querier, name string) (value int64, set bool, err error) {
+	err = q.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`, name).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("db: read counter %s: %w", name, err)
+		return 0, false, fmt.Errorf("db: read counter %s: %w", name, err)
 	}
-	return v, nil
+	return value, true, nil
 }

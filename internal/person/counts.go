@@ -58,8 +58,7 @@ func (s *Service) CountByRegion(ctx context.Context, lo, hi string) (map[string]
 }
 
 func (s *Service) countedUpTo(ctx context.Context) (int64, error) {
-	var upTo int64
-	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), 0) FROM counters WHERE name = $1`, countsUpTo).Scan(&upTo)
+	upTo, err := db.Counter(ctx, s.db, countsUpTo)
 	if err != nil {
 		return 0, fmt.Errorf("person: count by region: %w", err)
 	}
@@ -77,17 +76,11 @@ var addCounts = db.Insert{Head: `INSERT INTO person_counts (region_code, n) VALU
 // and the new bound are one transaction, serialised on the counter's row.
 func (s *Service) FoldCounts(ctx context.Context) error {
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, countsUpTo); err != nil {
+		upTo, err := db.LockCounter(ctx, tx, s.db.Engine(), countsUpTo)
+		if err != nil {
 			return err
 		}
-		lock := ``
-		if s.db.Engine() == db.Postgres {
-			lock = ` FOR UPDATE`
-		}
-		var upTo, last int64
-		if err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`+lock, countsUpTo).Scan(&upTo); err != nil {
-			return err
-		}
+		var last int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(num), 0) FROM persons`).Scan(&last); err != nil {
 			return err
 		}
@@ -97,7 +90,7 @@ func (s *Service) FoldCounts(ctx context.Context) error {
 		// Counted here rather than grouped in SQL: SQLite would group
 		// through the region index, reading every person at each fold.
 		counts := map[string]int64{}
-		err := db.Each(ctx, tx, `SELECT region_code FROM persons WHERE num > $1 AND num <= $2`, []any{upTo, last}, func(sc db.Scanner) error {
+		err = db.Each(ctx, tx, `SELECT region_code FROM persons WHERE num > $1 AND num <= $2`, []any{upTo, last}, func(sc db.Scanner) error {
 			var r string
 			if err := sc.Scan(&r); err != nil {
 				return err

@@ -80,12 +80,11 @@ func (s *Service) colourCounts(ctx context.Context, lo, hi string) (map[colourKe
 // coloursUpTo reads the bound of the folded changes, and whether there has
 // been a fold.
 func (s *Service) coloursUpTo(ctx context.Context, q db.Querier) (int64, bool, error) {
-	var upTo, rows int64
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), 0), COUNT(*) FROM counters WHERE name = $1`, countsUpTo).Scan(&upTo, &rows)
+	upTo, set, err := db.CounterRow(ctx, q, countsUpTo)
 	if err != nil {
 		return 0, false, fmt.Errorf("status: count colours: %w", err)
 	}
-	return upTo, rows > 0, nil
+	return upTo, set, nil
 }
 
 var addColours = db.Insert{Head: `INSERT INTO status_counts (region_code, color, n) VALUES `, Cols: 3,
@@ -107,21 +106,21 @@ func (s *Service) FoldColours(ctx context.Context) error {
 				return err
 			}
 		}
-		var upTo, rows int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), 0), COUNT(*) FROM counters WHERE name = $1`, countsUpTo).Scan(&upTo, &rows); err != nil {
+		upTo, folded, err := db.CounterRow(ctx, tx, countsUpTo)
+		if err != nil {
 			return err
 		}
 		counts := map[colourKey]int64{}
 		last := upTo
 		query := `SELECT seq, region_code, old_color, new_color FROM status_changes WHERE seq > $1`
 		args := []any{upTo}
-		if rows == 0 {
+		if !folded {
 			query = `SELECT COALESCE((SELECT MAX(value) FROM counters WHERE name = 'status_changes'), 0), NULL, CAST($1 AS BIGINT), CAST($1 AS BIGINT)
 				UNION ALL
 				SELECT 0, region_code, CAST($1 AS BIGINT), color FROM status WHERE color <> $1`
 			args = []any{int64(rules.Green)}
 		}
-		err := db.Each(ctx, tx, query, args, func(sc db.Scanner) error {
+		err = db.Each(ctx, tx, query, args, func(sc db.Scanner) error {
 			var seq, oldC, newC int64
 			var region sql.NullString // NULL: the first fold's bound
 			if err := sc.Scan(&seq, &region, &oldC, &newC); err != nil {
@@ -140,7 +139,7 @@ func (s *Service) FoldColours(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if rows > 0 && last == upTo {
+		if folded && last == upTo {
 			return nil
 		}
 		ins := make([]any, 0, 3*len(counts))
