@@ -51,6 +51,11 @@ func TestReadyzSaysWhetherToSendRequests(t *testing.T) {
 		if code, r := readyz(t, s.Client); code != 503 || r.Status != "database unavailable" {
 			t.Fatalf("readyz with the store closed: %d %+v, want 503 database unavailable", code, r)
 		}
+		// The process is alive all the same: a liveness probe must not
+		// have it restarted for the store's outage.
+		if res, body := s.Client.Get("/healthz"); res.StatusCode != 200 || !strings.Contains(string(body), `"ok"`) {
+			t.Fatalf("healthz with the store closed: %d %s, want 200 ok", res.StatusCode, body)
+		}
 	})
 }
 
