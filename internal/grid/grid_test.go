@@ -216,6 +216,10 @@ func BenchmarkImportPopulation(b *testing.B) {
 					took := time.Since(start)
 					rates = append(rates, float64(imp.Good)/took.Seconds())
 					lines = append(lines, fmt.Sprintf("%10d residents  %7.0f lines/s  %v", from+int(imp.Good), rates[len(rates)-1], took.Round(time.Millisecond)))
+					// A run of millions takes most of an hour: each file's
+					// rate is printed as it ends, so a run stopped early
+					// still says how far it got and how fast.
+					fmt.Fprintf(os.Stderr, "%s %s  load %s\n", e, lines[len(lines)-1], loadAverage())
 				}
 				if got := count(b, d, "persons"); got != total {
 					b.Fatalf("%d persons after importing %d", got, total)
@@ -243,6 +247,15 @@ func townPopulation(from, n int, towns []string) string {
 		fmt.Fprintf(&b, "%s,%03d,%03d,%d,居民%d,%s\n", towns[c%len(towns)], c/len(towns)+1, g%10+1, h, i, rid(i))
 	}
 	return b.String()
+}
+
+// loadAverage is the machine's one-minute load average, beside a rate.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func envInt(b *testing.B, name string, def int) int {
