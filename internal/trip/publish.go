@@ -264,16 +264,14 @@ func (s *Service) carrierVisits(ctx context.Context, v *visits) error {
 		go func() {
 			defer wg.Done()
 			var stays []phoneStay
-			errs[k] = db.Each(ctx, s.d.DB, `SELECT phone_hash, first_seen, last_seen FROM trip_stays
-				WHERE city_code = $1 AND last_seen >= $2 AND last_seen < $3 AND first_seen <= $4 AND last_seen - first_seen > $5`,
-				[]any{city, ends[0], ends[1], v.to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
-					ps := phoneStay{st: Stay{City: city}, i: k<<40 | len(stays)}
-					if err := sc.Scan(&ps.hash, &ps.st.First, &ps.st.Last); err != nil {
-						return err
-					}
-					stays = append(stays, ps)
-					return nil
-				})
+			errs[k] = db.Each(ctx, s.d.DB, staysInCity, []any{city, ends[0], ends[1], v.to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
+				ps := phoneStay{st: Stay{City: city}, i: k<<40 | len(stays)}
+				if err := sc.Scan(&ps.hash, &ps.st.First, &ps.st.Last); err != nil {
+					return err
+				}
+				stays = append(stays, ps)
+				return nil
+			})
 			// A phone's latest stay first (the first read among equals), and
 			// the phones in the index's order, so that each list of a lookup
 			// reads neighbouring pages of the phone index.
@@ -321,6 +319,11 @@ func (s *Service) carrierVisits(ctx context.Context, v *visits) error {
 	v.carrier, err = lookupPhones(ctx, latest, s.d.Persons.NumsByPhoneHash)
 	return err
 }
+
+// staysInCity reads the stays of a city whose ends lie in [$2, $3), that
+// began by $4 and lasted more than $5 ms, from the city's index alone.
+const staysInCity = `SELECT phone_hash, first_seen, last_seen FROM trip_stays
+	WHERE city_code = $1 AND last_seen >= $2 AND last_seen < $3 AND first_seen <= $4 AND last_seen - first_seen > $5`
 
 func comparePhoneStays(x, y phoneStay) int {
 	if c := bytes.Compare(x.hash, y.hash); c != 0 {

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/checkin"
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/riskarea"
 	"github.com/healthcode/healthcode/internal/status"
 )
@@ -316,5 +319,17 @@ func TestPhoneIndexFindsEveryPhone(t *testing.T) {
 		if _, ok := x.stayOf([]byte{0xff, 0xff}); ok && n > 0 && !bytes.Equal(latest[len(latest)-1].hash, []byte{0xff, 0xff}) {
 			t.Fatalf("n=%d: a short phone found", n)
 		}
+	}
+}
+
+// TestStaysInCityReadTheIndexAlone: publishing reads a city's stays, a
+// million at a city's size, before anything is stored; they come from the
+// city's index alone, not a row visit each.
+func TestStaysInCityReadTheIndexAlone(t *testing.T) {
+	d := dbtest.New(t, db.SQLite)
+	hour := time.Hour.Milliseconds()
+	plan := dbtest.Plan(t, d, staysInCity, "3418", 0, 500*hour, 1000*hour, 4*hour)
+	if !strings.Contains(plan, "COVERING INDEX trip_stays_city") {
+		t.Fatalf("the city's stays are not read from its index alone:\n%s", plan)
 	}
 }
