@@ -252,19 +252,38 @@ func (s *Service) findVisits(ctx context.Context, a *riskarea.Area) (*visits, er
 // keyed by phone and person: over a city of a million, the maps cost more
 // than the reads.
 func (s *Service) carrierVisits(ctx context.Context, v *visits) error {
-	city := v.a.City
+	latest, err := s.cityStays(ctx, v.a.City, v.from, v.to)
+	if err != nil || len(latest) == 0 {
+		return err
+	}
+	most, err := s.d.Persons.MaxNum(ctx)
+	if err != nil {
+		return err
+	}
+	if most <= walkRatio*int64(len(latest)) {
+		v.stays, v.walk, v.phones = newPhoneIndex(latest), true, s.d.Persons.PhonesFrom
+		return nil
+	}
+	v.carrier, err = lookupPhones(ctx, latest, s.d.Persons.NumsByPhoneHash)
+	return err
+}
+
+// cityStays is the latest stay in city of each phone the carrier saw there
+// for more than MinStay, ending at from or later and begun by to, sorted by
+// phone.
+func (s *Service) cityStays(ctx context.Context, city string, from, to int64) ([]phoneStay, error) {
 	// Two halves of the window's ends read and sorted side by side, each on
 	// a read connection of its own: nothing can be stored before they end.
-	mid := v.from + (v.to-v.from)/2
+	mid := from + (to-from)/2
 	var parts [2][]phoneStay
 	var errs [2]error
 	var wg sync.WaitGroup
-	for k, ends := range [2][2]int64{{v.from, mid}, {mid, math.MaxInt64}} {
+	for k, ends := range [2][2]int64{{from, mid - 1}, {mid, math.MaxInt64}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var stays []phoneStay
-			errs[k] = db.Each(ctx, s.d.DB, staysInCity, []any{city, ends[0], ends[1], v.to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
+			errs[k] = db.Each(ctx, s.d.DB, staysInCity, []any{city, ends[0], ends[1], to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
 				ps := phoneStay{st: Stay{City: city}, i: k<<40 | len(stays)}
 				if err := sc.Scan(&ps.hash, &ps.st.First, &ps.st.Last); err != nil {
 					return err
@@ -281,7 +300,7 @@ func (s *Service) carrierVisits(ctx context.Context, v *visits) error {
 	}
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
-		return fmt.Errorf("trip: stays in %s: %w", city, err)
+		return nil, fmt.Errorf("trip: stays in %s: %w", city, err)
 	}
 	latest := make([]phoneStay, 0, len(parts[0])+len(parts[1]))
 	keep := func(ps phoneStay) {
@@ -305,25 +324,13 @@ func (s *Service) carrierVisits(ctx context.Context, v *visits) error {
 	for _, ps := range y {
 		keep(ps)
 	}
-	if len(latest) == 0 {
-		return nil
-	}
-	most, err := s.d.Persons.MaxNum(ctx)
-	if err != nil {
-		return err
-	}
-	if most <= walkRatio*int64(len(latest)) {
-		v.stays, v.walk, v.phones = newPhoneIndex(latest), true, s.d.Persons.PhonesFrom
-		return nil
-	}
-	v.carrier, err = lookupPhones(ctx, latest, s.d.Persons.NumsByPhoneHash)
-	return err
+	return latest, nil
 }
 
-// staysInCity reads the stays of a city whose ends lie in [$2, $3), that
+// staysInCity reads the stays of a city whose ends lie in [$2, $3], that
 // began by $4 and lasted more than $5 ms, from the city's index alone.
 const staysInCity = `SELECT phone_hash, first_seen, last_seen FROM trip_stays
-	WHERE city_code = $1 AND last_seen >= $2 AND last_seen < $3 AND first_seen <= $4 AND last_seen - first_seen > $5`
+	WHERE city_code = $1 AND last_seen >= $2 AND last_seen <= $3 AND first_seen <= $4 AND last_seen - first_seen > $5`
 
 func comparePhoneStays(x, y phoneStay) int {
 	if c := bytes.Compare(x.hash, y.hash); c != 0 {

@@ -333,3 +333,55 @@ func TestStaysInCityReadTheIndexAlone(t *testing.T) {
 		t.Fatalf("the city's stays are not read from its index alone:\n%s", plan)
 	}
 }
+
+// TestCityStaysAsOneRead: the city's stays read in two halves of the
+// window are those one read gives: every stay that ended at the window's
+// start or later (also after its end) and began by its end, lasted more
+// than MinStay and lies in the city, a phone's latest, at either side of
+// the halves' boundary.
+func TestCityStaysAsOneRead(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(Deps{DB: d}, Config{})
+		hour := time.Hour.Milliseconds()
+		from, to := 100*hour, 400*hour
+		mid := from + (to-from)/2
+		type stay struct {
+			phone, city string
+			first, last int64
+		}
+		stays := []stay{
+			{"a", "3418", mid - 1 - 6*hour, mid - 1}, // the first half's last end
+			{"a", "3418", mid - 6*hour, mid},         // the second half's first: a's latest
+			{"b", "3418", from - 6*hour, from},       // ended at the start
+			{"c", "3418", from - 7*hour, from - 1},   // ended before it
+			{"d", "3418", to - hour, to + 5*hour},    // began before the end, ended after
+			{"e", "3418", to + 1, to + 6*hour},       // began after the end
+			{"f", "3418", mid, mid + 4*hour},         // not long enough
+			{"g", "3401", mid, mid + 6*hour},         // another city
+			{"h", "3418", to - 6*hour, to},           // ended at the end
+			{"h", "3418", from, from + 6*hour},       // h's earlier
+		}
+		for _, st := range stays {
+			if _, err := d.ExecContext(ctx, `INSERT INTO trip_stays (phone_hash, city_code, first_seen, last_seen, source, recorded_at)
+				VALUES ($1, $2, $3, $4, 'carrier', 0)`, []byte(st.phone), st.city, st.first, st.last); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.cityStays(ctx, "3418", from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []stay{{"a", "3418", mid - 6*hour, mid}, {"b", "3418", from - 6*hour, from}, {"d", "3418", to - hour, to + 5*hour},
+			{"h", "3418", to - 6*hour, to}}
+		if len(got) != len(want) {
+			t.Fatalf("%d phones' stays, want %d: %+v", len(got), len(want), got)
+		}
+		for i, w := range want {
+			g := got[i]
+			if string(g.hash) != w.phone || g.st != (Stay{City: w.city, First: w.first, Last: w.last}) {
+				t.Fatalf("stay %d: %s %+v, want %+v", i, g.hash, g.st, w)
+			}
+		}
+	})
+}
