@@ -51,6 +51,41 @@ func (s *Service) NumsByPhoneHash(ctx context.Context, hashes [][]byte) (map[str
 	return out, nil
 }
 
+// PhonesFrom calls fn with the number and phone blind index (nil for a
+// person without a phone of their own) of the persons numbered from from
+// on, in ascending number, at most limit of them, and returns how many it
+// gave: matching the carrier's stays against everyone in number order,
+// when most persons stayed in the city, costs less than looking their
+// phones up one by one, and can begin before the last phone is known. It
+// reads one index alone, in order (num, region_code, phone_hash).
+func (s *Service) PhonesFrom(ctx context.Context, from int64, limit int, fn func(num int64, hash []byte) error) (int, error) {
+	n := 0
+	err := db.Each(ctx, s.db, `SELECT num, phone_hash FROM persons WHERE num >= $1 ORDER BY num LIMIT $2`,
+		[]any{from, limit}, func(sc db.Scanner) error {
+			var num int64
+			var h []byte
+			if err := sc.Scan(&num, &h); err != nil {
+				return err
+			}
+			n++
+			return fn(num, h)
+		})
+	if err != nil {
+		return n, fmt.Errorf("person: phones by number: %w", err)
+	}
+	return n, nil
+}
+
+// MaxNum is the highest person number in use (0 without persons): numbers
+// are dense, so it is about how many persons are registered.
+func (s *Service) MaxNum(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(num), 0) FROM persons`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("person: highest number: %w", err)
+	}
+	return n, nil
+}
+
 // PhoneHashOf is the blind index of a person's own phone (nil when the
 // record has none, as a dependent's), so that a scan which names a person
 // but no phone can still consult the carrier's stays. For the platform's

@@ -1,9 +1,11 @@
 package person_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/db"
@@ -46,6 +48,67 @@ func TestNumsByPhoneHashFindsEveryPersonOfAPhone(t *testing.T) {
 		for h, nums := range want {
 			if !slices.Equal(got[h], nums) {
 				t.Fatalf("persons of a phone: %v, want %v", got[h], nums)
+			}
+		}
+	})
+}
+
+// Matching the carrier's stays by walking the persons in number order
+// gives each person's phone (none for one without a phone of their own),
+// a slice at a time, reading the index alone.
+func TestPhonesFromWalksEveryPerson(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, keys, admin := newCounty(t, d)
+		// Persons 0-2 share a phone, 3 has one alone, 4 none.
+		phones := []string{"13800000001", "13800000001", "13800000001", "13800000002", ""}
+		var ins []person.Input
+		for i, ph := range phones {
+			first17 := fmt.Sprintf("34188119800101%03d", i)
+			c, _ := idnum.ResidentCheckChar(first17)
+			ins = append(ins, person.Input{Name: "张三", IDType: string(idnum.ResidentID), IDNumber: first17 + string(c), Phone: ph})
+		}
+		ps, err := s.Import(ctx, admin, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hash := func(ph string) []byte { return keys.BlindIndex("phone", ph) }
+		// Two persons at a time from the second.
+		var walked []int64
+		var hashes [][]byte
+		for from := ps[1].Num; ; {
+			n, err := s.PhonesFrom(ctx, from, 2, func(num int64, h []byte) error {
+				walked, hashes = append(walked, num), append(hashes, h)
+				from = num + 1
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n < 2 {
+				break
+			}
+		}
+		if want := []int64{ps[1].Num, ps[2].Num, ps[3].Num, ps[4].Num}; !slices.Equal(walked, want) {
+			t.Fatalf("walked %v, want %v", walked, want)
+		}
+		for i, h := range hashes {
+			var w []byte
+			if ph := phones[i+1]; ph != "" {
+				w = hash(ph)
+			}
+			if !bytes.Equal(h, w) || (h == nil) != (w == nil) {
+				t.Fatalf("person %d: phone index %x, want %x", walked[i], h, w)
+			}
+		}
+		most, err := s.MaxNum(ctx)
+		if err != nil || most != ps[4].Num {
+			t.Fatalf("highest number %d (%v), want %d", most, err, ps[4].Num)
+		}
+		if d.Engine() == db.SQLite {
+			plan := dbtest.Plan(t, d, `SELECT num, phone_hash FROM persons WHERE num >= $1 ORDER BY num LIMIT $2`, 1, 2)
+			if !strings.Contains(plan, "COVERING INDEX persons_num_region") {
+				t.Fatalf("the walk does not read the index alone:\n%s", plan)
 			}
 		}
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/fact"
+	"github.com/healthcode/healthcode/internal/person"
 )
 
 // failFactsOf makes every insert of a fact about num fail until the
@@ -528,6 +529,47 @@ func TestBulkChunksReuseTheirStatements(t *testing.T) {
 		wantYellowOnce(t, d, bulk, other, people)
 		if n := count(t, d, `SELECT COUNT(*) FROM notifications WHERE new_color = $1`, int64(Y)); n != len(people) {
 			t.Fatalf("%d notifications, want %d", n, len(people))
+		}
+	})
+}
+
+// TestDenseRegionsAsListed: the regions of a chunk whose persons fill most
+// of their range are read by that range (denseIn) and are those of the
+// chunk's persons alone, as the IN lists give them; a number without a
+// person in such a chunk fails as it does there.
+func TestDenseRegionsAsListed(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		people := append(f.bulk(150, "341881003"), f.bulk(150, "341881001")...)
+		var in []int64
+		for i, p := range people {
+			if i%3 != 0 {
+				in = append(in, p)
+			}
+		}
+		if denseIn(in) == nil {
+			t.Fatal("the chunk is not read by range")
+		}
+		got, err := f.svc.personRegions(ctx, d, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(in) {
+			t.Fatalf("%d persons read, want %d", len(got), len(in))
+		}
+		for i, p := range got {
+			wantRegion := "341881003"
+			if slices.Index(people, p.num) >= 150 {
+				wantRegion = "341881001"
+			}
+			if p.num != in[i] || p.region != wantRegion {
+				t.Fatalf("person %d: %d in %s, want %d in %s", i, p.num, p.region, in[i], wantRegion)
+			}
+		}
+		missing := append(slices.Clone(in), people[len(people)-1]+1)
+		if _, err := f.svc.personRegions(ctx, d, missing); !errors.Is(err, person.ErrNotFound) {
+			t.Fatalf("a number without a person: %v, want %v", err, person.ErrNotFound)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -173,11 +174,24 @@ type numStay struct {
 	i   int // the order found, which decides among equals
 }
 
+// phoneStay is a phone's stay in the city.
+type phoneStay struct {
+	hash []byte
+	st   Stay
+	i    int // the order read, which decides among equals
+}
+
 // visits are the visitors of an area's city, found in two steps: who they
 // are (findVisits: the carrier's stays with their phones' persons, and the
 // persons present at the city's places), then, persons in ascending
 // number a slice at a time (next), their facts, which for those present
 // needs their stops. Publishing stores each slice while the next is read.
+//
+// When the phones with a stay are about as many as the persons, they are
+// matched to persons a slice at a time too, walking the persons in number
+// order (stays holds each phone's latest stay, walkFrom the next number to
+// walk), so that storing begins before every phone is matched; otherwise
+// every phone is looked up first (carrier).
 type visits struct {
 	s        *Service
 	a        *riskarea.Area
@@ -185,12 +199,21 @@ type visits struct {
 	from, to int64
 	carrier  []numStay // each person's latest carrier stay, by person
 	present  []int64   // persons seen at the city's places, ascending
+	stays    *phoneIndex
+	walk     bool // match the stays by walking the persons
+	walkFrom int64
+	phones   func(ctx context.Context, from int64, limit int, fn func(num int64, hash []byte) error) (int, error)
 }
 
 // visitsPerCall is how many persons next covers at most: a slice of
 // presence reads, smaller than a chunk of Record so that storing begins
 // early.
 const visitsPerCall = 2000
+
+// walkRatio is how many persons per phone with a stay the walk over every
+// person may read rather than looking each phone up: an index entry read
+// in order costs a fraction of a lookup's descent.
+const walkRatio = 4
 
 // findVisits finds who visited the area's city. The carrier's stays and
 // the presence are read side by side (each on a connection of its own).
@@ -211,8 +234,7 @@ func (s *Service) findVisits(ctx context.Context, a *riskarea.Area) (*visits, er
 		}
 		slices.Sort(v.present)
 	}()
-	var err error
-	v.carrier, err = s.carrierVisits(ctx, a.City, v.from, v.to)
+	err := s.carrierVisits(ctx, v)
 	<-done
 	if err != nil {
 		return nil, err
@@ -223,53 +245,166 @@ func (s *Service) findVisits(ctx context.Context, a *riskarea.Area) (*visits, er
 	return v, nil
 }
 
-// carrierVisits is the latest stay in city of each person whose phone the
-// carrier saw there for more than MinStay within [from, to], by person.
-// Slices rather than maps keyed by phone and person: over a city of a
-// million, the maps cost more than the reads.
-func (s *Service) carrierVisits(ctx context.Context, city string, from, to int64) ([]numStay, error) {
-	type phoneStay struct {
-		hash []byte
-		st   Stay
-		i    int // the order read, which decides among equals
+// carrierVisits finds the latest stay in the city of each phone the
+// carrier saw there for more than MinStay within the window and either
+// keeps them for the walk over the persons (v.stays, by phone) or looks
+// their persons up at once (v.carrier, by person). Slices rather than maps
+// keyed by phone and person: over a city of a million, the maps cost more
+// than the reads.
+func (s *Service) carrierVisits(ctx context.Context, v *visits) error {
+	latest, err := s.cityStays(ctx, v.a.City, v.from, v.to)
+	if err != nil || len(latest) == 0 {
+		return err
 	}
-	var stays []phoneStay
-	err := db.Each(ctx, s.d.DB, `SELECT phone_hash, first_seen, last_seen FROM trip_stays
-		WHERE city_code = $1 AND last_seen >= $2 AND first_seen <= $3 AND last_seen - first_seen > $4`,
-		[]any{city, from, to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
-			ps := phoneStay{st: Stay{City: city}, i: len(stays)}
-			if err := sc.Scan(&ps.hash, &ps.st.First, &ps.st.Last); err != nil {
-				return err
-			}
-			stays = append(stays, ps)
-			return nil
-		})
+	most, err := s.d.Persons.MaxNum(ctx)
 	if err != nil {
+		return err
+	}
+	if most <= walkRatio*int64(len(latest)) {
+		v.stays, v.walk, v.phones = newPhoneIndex(latest), true, s.d.Persons.PhonesFrom
+		return nil
+	}
+	v.carrier, err = lookupPhones(ctx, latest, s.d.Persons.NumsByPhoneHash)
+	return err
+}
+
+// cityStays is the latest stay in city of each phone the carrier saw there
+// for more than MinStay, ending at from or later and begun by to, sorted by
+// phone.
+func (s *Service) cityStays(ctx context.Context, city string, from, to int64) ([]phoneStay, error) {
+	// Two halves of the window's ends read and sorted side by side, each on
+	// a read connection of its own: nothing can be stored before they end.
+	mid := from + (to-from)/2
+	var parts [2][]phoneStay
+	var errs [2]error
+	var wg sync.WaitGroup
+	for k, ends := range [2][2]int64{{from, mid - 1}, {mid, math.MaxInt64}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var stays []phoneStay
+			errs[k] = db.Each(ctx, s.d.DB, staysInCity, []any{city, ends[0], ends[1], to, s.cfg.MinStay.Milliseconds()}, func(sc db.Scanner) error {
+				ps := phoneStay{st: Stay{City: city}, i: k<<40 | len(stays)}
+				if err := sc.Scan(&ps.hash, &ps.st.First, &ps.st.Last); err != nil {
+					return err
+				}
+				stays = append(stays, ps)
+				return nil
+			})
+			// A phone's latest stay first (the first read among equals), and
+			// the phones in the index's order, so that each list of a lookup
+			// reads neighbouring pages of the phone index.
+			slices.SortFunc(stays, comparePhoneStays)
+			parts[k] = stays
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("trip: stays in %s: %w", city, err)
 	}
-	if len(stays) == 0 {
-		return nil, nil
+	latest := make([]phoneStay, 0, len(parts[0])+len(parts[1]))
+	keep := func(ps phoneStay) {
+		if n := len(latest); n == 0 || !bytes.Equal(latest[n-1].hash, ps.hash) {
+			latest = append(latest, ps)
+		}
 	}
-	// A phone's latest stay first (the first read among equals), and the
-	// phones in the index's order, so that each list of the lookup reads
-	// neighbouring pages of the phone index instead of a page per phone.
-	slices.SortFunc(stays, func(x, y phoneStay) int {
-		if c := bytes.Compare(x.hash, y.hash); c != 0 {
-			return c
+	x, y := parts[0], parts[1]
+	for len(x) > 0 && len(y) > 0 {
+		if comparePhoneStays(x[0], y[0]) <= 0 {
+			keep(x[0])
+			x = x[1:]
+		} else {
+			keep(y[0])
+			y = y[1:]
 		}
-		if c := cmp.Compare(y.st.Last, x.st.Last); c != 0 {
-			return c
+	}
+	for _, ps := range x {
+		keep(ps)
+	}
+	for _, ps := range y {
+		keep(ps)
+	}
+	return latest, nil
+}
+
+// staysInCity reads the stays of a city whose ends lie in [$2, $3], that
+// began by $4 and lasted more than $5 ms, from the city's index alone.
+const staysInCity = `SELECT phone_hash, first_seen, last_seen FROM trip_stays
+	WHERE city_code = $1 AND last_seen >= $2 AND last_seen <= $3 AND first_seen <= $4 AND last_seen - first_seen > $5`
+
+func comparePhoneStays(x, y phoneStay) int {
+	if c := bytes.Compare(x.hash, y.hash); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(y.st.Last, x.st.Last); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.i, y.i)
+}
+
+// phoneIndex finds a phone's stay among each phone's latest (sorted by
+// phone, one each). Blind indexes are keyed hashes, spread evenly, so their
+// first bits say where a phone lies: a table of where each leading-bits
+// bucket begins leaves a search of a few neighbouring entries, where a
+// binary search over a million would miss the cache at every step.
+type phoneIndex struct {
+	stays []phoneStay
+	keys  []uint64 // the first 8 bytes of each phone, as a number
+	start []int32  // start[b]: the first of keys whose top bits are b or more
+	shift uint
+}
+
+func newPhoneIndex(latest []phoneStay) *phoneIndex {
+	x := &phoneIndex{stays: latest, keys: make([]uint64, len(latest))}
+	bits := uint(0)
+	for 1<<bits < len(latest)/4 && bits < 24 {
+		bits++
+	}
+	x.shift = 64 - bits
+	x.start = make([]int32, 1<<bits+1)
+	b := 0
+	for i, ps := range latest {
+		k := phoneKey(ps.hash)
+		x.keys[i] = k
+		for ; b <= int(k>>x.shift); b++ {
+			x.start[b] = int32(i)
 		}
-		return cmp.Compare(x.i, y.i)
-	})
-	latestOf := stays[:0:0]
-	hashes := make([][]byte, 0, len(stays))
-	for i, ps := range stays {
-		if i > 0 && bytes.Equal(ps.hash, stays[i-1].hash) {
-			continue
+	}
+	for ; b < len(x.start); b++ {
+		x.start[b] = int32(len(latest))
+	}
+	return x
+}
+
+// phoneKey is the first 8 bytes of a phone's blind index (zeros after a
+// shorter one), which sort as the bytes do.
+func phoneKey(h []byte) uint64 {
+	var b [8]byte
+	copy(b[:], h)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// stayOf is the stay of a phone.
+func (x *phoneIndex) stayOf(hash []byte) (Stay, bool) {
+	k := phoneKey(hash)
+	b := k >> x.shift
+	lo, hi := int(x.start[b]), int(x.start[b+1])
+	i, _ := slices.BinarySearch(x.keys[lo:hi], k)
+	for i += lo; i < hi && x.keys[i] == k; i++ {
+		if bytes.Equal(x.stays[i].hash, hash) {
+			return x.stays[i].st, true
 		}
-		latestOf = append(latestOf, ps)
-		hashes = append(hashes, ps.hash)
+	}
+	return Stay{}, false
+}
+
+// lookupPhones is the latest stay of every person registered with one of
+// the phones (each phone's latest, sorted by phone), by person.
+func lookupPhones(ctx context.Context, latest []phoneStay,
+	byPhone func(ctx context.Context, hashes [][]byte) (map[string][]int64, error)) ([]numStay, error) {
+	hashes := make([][]byte, len(latest))
+	for i, ps := range latest {
+		hashes[i] = ps.hash
 	}
 	// Two halves looked up side by side, each on a read connection of its
 	// own: the lookup is most of what a big city costs before anything can
@@ -285,15 +420,15 @@ func (s *Service) carrierVisits(ctx context.Context, city string, from, to int64
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nums[k], errs[k] = s.d.Persons.NumsByPhoneHash(ctx, part)
+			nums[k], errs[k] = byPhone(ctx, part)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	found := make([]numStay, 0, len(latestOf))
-	for k, ps := range latestOf {
+	found := make([]numStay, 0, len(latest))
+	for k, ps := range latest {
 		m := nums[0]
 		if k >= half {
 			m = nums[1]
@@ -325,7 +460,7 @@ func (s *Service) carrierVisits(ctx context.Context, city string, from, to int64
 // ascending number, one fact each), none at the end: each person's latest
 // stay, the carrier's before their presence among equals.
 func (v *visits) next(ctx context.Context) ([]status.NewFact, error) {
-	for len(v.carrier) > 0 || len(v.present) > 0 {
+	for v.walk || len(v.carrier) > 0 || len(v.present) > 0 {
 		out, err := v.slice(ctx)
 		if err != nil || len(out) > 0 {
 			return out, err
@@ -337,26 +472,57 @@ func (v *visits) next(ctx context.Context) ([]status.NewFact, error) {
 
 // slice is the facts of the persons of the next call.
 func (v *visits) slice(ctx context.Context) ([]status.NewFact, error) {
-	// The lowest visitsPerCall numbers of both lists.
-	ci, pi, persons := 0, 0, 0
-	for persons < visitsPerCall && (ci < len(v.carrier) || pi < len(v.present)) {
-		var n int64
-		switch {
-		case pi >= len(v.present) || ci < len(v.carrier) && v.carrier[ci].num <= v.present[pi]:
-			n = v.carrier[ci].num
-		default:
-			n = v.present[pi]
+	var carrier []numStay
+	var present []int64
+	persons := 0
+	if v.walk {
+		// The next visitsPerCall persons by number, their phones matched to
+		// the stays, and those present among them. Once every person is
+		// walked, the rest of those present (registered since) follow as
+		// without the walk.
+		last := v.walkFrom - 1
+		n, err := v.phones(ctx, v.walkFrom, visitsPerCall, func(num int64, hash []byte) error {
+			last = num
+			if hash == nil {
+				return nil
+			}
+			if st, ok := v.stays.stayOf(hash); ok {
+				carrier = append(carrier, numStay{num: num, st: st})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		for ci < len(v.carrier) && v.carrier[ci].num == n {
-			ci++
+		v.walkFrom = last + 1
+		if n < visitsPerCall {
+			v.walk = false
 		}
-		for pi < len(v.present) && v.present[pi] == n {
-			pi++
+		pi, _ := slices.BinarySearch(v.present, last+1)
+		present, v.present = v.present[:pi], v.present[pi:]
+		persons = len(carrier) + len(present)
+	} else {
+		// The lowest visitsPerCall numbers of both lists.
+		ci, pi := 0, 0
+		for persons < visitsPerCall && (ci < len(v.carrier) || pi < len(v.present)) {
+			var n int64
+			switch {
+			case pi >= len(v.present) || ci < len(v.carrier) && v.carrier[ci].num <= v.present[pi]:
+				n = v.carrier[ci].num
+			default:
+				n = v.present[pi]
+			}
+			for ci < len(v.carrier) && v.carrier[ci].num == n {
+				ci++
+			}
+			for pi < len(v.present) && v.present[pi] == n {
+				pi++
+			}
+			persons++
 		}
-		persons++
+		carrier, present = v.carrier[:ci], v.present[:pi]
+		v.carrier, v.present = v.carrier[ci:], v.present[pi:]
 	}
-	carrier, present := v.carrier[:ci], v.present[:pi]
-	v.carrier, v.present = v.carrier[ci:], v.present[pi:]
 	best := make([]numStay, 0, persons)
 	j := 0
 	// Candidates in the order the carrier's come first.
