@@ -20,20 +20,7 @@ import (
 func TestNumsByPhoneHashFindsEveryPersonOfAPhone(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s, keys, admin := newCounty(t, d)
-		// Persons 0-2 share a phone, 3 has one alone, 4 none.
-		phones := []string{"13800000001", "13800000001", "13800000001", "13800000002", ""}
-		var ins []person.Input
-		for i, ph := range phones {
-			first17 := fmt.Sprintf("34188119800101%03d", i)
-			c, _ := idnum.ResidentCheckChar(first17)
-			ins = append(ins, person.Input{Name: "张三", IDType: string(idnum.ResidentID), IDNumber: first17 + string(c), Phone: ph})
-		}
-		ps, err := s.Import(ctx, admin, ins)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hash := func(ph string) []byte { return keys.BlindIndex("phone", ph) }
+		s, ps, hash := sharedPhones(t, d)
 		got, err := s.NumsByPhoneHash(ctx, [][]byte{hash("13800000001"), hash("13800000002"), hash("13900000000")})
 		if err != nil {
 			t.Fatal(err)
@@ -59,20 +46,7 @@ func TestNumsByPhoneHashFindsEveryPersonOfAPhone(t *testing.T) {
 func TestPhonesFromWalksEveryPerson(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s, keys, admin := newCounty(t, d)
-		// Persons 0-2 share a phone, 3 has one alone, 4 none.
-		phones := []string{"13800000001", "13800000001", "13800000001", "13800000002", ""}
-		var ins []person.Input
-		for i, ph := range phones {
-			first17 := fmt.Sprintf("34188119800101%03d", i)
-			c, _ := idnum.ResidentCheckChar(first17)
-			ins = append(ins, person.Input{Name: "张三", IDType: string(idnum.ResidentID), IDNumber: first17 + string(c), Phone: ph})
-		}
-		ps, err := s.Import(ctx, admin, ins)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hash := func(ph string) []byte { return keys.BlindIndex("phone", ph) }
+		s, ps, hash := sharedPhones(t, d)
 		// Two persons at a time from the second.
 		var walked []int64
 		var hashes [][]byte
@@ -94,7 +68,7 @@ func TestPhonesFromWalksEveryPerson(t *testing.T) {
 		}
 		for i, h := range hashes {
 			var w []byte
-			if ph := phones[i+1]; ph != "" {
+			if ph := sharedPhoneList[i+1]; ph != "" {
 				w = hash(ph)
 			}
 			if !bytes.Equal(h, w) || (h == nil) != (w == nil) {
@@ -112,4 +86,26 @@ func TestPhonesFromWalksEveryPerson(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sharedPhoneList is the phones of sharedPhones' persons: 0-2 share one, 3
+// has one alone, 4 none.
+var sharedPhoneList = []string{"13800000001", "13800000001", "13800000001", "13800000002", ""}
+
+// sharedPhones imports a person for each of sharedPhoneList. hash is a
+// phone's blind index.
+func sharedPhones(t *testing.T, d *db.DB) (s *person.Service, ps []*person.Person, hash func(string) []byte) {
+	t.Helper()
+	s, keys, admin := newCounty(t, d)
+	var ins []person.Input
+	for i, ph := range sharedPhoneList {
+		first17 := fmt.Sprintf("34188119800101%03d", i)
+		c, _ := idnum.ResidentCheckChar(first17)
+		ins = append(ins, person.Input{Name: "张三", IDType: string(idnum.ResidentID), IDNumber: first17 + string(c), Phone: ph})
+	}
+	ps, err := s.Import(context.Background(), admin, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ps, func(ph string) []byte { return keys.BlindIndex("phone", ph) }
 }
