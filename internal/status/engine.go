@@ -195,31 +195,17 @@ func nums(people []personRef) []int64 {
 // without a person is a 404.
 func (s *Service) personRegions(ctx context.Context, q db.Querier, ns []int64) ([]personRef, error) {
 	out := make([]personRef, 0, len(ns))
-	var err error
-	if in := denseIn(ns); in != nil && s.db.Engine() == db.SQLite && slices.IsSorted(ns) {
-		// A chunk of a risk area over a city: one range of the index by
-		// number (as lockRows reads the status rows), not ten thousand keys
-		// bound into IN lists and looked up one by one.
-		err = db.Each(ctx, q, `SELECT num, region_code FROM persons WHERE num >= $1 AND num <= $2 ORDER BY num`,
-			[]any{ns[0], ns[len(ns)-1]}, func(sc db.Scanner) error {
+	err := s.eachOf(ctx, q, `SELECT num, region_code FROM persons`, "num", ns, ` ORDER BY num`,
+		func(theirs func(int64) bool) func(db.Scanner) error {
+			return func(sc db.Scanner) error {
 				p, err := scanPersonRef(sc)
-				if err != nil || !in(p.num) {
+				if err != nil || theirs != nil && !theirs(p.num) {
 					return err
 				}
 				out = append(out, p)
 				return nil
-			})
-	} else {
-		err = db.QueryIn(ctx, q, s.db.Engine(), `SELECT num, region_code FROM persons WHERE num IN `, nil, ns, ` ORDER BY num`,
-			func(sc db.Scanner) error {
-				p, err := scanPersonRef(sc)
-				if err != nil {
-					return err
-				}
-				out = append(out, p)
-				return nil
-			})
-	}
+			}
+		})
 	if err != nil {
 		return nil, fmt.Errorf("status: read persons: %w", err)
 	}
@@ -248,21 +234,17 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 		return nil
 	}
 	if s.db.Engine() == db.SQLite {
-		ns := nums(people)
-		var err error
-		if in := denseIn(ns); in != nil {
-			err = db.Each(ctx, tx, `SELECT `+rowCols+` FROM status WHERE person_num >= $1 AND person_num <= $2 ORDER BY person_num`,
-				[]any{ns[0], ns[len(ns)-1]}, func(sc db.Scanner) error {
+		err := s.eachOf(ctx, stmtTx{tx, s}, `SELECT `+rowCols+` FROM status`, "person_num", nums(people), ` ORDER BY person_num`,
+			func(theirs func(int64) bool) func(db.Scanner) error {
+				return func(sc db.Scanner) error {
 					r, err := scanRow(sc)
-					if err != nil || !in(r.num) {
+					if err != nil || theirs != nil && !theirs(r.num) {
 						return err
 					}
 					out[r.num] = r
 					return nil
-				})
-		} else {
-			err = db.QueryIn(ctx, stmtTx{tx, s}, s.db.Engine(), `SELECT `+rowCols+` FROM status WHERE person_num IN `, nil, ns, ``, keep)
-		}
+				}
+			})
 		if err != nil {
 			return nil, fmt.Errorf("status: read status rows: %w", err)
 		}
@@ -293,6 +275,22 @@ func denseIn(ns []int64) func(num int64) bool {
 		}
 		return i < len(ns) && ns[i] == num
 	}
+}
+
+// eachOf reads the rows of selectFrom (a SELECT ... FROM) whose column
+// col holds one of the persons ns, ordered by tail, through fn's scanner.
+// On SQLite, persons sorted and dense enough (denseIn) are read by one range
+// of col and fn is given the test that tells theirs from their neighbours;
+// otherwise they are read by IN lists and fn is given nil: every row is
+// theirs.
+func (s *Service) eachOf(ctx context.Context, q db.Querier, selectFrom, col string, ns []int64, tail string,
+	fn func(theirs func(int64) bool) func(db.Scanner) error) error {
+	if s.db.Engine() == db.SQLite && slices.IsSorted(ns) {
+		if in := denseIn(ns); in != nil {
+			return db.Each(ctx, q, selectFrom+` WHERE `+col+` >= $1 AND `+col+` <= $2`+tail, []any{ns[0], ns[len(ns)-1]}, fn(in))
+		}
+	}
+	return db.QueryIn(ctx, q, s.db.Engine(), selectFrom+` WHERE `+col+` IN `, nil, ns, tail, fn(nil))
 }
 
 // denseMin is the fewest persons read by range rather than by IN lists.

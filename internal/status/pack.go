@@ -116,12 +116,11 @@ func (s *Service) packsOf(ctx context.Context, q db.Querier, ns []int64) ([]stor
 		// Record grew slower with the table.
 		err = db.Each(ctx, q, `SELECT p.person_num, p.data FROM unnest($1::bigint[]) AS k (num) JOIN fact_packs p ON p.person_num = k.num
 			ORDER BY p.person_num`, []any{pgArray(ns)}, readPack(&out, raw, math.MaxInt64, nil))
-	} else if in := denseIn(ns); in != nil {
-		err = db.Each(ctx, q, `SELECT person_num, data FROM fact_packs WHERE person_num >= $1 AND person_num <= $2 ORDER BY person_num`,
-			[]any{ns[0], ns[len(ns)-1]}, readPack(&out, raw, math.MaxInt64, in))
 	} else {
-		err = db.QueryIn(ctx, q, s.db.Engine(), `SELECT person_num, data FROM fact_packs WHERE person_num IN `, nil, ns, ` ORDER BY person_num`,
-			readPack(&out, raw, math.MaxInt64, nil))
+		err = s.eachOf(ctx, q, `SELECT person_num, data FROM fact_packs`, "person_num", ns, ` ORDER BY person_num`,
+			func(theirs func(int64) bool) func(db.Scanner) error {
+				return readPack(&out, raw, math.MaxInt64, theirs)
+			})
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("status: read facts: %w", err)
