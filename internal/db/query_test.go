@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -182,6 +183,69 @@ func TestInsertInBatches(t *testing.T) {
 			t.Fatal("Exec took 3 values for rows of 2")
 		}
 	})
+}
+
+func TestSharedColumnsBoundOnce(t *testing.T) {
+	ins := db.Insert{Head: `INSERT INTO shared_rows (id, kind, note, at, blob) VALUES `, Cols: 5}
+	for _, c := range []struct {
+		name string
+		args []any
+		want []bool
+	}{
+		{"one row", []any{1, "k", nil, int64(5), []byte("x")}, nil},
+		{"kind, note and time repeat", []any{int64(1), "k", nil, int64(5), []byte("x"), int64(2), "k", nil, int64(5), []byte("x")},
+			[]bool{false, true, true, true, false}},
+		{"an int is not an int64", []any{int64(1), "k", 7, int64(5), nil, int64(2), "j", int64(7), int64(5), nil},
+			[]bool{false, false, false, true, true}},
+		{"nothing repeats", []any{int64(1), "k", nil, int64(5), nil, int64(2), "j", "n", int64(6), []byte("y")}, nil},
+		{"everything repeats", []any{int64(1), "k", nil, int64(5), nil, int64(1), "k", nil, int64(5), nil}, nil},
+		{"not whole rows", []any{int64(1), "k", nil, int64(5), nil, int64(1)}, nil},
+	} {
+		if got := ins.Shared(c.args); !slices.Equal(got, c.want) {
+			t.Errorf("%s: Shared = %v, want %v", c.name, got, c.want)
+		}
+	}
+	shared := []bool{false, true, false, true, false}
+	want := `INSERT INTO shared_rows (id, kind, note, at, blob) SELECT column1,?1,column2,?2,column3 FROM (VALUES (?,?,?),(?,?,?)) WHERE true`
+	if got := ins.SharedSQL(2, shared); got != want {
+		t.Errorf("SharedSQL = %s, want %s", got, want)
+	}
+
+	// SQLite only: pgx binds in its own protocol, where repeating a value
+	// costs little, and PostgreSQL would type a VALUES list's parameters.
+	d := dbtest.New(t, db.SQLite)
+	ctx := context.Background()
+	if _, err := d.ExecContext(ctx, `CREATE TABLE shared_rows (id BIGINT PRIMARY KEY, kind TEXT NOT NULL, note TEXT, at BIGINT NOT NULL,
+		blob BYTEA)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2500 // more than one statement, and a last one shorter
+	var args []any
+	for i := range n {
+		args = append(args, int64(i), "visit", nil, int64(1700), []byte{byte(i)})
+	}
+	shared = ins.Shared(args)
+	if !slices.Equal(shared, []bool{false, true, true, true, false}) {
+		t.Fatalf("Shared = %v", shared)
+	}
+	per := ins.SharedRows(d.Engine(), shared)
+	for len(args) > 0 {
+		rows := args[:min(per*ins.Cols, len(args))]
+		args = args[len(rows):]
+		if _, err := d.ExecContext(ctx, ins.SharedSQL(len(rows)/ins.Cols, shared), ins.SharedArgs(nil, rows, shared)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var count, ids, bad int
+	err := d.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(id), 0),
+		COUNT(*) FILTER (WHERE kind <> 'visit' OR note IS NOT NULL OR at <> 1700 OR blob IS NULL) FROM shared_rows`).Scan(&count, &ids, &bad)
+	if err != nil || count != n || ids != n*(n-1)/2 || bad != 0 {
+		t.Fatalf("stored %d rows, ids summing to %d, %d wrong, %v; want %d, %d, 0", count, ids, bad, err, n, n*(n-1)/2)
+	}
+	var b []byte
+	if err := d.QueryRowContext(ctx, `SELECT blob FROM shared_rows WHERE id = 1234`).Scan(&b); err != nil || !bytes.Equal(b, []byte{1234 % 256}) {
+		t.Fatalf("row 1234's own value = %v, %v", b, err)
+	}
 }
 
 func TestBatchRows(t *testing.T) {

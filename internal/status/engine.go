@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -152,21 +153,41 @@ func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, col
 // returns the rows affected. On SQLite a call of several full statements
 // (a bulk Record's chunk) prepares the full one once: the driver keeps no
 // statement cache, and parsing a multi-row INSERT again for every thousand
-// rows is a good part of its cost. (pgx caches statements itself.)
+// rows is a good part of its cost (pgx caches statements itself). Its
+// columns whose value is the same in every row (db.Insert.Shared: a chunk's
+// kind, source, time, rule) are bound once per statement.
 func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args []any) (int64, error) {
 	e := s.db.Engine()
-	per := e.BatchRows(ins.Cols) * ins.Cols
-	if e != db.SQLite || len(args) < 2*per {
+	if e != db.SQLite || len(args) < 2*e.BatchRows(ins.Cols)*ins.Cols {
 		return ins.Exec(ctx, tx, e, args)
 	}
-	st, err := stmtTx{tx, s}.PrepareContext(ctx, ins.SQL(e, per/ins.Cols))
+	shared := ins.Shared(args)
+	rows := ins.SharedRows(e, shared)
+	full := ins.SQL(e, rows)
+	if shared != nil {
+		full = ins.SharedSQL(rows, shared)
+	}
+	per := rows * ins.Cols
+	st, err := stmtTx{tx, s}.PrepareContext(ctx, full)
 	if err != nil {
 		return 0, err
 	}
 	defer st.Close()
 	var n int64
-	for ; len(args) >= per; args = args[per:] {
-		res, err := st.ExecContext(ctx, args[:per]...)
+	part := make([]any, 0, per)
+	for len(args) > 0 {
+		chunk := args[:min(per, len(args))]
+		args = args[len(chunk):]
+		part = ins.SharedArgs(part[:0], chunk, shared)
+		var res sql.Result
+		switch {
+		case len(chunk) == per:
+			res, err = st.ExecContext(ctx, part...)
+		case shared == nil:
+			res, err = tx.ExecContext(ctx, ins.SQL(e, len(chunk)/ins.Cols), part...)
+		default:
+			res, err = tx.ExecContext(ctx, ins.SharedSQL(len(chunk)/ins.Cols, shared), part...)
+		}
 		if err != nil {
 			return n, err
 		}
@@ -176,11 +197,7 @@ func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args 
 		}
 		n += k
 	}
-	if len(args) == 0 {
-		return n, nil
-	}
-	k, err := ins.Exec(ctx, tx, e, args)
-	return n + k, err
+	return n, nil
 }
 
 func nums(people []personRef) []int64 {

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"syscall"
@@ -244,6 +246,7 @@ func benchPublish(b *testing.B, e db.Engine) {
 	admin := &auth.Principal{Kind: auth.Operator, ID: "op-admin", Name: "admin", Role: auth.Admin}
 	from, until := now.Add(-time.Hour), now.Add(7*24*time.Hour)
 	var pub *trip.Published
+	stop := profilePublish(b)
 	cpu0 := cpuTime()
 	for b.Loop() {
 		if pub, err = svc.Publish(ctx, admin, riskarea.Input{Region: publishStreet, Level: "high", From: &from, Until: &until}); err != nil {
@@ -251,6 +254,7 @@ func benchPublish(b *testing.B, e db.Engine) {
 		}
 	}
 	b.StopTimer()
+	stop()
 	// The machine is shared: CPU time is what publishing itself cost (on
 	// PostgreSQL the server's share is not in it).
 	cpu := cpuTime() - cpu0
@@ -264,6 +268,39 @@ func benchPublish(b *testing.B, e db.Engine) {
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/publish")
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/publish")
 	b.ReportMetric(float64(n), "persons")
+}
+
+// profilePublish writes a CPU profile of the publishing alone, without the
+// set-up's minutes, to HEALTHCODE_BENCH_TRIP_PUBLISH_PROFILE when it is set,
+// and an execution trace to HEALTHCODE_BENCH_TRIP_PUBLISH_TRACE (who waited
+// for whom); it returns the function that stops them.
+func profilePublish(b *testing.B) func() {
+	var stops []func()
+	if path := os.Getenv("HEALTHCODE_BENCH_TRIP_PUBLISH_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
+	}
+	if path := os.Getenv("HEALTHCODE_BENCH_TRIP_PUBLISH_TRACE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, func() { trace.Stop(); f.Close() })
+	}
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
 }
 
 // cpuTime is the CPU time this process has used.
