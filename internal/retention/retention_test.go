@@ -46,6 +46,8 @@ var kinds = map[string][]row{
 	"notifications": {
 		{"notifications", "created_at", `INSERT INTO notifications (seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh,
 			state, attempts, next_at, delivered, last_error, created_at, sent_at) VALUES ($2, 1, '341881', 0, 1, '', '', 'sent', 1, 0, '', '', $1, $1)`, 'i'},
+		{"notification_runs", "created_at", `INSERT INTO notification_runs (first_seq, last_seq, next_seq, reason_zh, advice_zh, created_at)
+			VALUES ($2, $2, $2, '', '', $1)`, 'i'},
 	},
 	"sms": {
 		{"sms_outbox", "created_at", `INSERT INTO sms_outbox (id, to_hash, to_enc, region_code, purpose, body, created_at)

@@ -604,7 +604,8 @@ func (s *Server) WindDown() *winddown.Service {
 					return err
 				})},
 			{Name: "check-ins", Tables: rows("checkins", "verifications", "verification_hours"), Destroy: purge(s.Checkins.Purge)},
-			{Name: "facts", Tables: rows("facts", "fact_packs", "status_changes", "status", "status_counts", "appeals", "notifications"),
+			{Name: "facts", Tables: rows("facts", "fact_packs", "status_changes", "status", "status_counts", "appeals", "notifications",
+				"notification_runs"),
 				Destroy: then(purge(s.Status.PurgeFacts, s.Status.PurgeAppeals, s.Status.PurgeNotifications),
 					winddown.DeleteAll(s.DB, "fact_packs", "status", "status_counts"))},
 			{Name: "persons and everything linked to them",

@@ -195,7 +195,7 @@ func wantYellowOnce(t *testing.T, d *db.DB, bulk, other *Service, people []int64
 	if n := count(t, d, `SELECT COUNT(*) FROM status_changes WHERE new_color = $1`, int64(Y)); n != len(people) {
 		t.Fatalf("%d changes to yellow, want %d", n, len(people))
 	}
-	if n := count(t, d, `SELECT COUNT(*) FROM notifications`); n != len(people) {
+	if n := queued(t, bulk, d, "TRUE"); n != len(people) {
 		t.Fatalf("%d notifications, want %d", n, len(people))
 	}
 }
@@ -337,12 +337,31 @@ func TestManyChangesQueueTheirTexts(t *testing.T) {
 			Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})...); err != nil || n != 1 {
 			t.Fatalf("the same facts and one more = %d, %v", n, err)
 		}
+		// The long run is queued as one, shown to its persons as pending,
+		// and turned into their notifications by the sender.
+		if n := count(t, d, `SELECT COUNT(*) FROM notification_runs`); n != 1 {
+			t.Fatalf("%d runs queued, want 1", n)
+		}
+		shown, err := f.svc.Notifications(ctx, people[len(people)-1])
+		if err != nil || len(shown) != 1 || shown[0].State != NotePending || shown[0].New != Y || !shown[0].NextAt.Equal(t0) {
+			t.Fatalf("the last person's notifications before sending: %+v, %v", shown, err)
+		}
+		if n := queued(t, f.svc, d, "TRUE"); n != len(people)+2 {
+			t.Fatalf("%d notifications, want %d", n, len(people)+2)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM notification_runs`); n != 0 {
+			t.Fatalf("%d runs left", n)
+		}
+		after, err := f.svc.Notifications(ctx, people[len(people)-1])
+		if err != nil || len(after) != 1 || after[0] != shown[0] {
+			t.Fatalf("the last person's notifications once queued: %+v, %v; before %+v", after, err, shown)
+		}
 		type note struct {
 			seq, num, old, new, attempts, next, created       int64
 			region, reason, advice, state, delivered, lastErr string
 		}
 		var notes []note
-		err := db.Each(ctx, d, `SELECT n.seq, n.person_num, n.old_color, n.new_color, n.attempts, n.next_at, n.created_at, n.region_code,
+		err = db.Each(ctx, d, `SELECT n.seq, n.person_num, n.old_color, n.new_color, n.attempts, n.next_at, n.created_at, n.region_code,
 			n.reason_zh, n.advice_zh, n.state, n.delivered, n.last_error FROM notifications n ORDER BY n.seq`, nil, func(sc db.Scanner) error {
 			var n note
 			if err := sc.Scan(&n.seq, &n.num, &n.old, &n.new, &n.attempts, &n.next, &n.created, &n.region, &n.reason, &n.advice,
@@ -465,10 +484,11 @@ func TestDenseChunkLeavesItsNeighbours(t *testing.T) {
 				t.Fatalf("person %d: %v on another node, want yellow", p, got)
 			}
 		}
-		for _, q := range []string{`SELECT COUNT(*) FROM status_changes WHERE new_color = $1`, `SELECT COUNT(*) FROM notifications WHERE new_color = $1`} {
-			if n := count(t, d, q, int64(Y)); n != len(in) {
-				t.Fatalf("%s: %d, want %d", q, n, len(in))
-			}
+		if n := count(t, d, `SELECT COUNT(*) FROM status_changes WHERE new_color = $1`, int64(Y)); n != len(in) {
+			t.Fatalf("%d changes to yellow, want %d", n, len(in))
+		}
+		if n := queued(t, bulk, d, "new_color = $1", int64(Y)); n != len(in) {
+			t.Fatalf("%d notifications of yellow, want %d", n, len(in))
 		}
 		for _, p := range out {
 			want(t, f.svc, p, R, "confirmed_case")
@@ -527,7 +547,7 @@ func TestBulkChunksReuseTheirStatements(t *testing.T) {
 			t.Fatal("no statement kept for the next chunk")
 		}
 		wantYellowOnce(t, d, bulk, other, people)
-		if n := count(t, d, `SELECT COUNT(*) FROM notifications WHERE new_color = $1`, int64(Y)); n != len(people) {
+		if n := queued(t, f.svc, d, "new_color = $1", int64(Y)); n != len(people) {
 			t.Fatalf("%d notifications, want %d", n, len(people))
 		}
 	})

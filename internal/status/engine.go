@@ -652,9 +652,11 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		}
 	}
 	// A notification repeats its change's columns: a long run of changes
-	// with the same texts (a risk area over a city) is copied from the
-	// change log by the database rather than sent to it row by row again.
+	// with the same texts (a risk area over a city) is queued as one row,
+	// which the sender turns into notifications a slice at a time
+	// (expandRun), copying them from the change log.
 	const noteCols = `seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh, state, attempts, next_at, delivered, last_error, created_at`
+	var runArgs []any
 	for _, r := range runs {
 		if r.last-r.first+1 < copyRun {
 			for k, i := range logged[r.first-first : r.last-first+1] {
@@ -664,9 +666,11 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO notifications (`+noteCols+`)
-			SELECT seq, person_num, region_code, old_color, new_color, CAST($1 AS TEXT), CAST($2 AS TEXT), 'pending', 0, CAST($3 AS BIGINT), '', '',
-			CAST($4 AS BIGINT) FROM status_changes WHERE seq >= $5 AND seq <= $6`), r.reason, r.advice, nowMs, nowMs, r.first, r.last); err != nil {
+		runArgs = append(runArgs, r.first, r.last, r.first, r.reason, r.advice, nowMs)
+	}
+	if len(runArgs) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO notification_runs (first_seq, last_seq, next_seq, reason_zh, advice_zh, created_at)`, "", 6,
+			runArgs); err != nil {
 			return w, fmt.Errorf("status: queue notifications: %w", err)
 		}
 	}
@@ -701,8 +705,8 @@ type noteRun struct {
 	reason, advice string
 }
 
-// copyRun is the length from which a run's notifications are copied from
-// the change log in one statement.
+// copyRun is the length from which a run's status rows are copied from
+// the change log in one statement, and its notifications queued as one run.
 const copyRun = 64
 
 // settle re-evaluates persons (sorted, distinct) in tx under the active

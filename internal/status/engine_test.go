@@ -93,7 +93,7 @@ func TestRecordIsIdempotentByKeyAndHandlesBigBatches(t *testing.T) {
 		for _, p := range []int64{people[0], people[700], people[1499]} {
 			want(t, f.svc, p, Y, "watched_drug")
 		}
-		if n := count(t, d, `SELECT COUNT(*) FROM notifications`); n != 1502 {
+		if n := queued(t, f.svc, d, "TRUE"); n != 1502 {
 			t.Fatalf("%d notifications, want 1502", n)
 		}
 	})
@@ -146,7 +146,7 @@ func TestSchedulerOnTwoNodes(t *testing.T) {
 				t.Fatalf("person %d: %d time changes", i, n)
 			}
 		}
-		if n := count(t, d, `SELECT COUNT(*) FROM notifications`); n != 40+21 {
+		if n := queued(t, a, d, "TRUE"); n != 40+21 {
 			t.Fatalf("%d notifications, want 61", n)
 		}
 		// Nothing is due any more until the others' 14 days end.
@@ -560,6 +560,65 @@ func TestRecomputeCoversPersonsWithoutRows(t *testing.T) {
 		want(t, f.svc, tested, G, "")
 		if n := count(t, d, `SELECT COUNT(*) FROM status_changes WHERE cause = 'rules'`); n != 3 {
 			t.Fatalf("%d changes logged by the recomputes, want 3", n)
+		}
+	})
+}
+
+// TestARunIsNotifiedOnceByTwoNodes: a long run of changes queued as one is
+// turned into notifications a slice at a time by whichever node sends, and
+// every change is notified exactly once, even with two nodes sending at
+// once.
+func TestARunIsNotifiedOnceByTwoNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped under -short")
+	}
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		gw := &flaky{next: f.outbox, failures: map[string]int{}, sent: map[string]int{}}
+		a, b := f.node(Config{}, gw), f.node(Config{}, gw)
+		people := f.bulk(notifyRunSlice+150, "341881003")
+		phones := map[int64]string{people[0]: "13900000011", people[notifyRunSlice]: "13900000012", people[len(people)-1]: "13900000013"}
+		for p, phone := range phones {
+			f.phone(p, phone)
+		}
+		var facts []NewFact
+		for _, p := range people {
+			facts = append(facts, NewFact{Person: p, RecordedBy: "system", Key: "run",
+				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})
+		}
+		if _, err := a.Record(ctx, facts...); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM notification_runs`); n == 0 {
+			t.Fatal("no run queued")
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, s := range []*Service{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.SendNotifications(ctx)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM notification_runs`); n != 0 {
+			t.Fatalf("%d runs left", n)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM notifications WHERE state = $1`, NoteNoRecipient); n != len(people)-len(phones) {
+			t.Fatalf("%d notifications without a recipient, want %d", n, len(people)-len(phones))
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM notifications WHERE state = $1`, NoteSent); n != len(phones) {
+			t.Fatalf("%d notifications sent, want %d", n, len(phones))
+		}
+		for _, phone := range phones {
+			if gw.sent[phone] != 1 {
+				t.Errorf("%s got %d texts, want 1", phone, gw.sent[phone])
+			}
 		}
 	})
 }

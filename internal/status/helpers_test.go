@@ -169,6 +169,23 @@ func want(t testing.TB, s *Service, num int64, color rules.Color, rule string) S
 	return st
 }
 
+// queued is the notifications queued, once every queued run of changes is
+// turned into them as the sender does; where is a condition on them.
+func queued(t testing.TB, svc *Service, d *db.DB, where string, args ...any) int {
+	t.Helper()
+	for range 10_000 {
+		n, err := svc.expandRun(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return count(t, d, `SELECT COUNT(*) FROM notifications WHERE `+where, args...)
+		}
+	}
+	t.Fatal("the queued runs of changes did not end")
+	return 0
+}
+
 func count(t testing.TB, d *db.DB, query string, args ...any) int {
 	t.Helper()
 	var n int

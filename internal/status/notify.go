@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,6 +28,10 @@ const (
 	notifyMaxAttempts = 12
 	notifyBatch       = 50
 	notifyLease       = 2 * time.Minute
+	// notifyRunSlice is how many changes of a queued run (a risk area over
+	// a city) become notifications at a time: a few minutes of a gateway's
+	// sending, in a transaction of a few milliseconds.
+	notifyRunSlice = 1000
 )
 
 // Notification states.
@@ -64,7 +69,9 @@ type note struct {
 // a colour. A failure is retried with backoff; phones already reached are
 // remembered (as keyed hashes), so a retry does not text them twice. Nodes
 // claim rows by pushing next_at a lease ahead (with SKIP LOCKED on
-// PostgreSQL), so two nodes do not send the same message.
+// PostgreSQL), so two nodes do not send the same message. A run of changes
+// queued as one (notification_runs) becomes notifications a slice at a time
+// when the queue runs short.
 func (s *Service) SendNotifications(ctx context.Context) error {
 	for ctx.Err() == nil {
 		batch, err := s.claimNotes(ctx)
@@ -77,10 +84,53 @@ func (s *Service) SendNotifications(ctx context.Context) error {
 			}
 		}
 		if len(batch) < notifyBatch {
-			return nil
+			n, err := s.expandRun(ctx)
+			if err != nil || n == 0 {
+				return err
+			}
 		}
 	}
 	return ctx.Err()
+}
+
+// expandRun turns the next slice of the oldest queued run into
+// notifications, copied from the change log, and returns how many changes
+// it took (0: no run is queued). The run's row is locked for the while
+// (skipped by other nodes on PostgreSQL), so no change is queued twice.
+// The notifications are due from when the run was queued, so they go out
+// before changes queued since.
+func (s *Service) expandRun(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		var first, last, next, created int64
+		var reason, advice string
+		err := tx.QueryRowContext(ctx, `SELECT first_seq, last_seq, next_seq, reason_zh, advice_zh, created_at FROM notification_runs
+			ORDER BY first_seq LIMIT 1`+s.forUpdate(true)).Scan(&first, &last, &next, &reason, &advice, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		upto := min(last, next+notifyRunSlice-1)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notifications (seq, person_num, region_code, old_color, new_color, reason_zh, advice_zh,
+			state, attempts, next_at, delivered, last_error, created_at)
+			SELECT seq, person_num, region_code, old_color, new_color, CAST($1 AS TEXT), CAST($2 AS TEXT), 'pending', 0, CAST($3 AS BIGINT), '', '',
+			CAST($3 AS BIGINT) FROM status_changes WHERE seq >= $4 AND seq <= $5`, reason, advice, created, next, upto); err != nil {
+			return err
+		}
+		if upto == last {
+			_, err = tx.ExecContext(ctx, `DELETE FROM notification_runs WHERE first_seq = $1`, first)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE notification_runs SET next_seq = $1 WHERE first_seq = $2`, upto+1, first)
+		}
+		n = int(upto - next + 1)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("status: queue a run's notifications: %w", err)
+	}
+	return n, nil
 }
 
 func (s *Service) claimNotes(ctx context.Context) ([]note, error) {
@@ -200,10 +250,16 @@ type Notification struct {
 	SentAt    time.Time   `json:"sent_at,omitzero"`
 }
 
-// Notifications lists a person's queued and sent texts, oldest first.
+// Notifications lists a person's queued and sent texts, oldest first: also
+// those of a queued run not yet turned into notifications (pending, due
+// since the run was queued).
 func (s *Service) Notifications(ctx context.Context, num int64) ([]Notification, error) {
 	out, err := db.Collect(ctx, s.db, `SELECT seq, person_num, old_color, new_color, state, attempts, next_at, last_error,
-		COALESCE(sent_at, 0) FROM notifications WHERE person_num = $1 ORDER BY seq`, []any{num}, func(sc db.Scanner) (Notification, error) {
+		COALESCE(sent_at, 0) FROM notifications WHERE person_num = $1
+		UNION ALL
+		SELECT c.seq, c.person_num, c.old_color, c.new_color, 'pending', 0, r.created_at, '', 0
+		FROM status_changes c JOIN notification_runs r ON c.seq >= r.next_seq AND c.seq <= r.last_seq WHERE c.person_num = $1
+		ORDER BY 1`, []any{num}, func(sc db.Scanner) (Notification, error) {
 		var n Notification
 		var o, c, next, sent int64
 		err := sc.Scan(&n.Seq, &n.Person, &o, &c, &n.State, &n.Attempts, &next, &n.LastError, &sent)

@@ -80,11 +80,17 @@ func (s *Service) PurgeAppeals(ctx context.Context, cutoff time.Time) (map[strin
 
 // PurgeNotifications deletes the colour-change notices queued before
 // cutoff, sent or not: one still pending that long has nobody to reach.
+// So are the runs of changes queued before it.
 func (s *Service) PurgeNotifications(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM notifications WHERE created_at < $1`, cutoff.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("status: purge notifications: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return map[string]int64{"notifications": n}, nil
+	res, err = s.db.ExecContext(ctx, `DELETE FROM notification_runs WHERE created_at < $1`, cutoff.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("status: purge notifications: %w", err)
+	}
+	runs, _ := res.RowsAffected()
+	return map[string]int64{"notifications": n, "notification_runs": runs}, nil
 }
