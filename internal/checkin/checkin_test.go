@@ -436,15 +436,29 @@ func TestStopsOfManyIsStopsOfEach(t *testing.T) {
 		}
 		from, to := ms(0), ms(24)
 		got := map[int64][]Stop{}
-		var order []int64
-		if err := s.StopsOfMany(ctx, []int64{1, 2, 3, 4, 5}, from, to, func(p int64, stops []Stop) error {
-			got[p], order = stops, append(order, p)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(order, []int64{1, 2, 4}) {
-			t.Fatalf("persons called back: %v, want 1, 2, 4", order)
+		// Persons in order and filling their numbers are read by one range
+		// (a neighbour's stops, 2's, left out); others by a list.
+		for _, c := range []struct {
+			persons, want []int64
+		}{
+			{[]int64{1, 2, 3, 4, 5}, []int64{1, 2, 4}},
+			{[]int64{1, 4}, []int64{1, 4}},
+			{[]int64{5, 4, 2, 1}, []int64{4, 2, 1}},
+			{[]int64{1, 4, 1000}, []int64{1, 4}},
+		} {
+			var order []int64
+			if err := s.StopsOfMany(ctx, c.persons, from, to, func(p int64, stops []Stop) error {
+				if prev, ok := got[p]; ok && !slices.Equal(prev, stops) {
+					t.Errorf("persons %v: person %d's stops %+v, before %+v", c.persons, p, stops, prev)
+				}
+				got[p], order = stops, append(order, p)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(order, c.want) {
+				t.Fatalf("persons %v: called back %v, want %v", c.persons, order, c.want)
+			}
 		}
 		for _, p := range []int64{1, 2, 3, 4, 5} {
 			want, err := s.Stops(ctx, p, from, to)
