@@ -307,11 +307,7 @@ func TestManyChangesQueueTheirTexts(t *testing.T) {
 		f := newFixture(t, d)
 		ctx := context.Background()
 		people := f.bulk(copyRun+5, "341881003")
-		var facts []NewFact
-		for _, p := range people {
-			facts = append(facts, NewFact{Person: p, RecordedBy: "system", Key: "run",
-				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})
-		}
+		facts := coughRun(people)
 		short := f.bulk(2, "341881004")
 		// Changes of another node's write between the runs' seqs do not
 		// belong to them.

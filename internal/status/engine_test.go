@@ -582,11 +582,7 @@ func TestARunIsNotifiedOnceByTwoNodes(t *testing.T) {
 		for p, phone := range phones {
 			f.phone(p, phone)
 		}
-		var facts []NewFact
-		for _, p := range people {
-			facts = append(facts, NewFact{Person: p, RecordedBy: "system", Key: "run",
-				Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})
-		}
+		facts := coughRun(people)
 		if _, err := a.Record(ctx, facts...); err != nil {
 			t.Fatal(err)
 		}

@@ -169,6 +169,17 @@ func want(t testing.TB, s *Service, num int64, color rules.Color, rule string) S
 	return st
 }
 
+// coughRun is a watched-drug purchase of each person, keyed and recorded
+// alike: a long run of changes to the same decision.
+func coughRun(people []int64) []NewFact {
+	facts := make([]NewFact, 0, len(people))
+	for _, p := range people {
+		facts = append(facts, NewFact{Person: p, RecordedBy: "system", Key: "run",
+			Fact: fact.Fact{Kind: fact.PharmacyPurchase, At: t0, Attrs: map[string]any{"drug_class": "cough"}, Source: "pharmacy:1"}})
+	}
+	return facts
+}
+
 // queued is the notifications queued, once every queued run of changes is
 // turned into them as the sender does; where is a condition on them.
 func queued(t testing.TB, svc *Service, d *db.DB, where string, args ...any) int {
