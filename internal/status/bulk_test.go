@@ -546,6 +546,25 @@ func TestBulkChunksReuseTheirStatements(t *testing.T) {
 		if n := queued(t, f.svc, d, "new_color = $1", int64(Y)); n != len(people) {
 			t.Fatalf("%d notifications, want %d", n, len(people))
 		}
+		// Through the full statements again: the stored keys are skipped,
+		// and where half of the facts are new, exactly those are stored.
+		if n, err := bulk.RecordStream(ctx, streamOf(facts, 700, &calls)); err != nil || n != 0 {
+			t.Fatalf("the same stream again = %d, %v; want 0", n, err)
+		}
+		for i := range facts {
+			if i%2 == 1 {
+				facts[i].Key = "area:2"
+			}
+		}
+		if n, err := bulk.RecordStream(ctx, streamOf(facts, 700, &calls)); err != nil || n != len(people)/2 {
+			t.Fatalf("half new = %d, %v; want %d", n, err, len(people)/2)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM facts WHERE idem_key = 'area:2'`); n != len(people)/2 {
+			t.Fatalf("%d facts of the second key, want %d", n, len(people)/2)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM status_changes`); n != len(people) {
+			t.Fatalf("%d changes, want %d: a second purchase changes no colour", n, len(people))
+		}
 	})
 }
 
