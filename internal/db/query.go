@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Scanner is one row to read: a *sql.Row, or *sql.Rows on a row. It is an
@@ -314,4 +316,95 @@ func (ins Insert) SharedArgs(dst, rows []any, shared []bool) []any {
 		}
 	}
 	return dst
+}
+
+// Unnest is, on PostgreSQL, the statement and arguments that insert the
+// rows of args (whole rows of ins) as one array per column: INSERT ...
+// SELECT * FROM unnest($1::bigint[], $2::text[], ...), followed by Tail.
+// PostgreSQL decodes a handful of arrays rather than ten thousand
+// parameters, and one statement takes rows of any number. A column's type
+// is that of its values (integers, strings, bytes, booleans, with NULLs
+// among them); ok is false for a column of other values or of NULLs alone,
+// whose type the rows do not tell.
+func (ins Insert) Unnest(args []any) (query string, arrays []any, ok bool) {
+	if ins.Cols <= 0 || len(args) == 0 || len(args)%ins.Cols != 0 {
+		return "", nil, false
+	}
+	rows := len(args) / ins.Cols
+	var b strings.Builder
+	b.WriteString(strings.TrimSuffix(ins.Head, "VALUES "))
+	b.WriteString("SELECT * FROM unnest(")
+	arrays = make([]any, ins.Cols)
+	for c := range ins.Cols {
+		var typ string
+		for i := c; i < len(args) && typ == ""; i += ins.Cols {
+			switch args[i].(type) {
+			case nil:
+			case int64, int:
+				typ = "bigint"
+			case string:
+				typ = "text"
+			case []byte:
+				typ = "bytea"
+			case bool:
+				typ = "boolean"
+			default:
+				return "", nil, false
+			}
+		}
+		var arr any
+		var good bool
+		switch typ {
+		case "bigint":
+			arr, good = column(args, c, ins.Cols, rows, func(v any) (pgtype.Int8, bool) {
+				switch x := v.(type) {
+				case int64:
+					return pgtype.Int8{Int64: x, Valid: true}, true
+				case int:
+					return pgtype.Int8{Int64: int64(x), Valid: true}, true
+				}
+				return pgtype.Int8{}, v == nil
+			})
+		case "text":
+			arr, good = column(args, c, ins.Cols, rows, func(v any) (pgtype.Text, bool) {
+				x, ok := v.(string)
+				return pgtype.Text{String: x, Valid: ok}, ok || v == nil
+			})
+		case "bytea":
+			arr, good = column(args, c, ins.Cols, rows, func(v any) ([]byte, bool) {
+				x, ok := v.([]byte)
+				return x, ok || v == nil
+			})
+		case "boolean":
+			arr, good = column(args, c, ins.Cols, rows, func(v any) (pgtype.Bool, bool) {
+				x, ok := v.(bool)
+				return pgtype.Bool{Bool: x, Valid: ok}, ok || v == nil
+			})
+		}
+		if !good {
+			return "", nil, false
+		}
+		arrays[c] = arr
+		if c > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("$" + strconv.Itoa(c+1) + "::" + typ + "[]")
+	}
+	b.WriteString(")")
+	b.WriteString(ins.Tail)
+	return b.String(), arrays, true
+}
+
+// column is column c of rows of args converted by conv; false when a value
+// does not convert.
+func column[T any](args []any, c, cols, rows int, conv func(any) (T, bool)) ([]T, bool) {
+	out := make([]T, rows)
+	for r := range rows {
+		v, ok := conv(args[r*cols+c])
+		if !ok {
+			return nil, false
+		}
+		out[r] = v
+	}
+	return out, true
 }

@@ -248,6 +248,71 @@ func TestSharedColumnsBoundOnce(t *testing.T) {
 	}
 }
 
+func TestUnnestInsertsEveryRow(t *testing.T) {
+	ins := db.Insert{Head: `INSERT INTO unnest_rows (id, kind, note, at, blob, ok) VALUES `, Cols: 6, Tail: ` ON CONFLICT DO NOTHING`}
+	for _, c := range []struct {
+		name string
+		args []any
+	}{
+		{"a column of NULLs alone", []any{int64(1), "k", nil, int64(5), nil, true}},
+		{"a value of another type", []any{int64(1), "k", nil, 1.5, nil, true}},
+		{"mixed types in a column", []any{int64(1), "k", nil, int64(5), nil, true, int64(2), int64(3), nil, int64(5), nil, true}},
+		{"not whole rows", []any{int64(1), "k"}},
+	} {
+		if _, _, ok := ins.Unnest(c.args); ok {
+			t.Errorf("%s: Unnest took it", c.name)
+		}
+	}
+	d := dbtest.New(t, db.Postgres)
+	ctx := context.Background()
+	if _, err := d.ExecContext(ctx, `CREATE TABLE unnest_rows (id BIGINT PRIMARY KEY, kind TEXT NOT NULL, note TEXT, at BIGINT,
+		blob BYTEA, ok BOOLEAN NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2500
+	var args []any
+	for i := range n {
+		var note, at, blob any
+		if i%3 == 0 {
+			note, at, blob = fmt.Sprintf("n%d", i), i, []byte{byte(i)}
+		}
+		args = append(args, int64(i), "visit", note, at, blob, i%2 == 0)
+	}
+	args = append(args, int64(0), "again", nil, nil, nil, false) // skipped by the tail
+	query, arrays, ok := ins.Unnest(args)
+	if !ok {
+		t.Fatal("Unnest refused the rows")
+	}
+	res, err := d.ExecContext(ctx, query, arrays...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := res.RowsAffected(); err != nil || k != n {
+		t.Fatalf("%d rows inserted, %v; want %d", k, err, n)
+	}
+	err = db.Each(ctx, d, `SELECT id, kind, note, at, blob, ok FROM unnest_rows ORDER BY id`, nil, func(sc db.Scanner) error {
+		var id int64
+		var kind string
+		var note *string
+		var at *int64
+		var blob []byte
+		var good bool
+		if err := sc.Scan(&id, &kind, &note, &at, &blob, &good); err != nil {
+			return err
+		}
+		i := int(id)
+		if kind != "visit" || good != (i%2 == 0) || (note != nil) != (i%3 == 0) || (at != nil) != (i%3 == 0) || (blob != nil) != (i%3 == 0) {
+			t.Errorf("row %d: %s %v %v %v %v", i, kind, note, at, blob, good)
+		} else if i%3 == 0 && (*note != fmt.Sprintf("n%d", i) || *at != id || blob[0] != byte(i)) {
+			t.Errorf("row %d: %s %d %v", i, *note, *at, blob)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBatchRows(t *testing.T) {
 	for _, c := range []struct {
 		e    db.Engine

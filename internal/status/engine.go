@@ -155,9 +155,19 @@ func (s *Service) execMany(ctx context.Context, tx db.Tx, head, tail string, col
 // statement cache, and parsing a multi-row INSERT again for every thousand
 // rows is a good part of its cost (pgx caches statements itself). Its
 // columns whose value is the same in every row (db.Insert.Shared: a chunk's
-// kind, source, time, rule) are bound once per statement.
+// kind, source, time, rule) are bound once per statement. On PostgreSQL a
+// large insert goes as one array per column (db.Insert.Unnest).
 func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args []any) (int64, error) {
 	e := s.db.Engine()
+	if e == db.Postgres && len(args) >= unnestRows*ins.Cols {
+		if query, arrays, ok := ins.Unnest(args); ok {
+			res, err := tx.ExecContext(ctx, query, arrays...)
+			if err != nil {
+				return 0, err
+			}
+			return res.RowsAffected()
+		}
+	}
 	if e != db.SQLite || len(args) < 2*e.BatchRows(ins.Cols)*ins.Cols {
 		return ins.Exec(ctx, tx, e, args)
 	}
@@ -199,6 +209,10 @@ func (s *Service) insertRows(ctx context.Context, tx db.Tx, ins db.Insert, args 
 	}
 	return n, nil
 }
+
+// unnestRows is the fewest rows a bulk insert sends to PostgreSQL as one
+// array per column (db.Insert.Unnest) rather than as VALUES rows.
+const unnestRows = 100
 
 func nums(people []personRef) []int64 {
 	out := make([]int64, len(people))
@@ -316,9 +330,21 @@ const denseMin = 64
 // insertBlankRows inserts the default (green, undecided) status row of each
 // person, followed by tail (an ON CONFLICT and RETURNING clause), and calls
 // fn on each row returned. Only person and region are parameters, so it
-// builds its own VALUES rows, in statements of db.BatchRows rows.
+// builds its own VALUES rows, in statements of db.BatchRows rows; on
+// PostgreSQL many persons go as two arrays in one statement.
 func (s *Service) insertBlankRows(ctx context.Context, tx db.Tx, people []personRef, tail string, fn func(db.Scanner) error) error {
 	e := s.db.Engine()
+	if e == db.Postgres && len(people) >= unnestRows {
+		// One statement, the persons and regions as two arrays.
+		ns, regions := make([]int64, len(people)), make([]string, len(people))
+		for i, p := range people {
+			ns[i], regions[i] = p.num, p.region
+		}
+		return db.Each(ctx, tx, fmt.Sprintf(`INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
+			advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at)
+			SELECT n, r, %d, '', '', '', '', '', NULL, 0, 0, 0, 0 FROM unnest($1::bigint[], $2::text[]) AS u (n, r) `, rules.Green)+tail,
+			[]any{ns, regions}, fn)
+	}
 	per := e.BatchRows(2)
 	for len(people) > 0 {
 		part := people[:min(per, len(people))]
