@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/fact"
@@ -115,7 +114,7 @@ func (s *Service) packsOf(ctx context.Context, q db.Querier, ns []int64) ([]stor
 		// every row against every number, and chunk after chunk of a bulk
 		// Record grew slower with the table.
 		err = db.Each(ctx, q, `SELECT p.person_num, p.data FROM unnest($1::bigint[]) AS k (num) JOIN fact_packs p ON p.person_num = k.num
-			ORDER BY p.person_num`, []any{pgArray(ns)}, readPack(&out, raw, math.MaxInt64, nil))
+			ORDER BY p.person_num`, []any{ns}, readPack(&out, raw, math.MaxInt64, nil))
 	} else {
 		err = s.eachOf(ctx, q, `SELECT person_num, data FROM fact_packs`, "person_num", ns, ` ORDER BY person_num`,
 			func(theirs func(int64) bool) func(db.Scanner) error {
@@ -126,19 +125,6 @@ func (s *Service) packsOf(ctx context.Context, q db.Querier, ns []int64) ([]stor
 		return nil, nil, fmt.Errorf("status: read facts: %w", err)
 	}
 	return out, raw, nil
-}
-
-// pgArray is ns as a PostgreSQL array literal, for a $n::bigint[] parameter.
-func pgArray(ns []int64) string {
-	b := make([]byte, 0, 2+8*len(ns))
-	b = append(b, '{')
-	for i, n := range ns {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, n, 10)
-	}
-	return string(append(b, '}'))
 }
 
 // packsInRange reads the facts of persons lo <= num < hi with id <= maxID.
