@@ -11,8 +11,8 @@ import (
 // Purge deletes the test records of persons from before cutoff: samples
 // taken, follow-up tasks opened and alerts raised before it, then the
 // results of tubes left with no sample, and what is kept of the samples
-// gone (nat_tested, nat_swabs). Sites, tubes and transfers stay:
-// they name no one, and the lab statistics count them.
+// gone (nat_tested, nat_negative_hours, nat_swabs). Sites, tubes and
+// transfers stay: they name no one, and the lab statistics count them.
 func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
 	c := cutoff.UnixMilli()
 	dels := []db.Deletion{
@@ -38,7 +38,12 @@ func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64
 			}
 			out[del.Table], _ = res.RowsAffected()
 		}
-		n, err := s.purgeSwabs(ctx, tx, c, cut > 0)
+		n, err := purgeNegativeHours(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		out["nat_negative_hours"] = n
+		n, err = s.purgeSwabs(ctx, tx, c, cut > 0)
 		out["nat_swabs"] = n
 		return err
 	})

@@ -69,7 +69,7 @@ func TestNoServerErrorOnBadInput(t *testing.T) {
 // lines was good.
 var robustTables = []string{"accounts", "persons", "dependents", "facts", "status", "appeals", "venues", "venue_tokens",
 	"units", "checkpoints", "api_keys", "operators", "sessions", "sms_outbox", "care_codes", "checkins", "verifications",
-	"nat_sites", "nat_tubes", "nat_samples", "nat_results", "nat_transfers", "nat_alerts", "nat_tasks", "nat_tested", "nat_swabs",
+	"nat_sites", "nat_tubes", "nat_samples", "nat_results", "nat_transfers", "nat_alerts", "nat_tasks", "nat_tested", "nat_negative_hours", "nat_swabs",
 	"tracing_runs", "followup_tasks", "rule_sets", "rule_activations", "status_changes", "notifications",
 	"orgs", "unit_accounts", "drug_classes", "pharmacy_purchases", "manager_requests"}
 

@@ -610,7 +610,7 @@ func (s *Server) WindDown() *winddown.Service {
 					winddown.DeleteAll(s.DB, "fact_packs", "status", "status_counts"))},
 			{Name: "persons and everything linked to them",
 				Tables: rows(append([]string{"sms_outbox", "sessions", "otps", "nat_samples", "nat_results", "nat_tasks", "nat_alerts",
-					"nat_tested", "nat_swabs", "followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
+					"nat_tested", "nat_negative_hours", "nat_swabs", "followup_tasks", "tracing_reports", "tracing_runs", "pharmacy_purchases", "clinic_visits", "hospital_handoffs",
 					"hospital_tickets", "ride_handles", "vac_appointments", "vac_doses", "arrivals", "cc_exposures", "cc_handlings",
 					"bk_bookings", "hall_tickets", "hall_logins",
 					"employer_gate", "employer_staff", "school_checks", "school_entries", "school_pupils", "trip_stays",

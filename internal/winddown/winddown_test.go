@@ -36,7 +36,7 @@ var personal = []string{
 	"iso_stays", "iso_readings", "iso_transfers", "iso_transfer_steps", "hotline_tickets",
 	"grid_members", "households", "imports", "transport_drivers",
 	// Not personal, but counts of the persons destroyed: they go with them.
-	"person_counts", "nat_swabs", "verification_hours", "status_counts", "notification_runs",
+	"person_counts", "nat_swabs", "nat_negative_hours", "verification_hours", "status_counts", "notification_runs",
 }
 
 // impersonal are the tables that stay, each for a reason: the schema's own
