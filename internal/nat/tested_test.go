@@ -65,14 +65,40 @@ func swabRows(t *testing.T, f *fixture, query string) []string {
 	return rows
 }
 
-// wantKeptIsRecount fails unless the kept times and swab counts are the
-// recount's.
+// recountNegativeHours is nat_negative_hours as nat_tested says it must be
+// (the statement migration 4751 filled it with): no row of no negatives.
+const recountNegativeHours = `SELECT region_code, last_negative / 3600000 * 3600000, COUNT(*) FROM nat_tested
+	WHERE last_negative IS NOT NULL
+	GROUP BY region_code, last_negative / 3600000 * 3600000
+	ORDER BY 1, 2`
+
+func hourRows(t *testing.T, f *fixture, query string) []string {
+	t.Helper()
+	rows, err := db.Collect(f.ctx, f.d, query, nil, func(sc db.Scanner) (string, error) {
+		var region string
+		var hour, n int64
+		err := sc.Scan(&region, &hour, &n)
+		return fmt.Sprintf("%s %s %d", region, time.UnixMilli(hour).UTC().Format(time.RFC3339), n), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// wantKeptIsRecount fails unless the kept times, negatives per hour and
+// swab counts are the recount's.
 func wantKeptIsRecount(t *testing.T, f *fixture, step string) {
 	t.Helper()
 	kept := testedRows(t, f, `SELECT person_num, region_code, last_negative, last_pending FROM nat_tested ORDER BY person_num`)
 	want := testedRows(t, f, recountTested)
 	if fmt.Sprint(kept) != fmt.Sprint(want) {
 		t.Fatalf("%s: kept\n%v\nrecount\n%v", step, kept, want)
+	}
+	keptHours := hourRows(t, f, `SELECT region_code, hour, n FROM nat_negative_hours ORDER BY region_code, hour`)
+	wantHours := hourRows(t, f, recountNegativeHours)
+	if fmt.Sprint(keptHours) != fmt.Sprint(wantHours) {
+		t.Fatalf("%s: negatives per hour kept\n%v\nrecount\n%v", step, keptHours, wantHours)
 	}
 	keptSwabs := swabRows(t, f, `SELECT region_code, day, result, swabs FROM nat_swabs WHERE swabs <> 0 ORDER BY region_code, day, result`)
 	wantSwabs := swabRows(t, f, recountSwabs)
@@ -85,7 +111,8 @@ func wantKeptIsRecount(t *testing.T, f *fixture, step string) {
 // (a swab, a result of each kind, a second swab, a correction, an upload,
 // imported history, the retention purge) and compares the sampling times
 // testing keeps per resident, and the swabs it counts per region, day and
-// result, with a recount from the samples.
+// result, with a recount from the samples, and the negatives it counts per
+// region and hour with a recount from the kept times.
 func TestKeptTestTimesMatchARecount(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
@@ -134,6 +161,15 @@ func TestKeptTestTimesMatchARecount(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantKeptIsRecount(t, f, "imported history")
+
+		// Negatives either side of the second purge's cutoff, in the hour
+		// it cuts: the hour is counted again from what the purge leaves.
+		cut := f.residents(2, "341881001")
+		f.now = t0.Add(-15*time.Hour - 10*time.Minute)
+		f.result(f.tube(10, cut[0]), "negative")
+		f.now = t0.Add(-15*time.Hour + 10*time.Minute)
+		f.result(f.tube(10, cut[1]), "negative")
+		wantKeptIsRecount(t, f, "negatives in the hour a purge cuts")
 
 		// The purge keeps what is younger than the cutoff; a resident
 		// left with no sample has no row.
