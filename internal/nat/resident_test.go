@@ -188,3 +188,67 @@ func TestCoverage(t *testing.T) {
 		wantErr(t, err, 400, "after_invalid")
 	})
 }
+
+// TestCoverageAtTheWindowsEdges puts negatives a millisecond either side of
+// each edge of windows whose edges cut hours (t0 is half past), and of the
+// whole hours within: a province's count, which adds the whole hours'
+// counts to the rows of the partial ones, and a county's, which counts the
+// rows, both find exactly those sampled in [since, until].
+func TestCoverageAtTheWindowsEdges(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ms := time.Millisecond
+		at := []time.Duration{
+			// The 72 h window's start.
+			-72*time.Hour - ms, -72 * time.Hour,
+			// The hour before the 48 h window's first; its start, in the
+			// hour it cuts; the end of that hour and the first whole one.
+			-48*time.Hour - 31*time.Minute,
+			-48*time.Hour - ms, -48 * time.Hour, -48*time.Hour + ms,
+			-47*time.Hour - 30*time.Minute - ms, -47*time.Hour - 30*time.Minute,
+			-24 * time.Hour,
+			// The 3 h and 2 h windows' starts, the 2 h window's only whole
+			// hour, the 1 h window's start.
+			-3*time.Hour - ms, -3 * time.Hour,
+			-2*time.Hour - ms, -2*time.Hour + ms,
+			-90*time.Minute - ms, -90 * time.Minute,
+			-time.Hour - ms, -time.Hour, -time.Hour + ms,
+			// The last whole hour's end, the start of the hour until cuts,
+			// until, and after it in its hour and the next.
+			-30*time.Minute - ms, -30 * time.Minute,
+			-ms, 0, ms,
+			29 * time.Minute, 31 * time.Minute,
+		}
+		for i, off := range at {
+			reg := "341881001"
+			if i%2 == 1 {
+				reg = "341881002"
+			}
+			p := f.resident(reg)
+			f.now = t0.Add(off)
+			f.result(f.tube(10, p), "negative")
+		}
+		f.now = t0
+		for _, hours := range []int{1, 2, 3, 24, 48, 72} {
+			want := int64(0)
+			for _, off := range at {
+				if off >= -time.Duration(hours)*time.Hour && off <= 0 {
+					want++
+				}
+			}
+			for _, region := range []string{"34", "341881"} {
+				c := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: region, Hours: hours}))
+				if c.Total.Negative != want || c.Total.Residents != int64(len(at)) || c.Total.Untested != int64(len(at))-want {
+					t.Errorf("%d h in %s: %+v, want %d negative", hours, region, c.Total, want)
+				}
+				var rows int64
+				for _, r := range c.Rows {
+					rows += r.Negative
+				}
+				if rows != want {
+					t.Errorf("%d h in %s: the rows count %d negative, want %d", hours, region, rows, want)
+				}
+			}
+		}
+	})
+}

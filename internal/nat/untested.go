@@ -125,8 +125,8 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 	// The tested come from the kept sampling times (nat_tested): one index
 	// entry per resident with a negative sampled in the window, and per
 	// resident without one whose sample awaits its result.
-	counts := func(what, query string, add func(r *CoverageRow, n int64)) error {
-		err := db.Each(ctx, s.db, query, testedArgs(lo, hi, since, until), func(sc db.Scanner) error {
+	counts := func(what, query string, args []any, add func(r *CoverageRow, n int64)) error {
+		err := db.Each(ctx, s.db, query, args, func(sc db.Scanner) error {
 			var code string
 			var n int64
 			if err := sc.Scan(&code, &n); err != nil {
@@ -142,13 +142,7 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 		}
 		return nil
 	}
-	tneg, region, err := s.testedColumns(ctx, lo, "last_negative", since)
-	if err != nil {
-		return nil, err
-	}
-	if err := counts("negative", `SELECT k.region_code, COUNT(*) FROM nat_tested k
-		WHERE `+tneg+` >= $1 AND `+tneg+` <= $2 AND `+testedScope(region, hi)+` GROUP BY k.region_code`,
-		func(r *CoverageRow, n int64) { r.Negative, r.Untested = r.Negative+n, r.Untested-n }); err != nil {
+	if err := s.countNegatives(ctx, lo, hi, since, until, counts); err != nil {
 		return nil, err
 	}
 	tpend, region, err := s.testedColumns(ctx, lo, "last_pending", since)
@@ -158,7 +152,7 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 	if err := counts("pending", `SELECT k.region_code, COUNT(*) FROM nat_tested k
 		WHERE `+tpend+` >= $1 AND `+tpend+` <= $2 AND `+testedScope(region, hi)+`
 			AND (k.last_negative IS NULL OR k.last_negative < $1 OR k.last_negative > $2) GROUP BY k.region_code`,
-		func(r *CoverageRow, n int64) { r.Pending += n }); err != nil {
+		testedArgs(lo, hi, since, until), func(r *CoverageRow, n int64) { r.Pending += n }); err != nil {
 		return nil, err
 	}
 	posted, err := s.countPosted(ctx, lo, hi, since, until, func(code string, pend bool) {
@@ -235,6 +229,60 @@ func (s *Service) testedColumns(ctx context.Context, lo, col string, since int64
 		return "k." + col, "k.region_code || ''", nil
 	}
 	return "+k." + col, "k.region_code", nil
+}
+
+// coverageCounts runs a count of the coverage, whose rows are a region code
+// and a number (args are testedArgs'), and adds each to its region's rows.
+type coverageCounts func(what, query string, args []any, add func(r *CoverageRow, n int64)) error
+
+// countNegatives counts the residents in scope [lo, hi) whose latest
+// negative was sampled in the window [since, until]. A province's window
+// holds a million of them at 10M residents: its whole hours are read from
+// the counts per region and hour (nat_negative_hours, a row per town and
+// hour), and only the partial hours at either edge from nat_tested, through
+// the times' index. A city's, a county's or a town's scope reads its range
+// of nat_tested_region, every resident of the scope tested at any time,
+// which the edges would read as well (the times' index would read the
+// province's edges); so there, and for a window without a whole hour, the
+// rows are counted.
+func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, until int64, counts coverageCounts) error {
+	add := func(r *CoverageRow, n int64) { r.Negative, r.Untested = r.Negative+n, r.Untested-n }
+	first, end := hourOf(since+hourMillis-1), hourOf(until+1) // the whole hours are [first, end)
+	if len(lo) > 2 || first >= end {
+		tneg, region, err := s.testedColumns(ctx, lo, "last_negative", since)
+		if err != nil {
+			return err
+		}
+		return counts("negative", `SELECT k.region_code, COUNT(*) FROM nat_tested k
+			WHERE `+tneg+` >= $1 AND `+tneg+` <= $2 AND `+testedScope(region, hi)+` GROUP BY k.region_code`,
+			testedArgs(lo, hi, since, until), add)
+	}
+	// SQLite has no statistics: the concatenation keeps it on the index of
+	// the hours and of the times, where a scan of the primary key or of
+	// nat_tested_region would give the groups in order but read every
+	// region's every hour or tested resident.
+	hours, tested := "h.region_code", "k.region_code"
+	if s.db.Engine() == db.SQLite {
+		hours, tested = "h.region_code || ''", "k.region_code || ''"
+	}
+	if err := counts("negative hours", `SELECT h.region_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
+		WHERE h.hour >= $1 AND h.hour < $2 AND `+testedScope(hours, hi)+` GROUP BY h.region_code`,
+		testedArgs(lo, hi, first, end), add); err != nil {
+		return err
+	}
+	edge := `SELECT k.region_code, COUNT(*) FROM nat_tested k
+		WHERE k.last_negative >= $1 AND k.last_negative <= $2 AND ` + testedScope(tested, hi) + ` GROUP BY k.region_code`
+	if since < first {
+		if err := counts("negative, the window's first hour", edge, testedArgs(lo, hi, since, first-1), add); err != nil {
+			return err
+		}
+	}
+	if end <= until {
+		if err := counts("negative, the window's last hour", edge, testedArgs(lo, hi, end, until), add); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // testedScope is the region scope of the counts, on $3 and $4.
