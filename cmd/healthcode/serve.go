@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&gc.percent, "gc-percent", defaultGCPercent, "Go garbage collection target percentage (0: the runtime's default of 100; the GOGC environment variable, when set, wins)")
 	memLimit := memoryFlag(0)
 	fs.Var(&memLimit, "memory-limit", "soft memory limit of the process, e.g. 6GiB (default: 3/4 of the machine's or container's memory; GOMEMLIMIT, when set, wins)")
+	procs := fs.Int("procs", 0, "how many goroutines run at once (GOMAXPROCS; 0: twice the CPUs on SQLite, whose database runs in the process, else the CPUs; the GOMAXPROCS environment variable, when set, wins)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -96,6 +98,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Log = log
+	if *procs < 0 {
+		return fmt.Errorf("--procs: %d is below 0 (0 chooses from the database engine)", *procs)
+	}
 	if gc.percent < 0 {
 		return fmt.Errorf("--gc-percent: %d is below 0 (garbage collection cannot be turned off here; use GOGC=off)", gc.percent)
 	}
@@ -146,6 +151,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	log.Info("store ready", "db", srv.DB.String(), "engine", srv.DB.Engine())
+	applyProcs(procsFor(*procs, srv.DB.Engine(), os.Getenv, defaultProcs))
+	log.Debug("procs", "gomaxprocs", runtime.GOMAXPROCS(0))
 	if srv.KeyCreated {
 		fmt.Fprintf(stdout, "Generated a new master key in %s. Back it up: without it the personal data cannot be read.\n", srv.Config.KeyFile)
 	}

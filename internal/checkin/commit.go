@@ -303,19 +303,22 @@ func (w *writer) write(ctx context.Context, batch []*pending) error {
 	// Prepared before the transaction: SQLite's single connection is the
 	// transaction's while it runs.
 	prepared := w.prepared(ctx, stmts)
-	return w.db.InTx(ctx, func(tx db.Tx) error { return execAll(ctx, tx, stmts, prepared) })
+	return w.db.InTx(ctx, func(tx db.Tx) error { return execAll(ctx, tx, stmts, prepared, false) })
 }
 
 // insert writes the batch's rows in tx, without prepared statements.
 func insert(ctx context.Context, e db.Engine, tx db.Tx, batch []*pending) error {
 	stmts := plan(e, batch)
-	return execAll(ctx, tx, stmts, make([]*sql.Stmt, len(stmts)))
+	return execAll(ctx, tx, stmts, make([]*sql.Stmt, len(stmts)), false)
 }
 
 // execAll runs stmts in tx, each through its prepared statement if it has
 // one.
-func execAll(ctx context.Context, tx db.Tx, stmts []statement, prepared []*sql.Stmt) error {
+func execAll(ctx context.Context, tx db.Tx, stmts []statement, prepared []*sql.Stmt, yield bool) error {
 	for i, st := range stmts {
+		if yield && i > 0 {
+			runtime.Gosched()
+		}
 		var err error
 		if prepared[i] != nil {
 			_, err = tx.StmtContext(ctx, prepared[i]).ExecContext(ctx, st.args...)
