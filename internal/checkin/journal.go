@@ -285,6 +285,11 @@ func ApplyJournal(ctx context.Context, d *db.DB, files map[int64][]byte) (int, e
 		from := int64(0)
 		if gen == atGen {
 			from = atOff
+			if from >= int64(len(files[gen])) {
+				// The node appended and indexed more of this file between
+				// the read and the copy: the copy has every row read.
+				continue
+			}
 		}
 		n, err := j.replayBytes(ctx, files[gen], gen, from)
 		total += n

@@ -232,6 +232,20 @@ func TestApplyJournalToACopy(t *testing.T) {
 	if c := count(t, d, "checkins"); c != 2 {
 		t.Fatalf("%d check-ins in the copy, want 2", c)
 	}
+
+	// The node went on appending to generation 7 and indexing it after the
+	// files were read and before the copy began: the copy's position lies
+	// past the bytes read, and it holds those rows already.
+	if _, err := d.ExecContext(ctx, `UPDATE checkin_journal SET off = $1 WHERE id = 1`, 3*len(frame)); err != nil {
+		t.Fatal(err)
+	}
+	n, err = ApplyJournal(ctx, d, map[int64][]byte{7: frame})
+	if err != nil || n != 0 {
+		t.Fatalf("a copy past the bytes read: applied %d rows, %v; want none and no error", n, err)
+	}
+	if c := count(t, d, "checkins"); c != 2 {
+		t.Fatalf("%d check-ins in the copy, want still 2", c)
+	}
 }
 
 func TestJournalFrameRoundTrip(t *testing.T) {
