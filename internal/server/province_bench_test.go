@@ -528,6 +528,10 @@ func (p *province) queries() []operatorQuery {
 	if err != nil {
 		shanghai = time.FixedZone("CST", 8*3600)
 	}
+	// The dashboard's charts per hour start at the first of their 24
+	// hours (web.hours): a whole hour, which the kept counts answer
+	// without reading that hour's events.
+	firstHour := p.now.In(shanghai).Truncate(time.Hour).Add(-23 * time.Hour)
 	search := func(q person.Query) func(context.Context, *auth.Principal) error {
 		return func(ctx context.Context, by *auth.Principal) error {
 			_, err := app.Persons.Search(ctx, by, q)
@@ -614,7 +618,7 @@ func (p *province) queries() []operatorQuery {
 			return err
 		}},
 		{"dashboard: codes shown per hour", func(ctx context.Context, by *auth.Principal) error {
-			_, err := app.Codes.ShowsPerHour(ctx, by, dayAgo)
+			_, err := app.Codes.ShowsPerHour(ctx, by, firstHour)
 			return err
 		}},
 		{"dashboard: verifications per hour", func(ctx context.Context, by *auth.Principal) error {
@@ -626,7 +630,7 @@ func (p *province) queries() []operatorQuery {
 			for i, c := range t.Checkpoints {
 				ids[i] = c.ID
 			}
-			_, err = app.Checkins.VerificationsPerHour(ctx, ids, dayAgo)
+			_, err = app.Checkins.VerificationsPerHour(ctx, ids, firstHour)
 			return err
 		}},
 		{"dashboard: swabs per day", func(ctx context.Context, by *auth.Principal) error {
