@@ -109,11 +109,19 @@ func TestVerificationsPerHourKeptEqualsCounted(t *testing.T) {
 		}
 		check("imported into folded hours")
 		clk.add(2 * time.Hour)
+		// Events in the hour of the coming bound, on both sides of it.
+		for i, m := range []time.Duration{1, 5, 12, 15} {
+			record(3*i, clk.now().Truncate(time.Hour).Add(m*time.Minute))
+		}
 		if err := s.FoldVerifications(ctx); err != nil {
 			t.Fatal(err)
 		}
 		check("folded two hours later")
-		for _, cutoff := range []time.Time{clk.now().Add(-36*time.Hour + 25*time.Minute), clk.now().Add(-30 * time.Hour).Truncate(time.Hour)} {
+		// The fold's bound is the minute ten minutes ago (10:10 at the
+		// clock's 10:20): the last purge cuts its hour between the hour's
+		// start and the bound, so the hour is counted again up to it.
+		for _, cutoff := range []time.Time{clk.now().Add(-36*time.Hour + 25*time.Minute), clk.now().Add(-30 * time.Hour).Truncate(time.Hour),
+			clk.now().Truncate(time.Hour).Add(3 * time.Minute)} {
 			if _, err := s.PurgeBefore(ctx, cutoff); err != nil {
 				t.Fatal(err)
 			}
