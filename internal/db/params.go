@@ -140,10 +140,10 @@ type Where struct {
 // table in key order, where it would find few or none of them.
 func (w *Where) Narrow() { w.narrow = true }
 
-// townDigits is the length of a town's region code (GB/T 2260 with the
+// TownDigits is the length of a town's region code (GB/T 2260 with the
 // township level): a scope of a town or below holds a sliver of a
 // province's rows.
-const townDigits = 9
+const TownDigits = 9
 
 // Add appends cond (with ? for each of args, in order) to the clause.
 func (w *Where) Add(cond string, args ...any) {
@@ -168,7 +168,7 @@ func (w *Where) Scope(col, lo, hi string) {
 		return
 	}
 	w.Add(col+" >= ? AND "+col+" < ?", lo, hi)
-	if len(lo) >= townDigits {
+	if len(lo) >= TownDigits {
 		w.narrow = true
 		w.town, w.townLo, w.townHi = col, lo, hi
 	}

@@ -253,9 +253,7 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 		if err != nil {
 			return err
 		}
-		return counts("negative", `SELECT k.region_code, COUNT(*) FROM nat_tested k
-			WHERE `+tneg+` >= $1 AND `+tneg+` <= $2 AND `+testedScope(region, hi)+` GROUP BY k.region_code`,
-			testedArgs(lo, hi, since, until), add)
+		return counts("negative", negativesSQL(tneg, region, hi), testedArgs(lo, hi, since, until), add)
 	}
 	// SQLite has no statistics: the concatenation keeps it on the index of
 	// the hours and of the times, where a scan of the primary key or of
@@ -270,8 +268,7 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 		testedArgs(lo, hi, first, end), add); err != nil {
 		return err
 	}
-	edge := `SELECT k.region_code, COUNT(*) FROM nat_tested k
-		WHERE k.last_negative >= $1 AND k.last_negative <= $2 AND ` + testedScope(tested, hi) + ` GROUP BY k.region_code`
+	edge := negativesSQL("k.last_negative", tested, hi)
 	if since < first {
 		if err := counts("negative, the window's first hour", edge, testedArgs(lo, hi, since, first-1), add); err != nil {
 			return err
@@ -283,6 +280,13 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 		}
 	}
 	return nil
+}
+
+// negativesSQL counts per region the rows of nat_tested whose negative,
+// read as tneg, lies in [$1, $2], in the scope on $3 and $4 read as region.
+func negativesSQL(tneg, region, hi string) string {
+	return `SELECT k.region_code, COUNT(*) FROM nat_tested k
+		WHERE ` + tneg + ` >= $1 AND ` + tneg + ` <= $2 AND ` + testedScope(region, hi) + ` GROUP BY k.region_code`
 }
 
 // testedScope is the region scope of the counts, on $3 and $4.

@@ -257,10 +257,6 @@ func (s *Service) List(ctx context.Context, by *auth.Principal, limit int) ([]*V
 	return out, nil
 }
 
-// townDigits is the length of a town's region code: a town's scope holds
-// few venues, a county's or wider many.
-const townDigits = 9
-
 // listSQL is the statement of List for the scope [lo, hi), its limit the
 // third parameter. A wide scope is read in the order of venues_created, a
 // page of it; a town's through venues_region, its few venues sorted. Neither
@@ -272,7 +268,7 @@ const townDigits = 9
 // no index serves, and a town's order as one (+ 0) on both.
 func listSQL(e db.Engine, lo, hi string) (string, []any) {
 	col, order := "v.region_code", "v.created_at DESC, v.id"
-	if len(lo) >= townDigits {
+	if len(lo) >= db.TownDigits {
 		order = "v.created_at + 0 DESC, v.id"
 	} else if e == db.SQLite {
 		col = "+v.region_code"
