@@ -104,10 +104,13 @@ func (s *Service) ImportHistory(ctx context.Context, by *auth.Principal, tubes [
 				swabs[swabKey{sites[t.SiteID].Region, s.day(at.Add(time.Duration(i) * 20 * time.Second)), result}]++
 			}
 		}
-		if err := addSwabs(ctx, tx, swabs); err != nil {
+		// The residents' rows first and the swab counts after, as result
+		// reporting takes them: in the other order, an import and a result
+		// of the same day and residents each waited for the other.
+		if err := s.retally(ctx, tx, nums); err != nil {
 			return err
 		}
-		return s.retally(ctx, tx, nums)
+		return addSwabs(ctx, tx, swabs)
 	})
 	if err != nil {
 		return err

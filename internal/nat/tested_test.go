@@ -237,3 +237,132 @@ func TestKeptTestTimesUnderConcurrentResults(t *testing.T) {
 		wantKeptIsRecount(t, f, "concurrent results and swabs")
 	})
 }
+
+// TestHistoryBesideResults imports the history of residents while results
+// of their tubes of the same day arrive: both count the same swabs and keep
+// the same residents' times, and each must take those rows' locks in the
+// order the other does, or PostgreSQL ends one of them as a deadlock.
+func TestHistoryBesideResults(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ps := f.residents(6, "341881001")
+		nums := make([]int64, len(ps))
+		for i, p := range ps {
+			nums[i] = p.Num
+		}
+		for round := range 8 {
+			tubes := make([]string, len(ps))
+			for i, p := range ps {
+				tubes[i] = f.tube(10, p)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, len(ps)+2)
+			for _, b := range tubes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := f.svc.PostResult(f.ctx, f.lab, b, "negative", "宁国市人民医院检验科")
+					errs <- err
+				}()
+			}
+			for range 2 {
+				h := nat.HistoryTube{Barcode: f.barcode(), SiteID: f.site.ID, Capacity: 10, Persons: nums,
+					SampledAt: f.now.Add(-time.Hour), Negative: true, ReportedAt: f.now.Add(-30 * time.Minute), Lab: "宁国市人民医院检验科"}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- f.svc.ImportHistory(f.ctx, f.admin, []nat.HistoryTube{h})
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			wantKeptIsRecount(t, f, fmt.Sprintf("round %d", round))
+			f.advance(time.Minute)
+		}
+	})
+}
+
+// TestPurgeBesideResults purges old negatives while results of the same
+// residents' new tubes arrive, both over the same rows of nat_tested. The
+// old negatives run the other way from the residents' numbers, so a purge
+// that took the rows in the order of the times, as its statements find them,
+// would hold the high numbers while a report held the low ones, each waiting
+// for the other. On PostgreSQL the test makes that meeting certain: it holds
+// the middle resident's row until both wait for it.
+func TestPurgeBesideResults(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ps := f.residents(40, "341881001")
+		for i := len(ps) - 1; i >= 0; i-- {
+			f.result(f.tube(10, ps[i]), "negative")
+			f.advance(time.Minute)
+		}
+		f.advance(10 * time.Hour)
+		cutoff := f.now.Add(-time.Hour)
+		body := "barcode,result\n"
+		for i := 0; i < len(ps); i += 20 {
+			body += f.tube(20, ps[i:i+20]...) + ",negative\n"
+		}
+
+		held, release := make(chan error, 1), make(chan struct{})
+		waiting := func(n int) {
+			t.Helper()
+			if d.Engine() != db.Postgres {
+				return
+			}
+			for range 500 {
+				var got int
+				if err := d.QueryRowContext(f.ctx, `SELECT COUNT(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got >= n {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatalf("%d transactions never waited for the held row", n)
+		}
+		if d.Engine() == db.Postgres {
+			go func() {
+				held <- d.InTx(f.ctx, func(tx db.Tx) error {
+					_, err := tx.ExecContext(f.ctx, `SELECT person_num FROM nat_tested WHERE person_num = $1 FOR UPDATE`, ps[len(ps)/2].Num)
+					held <- err
+					<-release
+					return nil
+				})
+			}()
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		errs := make(chan error, 2)
+		go func() {
+			_, err := f.svc.Purge(f.ctx, cutoff)
+			errs <- err
+		}()
+		waiting(1)
+		go func() {
+			_, err := f.svc.Upload(f.ctx, f.lab, []byte(body), "")
+			errs <- err
+		}()
+		waiting(2)
+		close(release)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d.Engine() == db.Postgres {
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantKeptIsRecount(t, f, "a purge beside results")
+	})
+}
