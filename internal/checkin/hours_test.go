@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,12 +73,19 @@ func TestVerificationsPerHourKeptEqualsCounted(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// From hoursByRange checkpoints on, the hours are read by time and
+		// the checkpoints kept by a filter: the same counts, of theirs only.
+		var unknown []string
+		for i := range hoursByRange {
+			unknown = append(unknown, fmt.Sprint("none", i))
+		}
 		check := func(step string) {
 			t.Helper()
 			now := clk.now()
 			for _, from := range []time.Time{now.Add(-40 * time.Hour), now.Add(-24*time.Hour + 17*time.Minute), now.Add(-24 * time.Hour).Truncate(time.Hour),
 				now.Add(-90 * time.Minute), now.Add(time.Hour)} {
-				for _, cps := range [][]string{{"cp0"}, {"cp0", "cp1", "cp2"}, {"cp9"}, nil} {
+				for _, cps := range [][]string{{"cp0"}, {"cp0", "cp1", "cp2"}, {"cp9"}, nil,
+					append([]string{"cp1"}, unknown...), append([]string{"cp0", "cp2", "cp1"}, unknown...), unknown} {
 					got, err := s.VerificationsPerHour(ctx, cps, from)
 					if err != nil {
 						t.Fatal(err)
@@ -109,8 +117,9 @@ func TestVerificationsPerHourKeptEqualsCounted(t *testing.T) {
 		}
 		check("imported into folded hours")
 		clk.add(2 * time.Hour)
-		// Events in the hour of the coming bound, on both sides of it.
-		for i, m := range []time.Duration{1, 5, 12, 15} {
+		// Events in the hour of the coming bound, on both sides of it and
+		// on it (10:10, the first millisecond the fold leaves to the reads).
+		for i, m := range []time.Duration{1, 5, 10, 12, 15} {
 			record(3*i, clk.now().Truncate(time.Hour).Add(m*time.Minute))
 		}
 		if err := s.FoldVerifications(ctx); err != nil {
@@ -165,4 +174,14 @@ func TestVerificationsPerHourKeptEqualsCounted(t *testing.T) {
 		}
 		check("folded after the race")
 	})
+}
+
+// TestHoursOfManyReadByTime: SQLite reads many checkpoints' kept hours by
+// the hours' index alone, and their events by time, never a whole table.
+func TestHoursOfManyReadByTime(t *testing.T) {
+	d := dbtest.NewSQLite(t)
+	plan := dbtest.Plan(t, d, hoursOfManySQLite, 0, 3600000, 7200000, 7200000)
+	if !strings.Contains(plan, "USING COVERING INDEX verification_hours_hour") || strings.Contains(plan, "SCAN verification") {
+		t.Errorf("plan:\n%s", plan)
+	}
 }
