@@ -151,3 +151,101 @@ func TestFollowUpBesideEscalation(t *testing.T) {
 		})
 	}
 }
+
+// TestFollowUpBesidePurge follows new colour changes of persons whose old
+// tasks the retention purge is deleting: both write the same tasks, and
+// each must take them in the order the other does, or PostgreSQL ends one
+// of them as a deadlock. The purge finds its tasks in the table's order,
+// here the order they were opened in, against the persons'; on PostgreSQL
+// the test holds the task the follower takes first until both wait for it.
+func TestFollowUpBesidePurge(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		st := newStack(t, d)
+		tr := st.tracer(t, Config{})
+		now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		tr.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+		advance := func(by time.Duration) { mu.Lock(); now = now.Add(by); mu.Unlock() }
+		log := &changeLog{}
+		tr.SetFollowUp(log, noGrids{}, time.Hour)
+		for _, p := range []int64{2, 1} {
+			log.add(p, rules.Green, rules.Yellow)
+			if n, err := tr.FollowChanges(ctx); err != nil || n != 1 {
+				t.Fatalf("open the task of %d: %d %v", p, n, err)
+			}
+			advance(time.Minute)
+		}
+		advance(30 * 24 * time.Hour)
+		cutoff := now.Add(-24 * time.Hour)
+		for _, p := range []int64{1, 2} {
+			log.add(p, rules.Yellow, rules.Red)
+		}
+
+		held, release := make(chan error, 1), make(chan struct{})
+		waiting := func(n int) {
+			t.Helper()
+			if d.Engine() != db.Postgres {
+				return
+			}
+			for range 500 {
+				var got int
+				if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got >= n {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatalf("%d transactions never waited for the held task", n)
+		}
+		if d.Engine() == db.Postgres {
+			go func() {
+				held <- d.InTx(ctx, func(tx db.Tx) error {
+					_, err := tx.ExecContext(ctx, `SELECT id FROM followup_tasks WHERE person_num = 1 FOR UPDATE`)
+					held <- err
+					<-release
+					return nil
+				})
+			}()
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		errs := make(chan error, 2)
+		go func() {
+			_, err := tr.FollowChanges(ctx)
+			errs <- err
+		}()
+		waiting(1)
+		go func() {
+			_, err := tr.Purge(ctx, cutoff)
+			errs <- err
+		}()
+		waiting(2)
+		close(release)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d.Engine() == db.Postgres {
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The purge came after the follower on PostgreSQL and took the
+		// tasks with it; on SQLite it may have come first.
+		if d.Engine() == db.Postgres {
+			var left int
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM followup_tasks`).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if left != 0 {
+				t.Errorf("%d tasks left after the purge", left)
+			}
+		}
+	})
+}
