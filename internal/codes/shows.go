@@ -1,8 +1,11 @@
 package codes
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -67,8 +70,15 @@ func (s *Service) FlushShows(ctx context.Context) error {
 	if len(m) == 0 {
 		return nil
 	}
+	// Every node adds to the same hours' rows: in the order of the keys,
+	// not a map's, or two nodes flushing at once each held rows the other
+	// waited for.
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b showKey) int {
+		return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.region, b.region))
+	})
 	err := s.DB.InTx(ctx, func(tx db.Tx) error {
-		for k, n := range m {
+		for _, k := range keys {
+			n := m[k]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO code_shows (hour, region_code, shows) VALUES ($1, $2, $3)
 				ON CONFLICT (hour, region_code) DO UPDATE SET shows = code_shows.shows + excluded.shows`, k.hour, k.region, n); err != nil {
 				return fmt.Errorf("codes: count code shows: %w", err)

@@ -540,3 +540,83 @@ func TestRecordPending(t *testing.T) {
 		}
 	})
 }
+
+// TestTransfersBothWays passes part of a batch from the importer to the
+// cold store while the cold store passes some back: each move takes the
+// giver's stock row and then the receiver's, and they must take the two in
+// one order, or PostgreSQL ends one of them as a deadlock. On PostgreSQL
+// the test holds the cold store's row until both wait, the cold store's
+// move first, so that it gets its own row first and then needs the
+// importer's, which the other move took.
+func TestTransfersBothWays(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		b, err := f.svc.Register(ctx, staff("imp"), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Transfer(ctx, staff("imp"), coldchain.MoveInput{Code: b.Code, To: "store", Quantity: 60}); err != nil {
+			t.Fatal(err)
+		}
+		held, release := make(chan error, 1), make(chan struct{})
+		waiting := func(n int) {
+			t.Helper()
+			if d.Engine() != db.Postgres {
+				return
+			}
+			for range 500 {
+				var got int
+				if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got >= n {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatalf("%d moves never waited for the held stock", n)
+		}
+		if d.Engine() == db.Postgres {
+			go func() {
+				held <- d.InTx(ctx, func(tx db.Tx) error {
+					_, err := tx.ExecContext(ctx, `SELECT held FROM cc_stock WHERE batch_id = $1 AND org_id = 'store' FOR UPDATE`, b.ID)
+					held <- err
+					<-release
+					return nil
+				})
+			}()
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		errs := make(chan error, 2)
+		for i, mv := range []struct{ from, to string }{{"store", "imp"}, {"imp", "store"}} {
+			go func() {
+				_, err := f.svc.Transfer(ctx, staff(mv.from), coldchain.MoveInput{Code: b.Code, To: mv.to, Quantity: 10})
+				errs <- err
+			}()
+			waiting(i + 1)
+		}
+		close(release)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d.Engine() == db.Postgres {
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var imp, store int64
+		if err := d.QueryRowContext(ctx, `SELECT (SELECT held FROM cc_stock WHERE batch_id = $1 AND org_id = 'imp'),
+			(SELECT held FROM cc_stock WHERE batch_id = $1 AND org_id = 'store')`, b.ID).Scan(&imp, &store); err != nil {
+			t.Fatal(err)
+		}
+		if imp != 40 || store != 60 {
+			t.Errorf("the importer holds %d and the cold store %d, want 40 and 60", imp, store)
+		}
+	})
+}

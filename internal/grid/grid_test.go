@@ -269,3 +269,145 @@ func envInt(b *testing.B, name string, def int) int {
 	}
 	return n
 }
+
+// residentLine is a line of a residents list: person seq in the household
+// h of grid g of community 001.
+func residentLine(seq, g int, h string) string {
+	return fmt.Sprintf("341881001,001,%03d,%s,居民%d,%s\n", g, h, seq, rid(seq))
+}
+
+// TestImportsBesideEachOther runs two imports of the same residents at
+// once, as two town offices uploading their lists would: each must take the
+// rows of grids, households and members in the order the other does, or
+// PostgreSQL ends one of them as a deadlock. On PostgreSQL the test holds
+// rows both imports need until both wait for them, so that they meet: the
+// first to get them then needs a row the other already took.
+func TestImportsBesideEachOther(t *testing.T) {
+	const n = 8
+	cases := []struct {
+		name   string
+		before string // the list imported first, registering everyone
+		a, b   string
+		hold   string // locks the rows both wait for
+		args   []any
+		rounds int
+	}{{
+		// Each moves the residents to a grid of its own, one in the
+		// residents' order and the other backwards.
+		name: "residents listed in opposite orders",
+		before: func() string {
+			s := "town,community,grid,household,name,id_number\n"
+			for i := range n {
+				s += residentLine(i, 1, "1")
+			}
+			return s
+		}(),
+		a: func() string {
+			s := "town,community,grid,household,name,id_number\n"
+			for i := range n {
+				s += residentLine(i, 2, "1")
+			}
+			return s
+		}(),
+		b: func() string {
+			s := "town,community,grid,household,name,id_number\n"
+			for i := n - 1; i >= 0; i-- {
+				s += residentLine(i, 3, "1")
+			}
+			return s
+		}(),
+		hold:   `SELECT person_num FROM grid_members WHERE person_num = (SELECT MIN(person_num) FROM grid_members) FOR UPDATE`,
+		rounds: 1,
+	}, {
+		// The same list twice, a resident in each of n grids: the grids go
+		// in the order the import sets them out in, which must not be Go's
+		// order of a map's keys, a different one each time. An import that
+		// started elsewhere than the other holds the grids between, and
+		// they meet when the other's walk reaches them: often enough, over
+		// the rounds, to fail every time.
+		name: "the same grids",
+		before: func() string {
+			s := "town,community,grid,household,name,id_number\n"
+			for i := range n {
+				s += residentLine(i, i+1, "1")
+			}
+			return s
+		}(),
+		hold:   `SELECT code FROM grids WHERE code = $1 FOR UPDATE`,
+		args:   []any{fmt.Sprintf("341881001001%03d", n/2)},
+		rounds: 12,
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				s := newService(t, d)
+				if imp, err := s.Import(ctx, admin, grid.Spec{Kind: grid.Residents}, []byte(tc.before), nil); err != nil || imp.Status != grid.Done {
+					t.Fatalf("first import: %+v %v", imp, err)
+				}
+				a, b := tc.a, tc.b
+				if a == "" {
+					a, b = tc.before, tc.before
+				}
+				waiting := func(want int) {
+					t.Helper()
+					for range 500 {
+						var got int
+						if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+							WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
+							t.Fatal(err)
+						}
+						if got >= want {
+							return
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					t.Fatalf("%d imports never waited for the held rows", want)
+				}
+				for round := range tc.rounds {
+					holding, release := make(chan error, 1), make(chan struct{})
+					if d.Engine() == db.Postgres {
+						go func() {
+							holding <- d.InTx(ctx, func(tx db.Tx) error {
+								_, err := tx.ExecContext(ctx, tc.hold, tc.args...)
+								holding <- err
+								<-release
+								return nil
+							})
+						}()
+						if err := <-holding; err != nil {
+							t.Fatal(err)
+						}
+					}
+					imps := make(chan *grid.Import, 2)
+					for i, file := range []string{a, b} {
+						go func() {
+							imp, err := s.Import(ctx, admin, grid.Spec{Kind: grid.Residents}, []byte(file), nil)
+							if err != nil {
+								imp = &grid.Import{Status: err.Error()}
+							}
+							imps <- imp
+						}()
+						if d.Engine() == db.Postgres {
+							waiting(i + 1)
+						}
+					}
+					close(release)
+					for range 2 {
+						if imp := <-imps; imp.Status != grid.Done || imp.Good != n || imp.Bad != 0 {
+							t.Fatalf("round %d: %+v", round, imp)
+						}
+					}
+					if d.Engine() == db.Postgres {
+						if err := <-holding; err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if got := count(t, d, "grid_members"); got != n {
+					t.Errorf("%d grid members, want %d", got, n)
+				}
+			})
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -470,8 +471,14 @@ func (s *Service) residents(ctx context.Context, by *auth.Principal, imp *Import
 			}
 			holds[x.grid+"/"+x.household] = x
 		}
+		// Grids, households and members are written in the order of their
+		// keys: two imports of the same residents (two offices' lists, a
+		// list imported again beside the first) otherwise each took some of
+		// the rows the other waited for, in a map's order or the file's,
+		// and PostgreSQL ended one of them as a deadlock.
 		gargs := make([]any, 0, 6*len(grids))
-		for code, x := range grids {
+		for _, code := range slices.Sorted(maps.Keys(grids)) {
+			x := grids[code]
 			gname := x.gridName
 			if gname == "" {
 				gname = "第" + strings.TrimLeft(x.grid[12:], "0") + "网格"
@@ -486,14 +493,21 @@ func (s *Service) residents(ctx context.Context, by *auth.Principal, imp *Import
 			return fmt.Errorf("grid: grids: %w", err)
 		}
 		hargs := make([]any, 0, 4*len(holds))
-		for id, x := range holds {
+		for _, id := range slices.Sorted(maps.Keys(holds)) {
+			x := holds[id]
 			hargs = append(hargs, id, x.grid, x.household, at)
 		}
 		if _, err := insertHouseholds.Exec(ctx, tx, s.db.Engine(), hargs); err != nil {
 			return fmt.Errorf("grid: households: %w", err)
 		}
+		order := make([]int, len(good))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(i, j int) int { return cmp.Compare(nums[i], nums[j]) })
 		margs := make([]any, 0, 4*len(good))
-		for i, x := range good {
+		for _, i := range order {
+			x := good[i]
 			margs = append(margs, nums[i], x.grid, x.grid+"/"+x.household, at)
 		}
 		if _, err := upsertMembers.Exec(ctx, tx, s.db.Engine(), margs); err != nil {

@@ -1,9 +1,11 @@
 package org
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -239,6 +241,12 @@ func (s *Service) Flush(ctx context.Context) error {
 		}
 		sh.mu.Unlock()
 	}
+	// Every node adds to the same keys' rows: in the order of the keys, not
+	// a shard map's, or two nodes flushing at once each held rows the
+	// other waited for.
+	slices.SortFunc(deltas, func(a, b delta) int {
+		return cmp.Or(cmp.Compare(a.uk.key, b.uk.key), cmp.Compare(a.uk.day, b.uk.day))
+	})
 	var ferr error
 	for len(deltas) > 0 {
 		n := min(len(deltas), flushChunk)

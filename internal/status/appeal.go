@@ -144,6 +144,15 @@ func (s *Service) FileAppeal(ctx context.Context, by *auth.Principal, personID s
 		if err != nil {
 			return err
 		}
+		// A grant at once stores a fact, and Record takes the facts counter
+		// before the status rows and the audit head; taken here only with
+		// the grant, after both, it waited for a Record that waited for it.
+		// SQLite's single writer has no such locks.
+		if s.db.Engine() == db.Postgres {
+			if _, err := db.LockCounter(ctx, tx, s.db.Engine(), "facts"); err != nil {
+				return err
+			}
+		}
 		now := s.now()
 		people, err := s.personRegions(ctx, tx, []int64{num})
 		if err != nil {

@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
@@ -77,6 +78,10 @@ func (s *Service) FollowChanges(ctx context.Context) (int, error) {
 				}
 				latest[c.Person] = c
 			}
+			// The persons' tasks are written in the persons' order, as the
+			// escalation locks them: in the log's order a follower and an
+			// escalation over the same overdue tasks each waited for the other.
+			slices.Sort(nums)
 			grids, err := s.follow.grids.GridOf(ctx, tx, nums)
 			if err != nil {
 				return err
@@ -142,12 +147,30 @@ func (s *Service) FollowChanges(ctx context.Context) (int, error) {
 // how many it marked.
 func (s *Service) Escalate(ctx context.Context) (int64, error) {
 	now := s.now().UnixMilli()
-	res, err := s.db.ExecContext(ctx, `UPDATE followup_tasks SET escalated_at = $1
-		WHERE due_at < $1 AND escalated_at IS NULL AND status <> $2`, now, TaskVisited)
+	var n int64
+	err := s.db.InTx(ctx, func(tx db.Tx) error {
+		// The tasks are locked first, in the persons' order, as the follower
+		// writes them (FollowChanges): the UPDATE finds them through the
+		// index of the deadlines, in the deadlines' order, and waited for a
+		// follower that waited for it. SQLite's single writer has no such
+		// locks.
+		if s.db.Engine() == db.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM followup_tasks WHERE due_at < $1 AND escalated_at IS NULL AND status <> $2
+				ORDER BY person_num, id FOR UPDATE`, now, TaskVisited); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE followup_tasks SET escalated_at = $1
+			WHERE due_at < $1 AND escalated_at IS NULL AND status <> $2`, now, TaskVisited)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("tracing: escalate tasks: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	s.metrics.escalated.Add(float64(n))
 	return n, nil
 }

@@ -422,3 +422,88 @@ func TestDoseFactLeftPendingIsRecordedLater(t *testing.T) {
 		}
 	})
 }
+
+// TestRebookBesideCancel books a slot again while the appointment held in
+// it is being cancelled, as a resident's second tap would: the booking
+// takes the slot's row and then meets the cancelled appointment in the
+// index of open appointments, and the cancel must take the slot's row
+// before the appointment's, in that order, or PostgreSQL ends one of them
+// as a deadlock. On PostgreSQL the test holds the slot's row until both
+// wait for it, the booking first, so that it gets the row first.
+func TestRebookBesideCancel(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		pr, _ := f.resident()
+		sl := f.slot(26*time.Hour, 2, f.product)
+		a, err := f.svc.Book(f.ctx, pr, "", sl.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, release := make(chan error, 1), make(chan struct{})
+		waiting := func(n int) {
+			t.Helper()
+			if d.Engine() != db.Postgres {
+				return
+			}
+			for range 500 {
+				var got int
+				if err := d.QueryRowContext(f.ctx, `SELECT COUNT(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got >= n {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatalf("%d transactions never waited for the slot", n)
+		}
+		if d.Engine() == db.Postgres {
+			go func() {
+				held <- d.InTx(f.ctx, func(tx db.Tx) error {
+					_, err := tx.ExecContext(f.ctx, `SELECT id FROM vac_slots WHERE id = $1 FOR UPDATE`, sl.ID)
+					held <- err
+					<-release
+					return nil
+				})
+			}()
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		booked, cancelled := make(chan error, 1), make(chan error, 1)
+		go func() {
+			_, err := f.svc.Book(f.ctx, pr, "", sl.ID)
+			booked <- err
+		}()
+		waiting(1)
+		go func() {
+			_, err := f.svc.Cancel(f.ctx, pr, a.ID)
+			cancelled <- err
+		}()
+		waiting(2)
+		close(release)
+		if err := <-cancelled; err != nil {
+			t.Fatalf("cancel: %v", err)
+		}
+		// Booked again after the cancel, or refused before it: either is
+		// an answer, a deadlock is not.
+		err = <-booked
+		if err != nil && !errors.Is(err, vaccine.ErrAlreadyBooked) {
+			t.Fatalf("book again: %v", err)
+		}
+		if d.Engine() == db.Postgres {
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var places, open int
+		if err := d.QueryRowContext(f.ctx, `SELECT booked, (SELECT COUNT(*) FROM vac_appointments WHERE slot_id = $1 AND state = 'booked')
+			FROM vac_slots WHERE id = $1`, sl.ID).Scan(&places, &open); err != nil {
+			t.Fatal(err)
+		}
+		if places != open || open != map[bool]int{true: 1}[err == nil] {
+			t.Errorf("%d places taken by %d open appointments (book again: %v)", places, open, err)
+		}
+	})
+}

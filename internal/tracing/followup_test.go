@@ -1,0 +1,251 @@
+package tracing
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/db/dbtest"
+	"github.com/healthcode/healthcode/internal/rules"
+	"github.com/healthcode/healthcode/internal/status"
+)
+
+// changeLog is a colour change log the test writes: the follower reads it
+// as it reads the status engine's.
+type changeLog struct {
+	mu      sync.Mutex
+	changes []status.Change
+}
+
+func (l *changeLog) add(person int64, old, new rules.Color) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.changes = append(l.changes, status.Change{Seq: int64(len(l.changes) + 1), Person: person, Region: "341881001",
+		Old: old, New: new, ReasonZH: fmt.Sprintf("%d", new)})
+}
+
+func (l *changeLog) Changes(_ context.Context, _ db.Querier, after int64, limit int) ([]status.Change, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []status.Change
+	for _, c := range l.changes {
+		if c.Seq > after && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+type noGrids struct{}
+
+func (noGrids) GridOf(context.Context, db.Querier, []int64) (map[int64]string, error) {
+	return map[int64]string{}, nil
+}
+
+// TestFollowUpBesideEscalation follows new colour changes of persons whose
+// tasks are overdue while the escalation marks those tasks: both write the
+// same tasks, and each must take them in the order the other does, or
+// PostgreSQL ends one of them as a deadlock. The escalation finds its tasks
+// by their deadlines, the follower by the change log; on PostgreSQL the
+// test holds the task the follower takes first until both wait for it, so
+// that the follower, once it has it, needs a task the escalation took.
+func TestFollowUpBesideEscalation(t *testing.T) {
+	cases := []struct {
+		name    string
+		opened  []int64 // the persons whose tasks open, a minute apart
+		changed []int64 // the persons whose colour changes again, in the log's order
+	}{
+		{"changes in person order, deadlines not", []int64{2, 1}, []int64{1, 2}},
+		{"deadlines in person order, changes not", []int64{1, 2}, []int64{2, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				st := newStack(t, d)
+				tr := st.tracer(t, Config{})
+				now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+				var mu sync.Mutex
+				tr.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+				advance := func(by time.Duration) { mu.Lock(); now = now.Add(by); mu.Unlock() }
+				log := &changeLog{}
+				tr.SetFollowUp(log, noGrids{}, time.Hour)
+				for _, p := range tc.opened {
+					log.add(p, rules.Green, rules.Yellow)
+					if n, err := tr.FollowChanges(ctx); err != nil || n != 1 {
+						t.Fatalf("open the task of %d: %d %v", p, n, err)
+					}
+					advance(time.Minute)
+				}
+				advance(2 * time.Hour)
+				for _, p := range tc.changed {
+					log.add(p, rules.Yellow, rules.Red)
+				}
+
+				held, release := make(chan error, 1), make(chan struct{})
+				waiting := func(n int) {
+					t.Helper()
+					if d.Engine() != db.Postgres {
+						return
+					}
+					for range 500 {
+						var got int
+						if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+							WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
+							t.Fatal(err)
+						}
+						if got >= n {
+							return
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					t.Fatalf("%d transactions never waited for the held task", n)
+				}
+				if d.Engine() == db.Postgres {
+					go func() {
+						held <- d.InTx(ctx, func(tx db.Tx) error {
+							_, err := tx.ExecContext(ctx, `SELECT id FROM followup_tasks WHERE person_num = $1 FOR UPDATE`, tc.changed[0])
+							held <- err
+							<-release
+							return nil
+						})
+					}()
+					if err := <-held; err != nil {
+						t.Fatal(err)
+					}
+				}
+				errs := make(chan error, 2)
+				go func() {
+					_, err := tr.FollowChanges(ctx)
+					errs <- err
+				}()
+				waiting(1)
+				go func() {
+					_, err := tr.Escalate(ctx)
+					errs <- err
+				}()
+				waiting(2)
+				close(release)
+				for range 2 {
+					if err := <-errs; err != nil {
+						t.Fatal(err)
+					}
+				}
+				if d.Engine() == db.Postgres {
+					if err := <-held; err != nil {
+						t.Fatal(err)
+					}
+				}
+				var escalated, red int
+				if err := d.QueryRowContext(ctx, `SELECT COUNT(escalated_at), COALESCE(SUM(CASE WHEN color = $1 THEN 1 ELSE 0 END), 0)
+					FROM followup_tasks`, int64(rules.Red)).Scan(&escalated, &red); err != nil {
+					t.Fatal(err)
+				}
+				if escalated != 2 || red != 2 {
+					t.Errorf("%d tasks escalated and %d red, want 2 and 2", escalated, red)
+				}
+			})
+		})
+	}
+}
+
+// TestFollowUpBesidePurge follows new colour changes of persons whose old
+// tasks the retention purge is deleting: both write the same tasks, and
+// each must take them in the order the other does, or PostgreSQL ends one
+// of them as a deadlock. The purge finds its tasks in the table's order,
+// here the order they were opened in, against the persons'; on PostgreSQL
+// the test holds the task the follower takes first until both wait for it.
+func TestFollowUpBesidePurge(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		st := newStack(t, d)
+		tr := st.tracer(t, Config{})
+		now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		tr.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+		advance := func(by time.Duration) { mu.Lock(); now = now.Add(by); mu.Unlock() }
+		log := &changeLog{}
+		tr.SetFollowUp(log, noGrids{}, time.Hour)
+		for _, p := range []int64{2, 1} {
+			log.add(p, rules.Green, rules.Yellow)
+			if n, err := tr.FollowChanges(ctx); err != nil || n != 1 {
+				t.Fatalf("open the task of %d: %d %v", p, n, err)
+			}
+			advance(time.Minute)
+		}
+		advance(30 * 24 * time.Hour)
+		cutoff := now.Add(-24 * time.Hour)
+		for _, p := range []int64{1, 2} {
+			log.add(p, rules.Yellow, rules.Red)
+		}
+
+		held, release := make(chan error, 1), make(chan struct{})
+		waiting := func(n int) {
+			t.Helper()
+			if d.Engine() != db.Postgres {
+				return
+			}
+			for range 500 {
+				var got int
+				if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got >= n {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatalf("%d transactions never waited for the held task", n)
+		}
+		if d.Engine() == db.Postgres {
+			go func() {
+				held <- d.InTx(ctx, func(tx db.Tx) error {
+					_, err := tx.ExecContext(ctx, `SELECT id FROM followup_tasks WHERE person_num = 1 FOR UPDATE`)
+					held <- err
+					<-release
+					return nil
+				})
+			}()
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		errs := make(chan error, 2)
+		go func() {
+			_, err := tr.FollowChanges(ctx)
+			errs <- err
+		}()
+		waiting(1)
+		go func() {
+			_, err := tr.Purge(ctx, cutoff)
+			errs <- err
+		}()
+		waiting(2)
+		close(release)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d.Engine() == db.Postgres {
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The purge came after the follower on PostgreSQL and took the
+		// tasks with it; on SQLite it may have come first.
+		if d.Engine() == db.Postgres {
+			var left int
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM followup_tasks`).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if left != 0 {
+				t.Errorf("%d tasks left after the purge", left)
+			}
+		}
+	})
+}
