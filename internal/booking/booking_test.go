@@ -449,63 +449,23 @@ func TestRebookBesideCancel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		held, release := make(chan error, 1), make(chan struct{})
-		waiting := func(n int) {
-			t.Helper()
-			if d.Engine() != db.Postgres {
-				return
-			}
-			for range 500 {
-				var got int
-				if err := d.QueryRowContext(f.ctx, `SELECT COUNT(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
-					t.Fatal(err)
-				}
-				if got >= n {
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatalf("%d transactions never waited for the slot", n)
-		}
-		if d.Engine() == db.Postgres {
-			go func() {
-				held <- d.InTx(f.ctx, func(tx db.Tx) error {
-					_, err := tx.ExecContext(f.ctx, `SELECT id FROM bk_slots WHERE id = $1 FOR UPDATE`, sl.ID)
-					held <- err
-					<-release
-					return nil
-				})
-			}()
-			if err := <-held; err != nil {
-				t.Fatal(err)
-			}
-		}
-		booked, cancelled := make(chan error, 1), make(chan error, 1)
-		go func() {
-			_, err := f.svc.Book(f.ctx, resident(0), "", sl.ID)
-			booked <- err
-		}()
-		waiting(1)
-		go func() {
-			_, err := f.svc.Cancel(f.ctx, resident(0), "", b.ID)
-			cancelled <- err
-		}()
-		waiting(2)
-		close(release)
-		if err := <-cancelled; err != nil {
+		errs := dbtest.Contend(t, d, `SELECT id FROM bk_slots WHERE id = $1 FOR UPDATE`, []any{sl.ID},
+			func() error {
+				_, err := f.svc.Book(f.ctx, resident(0), "", sl.ID)
+				return err
+			},
+			func() error {
+				_, err := f.svc.Cancel(f.ctx, resident(0), "", b.ID)
+				return err
+			})
+		if err := errs[1]; err != nil {
 			t.Fatalf("cancel: %v", err)
 		}
 		// Booked again after the cancel, or refused before it: either is
 		// an answer, a deadlock is not.
-		err = <-booked
+		err = errs[0]
 		if err != nil && !errors.Is(err, booking.ErrAlreadyBooked) {
 			t.Fatalf("book again: %v", err)
-		}
-		if d.Engine() == db.Postgres {
-			if err := <-held; err != nil {
-				t.Fatal(err)
-			}
 		}
 		open := f.count(`SELECT COUNT(*) FROM bk_bookings WHERE slot_id = $1 AND state <> 'cancelled'`, sl.ID)
 		if places := f.count(`SELECT booked FROM bk_slots WHERE id = $1`, sl.ID); places != open || open != map[bool]int{true: 1}[err == nil] {

@@ -33,54 +33,17 @@ func TestFlushShowsOnTwoNodes(t *testing.T) {
 		if err := nodes[0].FlushShows(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waiting := func(n int) {
-			t.Helper()
-			for range 500 {
-				var got int
-				if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
-					t.Fatal(err)
-				}
-				if got >= n {
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatalf("%d flushes never waited for the held row", n)
-		}
 		for round := range rounds {
-			held, release := make(chan error, 1), make(chan struct{})
-			if d.Engine() == db.Postgres {
-				go func() {
-					held <- d.InTx(ctx, func(tx db.Tx) error {
-						_, err := tx.ExecContext(ctx, `SELECT shows FROM code_shows WHERE hour = $1 AND region_code = $2 FOR UPDATE`,
-							hour.UnixMilli(), fmt.Sprintf("341881%03d", regions/2))
-						held <- err
-						<-release
-						return nil
-					})
-				}()
-				if err := <-held; err != nil {
-					t.Fatal(err)
-				}
-			}
-			errs := make(chan error, len(nodes))
-			for i, s := range nodes {
+			var flushes []func() error
+			for _, s := range nodes {
 				count(s)
-				go func() { errs <- s.FlushShows(ctx) }()
-				if d.Engine() == db.Postgres {
-					waiting(i + 1)
-				}
+				flushes = append(flushes, func() error { return s.FlushShows(ctx) })
 			}
-			close(release)
-			for range nodes {
-				if err := <-errs; err != nil {
+			errs := dbtest.Contend(t, d, `SELECT shows FROM code_shows WHERE hour = $1 AND region_code = $2 FOR UPDATE`,
+				[]any{hour.UnixMilli(), fmt.Sprintf("341881%03d", regions/2)}, flushes...)
+			for _, err := range errs {
+				if err != nil {
 					t.Fatalf("round %d: %v", round, err)
-				}
-			}
-			if d.Engine() == db.Postgres {
-				if err := <-held; err != nil {
-					t.Fatal(err)
 				}
 			}
 		}

@@ -559,54 +559,15 @@ func TestTransfersBothWays(t *testing.T) {
 		if _, err := f.svc.Transfer(ctx, staff("imp"), coldchain.MoveInput{Code: b.Code, To: "store", Quantity: 60}); err != nil {
 			t.Fatal(err)
 		}
-		held, release := make(chan error, 1), make(chan struct{})
-		waiting := func(n int) {
-			t.Helper()
-			if d.Engine() != db.Postgres {
-				return
-			}
-			for range 500 {
-				var got int
-				if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
-					t.Fatal(err)
-				}
-				if got >= n {
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatalf("%d moves never waited for the held stock", n)
-		}
-		if d.Engine() == db.Postgres {
-			go func() {
-				held <- d.InTx(ctx, func(tx db.Tx) error {
-					_, err := tx.ExecContext(ctx, `SELECT held FROM cc_stock WHERE batch_id = $1 AND org_id = 'store' FOR UPDATE`, b.ID)
-					held <- err
-					<-release
-					return nil
-				})
-			}()
-			if err := <-held; err != nil {
-				t.Fatal(err)
-			}
-		}
-		errs := make(chan error, 2)
-		for i, mv := range []struct{ from, to string }{{"store", "imp"}, {"imp", "store"}} {
-			go func() {
+		var moves []func() error
+		for _, mv := range []struct{ from, to string }{{"store", "imp"}, {"imp", "store"}} {
+			moves = append(moves, func() error {
 				_, err := f.svc.Transfer(ctx, staff(mv.from), coldchain.MoveInput{Code: b.Code, To: mv.to, Quantity: 10})
-				errs <- err
-			}()
-			waiting(i + 1)
+				return err
+			})
 		}
-		close(release)
-		for range 2 {
-			if err := <-errs; err != nil {
-				t.Fatal(err)
-			}
-		}
-		if d.Engine() == db.Postgres {
-			if err := <-held; err != nil {
+		for _, err := range dbtest.Contend(t, d, `SELECT held FROM cc_stock WHERE batch_id = $1 AND org_id = 'store' FOR UPDATE`, []any{b.ID}, moves...) {
+			if err != nil {
 				t.Fatal(err)
 			}
 		}

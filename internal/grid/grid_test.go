@@ -349,58 +349,19 @@ func TestImportsBesideEachOther(t *testing.T) {
 				if a == "" {
 					a, b = tc.before, tc.before
 				}
-				waiting := func(want int) {
-					t.Helper()
-					for range 500 {
-						var got int
-						if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-							WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
-							t.Fatal(err)
-						}
-						if got >= want {
-							return
-						}
-						time.Sleep(10 * time.Millisecond)
-					}
-					t.Fatalf("%d imports never waited for the held rows", want)
-				}
 				for round := range tc.rounds {
-					holding, release := make(chan error, 1), make(chan struct{})
-					if d.Engine() == db.Postgres {
-						go func() {
-							holding <- d.InTx(ctx, func(tx db.Tx) error {
-								_, err := tx.ExecContext(ctx, tc.hold, tc.args...)
-								holding <- err
-								<-release
-								return nil
-							})
-						}()
-						if err := <-holding; err != nil {
-							t.Fatal(err)
-						}
-					}
-					imps := make(chan *grid.Import, 2)
+					imps := make([]*grid.Import, 2)
+					var imports []func() error
 					for i, file := range []string{a, b} {
-						go func() {
-							imp, err := s.Import(ctx, admin, grid.Spec{Kind: grid.Residents}, []byte(file), nil)
-							if err != nil {
-								imp = &grid.Import{Status: err.Error()}
-							}
-							imps <- imp
-						}()
-						if d.Engine() == db.Postgres {
-							waiting(i + 1)
-						}
+						imports = append(imports, func() error {
+							var err error
+							imps[i], err = s.Import(ctx, admin, grid.Spec{Kind: grid.Residents}, []byte(file), nil)
+							return err
+						})
 					}
-					close(release)
-					for range 2 {
-						if imp := <-imps; imp.Status != grid.Done || imp.Good != n || imp.Bad != 0 {
-							t.Fatalf("round %d: %+v", round, imp)
-						}
-					}
-					if d.Engine() == db.Postgres {
-						if err := <-holding; err != nil {
-							t.Fatal(err)
+					for i, err := range dbtest.Contend(t, d, tc.hold, tc.args, imports...) {
+						if imp := imps[i]; err != nil || imp.Status != grid.Done || imp.Good != n || imp.Bad != 0 {
+							t.Fatalf("round %d: %+v %v", round, imp, err)
 						}
 					}
 				}

@@ -309,57 +309,17 @@ func TestPurgeBesideResults(t *testing.T) {
 			body += f.tube(20, ps[i:i+20]...) + ",negative\n"
 		}
 
-		held, release := make(chan error, 1), make(chan struct{})
-		waiting := func(n int) {
-			t.Helper()
-			if d.Engine() != db.Postgres {
-				return
-			}
-			for range 500 {
-				var got int
-				if err := d.QueryRowContext(f.ctx, `SELECT COUNT(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
-					t.Fatal(err)
-				}
-				if got >= n {
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatalf("%d transactions never waited for the held row", n)
-		}
-		if d.Engine() == db.Postgres {
-			go func() {
-				held <- d.InTx(f.ctx, func(tx db.Tx) error {
-					_, err := tx.ExecContext(f.ctx, `SELECT person_num FROM nat_tested WHERE person_num = $1 FOR UPDATE`, ps[len(ps)/2].Num)
-					held <- err
-					<-release
-					return nil
-				})
-			}()
-			if err := <-held; err != nil {
-				t.Fatal(err)
-			}
-		}
-		errs := make(chan error, 2)
-		go func() {
-			_, err := f.svc.Purge(f.ctx, cutoff)
-			errs <- err
-		}()
-		waiting(1)
-		go func() {
-			_, err := f.svc.Upload(f.ctx, f.lab, []byte(body), "")
-			errs <- err
-		}()
-		waiting(2)
-		close(release)
-		for range 2 {
-			if err := <-errs; err != nil {
-				t.Fatal(err)
-			}
-		}
-		if d.Engine() == db.Postgres {
-			if err := <-held; err != nil {
+		errs := dbtest.Contend(t, d, `SELECT person_num FROM nat_tested WHERE person_num = $1 FOR UPDATE`, []any{ps[len(ps)/2].Num},
+			func() error {
+				_, err := f.svc.Purge(f.ctx, cutoff)
+				return err
+			},
+			func() error {
+				_, err := f.svc.Upload(f.ctx, f.lab, []byte(body), "")
+				return err
+			})
+		for _, err := range errs {
+			if err != nil {
 				t.Fatal(err)
 			}
 		}

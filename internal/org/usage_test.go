@@ -3,7 +3,6 @@ package org_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/healthcode/healthcode/internal/auth"
 	"github.com/healthcode/healthcode/internal/db"
@@ -57,54 +56,17 @@ func TestFlushOnTwoNodes(t *testing.T) {
 		if err := nodes[0].Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waiting := func(n int) {
-			t.Helper()
-			for range 500 {
-				var got int
-				if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
-					t.Fatal(err)
-				}
-				if got >= n {
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatalf("%d flushes never waited for the held row", n)
-		}
 		const rounds = 24
 		for round := range rounds {
-			held, release := make(chan error, 1), make(chan struct{})
-			if d.Engine() == db.Postgres {
-				go func() {
-					held <- d.InTx(ctx, func(tx db.Tx) error {
-						_, err := tx.ExecContext(ctx, `SELECT uses FROM api_key_usage WHERE key_id = $1 FOR UPDATE`, keys[1].ID)
-						held <- err
-						<-release
-						return nil
-					})
-				}()
-				if err := <-held; err != nil {
-					t.Fatal(err)
-				}
-			}
-			errs := make(chan error, len(nodes))
-			for i, n := range nodes {
+			var flushes []func() error
+			for _, n := range nodes {
 				use(n)
-				go func() { errs <- n.Flush(ctx) }()
-				if d.Engine() == db.Postgres {
-					waiting(i + 1)
-				}
+				flushes = append(flushes, func() error { return n.Flush(ctx) })
 			}
-			close(release)
-			for range nodes {
-				if err := <-errs; err != nil {
+			errs := dbtest.Contend(t, d, `SELECT uses FROM api_key_usage WHERE key_id = $1 FOR UPDATE`, []any{keys[1].ID}, flushes...)
+			for _, err := range errs {
+				if err != nil {
 					t.Fatalf("round %d: %v", round, err)
-				}
-			}
-			if d.Engine() == db.Postgres {
-				if err := <-held; err != nil {
-					t.Fatal(err)
 				}
 			}
 		}

@@ -85,57 +85,17 @@ func TestFollowUpBesideEscalation(t *testing.T) {
 					log.add(p, rules.Yellow, rules.Red)
 				}
 
-				held, release := make(chan error, 1), make(chan struct{})
-				waiting := func(n int) {
-					t.Helper()
-					if d.Engine() != db.Postgres {
-						return
-					}
-					for range 500 {
-						var got int
-						if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-							WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
-							t.Fatal(err)
-						}
-						if got >= n {
-							return
-						}
-						time.Sleep(10 * time.Millisecond)
-					}
-					t.Fatalf("%d transactions never waited for the held task", n)
-				}
-				if d.Engine() == db.Postgres {
-					go func() {
-						held <- d.InTx(ctx, func(tx db.Tx) error {
-							_, err := tx.ExecContext(ctx, `SELECT id FROM followup_tasks WHERE person_num = $1 FOR UPDATE`, tc.changed[0])
-							held <- err
-							<-release
-							return nil
-						})
-					}()
-					if err := <-held; err != nil {
-						t.Fatal(err)
-					}
-				}
-				errs := make(chan error, 2)
-				go func() {
-					_, err := tr.FollowChanges(ctx)
-					errs <- err
-				}()
-				waiting(1)
-				go func() {
-					_, err := tr.Escalate(ctx)
-					errs <- err
-				}()
-				waiting(2)
-				close(release)
-				for range 2 {
-					if err := <-errs; err != nil {
-						t.Fatal(err)
-					}
-				}
-				if d.Engine() == db.Postgres {
-					if err := <-held; err != nil {
+				errs := dbtest.Contend(t, d, `SELECT id FROM followup_tasks WHERE person_num = $1 FOR UPDATE`, []any{tc.changed[0]},
+					func() error {
+						_, err := tr.FollowChanges(ctx)
+						return err
+					},
+					func() error {
+						_, err := tr.Escalate(ctx)
+						return err
+					})
+				for _, err := range errs {
+					if err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -182,57 +142,17 @@ func TestFollowUpBesidePurge(t *testing.T) {
 			log.add(p, rules.Yellow, rules.Red)
 		}
 
-		held, release := make(chan error, 1), make(chan struct{})
-		waiting := func(n int) {
-			t.Helper()
-			if d.Engine() != db.Postgres {
-				return
-			}
-			for range 500 {
-				var got int
-				if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
-					t.Fatal(err)
-				}
-				if got >= n {
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatalf("%d transactions never waited for the held task", n)
-		}
-		if d.Engine() == db.Postgres {
-			go func() {
-				held <- d.InTx(ctx, func(tx db.Tx) error {
-					_, err := tx.ExecContext(ctx, `SELECT id FROM followup_tasks WHERE person_num = 1 FOR UPDATE`)
-					held <- err
-					<-release
-					return nil
-				})
-			}()
-			if err := <-held; err != nil {
-				t.Fatal(err)
-			}
-		}
-		errs := make(chan error, 2)
-		go func() {
-			_, err := tr.FollowChanges(ctx)
-			errs <- err
-		}()
-		waiting(1)
-		go func() {
-			_, err := tr.Purge(ctx, cutoff)
-			errs <- err
-		}()
-		waiting(2)
-		close(release)
-		for range 2 {
-			if err := <-errs; err != nil {
-				t.Fatal(err)
-			}
-		}
-		if d.Engine() == db.Postgres {
-			if err := <-held; err != nil {
+		errs := dbtest.Contend(t, d, `SELECT id FROM followup_tasks WHERE person_num = 1 FOR UPDATE`, nil,
+			func() error {
+				_, err := tr.FollowChanges(ctx)
+				return err
+			},
+			func() error {
+				_, err := tr.Purge(ctx, cutoff)
+				return err
+			})
+		for _, err := range errs {
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
