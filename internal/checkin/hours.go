@@ -42,34 +42,33 @@ func (s *Service) VerificationsPerHour(ctx context.Context, checkpoints []string
 	if len(checkpoints) >= hoursByRange {
 		return s.verificationsOfMany(ctx, checkpoints, fromMs, headEnd)
 	}
-	for attempt := 0; ; attempt++ {
-		sealed, err := s.hoursSealed(ctx)
-		if err != nil {
-			return nil, err
-		}
-		tail := max(sealed, headEnd)
-		out := map[int64]int64{}
-		err = db.QueryIn(ctx, s.db, s.db.Engine(), `WITH cp AS (SELECT num FROM places WHERE kind = $1 AND ref IN `,
-			[]any{PlaceCheckpoint, fromMs, headEnd, sealed, tail}, checkpoints, `)
+	return s.sealedRead(ctx, func(sealed int64, out map[int64]int64) error {
+		return db.QueryIn(ctx, s.db, s.db.Engine(), `WITH cp AS (SELECT num FROM places WHERE kind = $1 AND ref IN `,
+			[]any{PlaceCheckpoint, fromMs, headEnd, sealed, max(sealed, headEnd)}, checkpoints, `)
 			SELECT h.hour, h.n FROM verification_hours h WHERE h.place IN (SELECT num FROM cp) AND h.hour >= $3 AND h.hour < $4
 			UNION ALL
 			SELECT v.at / 3600000 * 3600000, 1 FROM verifications v WHERE v.place IN (SELECT num FROM cp) AND v.at >= $2 AND v.at < $3
 			UNION ALL
 			SELECT v.at / 3600000 * 3600000, 1 FROM verifications v WHERE v.place IN (SELECT num FROM cp) AND v.at >= $5`,
-			func(sc db.Scanner) error {
-				var h, n int64
-				if err := sc.Scan(&h, &n); err != nil {
-					return err
-				}
-				out[h] += n
-				return nil
-			})
+			addHour(out, nil))
+	})
+}
+
+// sealedRead calls read with the fold's bound and an empty count per hour
+// to fill, and returns the counts. A fold that committed while read ran
+// moved the bound: its hours may be counted twice, or not at all, and the
+// read is made again (at most three times more).
+func (s *Service) sealedRead(ctx context.Context, read func(sealed int64, out map[int64]int64) error) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	for attempt := 0; ; attempt++ {
+		sealed, err := s.hoursSealed(ctx)
 		if err != nil {
+			return nil, err
+		}
+		clear(out)
+		if err := read(sealed, out); err != nil {
 			return nil, fmt.Errorf("checkin: verifications per hour: %w", err)
 		}
-		// A fold that committed while the chunks were read moved the
-		// bound: its hours may be counted twice, or not at all, and the
-		// read is made again.
 		again, err := s.hoursSealed(ctx)
 		if err != nil {
 			return nil, err
@@ -77,6 +76,27 @@ func (s *Service) VerificationsPerHour(ctx context.Context, checkpoints []string
 		if again == sealed || attempt == 3 {
 			return out, nil
 		}
+	}
+}
+
+// addHour adds each row's count (hour, n) to out; with ours, the rows are
+// (place, hour, n) and only ours places count.
+func addHour(out map[int64]int64, ours map[int64]bool) func(db.Scanner) error {
+	return func(sc db.Scanner) error {
+		var p, h, n int64
+		var err error
+		if ours == nil {
+			err = sc.Scan(&h, &n)
+		} else {
+			err = sc.Scan(&p, &h, &n)
+		}
+		if err != nil {
+			return err
+		}
+		if ours == nil || ours[p] {
+			out[h] += n
+		}
+		return nil
 	}
 }
 
@@ -101,56 +121,20 @@ func (s *Service) verificationsOfMany(ctx context.Context, checkpoints []string,
 	if err != nil {
 		return nil, fmt.Errorf("checkin: verifications per hour: %w", err)
 	}
-	out := map[int64]int64{}
 	if len(places) == 0 {
-		return out, nil
+		return map[int64]int64{}, nil
 	}
 	ours := make(map[int64]bool, len(places))
 	for _, p := range places {
 		ours[p] = true
 	}
-	for attempt := 0; ; attempt++ {
-		sealed, err := s.hoursSealed(ctx)
-		if err != nil {
-			return nil, err
-		}
+	return s.sealedRead(ctx, func(sealed int64, out map[int64]int64) error {
 		tail := max(sealed, headEnd)
-		clear(out)
 		if s.db.Engine() == db.Postgres {
-			err = db.Each(ctx, s.db, hoursOfManyPostgres,
-				[]any{fromMs, headEnd, sealed, tail, places}, func(sc db.Scanner) error {
-					var h, n int64
-					if err := sc.Scan(&h, &n); err != nil {
-						return err
-					}
-					out[h] += n
-					return nil
-				})
-		} else {
-			err = db.Each(ctx, s.db, hoursOfManySQLite,
-				[]any{fromMs, headEnd, sealed, tail}, func(sc db.Scanner) error {
-					var p, h, n int64
-					if err := sc.Scan(&p, &h, &n); err != nil {
-						return err
-					}
-					if ours[p] {
-						out[h] += n
-					}
-					return nil
-				})
+			return db.Each(ctx, s.db, hoursOfManyPostgres, []any{fromMs, headEnd, sealed, tail, places}, addHour(out, nil))
 		}
-		if err != nil {
-			return nil, fmt.Errorf("checkin: verifications per hour: %w", err)
-		}
-		// As VerificationsPerHour: a fold between the reads moved the bound.
-		again, err := s.hoursSealed(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if again == sealed || attempt == 3 {
-			return out, nil
-		}
-	}
+		return db.Each(ctx, s.db, hoursOfManySQLite, []any{fromMs, headEnd, sealed, tail}, addHour(out, ours))
+	})
 }
 
 // The statements of verificationsOfMany: $1 from, $2 the end of its hour,
