@@ -2,7 +2,6 @@ package nat
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -31,16 +30,8 @@ func TestCoverageCountsKeepTheirIndexes(t *testing.T) {
 		ANALYZE nat_tested`); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := d.Writer().Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-		t.Fatal(err)
-	}
 	since, until := int64(1700000000000+150000*13000), int64(1700000000000+160000*13000)
-	for i, c := range []struct {
+	for _, c := range []struct {
 		name, lo, hi, col, index string
 		sql                      func(tcol, region, hi string) string
 	}{
@@ -54,23 +45,9 @@ func TestCoverageCountsKeepTheirIndexes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := fmt.Sprintf("coverage_%d", i)
-		if _, err := conn.ExecContext(ctx, `PREPARE `+name+` AS `+c.sql(tcol, region, c.hi)); err != nil {
-			t.Fatal(err)
-		}
-		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`EXPLAIN EXECUTE %s(%d, %d, '%s', '%s')`, name, since, until, c.lo, c.hi))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan strings.Builder
-		for rows.Next() {
-			var line string
-			rows.Scan(&line)
-			plan.WriteString(line + "\n")
-		}
-		rows.Close()
-		if !strings.Contains(plan.String(), c.index) || strings.Contains(plan.String(), "Seq Scan") {
-			t.Errorf("%s: not read through %s:\n%s", c.name, c.index, plan.String())
+		plan := dbtest.GenericPlan(t, d, c.sql(tcol, region, c.hi), since, until, c.lo, c.hi)
+		if !strings.Contains(plan, c.index) || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: not read through %s:\n%s", c.name, c.index, plan)
 		}
 	}
 }
