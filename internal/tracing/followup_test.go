@@ -45,6 +45,28 @@ func (noGrids) GridOf(context.Context, db.Querier, []int64) (map[int64]string, e
 	return map[int64]string{}, nil
 }
 
+// followingTracer is a tracer that follows a change log of the test's on a
+// clock of the test's, with the colour tasks of opened opened through the
+// log a minute apart; advance moves the clock and returns its time.
+func followingTracer(t *testing.T, d *db.DB, opened []int64) (*Service, *changeLog, func(time.Duration) time.Time) {
+	t.Helper()
+	tr := newStack(t, d).tracer(t, Config{})
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	tr.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	advance := func(by time.Duration) time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(by); return now }
+	log := &changeLog{}
+	tr.SetFollowUp(log, noGrids{}, time.Hour)
+	for _, p := range opened {
+		log.add(p, rules.Green, rules.Yellow)
+		if n, err := tr.FollowChanges(context.Background()); err != nil || n != 1 {
+			t.Fatalf("open the task of %d: %d %v", p, n, err)
+		}
+		advance(time.Minute)
+	}
+	return tr, log, advance
+}
+
 // TestFollowUpBesideEscalation follows new colour changes of persons whose
 // tasks are overdue while the escalation marks those tasks: both write the
 // same tasks, and each must take them in the order the other does, or
@@ -65,21 +87,7 @@ func TestFollowUpBesideEscalation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 				ctx := context.Background()
-				st := newStack(t, d)
-				tr := st.tracer(t, Config{})
-				now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-				var mu sync.Mutex
-				tr.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
-				advance := func(by time.Duration) { mu.Lock(); now = now.Add(by); mu.Unlock() }
-				log := &changeLog{}
-				tr.SetFollowUp(log, noGrids{}, time.Hour)
-				for _, p := range tc.opened {
-					log.add(p, rules.Green, rules.Yellow)
-					if n, err := tr.FollowChanges(ctx); err != nil || n != 1 {
-						t.Fatalf("open the task of %d: %d %v", p, n, err)
-					}
-					advance(time.Minute)
-				}
+				tr, log, advance := followingTracer(t, d, tc.opened)
 				advance(2 * time.Hour)
 				for _, p := range tc.changed {
 					log.add(p, rules.Yellow, rules.Red)
@@ -121,23 +129,8 @@ func TestFollowUpBesideEscalation(t *testing.T) {
 func TestFollowUpBesidePurge(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		st := newStack(t, d)
-		tr := st.tracer(t, Config{})
-		now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-		var mu sync.Mutex
-		tr.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
-		advance := func(by time.Duration) { mu.Lock(); now = now.Add(by); mu.Unlock() }
-		log := &changeLog{}
-		tr.SetFollowUp(log, noGrids{}, time.Hour)
-		for _, p := range []int64{2, 1} {
-			log.add(p, rules.Green, rules.Yellow)
-			if n, err := tr.FollowChanges(ctx); err != nil || n != 1 {
-				t.Fatalf("open the task of %d: %d %v", p, n, err)
-			}
-			advance(time.Minute)
-		}
-		advance(30 * 24 * time.Hour)
-		cutoff := now.Add(-24 * time.Hour)
+		tr, log, advance := followingTracer(t, d, []int64{2, 1})
+		cutoff := advance(30 * 24 * time.Hour).Add(-24 * time.Hour)
 		for _, p := range []int64{1, 2} {
 			log.add(p, rules.Yellow, rules.Red)
 		}
