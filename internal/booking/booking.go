@@ -380,15 +380,12 @@ func (s *Service) Cancel(ctx context.Context, by *auth.Principal, personID, id s
 	}
 	now := s.clock()
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
-		// The slot's row first, as a booking takes it: a booking of the
-		// same person in the same slot, holding the slot, waits for this
-		// booking's row in the index of open bookings, and a cancel that
-		// held that row and then waited for the slot deadlocked with it.
-		// SQLite's single writer has no such locks.
-		if s.db.Engine() == db.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM bk_slots WHERE id = $1 FOR UPDATE`, b.Slot.ID); err != nil {
-				return fmt.Errorf("booking: cancel: %w", err)
-			}
+		// The slot's row first, as a booking takes it: a booking of the same
+		// person in the same slot, holding the slot, waits for this booking's row
+		// in the index of open bookings, and a cancel that held that row and then
+		// waited for the slot deadlocked with it.
+		if err := db.LockRows(ctx, tx, s.db.Engine(), `SELECT id FROM bk_slots WHERE id = $1 FOR UPDATE`, b.Slot.ID); err != nil {
+			return fmt.Errorf("booking: cancel: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE bk_bookings SET state = $1, closed_at = $2 WHERE id = $3 AND state = $4`,
 			Cancelled, now.UnixMilli(), id, Booked)

@@ -388,12 +388,11 @@ func (s *Service) move(ctx context.Context, by *auth.Principal, from, to *org.Or
 	}
 	at := m.At.UnixMilli()
 	err = s.db.InTx(ctx, func(tx db.Tx) error {
-		// The giver's and the receiver's rows are locked first, in the
-		// holders' order: taken giver first, two moves between the same
-		// holders in opposite directions each held the row the other
-		// waited for. SQLite's single writer has no such locks.
-		if to != nil && s.db.Engine() == db.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT org_id FROM cc_stock WHERE batch_id = $1 AND org_id IN ($2, $3)
+		// The giver's and the receiver's rows are locked first, in the holders'
+		// order: taken giver first, two moves between the same holders in
+		// opposite directions each held the row the other waited for.
+		if to != nil {
+			if err := db.LockRows(ctx, tx, s.db.Engine(), `SELECT org_id FROM cc_stock WHERE batch_id = $1 AND org_id IN ($2, $3)
 				ORDER BY org_id FOR UPDATE`, b.ID, from.ID, to.ID); err != nil {
 				return err
 			}

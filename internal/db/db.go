@@ -348,6 +348,22 @@ func LockCounter(ctx context.Context, tx Tx, e Engine, name string) (int64, erro
 	return v, nil
 }
 
+// LockRows takes in tx the locks of the rows query selects (a SELECT ...
+// ORDER BY key FOR UPDATE), in its order, on PostgreSQL: a transaction
+// whose statements would find those rows through another index, and so
+// take them in another order than the transactions beside it, takes them
+// first in the order all of them use (docs/CONVENTIONS.md). SQLite's single
+// writer takes no row locks; there it does nothing.
+func LockRows(ctx context.Context, tx Tx, e Engine, query string, args ...any) error {
+	if e != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("db: lock rows: %w", err)
+	}
+	return nil
+}
+
 // Millis converts a time to the stored form; the zero time is stored as 0.
 func Millis(t time.Time) int64 {
 	if t.IsZero() {

@@ -33,14 +33,11 @@ func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64
 		}
 		// The rows of nat_tested the purge changes are locked first, in the
 		// residents' order, as result reporting locks them (retally): the
-		// statements below find them through the indexes of the times, in
-		// the times' order, and waited for a report that waited for them.
-		// SQLite's single writer has no such locks.
-		if s.db.Engine() == db.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT person_num FROM nat_tested WHERE last_negative < $1 OR last_pending < $1
-				ORDER BY person_num FOR UPDATE`, c); err != nil {
-				return fmt.Errorf("nat_tested: lock: %w", err)
-			}
+		// statements below find them through the indexes of the times, in the
+		// times' order, and waited for a report that waited for them.
+		if err := db.LockRows(ctx, tx, s.db.Engine(), `SELECT person_num FROM nat_tested WHERE last_negative < $1 OR last_pending < $1
+			ORDER BY person_num FOR UPDATE`, c); err != nil {
+			return fmt.Errorf("nat_tested: %w", err)
 		}
 		for _, del := range append(dels, purgeTested...) {
 			res, err := tx.ExecContext(ctx, del.Query, c)

@@ -150,15 +150,12 @@ func (s *Service) Escalate(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
 		// The tasks are locked first, in the persons' order, as the follower
-		// writes them (FollowChanges): the UPDATE finds them through the
-		// index of the deadlines, in the deadlines' order, and waited for a
-		// follower that waited for it. SQLite's single writer has no such
-		// locks.
-		if s.db.Engine() == db.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM followup_tasks WHERE due_at < $1 AND escalated_at IS NULL AND status <> $2
-				ORDER BY person_num, id FOR UPDATE`, now, TaskVisited); err != nil {
-				return err
-			}
+		// writes them (FollowChanges): the UPDATE finds them through the index of
+		// the deadlines, in the deadlines' order, and waited for a follower that
+		// waited for it.
+		if err := db.LockRows(ctx, tx, s.db.Engine(), `SELECT id FROM followup_tasks WHERE due_at < $1 AND escalated_at IS NULL AND status <> $2
+			ORDER BY person_num, id FOR UPDATE`, now, TaskVisited); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE followup_tasks SET escalated_at = $1
 			WHERE due_at < $1 AND escalated_at IS NULL AND status <> $2`, now, TaskVisited)

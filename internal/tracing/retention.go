@@ -17,13 +17,10 @@ func (s *Service) Purge(ctx context.Context, cutoff time.Time) (map[string]int64
 	out := map[string]int64{}
 	err := s.db.InTx(ctx, func(tx db.Tx) error {
 		// The tasks are locked first, in the persons' order, as the follower
-		// writes them (FollowChanges): the DELETE finds them in the table's
-		// order and waited for a follower that waited for it. SQLite's
-		// single writer has no such locks.
-		if s.db.Engine() == db.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM followup_tasks WHERE created_at < $1 ORDER BY person_num, id FOR UPDATE`, c); err != nil {
-				return fmt.Errorf("followup_tasks: lock: %w", err)
-			}
+		// writes them (FollowChanges): the DELETE finds them in the table's order
+		// and waited for a follower that waited for it.
+		if err := db.LockRows(ctx, tx, s.db.Engine(), `SELECT id FROM followup_tasks WHERE created_at < $1 ORDER BY person_num, id FOR UPDATE`, c); err != nil {
+			return fmt.Errorf("followup_tasks: %w", err)
 		}
 		for _, st := range []struct {
 			table, query string
