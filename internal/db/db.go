@@ -176,6 +176,15 @@ func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: postgres URL %s: %w", Redact(dsn), err)
 	}
+	if _, set := cfg.RuntimeParams["jit"]; !set {
+		// PostgreSQL compiles a statement whose estimated cost passes
+		// jit_above_cost, again at every execution. An operator's
+		// province-wide counts pass it from a million residents, and the
+		// compiling cost them more than it saved: a third of the
+		// untested-residents page at 1M (docs/PERFORMANCE.md, "Compiled
+		// statements"). A URL with jit=on turns it back on.
+		cfg.RuntimeParams["jit"] = "off"
+	}
 	if o.StatementTimeout > 0 {
 		// Sent at connection start, so it holds for every statement on
 		// every connection of the pool without a SET per checkout.

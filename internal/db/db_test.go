@@ -145,6 +145,33 @@ func TestRedact(t *testing.T) {
 // A node started with --db-statement-timeout gets PostgreSQL's statement
 // timeout on every connection: a statement that runs longer fails with an
 // error that says so, a shorter one runs, and migrations are not bounded.
+func TestJITOffUnlessAsked(t *testing.T) {
+	t.Parallel()
+	url := dbtest.PostgresURL(t)
+	ctx := context.Background()
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for _, c := range []struct{ url, want string }{{url, "off"}, {url + sep + "jit=on", "on"}} {
+		d, err := db.OpenWith(ctx, c.url, db.Options{MaxConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// More statements than connections: each connection has it.
+		for i := range 3 {
+			var got string
+			if err := d.QueryRowContext(ctx, `SHOW jit`).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("%s: statement %d: jit %q, want %q", db.Redact(c.url), i, got, c.want)
+			}
+		}
+		d.Close()
+	}
+}
+
 func TestStatementTimeoutApplies(t *testing.T) {
 	t.Parallel()
 	url := dbtest.PostgresURL(t)
