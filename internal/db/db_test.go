@@ -142,9 +142,8 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// A node started with --db-statement-timeout gets PostgreSQL's statement
-// timeout on every connection: a statement that runs longer fails with an
-// error that says so, a shorter one runs, and migrations are not bounded.
+// Every connection to PostgreSQL has just-in-time compilation off, unless
+// the URL turns it on.
 func TestJITOffUnlessAsked(t *testing.T) {
 	t.Parallel()
 	url := dbtest.PostgresURL(t)
@@ -172,6 +171,9 @@ func TestJITOffUnlessAsked(t *testing.T) {
 	}
 }
 
+// A node started with --db-statement-timeout gets PostgreSQL's statement
+// timeout on every connection: a statement that runs longer fails with an
+// error that says so, a shorter one runs, and migrations are not bounded.
 func TestStatementTimeoutApplies(t *testing.T) {
 	t.Parallel()
 	url := dbtest.PostgresURL(t)
