@@ -180,7 +180,7 @@ func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 		// PostgreSQL compiles a statement whose estimated cost passes
 		// jit_above_cost, again at every execution. An operator's
 		// province-wide counts pass it from a million residents, and the
-		// compiling cost them more than it saved: a third of the
+		// compiling cost them more than it saved: a quarter of the
 		// untested-residents page at 1M (docs/PERFORMANCE.md, "Compiled
 		// statements"). A URL with jit=on turns it back on.
 		cfg.RuntimeParams["jit"] = "off"
