@@ -320,21 +320,23 @@ func (ins Insert) SharedArgs(dst, rows []any, shared []bool) []any {
 
 // Unnest is, on PostgreSQL, the statement and arguments that insert the
 // rows of args (whole rows of ins) as one array per column: INSERT ...
-// SELECT * FROM unnest($1::bigint[], $2::text[], ...), followed by Tail.
+// SELECT c0, c1, ... FROM unnest($1::bigint[], $2::text[], ...), followed
+// by Tail.
 // PostgreSQL decodes a handful of arrays rather than ten thousand
 // parameters, and one statement takes rows of any number. A column's type
 // is that of its values (integers, strings, bytes, booleans, with NULLs
-// among them); ok is false for a column of other values or of NULLs alone,
-// whose type the rows do not tell.
+// among them). A column of NULLs alone, whose type the rows do not tell,
+// is selected as the literal NULL and takes the table column's type (a
+// batch of facts none of which has an end). ok is false for a column of
+// values of other types.
 func (ins Insert) Unnest(args []any) (query string, arrays []any, ok bool) {
 	if ins.Cols <= 0 || len(args) == 0 || len(args)%ins.Cols != 0 {
 		return "", nil, false
 	}
 	rows := len(args) / ins.Cols
-	var b strings.Builder
-	b.WriteString(strings.TrimSuffix(ins.Head, "VALUES "))
-	b.WriteString("SELECT * FROM unnest(")
-	arrays = make([]any, ins.Cols)
+	// SELECT c0, NULL, c2 FROM unnest($1::bigint[], $2::text[]) AS u (c0, c2)
+	sel, types, names := make([]string, ins.Cols), []string(nil), []string(nil)
+	arrays = make([]any, 0, ins.Cols)
 	for c := range ins.Cols {
 		var typ string
 		for i := c; i < len(args) && typ == ""; i += ins.Cols {
@@ -351,6 +353,10 @@ func (ins Insert) Unnest(args []any) (query string, arrays []any, ok bool) {
 			default:
 				return "", nil, false
 			}
+		}
+		if typ == "" {
+			sel[c] = "NULL"
+			continue
 		}
 		var arr any
 		var good bool
@@ -384,15 +390,17 @@ func (ins Insert) Unnest(args []any) (query string, arrays []any, ok bool) {
 		if !good {
 			return "", nil, false
 		}
-		arrays[c] = arr
-		if c > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("$" + strconv.Itoa(c+1) + "::" + typ + "[]")
+		arrays = append(arrays, arr)
+		sel[c] = "c" + strconv.Itoa(c)
+		names = append(names, sel[c])
+		types = append(types, "$"+strconv.Itoa(len(arrays))+"::"+typ+"[]")
 	}
-	b.WriteString(")")
-	b.WriteString(ins.Tail)
-	return b.String(), arrays, true
+	if len(arrays) == 0 {
+		return "", nil, false
+	}
+	query = strings.TrimSuffix(ins.Head, "VALUES ") + "SELECT " + strings.Join(sel, ", ") + " FROM unnest(" +
+		strings.Join(types, ", ") + ") AS u (" + strings.Join(names, ", ") + ")" + ins.Tail
+	return query, arrays, true
 }
 
 // column is column c of rows of args converted by conv; false when a value
