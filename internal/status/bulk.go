@@ -249,20 +249,20 @@ func (s *Service) writeBulk(ctx context.Context, produce func(context.Context) (
 		err := c.err
 		var w written
 		var got auditGroups
-		if err == nil {
-			err = s.db.InTx(ctx, func(tx db.Tx) error {
+		write := func(claim bool) error {
+			return s.db.InTx(ctx, func(tx db.Tx) error {
 				ver, prog, err := s.activeProgram(ctx, tx)
 				if err != nil {
 					return err
 				}
 				now := s.now()
-				got = auditGroups{}
+				w, got = written{}, auditGroups{}
 				st, err := s.storeFacts(ctx, tx, c.facts, c.attrs, c.people, now, &got)
 				if err != nil {
 					return err
 				}
 				if st.created > 0 {
-					if w, err = s.settle(ctx, tx, ver, prog, st.changed, now, CauseFact, st.added); err != nil {
+					if w, err = s.settle(ctx, tx, ver, prog, st.changed, now, CauseFact, st.added, claim); err != nil {
 						return err
 					}
 					w.facts = st.created
@@ -274,6 +274,16 @@ func (s *Service) writeBulk(ctx context.Context, produce func(context.Context) (
 				all.merge(&got)
 				return all.append(ctx, tx, s.ids, now)
 			})
+		}
+		if err == nil {
+			// A chunk's new persons are claimed rather than locked first;
+			// if another transaction created a row of theirs meanwhile, the
+			// chunk is written again with its rows locked.
+			if err = write(true); errors.Is(err, errClaimLost) {
+				s.log.Info("status: a bulk chunk raced another writer; writing it again with its rows locked",
+					"persons", len(c.people), "err", err)
+				err = write(false)
+			}
 		}
 		if err != nil {
 			return created, s.failBulk(ctx, &done, created, err)

@@ -608,3 +608,82 @@ func TestDenseRegionsAsListed(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkClaimLosesToAnotherWriter: a bulk chunk inserts the status rows
+// of its new persons without locking them first (absentClaim). When another
+// transaction creates one of those rows meanwhile, the chunk must not keep
+// that transaction's decision nor write a change from a colour the person
+// no longer had: it is written again with its rows locked, and the change
+// starts from the other transaction's row. PostgreSQL only: SQLite has one
+// writer.
+func TestBulkClaimLosesToAnotherWriter(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		persons int
+	}{
+		{"a run copied from the change log", copyRun + 36},
+		{"rows sent as values", 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := dbtest.New(t, db.Postgres)
+			f := newFixture(t, d)
+			ctx := context.Background()
+			bulk := f.node(Config{BulkFacts: 2, Chunk: 1000}, nil)
+			people := f.bulk(c.persons, "341881003")
+			held := people[c.persons/2]
+			inserted, release, done := make(chan error, 1), make(chan struct{}), make(chan error, 1)
+			go func() {
+				done <- d.InTx(ctx, func(tx db.Tx) error {
+					_, err := tx.ExecContext(ctx, `INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
+						advice_zh, advice_en, next_eval_at, version, rules_version, evaluated_at, updated_at)
+						VALUES ($1, '341881003', $2, 'held', '', '', '', '', NULL, 0, 1, 0, 0)`, held, int64(R))
+					inserted <- err
+					if err != nil {
+						return err
+					}
+					<-release
+					return nil
+				})
+			}()
+			if err := <-inserted; err != nil {
+				t.Fatal(err)
+			}
+			recorded := make(chan error, 1)
+			go func() {
+				_, err := bulk.Record(ctx, coughRun(people)...)
+				recorded <- err
+			}()
+			// The bulk write reaches the held row and waits for it.
+			waiting := false
+			for range 1000 {
+				if count(t, d, `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`) > 0 {
+					waiting = true
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-recorded; err != nil {
+				t.Fatal(err)
+			}
+			if !waiting {
+				t.Fatal("the bulk write never waited for the held row")
+			}
+			for _, p := range people {
+				want(t, bulk, p, Y, "watched_drug")
+			}
+			var old int64
+			var oldRule string
+			if err := d.QueryRowContext(ctx, `SELECT old_color, old_rule FROM status_changes WHERE person_num = $1`, held).Scan(&old, &oldRule); err != nil ||
+				old != int64(R) || oldRule != "held" {
+				t.Fatalf("the held person's change from %d/%q, %v; want from red/held", old, oldRule, err)
+			}
+			if n := count(t, d, `SELECT COUNT(*) FROM status_changes`); n != c.persons {
+				t.Fatalf("%d changes, want %d", n, c.persons)
+			}
+		})
+	}
+}

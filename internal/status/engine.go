@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -288,6 +289,50 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 	return out, nil
 }
 
+// lockPresent locks the status rows that persons (sorted, distinct) have,
+// on PostgreSQL, returning them as they are once locked; persons without a
+// row are left out, to be claimed by write (absentClaim).
+func (s *Service) lockPresent(ctx context.Context, tx db.Tx, people []personRef) (map[int64]row, error) {
+	out := make(map[int64]row)
+	err := db.Each(ctx, tx, `SELECT `+rowCols+` FROM status WHERE person_num = ANY($1) ORDER BY person_num FOR UPDATE`,
+		[]any{nums(people)}, func(sc db.Scanner) error {
+			r, err := scanRow(sc)
+			if err != nil {
+				return err
+			}
+			out[r.num] = r
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("status: lock status rows: %w", err)
+	}
+	return out, nil
+}
+
+// absent is what write does about persons that had no status row when
+// their rows were read.
+type absent int
+
+const (
+	// absentLocked: there are none (lockRows inserted a row for each), or
+	// on SQLite, the single writer's, none can appear; a row is written
+	// where the decision differs from the default.
+	absentLocked absent = iota
+	// absentFresh (the recompute): a row is inserted only if still absent,
+	// since on PostgreSQL a concurrent Record may have created it
+	// meanwhile, and its decision, taken over facts this transaction could
+	// not see, must stand (claimFresh).
+	absentFresh
+	// absentClaim (settle with claim): every absent person's row is
+	// inserted, the default decision as a blank row, and a row another
+	// transaction created meanwhile fails the write with errClaimLost.
+	absentClaim
+)
+
+// errClaimLost is a claimed status row that another transaction created
+// first; the transaction is run again with the rows locked beforehand.
+var errClaimLost = errors.New("status: a status row was created by another transaction")
+
 // denseIn is, for persons (sorted, distinct) that fill at least half of
 // the numbers from the first to the last, a test of whether a number read
 // in ascending order is one of them; nil otherwise. A bulk Record's chunk
@@ -486,15 +531,13 @@ type written struct {
 // version, and for a different colour a notification); a different reason
 // text or re-evaluation time only updates the row.
 //
-// Persons missing from cur had no status row when it was read. With fresh
-// set, their rows are inserted only if still absent: on PostgreSQL a
-// concurrent Record may have created the row meanwhile, and its decision,
-// taken over facts this transaction could not see, must stand.
+// Persons missing from cur had no status row when it was read; absent says
+// what write does about them.
 func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []personRef, cur map[int64]row,
-	ds []rules.Decision, now time.Time, cause string, fresh bool) (written, error) {
+	ds []rules.Decision, now time.Time, cause string, mode absent) (written, error) {
 	w := written{cause: cause}
 	nowMs := now.UnixMilli()
-	if fresh {
+	if mode == absentFresh {
 		var err error
 		if people, ds, err = s.claimFresh(ctx, tx, people, cur, ds); err != nil {
 			return w, err
@@ -503,9 +546,11 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 	type upd struct {
 		row
 		reason, advice rules.Text
+		claim          bool // inserted, not updated: a row that was absent (absentClaim)
 	}
 	var upds []upd
-	var logged []int // indexes into upds
+	var logged []int      // indexes into upds
+	var blank []personRef // absent, and the default decision (absentClaim)
 	failed := 0
 	for i, p := range people {
 		d := &ds[i]
@@ -523,6 +568,7 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		if !ok {
 			old = defaultRow(p)
 		}
+		claim := !ok && mode == absentClaim
 		next := ceilMillis(d.NextEval)
 		if old.color == d.Color && old.ruleID == d.RuleID && old.nextEval == next && old.region == p.region {
 			same, err := s.sameTexts(ctx, tx, old, d)
@@ -530,11 +576,15 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 				return w, err
 			}
 			if same {
+				if claim {
+					blank = append(blank, p)
+				}
 				continue
 			}
 		}
 		nr := upd{row: row{num: p.num, region: p.region, color: d.Color, ruleID: d.RuleID,
-			nextEval: next, version: old.version, rulesVer: ver, updatedAt: old.updatedAt}, reason: d.Reason, advice: d.Advice}
+			nextEval: next, version: old.version, rulesVer: ver, updatedAt: old.updatedAt}, reason: d.Reason, advice: d.Advice,
+			claim: claim}
 		if old.color != d.Color || old.ruleID != d.RuleID {
 			nr.updatedAt = nowMs
 			logged = append(logged, len(upds))
@@ -542,6 +592,27 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		upds = append(upds, nr)
 		// Keep the old row for the change log.
 		cur[p.num] = old
+	}
+	// A claimed row another transaction created after cur was read: its
+	// facts and decision were not seen here.
+	claimed := func(n, want int64) error {
+		if n != want {
+			return fmt.Errorf("%w (%d of %d rows)", errClaimLost, want-n, want)
+		}
+		return nil
+	}
+	if len(blank) > 0 {
+		n := 0
+		err := s.insertBlankRows(ctx, tx, blank, `ON CONFLICT (person_num) DO NOTHING RETURNING person_num`, func(db.Scanner) error {
+			n++
+			return nil
+		})
+		if err != nil {
+			return w, fmt.Errorf("status: create status rows: %w", err)
+		}
+		if err := claimed(int64(n), int64(len(blank))); err != nil {
+			return w, err
+		}
 	}
 	if len(upds) == 0 {
 		return w, nil
@@ -604,12 +675,17 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 	// rest go as values.
 	var sruns []statusRun
 	args := make([]any, 0, 13*len(upds))
+	var claimArgs []any // the rows of claimed persons, inserted rather than upserted
 	rowArgs := func(nr *upd, reason, advice rules.Text) {
 		var next any
 		if nr.nextEval != 0 {
 			next = nr.nextEval
 		}
-		args = append(args, nr.num, nr.region, int64(nr.color), nr.ruleID, reason.ZH, reason.EN, advice.ZH, advice.EN,
+		to := &args
+		if nr.claim {
+			to = &claimArgs
+		}
+		*to = append(*to, nr.num, nr.region, int64(nr.color), nr.ruleID, reason.ZH, reason.EN, advice.ZH, advice.EN,
 			next, nr.version, nr.rulesVer, nowMs, nr.updatedAt)
 	}
 	isLogged := make([]bool, len(upds))
@@ -629,7 +705,7 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			continue
 		}
 		r := statusRun{first: nr.version, last: nr.version, color: nr.color, ruleID: nr.ruleID, reason: reason, advice: advice,
-			next: nr.nextEval, rulesVer: nr.rulesVer}
+			next: nr.nextEval, rulesVer: nr.rulesVer, claim: nr.claim}
 		if n := len(sruns); n > 0 && sruns[n-1].last == nr.version-1 && sruns[n-1].same(r) {
 			sruns[n-1].last = nr.version
 		} else {
@@ -655,6 +731,16 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			return w, fmt.Errorf("status: write status: %w", err)
 		}
 	}
+	if len(claimArgs) > 0 {
+		n, err := s.insertRows(ctx, tx, db.Insert{Head: `INSERT INTO status (` + statusCols + `) VALUES `, Cols: 13,
+			Tail: ` ON CONFLICT (person_num) DO NOTHING`}, claimArgs)
+		if err != nil {
+			return w, fmt.Errorf("status: write status: %w", err)
+		}
+		if err := claimed(n, int64(len(claimArgs)/13)); err != nil {
+			return w, err
+		}
+	}
 	if len(changeArgs) > 0 {
 		if err := s.execMany(ctx, tx, `INSERT INTO status_changes (seq, person_num, region_code, old_color, new_color,
 			old_rule, rule_id, reason_zh, reason_en, rules_version, cause, at)`, "", 12, changeArgs); err != nil {
@@ -669,12 +755,26 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		if r.next != 0 {
 			next = r.next
 		}
-		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO status (`+statusCols+`)
+		tail := statusUpsert
+		if r.claim {
+			tail = `ON CONFLICT (person_num) DO NOTHING`
+		}
+		res, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO status (`+statusCols+`)
 			SELECT person_num, region_code, new_color, rule_id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT),
 			CAST($5 AS BIGINT), seq, CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT) FROM status_changes
-			WHERE seq >= $9 AND seq <= $10 `+statusUpsert), r.reason.ZH, r.reason.EN, r.advice.ZH, r.advice.EN, next, r.rulesVer,
-			nowMs, nowMs, r.first, r.last); err != nil {
+			WHERE seq >= $9 AND seq <= $10 `+tail), r.reason.ZH, r.reason.EN, r.advice.ZH, r.advice.EN, next, r.rulesVer,
+			nowMs, nowMs, r.first, r.last)
+		if err != nil {
 			return w, fmt.Errorf("status: write status: %w", err)
+		}
+		if r.claim {
+			n, err := res.RowsAffected()
+			if err != nil {
+				return w, fmt.Errorf("status: write status: %w", err)
+			}
+			if err := claimed(n, r.last-r.first+1); err != nil {
+				return w, err
+			}
 		}
 	}
 	// A notification repeats its change's columns: a long run of changes
@@ -717,11 +817,12 @@ type statusRun struct {
 	ruleID         string
 	reason, advice rules.Text
 	next, rulesVer int64
+	claim          bool
 }
 
 func (r statusRun) same(o statusRun) bool {
 	return r.color == o.color && r.ruleID == o.ruleID && r.reason == o.reason && r.advice == o.advice && r.next == o.next &&
-		r.rulesVer == o.rulesVer
+		r.rulesVer == o.rulesVer && r.claim == o.claim
 }
 
 // noteRun is changes with consecutive seqs that each change a colour with
@@ -795,12 +896,26 @@ func (s *Service) ruleText(ctx context.Context, q db.Querier, version int64, rul
 	return m[ruleID], nil
 }
 
+// With claim, on PostgreSQL, persons without a status row are not given a
+// blank one to lock before they are evaluated: write inserts their rows,
+// and fails with errClaimLost if another transaction created one meanwhile
+// (the caller then runs the transaction again without claim). A row
+// inserted only to be updated a moment later was a fifth of what a bulk
+// Record cost the database, where nearly every person is new.
 func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.Program, people []personRef,
-	now time.Time, cause string, added []storedFact) (written, error) {
+	now time.Time, cause string, added []storedFact, claim bool) (written, error) {
 	if len(people) == 0 {
 		return written{}, nil
 	}
-	cur, err := s.lockRows(ctx, tx, people)
+	mode := absentLocked
+	var cur map[int64]row
+	var err error
+	if claim && s.db.Engine() == db.Postgres {
+		mode = absentClaim
+		cur, err = s.lockPresent(ctx, tx, people)
+	} else {
+		cur, err = s.lockRows(ctx, tx, people)
+	}
 	if err != nil {
 		return written{}, err
 	}
@@ -818,7 +933,7 @@ func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.P
 	if err != nil {
 		return written{}, err
 	}
-	return s.write(ctx, tx, ver, people, cur, ds, now, cause, false)
+	return s.write(ctx, tx, ver, people, cur, ds, now, cause, mode)
 }
 
 // claimFresh inserts default rows for the persons without one whose

@@ -105,7 +105,7 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 	if err != nil || st.created == 0 {
 		return 0, written{}, err
 	}
-	w, err := s.settle(ctx, tx, ver, prog, st.changed, now, cause, st.added)
+	w, err := s.settle(ctx, tx, ver, prog, st.changed, now, cause, st.added, false)
 	if err != nil {
 		return 0, written{}, err
 	}

@@ -337,7 +337,7 @@ func (s *Service) recomputeStep(ctx context.Context, j *Job, prog *rules.Program
 				ds[i] = b.empty
 			}
 		}
-		if w, err = s.write(ctx, tx, ver, people, cur, ds, b.at, CauseRules, true); err != nil {
+		if w, err = s.write(ctx, tx, ver, people, cur, ds, b.at, CauseRules, absentFresh); err != nil {
 			return err
 		}
 		// Progress counts the persons the batch covered, evaluated or not.

@@ -73,7 +73,7 @@ func (s *Service) dueBatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		w, err = s.write(ctx, tx, ver, people, cur, ds, now, CauseTime, false)
+		w, err = s.write(ctx, tx, ver, people, cur, ds, now, CauseTime, absentLocked)
 		return err
 	})
 	if err != nil {
