@@ -324,8 +324,8 @@ func (ins Insert) SharedArgs(dst, rows []any, shared []bool) []any {
 // by Tail.
 // PostgreSQL decodes a handful of arrays rather than ten thousand
 // parameters, and one statement takes rows of any number. A column's type
-// is that of its values (integers, strings, bytes, booleans, with NULLs
-// among them). A column of NULLs alone, whose type the rows do not tell,
+// is that of its values (integers, sql.NullInt64, strings, bytes, booleans,
+// with NULLs among them). A column of NULLs alone, whose type the rows do not tell,
 // is selected as the literal NULL and takes the table column's type (a
 // batch of facts none of which has an end). ok is false for a column of
 // values of other types.
@@ -340,8 +340,12 @@ func (ins Insert) Unnest(args []any) (query string, arrays []any, ok bool) {
 	for c := range ins.Cols {
 		var typ string
 		for i := c; i < len(args) && typ == ""; i += ins.Cols {
-			switch args[i].(type) {
+			switch x := args[i].(type) {
 			case nil:
+			case sql.NullInt64:
+				if x.Valid {
+					typ = "bigint"
+				}
 			case int64, int:
 				typ = "bigint"
 			case string:
@@ -368,6 +372,8 @@ func (ins Insert) Unnest(args []any) (query string, arrays []any, ok bool) {
 					return pgtype.Int8{Int64: x, Valid: true}, true
 				case int:
 					return pgtype.Int8{Int64: int64(x), Valid: true}, true
+				case sql.NullInt64:
+					return pgtype.Int8{Int64: x.Int64, Valid: x.Valid}, true
 				}
 				return pgtype.Int8{}, v == nil
 			})

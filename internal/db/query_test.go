@@ -3,6 +3,7 @@ package db_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -311,10 +312,21 @@ func TestUnnestInsertsEveryRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A column of NULLs alone (a batch of facts none of which ends) has no
-	// type to send; it goes as NULL.
+	// type to send; it goes as NULL. sql.NullInt64 is a bigint or a NULL.
 	args = nil
+	var sum int64
 	for i := range 200 {
-		args = append(args, int64(n+i), "empty", nil, int64(i), nil, true)
+		at := any(int64(i))
+		switch i % 3 {
+		case 1:
+			at = sql.NullInt64{Int64: int64(i), Valid: true}
+		case 2:
+			at = sql.NullInt64{}
+		}
+		if i%3 != 2 {
+			sum += int64(i)
+		}
+		args = append(args, int64(n+i), "empty", nil, at, sql.NullInt64{}, true)
 	}
 	query, arrays, ok = ins.Unnest(args)
 	if !ok || len(arrays) != 4 {
@@ -325,10 +337,11 @@ func TestUnnestInsertsEveryRow(t *testing.T) {
 	} else if k, err := res.RowsAffected(); err != nil || k != 200 {
 		t.Fatalf("%d rows inserted, %v; want 200", k, err)
 	}
-	var rows, nulls, sum int64
-	if err := d.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE note IS NULL AND blob IS NULL), SUM(at)
-		FROM unnest_rows WHERE kind = 'empty'`).Scan(&rows, &nulls, &sum); err != nil || rows != 200 || nulls != 200 || sum != 199*200/2 {
-		t.Fatalf("NULL columns read back: %d rows, %d with NULLs, at summing to %d, %v", rows, nulls, sum, err)
+	var rows, nulls, ats, got int64
+	if err := d.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE note IS NULL AND blob IS NULL), COUNT(at), SUM(at)
+		FROM unnest_rows WHERE kind = 'empty'`).Scan(&rows, &nulls, &ats, &got); err != nil || rows != 200 || nulls != 200 ||
+		ats != 134 || got != sum {
+		t.Fatalf("NULL columns read back: %d rows, %d with NULLs, %d times summing to %d (want %d), %v", rows, nulls, ats, got, sum, err)
 	}
 }
 
