@@ -257,7 +257,7 @@ func (s *Service) writeBulk(ctx context.Context, produce func(context.Context) (
 				}
 				now := s.now()
 				w, got = written{}, auditGroups{}
-				st, err := s.storeFacts(ctx, tx, c.facts, c.attrs, c.people, now, &got)
+				st, err := s.storeFacts(ctx, tx, c.facts, c.attrs, c.people, now, &got, claim && s.db.Engine() == db.Postgres)
 				if err != nil {
 					return err
 				}
@@ -276,11 +276,13 @@ func (s *Service) writeBulk(ctx context.Context, produce func(context.Context) (
 			})
 		}
 		if err == nil {
-			// A chunk's new persons are claimed rather than locked first;
-			// if another transaction created a row of theirs meanwhile, the
-			// chunk is written again with its rows locked.
+			// On PostgreSQL a chunk's facts, and its new persons' status
+			// rows and packs, are claimed: inserted without ON CONFLICT and
+			// without locking the persons first. If another transaction
+			// created such a row meanwhile, or a key is already stored (a
+			// stream run again), the chunk is written again the careful way.
 			if err = write(true); errors.Is(err, errClaimLost) {
-				s.log.Info("status: a bulk chunk raced another writer; writing it again with its rows locked",
+				s.log.Info("status: a bulk chunk met a row written before it; writing it again with its rows locked",
 					"persons", len(c.people), "err", err)
 				err = write(false)
 			}

@@ -324,14 +324,16 @@ const (
 	// not see, must stand (claimFresh).
 	absentFresh
 	// absentClaim (settle with claim): every absent person's row is
-	// inserted, the default decision as a blank row, and a row another
-	// transaction created meanwhile fails the write with errClaimLost.
+	// inserted, the default decision as a blank row, without ON CONFLICT:
+	// a row another transaction created meanwhile fails the write with
+	// errClaimLost.
 	absentClaim
 )
 
-// errClaimLost is a claimed status row that another transaction created
-// first; the transaction is run again with the rows locked beforehand.
-var errClaimLost = errors.New("status: a status row was created by another transaction")
+// errClaimLost is a claimed row (a status row, a first fact pack) that
+// another transaction created first; the transaction is run again with the
+// rows locked beforehand.
+var errClaimLost = errors.New("status: a row was created by another transaction")
 
 // denseIn is, for persons (sorted, distinct) that fill at least half of
 // the numbers from the first to the last, a test of whether a number read
@@ -593,25 +595,17 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		// Keep the old row for the change log.
 		cur[p.num] = old
 	}
-	// A claimed row another transaction created after cur was read: its
-	// facts and decision were not seen here.
-	claimed := func(n, want int64) error {
-		if n != want {
-			return fmt.Errorf("%w (%d of %d rows)", errClaimLost, want-n, want)
+	// Claimed rows are inserted plainly: a row another transaction created
+	// after cur was read is a unique violation (errClaimLost).
+	claimed := func(err error) error {
+		if db.IsUniqueViolation(err) {
+			return fmt.Errorf("%w: %w", errClaimLost, err)
 		}
-		return nil
+		return fmt.Errorf("status: write status: %w", err)
 	}
 	if len(blank) > 0 {
-		n := 0
-		err := s.insertBlankRows(ctx, tx, blank, `ON CONFLICT (person_num) DO NOTHING RETURNING person_num`, func(db.Scanner) error {
-			n++
-			return nil
-		})
-		if err != nil {
-			return w, fmt.Errorf("status: create status rows: %w", err)
-		}
-		if err := claimed(int64(n), int64(len(blank))); err != nil {
-			return w, err
+		if err := s.insertBlankRows(ctx, tx, blank, ``, func(db.Scanner) error { return nil }); err != nil {
+			return w, claimed(err)
 		}
 	}
 	if len(upds) == 0 {
@@ -732,13 +726,8 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		}
 	}
 	if len(claimArgs) > 0 {
-		n, err := s.insertRows(ctx, tx, db.Insert{Head: `INSERT INTO status (` + statusCols + `) VALUES `, Cols: 13,
-			Tail: ` ON CONFLICT (person_num) DO NOTHING`}, claimArgs)
-		if err != nil {
-			return w, fmt.Errorf("status: write status: %w", err)
-		}
-		if err := claimed(n, int64(len(claimArgs)/13)); err != nil {
-			return w, err
+		if err := s.execMany(ctx, tx, `INSERT INTO status (`+statusCols+`)`, ``, 13, claimArgs); err != nil {
+			return w, claimed(err)
 		}
 	}
 	if len(changeArgs) > 0 {
@@ -757,24 +746,17 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		}
 		tail := statusUpsert
 		if r.claim {
-			tail = `ON CONFLICT (person_num) DO NOTHING`
+			tail = ``
 		}
-		res, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO status (`+statusCols+`)
+		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO status (`+statusCols+`)
 			SELECT person_num, region_code, new_color, rule_id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT),
 			CAST($5 AS BIGINT), seq, CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT) FROM status_changes
 			WHERE seq >= $9 AND seq <= $10 `+tail), r.reason.ZH, r.reason.EN, r.advice.ZH, r.advice.EN, next, r.rulesVer,
-			nowMs, nowMs, r.first, r.last)
-		if err != nil {
+			nowMs, nowMs, r.first, r.last); err != nil {
+			if r.claim {
+				return w, claimed(err)
+			}
 			return w, fmt.Errorf("status: write status: %w", err)
-		}
-		if r.claim {
-			n, err := res.RowsAffected()
-			if err != nil {
-				return w, fmt.Errorf("status: write status: %w", err)
-			}
-			if err := claimed(n, r.last-r.first+1); err != nil {
-				return w, err
-			}
 		}
 	}
 	// A notification repeats its change's columns: a long run of changes
@@ -899,9 +881,10 @@ func (s *Service) ruleText(ctx context.Context, q db.Querier, version int64, rul
 // With claim, on PostgreSQL, persons without a status row are not given a
 // blank one to lock before they are evaluated: write inserts their rows,
 // and fails with errClaimLost if another transaction created one meanwhile
-// (the caller then runs the transaction again without claim). A row
-// inserted only to be updated a moment later was a fifth of what a bulk
-// Record cost the database, where nearly every person is new.
+// (the caller then runs the transaction again without claim), as their
+// first packs do. A row inserted only to be updated a moment later was a
+// fifth of what a bulk Record cost the database, where nearly every person
+// is new.
 func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.Program, people []personRef,
 	now time.Time, cause string, added []storedFact, claim bool) (written, error) {
 	if len(people) == 0 {
@@ -924,7 +907,7 @@ func (s *Service) settle(ctx context.Context, tx db.Tx, ver int64, prog *rules.P
 		return written{}, err
 	}
 	if len(added) > 0 {
-		if err := s.appendPacks(ctx, tx, raw, added); err != nil {
+		if err := s.appendPacks(ctx, tx, raw, added, mode == absentClaim); err != nil {
 			return written{}, err
 		}
 		facts = mergeFacts(facts, added, 0, 0)

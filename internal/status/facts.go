@@ -101,7 +101,7 @@ func (s *Service) recordTx(ctx context.Context, tx db.Tx, facts []NewFact, cause
 		return 0, written{}, err
 	}
 	var groups auditGroups
-	st, err := s.storeFacts(ctx, tx, facts, nil, people, now, &groups)
+	st, err := s.storeFacts(ctx, tx, facts, nil, people, now, &groups, false)
 	if err != nil || st.created == 0 {
 		return 0, written{}, err
 	}
@@ -127,10 +127,12 @@ type stored struct {
 
 // storeFacts inserts facts about people (sorted, distinct: every person of
 // facts with their region) and counts those inserted into groups. A fact
-// whose (person, key) is already stored is skipped. attrs, when not nil,
-// are the facts' attributes as storedAttrs gives them.
+// whose (person, key) is already stored is skipped; with claim (a bulk
+// chunk's first attempt, whose keys are nearly always new) the insert has
+// no ON CONFLICT, and a stored key fails it with errClaimLost instead.
+// attrs, when not nil, are the facts' attributes as storedAttrs gives them.
 func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, attrs []string, people []personRef, now time.Time,
-	groups *auditGroups) (stored, error) {
+	groups *auditGroups, claim bool) (stored, error) {
 	nowMs := now.UnixMilli()
 	region := make(map[int64]string, len(people))
 	for _, p := range people {
@@ -161,8 +163,14 @@ func (s *Service) storeFacts(ctx context.Context, tx db.Tx, facts []NewFact, att
 	const cols = 10
 	ins := db.Insert{Head: `INSERT INTO facts (person_num, id, kind, at, until_at, attrs, source, idem_key, recorded_at, recorded_by) VALUES `,
 		Cols: cols, Tail: ` ON CONFLICT DO NOTHING`}
+	if claim {
+		ins.Tail = ``
+	}
 	n, err := s.insertRows(ctx, tx, ins, args)
 	if err != nil {
+		if claim && db.IsUniqueViolation(err) {
+			return stored{}, fmt.Errorf("%w: %w", errClaimLost, err)
+		}
 		return stored{}, fmt.Errorf("status: store facts: %w", err)
 	}
 	// A (person, key) already stored was skipped. Reading back what went in

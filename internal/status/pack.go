@@ -163,22 +163,40 @@ func readPack(out *[]storedFact, raw map[int64][]byte, maxID int64, in func(int6
 
 // appendPacks adds newly stored facts (sorted by person, then id) to the
 // persons' packs. old holds the packs as read in the same transaction,
-// under the persons' status row locks.
-func (s *Service) appendPacks(ctx context.Context, tx db.Tx, old map[int64][]byte, added []storedFact) error {
-	var args []any
+// under the persons' status row locks. With claim (settle's), the persons
+// without a pack are claimed like their status rows: their first packs are
+// inserted without ON CONFLICT, and one another transaction wrote meanwhile
+// fails with errClaimLost.
+func (s *Service) appendPacks(ctx context.Context, tx db.Tx, old map[int64][]byte, added []storedFact, claim bool) error {
+	var args, fresh []any
 	for i := 0; i < len(added); {
 		num := added[i].num
-		data := append([]byte(nil), old[num]...)
+		prev, had := old[num]
+		data := append([]byte(nil), prev...)
 		var last int64
 		for ; i < len(added) && added[i].num == num; i++ {
 			data = appendPacked(data, &added[i])
 			last = added[i].id
 		}
-		args = append(args, num, last, data)
+		if claim && !had {
+			fresh = append(fresh, num, last, data)
+		} else {
+			args = append(args, num, last, data)
+		}
 	}
-	if err := s.execMany(ctx, tx, `INSERT INTO fact_packs (person_num, last_id, data)`,
-		`ON CONFLICT (person_num) DO UPDATE SET last_id = excluded.last_id, data = excluded.data`, 3, args); err != nil {
-		return fmt.Errorf("status: write fact packs: %w", err)
+	if len(args) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO fact_packs (person_num, last_id, data)`,
+			`ON CONFLICT (person_num) DO UPDATE SET last_id = excluded.last_id, data = excluded.data`, 3, args); err != nil {
+			return fmt.Errorf("status: write fact packs: %w", err)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := s.execMany(ctx, tx, `INSERT INTO fact_packs (person_num, last_id, data)`, ``, 3, fresh); err != nil {
+			if db.IsUniqueViolation(err) {
+				return fmt.Errorf("%w: %w", errClaimLost, err)
+			}
+			return fmt.Errorf("status: write fact packs: %w", err)
+		}
 	}
 	return nil
 }
@@ -240,7 +258,7 @@ func (s *Service) RebuildPacks(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			return s.appendPacks(ctx, tx, nil, facts)
+			return s.appendPacks(ctx, tx, nil, facts, false)
 		})
 		if err != nil {
 			return fmt.Errorf("status: rebuild packs: %w", err)

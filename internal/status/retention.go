@@ -52,7 +52,7 @@ func (s *Service) PurgeFacts(ctx context.Context, cutoff time.Time) (map[string]
 			if err != nil {
 				return err
 			}
-			return s.appendPacks(ctx, tx, nil, facts)
+			return s.appendPacks(ctx, tx, nil, facts, false)
 		})
 		if err != nil {
 			return out, fmt.Errorf("status: purge facts: %w", err)
