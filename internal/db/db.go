@@ -302,6 +302,20 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// IsLockTimeout reports whether err is PostgreSQL giving up a lock wait
+// longer than lock_timeout (or one asked with NOWAIT).
+func IsLockTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "55P03"
+}
+
+// IsDeadlock reports whether err is PostgreSQL aborting this transaction to
+// break a deadlock.
+func IsDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
 // IsStatementTimeout reports whether err is PostgreSQL cancelling a
 // statement that ran longer than Options.StatementTimeout.
 func IsStatementTimeout(err error) bool {

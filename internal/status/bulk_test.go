@@ -1,10 +1,14 @@
 package status
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -614,8 +618,12 @@ func TestDenseRegionsAsListed(t *testing.T) {
 // transaction creates one of those rows meanwhile, the chunk must not keep
 // that transaction's decision nor write a change from a colour the person
 // no longer had: it is written again with its rows locked, and the change
-// starts from the other transaction's row. PostgreSQL only: SQLite has one
-// writer.
+// starts from the other transaction's row. The claim is made after the
+// chunk took the status_changes counter; when the other transaction then
+// asks for the counter too (as a recompute holding the row would), the
+// claim gives up by its own short lock timeout, not by PostgreSQL's deadlock
+// check, which could as well have aborted the other side. PostgreSQL only:
+// SQLite has one writer.
 func TestBulkClaimLosesToAnotherWriter(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -628,10 +636,22 @@ func TestBulkClaimLosesToAnotherWriter(t *testing.T) {
 			d := dbtest.New(t, db.Postgres)
 			f := newFixture(t, d)
 			ctx := context.Background()
-			bulk := f.node(Config{BulkFacts: 2, Chunk: 1000}, nil)
+			var logged lockedBuffer
+			bulk, err := New(ctx, Deps{DB: d, People: f.persons, IDs: f.persons.Handles(), SMS: f.outbox, Hasher: f.keys,
+				Log: slog.New(slog.NewTextHandler(&logged, nil))}, Config{BulkFacts: 2, Chunk: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bulk.SetClock(f.clock.now)
 			people := f.bulk(c.persons, "341881003")
 			held := people[c.persons/2]
-			inserted, release, done := make(chan error, 1), make(chan struct{}), make(chan error, 1)
+			// The counter the holder will ask for exists, as it does once
+			// any change was logged.
+			if _, err := d.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('status_changes', 0)`); err != nil {
+				t.Fatal(err)
+			}
+			inserted, counter, release, done := make(chan error, 1), make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			var counted error
 			go func() {
 				done <- d.InTx(ctx, func(tx db.Tx) error {
 					_, err := tx.ExecContext(ctx, `INSERT INTO status (person_num, region_code, color, rule_id, reason_zh, reason_en,
@@ -641,8 +661,10 @@ func TestBulkClaimLosesToAnotherWriter(t *testing.T) {
 					if err != nil {
 						return err
 					}
+					<-counter
+					_, counted = tx.ExecContext(ctx, `UPDATE counters SET value = value WHERE name = 'status_changes'`)
 					<-release
-					return nil
+					return counted
 				})
 			}()
 			if err := <-inserted; err != nil {
@@ -660,17 +682,31 @@ func TestBulkClaimLosesToAnotherWriter(t *testing.T) {
 					waiting = true
 					break
 				}
-				time.Sleep(10 * time.Millisecond)
+				time.Sleep(time.Millisecond)
+			}
+			close(counter)
+			// The holder has the counter once the claim gave up; then the
+			// careful attempt waits for the holder's row again.
+			for range 2000 {
+				if count(t, d, `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`) > 0 &&
+					count(t, d, `SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+						WHERE NOT l.granted AND a.query LIKE 'UPDATE counters%'`) == 0 {
+					break
+				}
+				time.Sleep(time.Millisecond)
 			}
 			close(release)
 			if err := <-done; err != nil {
-				t.Fatal(err)
+				t.Fatalf("the holder of the row: %v", err)
 			}
 			if err := <-recorded; err != nil {
 				t.Fatal(err)
 			}
 			if !waiting {
 				t.Fatal("the bulk write never waited for the held row")
+			}
+			if out := logged.String(); !strings.Contains(out, "SQLSTATE 55P03") || strings.Contains(out, "40P01") {
+				t.Fatalf("the claim did not give up by its lock timeout:\n%s", out)
 			}
 			for _, p := range people {
 				want(t, bulk, p, Y, "watched_drug")
@@ -686,4 +722,22 @@ func TestBulkClaimLosesToAnotherWriter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lockedBuffer is a log written by several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

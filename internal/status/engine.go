@@ -331,9 +331,34 @@ const (
 )
 
 // errClaimLost is a claimed row (a status row, a first fact pack) that
-// another transaction created first; the transaction is run again with the
-// rows locked beforehand.
-var errClaimLost = errors.New("status: a row was created by another transaction")
+// another transaction created first, or holds; the transaction is run again
+// with the rows locked beforehand.
+var errClaimLost = errors.New("status: a claimed row was created, or is held, by another transaction")
+
+// claimWait is how long a claimed insert waits for a row another
+// transaction holds. A claim is made out of the lock order (its status rows
+// after the status_changes counter, its first packs after other persons'
+// rows), so a transaction holding the row may be waiting for this one: the
+// claim must be the side that yields, well before PostgreSQL's deadlock
+// check (deadlock_timeout, 1 s by default) picks the other.
+const claimWait = "50ms"
+
+// claimInsert runs insert, a claimed insert on PostgreSQL, waiting at most
+// claimWait for a lock: a row already there, or one it could not wait for,
+// is errClaimLost.
+func claimInsert(ctx context.Context, tx db.Tx, insert func() error) error {
+	if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+claimWait+`'`); err != nil {
+		return err
+	}
+	if err := insert(); err != nil {
+		if db.IsUniqueViolation(err) || db.IsLockTimeout(err) || db.IsDeadlock(err) {
+			return fmt.Errorf("%w: %w", errClaimLost, err)
+		}
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout TO DEFAULT`)
+	return err
+}
 
 // denseIn is, for persons (sorted, distinct) that fill at least half of
 // the numbers from the first to the last, a test of whether a number read
@@ -595,17 +620,12 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		// Keep the old row for the change log.
 		cur[p.num] = old
 	}
-	// Claimed rows are inserted plainly: a row another transaction created
-	// after cur was read is a unique violation (errClaimLost).
-	claimed := func(err error) error {
-		if db.IsUniqueViolation(err) {
-			return fmt.Errorf("%w: %w", errClaimLost, err)
-		}
-		return fmt.Errorf("status: write status: %w", err)
-	}
 	if len(blank) > 0 {
-		if err := s.insertBlankRows(ctx, tx, blank, ``, func(db.Scanner) error { return nil }); err != nil {
-			return w, claimed(err)
+		err := claimInsert(ctx, tx, func() error {
+			return s.insertBlankRows(ctx, tx, blank, ``, func(db.Scanner) error { return nil })
+		})
+		if err != nil {
+			return w, fmt.Errorf("status: create status rows: %w", err)
 		}
 	}
 	if len(upds) == 0 {
@@ -726,8 +746,11 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		}
 	}
 	if len(claimArgs) > 0 {
-		if err := s.execMany(ctx, tx, `INSERT INTO status (`+statusCols+`)`, ``, 13, claimArgs); err != nil {
-			return w, claimed(err)
+		err := claimInsert(ctx, tx, func() error {
+			return s.execMany(ctx, tx, `INSERT INTO status (`+statusCols+`)`, ``, 13, claimArgs)
+		})
+		if err != nil {
+			return w, fmt.Errorf("status: write status: %w", err)
 		}
 	}
 	if len(changeArgs) > 0 {
@@ -744,18 +767,21 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		if r.next != 0 {
 			next = r.next
 		}
-		tail := statusUpsert
-		if r.claim {
-			tail = ``
-		}
-		if _, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO status (`+statusCols+`)
+		insert := func(tail string) error {
+			_, err := tx.ExecContext(ctx, s.db.Engine().Positional(`INSERT INTO status (`+statusCols+`)
 			SELECT person_num, region_code, new_color, rule_id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT),
 			CAST($5 AS BIGINT), seq, CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT) FROM status_changes
 			WHERE seq >= $9 AND seq <= $10 `+tail), r.reason.ZH, r.reason.EN, r.advice.ZH, r.advice.EN, next, r.rulesVer,
-			nowMs, nowMs, r.first, r.last); err != nil {
-			if r.claim {
-				return w, claimed(err)
-			}
+				nowMs, nowMs, r.first, r.last)
+			return err
+		}
+		var err error
+		if r.claim {
+			err = claimInsert(ctx, tx, func() error { return insert(``) })
+		} else {
+			err = insert(statusUpsert)
+		}
+		if err != nil {
 			return w, fmt.Errorf("status: write status: %w", err)
 		}
 	}

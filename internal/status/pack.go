@@ -165,8 +165,7 @@ func readPack(out *[]storedFact, raw map[int64][]byte, maxID int64, in func(int6
 // persons' packs. old holds the packs as read in the same transaction,
 // under the persons' status row locks. With claim (settle's), the persons
 // without a pack are claimed like their status rows: their first packs are
-// inserted without ON CONFLICT, and one another transaction wrote meanwhile
-// fails with errClaimLost.
+// inserted without ON CONFLICT (claimInsert).
 func (s *Service) appendPacks(ctx context.Context, tx db.Tx, old map[int64][]byte, added []storedFact, claim bool) error {
 	var args, fresh []any
 	for i := 0; i < len(added); {
@@ -191,10 +190,10 @@ func (s *Service) appendPacks(ctx context.Context, tx db.Tx, old map[int64][]byt
 		}
 	}
 	if len(fresh) > 0 {
-		if err := s.execMany(ctx, tx, `INSERT INTO fact_packs (person_num, last_id, data)`, ``, 3, fresh); err != nil {
-			if db.IsUniqueViolation(err) {
-				return fmt.Errorf("%w: %w", errClaimLost, err)
-			}
+		err := claimInsert(ctx, tx, func() error {
+			return s.execMany(ctx, tx, `INSERT INTO fact_packs (person_num, last_id, data)`, ``, 3, fresh)
+		})
+		if err != nil {
 			return fmt.Errorf("status: write fact packs: %w", err)
 		}
 	}
