@@ -339,8 +339,10 @@ var errClaimLost = errors.New("status: a claimed row was created, or is held, by
 // transaction holds. A claim is made out of the lock order (its status rows
 // after the status_changes counter, its first packs after other persons'
 // rows), so a transaction holding the row may be waiting for this one: the
-// claim must be the side that yields, well before PostgreSQL's deadlock
-// check (deadlock_timeout, 1 s by default) picks the other.
+// claim should be the side that yields, before PostgreSQL's deadlock check
+// (deadlock_timeout, 1 s by default, counted from each side's own wait)
+// picks the other. A side that began waiting more than about 0.9 s before
+// the claim can still be picked; a recompute's batch then runs again.
 const claimWait = "50ms"
 
 // claimInsert runs insert, a claimed insert on PostgreSQL, waiting at most
