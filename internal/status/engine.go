@@ -341,7 +341,8 @@ var errClaimLost = errors.New("status: a claimed row was created, or is held, by
 // rows), so a transaction holding the row may be waiting for this one: the
 // claim should be the side that yields, before PostgreSQL's deadlock check
 // (deadlock_timeout, 1 s by default, counted from each side's own wait)
-// picks the other. A side that began waiting more than about 0.9 s before
+// picks the other; write inserts claimed rows first after it takes the
+// counter for this. A side that began waiting more than about 0.9 s before
 // the claim can still be picked; a recompute's batch then runs again.
 const claimWait = "50ms"
 
@@ -742,11 +743,10 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 		advice_zh = excluded.advice_zh, advice_en = excluded.advice_en, next_eval_at = excluded.next_eval_at,
 		version = excluded.version, rules_version = excluded.rules_version, evaluated_at = excluded.evaluated_at,
 		updated_at = excluded.updated_at`
-	if len(args) > 0 {
-		if err := s.execMany(ctx, tx, `INSERT INTO status (`+statusCols+`)`, statusUpsert, 13, args); err != nil {
-			return w, fmt.Errorf("status: write status: %w", err)
-		}
-	}
+	// Claimed rows go first, so that the claim waits on another
+	// transaction's row as soon after taking the status_changes counter as
+	// it can (claimWait): the copied ones need only the change log before
+	// them.
 	if len(claimArgs) > 0 {
 		err := claimInsert(ctx, tx, func() error {
 			return s.execMany(ctx, tx, `INSERT INTO status (`+statusCols+`)`, ``, 13, claimArgs)
@@ -761,10 +761,7 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			return w, fmt.Errorf("status: log changes: %w", err)
 		}
 	}
-	for _, r := range sruns {
-		if r.last-r.first+1 < copyRun {
-			continue
-		}
+	copied := func(r statusRun) error {
 		var next any
 		if r.next != 0 {
 			next = r.next
@@ -784,7 +781,23 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 			err = insert(statusUpsert)
 		}
 		if err != nil {
-			return w, fmt.Errorf("status: write status: %w", err)
+			return fmt.Errorf("status: write status: %w", err)
+		}
+		return nil
+	}
+	for _, claimed := range []bool{true, false} {
+		for _, r := range sruns {
+			if r.claim != claimed || r.last-r.first+1 < copyRun {
+				continue
+			}
+			if err := copied(r); err != nil {
+				return w, err
+			}
+		}
+		if claimed && len(args) > 0 {
+			if err := s.execMany(ctx, tx, `INSERT INTO status (`+statusCols+`)`, statusUpsert, 13, args); err != nil {
+				return w, fmt.Errorf("status: write status: %w", err)
+			}
 		}
 	}
 	// A notification repeats its change's columns: a long run of changes
