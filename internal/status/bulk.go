@@ -282,7 +282,7 @@ func (s *Service) writeBulk(ctx context.Context, produce func(context.Context) (
 			// created such a row meanwhile, or a key is already stored (a
 			// stream run again), the chunk is written again the careful way.
 			if err = write(true); errors.Is(err, errClaimLost) {
-				s.log.Info("status: a bulk chunk met a row written before it; writing it again with its rows locked",
+				s.log.Info("status: a bulk chunk met a row another transaction wrote or holds; writing it again with its rows locked",
 					"persons", len(c.people), "err", err)
 				err = write(false)
 			}
