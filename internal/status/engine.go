@@ -257,14 +257,6 @@ func (s *Service) personRegions(ctx context.Context, q db.Querier, ns []int64) (
 // without a row gets one when their decision is written.
 func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (map[int64]row, error) {
 	out := make(map[int64]row, len(people))
-	keep := func(sc db.Scanner) error {
-		r, err := scanRow(sc)
-		if err != nil {
-			return err
-		}
-		out[r.num] = r
-		return nil
-	}
 	if s.db.Engine() == db.SQLite {
 		err := s.eachOf(ctx, stmtTx{tx, s}, `SELECT `+rowCols+` FROM status`, "person_num", nums(people), ` ORDER BY person_num`,
 			func(theirs func(int64) bool) func(db.Scanner) error {
@@ -282,7 +274,8 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 		}
 		return out, nil
 	}
-	err := s.insertBlankRows(ctx, tx, people, `ON CONFLICT (person_num) DO UPDATE SET person_num = excluded.person_num RETURNING `+rowCols, keep)
+	err := s.insertBlankRows(ctx, tx, people, `ON CONFLICT (person_num) DO UPDATE SET person_num = excluded.person_num RETURNING `+rowCols,
+		keepRows(out))
 	if err != nil {
 		return nil, fmt.Errorf("status: lock status rows: %w", err)
 	}
@@ -295,18 +288,23 @@ func (s *Service) lockRows(ctx context.Context, tx db.Tx, people []personRef) (m
 func (s *Service) lockPresent(ctx context.Context, tx db.Tx, people []personRef) (map[int64]row, error) {
 	out := make(map[int64]row)
 	err := db.Each(ctx, tx, `SELECT `+rowCols+` FROM status WHERE person_num = ANY($1) ORDER BY person_num FOR UPDATE`,
-		[]any{nums(people)}, func(sc db.Scanner) error {
-			r, err := scanRow(sc)
-			if err != nil {
-				return err
-			}
-			out[r.num] = r
-			return nil
-		})
+		[]any{nums(people)}, keepRows(out))
 	if err != nil {
 		return nil, fmt.Errorf("status: lock status rows: %w", err)
 	}
 	return out, nil
+}
+
+// keepRows scans status rows (rowCols) into out by person.
+func keepRows(out map[int64]row) func(db.Scanner) error {
+	return func(sc db.Scanner) error {
+		r, err := scanRow(sc)
+		if err != nil {
+			return err
+		}
+		out[r.num] = r
+		return nil
+	}
 }
 
 // absent is what write does about persons that had no status row when
