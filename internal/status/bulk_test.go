@@ -16,6 +16,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/fact"
 	"github.com/healthcode/healthcode/internal/person"
+	"github.com/healthcode/healthcode/internal/rules"
 )
 
 // failFactsOf makes every insert of a fact about num fail until the
@@ -651,6 +652,20 @@ func TestBulkClaimLosesToAnotherWriter(t *testing.T) {
 				t.Fatal(err)
 			}
 			bulk.SetClock(f.clock.now)
+			// A rule that fails at run time for everyone the run reaches:
+			// the warning is for the write that committed, not for the
+			// claim rolled back before it.
+			set := rules.Default()
+			set.Rules = append([]rules.Rule{{ID: "broken", Color: R,
+				Condition: "facts.any('pharmacy.purchase', 'drug_class', 'cough') && facts.latest('pharmacy.purchase').attrs.nope == 1",
+				Reason:    rules.Text{ZH: "坏规则", EN: "broken"}}}, set.Rules...)
+			v, err := f.svc.CreateRuleSet(ctx, admin, mustJSON(t, set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Activate(ctx, admin, v.Version); err != nil {
+				t.Fatal(err)
+			}
 			people := f.bulk(c.persons, "341881003")
 			held := people[c.persons/2]
 			// The counter the holder will ask for exists, as it does once
@@ -726,6 +741,9 @@ func TestBulkClaimLosesToAnotherWriter(t *testing.T) {
 			if !strings.Contains(out, "a claimed row was created, or is held") || strings.Contains(out, "40P01") ||
 				!c.pack && !strings.Contains(out, "SQLSTATE 55P03") {
 				t.Fatalf("the claim did not give up by its lock timeout:\n%s", out)
+			}
+			if n := strings.Count(out, "rules failed at run time"); n != 1 {
+				t.Fatalf("the failing rule reported %d times, want once (the committed write):\n%s", n, out)
 			}
 			for _, p := range people {
 				want(t, bulk, p, Y, "watched_drug")

@@ -552,6 +552,18 @@ type written struct {
 	cause   string
 	notes   int // notifications queued
 	facts   int // facts stored
+	failed  ruleFailure
+}
+
+// ruleFailure is how many decisions of a write had rules fail at run time,
+// and the first of them. It is logged once the write has committed, so that
+// an attempt rolled back and written again (a bulk chunk's lost claim) is
+// not reported twice.
+type ruleFailure struct {
+	persons int
+	first   rules.RuleError
+	person  int64
+	version int64
 }
 
 // write stores the decisions that differ from the current rows: a
@@ -579,18 +591,14 @@ func (s *Service) write(ctx context.Context, tx db.Tx, ver int64, people []perso
 	var upds []upd
 	var logged []int      // indexes into upds
 	var blank []personRef // absent, and the default decision (absentClaim)
-	failed := 0
 	for i, p := range people {
 		d := &ds[i]
 		if len(d.Errors) > 0 {
 			// One line per batch: a broken rule fails for everyone it reaches.
-			if failed == 0 {
-				defer func(first rules.RuleError, num int64) {
-					s.log.Warn("rules failed at run time", "persons", failed, "first_person", num, "rule", first.RuleID,
-						"field", first.Field, "err", first.Message, "rules_version", ver)
-				}(d.Errors[0], p.num)
+			if w.failed.persons == 0 {
+				w.failed = ruleFailure{first: d.Errors[0], person: p.num, version: ver}
 			}
-			failed++
+			w.failed.persons++
 		}
 		old, ok := cur[p.num]
 		if !ok {
@@ -1012,8 +1020,13 @@ func (s *Service) claimFresh(ctx context.Context, tx db.Tx, people []personRef, 
 
 // applyLocal puts this node's own committed changes into its cache at once,
 // so that a caller's next Colour sees them; the tail applies them again,
-// harmlessly. It counts them, now that they are committed.
+// harmlessly. It counts them, and reports rules that failed at run time,
+// now that they are committed.
 func (s *Service) applyLocal(w written) {
+	if f := w.failed; f.persons > 0 {
+		s.log.Warn("rules failed at run time", "persons", f.persons, "first_person", f.person, "rule", f.first.RuleID,
+			"field", f.first.Field, "err", f.first.Message, "rules_version", f.version)
+	}
 	for _, c := range w.changes {
 		s.cache.set(c.num, c.color, uint64(c.seq))
 	}
