@@ -8,11 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/loadgen"
+	"github.com/healthcode/healthcode/internal/logtest"
 )
 
 // asBinary, set in the environment, makes the test binary run as
@@ -247,7 +247,7 @@ func TestLoadgenCommandOnNodes(t *testing.T) {
 	t.Setenv(asBinary, "1")
 	dir := t.TempDir()
 	var out bytes.Buffer
-	var errs syncBuffer // the children write their stderr into it too
+	var errs logtest.Buffer // the children write their stderr into it too
 	err := realMain(context.Background(), []string{"loadgen", "--nodes", "2", "--server-db", dsn, "--duration", "400ms", "--slice", "200ms",
 		"--warmup", "50ms", "--residents", "6", "--concurrency", "2", "--checkpoints", "2", "--paths", "code,verify,checkin",
 		"--json", filepath.Join(dir, "report.json")}, &out, &errs)
@@ -281,15 +281,3 @@ func TestLoadgenCommandOnNodes(t *testing.T) {
 		t.Errorf("--nodes on SQLite: %v", err)
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

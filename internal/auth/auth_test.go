@@ -17,6 +17,7 @@ import (
 	"github.com/healthcode/healthcode/internal/db"
 	"github.com/healthcode/healthcode/internal/db/dbtest"
 	"github.com/healthcode/healthcode/internal/idnum"
+	"github.com/healthcode/healthcode/internal/logtest"
 	"github.com/healthcode/healthcode/internal/metricstest"
 	"github.com/healthcode/healthcode/internal/secret"
 	"github.com/healthcode/healthcode/internal/sms"
@@ -379,7 +380,7 @@ func TestOneTimeCodeIsStoredOnlyWithItsMessage(t *testing.T) {
 func TestOneTimeCodeLimitsAcrossPhones(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		var logs syncBuffer
+		var logs logtest.Buffer
 		reg := prometheus.NewRegistry()
 		cfg := auth.Config{OTPPerAddr: 3, OTPPerMinute: 5, SMSBudget: 8, Metrics: reg, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 		f := newFixture(t, d, cfg)
@@ -447,23 +448,6 @@ func TestOneTimeCodeOnlyToMobileNumbers(t *testing.T) {
 			t.Fatalf("%d messages sent to refused numbers (%v)", n, err)
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // The product keeps only a keyed hash of a one-time code; the clear code is

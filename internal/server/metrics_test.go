@@ -12,11 +12,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/healthcode/healthcode/internal/db"
+	"github.com/healthcode/healthcode/internal/logtest"
 	"github.com/healthcode/healthcode/internal/server"
 )
 
@@ -339,31 +339,13 @@ func collect(v any, key string) []string {
 	return out
 }
 
-// lockedBuffer is a log sink the server's goroutines may write at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestLogsKeepSecrets: a day's work logged at debug level, in both
 // formats serve offers, holds none of the one-time code, the session
 // token, the API key, the password tried, the phone or the ID number.
 func TestLogsKeepSecrets(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			buf := &lockedBuffer{}
+			buf := &logtest.Buffer{}
 			opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 			var h slog.Handler = slog.NewTextHandler(buf, opts)
 			if format == "json" {
