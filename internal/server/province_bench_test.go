@@ -166,23 +166,38 @@ func seedProvince(b *testing.B, app *server.Server, n int) *province {
 		}()
 	}
 
-	// Persons, 5,000 a transaction, as an import registers them.
+	// Persons, 5,000 a call, as an import registers them; a transaction
+	// each on PostgreSQL. On SQLite a transaction holds fifty calls: each
+	// commit writes every page it dirtied to the WAL, and past a few million
+	// persons an index on random keys (the blind indexes, the public id)
+	// has a page dirtied per person in a transaction of 5,000, so the
+	// set-up wrote a page per person and index (2026-12-06: over an hour
+	// for 10M). In 250,000 the same pages take many persons each.
 	nums := make([]int64, 0, n)
 	const chunk = 5000
-	for from := 0; from < n; from += chunk {
-		cs := make([]person.Checked, 0, chunk)
-		for i := from; i < min(from+chunk, n); i++ {
-			r := benchResident(i)
-			c, err := app.Persons.Check(admin, person.Input{Name: r.name, IDType: string(idnum.ResidentID), IDNumber: r.idNumber, Phone: r.phone, Region: townOf(i, demo, rest)})
-			if err != nil {
-				b.Fatalf("resident %d: %v", i, err)
-			}
-			cs = append(cs, c)
-		}
+	perTx := 1
+	if d.Engine() == db.SQLite {
+		perTx = 50
+	}
+	for from := 0; from < n; from += chunk * perTx {
 		err := d.InTx(ctx, func(tx db.Tx) error {
-			got, _, err := app.Persons.Ensure(ctx, tx, admin, cs)
-			nums = append(nums, got...)
-			return err
+			for lo := from; lo < min(from+chunk*perTx, n); lo += chunk {
+				cs := make([]person.Checked, 0, chunk)
+				for i := lo; i < min(lo+chunk, n); i++ {
+					r := benchResident(i)
+					c, err := app.Persons.Check(admin, person.Input{Name: r.name, IDType: string(idnum.ResidentID), IDNumber: r.idNumber, Phone: r.phone, Region: townOf(i, demo, rest)})
+					if err != nil {
+						return fmt.Errorf("resident %d: %w", i, err)
+					}
+					cs = append(cs, c)
+				}
+				got, _, err := app.Persons.Ensure(ctx, tx, admin, cs)
+				if err != nil {
+					return err
+				}
+				nums = append(nums, got...)
+			}
+			return nil
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -459,8 +474,9 @@ func colourOf(i int) rules.Color {
 	return rules.Green
 }
 
-// loader writes generated rows in multi-row INSERTs, 20,000 rows a
-// transaction.
+// loader writes generated rows in multi-row INSERTs of 20,000 rows, a
+// transaction each on PostgreSQL and of 500,000 rows on SQLite (for the
+// pages of the indexes on random keys, as with the persons above).
 type loader struct {
 	b   *testing.B
 	ctx context.Context
@@ -471,14 +487,22 @@ func (l loader) rows(table, cols string, n int, gen func(i int, add func(...any)
 	l.b.Helper()
 	ncol := len(strings.Split(cols, ","))
 	ins := db.Insert{Head: "INSERT INTO " + table + " (" + cols + ") VALUES ", Cols: ncol}
-	args := make([]any, 0, 20_000*ncol)
+	rows := 20_000
+	if l.d.Engine() == db.SQLite {
+		rows = 500_000
+	}
+	args := make([]any, 0, rows*ncol)
 	flush := func() {
 		if len(args) == 0 {
 			return
 		}
 		err := l.d.InTx(l.ctx, func(tx db.Tx) error {
-			_, err := ins.Exec(l.ctx, tx, l.d.Engine(), args)
-			return err
+			for lo := 0; lo < len(args); lo += 20_000 * ncol {
+				if _, err := ins.Exec(l.ctx, tx, l.d.Engine(), args[lo:min(lo+20_000*ncol, len(args))]); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			l.b.Fatalf("load %s: %v", table, err)
@@ -493,7 +517,7 @@ func (l loader) rows(table, cols string, n int, gen func(i int, add func(...any)
 	}
 	for i := range n {
 		gen(i, add)
-		if len(args) >= 20_000*ncol {
+		if len(args) >= rows*ncol {
 			flush()
 		}
 	}
