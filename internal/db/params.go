@@ -130,14 +130,15 @@ type Where struct {
 	conds  []string
 	Args   []any
 	narrow bool
-	// town is the scope's column and its lower bound when the scope is a
-	// town or below, so that a Page on PostgreSQL can read it code by code.
+	// town is the scope's column and its bounds when the scope is a town
+	// or below, so that a Page reads it code by code.
 	town, townLo, townHi string
 }
 
-// Narrow says the filters keep few rows (a town's, a rare state's), so a
-// Page reads them through their index first rather than a window of the
-// table in key order, where it would find few or none of them.
+// Narrow says a filter keeps few rows (a rare state's), so a Page on
+// SQLite reads them through that filter's index first rather than a window
+// of the table in key order, where it would find few or none of them, or a
+// town's codes in key order, where it would read the town to find them.
 func (w *Where) Narrow() { w.narrow = true }
 
 // TownDigits is the length of a town's region code (GB/T 2260 with the
@@ -169,7 +170,6 @@ func (w *Where) Scope(col, lo, hi string) {
 	}
 	w.Add(col+" >= ? AND "+col+" < ?", lo, hi)
 	if len(lo) >= TownDigits {
-		w.narrow = true
 		w.town, w.townLo, w.townHi = col, lo, hi
 	}
 }
