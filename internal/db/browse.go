@@ -11,6 +11,13 @@ import (
 // before it turns to the index on its filters instead.
 var BrowseWindow = 20_000
 
+// TownCodes is how many region codes a town's page on SQLite reads one by
+// one. A town's own rows lie under its code and its villages' (dozens); a
+// scope under more (an audit log written under its grids' codes, a
+// thousand in a large town) would cost two statements a code, so its keys
+// are read through the region index and sorted instead.
+var TownCodes = 64
+
 // Browse reads pages of a list in the order of an integer key (persons by
 // number, the audit log newest first) under filters that include a region
 // scope. A wide scope (a province, a city) fills its page within the first
@@ -57,7 +64,17 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 		return pageNarrow(ctx, q, b, fork(), past, order, from, limit, scan)
 	}
 	if w.town != "" {
-		return pageEachCode(ctx, q, b, fork(), past, order, from, limit, scan)
+		codes, many, err := townCodes(ctx, q, b, w.town, w.townLo, w.townHi)
+		if err != nil {
+			return nil, err
+		}
+		if many {
+			return pageNarrow(ctx, q, b, fork(), past, order, from, limit, scan)
+		}
+		if len(codes) == 0 {
+			return nil, nil
+		}
+		return pageEachCode(ctx, q, b, fork(), codes, past, order, from, limit, scan)
 	}
 	first := fork()
 	window := `(SELECT * FROM ` + b.Table + ` WHERE ` + b.Key + past + first.Next(from) + order + ` LIMIT ` + first.Next(BrowseWindow) + `) ` + b.Alias
@@ -124,11 +141,7 @@ func pageNarrow[T any](ctx context.Context, q Querier, b Browse, w Where, past, 
 // them (the way before) took 69-178 ms a page of a town's texts or open
 // tasks at 10M residents, and reading the keys of the untested among a
 // town's 160,000 residents 159 ms.
-func pageEachCode[T any](ctx context.Context, q Querier, b Browse, w Where, past, order string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
-	codes, err := townCodes(ctx, q, b, w.town, w.townLo, w.townHi)
-	if err != nil || len(codes) == 0 {
-		return nil, err
-	}
+func pageEachCode[T any](ctx context.Context, q Querier, b Browse, w Where, codes []string, past, order string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
 	key := b.Alias + "." + b.Key
 	w.Add(key+past+"?", from)
 	conds := w.SQL()
@@ -138,8 +151,9 @@ func pageEachCode[T any](ctx context.Context, q Querier, b Browse, w Where, past
 	if b.Desc {
 		desc = " DESC"
 	}
-	// The code's equality and the order by key name the index; no other
-	// index of the filters can give the keys in order.
+	// The code's equality and the order by key lead SQLite to the index on
+	// (region code, key); any index it may prefer for a filter (a state's
+	// on (state, region code, id)) gives the keys in order too.
 	query := `SELECT ` + key + ` FROM ` + b.Table + ` ` + b.Alias + ` WHERE ` + w.town + ` = ` + code + ` AND ` + conds +
 		` ORDER BY ` + key + desc + ` LIMIT ` + n
 	var keys []int64
@@ -167,7 +181,7 @@ func pageEachCode[T any](ctx context.Context, q Querier, b Browse, w Where, past
 	if d, ok := q.(interface{ Engine() Engine }); ok {
 		e = d.Engine()
 	}
-	err = QueryIn(ctx, q, e, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+key+` IN `, nil, keys, order, func(sc Scanner) error {
+	err := QueryIn(ctx, q, e, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+key+` IN `, nil, keys, order, func(sc Scanner) error {
 		r, err := scan(sc)
 		out = append(out, r)
 		return err
@@ -175,11 +189,11 @@ func pageEachCode[T any](ctx context.Context, q Querier, b Browse, w Where, past
 	return out, err
 }
 
-// townCodes is the distinct values of col (a region code, alias-qualified)
-// in [lo, hi) in b's table, in order: one probe of its index a code, so a
-// town's dozens of codes cost dozens of index searches, not its rows.
-func townCodes(ctx context.Context, q Querier, b Browse, col, lo, hi string) ([]string, error) {
-	var codes []string
+// townCodes is the distinct values of col (a region code, as the filters
+// name it) in [lo, hi) in b's table, in order: one probe of its index a
+// code, so a town's dozens of codes cost dozens of index searches, not its
+// rows. many is true, and codes incomplete, past TownCodes of them.
+func townCodes(ctx context.Context, q Querier, b Browse, col, lo, hi string) (codes []string, many bool, err error) {
 	probe := func(cmp, from string) error {
 		var c string
 		err := q.QueryRowContext(ctx, `SELECT `+col+` FROM `+b.Table+` `+b.Alias+` WHERE `+col+cmp+`$1 AND `+col+` < $2 ORDER BY `+col+` LIMIT 1`,
@@ -189,14 +203,17 @@ func townCodes(ctx context.Context, q Querier, b Browse, col, lo, hi string) ([]
 		}
 		return err
 	}
-	err := probe(" >= ", lo)
+	err = probe(" >= ", lo)
 	for err == nil {
+		if len(codes) > TownCodes {
+			return nil, true, nil
+		}
 		err = probe(" > ", codes[len(codes)-1])
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return codes, nil
+		return codes, false, nil
 	}
-	return nil, err
+	return nil, false, err
 }
 
 // pageByCode reads a page of a town's list on PostgreSQL code by code. A

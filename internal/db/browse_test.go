@@ -111,8 +111,29 @@ func towns(t *testing.T, d *db.DB, n int) {
 
 // Paging through a town's list (its own code and its villages', beside
 // other towns whose codes sort on either side) returns each of its rows
-// once, in key order either way, with and without a further filter.
+// once, in key order either way, with and without a further filter: read
+// code by code, through the region index when the town has more codes than
+// SQLite reads one by one, and through a rare filter's index.
 func TestPageOfATownReturnsEveryRowInOrder(t *testing.T) {
+	for _, mode := range []struct {
+		name   string
+		codes  int  // db.TownCodes
+		narrow bool // the filters say they keep few rows
+	}{
+		{"code by code", db.TownCodes, false},
+		{"more codes than read one by one", 5, false},
+		{"a narrow filter", db.TownCodes, true},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			old := db.TownCodes
+			db.TownCodes = mode.codes
+			defer func() { db.TownCodes = old }()
+			pageThroughATown(t, mode.narrow)
+		})
+	}
+}
+
+func pageThroughATown(t *testing.T, narrow bool) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		const n = 6_000
@@ -139,6 +160,9 @@ func TestPageOfATownReturnsEveryRowInOrder(t *testing.T) {
 						w.Scope("l.region_code", town, "341881051")
 						if rare {
 							w.Add("l.state = ?", "rare")
+						}
+						if narrow {
+							w.Narrow()
 						}
 						page, err := db.Page(ctx, d, b, w, at, limit, scanKey)
 						if err != nil {
