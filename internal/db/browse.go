@@ -71,9 +71,6 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 		if many {
 			return pageNarrow(ctx, q, b, fork(), past, order, from, limit, scan)
 		}
-		if len(codes) == 0 {
-			return nil, nil
-		}
 		return pageEachCode(ctx, q, b, fork(), codes, past, order, from, limit, scan)
 	}
 	first := fork()
@@ -111,25 +108,34 @@ func pageNarrow[T any](ctx context.Context, q Querier, b Browse, w Where, past, 
 	if b.Desc {
 		keyOrder += " DESC"
 	}
-	keys, err := Collect(ctx, q, `SELECT `+b.Alias+`.`+b.Key+` FROM `+b.Table+` `+b.Alias+` WHERE `+w.SQL()+keyOrder+` LIMIT `+w.Next(limit), w.Args,
-		func(sc Scanner) (int64, error) {
-			var k int64
-			return k, sc.Scan(&k)
-		})
-	if err != nil || len(keys) == 0 {
+	keys, err := Collect(ctx, q, `SELECT `+b.Alias+`.`+b.Key+` FROM `+b.Table+` `+b.Alias+` WHERE `+w.SQL()+keyOrder+` LIMIT `+w.Next(limit), w.Args, scanInt)
+	if err != nil {
 		return nil, err
+	}
+	return rowsByKey(ctx, q, b, keys, order, scan)
+}
+
+// rowsByKey reads a page's rows by their keys, in the list's order.
+func rowsByKey[T any](ctx context.Context, q Querier, b Browse, keys []int64, order string, scan func(Scanner) (T, error)) ([]T, error) {
+	if len(keys) == 0 {
+		return nil, nil
 	}
 	var out []T
 	e := SQLite
 	if d, ok := q.(interface{ Engine() Engine }); ok {
 		e = d.Engine()
 	}
-	err = QueryIn(ctx, q, e, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+b.Alias+`.`+b.Key+` IN `, nil, keys, order, func(sc Scanner) error {
+	err := QueryIn(ctx, q, e, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+b.Alias+`.`+b.Key+` IN `, nil, keys, order, func(sc Scanner) error {
 		r, err := scan(sc)
 		out = append(out, r)
 		return err
 	})
 	return out, err
+}
+
+func scanInt(sc Scanner) (int64, error) {
+	var k int64
+	return k, sc.Scan(&k)
 }
 
 // pageEachCode reads a page of a town's list on SQLite, as pageByCode does
@@ -159,34 +165,17 @@ func pageEachCode[T any](ctx context.Context, q Querier, b Browse, w Where, code
 	var keys []int64
 	for _, c := range codes {
 		w.Args[len(w.Args)-1] = c
-		got, err := Collect(ctx, q, query, w.Args, func(sc Scanner) (int64, error) {
-			var k int64
-			return k, sc.Scan(&k)
-		})
+		got, err := Collect(ctx, q, query, w.Args, scanInt)
 		if err != nil {
 			return nil, err
 		}
 		keys = append(keys, got...)
 	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
 	slices.Sort(keys)
 	if b.Desc {
 		slices.Reverse(keys)
 	}
-	keys = keys[:min(len(keys), limit)]
-	var out []T
-	e := SQLite
-	if d, ok := q.(interface{ Engine() Engine }); ok {
-		e = d.Engine()
-	}
-	err := QueryIn(ctx, q, e, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+key+` IN `, nil, keys, order, func(sc Scanner) error {
-		r, err := scan(sc)
-		out = append(out, r)
-		return err
-	})
-	return out, err
+	return rowsByKey(ctx, q, b, keys[:min(len(keys), limit)], order, scan)
 }
 
 // townCodes is the distinct values of col (a region code, as the filters
