@@ -51,3 +51,19 @@ func TestCoverageCountsKeepTheirIndexes(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteCountsPendingACodeAtATime asks SQLite how it runs the count of
+// the residents awaiting a result, for a province and a town: a seek per
+// region code in nat_tested_region, to the code's window of pending
+// samples, with nothing sorted. Read as a range of codes grouped by region,
+// a province's count read every tested resident (180-210 ms at 10M).
+func TestSQLiteCountsPendingACodeAtATime(t *testing.T) {
+	d := dbtest.NewSQLite(t)
+	for _, hi := range []string{"", "341881008"} {
+		plan := dbtest.Plan(t, d, pendingByCodeSQL(hi), int64(1), int64(2), "341881007", hi)
+		if !strings.Contains(plan, "nat_tested_region (region_code=? AND last_pending>? AND last_pending<?)") ||
+			strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "SCAN nat_tested") || strings.Contains(plan, "SCAN k") {
+			t.Errorf("hi %q: not a seek per code:\n%s", hi, plan)
+		}
+	}
+}

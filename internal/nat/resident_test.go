@@ -1,6 +1,7 @@
 package nat_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -247,6 +248,71 @@ func TestCoverageAtTheWindowsEdges(t *testing.T) {
 				}
 				if rows != want {
 					t.Errorf("%d h in %s: the rows count %d negative, want %d", hours, region, rows, want)
+				}
+			}
+		}
+	})
+}
+
+// TestCoveragePendingInEveryScope puts samples awaiting their result a
+// millisecond either side of the windows' edges, for residents of four
+// towns in three counties, some with a negative in the windows (not pending:
+// negative) and some with one long before (pending). A province's, a
+// county's and a town's counts find exactly the residents sampled in
+// [since, until] without a negative there, in the rows of their towns.
+func TestCoveragePendingInEveryScope(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ms := time.Millisecond
+		at := []time.Duration{
+			-72*time.Hour - ms, -72 * time.Hour, -48*time.Hour - ms, -48 * time.Hour, -48*time.Hour + ms,
+			-24 * time.Hour, -3*time.Hour - ms, -3 * time.Hour, -time.Hour - ms, -time.Hour,
+			-30 * time.Minute, -ms, 0, ms, time.Hour,
+		}
+		towns := []string{"341881001", "341881002", "341802001", "341882201"}
+		type sampled struct {
+			town     string
+			at       time.Duration
+			negative *time.Duration
+		}
+		var all []sampled
+		for i, off := range at {
+			s := sampled{town: towns[i%len(towns)], at: off}
+			switch i % 4 {
+			case 1:
+				s.negative = new(-10 * time.Hour)
+			case 2:
+				s.negative = new(-100 * time.Hour)
+			}
+			p := f.resident(s.town)
+			if s.negative != nil {
+				f.now = t0.Add(*s.negative)
+				f.result(f.tube(10, p), "negative")
+			}
+			f.now = t0.Add(off)
+			f.tube(10, p)
+			all = append(all, s)
+		}
+		f.now = t0
+		in := func(d time.Duration, hours int) bool { return d >= -time.Duration(hours)*time.Hour && d <= 0 }
+		for _, hours := range []int{1, 3, 48, 72} {
+			for _, scope := range []string{"34", "341881", "341881001"} {
+				pending := func(prefix string) (n int64) {
+					for _, s := range all {
+						if strings.HasPrefix(s.town, prefix) && in(s.at, hours) && (s.negative == nil || !in(*s.negative, hours)) {
+							n++
+						}
+					}
+					return n
+				}
+				c := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: scope, Hours: hours}))
+				if want := pending(scope); c.Total.Pending != want || want == 0 {
+					t.Errorf("%d h in %s: %d pending, want %d (not 0)", hours, scope, c.Total.Pending, want)
+				}
+				for _, r := range c.Rows {
+					if want := pending(r.Region); r.Pending != want {
+						t.Errorf("%d h in %s: %d pending in %s, want %d", hours, scope, r.Pending, r.Region, want)
+					}
 				}
 			}
 		}

@@ -132,6 +132,11 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 			if err := sc.Scan(&code, &n); err != nil {
 				return err
 			}
+			if n == 0 {
+				// A count a code at a time names every code in scope;
+				// one with none must not become a row of its own.
+				return nil
+			}
 			for _, r := range []*CoverageRow{rowOf(code), &c.Total} {
 				add(r, n)
 			}
@@ -145,12 +150,11 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 	if err := s.countNegatives(ctx, lo, hi, since, until, counts); err != nil {
 		return nil, err
 	}
-	tpend, region, err := s.testedColumns(ctx, lo, "last_pending", since)
+	pending, err := s.pendingCount(ctx, lo, hi, since)
 	if err != nil {
 		return nil, err
 	}
-	if err := counts("pending", pendingSQL(tpend, region, hi),
-		testedArgs(lo, hi, since, until), func(r *CoverageRow, n int64) { r.Pending += n }); err != nil {
+	if err := counts("pending", pending, testedArgs(lo, hi, since, until), func(r *CoverageRow, n int64) { r.Pending += n }); err != nil {
 		return nil, err
 	}
 	posted, err := s.countPosted(ctx, lo, hi, since, until, func(code string, pend bool) {
@@ -213,6 +217,7 @@ const testedWindow = 20_000
 // which SQLite groups as it reads, where the times' range must be sorted by
 // region first (six times the CPU at 100,000 rows). SQLite has no
 // statistics to choose by: the concatenation keeps it off the region index.
+// (SQLite's pending counts read a code at a time instead: pendingByCodeSQL.)
 func (s *Service) testedColumns(ctx context.Context, lo, col string, since int64) (string, string, error) {
 	if len(lo) > 2 {
 		return "+k." + col, "k.region_code", nil
@@ -291,6 +296,47 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 func negativesSQL(tneg, region, hi string) string {
 	return `SELECT k.region_code, COUNT(*) FROM nat_tested k
 		WHERE ` + tneg + ` >= $1 AND ` + tneg + ` <= $2 AND ` + testedScope(region, hi) + ` GROUP BY k.region_code`
+}
+
+// pendingCount is the count of the residents awaiting a result
+// (pendingSQL's rows, on testedArgs). On SQLite it reads a code at a time
+// (pendingByCodeSQL); on PostgreSQL, as testedColumns chooses.
+func (s *Service) pendingCount(ctx context.Context, lo, hi string, since int64) (string, error) {
+	if s.db.Engine() == db.SQLite {
+		return pendingByCodeSQL(hi), nil
+	}
+	tpend, region, err := s.testedColumns(ctx, lo, "last_pending", since)
+	if err != nil {
+		return "", err
+	}
+	return pendingSQL(tpend, region, hi), nil
+}
+
+// pendingByCodeSQL is pendingSQL for SQLite, a region code at a time: the
+// scope's codes found by a seek each in nat_tested_region (region_code,
+// last_pending, last_negative), and for each code a seek to the window's
+// pending samples. Grouping a range by region, SQLite either reads the
+// scope's every tested resident through the regions' index, which groups as
+// it reads (a province's 1M entries at 10M residents, 180-210 ms, for 100,000
+// pending), or the window's pending through the times' index and sorts them
+// by region. This reads the pending and a few pages per code (1,685 towns in
+// Anhui), and sorts nothing. A code with none is a row with 0. PostgreSQL,
+// which hashes the groups, reads the window's range of times faster than it
+// runs the seeks (22 against 30 ms at 1M tested).
+func pendingByCodeSQL(hi string) string {
+	below := ""
+	if hi != "" {
+		below = " AND region_code < $4"
+	}
+	return `WITH RECURSIVE codes(code) AS (
+			SELECT MIN(region_code) FROM nat_tested WHERE ` + testedScope("region_code", hi) + `
+			UNION ALL
+			SELECT (SELECT MIN(region_code) FROM nat_tested WHERE region_code > codes.code` + below + `)
+			FROM codes WHERE codes.code IS NOT NULL)
+		SELECT code, (SELECT COUNT(*) FROM nat_tested k WHERE k.region_code = codes.code
+			AND k.last_pending >= $1 AND k.last_pending <= $2
+			AND (k.last_negative IS NULL OR k.last_negative < $1 OR k.last_negative > $2))
+		FROM codes WHERE code IS NOT NULL`
 }
 
 // pendingSQL counts per region the rows of nat_tested sampled in [$1, $2],
