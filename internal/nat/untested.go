@@ -263,18 +263,20 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 		}
 		return counts("negative", negativesSQL(tneg, region, hi), testedArgs(lo, hi, since, until), add)
 	}
-	// SQLite has no statistics: the concatenation keeps it on the index of
-	// the hours and of the times, where a scan of the primary key or of
-	// nat_tested_region would give the groups in order but read every
-	// region's every hour or tested resident. On PostgreSQL the province's
-	// statements have texts of their own (testedColumns).
-	hours, tested := "h.region_code", "k.region_code"
+	// On SQLite the whole hours are read a code at a time (byCodeSQL) from
+	// the primary key, a row per hour of each code, which a table without
+	// rowid holds with the counts (migration 4755): read through the hours'
+	// index, the window's rows (1,685 towns by 47 hours) were sorted by
+	// region, 25 against 8 ms. The edges' concatenation keeps SQLite, which
+	// has no statistics, on the times' index, where nat_tested_region would
+	// read every tested resident. On PostgreSQL the province's statements
+	// have texts of their own (testedColumns).
+	hours, tested := `SELECT h.region_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
+		WHERE h.hour >= $1 AND h.hour < $2 AND `+testedScope("h.region_code", hi)+` GROUP BY h.region_code`, "k.region_code"
 	if s.db.Engine() == db.SQLite {
-		hours, tested = "h.region_code || ''", "k.region_code || ''"
+		hours, tested = negativeHoursByCodeSQL(hi), "k.region_code || ''"
 	}
-	if err := counts("negative hours", `SELECT h.region_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
-		WHERE h.hour >= $1 AND h.hour < $2 AND `+testedScope(hours, hi)+` GROUP BY h.region_code`,
-		testedArgs(lo, hi, first, end), add); err != nil {
+	if err := counts("negative hours", hours, testedArgs(lo, hi, first, end), add); err != nil {
 		return err
 	}
 	edge := negativesSQL("k.last_negative", tested, hi)
@@ -289,6 +291,12 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 		}
 	}
 	return nil
+}
+
+// negativeHoursByCodeSQL sums, a region code at a time, the negatives of
+// nat_negative_hours in the hours [$1, $2).
+func negativeHoursByCodeSQL(hi string) string {
+	return byCodeSQL("nat_negative_hours", "COALESCE(SUM(k.n), 0)", "k.hour >= $1 AND k.hour < $2", hi)
 }
 
 // negativesSQL counts per region the rows of nat_tested whose negative,
@@ -312,30 +320,37 @@ func (s *Service) pendingCount(ctx context.Context, lo, hi string, since int64) 
 	return pendingSQL(tpend, region, hi), nil
 }
 
-// pendingByCodeSQL is pendingSQL for SQLite, a region code at a time: the
-// scope's codes found by a seek each in nat_tested_region (region_code,
-// last_pending, last_negative), and for each code a seek to the window's
-// pending samples. Grouping a range by region, SQLite either reads the
-// scope's every tested resident through the regions' index, which groups as
-// it reads (a province's 1M entries at 10M residents, 180-210 ms, for 100,000
-// pending), or the window's pending through the times' index and sorts them
-// by region. This reads the pending and a few pages per code (1,685 towns in
-// Anhui), and sorts nothing. A code with none is a row with 0. PostgreSQL,
-// which hashes the groups, reads the window's range of times faster than it
-// runs the seeks (22 against 30 ms at 1M tested).
+// pendingByCodeSQL is pendingSQL for SQLite, a region code at a time
+// (byCodeSQL) in nat_tested_region (region_code, last_pending,
+// last_negative), each code's seek reading its window of pending samples.
+// Grouping a range by region, SQLite either reads the scope's every tested
+// resident through the regions' index, which groups as it reads (a
+// province's 1M entries at 10M residents for 100,000 pending), or the
+// window's pending through the times' index and sorts them by region.
+// PostgreSQL, which hashes the groups, reads the window's range of times
+// faster than it runs the seeks (22 against 30 ms at 1M tested).
 func pendingByCodeSQL(hi string) string {
+	return byCodeSQL("nat_tested", "COUNT(*)", `k.last_pending >= $1 AND k.last_pending <= $2
+		AND (k.last_negative IS NULL OR k.last_negative < $1 OR k.last_negative > $2)`, hi)
+}
+
+// byCodeSQL counts on SQLite a region code at a time: the codes in scope
+// ($3, $4) found by a seek each in an index of table that starts with
+// region_code, and for each code value, an aggregate over its rows (as k)
+// that meet cond, read by a seek in the same index. It reads the rows
+// counted and a few pages per code (1,685 towns in Anhui), and sorts
+// nothing. Every code in scope is a row, with 0 if none met cond.
+func byCodeSQL(table, value, cond, hi string) string {
 	below := ""
 	if hi != "" {
 		below = " AND region_code < $4"
 	}
 	return `WITH RECURSIVE codes(code) AS (
-			SELECT MIN(region_code) FROM nat_tested WHERE ` + testedScope("region_code", hi) + `
+			SELECT MIN(region_code) FROM ` + table + ` WHERE ` + testedScope("region_code", hi) + `
 			UNION ALL
-			SELECT (SELECT MIN(region_code) FROM nat_tested WHERE region_code > codes.code` + below + `)
+			SELECT (SELECT MIN(region_code) FROM ` + table + ` WHERE region_code > codes.code` + below + `)
 			FROM codes WHERE codes.code IS NOT NULL)
-		SELECT code, (SELECT COUNT(*) FROM nat_tested k WHERE k.region_code = codes.code
-			AND k.last_pending >= $1 AND k.last_pending <= $2
-			AND (k.last_negative IS NULL OR k.last_negative < $1 OR k.last_negative > $2))
+		SELECT code, (SELECT ` + value + ` FROM ` + table + ` k WHERE k.region_code = codes.code AND ` + cond + `)
 		FROM codes WHERE code IS NOT NULL`
 }
 
