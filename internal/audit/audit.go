@@ -253,7 +253,7 @@ type Reader interface {
 // ListFor returns the entries a reader may see, newest first: none unless
 // their role reads the log, and only those of their scope, whatever bounds
 // f asks for.
-func ListFor(ctx context.Context, q db.Querier, by Reader, f Filter) ([]Entry, error) {
+func ListFor(ctx context.Context, q db.EngineQuerier, by Reader, f Filter) ([]Entry, error) {
 	if err := by.MayReadAudit(); err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func ListFor(ctx context.Context, q db.Querier, by Reader, f Filter) ([]Entry, e
 
 // List returns entries newest first within the region bounds of f, for
 // the platform itself: operators read through ListFor.
-func List(ctx context.Context, q db.Querier, f Filter) ([]Entry, error) {
+func List(ctx context.Context, q db.EngineQuerier, f Filter) ([]Entry, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}

@@ -39,7 +39,7 @@ type Browse struct {
 
 // Page returns up to limit rows of the list past the key from (exclusive;
 // in the list's direction) that match w, each read by scan.
-func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
+func Page[T any](ctx context.Context, q EngineQuerier, b Browse, w Where, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
 	past, order := " > ", " ORDER BY "+b.Key
 	if b.Desc {
 		past, order = " < ", " ORDER BY "+b.Key+" DESC"
@@ -49,7 +49,7 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 		f.conds, f.Args = slices.Clone(w.conds), slices.Clone(w.Args)
 		return f
 	}
-	if d, ok := q.(interface{ Engine() Engine }); ok && d.Engine() == Postgres {
+	if q.Engine() == Postgres {
 		if w.town != "" {
 			return pageByCode(ctx, q, b, fork(), past, from, limit, scan)
 		}
@@ -100,7 +100,7 @@ func Page[T any](ctx context.Context, q Querier, b Browse, w Where, from int64, 
 // filters are its columns, so sorting a town's keys reads no table row),
 // then the page's rows by key. Reading whole rows through the index and
 // sorting them read every one of the town's rows from the table.
-func pageNarrow[T any](ctx context.Context, q Querier, b Browse, w Where, past, order string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
+func pageNarrow[T any](ctx context.Context, q EngineQuerier, b Browse, w Where, past, order string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
 	// The unary + keeps SQLite off an index in key order, which it may
 	// prefer for the ORDER BY and the LIMIT and would read whole.
 	w.Add("+"+b.Alias+"."+b.Key+past+"?", from)
@@ -116,16 +116,12 @@ func pageNarrow[T any](ctx context.Context, q Querier, b Browse, w Where, past, 
 }
 
 // rowsByKey reads a page's rows by their keys, in the list's order.
-func rowsByKey[T any](ctx context.Context, q Querier, b Browse, keys []int64, order string, scan func(Scanner) (T, error)) ([]T, error) {
+func rowsByKey[T any](ctx context.Context, q EngineQuerier, b Browse, keys []int64, order string, scan func(Scanner) (T, error)) ([]T, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
 	var out []T
-	e := SQLite
-	if d, ok := q.(interface{ Engine() Engine }); ok {
-		e = d.Engine()
-	}
-	err := QueryIn(ctx, q, e, `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+b.Alias+`.`+b.Key+` IN `, nil, keys, order, func(sc Scanner) error {
+	err := QueryIn(ctx, q, q.Engine(), `SELECT `+b.Cols+` FROM `+b.Table+` `+b.Alias+` WHERE `+b.Alias+`.`+b.Key+` IN `, nil, keys, order, func(sc Scanner) error {
 		r, err := scan(sc)
 		out = append(out, r)
 		return err
@@ -147,7 +143,7 @@ func scanInt(sc Scanner) (int64, error) {
 // them (the way before) took 69-178 ms a page of a town's texts or open
 // tasks at 10M residents, and reading the keys of the untested among a
 // town's 160,000 residents 159 ms.
-func pageEachCode[T any](ctx context.Context, q Querier, b Browse, w Where, codes []string, past, order string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
+func pageEachCode[T any](ctx context.Context, q EngineQuerier, b Browse, w Where, codes []string, past, order string, from int64, limit int, scan func(Scanner) (T, error)) ([]T, error) {
 	key := b.Alias + "." + b.Key
 	w.Add(key+past+"?", from)
 	conds := w.SQL()

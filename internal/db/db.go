@@ -40,6 +40,14 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// EngineQuerier is a Querier that knows its engine, as *DB does, for
+// statements written differently for each (Page). A *sql.Tx does not: a
+// transaction that needs one would carry its engine beside it.
+type EngineQuerier interface {
+	Querier
+	Engine() Engine
+}
+
 // DB is the store. On SQLite, writes go through a single connection (SQLite
 // has one writer; letting many connections fight for the lock only adds
 // SQLITE_BUSY retries) and reads through a pool that sees committed data (WAL).
