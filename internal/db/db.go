@@ -40,9 +40,10 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// EngineQuerier is a Querier that knows its engine, as *DB does, for
-// statements written differently for each (Page). A *sql.Tx does not: a
-// transaction that needs one would carry its engine beside it.
+// EngineQuerier is a Querier that knows its engine, as *DB does, for the
+// functions whose statements differ by engine (Page). Told the engine by
+// an optional method instead, Page would have taken SQLite's path for a
+// *sql.Tx on PostgreSQL without a word; the type makes it a compile error.
 type EngineQuerier interface {
 	Querier
 	Engine() Engine

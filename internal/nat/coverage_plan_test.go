@@ -56,7 +56,8 @@ func TestCoverageCountsKeepTheirIndexes(t *testing.T) {
 // town's counts by region code: the residents awaiting a result, and the
 // negatives of the window's whole hours. Each is a seek per region code to
 // the code's window, in nat_tested_region and in the hours' primary key
-// (a table without rowid, so no row is read), with nothing sorted. Read as
+// (a table without rowid, so no count is looked up by rowid), with nothing
+// sorted. Read as
 // a range of codes grouped by region, a province's pending count read every
 // tested resident (180-210 ms at 10M), and its hours were sorted by region.
 func TestSQLiteCountsACodeAtATime(t *testing.T) {

@@ -133,8 +133,10 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 				return err
 			}
 			if n == 0 {
-				// A count a code at a time names every code in scope;
-				// one with none must not become a row of its own.
+				// A count a code at a time (byCodeSQL) has a row for
+				// every code it found, counted or not: a 0 adds nothing,
+				// and would have rowOf make a row of the scope's own
+				// code where no resident is registered.
 				return nil
 			}
 			for _, r := range []*CoverageRow{rowOf(code), &c.Total} {
@@ -150,7 +152,7 @@ func (s *Service) Coverage(ctx context.Context, by *auth.Principal, q CoverageQu
 	if err := s.countNegatives(ctx, lo, hi, since, until, counts); err != nil {
 		return nil, err
 	}
-	pending, err := s.pendingCount(ctx, lo, hi, since)
+	pending, err := s.pendingQuery(ctx, lo, hi, since)
 	if err != nil {
 		return nil, err
 	}
@@ -271,10 +273,12 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 	// has no statistics, on the times' index, where nat_tested_region would
 	// read every tested resident. On PostgreSQL the province's statements
 	// have texts of their own (testedColumns).
-	hours, tested := `SELECT h.region_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
-		WHERE h.hour >= $1 AND h.hour < $2 AND `+testedScope("h.region_code", hi)+` GROUP BY h.region_code`, "k.region_code"
+	var hours, tested string
 	if s.db.Engine() == db.SQLite {
 		hours, tested = negativeHoursByCodeSQL(hi), "k.region_code || ''"
+	} else {
+		hours, tested = `SELECT h.region_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
+			WHERE h.hour >= $1 AND h.hour < $2 AND `+testedScope("h.region_code", hi)+` GROUP BY h.region_code`, "k.region_code"
 	}
 	if err := counts("negative hours", hours, testedArgs(lo, hi, first, end), add); err != nil {
 		return err
@@ -306,10 +310,10 @@ func negativesSQL(tneg, region, hi string) string {
 		WHERE ` + tneg + ` >= $1 AND ` + tneg + ` <= $2 AND ` + testedScope(region, hi) + ` GROUP BY k.region_code`
 }
 
-// pendingCount is the count of the residents awaiting a result
-// (pendingSQL's rows, on testedArgs). On SQLite it reads a code at a time
+// pendingQuery is the statement that counts the residents awaiting a
+// result (pendingSQL's rows, on testedArgs). On SQLite it reads a code at a time
 // (pendingByCodeSQL); on PostgreSQL, as testedColumns chooses.
-func (s *Service) pendingCount(ctx context.Context, lo, hi string, since int64) (string, error) {
+func (s *Service) pendingQuery(ctx context.Context, lo, hi string, since int64) (string, error) {
 	if s.db.Engine() == db.SQLite {
 		return pendingByCodeSQL(hi), nil
 	}
@@ -339,7 +343,8 @@ func pendingByCodeSQL(hi string) string {
 // region_code, and for each code value, an aggregate over its rows (as k)
 // that meet cond, read by a seek in the same index. It reads the rows
 // counted and a few pages per code (1,685 towns in Anhui), and sorts
-// nothing. Every code in scope is a row, with 0 if none met cond.
+// nothing. Every code in scope that table holds is a row, with 0 if none
+// of its rows met cond.
 func byCodeSQL(table, value, cond, hi string) string {
 	below := ""
 	if hi != "" {

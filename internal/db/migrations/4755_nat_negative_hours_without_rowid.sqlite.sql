@@ -1,6 +1,7 @@
 -- nat_negative_hours as a table without rowid: its primary key (region_code,
 -- hour) holds the counts, so that a province's count, summing a code at a
--- time the window's hours of each region, reads one index and no table row.
+-- time the window's hours of each region, reads each hour's count where it
+-- finds the hour, not by a lookup of its rowid in the table.
 CREATE TABLE nat_negative_hours_new (
     region_code TEXT NOT NULL,
     hour        BIGINT NOT NULL,
