@@ -57,9 +57,9 @@ func TestCoverageCountsKeepTheirIndexes(t *testing.T) {
 // negatives of the window's whole hours. Each is a seek per region code to
 // the code's window, in nat_tested_region and in the hours' primary key
 // (a table without rowid, so no count is looked up by rowid), with nothing
-// sorted. Read as
-// a range of codes grouped by region, a province's pending count read every
-// tested resident (180-210 ms at 10M), and its hours were sorted by region.
+// sorted. Read as a range of codes grouped by region, a province's pending
+// count read every tested resident (180-210 ms at 10M), and its hours were
+// sorted by region.
 func TestSQLiteCountsACodeAtATime(t *testing.T) {
 	d := dbtest.NewSQLite(t)
 	for _, c := range []struct {

@@ -311,8 +311,8 @@ func negativesSQL(tneg, region, hi string) string {
 }
 
 // pendingQuery is the statement that counts the residents awaiting a
-// result (pendingSQL's rows, on testedArgs). On SQLite it reads a code at a time
-// (pendingByCodeSQL); on PostgreSQL, as testedColumns chooses.
+// result (pendingSQL's rows, on testedArgs). On SQLite it reads a code at
+// a time (pendingByCodeSQL); on PostgreSQL, as testedColumns chooses.
 func (s *Service) pendingQuery(ctx context.Context, lo, hi string, since int64) (string, error) {
 	if s.db.Engine() == db.SQLite {
 		return pendingByCodeSQL(hi), nil
