@@ -90,6 +90,8 @@ func TestCoverage(t *testing.T) {
 		nanshan := f.residents(4, "341881002")
 		county := f.resident("341881") // registered at county level only
 		outside := f.resident("341802")
+		hefei := f.resident("340102") // another city of the province
+		f.resident("34")              // registered at the province only
 
 		// Three days ago: a negative for xijin[0] (too old for 48 h).
 		f.now = t0.Add(-72 * time.Hour)
@@ -100,6 +102,7 @@ func TestCoverage(t *testing.T) {
 		f.now = t0.Add(-20 * time.Hour)
 		f.result(f.tube(10, xijin[1], xijin[2], nanshan[0], outside), "negative")
 		f.result(f.tube(1, xijin[3]), "positive")
+		f.result(f.tube(1, hefei), "negative")
 		f.tube(10, xijin[4])
 		corrected := f.tube(10, nanshan[1])
 		f.result(corrected, "negative")
@@ -130,6 +133,26 @@ func TestCoverage(t *testing.T) {
 		}
 		if len(cov.Rows) != 1+19 {
 			t.Fatalf("%d rows, want the county itself and its 19 towns", len(cov.Rows))
+		}
+		// The province's count sums its whole hours per city (t0 is half
+		// past, so the window's edges cut hours): the county's city, another
+		// city and the resident registered at the province alone.
+		prov := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: "34", Hours: 48, Limit: 1}))
+		if prov.Total.Residents != 14 || prov.Total.Negative != 5 || prov.Total.Untested != 9 || prov.Total.Pending != 1 {
+			t.Fatalf("the province's total: %+v", prov.Total)
+		}
+		cities := map[string]nat.CoverageRow{}
+		for _, r := range prov.Rows {
+			cities[r.Region] = r
+		}
+		if r := cities["3418"]; r.Residents != 12 || r.Negative != 4 || r.Untested != 8 || r.Pending != 1 {
+			t.Fatalf("宣城市: %+v", r)
+		}
+		if r := cities["3401"]; r.Residents != 1 || r.Negative != 1 || r.Untested != 0 || r.Pending != 0 {
+			t.Fatalf("合肥市: %+v", r)
+		}
+		if r := prov.Rows[0]; r.Region != "34" || r.Residents != 1 || r.Negative != 0 || r.Untested != 1 {
+			t.Fatalf("the province's own residents: %+v", r)
 		}
 		// Exactly the untested, in a stable order, masked.
 		wantIDs := []string{xijin[0].ID, xijin[3].ID, xijin[4].ID, xijin[5].ID, nanshan[1].ID, nanshan[2].ID, nanshan[3].ID, county.ID}

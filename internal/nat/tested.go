@@ -19,9 +19,9 @@ import (
 // and its person (a second and more at a million residents). It changes in
 // the transactions that change what it summarises: a sample bound, a result
 // reported or corrected, history imported, samples purged. Beside it,
-// nat_negative_hours counts its rows per region and hour of last_negative,
+// nat_negative_hours counts its rows per city and hour of last_negative,
 // changed wherever last_negative changes (retally, the purge), so that a
-// province's count reads a row per region and hour of the window.
+// province's count reads a row per city and hour of the window.
 
 // noteSampled keeps a new swab, which awaits its result, as the person's
 // latest pending sample unless a later one is kept already.
@@ -106,21 +106,25 @@ func hourOf(at int64) int64 { return at / hourMillis * hourMillis }
 
 // hourKey is a row of nat_negative_hours.
 type hourKey struct {
-	region string
-	hour   int64
+	city string
+	hour int64
 }
+
+// cityOf is the city a region code lies in, as nat_negative_hours keys it
+// (migration 4756): its first four digits, or the whole of a shorter code.
+func cityOf(region string) string { return region[:min(len(region), 4)] }
 
 // negativeHours adds sign to the hour of each of the persons' kept
 // negatives.
 func negativeHours(ctx context.Context, tx db.Querier, e db.Engine, nums []int64, sign int64, into map[hourKey]int64) error {
 	err := db.QueryIn(ctx, tx, e, `SELECT region_code, last_negative FROM nat_tested WHERE last_negative IS NOT NULL AND person_num IN `,
 		nil, nums, ``, func(sc db.Scanner) error {
-			var k hourKey
+			var region string
 			var at int64
-			if err := sc.Scan(&k.region, &at); err != nil {
+			if err := sc.Scan(&region, &at); err != nil {
 				return err
 			}
-			k.hour = hourOf(at)
+			k := hourKey{city: cityOf(region), hour: hourOf(at)}
 			into[k] += sign
 			return nil
 		})
@@ -131,8 +135,8 @@ func negativeHours(ctx context.Context, tx db.Querier, e db.Engine, nums []int64
 }
 
 // upsertNegativeHours adds to the hours' counts and says what each became.
-var upsertNegativeHours = db.Insert{Head: `INSERT INTO nat_negative_hours (region_code, hour, n) VALUES `, Cols: 3,
-	Tail: ` ON CONFLICT (region_code, hour) DO UPDATE SET n = nat_negative_hours.n + excluded.n RETURNING region_code, hour, n`}
+var upsertNegativeHours = db.Insert{Head: `INSERT INTO nat_negative_hours (city_code, hour, n) VALUES `, Cols: 3,
+	Tail: ` ON CONFLICT (city_code, hour) DO UPDATE SET n = nat_negative_hours.n + excluded.n RETURNING city_code, hour, n`}
 
 // addNegativeHours adds n (negative: takes) to each hour's count, in the
 // keys' order: two transactions that count the same hours take the rows'
@@ -143,12 +147,12 @@ var upsertNegativeHours = db.Insert{Head: `INSERT INTO nat_negative_hours (regio
 // it; it goes too rather than stay wrong.)
 func addNegativeHours(ctx context.Context, tx db.Querier, e db.Engine, counts map[hourKey]int64) error {
 	keys := slices.SortedFunc(maps.Keys(counts), func(a, b hourKey) int {
-		return cmp.Or(strings.Compare(a.region, b.region), cmp.Compare(a.hour, b.hour))
+		return cmp.Or(strings.Compare(a.city, b.city), cmp.Compare(a.hour, b.hour))
 	})
 	args := make([]any, 0, 3*len(keys))
 	for _, k := range keys {
 		if n := counts[k]; n != 0 {
-			args = append(args, k.region, k.hour, n)
+			args = append(args, k.city, k.hour, n)
 		}
 	}
 	if len(args) == 0 {
@@ -158,7 +162,7 @@ func addNegativeHours(ctx context.Context, tx db.Querier, e db.Engine, counts ma
 	err := upsertNegativeHours.Query(ctx, tx, e, args, func(sc db.Scanner) error {
 		var k hourKey
 		var n int64
-		if err := sc.Scan(&k.region, &k.hour, &n); err != nil {
+		if err := sc.Scan(&k.city, &k.hour, &n); err != nil {
 			return err
 		}
 		if n <= 0 {
@@ -170,7 +174,7 @@ func addNegativeHours(ctx context.Context, tx db.Querier, e db.Engine, counts ma
 		return fmt.Errorf("nat: count negatives per hour: %w", err)
 	}
 	for _, k := range empty {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM nat_negative_hours WHERE region_code = $1 AND hour = $2 AND n <= 0`, k.region, k.hour); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM nat_negative_hours WHERE city_code = $1 AND hour = $2 AND n <= 0`, k.city, k.hour); err != nil {
 			return fmt.Errorf("nat: drop an hour of no negatives: %w", err)
 		}
 	}
@@ -196,9 +200,9 @@ func purgeNegativeHours(ctx context.Context, tx db.Querier, c int64) (int64, err
 	if _, err := tx.ExecContext(ctx, `DELETE FROM nat_negative_hours WHERE hour = $1`, h); err != nil {
 		return 0, fmt.Errorf("nat: recount the cutoff's hour: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO nat_negative_hours (region_code, hour, n)
-		SELECT region_code, $1, COUNT(*) FROM nat_tested WHERE last_negative >= $2 AND last_negative < $3
-		GROUP BY region_code`, h, c, h+hourMillis); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO nat_negative_hours (city_code, hour, n)
+		SELECT substr(region_code, 1, 4), $1, COUNT(*) FROM nat_tested WHERE last_negative >= $2 AND last_negative < $3
+		GROUP BY substr(region_code, 1, 4)`, h, c, h+hourMillis); err != nil {
 		return 0, fmt.Errorf("nat: recount the cutoff's hour: %w", err)
 	}
 	return n, nil

@@ -248,9 +248,8 @@ type coverageCounts func(what, query string, args []any, add func(r *CoverageRow
 // countNegatives counts the residents in scope [lo, hi) whose latest
 // negative was sampled in the window [since, until]. A province's window
 // holds a million of them at 10M residents: its whole hours are read from
-// the counts per region and hour (nat_negative_hours, a row per town and
-// hour), and only the partial hours at either edge from nat_tested, through
-// the times' index. A city's, a county's or a town's scope reads its range
+// the counts per city and hour (nat_negative_hours), and only the partial
+// hours at either edge from nat_tested, through the times' index. A city's, a county's or a town's scope reads its range
 // of nat_tested_region, every resident of the scope tested at any time,
 // which the edges would read as well (the times' index would read the
 // province's edges); so there, and for a window without a whole hour, the
@@ -265,20 +264,18 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 		}
 		return counts("negative", negativesSQL(tneg, region, hi), testedArgs(lo, hi, since, until), add)
 	}
-	// On SQLite the whole hours are read a code at a time (byCodeSQL) from
-	// the primary key, a row per hour of each code, which a table without
-	// rowid holds with the counts (migration 4755): read through the hours'
-	// index, the window's rows (1,685 towns by 47 hours) were sorted by
-	// region, 25 against 8 ms. The edges' concatenation keeps SQLite, which
-	// has no statistics, on the times' index, where nat_tested_region would
-	// read every tested resident. On PostgreSQL the province's statements
-	// have texts of their own (testedColumns).
-	var hours, tested string
+	// The whole hours are a row per city and hour (migration 4756): 16
+	// cities by 47 hours in Anhui, where a row per town and hour was 77,000
+	// rows to group (12-20 ms on PostgreSQL at 10M residents, and sorted on
+	// SQLite). The edges' concatenation keeps SQLite, which has no
+	// statistics, on the times' index, where nat_tested_region would read
+	// every tested resident. On PostgreSQL the province's statements have
+	// texts of their own (testedColumns).
+	hours := `SELECT h.city_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
+		WHERE h.hour >= $1 AND h.hour < $2 AND ` + testedScope("h.city_code", hi) + ` GROUP BY h.city_code`
+	tested := "k.region_code"
 	if s.db.Engine() == db.SQLite {
-		hours, tested = negativeHoursByCodeSQL(hi), "k.region_code || ''"
-	} else {
-		hours, tested = `SELECT h.region_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
-			WHERE h.hour >= $1 AND h.hour < $2 AND `+testedScope("h.region_code", hi)+` GROUP BY h.region_code`, "k.region_code"
+		tested = "k.region_code || ''"
 	}
 	if err := counts("negative hours", hours, testedArgs(lo, hi, first, end), add); err != nil {
 		return err
@@ -295,12 +292,6 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 		}
 	}
 	return nil
-}
-
-// negativeHoursByCodeSQL sums, a region code at a time, the negatives of
-// nat_negative_hours in the hours [$1, $2).
-func negativeHoursByCodeSQL(hi string) string {
-	return byCodeSQL("nat_negative_hours", "COALESCE(SUM(k.n), 0)", "k.hour >= $1 AND k.hour < $2", hi)
 }
 
 // negativesSQL counts per region the rows of nat_tested whose negative,

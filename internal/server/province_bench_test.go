@@ -400,11 +400,11 @@ func seedProvince(b *testing.B, app *server.Server, n int) *province {
 		GROUP BY s.person_num, p.region_code`); err != nil {
 		b.Fatal(err)
 	}
-	// Their latest negatives per region and hour, as the testing service
-	// keeps them beside (and migration 4751 first filled them).
-	if _, err := d.ExecContext(ctx, `INSERT INTO nat_negative_hours (region_code, hour, n)
-		SELECT region_code, last_negative / 3600000 * 3600000, COUNT(*) FROM nat_tested WHERE last_negative IS NOT NULL
-		GROUP BY region_code, last_negative / 3600000 * 3600000`); err != nil {
+	// Their latest negatives per city and hour, as the testing service
+	// keeps them beside (and migration 4756 first filled them).
+	if _, err := d.ExecContext(ctx, `INSERT INTO nat_negative_hours (city_code, hour, n)
+		SELECT substr(region_code, 1, 4), last_negative / 3600000 * 3600000, COUNT(*) FROM nat_tested WHERE last_negative IS NOT NULL
+		GROUP BY substr(region_code, 1, 4), last_negative / 3600000 * 3600000`); err != nil {
 		b.Fatal(err)
 	}
 	// The swabs per region, day and result, as the testing service keeps
