@@ -249,11 +249,11 @@ type coverageCounts func(what, query string, args []any, add func(r *CoverageRow
 // negative was sampled in the window [since, until]. A province's window
 // holds a million of them at 10M residents: its whole hours are read from
 // the counts per city and hour (nat_negative_hours), and only the partial
-// hours at either edge from nat_tested, through the times' index. A city's, a county's or a town's scope reads its range
-// of nat_tested_region, every resident of the scope tested at any time,
-// which the edges would read as well (the times' index would read the
-// province's edges); so there, and for a window without a whole hour, the
-// rows are counted.
+// hours at either edge from nat_tested, through the times' index. A city's,
+// a county's or a town's scope reads its range of nat_tested_region, every
+// resident of the scope tested at any time, which the edges would read as
+// well (the times' index would read the province's edges); so there, and
+// for a window without a whole hour, the rows are counted.
 func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, until int64, counts coverageCounts) error {
 	add := func(r *CoverageRow, n int64) { r.Negative, r.Untested = r.Negative+n, r.Untested-n }
 	first, end := hourOf(since+hourMillis-1), hourOf(until+1) // the whole hours are [first, end)
