@@ -113,7 +113,7 @@ func wantKeptIsRecount(t *testing.T, f *fixture, step string) {
 // imported history, the retention purge) and compares the sampling times
 // testing keeps per resident, and the swabs it counts per region, day and
 // result, with a recount from the samples, and the negatives it counts per
-// region and hour with a recount from the kept times.
+// city and hour with a recount from the kept times.
 func TestKeptTestTimesMatchARecount(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
