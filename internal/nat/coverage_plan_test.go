@@ -68,3 +68,17 @@ func TestSQLiteCountsPendingACodeAtATime(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteReadsTheWindowsHours asks SQLite how it reads a province's
+// whole hours: through the hours' index, the window's rows alone. By the
+// primary key (city, hour) it would read every hour kept of the province's
+// cities (90 days by default: 34,560 rows for Anhui's 16, for 752).
+func TestSQLiteReadsTheWindowsHours(t *testing.T) {
+	d := dbtest.NewSQLite(t)
+	for _, hi := range []string{"", "35"} {
+		plan := dbtest.Plan(t, d, negativeHoursSQL("h.city_code || ''", hi), int64(1), int64(2), "34", hi)
+		if !strings.Contains(plan, "USING COVERING INDEX nat_negative_hours_hour (hour>? AND hour<?)") {
+			t.Errorf("hi %q: not through the hours' index:\n%s", hi, plan)
+		}
+	}
+}

@@ -90,8 +90,9 @@ func TestCoverage(t *testing.T) {
 		nanshan := f.residents(4, "341881002")
 		county := f.resident("341881") // registered at county level only
 		outside := f.resident("341802")
-		hefei := f.resident("340102") // another city of the province
-		f.resident("34")              // registered at the province only
+		hefei := f.resident("340102")  // another city of the province
+		f.resident("34")               // registered at the province only
+		fuzhou := f.resident("350102") // in the province after it
 
 		// Three days ago: a negative for xijin[0] (too old for 48 h).
 		f.now = t0.Add(-72 * time.Hour)
@@ -103,6 +104,7 @@ func TestCoverage(t *testing.T) {
 		f.result(f.tube(10, xijin[1], xijin[2], nanshan[0], outside), "negative")
 		f.result(f.tube(1, xijin[3]), "positive")
 		f.result(f.tube(1, hefei), "negative")
+		f.result(f.tube(1, fuzhou), "negative")
 		f.tube(10, xijin[4])
 		corrected := f.tube(10, nanshan[1])
 		f.result(corrected, "negative")
@@ -136,7 +138,8 @@ func TestCoverage(t *testing.T) {
 		}
 		// The province's count sums its whole hours per city (t0 is half
 		// past, so the window's edges cut hours): the county's city, another
-		// city and the resident registered at the province alone.
+		// city and the resident registered at the province alone; not the
+		// resident of the next province.
 		prov := must[*nat.Coverage](t)(f.svc.Coverage(f.ctx, f.admin, nat.CoverageQuery{Region: "34", Hours: 48, Limit: 1}))
 		if prov.Total.Residents != 14 || prov.Total.Negative != 5 || prov.Total.Untested != 9 || prov.Total.Pending != 1 {
 			t.Fatalf("the province's total: %+v", prov.Total)

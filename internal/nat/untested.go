@@ -267,16 +267,17 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 	// The whole hours are a row per city and hour (migration 4756): 16
 	// cities by 47 hours in Anhui, where a row per town and hour was 77,000
 	// rows to group (12-20 ms on PostgreSQL at 10M residents, and sorted on
-	// SQLite). The edges' concatenation keeps SQLite, which has no
-	// statistics, on the times' index, where nat_tested_region would read
-	// every tested resident. On PostgreSQL the province's statements have
-	// texts of their own (testedColumns).
-	hours := `SELECT h.city_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
-		WHERE h.hour >= $1 AND h.hour < $2 AND ` + testedScope("h.city_code", hi) + ` GROUP BY h.city_code`
-	tested := "k.region_code"
+	// SQLite). On SQLite, which has no statistics, the concatenations keep
+	// the hours on their index, where the primary key would read every hour
+	// kept of the province's cities, and the edges on the times' index,
+	// where nat_tested_region would read every tested resident. On
+	// PostgreSQL the province's statements have texts of their own
+	// (testedColumns).
+	city, tested := "h.city_code", "k.region_code"
 	if s.db.Engine() == db.SQLite {
-		tested = "k.region_code || ''"
+		city, tested = "h.city_code || ''", "k.region_code || ''"
 	}
+	hours := negativeHoursSQL(city, hi)
 	if err := counts("negative hours", hours, testedArgs(lo, hi, first, end), add); err != nil {
 		return err
 	}
@@ -292,6 +293,13 @@ func (s *Service) countNegatives(ctx context.Context, lo, hi string, since, unti
 		}
 	}
 	return nil
+}
+
+// negativeHoursSQL sums per city the negatives of nat_negative_hours in
+// the hours [$1, $2), in the scope on $3 and $4 read as city.
+func negativeHoursSQL(city, hi string) string {
+	return `SELECT h.city_code, CAST(SUM(h.n) AS BIGINT) FROM nat_negative_hours h
+		WHERE h.hour >= $1 AND h.hour < $2 AND ` + testedScope(city, hi) + ` GROUP BY h.city_code`
 }
 
 // negativesSQL counts per region the rows of nat_tested whose negative,

@@ -1,8 +1,9 @@
 -- nat_negative_hours counted per city (the region code's first four digits,
 -- or the whole code of a resident registered at a province) rather than per
--- region: only a province's count reads it, and it shows a row per city, so
--- its window was 1,685 towns by 47 hours (77,000 rows, 12-20 ms at 10M
--- residents on PostgreSQL) where 16 cities by 47 hours say the same.
+-- region: only the counts of a province and of the whole country read it,
+-- and they show a row per city or per province, so a province's window was
+-- 1,685 towns by 47 hours (77,000 rows, 12-20 ms at 10M residents on
+-- PostgreSQL) where 16 cities by 47 hours say the same.
 CREATE TABLE nat_negative_city_hours (
     city_code TEXT NOT NULL,
     hour      BIGINT NOT NULL,
