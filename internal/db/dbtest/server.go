@@ -139,9 +139,9 @@ func startServer() (*server, error) {
 			"-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
 			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers="+buffers,
 			// A bulk write (a risk area over a city of a million) writes
-			// gigabytes of WAL; with the default 1GB PostgreSQL checkpoints
-			// every 20 seconds during it. docs/OPERATIONS.md recommends
-			// 16GB for a province, and the benchmarks measure that.
+			// WAL fast enough that with the default 1GB PostgreSQL starts a
+			// checkpoint every 15-20 seconds during it. docs/OPERATIONS.md
+			// recommends 16GB for a province, and the benchmarks measure that.
 			"-c", "max_wal_size=16GB")
 		cmd.Stdout, cmd.Stderr = lf, lf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
